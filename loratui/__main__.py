@@ -1,0 +1,3 @@
+from loratui.cli import main
+
+raise SystemExit(main())

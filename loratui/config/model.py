@@ -1,0 +1,246 @@
+"""The typed run config: one `loratui.toml` per training run.
+
+pydantic v2 was chosen because it gives, from one class definition, validation with
+the exact location of a bad value (section.key), numeric ranges (`ge`/`le`), JSON
+schema for the docs and the UI, and it is installed everywhere our stack is. Every
+field carries its meaning, unit, range and the PITFALLS.md numbers it relates to in
+`json_schema_extra`; `docs/config.md` is generated from these (see `loratui.config.docs`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Family = Literal["sd15", "sd2", "sdxl"]
+LoraKind = Literal["character", "style", "concept"]
+Precision = Literal["no", "fp16", "bf16"]
+Attention = Literal["sdpa", "xformers", "eager"]
+Optimizer = Literal["AdamW", "AdamW8bit", "Lion", "Prodigy", "SGD"]
+Scheduler = Literal[
+    "constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts", "polynomial"
+]
+
+
+def _f(default: Any, description: str, *, unit: str = "", pitfalls: tuple[str, ...] = (), **kw):
+    """A Field with our documentation extras (unit, pitfall refs)."""
+    extra = {"unit": unit, "pitfalls": list(pitfalls)}
+    return Field(default, description=description, json_schema_extra=extra, **kw)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelSection(_Section):
+    base: str = _f(
+        "",
+        "Base model: a local diffusers folder (with model_index.json) or a single-file "
+        "`.safetensors` checkpoint. Never downloaded.",
+        unit="path",
+        pitfalls=("P16",),
+    )
+    family: Family = _f(
+        "sd15",
+        "Model family. Only `sd15` trains today; the schema keeps room for `sd2` and `sdxl`.",
+        pitfalls=("P3",),
+    )
+    v_prediction: bool = _f(
+        False, "The base model predicts v instead of noise (SD2-768, some SDXL finetunes)."
+    )
+
+
+class DatasetSection(_Section):
+    dir: str = _f("", "Folder of training images with caption files beside them.", unit="path",
+                  pitfalls=("P1", "P2"))
+    reg_dir: str = _f("", "Optional regularisation images (prior preservation); empty = none.",
+                      unit="path", pitfalls=("P26",))
+    prior_loss_weight: float = _f(1.0, "Weight of the regularisation images' loss.", ge=0.0, le=10.0,
+                                  pitfalls=("P26",))
+    resolution: int = _f(512, "Training resolution (square side). SD1.5 was trained at 512.",
+                         unit="px", ge=64, le=2048, multiple_of=8, pitfalls=("P3",))
+    bucketing: bool = _f(False, "Aspect-ratio buckets (area ≈ resolution², sides in steps of 64) "
+                         "instead of centre-cropping every image to a square.", pitfalls=("P3", "P4"))
+    caption_extension: str = _f(".txt", "Extension of the caption file beside each image.",
+                                pattern=r"^\.[A-Za-z0-9_]+$")
+    trigger_word: str = _f("", "Unique token that calls the LoRA, e.g. `hanfu_girl_`. "
+                           "Put it first in every caption.", pitfalls=("P7",))
+    shuffle_captions: bool = _f(False, "Shuffle comma-separated tags each step (tag captions only).")
+    keep_tokens: int = _f(1, "Tags kept in place at the start when shuffling (the trigger word).",
+                          unit="tags", ge=0, le=75)
+    caption_dropout: float = _f(0.0, "Probability of training a step with an empty caption.",
+                                ge=0.0, le=1.0)
+    repeats: int = _f(1, "How often each image is seen per epoch (kohya's `N_` folder prefix); "
+                      "a `N_name` folder's own number wins.", ge=1, le=1000)
+
+
+class NetworkSection(_Section):
+    kind: LoraKind = _f("character", "What the LoRA teaches; picks the preset and the starting "
+                        "weight suggested after export.", pitfalls=("P18",))
+    rank: int = _f(8, "LoRA rank (network_dim): capacity of each adapter. 8–16 is enough; "
+                   "higher overfits sooner.", ge=1, le=1024, pitfalls=("P10", "P20"))
+    alpha: float | None = _f(None, "LoRA alpha; the update is scaled by alpha / rank. "
+                             "Empty = equal to rank. Keep it 1–1.5 × rank.",
+                             ge=0.0, le=4096.0, pitfalls=("P11",))
+    train_text_encoder: bool = _f(True, "Also train a LoRA on the CLIP text encoder "
+                                  "(at `text_encoder_lr`).", pitfalls=("P9",))
+    dropout: float = _f(0.0, "Dropout inside the LoRA layers.", ge=0.0, le=1.0)
+
+    @property
+    def effective_alpha(self) -> float:
+        return float(self.rank if self.alpha is None else self.alpha)
+
+
+class OptimizerSection(_Section):
+    unet_lr: float = _f(1e-4, "Learning rate of the UNet LoRA.", gt=0.0, le=10.0, pitfalls=("P8",))
+    text_encoder_lr: float = _f(5e-6, "Learning rate of the text-encoder LoRA; 0 = UNet only. "
+                                "Too high and prompts stop working.", ge=0.0, le=10.0,
+                                pitfalls=("P9",))
+    name: Optimizer = _f("AdamW", "Optimizer. AdamW8bit needs bitsandbytes (CUDA only).")
+    weight_decay: float = _f(1e-2, "AdamW weight decay.", ge=0.0, le=1.0)
+    scheduler: Scheduler = _f("constant", "Learning-rate schedule.")
+    warmup_steps: int = _f(0, "Linear warm-up at the start.", unit="steps", ge=0)
+    max_grad_norm: float = _f(1.0, "Gradient clipping norm; 0 = off.", ge=0.0)
+
+
+class TrainingSection(_Section):
+    batch_size: int = _f(1, "Images per forward pass. Raise accumulation instead on small cards.",
+                         unit="images", ge=1, le=256, pitfalls=("P12",))
+    gradient_accumulation: int = _f(4, "Forward passes per optimiser step; effective batch = "
+                                    "batch_size × this.", unit="passes", ge=1, le=256,
+                                    pitfalls=("P12",))
+    epochs: int = _f(10, "Passes over the dataset.", unit="epochs", ge=1, le=10000, pitfalls=("P13",))
+    max_steps: int = _f(0, "Stop after this many optimiser steps; 0 = use epochs.",
+                        unit="steps", ge=0)
+    mixed_precision: Precision = _f("fp16", "Compute precision. Never plain fp32 on small cards; "
+                                    "bf16 needs an Ampere or newer GPU.", pitfalls=("P14",))
+    gradient_checkpointing: bool = _f(True, "Recompute activations in the backward pass: much "
+                                      "less memory, ~20% slower.", pitfalls=("P12", "P14"))
+    attention: Attention = _f("sdpa", "Attention kernel: PyTorch SDPA (memory-efficient, default) "
+                              "or xformers when installed.", pitfalls=("P14",))
+    no_half_vae: bool = _f(True, "Keep the VAE in fp32 (avoids NaN latents and washed-out "
+                           "colours with fp16).", pitfalls=("P15",))
+    cache_latents: bool = _f(True, "Encode every image once before training.")
+    seed: int = _f(42, "Random seed; the same seed and config give the same run.", ge=0)
+    noise_offset: float = _f(0.0, "Noise offset (helps very dark / bright images); 0.05–0.1 "
+                             "when used.", ge=0.0, le=1.0)
+    save_every_n_epochs: int = _f(1, "Save a LoRA checkpoint every N epochs; 0 = only at the end.",
+                                  unit="epochs", ge=0)
+
+
+class OutputSection(_Section):
+    dir: str = _f("runs", "Where run folders are created. Use an absolute path; it must exist or "
+                  "be creatable and writable.", unit="path", pitfalls=("P34",))
+    name: str = _f("my_lora", "Output name: the run folder and the `.safetensors` file.",
+                   pattern=r"^[^/\\:*?\"<>|]+$", pitfalls=("P29",))
+    save_precision: Precision = _f("fp16", "dtype of the exported LoRA tensors (`no` = fp32).",
+                                   pitfalls=("P29",))
+
+
+class SampleSection(_Section):
+    prompts: list[str] = _f([], "Prompts for sample images during training; `{trigger}` is "
+                            "replaced by the trigger word.", pitfalls=("P7",))
+    every_n_epochs: int = _f(1, "Render the samples every N epochs; 0 = never.", unit="epochs",
+                             ge=0)
+    steps: int = _f(20, "Sampler steps per sample image.", ge=1, le=200)
+    seed: int = _f(1234, "Seed for sample images (fixed so they are comparable).", ge=0)
+
+
+class DynamicWeight(_Section):
+    enabled: bool = _f(False, "The guide's 'dynamic weight': after `start_fraction` of the steps, "
+                       "scale the LoRA from 1.0 down to `end_scale`.", pitfalls=("P27",))
+    start_fraction: float = _f(1 / 3, "When the scale starts to fall, as a fraction of all steps.",
+                               gt=0.0, lt=1.0, pitfalls=("P27",))
+    end_scale: float = _f(0.7, "LoRA scale reached at the last step.", gt=0.0, le=1.0,
+                          pitfalls=("P27",))
+
+
+class LabelPollution(_Section):
+    enabled: bool = _f(False, "The guide's 'label pollution': add one wrong tag to each caption "
+                       "so the model learns to resist noise.", pitfalls=("P28",))
+    probability: float = _f(1.0, "Chance that a caption gets a noise tag at a step.",
+                            ge=0.0, le=1.0, pitfalls=("P28",))
+    tags: list[str] = _f([], "Noise tags to draw from; empty = a built-in list.", pitfalls=("P28",))
+
+
+class TricksSection(_Section):
+    dynamic_weight: DynamicWeight = Field(default_factory=DynamicWeight)
+    label_pollution: LabelPollution = Field(default_factory=LabelPollution)
+
+
+class RunConfig(BaseModel):
+    """Everything one training run needs. Sections mirror `loratui.toml`."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    model: ModelSection = Field(default_factory=ModelSection)
+    dataset: DatasetSection = Field(default_factory=DatasetSection)
+    network: NetworkSection = Field(default_factory=NetworkSection)
+    optimizer: OptimizerSection = Field(default_factory=OptimizerSection)
+    training: TrainingSection = Field(default_factory=TrainingSection)
+    output: OutputSection = Field(default_factory=OutputSection)
+    sample: SampleSection = Field(default_factory=SampleSection)
+    tricks: TricksSection = Field(default_factory=TricksSection)
+    # Free-form overrides of doctor thresholds, e.g. {"max_rank": 32}; read by the doctor.
+    doctor: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Overrides of doctor rule thresholds, by rule code or threshold name.",
+    )
+
+    # Convenience accessors used by the trainer and the UI.
+    @property
+    def effective_batch(self) -> int:
+        return self.training.batch_size * self.training.gradient_accumulation
+
+    def resolve_paths(self, base_dir: Path) -> RunConfig:
+        """Return a copy with relative paths made absolute against `base_dir` (the TOML's folder)."""
+        data = self.model_dump()
+        for section, key in (("model", "base"), ("dataset", "dir"), ("dataset", "reg_dir"),
+                             ("output", "dir")):
+            value = data[section][key]
+            if value and not Path(value).expanduser().is_absolute():
+                data[section][key] = str((base_dir / value).resolve())
+            elif value:
+                data[section][key] = str(Path(value).expanduser())
+        return RunConfig.model_validate(data)
+
+
+def field_docs() -> list[dict[str, Any]]:
+    """One row per field: dotted key, type, default, range, unit, pitfalls, description."""
+    rows: list[dict[str, Any]] = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, info in model.model_fields.items():
+            ann = info.annotation
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                walk(ann, f"{prefix}{name}.")
+                continue
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            bounds = {}
+            for meta in info.metadata:
+                for attr in ("ge", "gt", "le", "lt", "multiple_of", "pattern"):
+                    if getattr(meta, attr, None) is not None:
+                        bounds[attr] = getattr(meta, attr)
+            default = info.get_default(call_default_factory=True)
+            rows.append({
+                "key": f"{prefix}{name}",
+                "type": _type_name(ann),
+                "choices": list(get_args(ann)) if get_origin(ann) is Literal else [],
+                "default": default,
+                "bounds": bounds,
+                "unit": extra.get("unit", ""),
+                "pitfalls": extra.get("pitfalls", []),
+                "description": info.description or "",
+            })
+
+    walk(RunConfig, "")
+    return rows
+
+
+def _type_name(ann: Any) -> str:
+    if get_origin(ann) is Literal:
+        return "choice"
+    text = getattr(ann, "__name__", None) or str(ann)
+    return text.replace("typing.", "")

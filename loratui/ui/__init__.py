@@ -1,0 +1,1 @@
+"""The Textual wizard. Calls the core only; nothing in the core imports this package."""

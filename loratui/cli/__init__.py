@@ -18,6 +18,7 @@ from loratui import __version__
 COMMAND_MODULES = (
     "loratui.cli.presets_cmd",
     "loratui.cli.config_cmd",
+    "loratui.cli.wizard_cmd",
 )
 
 EPILOG = """\

@@ -1,10 +1,37 @@
-"""Bare `loratui`: open the wizard (Textual is imported only here)."""
+"""Bare `loratui` and `loratui wizard [FOLDER]`: open the wizard (Textual is imported only here)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 
-def run_wizard() -> int:
-    from loratui.ui.app import LoratuiApp
+EXAMPLES = """\
+examples:
+  loratui                          open the wizard on the current folder
+  loratui wizard ~/loras/hanfu     open it on a project folder
+  loratui wizard --run runs/hanfu-20261125-0300   follow a run folder
+  TEXTUAL_COLOR_SYSTEM=256 loratui     force 256 colours (ssh does not forward COLORTERM)
+"""
 
-    LoratuiApp().run()
-    return 0
+
+def register(sub) -> None:
+    from loratui.cli import add_command
+
+    p = add_command(sub, "wizard", help="open the terminal wizard (the default command)",
+                    epilog=EXAMPLES)
+    p.add_argument("project", nargs="?", default=".", help="project folder (default: here)")
+    p.add_argument("--run", metavar="DIR", help="open this run folder on the Train step")
+    p.set_defaults(run=_run)
+
+
+def _run(args) -> int:
+    return run_wizard(Path(args.project), run_dir=args.run)
+
+
+def run_wizard(project: Path | None = None, *, run_dir: str | None = None,
+               step: str = "start") -> int:
+    from loratui.ui.app import create_app
+
+    app = create_app(project or Path.cwd(), run_dir=run_dir,
+                     step="train" if run_dir else step)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,21 @@
+"""One screen per wizard step, plus the Doctor (reachable from every step)."""
+
+from .captions import CaptionsScreen
+from .dataset import DatasetScreen
+from .export import ExportScreen
+from .parameters import ParametersScreen
+from .start import StartScreen
+from .train import TrainScreen
+from .trigger import TriggerScreen
+
+SCREENS = {
+    "start": StartScreen,
+    "dataset": DatasetScreen,
+    "captions": CaptionsScreen,
+    "trigger": TriggerScreen,
+    "parameters": ParametersScreen,
+    "train": TrainScreen,
+    "export": ExportScreen,
+}
+
+__all__ = ["SCREENS"]

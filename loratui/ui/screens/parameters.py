@@ -1,0 +1,255 @@
+"""Step 5: training parameters — preset from the GPU, every field explained, VRAM, warnings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Label, Select, Static
+
+from loratui.config import ConfigError, RunConfig, field_docs, parse_config
+from loratui.ui import core
+from loratui.ui.dialogs.edit_field import EditFieldDialog
+from loratui.ui.screens.base import WizardScreen
+
+HIDDEN = {"doctor"}  # free-form threshold overrides: edited in loratui.toml, not here
+
+
+def range_text(row: dict[str, Any]) -> str:
+    b = row["bounds"]
+    parts = []
+    lo, hi = b.get("ge", b.get("gt")), b.get("le", b.get("lt"))
+    if lo is not None or hi is not None:
+        parts.append(f"{'[' if 'ge' in b else '('}{'' if lo is None else lo}, "
+                     f"{'' if hi is None else hi}{']' if 'le' in b else ')'}")
+    if "multiple_of" in b:
+        parts.append(f"×{b['multiple_of']}")
+    if row["choices"]:
+        parts.append("/".join(map(str, row["choices"])))
+    if row["type"] == "bool":
+        parts.append("true/false")
+    return " ".join(parts)
+
+
+def value_text(value: Any) -> str:
+    if value is None:
+        return "(= rank)" if value is None else ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return " | ".join(map(str, value)) or "(none)"
+    return str(value) if value != "" else "(empty)"
+
+
+def get_dotted(cfg: RunConfig, key: str) -> Any:
+    node: Any = cfg
+    for part in key.split("."):
+        node = getattr(node, part)
+    return node
+
+
+def with_value(cfg: RunConfig, key: str, value: Any) -> RunConfig:
+    """A new config with `key` set, validated by the core (raises ConfigError)."""
+    data = cfg.model_dump()
+    node = data
+    *parents, last = key.split(".")
+    for part in parents:
+        node = node[part]
+    node[last] = value
+    return parse_config(data, "loratui.toml")
+
+
+def parse_text(row: dict[str, Any], raw: Any) -> Any:
+    """Turn what was typed into the field's type (ValueError when it is not)."""
+    if not isinstance(raw, str):
+        return raw
+    text = raw.strip()
+    kind = row["type"]
+    if kind.startswith("list"):
+        return [p.strip() for p in text.split("|") if p.strip()]
+    if "None" in kind and text == "":
+        return None
+    if kind.startswith("int"):
+        return int(text)
+    if kind.startswith("float"):
+        return float(text)
+    return text
+
+
+class FieldTable(DataTable):
+    """The settings list; enter edits the highlighted setting (shown in the footer)."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Edit setting")]
+
+
+class ParametersScreen(WizardScreen):
+    STEP = "parameters"
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save"),
+        Binding("ctrl+r", "recommended", "GPU preset"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows = [r for r in field_docs() if r["key"] not in HIDDEN]
+        self.dirty = False
+
+    def compose_body(self) -> ComposeResult:
+        from loratui.presets import load_presets
+
+        self.presets = load_presets()
+        with Vertical(id="body"):
+            with Horizontal(id="preset-bar"):
+                yield Label("Preset", classes="form-label")
+                yield Select([(p.label + ("" if p.cpu else f" · {p.kind}"), p.id)
+                              for p in self.presets], id="preset", allow_blank=True,
+                             prompt="(custom)")
+            with Horizontal(id="param-main"):
+                yield FieldTable(id="fields", cursor_type="row", zebra_stripes=True)
+                with VerticalScroll(id="field-help-box"):
+                    yield Static("", id="field-help", markup=False)
+            yield Static("", id="vram")
+            yield Static("", id="warnings", markup=False)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#fields", DataTable)
+        table.add_column("setting", width=28)
+        table.add_column("value", width=12)
+        for row in self.rows:
+            table.add_row(row["key"], "", key=row["key"])
+        self.refresh_from_state()
+        table.focus()
+
+    def refresh_from_state(self) -> None:
+        cfg = self.state.config
+        table = self.query_one("#fields", DataTable)
+        for row in self.rows:
+            table.update_cell(row["key"], table.ordered_columns[1].key,
+                              value_text(get_dotted(cfg, row["key"])))
+        self._show_help()
+        self._show_vram()
+        self._show_warnings()
+
+    # ---- presets ----------------------------------------------------------------------
+    def action_recommended(self) -> None:
+        from loratui.presets import choose
+
+        preset = choose(self.state.card_gb, self.state.config.network.kind)
+        self.query_one("#preset", Select).value = preset.id
+
+    @on(Select.Changed, "#preset")
+    def preset_changed(self, event: Select.Changed) -> None:
+        if event.value is Select.BLANK:
+            return
+        preset = next(p for p in self.presets if p.id == event.value)
+        cfg = preset.to_config(self.state.config)
+        self.state.config = cfg
+        self.dirty = True
+        self.refresh_from_state()
+        self.notify(preset.rationale, title=preset.label, timeout=6)
+
+    # ---- one field ------------------------------------------------------------------------
+    @property
+    def current_row(self) -> dict[str, Any]:
+        table = self.query_one("#fields", DataTable)
+        return self.rows[max(0, table.cursor_row)]
+
+    def help_for(self, row: dict[str, Any]) -> str:
+        value = get_dotted(self.state.config, row["key"])
+        lines = [row["key"], "", row["description"], ""]
+        lines.append(f"value: {value_text(value)}   default: {value_text(row['default'])}")
+        if range_text(row):
+            lines.append(f"allowed: {range_text(row)}" + (f" {row['unit']}" if row["unit"] else ""))
+        guide = core.guide_range(row["key"])
+        if guide:
+            lines.append(f"guide: {guide}")
+        if row["pitfalls"]:
+            lines.append("pitfalls: " + ", ".join(row["pitfalls"]))
+        return "\n".join(lines)
+
+    @on(DataTable.RowHighlighted, "#fields")
+    def _highlighted(self) -> None:
+        self._show_help()
+
+    def _show_help(self) -> None:
+        self.query_one("#field-help", Static).update(self.help_for(self.current_row))
+
+    @on(DataTable.RowSelected, "#fields")
+    def _selected(self) -> None:
+        self.action_edit()
+
+    def action_edit(self) -> None:
+        row = self.current_row
+        current = get_dotted(self.state.config, row["key"])
+
+        def parse(raw: Any) -> tuple[Any, str]:
+            try:
+                value = parse_text(row, raw)
+                with_value(self.state.config, row["key"], value)
+            except ValueError as exc:
+                return None, f"not a {row['type']}: {exc}"
+            except ConfigError as exc:
+                return None, "\n".join(exc.problems)
+            return value, ""
+
+        def done(value: Any) -> None:
+            if value is EditFieldDialog.CANCEL:
+                return
+            self.state.config = with_value(self.state.config, row["key"], value)
+            self.dirty = True
+            self.query_one("#preset", Select).clear()
+            self.refresh_from_state()
+
+        self.app.push_screen(EditFieldDialog(row, current, self.help_for(row), parse), done)
+
+    # ---- VRAM and warnings ---------------------------------------------------------------
+    def _show_vram(self) -> None:
+        from loratui.vram import VramInputs, estimate
+
+        est = estimate(VramInputs.from_config(self.state.config))
+        card = self.state.card_gb
+        widget = self.query_one("#vram", Static)
+        if card is None:
+            widget.update(f"VRAM estimate {est.total_gb:.1f} GB for SD1.5 — no GPU here "
+                          "(the CPU demo trains the tiny model)")
+            widget.set_class(False, "bad")
+            return
+        width = 30
+        filled = min(width, round(width * est.total_gb / card))
+        bar = "█" * filled + "░" * (width - filled)
+        fits = est.fits(card)
+        widget.update(f"VRAM {bar} {est.total_gb:.1f} of {card:.1f} GB "
+                      + ("fits" if fits else "DOES NOT FIT: lower batch or resolution (P12)"))
+        widget.set_class(not fits, "bad")
+
+    def _show_warnings(self) -> None:
+        found = core.config_findings(self.state.config, self.state.gpu)
+        widget = self.query_one("#warnings", Static)
+        if found is None:
+            widget.update("doctor warnings: not available (the doctor is not in this build)")
+        elif not found:
+            widget.update("doctor: no warnings for these settings")
+        else:
+            widget.update("\n".join(f"{d.severity:7} {d.code} {d.message}" for d in found[:4])
+                          + (f"\n… {len(found) - 4} more on the Doctor screen (ctrl+g)"
+                             if len(found) > 4 else ""))
+        widget.set_class(bool(found), "warn")
+
+    # ---- saving ------------------------------------------------------------------------------
+    def action_save(self) -> None:
+        try:
+            path = self.state.save()
+        except OSError as exc:
+            self.wizard.show_error("Cannot save", f"{self.state.config_path}: {exc}")
+            return
+        self.dirty = False
+        self.notify(f"saved {path}")
+
+    def before_next(self) -> bool:
+        self.action_save()
+        return not self.dirty

@@ -1,0 +1,163 @@
+"""Step 1: project folder, base model (with an SD1.5 check), GPU, runs to re-attach."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, VerticalScroll
+from textual.widgets import Input, Label, Static
+
+from loratui.ui import core
+from loratui.ui.screens.base import WizardScreen
+from loratui.ui.widgets import PathSuggester
+
+
+class StartScreen(WizardScreen):
+    STEP = "start"
+    BINDINGS = [
+        Binding("ctrl+o", "open_run", "Open run folder"),
+        Binding("ctrl+r", "reattach", "Re-attach", show=True),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="body"):
+            yield Static("Train a Stable Diffusion 1.5 LoRA, step by step. "
+                         "Fill in the two paths and press ctrl+n.", classes="lead")
+            with Grid(id="start-grid", classes="form"):
+                yield Label("Project folder", classes="form-label")
+                yield Input(id="project", placeholder="folder for loratui.toml and runs/",
+                            suggester=PathSuggester(dirs_only=True))
+                yield Static("", id="project-status", classes="form-help")
+                yield Label("Base model", classes="form-label")
+                yield Input(id="base-model", placeholder="SD1.5 diffusers folder or .safetensors",
+                            suggester=PathSuggester())
+                yield Static("", id="model-status", classes="form-help")
+                yield Label("GPU", classes="form-label")
+                yield Static("", id="gpu-status")
+                yield Label("Run folder", classes="form-label")
+                yield Input(id="run-folder", placeholder="open an existing run folder (optional)",
+                            suggester=PathSuggester(dirs_only=True))
+                yield Static("", id="runs-status", classes="form-help")
+
+    def on_mount(self) -> None:
+        self.refresh_from_state()
+
+    def refresh_from_state(self) -> None:
+        st = self.state
+        self.query_one("#project", Input).value = str(st.project)
+        self.query_one("#base-model", Input).value = st.config.model.base
+        self.query_one("#base-model", Input).suggester = PathSuggester(base=st.project)
+        self.query_one("#project-status", Static).update(
+            "loratui.toml found: settings loaded" if st.config_found else
+            "no loratui.toml yet: one is written when you go on")
+        self._show_gpu()
+        self.check_model(st.config.model.base)
+        self.find_runs()
+
+    def _show_gpu(self) -> None:
+        gpu = self.state.gpu
+        if gpu.best is None:
+            text = f"{gpu.summary()}: the CPU demo preset (tiny model) is used; " \
+                   "real SD1.5 training needs an NVIDIA GPU"
+        else:
+            text = gpu.summary()
+            if len(gpu.gpus) > 1:
+                text += f" (+{len(gpu.gpus) - 1} more)"
+        self.query_one("#gpu-status", Static).update(text)
+
+    # ---- project folder ------------------------------------------------------------
+    @on(Input.Submitted, "#project")
+    def project_submitted(self, event: Input.Submitted) -> None:
+        folder = Path(event.value.strip() or ".").expanduser()
+        if folder.exists() and not folder.is_dir():
+            self.wizard.show_error("Not a folder", f"{folder} is a file.",
+                                   "Pick the folder that holds (or will hold) loratui.toml.")
+            return
+        self.wizard.load_project(folder)
+        self.refresh_from_state()
+
+    # ---- base model ------------------------------------------------------------------
+    @on(Input.Submitted, "#base-model")
+    def model_submitted(self, event: Input.Submitted) -> None:
+        self.state.config.model.base = event.value.strip()
+        self.check_model(event.value.strip())
+
+    @on(Input.Changed, "#base-model")
+    def model_changed(self, event: Input.Changed) -> None:
+        self.check_model(event.value.strip())
+
+    @work(thread=True, exclusive=True, group="model-check", exit_on_error=False,
+          name="Base model check")
+    def check_model(self, value: str) -> None:
+        path = self.state.resolve(value)
+        result = core.check_base_model(path)
+        self.app.call_from_thread(self._show_model_check, value, result)
+
+    def _show_model_check(self, value: str, result: core.Check) -> None:
+        widget = self.query_one("#model-status", Static)
+        widget.update(result.text)
+        widget.set_class(result.ok is False, "bad")
+        widget.set_class(result.ok is True, "good")
+
+    # ---- runs ------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="runs", exit_on_error=False, name="Run search")
+    def find_runs(self) -> None:
+        runs = core.list_runs(self.state.output_dir)
+        self.app.call_from_thread(self._show_runs, runs)
+
+    def _show_runs(self, runs: list[core.RunInfo] | None) -> None:
+        widget = self.query_one("#runs-status", Static)
+        self._active = None
+        if runs is None:
+            widget.update(core.unavailable("run folder reader (training)"))
+            return
+        active = [r for r in runs if r.active]
+        if active:
+            self._active = active[0]
+            widget.update(f"{active[0].label}  is training — ctrl+r re-attaches")
+            widget.add_class("good")
+        elif runs:
+            widget.update(f"{len(runs)} run(s) in {self.state.output_dir}; latest {runs[0].label}")
+        else:
+            widget.update(f"no runs yet in {self.state.output_dir}")
+
+    @on(Input.Submitted, "#run-folder")
+    def run_folder_submitted(self, event: Input.Submitted) -> None:
+        self.open_run(event.value.strip())
+
+    def action_open_run(self) -> None:
+        self.query_one("#run-folder", Input).focus()
+
+    def open_run(self, value: str) -> None:
+        folder = Path(value).expanduser()
+        if not folder.is_absolute():
+            folder = self.state.project / folder
+        problem = core.run_folder_problem(folder)
+        if problem:
+            self.wizard.show_error("Cannot open run folder", problem,
+                                   "A run folder is made by training: runs/<name>-<time>/.")
+            return
+        self.state.run_dir = folder.resolve()
+        self.wizard.goto("train")
+
+    def action_reattach(self) -> None:
+        active = getattr(self, "_active", None)
+        if active is None:
+            self.notify("No training run is active.", severity="warning")
+            return
+        self.state.run_dir = active.path
+        self.wizard.goto("train")
+
+    def before_next(self) -> bool:
+        st = self.state
+        st.config.model.base = self.query_one("#base-model", Input).value.strip()
+        try:
+            st.save()
+        except OSError as exc:
+            self.wizard.show_error("Cannot save loratui.toml", f"{st.config_path}: {exc}",
+                                   "Pick a project folder you can write to.")
+            return False
+        return True

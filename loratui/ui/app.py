@@ -50,6 +50,7 @@ class LoratuiApp(App):
         self.watch_interval = watch_interval
         self.state: WizardState | None = None  # type: ignore[assignment]
         self.step_names = [name for name, _ in STEPS]
+        self.offered_runs: set[Path] = set()  # runs the re-attach question was asked for
 
     # ---- start-up ---------------------------------------------------------------
     def on_mount(self) -> None:
@@ -79,7 +80,7 @@ class LoratuiApp(App):
         self.sub_title = str(self.project)
         # Screens built for an older project show stale data: rebuild them on demand.
         for name in self.step_names:
-            if self.is_screen_installed(name) and self.screen.id != name:
+            if self.is_screen_installed(name) and self.get_screen(name) not in self.screen_stack:
                 self.uninstall_screen(name)
 
     # ---- navigation --------------------------------------------------------------

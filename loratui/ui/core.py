@@ -51,15 +51,23 @@ def check_base_model(path: Path | None) -> Check:
 
 
 def list_runs(output_dir: Path) -> list[RunInfo] | None:
-    fn = _optional("loratui.train.runfolder", "list_runs")
+    fn = _optional("loratui.runs", "list_runs")
     if fn is None:
         return None
-    return [RunInfo(Path(r.path), r.path.name, bool(r.active)) for r in fn(output_dir)]
+    out = []
+    for run in fn(output_dir):
+        s = run.summary()
+        label = f"{run.name} ({s['state']}, step {s['step']}/{s.get('max_steps') or '?'})"
+        out.append(RunInfo(run.path, label, s["state"] in ACTIVE_STATES))
+    return out
 
 
 def run_folder_problem(folder: Path) -> str:
     if not folder.is_dir():
         return f"{folder} is not a folder"
+    cls = _optional("loratui.runs", "RunFolder")
+    if cls is not None and not cls(folder).exists():
+        return f"{folder} is not a run folder (no state.json or config.toml in it)"
     return ""
 
 
@@ -75,3 +83,41 @@ def config_findings(cfg: Any, gpu: Any) -> list[Any] | None:
     if fn is None:
         return None
     return list(fn(cfg, gpu=gpu))
+
+
+# ---- runs (loratui.runs: the torch-free run-folder reader) -------------------------------
+ACTIVE_STATES: tuple[str, ...] = ("starting", "loading", "caching", "running", "saving")
+TERMINAL_STATES: tuple[str, ...] = ("finished", "failed", "interrupted", "crashed")
+
+
+class CoreMissing(RuntimeError):
+    """A core feature is not in this build; the message says which."""
+
+
+def open_run(path: Path):
+    cls = _optional("loratui.runs", "RunFolder")
+    if cls is None:
+        raise CoreMissing(unavailable("the run folder reader (loratui.runs)"))
+    return cls(path)
+
+
+def start_training(config_path: Path) -> Path:
+    """Start the trainer in its own session (it outlives the UI); returns the run folder."""
+    fn = _optional("loratui.train.launch", "start_detached")
+    if fn is None:
+        raise CoreMissing(unavailable("starting a training process (loratui.train.launch)"))
+    return Path(fn(config_path))
+
+
+def stop_run(run_path: Path) -> str:
+    fn = _optional("loratui.train.launch", "request_stop")
+    if fn is None:
+        return unavailable("stopping a run (loratui.train.launch)")
+    return str(fn(run_path) or "stop requested: the run saves a resumable state and ends")
+
+
+def resume_run(run_path: Path) -> Path:
+    fn = _optional("loratui.train.launch", "resume_detached")
+    if fn is None:
+        raise CoreMissing(unavailable("resuming a run (loratui.train.launch)"))
+    return Path(fn(run_path))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, Static
@@ -20,7 +20,7 @@ class EditFieldDialog(ModalScreen[Any]):
     """Dismisses with the new value, or with `EditFieldDialog.CANCEL`."""
 
     CANCEL = object()
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "accept", "Set")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "accept", "Set")]
 
     def __init__(self, row: dict[str, Any], current: Any, help_text: str, parse: Parser) -> None:
         super().__init__(classes="dialog")

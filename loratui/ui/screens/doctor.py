@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
@@ -12,7 +14,7 @@ from loratui.ui import core
 
 
 class DoctorScreen(Screen):
-    BINDINGS = [Binding("escape,ctrl+g", "close", "Back to wizard")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,ctrl+g", "close", "Back to wizard")]
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, Select, Static
 
@@ -84,12 +84,12 @@ def parse_text(row: dict[str, Any], raw: Any) -> Any:
 class FieldTable(DataTable):
     """The settings list; enter edits the highlighted setting (shown in the footer)."""
 
-    BINDINGS = [Binding("enter", "select_cursor", "Edit setting")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Edit setting")]
 
 
 class ParametersScreen(WizardScreen):
     STEP = "parameters"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+r", "recommended", "GPU preset"),
     ]

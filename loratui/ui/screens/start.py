@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Grid, VerticalScroll
 from textual.widgets import Input, Label, Static
 
 from loratui.ui import core
+from loratui.ui.dialogs import ConfirmDialog
 from loratui.ui.screens.base import WizardScreen
 from loratui.ui.widgets import PathSuggester
 
 
 class StartScreen(WizardScreen):
     STEP = "start"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+o", "open_run", "Open run folder"),
         Binding("ctrl+r", "reattach", "Re-attach", show=True),
     ]
@@ -44,6 +46,7 @@ class StartScreen(WizardScreen):
 
     def on_mount(self) -> None:
         self.refresh_from_state()
+        self.query_one("#project", Input).focus()
 
     def refresh_from_state(self) -> None:
         st = self.state
@@ -117,12 +120,29 @@ class StartScreen(WizardScreen):
         active = [r for r in runs if r.active]
         if active:
             self._active = active[0]
-            widget.update(f"{active[0].label}  is training — ctrl+r re-attaches")
+            widget.update(f"{active[0].label} is training — ctrl+r re-attaches")
             widget.add_class("good")
+            self._offer_reattach(active[0])
         elif runs:
             widget.update(f"{len(runs)} run(s) in {self.state.output_dir}; latest {runs[0].label}")
         else:
             widget.update(f"no runs yet in {self.state.output_dir}")
+
+    def _offer_reattach(self, run: core.RunInfo) -> None:
+        """Once per run: a run is training (e.g. after a dropped SSH session): follow it?"""
+        if run.path in self.wizard.offered_runs or self.state.run_dir is not None:
+            return
+        self.wizard.offered_runs.add(run.path)
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.state.run_dir = run.path
+                self.wizard.goto("train")
+
+        self.app.push_screen(ConfirmDialog(
+            "A training run is active",
+            f"{run.label}\n\nTraining went on while the wizard was closed. Follow it now?",
+            yes="Re-attach", no="Not now"), answer)
 
     @on(Input.Submitted, "#run-folder")
     def run_folder_submitted(self, event: Input.Submitted) -> None:

@@ -1,0 +1,42 @@
+"""Small messages that workers post to the screens (they never touch widgets)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.message import Message
+
+
+@dataclass
+class RunUpdate(Message):
+    """What a run-folder poll found: new metric and event rows, the current state."""
+
+    run_path: str
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+    samples: list[str] = field(default_factory=list)
+
+
+@dataclass
+class GpuUpdate(Message):
+    """A GPU usage sample (replaces a queued one: only the newest matters)."""
+
+    text: str
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, GpuUpdate)
+
+
+@dataclass
+class Progress(Message):
+    """Progress of a long task (scan, prepare, captioning); newer replaces queued."""
+
+    task: str
+    done: int
+    total: int | None
+    detail: str = ""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, Progress) and message.task == self.task

@@ -1,0 +1,87 @@
+"""Follow a run folder from a worker thread and turn rows into what the Train screen shows.
+
+The run folder is the trainer's (see `loratui.runs`); this only reads it. Speed and
+ETA come from the trainer's own fields when it writes them, else from the rows' times.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from datetime import datetime
+from typing import Any
+
+
+def row_time(row: dict[str, Any]) -> float | None:
+    value = row.get("time", row.get("t"))
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
+    return None
+
+
+class Speed:
+    """Steps per second over a sliding window of recent metric rows."""
+
+    def __init__(self, window: int = 30) -> None:
+        self.points: deque[tuple[int, float]] = deque(maxlen=window)
+        self.reported: float | None = None
+
+    def add(self, row: dict[str, Any]) -> None:
+        for key in ("it_per_s", "it_s", "steps_per_s"):
+            if isinstance(row.get(key), (int, float)):
+                self.reported = float(row[key])
+        t = row_time(row)
+        if t is not None and isinstance(row.get("step"), int):
+            self.points.append((row["step"], t))
+
+    @property
+    def per_second(self) -> float | None:
+        if self.reported:
+            return self.reported
+        if len(self.points) < 2:
+            return None
+        (s0, t0), (s1, t1) = self.points[0], self.points[-1]
+        return (s1 - s0) / (t1 - t0) if t1 > t0 and s1 > s0 else None
+
+    def eta_seconds(self, step: int, max_steps: int | None) -> float | None:
+        rate = self.per_second
+        if not rate or not max_steps or step >= max_steps:
+            return None
+        return (max_steps - step) / rate
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = int(seconds)
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class RunPoller:
+    """One poll of a run folder: rows appended since the last poll, state, samples."""
+
+    def __init__(self, run) -> None:  # run: loratui.runs.RunFolder
+        self.run = run
+        self.metrics = run.follow_metrics()
+        self.events = run.follow_events()
+        self.last_samples: list[str] = []
+
+    def poll(self) -> tuple[list[dict], list[dict], dict[str, Any], list[str] | None]:
+        metrics = self.metrics.poll()
+        events = self.events.poll()
+        state = self.run.state()
+        samples = [str(p) for p in self.run.samples()]
+        new_samples = samples if samples != self.last_samples else None
+        self.last_samples = samples
+        return metrics, events, state, new_samples
+
+
+def sleep_until(deadline: float) -> None:
+    time.sleep(max(0.0, deadline - time.monotonic()))

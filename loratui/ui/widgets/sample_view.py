@@ -1,0 +1,59 @@
+"""The latest sample image: terminal graphics where supported, half-blocks otherwise.
+
+textual-image picks Kitty graphics, Sixel or half-block cells from what the terminal
+answers; `LORATUI_IMAGES=halfcell` forces the half-block fallback (snapshots, tmux).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+
+def _image_class():
+    try:
+        from textual_image import widget
+    except ImportError:
+        return None
+    if os.environ.get("LORATUI_IMAGES", "").lower() in ("halfcell", "half", "blocks"):
+        return widget.HalfcellImage
+    return widget.Image
+
+
+class SampleView(Vertical):
+    DEFAULT_CSS = """
+    SampleView { height: 1fr; }
+    SampleView > .sample-caption { height: auto; color: $text-muted; }
+    SampleView > .sample-image { height: 1fr; width: 1fr; }
+    """
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.path: Path | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("no sample images yet", classes="sample-caption", markup=False)
+
+    def show(self, path: Path | None, caption: str = "") -> None:
+        if path == self.path:
+            return
+        self.path = path
+        label = self.query_one(".sample-caption", Static)
+        for old in self.query(".sample-image"):
+            old.remove()
+        if path is None:
+            label.update(caption or "no sample images yet")
+            return
+        cls = _image_class()
+        label.update(caption or path.name)
+        if cls is None:
+            label.update(f"{caption or path.name} (install textual-image to preview)")
+            return
+        try:
+            self.mount(cls(path, classes="sample-image"))
+        except Exception as exc:  # unreadable or half-written PNG: show why, keep going
+            label.update(f"{path.name}: cannot show ({exc})")

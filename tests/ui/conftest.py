@@ -1,0 +1,29 @@
+"""Shared fixtures for the wizard's pilot and snapshot tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ui_helpers import fake_gpu
+
+from loratui.gpu import GpuReport
+
+
+@pytest.fixture
+def gpu12() -> GpuReport:
+    return fake_gpu()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def _quiet_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No user config or simulated GPU leaks into the tests.
+    monkeypatch.delenv("LORATUI_FAKE_GPU", raising=False)
+    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")

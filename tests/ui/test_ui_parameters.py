@@ -1,0 +1,112 @@
+"""Parameters step: presets from the GPU, editing by keys with validation, VRAM, saving."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Static
+from ui_helpers import NO_GPU, fake_gpu
+
+from loratui.config import load_config
+from loratui.ui.app import create_app
+from loratui.ui.dialogs.edit_field import EditFieldDialog
+
+
+def goto_row(app, key: str) -> int:
+    table = app.screen.query_one("#fields", DataTable)
+    keys = [row.key.value for row in table.ordered_rows]
+    return keys.index(key)
+
+
+async def open_field(app, pilot, key: str) -> None:
+    table = app.screen.query_one("#fields", DataTable)
+    table.focus()
+    target = goto_row(app, key)
+    await pilot.press("home")
+    await pilot.press(*["down"] * target)
+    await pilot.press("enter")
+    await pilot.pause()
+    assert isinstance(app.screen, EditFieldDialog)
+    assert app.screen.row["key"] == key
+
+
+async def test_new_project_starts_from_the_gpu_preset(project) -> None:
+    app = create_app(project, gpu=fake_gpu("RTX 3060 Ti", 8.0), step="parameters")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        cfg = app.state.config
+        assert (cfg.training.batch_size, cfg.training.gradient_accumulation) == (1, 4)
+        assert "of 8.0 GB fits" in str(app.screen.query_one("#vram", Static).render())
+
+
+async def test_no_gpu_uses_cpu_preset(project) -> None:
+    app = create_app(project, gpu=NO_GPU, step="parameters")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.state.config.dataset.resolution == 64
+        assert "no GPU here" in str(app.screen.query_one("#vram", Static).render())
+
+
+async def test_edit_rank_by_keys_and_save(project, gpu12) -> None:
+    app = create_app(project, gpu=gpu12, step="parameters")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await open_field(app, pilot, "network.rank")
+        await pilot.press("ctrl+u", *"16", "enter")
+        await pilot.pause()
+        assert app.state.config.network.rank == 16
+        help_text = str(app.screen.query_one("#field-help", Static).render())
+        assert "network.rank" in help_text and "[1, 1024]" in help_text and "P10" in help_text
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    assert load_config(project / "loratui.toml").network.rank == 16
+
+
+async def test_out_of_range_value_is_refused_with_the_range(project, gpu12) -> None:
+    app = create_app(project, gpu=gpu12, step="parameters")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await open_field(app, pilot, "dataset.resolution")
+        await pilot.press("ctrl+u", *"500", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, EditFieldDialog)  # still open
+        error = str(app.screen.query_one("#field-error", Static).render())
+        assert "multiple of 8" in error
+        await pilot.press("ctrl+u", *"abc")
+        await pilot.pause()
+        assert "not a int" in str(app.screen.query_one("#field-error", Static).render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.state.config.dataset.resolution == 512
+
+
+async def test_vram_estimate_warns_when_it_does_not_fit(project) -> None:
+    app = create_app(project, gpu=fake_gpu("GTX 1650", 4.0), step="parameters")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await open_field(app, pilot, "training.batch_size")
+        await pilot.press("ctrl+u", *"8", "enter")
+        await pilot.pause()
+        vram = app.screen.query_one("#vram", Static)
+        assert "DOES NOT FIT" in str(vram.render())
+        assert vram.has_class("bad")
+
+
+async def test_choice_field_uses_a_select(project, gpu12) -> None:
+    app = create_app(project, gpu=gpu12, step="parameters")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await open_field(app, pilot, "training.mixed_precision")
+        await pilot.press("enter", "down", "enter", "tab", "enter")
+        await pilot.pause()
+        assert app.state.config.training.mixed_precision == "bf16"
+
+
+async def test_recommended_preset_key(project) -> None:
+    app = create_app(project, gpu=fake_gpu("RTX 4090", 24.0), step="parameters")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await open_field(app, pilot, "network.rank")
+        await pilot.press("ctrl+u", *"64", "enter")
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert app.state.config.network.rank != 64
+        assert app.screen.query_one("#preset").value.startswith("sd15-24gb")

@@ -1,0 +1,83 @@
+"""Start step: project folder, base model check, GPU line, run folder errors."""
+
+from __future__ import annotations
+
+from textual.widgets import Input
+from ui_helpers import NO_GPU, text
+
+from loratui.config import load_config
+from loratui.ui.app import create_app
+from loratui.ui.dialogs import ErrorDialog
+
+
+async def test_gpu_line_names_the_card_or_says_no_gpu(project, gpu12) -> None:
+    app = create_app(project, gpu=gpu12)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "RTX 3060, 12.0 GB" in text(app, "#gpu-status")
+    app = create_app(project, gpu=NO_GPU)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "no GPU (NVIDIA driver not found)" in text(app, "#gpu-status")
+        assert "CPU demo preset" in text(app, "#gpu-status")
+
+
+async def test_missing_base_model_is_reported_and_saved_on_next(project, gpu12) -> None:
+    app = create_app(project, gpu=gpu12)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("tab")  # project -> base model
+        assert app.focused.id == "base-model"
+        await pilot.press(*"nowhere/model", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "does not exist" in text(app, "#model-status")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert app.screen.STEP == "dataset"
+    saved = load_config(project / "loratui.toml", resolve=False)
+    assert saved.model.base == "nowhere/model"
+
+
+async def test_base_model_input_completes_paths(project, gpu12) -> None:
+    (project / "models" / "sd15-pruned").mkdir(parents=True)
+    app = create_app(project, gpu=gpu12)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("tab", *"models/sd")
+        await pilot.pause(0.2)
+        await pilot.press("right")  # accept the suggestion
+        assert app.screen.query_one("#base-model", Input).value == "models/sd15-pruned/"
+
+
+async def test_opening_a_file_as_run_folder_shows_a_dialog(project, gpu12) -> None:
+    (project / "notes.txt").write_text("x")
+    app = create_app(project, gpu=gpu12)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+o", *"notes.txt", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ErrorDialog)
+        assert "not a folder" in app.screen.message
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.STEP == "start"
+
+
+async def test_switching_project_loads_its_config(tmp_path, gpu12) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "loratui.toml").write_text('[network]\nrank = 12\n')
+    first = tmp_path / "first"
+    first.mkdir()
+    app = create_app(first, gpu=gpu12)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        field = app.screen.query_one("#project", Input)
+        field.value = str(other)
+        field.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.state.project == other
+        assert app.state.config.network.rank == 12
+        assert "found" in text(app, "#project-status")

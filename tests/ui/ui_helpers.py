@@ -1,0 +1,58 @@
+"""Helpers shared by the wizard tests (fake GPUs, widget text)."""
+
+from __future__ import annotations
+
+from loratui.gpu import GIB, GpuInfo, GpuReport
+
+
+def fake_gpu(name: str = "NVIDIA GeForce RTX 3060", gb: float = 12.0) -> GpuReport:
+    total = int(gb * GIB)
+    return GpuReport(gpus=[GpuInfo(0, name, total, total - GIB // 2, (8, 6), "550.54")])
+
+
+NO_GPU = GpuReport(reason="NVIDIA driver not found")
+
+
+def text(app, selector: str) -> str:
+    """The rendered text of a Static on the active screen."""
+    from textual.widgets import Static
+
+    return str(app.screen.query_one(selector, Static).render())
+
+
+def write_run(folder, *, steps: int = 50, max_steps: int = 100, state: str = "running",
+              pid: int | None = None, start: float = 1_764_000_000.0, samples: int = 1):
+    """A run folder in the trainer's layout (loratui.runs), written the way the trainer does:
+    state.json, config.toml, metrics.jsonl (one row per step), events.jsonl, samples/*.png.
+    """
+    import json
+    import math
+    import os
+    import socket
+    from pathlib import Path
+
+    from PIL import Image
+
+    folder = Path(folder)
+    (folder / "samples").mkdir(parents=True, exist_ok=True)
+    (folder / "checkpoints").mkdir(exist_ok=True)
+    (folder / "config.toml").write_text('[output]\nname = "demo"\n')
+    st = {"state": state, "pid": pid or os.getpid(), "host": socket.gethostname(),
+          "step": steps, "max_steps": max_steps, "epoch": 1, "epochs": 4,
+          "started_at": "2025-11-24T16:00:00+00:00"}
+    (folder / "state.json").write_text(json.dumps(st))
+    with (folder / "metrics.jsonl").open("w") as fh:
+        for i in range(1, steps + 1):
+            loss = 0.2 + 0.1 * math.exp(-i / 30) + 0.03 * math.sin(i * 1.7)
+            fh.write(json.dumps({"step": i, "epoch": 1 + i * 4 // max(1, max_steps),
+                                 "loss": round(loss, 5), "lr": 1e-4,
+                                 "time": start + i * 0.5}) + "\n")
+    with (folder / "events.jsonl").open("w") as fh:
+        fh.write(json.dumps({"time": "2025-11-24T16:00:00+00:00", "type": "started",
+                             "message": f"{max_steps} steps"}) + "\n")
+    for n in range(samples):
+        img = Image.new("RGB", (64, 64), (40 + 60 * n, 120, 200))
+        for x in range(64):
+            img.putpixel((x, x), (255, 255, 255))
+        img.save(folder / "samples" / f"e{n + 1:03d}-0.png")
+    return folder

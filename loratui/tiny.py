@@ -81,6 +81,9 @@ def build_tiny_components(seed: int = 0, tokenizer_dir: Path | str | None = None
     """In-memory tiny components: dict with unet, vae, text_encoder, tokenizer, scheduler."""
     import tempfile
 
+    from loratui.train.quiet import set_quiet_env
+
+    set_quiet_env()
     import torch
     from diffusers import AutoencoderKL, PNDMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
@@ -125,8 +128,12 @@ def build_tiny_model(folder: Path | str, seed: int = 0,
     `extra_words` become single tokens (e.g. the demo's trigger word). Rebuilding with the
     same seed gives bit-identical weights. Safe to call on an existing tiny model folder.
     """
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from loratui.train.quiet import quiet_libraries, set_quiet_env
+
+    set_quiet_env()
     from diffusers import StableDiffusionPipeline
+
+    quiet_libraries()
 
     folder = Path(folder)
     parts = build_tiny_components(seed, extra_words=extra_words)

@@ -12,6 +12,7 @@ noise and timesteps come from a generator seeded per micro-step, and the global 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import math
@@ -121,8 +122,9 @@ class Trainer:
         if not cuda and precision != "no":
             log.warning("no CUDA GPU: training in fp32 on the CPU instead of %s", precision)
             precision = "no"
-        self.accel = Accelerator(mixed_precision=precision, cpu=not cuda,
-                                 gradient_accumulation_steps=tr.gradient_accumulation)
+        # Accumulation is done here (not with accelerator.accumulate) so that a group cut
+        # short by the end of an epoch still steps the optimiser, with the right divisor.
+        self.accel = Accelerator(mixed_precision=precision, cpu=not cuda)
         self.device = self.accel.device
         self.main = self.accel.is_main_process
         if self.run is not None:
@@ -272,8 +274,10 @@ class Trainer:
         log.info("cached %d latents in %.1f s", len(self.latents), time.perf_counter() - t0)
 
     # ------------------------------------------------------------------ step
-    def micro_step(self, indices: list[int], seed: int):
-        """Forward + backward of one micro-batch; returns the (detached) loss tensor."""
+    def micro_step(self, indices: list[int], seed: int, *, boundary: bool = True,
+                   accumulate: int = 1):
+        """Forward + backward of one micro-batch, and the optimiser step when `boundary`
+        (the last micro-batch of an accumulation group); returns the detached loss."""
         import torch
         import torch.nn.functional as F
 
@@ -300,7 +304,8 @@ class Trainer:
         ids = self.comps.tokenizer(captions, padding="max_length", truncation=True,
                                    max_length=self.comps.tokenizer.model_max_length,
                                    return_tensors="pt").input_ids.to(self.device)
-        with self.accel.accumulate(self.unet):
+        sync = self.accel.no_sync(self.unet) if not boundary else contextlib.nullcontext()
+        with sync:
             with torch.set_grad_enabled(self.train_te):
                 hidden = self.text_encoder(ids, return_dict=False)[0]
             if cfg.model.v_prediction:
@@ -320,13 +325,13 @@ class Trainer:
             if self.faults.oom_at_step is not None and self.step + 1 >= self.faults.oom_at_step:
                 raise _oom_error_types()[0]("CUDA out of memory. Tried to allocate 2.00 GiB "
                                             "(injected by the test)")
-            self.accel.backward(loss)
-            if self.accel.sync_gradients and self.cfg.optimizer.max_grad_norm > 0:
+            self.accel.backward(loss / accumulate)
+        if boundary:
+            if self.cfg.optimizer.max_grad_norm > 0:
                 self.accel.clip_grad_norm_(self.unet_params + self.te_params,
                                            self.cfg.optimizer.max_grad_norm)
             self.optimizer.step()
-            if self.accel.sync_gradients:
-                self.lr_scheduler.step()
+            self.lr_scheduler.step()
             self.optimizer.zero_grad(set_to_none=True)
         return loss.detach()
 
@@ -377,6 +382,8 @@ class Trainer:
                 self.epoch, self.micro_in_epoch = epoch, 0
             batches = D.epoch_batches(self.plan, tr.batch_size, tr.seed, epoch)
             batches = batches[self.accel.process_index::self.accel.num_processes]
+            if self.micro_in_epoch >= len(batches):
+                continue  # finished (and checkpointed) before a resume
             step_losses: list[float] = []
             images = 0
             while self.micro_in_epoch < len(batches) and self.step < self.max_steps:
@@ -387,7 +394,11 @@ class Trainer:
 
                     set_multiplier([self.comps.unet, self.comps.text_encoder], self.multiplier)
                 seed = tr.seed * 1_000_003 + self.micro_total
-                loss = self.micro_step(batch, seed)
+                ga = tr.gradient_accumulation
+                group_start = self.micro_in_epoch // ga * ga
+                group = min(ga, len(batches) - group_start)
+                boundary = self.micro_in_epoch - group_start == group - 1
+                loss = self.micro_step(batch, seed, boundary=boundary, accumulate=group)
                 loss_value = float(loss.item())
                 if not math.isfinite(loss_value):
                     return self._nan(loss_value)
@@ -395,8 +406,7 @@ class Trainer:
                 images += len(batch) * self.accel.num_processes
                 self.micro_in_epoch += 1
                 self.micro_total += 1
-                last_in_epoch = self.micro_in_epoch >= len(batches)
-                if not (self.accel.sync_gradients or last_in_epoch):
+                if not boundary:
                     continue
                 self.step += 1
                 now = time.perf_counter()
@@ -408,6 +418,7 @@ class Trainer:
                 break
             if self.micro_in_epoch >= len(batches):
                 self._end_of_epoch(epoch)
+                t_last = time.perf_counter()  # saving and sampling are not step time
         return self._finish()
 
     def _metric(self, losses: list[float], images: int, dt: float, since_start: float) -> None:

@@ -59,7 +59,8 @@ def suggestion(cfg) -> tuple[str, dict[str, Any] | None]:
     changes = {k: _get(smaller.config, k) for k in MEMORY_KEYS
                if _get(smaller.config, k) is not None and _get(smaller.config, k) != _get(data, k)}
     text = (f"Try the next smaller preset `{smaller.id}` ({smaller.label}): "
-            f"`loratui presets --use {smaller.id}`" +
+            f"`loratui presets --gpu {smaller.min_vram_gb:g}GB --kind {smaller.kind} --write "
+            "loratui.toml`" +
             (" — it changes " + ", ".join(f"{k} = {v}" for k, v in changes.items())
              if changes else "") + ". " + generic)
     return text, {"id": smaller.id, "label": smaller.label, "changes": changes,

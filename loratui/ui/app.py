@@ -123,7 +123,10 @@ class LoratuiApp(App):
         log = self._write_error_log(worker, err)
         if log:
             hint = (hint + "\n" if hint else "") + f"Details for a bug report: {log}"
-        message = str(err) if isinstance(err, ConfigError) else f"{type(err).__name__}: {err}"
+        # Errors from the core carry a message written for users; others get their type.
+        plain = isinstance(err, ConfigError) or hasattr(err, "problems") or \
+            type(err).__module__.startswith("loratui")
+        message = str(err) if plain else f"{type(err).__name__}: {err}"
         self.show_error(f"{worker.name or 'Task'} failed", message, hint)
 
     def _write_error_log(self, worker: Worker, err: BaseException) -> Path | None:

@@ -86,8 +86,11 @@ def config_findings(cfg: Any, gpu: Any) -> list[Any] | None:
 
 
 # ---- runs (loratui.runs: the torch-free run-folder reader) -------------------------------
-ACTIVE_STATES: tuple[str, ...] = ("starting", "loading", "caching", "running", "saving")
-TERMINAL_STATES: tuple[str, ...] = ("finished", "failed", "interrupted", "crashed")
+try:
+    from loratui.runs import ACTIVE_STATES, TERMINAL_STATES
+except ImportError:  # a build without the training engine
+    ACTIVE_STATES = ("starting", "loading", "caching", "running", "saving")
+    TERMINAL_STATES = ("finished", "failed", "interrupted", "crashed")
 
 
 class CoreMissing(RuntimeError):
@@ -102,22 +105,44 @@ def open_run(path: Path):
 
 
 def start_training(config_path: Path) -> Path:
-    """Start the trainer in its own session (it outlives the UI); returns the run folder."""
-    fn = _optional("loratui.train.launch", "start_detached")
-    if fn is None:
-        raise CoreMissing(unavailable("starting a training process (loratui.train.launch)"))
-    return Path(fn(config_path))
+    """Start the trainer in its own session (it outlives the UI); returns the run folder.
 
-
-def stop_run(run_path: Path) -> str:
-    fn = _optional("loratui.train.launch", "request_stop")
+    Raises the core's PreflightError / ConfigError with a message that names the fix.
+    """
+    fn = _optional("loratui.train", "start")
     if fn is None:
-        return unavailable("stopping a run (loratui.train.launch)")
-    return str(fn(run_path) or "stop requested: the run saves a resumable state and ends")
+        raise CoreMissing(unavailable("starting a training process (loratui.train.start)"))
+    return Path(fn(config_path, detach=True).run.path)
 
 
 def resume_run(run_path: Path) -> Path:
-    fn = _optional("loratui.train.launch", "resume_detached")
+    """Resume an interrupted run from its resumable state, in its own session again."""
+    fn = _optional("loratui.train", "start")
     if fn is None:
-        raise CoreMissing(unavailable("resuming a run (loratui.train.launch)"))
-    return Path(fn(run_path))
+        raise CoreMissing(unavailable("resuming a run (loratui.train.start)"))
+    return Path(fn(None, resume=run_path, detach=True).run.path)
+
+
+def stop_run(run_path: Path) -> str:
+    """Ask the trainer to stop: the trainer's documented contract (loratui.train.safety
+    StopSignals) is SIGTERM → save a resumable state at the next step, then exit."""
+    import os
+    import signal
+    import socket
+
+    fn = _optional("loratui.train.launch", "stop")
+    if fn is not None:
+        return str(fn(run_path))
+    state = open_run(run_path).state()
+    pid = state.get("pid")
+    if state.get("host") not in (None, socket.gethostname()):
+        return f"this run trains on {state['host']}: stop it there"
+    if not pid or state.get("state") not in ACTIVE_STATES:
+        return "the run is not training"
+    try:
+        os.kill(int(pid), signal.SIGTERM)
+    except ProcessLookupError:
+        return "the trainer process is already gone"
+    except PermissionError:
+        return f"not allowed to signal pid {pid} (another user's run?)"
+    return f"stop requested (pid {pid}): the trainer saves a resumable state and exits"

@@ -29,26 +29,36 @@ class Speed:
 
     def __init__(self, window: int = 30) -> None:
         self.points: deque[tuple[int, float]] = deque(maxlen=window)
-        self.reported: float | None = None
+        self.step_seconds: deque[float] = deque(maxlen=window)
+        self.reported_eta: float | None = None
+        self.reported_at_step = 0
 
     def add(self, row: dict[str, Any]) -> None:
-        for key in ("it_per_s", "it_s", "steps_per_s"):
-            if isinstance(row.get(key), (int, float)):
-                self.reported = float(row[key])
+        sec = row.get("sec_per_step")
+        if isinstance(sec, (int, float)) and sec > 0:
+            self.step_seconds.append(float(sec))
+        if isinstance(row.get("eta_s"), (int, float)):
+            self.reported_eta = float(row["eta_s"])
+            self.reported_at_step = row.get("step", 0)
         t = row_time(row)
         if t is not None and isinstance(row.get("step"), int):
             self.points.append((row["step"], t))
 
     @property
     def per_second(self) -> float | None:
-        if self.reported:
-            return self.reported
+        """Optimiser steps per second: the trainer's own step times, else row timestamps."""
+        if self.step_seconds:
+            return len(self.step_seconds) / sum(self.step_seconds)
         if len(self.points) < 2:
             return None
         (s0, t0), (s1, t1) = self.points[0], self.points[-1]
         return (s1 - s0) / (t1 - t0) if t1 > t0 and s1 > s0 else None
 
     def eta_seconds(self, step: int, max_steps: int | None) -> float | None:
+        if max_steps and step >= max_steps:
+            return None
+        if self.reported_eta is not None and self.reported_at_step == step:
+            return self.reported_eta  # the trainer's ETA (counts checkpoints and samples)
         rate = self.per_second
         if not rate or not max_steps or step >= max_steps:
             return None

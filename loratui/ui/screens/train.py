@@ -134,11 +134,26 @@ class TrainScreen(WizardScreen):
         for ev in message.events:
             log.write(f"{str(ev.get('time', ''))[11:19]} {ev.get('type', '?'):12} "
                       f"{ev.get('message', '')}")
+        was = self.run_state.get("state")
         self.run_state = message.state
+        now = message.state.get("state")
+        if was in core.ACTIVE_STATES and now in ("failed", "crashed"):
+            self._report_failure(message.state)
         if message.samples:
             latest = Path(message.samples[-1])
             self.query_one(SampleView).show(latest, f"sample {latest.name}")
         self._show_progress()
+
+    def _report_failure(self, st: dict[str, Any]) -> None:
+        """The trainer died or failed while we watched: say so in a dialog, with its log."""
+        run = core.open_run(self.run_path)
+        tail = "\n".join(run.log_tail(8))
+        reason = st.get("error") or ("the trainer process ended without a word: killed "
+                                     "(out of memory?) or crashed")
+        hint = "Resume with ctrl+r if it saved a state." if st.get("resumable") else \
+            "Fix the cause and start again with ctrl+t."
+        self.wizard.show_error(f"Training {st.get('state')}", f"{reason}\n\n{tail}".strip(),
+                               f"{hint}\nFull log: {run.log_path}")
 
     def _show_progress(self) -> None:
         st = self.run_state
@@ -170,8 +185,9 @@ class TrainScreen(WizardScreen):
             parts.append(f"loss {row['loss']:.4f}")
         if self.smooth is not None:
             parts.append(f"avg {self.smooth:.4f}")
-        if isinstance(row.get("lr"), (int, float)):
-            parts.append(f"lr {row['lr']:.2g}")
+        lr = row.get("lr_unet", row.get("lr"))
+        if isinstance(lr, (int, float)):
+            parts.append(f"lr {lr:.2g}")
         parts.append(getattr(self, "gpu_text", "GPU: –"))
         self.query_one("#run-stats", Static).update("  ".join(parts))
 

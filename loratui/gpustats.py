@@ -6,6 +6,7 @@ it never raises. Cheap enough to call once a second.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 
@@ -83,8 +84,6 @@ class GpuSampler:
 
     def close(self) -> None:
         if self._nvml is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._nvml.nvmlShutdown()
-            except Exception:
-                pass
         self._nvml = self._handle = None

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
+
+# pytest runs with --import-mode=importlib: make the helpers beside this file importable.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 from ui_helpers import fake_gpu
 
 from loratui.gpu import GpuReport

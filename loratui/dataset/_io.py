@@ -11,12 +11,22 @@ from pathlib import Path
 BACKUP_DIR = ".loratui-backup"
 
 
+def _umask() -> int:
+    mask = os.umask(0o22)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()    # what open() would give; mkstemp alone gives 0600
+
+
 def atomic_write_bytes(path: Path | str, data: bytes, *, fsync: bool = True) -> None:
     """Write through a temp file in the same folder, then rename over the target."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, _FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             if fsync:
@@ -38,6 +48,7 @@ def atomic_save_image(image, path: Path | str, **save_kw) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     try:
+        os.chmod(tmp, _FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
             image.save(fh, **save_kw)
         os.replace(tmp, path)

@@ -207,28 +207,32 @@ def _pool_context():
     return multiprocessing.get_context("spawn")
 
 
+def iter_parallel(fn: Callable[[list], list], tasks: list, workers: int | None,
+                  chunk: int | None = None, min_parallel: int = POOL_MIN_FILES):
+    """Yield `fn(chunk)` for consecutive chunks of `tasks`, in order; in worker processes
+    when there are enough tasks and more than one worker."""
+    total = len(tasks)
+    n = (os.cpu_count() or 1) if workers is None else workers
+    if n <= 1 or total < min_parallel:
+        step = chunk or 32
+        for i in range(0, total, step):
+            yield fn(tasks[i:i + step])
+        return
+    chunk = chunk or max(8, min(256, total // (n * 8) or 1))
+    chunks = [tasks[i:i + chunk] for i in range(0, total, chunk)]
+    with ProcessPoolExecutor(max_workers=n, mp_context=_pool_context()) as ex:
+        yield from ex.map(fn, chunks)
+
+
 def map_parallel(fn: Callable[[list], list], tasks: list, workers: int | None,
                  progress: Callable[[int, int], None] | None = None,
                  chunk: int | None = None, min_parallel: int = POOL_MIN_FILES) -> list:
-    """`fn` over `tasks` in chunks, in worker processes when worth it; order preserved."""
-    total = len(tasks)
-    n = os.cpu_count() or 1 if workers is None else workers
-    if n <= 1 or total < min_parallel:
-        results = []
-        step = chunk or 64
-        for i in range(0, total, step):
-            results.extend(fn(tasks[i:i + step]))
-            if progress:
-                progress(min(total, i + step), total)
-        return results
-    chunk = chunk or max(16, min(256, total // (n * 8) or 1))
-    chunks = [tasks[i:i + chunk] for i in range(0, total, chunk)]
+    """`fn` over `tasks` in chunks (see `iter_parallel`); results in task order."""
     results: list = []
-    with ProcessPoolExecutor(max_workers=n, mp_context=_pool_context()) as ex:
-        for part in ex.map(fn, chunks):
-            results.extend(part)
-            if progress:
-                progress(len(results), total)
+    for part in iter_parallel(fn, tasks, workers, chunk, min_parallel):
+        results.extend(part)
+        if progress:
+            progress(len(results), len(tasks))
     return results
 
 

@@ -92,6 +92,27 @@ KINDS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "caption-style-mixed": ("warning", ("P6", "P33"), "Mix of tag lists and sentences: pick one "
                             "style for every caption (style collapse otherwise)."),
     "caption-orphan": ("info", ("D06",), "Caption file with no image of the same stem."),
+    # -- trigger word (check_trigger) ----------------------------------------------------
+    "trigger-empty": ("warning", ("P7",), "Choose a unique trigger word such as `hanfu_girl_` "
+                      "and put it first in every caption."),
+    "trigger-space": ("error", ("P7",), "No spaces: join the parts with `_` and make it unique "
+                      "(e.g. `hanfu_girl_`)."),
+    "trigger-punctuation": ("error", ("P7",), "Commas and other separators split the trigger into "
+                            "several tags: use letters, digits and `_` only."),
+    "trigger-english-word": ("error", ("P7",), "An everyday English word already means something "
+                             "to the model: use a unique token-like word."),
+    "trigger-common-phrase": ("error", ("P7",), "Made only of everyday English words (like "
+                              "`beautiful girl`): add a unique part, e.g. `hanfu_girl_`."),
+    "trigger-run-together": ("warning", ("P7",), "Reads as English words run together: the "
+                             "tokenizer splits it into those words. Add a unique part."),
+    "trigger-short": ("warning", ("P7",), "Very short triggers collide with existing tokens: use "
+                      "at least 4 characters."),
+    "trigger-non-ascii": ("warning", ("P7",), "CLIP's tokenizer handles non-ASCII text poorly: "
+                          "prefer ASCII letters, digits and `_`."),
+    "trigger-known-token": ("warning", ("P7",), "The tokenizer has this as one existing token: it "
+                            "already means something. Make it unusual."),
+    "trigger-many-tokens": ("info", ("P7",), "Splits into many tokens: shorter triggers leave "
+                            "more of CLIP's 75 tokens to the caption."),
     # -- layout ------------------------------------------------------------------------
     "images-in-parent": ("error", ("D01",), "Images beside `N_name` folders are ignored by kohya: "
                          "move them into a `N_name` folder."),

@@ -28,6 +28,8 @@ from .scanner import PIL_MAX_PIXELS, ScanOptions, iter_parallel, scan
 MANIFEST = ".loratui-prepare.json"
 MANIFEST_VERSION = 1
 MODES = ("crop", "pad", "bucket")
+BROKEN = ("empty-file", "truncated", "corrupt", "unsupported-format", "decompression-bomb",
+          "unreadable")
 
 
 class PrepareError(Exception):
@@ -280,13 +282,13 @@ def prepare(src: Path | str, out: Path | str, options: PrepareOptions | None = N
     report = scan(src, ScanOptions(caption_extension=opts.caption_extension,
                                    max_pixels=opts.max_pixels, workers=opts.workers))
     result = PrepareResult(out=str(out))
+    usable = []
     for rec in report.images:
-        if not rec.ok:
-            result.excluded[rec.path] = ", ".join(
-                k for k in rec.problems if k in ("empty-file", "truncated", "corrupt",
-                                                 "unsupported-format", "decompression-bomb",
-                                                 "unreadable")) or "unusable"
-    usable = report.usable_images()
+        broken = [k for k in rec.problems if k in BROKEN]
+        if rec.ok or (broken == ["unsupported-format"] and rec.width):
+            usable.append(rec)     # GIF/TIFF/...: Pillow reads it, the copy is PNG/JPEG
+        else:
+            result.excluded[rec.path] = ", ".join(broken) or "unusable"
     names = _out_names(usable, opts.format)
     files: dict[str, Any] = manifest["files"]
     s_dict = {**settings, "max_pixels": opts.max_pixels}

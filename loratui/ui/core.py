@@ -146,3 +146,35 @@ def stop_run(run_path: Path) -> str:
     except PermissionError:
         return f"not allowed to signal pid {pid} (another user's run?)"
     return f"stop requested (pid {pid}): the trainer saves a resumable state and exits"
+
+
+# ---- dataset (loratui.dataset) ----------------------------------------------------------------
+def _dataset(attr: str, what: str):
+    fn = _optional("loratui.dataset", attr)
+    if fn is None:
+        raise CoreMissing(unavailable(f"{what} (loratui.dataset)"))
+    return fn
+
+
+def scan_dataset(cfg: Any, folder: Path, progress=None):
+    """Scan `folder` with the config's caption extension, trigger word and resolution."""
+    scan = _dataset("scan", "the dataset scanner")
+    options = _dataset("ScanOptions", "the dataset scanner").from_config(cfg)
+    return scan(folder, options, progress=progress)
+
+
+def prepare_dataset(cfg: Any, source: Path, out: Path, mode: str, progress=None):
+    prepare = _optional("loratui.dataset.prepare", "prepare")
+    options = _optional("loratui.dataset.prepare", "PrepareOptions")
+    if prepare is None or options is None:
+        raise CoreMissing(unavailable("dataset prepare (loratui.dataset.prepare)"))
+    ds = cfg.dataset
+    opts = options(mode=mode, resolution=ds.resolution, caption_extension=ds.caption_extension,
+                   trigger_word=ds.trigger_word)
+    return prepare(source, out, opts, progress=progress)
+
+
+def dataset_code(kind: str) -> str:
+    """The doctor's code for a dataset finding kind (empty when the doctor is absent)."""
+    fn = _optional("loratui.doctor", "code_for_dataset_kind")
+    return fn(kind) or "" if fn else ""

@@ -40,3 +40,13 @@ class Progress(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, Progress) and message.task == self.task
+
+
+@dataclass
+class TaskDone(Message):
+    """A long task finished; `result` is what the core returned. Posted after its
+    Progress messages, so handlers see them in order."""
+
+    task: str
+    result: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)

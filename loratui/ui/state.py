@@ -51,6 +51,10 @@ class WizardState:
     def output_dir(self) -> Path:
         return self.resolve(self.config.output.dir) or self.project / "runs"
 
+    def resolved(self) -> RunConfig:
+        """The config with its relative paths made absolute against the project folder."""
+        return self.config.resolve_paths(self.project)
+
     def save(self) -> Path:
         """Write loratui.toml; a file that could not be loaded is kept as loratui.toml.bak."""
         path = self.config_path

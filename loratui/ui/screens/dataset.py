@@ -1,18 +1,234 @@
-"""Step: dataset."""
+"""Step 2: scan the images folder — totals, resolution histogram, problems, preview, prepare."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Input, Label, ProgressBar, Static, TabbedContent, TabPane
 
 from loratui.ui import core
+from loratui.ui.dialogs.prepare import PrepareDialog
+from loratui.ui.messages import Progress, TaskDone
 from loratui.ui.screens.base import WizardScreen
+from loratui.ui.widgets import PathSuggester
+from loratui.ui.widgets.sample_view import ImagePreview
+
+SEVERITY_MARK = {"error": "✖ error", "warning": "▲ warn", "info": "· info"}
+
+
+def histogram(counts: dict[str, int], width: int = 24, top: int = 6) -> str:
+    """Text bars for a {label: count} table, largest first."""
+    if not counts:
+        return "  (none)"
+    rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    peak = rows[0][1]
+    lines = [f"  {label:>11} {'█' * max(1, round(width * n / peak)):<{width}} {n}"
+             for label, n in rows[:top]]
+    if len(rows) > top:
+        lines.append(f"  {'…':>11} {len(rows) - top} more sizes")
+    return "\n".join(lines)
 
 
 class DatasetScreen(WizardScreen):
     STEP = "dataset"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+r", "scan", "Rescan"),
+        Binding("ctrl+o", "prepare", "Prepare copy"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.report: Any = None
 
     def compose_body(self) -> ComposeResult:
-        with VerticalScroll(id="body"):
-            yield Static(core.unavailable("the dataset step"), id="unavailable")
+        with Vertical(id="body"):
+            with Horizontal(classes="form-row"):
+                yield Label("Images folder", classes="form-label")
+                yield Input(id="dataset-dir", placeholder="folder of images + captions",
+                            suggester=PathSuggester(dirs_only=True))
+            with Horizontal(id="task-row"):
+                yield Static("", id="dataset-summary", markup=False)
+                yield ProgressBar(id="task-progress", show_eta=False)
+            with TabbedContent(id="dataset-tabs"):
+                with TabPane("Summary", id="tab-summary"), VerticalScroll():
+                    yield Static("", id="dataset-histogram", markup=False)
+                with TabPane("Problems", id="tab-problems"), Horizontal():
+                    yield DataTable(id="problems", cursor_type="row")
+                    with VerticalScroll(id="problem-detail-box"):
+                        yield Static("", id="problem-detail", markup=False)
+                with TabPane("Images", id="tab-images"), Horizontal():
+                    yield DataTable(id="images", cursor_type="row")
+                    yield ImagePreview(empty="select an image", id="image-preview")
+
+    def on_mount(self) -> None:
+        self.query_one("#task-progress").display = False
+        problems = self.query_one("#problems", DataTable)
+        problems.add_column("severity", width=9)
+        problems.add_column("problem", width=20)
+        problems.add_column("files", width=5)
+        problems.add_column("refs", width=8)
+        images = self.query_one("#images", DataTable)
+        images.add_column("image", width=24)
+        images.add_column("size", width=9)
+        images.add_column("caption", width=7)
+        self.refresh_from_state()
+
+    def refresh_from_state(self) -> None:
+        field = self.query_one("#dataset-dir", Input)
+        field.suggester = PathSuggester(base=self.state.project, dirs_only=True)
+        if field.value != self.state.config.dataset.dir:
+            field.value = self.state.config.dataset.dir
+        if self.state.config.dataset.dir and self.report is None:
+            self.action_scan()
+        elif not self.state.config.dataset.dir:
+            self.query_one("#dataset-summary", Static).update(
+                "Type the images folder and press enter to scan it.")
+            field.focus()
+
+    # ---- scanning ---------------------------------------------------------------------------
+    @on(Input.Submitted, "#dataset-dir")
+    def dir_submitted(self, event: Input.Submitted) -> None:
+        self.state.config.dataset.dir = event.value.strip()
+        self.report = None
+        self.action_scan()
+
+    def action_scan(self) -> None:
+        folder = self.state.dataset_dir
+        if folder is None:
+            self.notify("Set the images folder first.", severity="warning")
+            return
+        self.query_one("#dataset-summary", Static).update(f"scanning {folder} …")
+        self.scan(folder)
+
+    @work(thread=True, exclusive=True, group="scan", exit_on_error=False, name="Dataset scan")
+    def scan(self, folder: Path) -> None:
+        report = core.scan_dataset(self.state.resolved(), folder,
+                                   lambda done, total: self.post_message(
+                                       Progress("scan", done, total)))
+        self.post_message(TaskDone("scan", report))
+
+    @on(Progress)
+    def progress(self, message: Progress) -> None:
+        bar = self.query_one("#task-progress", ProgressBar)
+        bar.display = message.total is None or message.done < message.total
+        bar.update(total=message.total, progress=message.done)
+        label = {"scan": "scanning", "prepare": "preparing"}.get(message.task, message.task)
+        self.query_one("#dataset-summary", Static).update(
+            f"{label} {message.done}/{message.total or '?'} {message.detail}")
+
+    def _show_report(self, report: Any) -> None:
+        self.report = report
+        self.state.dataset_report = report
+        self.query_one("#task-progress").display = False
+        t = report.totals
+        self.query_one("#dataset-summary", Static).update(
+            f"{t.images} images · {t.usable} usable · {t.broken} broken · {t.captioned} "
+            f"captioned · {report.layout} layout · {t.steps_per_epoch_images} steps/epoch "
+            f"(batch 1) · {report.elapsed_s:.1f}s")
+        self.query_one("#dataset-histogram", Static).update(
+            f"Resolutions (train at {report.resolution}×{report.resolution}):\n"
+            f"{histogram(t.resolutions)}\n\nShort side:\n{histogram(t.short_sides)}\n\n"
+            f"Aspect:\n{histogram(t.aspects)}\n\nCaption style:\n"
+            f"{histogram(t.caption_styles)}")
+        problems = self.query_one("#problems", DataTable)
+        problems.clear()
+        order = {"error": 0, "warning": 1, "info": 2}
+        self.findings = sorted(report.findings, key=lambda f: (order.get(f.severity, 3), f.kind))
+        for i, f in enumerate(self.findings):
+            code = core.dataset_code(f.kind)
+            problems.add_row(SEVERITY_MARK.get(f.severity, f.severity),
+                             f"{code} {f.kind}" if code else f.kind, str(f.count or ""),
+                             ",".join(f.refs), key=str(i))
+        self._show_problem(0)
+        images = self.query_one("#images", DataTable)
+        images.clear()
+        self.image_rows = report.images
+        for i, rec in enumerate(report.images):
+            cap = "–" if rec.caption is None else ("empty" if not rec.caption.strip() else "yes")
+            images.add_row(rec.path, f"{rec.width}×{rec.height}" if rec.width else "?",
+                           cap if rec.ok else "broken", key=str(i))
+        tabs = self.query_one("#dataset-tabs", TabbedContent)
+        if report.worst in ("error", "warning"):
+            tabs.active = "tab-problems"
+
+    @on(DataTable.RowHighlighted, "#problems")
+    def problem_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_problem(event.cursor_row)
+
+    def _show_problem(self, index: int) -> None:
+        findings = getattr(self, "findings", [])
+        box = self.query_one("#problem-detail", Static)
+        if not findings:
+            box.update("No problems found." if self.report else "")
+            return
+        f = findings[min(index, len(findings) - 1)]
+        files = "\n".join(f"  {p}" + (f": {f.details[p]}" if p in f.details else "")
+                          for p in f.paths[:12])
+        more = f"\n  … {len(f.paths) - 12} more" if len(f.paths) > 12 else ""
+        box.update(f"{f.message}\n\nFix: {f.fix}\n\nRefs: {', '.join(f.refs) or '–'}\n\n"
+                   f"Files:\n{files}{more}")
+
+    @on(DataTable.RowHighlighted, "#images")
+    def image_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        rec = self.image_rows[event.cursor_row]
+        caption = rec.caption if rec.caption is not None else "(no caption)"
+        self.query_one(ImagePreview).show(Path(self.report.root) / rec.path,
+                                          f"{rec.path}: {caption}")
+
+    # ---- prepare ----------------------------------------------------------------------------
+    def action_prepare(self) -> None:
+        source = self.state.dataset_dir
+        if source is None or self.report is None:
+            self.notify("Scan a folder first.", severity="warning")
+            return
+        res = self.state.config.dataset.resolution
+        out = source.parent / f"{source.name}-{res}"
+        mode = "bucket" if self.state.config.dataset.bucketing else "crop"
+
+        def go(answer: tuple[str, Path] | None) -> None:
+            if answer:
+                mode, target = answer
+                if not target.is_absolute():
+                    target = self.state.project / target
+                self.prepare(source, target, mode)
+
+        self.app.push_screen(PrepareDialog(out, res, mode), go)
+
+    @work(thread=True, exclusive=True, group="scan", exit_on_error=False, name="Prepare")
+    def prepare(self, source: Path, out: Path, mode: str) -> None:
+        result = core.prepare_dataset(self.state.resolved(), source, out, mode,
+                                      lambda done, total: self.post_message(
+                                          Progress("prepare", done, total)))
+        self.post_message(TaskDone("prepare", result, {"out": out, "mode": mode}))
+
+    @on(TaskDone)
+    def task_done(self, message: TaskDone) -> None:
+        if message.task == "scan":
+            self._show_report(message.result)
+        elif message.task == "prepare":
+            self._prepared(message.extra["out"], message.extra["mode"], message.result)
+
+    def _prepared(self, out: Path, mode: str, result: Any) -> None:
+        cfg = self.state.config
+        cfg.dataset.dir = str(out)
+        cfg.dataset.bucketing = mode == "bucket"
+        failed = f", {len(result.failed)} failed" if result.failed else ""
+        self.notify(f"{result.written} written, {result.up_to_date} up to date{failed}; "
+                    f"dataset.dir is now {out}", title="Prepared", timeout=8)
+        self.query_one("#dataset-dir", Input).value = str(out)
+        self.report = None
+        self.action_scan()
+
+    def before_next(self) -> bool:
+        self.state.config.dataset.dir = self.query_one("#dataset-dir", Input).value.strip()
+        try:
+            self.state.save()
+        except OSError as exc:
+            self.wizard.show_error("Cannot save loratui.toml", str(exc))
+            return False
+        return True

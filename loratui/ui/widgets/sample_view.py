@@ -31,12 +31,13 @@ class SampleView(Vertical):
     SampleView > .sample-image { height: 1fr; width: 1fr; }
     """
 
-    def __init__(self, **kw) -> None:
+    def __init__(self, empty: str = "no sample images yet", **kw) -> None:
         super().__init__(**kw)
         self.path: Path | None = None
+        self.empty = empty
 
     def compose(self) -> ComposeResult:
-        yield Static("no sample images yet", classes="sample-caption", markup=False)
+        yield Static(self.empty, classes="sample-caption", markup=False)
 
     def show(self, path: Path | None, caption: str = "") -> None:
         if path == self.path:
@@ -46,7 +47,7 @@ class SampleView(Vertical):
         for old in self.query(".sample-image"):
             old.remove()
         if path is None:
-            label.update(caption or "no sample images yet")
+            label.update(caption or self.empty)
             return
         cls = _image_class()
         label.update(caption or path.name)
@@ -57,3 +58,6 @@ class SampleView(Vertical):
             self.mount(cls(path, classes="sample-image"))
         except Exception as exc:  # unreadable or half-written PNG: show why, keep going
             label.update(f"{path.name}: cannot show ({exc})")
+
+
+ImagePreview = SampleView  # the same widget previews dataset images

@@ -178,3 +178,57 @@ def dataset_code(kind: str) -> str:
     """The doctor's code for a dataset finding kind (empty when the doctor is absent)."""
     fn = _optional("loratui.doctor", "code_for_dataset_kind")
     return fn(kind) or "" if fn else ""
+
+
+def is_prepared_copy(folder: Path) -> bool:
+    fn = _optional("loratui.dataset.prepare", "is_prepared_copy")
+    return bool(fn and fn(folder))
+
+
+def caption_tokens(text: str) -> int:
+    fn = _optional("loratui.dataset.captions", "count_tokens")
+    return fn(text) if fn else len(text.split())
+
+
+def caption_style(text: str) -> str:
+    fn = _optional("loratui.dataset.captions", "caption_style")
+    return fn(text) if fn else ""
+
+
+def has_trigger(text: str, word: str) -> bool:
+    fn = _optional("loratui.dataset.captions", "has_trigger")
+    return bool(fn(text, word)) if fn else word in text
+
+
+def save_caption(root: Path, image: str, text: str, extension: str) -> Path:
+    """Write one caption atomically; in a source folder the original is backed up first."""
+    from loratui.config import atomic_write_text
+
+    backup_cls = _optional("loratui.dataset._io", "Backup")
+    target = root / Path(image).with_suffix(extension)
+    if not is_prepared_copy(root):
+        if backup_cls is None:
+            raise CoreMissing(unavailable("caption backups (loratui.dataset)"))
+        backup_cls(root).save(target)
+    atomic_write_text(target, text + "\n")
+    return target
+
+
+def caption_folder(folder: Path, **kw):
+    fn = _optional("loratui.dataset.models", "caption_folder")
+    if fn is None:
+        raise CoreMissing(unavailable("BLIP captioning (loratui.dataset.models)"))
+    return fn(folder, **kw)
+
+
+def bulk_edit(folder: Path, values: dict[str, Any], extension: str, in_place: bool):
+    build = _optional("loratui.dataset.captions", "build_edits")
+    edit = _optional("loratui.dataset.edit", "edit_captions")
+    if build is None or edit is None:
+        raise CoreMissing(unavailable("caption bulk edits (loratui.dataset)"))
+    old, new = values.get("old", ""), values.get("new", "")
+    edits = build(prefix=values.get("prefix", "").strip(),
+                  replace=(old, new) if old else None,
+                  remove=[t.strip() for t in values.get("remove", "").split(",") if t.strip()],
+                  dedupe=bool(values.get("dedupe")))
+    return edit(folder, edits, caption_extension=extension, in_place=in_place)

@@ -1,18 +1,220 @@
-"""Step: captions."""
+"""Step 3: captions — list + preview + editor, BLIP auto-captioning, bulk edits."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, ProgressBar, Static, TextArea
 
 from loratui.ui import core
+from loratui.ui.dialogs import ConfirmDialog
+from loratui.ui.dialogs.captions import AutoCaptionDialog, BulkEditDialog
+from loratui.ui.messages import Progress, TaskDone
 from loratui.ui.screens.base import WizardScreen
+from loratui.ui.widgets.sample_view import ImagePreview
+
+
+def short(text: str | None, width: int = 60) -> str:
+    if text is None:
+        return "(no caption)"
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class CaptionsScreen(WizardScreen):
     STEP = "captions"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save_caption", "Save caption"),
+        Binding("ctrl+o", "autocaption", "Auto-caption"),
+        Binding("ctrl+l", "bulk", "Bulk edit"),
+        Binding("ctrl+r", "rescan", "Reload"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[Any] = []
+        self.current: int | None = None
 
     def compose_body(self) -> ComposeResult:
-        with VerticalScroll(id="body"):
-            yield Static(core.unavailable("the captions step"), id="unavailable")
+        with Vertical(id="body"):
+            with Horizontal(id="task-row"):
+                yield Static("", id="captions-summary", markup=False)
+                yield ProgressBar(id="task-progress", show_eta=False)
+            with Horizontal(id="captions-main"):
+                yield DataTable(id="caption-list", cursor_type="row")
+                yield ImagePreview(empty="select an image", id="caption-preview")
+            yield TextArea(id="caption-editor", soft_wrap=True, show_line_numbers=False)
+            yield Static("", id="caption-info", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#task-progress").display = False
+        table = self.query_one("#caption-list", DataTable)
+        table.add_column("image", width=16)
+        table.add_column("caption", width=40)
+        self.refresh_from_state()
+
+    def refresh_from_state(self) -> None:
+        report = self.state.dataset_report
+        if report is None or Path(report.root) != self.state.dataset_dir:
+            self.action_rescan()
+        else:
+            self._fill(report)
+
+    @property
+    def folder(self) -> Path | None:
+        return self.state.dataset_dir
+
+    def action_rescan(self) -> None:
+        if self.folder is None:
+            self.query_one("#captions-summary", Static).update(
+                "No images folder yet: set it on the Dataset step (ctrl+p).")
+            return
+        self.scan(self.folder)
+
+    @work(thread=True, exclusive=True, group="captions", exit_on_error=False,
+          name="Caption scan")
+    def scan(self, folder: Path) -> None:
+        self.post_message(TaskDone("scan", core.scan_dataset(self.state.resolved(), folder)))
+
+    def _fill(self, report: Any) -> None:
+        self.state.dataset_report = report
+        self.records = report.usable_images()
+        table = self.query_one("#caption-list", DataTable)
+        keep = table.cursor_row
+        table.clear()
+        for i, rec in enumerate(self.records):
+            table.add_row(Path(rec.path).name, short(rec.caption), key=str(i))
+        prepared = core.is_prepared_copy(Path(report.root))
+        missing = sum(1 for r in self.records if r.caption is None)
+        self.query_one("#captions-summary", Static).update(
+            f"{len(self.records)} images, {missing} without caption · "
+            + ("prepared copy: edited in place" if prepared else
+               "source folder: originals are backed up to .loratui-backup/ before a change"))
+        if self.records:
+            table.move_cursor(row=min(max(keep, 0), len(self.records) - 1))
+            self._select(table.cursor_row)
+
+    @on(DataTable.RowHighlighted, "#caption-list")
+    def highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._select(event.cursor_row)
+
+    def _select(self, index: int) -> None:
+        if not (0 <= index < len(self.records)):
+            return
+        self.current = index
+        rec = self.records[index]
+        root = Path(self.state.dataset_report.root)
+        self.query_one(ImagePreview).show(root / rec.path, f"{rec.path} {rec.width}×{rec.height}")
+        editor = self.query_one("#caption-editor", TextArea)
+        editor.load_text(rec.caption or "")
+        self._show_info(rec.caption or "")
+
+    @on(TextArea.Changed, "#caption-editor")
+    def edited(self, event: TextArea.Changed) -> None:
+        self._show_info(event.text_area.text)
+
+    def _show_info(self, text: str) -> None:
+        tokens = core.caption_tokens(text)
+        trigger = self.state.config.dataset.trigger_word
+        parts = [f"{tokens}/75 CLIP tokens" + (" — the rest is cut off" if tokens > 75 else "")]
+        style = core.caption_style(text)
+        if style:
+            parts.append(style)
+        if trigger:
+            parts.append(f"trigger `{trigger}` " + ("present" if core.has_trigger(text, trigger)
+                                                     else "MISSING"))
+        self.query_one("#caption-info", Static).update(" · ".join(parts))
+
+    # ---- saving one caption -------------------------------------------------------------------
+    def action_save_caption(self) -> None:
+        if self.current is None:
+            return
+        rec = self.records[self.current]
+        text = self.query_one("#caption-editor", TextArea).text.strip()
+        root = Path(self.state.dataset_report.root)
+        path = core.save_caption(root, rec.path, text, self.state.config.dataset.caption_extension)
+        rec.caption = text
+        table = self.query_one("#caption-list", DataTable)
+        table.update_cell(str(self.current), table.ordered_columns[1].key, short(text))
+        self.notify(f"saved {path.name}")
+
+    # ---- BLIP ------------------------------------------------------------------------------------
+    def action_autocaption(self) -> None:
+        if self.folder is None:
+            self.notify("Set the images folder first.", severity="warning")
+            return
+
+        def go(values: dict[str, Any] | None) -> None:
+            if values is not None:
+                self.autocaption(self.folder, values)
+
+        self.app.push_screen(AutoCaptionDialog(getattr(self, "blip_model", "")), go)
+
+    @work(thread=True, exclusive=True, group="captions", exit_on_error=False,
+          name="Auto-caption (BLIP)")
+    def autocaption(self, folder: Path, values: dict[str, Any]) -> None:
+        self.blip_model = values.get("model", "")
+        cfg = self.state.resolved()
+        self.post_message(Progress("caption", 0, None, "loading BLIP…"))
+        result = core.caption_folder(
+            folder, model=values.get("model") or None, overwrite=values.get("overwrite", False),
+            overwrite_empty=values.get("overwrite_empty", True),
+            prefix=cfg.dataset.trigger_word, caption_extension=cfg.dataset.caption_extension,
+            progress=lambda done, total: self.post_message(Progress("caption", done, total)))
+        self.post_message(TaskDone("caption", result))
+        self.post_message(TaskDone("scan", core.scan_dataset(cfg, folder)))
+
+    # ---- bulk edits ------------------------------------------------------------------------------
+    def action_bulk(self) -> None:
+        if self.folder is None:
+            return
+
+        def go(values: dict[str, Any] | None) -> None:
+            if not values:
+                return
+            if core.is_prepared_copy(self.folder):
+                self.bulk(self.folder, values, False)
+                return
+            self.app.push_screen(ConfirmDialog(
+                "Edit captions in the source folder?",
+                f"{self.folder} is not a prepared copy. The captions will be changed in place; "
+                "every original is first copied to .loratui-backup/.", yes="Edit"),
+                lambda yes: yes and self.bulk(self.folder, values, True))
+
+        self.app.push_screen(BulkEditDialog(), go)
+
+    @work(thread=True, exclusive=True, group="captions", exit_on_error=False, name="Bulk edit")
+    def bulk(self, folder: Path, values: dict[str, Any], in_place: bool) -> None:
+        cfg = self.state.resolved()
+        result = core.bulk_edit(folder, values, cfg.dataset.caption_extension, in_place)
+        self.post_message(TaskDone("bulk", result))
+        self.post_message(TaskDone("scan", core.scan_dataset(cfg, folder)))
+
+    # ---- results -----------------------------------------------------------------------------------
+    @on(Progress)
+    def progress(self, message: Progress) -> None:
+        bar = self.query_one("#task-progress", ProgressBar)
+        bar.display = True
+        bar.update(total=message.total, progress=message.done)
+        self.query_one("#captions-summary", Static).update(
+            f"{message.task}: {message.done}/{message.total or '?'} {message.detail}")
+
+    @on(TaskDone)
+    def done(self, message: TaskDone) -> None:
+        self.query_one("#task-progress").display = False
+        r = message.result
+        if message.task == "scan":
+            self._fill(r)
+        elif message.task == "caption":
+            failed = f", {len(r.failed)} failed" if r.failed else ""
+            self.notify(f"{len(r.written)} captions written, {r.kept} kept{failed}",
+                        title="BLIP", timeout=8)
+        elif message.task == "bulk":
+            backup = f"; originals in {r.backup_dir}" if r.backup_dir else ""
+            self.notify(f"{len(r.changed)} changed, {r.unchanged} unchanged{backup}",
+                        title="Bulk edit", timeout=8)

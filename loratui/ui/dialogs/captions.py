@@ -1,0 +1,80 @@
+"""Dialogs of the Captions step: BLIP auto-captioning and bulk edits."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Static
+
+from loratui.ui.widgets import PathSuggester
+
+
+class _FormDialog(ModalScreen[dict[str, Any] | None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "accept", "Run"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(classes="dialog")
+
+    def values(self) -> dict[str, Any]:
+        return {w.id: w.value for w in self.query("Input, Checkbox") if w.id}
+
+    @on(Button.Pressed, "#go")
+    def action_accept(self) -> None:
+        self.dismiss(self.values())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class AutoCaptionDialog(_FormDialog):
+    def __init__(self, model: str = "") -> None:
+        super().__init__()
+        self.model = model
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog-box"):
+            yield Static("Auto-caption with BLIP", id="dialog-title")
+            yield Static("Writes a caption beside every image that has none, with the trigger "
+                         "word first. Then read and fix them by hand (P5): BLIP describes, it "
+                         "does not know your subject. Nothing is downloaded: give a local BLIP "
+                         "folder, or leave it empty to use the Hugging Face cache.",
+                         id="dialog-message")
+            with Grid(classes="form"):
+                yield Label("BLIP model", classes="form-label")
+                yield Input(self.model, id="model", placeholder="blip-image-captioning-base/",
+                            suggester=PathSuggester(dirs_only=True))
+            yield Checkbox("Also replace empty captions", True, id="overwrite_empty")
+            yield Checkbox("Replace ALL captions (originals are backed up)", False,
+                           id="overwrite")
+            yield Button("Caption (ctrl+s)", id="go", variant="primary")
+
+    @on(Input.Submitted)
+    def submitted(self) -> None:
+        self.action_accept()
+
+
+class BulkEditDialog(_FormDialog):
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog-box"):
+            yield Static("Edit every caption", id="dialog-title")
+            yield Static("Applied in this order: replace, remove tags, de-duplicate, prefix.",
+                         id="dialog-message")
+            with Grid(classes="form"):
+                yield Label("Replace", classes="form-label")
+                yield Input(id="old", placeholder="text to find")
+                yield Label("with", classes="form-label")
+                yield Input(id="new", placeholder="replacement")
+                yield Label("Remove tags", classes="form-label")
+                yield Input(id="remove", placeholder="tag1, tag2")
+                yield Label("Prefix", classes="form-label")
+                yield Input(id="prefix", placeholder="put first in every caption")
+            yield Checkbox("Remove duplicate tags", False, id="dedupe")
+            yield Button("Apply (ctrl+s)", id="go", variant="primary")

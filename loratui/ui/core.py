@@ -232,3 +232,28 @@ def bulk_edit(folder: Path, values: dict[str, Any], extension: str, in_place: bo
                   remove=[t.strip() for t in values.get("remove", "").split(",") if t.strip()],
                   dedupe=bool(values.get("dedupe")))
     return edit(folder, edits, caption_extension=extension, in_place=in_place)
+
+
+def load_tokenizer(base: Path | None):
+    """The base model's CLIP tokenizer (slow: imports transformers), or None."""
+    fn = _optional("loratui.dataset.trigger", "load_tokenizer")
+    if fn is None or base is None or not base.exists():
+        return None
+    try:
+        return fn(base)
+    except Exception:  # a broken tokenizer folder: check without one
+        return None
+
+
+def check_trigger(word: str, captions: dict[str, str | None] | None, tokenizer=None):
+    fn = _optional("loratui.dataset.trigger", "check_trigger")
+    if fn is None:
+        raise CoreMissing(unavailable("trigger word checks (loratui.dataset.trigger)"))
+    return fn(word, captions, tokenizer=tokenizer)
+
+
+def insert_trigger(folder: Path, word: str, extension: str, in_place: bool):
+    fn = _optional("loratui.dataset.edit", "insert_trigger")
+    if fn is None:
+        raise CoreMissing(unavailable("inserting the trigger word (loratui.dataset.edit)"))
+    return fn(folder, word, caption_extension=extension, in_place=in_place)

@@ -1,18 +1,153 @@
-"""Step: trigger."""
+"""Step 4: the trigger word — checked as you type, then put first in every caption."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Input, Label, Static
 
 from loratui.ui import core
+from loratui.ui.dialogs import ConfirmDialog
+from loratui.ui.messages import TaskDone
 from loratui.ui.screens.base import WizardScreen
+
+MARK = {"error": "✖", "warning": "▲", "info": "·"}
 
 
 class TriggerScreen(WizardScreen):
     STEP = "trigger"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+o", "insert", "Insert into captions"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokenizer: Any = None
+        self.report: Any = None
 
     def compose_body(self) -> ComposeResult:
-        with VerticalScroll(id="body"):
-            yield Static(core.unavailable("the trigger step"), id="unavailable")
+        with Vertical(id="body"):
+            yield Static("A unique made-up token (e.g. `hanfu_girl_`, `char_xx_style`) that calls "
+                         "your LoRA; never a common phrase like `beautiful girl` (P7).",
+                         classes="lead")
+            with Horizontal(classes="form-row"):
+                yield Label("Trigger word", classes="form-label")
+                yield Input(id="trigger", placeholder="e.g. hanfu_girl_")
+            with VerticalScroll(id="trigger-result-box"):
+                yield Static("", id="trigger-verdict", markup=False)
+                yield Static("", id="trigger-findings", markup=False)
+                yield Static("", id="trigger-captions", markup=False)
+                yield Static("", id="trigger-tokenizer", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#trigger", Input).value = self.state.config.dataset.trigger_word
+        self.query_one("#trigger", Input).focus()
+        self.load_tokenizer()
+
+    def refresh_from_state(self) -> None:
+        self.check(self.query_one("#trigger", Input).value)
+
+    @work(thread=True, exclusive=True, group="tokenizer", exit_on_error=False,
+          name="Tokenizer")
+    def load_tokenizer(self) -> None:
+        base = self.state.base_model
+        self.post_message(TaskDone("tokenizer", core.load_tokenizer(base) if base else None))
+
+    @on(Input.Changed, "#trigger")
+    def changed(self, event: Input.Changed) -> None:
+        self.check(event.value)
+
+    @work(thread=True, exclusive=True, group="trigger", exit_on_error=False,
+          name="Trigger check")
+    def check(self, word: str) -> None:
+        report = self.state.dataset_report
+        captions = None
+        if report is not None:
+            captions = {r.path: r.caption for r in report.usable_images()}
+        self.post_message(TaskDone("check", core.check_trigger(word, captions, self.tokenizer),
+                                   {"word": word, "captions": captions is not None}))
+
+    @on(TaskDone)
+    def done(self, message: TaskDone) -> None:
+        if message.task == "tokenizer":
+            self.tokenizer = message.result
+            self.check(self.query_one("#trigger", Input).value)
+        elif message.task == "check":
+            if message.extra["word"] == self.query_one("#trigger", Input).value:
+                self._show(message.result, message.extra["captions"])
+        elif message.task == "insert":
+            r = message.result
+            backup = f"; originals in {r.backup_dir}" if r.backup_dir else ""
+            self.notify(f"{len(r.changed)} captions changed, {len(r.created)} created{backup}",
+                        title="Trigger word inserted", timeout=8)
+            self.check(self.query_one("#trigger", Input).value)
+
+    def _show(self, rep: Any, have_captions: bool) -> None:
+        self.report = rep
+        serious = [f for f in rep.findings if f.severity in ("error", "warning")]
+        verdict = self.query_one("#trigger-verdict", Static)
+        if not rep.word.strip():
+            verdict.update("Type a trigger word.")
+        elif serious:
+            verdict.update(f"▲ `{rep.word}` is a weak trigger word")
+        else:
+            verdict.update(f"✓ `{rep.word}` looks unique")
+        verdict.set_class(bool(serious), "warn")
+        verdict.set_class(not serious and bool(rep.word.strip()), "good")
+        lines = [f"{MARK.get(f.severity, '·')} {f.message}: {f.fix}" for f in rep.findings]
+        if rep.suggestions:
+            lines.append("try: " + "  ".join(rep.suggestions))
+        self.query_one("#trigger-findings", Static).update("\n".join(lines))
+        caps = self.query_one("#trigger-captions", Static)
+        if not have_captions:
+            caps.update("captions: not scanned yet (Dataset step)")
+        elif rep.word.strip():
+            caps.update(f"captions: {rep.captions_checked - len(rep.missing)}/"
+                        f"{rep.captions_checked} contain it, {len(rep.missing)} missing, "
+                        f"{len(rep.not_first)} not first"
+                        + (" — ctrl+o puts it first everywhere" if rep.missing or rep.not_first
+                           else ""))
+        tok = self.query_one("#trigger-tokenizer", Static)
+        if rep.tokens is not None:
+            tok.update(f"CLIP tokens: {' | '.join(rep.tokens)} ({len(rep.tokens)})")
+        else:
+            tok.update("CLIP tokens: no tokenizer (set the base model on the Start step)")
+
+    def action_insert(self) -> None:
+        word = self.query_one("#trigger", Input).value.strip()
+        folder = self.state.dataset_dir
+        if not word or folder is None:
+            self.notify("Type a trigger word and set the images folder first.",
+                        severity="warning")
+            return
+        self.state.config.dataset.trigger_word = word
+        if core.is_prepared_copy(folder):
+            self.insert(folder, word, False)
+            return
+        self.app.push_screen(ConfirmDialog(
+            "Insert into the source captions?",
+            f"{folder} is not a prepared copy. Captions will be changed in place; every "
+            "original is first copied to .loratui-backup/.", yes="Insert"),
+            lambda yes: yes and self.insert(folder, word, True))
+
+    @work(thread=True, exclusive=True, group="insert", exit_on_error=False,
+          name="Insert trigger word")
+    def insert(self, folder: Path, word: str, in_place: bool) -> None:
+        cfg = self.state.resolved()
+        result = core.insert_trigger(folder, word, cfg.dataset.caption_extension, in_place)
+        self.state.dataset_report = core.scan_dataset(cfg, folder)
+        self.post_message(TaskDone("insert", result))
+
+    def before_next(self) -> bool:
+        self.state.config.dataset.trigger_word = self.query_one("#trigger", Input).value.strip()
+        try:
+            self.state.save()
+        except OSError as exc:
+            self.wizard.show_error("Cannot save loratui.toml", str(exc))
+            return False
+        return True

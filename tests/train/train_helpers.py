@@ -8,7 +8,7 @@ from pathlib import Path
 TRIGGER = "sks"
 
 
-def make_config(model: Path, dataset: Path, out: Path, **sections):
+def make_config(model_dir: Path, dataset_dir: Path, out: Path, **sections):
     """The cpu-demo preset pointed at the test's files, with per-section overrides:
     make_config(..., training={"epochs": 2}, network={"rank": 4})."""
     from loratui.config import RunConfig
@@ -16,8 +16,8 @@ def make_config(model: Path, dataset: Path, out: Path, **sections):
 
     preset = next(p for p in load_presets() if p.id == "cpu-demo")
     data = preset.to_config().model_dump()
-    data["model"]["base"] = str(model)
-    data["dataset"].update(dir=str(dataset), trigger_word=TRIGGER)
+    data["model"]["base"] = str(model_dir)
+    data["dataset"].update(dir=str(dataset_dir), trigger_word=TRIGGER)
     data["output"].update(dir=str(out), name="test_lora")
     data["sample"]["every_n_epochs"] = 0
     for section, values in sections.items():

@@ -12,16 +12,11 @@ torch / diffusers / transformers are imported inside the functions.
 from __future__ import annotations
 
 import json
-import os
 import random
 from pathlib import Path
 
 # Words that become single tokens in the tiny tokenizer (anything else splits into bytes).
-TINY_WORDS = (
-    "a photo of an the in on with and style painting portrait dog cat sks person man woman "
-    "landscape drawing picture art girl boy red blue green yellow white black face smiling "
-    "standing sitting outdoors indoors background simple hair dress sky light"
-).split()
+TINY_WORDS = ["a", "photo", "of", "an", "the", "in", "on", "with", "and", "style", "painting", "portrait", "dog", "cat", "sks", "person", "man", "woman", "landscape", "drawing", "picture", "art", "girl", "boy", "red", "blue", "green", "yellow", "white", "black", "face", "smiling", "standing", "sitting", "outdoors", "indoors", "background", "simple", "hair", "dress", "sky", "light"]
 
 TINY_MODEL_MARKER = "loratui_tiny.json"
 
@@ -37,7 +32,7 @@ def _bytes_to_unicode() -> dict[int, str]:
             bs.append(b)
             cs.append(256 + n)
             n += 1
-    return dict(zip(bs, (chr(c) for c in cs)))
+    return dict(zip(bs, (chr(c) for c in cs), strict=True))
 
 
 def write_tokenizer_files(folder: Path | str, words: tuple[str, ...] | list[str] = TINY_WORDS,
@@ -183,7 +178,7 @@ def _demo_image(index: int, size: tuple[int, int], rng: random.Random):
     for y in range(h):
         t = y / max(1, h - 1)
         draw.line([(0, y), (w, y)], fill=tuple(int(a + (b - a) * t)
-                                               for a, b in zip(bg_top, bg_bottom)))
+                                               for a, b in zip(bg_top, bg_bottom, strict=True)))
     cx = w // 2 + rng.randint(-w // 8, w // 8)
     unit = min(w, h) / 8
     dress = (rng.randint(20, 80), rng.randint(40, 120), rng.randint(150, 230))
@@ -210,7 +205,7 @@ def write_demo_dataset(folder: Path | str, trigger: str = "sks", seed: int = 0) 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    for i, (size, caption) in enumerate(zip(DEMO_SIZES, DEMO_CAPTIONS), start=1):
+    for i, (size, caption) in enumerate(zip(DEMO_SIZES, DEMO_CAPTIONS, strict=True), start=1):
         stem = f"demo_{i:02d}"
         _demo_image(i, size, rng).save(folder / f"{stem}.png")
         if caption is not None:

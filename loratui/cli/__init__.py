@@ -19,6 +19,9 @@ COMMAND_MODULES = (
     "loratui.cli.presets_cmd",
     "loratui.cli.config_cmd",
     "loratui.cli.dataset_cmd",
+    "loratui.cli.train_cmd",
+    "loratui.cli.runs_cmd",
+    "loratui.cli.demo_cmd",
     "loratui.cli.wizard_cmd",
 )
 

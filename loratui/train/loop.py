@@ -365,7 +365,6 @@ class Trainer:
                 return self._fail("error", f"{type(exc).__name__}: {exc}")
 
     def _loop(self) -> TrainResult:
-        import torch
 
         cfg, tr = self.cfg, self.cfg.training
         self._state("running", max_steps=self.max_steps, epochs=self.epochs,

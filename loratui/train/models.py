@@ -74,7 +74,7 @@ def _load_folder(path: Path) -> Components:
             scheduler_config=_read_json(path / "scheduler" / "scheduler_config.json"),
             source=str(path),
         )
-    except (OSError, ValueError, EnvironmentError) as exc:
+    except (OSError, ValueError) as exc:
         raise ModelLoadError(f"{path}: cannot load the diffusers model ({exc})") from None
 
 

@@ -17,6 +17,19 @@ def _get(data: dict[str, Any], dotted: str) -> Any:
     return node
 
 
+def _leaf_keys(preset) -> list[str]:
+    out: list[str] = []
+
+    def walk(node: dict[str, Any], prefix: str) -> None:
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(value, f"{prefix}{key}.")
+            else:
+                out.append(prefix + key)
+    walk(preset.config, "")
+    return out
+
+
 def current_preset(cfg, presets=None):
     """The preset whose memory-relevant values all match the config, else the one the
     detected GPU would get."""
@@ -26,9 +39,13 @@ def current_preset(cfg, presets=None):
     data = cfg.model_dump()
     same_kind = [p for p in presets if not p.cpu and p.kind == cfg.network.kind
                  and p.family == cfg.model.family]
-    for preset in sorted(same_kind, key=lambda p: -p.min_vram_gb):
-        if all(_get(preset.config, k) in (None, _get(data, k)) for k in MEMORY_KEYS):
-            return preset
+    # A config written from a preset carries all its values; several tiers can be equal,
+    # then the smallest of them is the one that really ran.
+    for keys_of in (_leaf_keys, lambda p: MEMORY_KEYS):
+        hits = [p for p in same_kind
+                if all(_get(p.config, k) in (None, _get(data, k)) for k in keys_of(p))]
+        if hits:
+            return min(hits, key=lambda p: p.min_vram_gb)
     try:
         from loratui.gpu import detect
 
@@ -56,8 +73,17 @@ def suggestion(cfg) -> tuple[str, dict[str, Any] | None]:
     if smaller is None:
         return generic, None
     data = cfg.model_dump()
-    changes = {k: _get(smaller.config, k) for k in MEMORY_KEYS
-               if _get(smaller.config, k) is not None and _get(smaller.config, k) != _get(data, k)}
+
+    def changes_of(p) -> dict[str, Any]:
+        return {k: _get(p.config, k) for k in MEMORY_KEYS
+                if _get(p.config, k) is not None and _get(p.config, k) != _get(data, k)}
+
+    changes = changes_of(smaller)
+    while not changes:  # a tier with the same settings would fail the same way
+        lower = next_smaller(smaller)
+        if lower is None:
+            return generic, None
+        smaller, changes = lower, changes_of(lower)
     text = (f"Try the next smaller preset `{smaller.id}` ({smaller.label}): "
             f"`loratui presets --gpu {smaller.min_vram_gb:g}GB --kind {smaller.kind} --write "
             "loratui.toml`" +

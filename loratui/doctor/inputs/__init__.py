@@ -207,9 +207,12 @@ def _load_log(inp: Input, path: Path) -> None:
 
 
 def _load_lora(inp: Input, path: Path) -> None:
-    from loratui.lora.reader import open_lora
+    from loratui.lora.reader import LoraError, open_lora
 
-    inp.data = open_lora(path)
+    try:
+        inp.data = open_lora(path)
+    except LoraError as exc:  # reported by rule LF101 with its cause, not as DR002
+        inp.data = exc
 
 
 def _load_prompt(inp: Input, path: Path) -> None:

@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "loratui.cli.train_cmd",
     "loratui.cli.runs_cmd",
     "loratui.cli.demo_cmd",
+    "loratui.cli.doctor_cmd",
+    "loratui.cli.lora_cmd",
     "loratui.cli.wizard_cmd",
 )
 

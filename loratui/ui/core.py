@@ -77,12 +77,68 @@ def guide_range(key: str) -> str:
     return fn(key) if fn else ""
 
 
-def config_findings(cfg: Any, gpu: Any) -> list[Any] | None:
-    """Doctor findings for a config (None when the doctor is not in this build)."""
-    fn = _optional("loratui.doctor", "check_config")
-    if fn is None:
+def config_findings(cfg: Any, gpu: Any, path: str = "loratui.toml") -> list[Any] | None:
+    """The doctor's findings for an in-memory config (None when the doctor is absent)."""
+    diagnose = _optional("loratui.doctor.engine", "diagnose")
+    options = _optional("loratui.doctor.engine", "Options")
+    input_cls = _optional("loratui.doctor.inputs", "Input")
+    facts = _optional("loratui.doctor.inputs.configs", "facts_from_run_config")
+    if None in (diagnose, options, input_cls, facts):
         return None
-    return list(fn(cfg, gpu=gpu))
+    inp = input_cls(str(path), "loratui")
+    inp.facts = facts(cfg)
+    best = gpu.best if gpu is not None else None
+    opts = options(vram_gb=best.total_gb if best else None, probe_gpu=False)
+    diags, _ = diagnose(inputs=[inp], options=opts)
+    order = {"error": 0, "warning": 1, "info": 2}
+    return sorted(diags, key=lambda d: (order.get(d.severity, 3), d.code))
+
+
+def diagnose_paths(paths: list[Path], gpu: Any = None) -> tuple[list[Any], list[str]]:
+    """Run the doctor on files and folders (config, dataset, run folder, LoRA).
+
+    Returns (diagnostics, notes); a kind of input this build's doctor cannot read yet
+    becomes a note instead of failing the whole check.
+    """
+    diagnose = _optional("loratui.doctor.engine", "diagnose")
+    options = _optional("loratui.doctor.engine", "Options")
+    if diagnose is None or options is None:
+        raise CoreMissing(unavailable("the doctor (loratui.doctor)"))
+    best = gpu.best if gpu is not None else None
+    diags: list[Any] = []
+    notes: list[str] = []
+    for path in paths:
+        opts = options(vram_gb=best.total_gb if best else None, probe_gpu=False)
+        try:
+            found, _inputs = diagnose([str(path)], options=opts)
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith("loratui"):
+                raise
+            notes.append(f"{path.name}: {unavailable(f'reading this kind of input ({exc.name})')}")
+            continue
+        diags.extend(found)
+    return diags, notes
+
+
+def apply_safe_fixes(diags: list[Any]) -> tuple[int, list[str]]:
+    fn = _optional("loratui.doctor.fixer", "apply_fixes")
+    if fn is None:
+        raise CoreMissing(unavailable("doctor fixes (loratui.doctor.fixer)"))
+    return fn(diags, unsafe=False)
+
+
+def safe_fix_count(diags: list[Any]) -> int:
+    fn = _optional("loratui.doctor.fixer", "fixable")
+    return len(fn(diags, False)) if fn else 0
+
+
+def explain(code: str) -> str:
+    catalog = _optional("loratui.doctor.catalog", "load_catalog")
+    explain_rule = _optional("loratui.doctor.explain", "explain_rule")
+    if catalog is None or explain_rule is None:
+        return ""
+    rule = catalog().get(code)
+    return explain_rule(rule) if rule is not None else ""
 
 
 # ---- runs (loratui.runs: the torch-free run-folder reader) -------------------------------

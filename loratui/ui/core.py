@@ -43,11 +43,11 @@ def check_base_model(path: Path | None) -> Check:
         return Check(None, "enter the path of an SD1.5 model (diffusers folder or .safetensors)")
     if not path.exists():
         return Check(False, f"{path} does not exist")
-    fn = _optional("loratui.train.model", "check_base_model")
+    fn = _optional("loratui.basemodel", "check_base_model")
     if fn is None:
         return Check(None, unavailable("the SD1.5 model check"))
     result = fn(path)
-    return Check(bool(getattr(result, "ok", result)), str(getattr(result, "message", result)))
+    return Check(result.ok, result.message)
 
 
 def list_runs(output_dir: Path) -> list[RunInfo] | None:

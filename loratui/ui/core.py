@@ -313,3 +313,51 @@ def insert_trigger(folder: Path, word: str, extension: str, in_place: bool):
     if fn is None:
         raise CoreMissing(unavailable("inserting the trigger word (loratui.dataset.edit)"))
     return fn(folder, word, caption_extension=extension, in_place=in_place)
+
+
+# ---- export (loratui.deploy, loratui.runs) --------------------------------------------------
+try:
+    from loratui.deploy import DeployError as DeployProblem
+except ImportError:  # pragma: no cover - a build without loratui.deploy
+    class DeployProblem(Exception):  # type: ignore[no-redef]
+        pass
+
+
+def finished_lora(run_dir: Path | None, output_dir: Path) -> Path | None:
+    """The followed run's final LoRA, else the newest finished run's under output.dir."""
+    cls = _optional("loratui.runs", "RunFolder")
+    runs = _optional("loratui.runs", "list_runs")
+    if cls is None or runs is None:
+        return None
+    if run_dir is not None:
+        found = cls(run_dir).lora_path()
+        if found:
+            return found
+    for run in runs(output_dir):
+        found = run.lora_path()
+        if found:
+            return found
+    return None
+
+
+def _deploy(attr: str):
+    fn = _optional("loratui.deploy", attr)
+    if fn is None:
+        raise CoreMissing(unavailable("LoRA export (loratui.deploy)"))
+    return fn
+
+
+def find_lora_folder(path: Path):
+    return _deploy("find_lora_folder")(path)
+
+
+def install_lora(src: Path, folder: Path, *, overwrite: bool = False) -> Path:
+    return _deploy("install_lora")(src, folder, overwrite=overwrite)
+
+
+def lora_usage(lora: Path, trigger: str, kind: str):
+    return _deploy("usage")(lora, trigger=trigger, kind=kind)
+
+
+def comfy_workflow_json(u: Any) -> str:
+    return _deploy("workflow_json")(u)

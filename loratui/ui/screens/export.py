@@ -1,18 +1,139 @@
-"""Step: export."""
+"""Step 7: copy the LoRA into a WebUI, the prompt to paste, a ComfyUI workflow, the verdict."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Input, Label, Static
 
 from loratui.ui import core
+from loratui.ui.dialogs import ConfirmDialog
+from loratui.ui.messages import TaskDone
 from loratui.ui.screens.base import WizardScreen
+from loratui.ui.widgets import PathSuggester
 
 
 class ExportScreen(WizardScreen):
     STEP = "export"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+o", "install", "Copy into WebUI"),
+        Binding("ctrl+r", "refresh", "Refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lora: Path | None = None
+        self.usage: Any = None
 
     def compose_body(self) -> ComposeResult:
-        with VerticalScroll(id="body"):
-            yield Static(core.unavailable("the export step"), id="unavailable")
+        with Vertical(id="body"):
+            yield Static("", id="export-lora", markup=False)
+            with Horizontal(classes="form-row"):
+                yield Label("WebUI folder", classes="form-label")
+                yield Input(id="webui", placeholder="stable-diffusion-webui/ or ComfyUI/",
+                            suggester=PathSuggester(dirs_only=True))
+            yield Static("", id="export-target", markup=False)
+            with VerticalScroll(id="export-box"):
+                yield Static("", id="export-usage", markup=False)
+                yield Static("", id="export-verdict", markup=False)
+                yield Static("", id="export-comfy", markup=False)
+
+    def on_mount(self) -> None:
+        self.refresh_from_state()
+
+    def refresh_from_state(self) -> None:
+        self.lora = core.finished_lora(self.state.run_dir, self.state.output_dir)
+        box = self.query_one("#export-lora", Static)
+        if self.lora is None:
+            box.update("No finished LoRA yet: train one on the Train step (ctrl+p).")
+            for sel in ("#export-usage", "#export-verdict", "#export-comfy"):
+                self.query_one(sel, Static).update("")
+            return
+        box.update(f"LoRA: {self.lora} ({self.lora.stat().st_size / 2**20:.1f} MB)")
+        cfg = self.state.config
+        self.usage = core.lora_usage(self.lora, cfg.dataset.trigger_word, cfg.network.kind)
+        u = self.usage
+        self.query_one("#export-usage", Static).update(
+            f"AUTOMATIC1111 prompt (paste it, then adjust the weight):\n  {u.prompt}\n"
+            f"  {u.advice}")
+        self.query_one("#export-comfy", Static).update(
+            "ComfyUI (API format, 'Load (API format)'; the LoraLoader node is \"10\"):\n"
+            + core.comfy_workflow_json(u))
+        self.query_one("#export-verdict", Static).update("doctor: checking the file …")
+        self.verdict(self.lora, u.prompt)
+
+    def action_refresh(self) -> None:
+        self.refresh_from_state()
+
+    @work(thread=True, exclusive=True, group="verdict", exit_on_error=False, name="LoRA check")
+    def verdict(self, lora: Path, prompt: str) -> None:
+        diags, notes = core.diagnose_paths([lora], self.state.gpu)
+        self.post_message(TaskDone("verdict", diags, {"notes": notes}))
+
+    @on(TaskDone)
+    def done(self, message: TaskDone) -> None:
+        if message.task != "verdict":
+            return
+        diags = message.result
+        worst = [d for d in diags if d.severity in ("error", "warning")]
+        lines = ["doctor: ✓ the file loads like a kohya SD1.5 LoRA, no problems found"
+                 if not worst else f"doctor: {len(worst)} problem(s) with this file:"]
+        lines += [f"  {d.severity} {d.code} {d.message}" for d in diags[:6]]
+        lines += [f"  {n}" for n in message.extra["notes"]]
+        widget = self.query_one("#export-verdict", Static)
+        widget.update("\n".join(lines))
+        widget.set_class(bool(worst), "warn")
+
+    @on(Input.Submitted, "#webui")
+    def webui_submitted(self) -> None:
+        self.action_install()
+
+    @on(Input.Changed, "#webui")
+    def webui_changed(self, event: Input.Changed) -> None:
+        target = self.query_one("#export-target", Static)
+        value = event.value.strip()
+        if not value:
+            target.update("")
+            return
+        try:
+            folder = core.find_lora_folder(Path(value).expanduser())
+        except core.DeployProblem as exc:
+            target.update(str(exc))
+            target.set_class(True, "bad")
+            return
+        target.set_class(False, "bad")
+        target.update(f"→ {folder.ui}: {folder.path}" if folder.ui != "folder" else
+                      f"→ {folder.path} (not a known WebUI layout: copied as is)")
+
+    def action_install(self) -> None:
+        if self.lora is None:
+            self.notify("No finished LoRA to copy yet.", severity="warning")
+            return
+        value = self.query_one("#webui", Input).value.strip()
+        if not value:
+            self.query_one("#webui", Input).focus()
+            self.notify("Type your WebUI folder first.", severity="warning")
+            return
+        try:
+            folder = core.find_lora_folder(Path(value).expanduser())
+        except core.DeployProblem as exc:
+            self.wizard.show_error("Cannot copy there", str(exc))
+            return
+        if (folder.path / self.lora.name).exists():
+            self.app.push_screen(ConfirmDialog(
+                "Replace the existing LoRA?", f"{folder.path / self.lora.name} exists.",
+                yes="Replace"), lambda yes: yes and self.install(folder.path, True))
+        else:
+            self.install(folder.path, False)
+
+    @work(thread=True, exclusive=True, group="install", exit_on_error=False, name="Copy LoRA")
+    def install(self, folder: Path, overwrite: bool) -> None:
+        target = core.install_lora(self.lora, folder, overwrite=overwrite)
+        self.app.call_from_thread(self.notify, f"copied to {target}", title="Installed",
+                                  timeout=8)
+        self.installed = target

@@ -1,0 +1,123 @@
+"""Put a finished LoRA where a WebUI finds it, and say how to use it.
+
+- `find_lora_folder(path)`: the LoRA folder of an AUTOMATIC1111 / Forge (`models/Lora`) or
+  ComfyUI (`models/loras`) install, given the install, its `models/` folder or the folder.
+- `install_lora(src, folder)`: an atomic copy (temp file + rename) that never half-writes.
+- `usage(...)`: the prompt to paste with the guide's weights (P17, P18: start at 0.6;
+  style 0.6–0.8, character 0.75–0.9; above 0.95 most likely breaks), and a ComfyUI
+  API-format workflow with a LoraLoader node.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+# The guide's weights (PITFALLS P17, P18). The doctor's usage rules check the same limits.
+START_WEIGHT = 0.6
+MAX_WEIGHT = 0.95
+WEIGHT_RANGES = {"style": (0.6, 0.8), "character": (0.75, 0.9), "concept": (0.6, 0.8)}
+
+# (kind, path below the install root), in the order they are tried.
+LAYOUTS = (("AUTOMATIC1111", ("models", "Lora")), ("ComfyUI", ("models", "loras")))
+
+
+class DeployError(Exception):
+    """The LoRA cannot be installed there; str() says why and what to do."""
+
+
+@dataclass(frozen=True)
+class LoraFolder:
+    ui: str  # "AUTOMATIC1111", "ComfyUI" or "folder"
+    path: Path
+
+
+def find_lora_folder(path: Path | str) -> LoraFolder:
+    p = Path(path).expanduser()
+    if not p.is_dir():
+        raise DeployError(f"{p} is not a folder: give your WebUI's folder (the one with "
+                          "models/), or its models/Lora or models/loras folder")
+    for ui, (models, loras) in LAYOUTS:
+        if (p / models / loras).is_dir():  # the install itself
+            return LoraFolder(ui, p / models / loras)
+        if p.name == models and (p / loras).is_dir():  # its models/ folder
+            return LoraFolder(ui, p / loras)
+        if p.name == loras and p.parent.name == models:  # the LoRA folder
+            return LoraFolder(ui, p)
+    if (p / "models").is_dir():
+        raise DeployError(f"{p}/models has neither Lora/ (AUTOMATIC1111) nor loras/ (ComfyUI): "
+                          "create the one your WebUI uses, or point at the folder itself")
+    return LoraFolder("folder", p)
+
+
+def install_lora(src: Path | str, folder: Path | str, *, overwrite: bool = False) -> Path:
+    src, folder = Path(src), Path(folder)
+    if not src.is_file():
+        raise DeployError(f"{src}: the LoRA file is missing (did training finish?)")
+    target = folder / src.name
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{target} already exists")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{src.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out, src.open("rb") as inp:
+            shutil.copyfileobj(inp, out, 1024 * 1024)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+@dataclass(frozen=True)
+class Usage:
+    name: str
+    kind: str
+    weight: float
+    low: float
+    high: float
+    prompt: str
+    comfy_workflow: dict
+
+    @property
+    def advice(self) -> str:
+        return (f"start at {self.weight:g}; a {self.kind} LoRA usually sits at "
+                f"{self.low:g}–{self.high:g}; never above {MAX_WEIGHT:g} (P17, P18)")
+
+
+def usage(lora_file: Path | str, *, trigger: str = "", kind: str = "character",
+          checkpoint: str = "v1-5-pruned-emaonly.safetensors") -> Usage:
+    name = Path(lora_file).stem
+    low, high = WEIGHT_RANGES.get(kind, WEIGHT_RANGES["style"])
+    w = START_WEIGHT
+    parts = [p for p in (trigger, "your prompt here") if p]
+    prompt = f"{', '.join(parts)}, <lora:{name}:{w:g}>"
+    text = ", ".join(parts)
+    workflow = {
+        "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": checkpoint}},
+        "10": {"class_type": "LoraLoader",
+               "inputs": {"lora_name": Path(lora_file).name, "strength_model": w,
+                          "strength_clip": w, "model": ["4", 0], "clip": ["4", 1]}},
+        "6": {"class_type": "CLIPTextEncode", "inputs": {"text": text, "clip": ["10", 1]}},
+        "7": {"class_type": "CLIPTextEncode",
+              "inputs": {"text": "lowres, bad anatomy", "clip": ["10", 1]}},
+        "5": {"class_type": "EmptyLatentImage",
+              "inputs": {"width": 512, "height": 512, "batch_size": 1}},
+        "3": {"class_type": "KSampler",
+              "inputs": {"seed": 1234, "steps": 25, "cfg": 7.0, "sampler_name": "euler",
+                         "scheduler": "normal", "denoise": 1.0, "model": ["10", 0],
+                         "positive": ["6", 0], "negative": ["7", 0], "latent_image": ["5", 0]}},
+        "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
+        "9": {"class_type": "SaveImage", "inputs": {"filename_prefix": name, "images": ["8", 0]}},
+    }
+    return Usage(name, kind, w, low, high, prompt, workflow)
+
+
+def workflow_json(u: Usage) -> str:
+    """The ComfyUI API workflow (load it with ComfyUI's "Load (API format)")."""
+    return json.dumps(u.comfy_workflow, indent=1)

@@ -31,8 +31,9 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     if not args.headless:
-        print("loratui demo: the wizard's demo is not available yet; running --headless",
-              file=sys.stderr)
+        from loratui.cli.wizard_cmd import run_demo_wizard
+
+        return run_demo_wizard(args.dir)
     from loratui.demo import run_demo
 
     t0 = time.perf_counter()

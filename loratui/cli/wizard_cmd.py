@@ -30,8 +30,31 @@ def _run(args) -> int:
 def run_wizard(project: Path | None = None, *, run_dir: str | None = None,
                step: str = "start") -> int:
     from loratui.ui.app import create_app
+    from loratui.ui.widgets.sample_view import detect_graphics
 
+    detect_graphics()  # ask the terminal about graphics before Textual reads its input
     app = create_app(project or Path.cwd(), run_dir=run_dir,
                      step="train" if run_dir else step)
     app.run()
     return app.return_code or 0
+
+
+DEMO_SETUP_STEPS = ("model", "dataset", "config")
+
+
+def run_demo_wizard(folder: str | Path) -> int:
+    """`loratui demo`: build the demo project (tiny model, dataset with deliberate problems,
+    loratui.toml) unless it exists, then open the wizard on it to walk every step."""
+    import sys
+
+    root = Path(folder).expanduser().resolve()
+    if not (root / "loratui.toml").is_file():
+        from loratui.demo import DEMO_STEPS, run_demo
+
+        print(f"loratui demo: preparing the demo project in {root} …", file=sys.stderr)
+        steps = [s for s in DEMO_STEPS if s.name in DEMO_SETUP_STEPS]
+        ctx = run_demo(root, steps=steps)
+        if ctx.failed:
+            print(f"loratui demo: step {ctx.failed!r} failed", file=sys.stderr)
+            return 1
+    return run_wizard(root)

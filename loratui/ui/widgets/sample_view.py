@@ -14,6 +14,18 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 
+def detect_graphics() -> None:
+    """Import textual-image now: it queries the terminal (Kitty / Sixel support, cell size)
+    and the answer must arrive before Textual starts reading keys, or it is typed into
+    the focused input. Call before `App.run()`."""
+    if os.environ.get("LORATUI_IMAGES", "").lower() in ("halfcell", "half", "blocks"):
+        return
+    try:
+        import textual_image.renderable  # noqa: F401
+    except ImportError:
+        pass
+
+
 def _image_class():
     try:
         from textual_image import widget

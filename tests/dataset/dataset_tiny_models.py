@@ -43,7 +43,7 @@ def build_tiny_clip(path: Path) -> Path:
 
     path.mkdir(parents=True, exist_ok=True)
     vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
-    for ch in "abcdefghijklmnopqrstuvwxyz,.":
+    for ch in "abcdefghijklmnopqrstuvwxyz,._":
         vocab[ch] = len(vocab)
         vocab[ch + "</w>"] = len(vocab)
     for w in WORDS:

@@ -10,8 +10,13 @@ WORDS = ["a", "girl", "red", "dress", "in", "the", "garden", "photo", "of", "wom
 
 
 def build_tiny_blip(path: Path) -> Path:
-    from transformers import (BertTokenizer, BlipConfig, BlipForConditionalGeneration,
-                              BlipImageProcessor, BlipProcessor)
+    from transformers import (
+        BertTokenizer,
+        BlipConfig,
+        BlipForConditionalGeneration,
+        BlipImageProcessor,
+        BlipProcessor,
+    )
 
     path.mkdir(parents=True, exist_ok=True)
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[DEC]", *WORDS]
@@ -38,7 +43,7 @@ def build_tiny_clip(path: Path) -> Path:
 
     path.mkdir(parents=True, exist_ok=True)
     vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
-    for ch in "abcdefghijklmnopqrstuvwxyz,.":
+    for ch in "abcdefghijklmnopqrstuvwxyz,._":
         vocab[ch] = len(vocab)
         vocab[ch + "</w>"] = len(vocab)
     for w in WORDS:

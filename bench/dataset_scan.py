@@ -1,0 +1,164 @@
+"""Dataset speed bench (issue 5, item 7). Ratios are measured against baselines in the same run.
+
+1. scan: `loratui.dataset.scan()` (header-only default, all cores) over 10,000 generated
+   images of mixed sizes and formats, divided by a baseline loop that only opens each
+   file and reads its first 64 KB. Target ≤ 2.0.
+2. prepare: throughput of `loratui.dataset.prepare()` on all cores divided by a
+   single-process PIL loop doing the same work (open, EXIF transpose, RGB, centre-crop
+   to 512², save PNG). Target ≥ 1.7 on 2 cores.
+
+Usage: python bench/dataset_scan.py [--images 10000] [--prepare-images 400] [--dir PATH]
+The generated set is kept in --dir (default: a temp folder) and reused when present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+SIZES = [(512, 512), (640, 480), (480, 640), (768, 1024), (1024, 768), (300, 400),
+         (1200, 800), (512, 768), (256, 256), (1536, 1024)]
+FORMATS = [("png", "PNG"), ("jpg", "JPEG"), ("jpg", "JPEG"), ("webp", "WEBP"), ("bmp", "BMP")]
+
+
+def _make(args: tuple[int, str]) -> None:
+    from PIL import Image, ImageDraw
+
+    i, folder = args
+    rng = random.Random(i)
+    w, h = SIZES[i % len(SIZES)]
+    ext, fmt = FORMATS[i % len(FORMATS)]
+    mode = "RGBA" if (fmt in ("PNG", "WEBP") and i % 11 == 0) else "RGB"
+    im = Image.linear_gradient("L").resize((w, h)).convert(mode)
+    d = ImageDraw.Draw(im)
+    for _ in range(6):
+        x, y = rng.randrange(w), rng.randrange(h)
+        d.rectangle((x, y, x + rng.randrange(20, 200), y + rng.randrange(20, 200)),
+                    fill=tuple(rng.randrange(256) for _ in range(len(mode))))
+    sub = Path(folder) / f"{1 + i % 3}_set{i % 3}"
+    path = sub / f"img_{i:05d}.{ext}"
+    kw = {"quality": 90} if fmt in ("JPEG", "WEBP") else {}
+    if fmt == "PNG":
+        kw["compress_level"] = 1
+    im.save(path, fmt, **kw)
+    if i % 2 == 0:
+        (sub / f"img_{i:05d}.txt").write_text(f"zq_bench_, photo {i}, red dress, garden",
+                                              encoding="utf-8")
+
+
+def generate(folder: Path, n: int) -> None:
+    stamp = folder / f".generated-{n}"
+    if stamp.exists():
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    for k in range(3):
+        (folder / f"{k + 1}_set{k}").mkdir(parents=True)
+    t = time.perf_counter()
+    with ProcessPoolExecutor() as ex:
+        list(ex.map(_make, [(i, str(folder)) for i in range(n)], chunksize=64))
+    stamp.write_text("ok")
+    print(f"generated {n} images in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+
+
+def image_paths(folder: Path) -> list[str]:
+    return sorted(str(p) for p in folder.rglob("img_*") if p.suffix != ".txt")
+
+
+def baseline_read(paths: list[str]) -> None:
+    for p in paths:
+        with open(p, "rb") as f:
+            f.read(65536)
+
+
+def best_of(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def baseline_prepare(paths: list[str], out: Path) -> None:
+    from PIL import Image, ImageOps
+
+    out.mkdir(parents=True, exist_ok=True)
+    for p in paths:
+        with Image.open(p) as im:
+            im = ImageOps.exif_transpose(im).convert("RGB")
+            im = ImageOps.fit(im, (512, 512), Image.Resampling.LANCZOS)
+            im.save(out / (Path(p).stem + ".png"), "PNG", compress_level=4)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=int, default=10_000)
+    ap.add_argument("--prepare-images", type=int, default=400)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "loratui-bench-dataset"))
+    args = ap.parse_args()
+
+    from loratui.dataset import scan
+    from loratui.dataset.prepare import prepare
+
+    root = Path(args.dir)
+    data = root / "set"
+    generate(data, args.images)
+    paths = image_paths(data)
+    cores = os.cpu_count() or 1
+    print(f"{len(paths)} images ({', '.join(sorted({Path(p).suffix for p in paths}))}), "
+          f"{cores} cores, python {sys.version.split()[0]}")
+
+    baseline_read(paths)                       # warm the page cache for both sides
+    scan(data)
+    t_base = best_of(lambda: baseline_read(paths), args.repeat)
+    reports = []
+    t_scan = best_of(lambda: reports.append(scan(data)), args.repeat)
+    r = reports[-1]
+    ratio = t_scan / t_base
+    print(f"scan     {t_scan:7.3f} s  ({len(paths) / t_scan:,.0f} images/s; "
+          f"{r.totals.usable} usable, {len(r.findings)} finding kinds)")
+    print(f"baseline {t_base:7.3f} s  (open + read first 64 KB, one loop)")
+    print(f"scan / baseline = {ratio:.2f}   target <= 2.0   "
+          f"{'PASS' if ratio <= 2.0 else 'FAIL'}")
+
+    # prepare: a sample of the same images (every size and format)
+    src = root / "prepare-src"
+    sample = paths[:: max(1, len(paths) // args.prepare_images)][: args.prepare_images]
+    if not src.exists() or len(list(src.iterdir())) != len(sample):
+        shutil.rmtree(src, ignore_errors=True)
+        src.mkdir(parents=True)
+        for p in sample:
+            shutil.copy2(p, src / Path(p).name)
+    out_base, out_ours = root / "prepare-baseline", root / "prepare-ours"
+
+    def run_base():
+        shutil.rmtree(out_base, ignore_errors=True)
+        baseline_prepare(sorted(str(p) for p in src.iterdir()), out_base)
+
+    def run_ours():
+        shutil.rmtree(out_ours, ignore_errors=True)
+        res = prepare(src, out_ours)
+        assert res.written == len(sample) and not res.failed, res
+
+    t_pb = best_of(run_base, max(1, args.repeat - 1))
+    t_po = best_of(run_ours, max(1, args.repeat - 1))
+    speed = t_pb / t_po
+    print(f"prepare  {t_po:7.3f} s  ({len(sample) / t_po:,.1f} images/s, all cores)")
+    print(f"baseline {t_pb:7.3f} s  ({len(sample) / t_pb:,.1f} images/s, single-process PIL)")
+    print(f"prepare throughput / baseline = {speed:.2f}   target >= 1.7 on 2 cores   "
+          f"{'PASS' if speed >= 1.7 else 'FAIL'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -23,6 +23,9 @@ class _FormDialog(ModalScreen[dict[str, Any] | None]):
     def __init__(self) -> None:
         super().__init__(classes="dialog")
 
+    def on_mount(self) -> None:
+        self.query("Input").first().focus()
+
     def values(self) -> dict[str, Any]:
         return {w.id: w.value for w in self.query("Input, Checkbox") if w.id}
 

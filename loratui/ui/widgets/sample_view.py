@@ -6,6 +6,8 @@ answers; `LORATUI_IMAGES=halfcell` forces the half-block fallback (snapshots, tm
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 from pathlib import Path
 
@@ -20,10 +22,8 @@ def detect_graphics() -> None:
     the focused input. Call before `App.run()`."""
     if os.environ.get("LORATUI_IMAGES", "").lower() in ("halfcell", "half", "blocks"):
         return
-    try:
-        import textual_image.renderable  # noqa: F401
-    except ImportError:
-        pass
+    if importlib.util.find_spec("textual_image") is not None:
+        importlib.import_module("textual_image.renderable")
 
 
 def _image_class():

@@ -56,6 +56,7 @@ class TrainScreen(WizardScreen):
         run = self.state.run_dir
         if run != self.run_path:
             self.follow(run)
+        self.query_one("#run-progress-row").display = run is not None
         if run is None:
             self.query_one("#run-title", Static).update(
                 "No run yet. ctrl+t starts training with loratui.toml "

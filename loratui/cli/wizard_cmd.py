@@ -19,12 +19,13 @@ def register(sub) -> None:
     p = add_command(sub, "wizard", help="open the terminal wizard (the default command)",
                     epilog=EXAMPLES)
     p.add_argument("project", nargs="?", default=".", help="project folder (default: here)")
-    p.add_argument("--run", metavar="DIR", help="open this run folder on the Train step")
+    p.add_argument("--run", dest="run_dir", metavar="DIR",
+                   help="open this run folder on the Train step")
     p.set_defaults(run=_run)
 
 
 def _run(args) -> int:
-    return run_wizard(Path(args.project), run_dir=args.run)
+    return run_wizard(Path(args.project), run_dir=args.run_dir)
 
 
 def run_wizard(project: Path | None = None, *, run_dir: str | None = None,

@@ -111,6 +111,12 @@ async def test_empty_folder_to_installed_lora(tmp_path: Path) -> None:
         await until(pilot, lambda: isinstance(app.screen, EditFieldDialog))
         await pilot.press("ctrl+u", "1", "enter")
         await until(pilot, lambda: app.state.config.training.epochs == 1)
+        await until(pilot, lambda: not isinstance(app.screen, EditFieldDialog))
+        steps_down = keys.index("sample.every_n_epochs") - keys.index("training.epochs")
+        await pilot.press(*["down"] * steps_down, "enter")
+        await until(pilot, lambda: isinstance(app.screen, EditFieldDialog))
+        await pilot.press("ctrl+u", "0", "enter")  # no sample images: a faster test
+        await until(pilot, lambda: app.state.config.sample.every_n_epochs == 0)
 
         # 6 Train: a real trainer process; the chart fills from its run folder.
         await pilot.press("ctrl+n")

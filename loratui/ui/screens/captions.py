@@ -39,6 +39,7 @@ class CaptionsScreen(WizardScreen):
         super().__init__()
         self.records: list[Any] = []
         self.current: int | None = None
+        self.attempted: Path | None = None
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="body"):
@@ -61,7 +62,8 @@ class CaptionsScreen(WizardScreen):
     def refresh_from_state(self) -> None:
         report = self.state.dataset_report
         if report is None or Path(report.root) != self.state.dataset_dir:
-            self.action_rescan()
+            if self.state.dataset_dir != self.attempted:  # not again after a failure
+                self.action_rescan()
         else:
             self._fill(report)
 
@@ -74,6 +76,7 @@ class CaptionsScreen(WizardScreen):
             self.query_one("#captions-summary", Static).update(
                 "No images folder yet: set it on the Dataset step (ctrl+p).")
             return
+        self.attempted = self.folder
         self.scan(self.folder)
 
     @work(thread=True, exclusive=True, group="captions", exit_on_error=False,

@@ -44,6 +44,7 @@ class DatasetScreen(WizardScreen):
     def __init__(self) -> None:
         super().__init__()
         self.report: Any = None
+        self.attempted: Path | None = None
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="body"):
@@ -83,8 +84,9 @@ class DatasetScreen(WizardScreen):
         field.suggester = PathSuggester(base=self.state.project, dirs_only=True)
         if field.value != self.state.config.dataset.dir:
             field.value = self.state.config.dataset.dir
-        if self.state.config.dataset.dir and self.report is None:
-            self.action_scan()
+        if self.state.config.dataset.dir and self.report is None \
+                and self.state.dataset_dir != self.attempted:
+            self.action_scan()  # once per folder: a failed scan is not retried on every visit
         elif not self.state.config.dataset.dir:
             self.query_one("#dataset-summary", Static).update(
                 "Type the images folder and press enter to scan it.")
@@ -102,6 +104,7 @@ class DatasetScreen(WizardScreen):
         if folder is None:
             self.notify("Set the images folder first.", severity="warning")
             return
+        self.attempted = folder
         self.query_one("#dataset-summary", Static).update(f"scanning {folder} …")
         self.scan(folder)
 

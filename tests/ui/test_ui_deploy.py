@@ -1,0 +1,58 @@
+"""loratui.deploy: WebUI folder detection, atomic install, the guide's weights."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from loratui.deploy import (
+    MAX_WEIGHT,
+    DeployError,
+    find_lora_folder,
+    install_lora,
+    usage,
+    workflow_json,
+)
+
+
+def test_finds_a1111_and_comfyui_from_any_level(tmp_path) -> None:
+    a1111 = tmp_path / "sd-webui"
+    (a1111 / "models" / "Lora").mkdir(parents=True)
+    comfy = tmp_path / "ComfyUI"
+    (comfy / "models" / "loras").mkdir(parents=True)
+    for p in (a1111, a1111 / "models", a1111 / "models" / "Lora"):
+        found = find_lora_folder(p)
+        assert (found.ui, found.path) == ("AUTOMATIC1111", a1111 / "models" / "Lora")
+    assert find_lora_folder(comfy).path == comfy / "models" / "loras"
+    assert find_lora_folder(tmp_path).ui == "folder"
+    (tmp_path / "bare" / "models").mkdir(parents=True)
+    with pytest.raises(DeployError, match="neither Lora"):
+        find_lora_folder(tmp_path / "bare")
+    with pytest.raises(DeployError, match="not a folder"):
+        find_lora_folder(tmp_path / "nope")
+
+
+def test_install_is_a_full_copy_and_refuses_to_overwrite(tmp_path) -> None:
+    src = tmp_path / "a.safetensors"
+    src.write_bytes(b"\1" * 3_000_000)
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    target = install_lora(src, dest)
+    assert target.read_bytes() == src.read_bytes()
+    assert not list(dest.glob(".*.tmp"))
+    with pytest.raises(FileExistsError):
+        install_lora(src, dest)
+    assert install_lora(src, dest, overwrite=True) == target
+
+
+def test_usage_follows_the_guide(tmp_path) -> None:
+    u = usage(tmp_path / "hanfu.safetensors", trigger="hanfu_girl_", kind="character")
+    assert u.prompt == "hanfu_girl_, your prompt here, <lora:hanfu:0.6>"
+    assert (u.low, u.high) == (0.75, 0.9) and u.weight < MAX_WEIGHT == 0.95
+    wf = json.loads(workflow_json(u))
+    lora = wf["10"]
+    assert lora["class_type"] == "LoraLoader"
+    assert lora["inputs"]["lora_name"] == "hanfu.safetensors"
+    assert lora["inputs"]["strength_model"] == 0.6
+    assert wf["3"]["inputs"]["model"] == ["10", 0]  # the sampler uses the LoRA'd model

@@ -1,0 +1,173 @@
+"""Dataset, Captions, Trigger, Export and Doctor steps driven by keys on real files."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PIL import Image
+from textual.widgets import DataTable
+from ui_helpers import NO_GPU, fake_gpu, text, write_run
+
+from loratui.config import RunConfig, load_config, save_config
+from loratui.ui.app import create_app
+from loratui.ui.dialogs import ConfirmDialog, ErrorDialog
+from loratui.ui.screens.doctor import DoctorScreen
+
+
+async def until(pilot, predicate, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.05)
+
+
+def images(folder: Path, n: int = 4, caption: str | None = "a girl, red hair") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        Image.new("RGB", (512 if i else 640, 512), (30 * i, 100, 150)).save(folder / f"{i}.png")
+        if caption is not None:
+            (folder / f"{i}.txt").write_text(f"{caption} {i}\n")
+    return folder
+
+
+def project_with(tmp_path: Path, **sections) -> Path:
+    project = tmp_path / "proj"
+    project.mkdir()
+    cfg = RunConfig.model_validate(sections)
+    save_config(cfg, project / "loratui.toml")
+    return project
+
+
+async def test_dataset_scan_shows_totals_histogram_and_problems(tmp_path) -> None:
+    data = images(tmp_path / "imgs", 4)
+    (data / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
+    project = project_with(tmp_path, dataset={"dir": str(data)})
+    app = create_app(project, gpu=fake_gpu(), step="dataset")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.screen.report is not None)
+        summary = text(app, "#dataset-summary")
+        assert "5 images" in summary and "1 broken" in summary
+        assert "640x512" in text(app, "#dataset-histogram") or \
+            "640×512" in text(app, "#dataset-histogram")
+        problems = app.screen.query_one("#problems", DataTable)
+        kinds = [str(problems.get_row_at(i)[1]) for i in range(problems.row_count)]
+        assert any("truncated" in k or "corrupt" in k for k in kinds)
+        assert "broken.png" in text(app, "#problem-detail")  # worst problem first, with files
+
+
+async def test_unreadable_dataset_folder_is_a_dialog(tmp_path) -> None:
+    project = project_with(tmp_path, dataset={"dir": str(tmp_path / "nowhere")})
+    app = create_app(project, gpu=fake_gpu(), step="dataset")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ErrorDialog))
+        assert "nowhere" in app.screen.message and "no such folder" in app.screen.message
+        assert "Traceback" not in app.screen.message
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.STEP == "dataset"
+
+
+async def test_caption_edit_backs_up_the_source_caption(tmp_path) -> None:
+    data = images(tmp_path / "imgs", 2)
+    project = project_with(tmp_path, dataset={"dir": str(data), "trigger_word": "zqx_"})
+    app = create_app(project, gpu=fake_gpu(), step="captions")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: len(app.screen.records) == 2)
+        assert "source folder" in text(app, "#captions-summary")
+        assert "MISSING" in text(app, "#caption-info")
+        editor = app.screen.query_one("#caption-editor")
+        editor.focus()
+        await pilot.press("ctrl+a", "ctrl+k", *"zqx_, a girl", "ctrl+s")
+        await pilot.pause()
+        assert "present" in text(app, "#caption-info")
+    assert (data / "0.txt").read_text() == "zqx_, a girl\n"
+    backups = list((data / ".loratui-backup").rglob("0.txt"))
+    assert backups and backups[0].read_text() == "a girl, red hair 0\n"
+
+
+async def test_trigger_checked_as_typed_and_inserted_after_confirmation(tmp_path) -> None:
+    data = images(tmp_path / "imgs", 3)
+    project = project_with(tmp_path, dataset={"dir": str(data)})
+    app = create_app(project, gpu=fake_gpu(), step="dataset")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.screen.report is not None)
+        await pilot.press("ctrl+n", "ctrl+n")
+        await until(pilot, lambda: app.screen.STEP == "trigger")
+        await pilot.press(*"beautiful girl")
+        await until(pilot, lambda: "weak" in text(app, "#trigger-verdict"))
+        assert "spaces" in text(app, "#trigger-findings")
+        await pilot.press("ctrl+u", *"qzx_hanfu_")
+        await until(pilot, lambda: "looks unique" in text(app, "#trigger-verdict"))
+        assert "0/3 contain it" in text(app, "#trigger-captions")
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await until(pilot, lambda: "3/3 contain it" in text(app, "#trigger-captions"))
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+    assert all(p.read_text().startswith("qzx_hanfu_, ") for p in data.glob("*.txt"))
+    assert load_config(project / "loratui.toml").dataset.trigger_word == "qzx_hanfu_"
+
+
+async def test_export_without_a_finished_run_says_so(tmp_path) -> None:
+    project = project_with(tmp_path)
+    app = create_app(project, gpu=NO_GPU, step="export")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "No finished LoRA yet" in text(app, "#export-lora")
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert app.screen.STEP == "export"
+
+
+async def test_export_copies_into_comfyui_and_asks_before_replacing(tmp_path) -> None:
+    project = project_with(tmp_path, network={"kind": "style"},
+                           dataset={"trigger_word": "ink_zx_"})
+    run = write_run(project / "runs" / "ink-1", steps=5, state="finished")
+    lora = run / "ink.safetensors"
+    lora.write_bytes(b"x" * 100)  # content is the doctor's business, copied byte for byte
+    import json
+
+    st = json.loads((run / "state.json").read_text())
+    st["lora"] = str(lora)
+    (run / "state.json").write_text(json.dumps(st))
+    comfy = tmp_path / "ComfyUI"
+    (comfy / "models" / "loras").mkdir(parents=True)
+    app = create_app(project, gpu=NO_GPU, step="export")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        usage = text(app, "#export-usage")
+        assert "ink_zx_, your prompt here, <lora:ink:0.6>" in usage
+        assert "style LoRA usually sits at 0.6–0.8" in usage and "0.95" in usage
+        assert '"class_type": "LoraLoader"' in text(app, "#export-comfy")
+        app.screen.query_one("#webui").focus()
+        await pilot.press(*str(comfy))
+        await pilot.pause()
+        assert "ComfyUI" in text(app, "#export-target")
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: (comfy / "models" / "loras" / "ink.safetensors").exists())
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("n")
+    assert (comfy / "models" / "loras" / "ink.safetensors").read_bytes() == b"x" * 100
+
+
+async def test_doctor_lists_findings_and_applies_safe_fixes(tmp_path) -> None:
+    project = project_with(tmp_path, training={"mixed_precision": "fp16", "no_half_vae": False})
+    app = create_app(project, gpu=fake_gpu(), step="parameters")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert "CF112" in text(app, "#warnings")  # live warning on the Parameters step
+        await pilot.press("ctrl+g")
+        await until(pilot, lambda: isinstance(app.screen, DoctorScreen) and app.screen.diags)
+        codes = [d.code for d in app.screen.diags]
+        assert "CF112" in codes
+        assert "safe fixes" in text(app, "#doctor-summary")
+        await pilot.press("ctrl+f")
+        await until(pilot, lambda: app.state.config.training.no_half_vae is True)
+        await until(pilot, lambda: "CF112" not in [d.code for d in app.screen.diags])
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.STEP == "parameters"
+    assert load_config(project / "loratui.toml").training.no_half_vae is True

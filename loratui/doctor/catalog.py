@@ -34,7 +34,7 @@ class CatalogError(Exception):
 
 
 class Rule:
-    __slots__ = ("code", "explain", "file", "fix", "inputs", "message", "module", "name",
+    __slots__ = ("code", "explain", "fallback", "file", "fix", "inputs", "message", "module", "name",
                  "needles", "predicate", "refs", "regex", "severity", "supersedes",
                  "thresholds", "title")
 
@@ -58,6 +58,8 @@ class Rule:
         self.fix: dict[str, Any] | None = data.get("fix")
         self.explain: dict[str, str] = dict(data.get("explain", {}))
         self.supersedes: tuple[str, ...] = tuple(data.get("supersedes", ()))
+        # A fallback rule is dropped when another error/warning was found in the same file.
+        self.fallback: bool = bool(data.get("fallback", False))
         self.file = file
 
     def to_dict(self) -> dict[str, Any]:
@@ -66,7 +68,8 @@ class Rule:
             "severity": self.severity, "refs": list(self.refs), "inputs": list(self.inputs),
             "predicate": self.predicate, "thresholds": self.thresholds,
             "message": self.message, "fix": self.fix, "explain": self.explain,
-            "supersedes": list(self.supersedes), "file": self.file,
+            "supersedes": list(self.supersedes), "fallback": self.fallback,
+            "file": self.file,
         }
 
     def __repr__(self) -> str:

@@ -187,6 +187,12 @@ def run_rules(ctx: Context) -> list[Diagnostic]:
                     Location(inp.path)))
     if suppressed:
         diagnostics = _apply_supersedes(diagnostics, suppressed, inputs)
+    fallback = {r.code for r in rules if r.fallback}
+    if fallback:
+        explained = {d.location.path for d in diagnostics
+                     if d.code not in fallback and d.severity in ("error", "warning")}
+        diagnostics = [d for d in diagnostics
+                       if d.code not in fallback or d.location.path not in explained]
     return _dedupe(sorted(diagnostics, key=Diagnostic.sort_key))
 
 

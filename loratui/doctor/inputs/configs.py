@@ -91,6 +91,7 @@ def load(inp: Input, path: Path) -> None:
     if inp.kind == "cmdline":
         inp.facts = parse_cmdline(text)
         _attach_config_file(inp, path)
+        attach_dataset(inp, path)
         return
     if inp.kind == "kohya-json":
         try:
@@ -103,6 +104,7 @@ def load(inp: Input, path: Path) -> None:
             raise ReadError("a kohya_ss config is a JSON object; this file holds "
                             f"a {type(data).__name__}")
         inp.facts = kohya_facts(data, text)
+        attach_dataset(inp, path)
         return
     try:
         data = tomllib.loads(text)
@@ -120,6 +122,7 @@ def load(inp: Input, path: Path) -> None:
         dataset_config = inp.facts.get("dataset_config")
         if dataset_config:
             _attach_dataset_toml(inp, path.parent / str(dataset_config))
+    attach_dataset(inp, path)
 
 
 # ---------------------------------------------------------------- loratui.toml
@@ -412,3 +415,37 @@ def dataset_toml_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
     f.extra["subsets"] = subsets_all
     f.extra["script"] = "train_network.py"
     return f
+
+
+# ---------------------------------------------------------------- datasets a config points at
+
+def attach_dataset(inp: Input, path: Path) -> None:
+    """When the config's dataset folder exists here, check it too (as a child input)."""
+    from loratui.doctor.inputs.dataset import load_dataset
+
+    f = inp.facts
+    if f is None:
+        return
+    targets: list[tuple[str, str | None, str]] = []
+    if inp.kind == "dataset-toml":
+        for _i, _j, sub in f.extra.get("subsets", []):
+            if sub.get("image_dir"):
+                targets.append((str(sub["image_dir"]), sub.get("caption_extension") or
+                                f.get("caption_extension"), "flat"))
+    elif f.get("train_data_dir") and not f.get("dataset_config"):
+        layout = "auto" if inp.kind == "loratui" else "kohya"
+        targets.append((str(f.get("train_data_dir")), f.get("caption_extension"), layout))
+    seen = set()
+    for value, ext, layout in targets[:8]:
+        text = value.strip().strip("\"'")
+        p = Path(text).expanduser()
+        if not p.is_absolute():
+            p = path.parent / p
+        if not p.is_dir() or p in seen:
+            continue
+        seen.add(p)
+        child = Input(str(p), "dataset")
+        child.data = load_dataset(p, caption_extension=ext, layout=layout)
+        child.parent = inp
+        child.data.config = f  # the config's facts, for cross-checks (trigger word, C01)
+        inp.children.append(child)

@@ -43,9 +43,8 @@ def read_jsonl(path: Path, tail: int | None = None) -> list[dict[str, Any]]:
         data = path.read_bytes()
     except OSError:
         return []
-    lines = data.split(b"\n")
-    if not data.endswith(b"\n"):
-        lines = lines[:-1]
+    # the last element is "" after a final newline, or a line still being written
+    lines = data.split(b"\n")[:-1]
     rows = []
     for line in lines[-tail:] if tail else lines:
         if not line.strip():

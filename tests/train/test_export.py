@@ -98,7 +98,7 @@ def test_exported_file_is_kohya_sd15(trained):
     import torch
     from safetensors import safe_open
 
-    trainer, result = trained
+    _trainer, result = trained
     with safe_open(str(result.lora_path), framework="pt") as fh:
         keys = set(fh.keys())
         meta = fh.metadata()

@@ -171,6 +171,7 @@ class Trainer:
             if self.run is not None:
                 self.run.event("warning", w)
         self.rules = D.CaptionRules.from_config(cfg)
+        self._ids_cache: dict[int, Any] = {}
         self.prompts = None
         self.latents: dict[int, Any] = {}
         if tr.cache_latents:
@@ -274,6 +275,28 @@ class Trainer:
         log.info("cached %d latents in %.1f s", len(self.latents), time.perf_counter() - t0)
 
     # ------------------------------------------------------------------ step
+    def _tokenize(self, captions: list[str]):
+        tok = self.comps.tokenizer
+        return tok(captions, padding="max_length", truncation=True,
+                   max_length=tok.model_max_length, return_tensors="pt").input_ids
+
+    def _input_ids(self, indices: list[int], items: list[D.Item]):
+        """Token ids for this micro-batch: per step when captions change (shuffle, dropout,
+        label pollution), else tokenised once per image, as diffusers' example does."""
+        import torch
+
+        if not self.rules.varies:
+            cache = self._ids_cache
+            missing = [i for i in indices if i not in cache]
+            if missing:
+                ids = self._tokenize([self.plan.items[i].caption for i in missing])
+                cache.update(zip(missing, ids, strict=True))
+            return torch.stack([cache[i] for i in indices])
+        seed = self.cfg.training.seed
+        return self._tokenize([self.rules.apply(it.caption, D.step_rng(
+            seed, self.epoch, self.micro_in_epoch * 1000 + k), it.is_reg)
+            for k, it in enumerate(items)])
+
     def micro_step(self, indices: list[int], seed: int, *, boundary: bool = True,
                    accumulate: int = 1):
         """Forward + backward of one micro-batch, and the optimiser step when `boundary`
@@ -298,12 +321,7 @@ class Trainer:
         noise = noise.to(self.device, latents.dtype)
         timesteps = timesteps.to(self.device)
         noisy = sched.add_noise(latents, noise, timesteps)
-        captions = [self.rules.apply(it.caption, D.step_rng(cfg.training.seed, self.epoch,
-                                                            self.micro_in_epoch * 1000 + k),
-                                     it.is_reg) for k, it in enumerate(items)]
-        ids = self.comps.tokenizer(captions, padding="max_length", truncation=True,
-                                   max_length=self.comps.tokenizer.model_max_length,
-                                   return_tensors="pt").input_ids.to(self.device)
+        ids = self._input_ids(indices, items).to(self.device)
         sync = self.accel.no_sync(self.unet) if not boundary else contextlib.nullcontext()
         with sync:
             with torch.set_grad_enabled(self.train_te):
@@ -315,9 +333,11 @@ class Trainer:
             pred = self.unet(noisy, timesteps, hidden, return_dict=False)[0]
             per_sample = F.mse_loss(pred.float(), target.float(), reduction="none") \
                 .mean(dim=[1, 2, 3])
-            weights = torch.tensor([cfg.dataset.prior_loss_weight if it.is_reg else 1.0
-                                    for it in items], device=per_sample.device)
-            loss = (per_sample * weights).mean()
+            if any(it.is_reg for it in items):  # prior preservation (P26)
+                weights = torch.tensor([cfg.dataset.prior_loss_weight if it.is_reg else 1.0
+                                        for it in items], device=per_sample.device)
+                per_sample = per_sample * weights
+            loss = per_sample.mean()
             if self.faults.nan_at_step is not None and self.step + 1 >= self.faults.nan_at_step:
                 loss = loss * float("nan")
             if not torch.isfinite(loss):

@@ -18,6 +18,8 @@ from loratui import __version__
 COMMAND_MODULES = (
     "loratui.cli.presets_cmd",
     "loratui.cli.config_cmd",
+    "loratui.cli.doctor_cmd",
+    "loratui.cli.lora_cmd",
     "loratui.cli.train_cmd",
     "loratui.cli.runs_cmd",
     "loratui.cli.demo_cmd",

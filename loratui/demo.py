@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DEMO_TRIGGER = "sks"
+DEMO_TRIGGER = "lrt_girl"  # unique, as the guide asks (P7); not a word the model knows
 
 
 @dataclass
@@ -86,8 +86,10 @@ def step_train(ctx: DemoContext) -> str:
         raise RuntimeError(f"training {result.state}: {result.message}")
     ctx.lora_path = result.lora_path
     losses = result.losses
-    return (f"{result.step} steps, loss {losses[0]:.3f} → {losses[-1]:.3f}; run folder "
-            f"{ctx.run_dir}")
+    k = max(1, len(losses) // 4)  # first vs last quarter: single steps are noisy
+    first, last = sum(losses[:k]) / k, sum(losses[-k:]) / k
+    return (f"{result.step} steps, mean loss {first:.3f} (first {k} steps) → {last:.3f} "
+            f"(last {k}); run folder {ctx.run_dir}")
 
 
 def step_export(ctx: DemoContext) -> str:
@@ -112,6 +114,23 @@ def step_export(ctx: DemoContext) -> str:
             f"diffusers renders {', '.join(p.name for p in paths)}")
 
 
+def step_doctor(ctx: DemoContext) -> str:
+    """`loratui doctor` on the config, the dataset and the finished run (with its LoRA)."""
+    from loratui.doctor import diagnose_paths
+
+    paths = [p for p in (ctx.config_path, ctx.dataset_dir, ctx.run_dir) if p is not None]
+    diags, _ = diagnose_paths([str(p) for p in paths])
+    ctx.results["doctor_diagnostics"] = diags
+    counts: dict[str, int] = {}
+    for d in diags:
+        counts[d.severity] = counts.get(d.severity, 0) + 1
+    for d in diags[:12]:
+        ctx.log(f"        {d.severity:<7} {d.code} {d.message[:110]}")
+    summary = ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items())) or "no findings"
+    return (f"{summary} (the demo's deliberate dataset problems and its CPU-size settings); "
+            f"full report: loratui doctor {' '.join(str(p) for p in paths)}")
+
+
 DEMO_STEPS: list[DemoStep] = [
     DemoStep("model", "build the tiny model", step_model),
     DemoStep("dataset", "write the demo dataset", step_dataset),
@@ -119,7 +138,7 @@ DEMO_STEPS: list[DemoStep] = [
     DemoStep("config", "write loratui.toml", step_config),
     DemoStep("train", "train the LoRA", step_train),
     DemoStep("export", "check and render the exported LoRA", step_export),
-    # "doctor" (loratui.doctor on the config, the run and the LoRA) goes here.
+    DemoStep("doctor", "doctor on the config, dataset and run", step_doctor, required=False),
 ]
 
 

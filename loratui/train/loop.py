@@ -589,8 +589,8 @@ class Trainer:
         if self.run is not None and self.main:
             self._state("saving")
             self._need_disk(self.run.path)
+            self._save_resume()  # before the LoRA: readers take the newest .safetensors
             lora_path = self._export(self.run.path / f"{self.cfg.output.name}.safetensors")
-            self._save_resume()
             self._samples(f"final_e{self.epoch:04d}")
             self.run.event("finished", f"{lora_path.name} after {self.step} steps",
                            path=str(lora_path), step=self.step)

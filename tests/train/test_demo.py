@@ -31,3 +31,6 @@ def test_demo_headless_end_to_end(tmp_path):
     names = [p.name for p in run.samples()]
     assert "diffusers_lora_w0.8.png" in names and any(n.startswith("e0001") for n in names)
     assert any(e["type"] == "warning" and "no caption" in e["message"] for e in run.events())
+    # the doctor step ran on the result and found the deliberate problems
+    assert "doctor on the config" in out.stderr and "failed:" not in out.stderr
+    assert "demo_04.png" in out.stderr  # the image without a caption

@@ -67,7 +67,12 @@ def pid_alive(pid: int | None) -> bool:
         return True
     except (OSError, ValueError):
         return False
-    return True
+    try:  # a finished child that nobody reaped yet is a zombie, not a live trainer
+        import psutil
+
+        return psutil.Process(int(pid)).status() != psutil.STATUS_ZOMBIE
+    except Exception:
+        return True
 
 
 class JsonlFollower:

@@ -180,3 +180,22 @@ def test_dynamic_multiplier_schedule():
     values = [dynamic_multiplier(cfg, s, 300) for s in (1, 100, 200, 300)]
     assert values[0] == values[1] == 1.0
     assert math.isclose(values[2], 0.85, rel_tol=1e-6) and math.isclose(values[3], 0.7)
+
+
+def test_resume_from_an_epoch_checkpoint_after_a_failure_drops_lost_steps(cfg_factory):
+    """A run that died after its last checkpoint (here: a NaN at step 11, checkpoint at step 8)
+    resumes from step 8, forgets the metrics of steps 9-10 and ends on the same curve as an
+    uninterrupted run."""
+    from loratui.runs import RunFolder
+    from loratui.train import train
+    from loratui.train.loop import Faults
+
+    cfg = cfg_factory(training={"epochs": 3, "save_every_n_epochs": 1})
+    broken = train(cfg, faults=Faults(nan_at_step=11), log_to_stderr=False)
+    assert broken.state == "failed" and RunFolder(broken.run_dir).resumable()
+    resumed = train(cfg, broken.run_dir, resume=True, log_to_stderr=False)
+    assert resumed.state == "finished", resumed.message
+    rows = RunFolder(broken.run_dir).metrics()
+    assert [r["step"] for r in rows] == list(range(1, 25))
+    reference = train(cfg, log_to_stderr=False)
+    assert [r["loss"] for r in rows] == pytest.approx(reference.losses, rel=1e-6, abs=1e-7)

@@ -65,3 +65,24 @@ def test_model_loading_errors_name_the_path_and_fix(tmp_path, monkeypatch):
     (tmp_path / "single.safetensors").write_bytes(b"x")
     with pytest.raises(ModelLoadError, match="LORATUI_CLIP_TOKENIZER"):
         load_components(tmp_path / "single.safetensors")
+
+
+def test_single_file_checkpoint_loads_offline_with_local_configs(tiny_model, tmp_path,
+                                                                 monkeypatch):
+    """The tiny model saved the way A1111-era checkpoints are (LDM key names, one file)
+    loads through from_single_file(config=local folder), weights identical."""
+    import torch
+    from ldm_checkpoint import save_ldm_checkpoint
+
+    from loratui.train.models import load_components
+
+    ckpt = save_ldm_checkpoint(tiny_model, tmp_path / "tiny.safetensors")
+    monkeypatch.setenv("LORATUI_CLIP_TOKENIZER", str(tiny_model / "tokenizer"))
+    single = load_components(ckpt, config_dir=tiny_model)
+    folder = load_components(tiny_model)
+    for name in ("unet", "vae", "text_encoder"):
+        a, b = getattr(folder, name).state_dict(), getattr(single, name).state_dict()
+        assert a.keys() == b.keys()
+        assert all(torch.equal(a[k], b[k]) for k in a), name
+    assert single.tokenizer("sks").input_ids == folder.tokenizer("sks").input_ids
+    assert single.noise_scheduler.config.num_train_timesteps == 1000

@@ -58,6 +58,10 @@ def _dir_args(p: argparse.ArgumentParser) -> None:
 
 
 def runs_root(args: argparse.Namespace) -> Path:
+    return _runs_root(args).resolve()
+
+
+def _runs_root(args: argparse.Namespace) -> Path:
     if args.dir:
         return Path(args.dir).expanduser()
     cfg_path = Path(args.config) if args.config else Path("loratui.toml")

@@ -505,7 +505,7 @@ class Trainer:
         self._save_resume()
         self.last_checkpoint = path
         self.run.event("checkpoint", path.name, path=str(path), step=self.step, epoch=epoch)
-        log.info("saved %s", path)
+        log.info("saved checkpoints/%s", path.name)
         self._state("running")
 
     def _export(self, path: Path) -> Path:

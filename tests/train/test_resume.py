@@ -28,7 +28,7 @@ def test_sigterm_saves_state_and_resume_continues_the_same_loss_curve(cfg_factor
     from loratui.train import start, train
 
     # batch 2 + accumulation 2: the resume must also land on an accumulation boundary
-    cfg = cfg_factory(training={"epochs": 24, "batch_size": 2, "gradient_accumulation": 2,
+    cfg = cfg_factory(training={"epochs": 16, "batch_size": 2, "gradient_accumulation": 2,
                                 "save_every_n_epochs": 0})
     config_path = tmp_path / "loratui.toml"
     save_config(cfg, config_path)
@@ -43,17 +43,17 @@ def test_sigterm_saves_state_and_resume_continues_the_same_loss_curve(cfg_factor
     st = run.state()
     assert st["state"] == "interrupted" and st["resumable"], st
     stopped_at = st["step"]
-    assert 4 <= stopped_at < 48
+    assert 4 <= stopped_at < 32
     assert [e["type"] for e in run.events()][-1] == "interrupted"
 
     resumed = train(cfg, run.path, resume=True, log_to_stderr=False)
     assert resumed.state == "finished", resumed.message
     curve = [r["loss"] for r in RunFolder(run.path).metrics()]
     steps = [r["step"] for r in RunFolder(run.path).metrics()]
-    assert steps == list(range(1, 49))
+    assert steps == list(range(1, 33))
 
     reference = train(cfg, log_to_stderr=False)
-    assert len(reference.losses) == 48
+    assert len(reference.losses) == 32
     assert curve == pytest.approx(reference.losses, rel=1e-6, abs=1e-7)
     assert "resumed" in [e["type"] for e in run.events()]
 

@@ -199,3 +199,20 @@ def test_resume_from_an_epoch_checkpoint_after_a_failure_drops_lost_steps(cfg_fa
     assert [r["step"] for r in rows] == list(range(1, 17))
     reference = train(cfg, log_to_stderr=False)
     assert [r["loss"] for r in rows] == pytest.approx(reference.losses, rel=1e-6, abs=1e-7)
+
+
+def test_unusable_model_or_dataset_ends_the_run_as_failed_with_the_reason(cfg_factory,
+                                                                          tmp_path):
+    from loratui.runs import RunFolder
+    from loratui.train import train
+
+    not_a_model = tmp_path / "not_a_model"
+    not_a_model.mkdir()
+    res = train(cfg_factory(model={"base": str(not_a_model)}), log_to_stderr=False)
+    assert res.state == "failed" and res.reason == "model"
+    assert "model_index.json" in RunFolder(res.run_dir).state()["error"]
+    empty = tmp_path / "empty_dataset"
+    empty.mkdir()
+    res = train(cfg_factory(dataset={"dir": str(empty)}), log_to_stderr=False)
+    assert res.state == "failed" and res.reason == "dataset"
+    assert "no images" in RunFolder(res.run_dir).events()[-1]["message"]

@@ -24,17 +24,12 @@ from typing import Any
 
 from loratui.runs import RESUME_DIR
 from loratui.train import data as D
+from loratui.train.parts import TrainingStopped, make_optimizer, set_attention
 from loratui.train.runfolder import RunWriter, utc_now
 
 log = logging.getLogger("loratui.train")
 
 EMA = 0.9  # smoothing of `loss_avg` in metrics.jsonl
-
-
-class TrainingStopped(Exception):
-    def __init__(self, reason: str, message: str):
-        self.reason = reason
-        super().__init__(message)
 
 
 @dataclass
@@ -147,7 +142,7 @@ class Trainer:
         log.info("LoRA rank %d alpha %g on %d UNet modules%s", net.rank, alpha,
                  len(unet_targets), f" and {len(te_targets)} text-encoder modules"
                  if te_targets else " (text encoder frozen)")
-        self._attention(comps.unet, tr.attention)
+        set_attention(comps.unet, tr.attention)
         if tr.gradient_checkpointing:
             comps.unet.enable_gradient_checkpointing()
             if self.train_te:
@@ -186,7 +181,7 @@ class Trainer:
         groups = [{"params": self.unet_params, "lr": cfg.optimizer.unet_lr}]
         if self.te_params:
             groups.append({"params": self.te_params, "lr": cfg.optimizer.text_encoder_lr})
-        self.optimizer = self._optimizer(groups)
+        self.optimizer = make_optimizer(cfg.optimizer, groups)
         from diffusers.optimization import get_scheduler
 
         self.lr_scheduler = get_scheduler(cfg.optimizer.scheduler, optimizer=self.optimizer,
@@ -206,51 +201,6 @@ class Trainer:
                  self.device, precision)
         if self.resume:
             self._load_resume()
-
-    def _attention(self, unet, kind: str) -> None:
-        if kind == "xformers":
-            try:
-                unet.enable_xformers_memory_efficient_attention()
-                log.info("attention: xformers")
-                return
-            except (ImportError, ModuleNotFoundError, ValueError, RuntimeError) as exc:
-                log.warning("xformers asked for but not usable (%s); using PyTorch SDPA", exc)
-                kind = "sdpa"
-        from diffusers.models.attention_processor import AttnProcessor, AttnProcessor2_0
-
-        unet.set_attn_processor(AttnProcessor() if kind == "eager" else AttnProcessor2_0())
-
-    def _optimizer(self, groups):
-        import torch
-
-        opt = self.cfg.optimizer
-        if opt.name == "AdamW":
-            return torch.optim.AdamW(groups, weight_decay=opt.weight_decay)
-        if opt.name == "SGD":
-            return torch.optim.SGD(groups, weight_decay=opt.weight_decay, momentum=0.9)
-        if opt.name == "AdamW8bit":
-            try:
-                import bitsandbytes as bnb
-            except ImportError:
-                raise TrainingStopped("config", "optimizer.name = AdamW8bit needs bitsandbytes "
-                                      "(CUDA only): pip install bitsandbytes, or use AdamW") \
-                    from None
-            return bnb.optim.AdamW8bit(groups, weight_decay=opt.weight_decay)
-        if opt.name == "Prodigy":
-            try:
-                from prodigyopt import Prodigy
-            except ImportError:
-                raise TrainingStopped("config", "optimizer.name = Prodigy needs prodigyopt: "
-                                      "pip install prodigyopt, or use AdamW") from None
-            return Prodigy(groups, weight_decay=opt.weight_decay)
-        if opt.name == "Lion":
-            try:
-                from lion_pytorch import Lion
-            except ImportError:
-                raise TrainingStopped("config", "optimizer.name = Lion needs lion-pytorch: "
-                                      "pip install lion-pytorch, or use AdamW") from None
-            return Lion(groups, weight_decay=opt.weight_decay)
-        raise TrainingStopped("config", f"unknown optimizer {opt.name!r}")
 
     def _encode(self, indices: list[int], seed: int):
         import numpy as np

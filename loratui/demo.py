@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DEMO_TRIGGER = "sks"
+DEMO_TRIGGER = "lrt_girl"  # unique, as the guide asks (P7); not a word the model knows
 
 
 @dataclass
@@ -23,7 +23,8 @@ class DemoContext:
     trigger: str = DEMO_TRIGGER
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr)
     model_dir: Path | None = None
-    dataset_dir: Path | None = None
+    dataset_dir: Path | None = None  # what training reads (the prepared copy, when made)
+    source_dir: Path | None = None  # the generated dataset, when a prepared copy replaced it
     config_path: Path | None = None
     run_dir: Path | None = None
     lora_path: Path | None = None
@@ -57,6 +58,33 @@ def step_dataset(ctx: DemoContext) -> str:
             " a caption without the trigger word)")
 
 
+def step_scan(ctx: DemoContext) -> str:
+    """The dataset scanner (`loratui.dataset`) on the generated images."""
+    try:
+        from loratui.dataset import ScanOptions, scan
+    except ImportError:
+        return "skipped: loratui.dataset is not part of this build"
+    report = scan(ctx.dataset_dir, ScanOptions(trigger_word=ctx.trigger, workers=0))
+    ctx.results["scan_report"] = report
+    for f in report.by_severity("warning")[:8]:
+        ctx.log(f"        {f.severity:<7} {f.kind}: {f.message[:100]}")
+    return f"{len(report.images)} images, {len(report.findings)} kind(s) of finding"
+
+
+def step_prepare(ctx: DemoContext) -> str:
+    """A cleaned training copy: 512×512 crops, the trigger word first in every caption."""
+    try:
+        from loratui.dataset.prepare import PrepareOptions, prepare
+    except ImportError:
+        return "skipped: loratui.dataset is not part of this build"
+    out = ctx.root / "dataset_prepared"
+    res = prepare(ctx.dataset_dir, out, PrepareOptions(mode="crop", resolution=512,
+                                                       trigger_word=ctx.trigger, workers=0))
+    ctx.source_dir, ctx.dataset_dir = ctx.dataset_dir, out
+    return (f"{res.written + res.up_to_date} images in {out} (512×512 crops, trigger word "
+            f"first); {len(res.captions_missing)} still without a caption")
+
+
 def step_config(ctx: DemoContext) -> str:
     from loratui.config import save_config
     from loratui.presets import load_presets
@@ -65,7 +93,8 @@ def step_config(ctx: DemoContext) -> str:
     cfg = preset.to_config()
     data = cfg.model_dump()
     data["model"]["base"] = "model"
-    data["dataset"].update(dir="dataset", trigger_word=ctx.trigger)
+    data["dataset"].update(dir=str(ctx.dataset_dir.relative_to(ctx.root)),
+                           trigger_word=ctx.trigger)
     data["output"].update(dir="runs", name="demo_lora")
     data["sample"]["prompts"] = ["{trigger}, a girl with red hair, smiling",
                                  "{trigger}, portrait of a girl, blue background"]
@@ -86,8 +115,10 @@ def step_train(ctx: DemoContext) -> str:
         raise RuntimeError(f"training {result.state}: {result.message}")
     ctx.lora_path = result.lora_path
     losses = result.losses
-    return (f"{result.step} steps, loss {losses[0]:.3f} → {losses[-1]:.3f}; run folder "
-            f"{ctx.run_dir}")
+    k = max(1, len(losses) // 4)  # first vs last quarter: single steps are noisy
+    first, last = sum(losses[:k]) / k, sum(losses[-k:]) / k
+    return (f"{result.step} steps, mean loss {first:.3f} (first {k} steps) → {last:.3f} "
+            f"(last {k}); run folder {ctx.run_dir}")
 
 
 def step_export(ctx: DemoContext) -> str:
@@ -112,14 +143,34 @@ def step_export(ctx: DemoContext) -> str:
             f"diffusers renders {', '.join(p.name for p in paths)}")
 
 
+def step_doctor(ctx: DemoContext) -> str:
+    """`loratui doctor` on the config, the dataset and the finished run (with its LoRA)."""
+    from loratui.doctor import diagnose_paths
+
+    paths = [p for p in (ctx.config_path, ctx.source_dir or ctx.dataset_dir, ctx.run_dir)
+             if p is not None]
+    diags, _ = diagnose_paths([str(p) for p in paths])
+    ctx.results["doctor_diagnostics"] = diags
+    counts: dict[str, int] = {}
+    for d in diags:
+        counts[d.severity] = counts.get(d.severity, 0) + 1
+    for d in diags[:12]:
+        ctx.log(f"        {d.severity:<7} {d.code} {d.message[:110]}")
+    summary = ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items())) or "no findings"
+    return (f"{summary} (the demo's deliberate dataset problems and its CPU-size settings); "
+            f"full report: loratui doctor {' '.join(str(p) for p in paths)}")
+
+
 DEMO_STEPS: list[DemoStep] = [
     DemoStep("model", "build the tiny model", step_model),
     DemoStep("dataset", "write the demo dataset", step_dataset),
-    # "scan" and "prepare" (loratui.dataset) go here once that area lands.
+    # scan / prepare use loratui.dataset and are skipped in a build without it
+    DemoStep("scan", "scan the dataset", step_scan, required=False),
+    DemoStep("prepare", "prepare a training copy", step_prepare, required=False),
     DemoStep("config", "write loratui.toml", step_config),
     DemoStep("train", "train the LoRA", step_train),
     DemoStep("export", "check and render the exported LoRA", step_export),
-    # "doctor" (loratui.doctor on the config, the run and the LoRA) goes here.
+    DemoStep("doctor", "doctor on the config, dataset and run", step_doctor, required=False),
 ]
 
 

@@ -43,9 +43,8 @@ def read_jsonl(path: Path, tail: int | None = None) -> list[dict[str, Any]]:
         data = path.read_bytes()
     except OSError:
         return []
-    lines = data.split(b"\n")
-    if not data.endswith(b"\n"):
-        lines = lines[:-1]
+    # the last element is "" after a final newline, or a line still being written
+    lines = data.split(b"\n")[:-1]
     rows = []
     for line in lines[-tail:] if tail else lines:
         if not line.strip():
@@ -68,7 +67,12 @@ def pid_alive(pid: int | None) -> bool:
         return True
     except (OSError, ValueError):
         return False
-    return True
+    try:  # a finished child that nobody reaped yet is a zombie, not a live trainer
+        import psutil
+
+        return psutil.Process(int(pid)).status() != psutil.STATUS_ZOMBIE
+    except Exception:
+        return True
 
 
 class JsonlFollower:

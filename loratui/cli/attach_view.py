@@ -31,7 +31,6 @@ def _fmt_eta(seconds) -> str:
 def render(run: RunFolder, metrics: list[dict], events: list[dict]):
     from rich.console import Group
     from rich.panel import Panel
-    from rich.progress_bar import ProgressBar
     from rich.table import Table
     from rich.text import Text
 
@@ -59,7 +58,9 @@ def render(run: RunFolder, metrics: list[dict], events: list[dict]):
         info.add_row("speed", speed)
     parts = [info]
     if max_steps:
-        parts.append(ProgressBar(total=max_steps, completed=step, width=60))
+        done = min(1.0, step / max_steps)
+        parts.append(Text.assemble(("━" * round(done * 50), "green"),
+                                   ("─" * (50 - round(done * 50)), "dim"), f" {done:4.0%}"))
     line = sparkline([m.get("loss_avg") for m in metrics])
     if line:
         parts.append(Text(f"loss avg  {line}", style="cyan"))

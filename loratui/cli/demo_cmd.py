@@ -9,10 +9,10 @@ from loratui.cli import add_command
 
 EPILOG = """\
 examples:
-  loratui demo --headless                 demo project in ./loratui-demo, no UI
+  loratui demo --headless                 demo project in the current folder, no UI
   loratui demo --headless --dir /tmp/demo
 then:
-  loratui runs --config loratui-demo/loratui.toml
+  loratui runs --config /tmp/demo/loratui.toml
   loratui attach <run folder>
 """
 
@@ -20,8 +20,8 @@ then:
 def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(sub, "demo", help="build a tiny model + dataset and train a LoRA on the CPU",
                     epilog=EPILOG)
-    p.add_argument("--dir", default="loratui-demo", metavar="PATH",
-                   help="where to create the demo project (default: ./loratui-demo)")
+    p.add_argument("--dir", default=".", metavar="PATH",
+                   help="where to create the demo project (default: the current folder)")
     p.add_argument("--headless", action="store_true",
                    help="run every step in the terminal without the wizard")
     p.set_defaults(run=run)
@@ -29,15 +29,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import time
+    from pathlib import Path
 
+    from loratui.demo import run_demo
+    from loratui.tiny import is_tiny_model
+
+    root = Path(args.dir)
+    if (root / "loratui.toml").exists() and not is_tiny_model(root / "model"):
+        print(f"loratui demo: {root.resolve()} already holds a loratui.toml that is not a demo's;"
+              " choose another folder with --dir PATH", file=sys.stderr)
+        return 2
     if not args.headless:
         from loratui.cli.wizard_cmd import run_demo_wizard
 
-        return run_demo_wizard(args.dir)
-    from loratui.demo import run_demo
-
+        return run_demo_wizard(root)
     t0 = time.perf_counter()
-    ctx = run_demo(args.dir)
+    ctx = run_demo(root)
     wall = time.perf_counter() - t0
     if ctx.failed:
         print(f"loratui demo: step {ctx.failed!r} failed after {wall:.0f} s", file=sys.stderr)

@@ -58,6 +58,10 @@ def _dir_args(p: argparse.ArgumentParser) -> None:
 
 
 def runs_root(args: argparse.Namespace) -> Path:
+    return _runs_root(args).resolve()
+
+
+def _runs_root(args: argparse.Namespace) -> Path:
     if args.dir:
         return Path(args.dir).expanduser()
     cfg_path = Path(args.config) if args.config else Path("loratui.toml")
@@ -103,7 +107,7 @@ def run_runs(args: argparse.Namespace) -> int:
 
     table = Table(title=f"runs in {root}", title_justify="left")
     for col in ("run", "state", "step", "epoch", "loss avg", "started", "LoRA / error"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in ("run", "started"), overflow="fold")
     for r in rows:
         step = f"{r['step']}/{r['max_steps']}" if r.get("max_steps") else str(r["step"] or 0)
         epoch = f"{r['epoch']}/{r['epochs']}" if r.get("epochs") else str(r["epoch"] or "")
@@ -112,8 +116,8 @@ def run_runs(args: argparse.Namespace) -> int:
         if r["state"] in ("interrupted", "crashed") and r["resumable"]:
             tail = "resume: loratui train --resume " + r["path"]
         table.add_row(r["name"], _state_markup(r["state"]), step, epoch, loss,
-                      (r.get("started_at") or "")[:19].replace("T", " "), tail)
-    Console().print(table)
+                      (r.get("started_at") or "")[5:16].replace("T", " "), tail)
+    Console(width=max(Console().width, 120)).print(table)
     return 0
 
 

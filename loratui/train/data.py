@@ -220,6 +220,12 @@ class CaptionRules:
                    pollution_probability=lp.probability,
                    pollution_tags=tuple(lp.tags) or DEFAULT_POLLUTION_TAGS)
 
+    @property
+    def varies(self) -> bool:
+        """True when a caption can differ from step to step."""
+        return bool(self.shuffle or self.dropout or
+                    (self.pollution and self.pollution_probability > 0))
+
     def apply(self, caption: str, rng: random.Random, is_reg: bool = False) -> str:
         """Caption for one step: dropout, then keep-tokens + shuffle, then one noise tag."""
         if self.dropout and rng.random() < self.dropout:

@@ -24,17 +24,12 @@ from typing import Any
 
 from loratui.runs import RESUME_DIR
 from loratui.train import data as D
+from loratui.train.parts import TrainingStopped, make_optimizer, set_attention
 from loratui.train.runfolder import RunWriter, utc_now
 
 log = logging.getLogger("loratui.train")
 
 EMA = 0.9  # smoothing of `loss_avg` in metrics.jsonl
-
-
-class TrainingStopped(Exception):
-    def __init__(self, reason: str, message: str):
-        self.reason = reason
-        super().__init__(message)
 
 
 @dataclass
@@ -147,7 +142,7 @@ class Trainer:
         log.info("LoRA rank %d alpha %g on %d UNet modules%s", net.rank, alpha,
                  len(unet_targets), f" and {len(te_targets)} text-encoder modules"
                  if te_targets else " (text encoder frozen)")
-        self._attention(comps.unet, tr.attention)
+        set_attention(comps.unet, tr.attention)
         if tr.gradient_checkpointing:
             comps.unet.enable_gradient_checkpointing()
             if self.train_te:
@@ -171,6 +166,7 @@ class Trainer:
             if self.run is not None:
                 self.run.event("warning", w)
         self.rules = D.CaptionRules.from_config(cfg)
+        self._ids_cache: dict[int, Any] = {}
         self.prompts = None
         self.latents: dict[int, Any] = {}
         if tr.cache_latents:
@@ -185,7 +181,7 @@ class Trainer:
         groups = [{"params": self.unet_params, "lr": cfg.optimizer.unet_lr}]
         if self.te_params:
             groups.append({"params": self.te_params, "lr": cfg.optimizer.text_encoder_lr})
-        self.optimizer = self._optimizer(groups)
+        self.optimizer = make_optimizer(cfg.optimizer, groups)
         from diffusers.optimization import get_scheduler
 
         self.lr_scheduler = get_scheduler(cfg.optimizer.scheduler, optimizer=self.optimizer,
@@ -205,51 +201,6 @@ class Trainer:
                  self.device, precision)
         if self.resume:
             self._load_resume()
-
-    def _attention(self, unet, kind: str) -> None:
-        if kind == "xformers":
-            try:
-                unet.enable_xformers_memory_efficient_attention()
-                log.info("attention: xformers")
-                return
-            except (ImportError, ModuleNotFoundError, ValueError, RuntimeError) as exc:
-                log.warning("xformers asked for but not usable (%s); using PyTorch SDPA", exc)
-                kind = "sdpa"
-        from diffusers.models.attention_processor import AttnProcessor, AttnProcessor2_0
-
-        unet.set_attn_processor(AttnProcessor() if kind == "eager" else AttnProcessor2_0())
-
-    def _optimizer(self, groups):
-        import torch
-
-        opt = self.cfg.optimizer
-        if opt.name == "AdamW":
-            return torch.optim.AdamW(groups, weight_decay=opt.weight_decay)
-        if opt.name == "SGD":
-            return torch.optim.SGD(groups, weight_decay=opt.weight_decay, momentum=0.9)
-        if opt.name == "AdamW8bit":
-            try:
-                import bitsandbytes as bnb
-            except ImportError:
-                raise TrainingStopped("config", "optimizer.name = AdamW8bit needs bitsandbytes "
-                                      "(CUDA only): pip install bitsandbytes, or use AdamW") \
-                    from None
-            return bnb.optim.AdamW8bit(groups, weight_decay=opt.weight_decay)
-        if opt.name == "Prodigy":
-            try:
-                from prodigyopt import Prodigy
-            except ImportError:
-                raise TrainingStopped("config", "optimizer.name = Prodigy needs prodigyopt: "
-                                      "pip install prodigyopt, or use AdamW") from None
-            return Prodigy(groups, weight_decay=opt.weight_decay)
-        if opt.name == "Lion":
-            try:
-                from lion_pytorch import Lion
-            except ImportError:
-                raise TrainingStopped("config", "optimizer.name = Lion needs lion-pytorch: "
-                                      "pip install lion-pytorch, or use AdamW") from None
-            return Lion(groups, weight_decay=opt.weight_decay)
-        raise TrainingStopped("config", f"unknown optimizer {opt.name!r}")
 
     def _encode(self, indices: list[int], seed: int):
         import numpy as np
@@ -274,6 +225,28 @@ class Trainer:
         log.info("cached %d latents in %.1f s", len(self.latents), time.perf_counter() - t0)
 
     # ------------------------------------------------------------------ step
+    def _tokenize(self, captions: list[str]):
+        tok = self.comps.tokenizer
+        return tok(captions, padding="max_length", truncation=True,
+                   max_length=tok.model_max_length, return_tensors="pt").input_ids
+
+    def _input_ids(self, indices: list[int], items: list[D.Item]):
+        """Token ids for this micro-batch: per step when captions change (shuffle, dropout,
+        label pollution), else tokenised once per image, as diffusers' example does."""
+        import torch
+
+        if not self.rules.varies:
+            cache = self._ids_cache
+            missing = [i for i in indices if i not in cache]
+            if missing:
+                ids = self._tokenize([self.plan.items[i].caption for i in missing])
+                cache.update(zip(missing, ids, strict=True))
+            return torch.stack([cache[i] for i in indices])
+        seed = self.cfg.training.seed
+        return self._tokenize([self.rules.apply(it.caption, D.step_rng(
+            seed, self.epoch, self.micro_in_epoch * 1000 + k), it.is_reg)
+            for k, it in enumerate(items)])
+
     def micro_step(self, indices: list[int], seed: int, *, boundary: bool = True,
                    accumulate: int = 1):
         """Forward + backward of one micro-batch, and the optimiser step when `boundary`
@@ -298,12 +271,7 @@ class Trainer:
         noise = noise.to(self.device, latents.dtype)
         timesteps = timesteps.to(self.device)
         noisy = sched.add_noise(latents, noise, timesteps)
-        captions = [self.rules.apply(it.caption, D.step_rng(cfg.training.seed, self.epoch,
-                                                            self.micro_in_epoch * 1000 + k),
-                                     it.is_reg) for k, it in enumerate(items)]
-        ids = self.comps.tokenizer(captions, padding="max_length", truncation=True,
-                                   max_length=self.comps.tokenizer.model_max_length,
-                                   return_tensors="pt").input_ids.to(self.device)
+        ids = self._input_ids(indices, items).to(self.device)
         sync = self.accel.no_sync(self.unet) if not boundary else contextlib.nullcontext()
         with sync:
             with torch.set_grad_enabled(self.train_te):
@@ -315,9 +283,11 @@ class Trainer:
             pred = self.unet(noisy, timesteps, hidden, return_dict=False)[0]
             per_sample = F.mse_loss(pred.float(), target.float(), reduction="none") \
                 .mean(dim=[1, 2, 3])
-            weights = torch.tensor([cfg.dataset.prior_loss_weight if it.is_reg else 1.0
-                                    for it in items], device=per_sample.device)
-            loss = (per_sample * weights).mean()
+            if any(it.is_reg for it in items):  # prior preservation (P26)
+                weights = torch.tensor([cfg.dataset.prior_loss_weight if it.is_reg else 1.0
+                                        for it in items], device=per_sample.device)
+                per_sample = per_sample * weights
+            loss = per_sample.mean()
             if self.faults.nan_at_step is not None and self.step + 1 >= self.faults.nan_at_step:
                 loss = loss * float("nan")
             if not torch.isfinite(loss):
@@ -485,7 +455,7 @@ class Trainer:
         self._save_resume()
         self.last_checkpoint = path
         self.run.event("checkpoint", path.name, path=str(path), step=self.step, epoch=epoch)
-        log.info("saved %s", path)
+        log.info("saved checkpoints/%s", path.name)
         self._state("running")
 
     def _export(self, path: Path) -> Path:
@@ -569,8 +539,8 @@ class Trainer:
         if self.run is not None and self.main:
             self._state("saving")
             self._need_disk(self.run.path)
+            self._save_resume()  # before the LoRA: readers take the newest .safetensors
             lora_path = self._export(self.run.path / f"{self.cfg.output.name}.safetensors")
-            self._save_resume()
             self._samples(f"final_e{self.epoch:04d}")
             self.run.event("finished", f"{lora_path.name} after {self.step} steps",
                            path=str(lora_path), step=self.step)

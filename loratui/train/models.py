@@ -35,8 +35,11 @@ def sd15_config_dir() -> Path:
     return data_dir("data") / "sd15"
 
 
-def load_components(base: str | Path) -> Components:
-    """Load UNet, VAE, CLIP text encoder, tokenizer and noise scheduler from a local path."""
+def load_components(base: str | Path, *, config_dir: Path | str | None = None) -> Components:
+    """Load UNet, VAE, CLIP text encoder, tokenizer and noise scheduler from a local path.
+
+    `config_dir`: diffusers component configs for a single-file checkpoint (default: the
+    shipped SD1.5 configs, `data/sd15/`)."""
     set_quiet_env()
     path = Path(base).expanduser()
     if not str(base):
@@ -51,7 +54,7 @@ def load_components(base: str | Path) -> Components:
         raise ModelLoadError(f"{path}: pickle checkpoints ({path.suffix}) can run code when "
                              "loaded and are refused; convert it to .safetensors first")
     if path.suffix.lower() in SINGLE_FILE_SUFFIXES:
-        return _load_single_file(path)
+        return _load_single_file(path, Path(config_dir) if config_dir else sd15_config_dir())
     raise ModelLoadError(f"{path}: not a diffusers folder (model_index.json) nor a "
                          ".safetensors checkpoint")
 
@@ -96,7 +99,7 @@ def find_clip_tokenizer(checkpoint: Path) -> Path | None:
     return None
 
 
-def _load_single_file(path: Path) -> Components:
+def _load_single_file(path: Path, config: Path) -> Components:
     from diffusers import DDPMScheduler, StableDiffusionPipeline
     from transformers import CLIPTokenizer
 
@@ -107,7 +110,6 @@ def _load_single_file(path: Path) -> Components:
             f"{path}: a single-file checkpoint has no tokenizer, and no local CLIP tokenizer was "
             "found. Put the `tokenizer/` folder of any SD1.5 diffusers model beside the file, or "
             "set LORATUI_CLIP_TOKENIZER=/path/to/tokenizer")
-    config = sd15_config_dir()
     try:
         pipe = StableDiffusionPipeline.from_single_file(
             str(path), config=str(config), local_files_only=True,

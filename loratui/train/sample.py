@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 
@@ -37,13 +38,22 @@ def render_samples(components, unet, text_encoder, prompts: list[str], *, folder
     unet.eval()
     text_encoder.eval()
     paths = []
+    vae = components.vae
+    half = next(unet.parameters()).dtype if device.type == "cuda" else torch.float32
+    # fp16/bf16 UNet under autocast; the VAE decodes in its own dtype (fp32 with no_half_vae)
+    autocast = (torch.autocast(device.type, dtype=half) if half != torch.float32
+                else contextlib.nullcontext())
     try:
         for i, prompt in enumerate(prompts):
             gen = torch.Generator(device="cpu").manual_seed(seed + i)
             with torch.no_grad():
-                image = pipe(prompt, height=resolution, width=resolution,
-                             num_inference_steps=steps, generator=gen,
-                             output_type="pil").images[0]
+                with autocast:
+                    latents = pipe(prompt, height=resolution, width=resolution,
+                                   num_inference_steps=steps, generator=gen,
+                                   output_type="latent").images
+                pixels = vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor,
+                                    return_dict=False)[0]
+            image = pipe.image_processor.postprocess(pixels.float(), output_type="pil")[0]
             path = folder / f"{tag}_{i:02d}.png"
             import io
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_helpers import TRIGGER, make_config  # noqa: E402
+from train_helpers import TRIGGER, make_config
 
 
 @pytest.fixture(scope="session")

@@ -98,7 +98,7 @@ def test_exported_file_is_kohya_sd15(trained):
     import torch
     from safetensors import safe_open
 
-    trainer, result = trained
+    _trainer, result = trained
     with safe_open(str(result.lora_path), framework="pt") as fh:
         keys = set(fh.keys())
         meta = fh.metadata()
@@ -166,3 +166,23 @@ def test_full_size_sd15_has_192_unet_and_72_text_encoder_modules():
     assert len(expected_unet) == 192 and len(expected_te) == 72
     assert len(names) == len(set(names)) == 264
     assert set(names) == expected_unet | expected_te
+
+
+def test_generate_with_the_exported_lora(trained, tiny_model, tmp_path):
+    """The LoRA changes generated images; at weight 0 the image is the base model's."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from loratui.train.check import load_pipeline, render_with_lora
+
+    _, result = trained
+    paths = render_with_lora(tiny_model, result.lora_path, tmp_path, prompt="sks, a girl",
+                             weights=(0.0, 1.0))
+    with_0, with_1 = (np.asarray(Image.open(p), dtype=np.int16) for p in paths)
+    base = load_pipeline(tiny_model)
+    gen = torch.Generator("cpu").manual_seed(1234)
+    plain = np.asarray(base("sks, a girl", height=64, width=64, num_inference_steps=4,
+                            generator=gen).images[0], dtype=np.int16)
+    assert np.abs(with_0 - plain).max() <= 1
+    assert np.abs(with_1 - plain).mean() > 1.0

@@ -31,12 +31,15 @@ def make_config(model_dir: Path, dataset_dir: Path, out: Path, **sections):
 
 
 
+def repo_root() -> str:
+    return str(Path(__file__).resolve().parents[2])
+
+
 def cli(*args: str, cwd: Path | None = None, timeout: float = 300):
     import os
     import subprocess
 
     env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = repo_root() + os.pathsep + env.get("PYTHONPATH", "")
     return subprocess.run([sys.executable, "-m", "loratui", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)

@@ -27,6 +27,8 @@ from .headers import TRAINABLE_EXTS, TRAINABLE_FORMATS, read_header
 from .layout import Walk, walk_dataset
 from .report import DatasetReport, Finding, ImageRecord, Totals, make_finding
 
+BROKEN = frozenset({"empty-file", "truncated", "corrupt", "unsupported-format",
+                    "decompression-bomb", "unreadable"})
 PIL_MAX_PIXELS = 89_478_485        # Pillow's own default decompression-bomb limit
 POOL_MIN_FILES = 256               # below this a process pool costs more than it saves
 
@@ -87,33 +89,41 @@ def _phash(im) -> str:
 
 def _probe(task: tuple) -> dict[str, Any]:
     """Everything about one image that needs its bytes. Runs in a worker process."""
-    path, caption_files, deep, hashes, max_pixels = task
+    path, caption_files, deep, hashes, max_pixels, trigger, estimate, resolution, aspect = task
     out: dict[str, Any] = {"problems": [], "caption": None}
     problems: list[tuple[str, str]] = out["problems"]
     try:
-        size = os.path.getsize(path)
-        out["bytes"] = size
-        if size == 0:
+        with open(path, "rb", buffering=0) as f:
+            h = read_header(f)
+        out["bytes"] = h.size
+        out["crc"] = h.head_crc
+        if h.size == 0:
             problems.append(("empty-file", "0 bytes"))
         else:
-            with open(path, "rb") as f:
-                h = read_header(f, size)
             out.update(format=h.format, width=h.width, height=h.height, mode=h.mode,
                        bits=h.bits, has_alpha=h.has_alpha, orientation=h.orientation)
             _check_pixels(path, h, out, deep, hashes, max_pixels)
+            if not any(k in BROKEN for k, _ in problems):
+                problems.extend(pixel_problems(out, resolution, aspect))
     except PermissionError as exc:
         problems.append(("unreadable", exc.strerror or str(exc)))
     except OSError as exc:
         problems.append(("unreadable", exc.strerror or str(exc)))
     for ext, cpath in caption_files:
         try:
-            with open(cpath, "rb") as f:
+            with open(cpath, "rb", buffering=0) as f:
                 data = f.read()
         except OSError as exc:
             problems.append(("caption-not-utf8", f"{ext}: cannot read ({exc.strerror})"))
             continue
         d = cap.decode_caption(data)
-        out.setdefault("captions", []).append((ext, cpath, d.text, d.bom, d.error))
+        text = (d.text or "").strip()
+        info = None
+        if text:   # (tokens, style, has trigger, trigger first)
+            info = (cap.estimate_clip_tokens(text) if estimate else 0, cap.caption_style(text),
+                    bool(trigger) and cap.has_trigger(text, trigger),
+                    bool(trigger) and cap.trigger_first(text, trigger))
+        out.setdefault("captions", []).append((ext, cpath, d.text, d.bom, d.error, info))
     return out
 
 
@@ -262,18 +272,22 @@ def scan(root: Path | str, options: ScanOptions | None = None, *,
     cap_ext = opts.caption_extension.lower()
     tasks = []
     for img in walk.images:
-        stem_key = (os.path.dirname(img.abspath), os.path.splitext(os.path.basename(img.abspath))[0])
-        found = walk.captions.get(stem_key, {})
+        found = walk.captions.get(img.key, {})
         files = [(cap_ext, found[cap_ext])] if cap_ext in found else sorted(found.items())[:1]
-        tasks.append((img.abspath, files, opts.deep, hashes, opts.max_pixels))
+        tasks.append((img.abspath, files, opts.deep, hashes, opts.max_pixels,
+                      opts.trigger_word.strip(), opts.tokenizer is None, opts.resolution,
+                      opts.extreme_aspect))
     results = map_parallel(_probe_chunk, tasks, opts.workers, progress)
     per_kind: dict[str, dict[str, str]] = defaultdict(dict)
+    crcs: dict[str, int] = {}
+    cap_info: dict[str, tuple] = {}
     for img, res in zip(walk.images, results, strict=True):
-        rec = _record(img, res, opts, per_kind)
+        rec = _record(img, res, opts, per_kind, cap_info)
+        crcs[rec.path] = res.get("crc", 0)
         report.images.append(rec)
     _file_findings(report, walk, per_kind)
-    _duplicates(report, opts, per_kind)
-    _caption_findings(report, walk, opts, per_kind)
+    _duplicates(report, opts, per_kind, crcs)
+    _caption_findings(report, walk, opts, per_kind, cap_info)
     _emit(report, per_kind)
     _set_findings(report, opts)
     report.totals = _totals(report, opts)
@@ -283,25 +297,23 @@ def scan(root: Path | str, options: ScanOptions | None = None, *,
     return report
 
 
-def _record(img, res: dict, opts: ScanOptions, per_kind) -> ImageRecord:
+def _record(img, res: dict, opts: ScanOptions, per_kind, cap_info: dict) -> ImageRecord:
     rec = ImageRecord(path=img.rel, subset=img.subset, bytes=res.get("bytes", 0),
                       format=res.get("format", ""), width=res.get("width", 0),
                       height=res.get("height", 0), mode=res.get("mode", ""),
                       has_alpha=bool(res.get("has_alpha")),
                       orientation=res.get("orientation", 1) or 1, phash=res.get("phash", ""),
                       is_reg=img.is_reg)
-    broken = {"empty-file", "truncated", "corrupt", "unsupported-format", "decompression-bomb",
-              "unreadable"}
     for kind, detail in res["problems"]:
         if kind.startswith("caption"):
             continue
         rec.problems.append(kind)
         per_kind[kind][rec.path] = detail
-        if kind in broken:
+        if kind in BROKEN:
             rec.ok = False
-    if rec.ok:
-        _pixel_problems(rec, res, opts, per_kind)
-    for ext, cpath, text, bom, error in res.get("captions", []):
+    for ext, cpath, text, bom, error, info in res.get("captions", []):
+        if info is not None:
+            cap_info[rec.path] = info
         rec.caption_path = _rel_to(cpath, img)
         if ext != opts.caption_extension.lower():
             rec.problems.append("caption-other-extension")
@@ -319,29 +331,35 @@ def _record(img, res: dict, opts: ScanOptions, per_kind) -> ImageRecord:
 
 def _rel_to(cpath: str, img) -> str:
     """Caption path relative to the scan root, derived from the image's relative path."""
-    parent = Path(img.rel).parent
-    return (parent / os.path.basename(cpath)).as_posix()
+    slash = img.rel.rfind("/")
+    return img.rel[:slash + 1] + os.path.basename(cpath)
 
 
-def _pixel_problems(rec: ImageRecord, res: dict, opts: ScanOptions, per_kind) -> None:
-    w, h, mode = rec.width, rec.height, rec.mode
-    bits = res.get("bits", 8)
-    checks = [
-        ("not-512", (w, h) != (opts.resolution, opts.resolution), f"{w}×{h}"),
-        ("small-image", min(w, h) < opts.resolution, f"short side {min(w, h)} px"),
-        ("extreme-aspect", max(w, h) > opts.extreme_aspect * max(1, min(w, h)),
-         f"{w}×{h} ({max(w, h) / max(1, min(w, h)):.1f}:1)"),
-        ("alpha", rec.has_alpha, f"mode {mode}"),
-        ("palette", mode == "P", "palette (P)"),
-        ("cmyk", mode == "CMYK", "CMYK"),
-        ("16-bit", bits == 16 or mode.startswith("I"), f"{bits}-bit, mode {mode}"),
-        ("grayscale", mode in ("L", "LA", "1", "I;16", "I"), f"mode {mode}"),
-        ("exif-rotated", rec.orientation not in (0, 1), f"orientation {rec.orientation}"),
-    ]
-    for kind, hit, detail in checks:
-        if hit:
-            rec.problems.append(kind)
-            per_kind[kind][rec.path] = detail
+def pixel_problems(info: dict, resolution: int, extreme: float) -> list[tuple[str, str]]:
+    """(kind, detail) for size, aspect and colour-mode findings of a readable image."""
+    w, h, mode = info.get("width", 0), info.get("height", 0), info.get("mode", "")
+    bits, orientation = info.get("bits", 8), info.get("orientation", 1)
+    short, long_ = min(w, h), max(w, h)
+    out = []
+    if w != resolution or h != resolution:
+        out.append(("not-512", f"{w}×{h}"))
+    if short < resolution:
+        out.append(("small-image", f"short side {short} px"))
+    if long_ > extreme * max(1, short):
+        out.append(("extreme-aspect", f"{w}×{h} ({long_ / max(1, short):.1f}:1)"))
+    if info.get("has_alpha"):
+        out.append(("alpha", f"mode {mode}"))
+    if mode == "P":
+        out.append(("palette", "palette (P)"))
+    elif mode == "CMYK":
+        out.append(("cmyk", "CMYK"))
+    if bits == 16 or mode.startswith("I"):
+        out.append(("16-bit", f"{bits}-bit, mode {mode}"))
+    if mode in ("L", "LA", "1", "I;16", "I"):
+        out.append(("grayscale", f"mode {mode}"))
+    if orientation not in (0, 1):
+        out.append(("exif-rotated", f"orientation {orientation}"))
+    return out
 
 
 def _file_findings(report: DatasetReport, walk: Walk, per_kind) -> None:
@@ -358,11 +376,10 @@ def _file_findings(report: DatasetReport, walk: Walk, per_kind) -> None:
     if walk.latent_caches:
         per_kind["latent-cache"].update({r: ".npz latent cache" for r in walk.latent_caches})
     # same stem, different image extension (D06)
-    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    groups: dict[str, list[str]] = defaultdict(list)
     by_path = {r.path: r for r in report.images}
     for rec in report.images:
-        p = Path(rec.path)
-        groups[(p.parent.as_posix(), p.stem)].append(rec.path)
+        groups[os.path.splitext(rec.path)[0]].append(rec.path)
     for paths in groups.values():
         if len(paths) > 1:
             for p in paths:
@@ -371,24 +388,17 @@ def _file_findings(report: DatasetReport, walk: Walk, per_kind) -> None:
                 by_path[p].problems.append("same-stem")
 
 
-def _duplicates(report: DatasetReport, opts: ScanOptions, per_kind) -> None:
+def _duplicates(report: DatasetReport, opts: ScanOptions, per_kind, crcs: dict) -> None:
     root = Path(report.root)
-    by_size: dict[int, list[ImageRecord]] = defaultdict(list)
+    by_size: dict[tuple[int, int], list[ImageRecord]] = defaultdict(list)
     for rec in report.images:
         if rec.ok and rec.bytes:
-            by_size[rec.bytes].append(rec)
+            by_size[(rec.bytes, crcs.get(rec.path, 0))].append(rec)
     exact_pairs: set[tuple[str, str]] = set()
     for group in by_size.values():
         if len(group) < 2:
             continue
-        digests: dict[str, list[ImageRecord]] = defaultdict(list)
-        for rec in group:
-            try:
-                with open(root / rec.path, "rb") as f:
-                    digests[hashlib.file_digest(f, "blake2b").hexdigest()].append(rec)
-            except OSError:
-                continue
-        for same in digests.values():
+        for same in _identical_groups(root, group):
             for rec in same[1:]:
                 per_kind["exact-duplicate"][rec.path] = f"same bytes as {same[0].path}"
                 rec.problems.append("exact-duplicate")
@@ -412,7 +422,41 @@ def _duplicates(report: DatasetReport, opts: ScanOptions, per_kind) -> None:
             b.problems.append("near-duplicate")
 
 
-def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_kind) -> None:
+def _sample_digest(path: Path, size: int) -> bytes:
+    """Hash of 8 small blocks spread over the file: different files almost always differ."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb", buffering=0) as f:
+        fd = f.fileno()
+        for k in range(8):
+            h.update(os.pread(fd, 4096, (size - 4096) * k // 7 if size > 4096 else 0))
+    return h.digest()
+
+
+def _full_digest(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "blake2b").digest()
+
+
+def _identical_groups(root: Path, group: list[ImageRecord]) -> list[list[ImageRecord]]:
+    """Groups of byte-identical files among files of one size: a sampled hash first, the
+    full hash only for files whose samples match."""
+    def split(recs: list[ImageRecord], digest) -> list[list[ImageRecord]]:
+        keyed: dict[bytes, list[ImageRecord]] = defaultdict(list)
+        for rec in recs:
+            try:
+                keyed[digest(root / rec.path, rec.bytes)].append(rec)
+            except OSError:
+                continue
+        return [g for g in keyed.values() if len(g) > 1]
+
+    out: list[list[ImageRecord]] = []
+    for candidates in split(group, _sample_digest):
+        out.extend(split(candidates, lambda p, _size: _full_digest(p)))
+    return out
+
+
+def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_kind,
+                      cap_info: dict) -> None:
     trigger = opts.trigger_word.strip()
     styles: dict[str, list[str]] = defaultdict(list)
     for rec in report.images:
@@ -422,25 +466,30 @@ def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_
             if "caption-not-utf8" not in rec.problems:
                 rec.problems.append("caption-missing")
                 per_kind["caption-missing"][rec.path] = (
-                    f"no {Path(rec.path).stem}{opts.caption_extension}")
+                    f"no {os.path.splitext(rec.path)[0]}{opts.caption_extension}")
             continue
         text = rec.caption.strip()
         if not text:
             rec.problems.append("caption-empty")
             per_kind["caption-empty"][rec.caption_path] = "empty"
             continue
-        rec.caption_tokens = cap.count_tokens(text, opts.tokenizer)
-        rec.caption_style = cap.caption_style(text)
+        info = cap_info.get(rec.path)
+        if info is None:     # (not from a worker)
+            info = (0, cap.caption_style(text), cap.has_trigger(text, trigger),
+                    cap.trigger_first(text, trigger))
+        tokens, rec.caption_style, has_trigger, first = info
+        rec.caption_tokens = (cap.count_tokens(text, opts.tokenizer)
+                              if opts.tokenizer is not None or not tokens else tokens)
         styles[rec.caption_style].append(rec.caption_path)
         if rec.caption_tokens > opts.max_caption_tokens:
             rec.problems.append("caption-too-long")
             approx = "" if opts.tokenizer is not None else "about "
             per_kind["caption-too-long"][rec.caption_path] = f"{approx}{rec.caption_tokens} tokens"
         if trigger:
-            if not cap.has_trigger(text, trigger):
+            if not has_trigger:
                 rec.problems.append("caption-no-trigger")
                 per_kind["caption-no-trigger"][rec.caption_path] = f"no `{trigger}`"
-            elif not cap.trigger_first(text, trigger):
+            elif not first:
                 rec.problems.append("trigger-not-first")
                 per_kind["trigger-not-first"][rec.caption_path] = "trigger word not first"
     if len(styles) > 1:
@@ -449,8 +498,7 @@ def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_
         for p in styles[minority]:
             per_kind["caption-style-mixed"][p] = f"{minority} among mostly {majority} captions"
     # captions with no image
-    image_keys = {(os.path.dirname(i.abspath), os.path.splitext(os.path.basename(i.abspath))[0])
-                  for i in walk.images}
+    image_keys = {i.key for i in walk.images}
     root = Path(report.root)
     for key, files in walk.captions.items():
         if key not in image_keys:

@@ -7,6 +7,7 @@ guide's most common out-of-memory cause (P32).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import asdict, dataclass, field
 
@@ -112,10 +113,8 @@ def detect_nvml() -> GpuReport:
     except pynvml.NVMLError as exc:
         return GpuReport(reason=f"NVML error: {_decode(exc)}")
     finally:
-        try:
+        with contextlib.suppress(pynvml.NVMLError):
             pynvml.nvmlShutdown()
-        except pynvml.NVMLError:
-            pass
 
 
 def detect_torch() -> GpuReport:

@@ -18,6 +18,8 @@ from loratui import __version__
 COMMAND_MODULES = (
     "loratui.cli.presets_cmd",
     "loratui.cli.config_cmd",
+    "loratui.cli.doctor_cmd",
+    "loratui.cli.lora_cmd",
     "loratui.cli.dataset_cmd",
 )
 
@@ -46,13 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"loratui {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue  # a command module that has not landed on this branch yet
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 

@@ -27,23 +27,10 @@ class ConfigError(Exception):
 
 
 def _allowed(key: str) -> str:
-    for row in field_docs():
-        if row["key"] == key:
-            b = row["bounds"]
-            lo = b.get("ge", b.get("gt"))
-            hi = b.get("le", b.get("lt"))
-            parts = []
-            if lo is not None or hi is not None:
-                left = "[" if "ge" in b else "("
-                right = "]" if "le" in b else ")"
-                parts.append(f"allowed range {left}{'' if lo is None else lo}, "
-                             f"{'' if hi is None else hi}{right}")
-            if "multiple_of" in b:
-                parts.append(f"a multiple of {b['multiple_of']}")
-            if row["choices"]:
-                parts.append("one of " + ", ".join(map(str, row["choices"])))
-            return "; ".join(parts)
-    return ""
+    from .docs import range_text
+
+    row = next((r for r in field_docs() if r["key"] == key), None)
+    return range_text(row) if row else ""
 
 
 def describe_validation_error(path: Path | str, err: ValidationError) -> ConfigError:

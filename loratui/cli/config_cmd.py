@@ -1,0 +1,152 @@
+"""`loratui config show|check|import|export|fields`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from loratui.cli import add_command
+
+EPILOG = """\
+examples:
+  loratui config show loratui.toml            the full config, defaults filled in
+  loratui config check loratui.toml           validate (exit 1 on errors)
+  loratui config import kohya.json -o loratui.toml
+  loratui config import config.toml --dataset dataset.toml -o loratui.toml
+  loratui config export loratui.toml --out kohya/   sd-scripts config + dataset TOML
+  loratui config fields                       every key with meaning, range and pitfall
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = add_command(sub, "config", help="show, check, import and export run configs",
+                    epilog=EPILOG)
+    csub = p.add_subparsers(title="actions", metavar="ACTION")
+
+    show = add_command(csub, "show", help="print a config with every default filled in")
+    show.add_argument("path", nargs="?", default="loratui.toml")
+    show.set_defaults(run=run_show)
+
+    check = add_command(csub, "check", help="validate a config; exit 1 when it is invalid")
+    check.add_argument("path", nargs="?", default="loratui.toml")
+    check.set_defaults(run=run_check)
+
+    imp = add_command(csub, "import", help="convert a kohya_ss GUI JSON or sd-scripts TOML")
+    imp.add_argument("source", help="kohya_ss .json, sd-scripts config .toml or dataset .toml")
+    imp.add_argument("--dataset", metavar="TOML", help="sd-scripts dataset config to merge")
+    imp.add_argument("-o", "--out", default="loratui.toml", help="target (default loratui.toml)")
+    imp.add_argument("--force", action="store_true", help="overwrite an existing target")
+    imp.set_defaults(run=run_import)
+
+    exp = add_command(csub, "export", help="write an sd-scripts config TOML + dataset TOML")
+    exp.add_argument("path", nargs="?", default="loratui.toml")
+    exp.add_argument("--out", default=".", help="folder for config.toml and dataset.toml")
+    exp.set_defaults(run=run_export)
+
+    fields = add_command(csub, "fields", help="document every config key")
+    fields.add_argument("--markdown", action="store_true", help="print the docs/config.md table")
+    fields.set_defaults(run=run_fields)
+
+    p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
+
+
+def _fail(exc: Exception) -> int:
+    print(f"error: {exc}", file=sys.stderr)
+    return 2
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from loratui.config import ConfigError, load_config
+    from loratui.config.io import config_to_toml
+
+    try:
+        cfg = load_config(args.path, resolve=False)
+    except ConfigError as exc:
+        return _fail(exc)
+    sys.stdout.write(config_to_toml(cfg))
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from loratui.config import ConfigError, load_config
+
+    try:
+        load_config(args.path)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.path}: ok", file=sys.stderr)
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from loratui.config import ConfigError, save_config
+    from loratui.config.kohya import import_config
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        return _fail(FileExistsError(f"{out} exists; pass --force to overwrite it"))
+    try:
+        result = import_config(args.source, args.dataset)
+    except ConfigError as exc:
+        return _fail(exc)
+    save_config(result.config, out)
+    err = sys.stderr
+    print(f"imported {args.source} → {out}", file=err)
+    for note in result.notes:
+        print(f"  note: {note}", file=err)
+    for problem in result.errors:
+        print(f"  not imported (invalid): {problem}", file=err)
+    if result.unmapped:
+        print(f"  {len(result.unmapped)} key(s) with no loratui equivalent:", file=err)
+        for key, value in result.unmapped.items():
+            text = repr(value)
+            print(f"    {key} = {text[:70] + '…' if len(text) > 70 else text}", file=err)
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from loratui.config import ConfigError, atomic_write_text, load_config
+    from loratui.config.kohya import export_sdscripts
+
+    try:
+        cfg = load_config(args.path)
+    except ConfigError as exc:
+        return _fail(exc)
+    conf, dataset = export_sdscripts(cfg)
+    out = Path(args.out)
+    atomic_write_text(out / "config.toml", conf)
+    atomic_write_text(out / "dataset.toml", dataset)
+    print(f"wrote {out / 'config.toml'} and {out / 'dataset.toml'}\n"
+          f"  accelerate launch train_network.py --config_file {out / 'config.toml'} "
+          f"--dataset_config {out / 'dataset.toml'}", file=sys.stderr)
+    return 0
+
+
+def run_fields(args: argparse.Namespace) -> int:
+    from loratui.config.docs import fields_markdown
+
+    if args.markdown:
+        sys.stdout.write(fields_markdown())
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    from loratui.config import field_docs
+
+    table = Table("key", "default", "range", "pitfalls", "meaning")
+    for row in field_docs():
+        table.add_row(row["key"], repr(row["default"]), _range(row), " ".join(row["pitfalls"]),
+                      row["description"])
+    Console().print(table)
+    return 0
+
+
+def _range(row: dict) -> str:
+    from loratui.config.docs import range_text
+
+    return range_text(row)

@@ -1,0 +1,229 @@
+"""`loratui doctor` and `loratui rule CODE` (argparse only at import time)."""
+
+from __future__ import annotations
+
+import sys
+
+from loratui.cli import add_command
+
+DOCTOR_EPILOG = """\
+inputs (detected from the path; override with --as KIND):
+  loratui.toml, kohya_ss GUI .json, sd-scripts config/dataset .toml, a pasted command
+  line (.sh/.bat/.ps1/.txt), a training log, a LoRA .safetensors, a ComfyUI workflow
+  .json, a run folder (config + log + output cross-checked), a dataset folder.
+
+examples:
+  loratui doctor loratui.toml
+  loratui doctor my_lora.json --vram 8GB
+  loratui doctor train.log                   what went wrong in this run
+  loratui doctor runs/my_lora-2026-01-01/    config + log + output in one
+  loratui doctor out/my_lora.safetensors --base sd15
+  loratui doctor --prompt "<lora:hanfu:0.8> <lora:ink:0.7:lbw=MIDD>"
+  loratui doctor cfg.json --format json | jq '.diagnostics[].code'
+  loratui doctor loratui.toml --fix          apply safe fixes (comments kept)
+  loratui doctor --list-rules
+  loratui rule CF103                         explain one rule
+
+exit status: 0 no errors, 1 errors found (or warnings with --strict), 2 could not run.
+"""
+
+KINDS = ("loratui", "kohya-json", "sdscripts-toml", "dataset-toml", "cmdline", "log", "lora",
+         "prompt", "comfy", "dataset", "run")
+
+
+def _codes(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def register(sub) -> None:
+    p = add_command(sub, "doctor", help="diagnose a config, log, LoRA file, prompt or run",
+                    epilog=DOCTOR_EPILOG)
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to check")
+    p.add_argument("--prompt", action="append", default=[], metavar="TEXT",
+                   help="an A1111 prompt to check (<lora:name:w>, lbw=); repeatable")
+    p.add_argument("--as", dest="as_kind", choices=KINDS, metavar="KIND",
+                   help=f"read every PATH as this kind ({', '.join(KINDS)})")
+    p.add_argument("--vram", metavar="GB", help="GPU memory to check against (e.g. 8GB); "
+                   "default: the detected GPU")
+    p.add_argument("--base", choices=("sd15", "sd2", "sdxl"),
+                   help="the base model family the LoRA will be used with")
+    p.add_argument("--select", type=_codes, default=[], metavar="CODES",
+                   help="only these rules (codes, prefixes, names or refs like P10)")
+    p.add_argument("--ignore", type=_codes, default=[], metavar="CODES",
+                   help="skip these rules")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a rule threshold, e.g. max_rank=32 or CF103.max_rank=32")
+    p.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    p.add_argument("--fix", action="store_true", help="apply safe fixes to config files")
+    p.add_argument("--unsafe-fixes", action="store_true",
+                   help="with --fix, also apply fixes that change training behaviour")
+    p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    p.add_argument("--exit-zero", action="store_true", help="always exit 0 unless it could "
+                   "not run")
+    p.add_argument("--env", action="store_true",
+                   help="also check this machine (GPU processes, libraries)")
+    p.add_argument("--no-color", action="store_true", help="plain text output")
+    p.add_argument("--list-rules", action="store_true", help="list every rule and exit")
+    p.set_defaults(run=run_doctor)
+
+    r = add_command(sub, "rule", help="explain a doctor rule",
+                    epilog="examples:\n  loratui rule CF103\n  loratui rule rank-too-high\n"
+                           "  loratui rule --all     every rule, one after another\n")
+    r.add_argument("code", nargs="?", help="rule code or name")
+    r.add_argument("--all", action="store_true", help="explain every rule")
+    r.add_argument("--format", choices=("text", "json"), default="text")
+    r.set_defaults(run=run_rule)
+
+
+def _parse_value(text: str):
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _overrides(items: list[str]) -> dict:
+    out: dict = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq:
+            raise ValueError(f"--set {item!r}: write it as NAME=VALUE")
+        code, dot, thr = name.partition(".")
+        if dot:
+            out.setdefault(code.upper(), {})[thr] = _parse_value(value)
+        else:
+            out[name] = _parse_value(value)
+    return out
+
+
+def run_doctor(args) -> int:
+    from loratui.doctor.catalog import CatalogError, load_catalog
+
+    try:
+        catalog = load_catalog()
+    except (CatalogError, FileNotFoundError) as exc:
+        print(f"loratui doctor: {exc}", file=sys.stderr)
+        return 2
+    if args.list_rules:
+        return _list_rules(catalog, args.format)
+    if args.unsafe_fixes and not args.fix:
+        args.fix = True
+    vram = None
+    if args.vram:
+        from loratui.doctor.util import parse_gb
+
+        try:
+            vram = parse_gb(args.vram)
+        except ValueError as exc:
+            print(f"loratui doctor: --vram: {exc}", file=sys.stderr)
+            return 2
+    try:
+        overrides = _overrides(args.set)
+    except ValueError as exc:
+        print(f"loratui doctor: {exc}", file=sys.stderr)
+        return 2
+    import os
+
+    missing = [p for p in args.paths if not os.path.exists(p)]
+    if missing:
+        for p in missing:
+            print(f"loratui doctor: {p}: no such file or folder", file=sys.stderr)
+        return 2
+    from loratui.doctor.engine import Options, diagnose
+
+    options = Options(vram_gb=vram, base=args.base, select=args.select, ignore=args.ignore,
+                      overrides=overrides, env=args.env)
+    diags, inputs = diagnose(args.paths, prompts=args.prompt, as_kind=args.as_kind,
+                             options=options, catalog=catalog)
+    if inputs and all(i.error is not None for i in inputs):
+        for i in inputs:
+            print(f"loratui doctor: {i.path}: {i.error}", file=sys.stderr)
+        if args.format == "text":
+            return 2
+    fixed = 0
+    if args.fix:
+        from loratui.doctor.fixer import apply_fixes
+
+        fixed, errors = apply_fixes(diags, unsafe=args.unsafe_fixes)
+        for e in errors:
+            print(f"loratui doctor: {e}", file=sys.stderr)
+        if fixed:  # report what is left, like ruff --fix
+            diags, inputs = diagnose(args.paths, prompts=args.prompt, as_kind=args.as_kind,
+                                     options=options, catalog=catalog)
+    _emit(diags, inputs, args, catalog, fixed)
+    if all(i.error is not None for i in inputs) and inputs:
+        return 2
+    if args.exit_zero:
+        return 0
+    bad = {"error", "warning"} if args.strict else {"error"}
+    return 1 if any(d.severity in bad for d in diags) else 0
+
+
+def _emit(diags, inputs, args, catalog, fixed: int) -> None:
+    from loratui.doctor import output
+
+    if args.format == "json":
+        info = [{"path": i.path, "kind": i.kind, **({"error": i.error} if i.error else {})}
+                for i in inputs]
+        sys.stdout.write(output.render_json(diags, fixed=fixed, inputs=info))
+    elif args.format == "sarif":
+        sys.stdout.write(output.render_sarif(diags, catalog))
+    else:
+        color = not args.no_color and output.use_color(sys.stdout)
+        sys.stdout.write(output.render_text(diags, color=color, fixed=fixed,
+                                            checked=[i.path for i in inputs]))
+
+
+def _list_rules(catalog, fmt: str) -> int:
+    if fmt == "json":
+        import json
+
+        print(json.dumps([r.to_dict() for r in catalog.rules], indent=2, ensure_ascii=False))
+        return 0
+    width = max(len(r.name) for r in catalog.rules)
+    for r in catalog.rules:
+        fix = (r.fix or {}).get("applicability", "")
+        mark = {"safe": "fix", "unsafe": "fix*", "display-only": "help"}.get(fix, "")
+        refs = ",".join(r.refs)
+        print(f"{r.code}  {r.name.ljust(width)}  {r.severity:<7}  {mark:<4}  {refs}")
+    print(f"\n{len(catalog.rules)} rules. `loratui rule CODE` explains one; "
+          "fix = --fix, fix* = --unsafe-fixes, help = advice.", file=sys.stderr)
+    return 0
+
+
+def run_rule(args) -> int:
+    from loratui.doctor.catalog import CatalogError, load_catalog
+
+    try:
+        catalog = load_catalog()
+    except (CatalogError, FileNotFoundError) as exc:
+        print(f"loratui rule: {exc}", file=sys.stderr)
+        return 2
+    if args.all:
+        rules = catalog.rules
+    elif args.code:
+        rule = catalog.get(args.code)
+        if rule is None:
+            print(f"loratui rule: no rule {args.code!r} (see `loratui doctor --list-rules`)",
+                  file=sys.stderr)
+            return 2
+        rules = [rule]
+    else:
+        print("loratui rule: name a rule code, e.g. `loratui rule CF103`", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        import json
+
+        print(json.dumps([r.to_dict() for r in rules], indent=2, ensure_ascii=False))
+        return 0
+    from loratui.doctor.explain import explain_rule
+
+    print("\n\n".join(explain_rule(r) for r in rules))
+    return 0

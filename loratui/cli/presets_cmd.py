@@ -1,0 +1,148 @@
+"""`loratui presets`: what to start from on this GPU."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from loratui.cli import add_command
+
+EPILOG = """\
+examples:
+  loratui presets                         detect the GPU and recommend a preset
+  loratui presets --gpu 8GB --kind style  recommendation for an 8 GB card, style LoRA
+  loratui presets --gpu 12GB --write loratui.toml
+  loratui presets --all                   every preset and its memory estimate
+  loratui presets --json                  machine-readable
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = add_command(sub, "presets", help="recommend training settings for a GPU size",
+                    epilog=EPILOG)
+    p.add_argument("--gpu", default="auto", metavar="auto|SIZE",
+                   help="card memory, e.g. 8GB; `auto` detects it with NVML (default), "
+                        "`cpu` for the CPU demo preset")
+    p.add_argument("--kind", choices=("character", "style"), default="character",
+                   help="what the LoRA teaches (default: character)")
+    p.add_argument("--write", metavar="TOML",
+                   help="write the recommendation into this loratui.toml (created, or updated "
+                        "keeping its comments)")
+    p.add_argument("--all", action="store_true", help="list every preset")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(run=run)
+
+
+def _resolve_vram(gpu: str) -> tuple[float | None, str]:
+    from loratui.gpu import detect
+    from loratui.presets import parse_vram
+
+    low = gpu.strip().lower()
+    if low == "cpu":
+        return None, "CPU (no GPU)"
+    if low != "auto":
+        gb = parse_vram(gpu)
+        return gb, f"{gb:g} GB (as given)"
+    report = detect(allow_torch=False)
+    best = report.best
+    if best is None:
+        return None, report.summary()
+    return best.total_gb, f"{best.name}, {best.total_gb:.1f} GB"
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from loratui.presets import PresetError, choose, load_presets
+
+    try:
+        vram, gpu_text = _resolve_vram(args.gpu)
+        presets = load_presets()
+        preset = choose(vram, args.kind, presets=presets)
+    except (ValueError, PresetError) as exc:
+        print(f"loratui presets: {exc}", file=sys.stderr)
+        return 2
+
+    if args.json:
+        shown = presets if args.all else [preset]
+        print(json.dumps({
+            "gpu": gpu_text,
+            "vram_gb": vram,
+            "recommended": preset.id,
+            "presets": [{"id": p.id, "label": p.label, "kind": p.kind,
+                         "min_vram_gb": p.min_vram_gb, "rationale": p.rationale,
+                         "config": p.config, "estimate_gb": p.estimate().total_gb}
+                        for p in shown],
+        }, indent=2))
+    else:
+        _print_tables(presets if args.all else [preset], preset, vram, gpu_text)
+
+    if args.write:
+        return _write(preset, args.write)
+    return 0
+
+
+def _print_tables(shown, recommended, vram, gpu_text) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from loratui.config import field_docs
+
+    console = Console()
+    console.print(f"[bold]GPU:[/] {gpu_text}")
+    if len(shown) > 1:
+        table = Table(title="SD1.5 LoRA presets (512 px)", title_justify="left")
+        for col in ("preset", "rank", "batch×acc", "precision", "ckpt", "estimate"):
+            table.add_column(col, no_wrap=True)
+        for p in shown:
+            mark = " ◀" if p.id == recommended.id else ""
+            table.add_row(
+                p.id + mark, str(p.get("network.rank")),
+                f"{p.get('training.batch_size')}×{p.get('training.gradient_accumulation')}",
+                p.get("training.mixed_precision"),
+                "yes" if p.get("training.gradient_checkpointing") else "no",
+                "tiny model" if p.cpu else f"{p.estimate().total_gb:.1f} GB",
+            )
+        console.print(table)
+        return
+
+    p = recommended
+    console.print(f"[bold]Preset:[/] {p.id} — {p.label}")
+    console.print(f"[dim]{p.rationale}[/]")
+    docs = {row["key"]: row for row in field_docs()}
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("setting")
+    table.add_column("value", justify="right")
+    table.add_column("why / range")
+    for section, values in p.config.items():
+        for key, value in values.items():
+            row = docs.get(f"{section}.{key}", {})
+            refs = f" [dim]({', '.join(row['pitfalls'])})[/]" if row.get("pitfalls") else ""
+            table.add_row(f"{section}.{key}", str(value), (row.get("description") or "") + refs)
+    console.print(table)
+    est = p.estimate()
+    verdict = ""
+    if vram:
+        verdict = "fits" if est.fits(vram) else "[red]may not fit[/]"
+        verdict = f" on a {vram:g} GB card: {verdict}"
+    console.print(f"[bold]VRAM estimate:[/] {est.total_gb:.1f} GB{verdict} "
+                  "[dim](analytic estimate, not yet measured on a GPU)[/]")
+    for name, gb in est.as_rows()[:-1]:
+        console.print(f"  {name:<34} {gb:6.2f} GB")
+
+
+def _write(preset, target: str) -> int:
+    from pathlib import Path
+
+    from loratui.config import ConfigError, RunConfig, load_config, save_config
+
+    path = Path(target)
+    try:
+        base = load_config(path, resolve=False) if path.exists() else RunConfig()
+        cfg = preset.to_config(base)
+        save_config(cfg, path)
+    except (ConfigError, OSError) as exc:
+        print(f"loratui presets: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {preset.id} into {path}", file=sys.stderr)
+    return 0

@@ -1,0 +1,195 @@
+"""The rule catalog: `rules/*.toml` read into `Rule` objects.
+
+Every rule is data: code, kebab-case name, severity, refs to PITFALLS (P..) and FAILURES
+(C/D/E/R/O..) ids, the input kinds it applies to, the predicate that computes it,
+thresholds, log regexes, a message template, a fix template and an explanation.
+
+Parsing ~150 rules with the pure-Python `tomllib` costs more than the whole start-up
+budget of `loratui doctor`, so the parsed catalog is cached as JSON (keyed by the
+rule files' names, sizes and mtimes) in the user cache folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from pathlib import Path
+from typing import Any
+
+from loratui.doctor.model import APPLICABILITIES, SEVERITIES
+
+CACHE_VERSION = 3
+
+# Input kinds a rule can name, and the groups that expand to several kinds.
+INPUT_KINDS = ("loratui", "kohya-json", "sdscripts-toml", "cmdline", "dataset-toml", "log",
+               "lora", "prompt", "comfy", "dataset", "run", "env")
+KIND_GROUPS = {"config": ("loratui", "kohya-json", "sdscripts-toml", "cmdline"),
+               "usage": ("prompt", "comfy")}
+EXPLAIN_FIELDS = ("what", "why", "example", "fix_safety")
+
+
+class CatalogError(Exception):
+    pass
+
+
+class Rule:
+    __slots__ = ("code", "explain", "fallback", "file", "fix", "inputs", "message", "module", "name",
+                 "needles", "predicate", "refs", "regex", "severity", "supersedes",
+                 "thresholds", "title")
+
+    def __init__(self, data: dict[str, Any], module: str, file: str) -> None:
+        self.code: str = data["code"]
+        self.name: str = data["name"]
+        self.title: str = data.get("title", "")
+        self.severity: str = data["severity"]
+        self.refs: tuple[str, ...] = tuple(data.get("refs", ()))
+        inputs: list[str] = []
+        for kind in data.get("inputs", ()):
+            inputs.extend(KIND_GROUPS.get(kind, (kind,)))
+        self.inputs: tuple[str, ...] = tuple(inputs)
+        self.predicate: str = data.get("predicate", "")
+        self.module: str = data.get("module", module)
+        self.thresholds: dict[str, Any] = dict(data.get("thresholds", {}))
+        regex = data.get("regex", ())
+        self.regex: tuple[str, ...] = (regex,) if isinstance(regex, str) else tuple(regex)
+        self.needles: tuple[str, ...] = tuple(data.get("needles", ()))
+        self.message: str = data.get("message", "")
+        self.fix: dict[str, Any] | None = data.get("fix")
+        self.explain: dict[str, str] = dict(data.get("explain", {}))
+        self.supersedes: tuple[str, ...] = tuple(data.get("supersedes", ()))
+        # A fallback rule is dropped when another error/warning was found in the same file.
+        self.fallback: bool = bool(data.get("fallback", False))
+        self.file = file
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code, "name": self.name, "title": self.title,
+            "severity": self.severity, "refs": list(self.refs), "inputs": list(self.inputs),
+            "predicate": self.predicate, "thresholds": self.thresholds,
+            "message": self.message, "fix": self.fix, "explain": self.explain,
+            "supersedes": list(self.supersedes), "fallback": self.fallback,
+            "file": self.file,
+        }
+
+    def __repr__(self) -> str:
+        return f"<Rule {self.code} {self.name}>"
+
+
+class Catalog:
+    def __init__(self, rules: list[Rule]) -> None:
+        self.rules = sorted(rules, key=lambda r: r.code)
+        self.by_code = {r.code: r for r in self.rules}
+        self.by_name = {r.name: r for r in self.rules}
+
+    def get(self, code_or_name: str) -> Rule | None:
+        key = code_or_name.strip()
+        return self.by_code.get(key.upper()) or self.by_name.get(key.lower())
+
+    def select(self, select: list[str] | None = None, ignore: list[str] | None = None
+               ) -> list[Rule]:
+        """Rules whose code starts with one of `select` (all when empty), minus `ignore`.
+        Names and refs (`P10`, `C01`) work too."""
+        def matches(rule: Rule, patterns: list[str]) -> bool:
+            for p in patterns:
+                p = p.strip()
+                if not p:
+                    continue
+                if p.upper() == "ALL" or rule.code.startswith(p.upper()) or rule.name == p.lower() \
+                        or p.upper() in rule.refs:
+                    return True
+            return False
+
+        rules = self.rules
+        if select:
+            rules = [r for r in rules if matches(r, select)]
+        if ignore:
+            rules = [r for r in rules if not matches(r, ignore)]
+        return rules
+
+
+def _validate(data: dict[str, Any], file: str) -> None:
+    where = f"{file}: rule {data.get('code', '?')}"
+    for key in ("code", "name", "severity", "message", "inputs"):
+        if key not in data:
+            raise CatalogError(f"{where}: missing `{key}`")
+    if data["severity"] not in SEVERITIES:
+        raise CatalogError(f"{where}: severity must be one of {SEVERITIES}")
+    fix = data.get("fix")
+    if fix is not None and fix.get("applicability") not in APPLICABILITIES:
+        raise CatalogError(f"{where}: fix.applicability must be one of {APPLICABILITIES}")
+    for kind in data["inputs"]:
+        if kind not in INPUT_KINDS and kind not in KIND_GROUPS:
+            raise CatalogError(f"{where}: unknown input kind {kind!r}")
+
+
+def _parse_files(files: list[Path]) -> list[dict[str, Any]]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+
+    out: list[dict[str, Any]] = []
+    for path in files:
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise CatalogError(f"{path}: cannot read rule file ({exc})") from None
+        module = doc.get("meta", {}).get("module", "loratui.doctor.predicates")
+        for data in doc.get("rule", []):
+            _validate(data, path.name)
+            data.setdefault("module", module)
+            data["_file"] = path.name
+            out.append(data)
+    return out
+
+
+def _cache_path(files: list[Path]) -> Path | None:
+    base = os.environ.get("LORATUI_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
+    root = Path(base) if base else Path.home() / ".cache"
+    if os.environ.get("LORATUI_NO_CACHE"):
+        return None
+    key = [str(CACHE_VERSION)]
+    for f in files:
+        st = f.stat()
+        key.append(f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}")
+    digest = zlib.crc32("\n".join(key).encode()) ^ (len(files) << 24)
+    return root / "loratui" / f"rules-{digest:08x}.json"
+
+
+def load_catalog(rules_dir: Path | None = None, *, use_cache: bool = True) -> Catalog:
+    if rules_dir is None:
+        from loratui.resources import rules_dir as _rules_dir
+
+        rules_dir = _rules_dir()
+    files = sorted(Path(rules_dir).glob("*.toml"))
+    cache = _cache_path(files) if use_cache else None
+    raw: list[dict[str, Any]] | None = None
+    if cache is not None and cache.is_file():
+        try:
+            raw = json.loads(cache.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raw = None
+    if raw is None:
+        raw = _parse_files(files)
+        if cache is not None:
+            _write_cache(cache, raw)
+    rules = [Rule(d, d["module"], d["_file"]) for d in raw]
+    codes = [r.code for r in rules]
+    dupes = sorted({c for c in codes if codes.count(c) > 1})
+    if dupes:
+        raise CatalogError(f"duplicate rule codes: {', '.join(dupes)}")
+    return Catalog(rules)
+
+
+def _write_cache(path: Path, raw: list[dict[str, Any]]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(raw), encoding="utf-8")
+        os.replace(tmp, path)
+        for old in path.parent.glob("rules-*.json"):  # keep only the current cache
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only home is fine: we just parse every time

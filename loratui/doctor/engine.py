@@ -1,0 +1,345 @@
+"""Run the rule catalog over inputs and collect `Diagnostic`s.
+
+A rule applies to an input when the input's kind is in the rule's `inputs`. Its
+predicate runs with the rule's thresholds (user overrides from the `[doctor]` table of
+loratui.toml or `--set` applied); every `Hit` becomes a `Diagnostic`. A predicate that
+raises becomes a DR001 finding and the run goes on. A finding whose rule lists
+`supersedes` (a root cause found by cross-checking a run folder) removes the findings it
+explains from the same run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from loratui.doctor.catalog import Catalog, Rule, load_catalog
+from loratui.doctor.inputs import Input
+from loratui.doctor.model import DELETE, Diagnostic, Fix, Location
+from loratui.doctor.registry import PREDICATES, Hit
+
+WRITABLE_KINDS = ("loratui", "kohya-json", "sdscripts-toml", "dataset-toml")
+INTERNAL = {
+    "DR001": ("rule-crashed", "warning"),
+    "DR002": ("unreadable-input", "error"),
+}
+
+
+class Options:
+    """What the user told the doctor beyond the paths."""
+
+    def __init__(self, *, vram_gb: float | None = None, base: str | None = None,
+                 select: list[str] | None = None, ignore: list[str] | None = None,
+                 overrides: dict[str, Any] | None = None, probe_gpu: bool = True,
+                 env: bool = False) -> None:
+        self.vram_gb = vram_gb
+        self.base = base
+        self.select = select or []
+        self.ignore = ignore or []
+        self.overrides = overrides or {}
+        self.probe_gpu = probe_gpu
+        self.env = env
+
+
+class Context:
+    def __init__(self, inputs: list[Input], options: Options, catalog: Catalog) -> None:
+        self.inputs = inputs
+        self.options = options
+        self.catalog = catalog
+        self._gpu: Any = None
+        self._gpu_done = False
+
+    # -- the GPU, probed lazily and only where a driver can exist (NVML import is 30 ms)
+    def gpu_report(self):
+        if not self._gpu_done:
+            self._gpu_done = True
+            if self.options.probe_gpu and (os.environ.get("LORATUI_FAKE_GPU") or
+                                           _driver_present()):
+                from loratui.gpu import detect
+
+                self._gpu = detect(allow_torch=False)
+        return self._gpu
+
+    def gpu(self):
+        report = self.gpu_report()
+        return report.best if report is not None else None
+
+    def vram_gb(self) -> float | None:
+        if self.options.vram_gb is not None:
+            return self.options.vram_gb if self.options.vram_gb > 0 else None
+        gpu = self.gpu()
+        return round(gpu.total_gb, 1) if gpu is not None else None
+
+    def all_inputs(self) -> Iterable[Input]:
+        stack = list(self.inputs)
+        while stack:
+            inp = stack.pop(0)
+            yield inp
+            stack[0:0] = inp.children
+
+    def siblings(self, inp: Input, kind: str) -> list[Input]:
+        """Inputs of `kind` in the same run folder as `inp` (or all inputs at top level)."""
+        root = inp
+        while root.parent is not None:
+            root = root.parent
+        pool = [root, *root.children] if root.kind == "run" else list(self.all_inputs())
+        found = []
+        for candidate in pool:
+            if candidate.kind == kind and candidate.error is None:
+                found.append(candidate)
+            for child in candidate.children if candidate is not root else []:
+                if child.kind == kind and child.error is None:
+                    found.append(child)
+        return found
+
+
+def _driver_present() -> bool:
+    if os.name == "nt":
+        return True
+    return os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/nvidiactl")
+
+
+def thresholds_for(rule: Rule, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Rule thresholds with overrides: `name = value` (any rule having that threshold) or
+    `CODE = { name = value }` (that rule only)."""
+    th = dict(rule.thresholds)
+    for name in th:
+        if name in overrides and not isinstance(overrides[name], dict):
+            th[name] = overrides[name]
+    per_rule = overrides.get(rule.code) or overrides.get(rule.name)
+    if isinstance(per_rule, dict):
+        for name, value in per_rule.items():
+            if name in th:
+                th[name] = value
+    return th
+
+
+class _SafeVars(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def render(template: str, variables: dict[str, Any]) -> str:
+    try:
+        return template.format_map(_SafeVars(variables))
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError):
+        plain = {k: str(v) for k, v in variables.items()}
+        try:
+            return template.format_map(_SafeVars(plain))
+        except (ValueError, TypeError, IndexError, KeyError, AttributeError):
+            return template
+
+
+def fmt_num(value: Any) -> str:
+    """1e-4 → '1e-04'? no: '0.0001'; keeps numbers short and readable in messages."""
+    if isinstance(value, float):
+        if value == 0:
+            return "0"
+        if abs(value) < 1e-3 or abs(value) >= 1e5:
+            return f"{value:.0e}".replace("e-0", "e-").replace("e+0", "e")
+        return f"{value:g}"
+    return str(value)
+
+
+def _import_module(name: str) -> None:
+    importlib.import_module(name)
+
+
+def run_rules(ctx: Context) -> list[Diagnostic]:
+    rules = ctx.catalog.select(ctx.options.select, ctx.options.ignore)
+    per_rule_ignore = set(_as_list(ctx.options.overrides.get("ignore")))
+    rules = [r for r in rules if r.code not in per_rule_ignore and r.name not in per_rule_ignore]
+    diagnostics: list[Diagnostic] = []
+    suppressed: list[tuple[str, str]] = []  # (root path, code)
+    inputs = list(ctx.all_inputs())
+    for inp in inputs:
+        if inp.error is not None:
+            diagnostics.append(_internal("DR002", f"{inp.error}",
+                                         Location(inp.path, line=inp.error_line)))
+    kinds = {inp.kind for inp in inputs if inp.error is None}
+    if ctx.options.env or not ctx.inputs:
+        kinds.add("env")
+    for rule in rules:
+        if not any(k in kinds for k in rule.inputs):
+            continue
+        fn = _predicate(rule)
+        th = thresholds_for(rule, ctx.options.overrides)
+        targets = [i for i in inputs if i.kind in rule.inputs and i.error is None]
+        if "env" in rule.inputs and "env" in kinds:
+            targets.append(Input("<environment>", "env"))
+        for inp in targets:
+            try:
+                if fn is None:
+                    raise LookupError(f"predicate {rule.predicate!r} is not registered "
+                                      f"(module {rule.module})")
+                for hit in fn(inp, ctx, rule, th) or ():
+                    diag = _to_diagnostic(rule, th, inp, hit)
+                    diagnostics.append(diag)
+                    for code in (*rule.supersedes, *hit.suppress):
+                        suppressed.append((_root_path(inp), code))
+            except Exception as exc:  # a crashing rule is a finding, never an abort
+                diagnostics.append(_internal(
+                    "DR001", f"rule {rule.code} ({rule.name}) crashed on this input: "
+                    f"{type(exc).__name__}: {exc}. The other rules ran; please report this.",
+                    Location(inp.path)))
+    if suppressed:
+        diagnostics = _apply_supersedes(diagnostics, suppressed, inputs)
+    fallback = {r.code for r in rules if r.fallback}
+    if fallback:
+        explained = {d.location.path for d in diagnostics
+                     if d.code not in fallback and d.severity in ("error", "warning")}
+        diagnostics = [d for d in diagnostics
+                       if d.code not in fallback or d.location.path not in explained]
+    return _dedupe(sorted(diagnostics, key=Diagnostic.sort_key))
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v) for v in value]
+
+
+def _predicate(rule: Rule):
+    fn = PREDICATES.get(rule.predicate)
+    if fn is None and rule.module:
+        try:
+            _import_module(rule.module)
+        except ImportError:
+            return None
+        fn = PREDICATES.get(rule.predicate)
+    return fn
+
+
+def _root_path(inp: Input) -> str:
+    while inp.parent is not None:
+        inp = inp.parent
+    return inp.path
+
+
+def _apply_supersedes(diags: list[Diagnostic], suppressed: list[tuple[str, str]],
+                      inputs: list[Input]) -> list[Diagnostic]:
+    roots: dict[str, str] = {}
+    for inp in inputs:
+        roots[inp.path] = _root_path(inp)
+    kill = set(suppressed)
+    return [d for d in diags
+            if (roots.get(d.location.path, d.location.path), d.code) not in kill]
+
+
+def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
+    seen = set()
+    out = []
+    for d in diags:
+        key = (d.code, d.location.path, d.location.key, d.location.line, d.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+def _internal(code: str, message: str, location: Location) -> Diagnostic:
+    name, severity = INTERNAL[code]
+    return Diagnostic(code, name, severity, message, location, ())
+
+
+def _to_diagnostic(rule: Rule, th: dict[str, Any], inp: Input, hit: Hit) -> Diagnostic:
+    facts = inp.facts
+    variables: dict[str, Any] = {k: fmt_num(v) for k, v in th.items()}
+    key = hit.key
+    line = hit.line
+    if facts is not None and key is not None:
+        if line is None:
+            line = facts.line_of(key)
+        variables.setdefault("key", facts.display_key(key))
+        key_out = facts.source_key(key)
+    else:
+        key_out = key
+    for k, v in hit.vars.items():
+        variables[k] = fmt_num(v) if isinstance(v, float) else v
+    message = render(rule.message, variables)
+    fix = None
+    if rule.fix:
+        applicability = hit.applicability or rule.fix.get("applicability", "display-only")
+        title = render(rule.fix.get("title", ""), variables)
+        edits: dict[tuple[str, ...], Any] = {}
+        if hit.edits and facts is not None and inp.kind in WRITABLE_KINDS \
+                and applicability != "display-only":
+            for canon, value in hit.edits.items():
+                path = facts.keys.get(canon) or _new_key_path(facts, canon)
+                if path is None:
+                    continue
+                edits[path] = value if value is DELETE else _keep_type(facts, canon, value)
+        elif applicability != "display-only":
+            applicability = "display-only"  # nothing we can write (a log, a command line)
+        command = render(hit.command, variables) if hit.command else None
+        if not command and rule.fix.get("command"):
+            command = render(rule.fix["command"], variables)
+        fix = Fix(applicability, title, edits, command)
+    location = Location(hit.path or inp.path, key_out, line, None, hit.span, hit.image)
+    return Diagnostic(rule.code, rule.name, rule.severity, message, location, rule.refs, fix)
+
+
+def _new_key_path(facts, canon: str) -> tuple[str, ...] | None:
+    if facts.kind == "loratui":
+        from loratui.doctor.facts import LORATUI_KEYS
+
+        dotted = LORATUI_KEYS.get(canon)
+        return tuple(dotted.split(".")) if dotted else None
+    if facts.kind == "kohya-json":
+        from loratui.doctor.inputs.configs import KOHYA_GUI_MAP
+
+        reverse = {v: k for k, v in KOHYA_GUI_MAP.items()}
+        return (reverse.get(canon, canon),)
+    if facts.kind in ("sdscripts-toml", "dataset-toml"):
+        return (canon,)
+    return None
+
+
+def _keep_type(facts, canon: str, value: Any) -> Any:
+    """kohya_ss JSON writes some numbers as strings: keep what the file used."""
+    raw = facts.raw.get(canon)
+    if isinstance(raw, str) and not isinstance(value, str):
+        if isinstance(value, tuple):
+            return ",".join(str(v) for v in value)
+        if isinstance(value, bool):
+            return str(value).lower()
+        return fmt_num(value) if isinstance(value, float) else str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+# ---------------------------------------------------------------- public entry points
+
+def diagnose(paths: Iterable[str | Path] = (), *, prompts: Iterable[str] = (),
+             as_kind: str | None = None, options: Options | None = None,
+             catalog: Catalog | None = None, inputs: list[Input] | None = None
+             ) -> tuple[list[Diagnostic], list[Input]]:
+    """Load every path (and prompt) and run the catalog. Returns (diagnostics, inputs)."""
+    from loratui.doctor import inputs as inputs_mod
+
+    options = options or Options()
+    catalog = catalog or load_catalog()
+    loaded: list[Input] = list(inputs or [])
+    for path in paths:
+        loaded.append(inputs_mod.load(path, as_kind))
+    for i, text in enumerate(prompts):
+        loaded.append(inputs_mod.prompt_input(text, "<prompt>" if i == 0 else f"<prompt {i+1}>"))
+    overrides = dict(options.overrides)
+    for inp in loaded:
+        doctor_table = getattr(inp.facts, "extra", {}).get("doctor") if inp.facts else None
+        if inp.kind == "run":
+            for child in inp.children:
+                if child.facts is not None and child.facts.extra.get("doctor"):
+                    doctor_table = child.facts.extra["doctor"]
+        if isinstance(doctor_table, dict):
+            for k, v in doctor_table.items():
+                overrides.setdefault(k, v)
+    options.overrides = overrides
+    ctx = Context(loaded, options, catalog)
+    return run_rules(ctx), loaded

@@ -1,0 +1,312 @@
+"""Training-config facts in one vocabulary, whatever file they came from.
+
+Every config source (loratui.toml, kohya_ss GUI JSON, sd-scripts config TOML, a pasted
+command line) is read into a `ConfigFacts`: canonical keys (sd-scripts argument names,
+the ecosystem's lingua franca) → values, plus where each key lives in the source file
+(its own key path and line) so findings point there and `--fix` can write there.
+Values the source leaves out fall back to what that trainer would use (`defaults`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+ADAPTIVE_OPTIMIZERS = ("prodigy", "dadapt", "dadaptation", "adafactor_relative")
+EIGHT_BIT_OPTIMIZERS = ("adamw8bit", "lion8bit", "pagedadamw8bit", "pagedlion8bit",
+                        "sgdnesterov8bit", "adam8bit")
+# kohya_ss LoRA_type / network algorithms whose `network_dim` is not a low-rank size
+# in the guide's sense (LoKr's 100000 "full dimension" convention, iA3 has no rank).
+RANKLESS_ALGOS = ("lokr", "ia3", "glora", "oft", "boft", "diag-oft", "full", "native fine-tuning",
+                  "diag_oft")
+
+SDXL_NAME_HINTS = re.compile(
+    r"sd_?xl|xl[_-]?base|sdxl|pony|illustrious|noob|animagine|juggernautxl|realvisxl|"
+    r"playground[-_]?v2|xl[-_]v\d|_xl\b|\bxl\b", re.I)
+SD15_NAME_HINTS = re.compile(r"v1[-_.]?5|sd[-_]?1[-_.]?5|sd15|1\.5|stable-diffusion-v1|"
+                             r"v1-5-pruned|anything[-_]?v[345]|counterfeit|chilloutmix", re.I)
+SD2_NAME_HINTS = re.compile(r"v2[-_.]?[01]|sd[-_]?2[-_.]?[01]|stable-diffusion-2|768-v", re.I)
+VPRED_NAME_HINTS = re.compile(r"v[-_]?pred|vpred|768-v|v_prediction|ztsnr", re.I)
+
+
+class ConfigFacts:
+    """Canonical training settings of one config source."""
+
+    def __init__(self, kind: str, text: str = "") -> None:
+        self.kind = kind
+        self.text = text
+        self.values: dict[str, Any] = {}
+        self.keys: dict[str, tuple[str, ...]] = {}
+        self.lines: dict[str, int] = {}
+        self.defaults: dict[str, Any] = {}
+        self.raw: dict[str, Any] = {}  # source values as written (for type-keeping fixes)
+        self.extra: dict[str, Any] = {}  # kind-specific extras (script name, accelerate args)
+
+    def set(self, key: str, value: Any, source: tuple[str, ...] | None = None,
+            raw: Any = None, line: int | None = None) -> None:
+        self.values[key] = value
+        if source is not None:
+            self.keys[key] = source
+            self.raw[key] = raw
+        if line is not None:
+            self.lines[key] = line
+
+    def has(self, key: str) -> bool:
+        return self.values.get(key) is not None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self.values.get(key)
+        if value is None:
+            value = self.defaults.get(key, default)
+        return value
+
+    def source_key(self, key: str) -> str:
+        path = self.keys.get(key)
+        if path:
+            return ".".join(path)
+        return LORATUI_KEYS.get(key, key) if self.kind == "loratui" else key
+
+    def display_key(self, key: str) -> str:
+        name = self.source_key(key)
+        return f"--{name}" if self.kind == "cmdline" else name
+
+    def line_of(self, key: str) -> int | None:
+        return self.lines.get(key)
+
+    def as_dict(self) -> dict[str, Any]:
+        merged = dict(self.defaults)
+        merged.update({k: v for k, v in self.values.items() if v is not None})
+        return merged
+
+
+# loratui.toml key → canonical key.
+LORATUI_MAP = {
+    "model.base": "pretrained_model_name_or_path",
+    "model.family": "family",
+    "model.v_prediction": "v_parameterization",
+    "dataset.dir": "train_data_dir",
+    "dataset.reg_dir": "reg_data_dir",
+    "dataset.prior_loss_weight": "prior_loss_weight",
+    "dataset.resolution": "resolution",
+    "dataset.bucketing": "enable_bucket",
+    "dataset.caption_extension": "caption_extension",
+    "dataset.trigger_word": "trigger_word",
+    "dataset.shuffle_captions": "shuffle_caption",
+    "dataset.keep_tokens": "keep_tokens",
+    "dataset.caption_dropout": "caption_dropout_rate",
+    "dataset.repeats": "num_repeats",
+    "network.kind": "lora_kind",
+    "network.rank": "network_dim",
+    "network.alpha": "network_alpha",
+    "network.train_text_encoder": "train_text_encoder",
+    "network.dropout": "network_dropout",
+    "optimizer.unet_lr": "unet_lr",
+    "optimizer.text_encoder_lr": "text_encoder_lr",
+    "optimizer.name": "optimizer_type",
+    "optimizer.weight_decay": "weight_decay",
+    "optimizer.scheduler": "lr_scheduler",
+    "optimizer.warmup_steps": "lr_warmup_steps",
+    "optimizer.max_grad_norm": "max_grad_norm",
+    "training.batch_size": "train_batch_size",
+    "training.gradient_accumulation": "gradient_accumulation_steps",
+    "training.epochs": "max_train_epochs",
+    "training.max_steps": "max_train_steps",
+    "training.mixed_precision": "mixed_precision",
+    "training.gradient_checkpointing": "gradient_checkpointing",
+    "training.attention": "attention",
+    "training.no_half_vae": "no_half_vae",
+    "training.cache_latents": "cache_latents",
+    "training.seed": "seed",
+    "training.noise_offset": "noise_offset",
+    "training.save_every_n_epochs": "save_every_n_epochs",
+    "output.dir": "output_dir",
+    "output.name": "output_name",
+    "output.save_precision": "save_precision",
+    "sample.prompts": "sample_prompt_list",
+    "sample.every_n_epochs": "sample_every_n_epochs",
+    "tricks.dynamic_weight.enabled": "dynamic_weight",
+    "tricks.dynamic_weight.start_fraction": "dynamic_weight_start",
+    "tricks.dynamic_weight.end_scale": "dynamic_weight_end",
+    "tricks.label_pollution.enabled": "label_pollution",
+    "tricks.label_pollution.probability": "label_pollution_probability",
+    "tricks.label_pollution.tags": "label_pollution_tags",
+}
+LORATUI_KEYS = {v: k for k, v in LORATUI_MAP.items()}
+
+
+# ---- value coercion: configs in the wild write numbers as strings, bools as "True" ----
+
+def to_float(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None if value is None else float(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip().strip("'\"")
+        if not text or text.lower() in ("none", "null"):
+            return None
+        try:
+            return float(text)
+        except ValueError:
+            return None
+    return None
+
+
+def to_int(value: Any) -> int | None:
+    f = to_float(value)
+    if f is None or f != f or f in (float("inf"), float("-inf")):
+        return None
+    return int(f)
+
+
+def to_bool(value: Any) -> bool | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value != 0
+    if isinstance(value, str):
+        text = value.strip().strip("'\"").lower()
+        if text in ("true", "yes", "on", "1"):
+            return True
+        if text in ("false", "no", "off", "0", "", "none"):
+            return False
+    return None
+
+
+def to_str(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return " ".join(str(v) for v in value)
+    text = str(value).strip()
+    return text or None
+
+
+def to_resolution(value: Any) -> tuple[int, int] | None:
+    """512 / "512" / "512,650" / "512x768" / [512, 768] → (width, height)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return (int(value), int(value)) if value > 0 else None
+    if isinstance(value, (list, tuple)):
+        nums = [to_int(v) for v in value]
+        nums = [n for n in nums if n]
+        if len(nums) == 1:
+            return (nums[0], nums[0])
+        if len(nums) >= 2:
+            return (nums[0], nums[1])
+        return None
+    if isinstance(value, str):
+        nums = [int(n) for n in re.findall(r"\d+", value)[:2]]
+        nums = [n for n in nums if n > 0]
+        if len(nums) == 1:
+            return (nums[0], nums[0])
+        if len(nums) == 2:
+            return (nums[0], nums[1])
+    return None
+
+
+# ---- derived facts used by many rules ----
+
+def family(f: ConfigFacts) -> str:
+    """sd15 / sd2 / sdxl, from explicit flags, the script name, then the base model name."""
+    explicit = f.get("family")
+    if explicit in ("sd15", "sd2", "sdxl"):
+        return explicit
+    script = str(f.extra.get("script") or "")
+    if f.get("sdxl") or script.startswith("sdxl_"):
+        return "sdxl"
+    if f.get("v2"):
+        return "sd2"
+    base = str(f.get("pretrained_model_name_or_path") or "")
+    guess = family_from_name(base)
+    return guess or "sd15"
+
+
+def family_from_name(name: str) -> str | None:
+    if not name:
+        return None
+    base = re.split(r"[\\/]", name)[-1] or name
+    if SDXL_NAME_HINTS.search(base):
+        return "sdxl"
+    if SD15_NAME_HINTS.search(base):
+        return "sd15"
+    if SD2_NAME_HINTS.search(base):
+        return "sd2"
+    return None
+
+
+def unet_lr(f: ConfigFacts) -> float | None:
+    lr = to_float(f.get("unet_lr"))
+    if lr is None or lr == 0:
+        lr = to_float(f.get("learning_rate"))
+    return lr
+
+
+def text_encoder_lr(f: ConfigFacts) -> float | None:
+    """The effective text-encoder LR; 0 when the text encoder is not trained."""
+    if f.get("network_train_unet_only") or f.get("train_text_encoder") is False:
+        return 0.0
+    lr = to_float(f.get("text_encoder_lr"))
+    if lr is None:
+        lr = to_float(f.get("learning_rate"))
+    return lr
+
+
+def optimizer(f: ConfigFacts) -> str:
+    return str(f.get("optimizer_type") or "AdamW")
+
+
+def is_adaptive(name: str) -> bool:
+    low = name.lower().replace("_", "").replace(".", "")
+    return any(low.startswith(a.replace("_", "")) or a.replace("_", "") in low
+               for a in ADAPTIVE_OPTIMIZERS if a != "adafactor_relative") or \
+        low.endswith("prodigy") or "dadapt" in low
+
+
+def algo(f: ConfigFacts) -> str:
+    """The network algorithm in lower case: lora, locon, loha, lokr, ia3, dylora, ..."""
+    lora_type = str(f.get("lora_type") or "").lower()
+    args = " ".join(f.get("network_args") or []) if isinstance(f.get("network_args"), list) \
+        else str(f.get("network_args") or "")
+    m = re.search(r"algo\s*=\s*([\w-]+)", args)
+    if m:
+        return m.group(1).lower()
+    if lora_type:
+        name = lora_type.split("/")[-1].replace("kohya ", "").strip()
+        return {"standard": "lora", "lora-fa": "lora_fa"}.get(name, name)
+    module = str(f.get("network_module") or "networks.lora").lower()
+    if module.endswith("dylora"):
+        return "dylora"
+    if module.endswith("lora_fa"):
+        return "lora_fa"
+    if "lycoris" in module:
+        return "locon"
+    return "lora"
+
+
+def rank_is_meaningful(f: ConfigFacts) -> bool:
+    return not any(algo(f).startswith(a) for a in RANKLESS_ALGOS)
+
+
+def resolution(f: ConfigFacts) -> tuple[int, int] | None:
+    return to_resolution(f.get("resolution"))
+
+
+def mixed_precision(f: ConfigFacts) -> str:
+    mp = str(f.get("mixed_precision") or "no").lower()
+    if f.get("full_fp16"):
+        return "fp16"
+    if f.get("full_bf16"):
+        return "bf16"
+    return {"fp32": "no", "float32": "no", "none": "no", "float16": "fp16",
+            "bfloat16": "bf16"}.get(mp, mp)
+
+
+def memory_efficient_attention(f: ConfigFacts) -> bool:
+    att = str(f.get("attention") or "").lower()
+    if att in ("sdpa", "xformers"):
+        return True
+    return bool(f.get("xformers") or f.get("sdpa") or f.get("mem_eff_attn"))

@@ -1,0 +1,451 @@
+"""Config sources → `ConfigFacts`: loratui.toml, kohya_ss GUI JSON, sd-scripts config
+TOML, sd-scripts dataset TOML and pasted command lines (.sh / .bat / .ps1 / .txt)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+from loratui.doctor.facts import (
+    LORATUI_MAP,
+    ConfigFacts,
+    to_bool,
+    to_float,
+    to_int,
+    to_resolution,
+    to_str,
+)
+from loratui.doctor.inputs import SCRIPT_RE, Input, ReadError, read_text
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+# What sd-scripts uses when an argument is left out (train_network.py / train_util.py).
+SDSCRIPTS_DEFAULTS: dict[str, Any] = {
+    "network_alpha": 1.0, "network_dim": 4, "learning_rate": 2e-6, "train_batch_size": 1,
+    "gradient_accumulation_steps": 1, "mixed_precision": "no", "caption_extension": ".caption",
+    "bucket_reso_steps": 64, "min_bucket_reso": 256, "max_bucket_reso": 1024,
+    "max_train_steps": 1600, "optimizer_type": "AdamW", "network_module": "networks.lora",
+    "save_precision": None, "gradient_checkpointing": False, "no_half_vae": False,
+    "cache_latents": False, "enable_bucket": False, "resolution": None,
+}
+
+# Canonical keys whose values are numbers / booleans / resolutions (everything else: str).
+FLOAT_KEYS = {"learning_rate", "unet_lr", "text_encoder_lr", "network_alpha", "conv_alpha",
+              "noise_offset", "caption_dropout_rate", "caption_tag_dropout_rate",
+              "prior_loss_weight", "network_dropout", "min_snr_gamma", "max_grad_norm",
+              "dynamic_weight_start", "dynamic_weight_end", "label_pollution_probability",
+              "weight_decay"}
+INT_KEYS = {"network_dim", "conv_dim", "train_batch_size", "gradient_accumulation_steps",
+            "max_train_epochs", "max_train_steps", "bucket_reso_steps", "min_bucket_reso",
+            "max_bucket_reso", "keep_tokens", "clip_skip", "token_warmup_step",
+            "max_data_loader_n_workers", "save_every_n_epochs", "num_repeats",
+            "max_token_length", "seed", "lr_warmup_steps", "stop_text_encoder_training",
+            "sample_every_n_epochs"}
+BOOL_KEYS = {"v2", "v_parameterization", "sdxl", "no_half_vae", "full_fp16", "full_bf16",
+             "gradient_checkpointing", "xformers", "sdpa", "mem_eff_attn", "cache_latents",
+             "cache_latents_to_disk", "color_aug", "random_crop", "flip_aug", "enable_bucket",
+             "bucket_no_upscale", "shuffle_caption", "cache_text_encoder_outputs",
+             "network_train_unet_only", "network_train_text_encoder_only",
+             "scale_v_pred_loss_like_noise_pred", "zero_terminal_snr", "dim_from_weights",
+             "train_text_encoder", "dynamic_weight", "label_pollution", "use_8bit_adam",
+             "use_lion_optimizer", "lowram", "persistent_data_loader_workers"}
+RES_KEYS = {"resolution"}
+
+# kohya_ss GUI JSON field → canonical key (when the names differ).
+KOHYA_GUI_MAP = {
+    "max_resolution": "resolution", "optimizer": "optimizer_type", "epoch": "max_train_epochs",
+    "lora_network_weights": "network_weights", "LoRA_type": "lora_type",
+    "lr_warmup": "lr_warmup_percent",
+}
+
+
+def coerce(key: str, value: Any) -> Any:
+    if key in FLOAT_KEYS:
+        return to_float(value)
+    if key in INT_KEYS:
+        return to_int(value)
+    if key in BOOL_KEYS:
+        return to_bool(value)
+    if key in RES_KEYS:
+        return to_resolution(value)
+    if isinstance(value, (list, dict)):
+        return value
+    return to_str(value) if not isinstance(value, (int, float, bool)) else value
+
+
+def key_line(text: str, key: str) -> int | None:
+    """Line (1-based) where `key` is assigned in TOML (`key =`) or JSON (`"key":`)."""
+    m = re.search(r'^[ \t]*["\']?' + re.escape(key) + r'["\']?[ \t]*[=:]', text, re.M)
+    return text.count("\n", 0, m.start()) + 1 if m else None
+
+
+def load(inp: Input, path: Path) -> None:
+    text = read_text(path)
+    inp.text = text
+    if inp.kind == "cmdline":
+        inp.facts = parse_cmdline(text)
+        _attach_config_file(inp, path)
+        attach_dataset(inp, path)
+        return
+    if inp.kind == "kohya-json":
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            line = getattr(exc, "lineno", None)
+            inp.error_line = line
+            raise ReadError(f"not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ReadError("a kohya_ss config is a JSON object; this file holds "
+                            f"a {type(data).__name__}")
+        inp.facts = kohya_facts(data, text)
+        attach_dataset(inp, path)
+        return
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        inp.error_line = int(m.group(1)) if m else None
+        raise ReadError(f"not valid TOML: {exc}") from None
+    if inp.kind == "loratui":
+        inp.facts = loratui_facts(data, text)
+    elif inp.kind == "dataset-toml":
+        inp.data = data
+        inp.facts = dataset_toml_facts(data, text)
+    else:
+        inp.facts = sdscripts_facts(data, text)
+        dataset_config = inp.facts.get("dataset_config")
+        if dataset_config:
+            _attach_dataset_toml(inp, path.parent / str(dataset_config))
+    attach_dataset(inp, path)
+
+
+# ---------------------------------------------------------------- loratui.toml
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and dotted != "doctor":
+            out.update(_flatten(value, dotted + "."))
+        else:
+            out[dotted] = value
+    return out
+
+
+def loratui_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
+    from loratui.doctor.config_defaults import DEFAULTS
+
+    f = ConfigFacts("loratui", text)
+    flat = _flatten(data)
+    for dotted, default in DEFAULTS.items():
+        canon = LORATUI_MAP.get(dotted)
+        if canon:
+            f.defaults[canon] = coerce(canon, default) if canon != "sample_prompt_list" \
+                else default
+    unknown = []
+    for dotted, value in flat.items():
+        if dotted == "doctor":
+            f.extra["doctor"] = value if isinstance(value, dict) else {}
+            continue
+        canon = LORATUI_MAP.get(dotted)
+        if canon is None:
+            if dotted not in DEFAULTS:
+                unknown.append(dotted)
+            continue
+        line = key_line(text, dotted.rsplit(".", 1)[-1]) if text else None
+        f.set(canon, value if canon == "sample_prompt_list" else coerce(canon, value),
+              tuple(dotted.split(".")), value, line)
+    f.extra["unknown_keys"] = unknown
+    if f.get("network_alpha") is None:
+        f.defaults["network_alpha"] = float(f.get("network_dim") or 8)
+    f.defaults["learning_rate"] = f.get("unet_lr")
+    f.extra["script"] = "loratui"
+    att = str(f.get("attention") or "sdpa")
+    f.defaults["xformers"] = att == "xformers"
+    f.defaults["sdpa"] = att == "sdpa"
+    return f
+
+
+def facts_from_run_config(cfg: Any) -> ConfigFacts:
+    """A `RunConfig` (or its `model_dump()` dict) → facts, for the UI and the trainer."""
+    data = cfg.model_dump() if hasattr(cfg, "model_dump") else dict(cfg)
+    return loratui_facts(data, "")
+
+
+# ---------------------------------------------------------------- kohya_ss GUI JSON
+
+def kohya_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
+    f = ConfigFacts("kohya-json", text)
+    for key, value in data.items():
+        canon = KOHYA_GUI_MAP.get(key, key)
+        if key == "xformers" and isinstance(value, str) and value.lower() in (
+                "xformers", "sdpa", "none", ""):
+            f.set("xformers", value.lower() == "xformers", (key,), value, key_line(text, key))
+            f.set("sdpa", value.lower() == "sdpa", (key,), value, key_line(text, key))
+            continue
+        coerced = coerce(canon, value)
+        if isinstance(value, str) and value.strip() == "" and canon != "caption_extension":
+            coerced = None
+        f.set(canon, coerced, (key,), value, key_line(text, key) if text else None)
+    # The GUI leaves a blank caption extension out of the command, so sd-scripts uses .caption.
+    if "caption_extension" in data and not str(data["caption_extension"]).strip():
+        f.values["caption_extension"] = None
+        f.defaults["caption_extension"] = ".caption"
+        f.extra["caption_extension_blank"] = True
+    lora_type = str(data.get("LoRA_type") or "")
+    if "sdxl" not in data and re.search(r"sdxl", str(data.get("pretrained_model_name_or_path")
+                                                      or ""), re.I):
+        f.defaults["sdxl"] = True
+    f.extra["script"] = ("sdxl_train_network.py" if to_bool(data.get("sdxl"))
+                         else "train_network.py")
+    f.extra["lora_type"] = lora_type
+    # Partial presets: only what is in the file is known; sd-scripts defaults do not apply.
+    return f
+
+
+# ---------------------------------------------------------------- sd-scripts TOML / CLI
+
+def _set_arg(f: ConfigFacts, name: str, value: Any, path: tuple[str, ...], line: int | None):
+    canon = name.replace("-", "_")
+    if canon == "use_8bit_adam" and to_bool(value):
+        f.set("optimizer_type", "AdamW8bit", path, value, line)
+    elif canon == "use_lion_optimizer" and to_bool(value):
+        f.set("optimizer_type", "Lion", path, value, line)
+    if canon in ("pretrained_model_name_or_path", "pretrained_model_name"):
+        canon = "pretrained_model_name_or_path"
+    f.set(canon, coerce(canon, value), path, value, line)
+
+
+def sdscripts_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
+    f = ConfigFacts("sdscripts-toml", text)
+    f.defaults.update(SDSCRIPTS_DEFAULTS)
+    for key, value in data.items():
+        if isinstance(value, dict):  # sd-scripts flattens one level of tables
+            for sub, subval in value.items():
+                if not isinstance(subval, dict):
+                    _set_arg(f, sub, subval, (key, sub), key_line(text, sub))
+        else:
+            _set_arg(f, key, value, (key,), key_line(text, key))
+    f.extra["script"] = "train_network.py"
+    return f
+
+
+def _continuations(text: str) -> str:
+    """Join shell (`\\`), cmd.exe (`^`) and PowerShell (backtick) line continuations."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return re.sub(r"[ \t]*(?:\\|\^|`)[ \t]*\n[ \t]*", " ", text)
+
+
+def _split(command: str, windows: bool) -> list[str]:
+    try:
+        if windows:
+            return [t[1:-1] if len(t) > 1 and t[0] == t[-1] and t[0] in "\"'" else t
+                    for t in shlex.split(command, posix=False)]
+        return shlex.split(command, posix=True)
+    except ValueError:  # unbalanced quotes: split on blanks
+        return command.split()
+
+
+def parse_cmdline(text: str) -> ConfigFacts:
+    """Find the training command in pasted text and read its `--arguments`."""
+    f = ConfigFacts("cmdline", text)
+    f.defaults.update(SDSCRIPTS_DEFAULTS)
+    windows = bool(re.search(r"\^\s*\r?\n|[A-Za-z]:\\|\.exe\b|\.bat\b|`\s*\n", text))
+    joined = _continuations(text)
+    command = ""
+    for line in joined.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith(("#", "REM ", "rem ", "::")):
+            continue
+        if SCRIPT_RE.search(stripped) and "--" in stripped:
+            command = stripped
+            break
+    if not command:
+        for line in joined.split("\n"):
+            if re.search(r"(?:^|\s)--\w", line):
+                command = line.strip()
+                break
+    tokens = _split(command, windows)
+    script_at = next((i for i, t in enumerate(tokens) if SCRIPT_RE.search(t)), None)
+    launcher = tokens[:script_at] if script_at is not None else []
+    args = tokens[script_at + 1:] if script_at is not None else tokens
+    f.extra["script"] = Path(tokens[script_at].replace("\\", "/")).name if script_at is not None \
+        else ""
+    f.extra["launcher"] = launcher
+    for name, value in _arg_pairs(launcher):
+        f.extra.setdefault("accelerate", {})[name] = value
+    for name, value in _arg_pairs(args):
+        m = re.search(r"(?:^|\s)--" + re.escape(name) + r"\b", text)
+        line = text.count("\n", 0, m.start()) + 1 if m else None
+        _set_arg(f, name, value, (name,), line)
+    # accelerate's own --mixed_precision applies when the script does not set one.
+    acc_mp = f.extra.get("accelerate", {}).get("mixed_precision")
+    if acc_mp and not f.has("mixed_precision"):
+        f.defaults["mixed_precision"] = acc_mp
+    if f.extra["script"].startswith("sdxl_"):
+        f.defaults["sdxl"] = True
+    return f
+
+
+def _arg_pairs(tokens: list[str]) -> list[tuple[str, Any]]:
+    pairs: list[tuple[str, Any]] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.startswith("--") and len(tok) > 2:
+            name, eq, val = tok[2:].partition("=")
+            if eq:
+                pairs.append((name, val))
+                i += 1
+                continue
+            values = []
+            j = i + 1
+            while j < len(tokens) and not tokens[j].startswith("--"):
+                values.append(tokens[j])
+                j += 1
+            if not values:
+                pairs.append((name, True))
+            elif len(values) == 1 and name not in ("network_args", "optimizer_args"):
+                pairs.append((name, values[0]))
+            else:
+                pairs.append((name, values))
+            i = j
+        else:
+            i += 1
+    return pairs
+
+
+def _attach_config_file(inp: Input, path: Path) -> None:
+    """`--config_file x.toml` on the command line: read it too (the CLI wins)."""
+    config_file = inp.facts.get("config_file")
+    if not config_file:
+        return
+    cfg = Path(str(config_file))
+    if not cfg.is_absolute():
+        cfg = path.parent / cfg
+    try:
+        data = tomllib.loads(read_text(cfg))
+    except (OSError, tomllib.TOMLDecodeError):
+        return
+    extra = sdscripts_facts(data)
+    for key, value in extra.values.items():
+        if not inp.facts.has(key):
+            inp.facts.defaults[key] = value
+
+
+def _attach_dataset_toml(inp: Input, path: Path) -> None:
+    if not path.is_file():
+        return
+    child = Input(str(path), "dataset-toml")
+    try:
+        load(child, path)
+    except ReadError as exc:
+        child.error = str(exc)
+    child.parent = inp
+    inp.children.append(child)
+
+
+# ---------------------------------------------------------------- dataset TOML
+
+# sd-scripts library/config_util.py schema (FORMATS.md §4.2).
+DATASET_LEVEL_KEYS = {"batch_size", "bucket_no_upscale", "bucket_reso_steps", "enable_bucket",
+                      "max_bucket_reso", "min_bucket_reso", "resolution", "validation_seed",
+                      "validation_split", "network_multiplier", "resize_interpolation",
+                      "qwen_image_edit_no_resize_control", "debug_dataset"}
+SUBSET_KEYS = {"color_aug", "face_crop_aug_range", "flip_aug", "num_repeats", "random_crop",
+               "shuffle_caption", "keep_tokens", "keep_tokens_separator", "secondary_separator",
+               "caption_separator", "enable_wildcard", "token_warmup_min", "token_warmup_step",
+               "caption_prefix", "caption_suffix", "custom_attributes", "resize_interpolation",
+               "caption_dropout_every_n_epochs", "caption_dropout_rate",
+               "caption_tag_dropout_rate", "image_dir", "is_reg", "alpha_mask",
+               "caption_extension", "class_tokens", "cache_info", "metadata_file",
+               "conditioning_data_dir", "system_prompt"}
+GENERAL_KEYS = DATASET_LEVEL_KEYS | SUBSET_KEYS
+
+
+def dataset_toml_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
+    """Facts from the first dataset (resolution, buckets, captions) + key problems."""
+    f = ConfigFacts("dataset-toml", text)
+    f.defaults.update({"caption_extension": ".caption", "bucket_reso_steps": 64,
+                       "max_bucket_reso": 1024, "min_bucket_reso": 256})
+    problems: list[tuple[str, int | None, str]] = []  # (dotted key, line, allowed level)
+    general = data.get("general", {}) if isinstance(data.get("general"), dict) else {}
+    for key in data:
+        if key not in ("general", "datasets"):
+            problems.append((key, key_line(text, key), "top level (only [general] and "
+                                                        "[[datasets]])"))
+    for key, value in general.items():
+        if key not in GENERAL_KEYS:
+            problems.append((f"general.{key}", key_line(text, key), "[general]"))
+        else:
+            _set_arg(f, key, value, ("general", key), key_line(text, key))
+    datasets = data.get("datasets", [])
+    subsets_all = []
+    for i, ds in enumerate(datasets if isinstance(datasets, list) else []):
+        if not isinstance(ds, dict):
+            continue
+        for key, value in ds.items():
+            if key == "subsets":
+                continue
+            if key not in DATASET_LEVEL_KEYS and key not in SUBSET_KEYS:
+                problems.append((f"datasets[{i}].{key}", key_line(text, key), "[[datasets]]"))
+            elif i == 0:
+                _set_arg(f, key, value, ("datasets", str(i), key), key_line(text, key))
+        for j, sub in enumerate(ds.get("subsets", []) if isinstance(ds.get("subsets"), list)
+                                else []):
+            if not isinstance(sub, dict):
+                continue
+            subsets_all.append((i, j, sub))
+            for key in sub:
+                if key not in SUBSET_KEYS:
+                    problems.append((f"datasets[{i}].subsets[{j}].{key}", key_line(text, key),
+                                     "[[datasets.subsets]]"))
+            if i == 0 and j == 0:
+                for key, value in sub.items():
+                    if key in SUBSET_KEYS and not f.has(key):
+                        _set_arg(f, key, value, ("datasets", "0", "subsets", "0", key),
+                                 key_line(text, key))
+    f.extra["key_problems"] = problems
+    f.extra["subsets"] = subsets_all
+    f.extra["script"] = "train_network.py"
+    return f
+
+
+# ---------------------------------------------------------------- datasets a config points at
+
+def attach_dataset(inp: Input, path: Path) -> None:
+    """When the config's dataset folder exists here, check it too (as a child input)."""
+    from loratui.doctor.inputs.dataset import load_dataset
+
+    f = inp.facts
+    if f is None:
+        return
+    targets: list[tuple[str, str | None, str]] = []
+    if inp.kind == "dataset-toml":
+        for _i, _j, sub in f.extra.get("subsets", []):
+            if sub.get("image_dir"):
+                targets.append((str(sub["image_dir"]), sub.get("caption_extension") or
+                                f.get("caption_extension"), "flat"))
+    elif f.get("train_data_dir") and not f.get("dataset_config"):
+        layout = "auto" if inp.kind == "loratui" else "kohya"
+        targets.append((str(f.get("train_data_dir")), f.get("caption_extension"), layout))
+    seen = set()
+    for value, ext, layout in targets[:8]:
+        text = value.strip().strip("\"'")
+        p = Path(text).expanduser()
+        if not p.is_absolute():
+            p = path.parent / p
+        if not p.is_dir() or p in seen:
+            continue
+        seen.add(p)
+        child = Input(str(p), "dataset")
+        child.data = load_dataset(p, caption_extension=ext, layout=layout)
+        child.parent = inp
+        child.data.config = f  # the config's facts, for cross-checks (trigger word, C01)
+        inp.children.append(child)

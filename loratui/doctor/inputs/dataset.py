@@ -1,0 +1,159 @@
+"""Dataset folders: the small facts the doctor's dataset rules need.
+
+This is a seam. `DatasetFacts` is what dataset rules read; `scan_folder` fills it with
+simple size / caption / naming checks. The full scanner (`loratui.dataset.scan`) can
+replace it: `set_dataset_provider(fn)` where `fn(path, caption_extension, layout)`
+returns a `DatasetFacts` (or a subclass with more facts for its own rules).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from loratui.doctor.inputs import IMAGE_EXTS
+
+CAPTION_EXTS = (".txt", ".caption", ".cap", ".tags")
+JUNK_NAMES = (".ds_store", "thumbs.db", "desktop.ini")
+MAX_IMAGES = 20000
+
+
+class ImageFact:
+    __slots__ = ("caption", "caption_error", "caption_path", "error", "folder", "height",
+                 "mode", "path", "width")
+
+    def __init__(self, path: Path, folder: str) -> None:
+        self.path = path
+        self.folder = folder
+        self.width: int | None = None
+        self.height: int | None = None
+        self.mode: str | None = None
+        self.error: str | None = None
+        self.caption: str | None = None
+        self.caption_path: Path | None = None
+        self.caption_error: str | None = None
+
+
+class DatasetFacts:
+    def __init__(self, root: Path, caption_extension: str | None, layout: str) -> None:
+        self.root = root
+        self.caption_extension = caption_extension  # None = unknown, look for any
+        self.layout = layout  # "kohya" (parent of N_name), "flat" or "auto"
+        self.images: list[ImageFact] = []
+        self.subdirs: list[tuple[str, int]] = []  # (name, image count)
+        self.root_images = 0
+        self.caption_exts: Counter = Counter()
+        self.junk: list[Path] = []
+        self.double_ext: list[Path] = []
+        self.duplicate_stems: list[list[Path]] = []
+        self.truncated = False
+        self.config = None  # ConfigFacts of the config that points here, when there is one
+
+
+def _read_caption(img: ImageFact, exts: tuple[str, ...]) -> None:
+    for ext in exts:
+        p = img.path.with_suffix(ext)
+        if p.exists():
+            img.caption_path = p
+            try:
+                raw = p.read_bytes()
+            except OSError as exc:
+                img.caption_error = str(exc)
+                return
+            try:
+                img.caption = raw.decode("utf-8-sig").strip()
+            except UnicodeDecodeError as exc:
+                img.caption_error = f"byte {raw[exc.start]:#04x} at offset {exc.start}"
+                img.caption = raw.decode("utf-8", errors="replace").strip()
+            return
+
+
+def scan_folder(root: Path, caption_extension: str | None = None, layout: str = "auto",
+                read_sizes: bool = True) -> DatasetFacts:
+    facts = DatasetFacts(root, caption_extension, layout)
+    folders: list[tuple[Path, str]] = [(root, "")]
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError:
+        return facts
+    for e in entries:
+        if e.is_dir() and not e.name.startswith("."):
+            folders.append((Path(e.path), e.name))
+    exts = (caption_extension,) if caption_extension else CAPTION_EXTS
+    Image = None
+    if read_sizes:
+        try:
+            from PIL import Image
+        except ImportError:  # pragma: no cover - pillow is a dependency
+            Image = None
+    for folder, label in folders:
+        try:
+            files = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        stems: dict[str, list[Path]] = {}
+        count = 0
+        for f in files:
+            if not f.is_file():
+                continue
+            name = f.name
+            low = name.lower()
+            p = Path(f.path)
+            if low in JUNK_NAMES or name.startswith("._"):
+                facts.junk.append(p)
+                continue
+            suffix = p.suffix.lower()
+            if suffix in CAPTION_EXTS:
+                facts.caption_exts[suffix] += 1
+                if Path(p.stem).suffix.lower() in CAPTION_EXTS:
+                    facts.double_ext.append(p)
+                continue
+            if suffix not in IMAGE_EXTS:
+                continue
+            if Path(p.stem).suffix.lower() in IMAGE_EXTS:
+                facts.double_ext.append(p)
+            stems.setdefault(p.stem, []).append(p)
+            count += 1
+            if len(facts.images) >= MAX_IMAGES:
+                facts.truncated = True
+                continue
+            img = ImageFact(p, label)
+            if Image is not None:
+                try:
+                    with Image.open(p) as im:
+                        img.width, img.height = im.size
+                        img.mode = im.mode
+                        if im.mode == "P" and "transparency" in im.info:
+                            img.mode = "PA"
+                except Exception as exc:  # unreadable image: a finding, not a crash
+                    img.error = f"{type(exc).__name__}: {exc}"
+            _read_caption(img, exts)
+            facts.images.append(img)
+        facts.duplicate_stems += [v for v in stems.values() if len(v) > 1]
+        if label:
+            facts.subdirs.append((label, count))
+        else:
+            facts.root_images = count
+    return facts
+
+
+_PROVIDER: Callable[..., DatasetFacts] | None = None
+
+
+def set_dataset_provider(fn: Callable[..., DatasetFacts] | None) -> None:
+    """Let the full dataset scanner supply the facts (None restores the built-in scan)."""
+    global _PROVIDER
+    _PROVIDER = fn
+
+
+def load_dataset(path: Path, caption_extension: str | None = None, layout: str = "auto"
+                 ) -> DatasetFacts:
+    if _PROVIDER is not None:
+        return _PROVIDER(path, caption_extension=caption_extension, layout=layout)
+    return scan_folder(Path(path), caption_extension, layout)
+
+
+REPEATS_RE = re.compile(r"^\d+_\S")

@@ -1,0 +1,46 @@
+"""Run folders: a config, a log and the output LoRA, read together so rules can cross-check
+them (e.g. NaN in the log + fp16 + no no_half_vae → one root cause)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from loratui.doctor import inputs as I
+
+MAX_DEPTH = 2
+
+
+def _walk(root: Path):
+    for dirpath, dirnames, filenames in os.walk(root):
+        depth = len(Path(dirpath).relative_to(root).parts)
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and depth < MAX_DEPTH
+                       and d not in ("samples", "sample", "__pycache__", "img", "images")]
+        for name in sorted(filenames):
+            yield Path(dirpath) / name
+
+
+def load_run(inp: I.Input, path: Path) -> None:
+    configs, logs, loras = [], [], []
+    for f in _walk(path):
+        low = f.name.lower()
+        ext = f.suffix.lower()
+        if ext in I.WEIGHT_EXTS:
+            loras.append(f)
+        elif ext in I.LOG_EXTS or low in ("stdout.txt", "stderr.txt", "output.txt"):
+            logs.append(f)
+        elif ext in (".toml", ".json") or ext in I.CMD_EXTS:
+            if low in ("metrics.jsonl", "events.jsonl") or low.endswith("_meta.json"):
+                continue
+            configs.append(f)
+    # The newest LoRA (the final one); older epochs add little.
+    loras = sorted(loras, key=lambda p: p.stat().st_mtime)[-1:]
+    for f in configs + logs + loras:
+        kind = I.detect(f)
+        if kind is None or kind in ("prompt", "dataset", "run"):
+            continue
+        child = I.load(f, kind)
+        child.parent = inp
+        inp.children.append(child)
+    if not inp.children:
+        inp.error = "no config, log or LoRA file found in this folder"

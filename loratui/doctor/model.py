@@ -1,0 +1,119 @@
+"""The diagnostic record: what every rule produces and every output format prints.
+
+Plain classes with `__slots__` rather than dataclasses: `loratui doctor` must start in
+about the time of `import rich`, and `dataclasses` pulls in `inspect`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SEVERITIES = ("error", "warning", "info")
+SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
+APPLICABILITIES = ("safe", "unsafe", "display-only")
+
+
+class Location:
+    """Where a finding is: a file plus a config key, a line, a prompt span or an image."""
+
+    __slots__ = ("column", "image", "key", "line", "path", "span")
+
+    def __init__(self, path: str = "", key: str | None = None, line: int | None = None,
+                 column: int | None = None, span: tuple[int, int] | None = None,
+                 image: str | None = None) -> None:
+        self.path = path
+        self.key = key
+        self.line = line
+        self.column = column
+        self.span = span
+        self.image = image
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path}
+        for name in ("key", "line", "column", "image"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.span is not None:
+            out["span"] = list(self.span)
+        return out
+
+    def __repr__(self) -> str:
+        return f"Location({self.to_dict()!r})"
+
+
+class Fix:
+    """A proposed change. `edits` maps a key path in the source file to a new value
+    (`DELETE` removes the key); display-only fixes carry advice or a command instead."""
+
+    __slots__ = ("applicability", "command", "edits", "title")
+
+    def __init__(self, applicability: str, title: str,
+                 edits: dict[tuple[str, ...], Any] | None = None, command: str | None = None):
+        if applicability not in APPLICABILITIES:
+            raise ValueError(f"unknown fix applicability {applicability!r}")
+        self.applicability = applicability
+        self.title = title
+        self.edits = edits or {}
+        self.command = command
+
+    @property
+    def writable(self) -> bool:
+        return bool(self.edits) and self.applicability != "display-only"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"applicability": self.applicability, "title": self.title}
+        if self.edits:
+            out["edits"] = [
+                {"key": ".".join(k), "value": None if v is DELETE else v,
+                 **({"delete": True} if v is DELETE else {})}
+                for k, v in self.edits.items()
+            ]
+        if self.command:
+            out["command"] = self.command
+        return out
+
+
+class _Delete:
+    def __repr__(self) -> str:
+        return "DELETE"
+
+
+DELETE = _Delete()
+
+
+class Diagnostic:
+    """One finding: stable code, kebab-case name, severity, message, location, refs, fix."""
+
+    __slots__ = ("code", "fix", "location", "message", "name", "refs", "severity")
+
+    def __init__(self, code: str, name: str, severity: str, message: str,
+                 location: Location | None = None, refs: tuple[str, ...] | list[str] = (),
+                 fix: Fix | None = None) -> None:
+        if severity not in SEVERITIES:
+            raise ValueError(f"unknown severity {severity!r}")
+        self.code = code
+        self.name = name
+        self.severity = severity
+        self.message = message
+        self.location = location or Location()
+        self.refs = tuple(refs)
+        self.fix = fix
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "severity": self.severity,
+            "message": self.message,
+            "refs": list(self.refs),
+            "location": self.location.to_dict(),
+            "fix": self.fix.to_dict() if self.fix else None,
+        }
+
+    def sort_key(self) -> tuple:
+        loc = self.location
+        return (loc.path, loc.line or 0, SEVERITY_RANK[self.severity], self.code, loc.key or "")
+
+    def __repr__(self) -> str:
+        return f"<{self.code} {self.name} {self.severity} {self.location.path}:{self.message!r}>"

@@ -1,0 +1,1 @@
+"""Predicates: small named functions that compute the rules in `rules/*.toml`."""

@@ -1,0 +1,749 @@
+"""Predicates over training configs (`ConfigFacts`), whatever file they came from."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from pathlib import Path
+
+from loratui.doctor import facts as F
+from loratui.doctor.facts import to_bool, to_float, to_int
+from loratui.doctor.model import DELETE
+from loratui.doctor.registry import Hit, predicate
+
+
+def _dir_of(inp) -> Path:
+    return Path(inp.path).parent if inp.path and not inp.path.startswith("<") else Path.cwd()
+
+
+def local_path(inp, value) -> Path | None:
+    """A path from a config resolved as the trainer would, or None when it cannot be
+    checked here (empty, a Windows path on another OS, a hub id)."""
+    if not value or not isinstance(value, str):
+        return None
+    text = value.strip().strip("\"'")
+    if not text:
+        return None
+    if re.match(r"^[A-Za-z]:[\\/]", text) and os.name != "nt":
+        return None
+    p = Path(os.path.expanduser(text))
+    if p.is_absolute():
+        return p
+    if inp.kind == "loratui":
+        return _dir_of(inp) / p
+    candidate = _dir_of(inp) / p
+    return candidate if candidate.exists() else None
+
+
+# ------------------------------------------------------------------ network size
+
+@predicate("rank_too_high")
+def rank_too_high(inp, ctx, rule, th):
+    f = inp.facts
+    dim = to_int(f.get("network_dim"))
+    if dim is None or not F.rank_is_meaningful(f) or dim <= th["max_rank"]:
+        return
+    suggested = int(th["suggested_rank"])
+    edits = {"network_dim": suggested}
+    alpha = to_float(f.get("network_alpha"))
+    if f.has("network_alpha") and alpha:
+        edits["network_alpha"] = round(suggested * alpha / dim, 4)
+    yield Hit({"rank": dim, "suggested": suggested}, key="network_dim", edits=edits)
+
+
+def _alpha_ratio(f):
+    dim = to_int(f.get("network_dim"))
+    alpha = to_float(f.get("network_alpha"))
+    if not dim or alpha is None or not F.rank_is_meaningful(f):
+        return None
+    if alpha == 0 and f.kind != "loratui":
+        return None  # sd-scripts treats alpha 0 as alpha = rank
+    return dim, alpha, alpha / dim
+
+
+@predicate("alpha_above_range")
+def alpha_above_range(inp, ctx, rule, th):
+    got = _alpha_ratio(inp.facts)
+    if got is None:
+        return
+    dim, alpha, ratio = got
+    if ratio > th["max_ratio"]:
+        yield Hit({"alpha": alpha, "rank": dim, "ratio": round(ratio, 2),
+                   "suggested": float(dim)}, key="network_alpha",
+                  edits={"network_alpha": float(dim)})
+
+
+@predicate("alpha_below_range")
+def alpha_below_range(inp, ctx, rule, th):
+    got = _alpha_ratio(inp.facts)
+    if got is None:
+        return
+    dim, alpha, ratio = got
+    if ratio < th["min_ratio"]:
+        note = "" if inp.facts.has("network_alpha") else \
+            " (not set: sd-scripts uses alpha 1)"
+        yield Hit({"alpha": alpha, "rank": dim, "ratio": round(ratio, 3), "note": note,
+                   "suggested": float(dim)}, key="network_alpha",
+                  edits={"network_alpha": float(dim)})
+
+
+# ------------------------------------------------------------------ learning rates
+
+def _lr_key(f, canon: str) -> str:
+    return canon if f.has(canon) else "learning_rate"
+
+
+@predicate("te_lr_too_high")
+def te_lr_too_high(inp, ctx, rule, th):
+    f = inp.facts
+    if F.is_adaptive(F.optimizer(f)) or "adafactor" in F.optimizer(f).lower():
+        return
+    te = F.text_encoder_lr(f)
+    if not te or te <= th["max_text_encoder_lr"]:
+        return
+    key = _lr_key(f, "text_encoder_lr")
+    yield Hit({"lr": te, "suggested": th["suggested"]}, key=key,
+              edits={"text_encoder_lr": th["suggested"]})
+
+
+@predicate("unet_lr_too_high")
+def unet_lr_too_high(inp, ctx, rule, th):
+    f = inp.facts
+    opt = F.optimizer(f)
+    if F.is_adaptive(opt) or "adafactor" in opt.lower():
+        return
+    lr = F.unet_lr(f)
+    if lr is None or lr < th["max_lr"]:
+        return
+    yield Hit({"lr": lr, "optimizer": opt, "suggested": th["suggested"]},
+              key=_lr_key(f, "unet_lr"), edits={_lr_key(f, "unet_lr"): th["suggested"]})
+
+
+@predicate("unet_lr_too_low")
+def unet_lr_too_low(inp, ctx, rule, th):
+    f = inp.facts
+    opt = F.optimizer(f)
+    if F.is_adaptive(opt) or "adafactor" in opt.lower():
+        return
+    lr = F.unet_lr(f)
+    if lr is None or lr <= 0 or lr >= th["min_lr"]:
+        return
+    note = "" if f.has("unet_lr") or f.has("learning_rate") else \
+        " (not set: sd-scripts' default learning_rate is 2e-6)"
+    yield Hit({"lr": lr, "note": note, "suggested": th["suggested"]},
+              key=_lr_key(f, "unet_lr"), edits={_lr_key(f, "unet_lr"): th["suggested"]})
+
+
+@predicate("adaptive_optimizer_lr")
+def adaptive_optimizer_lr(inp, ctx, rule, th):
+    f = inp.facts
+    opt = F.optimizer(f)
+    if not F.is_adaptive(opt):
+        return
+    bad = {}
+    for key in ("learning_rate", "unet_lr", "text_encoder_lr"):
+        lr = to_float(f.values.get(key))
+        if lr is None or lr == 0:
+            continue
+        if lr < th["min_lr"] or lr > th["max_lr"]:
+            bad[key] = lr
+    if bad:
+        shown = ", ".join(f"{f.display_key(k)} = {v:g}" for k, v in bad.items())
+        yield Hit({"optimizer": opt, "values": shown}, key=next(iter(bad)),
+                  edits={k: 1.0 for k in bad})
+
+
+@predicate("dadapt_split_lr")
+def dadapt_split_lr(inp, ctx, rule, th):
+    f = inp.facts
+    opt = F.optimizer(f).lower()
+    if "dadapt" not in opt:
+        return
+    te, un = to_float(f.values.get("text_encoder_lr")), to_float(f.values.get("unet_lr"))
+    if te and un and te != un:
+        yield Hit({"te": te, "unet": un}, key="text_encoder_lr")
+
+
+# ------------------------------------------------------------------ memory / precision
+
+def _vram_inputs(f):
+    from loratui.vram import VramInputs
+
+    res = F.resolution(f) or (512, 512)
+    side = int((res[0] * res[1]) ** 0.5)
+    opt = F.optimizer(f)
+    return VramInputs(
+        rank=to_int(f.get("network_dim")) or 8,
+        batch_size=to_int(f.get("train_batch_size")) or 1,
+        resolution=side,
+        mixed_precision=F.mixed_precision(f),
+        gradient_checkpointing=bool(f.get("gradient_checkpointing")),
+        attention="sdpa" if F.memory_efficient_attention(f) else "eager",
+        train_text_encoder=bool(F.text_encoder_lr(f)),
+        cache_latents=bool(f.get("cache_latents")),
+        no_half_vae=bool(f.get("no_half_vae")),
+        optimizer="AdamW8bit" if "8bit" in opt.lower() else "AdamW",
+    )
+
+
+@predicate("batch_too_big")
+def batch_too_big(inp, ctx, rule, th):
+    f = inp.facts
+    vram = ctx.vram_gb()
+    batch = to_int(f.get("train_batch_size"))
+    if vram is None or batch is None or batch <= 1:
+        return
+    if F.family(f) != "sd15":
+        return
+    from loratui.vram import estimate
+
+    est = estimate(_vram_inputs(f))
+    accum = to_int(f.get("gradient_accumulation_steps")) or 1
+    guide = vram <= th["small_card_gb"] and batch > th["max_batch_small_card"]
+    if est.fits(vram) and not guide:
+        return
+    why = (f"the estimate is {est.total_gb:.1f} GB" if not est.fits(vram) else
+           f"the guide saw batch 4 run out of memory on 8 GB")
+    yield Hit({"batch": batch, "vram": vram, "why": why, "accum": batch * accum},
+              key="train_batch_size",
+              edits={"train_batch_size": 1, "gradient_accumulation_steps": batch * accum})
+
+
+@predicate("fp32_small_card")
+def fp32_small_card(inp, ctx, rule, th):
+    f = inp.facts
+    if not f.has("mixed_precision") and f.kind == "kohya-json":
+        return
+    if F.mixed_precision(f) != "no":
+        return
+    vram = ctx.vram_gb()
+    if vram is None or vram > th["small_card_gb"]:
+        return
+    yield Hit({"vram": vram}, key="mixed_precision", edits={"mixed_precision": "fp16"})
+
+
+@predicate("fp16_vae")
+def fp16_vae(inp, ctx, rule, th):
+    f = inp.facts
+    if F.mixed_precision(f) != "fp16" or f.get("no_half_vae"):
+        return
+    if f.kind == "kohya-json" and not f.has("mixed_precision"):
+        return
+    yield Hit({"family": F.family(f)}, key="no_half_vae" if f.has("no_half_vae")
+              else "mixed_precision", edits={"no_half_vae": True})
+
+
+@predicate("no_gradient_checkpointing")
+def no_gradient_checkpointing(inp, ctx, rule, th):
+    f = inp.facts
+    vram = ctx.vram_gb()
+    if vram is None or vram > th["small_card_gb"] or f.get("gradient_checkpointing") is None:
+        return
+    if not f.get("gradient_checkpointing"):
+        yield Hit({"vram": vram}, key="gradient_checkpointing",
+                  edits={"gradient_checkpointing": True})
+
+
+@predicate("no_memory_efficient_attention")
+def no_memory_efficient_attention(inp, ctx, rule, th):
+    f = inp.facts
+    known = any(f.values.get(k) is not None for k in ("xformers", "sdpa", "mem_eff_attn",
+                                                      "attention"))
+    if f.kind == "kohya-json" and not known:
+        return
+    if F.memory_efficient_attention(f):
+        return
+    key = "attention" if f.kind == "loratui" else "xformers"
+    edits = {"attention": "sdpa"} if f.kind == "loratui" else {}
+    if f.kind == "kohya-json" and isinstance(f.raw.get("xformers"), str):
+        edits = {"xformers": "sdpa"}
+    yield Hit({}, key=key, edits=edits)
+
+
+def _gpu_cc(ctx):
+    gpu = ctx.gpu()
+    return (gpu, gpu.compute_capability) if gpu is not None else (None, None)
+
+
+@predicate("bf16_unsupported")
+def bf16_unsupported(inp, ctx, rule, th):
+    f = inp.facts
+    gpu, cc = _gpu_cc(ctx)
+    if gpu is None or cc is None or F.mixed_precision(f) != "bf16":
+        return
+    if tuple(cc) < (8, 0):
+        yield Hit({"gpu": gpu.name, "cc": f"{cc[0]}.{cc[1]}"}, key="mixed_precision",
+                  edits={"mixed_precision": "fp16"})
+
+
+@predicate("gtx16_fp16")
+def gtx16_fp16(inp, ctx, rule, th):
+    f = inp.facts
+    gpu = ctx.gpu()
+    if gpu is None or F.mixed_precision(f) != "fp16":
+        return
+    if re.search(r"GTX\s*16\d\d", gpu.name, re.I):
+        yield Hit({"gpu": gpu.name}, key="mixed_precision", edits={"mixed_precision": "no"})
+
+
+@predicate("eight_bit_old_gpu")
+def eight_bit_old_gpu(inp, ctx, rule, th):
+    f = inp.facts
+    gpu, cc = _gpu_cc(ctx)
+    opt = F.optimizer(f).lower()
+    if gpu is None or cc is None or "8bit" not in opt:
+        return
+    if tuple(cc) < (7, 0):
+        yield Hit({"gpu": gpu.name, "optimizer": F.optimizer(f)}, key="optimizer_type",
+                  edits={"optimizer_type": "AdamW"})
+
+
+# ------------------------------------------------------------------ resolution / buckets
+
+@predicate("non_native_resolution")
+def non_native_resolution(inp, ctx, rule, th):
+    f = inp.facts
+    res = F.resolution(f)
+    if res is None:
+        return
+    fam = F.family(f)
+    native = {"sd15": th["sd15"], "sd2": th["sd2"], "sdxl": th["sdxl"]}.get(fam)
+    if not native:
+        return
+    natives = native if isinstance(native, list) else [native]
+    if res[0] == res[1] and res[0] in natives:
+        return
+    if f.get("enable_bucket") and res[0] == res[1]:
+        return  # bucketing at a native square area is the intended use
+    shown = f"{res[0]}x{res[1]}"
+    target = natives[0]
+    edit_value = target if f.kind == "loratui" else (target, target)
+    if f.kind == "kohya-json" or f.kind == "cmdline":
+        edit_value = f"{target},{target}"
+    yield Hit({"res": shown, "family": fam, "native": target}, key="resolution",
+              edits={"resolution": edit_value})
+
+
+@predicate("bucket_reso_steps")
+def bucket_reso_steps(inp, ctx, rule, th):
+    f = inp.facts
+    if not f.has("bucket_reso_steps") or f.get("enable_bucket") is False:
+        return
+    steps = to_int(f.get("bucket_reso_steps"))
+    if steps is None:
+        return
+    fam = F.family(f)
+    need = th["sdxl_multiple"] if fam == "sdxl" else th["sd_multiple"]
+    if steps <= 0 or steps % need:
+        yield Hit({"steps": steps, "need": need, "family": fam}, key="bucket_reso_steps",
+                  edits={"bucket_reso_steps": 64})
+
+
+@predicate("max_bucket_below_resolution")
+def max_bucket_below_resolution(inp, ctx, rule, th):
+    f = inp.facts
+    if not f.get("enable_bucket"):
+        return
+    res = F.resolution(f)
+    max_b = to_int(f.get("max_bucket_reso"))
+    if res is None or max_b is None or max(res) <= max_b:
+        return
+    step = to_int(f.get("bucket_reso_steps")) or 64
+    new = -(-max(res) // step) * step
+    yield Hit({"max_bucket": max_b, "res": max(res), "suggested": new}, key="max_bucket_reso",
+              edits={"max_bucket_reso": new})
+
+
+@predicate("cache_latents_augment")
+def cache_latents_augment(inp, ctx, rule, th):
+    f = inp.facts
+    if not f.get("cache_latents"):
+        return
+    on = [k for k in ("color_aug", "random_crop") if f.get(k)]
+    if on:
+        yield Hit({"augs": " and ".join(on)}, key=on[0], edits={k: False for k in on})
+
+
+@predicate("te_cache_trains_te")
+def te_cache_trains_te(inp, ctx, rule, th):
+    f = inp.facts
+    if not f.get("cache_text_encoder_outputs"):
+        return
+    if F.text_encoder_lr(f) and not f.get("network_train_unet_only"):
+        yield Hit({}, key="cache_text_encoder_outputs", edits={"network_train_unet_only": True})
+
+
+@predicate("te_cache_caption_aug")
+def te_cache_caption_aug(inp, ctx, rule, th):
+    f = inp.facts
+    if not f.get("cache_text_encoder_outputs"):
+        return
+    on = [k for k in ("shuffle_caption", "caption_dropout_rate", "caption_tag_dropout_rate",
+                      "token_warmup_step") if f.get(k)]
+    if on:
+        yield Hit({"opts": ", ".join(f.display_key(k) for k in on)}, key=on[0])
+
+
+# ------------------------------------------------------------------ model family / prediction
+
+def _base_family(inp):
+    """(family, how) of the base model: from a local checkpoint header, else its name."""
+    f = inp.facts
+    base = f.get("pretrained_model_name_or_path")
+    p = local_path(inp, base) if base else None
+    if p is not None and p.is_file() and p.suffix.lower() == ".safetensors":
+        from loratui.lora.reader import checkpoint_family
+
+        fam = checkpoint_family(p)
+        if fam:
+            return fam, "its tensors"
+    fam = F.family_from_name(str(base or ""))
+    return fam, "its name"
+
+
+@predicate("sdxl_sd15_mixup")
+def sdxl_sd15_mixup(inp, ctx, rule, th):
+    f = inp.facts
+    base_fam, how = _base_family(inp)
+    if base_fam is None:
+        return
+    script = str(f.extra.get("script") or "")
+    trains_sdxl = bool(f.get("sdxl")) or script.startswith("sdxl_") or \
+        f.get("family") == "sdxl"
+    base = str(f.get("pretrained_model_name_or_path"))
+    if base_fam == "sdxl" and not trains_sdxl:
+        how_fix = {"cmdline": "run sdxl_train_network.py instead of train_network.py",
+                   "kohya-json": "tick \"SDXL model\" (\"sdxl\": true)",
+                   "loratui": "loratui trains SD1.5 only: pick an SD1.5 base model"}.get(
+                       f.kind, "use the SDXL training script")
+        yield Hit({"base": base, "base_family": "SDXL", "trainer": "SD1.x/2.x", "how": how,
+                   "fix": how_fix}, key="pretrained_model_name_or_path")
+    elif base_fam in ("sd15", "sd2") and trains_sdxl:
+        yield Hit({"base": base, "base_family": base_fam.upper().replace("SD15", "SD1.5"),
+                   "trainer": "SDXL", "how": how,
+                   "fix": "use an SDXL base model or train with train_network.py"},
+                  key="pretrained_model_name_or_path")
+
+
+@predicate("vpred_flags")
+def vpred_flags(inp, ctx, rule, th):
+    f = inp.facts
+    base = str(f.get("pretrained_model_name_or_path") or "")
+    vparam = bool(f.get("v_parameterization"))
+    fam = F.family(f)
+    base_name = re.split(r"[\\/]", base)[-1]
+    vpred_base = bool(F.VPRED_NAME_HINTS.search(base_name))
+    key = "v_parameterization"
+    if vpred_base and not vparam:
+        yield Hit({"problem": f"the base model `{base_name}` looks like a v-prediction model "
+                   "but v-parameterization is off: training will produce brown or noisy "
+                   "images"}, key="pretrained_model_name_or_path",
+                  edits={"v_parameterization": True})
+    elif vparam and fam == "sd15" and not vpred_base and not f.get("v2"):
+        yield Hit({"problem": "v-parameterization is on for an SD1.5 base, which predicts "
+                   "noise (epsilon): the LoRA will learn the wrong target"}, key=key,
+                  edits={"v_parameterization": False})
+    if f.get("zero_terminal_snr") and not vparam:
+        yield Hit({"problem": "zero_terminal_snr without v_parameterization: ZTSNR needs "
+                   "v-prediction"}, key="zero_terminal_snr")
+
+
+@predicate("vpred_loss_flag")
+def vpred_loss_flag(inp, ctx, rule, th):
+    f = inp.facts
+    if f.get("scale_v_pred_loss_like_noise_pred") and not f.get("v_parameterization"):
+        yield Hit({}, key="scale_v_pred_loss_like_noise_pred",
+                  edits={"scale_v_pred_loss_like_noise_pred": False if f.kind == "kohya-json"
+                         else DELETE})
+
+
+# ------------------------------------------------------------------ steps / epochs
+
+@predicate("step_limit_1600")
+def step_limit_1600(inp, ctx, rule, th):
+    f = inp.facts
+    steps = to_int(f.values.get("max_train_steps"))
+    epochs = to_int(f.get("max_train_epochs"))
+    if steps == th["hidden_default"] and epochs:
+        yield Hit({"epochs": epochs, "steps": steps}, key="max_train_steps",
+                  edits={"max_train_steps": 0})
+    elif f.kind in ("cmdline", "sdscripts-toml") and steps is None and not epochs and \
+            str(f.extra.get("script", "")).endswith(("train_network.py", "train_db.py")):
+        yield Hit({"epochs": "none", "steps": th["hidden_default"]}, key="max_train_steps")
+
+
+@predicate("epochs_far_from_guide")
+def epochs_far_from_guide(inp, ctx, rule, th):
+    f = inp.facts
+    epochs = to_int(f.get("max_train_epochs"))
+    if epochs and epochs > th["max_epochs"]:
+        yield Hit({"epochs": epochs}, key="max_train_epochs")
+
+
+# ------------------------------------------------------------------ trigger word
+
+def common_trigger(word: str, th) -> bool:
+    words = {w.lower() for w in th["common_words"]}
+    low = word.strip().lower()
+    if low in words:
+        return True
+    parts = [p for p in re.split(r"[\s_,]+", low) if p]
+    return bool(parts) and all(p in words for p in parts)
+
+
+@predicate("trigger_word")
+def trigger_word(inp, ctx, rule, th):
+    f = inp.facts
+    triggers: list[tuple[str, str | None]] = []
+    if f.kind == "loratui":
+        word = str(f.get("trigger_word") or "").strip()
+        if not word:
+            yield Hit({"problem": "no trigger word is set: without one the model \"does "
+                       "not recognise your LoRA\""}, key="trigger_word")
+            return
+        triggers.append((word, "trigger_word"))
+    elif f.kind == "dataset-toml":
+        for _i, _j, sub in f.extra.get("subsets", []):
+            if sub.get("class_tokens") and not sub.get("is_reg"):
+                triggers.append((str(sub["class_tokens"]), "class_tokens"))
+    for word, key in triggers:
+        if common_trigger(word, th):
+            yield Hit({"problem": f"the trigger word `{word}` is a common phrase: the base "
+                       "model already means something by it, so the LoRA bleeds into every "
+                       "prompt that uses it"}, key=key)
+
+
+# ------------------------------------------------------------------ paths
+
+@predicate("save_path_unwritable")
+def save_path_unwritable(inp, ctx, rule, th):
+    f = inp.facts
+    out = f.get("output_dir")
+    p = local_path(inp, out) if out else None
+    if p is None:
+        return
+    probe = p
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    problem = None
+    if probe.exists() and not probe.is_dir():
+        problem = f"`{probe}` is a file, not a folder"
+    elif not os.access(probe, os.W_OK | os.X_OK):
+        problem = (f"`{probe}` is not writable" if probe == p else
+                   f"`{p}` does not exist and `{probe}` is not writable, so it cannot be "
+                   "created")
+    if problem:
+        yield Hit({"dir": str(out), "problem": problem}, key="output_dir",
+                  command=f"mkdir -p \"{p}\"" if os.name != "nt" else f"mkdir \"{p}\"")
+
+
+@predicate("relative_save_path")
+def relative_save_path(inp, ctx, rule, th):
+    f = inp.facts
+    out = f.get("output_dir")
+    if not out or f.kind == "loratui":
+        return
+    text = str(out).strip().strip("\"'")
+    if re.match(r"^([A-Za-z]:[\\/]|/|~|\\\\)", text):
+        return
+    yield Hit({"dir": text}, key="output_dir")
+
+
+@predicate("bad_output_name")
+def bad_output_name(inp, ctx, rule, th):
+    f = inp.facts
+    name = f.get("output_name")
+    if not name:
+        return
+    bad = sorted(set(re.findall(r"[/\\:*?\"<>|]", str(name))))
+    if bad:
+        clean = re.sub(r"[/\\:*?\"<>|]+", "_", str(name))
+        yield Hit({"name": name, "chars": " ".join(bad), "clean": clean}, key="output_name",
+                  edits={"output_name": clean})
+
+
+@predicate("non_ascii_paths")
+def non_ascii_paths(inp, ctx, rule, th):
+    f = inp.facts
+    for key in ("train_data_dir", "reg_data_dir", "output_dir", "pretrained_model_name_or_path",
+                "logging_dir"):
+        value = f.get(key)
+        if isinstance(value, str) and re.search(r"[^\x00-\x7f]", value):
+            yield Hit({"path": value}, key=key)
+
+
+@predicate("sample_prompts_file")
+def sample_prompts_file(inp, ctx, rule, th):
+    f = inp.facts
+    value = f.get("sample_prompts")
+    p = local_path(inp, value) if value else None
+    if p is None:
+        return
+    if not p.exists():
+        yield Hit({"problem": f"`{value}` does not exist: no samples will be drawn"},
+                  key="sample_prompts")
+        return
+    try:
+        raw = p.read_bytes()
+    except OSError:
+        return
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        yield Hit({"problem": f"`{value}` is not UTF-8 (byte {raw[exc.start]:#04x} at "
+                   f"offset {exc.start}): sd-scripts fails with a UnicodeDecodeError"},
+                  key="sample_prompts")
+        return
+    if not any(line.strip() and not line.lstrip().startswith("#")
+               for line in text.splitlines()):
+        yield Hit({"problem": f"`{value}` is empty: the samples will show something "
+                   "unrelated (\"houses\")"}, key="sample_prompts")
+
+
+# ------------------------------------------------------------------ scripts / resume
+
+@predicate("full_finetune_script")
+def full_finetune_script(inp, ctx, rule, th):
+    script = str(inp.facts.extra.get("script") or "")
+    if script in ("train_db.py", "sdxl_train.py", "fine_tune.py", "flux_train.py"):
+        yield Hit({"script": script}, key=None)
+
+
+@predicate("resume_is_file")
+def resume_is_file(inp, ctx, rule, th):
+    f = inp.facts
+    value = f.get("resume")
+    if not value or value is True:
+        return
+    text = str(value)
+    p = local_path(inp, text)
+    if text.lower().endswith((".safetensors", ".ckpt", ".pt")) or (p is not None and p.is_file()):
+        yield Hit({"path": text}, key="resume")
+
+
+@predicate("network_weights_rank")
+def network_weights_rank(inp, ctx, rule, th):
+    f = inp.facts
+    value = f.get("network_weights")
+    if not value or f.get("dim_from_weights"):
+        return
+    p = local_path(inp, str(value))
+    dim = to_int(f.get("network_dim"))
+    if p is None or not p.is_file() or dim is None:
+        return
+    from loratui.lora.reader import LoraError, open_lora
+
+    try:
+        lora = open_lora(p)
+    except LoraError:
+        return
+    ranks = lora.ranks()
+    if ranks and dim not in set(ranks.values()):
+        file_rank = max(set(ranks.values()), key=list(ranks.values()).count)
+        yield Hit({"file_rank": file_rank, "rank": dim}, key="network_dim",
+                  edits={"network_dim": file_rank})
+
+
+@predicate("huber_loss")
+def huber_loss(inp, ctx, rule, th):
+    loss = str(inp.facts.get("loss_type") or "").lower()
+    if loss in ("huber", "smooth_l1"):
+        yield Hit({"loss": loss}, key="loss_type")
+
+
+@predicate("diffusers_no_metadata")
+def diffusers_no_metadata(inp, ctx, rule, th):
+    f = inp.facts
+    script = str(f.extra.get("script") or "")
+    if not script.startswith(("train_text_to_image_lora", "train_text_to_image")):
+        return
+    p = local_path(inp, f.get("train_data_dir"))
+    if p is None or not p.is_dir():
+        return
+    names = {q.name.lower() for q in p.iterdir()}
+    if any(n.endswith(".txt") for n in names) and not ({"metadata.jsonl", "metadata.csv"} & names):
+        yield Hit({"dir": str(p)}, key="train_data_dir")
+
+
+# ------------------------------------------------------------------ loratui.toml / dataset TOML
+
+@predicate("unknown_config_key")
+def unknown_config_key(inp, ctx, rule, th):
+    f = inp.facts
+    from loratui.doctor.config_defaults import DEFAULTS
+
+    for dotted in f.extra.get("unknown_keys", []):
+        close = difflib.get_close_matches(dotted, list(DEFAULTS), n=1, cutoff=0.6)
+        hint = f"; did you mean `{close[0]}`?" if close else ""
+        leaf = dotted.rsplit(".", 1)[-1]
+        from loratui.doctor.inputs.configs import key_line
+
+        yield Hit({"key": dotted, "hint": hint}, key=dotted, line=key_line(f.text, leaf),
+                  edits={})
+
+
+@predicate("dataset_toml_keys")
+def dataset_toml_keys(inp, ctx, rule, th):
+    from loratui.doctor.inputs.configs import GENERAL_KEYS
+
+    for dotted, line, level in inp.facts.extra.get("key_problems", []):
+        leaf = dotted.rsplit(".", 1)[-1]
+        close = difflib.get_close_matches(leaf, sorted(GENERAL_KEYS), n=1, cutoff=0.7)
+        hint = f"; did you mean `{close[0]}`?" if close and close[0] != leaf else \
+            "; it is valid, but not at this level" if leaf in GENERAL_KEYS else ""
+        yield Hit({"key": dotted, "level": level, "hint": hint}, key=dotted, line=line)
+
+
+@predicate("dataset_toml_subsets")
+def dataset_toml_subsets(inp, ctx, rule, th):
+    from loratui.doctor.inputs.configs import key_line
+
+    f = inp.facts
+    for i, j, sub in f.extra.get("subsets", []):
+        if not sub.get("image_dir") and not sub.get("metadata_file"):
+            yield Hit({"where": f"datasets[{i}].subsets[{j}]",
+                       "problem": "has neither `image_dir` nor `metadata_file`"},
+                      key=f"datasets[{i}].subsets[{j}]", line=key_line(f.text, "subsets"))
+            continue
+        image_dir = str(sub.get("image_dir") or "")
+        name = re.split(r"[\\/]", image_dir.rstrip("/\\"))[-1]
+        m = re.match(r"^(\d+)_", name)
+        if m and "num_repeats" not in sub and int(m.group(1)) > 1:
+            yield Hit({"where": f"datasets[{i}].subsets[{j}]",
+                       "problem": f"image_dir `{name}` is named like a kohya repeats folder, "
+                       f"but with a dataset config the folder name is not read: it trains "
+                       f"with num_repeats = 1, not {m.group(1)}"},
+                      key=f"datasets[{i}].subsets[{j}].image_dir",
+                      line=key_line(f.text, "image_dir"))
+
+
+# ------------------------------------------------------------------ the guide's tricks
+
+@predicate("dynamic_weight")
+def dynamic_weight(inp, ctx, rule, th):
+    f = inp.facts
+    if not to_bool(f.get("dynamic_weight")):
+        return
+    start = to_float(f.get("dynamic_weight_start")) or 0
+    end = to_float(f.get("dynamic_weight_end")) or 0
+    if start < th["min_start_fraction"]:
+        yield Hit({"problem": f"starts at {start:.2f} of the steps, before the LoRA has "
+                   f"learned the concept (the guide waits about 1/3)"},
+                  key="dynamic_weight_start")
+    if end < th["min_end_scale"]:
+        yield Hit({"problem": f"ends at scale {end:.2f}, far below the guide's 0.7: the "
+                   "last epochs barely train"}, key="dynamic_weight_end")
+
+
+@predicate("label_pollution_trigger")
+def label_pollution_trigger(inp, ctx, rule, th):
+    f = inp.facts
+    if not to_bool(f.get("label_pollution")):
+        return
+    trigger = str(f.get("trigger_word") or "").strip().lower()
+    tags = [str(t).strip().lower() for t in (f.values.get("label_pollution_tags") or [])]
+    if trigger and trigger in tags:
+        yield Hit({"trigger": trigger}, key="label_pollution")

@@ -1,0 +1,208 @@
+"""Predicates over dataset folders (the simple checks; the full scanner adds more)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from loratui.doctor.inputs.dataset import REPEATS_RE
+from loratui.doctor.predicates.config import common_trigger
+from loratui.doctor.registry import Hit, predicate
+
+ODD_FORMATS = (".jxl", ".avif", ".heic", ".gif", ".tif", ".tiff")
+
+
+def _ds(inp):
+    return inp.data
+
+
+def _examples(paths, root, n=3) -> str:
+    out = []
+    for p in list(paths)[:n]:
+        try:
+            out.append(str(p.relative_to(root)))
+        except ValueError:
+            out.append(str(p))
+    more = len(paths) - n
+    return ", ".join(out) + (f" and {more} more" if more > 0 else "")
+
+
+@predicate("dataset_tiny")
+def dataset_tiny(inp, ctx, rule, th):
+    n = len(_ds(inp).images)
+    if n < th["min_images"]:
+        yield Hit({"n": n})
+
+
+@predicate("dataset_small")
+def dataset_small(inp, ctx, rule, th):
+    n = len(_ds(inp).images)
+    if th["hard_min"] <= n < th["recommended_min"]:
+        yield Hit({"n": n})
+
+
+@predicate("images_not_native")
+def images_not_native(inp, ctx, rule, th):
+    ds = _ds(inp)
+    cfg = ds.config
+    if cfg is not None and cfg.get("enable_bucket"):
+        return
+    size = int(th["size"])
+    sized = [i for i in ds.images if i.width]
+    off = [i for i in sized if (i.width, i.height) != (size, size)]
+    if off:
+        shapes = Counter(f"{i.width}x{i.height}" for i in off).most_common(3)
+        yield Hit({"n": len(off), "total": len(sized), "size": size,
+                   "shapes": ", ".join(f"{s} ×{c}" for s, c in shapes)})
+
+
+@predicate("images_too_small")
+def images_too_small(inp, ctx, rule, th):
+    ds = _ds(inp)
+    small = [i.path for i in ds.images if i.width and min(i.width, i.height) < th["min_side"]]
+    if small:
+        yield Hit({"n": len(small), "examples": _examples(small, ds.root)})
+
+
+@predicate("missing_captions")
+def missing_captions(inp, ctx, rule, th):
+    ds = _ds(inp)
+    missing = [i.path for i in ds.images if i.caption_path is None]
+    if not missing or not ds.images:
+        return
+    other = {e: c for e, c in ds.caption_exts.items() if e != ds.caption_extension}
+    if ds.caption_extension and other and len(missing) == len(ds.images):
+        return  # every caption has another extension: that is caption-extension-mismatch
+    yield Hit({"n": len(missing), "total": len(ds.images),
+               "ext": ds.caption_extension or "any caption extension",
+               "examples": _examples(missing, ds.root)})
+
+
+@predicate("caption_extension_mismatch")
+def caption_extension_mismatch(inp, ctx, rule, th):
+    ds = _ds(inp)
+    if not ds.caption_extension or not ds.images:
+        return
+    found = sum(1 for i in ds.images if i.caption_path is not None)
+    other = {e: c for e, c in ds.caption_exts.items() if e != ds.caption_extension}
+    if found == 0 and other:
+        ext = max(other, key=other.get)
+        yield Hit({"ext": ds.caption_extension, "found": ext, "count": other[ext]})
+
+
+@predicate("folder_layout")
+def folder_layout(inp, ctx, rule, th):
+    ds = _ds(inp)
+    name = ds.root.name
+    if ds.layout == "kohya":
+        if REPEATS_RE.match(name) or (ds.root_images and not ds.subdirs):
+            yield Hit({"problem": f"`{ds.root}` holds the images itself; train_data_dir must be "
+                       "its parent (the folder that contains `N_name` folders): sd-scripts "
+                       "finds no data"})
+            return
+    bad = [n for n, count in ds.subdirs if count and not REPEATS_RE.match(n)]
+    good = [n for n, count in ds.subdirs if count and REPEATS_RE.match(n)]
+    if ds.layout == "kohya" or good:
+        for n in bad:
+            fix = re.sub(r"^(\d+)\s+", r"\1_", n) if re.match(r"^\d+\s", n) else f"10_{n}"
+            yield Hit({"problem": f"sub-folder `{n}` is not named `<repeats>_<name>` "
+                       f"(e.g. `{fix}`): sd-scripts stops with \"invalid literal for int()\""})
+
+
+@predicate("duplicate_stems")
+def duplicate_stems(inp, ctx, rule, th):
+    ds = _ds(inp)
+    if ds.duplicate_stems:
+        groups = "; ".join(" + ".join(p.name for p in g) for g in ds.duplicate_stems[:3])
+        yield Hit({"n": len(ds.duplicate_stems), "groups": groups})
+
+
+@predicate("junk_files")
+def junk_files(inp, ctx, rule, th):
+    ds = _ds(inp)
+    bad = ds.junk + ds.double_ext
+    if bad:
+        yield Hit({"n": len(bad), "examples": _examples(bad, ds.root)})
+
+
+@predicate("unreadable_images")
+def unreadable_images(inp, ctx, rule, th):
+    ds = _ds(inp)
+    bad = [i for i in ds.images if i.error]
+    if bad:
+        yield Hit({"n": len(bad), "examples": _examples([i.path for i in bad], ds.root),
+                   "error": bad[0].error}, image=str(bad[0].path))
+
+
+@predicate("non_utf8_captions")
+def non_utf8_captions(inp, ctx, rule, th):
+    ds = _ds(inp)
+    bad = [i for i in ds.images if i.caption_error]
+    if bad:
+        yield Hit({"n": len(bad), "examples": _examples([i.caption_path for i in bad], ds.root),
+                   "detail": bad[0].caption_error}, image=str(bad[0].caption_path))
+
+
+@predicate("empty_captions")
+def empty_captions(inp, ctx, rule, th):
+    ds = _ds(inp)
+    empty = [i.caption_path for i in ds.images if i.caption_path is not None and not i.caption]
+    if empty:
+        yield Hit({"n": len(empty), "examples": _examples(empty, ds.root)})
+
+
+def _first_tag(caption: str) -> str:
+    return re.split(r"[,\n]", caption.strip(), maxsplit=1)[0].strip().lower()
+
+
+@predicate("dataset_trigger")
+def dataset_trigger(inp, ctx, rule, th):
+    ds = _ds(inp)
+    caps = [i.caption for i in ds.images if i.caption]
+    if len(caps) < 2:
+        return
+    cfg_trigger = str(ds.config.get("trigger_word") or "").strip() if ds.config else ""
+    if cfg_trigger:
+        missing = [c for c in caps if cfg_trigger.lower() not in c.lower()]
+        if missing:
+            yield Hit({"problem": f"the trigger word `{cfg_trigger}` is missing from "
+                       f"{len(missing)} of {len(caps)} captions"})
+        return
+    firsts = Counter(_first_tag(c) for c in caps)
+    tag, count = firsts.most_common(1)[0]
+    if count == len(caps) and tag:
+        if common_trigger(tag, th):
+            yield Hit({"problem": f"every caption starts with `{tag}`, a common phrase: use a "
+                       "unique trigger word instead"})
+    elif not any(all(w in c.lower() for c in caps) for w in re.findall(r"\w{4,}",
+                                                                        caps[0].lower())[:20]):
+        yield Hit({"problem": "no word is shared by every caption, so there is no trigger word"})
+
+
+@predicate("transparent_images")
+def transparent_images(inp, ctx, rule, th):
+    ds = _ds(inp)
+    bad = [i.path for i in ds.images if i.mode in ("RGBA", "LA", "PA", "La")]
+    if bad:
+        yield Hit({"n": len(bad), "examples": _examples(bad, ds.root)})
+
+
+@predicate("odd_formats")
+def odd_formats(inp, ctx, rule, th):
+    ds = _ds(inp)
+    bad = [i.path for i in ds.images if i.path.suffix.lower() in ODD_FORMATS]
+    if bad:
+        yield Hit({"n": len(bad), "examples": _examples(bad, ds.root)})
+
+
+@predicate("mixed_caption_styles")
+def mixed_caption_styles(inp, ctx, rule, th):
+    ds = _ds(inp)
+    caps = [i.caption for i in ds.images if i.caption]
+    if len(caps) < 10:
+        return
+    tags = sum(1 for c in caps if c.count(",") >= 2 and len(c) / (c.count(",") + 1) < 25)
+    prose = len(caps) - tags
+    low = min(tags, prose) / len(caps)
+    if low >= th["min_fraction"]:
+        yield Hit({"tags": tags, "prose": prose})

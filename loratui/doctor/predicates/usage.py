@@ -1,0 +1,82 @@
+"""Predicates over how a LoRA is used: A1111 prompts and ComfyUI workflows (P17–P22)."""
+
+from __future__ import annotations
+
+from loratui.doctor.inputs.prompt import check_lbw
+from loratui.doctor.registry import Hit, predicate
+
+
+def _uses(inp):
+    return list(getattr(inp.data, "uses", []) or [])
+
+
+def _where(use) -> dict:
+    if use.source == "comfy":
+        return {"key": f"node {use.node} ({use.name})"}
+    return {"span": use.span}
+
+
+def _label(use) -> str:
+    return f"`{use.raw}`" if use.raw else f"{use.name} (node {use.node})"
+
+
+@predicate("weight_too_high")
+def weight_too_high(inp, ctx, rule, th):
+    for use in _uses(inp):
+        w = use.weight
+        if w is not None and w > th["max_weight"]:
+            yield Hit({"use": _label(use), "weight": round(w, 3), "start": th["start_weight"]},
+                      **_where(use))
+
+
+@predicate("weight_sum_too_high")
+def weight_sum_too_high(inp, ctx, rule, th):
+    uses = [u for u in _uses(inp) if u.weight is not None and u.weight > 0]
+    if len(uses) < 2:
+        return
+    total = sum(u.weight for u in uses)
+    if total > th["max_sum"] + 1e-9:
+        parts = " + ".join(f"{u.name} {u.weight:g}" for u in uses)
+        yield Hit({"total": round(total, 3), "parts": parts})
+
+
+@predicate("prompt_problems")
+def prompt_problems(inp, ctx, rule, th):
+    """Syntax problems of one kind (the rule's `thresholds.kinds`) in prompt tags."""
+    kinds = tuple(th["kinds"])
+    data = inp.data
+    for kind, message, span in getattr(data, "problems", []):
+        if kind in kinds:
+            yield Hit({"problem": message}, span=span)
+    for use in _uses(inp):
+        for kind, message in use.problems:
+            if kind in kinds:
+                yield Hit({"problem": f"{_label(use)}: {message}"}, **_where(use))
+        if use.lbw is not None and ("lbw-vector" in kinds or "lbw-preset" in kinds):
+            bad = check_lbw(use.lbw)
+            if bad and bad[0] in kinds:
+                yield Hit({"problem": f"{_label(use)}: {bad[1]}"}, **_where(use))
+
+
+@predicate("lbw_layout_vs_base")
+def lbw_layout_vs_base(inp, ctx, rule, th):
+    base = ctx.options.base
+    for use in _uses(inp):
+        if use.lbw is None or "," not in use.lbw:
+            continue
+        n = len(use.lbw.split(","))
+        layout = {12: "sdxl", 20: "sdxl", 17: "sd15", 26: "sd15"}.get(n)
+        if base in ("sd15", "sd2") and layout == "sdxl":
+            yield Hit({"use": _label(use), "n": n, "layout": "SDXL", "base": base},
+                      **_where(use))
+        elif base == "sdxl" and layout == "sd15":
+            yield Hit({"use": _label(use), "n": n, "layout": "SD1.5", "base": base},
+                      **_where(use))
+
+
+@predicate("comfy_a1111_tags")
+def comfy_a1111_tags(inp, ctx, rule, th):
+    for node_id, pdata in getattr(inp.data, "prompt_data", []):
+        if pdata.uses:
+            names = ", ".join(u.name for u in pdata.uses[:3])
+            yield Hit({"node": node_id, "names": names}, key=f"node {node_id}")

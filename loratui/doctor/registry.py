@@ -1,0 +1,53 @@
+"""Registered predicates: the small Python functions that compute rules.
+
+A predicate is `fn(inp, ctx, rule, th) -> iterable[Hit]`:
+- `inp`  the `Input` being checked (its `.facts` / `.data` depend on the input kind),
+- `ctx`  the `Context` (all inputs of this run, options, lazy GPU probe),
+- `rule` the `Rule` (its regexes, needles, message),
+- `th`   the rule's thresholds with the user's `[doctor]` overrides applied.
+Each `Hit` becomes one `Diagnostic`; its `vars` fill the rule's message template.
+
+Modules register with `@predicate("name")`; a rule file names its module in
+`[meta] module = "..."`, and the engine imports that module only when one of its
+rules applies to an input present, so start-up stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+PREDICATES: dict[str, Callable[..., Iterable[Hit]]] = {}
+
+
+def predicate(name: str):
+    def register(fn):
+        if name in PREDICATES and PREDICATES[name] is not fn:
+            raise ValueError(f"predicate {name!r} registered twice")
+        PREDICATES[name] = fn
+        return fn
+    return register
+
+
+class Hit:
+    """What a predicate found. `key` is a canonical config key (mapped to the source
+    file's own key) or a free-form key; `edits` are canonical keys → new values."""
+
+    __slots__ = ("applicability", "command", "edits", "image", "key", "line", "path",
+                 "span", "suppress", "vars")
+
+    def __init__(self, vars: dict[str, Any] | None = None, *, key: str | None = None,
+                 line: int | None = None, span: tuple[int, int] | None = None,
+                 image: str | None = None, path: str | None = None,
+                 edits: dict[str, Any] | None = None, command: str | None = None,
+                 applicability: str | None = None, suppress: Iterable[str] = ()) -> None:
+        self.vars = vars or {}
+        self.key = key
+        self.line = line
+        self.span = span
+        self.image = image
+        self.path = path
+        self.edits = edits or {}
+        self.command = command
+        self.applicability = applicability
+        self.suppress = tuple(suppress)

@@ -1,0 +1,162 @@
+"""`loratui lora inspect`: what a LoRA file is, in one summary (also used by the doctor)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from loratui.lora.reader import LoraFile, open_lora
+
+METADATA_SHOWN = ("ss_output_name", "ss_base_model_version", "ss_sd_model_name",
+                  "ss_network_module", "ss_network_dim", "ss_network_alpha", "ss_network_args",
+                  "ss_resolution", "ss_num_train_images", "ss_num_epochs", "ss_epoch",
+                  "ss_steps", "ss_max_train_steps", "ss_learning_rate", "ss_unet_lr",
+                  "ss_text_encoder_lr", "ss_optimizer", "ss_mixed_precision",
+                  "ss_train_batch_size", "ss_clip_skip", "ss_v2", "ss_v_parameterization",
+                  "ss_training_started_at", "ss_training_finished_at", "sshs_model_hash")
+
+
+def _spread(values: list[float]) -> dict[str, Any]:
+    if not values:
+        return {}
+    common = Counter(values).most_common(1)[0][0]
+    return {"min": min(values), "max": max(values), "most_common": common,
+            "distinct": len(set(values))}
+
+
+def summarize(lora: LoraFile, *, stats: bool = True, per_module: bool = False
+              ) -> dict[str, Any]:
+    ranks = lora.ranks()
+    alphas = lora.alphas()
+    fam, how = lora.family()
+    meta_fam = lora.metadata_family()
+    scales = [alphas[m] / r for m, r in ranks.items() if m in alphas and r]
+    modules = lora.module_names()
+    te = [m for m in modules if m.startswith(("lora_te", "text_encoder", "te_"))]
+    out: dict[str, Any] = {
+        "path": str(lora.path),
+        "size_bytes": lora.size,
+        "format": lora.format(),
+        "lycoris_algo": lora.lycoris_algo() if lora.format() == "lycoris" else None,
+        "family": fam or meta_fam,
+        "family_from_tensors": fam,
+        "family_reason": how,
+        "family_from_metadata": meta_fam,
+        "tensors": len(lora.tensors),
+        "modules": len(modules),
+        "text_encoder_modules": len(te),
+        "unet_modules": len(modules) - len(te),
+        "rank": _spread(list(ranks.values())),
+        "alpha": _spread(list(alphas.values())),
+        "alpha_missing_modules": sum(1 for m in ranks if m not in alphas),
+        "scale": _spread([round(s, 6) for s in scales]) if scales else
+        ({"most_common": 1.0, "min": 1.0, "max": 1.0, "distinct": 1} if ranks else {}),
+        "dtypes": dict(lora.dtypes()),
+        "metadata": {k: lora.metadata[k] for k in METADATA_SHOWN if k in lora.metadata},
+        "modelspec": {k: v for k, v in lora.metadata.items() if k.startswith("modelspec.")
+                      and k != "modelspec.thumbnail"},
+        "metadata_keys": len(lora.metadata),
+        "top_tags": _top_tags(lora.metadata.get("ss_tag_frequency")),
+    }
+    if stats:
+        s = lora.tensor_stats()
+        ups = s["up_max"]
+        out["nan_tensors"] = len(s["nan_tensors"])
+        out["inf_tensors"] = len(s["inf_tensors"])
+        out["nan_examples"] = s["nan_tensors"][:3]
+        out["zero_up_modules"] = sum(1 for v in ups.values() if v == 0.0)
+        out["near_zero_up_modules"] = sum(1 for v in ups.values() if 0.0 < v < 1e-6)
+        out["up_modules"] = len(ups)
+        out["max_abs_up"] = max(ups.values(), default=None)
+    if per_module:
+        out["per_module"] = {m: {"rank": r, "alpha": alphas.get(m)} for m, r in ranks.items()}
+    return out
+
+
+def _top_tags(raw: str | None, n: int = 10) -> list[tuple[str, int]]:
+    if not raw:
+        return []
+    import json
+
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return []
+    total: Counter = Counter()
+    if isinstance(data, dict):
+        for tags in data.values():
+            if isinstance(tags, dict):
+                for tag, count in tags.items():
+                    if isinstance(count, (int, float)):
+                        total[str(tag)] += int(count)
+    return total.most_common(n)
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.1f} {unit}" if unit != "B" else f"{int(size)} B"
+        size /= 1024
+    return f"{n} B"
+
+
+def render(summary: dict[str, Any]) -> str:
+    s = summary
+    fam_names = {"sd15": "SD1.x", "sd2": "SD2.x", "sdxl": "SDXL", None: "unknown"}
+    lines = [s["path"], ""]
+    fmt = s["format"] + (f" ({s['lycoris_algo']})" if s.get("lycoris_algo") else "")
+    lines.append(f"  format      {fmt}")
+    fam = fam_names.get(s["family"], s["family"])
+    detail = []
+    if s["family_from_tensors"]:
+        detail.append(f"tensors: {s['family_reason']}")
+    if s["family_from_metadata"]:
+        detail.append(f"metadata: {fam_names.get(s['family_from_metadata'])}")
+    lines.append(f"  family      {fam}" + (f"  ({'; '.join(detail)})" if detail else ""))
+    lines.append(f"  modules     {s['modules']} ({s['unet_modules']} UNet, "
+                 f"{s['text_encoder_modules']} text encoder), {s['tensors']} tensors")
+
+    def spread(d: dict[str, Any]) -> str:
+        if not d:
+            return "-"
+        if d["min"] == d["max"]:
+            return f"{d['min']:g}"
+        return f"{d['most_common']:g} (most modules; {d['min']:g}–{d['max']:g}, " \
+               f"{d['distinct']} values)"
+
+    lines.append(f"  rank        {spread(s['rank'])}")
+    alpha = spread(s["alpha"])
+    if s["alpha_missing_modules"]:
+        alpha += f"; {s['alpha_missing_modules']} modules without alpha (= rank)"
+    lines.append(f"  alpha       {alpha}")
+    lines.append(f"  scale       {spread(s['scale'])}  (alpha / rank, applied at weight 1.0)")
+    lines.append(f"  dtype       {', '.join(f'{k} ×{v}' for k, v in s['dtypes'].items())}")
+    lines.append(f"  size        {human_size(s['size_bytes'])}")
+    if "nan_tensors" in s:
+        health = []
+        health.append(f"{s['nan_tensors']} tensors with NaN" if s["nan_tensors"] else "no NaN")
+        health.append(f"{s['inf_tensors']} with Inf" if s["inf_tensors"] else "no Inf")
+        if s["up_modules"]:
+            if s["zero_up_modules"] == s["up_modules"]:
+                health.append("ALL lora_up weights are zero (untrained)")
+            elif s["zero_up_modules"]:
+                health.append(f"{s['zero_up_modules']} of {s['up_modules']} lora_up all zero")
+            else:
+                health.append(f"max |lora_up| {s['max_abs_up']:.3g}")
+        lines.append(f"  health      {', '.join(health)}")
+    if s["metadata"] or s["modelspec"]:
+        lines.append("  metadata")
+        for k, v in {**s["metadata"], **s["modelspec"]}.items():
+            text = str(v)
+            lines.append(f"    {k:<28} {text[:70] + '…' if len(text) > 70 else text}")
+    else:
+        lines.append("  metadata    none (A1111 cannot tell which base model it is for)")
+    if s["top_tags"]:
+        lines.append("  top tags    " + ", ".join(f"{t} ({c})" for t, c in s["top_tags"]))
+    return "\n".join(lines) + "\n"
+
+
+def inspect_path(path: str | Path, *, per_module: bool = False) -> dict[str, Any]:
+    return summarize(open_lora(path), per_module=per_module)

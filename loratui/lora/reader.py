@@ -1,0 +1,385 @@
+"""Read a LoRA `.safetensors` file without torch and without unpickling anything.
+
+The header pass reads 8 bytes (the header length, checked against the file size before
+anything is parsed), then the JSON header: tensor names, dtypes, shapes, offsets and the
+`__metadata__` strings. Offsets and sizes are validated. Tensor values are read only on
+demand (`tensor_stats`) with numpy from the file's bytes; bf16 is widened to fp32 by
+hand because numpy has no bf16.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit
+DTYPE_SIZES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1,
+               "U8": 1, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "U32": 4, "U64": 8}
+CHECKPOINT_PREFIXES = ("model.diffusion_model.", "cond_stage_model.", "first_stage_model.",
+                       "conditioner.embedders.", "model_ema.")
+KOHYA_PREFIXES = ("lora_unet_", "lora_te_", "lora_te1_", "lora_te2_", "lora_te3_")
+LYCORIS_MARKERS = (".hada_w1_a", ".hada_w2_a", ".lokr_w1", ".lokr_w2", ".oft_blocks",
+                   ".oft_diag", ".diff", ".on_input", ".lora_mid.", ".b1.weight", ".a1.weight",
+                   ".dora_scale")
+
+
+class LoraError(Exception):
+    """Not a readable safetensors file. `kind`: empty, too-small, lfs-pointer, pickle,
+    zip, header-too-large, bad-header, bad-offsets, not-a-file."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class TensorInfo:
+    __slots__ = ("dtype", "end", "name", "shape", "start")
+
+    def __init__(self, name: str, dtype: str, shape: list[int], start: int, end: int):
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+        self.start = start
+        self.end = end
+
+    @property
+    def numel(self) -> int:
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+
+def _sniff_not_safetensors(head: bytes) -> tuple[str, str] | None:
+    if head.startswith(b"version https://git-lfs"):
+        return ("lfs-pointer", "this is a git-LFS pointer (a small text file), not the "
+                "weights: the download fetched the pointer, not the file")
+    if head.startswith(b"PK\x03\x04"):
+        return ("zip", "this is a zip archive (a PyTorch .pt/.ckpt saved with torch.save), not "
+                "safetensors; loratui never unpickles it")
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return ("pickle", "this is a Python pickle (a .bin/.ckpt renamed to .safetensors); "
+                "loratui never unpickles it")
+    if head.lstrip().startswith((b"<!DOCTYPE", b"<html", b"<HTML")):
+        return ("html", "this is an HTML page (a failed download or a login page), not weights")
+    return None
+
+
+class LoraFile:
+    """The header of a safetensors file plus LoRA-specific views of it."""
+
+    def __init__(self, path: Path, size: int, header_len: int, tensors: dict[str, TensorInfo],
+                 metadata: dict[str, str]) -> None:
+        self.path = path
+        self.size = size
+        self.header_len = header_len
+        self.tensors = tensors
+        self.metadata = metadata
+        self._alphas: dict[str, float] | None = None
+
+    # -------------------------------------------------------------- structure
+    @property
+    def data_offset(self) -> int:
+        return 8 + self.header_len
+
+    def format(self) -> str:
+        """kohya / peft / diffusers-old / lycoris / checkpoint / unknown."""
+        keys = list(self.tensors)
+        if not keys:
+            return "unknown"
+        if sum(k.startswith(CHECKPOINT_PREFIXES) for k in keys) > len(keys) // 4:
+            return "checkpoint"
+        if any(m in k for k in keys for m in LYCORIS_MARKERS if m != ".dora_scale"):
+            return "lycoris"
+        if any(".lora_A." in k or ".lora_B." in k or k.endswith((".lora_A.weight",
+                                                                 ".lora_B.weight"))
+               for k in keys):
+            return "peft"
+        if any(re.search(r"(_lora\.(up|down)\.weight$|\.processor\.|\.lora\.(up|down)\.weight$)",
+                         k) for k in keys):
+            return "diffusers-old"
+        if all(k.startswith(KOHYA_PREFIXES) for k in keys if not k.startswith("__")):
+            return "kohya"
+        if any(".lora_down." in k for k in keys):
+            return "diffusers-old" if any("." in k.split(".lora_down")[0] for k in keys) \
+                else "kohya"
+        return "unknown"
+
+    def lycoris_algo(self) -> str | None:
+        keys = " ".join(self.tensors)
+        for marker, name in ((".hada_", "loha"), (".lokr_", "lokr"), (".oft_", "oft"),
+                             (".lora_mid.", "locon-tucker"), (".diff", "full"),
+                             (".on_input", "ia3")):
+            if marker in keys:
+                return name
+        if any("conv_in" in k or "_resnets_" in k for k in self.tensors):
+            return "locon"
+        return None
+
+    def module_names(self) -> list[str]:
+        names = set()
+        for key in self.tensors:
+            m = re.match(r"(.+?)\.(lora_down|lora_up|lora_A|lora_B|alpha|hada_w1_a|lokr_w1|"
+                         r"lora\.down|lora\.up)", key)
+            if m:
+                names.add(m.group(1))
+            elif key.endswith("_lora.down.weight"):
+                names.add(key[: -len(".down.weight")])
+        return sorted(names)
+
+    def _down_keys(self) -> dict[str, TensorInfo]:
+        out = {}
+        for key, t in self.tensors.items():
+            for suffix in (".lora_down.weight", ".lora_A.weight", "_lora.down.weight",
+                           ".lora.down.weight"):
+                if key.endswith(suffix):
+                    out[key[: -len(suffix)]] = t
+                    break
+            else:
+                m = re.match(r"(.+)\.lora_A\.[^.]+\.weight$", key)
+                if m:
+                    out[m.group(1)] = t
+        return out
+
+    def _up_keys(self) -> dict[str, TensorInfo]:
+        out = {}
+        for key, t in self.tensors.items():
+            for suffix in (".lora_up.weight", ".lora_B.weight", "_lora.up.weight",
+                           ".lora.up.weight"):
+                if key.endswith(suffix):
+                    out[key[: -len(suffix)]] = t
+                    break
+            else:
+                m = re.match(r"(.+)\.lora_B\.[^.]+\.weight$", key)
+                if m:
+                    out[m.group(1)] = t
+        return out
+
+    def ranks(self) -> dict[str, int]:
+        return {m: t.shape[0] for m, t in self._down_keys().items() if t.shape}
+
+    def pair_problems(self) -> list[str]:
+        downs, ups = self._down_keys(), self._up_keys()
+        problems = []
+        for m in sorted(set(downs) - set(ups))[:5]:
+            problems.append(f"`{m}` has lora_down but no lora_up")
+        for m in sorted(set(ups) - set(downs))[:5]:
+            problems.append(f"`{m}` has lora_up but no lora_down")
+        for m in sorted(set(ups) & set(downs)):
+            d, u = downs[m], ups[m]
+            if len(u.shape) >= 2 and d.shape and u.shape[1] != d.shape[0]:
+                problems.append(f"`{m}`: lora_up rank {u.shape[1]} != lora_down rank "
+                                f"{d.shape[0]}")
+                if len(problems) > 8:
+                    break
+        return problems
+
+    def alphas(self) -> dict[str, float]:
+        """Module → alpha read from the 0-dim `.alpha` tensors (no numpy needed)."""
+        if self._alphas is None:
+            out = {}
+            alpha_keys = [k for k in self.tensors if k.endswith(".alpha")]
+            if alpha_keys:
+                with open(self.path, "rb") as fh:
+                    for key in alpha_keys:
+                        t = self.tensors[key]
+                        fh.seek(self.data_offset + t.start)
+                        value = _scalar(fh.read(t.end - t.start), t.dtype)
+                        if value is not None:
+                            out[key[: -len(".alpha")]] = value
+            self._alphas = out
+        return self._alphas
+
+    def family(self) -> tuple[str | None, str]:
+        """(sd15 / sd2 / sdxl / None, how it was decided) from the tensors alone."""
+        keys = list(self.tensors)
+        joined = "\n".join(keys)
+        if "lora_te2_" in joined or "text_encoder_2." in joined or "conditioner.embedders.1" \
+                in joined:
+            return "sdxl", "second text encoder present"
+        for key, t in self.tensors.items():
+            if re.search(r"attn2[._]to_k(\.lora_down\.weight|\.lora_A\.weight|_lora\.down"
+                         r"\.weight|\.lora_A\.[^.]+\.weight)$", key) and len(t.shape) >= 2:
+                width = t.shape[1]
+                fam = {768: "sd15", 1024: "sd2", 2048: "sdxl"}.get(width)
+                if fam:
+                    return fam, f"cross-attention width {width}"
+        if re.search(r"lora_unet_(input_blocks|output_blocks|middle_block)_", joined):
+            return "sdxl", "LDM-named UNet blocks"
+        if re.search(r"transformer_blocks[._][1-9]", joined):
+            return "sdxl", "deep transformer blocks"
+        if re.search(r"lora_te_text_model_encoder_layers_(1[2-9]|2\d)_", joined):
+            return "sd2", "OpenCLIP text encoder layers"
+        if re.search(r"down_blocks[._]0[._]attentions", joined):
+            return "sd15", "attention in the first down block"
+        return None, "no telling tensors"
+
+    def metadata_family(self) -> str | None:
+        md = self.metadata
+        version = md.get("ss_base_model_version", "")
+        if version.startswith("sdxl"):
+            return "sdxl"
+        if version.startswith("sd_v2"):
+            return "sd2"
+        if version.startswith("sd_v1"):
+            return "sd15"
+        arch = md.get("modelspec.architecture", "")
+        if "stable-diffusion-xl" in arch:
+            return "sdxl"
+        if "stable-diffusion-v2" in arch:
+            return "sd2"
+        if "stable-diffusion-v1" in arch:
+            return "sd15"
+        if md.get("ss_v2") == "True":
+            return "sd2"
+        return None
+
+    def dtypes(self) -> Counter:
+        return Counter(t.dtype for t in self.tensors.values())
+
+    # -------------------------------------------------------------- values (numpy)
+    def tensor_stats(self, max_bytes: int = 2 * 1024**3) -> dict[str, Any]:
+        """NaN / Inf counts over every float tensor and the largest |lora_up| per module."""
+        import numpy as np
+
+        nan_tensors: list[str] = []
+        inf_tensors: list[str] = []
+        up_max: dict[str, float] = {}
+        ups = {id(t): m for m, t in self._up_keys().items()}
+        read = 0
+        with open(self.path, "rb") as fh:
+            for key, t in self.tensors.items():
+                if t.dtype not in ("F16", "F32", "F64", "BF16") or t.numel == 0:
+                    continue
+                if read > max_bytes:
+                    break
+                fh.seek(self.data_offset + t.start)
+                raw = fh.read(t.end - t.start)
+                read += len(raw)
+                arr = _to_array(np, raw, t.dtype)
+                finite = np.isfinite(arr)
+                if not finite.all():
+                    if np.isnan(arr).any():
+                        nan_tensors.append(key)
+                    if np.isinf(arr).any():
+                        inf_tensors.append(key)
+                if id(t) in ups:
+                    vals = np.abs(arr[finite]) if not finite.all() else np.abs(arr)
+                    up_max[ups[id(t)]] = float(vals.max()) if vals.size else 0.0
+        return {"nan_tensors": nan_tensors, "inf_tensors": inf_tensors, "up_max": up_max}
+
+
+def _to_array(np, raw: bytes, dtype: str):
+    if dtype == "BF16":
+        return (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+    return np.frombuffer(raw, dtype={"F16": "<f2", "F32": "<f4", "F64": "<f8"}[dtype])
+
+
+def _scalar(raw: bytes, dtype: str) -> float | None:
+    try:
+        if dtype == "F32" and len(raw) >= 4:
+            return struct.unpack("<f", raw[:4])[0]
+        if dtype == "F16" and len(raw) >= 2:
+            return struct.unpack("<e", raw[:2])[0]
+        if dtype == "BF16" and len(raw) >= 2:
+            return struct.unpack("<f", b"\x00\x00" + raw[:2])[0]
+        if dtype == "F64" and len(raw) >= 8:
+            return struct.unpack("<d", raw[:8])[0]
+        if dtype in ("I64", "I32", "I16", "I8") and raw:
+            n = DTYPE_SIZES[dtype]
+            return float(int.from_bytes(raw[:n], "little", signed=True))
+    except struct.error:
+        return None
+    return None
+
+
+def read_header(path: Path) -> tuple[int, int, dict[str, Any]]:
+    """(file size, header length, parsed header) with every check done before parsing."""
+    path = Path(path)
+    if not path.is_file():
+        raise LoraError("not-a-file", "not a file")
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+        if size == 0:
+            raise LoraError("empty", "the file is empty (0 bytes): an interrupted save, copy "
+                            "or download")
+        sniff = _sniff_not_safetensors(head)
+        if sniff:
+            raise LoraError(*sniff)
+        if size < 8:
+            raise LoraError("too-small", f"only {size} bytes: \"header too small\" (a truncated "
+                            "file)")
+        (n,) = struct.unpack("<Q", head[:8])
+        if n > MAX_HEADER or n + 8 > size:
+            raise LoraError("header-too-large", f"the header says it is {n} bytes long but the "
+                            f"file has {size} bytes: \"HeaderTooLarge\" — truncated or not "
+                            "safetensors")
+        if n < 2:
+            raise LoraError("too-small", "\"header too small\": the header is empty")
+        fh.seek(8)
+        raw = fh.read(n)
+    if not raw.lstrip().startswith(b"{"):
+        raise LoraError("bad-header", "\"InvalidHeaderDeserialization\": the header is not JSON")
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise LoraError("bad-header", f"\"InvalidHeaderDeserialization\": {exc}") from None
+    if not isinstance(header, dict):
+        raise LoraError("bad-header", "\"InvalidHeaderDeserialization\": the header is not an "
+                        "object")
+    return size, n, header
+
+
+def open_lora(path: str | Path) -> LoraFile:
+    path = Path(path)
+    size, n, header = read_header(path)
+    data_len = size - 8 - n
+    metadata_raw = header.pop("__metadata__", {}) or {}
+    metadata = {str(k): v if isinstance(v, str) else json.dumps(v)
+                for k, v in metadata_raw.items()} if isinstance(metadata_raw, dict) else {}
+    tensors: dict[str, TensorInfo] = {}
+    for name, info in header.items():
+        if not isinstance(info, dict):
+            raise LoraError("bad-header", f"tensor `{name}` has no dtype/shape/offsets")
+        dtype = info.get("dtype")
+        shape = info.get("shape")
+        offsets = info.get("data_offsets")
+        if dtype not in DTYPE_SIZES or not isinstance(shape, list) or \
+                not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
+                        for s in shape) or \
+                not isinstance(offsets, list) or len(offsets) != 2 or \
+                not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets):
+            raise LoraError("bad-header", f"tensor `{name}` has an invalid entry: {info!r:.120}")
+        start, end = offsets
+        t = TensorInfo(name, dtype, shape, start, end)
+        if not 0 <= start <= end <= data_len:
+            raise LoraError("bad-offsets", f"tensor `{name}` lies outside the file "
+                            f"(bytes {start}–{end} of {data_len}): the file is truncated")
+        if end - start != t.numel * DTYPE_SIZES[dtype]:
+            raise LoraError("bad-offsets", f"tensor `{name}`: {end - start} bytes for shape "
+                            f"{shape} {dtype}")
+        tensors[name] = t
+    return LoraFile(path, size, n, tensors, metadata)
+
+
+def checkpoint_family(path: Path) -> str | None:
+    """Family of a base checkpoint from its tensor names (header only)."""
+    try:
+        _, _, header = read_header(path)
+    except LoraError:
+        return None
+    keys = header.keys()
+    if any(k.startswith("conditioner.embedders.1.") for k in keys):
+        return "sdxl"
+    if any(k.startswith("cond_stage_model.model.") for k in keys):
+        return "sd2"
+    if any(k.startswith("cond_stage_model.transformer.") for k in keys):
+        return "sd15"
+    if any(k.startswith(("text_encoder_2.", "add_embedding.")) for k in keys):
+        return "sdxl"
+    return None

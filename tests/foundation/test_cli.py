@@ -1,0 +1,102 @@
+"""The real `loratui` command in a subprocess: exit codes, output, nothing heavy imported."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tomllib
+
+KOHYA = Path(__file__).resolve().parents[1] / "fixtures" / "kohya_ss_presets"
+HEAVY = ("torch", "diffusers", "peft", "transformers", "textual", "accelerate")
+
+
+def loratui(*args, cwd=None, env=None):
+    full_env = {**os.environ, "LORATUI_FAKE_GPU": "", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "loratui", *map(str, args)], cwd=cwd,
+                          env=full_env, capture_output=True, text=True, timeout=60)
+
+
+def test_help_lists_commands_and_examples():
+    r = loratui("--help")
+    assert r.returncode == 0
+    assert "presets" in r.stdout and "config" in r.stdout and "examples:" in r.stdout
+
+
+def test_version():
+    from loratui import __version__
+
+    r = loratui("--version")
+    assert r.returncode == 0 and __version__ in r.stdout
+
+
+def test_every_subcommand_has_help_with_examples():
+    for cmd in (["presets"], ["config"], ["config", "import"]):
+        r = loratui(*cmd, "--help")
+        assert r.returncode == 0, cmd
+        assert "usage: loratui" in r.stdout
+    assert "examples:" in loratui("presets", "--help").stdout
+
+
+def test_presets_json():
+    r = loratui("presets", "--gpu", "8GB", "--kind", "style", "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["recommended"] == "sd15-8gb-style"
+    assert data["presets"][0]["config"]["training"]["gradient_accumulation"] == 4
+
+
+def test_presets_table_and_bad_size():
+    r = loratui("presets", "--gpu", "24GB")
+    assert r.returncode == 0 and "sd15-24gb-character" in r.stdout and "VRAM estimate" in r.stdout
+    bad = loratui("presets", "--gpu", "huge")
+    assert bad.returncode == 2 and "8GB" in bad.stderr
+
+
+def test_presets_write_then_check(tmp_path):
+    target = tmp_path / "loratui.toml"
+    assert loratui("presets", "--gpu", "12GB", "--write", target).returncode == 0
+    data = tomllib.loads(target.read_text())
+    assert data["training"]["batch_size"] == 2
+    assert loratui("config", "check", target).returncode == 0
+
+
+def test_config_check_reports_bad_value(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[network]\nrank = -3\n")
+    r = loratui("config", "check", bad)
+    assert r.returncode == 1
+    assert "network.rank" in r.stderr and "-3" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_config_import_lists_unmapped_keys(tmp_path):
+    out = tmp_path / "l.toml"
+    r = loratui("config", "import", KOHYA / "sd15 - EDG_LoraOptiSettings.json", "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert "clip_skip" in r.stderr and "no loratui equivalent" in r.stderr
+    assert tomllib.loads(out.read_text())["network"]["rank"] == 64
+    again = loratui("config", "import", KOHYA / "ia3-sd15.json", "-o", out)
+    assert again.returncode == 2 and "--force" in again.stderr
+
+
+def test_config_export(tmp_path):
+    cfg = tmp_path / "loratui.toml"
+    cfg.write_text('[dataset]\ndir = "imgs"\n')
+    r = loratui("config", "export", cfg, "--out", tmp_path / "kohya")
+    assert r.returncode == 0, r.stderr
+    dataset = tomllib.loads((tmp_path / "kohya" / "dataset.toml").read_text())
+    assert dataset["datasets"][0]["subsets"][0]["image_dir"] == str(tmp_path / "imgs")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["presets", "--gpu", "auto"],
+                                  ["config", "fields", "--markdown"]])
+def test_cheap_commands_import_nothing_heavy(args):
+    code = ("import sys, runpy; sys.argv = ['loratui', *%r]\n"
+            "try:\n    runpy.run_module('loratui', run_name='__main__')\n"
+            "except SystemExit:\n    pass\n"
+            "heavy = [m for m in %r if m in sys.modules]\n"
+            "print('HEAVY:', heavy, file=sys.stderr)" % (args, HEAVY))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "HEAVY: []" in r.stderr, r.stderr[-2000:]

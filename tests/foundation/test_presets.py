@@ -1,0 +1,83 @@
+import pytest
+
+from loratui.config import RunConfig
+from loratui.presets import choose, load_presets, next_smaller, parse_vram
+from loratui.vram import VramInputs, estimate, lora_param_count
+
+TIERS = (4, 6, 8, 12, 16, 24, 40)
+
+
+def test_every_tier_and_kind_exists_with_rationale():
+    presets = load_presets()
+    for gb in TIERS:
+        for kind in ("character", "style"):
+            match = [p for p in presets if p.min_vram_gb == gb and p.kind == kind and not p.cpu]
+            assert len(match) == 1, (gb, kind)
+            p = match[0]
+            assert p.rationale and p.label
+            for key in ("network.rank", "network.alpha", "training.batch_size",
+                        "training.gradient_accumulation", "training.mixed_precision",
+                        "training.gradient_checkpointing", "training.attention",
+                        "network.train_text_encoder"):
+                assert p.get(key) is not None, (p.id, key)
+            p.to_config()  # validates against RunConfig
+    assert any(p.cpu for p in presets)
+
+
+def test_8gb_preset_is_the_guides():
+    p = choose(8, "character")
+    assert p.min_vram_gb == 8
+    assert p.get("training.batch_size") == 1 and p.get("training.gradient_accumulation") == 4
+    assert p.get("training.mixed_precision") == "fp16"
+    assert p.get("training.gradient_checkpointing") is True
+    assert p.get("training.attention") in ("sdpa", "xformers")
+
+
+@pytest.mark.parametrize("vram, tier", [(3.9, 4), (6.0, 6), (7.6, 8), (8, 8), (11.7, 12),
+                                        (15.9, 16), (23.6, 24), (80, 40), (2, 4)])
+def test_choose_by_card_size(vram, tier):
+    assert choose(vram).min_vram_gb == tier
+
+
+def test_no_gpu_gives_cpu_preset():
+    assert choose(None).cpu and choose(0).cpu
+
+
+def test_next_smaller():
+    assert next_smaller(choose(12)).min_vram_gb == 8
+    assert next_smaller(choose(4)) is None
+
+
+def test_parse_vram():
+    assert parse_vram("8GB") == 8 and parse_vram("7.6 GiB") == 7.6 and parse_vram("12") == 12
+    with pytest.raises(ValueError):
+        parse_vram("lots")
+
+
+def test_estimate_fits_each_tier_and_guide_oom_case():
+    for p in load_presets():
+        if not p.cpu:
+            assert p.estimate().fits(p.min_vram_gb), p.id
+    # P12: batch 4 on an 8 GB card runs out of memory.
+    assert not estimate(VramInputs(batch_size=4, gradient_checkpointing=False)).fits(8)
+
+
+def test_estimate_is_monotonic():
+    base = estimate(VramInputs()).total_gb
+    assert estimate(VramInputs(batch_size=2)).total_gb > base
+    assert estimate(VramInputs(resolution=768)).total_gb > base
+    assert estimate(VramInputs(gradient_checkpointing=False)).total_gb > base
+    assert estimate(VramInputs(mixed_precision="no")).total_gb > base
+    assert estimate(VramInputs(attention="eager", gradient_checkpointing=False)).total_gb > \
+        estimate(VramInputs(gradient_checkpointing=False)).total_gb
+
+
+def test_lora_param_count_matches_kohya_rank8_size():
+    # A kohya SD1.5 rank-8 LoRA (192 UNet + 72 TE modules) holds 4,718,592 parameters.
+    assert lora_param_count(8) == 4_718_592
+    assert lora_param_count(8, text_encoder=False) == 8 * 423_936
+
+
+def test_from_config():
+    inp = VramInputs.from_config(RunConfig())
+    assert inp.rank == 8 and inp.train_text_encoder

@@ -202,6 +202,7 @@ class Totals:
     modes: dict[str, int] = field(default_factory=dict)
     formats: dict[str, int] = field(default_factory=dict)
     caption_styles: dict[str, int] = field(default_factory=dict)
+    caption_files: dict[str, int] = field(default_factory=dict)   # extension -> files found
 
 
 @dataclass

@@ -10,6 +10,7 @@ use) and checks near-duplicates; `duplicates=True` adds the near-duplicate check
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import multiprocessing
 import os
@@ -37,7 +38,7 @@ POOL_MIN_FILES = 256               # below this a process pool costs more than i
 class ScanOptions:
     deep: bool = False
     duplicates: bool | None = None          # None: only with deep
-    caption_extension: str = ".txt"
+    caption_extension: str = ".txt"          # "auto": the extension most captions have
     trigger_word: str = ""
     resolution: int = 512
     reg_dir: str | Path | None = None
@@ -251,9 +252,7 @@ def scan(root: Path | str, options: ScanOptions | None = None, *,
          progress: Callable[[int, int], None] | None = None, **overrides) -> DatasetReport:
     """Scan the dataset at `root`. Never raises for bad files; raises FileNotFoundError /
     NotADirectoryError when `root` itself is unusable."""
-    opts = options or ScanOptions()
-    for k, v in overrides.items():
-        setattr(opts, k, v)
+    opts = dataclasses.replace(options or ScanOptions(), **overrides)
     root = Path(root).expanduser()
     if not root.exists():
         raise FileNotFoundError(f"{root}: no such folder")
@@ -261,8 +260,14 @@ def scan(root: Path | str, options: ScanOptions | None = None, *,
         raise NotADirectoryError(f"{root}: not a folder (give the dataset folder)")
     t0 = time.perf_counter()
     hashes = opts.deep if opts.duplicates is None else opts.duplicates
-    walk = walk_dataset(root, reg_dir=opts.reg_dir, caption_extension=opts.caption_extension,
+    auto_ext = opts.caption_extension in ("", "auto")
+    walk = walk_dataset(root, reg_dir=opts.reg_dir,
+                        caption_extension=".txt" if auto_ext else opts.caption_extension,
                         default_repeats=opts.default_repeats)
+    cap_counts = Counter(ext for found in walk.captions.values() for ext in found)
+    if auto_ext:   # the extension most captions have (.txt when there are none)
+        opts = dataclasses.replace(opts, caption_extension=max(
+            cap_counts, key=lambda e: (cap_counts[e], e == ".txt"), default=".txt"))
     report = DatasetReport(root=str(root), layout=walk.layout, deep=opts.deep,
                            duplicates_checked=bool(hashes),
                            caption_extension=opts.caption_extension,
@@ -291,6 +296,7 @@ def scan(root: Path | str, options: ScanOptions | None = None, *,
     _emit(report, per_kind)
     _set_findings(report, opts)
     report.totals = _totals(report, opts)
+    report.totals.caption_files = dict(cap_counts)
     order = {"error": 0, "warning": 1, "info": 2}
     report.findings.sort(key=lambda f: (order[f.severity], f.kind))
     report.elapsed_s = round(time.perf_counter() - t0, 3)

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from dataset_fixtures import write_image
+
+from .dataset_fixtures import write_image
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 
 import pytest
-from dataset_fixtures import noise_image
 from PIL import Image
 
 from loratui.dataset.headers import read_header, sniff
+
+from .dataset_fixtures import noise_image
 
 
 def _header(data: bytes):

@@ -7,11 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from dataset_fixtures import write_image
 from PIL import Image
 
 from loratui.dataset.buckets import bucket_resolutions, choose_bucket
 from loratui.dataset.prepare import MANIFEST, PrepareError, prepare
+
+from .dataset_fixtures import write_image
 
 
 def tree_digest(root: Path) -> dict[str, str]:
@@ -79,7 +80,7 @@ def test_alpha_flattened_on_background_and_exif_applied(tmp_path):
     with Image.open(tmp_path / "out" / "rot.png") as out:
         # pad mode keeps the whole 600x800 portrait: green bars left and right
         assert out.getpixel((5, 256)) == (0, 255, 0)
-        r, g, b = out.getpixel((256, 100))
+        r, _g, b = out.getpixel((256, 100))
         assert r > 200 and b < 60                       # red on top after the rotation
 
 
@@ -116,7 +117,7 @@ def test_settings_clash_needs_force(tmp_path):
     write_image(src / "a.png", 700, 500, seed=1)
     out = tmp_path / "out"
     prepare(src, out, mode="crop")
-    with pytest.raises(PrepareError, match="other settings.*mode.*--force"):
+    with pytest.raises(PrepareError, match=r"other settings.*mode.*--force"):
         prepare(src, out, mode="bucket")
     res = prepare(src, out, mode="bucket", force=True)
     assert res.written == 1 and res.sizes == {"576x448": 1}

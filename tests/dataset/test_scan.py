@@ -7,10 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
-from dataset_fixtures import make_broken_set, write_image
 from PIL import Image
 
 from loratui.dataset import DatasetReport, ScanOptions, scan
+
+from .dataset_fixtures import make_broken_set, write_image
 
 
 def kinds(report: DatasetReport) -> dict[str, list[str]]:

@@ -46,7 +46,7 @@ class Header:
     truncated: bool = False
     error: str = ""                  # why the header could not be read
     size: int = 0                    # file size in bytes
-    head_crc: int = 0                # CRC-32 of the first bytes (cheap duplicate pre-filter)
+    head_crc: int = 0                # checksum of the first 4 KB (cheap duplicate pre-filter)
     notes: list[str] = field(default_factory=list)
 
 
@@ -275,7 +275,7 @@ def read_header(f: BinaryIO, size: int | None = None) -> Header:
     buf = f.read(HEAD_BYTES)
     if size is None:
         size = len(buf) if len(buf) < HEAD_BYTES else os.fstat(f.fileno()).st_size
-    h = Header(format=sniff(buf), size=size, head_crc=zlib.crc32(buf))
+    h = Header(format=sniff(buf), size=size, head_crc=zlib.adler32(buf[:4096]))
     try:
         if h.format == "PNG":
             _png(f, buf, h)
@@ -303,3 +303,49 @@ def read_header(f: BinaryIO, size: int | None = None) -> Header:
     if h.format and h.width == 0 and not h.error and h.format in ("PNG", "JPEG", "WEBP", "BMP"):
         h.error = f"{h.format} header without a size"
     return h
+
+
+class RawFile:
+    """The least a header read needs, over an OS file descriptor (no Python file object:
+    `open()` costs more than the read itself on a small header)."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+
+    def read(self, n: int) -> bytes:
+        return os.read(self.fd, n)
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return os.lseek(self.fd, offset, whence)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def read_path(path: str) -> Header:
+    """`read_header` of the file at `path`."""
+    f = RawFile(path)
+    try:
+        return read_header(f)
+    finally:
+        f.close()
+
+
+def read_small(path: str, limit: int = 1 << 20) -> bytes:
+    """Whole contents of a small file (a caption) with one open and usually one read."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        data = os.read(fd, limit)
+        if len(data) < limit:
+            return data
+        parts = [data]
+        while chunk := os.read(fd, limit):
+            parts.append(chunk)
+        return b"".join(parts)
+    finally:
+        os.close(fd)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import captions as cap
-from .headers import TRAINABLE_EXTS, TRAINABLE_FORMATS, read_header
+from .headers import TRAINABLE_EXTS, TRAINABLE_FORMATS, read_path, read_small
 from .layout import Walk, walk_dataset
 from .report import DatasetReport, Finding, ImageRecord, Totals, make_finding
 
@@ -94,8 +94,7 @@ def _probe(task: tuple) -> dict[str, Any]:
     out: dict[str, Any] = {"problems": [], "caption": None}
     problems: list[tuple[str, str]] = out["problems"]
     try:
-        with open(path, "rb", buffering=0) as f:
-            h = read_header(f)
+        h = read_path(path)
         out["bytes"] = h.size
         out["crc"] = h.head_crc
         if h.size == 0:
@@ -112,8 +111,7 @@ def _probe(task: tuple) -> dict[str, Any]:
         problems.append(("unreadable", exc.strerror or str(exc)))
     for ext, cpath in caption_files:
         try:
-            with open(cpath, "rb", buffering=0) as f:
-                data = f.read()
+            data = read_small(cpath)
         except OSError as exc:
             problems.append(("caption-not-utf8", f"{ext}: cannot read ({exc.strerror})"))
             continue

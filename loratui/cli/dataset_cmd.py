@@ -28,7 +28,8 @@ def register(sub) -> None:
     ds = p.add_subparsers(title="dataset commands", metavar="ACTION")
 
     s = add_command(ds, "scan", help="report every problem in a dataset folder", epilog=EPILOG)
-    s.add_argument("dir", help="dataset folder (flat, or the parent of kohya N_name folders)")
+    s.add_argument("dir", nargs="?", help="dataset folder (flat, or the parent of kohya N_name "
+                   "folders); default: the --config's dataset.dir")
     _common_scan(s)
     s.add_argument("--json", action="store_true", help="print the full report as JSON")
     s.add_argument("--deep", action="store_true",
@@ -148,14 +149,20 @@ def run_scan(args) -> int:
     from loratui.dataset.text import render
 
     opts = ScanOptions()
+    folder = args.dir
     if args.config:
         from loratui.config import ConfigError, load_config
 
         try:
-            opts = ScanOptions.from_config(load_config(args.config))
+            cfg = load_config(args.config)
         except ConfigError as exc:
             _err(str(exc))
             return 2
+        opts = ScanOptions.from_config(cfg)
+        folder = folder or cfg.dataset.dir
+    if not folder:
+        _err("give a dataset folder (or --config with dataset.dir set)")
+        return 2
     for attr, value in (("caption_extension", args.caption_ext), ("trigger_word", args.trigger),
                         ("reg_dir", args.reg), ("resolution", args.resolution)):
         if value is not None:
@@ -167,9 +174,9 @@ def run_scan(args) -> int:
     try:
         if prog:
             with prog:
-                report = scan(args.dir, opts, progress=update)
+                report = scan(folder, opts, progress=update)
         else:
-            report = scan(args.dir, opts)
+            report = scan(folder, opts)
     except (FileNotFoundError, NotADirectoryError) as exc:
         _err(str(exc))
         return 2

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import captions as cap
-from .headers import TRAINABLE_EXTS, TRAINABLE_FORMATS, read_path, read_small
+from .headers import ALL_IMAGE_EXTS, TRAINABLE_EXTS, TRAINABLE_FORMATS, read_path, read_small
 from .layout import Walk, walk_dataset
 from .report import DatasetReport, Finding, ImageRecord, Totals, make_finding
 
@@ -506,9 +506,13 @@ def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_
     root = Path(report.root)
     for key, files in walk.captions.items():
         if key not in image_keys:
+            inner = os.path.splitext(key[1])
+            named_after = (key[0], inner[0]) in image_keys and inner[1].lower() in ALL_IMAGE_EXTS
             for path in files.values():
-                per_kind["caption-orphan"][Path(os.path.relpath(path, root)).as_posix()] = \
-                    "no image with this stem"
+                rel = Path(os.path.relpath(path, root)).as_posix()
+                per_kind["caption-orphan"][rel] = (
+                    f"named after the whole image file name: rename to {inner[0]}"
+                    f"{os.path.splitext(path)[1]}" if named_after else "no image with this stem")
 
 
 _MESSAGES = {

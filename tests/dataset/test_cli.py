@@ -36,6 +36,11 @@ def test_scan_json_and_exit_codes(broken_set):
     text = run("scan", str(root), "--fail-on", "never")
     assert text.returncode == 0
     assert "cut.jpg" in text.stdout and "[D05]" in text.stdout
+    cfg = root.parent / "loratui.toml"
+    cfg.write_text(f'[dataset]\ndir = "{root.name}"\ntrigger_word = "zz_tr_"\n', encoding="utf-8")
+    by_config = run("scan", "--config", str(cfg), "--json", "--fail-on", "never")
+    assert by_config.returncode == 0, by_config.stderr
+    assert json.loads(by_config.stdout)["trigger_word"] == "zz_tr_"
     missing = run("scan", str(root / "nope"))
     assert missing.returncode == 2 and "no such folder" in missing.stderr and not missing.stdout
 

@@ -150,16 +150,19 @@ def test_caption_findings(tmp_path):
     (tmp_path / "long.txt").write_text("zz_tr_, " + ", ".join(f"tag{i} word" for i in range(40)),
                                        encoding="utf-8")
     (tmp_path / "orphan.txt").write_text("no image", encoding="utf-8")
+    write_image(tmp_path / "full.png", seed=10, caption=None)
+    (tmp_path / "full.png.txt").write_text("zz_tr_, hat", encoding="utf-8")
     report = scan(tmp_path, trigger_word="zz_tr_")
     found = kinds(report)
-    assert found["caption-missing"] == ["none.png"]
+    assert found["caption-missing"] == ["full.png", "none.png"]
     assert found["caption-empty"] == ["empty.txt"]
     assert found["caption-bom"] == ["bom.txt"]
     assert found["caption-other-extension"] == ["other.png"]
     assert found["caption-too-long"] == ["long.txt"]
     assert found["trigger-not-first"] == ["tags3.txt"]
     assert found["caption-style-mixed"] == ["sent.txt"]
-    assert found["caption-orphan"] == ["orphan.txt"]
+    assert sorted(found["caption-orphan"]) == ["full.png.txt", "orphan.txt"]
+    assert "rename to full.txt" in report.finding("caption-orphan").details["full.png.txt"]
     assert "caption-no-trigger" not in found
     assert {r.path: r.caption for r in report.images}["bom.png"] == "zz_tr_, hat"
     assert kinds(scan(tmp_path, trigger_word="hanfu_"))["caption-no-trigger"]

@@ -351,7 +351,8 @@ def run_trigger(args) -> int:
     except (FileNotFoundError, NotADirectoryError) as exc:
         _err(str(exc))
         return 2
-    captions = {(r.caption_path or r.path): r.caption for r in report.usable_images()}
+    captions = {(r.caption_path or f"{r.path} (no caption)"): r.caption
+                for r in report.usable_images()}
     rep = check_trigger(args.word, captions, tokenizer=tokenizer)
     inserted = None
     if args.insert:

@@ -89,10 +89,13 @@ def caption_style(text: str) -> str:
     t = text.strip()
     if not t:
         return ""
-    longest = max(len(p.split()) for p in split_tags(t) or [t])
-    if longest >= 5 or re.search(r"[.!?]$", t):
+    if re.search(r"[.!?]$", t):
         return "sentence"
-    return "tags"
+    words = [len(p.split()) for p in split_tags(t) or [t]]
+    if len(words) == 1:
+        return "sentence" if words[0] >= 4 else "tags"
+    # short comma-separated phrases ("a girl with red hair, smiling") are tag lists
+    return "sentence" if sum(words) / len(words) >= 4.5 else "tags"
 
 
 @lru_cache(maxsize=64)

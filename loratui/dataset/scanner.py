@@ -569,18 +569,17 @@ def _emit(report: DatasetReport, per_kind: dict[str, dict[str, str]]) -> None:
 def _set_findings(report: DatasetReport, opts: ScanOptions) -> None:
     train = [r for r in report.images if not r.is_reg]
     usable = sum(r.ok for r in train)
-    root = "."
     if not train:
         report.findings.append(make_finding(
-            "no-images", "no images found (looked for .png .jpg .jpeg .webp .bmp)", [root]))
+            "no-images", "no images found (looked for .png .jpg .jpeg .webp .bmp)", []))
     elif usable < opts.min_images:
         report.findings.append(make_finding(
             "too-few-images", f"{usable} usable image(s); the guide recommends "
-            f"{opts.min_images}–{opts.max_images}", [root]))
+            f"{opts.min_images}–{opts.max_images}", []))
     elif usable > opts.max_images:
         report.findings.append(make_finding(
             "many-images", f"{usable} usable images; the guide's range is "
-            f"{opts.min_images}–{opts.max_images}", [root]))
+            f"{opts.min_images}–{opts.max_images}", []))
 
 
 def _short_bucket(s: int) -> str:

@@ -204,7 +204,7 @@ def batch_too_big(inp, ctx, rule, th):
     if est.fits(vram) and not guide:
         return
     why = (f"the estimate is {est.total_gb:.1f} GB" if not est.fits(vram) else
-           f"the guide saw batch 4 run out of memory on 8 GB")
+           "the guide saw batch 4 run out of memory on 8 GB")
     yield Hit({"batch": batch, "vram": vram, "why": why, "accum": batch * accum},
               key="train_batch_size",
               edits={"train_batch_size": 1, "gradient_accumulation_steps": batch * accum})

@@ -9,9 +9,12 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from loratui.doctor.model import DELETE, Diagnostic
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -8,7 +8,6 @@ Importing this module costs nothing (stdlib only).
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -245,6 +244,8 @@ class DatasetReport:
         return asdict(self)
 
     def to_json(self, indent: int | None = 2) -> str:
+        import json
+
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
     @classmethod

@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
-import multiprocessing
 import os
-import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -208,6 +204,9 @@ def _probe_chunk(tasks: list[tuple]) -> list[dict[str, Any]]:
 
 def _pool_context():
     # fork is fastest, but forking a threaded process (the Textual UI) can deadlock.
+    import multiprocessing
+    import threading
+
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
@@ -229,6 +228,8 @@ def iter_parallel(fn: Callable[[list], list], tasks: list, workers: int | None,
         return
     chunk = chunk or max(8, min(256, total // (n * 8) or 1))
     chunks = [tasks[i:i + chunk] for i in range(0, total, chunk)]
+    from concurrent.futures import ProcessPoolExecutor
+
     with ProcessPoolExecutor(max_workers=n, mp_context=_pool_context()) as ex:
         yield from ex.map(fn, chunks)
 
@@ -428,6 +429,8 @@ def _duplicates(report: DatasetReport, opts: ScanOptions, per_kind, crcs: dict) 
 
 def _sample_digest(path: Path, size: int) -> bytes:
     """Hash of 8 small blocks spread over the file: different files almost always differ."""
+    import hashlib
+
     h = hashlib.blake2b(digest_size=16)
     with open(path, "rb", buffering=0) as f:
         fd = f.fileno()
@@ -437,6 +440,8 @@ def _sample_digest(path: Path, size: int) -> bytes:
 
 
 def _full_digest(path: Path) -> bytes:
+    import hashlib
+
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "blake2b").digest()
 

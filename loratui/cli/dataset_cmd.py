@@ -13,7 +13,7 @@ examples:
   loratui dataset prepare ./train --out ./train_512 --mode crop --trigger hanfu_girl_
   loratui dataset prepare ./train --out ./train_buckets --mode bucket
   loratui dataset caption ./train_512 --model ./blip-base --prefix hanfu_girl_
-  loratui dataset caption ./train_512 --remove-tag watermark --dedupe
+  loratui dataset caption ./train_512 --remove-tag watermark --dedupe --add-prefix hanfu_girl_
   loratui dataset caption ./train_512 --clip ./clip-vit-base-patch32 --worst 10
   loratui dataset trigger ./train_512 hanfu_girl_ --insert
 """
@@ -80,6 +80,8 @@ def register(sub) -> None:
     c.add_argument("--beams", type=int, default=3, help="beam search width")
     c.add_argument("--caption-ext", default=".txt")
     g = c.add_argument_group("bulk edits (prepared copy, or --in-place with a backup)")
+    g.add_argument("--add-prefix", default="", metavar="TEXT",
+                   help="put TEXT first in every caption that lacks it")
     g.add_argument("--replace", nargs=2, metavar=("OLD", "NEW"), help="replace text")
     g.add_argument("--remove-tag", action="append", default=[], metavar="TAG",
                    help="remove a comma-separated tag (repeatable)")
@@ -261,6 +263,7 @@ def run_caption(args) -> int:
     from loratui.dataset.edit import SourceFolderError, edit_captions
 
     edits = cap.build_edits(
+        prefix=args.add_prefix,
         replace=tuple(args.replace) if args.replace else None, remove=args.remove_tag,
         dedupe=args.dedupe, noise=args.noise_tag,
         noise_tags=[t.strip() for t in args.noise_tags.split(",") if t.strip()],

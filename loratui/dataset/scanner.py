@@ -101,10 +101,10 @@ def _probe(task: tuple) -> dict[str, Any]:
             _check_pixels(path, h, out, deep, hashes, max_pixels)
             if not any(k in BROKEN for k, _ in problems):
                 problems.extend(pixel_problems(out, resolution, aspect))
-    except PermissionError as exc:
-        problems.append(("unreadable", exc.strerror or str(exc)))
     except OSError as exc:
         problems.append(("unreadable", exc.strerror or str(exc)))
+    except Exception as exc:   # a file we cannot make sense of never stops the scan
+        problems.append(("corrupt", f"{type(exc).__name__}: {exc}"))
     for ext, cpath in caption_files:
         try:
             data = read_small(cpath)

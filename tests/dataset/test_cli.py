@@ -67,9 +67,11 @@ def test_prepare_then_trigger_insert(tmp_path):
 
 def test_caption_edits_and_missing_model(tmp_path):
     write_image(tmp_path / "a.png", seed=1, caption="a, watermark, b, b")
-    p = run("caption", str(tmp_path), "--remove-tag", "watermark", "--dedupe", "--in-place")
+    p = run("caption", str(tmp_path), "--remove-tag", "watermark", "--dedupe", "--in-place",
+            "--add-prefix", "zq_x_")
     assert p.returncode == 0, p.stderr
-    assert (tmp_path / "a.txt").read_text() == "a, b\n"
+    assert (tmp_path / "a.txt").read_text() == "zq_x_, a, b\n"
+    assert "backed up" in p.stdout
     env_model = run("caption", str(tmp_path), "--model", str(tmp_path / "no-blip"))
     assert env_model.returncode == 2 and "hf download" in env_model.stderr
 

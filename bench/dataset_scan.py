@@ -109,13 +109,16 @@ def cpu_scaling(cores: int, n: int = 3_000_000) -> float:
     return serial / parallel
 
 
-def best_of(fn, repeat: int) -> float:
-    times = []
+def best_of(fns, repeat: int) -> list[float]:
+    """Best time of each function, run in alternating rounds so that a change of load on
+    the machine hits every side alike."""
+    best = [float("inf")] * len(fns)
     for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+        for k, fn in enumerate(fns):
+            t = time.perf_counter()
+            fn()
+            best[k] = min(best[k], time.perf_counter() - t)
+    return best
 
 
 def baseline_prepare(paths: list[str], out: Path) -> None:
@@ -152,11 +155,10 @@ def main() -> int:
     print(f"this machine: {cores} processes run plain CPU work {scaling:.2f}x faster than one")
     baseline_walk_read(data)                   # warm the page cache for both sides
     scan(data)
-    t_base = best_of(lambda: baseline_walk_read(data), args.repeat)
-    t_imgs = best_of(lambda: baseline_read(paths), args.repeat)
     reports = []
-    t_scan = best_of(lambda: reports.append(scan(data)), args.repeat)
-    t_scan1 = best_of(lambda: scan(data, workers=1), args.repeat)
+    t_base, t_imgs, t_scan, t_scan1 = best_of(
+        [lambda: baseline_walk_read(data), lambda: baseline_read(paths),
+         lambda: reports.append(scan(data)), lambda: scan(data, workers=1)], args.repeat)
     r = reports[-1]
     ratio = t_scan / t_base
     print(f"scan     {t_scan:7.3f} s  ({len(paths) / t_scan:,.0f} images/s, all cores; "
@@ -187,8 +189,7 @@ def main() -> int:
         res = prepare(src, out_ours)
         assert res.written == len(sample) and not res.failed, res
 
-    t_pb = best_of(run_base, max(1, args.repeat - 1))
-    t_po = best_of(run_ours, max(1, args.repeat - 1))
+    t_pb, t_po = best_of([run_base, run_ours], max(1, args.repeat - 1))
     speed = t_pb / t_po
     print(f"prepare  {t_po:7.3f} s  ({len(sample) / t_po:,.1f} images/s, all cores)")
     print(f"baseline {t_pb:7.3f} s  ({len(sample) / t_pb:,.1f} images/s, single-process PIL)")

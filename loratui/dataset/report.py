@@ -125,6 +125,24 @@ KINDS: dict[str, tuple[str, tuple[str, ...], str]] = {
                       "(non-recursive): move them up."),
 }
 
+# kind -> the `loratui doctor` rule that reports it (rules/dataset.toml, dataset-scan.toml).
+DOCTOR_CODES: dict[str, str] = {
+    "no-images": "DS101", "too-few-images": "DS102", "many-images": "DS213",
+    "not-512": "DS103", "small-image": "DS104", "caption-missing": "DS105",
+    "caption-other-extension": "DS106", "images-in-parent": "DS107", "leaf-folder": "DS107",
+    "bad-folder-name": "DS107", "stray-folder": "DS107", "same-stem": "DS108",
+    "junk-file": "DS109", "double-extension": "DS109", "empty-file": "DS110",
+    "truncated": "DS110", "corrupt": "DS110", "decompression-bomb": "DS110",
+    "unreadable": "DS110", "caption-not-utf8": "DS111", "caption-empty": "DS112",
+    "caption-no-trigger": "DS113", "alpha": "DS114", "unsupported-format": "DS115",
+    "caption-style-mixed": "DS116", "wrong-extension": "DS201", "exact-duplicate": "DS202",
+    "near-duplicate": "DS203", "caption-too-long": "DS204", "caption-bom": "DS205",
+    "trigger-not-first": "DS206", "exif-rotated": "DS207", "cmyk": "DS208", "16-bit": "DS208",
+    "grayscale": "DS208", "palette": "DS208", "extreme-aspect": "DS209",
+    "latent-cache": "DS210", "broken-symlink": "DS211", "symlink-loop": "DS211",
+    "nested-images": "DS212",
+}
+
 SEVERITY_ORDER = {"info": 0, "warning": 1, "error": 2}
 
 

@@ -101,3 +101,15 @@ def test_doctor_cli_on_a_dataset_folder(tmp_path):
     assert "DS201" in by_code and "D05" in by_code["DS201"]["refs"]
     assert "DS110" in by_code and "empty-file" in by_code["DS110"]["message"]
     assert p.returncode == 1
+
+
+def test_every_dataset_kind_maps_to_a_real_rule():
+    from loratui.dataset.report import DOCTOR_CODES, KINDS
+    from loratui.doctor import code_for_dataset_kind
+    from loratui.doctor.catalog import load_catalog
+
+    codes_known = {r.code for r in load_catalog(use_cache=False).rules}
+    for kind, code in DOCTOR_CODES.items():
+        assert kind in KINDS and code in codes_known, (kind, code)
+    assert code_for_dataset_kind("truncated") == "DS110"
+    assert code_for_dataset_kind("caption-orphan") == ""

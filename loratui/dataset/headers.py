@@ -24,8 +24,8 @@ TRAINABLE_EXTS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG"
 # Image formats people drop into datasets that trainers skip or mis-read (D11).
 OTHER_IMAGE_EXTS = {".gif": "GIF", ".tif": "TIFF", ".tiff": "TIFF", ".heic": "HEIF",
                     ".heif": "HEIF", ".avif": "AVIF", ".jxl": "JXL", ".psd": "PSD",
-                    ".svg": "SVG", ".ico": "ICO", ".tga": "TGA", ".dng": "RAW", ".cr2": "RAW",
-                    ".nef": "RAW", ".arw": "RAW", ".jp2": "JPEG2000", ".qoi": "QOI"}
+                    ".svg": "SVG", ".ico": "ICO", ".tga": "TGA", ".dng": "TIFF", ".cr2": "TIFF",
+                    ".nef": "TIFF", ".arw": "TIFF", ".jp2": "JPEG2000", ".qoi": "QOI"}
 ALL_IMAGE_EXTS = {**TRAINABLE_EXTS, **OTHER_IMAGE_EXTS}
 TRAINABLE_FORMATS = frozenset(TRAINABLE_EXTS.values())
 

@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from . import captions as cap
-from .headers import ALL_IMAGE_EXTS, TRAINABLE_EXTS, TRAINABLE_FORMATS, read_path, read_small
+from .headers import ALL_IMAGE_EXTS, TRAINABLE_FORMATS, read_path, read_small
 from .layout import Walk, walk_dataset
 from .report import DatasetReport, Finding, ImageRecord, Totals, make_finding
 
+OTHER_FORMATS = frozenset({"GIF", "TIFF", "HEIF", "AVIF", "JXL", "PSD", "ICO", "JPEG2000",
+                           "QOI", "SVG", "TGA"})
 BROKEN = frozenset({"empty-file", "truncated", "corrupt", "unsupported-format",
                     "decompression-bomb", "unreadable"})
 PIL_MAX_PIXELS = 89_478_485        # Pillow's own default decompression-bomb limit
@@ -125,16 +127,14 @@ def _probe(task: tuple) -> dict[str, Any]:
 def _check_pixels(path: str, h, out: dict, deep: bool, hashes: bool, max_pixels: int) -> None:
     problems = out["problems"]
     ext = os.path.splitext(path)[1].lower()
-    expected = TRAINABLE_EXTS.get(ext) or {".tif": "TIFF", ".tiff": "TIFF", ".gif": "GIF",
-                                           ".heic": "HEIF", ".heif": "HEIF"}.get(ext, ext[1:].upper())
+    expected = ALL_IMAGE_EXTS.get(ext, ext[1:].upper())
     fmt = h.format
-    if fmt and fmt not in TRAINABLE_FORMATS and fmt not in ("GIF", "TIFF", "HEIF", "AVIF", "JXL",
-                                                            "PSD", "ICO", "JPEG2000", "QOI",
-                                                            "SVG"):
+    if fmt and fmt not in TRAINABLE_FORMATS and fmt not in OTHER_FORMATS:
         problems.append(("corrupt", f"not an image: the content is a {fmt}"))
         return
-    if not fmt:
-        problems.append(("corrupt", "not a recognised image format"))
+    if not fmt:   # no signature we know (TGA has none): Pillow decides
+        if _pil_size(path, out) and out.get("format"):
+            problems.append(("unsupported-format", f"{out['format']} is not read by trainers"))
         return
     if fmt != expected:
         problems.append(("wrong-extension", f"content is {fmt}, extension is {ext}"))
@@ -172,24 +172,26 @@ def _check_pixels(path: str, h, out: dict, deep: bool, hashes: bool, max_pixels:
             if im is None:
                 from PIL import Image
 
-                im = Image.open(path)
-                if im.format == "JPEG":
-                    im.draft("RGB", (64, 64))
-            out["phash"] = _phash(im)
+                with Image.open(path) as im:
+                    if im.format == "JPEG":
+                        im.draft("RGB", (64, 64))
+                    out["phash"] = _phash(im)
+            else:
+                out["phash"] = _phash(im)
         except Exception as exc:
             problems.append(("corrupt", f"cannot decode for hashing: {exc}"))
 
 
 def _pil_size(path: str, out: dict) -> bool:
     """Fill size/mode from Pillow's header reader; False (and a problem) if it cannot."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     try:
         with Image.open(path) as im:
             out.update(format=im.format or out.get("format", ""), width=im.width,
                        height=im.height, mode=im.mode)
         return True
-    except (UnidentifiedImageError, OSError, ValueError, Exception) as exc:
+    except Exception as exc:   # UnidentifiedImageError, OSError, DecompressionBombError, ...
         msg = str(exc) or type(exc).__name__
         if "decompression bomb" in msg.lower():
             out["problems"].append(("decompression-bomb", msg))

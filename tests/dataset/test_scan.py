@@ -211,3 +211,15 @@ def test_options_from_config(tmp_path):
                                                                             "zz_tr_", 512)
     make_broken_set(tmp_path / "x")
     assert Path(scan(tmp_path / "x", opts).root).name == "x"
+
+
+def test_formats_without_a_signature_and_raw_tiffs(tmp_path):
+    write_image(tmp_path / "a.tga", 64, 64, seed=1, fmt="TGA")
+    write_image(tmp_path / "b.tif", 64, 64, seed=2, fmt="TIFF")
+    (tmp_path / "c.tga").write_bytes(b"\x00" * 10)                       # not a TGA at all
+    report = scan(tmp_path)
+    found = kinds(report)
+    assert sorted(found["unsupported-format"]) == ["a.tga", "b.tif"]
+    assert found["corrupt"] == ["c.tga"]
+    assert "wrong-extension" not in found
+    assert {r.path: r.width for r in report.images}["a.tga"] == 64

@@ -122,6 +122,8 @@ def _common_scan(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reg", default=None, help="regularisation folder")
     p.add_argument("--resolution", type=int, default=None, help="training resolution (512)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--tokenizer", metavar="PATH", help="base model folder (or its tokenizer/): "
+                   "exact CLIP token counts instead of estimates")
 
 
 def _err(msg: str) -> None:
@@ -169,6 +171,12 @@ def run_scan(args) -> int:
                         ("reg_dir", args.reg), ("resolution", args.resolution)):
         if value is not None:
             setattr(opts, attr, value)
+    if args.tokenizer:
+        from loratui.dataset.trigger import load_tokenizer
+
+        opts.tokenizer = load_tokenizer(args.tokenizer)
+        if opts.tokenizer is None:
+            _err(f"no CLIP tokenizer in {args.tokenizer}; token counts are estimates")
     opts.deep = args.deep
     opts.duplicates = True if (args.dupes or args.deep) else None
     opts.workers = args.workers

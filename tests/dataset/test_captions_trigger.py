@@ -140,3 +140,16 @@ def test_tokenizer_split_shown(tiny_clip):
     tok = load_tokenizer(tiny_clip)
     rep = check_trigger("zz_girl_", tokenizer=tok)
     assert rep.tokens and "".join(rep.tokens) == "zz_girl_"
+
+
+def test_exact_token_counts_with_a_tokenizer(tiny_clip, tmp_path):
+    from loratui.dataset import scan
+    from loratui.dataset.trigger import load_tokenizer
+
+    write_image(tmp_path / "a.png", seed=1, caption="red dress")
+    tok = load_tokenizer(tiny_clip)
+    exact = scan(tmp_path, tokenizer=tok)
+    assert exact.tokens_exact
+    # the tiny vocabulary has no merges: every letter is a token
+    assert exact.images[0].caption_tokens == len(tok.tokenize("red dress")) == 8
+    assert scan(tmp_path).images[0].caption_tokens == 2

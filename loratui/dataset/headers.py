@@ -305,6 +305,9 @@ def read_header(f: BinaryIO, size: int | None = None) -> Header:
     return h
 
 
+_O_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+
+
 class RawFile:
     """The least a header read needs, over an OS file descriptor (no Python file object:
     `open()` costs more than the read itself on a small header)."""
@@ -312,7 +315,7 @@ class RawFile:
     __slots__ = ("fd",)
 
     def __init__(self, path: str) -> None:
-        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        self.fd = os.open(path, _O_READ)
 
     def read(self, n: int) -> bytes:
         return os.read(self.fd, n)
@@ -338,7 +341,7 @@ def read_path(path: str) -> Header:
 
 def read_small(path: str, limit: int = 1 << 20) -> bytes:
     """Whole contents of a small file (a caption) with one open and usually one read."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    fd = os.open(path, _O_READ)
     try:
         data = os.read(fd, limit)
         if len(data) < limit:

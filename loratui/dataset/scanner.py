@@ -126,7 +126,7 @@ def _probe(task: tuple) -> dict[str, Any]:
 
 def _check_pixels(path: str, h, out: dict, deep: bool, hashes: bool, max_pixels: int) -> None:
     problems = out["problems"]
-    ext = os.path.splitext(path)[1].lower()
+    ext = path[path.rfind("."):].lower()       # the walk only passes files with an extension
     expected = ALL_IMAGE_EXTS.get(ext, ext[1:].upper())
     fmt = h.format
     if fmt and fmt not in TRAINABLE_FORMATS and fmt not in OTHER_FORMATS:
@@ -610,6 +610,10 @@ def _aspect_name(w: int, h: int) -> str:
 def _totals(report: DatasetReport, opts: ScanOptions) -> Totals:
     t = Totals()
     repeats = {s.path: s.repeats for s in report.subsets}
+    sizes: Counter = Counter()
+    modes: Counter = Counter()
+    formats: Counter = Counter()
+    styles: Counter = Counter()
     for r in report.images:
         if r.is_reg:
             t.reg_images += 1
@@ -620,19 +624,18 @@ def _totals(report: DatasetReport, opts: ScanOptions) -> Totals:
             continue
         t.usable += 1
         t.steps_per_epoch_images += repeats.get(r.subset, 1)
-        if r.caption and r.caption.strip():
+        if r.caption_style:            # set for every non-empty caption
             t.captioned += 1
-        key = f"{r.width}x{r.height}"
-        t.resolutions[key] = t.resolutions.get(key, 0) + 1
-        sb = _short_bucket(r.short_side)
-        t.short_sides[sb] = t.short_sides.get(sb, 0) + 1
-        an = _aspect_name(r.width, r.height)
-        t.aspects[an] = t.aspects.get(an, 0) + 1
-        t.modes[r.mode] = t.modes.get(r.mode, 0) + 1
-        t.formats[r.format] = t.formats.get(r.format, 0) + 1
-        if r.caption_style:
-            t.caption_styles[r.caption_style] = t.caption_styles.get(r.caption_style, 0) + 1
-    t.resolutions = dict(Counter(t.resolutions).most_common())
+            styles[r.caption_style] += 1
+        sizes[(r.width, r.height)] += 1
+        modes[r.mode] += 1
+        formats[r.format] += 1
+    for (w, h), n in sizes.most_common():
+        t.resolutions[f"{w}x{h}"] = n
+        sb, an = _short_bucket(min(w, h)), _aspect_name(w, h)
+        t.short_sides[sb] = t.short_sides.get(sb, 0) + n
+        t.aspects[an] = t.aspects.get(an, 0) + n
+    t.modes, t.formats, t.caption_styles = dict(modes), dict(formats), dict(styles)
     return t
 
 

@@ -418,7 +418,7 @@ def _duplicates(report: DatasetReport, opts: ScanOptions, per_kind, crcs: dict) 
     values = np.array([int(r.phash, 16) for r in hashed], dtype=np.uint64)
     reported: set[str] = set()
     for i in range(len(hashed) - 1):
-        dist = np.bitwise_count(values[i + 1:] ^ values[i])
+        dist = _popcount(np, values[i + 1:] ^ values[i])
         for j in np.nonzero(dist <= opts.near_duplicate_distance)[0]:
             a, b = hashed[i], hashed[i + 1 + int(j)]
             if (a.path, b.path) in exact_pairs or b.path in reported:
@@ -464,6 +464,13 @@ def _identical_groups(root: Path, group: list[ImageRecord]) -> list[list[ImageRe
     for candidates in split(group, _sample_digest):
         out.extend(split(candidates, lambda p, _size: _full_digest(p)))
     return out
+
+
+def _popcount(np, x):
+    """Set bits per uint64 (numpy >= 2 has bitwise_count; 1.26 unpacks the bytes)."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(x)
+    return np.unpackbits(x.view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1)
 
 
 def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_kind,

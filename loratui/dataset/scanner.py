@@ -444,8 +444,11 @@ def _sample_digest(path: Path, size: int) -> bytes:
 def _full_digest(path: Path) -> bytes:
     import hashlib
 
+    h = hashlib.blake2b()
     with open(path, "rb") as f:
-        return hashlib.file_digest(f, "blake2b").digest()
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.digest()
 
 
 def _identical_groups(root: Path, group: list[ImageRecord]) -> list[list[ImageRecord]]:

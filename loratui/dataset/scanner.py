@@ -207,10 +207,12 @@ def _probe_chunk(tasks: list[tuple]) -> list[dict[str, Any]]:
 def _pool_context():
     # fork is fastest, but forking a threaded process (the Textual UI) can deadlock.
     import multiprocessing
+    import sys
     import threading
 
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
+    # (macOS lists fork too, but system libraries there are not fork-safe)
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         return multiprocessing.get_context("forkserver")
@@ -435,9 +437,9 @@ def _sample_digest(path: Path, size: int) -> bytes:
 
     h = hashlib.blake2b(digest_size=16)
     with open(path, "rb", buffering=0) as f:
-        fd = f.fileno()
         for k in range(8):
-            h.update(os.pread(fd, 4096, (size - 4096) * k // 7 if size > 4096 else 0))
+            f.seek((size - 4096) * k // 7 if size > 4096 else 0)
+            h.update(f.read(4096))
     return h.digest()
 
 

@@ -116,7 +116,7 @@ class _Walker:
                 continue
             stem, ext = os.path.splitext(name)
             ext = ext.lower()
-            inner = os.path.splitext(stem)[1].lower()
+            inner = os.path.splitext(stem)[1].lower() if "." in stem else ""
             if ext in ALL_IMAGE_EXTS:
                 if inner in ALL_IMAGE_EXTS:
                     self.walk.double_ext.append(rel)

@@ -216,6 +216,7 @@ class Totals:
     resolutions: dict[str, int] = field(default_factory=dict)     # "WxH" -> count
     short_sides: dict[str, int] = field(default_factory=dict)     # "<256", "256-511", ...
     aspects: dict[str, int] = field(default_factory=dict)         # "portrait", "square", ...
+    buckets: dict[str, int] = field(default_factory=dict)         # SD1.5 bucket -> count
     modes: dict[str, int] = field(default_factory=dict)
     formats: dict[str, int] = field(default_factory=dict)
     caption_styles: dict[str, int] = field(default_factory=dict)

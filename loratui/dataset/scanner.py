@@ -341,7 +341,7 @@ def _record(img, res: dict, opts: ScanOptions, per_kind, cap_info: dict) -> Imag
 def _rel_to(cpath: str, img) -> str:
     """Caption path relative to the scan root, derived from the image's relative path."""
     slash = img.rel.rfind("/")
-    return img.rel[:slash + 1] + os.path.basename(cpath)
+    return img.rel[:slash + 1] + cpath[cpath.rfind(os.sep) + 1:]
 
 
 def pixel_problems(info: dict, resolution: int, extreme: float) -> list[tuple[str, str]]:
@@ -388,7 +388,7 @@ def _file_findings(report: DatasetReport, walk: Walk, per_kind) -> None:
     groups: dict[str, list[str]] = defaultdict(list)
     by_path = {r.path: r for r in report.images}
     for rec in report.images:
-        groups[os.path.splitext(rec.path)[0]].append(rec.path)
+        groups[rec.path[:rec.path.rfind(".")]].append(rec.path)   # images have an extension
     for paths in groups.values():
         if len(paths) > 1:
             for p in paths:
@@ -642,8 +642,13 @@ def _totals(report: DatasetReport, opts: ScanOptions) -> Totals:
         sizes[(r.width, r.height)] += 1
         modes[r.mode] += 1
         formats[r.format] += 1
+    from .buckets import choose_bucket
+
     for (w, h), n in sizes.most_common():
         t.resolutions[f"{w}x{h}"] = n
+        if w and h:    # the SD1.5 bucket each size lands in with bucketing on (D10)
+            bw, bh = choose_bucket(w, h, opts.resolution)
+            t.buckets[f"{bw}x{bh}"] = t.buckets.get(f"{bw}x{bh}", 0) + n
         sb, an = _short_bucket(min(w, h)), _aspect_name(w, h)
         t.short_sides[sb] = t.short_sides.get(sb, 0) + n
         t.aspects[an] = t.aspects.get(an, 0) + n

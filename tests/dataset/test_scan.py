@@ -123,7 +123,9 @@ def test_pixel_findings(tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 6
     write_image(tmp_path / "rot.jpg", 640, 512, seed=7, fmt="JPEG", exif=exif.tobytes())
-    found = kinds(scan(tmp_path))
+    report = scan(tmp_path)
+    found = kinds(report)
+    assert report.totals.buckets["512x512"] == 4 and report.totals.buckets["832x256"] == 1
     assert set(found["not-512"]) == {"small.png", "wide.png", "rot.jpg"}
     assert found["small-image"] == ["small.png"]
     assert found["extreme-aspect"] == ["wide.png"]

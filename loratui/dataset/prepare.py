@@ -324,30 +324,32 @@ def prepare(src: Path | str, out: Path | str, options: PrepareOptions | None = N
     meta = {t[0]: t[5] for t in tasks}
     if progress:
         progress(0, total)
-    for part in iter_parallel(_prepare_chunk, worker_tasks, opts.workers, min_parallel=16):
-        for res in part:
-            rel, dst_rel, cap_rel, sig, cap_sig = meta[res["src"]]
-            if "error" in res:
-                result.failed[rel] = res["error"]
-                continue
-            result.written += 1
-            result.sizes[res["size"]] = result.sizes.get(res["size"], 0) + 1
-            if res.get("upscaled"):
-                result.upscaled.append(rel)
-            if "converted" in res:
-                result.captions_converted[rel] = res["converted"]
-            if not res.get("caption"):
-                result.captions_missing.append(rel)
-            files[rel] = {"sig": sig, "caption_sig": cap_sig, "out": dst_rel,
-                          "caption": cap_rel if res.get("caption") else "",
-                          "size": res["size"]}
-        done += len(part)
-        if progress:
-            progress(done, total)
-        if time.monotonic() - last_save > 2.0:     # resumable after an interrupt
-            _save_manifest(out, manifest)
-            last_save = time.monotonic()
-    _save_manifest(out, manifest)
+    try:
+        for part in iter_parallel(_prepare_chunk, worker_tasks, opts.workers, min_parallel=16):
+            for res in part:
+                rel, dst_rel, cap_rel, sig, cap_sig = meta[res["src"]]
+                if "error" in res:
+                    result.failed[rel] = res["error"]
+                    continue
+                result.written += 1
+                result.sizes[res["size"]] = result.sizes.get(res["size"], 0) + 1
+                if res.get("upscaled"):
+                    result.upscaled.append(rel)
+                if "converted" in res:
+                    result.captions_converted[rel] = res["converted"]
+                if not res.get("caption"):
+                    result.captions_missing.append(rel)
+                files[rel] = {"sig": sig, "caption_sig": cap_sig, "out": dst_rel,
+                              "caption": cap_rel if res.get("caption") else "",
+                              "size": res["size"]}
+            done += len(part)
+            if progress:
+                progress(done, total)
+            if time.monotonic() - last_save > 2.0:     # resumable after an interrupt
+                _save_manifest(out, manifest)
+                last_save = time.monotonic()
+    finally:   # what is done stays done, even on Ctrl-C
+        _save_manifest(out, manifest)
     result.elapsed_s = round(time.perf_counter() - t0, 3)
     return result
 

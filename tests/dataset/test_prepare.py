@@ -147,3 +147,22 @@ def test_kohya_layout_is_kept(tmp_path):
     prepare(src, tmp_path / "out", format="jpg")
     with Image.open(tmp_path / "out" / "10_girl" / "x.jpg") as im:
         assert im.format == "JPEG" and im.size == (512, 512)
+
+
+def test_interrupted_prepare_resumes_where_it_stopped(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(40):
+        Image.new("RGB", (80, 80), (i, 2 * i, 3 * i)).save(src / f"{i:02d}.png")
+    out = tmp_path / "out"
+
+    def stop_after_first_chunk(done, total):
+        if done:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        prepare(src, out, resolution=64, workers=1, progress=stop_after_first_chunk)
+    saved = json.loads((out / MANIFEST).read_text())["files"]
+    assert 0 < len(saved) < 40
+    res = prepare(src, out, resolution=64, workers=1)
+    assert (res.up_to_date, res.written) == (len(saved), 40 - len(saved))

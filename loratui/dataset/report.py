@@ -171,7 +171,7 @@ class ImageRecord:
     subset: str = ""
     bytes: int = 0
     format: str = ""          # detected from content: PNG, JPEG, WEBP, BMP, GIF, TIFF, ...
-    width: int = 0
+    width: int = 0            # stored pixels, before EXIF rotation (what sd-scripts loads)
     height: int = 0
     mode: str = ""            # PIL mode name: RGB, RGBA, L, LA, P, CMYK, I;16, ...
     has_alpha: bool = False

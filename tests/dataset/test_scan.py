@@ -225,3 +225,16 @@ def test_formats_without_a_signature_and_raw_tiffs(tmp_path):
     assert found["corrupt"] == ["c.tga"]
     assert "wrong-extension" not in found
     assert {r.path: r.width for r in report.images}["a.tga"] == 64
+
+
+def test_parallel_scan_from_a_worker_thread(tmp_path):
+    """The UI scans from a thread: the pool must not fork a threaded process."""
+    import threading
+
+    for i in range(260):
+        Image.new("RGB", (32, 24), (i % 256, 0, 0)).save(tmp_path / f"{i}.png")
+    out = {}
+    t = threading.Thread(target=lambda: out.update(r=scan(tmp_path, workers=2)))
+    t.start()
+    t.join(120)
+    assert out["r"].totals.usable == 260

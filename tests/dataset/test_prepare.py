@@ -166,3 +166,14 @@ def test_interrupted_prepare_resumes_where_it_stopped(tmp_path):
     assert 0 < len(saved) < 40
     res = prepare(src, out, resolution=64, workers=1)
     assert (res.up_to_date, res.written) == (len(saved), 40 - len(saved))
+
+
+def test_images_already_right_are_copied_not_re_encoded(tmp_path):
+    src = tmp_path / "src"
+    write_image(src / "ok.jpg", 512, 512, seed=1, fmt="JPEG", quality=70)
+    write_image(src / "big.jpg", 700, 600, seed=2, fmt="JPEG", quality=70)
+    prepare(src, tmp_path / "out", format="jpg")
+    assert (tmp_path / "out" / "ok.jpg").read_bytes() == (src / "ok.jpg").read_bytes()
+    assert (tmp_path / "out" / "big.jpg").read_bytes() != (src / "big.jpg").read_bytes()
+    with Image.open(tmp_path / "out" / "big.jpg") as im:
+        assert im.size == (512, 512)

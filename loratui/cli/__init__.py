@@ -26,6 +26,8 @@ COMMAND_MODULES = (
     "loratui.cli.lora_cmd",
     "loratui.cli.wizard_cmd",
 )
+# A command lives in `loratui/cli/<command>_cmd.py` unless listed here.
+COMMAND_ALIASES = {"rule": "loratui.cli.doctor_cmd"}
 
 EPILOG = """\
 examples:
@@ -42,7 +44,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         super().__init__(prog, max_help_position=34)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(modules: tuple[str, ...] = COMMAND_MODULES) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="loratui",
         description="A terminal wizard and doctor for training Stable Diffusion LoRAs.",
@@ -51,9 +53,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"loratui {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in modules:
         importlib.import_module(name).register(sub)
     return parser
+
+
+def _command_parser(argv: list[str]) -> argparse.ArgumentParser | None:
+    """A parser holding only the subcommand named by argv[0]: registering every command
+    costs more start-up time than `loratui doctor CONFIG` may spend in all. None when
+    argv names no known command (then the full parser reports the error)."""
+    if not argv or argv[0].startswith("-"):
+        return None
+    module = COMMAND_ALIASES.get(argv[0], f"loratui.cli.{argv[0]}_cmd")
+    if module not in COMMAND_MODULES:
+        return None
+    parser = build_parser((module,))
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return parser if argv[0] in sub.choices else None
 
 
 def add_command(sub, name: str, *, help: str, epilog: str = "", description: str = ""):
@@ -68,7 +84,9 @@ def add_command(sub, name: str, *, help: str, epilog: str = "", description: str
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = _command_parser(argv) or build_parser()
     args = parser.parse_args(argv)
     run = getattr(args, "run", None)
     if run is None:

@@ -13,7 +13,7 @@ examples:
   loratui dataset prepare ./train --out ./train_512 --mode crop --trigger hanfu_girl_
   loratui dataset prepare ./train --out ./train_buckets --mode bucket
   loratui dataset caption ./train_512 --model ./blip-base --prefix hanfu_girl_
-  loratui dataset caption ./train_512 --remove-tag watermark --dedupe
+  loratui dataset caption ./train_512 --remove-tag watermark --dedupe --add-prefix hanfu_girl_
   loratui dataset caption ./train_512 --clip ./clip-vit-base-patch32 --worst 10
   loratui dataset trigger ./train_512 hanfu_girl_ --insert
 """
@@ -28,7 +28,8 @@ def register(sub) -> None:
     ds = p.add_subparsers(title="dataset commands", metavar="ACTION")
 
     s = add_command(ds, "scan", help="report every problem in a dataset folder", epilog=EPILOG)
-    s.add_argument("dir", help="dataset folder (flat, or the parent of kohya N_name folders)")
+    s.add_argument("dir", nargs="?", help="dataset folder (flat, or the parent of kohya N_name "
+                   "folders); default: the --config's dataset.dir")
     _common_scan(s)
     s.add_argument("--json", action="store_true", help="print the full report as JSON")
     s.add_argument("--deep", action="store_true",
@@ -79,6 +80,8 @@ def register(sub) -> None:
     c.add_argument("--beams", type=int, default=3, help="beam search width")
     c.add_argument("--caption-ext", default=".txt")
     g = c.add_argument_group("bulk edits (prepared copy, or --in-place with a backup)")
+    g.add_argument("--add-prefix", default="", metavar="TEXT",
+                   help="put TEXT first in every caption that lacks it")
     g.add_argument("--replace", nargs=2, metavar=("OLD", "NEW"), help="replace text")
     g.add_argument("--remove-tag", action="append", default=[], metavar="TAG",
                    help="remove a comma-separated tag (repeatable)")
@@ -119,6 +122,8 @@ def _common_scan(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reg", default=None, help="regularisation folder")
     p.add_argument("--resolution", type=int, default=None, help="training resolution (512)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--tokenizer", metavar="PATH", help="base model folder (or its tokenizer/): "
+                   "exact CLIP token counts instead of estimates")
 
 
 def _err(msg: str) -> None:
@@ -148,18 +153,30 @@ def run_scan(args) -> int:
     from loratui.dataset.text import render
 
     opts = ScanOptions()
+    folder = args.dir
     if args.config:
         from loratui.config import ConfigError, load_config
 
         try:
-            opts = ScanOptions.from_config(load_config(args.config))
+            cfg = load_config(args.config)
         except ConfigError as exc:
             _err(str(exc))
             return 2
+        opts = ScanOptions.from_config(cfg)
+        folder = folder or cfg.dataset.dir
+    if not folder:
+        _err("give a dataset folder (or --config with dataset.dir set)")
+        return 2
     for attr, value in (("caption_extension", args.caption_ext), ("trigger_word", args.trigger),
                         ("reg_dir", args.reg), ("resolution", args.resolution)):
         if value is not None:
             setattr(opts, attr, value)
+    if args.tokenizer:
+        from loratui.dataset.trigger import load_tokenizer
+
+        opts.tokenizer = load_tokenizer(args.tokenizer)
+        if opts.tokenizer is None:
+            _err(f"no CLIP tokenizer in {args.tokenizer}; token counts are estimates")
     opts.deep = args.deep
     opts.duplicates = True if (args.dupes or args.deep) else None
     opts.workers = args.workers
@@ -167,9 +184,9 @@ def run_scan(args) -> int:
     try:
         if prog:
             with prog:
-                report = scan(args.dir, opts, progress=update)
+                report = scan(folder, opts, progress=update)
         else:
-            report = scan(args.dir, opts)
+            report = scan(folder, opts)
     except (FileNotFoundError, NotADirectoryError) as exc:
         _err(str(exc))
         return 2
@@ -254,6 +271,7 @@ def run_caption(args) -> int:
     from loratui.dataset.edit import SourceFolderError, edit_captions
 
     edits = cap.build_edits(
+        prefix=args.add_prefix,
         replace=tuple(args.replace) if args.replace else None, remove=args.remove_tag,
         dedupe=args.dedupe, noise=args.noise_tag,
         noise_tags=[t.strip() for t in args.noise_tags.split(",") if t.strip()],
@@ -344,7 +362,8 @@ def run_trigger(args) -> int:
     except (FileNotFoundError, NotADirectoryError) as exc:
         _err(str(exc))
         return 2
-    captions = {(r.caption_path or r.path): r.caption for r in report.usable_images()}
+    captions = {(r.caption_path or f"{r.path} (no caption)"): r.caption
+                for r in report.usable_images()}
     rep = check_trigger(args.word, captions, tokenizer=tokenizer)
     inserted = None
     if args.insert:

@@ -12,6 +12,7 @@ import random
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 CLIP_WINDOW = 75   # CLIP's 77 positions minus <start> and <end>
 
@@ -68,11 +69,8 @@ def guess_legacy(data: bytes) -> tuple[str, str]:
 def estimate_clip_tokens(text: str) -> int:
     """Approximate CLIP BPE token count (no vocabulary needed): short words are one
     token, long or rare words split into pieces of ~5 letters."""
-    n = 0
-    for m in _CLIP_WORDS.finditer(text.lower()):
-        word = m.group()
-        n += 1 if len(word) <= 8 else math.ceil(len(word) / 5)
-    return n
+    words = _CLIP_WORDS.findall(text.lower())
+    return len(words) + sum(math.ceil(len(w) / 5) - 1 for w in words if len(w) > 8)
 
 
 def count_tokens(text: str, tokenizer=None) -> int:
@@ -91,12 +89,16 @@ def caption_style(text: str) -> str:
     t = text.strip()
     if not t:
         return ""
-    longest = max(len(p.split()) for p in split_tags(t) or [t])
-    if longest >= 5 or re.search(r"[.!?]$", t):
+    if re.search(r"[.!?]$", t):
         return "sentence"
-    return "tags"
+    words = [len(p.split()) for p in split_tags(t) or [t]]
+    if len(words) == 1:
+        return "sentence" if words[0] >= 4 else "tags"
+    # short comma-separated phrases ("a girl with red hair, smiling") are tag lists
+    return "sentence" if sum(words) / len(words) >= 4.5 else "tags"
 
 
+@lru_cache(maxsize=64)
 def _word_pattern(word: str) -> re.Pattern[str]:
     return re.compile(r"(?<![A-Za-z0-9])" + re.escape(word) + r"(?![A-Za-z0-9])")
 

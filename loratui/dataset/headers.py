@@ -9,11 +9,13 @@ truncated files without decoding them. Stdlib only.
 
 from __future__ import annotations
 
+import os
 import struct
+import zlib
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-HEAD_BYTES = 65536
+HEAD_BYTES = 16384        # enough for PNG/WebP/BMP/GIF headers; JPEG and PNG read on if needed
 TAIL_BYTES = 64
 
 # Formats trainers (sd-scripts, OneTrainer, ours) read. Extension -> detected format.
@@ -22,8 +24,8 @@ TRAINABLE_EXTS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG"
 # Image formats people drop into datasets that trainers skip or mis-read (D11).
 OTHER_IMAGE_EXTS = {".gif": "GIF", ".tif": "TIFF", ".tiff": "TIFF", ".heic": "HEIF",
                     ".heif": "HEIF", ".avif": "AVIF", ".jxl": "JXL", ".psd": "PSD",
-                    ".svg": "SVG", ".ico": "ICO", ".tga": "TGA", ".dng": "RAW", ".cr2": "RAW",
-                    ".nef": "RAW", ".arw": "RAW", ".jp2": "JPEG2000", ".qoi": "QOI"}
+                    ".svg": "SVG", ".ico": "ICO", ".tga": "TGA", ".dng": "TIFF", ".cr2": "TIFF",
+                    ".nef": "TIFF", ".arw": "TIFF", ".jp2": "JPEG2000", ".qoi": "QOI"}
 ALL_IMAGE_EXTS = {**TRAINABLE_EXTS, **OTHER_IMAGE_EXTS}
 TRAINABLE_FORMATS = frozenset(TRAINABLE_EXTS.values())
 
@@ -43,6 +45,8 @@ class Header:
     animated: bool = False
     truncated: bool = False
     error: str = ""                  # why the header could not be read
+    size: int = 0                    # file size in bytes
+    head_crc: int = 0                # checksum of the first 4 KB (cheap duplicate pre-filter)
     notes: list[str] = field(default_factory=list)
 
 
@@ -110,7 +114,7 @@ def _exif_orientation(tiff: bytes) -> int:
     return 1
 
 
-def _png(buf: bytes, h: Header) -> None:
+def _png(f: BinaryIO, buf: bytes, h: Header) -> None:
     if len(buf) < 33 or buf[12:16] != b"IHDR":
         h.error = "PNG without an IHDR header chunk"
         return
@@ -126,7 +130,13 @@ def _png(buf: bytes, h: Header) -> None:
         return
     h.has_alpha = ctype in (4, 6)
     pos = 8
-    while pos + 8 <= len(buf):            # chunks before the image data
+    while True:                            # chunks before the image data
+        if pos + 8 > len(buf):
+            more = f.read(HEAD_BYTES) if len(buf) < 4 * 1024 * 1024 else b""
+            if not more:
+                break
+            buf += more
+            continue
         (length,) = struct.unpack_from(">I", buf, pos)
         ctype_b = buf[pos + 4:pos + 8]
         if ctype_b == b"IDAT":
@@ -136,6 +146,11 @@ def _png(buf: bytes, h: Header) -> None:
         elif ctype_b == b"acTL":
             h.animated = True
         elif ctype_b == b"eXIf":
+            while pos + 8 + length > len(buf):
+                more = f.read(HEAD_BYTES)
+                if not more:
+                    break
+                buf += more
             h.orientation = _exif_orientation(buf[pos + 8:pos + 8 + length])
         pos += 12 + length
 
@@ -254,13 +269,16 @@ def _tail_ok(fmt: str, tail: bytes) -> bool:
     return True
 
 
-def read_header(f: BinaryIO, size: int) -> Header:
-    """Parse the header of the open binary file `f` of `size` bytes."""
+def read_header(f: BinaryIO, size: int | None = None) -> Header:
+    """Parse the header of the binary file `f` (positioned at 0). `size` is looked up
+    when not given; it is known without a stat when the file is shorter than the head."""
     buf = f.read(HEAD_BYTES)
-    h = Header(format=sniff(buf))
+    if size is None:
+        size = len(buf) if len(buf) < HEAD_BYTES else os.fstat(f.fileno()).st_size
+    h = Header(format=sniff(buf), size=size, head_crc=zlib.adler32(buf[:4096]))
     try:
         if h.format == "PNG":
-            _png(buf, h)
+            _png(f, buf, h)
         elif h.format == "JPEG":
             _jpeg(f, buf, h)
         elif h.format == "WEBP":
@@ -273,8 +291,11 @@ def read_header(f: BinaryIO, size: int) -> Header:
         h.truncated, h.error = True, f"{h.format} header is cut short"
     if h.format in ("PNG", "JPEG", "GIF") and not h.error:
         if size > len(buf):
-            f.seek(max(0, size - TAIL_BYTES))
-            tail = f.read(TAIL_BYTES)
+            try:
+                tail = os.pread(f.fileno(), TAIL_BYTES, max(0, size - TAIL_BYTES))
+            except (AttributeError, OSError, ValueError):   # no fd (BytesIO) or no pread
+                f.seek(max(0, size - TAIL_BYTES))
+                tail = f.read(TAIL_BYTES)
         else:
             tail = buf[-TAIL_BYTES:]
         if not _tail_ok(h.format, tail):
@@ -282,3 +303,52 @@ def read_header(f: BinaryIO, size: int) -> Header:
     if h.format and h.width == 0 and not h.error and h.format in ("PNG", "JPEG", "WEBP", "BMP"):
         h.error = f"{h.format} header without a size"
     return h
+
+
+_O_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+
+
+class RawFile:
+    """The least a header read needs, over an OS file descriptor (no Python file object:
+    `open()` costs more than the read itself on a small header)."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, _O_READ)
+
+    def read(self, n: int) -> bytes:
+        return os.read(self.fd, n)
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return os.lseek(self.fd, offset, whence)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def read_path(path: str) -> Header:
+    """`read_header` of the file at `path`."""
+    f = RawFile(path)
+    try:
+        return read_header(f)
+    finally:
+        f.close()
+
+
+def read_small(path: str, limit: int = 1 << 20) -> bytes:
+    """Whole contents of a small file (a caption) with one open and usually one read."""
+    fd = os.open(path, _O_READ)
+    try:
+        data = os.read(fd, limit)
+        if len(data) < limit:
+            return data
+        parts = [data]
+        while chunk := os.read(fd, limit):
+            parts.append(chunk)
+        return b"".join(parts)
+    finally:
+        os.close(fd)

@@ -30,6 +30,7 @@ class ImageFile:
     subset: str           # subset path relative to the scan root ("." for the root)
     nested: bool = False  # below the subset folder itself
     is_reg: bool = False
+    key: tuple[str, str] = ("", "")   # (folder abspath, stem): pairs it with its caption
 
 
 @dataclass
@@ -101,26 +102,31 @@ class _Walker:
 
     def add_files(self, files: list[os.DirEntry], subset: str, nested: bool, is_reg: bool) -> int:
         n = 0
+        if not files:
+            return 0
+        folder_abs = os.path.dirname(files[0].path)
+        folder = _rel(folder_abs, self.walk.root)
+        prefix = "" if folder == "." else folder + "/"
         for e in files:
             name = e.name
             lower = name.lower()
-            rel = _rel(e.path, self.walk.root)
+            rel = prefix + name
             if lower.startswith("._") or lower in JUNK_NAMES:
                 self.walk.junk.append(rel)
                 continue
             stem, ext = os.path.splitext(name)
             ext = ext.lower()
-            inner = os.path.splitext(stem)[1].lower()
+            inner = os.path.splitext(stem)[1].lower() if "." in stem else ""
             if ext in ALL_IMAGE_EXTS:
                 if inner in ALL_IMAGE_EXTS:
                     self.walk.double_ext.append(rel)
-                self.walk.images.append(ImageFile(e.path, rel, subset, nested, is_reg))
+                self.walk.images.append(ImageFile(e.path, rel, subset, nested, is_reg,
+                                                  (folder_abs, stem)))
                 n += 1
             elif ext in self.caption_exts:
                 if inner in self.caption_exts:
                     self.walk.double_ext.append(rel)
-                key = (os.path.dirname(e.path), stem)
-                self.walk.captions.setdefault(key, {})[ext] = e.path
+                self.walk.captions.setdefault((folder_abs, stem), {})[ext] = e.path
             elif ext == ".npz":
                 self.walk.latent_caches.append(rel)
         return n

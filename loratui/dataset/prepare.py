@@ -141,6 +141,13 @@ def target_size(w: int, h: int, s: dict) -> tuple[int, int]:
     return (s["resolution"], s["resolution"])
 
 
+def _already_right(im, size: tuple[int, int], orientation: int, s: dict) -> bool:
+    """The source is already what we would write: copy its bytes (no re-encoding loss)."""
+    return (im.size == size and orientation in (0, 1) and im.mode == "RGB"
+            and "transparency" not in im.info
+            and im.format == ("JPEG" if s["format"] == "jpg" else "PNG"))
+
+
 def _prepare_one(task: tuple) -> dict[str, Any]:
     """Convert one image (and its caption). Runs in a worker process."""
     import warnings
@@ -155,11 +162,18 @@ def _prepare_one(task: tuple) -> dict[str, Any]:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(src) as im:
                 w0, h0 = im.size
-                orientation = im.getexif().get(0x0112, 1) if im.format == "JPEG" else 1
+                orientation = im.getexif().get(0x0112, 1)
                 if orientation in (5, 6, 7, 8):
                     w0, h0 = h0, w0
                 size = target_size(w0, h0, s)
                 res["upscaled"] = min(w0 / size[0], h0 / size[1]) < 1
+                if _already_right(im, size, orientation, s):
+                    im.load()          # decodes fully: a damaged file is not passed on
+                    with open(src, "rb") as f:
+                        atomic_write_bytes(dst, f.read(), fsync=False)
+                    res["size"], res["copied"] = f"{w0}x{h0}", True
+                    res["caption"] = _copy_caption(cap_src, cap_dst, s["trigger_word"], res)
+                    return res
                 if im.format == "JPEG" and s["mode"] != "pad":
                     need = max(size)
                     im.draft("RGB", (need, need))
@@ -324,30 +338,32 @@ def prepare(src: Path | str, out: Path | str, options: PrepareOptions | None = N
     meta = {t[0]: t[5] for t in tasks}
     if progress:
         progress(0, total)
-    for part in iter_parallel(_prepare_chunk, worker_tasks, opts.workers, min_parallel=16):
-        for res in part:
-            rel, dst_rel, cap_rel, sig, cap_sig = meta[res["src"]]
-            if "error" in res:
-                result.failed[rel] = res["error"]
-                continue
-            result.written += 1
-            result.sizes[res["size"]] = result.sizes.get(res["size"], 0) + 1
-            if res.get("upscaled"):
-                result.upscaled.append(rel)
-            if "converted" in res:
-                result.captions_converted[rel] = res["converted"]
-            if not res.get("caption"):
-                result.captions_missing.append(rel)
-            files[rel] = {"sig": sig, "caption_sig": cap_sig, "out": dst_rel,
-                          "caption": cap_rel if res.get("caption") else "",
-                          "size": res["size"]}
-        done += len(part)
-        if progress:
-            progress(done, total)
-        if time.monotonic() - last_save > 2.0:     # resumable after an interrupt
-            _save_manifest(out, manifest)
-            last_save = time.monotonic()
-    _save_manifest(out, manifest)
+    try:
+        for part in iter_parallel(_prepare_chunk, worker_tasks, opts.workers, min_parallel=16):
+            for res in part:
+                rel, dst_rel, cap_rel, sig, cap_sig = meta[res["src"]]
+                if "error" in res:
+                    result.failed[rel] = res["error"]
+                    continue
+                result.written += 1
+                result.sizes[res["size"]] = result.sizes.get(res["size"], 0) + 1
+                if res.get("upscaled"):
+                    result.upscaled.append(rel)
+                if "converted" in res:
+                    result.captions_converted[rel] = res["converted"]
+                if not res.get("caption"):
+                    result.captions_missing.append(rel)
+                files[rel] = {"sig": sig, "caption_sig": cap_sig, "out": dst_rel,
+                              "caption": cap_rel if res.get("caption") else "",
+                              "size": res["size"]}
+            done += len(part)
+            if progress:
+                progress(done, total)
+            if time.monotonic() - last_save > 2.0:     # resumable after an interrupt
+                _save_manifest(out, manifest)
+                last_save = time.monotonic()
+    finally:   # what is done stays done, even on Ctrl-C
+        _save_manifest(out, manifest)
     result.elapsed_s = round(time.perf_counter() - t0, 3)
     return result
 

@@ -8,7 +8,6 @@ Importing this module costs nothing (stdlib only).
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -126,6 +125,24 @@ KINDS: dict[str, tuple[str, tuple[str, ...], str]] = {
                       "(non-recursive): move them up."),
 }
 
+# kind -> the `loratui doctor` rule that reports it (rules/dataset.toml, dataset-scan.toml).
+DOCTOR_CODES: dict[str, str] = {
+    "no-images": "DS101", "too-few-images": "DS102", "many-images": "DS213",
+    "not-512": "DS103", "small-image": "DS104", "caption-missing": "DS105",
+    "caption-other-extension": "DS106", "images-in-parent": "DS107", "leaf-folder": "DS107",
+    "bad-folder-name": "DS107", "stray-folder": "DS107", "same-stem": "DS108",
+    "junk-file": "DS109", "double-extension": "DS109", "empty-file": "DS110",
+    "truncated": "DS110", "corrupt": "DS110", "decompression-bomb": "DS110",
+    "unreadable": "DS110", "caption-not-utf8": "DS111", "caption-empty": "DS112",
+    "caption-no-trigger": "DS113", "alpha": "DS114", "unsupported-format": "DS115",
+    "caption-style-mixed": "DS116", "wrong-extension": "DS201", "exact-duplicate": "DS202",
+    "near-duplicate": "DS203", "caption-too-long": "DS204", "caption-bom": "DS205",
+    "trigger-not-first": "DS206", "exif-rotated": "DS207", "cmyk": "DS208", "16-bit": "DS208",
+    "grayscale": "DS208", "palette": "DS208", "extreme-aspect": "DS209",
+    "latent-cache": "DS210", "broken-symlink": "DS211", "symlink-loop": "DS211",
+    "nested-images": "DS212",
+}
+
 SEVERITY_ORDER = {"info": 0, "warning": 1, "error": 2}
 
 
@@ -154,7 +171,7 @@ class ImageRecord:
     subset: str = ""
     bytes: int = 0
     format: str = ""          # detected from content: PNG, JPEG, WEBP, BMP, GIF, TIFF, ...
-    width: int = 0
+    width: int = 0            # stored pixels, before EXIF rotation (what sd-scripts loads)
     height: int = 0
     mode: str = ""            # PIL mode name: RGB, RGBA, L, LA, P, CMYK, I;16, ...
     has_alpha: bool = False
@@ -199,9 +216,11 @@ class Totals:
     resolutions: dict[str, int] = field(default_factory=dict)     # "WxH" -> count
     short_sides: dict[str, int] = field(default_factory=dict)     # "<256", "256-511", ...
     aspects: dict[str, int] = field(default_factory=dict)         # "portrait", "square", ...
+    buckets: dict[str, int] = field(default_factory=dict)         # SD1.5 bucket -> count
     modes: dict[str, int] = field(default_factory=dict)
     formats: dict[str, int] = field(default_factory=dict)
     caption_styles: dict[str, int] = field(default_factory=dict)
+    caption_files: dict[str, int] = field(default_factory=dict)   # extension -> files found
 
 
 @dataclass
@@ -244,6 +263,8 @@ class DatasetReport:
         return asdict(self)
 
     def to_json(self, indent: int | None = 2) -> str:
+        import json
+
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
     @classmethod

@@ -10,23 +10,24 @@ use) and checks near-duplicates; `duplicates=True` adds the near-duplicate check
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import multiprocessing
+import dataclasses
 import os
-import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import captions as cap
-from .headers import TRAINABLE_EXTS, TRAINABLE_FORMATS, read_header
+from .headers import ALL_IMAGE_EXTS, TRAINABLE_FORMATS, read_path, read_small
 from .layout import Walk, walk_dataset
 from .report import DatasetReport, Finding, ImageRecord, Totals, make_finding
 
+OTHER_FORMATS = frozenset({"GIF", "TIFF", "HEIF", "AVIF", "JXL", "PSD", "ICO", "JPEG2000",
+                           "QOI", "SVG", "TGA"})
+BROKEN = frozenset({"empty-file", "truncated", "corrupt", "unsupported-format",
+                    "decompression-bomb", "unreadable"})
 PIL_MAX_PIXELS = 89_478_485        # Pillow's own default decompression-bomb limit
 POOL_MIN_FILES = 256               # below this a process pool costs more than it saves
 
@@ -35,7 +36,7 @@ POOL_MIN_FILES = 256               # below this a process pool costs more than i
 class ScanOptions:
     deep: bool = False
     duplicates: bool | None = None          # None: only with deep
-    caption_extension: str = ".txt"
+    caption_extension: str = ".txt"          # "auto": the extension most captions have
     trigger_word: str = ""
     resolution: int = 512
     reg_dir: str | Path | None = None
@@ -87,49 +88,53 @@ def _phash(im) -> str:
 
 def _probe(task: tuple) -> dict[str, Any]:
     """Everything about one image that needs its bytes. Runs in a worker process."""
-    path, caption_files, deep, hashes, max_pixels = task
+    path, caption_files, deep, hashes, max_pixels, trigger, estimate, resolution, aspect = task
     out: dict[str, Any] = {"problems": [], "caption": None}
     problems: list[tuple[str, str]] = out["problems"]
     try:
-        size = os.path.getsize(path)
-        out["bytes"] = size
-        if size == 0:
+        h = read_path(path)
+        out["bytes"] = h.size
+        out["crc"] = h.head_crc
+        if h.size == 0:
             problems.append(("empty-file", "0 bytes"))
         else:
-            with open(path, "rb") as f:
-                h = read_header(f, size)
             out.update(format=h.format, width=h.width, height=h.height, mode=h.mode,
                        bits=h.bits, has_alpha=h.has_alpha, orientation=h.orientation)
             _check_pixels(path, h, out, deep, hashes, max_pixels)
-    except PermissionError as exc:
-        problems.append(("unreadable", exc.strerror or str(exc)))
+            if not any(k in BROKEN for k, _ in problems):
+                problems.extend(pixel_problems(out, resolution, aspect))
     except OSError as exc:
         problems.append(("unreadable", exc.strerror or str(exc)))
+    except Exception as exc:   # a file we cannot make sense of never stops the scan
+        problems.append(("corrupt", f"{type(exc).__name__}: {exc}"))
     for ext, cpath in caption_files:
         try:
-            with open(cpath, "rb") as f:
-                data = f.read()
+            data = read_small(cpath)
         except OSError as exc:
             problems.append(("caption-not-utf8", f"{ext}: cannot read ({exc.strerror})"))
             continue
         d = cap.decode_caption(data)
-        out.setdefault("captions", []).append((ext, cpath, d.text, d.bom, d.error))
+        text = (d.text or "").strip()
+        info = None
+        if text:   # (tokens, style, has trigger, trigger first)
+            info = (cap.estimate_clip_tokens(text) if estimate else 0, cap.caption_style(text),
+                    bool(trigger) and cap.has_trigger(text, trigger),
+                    bool(trigger) and cap.trigger_first(text, trigger))
+        out.setdefault("captions", []).append((ext, cpath, d.text, d.bom, d.error, info))
     return out
 
 
 def _check_pixels(path: str, h, out: dict, deep: bool, hashes: bool, max_pixels: int) -> None:
     problems = out["problems"]
-    ext = os.path.splitext(path)[1].lower()
-    expected = TRAINABLE_EXTS.get(ext) or {".tif": "TIFF", ".tiff": "TIFF", ".gif": "GIF",
-                                           ".heic": "HEIF", ".heif": "HEIF"}.get(ext, ext[1:].upper())
+    ext = path[path.rfind("."):].lower()       # the walk only passes files with an extension
+    expected = ALL_IMAGE_EXTS.get(ext, ext[1:].upper())
     fmt = h.format
-    if fmt and fmt not in TRAINABLE_FORMATS and fmt not in ("GIF", "TIFF", "HEIF", "AVIF", "JXL",
-                                                            "PSD", "ICO", "JPEG2000", "QOI",
-                                                            "SVG"):
+    if fmt and fmt not in TRAINABLE_FORMATS and fmt not in OTHER_FORMATS:
         problems.append(("corrupt", f"not an image: the content is a {fmt}"))
         return
-    if not fmt:
-        problems.append(("corrupt", "not a recognised image format"))
+    if not fmt:   # no signature we know (TGA has none): Pillow decides
+        if _pil_size(path, out) and out.get("format"):
+            problems.append(("unsupported-format", f"{out['format']} is not read by trainers"))
         return
     if fmt != expected:
         problems.append(("wrong-extension", f"content is {fmt}, extension is {ext}"))
@@ -167,24 +172,26 @@ def _check_pixels(path: str, h, out: dict, deep: bool, hashes: bool, max_pixels:
             if im is None:
                 from PIL import Image
 
-                im = Image.open(path)
-                if im.format == "JPEG":
-                    im.draft("RGB", (64, 64))
-            out["phash"] = _phash(im)
+                with Image.open(path) as im:
+                    if im.format == "JPEG":
+                        im.draft("RGB", (64, 64))
+                    out["phash"] = _phash(im)
+            else:
+                out["phash"] = _phash(im)
         except Exception as exc:
             problems.append(("corrupt", f"cannot decode for hashing: {exc}"))
 
 
 def _pil_size(path: str, out: dict) -> bool:
     """Fill size/mode from Pillow's header reader; False (and a problem) if it cannot."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     try:
         with Image.open(path) as im:
             out.update(format=im.format or out.get("format", ""), width=im.width,
                        height=im.height, mode=im.mode)
         return True
-    except (UnidentifiedImageError, OSError, ValueError, Exception) as exc:
+    except Exception as exc:   # UnidentifiedImageError, OSError, DecompressionBombError, ...
         msg = str(exc) or type(exc).__name__
         if "decompression bomb" in msg.lower():
             out["problems"].append(("decompression-bomb", msg))
@@ -199,8 +206,13 @@ def _probe_chunk(tasks: list[tuple]) -> list[dict[str, Any]]:
 
 def _pool_context():
     # fork is fastest, but forking a threaded process (the Textual UI) can deadlock.
+    import multiprocessing
+    import sys
+    import threading
+
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
+    # (macOS lists fork too, but system libraries there are not fork-safe)
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         return multiprocessing.get_context("forkserver")
@@ -220,6 +232,8 @@ def iter_parallel(fn: Callable[[list], list], tasks: list, workers: int | None,
         return
     chunk = chunk or max(8, min(256, total // (n * 8) or 1))
     chunks = [tasks[i:i + chunk] for i in range(0, total, chunk)]
+    from concurrent.futures import ProcessPoolExecutor
+
     with ProcessPoolExecutor(max_workers=n, mp_context=_pool_context()) as ex:
         yield from ex.map(fn, chunks)
 
@@ -241,9 +255,7 @@ def scan(root: Path | str, options: ScanOptions | None = None, *,
          progress: Callable[[int, int], None] | None = None, **overrides) -> DatasetReport:
     """Scan the dataset at `root`. Never raises for bad files; raises FileNotFoundError /
     NotADirectoryError when `root` itself is unusable."""
-    opts = options or ScanOptions()
-    for k, v in overrides.items():
-        setattr(opts, k, v)
+    opts = dataclasses.replace(options or ScanOptions(), **overrides)
     root = Path(root).expanduser()
     if not root.exists():
         raise FileNotFoundError(f"{root}: no such folder")
@@ -251,8 +263,14 @@ def scan(root: Path | str, options: ScanOptions | None = None, *,
         raise NotADirectoryError(f"{root}: not a folder (give the dataset folder)")
     t0 = time.perf_counter()
     hashes = opts.deep if opts.duplicates is None else opts.duplicates
-    walk = walk_dataset(root, reg_dir=opts.reg_dir, caption_extension=opts.caption_extension,
+    auto_ext = opts.caption_extension in ("", "auto")
+    walk = walk_dataset(root, reg_dir=opts.reg_dir,
+                        caption_extension=".txt" if auto_ext else opts.caption_extension,
                         default_repeats=opts.default_repeats)
+    cap_counts = Counter(ext for found in walk.captions.values() for ext in found)
+    if auto_ext:   # the extension most captions have (.txt when there are none)
+        opts = dataclasses.replace(opts, caption_extension=max(
+            cap_counts, key=lambda e: (cap_counts[e], e == ".txt"), default=".txt"))
     report = DatasetReport(root=str(root), layout=walk.layout, deep=opts.deep,
                            duplicates_checked=bool(hashes),
                            caption_extension=opts.caption_extension,
@@ -262,46 +280,49 @@ def scan(root: Path | str, options: ScanOptions | None = None, *,
     cap_ext = opts.caption_extension.lower()
     tasks = []
     for img in walk.images:
-        stem_key = (os.path.dirname(img.abspath), os.path.splitext(os.path.basename(img.abspath))[0])
-        found = walk.captions.get(stem_key, {})
+        found = walk.captions.get(img.key, {})
         files = [(cap_ext, found[cap_ext])] if cap_ext in found else sorted(found.items())[:1]
-        tasks.append((img.abspath, files, opts.deep, hashes, opts.max_pixels))
+        tasks.append((img.abspath, files, opts.deep, hashes, opts.max_pixels,
+                      opts.trigger_word.strip(), opts.tokenizer is None, opts.resolution,
+                      opts.extreme_aspect))
     results = map_parallel(_probe_chunk, tasks, opts.workers, progress)
     per_kind: dict[str, dict[str, str]] = defaultdict(dict)
+    crcs: dict[str, int] = {}
+    cap_info: dict[str, tuple] = {}
     for img, res in zip(walk.images, results, strict=True):
-        rec = _record(img, res, opts, per_kind)
+        rec = _record(img, res, opts, per_kind, cap_info)
+        crcs[rec.path] = res.get("crc", 0)
         report.images.append(rec)
     _file_findings(report, walk, per_kind)
-    _duplicates(report, opts, per_kind)
-    _caption_findings(report, walk, opts, per_kind)
+    _duplicates(report, opts, per_kind, crcs)
+    _caption_findings(report, walk, opts, per_kind, cap_info)
     _emit(report, per_kind)
     _set_findings(report, opts)
     report.totals = _totals(report, opts)
+    report.totals.caption_files = dict(cap_counts)
     order = {"error": 0, "warning": 1, "info": 2}
     report.findings.sort(key=lambda f: (order[f.severity], f.kind))
     report.elapsed_s = round(time.perf_counter() - t0, 3)
     return report
 
 
-def _record(img, res: dict, opts: ScanOptions, per_kind) -> ImageRecord:
+def _record(img, res: dict, opts: ScanOptions, per_kind, cap_info: dict) -> ImageRecord:
     rec = ImageRecord(path=img.rel, subset=img.subset, bytes=res.get("bytes", 0),
                       format=res.get("format", ""), width=res.get("width", 0),
                       height=res.get("height", 0), mode=res.get("mode", ""),
                       has_alpha=bool(res.get("has_alpha")),
                       orientation=res.get("orientation", 1) or 1, phash=res.get("phash", ""),
                       is_reg=img.is_reg)
-    broken = {"empty-file", "truncated", "corrupt", "unsupported-format", "decompression-bomb",
-              "unreadable"}
     for kind, detail in res["problems"]:
         if kind.startswith("caption"):
             continue
         rec.problems.append(kind)
         per_kind[kind][rec.path] = detail
-        if kind in broken:
+        if kind in BROKEN:
             rec.ok = False
-    if rec.ok:
-        _pixel_problems(rec, res, opts, per_kind)
-    for ext, cpath, text, bom, error in res.get("captions", []):
+    for ext, cpath, text, bom, error, info in res.get("captions", []):
+        if info is not None:
+            cap_info[rec.path] = info
         rec.caption_path = _rel_to(cpath, img)
         if ext != opts.caption_extension.lower():
             rec.problems.append("caption-other-extension")
@@ -319,29 +340,35 @@ def _record(img, res: dict, opts: ScanOptions, per_kind) -> ImageRecord:
 
 def _rel_to(cpath: str, img) -> str:
     """Caption path relative to the scan root, derived from the image's relative path."""
-    parent = Path(img.rel).parent
-    return (parent / os.path.basename(cpath)).as_posix()
+    slash = img.rel.rfind("/")
+    return img.rel[:slash + 1] + cpath[cpath.rfind(os.sep) + 1:]
 
 
-def _pixel_problems(rec: ImageRecord, res: dict, opts: ScanOptions, per_kind) -> None:
-    w, h, mode = rec.width, rec.height, rec.mode
-    bits = res.get("bits", 8)
-    checks = [
-        ("not-512", (w, h) != (opts.resolution, opts.resolution), f"{w}×{h}"),
-        ("small-image", min(w, h) < opts.resolution, f"short side {min(w, h)} px"),
-        ("extreme-aspect", max(w, h) > opts.extreme_aspect * max(1, min(w, h)),
-         f"{w}×{h} ({max(w, h) / max(1, min(w, h)):.1f}:1)"),
-        ("alpha", rec.has_alpha, f"mode {mode}"),
-        ("palette", mode == "P", "palette (P)"),
-        ("cmyk", mode == "CMYK", "CMYK"),
-        ("16-bit", bits == 16 or mode.startswith("I"), f"{bits}-bit, mode {mode}"),
-        ("grayscale", mode in ("L", "LA", "1", "I;16", "I"), f"mode {mode}"),
-        ("exif-rotated", rec.orientation not in (0, 1), f"orientation {rec.orientation}"),
-    ]
-    for kind, hit, detail in checks:
-        if hit:
-            rec.problems.append(kind)
-            per_kind[kind][rec.path] = detail
+def pixel_problems(info: dict, resolution: int, extreme: float) -> list[tuple[str, str]]:
+    """(kind, detail) for size, aspect and colour-mode findings of a readable image."""
+    w, h, mode = info.get("width", 0), info.get("height", 0), info.get("mode", "")
+    bits, orientation = info.get("bits", 8), info.get("orientation", 1)
+    short, long_ = min(w, h), max(w, h)
+    out = []
+    if w != resolution or h != resolution:
+        out.append(("not-512", f"{w}×{h}"))
+    if short < resolution:
+        out.append(("small-image", f"short side {short} px"))
+    if long_ > extreme * max(1, short):
+        out.append(("extreme-aspect", f"{w}×{h} ({long_ / max(1, short):.1f}:1)"))
+    if info.get("has_alpha"):
+        out.append(("alpha", f"mode {mode}"))
+    if mode == "P":
+        out.append(("palette", "palette (P)"))
+    elif mode == "CMYK":
+        out.append(("cmyk", "CMYK"))
+    if bits == 16 or mode.startswith("I"):
+        out.append(("16-bit", f"{bits}-bit, mode {mode}"))
+    if mode in ("L", "LA", "1", "I;16", "I"):
+        out.append(("grayscale", f"mode {mode}"))
+    if orientation not in (0, 1):
+        out.append(("exif-rotated", f"orientation {orientation}"))
+    return out
 
 
 def _file_findings(report: DatasetReport, walk: Walk, per_kind) -> None:
@@ -358,11 +385,10 @@ def _file_findings(report: DatasetReport, walk: Walk, per_kind) -> None:
     if walk.latent_caches:
         per_kind["latent-cache"].update({r: ".npz latent cache" for r in walk.latent_caches})
     # same stem, different image extension (D06)
-    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    groups: dict[str, list[str]] = defaultdict(list)
     by_path = {r.path: r for r in report.images}
     for rec in report.images:
-        p = Path(rec.path)
-        groups[(p.parent.as_posix(), p.stem)].append(rec.path)
+        groups[rec.path[:rec.path.rfind(".")]].append(rec.path)   # images have an extension
     for paths in groups.values():
         if len(paths) > 1:
             for p in paths:
@@ -371,24 +397,17 @@ def _file_findings(report: DatasetReport, walk: Walk, per_kind) -> None:
                 by_path[p].problems.append("same-stem")
 
 
-def _duplicates(report: DatasetReport, opts: ScanOptions, per_kind) -> None:
+def _duplicates(report: DatasetReport, opts: ScanOptions, per_kind, crcs: dict) -> None:
     root = Path(report.root)
-    by_size: dict[int, list[ImageRecord]] = defaultdict(list)
+    by_size: dict[tuple[int, int], list[ImageRecord]] = defaultdict(list)
     for rec in report.images:
         if rec.ok and rec.bytes:
-            by_size[rec.bytes].append(rec)
+            by_size[(rec.bytes, crcs.get(rec.path, 0))].append(rec)
     exact_pairs: set[tuple[str, str]] = set()
     for group in by_size.values():
         if len(group) < 2:
             continue
-        digests: dict[str, list[ImageRecord]] = defaultdict(list)
-        for rec in group:
-            try:
-                with open(root / rec.path, "rb") as f:
-                    digests[hashlib.file_digest(f, "blake2b").hexdigest()].append(rec)
-            except OSError:
-                continue
-        for same in digests.values():
+        for same in _identical_groups(root, group):
             for rec in same[1:]:
                 per_kind["exact-duplicate"][rec.path] = f"same bytes as {same[0].path}"
                 rec.problems.append("exact-duplicate")
@@ -401,7 +420,7 @@ def _duplicates(report: DatasetReport, opts: ScanOptions, per_kind) -> None:
     values = np.array([int(r.phash, 16) for r in hashed], dtype=np.uint64)
     reported: set[str] = set()
     for i in range(len(hashed) - 1):
-        dist = np.bitwise_count(values[i + 1:] ^ values[i])
+        dist = _popcount(np, values[i + 1:] ^ values[i])
         for j in np.nonzero(dist <= opts.near_duplicate_distance)[0]:
             a, b = hashed[i], hashed[i + 1 + int(j)]
             if (a.path, b.path) in exact_pairs or b.path in reported:
@@ -412,7 +431,55 @@ def _duplicates(report: DatasetReport, opts: ScanOptions, per_kind) -> None:
             b.problems.append("near-duplicate")
 
 
-def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_kind) -> None:
+def _sample_digest(path: Path, size: int) -> bytes:
+    """Hash of 8 small blocks spread over the file: different files almost always differ."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb", buffering=0) as f:
+        for k in range(8):
+            f.seek((size - 4096) * k // 7 if size > 4096 else 0)
+            h.update(f.read(4096))
+    return h.digest()
+
+
+def _full_digest(path: Path) -> bytes:
+    import hashlib
+
+    h = hashlib.blake2b()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.digest()
+
+
+def _identical_groups(root: Path, group: list[ImageRecord]) -> list[list[ImageRecord]]:
+    """Groups of byte-identical files among files of one size: a sampled hash first, the
+    full hash only for files whose samples match."""
+    def split(recs: list[ImageRecord], digest) -> list[list[ImageRecord]]:
+        keyed: dict[bytes, list[ImageRecord]] = defaultdict(list)
+        for rec in recs:
+            try:
+                keyed[digest(root / rec.path, rec.bytes)].append(rec)
+            except OSError:
+                continue
+        return [g for g in keyed.values() if len(g) > 1]
+
+    out: list[list[ImageRecord]] = []
+    for candidates in split(group, _sample_digest):
+        out.extend(split(candidates, lambda p, _size: _full_digest(p)))
+    return out
+
+
+def _popcount(np, x):
+    """Set bits per uint64 (numpy >= 2 has bitwise_count; 1.26 unpacks the bytes)."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(x)
+    return np.unpackbits(x.view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1)
+
+
+def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_kind,
+                      cap_info: dict) -> None:
     trigger = opts.trigger_word.strip()
     styles: dict[str, list[str]] = defaultdict(list)
     for rec in report.images:
@@ -422,25 +489,30 @@ def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_
             if "caption-not-utf8" not in rec.problems:
                 rec.problems.append("caption-missing")
                 per_kind["caption-missing"][rec.path] = (
-                    f"no {Path(rec.path).stem}{opts.caption_extension}")
+                    f"no {os.path.splitext(rec.path)[0]}{opts.caption_extension}")
             continue
         text = rec.caption.strip()
         if not text:
             rec.problems.append("caption-empty")
             per_kind["caption-empty"][rec.caption_path] = "empty"
             continue
-        rec.caption_tokens = cap.count_tokens(text, opts.tokenizer)
-        rec.caption_style = cap.caption_style(text)
+        info = cap_info.get(rec.path)
+        if info is None:     # (not from a worker)
+            info = (0, cap.caption_style(text), cap.has_trigger(text, trigger),
+                    cap.trigger_first(text, trigger))
+        tokens, rec.caption_style, has_trigger, first = info
+        rec.caption_tokens = (cap.count_tokens(text, opts.tokenizer)
+                              if opts.tokenizer is not None or not tokens else tokens)
         styles[rec.caption_style].append(rec.caption_path)
         if rec.caption_tokens > opts.max_caption_tokens:
             rec.problems.append("caption-too-long")
             approx = "" if opts.tokenizer is not None else "about "
             per_kind["caption-too-long"][rec.caption_path] = f"{approx}{rec.caption_tokens} tokens"
         if trigger:
-            if not cap.has_trigger(text, trigger):
+            if not has_trigger:
                 rec.problems.append("caption-no-trigger")
                 per_kind["caption-no-trigger"][rec.caption_path] = f"no `{trigger}`"
-            elif not cap.trigger_first(text, trigger):
+            elif not first:
                 rec.problems.append("trigger-not-first")
                 per_kind["trigger-not-first"][rec.caption_path] = "trigger word not first"
     if len(styles) > 1:
@@ -449,14 +521,17 @@ def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_
         for p in styles[minority]:
             per_kind["caption-style-mixed"][p] = f"{minority} among mostly {majority} captions"
     # captions with no image
-    image_keys = {(os.path.dirname(i.abspath), os.path.splitext(os.path.basename(i.abspath))[0])
-                  for i in walk.images}
+    image_keys = {i.key for i in walk.images}
     root = Path(report.root)
     for key, files in walk.captions.items():
         if key not in image_keys:
+            inner = os.path.splitext(key[1])
+            named_after = (key[0], inner[0]) in image_keys and inner[1].lower() in ALL_IMAGE_EXTS
             for path in files.values():
-                per_kind["caption-orphan"][Path(os.path.relpath(path, root)).as_posix()] = \
-                    "no image with this stem"
+                rel = Path(os.path.relpath(path, root)).as_posix()
+                per_kind["caption-orphan"][rel] = (
+                    f"named after the whole image file name: rename to {inner[0]}"
+                    f"{os.path.splitext(path)[1]}" if named_after else "no image with this stem")
 
 
 _MESSAGES = {
@@ -513,18 +588,17 @@ def _emit(report: DatasetReport, per_kind: dict[str, dict[str, str]]) -> None:
 def _set_findings(report: DatasetReport, opts: ScanOptions) -> None:
     train = [r for r in report.images if not r.is_reg]
     usable = sum(r.ok for r in train)
-    root = "."
     if not train:
         report.findings.append(make_finding(
-            "no-images", "no images found (looked for .png .jpg .jpeg .webp .bmp)", [root]))
+            "no-images", "no images found (looked for .png .jpg .jpeg .webp .bmp)", []))
     elif usable < opts.min_images:
         report.findings.append(make_finding(
             "too-few-images", f"{usable} usable image(s); the guide recommends "
-            f"{opts.min_images}–{opts.max_images}", [root]))
+            f"{opts.min_images}–{opts.max_images}", []))
     elif usable > opts.max_images:
         report.findings.append(make_finding(
             "many-images", f"{usable} usable images; the guide's range is "
-            f"{opts.min_images}–{opts.max_images}", [root]))
+            f"{opts.min_images}–{opts.max_images}", []))
 
 
 def _short_bucket(s: int) -> str:
@@ -548,6 +622,10 @@ def _aspect_name(w: int, h: int) -> str:
 def _totals(report: DatasetReport, opts: ScanOptions) -> Totals:
     t = Totals()
     repeats = {s.path: s.repeats for s in report.subsets}
+    sizes: Counter = Counter()
+    modes: Counter = Counter()
+    formats: Counter = Counter()
+    styles: Counter = Counter()
     for r in report.images:
         if r.is_reg:
             t.reg_images += 1
@@ -558,19 +636,23 @@ def _totals(report: DatasetReport, opts: ScanOptions) -> Totals:
             continue
         t.usable += 1
         t.steps_per_epoch_images += repeats.get(r.subset, 1)
-        if r.caption and r.caption.strip():
+        if r.caption_style:            # set for every non-empty caption
             t.captioned += 1
-        key = f"{r.width}x{r.height}"
-        t.resolutions[key] = t.resolutions.get(key, 0) + 1
-        sb = _short_bucket(r.short_side)
-        t.short_sides[sb] = t.short_sides.get(sb, 0) + 1
-        an = _aspect_name(r.width, r.height)
-        t.aspects[an] = t.aspects.get(an, 0) + 1
-        t.modes[r.mode] = t.modes.get(r.mode, 0) + 1
-        t.formats[r.format] = t.formats.get(r.format, 0) + 1
-        if r.caption_style:
-            t.caption_styles[r.caption_style] = t.caption_styles.get(r.caption_style, 0) + 1
-    t.resolutions = dict(Counter(t.resolutions).most_common())
+            styles[r.caption_style] += 1
+        sizes[(r.width, r.height)] += 1
+        modes[r.mode] += 1
+        formats[r.format] += 1
+    from .buckets import choose_bucket
+
+    for (w, h), n in sizes.most_common():
+        t.resolutions[f"{w}x{h}"] = n
+        if w and h:    # the SD1.5 bucket each size lands in with bucketing on (D10)
+            bw, bh = choose_bucket(w, h, opts.resolution)
+            t.buckets[f"{bw}x{bh}"] = t.buckets.get(f"{bw}x{bh}", 0) + n
+        sb, an = _short_bucket(min(w, h)), _aspect_name(w, h)
+        t.short_sides[sb] = t.short_sides.get(sb, 0) + n
+        t.aspects[an] = t.aspects.get(an, 0) + n
+    t.modes, t.formats, t.caption_styles = dict(modes), dict(formats), dict(styles)
     return t
 
 

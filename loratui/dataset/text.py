@@ -29,6 +29,7 @@ def summary_lines(report: DatasetReport) -> list[str]:
             f"{s.path} ×{s.repeats} ({s.images})" for s in report.subsets[:8]))
     lines.append(f"  sizes    {_counts(t.resolutions)}")
     lines.append(f"  short    {_counts(t.short_sides)}   aspect {_counts(t.aspects)}")
+    lines.append(f"  buckets  {_counts(t.buckets)} (with bucketing on)")
     lines.append(f"  modes    {_counts(t.modes)}   formats {_counts(t.formats)}")
     tok = "exact" if report.tokens_exact else "estimated"
     lines.append(f"  captions {_counts(t.caption_styles)} (tokens {tok})")

@@ -7,12 +7,28 @@ Public API (cheap to import: no pydantic, rich or torch):
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-from loratui.doctor.engine import Options
-from loratui.doctor.model import Diagnostic, Fix, Location
+    from loratui.doctor.engine import Options
+    from loratui.doctor.model import Diagnostic
 
-__all__ = ["Diagnostic", "Fix", "Location", "Options", "diagnose_config", "diagnose_paths"]
+__all__ = ["Diagnostic", "Fix", "Location", "Options", "code_for_dataset_kind", "diagnose_config",
+           "diagnose_paths"]
+
+# Imported on first use, so `import loratui.doctor.catalog` (the CLI) stays cheap.
+_LAZY = {"Diagnostic": "loratui.doctor.model", "Fix": "loratui.doctor.model",
+         "Location": "loratui.doctor.model", "Options": "loratui.doctor.engine"}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'loratui.doctor' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
 
 
 def diagnose_paths(paths=(), *, prompts=(), as_kind=None, options: Options | None = None):
@@ -26,7 +42,7 @@ def diagnose_config(cfg: Any, *, vram_gb: float | None = None, select=None, igno
                     ) -> list[Diagnostic]:
     """Run every config rule on a RunConfig (or its `model_dump()` dict)."""
     from loratui.doctor.catalog import load_catalog
-    from loratui.doctor.engine import Context, run_rules
+    from loratui.doctor.engine import Context, Options, run_rules
     from loratui.doctor.inputs import Input
     from loratui.doctor.inputs.configs import facts_from_run_config
 
@@ -37,3 +53,10 @@ def diagnose_config(cfg: Any, *, vram_gb: float | None = None, select=None, igno
     opts = Options(vram_gb=vram_gb, select=select, ignore=ignore, overrides=table,
                    probe_gpu=vram_gb is None)
     return run_rules(Context([inp], opts, load_catalog()))
+
+
+def code_for_dataset_kind(kind: str) -> str:
+    """The rule code that reports a `loratui.dataset` finding kind ("" when none does)."""
+    from loratui.dataset.report import DOCTOR_CODES
+
+    return DOCTOR_CODES.get(kind, "")

@@ -15,9 +15,12 @@ import json
 import os
 import zlib
 from pathlib import Path
-from typing import Any
 
 from loratui.doctor.model import APPLICABILITIES, SEVERITIES
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 CACHE_VERSION = 3
 

@@ -14,12 +14,15 @@ import importlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from loratui.doctor.catalog import Catalog, Rule, load_catalog
 from loratui.doctor.inputs import Input
 from loratui.doctor.model import DELETE, Diagnostic, Fix, Location
 from loratui.doctor.registry import PREDICATES, Hit
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 WRITABLE_KINDS = ("loratui", "kohya-json", "sdscripts-toml", "dataset-toml")
 INTERNAL = {

@@ -10,7 +10,12 @@ Values the source leaves out fall back to what that trainer would use (`defaults
 from __future__ import annotations
 
 import re
-from typing import Any
+
+from loratui.doctor.util import LazyRe
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 ADAPTIVE_OPTIMIZERS = ("prodigy", "dadapt", "dadaptation", "adafactor_relative")
 EIGHT_BIT_OPTIMIZERS = ("adamw8bit", "lion8bit", "pagedadamw8bit", "pagedlion8bit",
@@ -20,13 +25,13 @@ EIGHT_BIT_OPTIMIZERS = ("adamw8bit", "lion8bit", "pagedadamw8bit", "pagedlion8bi
 RANKLESS_ALGOS = ("lokr", "ia3", "glora", "oft", "boft", "diag-oft", "full", "native fine-tuning",
                   "diag_oft")
 
-SDXL_NAME_HINTS = re.compile(
+SDXL_NAME_HINTS = LazyRe(
     r"sd_?xl|xl[_-]?base|sdxl|pony|illustrious|noob|animagine|juggernautxl|realvisxl|"
     r"playground[-_]?v2|xl[-_]v\d|_xl\b|\bxl\b", re.I)
-SD15_NAME_HINTS = re.compile(r"v1[-_.]?5|sd[-_]?1[-_.]?5|sd15|1\.5|stable-diffusion-v1|"
+SD15_NAME_HINTS = LazyRe(r"v1[-_.]?5|sd[-_]?1[-_.]?5|sd15|1\.5|stable-diffusion-v1|"
                              r"v1-5-pruned|anything[-_]?v[345]|counterfeit|chilloutmix", re.I)
-SD2_NAME_HINTS = re.compile(r"v2[-_.]?[01]|sd[-_]?2[-_.]?[01]|stable-diffusion-2|768-v", re.I)
-VPRED_NAME_HINTS = re.compile(r"v[-_]?pred|vpred|768-v|v_prediction|ztsnr", re.I)
+SD2_NAME_HINTS = LazyRe(r"v2[-_.]?[01]|sd[-_]?2[-_.]?[01]|stable-diffusion-2|768-v", re.I)
+VPRED_NAME_HINTS = LazyRe(r"v[-_]?pred|vpred|768-v|v_prediction|ztsnr", re.I)
 
 
 class ConfigFacts:

@@ -3,14 +3,18 @@ kohya_ss JSON keeping key order and indentation. Every write is atomic (temp + r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from loratui.doctor.model import DELETE, Diagnostic
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -21,10 +25,8 @@ def atomic_write_text(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        try:
+        with contextlib.suppress(OSError):  # keep the file's permissions where possible
             os.chmod(tmp, path.stat().st_mode & 0o777)
-        except OSError:
-            pass
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

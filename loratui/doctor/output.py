@@ -3,13 +3,15 @@ SARIF 2.1.0 for machines. Plain string building: no rich, to keep start-up fast.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from typing import Any
 
 from loratui import __version__
 from loratui.doctor.model import Diagnostic
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 JSON_SCHEMA_VERSION = 1
 COLORS = {"error": "\033[1;31m", "warning": "\033[33m", "info": "\033[36m",
@@ -110,6 +112,8 @@ def to_json_obj(diags: list[Diagnostic], *, fixed: int = 0,
 
 
 def render_json(diags: list[Diagnostic], **kw: Any) -> str:
+    import json
+
     return json.dumps(to_json_obj(diags, **kw), indent=2, ensure_ascii=False) + "\n"
 
 
@@ -178,4 +182,6 @@ def render_sarif(diags: list[Diagnostic], catalog=None) -> str:
             "results": results,
         }],
     }
+    import json
+
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

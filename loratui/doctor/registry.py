@@ -15,7 +15,10 @@ rules applies to an input present, so start-up stays cheap.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 PREDICATES: dict[str, Callable[..., Iterable[Hit]]] = {}
 

@@ -14,3 +14,19 @@ def parse_gb(text: str) -> float:
     if (m.group(2) or "").lower().startswith("m"):
         value /= 1024
     return value
+
+
+class LazyRe:
+    """A regex compiled on first use. Module-level `re.compile` of long patterns costs
+    start-up time in every run, including runs that never use them."""
+
+    __slots__ = ("_args", "_re")
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._args = (pattern, flags)
+        self._re: re.Pattern | None = None
+
+    def __getattr__(self, name: str):
+        if self._re is None:
+            self._re = re.compile(*self._args)
+        return getattr(self._re, name)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from loratui.lora.reader import LoraFile, open_lora
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 METADATA_SHOWN = ("ss_output_name", "ss_base_model_version", "ss_sd_model_name",
                   "ss_network_module", "ss_network_dim", "ss_network_alpha", "ss_network_args",

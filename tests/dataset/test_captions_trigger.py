@@ -6,12 +6,13 @@ import random
 from pathlib import Path
 
 import pytest
-from dataset_fixtures import write_image
 
 from loratui.dataset import captions as cap
 from loratui.dataset.edit import SourceFolderError, edit_captions, insert_trigger
 from loratui.dataset.prepare import prepare
 from loratui.dataset.trigger import check_trigger, english_words, suggest, word_problems
+
+from .dataset_fixtures import write_image
 
 
 def test_bulk_edits():
@@ -118,7 +119,7 @@ def test_missing_blip_model_says_how_to_fetch(tmp_path, monkeypatch):
     write_image(tmp_path / "a.png", seed=1, caption=None)
     with pytest.raises(ModelNotFound, match="hf download Salesforce/blip-image-captioning-base"):
         caption_folder(tmp_path, None)
-    with pytest.raises(ModelNotFound, match="no config.json"):
+    with pytest.raises(ModelNotFound, match=r"no config\.json"):
         caption_folder(tmp_path, tmp_path)
 
 
@@ -139,3 +140,16 @@ def test_tokenizer_split_shown(tiny_clip):
     tok = load_tokenizer(tiny_clip)
     rep = check_trigger("zz_girl_", tokenizer=tok)
     assert rep.tokens and "".join(rep.tokens) == "zz_girl_"
+
+
+def test_exact_token_counts_with_a_tokenizer(tiny_clip, tmp_path):
+    from loratui.dataset import scan
+    from loratui.dataset.trigger import load_tokenizer
+
+    write_image(tmp_path / "a.png", seed=1, caption="red dress")
+    tok = load_tokenizer(tiny_clip)
+    exact = scan(tmp_path, tokenizer=tok)
+    assert exact.tokens_exact
+    # the tiny vocabulary has no merges: every letter is a token
+    assert exact.images[0].caption_tokens == len(tok.tokenize("red dress")) == 8
+    assert scan(tmp_path).images[0].caption_tokens == 2

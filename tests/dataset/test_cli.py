@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from dataset_fixtures import write_image
+
+from .dataset_fixtures import write_image
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,6 +36,11 @@ def test_scan_json_and_exit_codes(broken_set):
     text = run("scan", str(root), "--fail-on", "never")
     assert text.returncode == 0
     assert "cut.jpg" in text.stdout and "[D05]" in text.stdout
+    cfg = root.parent / "loratui.toml"
+    cfg.write_text(f'[dataset]\ndir = "{root.name}"\ntrigger_word = "zz_tr_"\n', encoding="utf-8")
+    by_config = run("scan", "--config", str(cfg), "--json", "--fail-on", "never")
+    assert by_config.returncode == 0, by_config.stderr
+    assert json.loads(by_config.stdout)["trigger_word"] == "zz_tr_"
     missing = run("scan", str(root / "nope"))
     assert missing.returncode == 2 and "no such folder" in missing.stderr and not missing.stdout
 
@@ -61,9 +67,11 @@ def test_prepare_then_trigger_insert(tmp_path):
 
 def test_caption_edits_and_missing_model(tmp_path):
     write_image(tmp_path / "a.png", seed=1, caption="a, watermark, b, b")
-    p = run("caption", str(tmp_path), "--remove-tag", "watermark", "--dedupe", "--in-place")
+    p = run("caption", str(tmp_path), "--remove-tag", "watermark", "--dedupe", "--in-place",
+            "--add-prefix", "zq_x_")
     assert p.returncode == 0, p.stderr
-    assert (tmp_path / "a.txt").read_text() == "a, b\n"
+    assert (tmp_path / "a.txt").read_text() == "zq_x_, a, b\n"
+    assert "backed up" in p.stdout
     env_model = run("caption", str(tmp_path), "--model", str(tmp_path / "no-blip"))
     assert env_model.returncode == 2 and "hf download" in env_model.stderr
 

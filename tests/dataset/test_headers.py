@@ -5,10 +5,13 @@ from __future__ import annotations
 import io
 
 import pytest
-from dataset_fixtures import noise_image
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from loratui.dataset.headers import read_header, sniff
+
+from .dataset_fixtures import noise_image
 
 
 def _header(data: bytes):
@@ -79,3 +82,31 @@ def test_sniff_names_non_images():
     assert sniff(b"GIF89a....") == "GIF"
     assert sniff(b"\x00\x00\x00\x18ftypheic") == "HEIF"
     assert sniff(b"random bytes") == ""
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.binary(max_size=3000), cut=st.integers(min_value=0, max_value=4000),
+       fmt=st.sampled_from(["PNG", "JPEG", "WEBP", "BMP", "GIF"]))
+def test_header_parser_never_raises(data, cut, fmt):
+    """Random bytes, and real headers cut anywhere or followed by garbage, never raise."""
+    real = _encode(noise_image(40, 30, seed=1), fmt)
+    for blob in (data, real[:cut], real[:cut] + data, data + real):
+        h = _header(blob)
+        assert h.width >= 0 and h.height >= 0
+
+
+def test_scan_survives_garbage_files(tmp_path):
+    import random
+
+    from loratui.dataset import scan
+
+    rng = random.Random(5)
+    real = _encode(noise_image(64, 64, seed=2), "PNG")
+    for i in range(40):
+        ext = rng.choice([".png", ".jpg", ".webp", ".bmp", ".gif", ".tif"])
+        blob = rng.choice([real[: rng.randrange(len(real))], bytes(rng.randrange(256)
+                                                                      for _ in range(300))])
+        (tmp_path / f"{i}{ext}").write_bytes(blob)
+    report = scan(tmp_path, deep=True)
+    assert len(report.images) == 40
+    assert all(not r.ok for r in report.images if r.bytes < 60)

@@ -7,11 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from dataset_fixtures import write_image
 from PIL import Image
 
 from loratui.dataset.buckets import bucket_resolutions, choose_bucket
 from loratui.dataset.prepare import MANIFEST, PrepareError, prepare
+
+from .dataset_fixtures import write_image
 
 
 def tree_digest(root: Path) -> dict[str, str]:
@@ -79,7 +80,7 @@ def test_alpha_flattened_on_background_and_exif_applied(tmp_path):
     with Image.open(tmp_path / "out" / "rot.png") as out:
         # pad mode keeps the whole 600x800 portrait: green bars left and right
         assert out.getpixel((5, 256)) == (0, 255, 0)
-        r, g, b = out.getpixel((256, 100))
+        r, _g, b = out.getpixel((256, 100))
         assert r > 200 and b < 60                       # red on top after the rotation
 
 
@@ -116,7 +117,7 @@ def test_settings_clash_needs_force(tmp_path):
     write_image(src / "a.png", 700, 500, seed=1)
     out = tmp_path / "out"
     prepare(src, out, mode="crop")
-    with pytest.raises(PrepareError, match="other settings.*mode.*--force"):
+    with pytest.raises(PrepareError, match=r"other settings.*mode.*--force"):
         prepare(src, out, mode="bucket")
     res = prepare(src, out, mode="bucket", force=True)
     assert res.written == 1 and res.sizes == {"576x448": 1}
@@ -146,3 +147,33 @@ def test_kohya_layout_is_kept(tmp_path):
     prepare(src, tmp_path / "out", format="jpg")
     with Image.open(tmp_path / "out" / "10_girl" / "x.jpg") as im:
         assert im.format == "JPEG" and im.size == (512, 512)
+
+
+def test_interrupted_prepare_resumes_where_it_stopped(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(40):
+        Image.new("RGB", (80, 80), (i, 2 * i, 3 * i)).save(src / f"{i:02d}.png")
+    out = tmp_path / "out"
+
+    def stop_after_first_chunk(done, total):
+        if done:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        prepare(src, out, resolution=64, workers=1, progress=stop_after_first_chunk)
+    saved = json.loads((out / MANIFEST).read_text())["files"]
+    assert 0 < len(saved) < 40
+    res = prepare(src, out, resolution=64, workers=1)
+    assert (res.up_to_date, res.written) == (len(saved), 40 - len(saved))
+
+
+def test_images_already_right_are_copied_not_re_encoded(tmp_path):
+    src = tmp_path / "src"
+    write_image(src / "ok.jpg", 512, 512, seed=1, fmt="JPEG", quality=70)
+    write_image(src / "big.jpg", 700, 600, seed=2, fmt="JPEG", quality=70)
+    prepare(src, tmp_path / "out", format="jpg")
+    assert (tmp_path / "out" / "ok.jpg").read_bytes() == (src / "ok.jpg").read_bytes()
+    assert (tmp_path / "out" / "big.jpg").read_bytes() != (src / "big.jpg").read_bytes()
+    with Image.open(tmp_path / "out" / "big.jpg") as im:
+        assert im.size == (512, 512)

@@ -7,10 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
-from dataset_fixtures import make_broken_set, write_image
 from PIL import Image
 
 from loratui.dataset import DatasetReport, ScanOptions, scan
+
+from .dataset_fixtures import make_broken_set, write_image
 
 
 def kinds(report: DatasetReport) -> dict[str, list[str]]:
@@ -122,7 +123,9 @@ def test_pixel_findings(tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 6
     write_image(tmp_path / "rot.jpg", 640, 512, seed=7, fmt="JPEG", exif=exif.tobytes())
-    found = kinds(scan(tmp_path))
+    report = scan(tmp_path)
+    found = kinds(report)
+    assert report.totals.buckets["512x512"] == 4 and report.totals.buckets["832x256"] == 1
     assert set(found["not-512"]) == {"small.png", "wide.png", "rot.jpg"}
     assert found["small-image"] == ["small.png"]
     assert found["extreme-aspect"] == ["wide.png"]
@@ -149,16 +152,19 @@ def test_caption_findings(tmp_path):
     (tmp_path / "long.txt").write_text("zz_tr_, " + ", ".join(f"tag{i} word" for i in range(40)),
                                        encoding="utf-8")
     (tmp_path / "orphan.txt").write_text("no image", encoding="utf-8")
+    write_image(tmp_path / "full.png", seed=10, caption=None)
+    (tmp_path / "full.png.txt").write_text("zz_tr_, hat", encoding="utf-8")
     report = scan(tmp_path, trigger_word="zz_tr_")
     found = kinds(report)
-    assert found["caption-missing"] == ["none.png"]
+    assert found["caption-missing"] == ["full.png", "none.png"]
     assert found["caption-empty"] == ["empty.txt"]
     assert found["caption-bom"] == ["bom.txt"]
     assert found["caption-other-extension"] == ["other.png"]
     assert found["caption-too-long"] == ["long.txt"]
     assert found["trigger-not-first"] == ["tags3.txt"]
     assert found["caption-style-mixed"] == ["sent.txt"]
-    assert found["caption-orphan"] == ["orphan.txt"]
+    assert sorted(found["caption-orphan"]) == ["full.png.txt", "orphan.txt"]
+    assert "rename to full.txt" in report.finding("caption-orphan").details["full.png.txt"]
     assert "caption-no-trigger" not in found
     assert {r.path: r.caption for r in report.images}["bom.png"] == "zz_tr_, hat"
     assert kinds(scan(tmp_path, trigger_word="hanfu_"))["caption-no-trigger"]
@@ -207,3 +213,28 @@ def test_options_from_config(tmp_path):
                                                                             "zz_tr_", 512)
     make_broken_set(tmp_path / "x")
     assert Path(scan(tmp_path / "x", opts).root).name == "x"
+
+
+def test_formats_without_a_signature_and_raw_tiffs(tmp_path):
+    write_image(tmp_path / "a.tga", 64, 64, seed=1, fmt="TGA")
+    write_image(tmp_path / "b.tif", 64, 64, seed=2, fmt="TIFF")
+    (tmp_path / "c.tga").write_bytes(b"\x00" * 10)                       # not a TGA at all
+    report = scan(tmp_path)
+    found = kinds(report)
+    assert sorted(found["unsupported-format"]) == ["a.tga", "b.tif"]
+    assert found["corrupt"] == ["c.tga"]
+    assert "wrong-extension" not in found
+    assert {r.path: r.width for r in report.images}["a.tga"] == 64
+
+
+def test_parallel_scan_from_a_worker_thread(tmp_path):
+    """The UI scans from a thread: the pool must not fork a threaded process."""
+    import threading
+
+    for i in range(260):
+        Image.new("RGB", (32, 24), (i % 256, 0, 0)).save(tmp_path / f"{i}.png")
+    out = {}
+    t = threading.Thread(target=lambda: out.update(r=scan(tmp_path, workers=2)))
+    t.start()
+    t.join(120)
+    assert out["r"].totals.usable == 260

@@ -7,11 +7,15 @@ becomes an `Input` with `.error` set (reported as DR002), never an exception.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+
+from loratui.doctor.util import LazyRe
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 KINDS = ("loratui", "kohya-json", "sdscripts-toml", "dataset-toml", "cmdline", "log", "lora",
          "prompt", "comfy", "dataset", "run")
@@ -21,7 +25,7 @@ IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff",
 LOG_EXTS = (".log", ".out", ".err")
 CMD_EXTS = (".sh", ".bat", ".cmd", ".ps1", ".bash", ".zsh")
 WEIGHT_EXTS = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".sft")
-SCRIPT_RE = re.compile(r"[\w./\\-]*?(?:train_network|sdxl_train_network|train_db|sdxl_train|"
+SCRIPT_RE = LazyRe(r"[\w./\\-]*?(?:train_network|sdxl_train_network|train_db|sdxl_train|"
                        r"fine_tune|train_textual_inversion|train_text_to_image_lora\w*|"
                        r"train_dreambooth_lora\w*|sd3_train_network|flux_train_network|"
                        r"[\w-]*train[\w-]*)\.py\b")
@@ -119,6 +123,8 @@ def detect(path: Path) -> str | None:
     if ext == ".toml":
         return sniff_toml_kind(head, name)
     if ext == ".json" or head.lstrip().startswith("{"):
+        import json
+
         try:
             data = json.loads(read_text(path)) if path.stat().st_size < 32 * 2**20 else None
         except (OSError, ValueError):

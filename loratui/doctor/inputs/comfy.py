@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from loratui.doctor.inputs import ReadError, read_text
 from loratui.doctor.inputs.prompt import LoraUse, PromptData, parse_prompt
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 LORA_NODES = ("LoraLoader", "LoraLoaderModelOnly", "LoraLoader|pysssss",
               "LoraLoaderModelOnly|pysssss", "CR Load LoRA", "Lora Loader Stack (rgthree)")

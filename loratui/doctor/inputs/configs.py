@@ -3,11 +3,8 @@ TOML, sd-scripts dataset TOML and pasted command lines (.sh / .bat / .ps1 / .txt
 
 from __future__ import annotations
 
-import json
 import re
-import shlex
 from pathlib import Path
-from typing import Any
 
 from loratui.doctor.facts import (
     LORATUI_MAP,
@@ -20,10 +17,9 @@ from loratui.doctor.facts import (
 )
 from loratui.doctor.inputs import SCRIPT_RE, Input, ReadError, read_text
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # What sd-scripts uses when an argument is left out (train_network.py / train_util.py).
 SDSCRIPTS_DEFAULTS: dict[str, Any] = {
@@ -79,6 +75,15 @@ def coerce(key: str, value: Any) -> Any:
     return to_str(value) if not isinstance(value, (int, float, bool)) else value
 
 
+def _tomllib():
+    """tomllib, imported when a TOML file is read (a kohya JSON run never needs it)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    return tomllib
+
+
 def key_line(text: str, key: str) -> int | None:
     """Line (1-based) where `key` is assigned in TOML (`key =`) or JSON (`"key":`)."""
     m = re.search(r'^[ \t]*["\']?' + re.escape(key) + r'["\']?[ \t]*[=:]', text, re.M)
@@ -94,6 +99,8 @@ def load(inp: Input, path: Path) -> None:
         attach_dataset(inp, path)
         return
     if inp.kind == "kohya-json":
+        import json
+
         try:
             data = json.loads(text)
         except ValueError as exc:
@@ -106,6 +113,7 @@ def load(inp: Input, path: Path) -> None:
         inp.facts = kohya_facts(data, text)
         attach_dataset(inp, path)
         return
+    tomllib = _tomllib()
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -243,6 +251,8 @@ def _continuations(text: str) -> str:
 
 
 def _split(command: str, windows: bool) -> list[str]:
+    import shlex
+
     try:
         if windows:
             return [t[1:-1] if len(t) > 1 and t[0] == t[-1] and t[0] in "\"'" else t
@@ -329,6 +339,7 @@ def _attach_config_file(inp: Input, path: Path) -> None:
     cfg = Path(str(config_file))
     if not cfg.is_absolute():
         cfg = path.parent / cfg
+    tomllib = _tomllib()
     try:
         data = tomllib.loads(read_text(cfg))
     except (OSError, tomllib.TOMLDecodeError):
@@ -421,8 +432,6 @@ def dataset_toml_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
 
 def attach_dataset(inp: Input, path: Path) -> None:
     """When the config's dataset folder exists here, check it too (as a child input)."""
-    from loratui.doctor.inputs.dataset import load_dataset
-
     f = inp.facts
     if f is None:
         return
@@ -444,6 +453,8 @@ def attach_dataset(inp: Input, path: Path) -> None:
         if not p.is_dir() or p in seen:
             continue
         seen.add(p)
+        from loratui.doctor.inputs.dataset import load_dataset
+
         child = Input(str(p), "dataset")
         child.data = load_dataset(p, caption_extension=ext, layout=layout)
         child.parent = inp

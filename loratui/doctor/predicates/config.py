@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from pathlib import Path
@@ -204,7 +203,7 @@ def batch_too_big(inp, ctx, rule, th):
     if est.fits(vram) and not guide:
         return
     why = (f"the estimate is {est.total_gb:.1f} GB" if not est.fits(vram) else
-           f"the guide saw batch 4 run out of memory on 8 GB")
+           "the guide saw batch 4 run out of memory on 8 GB")
     yield Hit({"batch": batch, "vram": vram, "why": why, "accum": batch * accum},
               key="train_batch_size",
               edits={"train_batch_size": 1, "gradient_accumulation_steps": batch * accum})
@@ -676,6 +675,8 @@ def unknown_config_key(inp, ctx, rule, th):
     from loratui.doctor.config_defaults import DEFAULTS
 
     for dotted in f.extra.get("unknown_keys", []):
+        import difflib
+
         close = difflib.get_close_matches(dotted, list(DEFAULTS), n=1, cutoff=0.6)
         hint = f"; did you mean `{close[0]}`?" if close else ""
         leaf = dotted.rsplit(".", 1)[-1]
@@ -691,6 +692,8 @@ def dataset_toml_keys(inp, ctx, rule, th):
 
     for dotted, line, level in inp.facts.extra.get("key_problems", []):
         leaf = dotted.rsplit(".", 1)[-1]
+        import difflib
+
         close = difflib.get_close_matches(leaf, sorted(GENERAL_KEYS), n=1, cutoff=0.7)
         hint = f"; did you mean `{close[0]}`?" if close and close[0] != leaf else \
             "; it is valid, but not at this level" if leaf in GENERAL_KEYS else ""

@@ -94,12 +94,11 @@ def caption_extension_mismatch(inp, ctx, rule, th):
 def folder_layout(inp, ctx, rule, th):
     ds = _ds(inp)
     name = ds.root.name
-    if ds.layout == "kohya":
-        if REPEATS_RE.match(name) or (ds.root_images and not ds.subdirs):
-            yield Hit({"problem": f"`{ds.root}` holds the images itself; train_data_dir must be "
-                       "its parent (the folder that contains `N_name` folders): sd-scripts "
-                       "finds no data"})
-            return
+    if ds.layout == "kohya" and (REPEATS_RE.match(name) or (ds.root_images and not ds.subdirs)):
+        yield Hit({"problem": f"`{ds.root}` holds the images itself; train_data_dir must be "
+                   "its parent (the folder that contains `N_name` folders): sd-scripts "
+                   "finds no data"})
+        return
     bad = [n for n, count in ds.subdirs if count and not REPEATS_RE.match(n)]
     good = [n for n, count in ds.subdirs if count and REPEATS_RE.match(n)]
     if ds.layout == "kohya" or good:
@@ -195,14 +194,37 @@ def odd_formats(inp, ctx, rule, th):
         yield Hit({"n": len(bad), "examples": _examples(bad, ds.root)})
 
 
+# Words that make a caption a sentence rather than a tag list. Booru / WD14 tags are short
+# noun phrases ("long hair", "looking at viewer") and rarely carry articles or finite verbs.
+_PROSE_WORDS = frozenset((
+    "a", "an", "the", "is", "are", "was", "were", "this", "that", "there", "these", "those",
+    "and", "her", "his", "their", "its", "which", "who", "stands", "standing", "sits",
+    "sitting", "wearing", "holds", "holding", "shows", "showing"))
+_WORD_RE = re.compile(r"[^\W\d_]+|\d+\w*")
+
+
+def caption_style(caption: str) -> str | None:
+    """'tags', 'prose' or None (too short to tell) for one caption."""
+    text = caption.strip()
+    if not text:
+        return None
+    parts = [p.strip() for p in re.split(r"[,\n，、]", text) if p.strip()]
+    words = [w.lower() for w in _WORD_RE.findall(text)]
+    function = sum(1 for w in words if w in _PROSE_WORDS)
+    longest = max(len(p.split()) for p in parts)
+    if text.endswith(".") or function >= 2 or (function and longest >= 4) or longest >= 7:
+        return "prose"
+    if len(parts) >= 2 or "_" in text:
+        return "tags"
+    return None  # a bare word or phrase ("ohwx", "red dress"): either style
+
+
 @predicate("mixed_caption_styles")
 def mixed_caption_styles(inp, ctx, rule, th):
     ds = _ds(inp)
-    caps = [i.caption for i in ds.images if i.caption]
-    if len(caps) < 10:
+    styles = Counter(caption_style(i.caption) for i in ds.images if i.caption)
+    tags, prose = styles["tags"], styles["prose"]
+    if tags + prose < 10:
         return
-    tags = sum(1 for c in caps if c.count(",") >= 2 and len(c) / (c.count(",") + 1) < 25)
-    prose = len(caps) - tags
-    low = min(tags, prose) / len(caps)
-    if low >= th["min_fraction"]:
+    if min(tags, prose) / (tags + prose) >= th["min_fraction"]:
         yield Hit({"tags": tags, "prose": prose})

@@ -67,7 +67,7 @@ def log_oom(inp, ctx, rule, th):
     hits = log_hits(inp, rule)
     if not hits:
         return
-    first, m = hits[0]
+    first, _ = hits[0]
     text = first.text
     tried = re.search(r"Tried to allocate ([\d.]+ [GM]iB)", text)
     total = re.search(r"([\d.]+) GiB total capacity", text)

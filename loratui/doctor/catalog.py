@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import zlib
-from pathlib import Path
 
 from loratui.doctor.model import APPLICABILITIES, SEVERITIES
 
@@ -126,7 +125,7 @@ def _validate(data: dict[str, Any], file: str) -> None:
             raise CatalogError(f"{where}: unknown input kind {kind!r}")
 
 
-def _parse_files(files: list[Path]) -> list[dict[str, Any]]:
+def _parse_files(files: list[str]) -> list[dict[str, Any]]:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
@@ -134,43 +133,57 @@ def _parse_files(files: list[Path]) -> list[dict[str, Any]]:
 
     out: list[dict[str, Any]] = []
     for path in files:
+        name = os.path.basename(path)
         try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+            with open(path, encoding="utf-8") as fh:
+                doc = tomllib.loads(fh.read())
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise CatalogError(f"{path}: cannot read rule file ({exc})") from None
         module = doc.get("meta", {}).get("module", "loratui.doctor.predicates")
         for data in doc.get("rule", []):
-            _validate(data, path.name)
+            _validate(data, name)
             data.setdefault("module", module)
-            data["_file"] = path.name
+            data["_file"] = name
             out.append(data)
     return out
 
 
-def _cache_path(files: list[Path]) -> Path | None:
-    base = os.environ.get("LORATUI_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
-    root = Path(base) if base else Path.home() / ".cache"
+def _cache_path(files: list[str]) -> str | None:
     if os.environ.get("LORATUI_NO_CACHE"):
         return None
+    base = os.environ.get("LORATUI_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME") or \
+        os.path.join(os.path.expanduser("~"), ".cache")
     key = [str(CACHE_VERSION)]
     for f in files:
-        st = f.stat()
-        key.append(f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}")
+        st = os.stat(f)
+        key.append(f"{os.path.realpath(f)}|{st.st_size}|{st.st_mtime_ns}")
     digest = zlib.crc32("\n".join(key).encode()) ^ (len(files) << 24)
-    return root / "loratui" / f"rules-{digest:08x}.json"
+    return os.path.join(base, "loratui", f"rules-{digest:08x}.json")
 
 
-def load_catalog(rules_dir: Path | None = None, *, use_cache: bool = True) -> Catalog:
-    if rules_dir is None:
-        from loratui.resources import rules_dir as _rules_dir
+def default_rules_dir() -> str:
+    """`loratui.resources.rules_dir()` as a string, without importing pathlib (the
+    doctor's start-up budget): `loratui/_data/rules` in a wheel, `rules/` in a checkout."""
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    for candidate in (os.path.join(package, "_data", "rules"),
+                      os.path.join(os.path.dirname(package), "rules")):
+        if os.path.isdir(candidate):
+            return candidate
+    from loratui.resources import rules_dir
 
-        rules_dir = _rules_dir()
-    files = sorted(Path(rules_dir).glob("*.toml"))
+    return str(rules_dir())  # raises the standard "reinstall loratui" error
+
+
+def load_catalog(rules_dir: str | os.PathLike | None = None, *, use_cache: bool = True
+                 ) -> Catalog:
+    folder = os.fspath(rules_dir) if rules_dir is not None else default_rules_dir()
+    files = sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".toml"))
     cache = _cache_path(files) if use_cache else None
     raw: list[dict[str, Any]] | None = None
-    if cache is not None and cache.is_file():
+    if cache is not None and os.path.isfile(cache):
         try:
-            raw = json.loads(cache.read_text(encoding="utf-8"))
+            with open(cache, encoding="utf-8") as fh:
+                raw = json.loads(fh.read())
         except (OSError, ValueError):
             raw = None
     if raw is None:
@@ -185,14 +198,20 @@ def load_catalog(rules_dir: Path | None = None, *, use_cache: bool = True) -> Ca
     return Catalog(rules)
 
 
-def _write_cache(path: Path, raw: list[dict[str, Any]]) -> None:
+def _write_cache(path: str, raw: list[dict[str, Any]]) -> None:
+    import contextlib
+
+    folder = os.path.dirname(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(raw), encoding="utf-8")
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(raw))
         os.replace(tmp, path)
-        for old in path.parent.glob("rules-*.json"):  # keep only the current cache
-            if old != path:
-                old.unlink(missing_ok=True)
+        for old in os.listdir(folder):  # keep only the current cache
+            if old.startswith("rules-") and old.endswith(".json") and \
+                    os.path.join(folder, old) != path:
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, old))
     except OSError:
         pass  # a read-only home is fine: we just parse every time

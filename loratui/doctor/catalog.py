@@ -5,14 +5,20 @@ Every rule is data: code, kebab-case name, severity, refs to PITFALLS (P..) and 
 thresholds, log regexes, a message template, a fix template and an explanation.
 
 Parsing ~150 rules with the pure-Python `tomllib` costs more than the whole start-up
-budget of `loratui doctor`, so the parsed catalog is cached as JSON (keyed by the
-rule files' names, sizes and mtimes) in the user cache folder.
+budget of `loratui doctor`, so the parsed catalog is cached in the user cache folder,
+keyed by the rule files' paths, sizes and mtimes and the Python version. The cache holds
+plain data (lists, dicts, strings, numbers) in `marshal` form: built in, so reading it
+imports nothing (`import json` alone is 5% of the budget). `marshal` is not meant for
+untrusted input, so the file is ours only: written atomically by this module, with a magic
+number and a CRC-32 of the payload checked before it is read; anything else is ignored
+and the rules are parsed again.
 """
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
+import sys
 import zlib
 
 from loratui.doctor.model import APPLICABILITIES, SEVERITIES
@@ -21,7 +27,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
+CACHE_MAGIC = b"LTRC"
 
 # Input kinds a rule can name, and the groups that expand to several kinds.
 INPUT_KINDS = ("loratui", "kohya-json", "sdscripts-toml", "cmdline", "dataset-toml", "log",
@@ -153,12 +160,12 @@ def _cache_path(files: list[str]) -> str | None:
         return None
     base = os.environ.get("LORATUI_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME") or \
         os.path.join(os.path.expanduser("~"), ".cache")
-    key = [str(CACHE_VERSION)]
+    key = [f"{CACHE_VERSION}|{sys.version_info[:2]}|{marshal.version}"]
     for f in files:
         st = os.stat(f)
         key.append(f"{os.path.realpath(f)}|{st.st_size}|{st.st_mtime_ns}")
     digest = zlib.crc32("\n".join(key).encode()) ^ (len(files) << 24)
-    return os.path.join(base, "loratui", f"rules-{digest:08x}.json")
+    return os.path.join(base, "loratui", f"rules-{digest:08x}.cache")
 
 
 def default_rules_dir() -> str:
@@ -179,13 +186,7 @@ def load_catalog(rules_dir: str | os.PathLike | None = None, *, use_cache: bool 
     folder = os.fspath(rules_dir) if rules_dir is not None else default_rules_dir()
     files = sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".toml"))
     cache = _cache_path(files) if use_cache else None
-    raw: list[dict[str, Any]] | None = None
-    if cache is not None and os.path.isfile(cache):
-        try:
-            with open(cache, encoding="utf-8") as fh:
-                raw = json.loads(fh.read())
-        except (OSError, ValueError):
-            raw = None
+    raw = _read_cache(cache) if cache is not None else None
     if raw is None:
         raw = _parse_files(files)
         if cache is not None:
@@ -198,19 +199,40 @@ def load_catalog(rules_dir: str | os.PathLike | None = None, *, use_cache: bool 
     return Catalog(rules)
 
 
+def _read_cache(path: str) -> list[dict[str, Any]] | None:
+    try:
+        with open(path, "rb") as fh:
+            blob = fh.read()
+    except OSError:
+        return None
+    payload = blob[8:]
+    if blob[:4] != CACHE_MAGIC or int.from_bytes(blob[4:8], "little") != zlib.crc32(payload):
+        return None
+    try:
+        raw = marshal.loads(payload)
+    except (ValueError, EOFError, TypeError):
+        return None
+    if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
+        return None
+    return raw
+
+
 def _write_cache(path: str, raw: list[dict[str, Any]]) -> None:
     import contextlib
 
     folder = os.path.dirname(path)
     try:
+        payload = marshal.dumps(raw)
+    except ValueError:  # a value marshal cannot hold (a TOML date): no cache
+        return
+    try:
         os.makedirs(folder, exist_ok=True)
         tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(raw))
+        with open(tmp, "wb") as fh:
+            fh.write(CACHE_MAGIC + zlib.crc32(payload).to_bytes(4, "little") + payload)
         os.replace(tmp, path)
         for old in os.listdir(folder):  # keep only the current cache
-            if old.startswith("rules-") and old.endswith(".json") and \
-                    os.path.join(folder, old) != path:
+            if old.startswith("rules-") and os.path.join(folder, old) != path:
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(folder, old))
     except OSError:

@@ -160,6 +160,21 @@ def test_fuzz_log_view_matches_reference(parts, block):
         log_mod.BLOCK = old
 
 
+def test_log_with_one_line_per_update_uses_the_digest(tmp_path, monkeypatch):
+    from loratui.doctor.inputs import log as log_mod
+
+    monkeypatch.setattr(log_mod, "DIGEST_FROM", 1000)
+    lines = [f"step {i}/5000 loss={0.1 + i / 1e5:.5f} lr=0.0001" for i in range(5000)]
+    lines[3000] = "Max train steps: 1600"
+    lines.append("torch.cuda.OutOfMemoryError: CUDA out of memory. Tried to allocate 2 MiB")
+    path = write(tmp_path, "train.log", "\n".join(lines) + "\n")
+    log = log_mod.load_log(path)
+    assert len(log.view) > 1000 and log.contains("Max train steps: 1600")
+    assert not log.contains("Max train steps: 1700")  # digits are checked in the file itself
+    found = {d.code: d.location.line for d in run_doctor([path])[0]}
+    assert found.get("LG103") == 5001 and found.get("LG135") == 3001
+
+
 def test_nan_loss_points_at_the_first_nan_update(tmp_path):
     updates = [f"steps: {i}%| {i}/100 [00:0{i % 10}<00:10, avr_loss={'nan' if i >= 37 else 0.08}]"
                for i in range(1, 101)]

@@ -26,6 +26,11 @@ BLOCK = 8 << 20
 # Past this many lines holding a `\r` while the view stays over half the size read (a `\r`
 # ending every line, say), dropping updates saves nothing: keep the rest as it is.
 MAX_CR_LINES = 20_000
+# A view larger than this (a log with one line per progress update, say) is searched
+# through its digest first: its distinct lines with the digits taken out, which is small
+# when lines differ only in their numbers (steps, losses, times).
+DIGEST_FROM = 8 << 20
+DIGITS = b"0123456789"
 
 
 class LogLine:
@@ -175,6 +180,8 @@ class LogData:
             builder.feed(base, block)
         self.view, self._vstarts, self._dstarts = builder.finish()
         self._lines: list[tuple[int, int]] = [(0, 1)]  # (view pos, line) checkpoints
+        self._digest: bytes | None = None
+        self._found: dict[bytes, bool] = {}
 
     @classmethod
     def from_file(cls, path: Path) -> LogData:
@@ -210,10 +217,13 @@ class LogData:
         vpos = self.to_view_pos(pos)
         i = bisect_right(self._lines, (vpos, 1 << 62)) - 1
         start, line = self._lines[i]
-        n = line + self.view.count(b"\n", start, vpos)
-        if vpos - start > 1 << 16:
-            self._lines.insert(i + 1, (vpos, n))
-        return n
+        step = 1 << 20  # leave checkpoints behind, for hits found out of order
+        while vpos - start > step:
+            line += self.view.count(b"\n", start, start + step)
+            start += step
+            i += 1
+            self._lines.insert(i, (start, line))
+        return line + self.view.count(b"\n", start, vpos)
 
     def segment(self, pos: int) -> str:
         """The visible line around file offset `pos`."""
@@ -221,7 +231,14 @@ class LogData:
 
     # -- searching the visible text
     def contains(self, needle: str) -> bool:
-        return needle.encode() in self.view
+        b = needle.encode()
+        if len(self.view) < DIGEST_FROM:
+            return b in self.view
+        if b not in self._found:
+            if self._digest is None:
+                self._digest = b"\n".join(set(self.view.translate(None, DIGITS).split(b"\n")))
+            self._found[b] = b.translate(None, DIGITS) in self._digest and b in self.view
+        return self._found[b]
 
     def count(self, needle: str) -> int:
         return self.view.count(needle.encode())

@@ -79,17 +79,11 @@ def guide_range(key: str) -> str:
 
 def config_findings(cfg: Any, gpu: Any, path: str = "loratui.toml") -> list[Any] | None:
     """The doctor's findings for an in-memory config (None when the doctor is absent)."""
-    diagnose = _optional("loratui.doctor.engine", "diagnose")
-    options = _optional("loratui.doctor.engine", "Options")
-    input_cls = _optional("loratui.doctor.inputs", "Input")
-    facts = _optional("loratui.doctor.inputs.configs", "facts_from_run_config")
-    if None in (diagnose, options, input_cls, facts):
+    fn = _optional("loratui.doctor", "diagnose_config")
+    if fn is None:
         return None
-    inp = input_cls(str(path), "loratui")
-    inp.facts = facts(cfg)
     best = gpu.best if gpu is not None else None
-    opts = options(vram_gb=best.total_gb if best else None, probe_gpu=False)
-    diags, _ = diagnose(inputs=[inp], options=opts)
+    diags = fn(cfg, vram_gb=best.total_gb if best else None, path=path)
     order = {"error": 0, "warning": 1, "info": 2}
     return sorted(diags, key=lambda d: (order.get(d.severity, 3), d.code))
 

@@ -78,7 +78,7 @@ class DoctorScreen(Screen):
         if targets:
             diags, notes = core.diagnose_paths(targets, st.gpu)
         else:
-            diags = core.config_findings(st.config, st.gpu)
+            diags = core.config_findings(st.resolved(), st.gpu, str(st.config_path))
             if diags is None:
                 raise core.CoreMissing(core.unavailable("the doctor (loratui.doctor)"))
         self.post_message(TaskDone("doctor", diags, {"targets": targets, "notes": notes}))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -228,16 +229,18 @@ class ParametersScreen(WizardScreen):
         widget.set_class(not fits, "bad")
 
     def _show_warnings(self) -> None:
-        found = core.config_findings(self.state.config, self.state.gpu)
+        st = self.state
+        found = core.config_findings(st.resolved(), st.gpu, str(st.config_path))
         widget = self.query_one("#warnings", Static)
         if found is None:
             widget.update("doctor warnings: not available (the doctor is not in this build)")
         elif not found:
             widget.update("doctor: no warnings for these settings")
         else:
-            widget.update("\n".join(f"{d.severity:7} {d.code} {d.message}" for d in found[:4])
-                          + (f"\n… {len(found) - 4} more on the Doctor screen (ctrl+g)"
-                             if len(found) > 4 else ""))
+            lines = [f"{d.severity:7} {d.code} {d.message}" for d in found[:3]]
+            if len(found) > 3:
+                lines.append(f"… {len(found) - 3} more: ctrl+g opens the Doctor")
+            widget.update(Text("\n".join(lines), no_wrap=True, overflow="ellipsis"))
         widget.set_class(bool(found), "warn")
 
     # ---- saving ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from safetensors import safe_open
-from ui_helpers import NO_GPU
+from ui_helpers import NO_GPU, paste
 
 from loratui.ui.app import create_app
 from loratui.ui.dialogs.captions import AutoCaptionDialog
@@ -40,11 +40,6 @@ async def until(pilot, predicate, timeout: float = 30.0, what: str = "") -> None
         await pilot.pause(0.1)
 
 
-async def type_into(pilot, app, selector: str, text: str) -> None:
-    app.screen.query_one(selector).focus()
-    await pilot.press("ctrl+u", *text)
-
-
 async def test_empty_folder_to_installed_lora(tmp_path: Path) -> None:
     from loratui.tiny import build_tiny_model, write_demo_dataset
 
@@ -61,7 +56,7 @@ async def test_empty_folder_to_installed_lora(tmp_path: Path) -> None:
     app = create_app(project, gpu=NO_GPU, watch_interval=0.2)
     async with app.run_test(size=(100, 30)) as pilot:
         # 1 Start: base model path, then next (writes loratui.toml).
-        await type_into(pilot, app, "#base-model", str(model))
+        await paste(pilot, app, "#base-model", str(model))
         await until(pilot, lambda: "tiny SD1.5" in str(
             app.screen.query_one("#model-status").render()), what="model check")
         await pilot.press("ctrl+n")
@@ -69,7 +64,7 @@ async def test_empty_folder_to_installed_lora(tmp_path: Path) -> None:
 
         # 2 Dataset: scan, then prepare a 64 px cropped copy.
         await until(pilot, lambda: app.screen.STEP == "dataset")
-        await type_into(pilot, app, "#dataset-dir", str(images))
+        await paste(pilot, app, "#dataset-dir", str(images))
         await pilot.press("enter")
         await until(pilot, lambda: app.screen.report is not None, what="scan")
         assert app.screen.report.totals.images == 8
@@ -88,14 +83,15 @@ async def test_empty_folder_to_installed_lora(tmp_path: Path) -> None:
         if blip is not None:
             await pilot.press("ctrl+o")
             await until(pilot, lambda: isinstance(app.screen, AutoCaptionDialog))
-            await pilot.press(*str(blip), "ctrl+s")
+            await paste(pilot, app, "#model", str(blip))
+            await pilot.press("ctrl+s")
             await until(pilot, lambda: (prepared / "demo_04.txt").exists()
                         and (prepared / "demo_06.txt").exists(), timeout=60, what="BLIP")
 
         # 4 Trigger: typed, checked, inserted into every caption of the copy.
         await pilot.press("ctrl+n")
         await until(pilot, lambda: app.screen.STEP == "trigger")
-        await type_into(pilot, app, "#trigger", "zqxgirl_v1_")
+        await paste(pilot, app, "#trigger", "zqxgirl_v1_")
         await pilot.press("ctrl+o")
         await until(pilot, lambda: all(p.read_text().startswith("zqxgirl_v1_")
                                        for p in prepared.glob("*.txt")), what="insert")
@@ -131,7 +127,7 @@ async def test_empty_folder_to_installed_lora(tmp_path: Path) -> None:
         await until(pilot, lambda: app.screen.STEP == "export")
         usage = str(app.screen.query_one("#export-usage").render())
         assert "zqxgirl_v1_" in usage and ":0.6>" in usage
-        await type_into(pilot, app, "#webui", str(webui))
+        await paste(pilot, app, "#webui", str(webui))
         await pilot.press("ctrl+o")
         installed = webui / "models" / "Lora" / "my_lora.safetensors"
         await until(pilot, installed.exists, what="install")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 from textual.widgets import DataTable
-from ui_helpers import NO_GPU, fake_gpu, text, write_run
+from ui_helpers import NO_GPU, fake_gpu, paste, text, write_run
 
 from loratui.config import RunConfig, load_config, save_config
 from loratui.ui.app import create_app
@@ -141,9 +141,7 @@ async def test_export_copies_into_comfyui_and_asks_before_replacing(tmp_path) ->
         assert "ink_zx_, your prompt here, <lora:ink:0.6>" in usage
         assert "style LoRA usually sits at 0.6–0.8" in usage and "0.95" in usage
         assert '"class_type": "LoraLoader"' in text(app, "#export-comfy")
-        app.screen.query_one("#webui").focus()
-        await pilot.press(*str(comfy))
-        await pilot.pause()
+        await paste(pilot, app, "#webui", str(comfy))
         assert "ComfyUI" in text(app, "#export-target")
         await pilot.press("ctrl+o")
         await until(pilot, lambda: (comfy / "models" / "loras" / "ink.safetensors").exists())

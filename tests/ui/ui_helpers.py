@@ -56,3 +56,15 @@ def write_run(folder, *, steps: int = 50, max_steps: int = 100, state: str = "ru
             img.putpixel((x, x), (255, 255, 255))
         img.save(folder / "samples" / f"e{n + 1:03d}-0.png")
     return folder
+
+
+async def paste(pilot, app, selector: str, text: str) -> None:
+    """Focus an input, clear it, and paste `text` the way a terminal delivers a paste
+    (bracketed paste → a Paste event), which is how users enter long paths."""
+    from textual import events
+
+    widget = app.screen.query_one(selector)
+    widget.focus()
+    await pilot.press("ctrl+u")
+    widget.post_message(events.Paste(text))
+    await pilot.pause()

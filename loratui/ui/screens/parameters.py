@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -14,6 +13,7 @@ from textual.widgets import DataTable, Label, Select, Static
 from loratui.config import ConfigError, RunConfig, field_docs, parse_config
 from loratui.ui import core
 from loratui.ui.dialogs.edit_field import EditFieldDialog
+from loratui.ui.messages import TaskDone
 from loratui.ui.screens.base import WizardScreen
 
 HIDDEN = {"doctor"}  # free-form threshold overrides: edited in loratui.toml, not here
@@ -230,7 +230,16 @@ class ParametersScreen(WizardScreen):
 
     def _show_warnings(self) -> None:
         st = self.state
-        found = core.config_findings(st.resolved(), st.gpu, str(st.config_path))
+        self.check_config(st.resolved(), str(st.config_path))
+
+    @work(thread=True, exclusive=True, group="doctor", exit_on_error=False,
+          name="Doctor warnings")
+    def check_config(self, cfg: RunConfig, path: str) -> None:
+        self.post_message(TaskDone("warnings", core.config_findings(cfg, self.state.gpu, path)))
+
+    @on(TaskDone)
+    def warnings_done(self, message: TaskDone) -> None:
+        found = message.result
         widget = self.query_one("#warnings", Static)
         if found is None:
             widget.update("doctor warnings: not available (the doctor is not in this build)")
@@ -240,7 +249,7 @@ class ParametersScreen(WizardScreen):
             lines = [f"{d.severity:7} {d.code} {d.message}" for d in found[:3]]
             if len(found) > 3:
                 lines.append(f"… {len(found) - 3} more: ctrl+g opens the Doctor")
-            widget.update(Text("\n".join(lines), no_wrap=True, overflow="ellipsis"))
+            widget.update("\n".join(lines))
         widget.set_class(bool(found), "warn")
 
     # ---- saving ------------------------------------------------------------------------------

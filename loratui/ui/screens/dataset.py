@@ -69,10 +69,9 @@ class DatasetScreen(WizardScreen):
     def on_mount(self) -> None:
         self.query_one("#task-progress").display = False
         problems = self.query_one("#problems", DataTable)
-        problems.add_column("severity", width=9)
-        problems.add_column("problem", width=20)
+        problems.add_column("severity", width=8)
+        problems.add_column("problem", width=25)
         problems.add_column("files", width=5)
-        problems.add_column("refs", width=8)
         images = self.query_one("#images", DataTable)
         images.add_column("image", width=24)
         images.add_column("size", width=9)
@@ -146,7 +145,7 @@ class DatasetScreen(WizardScreen):
             code = core.dataset_code(f.kind)
             problems.add_row(SEVERITY_MARK.get(f.severity, f.severity),
                              f"{code} {f.kind}" if code else f.kind, str(f.count or ""),
-                             ",".join(f.refs), key=str(i))
+                             key=str(i))
         self._show_problem(0)
         images = self.query_one("#images", DataTable)
         images.clear()
@@ -173,8 +172,9 @@ class DatasetScreen(WizardScreen):
         files = "\n".join(f"  {p}" + (f": {f.details[p]}" if p in f.details else "")
                           for p in f.paths[:12])
         more = f"\n  … {len(f.paths) - 12} more" if len(f.paths) > 12 else ""
-        box.update(f"{f.message}\n\nFix: {f.fix}\n\nRefs: {', '.join(f.refs) or '–'}\n\n"
-                   f"Files:\n{files}{more}")
+        code = core.dataset_code(f.kind)
+        box.update(f"{code + ' ' if code else ''}{f.kind} ({f.severity})\n{f.message}\n\n"
+                   f"Fix: {f.fix}\n\nRefs: {', '.join(f.refs) or '–'}\n\nFiles:\n{files}{more}")
 
     @on(DataTable.RowHighlighted, "#images")
     def image_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 EXAMPLES = """\
 examples:
@@ -25,11 +27,15 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
+    from pathlib import Path
+
     return run_wizard(Path(args.project), run_dir=args.run_dir)
 
 
 def run_wizard(project: Path | None = None, *, run_dir: str | None = None,
                step: str = "start") -> int:
+    from pathlib import Path
+
     from loratui.ui.app import create_app
     from loratui.ui.widgets.sample_view import detect_graphics
 
@@ -47,6 +53,7 @@ def run_demo_wizard(folder: str | Path) -> int:
     """`loratui demo`: build the demo project (tiny model, dataset with deliberate problems,
     loratui.toml) unless it exists, then open the wizard on it to walk every step."""
     import sys
+    from pathlib import Path
 
     root = Path(folder).expanduser().resolve()
     if not (root / "loratui.toml").is_file():

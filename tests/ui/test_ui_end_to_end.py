@@ -105,8 +105,8 @@ async def test_empty_folder_to_installed_lora(tmp_path: Path) -> None:
         keys = [row.key.value for row in table.ordered_rows]
         await pilot.press(*["down"] * keys.index("training.epochs"), "enter")
         await until(pilot, lambda: isinstance(app.screen, EditFieldDialog))
-        await pilot.press("ctrl+u", "1", "enter")
-        await until(pilot, lambda: app.state.config.training.epochs == 1)
+        await pilot.press("ctrl+u", "2", "enter")
+        await until(pilot, lambda: app.state.config.training.epochs == 2)
         await until(pilot, lambda: not isinstance(app.screen, EditFieldDialog))
         steps_down = keys.index("sample.every_n_epochs") - keys.index("training.epochs")
         await pilot.press(*["down"] * steps_down, "enter")
@@ -115,11 +115,21 @@ async def test_empty_folder_to_installed_lora(tmp_path: Path) -> None:
         await until(pilot, lambda: app.state.config.sample.every_n_epochs == 0)
 
         # 6 Train: a real trainer process; the chart fills from its run folder.
+        # Stopped once it runs (it saves a resumable state), then resumed to the end.
         await pilot.press("ctrl+n")
         await until(pilot, lambda: app.screen.STEP == "train")
         await pilot.press("ctrl+t")
+        await until(pilot, lambda: app.screen.run_state.get("state") == "running",
+                    timeout=120, what="training to run")
+        await pilot.press("ctrl+x")
+        await until(pilot, lambda: app.screen.run_state.get("state") == "interrupted",
+                    timeout=60, what="the stop")
+        stopped_at = app.screen.run_state.get("step")
+        assert app.screen.run_state.get("resumable")
+        await pilot.press("ctrl+r")
         await until(pilot, lambda: app.screen.run_state.get("state") == "finished",
-                    timeout=240, what="training")
+                    timeout=240, what="resumed training")
+        assert app.screen.run_state.get("step") == 16 > stopped_at
         await until(pilot, lambda: len(app.screen.query_one(LossChart).steps) > 0)
 
         # 7 Export: into the WebUI's models/Lora, with prompt and verdict.

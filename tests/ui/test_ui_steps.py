@@ -169,3 +169,22 @@ async def test_doctor_lists_findings_and_applies_safe_fixes(tmp_path) -> None:
         await pilot.pause()
         assert app.screen.STEP == "parameters"
     assert load_config(project / "loratui.toml").training.no_half_vae is True
+
+
+async def test_bulk_edit_in_a_source_folder_asks_and_backs_up(tmp_path) -> None:
+    data = images(tmp_path / "imgs", 3, caption="a girl, red hair, a girl")
+    project = project_with(tmp_path, dataset={"dir": str(data)})
+    app = create_app(project, gpu=fake_gpu(), step="captions")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: len(app.screen.records) == 3)
+        await pilot.press("ctrl+l")
+        await until(pilot, lambda: type(app.screen).__name__ == "BulkEditDialog")
+        await paste(pilot, app, "#remove", "red hair")
+        await paste(pilot, app, "#prefix", "zqx_style")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await until(pilot, lambda: all(r.caption and r.caption.startswith("zqx_style")
+                                       for r in app.screen.records))
+    assert (data / "1.txt").read_text().strip() == "zqx_style, a girl, a girl 1"
+    assert list((data / ".loratui-backup").rglob("1.txt"))

@@ -71,12 +71,6 @@ def run_folder_problem(folder: Path) -> str:
     return ""
 
 
-def guide_range(key: str) -> str:
-    """The guide's recommended range for a config key, from the doctor's rule data."""
-    fn = _optional("loratui.doctor", "guide_range")
-    return fn(key) if fn else ""
-
-
 def config_findings(cfg: Any, gpu: Any, path: str = "loratui.toml") -> list[Any] | None:
     """The doctor's findings for an in-memory config (None when the doctor is absent)."""
     fn = _optional("loratui.doctor", "diagnose_config")
@@ -112,6 +106,15 @@ def diagnose_paths(paths: list[Path], gpu: Any = None) -> tuple[list[Any], list[
             continue
         diags.extend(found)
     return diags, notes
+
+
+def diagnose_usage(prompt: str, workflow: Path | None = None) -> list[Any]:
+    """The doctor's usage rules on a prompt (and a ComfyUI workflow file)."""
+    fn = _optional("loratui.doctor", "diagnose_paths")
+    if fn is None:
+        return []
+    diags, _inputs = fn([str(workflow)] if workflow else [], prompts=[prompt])
+    return list(diags)
 
 
 def apply_safe_fixes(diags: list[Any]) -> tuple[int, list[str]]:

@@ -72,8 +72,18 @@ class ExportScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, group="verdict", exit_on_error=False, name="LoRA check")
     def verdict(self, lora: Path, prompt: str) -> None:
+        """The doctor on the file, on the prompt we suggest and on the ComfyUI workflow."""
         diags, notes = core.diagnose_paths([lora], self.state.gpu)
-        self.post_message(TaskDone("verdict", diags, {"notes": notes}))
+        workflow = lora.with_name(f"{lora.stem}.comfyui-api.json")
+        try:
+            from loratui.config import atomic_write_text
+
+            atomic_write_text(workflow, core.comfy_workflow_json(self.usage))
+            notes.append(f"ComfyUI workflow saved as {workflow}")
+        except OSError:
+            workflow = None
+        usage = core.diagnose_usage(prompt, workflow)
+        self.post_message(TaskDone("verdict", diags + usage, {"notes": notes}))
 
     @on(TaskDone)
     def done(self, message: TaskDone) -> None:
@@ -81,8 +91,9 @@ class ExportScreen(WizardScreen):
             return
         diags = message.result
         worst = [d for d in diags if d.severity in ("error", "warning")]
-        lines = ["doctor: ✓ the file loads like a kohya SD1.5 LoRA, no problems found"
-                 if not worst else f"doctor: {len(worst)} problem(s) with this file:"]
+        lines = ["doctor: ✓ the file loads like a kohya SD1.5 LoRA; the prompt and the "
+                 "workflow use it within the guide's weights" if not worst else
+                 f"doctor: {len(worst)} problem(s):"]
         lines += [f"  {d.severity} {d.code} {d.message}" for d in diags[:6]]
         lines += [f"  {n}" for n in message.extra["notes"]]
         widget = self.query_one("#export-verdict", Static)

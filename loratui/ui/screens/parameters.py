@@ -166,9 +166,6 @@ class ParametersScreen(WizardScreen):
         lines.append(f"value: {value_text(value)}   default: {value_text(row['default'])}")
         if range_text(row):
             lines.append(f"allowed: {range_text(row)}" + (f" {row['unit']}" if row["unit"] else ""))
-        guide = core.guide_range(row["key"])
-        if guide:
-            lines.append(f"guide: {guide}")
         if row["pitfalls"]:
             lines.append("pitfalls: " + ", ".join(row["pitfalls"]))
         return "\n".join(lines)

@@ -452,6 +452,26 @@ def test_fix_keeps_comments_and_is_atomic(tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+@pytest.mark.parametrize(("name", "text", "absent"), [
+    ("loratui.toml", "[model]\nbase = \"/m/v1-5.safetensors\"\n[network]\nrank = 64\n"
+     "[output]\ndir = \"runs\"\n", ("json", "pathlib", "shutil", "difflib", "shlex")),
+    ("cfg.json", json.dumps({"network_dim": 64, "output_dir": "/out", "train_data_dir": "/d"}),
+     ("tomllib", "typing", "pathlib", "shutil", "difflib", "shlex")),
+])
+def test_doctor_config_startup_imports(tmp_path, name, text, absent):
+    """The start-up budget (2x `import rich`) leaves no room for these on the config path;
+    bench/doctor.py measures the time itself."""
+    cfg = write(tmp_path, name, text)
+    code = ("import sys, runpy; sys.argv=['loratui','doctor',%r];\n"
+            "try:\n runpy.run_module('loratui', run_name='__main__')\n"
+            "except SystemExit: pass\n"
+            "print('LOADED', sorted(m for m in %r if m in sys.modules), file=sys.stderr)"
+            ) % (str(cfg), absent)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "LOADED []" in out.stderr, out.stderr
+    assert "CF102" in out.stdout
+
+
 def test_cli_json_exit_codes_and_no_heavy_imports(tmp_path):
     cfg = write(tmp_path, "loratui.toml", "[network]\nrank = 64\n[dataset]\nresolution = 640\n")
     code = ("import sys, runpy; sys.argv=['loratui','doctor',%r,'--format','json'];\n"

@@ -472,6 +472,26 @@ def test_doctor_config_startup_imports(tmp_path, name, text, absent):
     assert "CF102" in out.stdout
 
 
+def test_cli_parses_only_the_invoked_command_and_still_lists_all_on_errors():
+    from loratui.cli import COMMAND_MODULES, _command_parser, build_parser
+
+    def choices(parser):
+        return set(next(a for a in parser._actions if hasattr(a, "choices") and
+                        isinstance(a.choices, dict)).choices)
+
+    assert choices(_command_parser(["doctor", "x.toml"])) == {"doctor", "rule"}
+    assert choices(_command_parser(["rule", "CF102"])) == {"doctor", "rule"}
+    assert _command_parser(["docter"]) is None and _command_parser(["--version"]) is None
+    assert {"doctor", "rule", "lora", "presets", "config"} <= choices(build_parser())
+    assert len(COMMAND_MODULES) >= 4
+    typo = subprocess.run([sys.executable, "-m", "loratui", "docter"], capture_output=True,
+                          text=True)
+    assert typo.returncode == 2 and "presets" in typo.stderr and "doctor" in typo.stderr
+    rule = subprocess.run([sys.executable, "-m", "loratui", "rule", "CF102"],
+                          capture_output=True, text=True)
+    assert rule.returncode == 0 and "rank-too-high" in rule.stdout
+
+
 def test_cli_json_exit_codes_and_no_heavy_imports(tmp_path):
     cfg = write(tmp_path, "loratui.toml", "[network]\nrank = 64\n[dataset]\nresolution = 640\n")
     code = ("import sys, runpy; sys.argv=['loratui','doctor',%r,'--format','json'];\n"

@@ -21,6 +21,9 @@ COMMAND_MODULES = (
     "loratui.cli.config_cmd",
     "loratui.cli.doctor_cmd",
     "loratui.cli.lora_cmd",
+    "loratui.cli.train_cmd",
+    "loratui.cli.runs_cmd",
+    "loratui.cli.demo_cmd",
 )
 # A command lives in `loratui/cli/<command>_cmd.py` unless listed here.
 COMMAND_ALIASES = {"rule": "loratui.cli.doctor_cmd"}

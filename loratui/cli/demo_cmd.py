@@ -1,0 +1,56 @@
+"""`loratui demo`: a complete demo project trained on the CPU in about a minute."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from loratui.cli import add_command
+
+EPILOG = """\
+examples:
+  loratui demo --headless                 demo project in the current folder, no UI
+  loratui demo --headless --dir /tmp/demo
+then:
+  loratui runs --config /tmp/demo/loratui.toml
+  loratui attach <run folder>
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = add_command(sub, "demo", help="build a tiny model + dataset and train a LoRA on the CPU",
+                    epilog=EPILOG)
+    p.add_argument("--dir", default=".", metavar="PATH",
+                   help="where to create the demo project (default: the current folder)")
+    p.add_argument("--headless", action="store_true",
+                   help="run every step in the terminal without the wizard")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import time
+
+    if not args.headless:
+        print("loratui demo: the wizard's demo is not available yet; running --headless",
+              file=sys.stderr)
+    from pathlib import Path
+
+    from loratui.demo import run_demo
+    from loratui.tiny import is_tiny_model
+
+    root = Path(args.dir)
+    if (root / "loratui.toml").exists() and not is_tiny_model(root / "model"):
+        print(f"loratui demo: {root.resolve()} already holds a loratui.toml that is not a demo's;"
+              " choose another folder with --dir PATH", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    ctx = run_demo(root)
+    wall = time.perf_counter() - t0
+    if ctx.failed:
+        print(f"loratui demo: step {ctx.failed!r} failed after {wall:.0f} s", file=sys.stderr)
+        return 1
+    print(f"demo done in {wall:.0f} s.\n  LoRA:    {ctx.lora_path}\n  samples: "
+          f"{ctx.run_dir / 'samples'} ({len(ctx.samples)} images)\n  config:  {ctx.config_path}"
+          f"\n  inspect: loratui runs --config {ctx.config_path}", file=sys.stderr)
+    print(ctx.lora_path)
+    return 0

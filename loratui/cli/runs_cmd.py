@@ -1,0 +1,157 @@
+"""`loratui runs`, `loratui attach`, `loratui stop`: list, follow and stop training runs.
+
+Only reads run folders (`loratui.runs`), so it starts fast and never touches torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from loratui.cli import add_command
+
+RUNS_EPILOG = """\
+examples:
+  loratui runs                     runs under ./runs (or loratui.toml's output.dir)
+  loratui runs --dir ~/loras/runs
+  loratui runs --json
+"""
+ATTACH_EPILOG = """\
+examples:
+  loratui attach runs/my_lora-20260101-120000   live view; Ctrl-C detaches, training goes on
+  loratui attach my_lora                        newest run whose name starts with my_lora
+  loratui attach my_lora --once                 print the view once and exit
+"""
+STOP_EPILOG = """\
+examples:
+  loratui stop runs/my_lora-20260101-120000     save a resumable state and stop
+  loratui train --resume runs/my_lora-20260101-120000
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = add_command(sub, "runs", help="list training runs and their state", epilog=RUNS_EPILOG)
+    _dir_args(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=run_runs)
+
+    a = add_command(sub, "attach", help="follow a training run live (Ctrl-C detaches)",
+                    epilog=ATTACH_EPILOG)
+    a.add_argument("run_ref", metavar="RUN", help="run folder, or run name under --dir")
+    _dir_args(a)
+    a.add_argument("--once", action="store_true", help="print the view once and exit")
+    a.add_argument("--interval", type=float, default=0.5, help="refresh seconds (default 0.5)")
+    a.set_defaults(run=run_attach)
+
+    s = add_command(sub, "stop", help="stop a running training run (it saves a resumable state)",
+                    epilog=STOP_EPILOG)
+    s.add_argument("run_ref", metavar="RUN", help="run folder, or run name under --dir")
+    _dir_args(s)
+    s.set_defaults(run=run_stop)
+
+
+def _dir_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dir", metavar="DIR", help="folder holding run folders (default: "
+                   "output.dir of ./loratui.toml, else ./runs)")
+    p.add_argument("--config", metavar="TOML", help="take the runs folder from this config")
+
+
+def runs_root(args: argparse.Namespace) -> Path:
+    return _runs_root(args).resolve()
+
+
+def _runs_root(args: argparse.Namespace) -> Path:
+    if args.dir:
+        return Path(args.dir).expanduser()
+    cfg_path = Path(args.config) if args.config else Path("loratui.toml")
+    if cfg_path.is_file():
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib
+        try:
+            out = tomllib.loads(cfg_path.read_text(encoding="utf-8")).get("output", {})
+            folder = Path(out.get("dir", "runs")).expanduser()
+            return folder if folder.is_absolute() else cfg_path.parent / folder
+        except (OSError, ValueError):
+            pass
+    return Path("runs")
+
+
+def _find(args):
+    from loratui.runs import find_run
+
+    run = find_run(args.run_ref, runs_root(args))
+    if run is None:
+        print(f"loratui: {args.run_ref}: no such run under {runs_root(args)} "
+              "(see `loratui runs`)", file=sys.stderr)
+    return run
+
+
+def run_runs(args: argparse.Namespace) -> int:
+    import json
+
+    from loratui.runs import list_runs
+
+    root = runs_root(args)
+    rows = [r.summary() for r in list_runs(root)]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print(f"no runs under {root}", file=sys.stderr)
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"runs in {root}", title_justify="left")
+    for col in ("run", "state", "step", "epoch", "loss avg", "started", "LoRA / error"):
+        table.add_column(col, no_wrap=col in ("run", "started"), overflow="fold")
+    for r in rows:
+        step = f"{r['step']}/{r['max_steps']}" if r.get("max_steps") else str(r["step"] or 0)
+        epoch = f"{r['epoch']}/{r['epochs']}" if r.get("epochs") else str(r["epoch"] or "")
+        loss = f"{r['loss_avg']:.4f}" if isinstance(r.get("loss_avg"), float) else ""
+        tail = Path(r["lora"]).name if r.get("lora") else (r.get("error") or "")[:60]
+        if r["state"] in ("interrupted", "crashed") and r["resumable"]:
+            tail = "resume: loratui train --resume " + r["path"]
+        table.add_row(r["name"], _state_markup(r["state"]), step, epoch, loss,
+                      (r.get("started_at") or "")[5:16].replace("T", " "), tail)
+    Console(width=max(Console().width, 120)).print(table)
+    return 0
+
+
+def _state_markup(state: str) -> str:
+    colour = {"finished": "green", "running": "cyan", "failed": "red", "crashed": "red",
+              "interrupted": "yellow"}.get(state, "white")
+    return f"[{colour}]{state}[/]"
+
+
+def run_attach(args: argparse.Namespace) -> int:
+    from loratui.cli.attach_view import attach
+
+    run = _find(args)
+    if run is None:
+        return 2
+    return attach(run, once=args.once, interval=args.interval)
+
+
+def run_stop(args: argparse.Namespace) -> int:
+    import os
+    import signal
+
+    run = _find(args)
+    if run is None:
+        return 2
+    st = run.state()
+    if st["state"] not in ("starting", "loading", "caching", "running", "saving"):
+        print(f"loratui stop: {run.path} is {st['state']}, not running", file=sys.stderr)
+        return 1
+    try:
+        os.kill(int(st["pid"]), signal.SIGINT)
+    except (OSError, TypeError, ValueError) as exc:
+        print(f"loratui stop: cannot signal pid {st.get('pid')}: {exc}", file=sys.stderr)
+        return 1
+    print(f"asked pid {st['pid']} to stop; it saves a resumable state at the next step "
+          f"(resume: loratui train --resume {run.path})", file=sys.stderr)
+    return 0

@@ -1,0 +1,74 @@
+"""`loratui train`: start a training run (detached by default) or resume one."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from loratui.cli import add_command
+
+EPILOG = """\
+examples:
+  loratui train loratui.toml                  start in the background, print the run folder
+  loratui train loratui.toml --foreground     train in this terminal (Ctrl-C saves and stops)
+  loratui train --resume runs/my_lora-20260101-120000
+  loratui train loratui.toml --resume my_lora  newest run whose name starts with my_lora
+  loratui attach runs/my_lora-20260101-120000  follow a run live
+several GPUs (accelerate):
+  RUN=$(loratui train loratui.toml --no-start)
+  accelerate launch --multi_gpu --num_processes 2 -m loratui.train.worker "$RUN"
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = add_command(sub, "train", help="train a LoRA from a loratui.toml (detached by default)",
+                    epilog=EPILOG)
+    p.add_argument("config", nargs="?", metavar="CONFIG", help="the run config (loratui.toml)")
+    p.add_argument("--resume", metavar="RUN",
+                   help="continue an interrupted run (folder path or name) from its saved state")
+    p.add_argument("--foreground", action="store_true",
+                   help="train in this process instead of a detached one")
+    p.add_argument("--no-start", action="store_true",
+                   help="only check and create the run folder, print it (for accelerate launch)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from loratui.config import ConfigError
+    from loratui.train.safety import PreflightError
+
+    if not args.config and not args.resume:
+        print("loratui train: give a CONFIG (loratui.toml) or --resume RUN", file=sys.stderr)
+        return 2
+    try:
+        if args.no_start:
+            from loratui.train.launch import prepare_run
+
+            _, run_folder = prepare_run(args.config, resume=args.resume)
+            print(run_folder.path)
+            return 0
+        from loratui.train import start
+
+        result = start(args.config, resume=args.resume, detach=not args.foreground)
+    except ConfigError as exc:
+        print(f"loratui train: {exc}", file=sys.stderr)
+        return 2
+    except PreflightError as exc:
+        print("loratui train: cannot start:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    run_dir = result.run.path
+    if result.exit_code is not None:
+        st = result.run.state()
+        print(run_dir)
+        if st.get("lora"):
+            print(f"LoRA: {st['lora']}", file=sys.stderr)
+        elif st.get("error"):
+            print(f"loratui train: {st['error']}", file=sys.stderr)
+        return result.exit_code
+    print(run_dir)
+    print(f"training in the background (pid {result.pid}); it keeps going if this terminal "
+          f"closes.\n  follow: loratui attach {run_dir}\n  stop:   loratui stop {run_dir}  "
+          "(saves a resumable state)", file=sys.stderr)
+    return 0

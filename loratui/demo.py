@@ -1,0 +1,201 @@
+"""The demo: a tiny model, a small dataset with deliberate problems, a config from the
+`cpu-demo` preset, then training, export and samples — on any CPU in about a minute.
+
+The demo is a list of `DemoStep`s so other areas can add theirs (dataset scan / prepare,
+doctor) without touching the rest: `DEMO_STEPS.insert(i, DemoStep(...))` or pass `steps=`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEMO_TRIGGER = "lrt_girl"  # unique, as the guide asks (P7); not a word the model knows
+
+
+@dataclass
+class DemoContext:
+    root: Path
+    trigger: str = DEMO_TRIGGER
+    log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr)
+    model_dir: Path | None = None
+    dataset_dir: Path | None = None  # what training reads (the prepared copy, when made)
+    source_dir: Path | None = None  # the generated dataset, when a prepared copy replaced it
+    config_path: Path | None = None
+    run_dir: Path | None = None
+    lora_path: Path | None = None
+    samples: list[Path] = field(default_factory=list)
+    results: dict[str, Any] = field(default_factory=dict)  # step name → what it returned
+    timings: dict[str, float] = field(default_factory=dict)
+    failed: str | None = None
+
+
+@dataclass
+class DemoStep:
+    name: str
+    title: str
+    run: Callable[[DemoContext], str | None]  # returns a one-line summary
+    required: bool = True  # a failing optional step is reported, the demo goes on
+
+
+def step_model(ctx: DemoContext) -> str:
+    from loratui.tiny import build_tiny_model
+
+    ctx.model_dir = build_tiny_model(ctx.root / "model", extra_words=[ctx.trigger])
+    return f"tiny SD1.5-shaped model in {ctx.model_dir}"
+
+
+def step_dataset(ctx: DemoContext) -> str:
+    from loratui.tiny import write_demo_dataset
+
+    ctx.dataset_dir = write_demo_dataset(ctx.root / "dataset", ctx.trigger)
+    n = len(list(ctx.dataset_dir.glob("*.png")))
+    return (f"{n} images in {ctx.dataset_dir} (with problems: non-512 sizes, a missing caption,"
+            " a caption without the trigger word)")
+
+
+def step_scan(ctx: DemoContext) -> str:
+    """The dataset scanner (`loratui.dataset`) on the generated images."""
+    try:
+        from loratui.dataset import ScanOptions, scan
+    except ImportError:
+        return "skipped: loratui.dataset is not part of this build"
+    report = scan(ctx.dataset_dir, ScanOptions(trigger_word=ctx.trigger, workers=0))
+    ctx.results["scan_report"] = report
+    for f in report.by_severity("warning")[:8]:
+        ctx.log(f"        {f.severity:<7} {f.kind}: {f.message[:100]}")
+    return f"{len(report.images)} images, {len(report.findings)} kind(s) of finding"
+
+
+def step_prepare(ctx: DemoContext) -> str:
+    """A cleaned training copy: 512×512 crops, the trigger word first in every caption."""
+    try:
+        from loratui.dataset.prepare import PrepareOptions, prepare
+    except ImportError:
+        return "skipped: loratui.dataset is not part of this build"
+    out = ctx.root / "dataset_prepared"
+    res = prepare(ctx.dataset_dir, out, PrepareOptions(mode="crop", resolution=512,
+                                                       trigger_word=ctx.trigger, workers=0))
+    ctx.source_dir, ctx.dataset_dir = ctx.dataset_dir, out
+    return (f"{res.written + res.up_to_date} images in {out} (512×512 crops, trigger word "
+            f"first); {len(res.captions_missing)} still without a caption")
+
+
+def step_config(ctx: DemoContext) -> str:
+    from loratui.config import save_config
+    from loratui.presets import load_presets
+
+    preset = next(p for p in load_presets() if p.id == "cpu-demo")
+    cfg = preset.to_config()
+    data = cfg.model_dump()
+    data["model"]["base"] = "model"
+    data["dataset"].update(dir=str(ctx.dataset_dir.relative_to(ctx.root)),
+                           trigger_word=ctx.trigger)
+    data["output"].update(dir="runs", name="demo_lora")
+    data["sample"]["prompts"] = ["{trigger}, a girl with red hair, smiling",
+                                 "{trigger}, portrait of a girl, blue background"]
+    cfg = type(cfg).model_validate(data)
+    ctx.config_path = ctx.root / "loratui.toml"
+    save_config(cfg, ctx.config_path)
+    return f"{ctx.config_path} from preset cpu-demo"
+
+
+def step_train(ctx: DemoContext) -> str:
+    from loratui.config import load_config
+    from loratui.train import train
+
+    cfg = load_config(ctx.config_path)
+    result = train(cfg, log_to_stderr=False)
+    ctx.run_dir = result.run_dir
+    if result.state != "finished":
+        raise RuntimeError(f"training {result.state}: {result.message}")
+    ctx.lora_path = result.lora_path
+    losses = result.losses
+    k = max(1, len(losses) // 4)  # first vs last quarter: single steps are noisy
+    first, last = sum(losses[:k]) / k, sum(losses[-k:]) / k
+    return (f"{result.step} steps, mean loss {first:.3f} (first {k} steps) → {last:.3f} "
+            f"(last {k}); run folder {ctx.run_dir}")
+
+
+def step_export(ctx: DemoContext) -> str:
+    """Check the exported file the way a user's UI would read it, and render it with
+    diffusers' `load_lora_weights` next to the base model."""
+    from safetensors import safe_open
+
+    from loratui.runs import RunFolder
+    from loratui.train.check import render_with_lora
+
+    with safe_open(str(ctx.lora_path), framework="pt") as fh:
+        keys = list(fh.keys())
+        meta = fh.metadata() or {}
+    modules = {k.split(".")[0] for k in keys}
+    out = ctx.run_dir / "samples"
+    paths = render_with_lora(ctx.model_dir, ctx.lora_path, out,
+                             prompt=f"{ctx.trigger}, a girl with red hair, smiling",
+                             weights=(0.0, 0.8))
+    ctx.samples = RunFolder(ctx.run_dir).samples()
+    return (f"{ctx.lora_path.name}: {len(modules)} kohya modules, alpha "
+            f"{meta.get('ss_network_alpha')}, {meta.get('ss_base_model_version')}; "
+            f"diffusers renders {', '.join(p.name for p in paths)}")
+
+
+def step_doctor(ctx: DemoContext) -> str:
+    """`loratui doctor` on the config, the dataset and the finished run (with its LoRA)."""
+    from loratui.doctor import diagnose_paths
+
+    paths = [p for p in (ctx.config_path, ctx.source_dir or ctx.dataset_dir, ctx.run_dir)
+             if p is not None]
+    diags, _ = diagnose_paths([str(p) for p in paths])
+    ctx.results["doctor_diagnostics"] = diags
+    counts: dict[str, int] = {}
+    for d in diags:
+        counts[d.severity] = counts.get(d.severity, 0) + 1
+    for d in diags[:12]:
+        ctx.log(f"        {d.severity:<7} {d.code} {d.message[:110]}")
+    summary = ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items())) or "no findings"
+    return (f"{summary} (the demo's deliberate dataset problems and its CPU-size settings); "
+            f"full report: loratui doctor {' '.join(str(p) for p in paths)}")
+
+
+DEMO_STEPS: list[DemoStep] = [
+    DemoStep("model", "build the tiny model", step_model),
+    DemoStep("dataset", "write the demo dataset", step_dataset),
+    # scan / prepare use loratui.dataset and are skipped in a build without it
+    DemoStep("scan", "scan the dataset", step_scan, required=False),
+    DemoStep("prepare", "prepare a training copy", step_prepare, required=False),
+    DemoStep("config", "write loratui.toml", step_config),
+    DemoStep("train", "train the LoRA", step_train),
+    DemoStep("export", "check and render the exported LoRA", step_export),
+    DemoStep("doctor", "doctor on the config, dataset and run", step_doctor, required=False),
+]
+
+
+def run_demo(root: Path | str, steps: list[DemoStep] | None = None,
+             log: Callable[[str], None] | None = None) -> DemoContext:
+    root = Path(root).expanduser().resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    ctx = DemoContext(root=root)
+    if log is not None:
+        ctx.log = log
+    steps = steps if steps is not None else DEMO_STEPS
+    for n, step in enumerate(steps, start=1):
+        ctx.log(f"[{n}/{len(steps)}] {step.title} ...")
+        t0 = time.perf_counter()
+        try:
+            summary = step.run(ctx)
+        except Exception as exc:
+            ctx.timings[step.name] = time.perf_counter() - t0
+            ctx.log(f"      failed: {type(exc).__name__}: {exc}")
+            if step.required:
+                ctx.failed = step.name
+                return ctx
+            continue
+        ctx.timings[step.name] = time.perf_counter() - t0
+        ctx.results[step.name] = summary
+        if summary:
+            ctx.log(f"      {summary} ({ctx.timings[step.name]:.1f} s)")
+    return ctx

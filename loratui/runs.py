@@ -1,0 +1,249 @@
+"""Read training run folders (`runs/<name>-<timestamp>/`) without importing torch.
+
+The trainer process writes the folder; the wizard, `loratui runs`, `loratui attach` and
+the doctor only read it, so a UI can die, reconnect or run on another terminal while
+training goes on. Layout:
+
+    config.toml        the resolved run config (absolute paths)
+    state.json         state, pid, step / max_steps, epoch, error, lora path (atomic rewrites)
+    metrics.jsonl      one JSON object per optimiser step
+    events.jsonl       started / resumed / checkpoint / sample / nan / oom / interrupted /
+                       finished / failed / warning ...
+    train.log          human-readable log (and the detached process's stdout/stderr)
+    environment.json   versions, GPU, command line
+    samples/           PNGs from fixed prompts and seed
+    checkpoints/       kohya LoRAs every N epochs; resume/ holds the resumable state
+    <name>.safetensors the final LoRA (kohya format)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+STATE_FILE = "state.json"
+METRICS_FILE = "metrics.jsonl"
+EVENTS_FILE = "events.jsonl"
+LOG_FILE = "train.log"
+CONFIG_FILE = "config.toml"
+ENV_FILE = "environment.json"
+RESUME_DIR = "checkpoints/resume"
+
+ACTIVE_STATES = ("starting", "loading", "caching", "running", "saving")
+TERMINAL_STATES = ("finished", "failed", "interrupted", "crashed")
+
+
+def read_jsonl(path: Path, tail: int | None = None) -> list[dict[str, Any]]:
+    """Complete JSON lines of `path` (a partly written last line is ignored)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return []
+    # the last element is "" after a final newline, or a line still being written
+    lines = data.split(b"\n")[:-1]
+    rows = []
+    for line in lines[-tail:] if tail else lines:
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            continue
+    return rows
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OSError, ValueError):
+        return False
+    try:  # a finished child that nobody reaped yet is a zombie, not a live trainer
+        import psutil
+
+        return psutil.Process(int(pid)).status() != psutil.STATUS_ZOMBIE
+    except Exception:
+        return True
+
+
+class JsonlFollower:
+    """Incremental reader of a JSONL file: `poll()` returns the rows appended since last time."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.offset = 0
+        self._partial = b""
+
+    def poll(self) -> list[dict[str, Any]]:
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            return []
+        if size < self.offset:  # rewritten (e.g. truncated on resume): start over
+            self.offset, self._partial = 0, b""
+        if size == self.offset:
+            return []
+        with self.path.open("rb") as fh:
+            fh.seek(self.offset)
+            chunk = fh.read(size - self.offset)
+        self.offset = size
+        data = self._partial + chunk
+        *lines, self._partial = data.split(b"\n")
+        rows = []
+        for line in lines:
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                continue
+        return rows
+
+
+@dataclass
+class RunFolder:
+    path: Path
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+
+    # --- identity
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def exists(self) -> bool:
+        return (self.path / STATE_FILE).is_file() or (self.path / CONFIG_FILE).is_file()
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / CONFIG_FILE
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / METRICS_FILE
+
+    @property
+    def events_path(self) -> Path:
+        return self.path / EVENTS_FILE
+
+    @property
+    def log_path(self) -> Path:
+        return self.path / LOG_FILE
+
+    # --- state
+    def raw_state(self) -> dict[str, Any]:
+        try:
+            return json.loads((self.path / STATE_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def state(self) -> dict[str, Any]:
+        """state.json, with an active state whose process is gone reported as `crashed`."""
+        st = self.raw_state()
+        st.setdefault("state", "unknown")
+        if st["state"] in ACTIVE_STATES and st.get("host") in (None, socket.gethostname()) \
+                and not pid_alive(st.get("pid")):
+            st["reported_state"] = st["state"]
+            st["state"] = "crashed"
+        st["resumable"] = self.resumable()
+        return st
+
+    @property
+    def status(self) -> str:
+        return self.state()["state"]
+
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATES
+
+    def resumable(self) -> bool:
+        return (self.path / RESUME_DIR / "trainer.json").is_file()
+
+    # --- files
+    def metrics(self, tail: int | None = None) -> list[dict[str, Any]]:
+        return read_jsonl(self.metrics_path, tail)
+
+    def last_metric(self) -> dict[str, Any] | None:
+        rows = self.metrics(tail=1)
+        return rows[-1] if rows else None
+
+    def events(self, tail: int | None = None) -> list[dict[str, Any]]:
+        return read_jsonl(self.events_path, tail)
+
+    def environment(self) -> dict[str, Any]:
+        try:
+            return json.loads((self.path / ENV_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def log_tail(self, lines: int = 20) -> list[str]:
+        try:
+            with self.log_path.open("rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                size = fh.tell()
+                fh.seek(max(0, size - 64 * 1024))
+                text = fh.read().decode("utf-8", errors="replace")
+        except OSError:
+            return []
+        return text.splitlines()[-lines:]
+
+    def samples(self) -> list[Path]:
+        return sorted((self.path / "samples").glob("*.png"))
+
+    def checkpoints(self) -> list[Path]:
+        return sorted((self.path / "checkpoints").glob("*.safetensors"))
+
+    def lora_path(self) -> Path | None:
+        """The final LoRA when the run finished, else None."""
+        st = self.raw_state()
+        if st.get("lora") and Path(st["lora"]).is_file():
+            return Path(st["lora"])
+        return None
+
+    def follow_metrics(self) -> JsonlFollower:
+        return JsonlFollower(self.metrics_path)
+
+    def follow_events(self) -> JsonlFollower:
+        return JsonlFollower(self.events_path)
+
+    def summary(self) -> dict[str, Any]:
+        st = self.state()
+        last = self.last_metric() or {}
+        return {"name": self.name, "path": str(self.path), "state": st["state"],
+                "step": last.get("step", st.get("step", 0)), "max_steps": st.get("max_steps"),
+                "epoch": last.get("epoch", st.get("epoch")), "epochs": st.get("epochs"),
+                "loss_avg": last.get("loss_avg"), "started_at": st.get("started_at"),
+                "updated_at": st.get("updated_at"), "lora": st.get("lora"),
+                "error": st.get("error"), "resumable": st["resumable"]}
+
+
+def list_runs(output_dir: Path | str) -> list[RunFolder]:
+    """Run folders under `output_dir`, newest first."""
+    root = Path(output_dir)
+    if not root.is_dir():
+        return []
+    runs = [RunFolder(p) for p in root.iterdir() if p.is_dir() and (p / STATE_FILE).is_file()]
+    return sorted(runs, key=lambda r: ((r.path / STATE_FILE).stat().st_mtime, r.name),
+                  reverse=True)
+
+
+def find_run(ref: str | Path, output_dir: Path | str | None = None) -> RunFolder | None:
+    """A run by path, by folder name under `output_dir`, or by unique name prefix."""
+    path = Path(ref).expanduser()
+    if (path / STATE_FILE).is_file():
+        return RunFolder(path)
+    if output_dir is not None:
+        root = Path(output_dir)
+        if (root / str(ref) / STATE_FILE).is_file():
+            return RunFolder(root / str(ref))
+        matches = [r for r in list_runs(root) if r.name.startswith(str(ref))]
+        if matches:
+            return matches[0]  # newest
+    return None

@@ -1,0 +1,271 @@
+"""Training data: find image/caption pairs, buckets, PIL/numpy preprocessing, caption tricks.
+
+No torchvision (there is no CPU build of it here): images are resized with PIL and turned
+into arrays with numpy. Everything random here is a pure function of (seed, epoch,
+position), so an interrupted run resumes with exactly the batches and captions it would
+have seen (see loop.py).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+REPEATS_DIR = re.compile(r"^(\d+)_(.+)$")  # kohya's "10_name" folders
+
+# Noise tags for label pollution (P28) when the config gives none: plausible but wrong.
+DEFAULT_POLLUTION_TAGS = (
+    "hat", "glasses", "umbrella", "night", "snow", "holding cup", "red scarf", "book",
+    "flower", "sunset", "rain", "backpack", "earrings", "window", "tree", "bicycle",
+)
+
+
+class DatasetError(Exception):
+    """The dataset cannot be used; the message names the folder and the fix."""
+
+
+@dataclass
+class Item:
+    path: Path
+    caption: str
+    repeats: int
+    is_reg: bool
+    width: int
+    height: int
+    folder: str
+    bucket: tuple[int, int] = (0, 0)
+
+
+@dataclass
+class DatasetPlan:
+    items: list[Item]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def train_items(self) -> list[Item]:
+        return [i for i in self.items if not i.is_reg]
+
+    @property
+    def reg_items(self) -> list[Item]:
+        return [i for i in self.items if i.is_reg]
+
+    def num_train_images(self) -> int:
+        return sum(i.repeats for i in self.train_items)
+
+    def captions_by_dir(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for item in self.train_items:
+            out.setdefault(item.folder, []).append(item.caption)
+        return out
+
+    def dataset_dirs(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for item in self.train_items:
+            d = out.setdefault(item.folder, {"n_repeats": item.repeats, "img_count": 0})
+            d["img_count"] += 1
+        return out
+
+    def bucket_info(self) -> dict:
+        counts = Counter(i.bucket for i in self.train_items)
+        return {"buckets": {str(n): {"resolution": list(b), "count": c}
+                            for n, (b, c) in enumerate(sorted(counts.items()))}}
+
+
+def _class_name(folder: str) -> str:
+    m = REPEATS_DIR.match(folder)
+    return (m.group(2) if m else folder).replace("_", " ").strip()
+
+
+def _image_folders(root: Path, default_repeats: int) -> list[tuple[Path, int]]:
+    """(folder, repeats): the root itself and its direct sub-folders (kohya `N_name` layout)."""
+    folders = [(root, default_repeats)]
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        m = REPEATS_DIR.match(sub.name)
+        folders.append((sub, int(m.group(1)) if m else default_repeats))
+    return folders
+
+
+def scan(root: Path | str, *, caption_ext: str = ".txt", trigger: str = "",
+         repeats: int = 1, is_reg: bool = False) -> tuple[list[Item], list[str]]:
+    """Image/caption pairs under `root`. Bad files are skipped with a warning, never fatal."""
+    from PIL import Image, UnidentifiedImageError
+
+    root = Path(root)
+    kind = "regularisation" if is_reg else "dataset"
+    if not root.is_dir():
+        raise DatasetError(f"{root}: {kind} folder not found")
+    items: list[Item] = []
+    warnings: list[str] = []
+    trigger = trigger.strip()
+    for folder, reps in _image_folders(root, repeats):
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() not in IMAGE_EXTS or not path.is_file():
+                continue
+            try:
+                with Image.open(path) as im:
+                    width, height = im.size
+            except (OSError, UnidentifiedImageError) as exc:
+                warnings.append(f"{path}: cannot read the image, skipped ({exc})")
+                continue
+            cap_path = path.with_suffix(caption_ext)
+            caption = ""
+            if cap_path.is_file():
+                try:
+                    caption = cap_path.read_text(encoding="utf-8-sig").strip()
+                except (OSError, UnicodeDecodeError) as exc:
+                    warnings.append(f"{cap_path}: cannot read the caption ({exc})")
+            if not caption:
+                fallback = _class_name(folder.name) if (is_reg or folder != root) else ""
+                caption = trigger if not is_reg and trigger else fallback
+                warnings.append(f"{path}: no caption ({cap_path.name} missing or empty); "
+                                f"training it with {caption!r}")
+            elif not is_reg and trigger and trigger.lower() not in caption.lower():
+                warnings.append(f"{cap_path}: caption lacks the trigger word {trigger!r} (P7)")
+            items.append(Item(path, caption, reps, is_reg, width, height,
+                              folder.name if folder != root else root.name))
+    if not items:
+        raise DatasetError(f"{root}: no images found ({', '.join(IMAGE_EXTS)}) in the {kind} "
+                           "folder or its sub-folders")
+    return items, warnings
+
+
+def plan_dataset(cfg) -> DatasetPlan:
+    ds = cfg.dataset
+    items, warnings = scan(ds.dir, caption_ext=ds.caption_extension, trigger=ds.trigger_word,
+                           repeats=ds.repeats)
+    if ds.reg_dir:
+        reg, reg_warn = scan(ds.reg_dir, caption_ext=ds.caption_extension, repeats=1,
+                             is_reg=True)
+        items += reg
+        warnings += reg_warn
+    buckets = make_buckets(ds.resolution) if ds.bucketing else [(ds.resolution, ds.resolution)]
+    for item in items:
+        item.bucket = nearest_bucket(item.width, item.height, buckets)
+    return DatasetPlan(items, warnings)
+
+
+# --- buckets ------------------------------------------------------------------------------
+
+def bucket_step(resolution: int) -> int:
+    return 64 if resolution >= 256 else 8
+
+
+def make_buckets(resolution: int) -> list[tuple[int, int]]:
+    """(width, height) pairs with area ≤ resolution², sides multiples of 64 (8 for tiny
+    resolutions), from half to twice the resolution — kohya's enable_bucket rule."""
+    step = bucket_step(resolution)
+    area = resolution * resolution
+    lo, hi = max(step, resolution // 2 // step * step), resolution * 2
+    out = set()
+    for w in range(lo, hi + 1, step):
+        h = min(hi, area // w // step * step)
+        if h >= lo:
+            out.add((w, h))
+            out.add((h, w))
+    return sorted(out)
+
+
+def nearest_bucket(width: int, height: int, buckets: list[tuple[int, int]]) -> tuple[int, int]:
+    ratio = math.log(width / height)
+    return min(buckets, key=lambda b: (abs(math.log(b[0] / b[1]) - ratio), -b[0] * b[1]))
+
+
+# --- pixels -------------------------------------------------------------------------------
+
+def load_pixels(path: Path, size: tuple[int, int]):
+    """Image → float32 array [3, H, W] in [-1, 1]: EXIF-rotated, RGB, resized to cover `size`
+    (Lanczos), centre-cropped. The same as diffusers' example without torchvision."""
+    import numpy as np
+    from PIL import Image, ImageOps
+
+    bw, bh = size
+    with Image.open(path) as im:
+        im = ImageOps.exif_transpose(im)
+        if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
+            im = im.convert("RGBA")
+            bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+            im = Image.alpha_composite(bg, im)
+        im = im.convert("RGB")
+        scale = max(bw / im.width, bh / im.height)
+        new = (max(bw, round(im.width * scale)), max(bh, round(im.height * scale)))
+        if new != im.size:
+            im = im.resize(new, Image.Resampling.LANCZOS)
+        left, top = (im.width - bw) // 2, (im.height - bh) // 2
+        im = im.crop((left, top, left + bw, top + bh))
+        arr = np.asarray(im, dtype=np.float32)
+    return np.ascontiguousarray(arr.transpose(2, 0, 1) / 127.5 - 1.0)
+
+
+# --- captions -----------------------------------------------------------------------------
+
+@dataclass
+class CaptionRules:
+    shuffle: bool = False
+    keep_tokens: int = 1
+    dropout: float = 0.0
+    pollution: bool = False
+    pollution_probability: float = 1.0
+    pollution_tags: tuple[str, ...] = DEFAULT_POLLUTION_TAGS
+
+    @classmethod
+    def from_config(cls, cfg) -> CaptionRules:
+        ds, lp = cfg.dataset, cfg.tricks.label_pollution
+        return cls(shuffle=ds.shuffle_captions, keep_tokens=ds.keep_tokens,
+                   dropout=ds.caption_dropout, pollution=lp.enabled,
+                   pollution_probability=lp.probability,
+                   pollution_tags=tuple(lp.tags) or DEFAULT_POLLUTION_TAGS)
+
+    @property
+    def varies(self) -> bool:
+        """True when a caption can differ from step to step."""
+        return bool(self.shuffle or self.dropout or
+                    (self.pollution and self.pollution_probability > 0))
+
+    def apply(self, caption: str, rng: random.Random, is_reg: bool = False) -> str:
+        """Caption for one step: dropout, then keep-tokens + shuffle, then one noise tag."""
+        if self.dropout and rng.random() < self.dropout:
+            return ""
+        tags = [t.strip() for t in caption.split(",") if t.strip()]
+        keep, rest = tags[:self.keep_tokens], tags[self.keep_tokens:]
+        if self.shuffle:
+            rng.shuffle(rest)
+        if self.pollution and not is_reg and rng.random() < self.pollution_probability:
+            choices = [t for t in self.pollution_tags if t.lower() not in
+                       {x.lower() for x in tags}]
+            if choices:
+                rest.insert(rng.randint(0, len(rest)), rng.choice(choices))
+        return ", ".join(keep + rest)
+
+
+def step_rng(seed: int, epoch: int, position: int) -> random.Random:
+    return random.Random(f"{seed}:{epoch}:{position}")
+
+
+# --- epoch plan ---------------------------------------------------------------------------
+
+def epoch_batches(plan: DatasetPlan, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    """Batches (lists of item indices) for one epoch: every training image `repeats` times,
+    the same number of regularisation images (cycled, as kohya does), grouped by bucket,
+    shuffled. A pure function of (seed, epoch)."""
+    rng = random.Random(f"order:{seed}:{epoch}")
+    train = [i for i, it in enumerate(plan.items) if not it.is_reg for _ in range(it.repeats)]
+    reg_pool = [i for i, it in enumerate(plan.items) if it.is_reg]
+    entries = list(train)
+    if reg_pool:
+        rng.shuffle(reg_pool)
+        entries += [reg_pool[k % len(reg_pool)] for k in range(len(train))]
+    rng.shuffle(entries)
+    by_bucket: dict[tuple[int, int], list[int]] = {}
+    for idx in entries:
+        by_bucket.setdefault(plan.items[idx].bucket, []).append(idx)
+    batches = []
+    for bucket in sorted(by_bucket):
+        members = by_bucket[bucket]
+        batches += [members[k:k + batch_size] for k in range(0, len(members), batch_size)]
+    rng.shuffle(batches)
+    return batches

@@ -1,0 +1,232 @@
+"""Export the trained LoRA as a kohya sd-scripts SD1.5 file (what A1111, ComfyUI and diffusers load).
+
+Written by hand rather than with diffusers' `convert_state_dict_to_kohya`, which writes the
+SDXL-style `lora_te1_` prefix and alpha = rank (FORMATS.md §2.1). Rules (FORMATS.md §2.6):
+- `lora_unet_<diffusers module path, "." → "_">` and `lora_te_text_model_<CLIP path>`; the
+  `text_model.` level is inserted when transformers 5.x left it out of the module path;
+- `.lora_down.weight` = peft lora_A, `.lora_up.weight` = peft lora_B, shapes as they are
+  (1×1 convs stay 4-D), `.alpha` = the trained lora_alpha (0-dim tensor);
+- string-only metadata: kohya's `ss_*`, `sshs_model_hash` (sha256 of the data region) and
+  `sshs_legacy_hash`, plus `modelspec.*`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from loratui.train.lora import ADAPTER, lora_layers
+
+UNET_PREFIX = "lora_unet"
+TE_PREFIX = "lora_te"  # SD1.x: lora_te_, never SDXL's lora_te1_
+SAVE_DTYPES = {"fp16": "float16", "bf16": "bfloat16", "no": "float32"}
+
+
+def kohya_module_name(prefix: str, path: str) -> str:
+    if prefix == TE_PREFIX and not path.startswith("text_model."):
+        path = "text_model." + path  # transformers 5.x dropped this level from module names
+    return f"{prefix}_{path}".replace(".", "_")
+
+
+def kohya_module_names(unet, text_encoder=None) -> list[str]:
+    """kohya module names of every LoRA layer in the models (no tensors needed)."""
+    names = [kohya_module_name(UNET_PREFIX, p) for p in lora_layers(unet)]
+    if text_encoder is not None:
+        names += [kohya_module_name(TE_PREFIX, p) for p in lora_layers(text_encoder)]
+    return names
+
+
+def kohya_state_dict(unet, text_encoder=None, *, dtype: str = "fp16",
+                     multiplier: float = 1.0) -> dict[str, Any]:
+    """kohya tensors. `multiplier` (the dynamic weight at the end of training) is folded into
+    the alphas so that the file at strength 1.0 behaves like the model did when it stopped."""
+    import torch
+
+    torch_dtype = getattr(torch, SAVE_DTYPES.get(dtype, dtype))
+    out: dict[str, torch.Tensor] = {}
+    for prefix, model in ((UNET_PREFIX, unet), (TE_PREFIX, text_encoder)):
+        if model is None:
+            continue
+        for path, layer in lora_layers(model).items():
+            name = kohya_module_name(prefix, path)
+            down = layer.lora_A[ADAPTER].weight.detach()
+            up = layer.lora_B[ADAPTER].weight.detach()
+            alpha = float(layer.lora_alpha[ADAPTER]) * multiplier
+            out[f"{name}.lora_down.weight"] = down.to("cpu", torch_dtype).contiguous()
+            out[f"{name}.lora_up.weight"] = up.to("cpu", torch_dtype).contiguous()
+            out[f"{name}.alpha"] = torch.tensor(alpha, dtype=torch_dtype)
+    return out
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def tag_frequency(captions_by_dir: dict[str, list[str]]) -> dict[str, dict[str, int]]:
+    """kohya's ss_tag_frequency: {dir basename: {lowercased comma-separated tag: count}}."""
+    freq: dict[str, dict[str, int]] = {}
+    for folder, captions in captions_by_dir.items():
+        counts: dict[str, int] = {}
+        for caption in captions:
+            for tag in caption.split(","):
+                tag = tag.strip().lower()
+                if tag:
+                    counts[tag] = counts.get(tag, 0) + 1
+        freq[folder] = counts
+    return freq
+
+
+def build_metadata(cfg, info: dict[str, Any]) -> dict[str, str]:
+    """kohya `ss_*` + `modelspec.*` metadata. `info` holds what only the run knows:
+    num_train_images, num_reg_images, num_batches_per_epoch, epoch, steps, max_steps,
+    tag_frequency, dataset_dirs, started_at, finished_at, session_id, alpha, base_model_hash."""
+    tr, net, opt, ds = cfg.training, cfg.network, cfg.optimizer, cfg.dataset
+    te_lr = opt.text_encoder_lr if net.train_text_encoder and opt.text_encoder_lr > 0 else None
+    res = f"({ds.resolution}, {ds.resolution})"
+    alpha = info.get("alpha", net.effective_alpha)
+    meta: dict[str, Any] = {
+        "ss_session_id": info.get("session_id", ""),
+        "ss_training_started_at": info.get("started_at", ""),
+        "ss_training_finished_at": info.get("finished_at", ""),
+        "ss_output_name": cfg.output.name,
+        "ss_learning_rate": opt.unet_lr,
+        "ss_unet_lr": opt.unet_lr,
+        "ss_text_encoder_lr": te_lr,
+        "ss_num_train_images": info.get("num_train_images", 0),
+        "ss_num_reg_images": info.get("num_reg_images", 0),
+        "ss_num_batches_per_epoch": info.get("num_batches_per_epoch", 0),
+        "ss_num_epochs": tr.epochs,
+        "ss_epoch": info.get("epoch", 0),
+        "ss_steps": info.get("steps", 0),
+        "ss_max_train_steps": info.get("max_steps", 0),
+        "ss_batch_size_per_device": tr.batch_size,
+        "ss_total_batch_size": cfg.effective_batch,
+        "ss_gradient_accumulation_steps": tr.gradient_accumulation,
+        "ss_gradient_checkpointing": tr.gradient_checkpointing,
+        "ss_lr_warmup_steps": opt.warmup_steps,
+        "ss_lr_scheduler": opt.scheduler,
+        "ss_optimizer": f"torch.optim.adamw.{opt.name}" if opt.name == "AdamW" else opt.name,
+        "ss_max_grad_norm": opt.max_grad_norm,
+        "ss_network_module": "networks.lora",
+        "ss_network_dim": net.rank,
+        "ss_network_alpha": _num(alpha),
+        "ss_network_dropout": net.dropout,
+        "ss_mixed_precision": tr.mixed_precision,
+        "ss_full_fp16": False,
+        "ss_v2": False,
+        "ss_base_model_version": "sd_v1_v" if cfg.model.v_prediction else "sd_v1",
+        "ss_clip_skip": None,
+        "ss_max_token_length": None,
+        "ss_cache_latents": tr.cache_latents,
+        "ss_seed": tr.seed,
+        "ss_noise_offset": tr.noise_offset or None,
+        "ss_resolution": res,
+        "ss_enable_bucket": ds.bucketing,
+        "ss_shuffle_caption": ds.shuffle_captions,
+        "ss_keep_tokens": ds.keep_tokens,
+        "ss_caption_dropout_rate": ds.caption_dropout,
+        "ss_prior_loss_weight": ds.prior_loss_weight,
+        "ss_color_aug": False,
+        "ss_flip_aug": False,
+        "ss_random_crop": False,
+        "ss_tag_frequency": json.dumps(info.get("tag_frequency", {}), ensure_ascii=False),
+        "ss_dataset_dirs": json.dumps(info.get("dataset_dirs", {}), ensure_ascii=False),
+        "ss_bucket_info": json.dumps(info.get("bucket_info", {})),
+        "ss_sd_model_name": Path(cfg.model.base).name,
+        "ss_training_comment": info.get("comment", "trained with loratui"),
+        "ss_loss_type": "l2",
+    }
+    if "base_model_hash" in info:
+        meta["ss_new_sd_model_hash"] = info["base_model_hash"]
+    if cfg.tricks.dynamic_weight.enabled:
+        dw = cfg.tricks.dynamic_weight
+        meta["ss_network_args"] = json.dumps({"loratui_dynamic_weight": {
+            "start_fraction": dw.start_fraction, "end_scale": dw.end_scale,
+            "folded_into_alpha": info.get("multiplier", 1.0)}})
+    trigger = ds.trigger_word.strip()
+    spec = {
+        "modelspec.sai_model_spec": "1.0.1",
+        "modelspec.architecture": "stable-diffusion-v1/lora",
+        "modelspec.implementation": "diffusers",
+        "modelspec.title": cfg.output.name,
+        "modelspec.resolution": f"{ds.resolution}x{ds.resolution}",
+        "modelspec.prediction_type": "v" if cfg.model.v_prediction else "epsilon",
+        "modelspec.date": info.get("finished_at") or now_iso(),
+        "modelspec.description": f"{cfg.network.kind} LoRA trained with loratui",
+    }
+    if trigger:
+        spec["modelspec.trigger_phrase"] = trigger
+    meta.update(spec)
+    return {k: (v if isinstance(v, str) else str(v)) for k, v in meta.items()}
+
+
+def _num(x: float) -> str | float:
+    return int(x) if float(x).is_integer() else x
+
+
+def data_region_sha256(blob: bytes) -> str:
+    (header_len,) = struct.unpack("<Q", blob[:8])
+    return hashlib.sha256(blob[8 + header_len:]).hexdigest()
+
+
+def legacy_hash(blob: bytes) -> str:
+    """kohya's sshs_legacy_hash: sha256 of 64 KiB at offset 1 MiB, first 8 hex digits."""
+    return hashlib.sha256(blob[0x100000:0x110000]).hexdigest()[:8]
+
+
+def serialize(tensors: dict[str, Any], metadata: dict[str, str]) -> bytes:
+    """safetensors bytes with kohya's hash keys added (computed as sd-scripts does)."""
+    from safetensors.torch import save
+
+    ss_only = {k: v for k, v in metadata.items() if k.startswith("ss_")}
+    first = save(tensors, metadata=ss_only)
+    full = dict(metadata)
+    full["sshs_model_hash"] = data_region_sha256(first)
+    full["sshs_legacy_hash"] = legacy_hash(first)
+    return save(tensors, metadata=full)
+
+
+def atomic_write_bytes(path: Path, blob: bytes) -> None:
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(blob)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export_lora(path: Path | str, unet, text_encoder, cfg, info: dict[str, Any] | None = None,
+                *, multiplier: float = 1.0, dtype: str | None = None) -> Path:
+    """Write the kohya-format LoRA of `unet` (+ `text_encoder`) to `path`, atomically."""
+    path = Path(path)
+    info = dict(info or {})
+    te = text_encoder if text_encoder is not None and lora_layers(text_encoder) else None
+    tensors = kohya_state_dict(unet, te, dtype=dtype or cfg.output.save_precision,
+                               multiplier=multiplier)
+    info.setdefault("alpha", cfg.network.effective_alpha * multiplier)
+    info["multiplier"] = multiplier
+    info.setdefault("finished_at", now_iso())
+    atomic_write_bytes(path, serialize(tensors, build_metadata(cfg, info)))
+    return path
+
+
+def estimate_export_bytes(unet, text_encoder=None, dtype: str = "fp16") -> int:
+    n = 0
+    for model in (unet, text_encoder):
+        if model is None:
+            continue
+        for layer in lora_layers(model).values():
+            n += layer.lora_A[ADAPTER].weight.numel() + layer.lora_B[ADAPTER].weight.numel() + 1
+    return n * (4 if dtype == "no" else 2) + 256 * 1024

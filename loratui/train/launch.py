@@ -1,0 +1,105 @@
+"""Start training: pre-flight checks, run folder, then the trainer in this process or in a
+detached one (its own session, so it outlives a closed SSH connection; when it exits, the
+GPU is released — P32)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loratui.config import load_config
+from loratui.runs import RunFolder, find_run
+from loratui.train.safety import PreflightError, preflight
+
+
+@dataclass
+class StartResult:
+    run: RunFolder
+    pid: int | None = None
+    exit_code: int | None = None  # set when it ran in the foreground
+    warnings: list[str] = field(default_factory=list)
+
+
+def resolve_resume(ref: str | Path, cfg=None) -> RunFolder:
+    run = find_run(ref, cfg.output.dir if cfg is not None else None)
+    if run is None:
+        raise PreflightError([f"{ref}: no such run folder (give the path printed by "
+                              "`loratui train`, or a name listed by `loratui runs`)"])
+    if run.is_active():
+        raise PreflightError([f"{run.path}: this run is still {run.status} "
+                              f"(pid {run.raw_state().get('pid')}); `loratui attach` follows it"])
+    if not run.resumable():
+        raise PreflightError([f"{run.path}: no resumable state (checkpoints/resume/ is written "
+                              "at each checkpoint and when a run is interrupted)"])
+    return run
+
+
+def prepare_run(config_path: str | Path | None, *, resume: str | Path | None = None):
+    """(cfg, RunWriter) after the pre-flight checks; raises PreflightError/ConfigError."""
+    from loratui.train.runfolder import RunWriter
+
+    if resume is not None:
+        base_cfg = _as_config(config_path) if config_path else None
+        run = resolve_resume(resume, base_cfg)
+        cfg = load_config(run.config_path)  # the run's own resolved config
+        problems = preflight(cfg)
+        if problems:
+            raise PreflightError(problems)
+        writer = RunWriter(run.path)
+        writer.set_state("starting", pid=None, error=None)
+        return cfg, writer
+    cfg = _as_config(config_path)
+    problems = preflight(cfg)
+    if problems:
+        raise PreflightError(problems)
+    return cfg, RunWriter.create(cfg)
+
+
+def _as_config(config):
+    """A RunConfig as it is (paths should be absolute), or one loaded from a TOML path."""
+    from loratui.config import RunConfig
+
+    return config if isinstance(config, RunConfig) else load_config(config)
+
+
+def train_in_process(cfg, run_dir=None, *, resume: bool = False, faults=None,
+                     log_to_stderr: bool = True):
+    """Run the trainer here. `run_dir` None → a new run folder under cfg.output.dir."""
+    from loratui.train.loop import Trainer
+    from loratui.train.runfolder import RunWriter, setup_logging
+
+    if run_dir is None:
+        problems = preflight(cfg)
+        if problems:
+            raise PreflightError(problems)
+        run = RunWriter.create(cfg)
+    else:
+        run = RunWriter(run_dir)
+    run.set_state("starting", pid=os.getpid())
+    setup_logging(run, to_file=True, to_stderr=log_to_stderr)
+    run.write_environment({"mode": "in-process"})
+    return Trainer(cfg, run, resume=resume, faults=faults).train()
+
+
+def start(config_path, *, resume=None, detach: bool = True) -> StartResult:
+    """Pre-flight, run folder, then train detached (default) or here. `config_path` is a
+    loratui.toml path or a RunConfig; raises PreflightError / ConfigError before anything
+    starts."""
+    cfg, run = prepare_run(config_path, resume=resume)
+    if not detach:
+        result = train_in_process(cfg, run.path, resume=resume is not None)
+        return StartResult(run, os.getpid(), result.exit_code)
+    cmd = [sys.executable, "-m", "loratui.train.worker", str(run.path), "--detached"]
+    if resume is not None:
+        cmd.append("--resume")
+    env = dict(os.environ)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    with open(run.log_path, "ab") as log_fh, open(os.devnull, "rb") as devnull:
+        proc = subprocess.Popen(cmd, stdin=devnull, stdout=log_fh, stderr=subprocess.STDOUT,
+                                start_new_session=True, close_fds=True, env=env,
+                                cwd=str(run.path))
+    run.set_state("starting", pid=proc.pid)
+    return StartResult(run, proc.pid)

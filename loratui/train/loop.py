@@ -1,0 +1,621 @@
+"""The training loop: diffusers' `train_text_to_image_lora.py`, in small pieces.
+
+Same maths as the reference (epsilon / v MSE on noised VAE latents, AdamW on the LoRA
+parameters, accelerate for precision, accumulation and devices), plus what a long run
+needs: latents cache, buckets, prior preservation, caption tricks, noise offset, the
+dynamic weight (P27), label pollution (P28), NaN / OOM / signal safety, a run folder.
+
+Reproducibility: data order and captions are pure functions of (seed, epoch, position),
+noise and timesteps come from a generator seeded per micro-step, and the global RNG
+(LoRA dropout) is saved with the resume state; so `--resume` continues the same curve.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import math
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loratui.runs import RESUME_DIR
+from loratui.train import data as D
+from loratui.train.parts import TrainingStopped, make_optimizer, set_attention
+from loratui.train.runfolder import RunWriter, utc_now
+
+log = logging.getLogger("loratui.train")
+
+EMA = 0.9  # smoothing of `loss_avg` in metrics.jsonl
+
+
+@dataclass
+class TrainResult:
+    state: str  # finished | interrupted | failed
+    step: int = 0
+    max_steps: int = 0
+    lora_path: Path | None = None
+    run_dir: Path | None = None
+    reason: str = ""
+    message: str = ""
+    losses: list[float] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return {"finished": 0, "interrupted": 130}.get(self.state, 1)
+
+
+@dataclass
+class Faults:
+    """Fault injection for tests of the safety paths (real loop, real models): raise a
+    CUDA-style out-of-memory error or make the loss non-finite at a given optimiser step."""
+    oom_at_step: int | None = None
+    nan_at_step: int | None = None
+
+
+def dynamic_multiplier(cfg, step: int, max_steps: int) -> float:
+    """P27: 1.0 until `start_fraction` of the steps, then linear down to `end_scale`."""
+    dw = cfg.tricks.dynamic_weight
+    if not dw.enabled or max_steps <= 1:
+        return 1.0
+    start = dw.start_fraction * max_steps
+    if step <= start:
+        return 1.0
+    t = min(1.0, (step - start) / max(1.0, max_steps - start))
+    return 1.0 + (dw.end_scale - 1.0) * t
+
+
+def _oom_error_types() -> tuple[type[BaseException], ...]:
+    import torch
+
+    types: list[type[BaseException]] = []
+    for name in ("OutOfMemoryError",):
+        t = getattr(torch, name, None) or getattr(torch.cuda, name, None)
+        if t is not None:
+            types.append(t)
+    return tuple(types) or (RuntimeError,)
+
+
+class Trainer:
+    def __init__(self, cfg, run: RunWriter | None = None, *, resume: bool = False,
+                 faults: Faults | None = None, cpu: bool | None = None):
+        self.cfg = cfg
+        self.run = run
+        self.resume = resume
+        self.faults = faults or Faults()
+        self.force_cpu = cpu
+        self.step = 0  # optimiser steps done
+        self.epoch = 0  # epochs started (1-based while running)
+        self.micro_in_epoch = 0  # micro-batches done in the current epoch
+        self.micro_total = 0
+        self.loss_avg: float | None = None
+        self.losses: list[float] = []
+        self.multiplier = 1.0
+        self.started_at = utc_now()
+        self.session_id = uuid.uuid4().hex[:12]
+        self.elapsed_before = 0.0
+        self.last_checkpoint: Path | None = None
+
+    # ------------------------------------------------------------------ setup
+    def setup(self) -> None:
+        from loratui.train.quiet import set_quiet_env
+
+        set_quiet_env()
+        import torch
+        from accelerate import Accelerator
+        from accelerate.utils import set_seed
+
+        from loratui.train import lora as L
+        from loratui.train.models import load_components
+
+        cfg, tr = self.cfg, self.cfg.training
+        cuda = torch.cuda.is_available() and not self.force_cpu
+        precision = tr.mixed_precision
+        if not cuda and precision != "no":
+            log.warning("no CUDA GPU: training in fp32 on the CPU instead of %s", precision)
+            precision = "no"
+        # Accumulation is done here (not with accelerator.accumulate) so that a group cut
+        # short by the end of an epoch still steps the optimiser, with the right divisor.
+        self.accel = Accelerator(mixed_precision=precision, cpu=not cuda)
+        self.device = self.accel.device
+        self.main = self.accel.is_main_process
+        if self.run is not None:
+            self.run.enabled = self.main
+        set_seed(tr.seed)
+        self.weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision,
+                                                                                torch.float32)
+        self._state("loading")
+        log.info("loading %s", cfg.model.base)
+        comps = load_components(cfg.model.base)
+        self.comps = comps
+        for m in (comps.unet, comps.vae, comps.text_encoder):
+            m.requires_grad_(False)
+        net = cfg.network
+        self.train_te = net.train_text_encoder and cfg.optimizer.text_encoder_lr > 0
+        alpha = net.effective_alpha
+        unet_targets = L.add_unet_lora(comps.unet, net.rank, alpha, net.dropout)
+        te_targets = (L.add_text_encoder_lora(comps.text_encoder, net.rank, alpha, net.dropout)
+                      if self.train_te else [])
+        log.info("LoRA rank %d alpha %g on %d UNet modules%s", net.rank, alpha,
+                 len(unet_targets), f" and {len(te_targets)} text-encoder modules"
+                 if te_targets else " (text encoder frozen)")
+        set_attention(comps.unet, tr.attention)
+        if tr.gradient_checkpointing:
+            comps.unet.enable_gradient_checkpointing()
+            if self.train_te:
+                comps.text_encoder.gradient_checkpointing_enable()
+        vae_dtype = torch.float32 if tr.no_half_vae else self.weight_dtype
+        comps.unet.to(self.device, dtype=self.weight_dtype)
+        comps.text_encoder.to(self.device, dtype=self.weight_dtype)
+        comps.vae.to(self.device, dtype=vae_dtype)
+        self.vae_dtype = vae_dtype
+        for model in (comps.unet, comps.text_encoder):  # LoRA weights train in fp32
+            for p in L.lora_parameters(model):
+                p.data = p.data.float()
+        self.unet_params = L.lora_parameters(comps.unet)
+        self.te_params = L.lora_parameters(comps.text_encoder) if self.train_te else []
+
+        # data
+        self._state("caching")
+        self.plan = D.plan_dataset(cfg)
+        for w in self.plan.warnings:
+            log.warning("%s", w)
+            if self.run is not None:
+                self.run.event("warning", w)
+        self.rules = D.CaptionRules.from_config(cfg)
+        self._ids_cache: dict[int, Any] = {}
+        self.prompts = None
+        self.latents: dict[int, Any] = {}
+        if tr.cache_latents:
+            self._cache_latents()
+        self.batches_per_epoch = len(D.epoch_batches(self.plan, tr.batch_size, tr.seed, 1))
+        per_process = math.ceil(self.batches_per_epoch / self.accel.num_processes)
+        self.steps_per_epoch = max(1, math.ceil(per_process / tr.gradient_accumulation))
+        self.max_steps = tr.max_steps or tr.epochs * self.steps_per_epoch
+        self.epochs = math.ceil(self.max_steps / self.steps_per_epoch)
+
+        # optimiser
+        groups = [{"params": self.unet_params, "lr": cfg.optimizer.unet_lr}]
+        if self.te_params:
+            groups.append({"params": self.te_params, "lr": cfg.optimizer.text_encoder_lr})
+        self.optimizer = make_optimizer(cfg.optimizer, groups)
+        from diffusers.optimization import get_scheduler
+
+        self.lr_scheduler = get_scheduler(cfg.optimizer.scheduler, optimizer=self.optimizer,
+                                          num_warmup_steps=cfg.optimizer.warmup_steps,
+                                          num_training_steps=self.max_steps)
+        models = [comps.unet] + ([comps.text_encoder] if self.train_te else [])
+        prepared = self.accel.prepare(*models, self.optimizer)
+        self.unet = prepared[0]
+        self.text_encoder = prepared[1] if self.train_te else comps.text_encoder
+        self.optimizer = prepared[-1]
+        self.unet.train()
+        self.text_encoder.train(self.train_te)
+        log.info("%d images (%d with repeats), %d reg images, %d batches/epoch, %d steps/epoch,"
+                 " %d steps, %d epochs, device %s, precision %s", len(self.plan.train_items),
+                 self.plan.num_train_images(), len(self.plan.reg_items),
+                 self.batches_per_epoch, self.steps_per_epoch, self.max_steps, self.epochs,
+                 self.device, precision)
+        if self.resume:
+            self._load_resume()
+
+    def _encode(self, indices: list[int], seed: int):
+        import numpy as np
+        import torch
+
+        pixels = np.stack([D.load_pixels(self.plan.items[i].path, self.plan.items[i].bucket)
+                           for i in indices])
+        px = torch.from_numpy(pixels).to(self.device, dtype=self.vae_dtype)
+        gen = torch.Generator(device="cpu").manual_seed(seed)
+        with torch.no_grad():
+            dist = self.comps.vae.encode(px).latent_dist
+            noise = torch.randn(dist.mean.shape, generator=gen).to(dist.mean.device,
+                                                                    dist.mean.dtype)
+            latents = dist.mean + dist.std * noise
+        return latents * self.comps.vae.config.scaling_factor
+
+    def _cache_latents(self) -> None:
+        t0 = time.perf_counter()
+        for i in range(len(self.plan.items)):
+            self.latents[i] = self._encode([i], self.cfg.training.seed * 100_003 + i)[0] \
+                .to(self.weight_dtype)
+        log.info("cached %d latents in %.1f s", len(self.latents), time.perf_counter() - t0)
+
+    # ------------------------------------------------------------------ step
+    def _tokenize(self, captions: list[str]):
+        tok = self.comps.tokenizer
+        return tok(captions, padding="max_length", truncation=True,
+                   max_length=tok.model_max_length, return_tensors="pt").input_ids
+
+    def _input_ids(self, indices: list[int], items: list[D.Item]):
+        """Token ids for this micro-batch: per step when captions change (shuffle, dropout,
+        label pollution), else tokenised once per image, as diffusers' example does."""
+        import torch
+
+        if not self.rules.varies:
+            cache = self._ids_cache
+            missing = [i for i in indices if i not in cache]
+            if missing:
+                ids = self._tokenize([self.plan.items[i].caption for i in missing])
+                cache.update(zip(missing, ids, strict=True))
+            return torch.stack([cache[i] for i in indices])
+        seed = self.cfg.training.seed
+        return self._tokenize([self.rules.apply(it.caption, D.step_rng(
+            seed, self.epoch, self.micro_in_epoch * 1000 + k), it.is_reg)
+            for k, it in enumerate(items)])
+
+    def micro_step(self, indices: list[int], seed: int, *, boundary: bool = True,
+                   accumulate: int = 1):
+        """Forward + backward of one micro-batch, and the optimiser step when `boundary`
+        (the last micro-batch of an accumulation group); returns the detached loss."""
+        import torch
+        import torch.nn.functional as F
+
+        cfg = self.cfg
+        items = [self.plan.items[i] for i in indices]
+        if self.latents:
+            latents = torch.stack([self.latents[i] for i in indices]).to(self.device)
+        else:
+            latents = self._encode(indices, seed).to(self.weight_dtype)
+        gen = torch.Generator(device="cpu").manual_seed(seed)
+        noise = torch.randn(latents.shape, generator=gen)
+        if cfg.training.noise_offset:
+            noise += cfg.training.noise_offset * torch.randn(
+                (latents.shape[0], latents.shape[1], 1, 1), generator=gen)
+        sched = self.comps.noise_scheduler
+        timesteps = torch.randint(0, sched.config.num_train_timesteps, (latents.shape[0],),
+                                  generator=gen)
+        noise = noise.to(self.device, latents.dtype)
+        timesteps = timesteps.to(self.device)
+        noisy = sched.add_noise(latents, noise, timesteps)
+        ids = self._input_ids(indices, items).to(self.device)
+        sync = contextlib.ExitStack()
+        if not boundary:  # several GPUs: all-reduce the gradients only at the group's end
+            sync.enter_context(self.accel.no_sync(self.unet))
+            if self.train_te:
+                sync.enter_context(self.accel.no_sync(self.text_encoder))
+        with sync:
+            with torch.set_grad_enabled(self.train_te):
+                hidden = self.text_encoder(ids, return_dict=False)[0]
+            if cfg.model.v_prediction:
+                target = sched.get_velocity(latents, noise, timesteps)
+            else:
+                target = noise
+            pred = self.unet(noisy, timesteps, hidden, return_dict=False)[0]
+            per_sample = F.mse_loss(pred.float(), target.float(), reduction="none") \
+                .mean(dim=[1, 2, 3])
+            if any(it.is_reg for it in items):  # prior preservation (P26)
+                weights = torch.tensor([cfg.dataset.prior_loss_weight if it.is_reg else 1.0
+                                        for it in items], device=per_sample.device)
+                per_sample = per_sample * weights
+            loss = per_sample.mean()
+            if self.faults.nan_at_step is not None and self.step + 1 >= self.faults.nan_at_step:
+                loss = loss * float("nan")
+            if not torch.isfinite(loss):
+                return loss.detach()
+            if self.faults.oom_at_step is not None and self.step + 1 >= self.faults.oom_at_step:
+                raise _oom_error_types()[0]("CUDA out of memory. Tried to allocate 2.00 GiB "
+                                            "(injected by the test)")
+            self.accel.backward(loss / accumulate)
+        if boundary:
+            if self.cfg.optimizer.max_grad_norm > 0:
+                self.accel.clip_grad_norm_(self.unet_params + self.te_params,
+                                           self.cfg.optimizer.max_grad_norm)
+            self.optimizer.step()
+            self.lr_scheduler.step()
+            self.optimizer.zero_grad(set_to_none=True)
+        return loss.detach()
+
+    # ------------------------------------------------------------------ run
+    def train(self) -> TrainResult:
+        """Set up (unless done) and train; never raises for expected failures."""
+        from loratui.train.safety import StopSignals
+
+        oom = _oom_error_types()
+        with StopSignals() as signals:
+            self.signals = signals
+            try:
+                if not hasattr(self, "accel"):
+                    self.setup()
+                return self._loop()
+            except TrainingStopped as exc:
+                return self._fail(exc.reason, str(exc))
+            except oom as exc:
+                return self._oom(exc)
+            except D.DatasetError as exc:
+                return self._fail("dataset", str(exc))
+            except KeyboardInterrupt:
+                return self._fail("interrupted", "stopped by a second Ctrl-C before saving",
+                                  state="interrupted")
+            except Exception as exc:
+                from loratui.train.models import ModelLoadError
+
+                if isinstance(exc, ModelLoadError):
+                    return self._fail("model", str(exc))
+                log.exception("training failed")
+                return self._fail("error", f"{type(exc).__name__}: {exc}")
+
+    def _loop(self) -> TrainResult:
+
+        cfg, tr = self.cfg, self.cfg.training
+        self._state("running", max_steps=self.max_steps, epochs=self.epochs,
+                    started_at=self.started_at, pid=__import__("os").getpid())
+        if self.run is not None:
+            self.run.event("resumed" if self.resume else "started",
+                           f"step {self.step}/{self.max_steps}", step=self.step,
+                           max_steps=self.max_steps)
+        t_start = time.perf_counter()
+        t_last = t_start
+        start_epoch = max(1, self.epoch)
+        for epoch in range(start_epoch, self.epochs + 1):
+            if epoch != self.epoch:
+                self.epoch, self.micro_in_epoch = epoch, 0
+            batches = D.epoch_batches(self.plan, tr.batch_size, tr.seed, epoch)
+            batches = batches[self.accel.process_index::self.accel.num_processes]
+            if self.micro_in_epoch >= len(batches):
+                continue  # finished (and checkpointed) before a resume
+            step_losses: list[float] = []
+            images = 0
+            while self.micro_in_epoch < len(batches) and self.step < self.max_steps:
+                batch = batches[self.micro_in_epoch]
+                self.multiplier = dynamic_multiplier(cfg, self.step + 1, self.max_steps)
+                if cfg.tricks.dynamic_weight.enabled:
+                    from loratui.train.lora import set_multiplier
+
+                    set_multiplier([self.comps.unet, self.comps.text_encoder], self.multiplier)
+                seed = tr.seed * 1_000_003 + self.micro_total
+                ga = tr.gradient_accumulation
+                group_start = self.micro_in_epoch // ga * ga
+                group = min(ga, len(batches) - group_start)
+                boundary = self.micro_in_epoch - group_start == group - 1
+                loss = self.micro_step(batch, seed, boundary=boundary, accumulate=group)
+                loss_value = float(loss.item())
+                if not math.isfinite(loss_value):
+                    return self._nan(loss_value)
+                step_losses.append(loss_value)
+                images += len(batch) * self.accel.num_processes
+                self.micro_in_epoch += 1
+                self.micro_total += 1
+                if not boundary:
+                    continue
+                self.step += 1
+                now = time.perf_counter()
+                self._metric(step_losses, images, now - t_last, now - t_start)
+                t_last, step_losses, images = now, [], 0
+                if self.signals.requested:
+                    return self._interrupted()
+            if self.step >= self.max_steps:
+                break
+            if self.micro_in_epoch >= len(batches):
+                self._end_of_epoch(epoch)
+                t_last = time.perf_counter()  # saving and sampling are not step time
+        return self._finish()
+
+    def _metric(self, losses: list[float], images: int, dt: float, since_start: float) -> None:
+        import torch
+
+        loss = sum(losses) / len(losses)
+        self.losses.append(loss)
+        self.loss_avg = loss if self.loss_avg is None else EMA * self.loss_avg + (1 - EMA) * loss
+        lrs = self.lr_scheduler.get_last_lr()
+        done_here = max(1, self.step - self._resume_step)
+        eta = since_start / done_here * (self.max_steps - self.step)
+        row: dict[str, Any] = {
+            "step": self.step, "epoch": self.epoch, "loss": loss, "loss_avg": self.loss_avg,
+            "lr_unet": lrs[0], "lr_te": lrs[1] if len(lrs) > 1 else 0.0,
+            "sec_per_step": dt, "images_per_sec": images / dt if dt > 0 else None,
+            "eta_s": eta, "max_steps": self.max_steps, "time": utc_now(),
+        }
+        if self.cfg.tricks.dynamic_weight.enabled:
+            row["lora_scale"] = self.multiplier
+        if torch.cuda.is_available() and self.device.type == "cuda":
+            mib = 2 ** 20
+            row.update(mem_allocated_mb=torch.cuda.memory_allocated() / mib,
+                       mem_reserved_mb=torch.cuda.memory_reserved() / mib,
+                       mem_peak_mb=torch.cuda.max_memory_allocated() / mib)
+        else:
+            row.update(mem_allocated_mb=None, mem_reserved_mb=None, mem_peak_mb=None)
+        if self.run is not None:
+            self.run.metric(row)
+            if self.step == 1 or self.step % 10 == 0 or self.step == self.max_steps:
+                self.run.set_state("running", step=self.step, epoch=self.epoch)
+        if self.step == 1 or self.step % 25 == 0:
+            log.info("step %d/%d epoch %d loss %.4f (avg %.4f) %.2f s/step", self.step,
+                     self.max_steps, self.epoch, loss, self.loss_avg, dt)
+
+    _resume_step = 0
+
+    # ------------------------------------------------------------------ saving
+    def _end_of_epoch(self, epoch: int) -> None:
+        cfg = self.cfg
+        last = epoch >= self.epochs
+        if cfg.output.dir and self.run is not None and not last:
+            n = cfg.training.save_every_n_epochs
+            if n and epoch % n == 0:
+                self._checkpoint(epoch)
+        every = cfg.sample.every_n_epochs
+        if every and epoch % every == 0 and not last:
+            self._samples(f"e{epoch:04d}")
+
+    def _need_disk(self, path: Path) -> None:
+        from loratui.train.export import estimate_export_bytes
+        from loratui.train.safety import check_free_disk
+
+        need = 3 * estimate_export_bytes(self.comps.unet, self.comps.text_encoder, "no")
+        problem = check_free_disk(path, need)
+        if problem:
+            raise TrainingStopped("disk", problem)
+
+    def _checkpoint(self, epoch: int) -> None:
+        if self.run is None or not self.main:
+            return
+        self._state("saving")
+        self._need_disk(self.run.path)
+        path = self.run.path / "checkpoints" / f"{self.cfg.output.name}-e{epoch:04d}.safetensors"
+        self._export(path)
+        self._save_resume()
+        self.last_checkpoint = path
+        self.run.event("checkpoint", path.name, path=str(path), step=self.step, epoch=epoch)
+        log.info("saved checkpoints/%s", path.name)
+        self._state("running")
+
+    def _export(self, path: Path) -> Path:
+        from loratui.train.export import export_lora, tag_frequency
+
+        info = {
+            "session_id": self.session_id, "started_at": self.started_at,
+            "num_train_images": self.plan.num_train_images(),
+            "num_reg_images": len(self.plan.reg_items),
+            "num_batches_per_epoch": self.batches_per_epoch, "epoch": self.epoch,
+            "steps": self.step, "max_steps": self.max_steps,
+            "tag_frequency": tag_frequency(self.plan.captions_by_dir()),
+            "dataset_dirs": self.plan.dataset_dirs(), "bucket_info": self.plan.bucket_info(),
+        }
+        te = self.comps.text_encoder if self.train_te else None
+        return export_lora(path, self.comps.unet, te, self.cfg, info,
+                           multiplier=self.multiplier)
+
+    def _save_resume(self) -> None:
+        from loratui.train import resume
+
+        counters = {"step": self.step, "epoch": self.epoch, "micro_in_epoch": self.micro_in_epoch,
+                    "micro_total": self.micro_total, "loss_avg": self.loss_avg,
+                    "started_at": self.started_at, "session_id": self.session_id,
+                    "max_steps": self.max_steps, "saved_at": utc_now()}
+        resume.save(self.run.path / RESUME_DIR,
+                    models={"unet": self.comps.unet,
+                            "text_encoder": self.comps.text_encoder if self.train_te else None},
+                    optimizer=self.optimizer, counters=counters)
+
+    def _load_resume(self) -> None:
+        import warnings
+
+        from loratui.train import resume
+
+        folder = self.run.path / RESUME_DIR if self.run else None
+        if folder is None or not (folder / "trainer.json").is_file():
+            raise TrainingStopped("resume", f"{self.run.path if self.run else '?'}: no "
+                                  "resumable state (checkpoints/resume/) in this run")
+        c = resume.load(folder, models={"unet": self.comps.unet, "text_encoder":
+                                        self.comps.text_encoder if self.train_te else None},
+                        optimizer=self.optimizer)
+        self.step, self.epoch = c["step"], c["epoch"]
+        self.micro_in_epoch, self.micro_total = c["micro_in_epoch"], c["micro_total"]
+        self.loss_avg, self._resume_step = c["loss_avg"], c["step"]
+        self.started_at, self.session_id = c["started_at"], c["session_id"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for _ in range(self.step):  # the schedule is a pure function of the step
+                self.lr_scheduler.step()
+        kept = self.run.truncate_metrics(self.step) if self.run else 0
+        log.info("resumed at step %d (epoch %d); %d metric rows kept", self.step, self.epoch,
+                 kept)
+
+    def _samples(self, tag: str) -> list[Path]:
+        cfg = self.cfg
+        if self.run is None or not self.main or not cfg.sample.every_n_epochs:
+            return []
+        from loratui.train.sample import render_samples, sample_prompts
+
+        if self.prompts is None:
+            first = self.plan.train_items[0].caption if self.plan.train_items else ""
+            self.prompts = sample_prompts(cfg, first)
+        paths = render_samples(self.comps, self.accel.unwrap_model(self.unet),
+                               self.comps.text_encoder, self.prompts,
+                               folder=self.run.path / "samples", tag=tag,
+                               resolution=cfg.dataset.resolution, steps=cfg.sample.steps,
+                               seed=cfg.sample.seed, device=self.device)
+        self.run.event("sample", f"{len(paths)} sample image(s)", paths=[str(p) for p in paths],
+                       step=self.step, epoch=self.epoch, prompts=self.prompts)
+        return paths
+
+    # ------------------------------------------------------------------ endings
+    def _state(self, state: str, **fields: Any) -> None:
+        if self.run is not None:
+            self.run.set_state(state, step=self.step, **fields)
+
+    def _finish(self) -> TrainResult:
+        self.accel.wait_for_everyone()
+        lora_path = None
+        if self.run is not None and self.main:
+            self._state("saving")
+            self._need_disk(self.run.path)
+            self._save_resume()  # before the LoRA: readers take the newest .safetensors
+            lora_path = self._export(self.run.path / f"{self.cfg.output.name}.safetensors")
+            self._samples(f"final_e{self.epoch:04d}")
+            self.run.event("finished", f"{lora_path.name} after {self.step} steps",
+                           path=str(lora_path), step=self.step)
+            self.run.set_state("finished", step=self.step, lora=str(lora_path),
+                               finished_at=utc_now())
+            log.info("finished: %s", lora_path)
+        return TrainResult("finished", self.step, self.max_steps, lora_path,
+                           self.run.path if self.run else None, losses=self.losses)
+
+    def _interrupted(self) -> TrainResult:
+        sig = self.signals.requested
+        if self.run is not None and self.main:
+            self._save_resume()
+            self.run.event("interrupted", f"{sig} at step {self.step}; resume with "
+                           f"`loratui train --resume {self.run.path}`", signal=sig,
+                           step=self.step)
+            self.run.set_state("interrupted", step=self.step, signal=sig)
+        log.warning("%s: saved a resumable state at step %d", sig, self.step)
+        return TrainResult("interrupted", self.step, self.max_steps, None,
+                           self.run.path if self.run else None, reason="signal",
+                           message=f"{sig} at step {self.step}", losses=self.losses)
+
+    def _nan(self, value: float) -> TrainResult:
+        cfg = self.cfg
+        lr = cfg.optimizer.unet_lr
+        hint = ("the loss became non-finite: lower optimizer.unet_lr (now "
+                f"{lr:g}) / text_encoder_lr, use mixed_precision = \"bf16\" or \"no\" instead of "
+                "fp16, keep training.no_half_vae = true (P14, P15)")
+        msg = f"loss = {value} at step {self.step + 1}; stopped before applying it"
+        if self.run is not None and self.main:
+            self.run.event("nan", msg, step=self.step + 1, loss=str(value), lr_unet=lr,
+                           lr_te=cfg.optimizer.text_encoder_lr,
+                           mixed_precision=cfg.training.mixed_precision,
+                           no_half_vae=cfg.training.no_half_vae, hint=hint,
+                           last_good_checkpoint=str(self.last_checkpoint)
+                           if self.last_checkpoint else None, refs=["P14", "P15", "P8"])
+        log.error("%s. %s", msg, hint)
+        return self._fail("nan", f"{msg}. {hint}", event=False)
+
+    def _oom(self, exc: BaseException) -> TrainResult:
+        from loratui.train.oom import suggestion
+
+        self._release()
+        text, preset = suggestion(self.cfg)
+        msg = f"out of GPU memory ({str(exc).splitlines()[0][:200]}). {text}"
+        if self.run is not None and self.main:
+            self.run.event("oom", msg, step=self.step, suggested_preset=preset,
+                           refs=["P12", "P14", "P32"])
+        log.error("%s", msg)
+        return self._fail("oom", msg, event=False)
+
+    def _release(self) -> None:
+        import torch
+
+        for attr in ("unet", "text_encoder", "optimizer", "latents", "comps"):
+            if hasattr(self, attr):
+                setattr(self, attr, None)
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def _fail(self, reason: str, message: str, *, state: str = "failed",
+              event: bool = True) -> TrainResult:
+        if self.run is not None and getattr(self, "main", True):
+            if event:
+                self.run.event("failed" if state == "failed" else state, message, reason=reason,
+                               step=self.step)
+            self.run.set_state(state, step=self.step, error=message, reason=reason,
+                               finished_at=utc_now())
+        if event:
+            log.error("%s", message)
+        return TrainResult(state, self.step, getattr(self, "max_steps", 0), None,
+                           self.run.path if self.run else None, reason=reason, message=message,
+                           losses=self.losses)

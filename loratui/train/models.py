@@ -1,0 +1,155 @@
+"""Load the base model's parts offline: a diffusers folder or a single-file checkpoint."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from loratui.resources import data_dir
+from loratui.train.quiet import quiet_libraries, set_quiet_env
+
+
+class ModelLoadError(Exception):
+    """The base model cannot be loaded; the message names the path and the fix."""
+
+
+@dataclass
+class Components:
+    unet: Any
+    vae: Any
+    text_encoder: Any
+    tokenizer: Any
+    noise_scheduler: Any  # DDPMScheduler for training (as diffusers' example does)
+    scheduler_config: dict  # the model's own inference scheduler config, for samples
+    source: str = ""
+
+
+SINGLE_FILE_SUFFIXES = (".safetensors",)
+PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
+
+
+def sd15_config_dir() -> Path:
+    """Shipped SD1.5 component configs (no weights): `data/sd15/`."""
+    return data_dir("data") / "sd15"
+
+
+def load_components(base: str | Path, *, config_dir: Path | str | None = None) -> Components:
+    """Load UNet, VAE, CLIP text encoder, tokenizer and noise scheduler from a local path.
+
+    `config_dir`: diffusers component configs for a single-file checkpoint (default: the
+    shipped SD1.5 configs, `data/sd15/`)."""
+    set_quiet_env()
+    path = Path(base).expanduser()
+    if not str(base):
+        raise ModelLoadError("model.base is empty: set it to a diffusers folder or a "
+                             ".safetensors checkpoint")
+    if not path.exists():
+        raise ModelLoadError(f"{path}: base model not found (model.base must be a local "
+                             "diffusers folder or a .safetensors file; nothing is downloaded)")
+    if path.is_dir():
+        return _load_folder(path)
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        raise ModelLoadError(f"{path}: pickle checkpoints ({path.suffix}) can run code when "
+                             "loaded and are refused; convert it to .safetensors first")
+    if path.suffix.lower() in SINGLE_FILE_SUFFIXES:
+        return _load_single_file(path, Path(config_dir) if config_dir else sd15_config_dir())
+    raise ModelLoadError(f"{path}: not a diffusers folder (model_index.json) nor a "
+                         ".safetensors checkpoint")
+
+
+def _load_folder(path: Path) -> Components:
+    if not (path / "model_index.json").is_file():
+        raise ModelLoadError(f"{path}: no model_index.json — not a diffusers model folder")
+    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    quiet_libraries()
+    kw = {"local_files_only": True}
+    try:
+        return Components(
+            unet=UNet2DConditionModel.from_pretrained(path, subfolder="unet", **kw),
+            vae=AutoencoderKL.from_pretrained(path, subfolder="vae", **kw),
+            text_encoder=CLIPTextModel.from_pretrained(path, subfolder="text_encoder", **kw),
+            tokenizer=CLIPTokenizer.from_pretrained(path, subfolder="tokenizer", **kw),
+            noise_scheduler=DDPMScheduler.from_pretrained(path, subfolder="scheduler", **kw),
+            scheduler_config=_read_json(path / "scheduler" / "scheduler_config.json"),
+            source=str(path),
+        )
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{path}: cannot load the diffusers model ({exc})") from None
+
+
+def find_clip_tokenizer(checkpoint: Path) -> Path | None:
+    """A local CLIP tokenizer for a single-file checkpoint (which carries none)."""
+    candidates = []
+    if os.environ.get("LORATUI_CLIP_TOKENIZER"):
+        candidates.append(Path(os.environ["LORATUI_CLIP_TOKENIZER"]))
+    candidates += [checkpoint.parent / "tokenizer", checkpoint.with_suffix("") / "tokenizer"]
+    hub = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "hub"
+    for repo in ("models--openai--clip-vit-large-patch14",
+                 "models--runwayml--stable-diffusion-v1-5",
+                 "models--stable-diffusion-v1-5--stable-diffusion-v1-5"):
+        candidates += sorted((hub / repo / "snapshots").glob("*"))
+        candidates += sorted((hub / repo / "snapshots").glob("*/tokenizer"))
+    for cand in candidates:
+        if (cand / "vocab.json").is_file() or (cand / "tokenizer.json").is_file():
+            return cand
+    return None
+
+
+def _load_single_file(path: Path, config: Path) -> Components:
+    from diffusers import DDPMScheduler, StableDiffusionPipeline
+    from transformers import CLIPTokenizer
+
+    quiet_libraries()
+    tok_dir = find_clip_tokenizer(path)
+    if tok_dir is None:
+        raise ModelLoadError(
+            f"{path}: a single-file checkpoint has no tokenizer, and no local CLIP tokenizer was "
+            "found. Put the `tokenizer/` folder of any SD1.5 diffusers model beside the file, or "
+            "set LORATUI_CLIP_TOKENIZER=/path/to/tokenizer")
+    try:
+        pipe = StableDiffusionPipeline.from_single_file(
+            str(path), config=str(config), local_files_only=True,
+            tokenizer=CLIPTokenizer.from_pretrained(tok_dir, local_files_only=True),
+            safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise ModelLoadError(f"{path}: cannot load the single-file checkpoint as SD1.5 ({exc})") \
+            from None
+    sched_cfg = dict(pipe.scheduler.config)
+    return Components(unet=pipe.unet, vae=pipe.vae, text_encoder=pipe.text_encoder,
+                      tokenizer=pipe.tokenizer,
+                      noise_scheduler=DDPMScheduler.from_config(sched_cfg),
+                      scheduler_config=sched_cfg, source=str(path))
+
+
+def _read_json(path: Path) -> dict:
+    import json
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def meta_sd15(text_encoder: bool = True):
+    """Full-size SD1.5 UNet (and CLIP text encoder) built from the shipped configs on the
+    meta device: the real module layout, no weights, no memory."""
+    import json
+
+    import torch
+    from diffusers import UNet2DConditionModel
+
+    cfg_dir = sd15_config_dir()
+    unet_cfg = json.loads((cfg_dir / "unet" / "config.json").read_text())
+    with torch.device("meta"):
+        unet = UNet2DConditionModel.from_config(unet_cfg)
+        te = None
+        if text_encoder:
+            from transformers import CLIPTextConfig, CLIPTextModel
+
+            te = CLIPTextModel(CLIPTextConfig.from_json_file(cfg_dir / "text_encoder" /
+                                                             "config.json"))
+    return unet, te

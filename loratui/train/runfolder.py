@@ -1,0 +1,149 @@
+"""Write a run folder (the trainer's side; readers use `loratui.runs.RunFolder`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import socket
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from loratui.config import atomic_write_text, save_config
+from loratui.runs import (
+    ENV_FILE,
+    EVENTS_FILE,
+    LOG_FILE,
+    METRICS_FILE,
+    STATE_FILE,
+    RunFolder,
+    read_jsonl,
+)
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+class RunWriter(RunFolder):
+    """Appends metrics/events, rewrites state.json atomically. Only the main process writes."""
+
+    def __init__(self, path: Path | str, enabled: bool = True):
+        super().__init__(Path(path))
+        self.enabled = enabled
+
+    @classmethod
+    def create(cls, cfg, output_dir: Path | str | None = None) -> RunWriter:
+        root = Path(output_dir or cfg.output.dir)
+        root.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        base = f"{cfg.output.name}-{stamp}"
+        path, n = root / base, 1
+        while True:
+            try:
+                path.mkdir()
+                break
+            except FileExistsError:
+                n += 1
+                path = root / f"{base}-{n}"
+        for sub in ("samples", "checkpoints"):
+            (path / sub).mkdir()
+        run = cls(path)
+        save_config(cfg, run.config_path)
+        run.set_state("created", created_at=utc_now(), name=cfg.output.name)
+        return run
+
+    def set_state(self, state: str, **fields: Any) -> dict[str, Any]:
+        if not self.enabled:
+            return {}
+        st = self.raw_state()
+        st.update(fields)
+        st.update(state=state, updated_at=utc_now(), host=socket.gethostname())
+        atomic_write_text(self.path / STATE_FILE, json.dumps(st, indent=2) + "\n")
+        return st
+
+    def _append(self, name: str, row: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        with (self.path / name).open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            fh.flush()
+
+    def metric(self, row: dict[str, Any]) -> None:
+        self._append(METRICS_FILE, row)
+
+    def event(self, kind: str, message: str = "", **fields: Any) -> None:
+        self._append(EVENTS_FILE, {"time": utc_now(), "type": kind, "message": message,
+                                   **fields})
+
+    def truncate_metrics(self, last_step: int) -> int:
+        """Drop metric rows after `last_step` (steps a crash lost); returns rows kept."""
+        rows = [r for r in read_jsonl(self.metrics_path) if r.get("step", 0) <= last_step]
+        if self.enabled:
+            atomic_write_text(self.metrics_path,
+                              "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        return len(rows)
+
+    def write_environment(self, extra: dict[str, Any] | None = None) -> None:
+        if not self.enabled:
+            return
+        atomic_write_text(self.path / ENV_FILE, json.dumps(environment(extra), indent=2) + "\n")
+
+
+def environment(extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    from importlib import metadata
+
+    versions = {}
+    for dist in ("loratui", "torch", "diffusers", "peft", "transformers", "accelerate",
+                 "safetensors", "numpy", "pillow", "xformers", "bitsandbytes"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    env: dict[str, Any] = {
+        "time": utc_now(), "python": sys.version.split()[0], "platform": platform.platform(),
+        "host": socket.gethostname(), "pid": os.getpid(), "argv": sys.argv,
+        "cwd": os.getcwd(), "versions": versions,
+    }
+    try:
+        from loratui.gpu import detect
+
+        report = detect(allow_torch=True)
+        env["gpu"] = report.summary()
+    except Exception as exc:  # the record must never stop training
+        env["gpu"] = f"unknown ({exc})"
+    try:
+        import torch
+
+        env["torch"] = {"cuda": torch.version.cuda, "cuda_available": torch.cuda.is_available(),
+                        "threads": torch.get_num_threads()}
+    except ImportError:
+        pass
+    env.update(extra or {})
+    return env
+
+
+def setup_logging(run: RunFolder | None, *, to_file: bool, to_stderr: bool = True,
+                  level: int = logging.INFO) -> logging.Logger:
+    """`loratui.train` logger: train.log in the run folder and/or stderr."""
+    log = logging.getLogger("loratui.train")
+    log.setLevel(level)
+    log.propagate = False
+    for h in list(log.handlers):
+        log.removeHandler(h)
+        h.close()
+    fmt = logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%d %H:%M:%S")
+    fmt.converter = time.gmtime
+    if to_file and run is not None:
+        fh = logging.FileHandler(run.path / LOG_FILE, encoding="utf-8")
+        fh.setFormatter(fmt)
+        log.addHandler(fh)
+    if to_stderr:
+        sh = logging.StreamHandler(sys.stderr)
+        sh.setFormatter(fmt)
+        log.addHandler(sh)
+    return log

@@ -1,0 +1,113 @@
+"""Checks that stop a run early instead of after hours: writable output (P34), free disk,
+signals that save a resumable state, non-finite losses."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+
+MIN_FREE_BYTES = 64 * 1024 * 1024
+
+
+class PreflightError(Exception):
+    """A problem found before training; `problems` lists one message per problem."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def check_writable(folder: Path | str) -> str | None:
+    """None when `folder` exists or can be created and a file can be written in it (P34)."""
+    folder = Path(folder).expanduser()
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        return (f"{probe}: exists and is a file, so the output folder {folder} cannot be "
+                "created; set output.dir to a folder (P34)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".loratui-write-test-"):
+            pass
+    except OSError as exc:
+        return (f"{folder}: the output folder cannot be written ({exc.strerror or exc}); "
+                "use an absolute path to a folder you own, e.g. output.dir = "
+                f"\"{Path.home() / 'loras'}\" (P34)")
+    return None
+
+
+def free_bytes(folder: Path | str) -> int:
+    folder = Path(folder)
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent
+    return shutil.disk_usage(folder).free
+
+
+def check_free_disk(folder: Path | str, need: int) -> str | None:
+    free = free_bytes(folder)
+    if free < need + MIN_FREE_BYTES:
+        return (f"{folder}: only {free / 2**20:.0f} MiB free, {(need + MIN_FREE_BYTES) / 2**20:.0f}"
+                " MiB needed to save; free some disk space or change output.dir")
+    return None
+
+
+def preflight(cfg) -> list[str]:
+    """Everything that can be checked without loading a model."""
+    problems = []
+    base = Path(cfg.model.base).expanduser() if cfg.model.base else None
+    if base is None:
+        problems.append("model.base is empty: set it to a diffusers folder or a "
+                        ".safetensors checkpoint")
+    elif not base.exists():
+        problems.append(f"{base}: base model not found (model.base)")
+    if cfg.model.family != "sd15":
+        problems.append(f"model.family = {cfg.model.family!r}: only sd15 trains today")
+    for key, value in (("dataset.dir", cfg.dataset.dir), ("dataset.reg_dir", cfg.dataset.reg_dir)):
+        if key == "dataset.dir" and not value:
+            problems.append("dataset.dir is empty: set it to your images folder")
+        elif value and not Path(value).expanduser().is_dir():
+            problems.append(f"{value}: folder not found ({key})")
+    out_problem = check_writable(cfg.output.dir)
+    if out_problem:
+        problems.append(out_problem)
+    else:
+        disk = check_free_disk(cfg.output.dir, 0)
+        if disk:
+            problems.append(disk)
+    return problems
+
+
+class StopSignals:
+    """SIGINT / SIGTERM ask the loop to stop at the next optimiser step and save a resumable
+    state; a second SIGINT stops at once. SIGHUP (closed terminal) is ignored."""
+
+    def __init__(self) -> None:
+        self.requested: str | None = None
+        self._old: dict[int, object] = {}
+
+    def _handler(self, signum, frame) -> None:
+        name = signal.Signals(signum).name
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = name
+
+    def __enter__(self) -> StopSignals:
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handler)
+        if hasattr(signal, "SIGHUP"):
+            self._old[signal.SIGHUP] = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._old.clear()

@@ -12,6 +12,7 @@
 
 Bytecode is compiled first (`compileall`, as `pip install` does), so a run measures start-up,
 not compiling loratui's sources (this matters where PYTHONDONTWRITEBYTECODE is set).
+Commands take turns run by run; best and median of each are printed.
 Run: python bench/doctor.py [--mb 50] [--repeat 15]
 """
 
@@ -89,14 +90,16 @@ KOHYA = {
 NEEDLE = "CUDA out of memory"  # what a user greps a failed run's log for
 
 
-def timed(cmd: list[str], repeat: int, env=None) -> tuple[float, float]:
-    """(best, median) wall time in seconds."""
-    times = []
+def timed(cmds: list[list[str]], repeat: int, env=None) -> list[tuple[float, float]]:
+    """(best, median) wall time in seconds of each command. The commands take turns, run
+    by run, so a machine that gets busier or quieter meanwhile affects them alike."""
+    times: list[list[float]] = [[] for _ in cmds]
     for _ in range(repeat):
-        t = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        times.append(time.perf_counter() - t)
-    return min(times), statistics.median(times)
+        for cmd, out in zip(cmds, times, strict=True):
+            t = time.perf_counter()
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            out.append(time.perf_counter() - t)
+    return [(min(t), statistics.median(t)) for t in times]
 
 
 # ------------------------------------------------------------------ a realistic training log
@@ -260,14 +263,9 @@ def main() -> int:
         kohya.write_text(json.dumps(KOHYA, indent=2), encoding="utf-8")
         for cfg in (toml, kohya):  # warm the rule cache and the file cache
             subprocess.run([*doctor, str(cfg)], env=env, stdout=subprocess.DEVNULL)
-        rich_b = rich_m = toml_b = toml_m = kohya_b = kohya_m = float("inf")
-        for _ in range(3):  # interleaved rounds: a busy machine slows all three alike
-            rb, rm = timed([py, "-c", "import rich"], args.repeat)
-            tb, tm = timed([*doctor, str(toml)], args.repeat, env)
-            kb, km = timed([*doctor, str(kohya)], args.repeat, env)
-            rich_b, rich_m = min(rich_b, rb), min(rich_m, rm)
-            toml_b, toml_m = min(toml_b, tb), min(toml_m, tm)
-            kohya_b, kohya_m = min(kohya_b, kb), min(kohya_m, km)
+        (rich_b, rich_m), (toml_b, toml_m), (kohya_b, kohya_m) = timed(
+            [[py, "-c", "import rich"], [*doctor, str(toml)], [*doctor, str(kohya)]],
+            args.repeat * 3, env)
         print(f"import rich              best {rich_b * 1000:7.1f} ms  median {rich_m * 1000:7.1f} ms")
         print(f"doctor loratui.toml      best {toml_b * 1000:7.1f} ms  median {toml_m * 1000:7.1f} ms"
               f"  ratio {toml_b / rich_b:.2f} (target <= 2.0)")
@@ -290,8 +288,8 @@ def main() -> int:
         if grep is None:
             print("grep not found: skipping the log ratio")
             return 0 if ok else 1
-        g_b, g_m = timed([grep, "-c", NEEDLE, str(log)], args.repeat)
-        d_b, d_m = timed([*doctor, str(log)], max(5, args.repeat // 2), env)
+        (g_b, g_m), (d_b, d_m) = timed([[grep, "-c", NEEDLE, str(log)], [*doctor, str(log)]],
+                                       args.repeat, env)
         print(f"grep -c '{NEEDLE}'  best {g_b * 1000:7.1f} ms  median {g_m * 1000:7.1f} ms")
         print(f"doctor train.log         best {d_b * 1000:7.1f} ms  median {d_m * 1000:7.1f} ms"
               f"  ratio {d_b / g_b:.2f} (aim <= 10)")

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 CACHE_VERSION = 4
 CACHE_MAGIC = b"LTRC"
+KEEP_CACHES = 4
 
 # Input kinds a rule can name, and the groups that expand to several kinds.
 INPUT_KINDS = ("loratui", "kohya-json", "sdscripts-toml", "cmdline", "dataset-toml", "log",
@@ -231,9 +232,11 @@ def _write_cache(path: str, raw: list[dict[str, Any]]) -> None:
         with open(tmp, "wb") as fh:
             fh.write(CACHE_MAGIC + zlib.crc32(payload).to_bytes(4, "little") + payload)
         os.replace(tmp, path)
-        for old in os.listdir(folder):  # keep only the current cache
-            if old.startswith("rules-") and os.path.join(folder, old) != path:
-                with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(folder, old))
+        # keep the newest few: two installs used in turn (a checkout and a venv) keep theirs
+        old = sorted((os.path.join(folder, n) for n in os.listdir(folder)
+                      if n.startswith("rules-")), key=os.path.getmtime, reverse=True)
+        for stale in old[KEEP_CACHES:]:
+            with contextlib.suppress(OSError):
+                os.unlink(stale)
     except OSError:
         pass  # a read-only home is fine: we just parse every time

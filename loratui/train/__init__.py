@@ -2,8 +2,9 @@
 
 Public API:
 - `train(cfg, run_dir=None, *, resume=False) -> TrainResult` — train in this process.
-- `start(config_path, *, resume=None, detach=True) -> StartResult` — create (or reopen) a run
-  folder after the pre-flight checks and start the trainer in its own session.
+- `start(config, *, resume=None, detach=True) -> StartResult` — `config` is a loratui.toml
+  path or a RunConfig; create (or reopen, with `resume=RUN`) a run folder after the
+  pre-flight checks and start the trainer in its own session (`detach=False`: here).
 - `export_lora(path, unet, text_encoder, cfg, info)` — kohya-format export (train.export).
 - run folders are read with `loratui.runs.RunFolder`.
 """

@@ -42,7 +42,7 @@ def prepare_run(config_path: str | Path | None, *, resume: str | Path | None = N
     from loratui.train.runfolder import RunWriter
 
     if resume is not None:
-        base_cfg = load_config(config_path) if config_path else None
+        base_cfg = _as_config(config_path) if config_path else None
         run = resolve_resume(resume, base_cfg)
         cfg = load_config(run.config_path)  # the run's own resolved config
         problems = preflight(cfg)
@@ -51,11 +51,18 @@ def prepare_run(config_path: str | Path | None, *, resume: str | Path | None = N
         writer = RunWriter(run.path)
         writer.set_state("starting", pid=None, error=None)
         return cfg, writer
-    cfg = load_config(config_path)
+    cfg = _as_config(config_path)
     problems = preflight(cfg)
     if problems:
         raise PreflightError(problems)
     return cfg, RunWriter.create(cfg)
+
+
+def _as_config(config):
+    """A RunConfig as it is (paths should be absolute), or one loaded from a TOML path."""
+    from loratui.config import RunConfig
+
+    return config if isinstance(config, RunConfig) else load_config(config)
 
 
 def train_in_process(cfg, run_dir=None, *, resume: bool = False, faults=None,
@@ -78,6 +85,9 @@ def train_in_process(cfg, run_dir=None, *, resume: bool = False, faults=None,
 
 
 def start(config_path, *, resume=None, detach: bool = True) -> StartResult:
+    """Pre-flight, run folder, then train detached (default) or here. `config_path` is a
+    loratui.toml path or a RunConfig; raises PreflightError / ConfigError before anything
+    starts."""
     cfg, run = prepare_run(config_path, resume=resume)
     if not detach:
         result = train_in_process(cfg, run.path, resume=resume is not None)

@@ -272,7 +272,11 @@ class Trainer:
         timesteps = timesteps.to(self.device)
         noisy = sched.add_noise(latents, noise, timesteps)
         ids = self._input_ids(indices, items).to(self.device)
-        sync = self.accel.no_sync(self.unet) if not boundary else contextlib.nullcontext()
+        sync = contextlib.ExitStack()
+        if not boundary:  # several GPUs: all-reduce the gradients only at the group's end
+            sync.enter_context(self.accel.no_sync(self.unet))
+            if self.train_te:
+                sync.enter_context(self.accel.no_sync(self.text_encoder))
         with sync:
             with torch.set_grad_enabled(self.train_te):
                 hidden = self.text_encoder(ids, return_dict=False)[0]

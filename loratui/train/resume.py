@@ -16,6 +16,11 @@ from typing import Any
 
 from loratui.config import atomic_write_text
 
+# safetensors files, named `.st` so that LoRA browsers (A1111's Lora tab, `loratui doctor` on
+# a run folder) do not take the resume state for a LoRA.
+LORA_FILE = "lora.st"
+OPTIMIZER_FILE = "optimizer.st"
+
 
 def lora_state(models: dict[str, Any]) -> dict[str, Any]:
     out = {}
@@ -81,10 +86,10 @@ def save(folder: Path, *, models: dict[str, Any], optimizer, counters: dict[str,
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    save_file(lora_state(models), str(tmp / "lora.safetensors"))
+    save_file(lora_state(models), str(tmp / LORA_FILE))
     opt_tensors, layout = optimizer_to_flat(optimizer.state_dict())
     opt_tensors["rng.torch"] = torch.get_rng_state()
-    save_file(opt_tensors, str(tmp / "optimizer.safetensors"),
+    save_file(opt_tensors, str(tmp / OPTIMIZER_FILE),
               metadata={"layout": json.dumps(layout)})
     atomic_write_text(tmp / "trainer.json", json.dumps(counters, indent=2) + "\n")
     shutil.rmtree(old, ignore_errors=True)
@@ -103,8 +108,8 @@ def load(folder: Path, *, models: dict[str, Any], optimizer) -> dict[str, Any]:
 
     folder = Path(folder)
     counters = json.loads((folder / "trainer.json").read_text(encoding="utf-8"))
-    load_lora_state(models, load_file(str(folder / "lora.safetensors")))
-    opt_path = str(folder / "optimizer.safetensors")
+    load_lora_state(models, load_file(str(folder / LORA_FILE)))
+    opt_path = str(folder / OPTIMIZER_FILE)
     with safe_open(opt_path, framework="pt") as fh:
         layout = json.loads(fh.metadata()["layout"])
     tensors = load_file(opt_path)

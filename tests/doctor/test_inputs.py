@@ -452,6 +452,46 @@ def test_fix_keeps_comments_and_is_atomic(tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+@pytest.mark.parametrize(("name", "text", "absent"), [
+    ("loratui.toml", "[model]\nbase = \"/m/v1-5.safetensors\"\n[network]\nrank = 64\n"
+     "[output]\ndir = \"runs\"\n", ("json", "pathlib", "shutil", "difflib", "shlex")),
+    ("cfg.json", json.dumps({"network_dim": 64, "output_dir": "/out", "train_data_dir": "/d"}),
+     ("tomllib", "typing", "pathlib", "shutil", "difflib", "shlex")),
+])
+def test_doctor_config_startup_imports(tmp_path, name, text, absent):
+    """The start-up budget (2x `import rich`) leaves no room for these on the config path;
+    bench/doctor.py measures the time itself."""
+    cfg = write(tmp_path, name, text)
+    code = ("import sys, runpy; sys.argv=['loratui','doctor',%r];\n"
+            "try:\n runpy.run_module('loratui', run_name='__main__')\n"
+            "except SystemExit: pass\n"
+            "print('LOADED', sorted(m for m in %r if m in sys.modules), file=sys.stderr)"
+            ) % (str(cfg), absent)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "LOADED []" in out.stderr, out.stderr
+    assert "CF102" in out.stdout
+
+
+def test_cli_parses_only_the_invoked_command_and_still_lists_all_on_errors():
+    from loratui.cli import COMMAND_MODULES, _command_parser, build_parser
+
+    def choices(parser):
+        return set(next(a for a in parser._actions if hasattr(a, "choices") and
+                        isinstance(a.choices, dict)).choices)
+
+    assert choices(_command_parser(["doctor", "x.toml"])) == {"doctor", "rule"}
+    assert choices(_command_parser(["rule", "CF102"])) == {"doctor", "rule"}
+    assert _command_parser(["docter"]) is None and _command_parser(["--version"]) is None
+    assert {"doctor", "rule", "lora", "presets", "config"} <= choices(build_parser())
+    assert len(COMMAND_MODULES) >= 4
+    typo = subprocess.run([sys.executable, "-m", "loratui", "docter"], capture_output=True,
+                          text=True)
+    assert typo.returncode == 2 and "presets" in typo.stderr and "doctor" in typo.stderr
+    rule = subprocess.run([sys.executable, "-m", "loratui", "rule", "CF102"],
+                          capture_output=True, text=True)
+    assert rule.returncode == 0 and "rank-too-high" in rule.stdout
+
+
 def test_cli_json_exit_codes_and_no_heavy_imports(tmp_path):
     cfg = write(tmp_path, "loratui.toml", "[network]\nrank = 64\n[dataset]\nresolution = 640\n")
     code = ("import sys, runpy; sys.argv=['loratui','doctor',%r,'--format','json'];\n"

@@ -85,8 +85,30 @@ def _tomllib():
     return tomllib
 
 
+_ASSIGN_RE = r'^[ \t]*["\']?([^"\'=:\n]*?)["\']?[ \t]*[=:]'
+_KEY_LINES: dict[str, dict[str, int]] = {}
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """key → first line assigning it, in one pass (a regex per key looked up cost more)."""
+    lines = _KEY_LINES.get(text)
+    if lines is None:
+        lines = {}
+        line, last = 1, 0
+        for m in re.finditer(_ASSIGN_RE, text, re.M):
+            line += text.count("\n", last, m.start())
+            last = m.start()
+            lines.setdefault(m.group(1), line)
+        if len(_KEY_LINES) > 8:
+            _KEY_LINES.clear()
+        _KEY_LINES[text] = lines
+    return lines
+
+
 def key_line(text: str, key: str) -> int | None:
     """Line (1-based) where `key` is assigned in TOML (`key =`) or JSON (`"key":`)."""
+    if re.fullmatch(r"[\w.-]+", key):
+        return _key_lines(text).get(key)
     m = re.search(r'^[ \t]*["\']?' + re.escape(key) + r'["\']?[ \t]*[=:]', text, re.M)
     return text.count("\n", 0, m.start()) + 1 if m else None
 

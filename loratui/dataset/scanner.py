@@ -139,8 +139,9 @@ def _check_pixels(path: str, h, out: dict, deep: bool, hashes: bool, max_pixels:
     if fmt != expected:
         problems.append(("wrong-extension", f"content is {fmt}, extension is {ext}"))
     if fmt not in TRAINABLE_FORMATS:
-        problems.append(("unsupported-format", f"{fmt} is not read by trainers"))
-        _pil_size(path, out)
+        readable = _pil_size(path, out, report=False)
+        problems.append(("unsupported-format", f"{fmt} is not read by trainers" + (
+            "" if readable else "; Pillow cannot read it either (convert it elsewhere)")))
         return
     # when our parser gives up, Pillow decides (it knows more variants)
     if h.error and not h.truncated and not _pil_size(path, out):
@@ -182,8 +183,9 @@ def _check_pixels(path: str, h, out: dict, deep: bool, hashes: bool, max_pixels:
             problems.append(("corrupt", f"cannot decode for hashing: {exc}"))
 
 
-def _pil_size(path: str, out: dict) -> bool:
-    """Fill size/mode from Pillow's header reader; False (and a problem) if it cannot."""
+def _pil_size(path: str, out: dict, report: bool = True) -> bool:
+    """Fill size/mode from Pillow's header reader; False (and a problem when `report`) if it
+    cannot."""
     from PIL import Image
 
     try:
@@ -195,7 +197,7 @@ def _pil_size(path: str, out: dict) -> bool:
         msg = str(exc) or type(exc).__name__
         if "decompression bomb" in msg.lower():
             out["problems"].append(("decompression-bomb", msg))
-        else:
+        elif report:
             out["problems"].append(("corrupt", msg))
         return False
 
@@ -482,14 +484,19 @@ def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_
                       cap_info: dict) -> None:
     trigger = opts.trigger_word.strip()
     styles: dict[str, list[str]] = defaultdict(list)
+    class_tokens = {s.path: s.name for s in report.subsets
+                    if report.layout in ("kohya", "leaf") and s.name}
     for rec in report.images:
         if not rec.ok:
             continue
         if rec.caption is None:
             if "caption-not-utf8" not in rec.problems:
                 rec.problems.append("caption-missing")
+                token = class_tokens.get(rec.subset, "")
                 per_kind["caption-missing"][rec.path] = (
-                    f"no {os.path.splitext(rec.path)[0]}{opts.caption_extension}")
+                    f"no {os.path.splitext(rec.path)[0]}{opts.caption_extension}" + (
+                        f" (sd-scripts trains it as the folder's class token `{token}`)"
+                        if token else ""))
             continue
         text = rec.caption.strip()
         if not text:

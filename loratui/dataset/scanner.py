@@ -240,18 +240,6 @@ def iter_parallel(fn: Callable[[list], list], tasks: list, workers: int | None,
         yield from ex.map(fn, chunks)
 
 
-def map_parallel(fn: Callable[[list], list], tasks: list, workers: int | None,
-                 progress: Callable[[int, int], None] | None = None,
-                 chunk: int | None = None, min_parallel: int = POOL_MIN_FILES) -> list:
-    """`fn` over `tasks` in chunks (see `iter_parallel`); results in task order."""
-    results: list = []
-    for part in iter_parallel(fn, tasks, workers, chunk, min_parallel):
-        results.extend(part)
-        if progress:
-            progress(len(results), len(tasks))
-    return results
-
-
 # --------------------------------------------------------------------------- assembly
 def scan(root: Path | str, options: ScanOptions | None = None, *,
          progress: Callable[[int, int], None] | None = None, **overrides) -> DatasetReport:
@@ -287,14 +275,18 @@ def scan(root: Path | str, options: ScanOptions | None = None, *,
         tasks.append((img.abspath, files, opts.deep, hashes, opts.max_pixels,
                       opts.trigger_word.strip(), opts.tokenizer is None, opts.resolution,
                       opts.extreme_aspect))
-    results = map_parallel(_probe_chunk, tasks, opts.workers, progress)
     per_kind: dict[str, dict[str, str]] = defaultdict(dict)
     crcs: dict[str, int] = {}
     cap_info: dict[str, tuple] = {}
-    for img, res in zip(walk.images, results, strict=True):
-        rec = _record(img, res, opts, per_kind, cap_info)
-        crcs[rec.path] = res.get("crc", 0)
-        report.images.append(rec)
+    images = iter(walk.images)
+    # records are built while the workers probe the next chunks
+    for part in iter_parallel(_probe_chunk, tasks, opts.workers):
+        for res in part:
+            rec = _record(next(images), res, opts, per_kind, cap_info)
+            crcs[rec.path] = res.get("crc", 0)
+            report.images.append(rec)
+        if progress:
+            progress(len(report.images), len(tasks))
     _file_findings(report, walk, per_kind)
     _duplicates(report, opts, per_kind, crcs)
     _caption_findings(report, walk, opts, per_kind, cap_info)

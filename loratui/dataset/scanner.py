@@ -271,7 +271,8 @@ def scan(root: Path | str, options: ScanOptions | None = None, *,
     tasks = []
     for img in walk.images:
         found = walk.captions.get(img.key, {})
-        files = [(cap_ext, found[cap_ext])] if cap_ext in found else sorted(found.items())[:1]
+        files = ([(cap_ext, found[cap_ext])] if cap_ext in found
+                 else sorted(found.items())[:1] if found else [])
         tasks.append((img.abspath, files, opts.deep, hashes, opts.max_pixels,
                       opts.trigger_word.strip(), opts.tokenizer is None, opts.resolution,
                       opts.extreme_aspect))

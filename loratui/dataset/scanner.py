@@ -89,17 +89,16 @@ def _phash(im) -> str:
 def _probe(task: tuple) -> dict[str, Any]:
     """Everything about one image that needs its bytes. Runs in a worker process."""
     path, caption_files, deep, hashes, max_pixels, trigger, estimate, resolution, aspect = task
-    out: dict[str, Any] = {"problems": [], "caption": None}
-    problems: list[tuple[str, str]] = out["problems"]
+    problems: list[tuple[str, str]] = []
+    out: dict[str, Any] = {"problems": problems}
     try:
         h = read_path(path)
-        out["bytes"] = h.size
-        out["crc"] = h.head_crc
+        out = {"problems": problems, "bytes": h.size, "crc": h.head_crc, "format": h.format,
+               "width": h.width, "height": h.height, "mode": h.mode, "bits": h.bits,
+               "has_alpha": h.has_alpha, "orientation": h.orientation}
         if h.size == 0:
             problems.append(("empty-file", "0 bytes"))
         else:
-            out.update(format=h.format, width=h.width, height=h.height, mode=h.mode,
-                       bits=h.bits, has_alpha=h.has_alpha, orientation=h.orientation)
             _check_pixels(path, h, out, deep, hashes, max_pixels)
             if not any(k in BROKEN for k, _ in problems):
                 problems.extend(pixel_problems(out, resolution, aspect))

@@ -5,16 +5,21 @@ Every rule is data: code, kebab-case name, severity, refs to PITFALLS (P..) and 
 thresholds, log regexes, a message template, a fix template and an explanation.
 
 Parsing ~150 rules with the pure-Python `tomllib` costs more than the whole start-up
-budget of `loratui doctor`, so the parsed catalog is cached as JSON (keyed by the
-rule files' names, sizes and mtimes) in the user cache folder.
+budget of `loratui doctor`, so the parsed catalog is cached in the user cache folder,
+keyed by the rule files' paths, sizes and mtimes and the Python version. The cache holds
+plain data (lists, dicts, strings, numbers) in `marshal` form: built in, so reading it
+imports nothing (`import json` alone is 5% of the budget). `marshal` is not meant for
+untrusted input, so the file is ours only: written atomically by this module, with a magic
+number and a CRC-32 of the payload checked before it is read; anything else is ignored
+and the rules are parsed again.
 """
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
+import sys
 import zlib
-from pathlib import Path
 
 from loratui.doctor.model import APPLICABILITIES, SEVERITIES
 
@@ -22,7 +27,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
+CACHE_MAGIC = b"LTRC"
+KEEP_CACHES = 4
 
 # Input kinds a rule can name, and the groups that expand to several kinds.
 INPUT_KINDS = ("loratui", "kohya-json", "sdscripts-toml", "cmdline", "dataset-toml", "log",
@@ -126,7 +133,7 @@ def _validate(data: dict[str, Any], file: str) -> None:
             raise CatalogError(f"{where}: unknown input kind {kind!r}")
 
 
-def _parse_files(files: list[Path]) -> list[dict[str, Any]]:
+def _parse_files(files: list[str]) -> list[dict[str, Any]]:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
@@ -134,45 +141,53 @@ def _parse_files(files: list[Path]) -> list[dict[str, Any]]:
 
     out: list[dict[str, Any]] = []
     for path in files:
+        name = os.path.basename(path)
         try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+            with open(path, encoding="utf-8") as fh:
+                doc = tomllib.loads(fh.read())
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise CatalogError(f"{path}: cannot read rule file ({exc})") from None
         module = doc.get("meta", {}).get("module", "loratui.doctor.predicates")
         for data in doc.get("rule", []):
-            _validate(data, path.name)
+            _validate(data, name)
             data.setdefault("module", module)
-            data["_file"] = path.name
+            data["_file"] = name
             out.append(data)
     return out
 
 
-def _cache_path(files: list[Path]) -> Path | None:
-    base = os.environ.get("LORATUI_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
-    root = Path(base) if base else Path.home() / ".cache"
+def _cache_path(files: list[str]) -> str | None:
     if os.environ.get("LORATUI_NO_CACHE"):
         return None
-    key = [str(CACHE_VERSION)]
+    base = os.environ.get("LORATUI_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME") or \
+        os.path.join(os.path.expanduser("~"), ".cache")
+    key = [f"{CACHE_VERSION}|{sys.version_info[:2]}|{marshal.version}"]
     for f in files:
-        st = f.stat()
-        key.append(f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}")
+        st = os.stat(f)
+        key.append(f"{os.path.realpath(f)}|{st.st_size}|{st.st_mtime_ns}")
     digest = zlib.crc32("\n".join(key).encode()) ^ (len(files) << 24)
-    return root / "loratui" / f"rules-{digest:08x}.json"
+    return os.path.join(base, "loratui", f"rules-{digest:08x}.cache")
 
 
-def load_catalog(rules_dir: Path | None = None, *, use_cache: bool = True) -> Catalog:
-    if rules_dir is None:
-        from loratui.resources import rules_dir as _rules_dir
+def default_rules_dir() -> str:
+    """`loratui.resources.rules_dir()` as a string, without importing pathlib (the
+    doctor's start-up budget): `loratui/_data/rules` in a wheel, `rules/` in a checkout."""
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    for candidate in (os.path.join(package, "_data", "rules"),
+                      os.path.join(os.path.dirname(package), "rules")):
+        if os.path.isdir(candidate):
+            return candidate
+    from loratui.resources import rules_dir
 
-        rules_dir = _rules_dir()
-    files = sorted(Path(rules_dir).glob("*.toml"))
+    return str(rules_dir())  # raises the standard "reinstall loratui" error
+
+
+def load_catalog(rules_dir: str | os.PathLike | None = None, *, use_cache: bool = True
+                 ) -> Catalog:
+    folder = os.fspath(rules_dir) if rules_dir is not None else default_rules_dir()
+    files = sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".toml"))
     cache = _cache_path(files) if use_cache else None
-    raw: list[dict[str, Any]] | None = None
-    if cache is not None and cache.is_file():
-        try:
-            raw = json.loads(cache.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raw = None
+    raw = _read_cache(cache) if cache is not None else None
     if raw is None:
         raw = _parse_files(files)
         if cache is not None:
@@ -185,14 +200,43 @@ def load_catalog(rules_dir: Path | None = None, *, use_cache: bool = True) -> Ca
     return Catalog(rules)
 
 
-def _write_cache(path: Path, raw: list[dict[str, Any]]) -> None:
+def _read_cache(path: str) -> list[dict[str, Any]] | None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(raw), encoding="utf-8")
+        with open(path, "rb") as fh:
+            blob = fh.read()
+    except OSError:
+        return None
+    payload = blob[8:]
+    if blob[:4] != CACHE_MAGIC or int.from_bytes(blob[4:8], "little") != zlib.crc32(payload):
+        return None
+    try:
+        raw = marshal.loads(payload)
+    except (ValueError, EOFError, TypeError):
+        return None
+    if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
+        return None
+    return raw
+
+
+def _write_cache(path: str, raw: list[dict[str, Any]]) -> None:
+    import contextlib
+
+    folder = os.path.dirname(path)
+    try:
+        payload = marshal.dumps(raw)
+    except ValueError:  # a value marshal cannot hold (a TOML date): no cache
+        return
+    try:
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(CACHE_MAGIC + zlib.crc32(payload).to_bytes(4, "little") + payload)
         os.replace(tmp, path)
-        for old in path.parent.glob("rules-*.json"):  # keep only the current cache
-            if old != path:
-                old.unlink(missing_ok=True)
+        # keep the newest few: two installs used in turn (a checkout and a venv) keep theirs
+        old = sorted((os.path.join(folder, n) for n in os.listdir(folder)
+                      if n.startswith("rules-")), key=os.path.getmtime, reverse=True)
+        for stale in old[KEEP_CACHES:]:
+            with contextlib.suppress(OSError):
+                os.unlink(stale)
     except OSError:
         pass  # a read-only home is fine: we just parse every time

@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Iterable
-from pathlib import Path
 
 from loratui.doctor.catalog import Catalog, Rule, load_catalog
 from loratui.doctor.inputs import Input
@@ -22,6 +21,7 @@ from loratui.doctor.registry import PREDICATES, Hit
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
 WRITABLE_KINDS = ("loratui", "kohya-json", "sdscripts-toml", "dataset-toml")

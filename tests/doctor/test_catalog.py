@@ -71,6 +71,28 @@ def test_config_defaults_in_sync():
 def test_cache_roundtrip(tmp_path, monkeypatch):
     monkeypatch.setenv("LORATUI_CACHE_DIR", str(tmp_path))
     a = load_catalog()
-    assert list((tmp_path / "loratui").glob("rules-*.json"))
+    (cache,) = (tmp_path / "loratui").glob("rules-*.cache")
     b = load_catalog()
     assert [r.to_dict() for r in a.rules] == [r.to_dict() for r in b.rules]
+    # a damaged or foreign cache file is never unmarshalled: the rules are parsed again
+    blob = cache.read_bytes()
+    for bad in (blob[:len(blob) // 2], b"LTRC" + blob[4:-1] + b"x", b"\x00" * 64, b""):
+        cache.write_bytes(bad)
+        c = load_catalog()
+        assert [r.to_dict() for r in c.rules] == [r.to_dict() for r in a.rules]
+        assert cache.read_bytes() == blob  # rewritten whole
+
+
+def test_cache_follows_rule_edits(tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.setenv("LORATUI_CACHE_DIR", str(tmp_path / "cache"))
+    rules = tmp_path / "rules"
+    shutil.copytree(TESTS.parent.parent / "rules", rules)
+    assert load_catalog(rules).get("CF102").severity == "warning"
+    text = (rules / "config.toml").read_text(encoding="utf-8")
+    start = text.index('code = "CF102"')
+    sev = text.index('severity = "warning"', start)
+    edited = text[:sev] + 'severity = "error"' + text[sev + len('severity = "warning"'):]
+    (rules / "config.toml").write_text(edited, encoding="utf-8")
+    assert load_catalog(rules).get("CF102").severity == "error"

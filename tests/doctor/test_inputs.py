@@ -6,6 +6,7 @@ import contextlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,6 +90,98 @@ def test_utf16_log_and_special_log_rules(tmp_path):
     assert {"LG112", "LG136", "LG138"} <= found
     quiet = write(tmp_path, "q.log", "no regularization images\nsteps: 10%|\nsaving checkpoint\n")
     assert codes(run_doctor([quiet])[0]) == set()
+
+
+def _reference_view(data: bytes) -> bytes:
+    """What a terminal shows, line by line: text up to the first \\r and after the last
+    (\\r right before the newline end the line; they hide nothing)."""
+    out = []
+    for line in data.replace(b"\r\n", b"\n").split(b"\n"):
+        first = line.find(b"\r")
+        last = line.rfind(b"\r", 0, len(line.rstrip(b"\r")))
+        out.append(line if last <= first else line[:first + 1] + line[last + 1:])
+    return b"\n".join(out)
+
+
+@pytest.mark.parametrize("block", [7, 64, 1 << 20])
+def test_log_view_streams_in_blocks(tmp_path, monkeypatch, block):
+    from loratui.doctor.inputs import log as log_mod
+
+    monkeypatch.setattr(log_mod, "BLOCK", block)
+    bar = "".join(f"\rsteps: {i}%|#| {i}/100 [avr_loss=0.0{i % 10}]" for i in range(100))
+    nan_bar = "".join(f"\rsteps: {i}%|#| {i}/100 [avr_loss={'nan' if i >= 50 else 0.1}]"
+                      for i in range(100))
+    text = ("INFO start\n" + bar + "\nepoch 2/2\n" + nan_bar
+            + "Traceback (most recent call last):\n  File \"x.py\", line 3\nKeyError: 'a'\n")
+    data = text.encode()
+    p = tmp_path / "t.log"
+    p.write_bytes(data)
+    log = LogData.from_file(p)
+    assert log.view == _reference_view(data)
+    assert len(log.view) < len(data) // 5
+    pos = log.find("KeyError")
+    assert log.line_no(pos) == 6 and log.segment(pos) == "KeyError: 'a'"
+    first = log.first_in_file(["avr_loss=nan"])  # overwritten by later updates, still found
+    assert first is not None and first.line == 4 and "50/100" in first.text
+    crlf = tmp_path / "w.log"
+    crlf.write_bytes(data.replace(b"\n", b"\r\n"))
+    wlog = LogData.from_file(crlf)
+    assert wlog.view.replace(b"\r\n", b"\n") == _reference_view(data)
+    assert wlog.line_no(wlog.find("KeyError")) == 6
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b"a", b"loss=nan", b"\r", b"\n", b"\r\n", b"xyz "]),
+                max_size=60), st.sampled_from([3, 5, 64]))
+def test_fuzz_log_view_matches_reference(parts, block):
+    import tempfile
+
+    from loratui.doctor.inputs import log as log_mod
+
+    data = b"".join(parts)
+    old = log_mod.BLOCK
+    log_mod.BLOCK = block
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            p = Path(tmp) / "f.log"
+            p.write_bytes(data)
+            log = LogData.from_file(p)
+            ref = _reference_view(data)
+            # a CRLF split by a block boundary may leave a stray \\r; the visible text is the same
+            assert log.view.replace(b"\r", b"") == ref.replace(b"\r", b"")
+            if b"loss=nan" in ref:
+                first = log.first_in_file(["loss=nan"])
+                expected = data.replace(b"\r\n", b"\n")
+                line = expected[:expected.find(b"loss=nan")].count(b"\n") + 1
+                assert first is not None and first.line == line
+            mem = LogData("<mem>", data)
+            assert mem.view.replace(b"\r", b"") == ref.replace(b"\r", b"")
+    finally:
+        log_mod.BLOCK = old
+
+
+def test_log_with_one_line_per_update_uses_the_digest(tmp_path, monkeypatch):
+    from loratui.doctor.inputs import log as log_mod
+
+    monkeypatch.setattr(log_mod, "DIGEST_FROM", 1000)
+    lines = [f"step {i}/5000 loss={0.1 + i / 1e5:.5f} lr=0.0001" for i in range(5000)]
+    lines[3000] = "Max train steps: 1600"
+    lines.append("torch.cuda.OutOfMemoryError: CUDA out of memory. Tried to allocate 2 MiB")
+    path = write(tmp_path, "train.log", "\n".join(lines) + "\n")
+    log = log_mod.load_log(path)
+    assert len(log.view) > 1000 and log.contains("Max train steps: 1600")
+    assert not log.contains("Max train steps: 1700")  # digits are checked in the file itself
+    found = {d.code: d.location.line for d in run_doctor([path])[0]}
+    assert found.get("LG103") == 5001 and found.get("LG135") == 3001
+
+
+def test_nan_loss_points_at_the_first_nan_update(tmp_path):
+    updates = [f"steps: {i}%| {i}/100 [00:0{i % 10}<00:10, avr_loss={'nan' if i >= 37 else 0.08}]"
+               for i in range(1, 101)]
+    text = "INFO start\nepoch 1/1\n\r" + "\r".join(updates) + "\nsaving checkpoint\n"
+    diags, _ = run_doctor([write(tmp_path, "train.log", text)])
+    nan = next(d for d in diags if d.code == "LG101")
+    assert nan.location.line == 3 and "from step 37 of 100" in nan.message
 
 
 def test_traceback_fallback(tmp_path):
@@ -357,6 +450,46 @@ def test_fix_keeps_comments_and_is_atomic(tmp_path):
     data = json.loads(js.read_text(encoding="utf-8"))
     assert data["bucket_reso_steps"] == "64" and data["max_train_steps"] == "0"
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize(("name", "text", "absent"), [
+    ("loratui.toml", "[model]\nbase = \"/m/v1-5.safetensors\"\n[network]\nrank = 64\n"
+     "[output]\ndir = \"runs\"\n", ("json", "pathlib", "shutil", "difflib", "shlex")),
+    ("cfg.json", json.dumps({"network_dim": 64, "output_dir": "/out", "train_data_dir": "/d"}),
+     ("tomllib", "typing", "pathlib", "shutil", "difflib", "shlex")),
+])
+def test_doctor_config_startup_imports(tmp_path, name, text, absent):
+    """The start-up budget (2x `import rich`) leaves no room for these on the config path;
+    bench/doctor.py measures the time itself."""
+    cfg = write(tmp_path, name, text)
+    code = ("import sys, runpy; sys.argv=['loratui','doctor',%r];\n"
+            "try:\n runpy.run_module('loratui', run_name='__main__')\n"
+            "except SystemExit: pass\n"
+            "print('LOADED', sorted(m for m in %r if m in sys.modules), file=sys.stderr)"
+            ) % (str(cfg), absent)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "LOADED []" in out.stderr, out.stderr
+    assert "CF102" in out.stdout
+
+
+def test_cli_parses_only_the_invoked_command_and_still_lists_all_on_errors():
+    from loratui.cli import COMMAND_MODULES, _command_parser, build_parser
+
+    def choices(parser):
+        return set(next(a for a in parser._actions if hasattr(a, "choices") and
+                        isinstance(a.choices, dict)).choices)
+
+    assert choices(_command_parser(["doctor", "x.toml"])) == {"doctor", "rule"}
+    assert choices(_command_parser(["rule", "CF102"])) == {"doctor", "rule"}
+    assert _command_parser(["docter"]) is None and _command_parser(["--version"]) is None
+    assert {"doctor", "rule", "lora", "presets", "config"} <= choices(build_parser())
+    assert len(COMMAND_MODULES) >= 4
+    typo = subprocess.run([sys.executable, "-m", "loratui", "docter"], capture_output=True,
+                          text=True)
+    assert typo.returncode == 2 and "presets" in typo.stderr and "doctor" in typo.stderr
+    rule = subprocess.run([sys.executable, "-m", "loratui", "rule", "CF102"],
+                          capture_output=True, text=True)
+    assert rule.returncode == 0 and "rank-too-high" in rule.stdout
 
 
 def test_cli_json_exit_codes_and_no_heavy_imports(tmp_path):

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 from loratui.doctor.util import LazyRe
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
+
+# Paths are handled as strings with os.path here: `import pathlib` alone costs a tenth of
+# the start-up budget of `loratui doctor CONFIG`. Loaders off that path take a Path.
 
 KINDS = ("loratui", "kohya-json", "sdscripts-toml", "dataset-toml", "cmdline", "log", "lora",
          "prompt", "comfy", "dataset", "run")
@@ -54,7 +57,7 @@ class ReadError(Exception):
     pass
 
 
-def read_text(path: Path, limit: int | None = None) -> str:
+def read_text(path: str | Path, limit: int | None = None) -> str:
     """Decode UTF-8 (with or without BOM), UTF-16 (PowerShell redirects), else latin-1."""
     with open(path, "rb") as fh:
         raw = fh.read() if limit is None else fh.read(limit)
@@ -102,12 +105,13 @@ def sniff_toml_kind(text: str, name: str) -> str:
     return "sdscripts-toml"
 
 
-def detect(path: Path) -> str | None:
+def detect(path: str | Path) -> str | None:
     """The input kind of `path`, or None when it is not something the doctor reads."""
-    if path.is_dir():
+    path = os.fspath(path)
+    if os.path.isdir(path):
         return detect_dir(path)
-    name = path.name.lower()
-    ext = path.suffix.lower()
+    name = os.path.basename(path).lower()
+    ext = os.path.splitext(name)[1]
     if ext in WEIGHT_EXTS:
         return "lora"
     if ext in CMD_EXTS:
@@ -126,7 +130,7 @@ def detect(path: Path) -> str | None:
         import json
 
         try:
-            data = json.loads(read_text(path)) if path.stat().st_size < 32 * 2**20 else None
+            data = json.loads(read_text(path)) if os.stat(path).st_size < 32 * 2**20 else None
         except (OSError, ValueError):
             return "kohya-json" if ext == ".json" else _text_kind(head, path)
         return _looks_like_json_kind(data) or "kohya-json"
@@ -135,9 +139,9 @@ def detect(path: Path) -> str | None:
     return _text_kind(head, path)
 
 
-def _text_kind(head: str, path: Path) -> str:
+def _text_kind(head: str, path: str) -> str:
     try:
-        size = path.stat().st_size
+        size = os.stat(path).st_size
     except OSError:
         size = 0
     lines = head.count("\n") + 1
@@ -150,11 +154,11 @@ def _text_kind(head: str, path: Path) -> str:
         return "prompt"
     if re.match(r"\s*(\[[\w.]+\]|\w+\s*=)", head) and "=" in head and lines < 400 and \
             not re.search(r"^\s*(Traceback|INFO|WARNING|ERROR)", head, re.M):
-        return sniff_toml_kind(head, path.name.lower())
+        return sniff_toml_kind(head, os.path.basename(path).lower())
     return "log"
 
 
-def detect_dir(path: Path) -> str | None:
+def detect_dir(path: str | Path) -> str | None:
     try:
         entries = list(os.scandir(path))
     except OSError:
@@ -183,7 +187,7 @@ def detect_dir(path: Path) -> str | None:
 
 def load(path: str | Path, kind: str | None = None) -> Input:
     """Read `path` as `kind` (detected when None)."""
-    p = Path(path)
+    p = os.fspath(path)
     if kind is None:
         kind = detect(p)
     inp = Input(str(path), kind or "unknown")
@@ -200,19 +204,25 @@ def load(path: str | Path, kind: str | None = None) -> Input:
     return inp
 
 
-def _load_config(inp: Input, path: Path) -> None:
+def _load_config(inp: Input, path: str) -> None:
     from loratui.doctor.inputs import configs
 
     configs.load(inp, path)
 
 
-def _load_log(inp: Input, path: Path) -> None:
+def _load_log(inp: Input, path: str) -> None:
+    from pathlib import Path
+
+    path = Path(path)
     from loratui.doctor.inputs.log import load_log
 
     inp.data = load_log(path)
 
 
-def _load_lora(inp: Input, path: Path) -> None:
+def _load_lora(inp: Input, path: str) -> None:
+    from pathlib import Path
+
+    path = Path(path)
     from loratui.lora.reader import LoraError, open_lora
 
     try:
@@ -221,26 +231,38 @@ def _load_lora(inp: Input, path: Path) -> None:
         inp.data = exc
 
 
-def _load_prompt(inp: Input, path: Path) -> None:
+def _load_prompt(inp: Input, path: str) -> None:
+    from pathlib import Path
+
+    path = Path(path)
     from loratui.doctor.inputs.prompt import parse_prompt
 
     inp.text = read_text(path)
     inp.data = parse_prompt(inp.text)
 
 
-def _load_comfy(inp: Input, path: Path) -> None:
+def _load_comfy(inp: Input, path: str) -> None:
+    from pathlib import Path
+
+    path = Path(path)
     from loratui.doctor.inputs.comfy import load_workflow
 
     inp.data = load_workflow(path)
 
 
-def _load_dataset(inp: Input, path: Path) -> None:
+def _load_dataset(inp: Input, path: str) -> None:
+    from pathlib import Path
+
+    path = Path(path)
     from loratui.doctor.inputs.dataset import load_dataset
 
     inp.data = load_dataset(path)
 
 
-def _load_run(inp: Input, path: Path) -> None:
+def _load_run(inp: Input, path: str) -> None:
+    from pathlib import Path
+
+    path = Path(path)
     from loratui.doctor.inputs.run import load_run
 
     load_run(inp, path)

@@ -3,8 +3,8 @@ TOML, sd-scripts dataset TOML and pasted command lines (.sh / .bat / .ps1 / .txt
 
 from __future__ import annotations
 
+import os
 import re
-from pathlib import Path
 
 from loratui.doctor.facts import (
     LORATUI_MAP,
@@ -19,6 +19,7 @@ from loratui.doctor.inputs import SCRIPT_RE, Input, ReadError, read_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
 # What sd-scripts uses when an argument is left out (train_network.py / train_util.py).
@@ -84,13 +85,41 @@ def _tomllib():
     return tomllib
 
 
+_ASSIGN_RE = r'^[ \t]*["\']?([^"\'=:\n]*?)["\']?[ \t]*[=:]'
+_KEY_LINES: dict[str, dict[str, int]] = {}
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """key → first line assigning it, in one pass (a regex per key looked up cost more)."""
+    lines = _KEY_LINES.get(text)
+    if lines is None:
+        lines = {}
+        line, last = 1, 0
+        for m in re.finditer(_ASSIGN_RE, text, re.M):
+            line += text.count("\n", last, m.start())
+            last = m.start()
+            lines.setdefault(m.group(1), line)
+        if len(_KEY_LINES) > 8:
+            _KEY_LINES.clear()
+        _KEY_LINES[text] = lines
+    return lines
+
+
 def key_line(text: str, key: str) -> int | None:
     """Line (1-based) where `key` is assigned in TOML (`key =`) or JSON (`"key":`)."""
+    if re.fullmatch(r"[\w.-]+", key):
+        return _key_lines(text).get(key)
     m = re.search(r'^[ \t]*["\']?' + re.escape(key) + r'["\']?[ \t]*[=:]', text, re.M)
     return text.count("\n", 0, m.start()) + 1 if m else None
 
 
-def load(inp: Input, path: Path) -> None:
+def _beside(path: str, value: str) -> str:
+    """`value` (~ expanded) resolved against the folder of the file at `path`."""
+    return os.path.normpath(os.path.join(os.path.dirname(path), os.path.expanduser(value)))
+
+
+def load(inp: Input, path: str | Path) -> None:
+    path = os.fspath(path)
     text = read_text(path)
     inp.text = text
     if inp.kind == "cmdline":
@@ -129,7 +158,7 @@ def load(inp: Input, path: Path) -> None:
         inp.facts = sdscripts_facts(data, text)
         dataset_config = inp.facts.get("dataset_config")
         if dataset_config:
-            _attach_dataset_toml(inp, path.parent / str(dataset_config))
+            _attach_dataset_toml(inp, _beside(path, str(dataset_config)))
     attach_dataset(inp, path)
 
 
@@ -285,8 +314,8 @@ def parse_cmdline(text: str) -> ConfigFacts:
     script_at = next((i for i, t in enumerate(tokens) if SCRIPT_RE.search(t)), None)
     launcher = tokens[:script_at] if script_at is not None else []
     args = tokens[script_at + 1:] if script_at is not None else tokens
-    f.extra["script"] = Path(tokens[script_at].replace("\\", "/")).name if script_at is not None \
-        else ""
+    f.extra["script"] = tokens[script_at].replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] \
+        if script_at is not None else ""
     f.extra["launcher"] = launcher
     for name, value in _arg_pairs(launcher):
         f.extra.setdefault("accelerate", {})[name] = value
@@ -331,14 +360,12 @@ def _arg_pairs(tokens: list[str]) -> list[tuple[str, Any]]:
     return pairs
 
 
-def _attach_config_file(inp: Input, path: Path) -> None:
+def _attach_config_file(inp: Input, path: str) -> None:
     """`--config_file x.toml` on the command line: read it too (the CLI wins)."""
     config_file = inp.facts.get("config_file")
     if not config_file:
         return
-    cfg = Path(str(config_file))
-    if not cfg.is_absolute():
-        cfg = path.parent / cfg
+    cfg = _beside(path, str(config_file))
     tomllib = _tomllib()
     try:
         data = tomllib.loads(read_text(cfg))
@@ -350,10 +377,10 @@ def _attach_config_file(inp: Input, path: Path) -> None:
             inp.facts.defaults[key] = value
 
 
-def _attach_dataset_toml(inp: Input, path: Path) -> None:
-    if not path.is_file():
+def _attach_dataset_toml(inp: Input, path: str) -> None:
+    if not os.path.isfile(path):
         return
-    child = Input(str(path), "dataset-toml")
+    child = Input(path, "dataset-toml")
     try:
         load(child, path)
     except ReadError as exc:
@@ -430,7 +457,7 @@ def dataset_toml_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
 
 # ---------------------------------------------------------------- datasets a config points at
 
-def attach_dataset(inp: Input, path: Path) -> None:
+def attach_dataset(inp: Input, path: str) -> None:
     """When the config's dataset folder exists here, check it too (as a child input)."""
     f = inp.facts
     if f is None:
@@ -446,17 +473,16 @@ def attach_dataset(inp: Input, path: Path) -> None:
         targets.append((str(f.get("train_data_dir")), f.get("caption_extension"), layout))
     seen = set()
     for value, ext, layout in targets[:8]:
-        text = value.strip().strip("\"'")
-        p = Path(text).expanduser()
-        if not p.is_absolute():
-            p = path.parent / p
-        if not p.is_dir() or p in seen:
+        p = _beside(path, value.strip().strip("\"'"))
+        if not os.path.isdir(p) or p in seen:
             continue
         seen.add(p)
+        from pathlib import Path
+
         from loratui.doctor.inputs.dataset import load_dataset
 
-        child = Input(str(p), "dataset")
-        child.data = load_dataset(p, caption_extension=ext, layout=layout)
+        child = Input(p, "dataset")
+        child.data = load_dataset(Path(p), caption_extension=ext, layout=layout)
         child.parent = inp
         child.data.config = f  # the config's facts, for cross-checks (trigger word, C01)
         inp.children.append(child)

@@ -1,18 +1,36 @@
 """Training / UI logs: tqdm carriage returns, ANSI colours, CRLF, UTF-16, tens of MB.
 
-The file is read once as bytes. Rules name literal `needles`; a needle that is absent
-(`bytes.find`, C speed) rules the rule out, so a 50 MB log costs a few fast substring
-scans instead of a Python loop over lines. Only the lines around a needle's hits are
-decoded, cleaned of ANSI codes and matched with the rule's regex.
+Most of a long training log is tqdm progress: one physical line holding thousands of
+`\\r`-separated updates, each overwriting the one before. The file is streamed once in
+8 MB blocks (`readinto` a reused buffer: no 50 MB allocation) into `LogData.view`, the log
+as a terminal shows it: of every line, the text up to its first `\\r` and after its last
+one; the overwritten updates in between are dropped. Only C-level `find`s run per block
+and per line that holds a `\\r`, so a 50 MB sd-scripts log becomes a view of some ten kB.
+CRLF is read as one newline. Every line keeps its newline, so line numbers are the file's.
+
+Rules name literal `needles`; a needle absent from the view (`in`, C speed) rules the rule
+out. Only the lines around a needle's hits are decoded, cleaned of ANSI codes and matched
+with the rule's regex. A NaN loss first shows in an update that a later one overwrote:
+`first_in_file` streams the file again for the needles the view holds.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from pathlib import Path
 
 ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
 MAX_HITS_PER_NEEDLE = 200
+BLOCK = 8 << 20
+# Past this many lines holding a `\r` while the view stays over half the size read (a `\r`
+# ending every line, say), dropping updates saves nothing: keep the rest as it is.
+MAX_CR_LINES = 20_000
+# A view larger than this (a log with one line per progress update, say) is searched
+# through its digest first: its distinct lines with the digits taken out, which is small
+# when lines differ only in their numbers (steps, losses, times).
+DIGEST_FROM = 8 << 20
+DIGITS = b"0123456789"
 
 
 class LogLine:
@@ -24,54 +42,254 @@ class LogLine:
         self.text = text
 
 
+def _segment_at(buf: bytes, pos: int) -> str:
+    """The `\\r`/`\\n`-delimited segment of `buf` around `pos`, ANSI codes removed."""
+    start = max(buf.rfind(b"\n", 0, pos), buf.rfind(b"\r", 0, pos)) + 1
+    ends = [e for e in (buf.find(b"\n", pos), buf.find(b"\r", pos)) if e != -1]
+    end = min(ends) if ends else len(buf)
+    if end - start > 4000:
+        start, end = max(start, pos - 2000), min(end, pos + 2000)
+    text = buf[start:end].decode("utf-8", errors="replace")
+    return ANSI_RE.sub("", text).strip()
+
+
+def _blocks(path: str | Path, skip: int = 0):
+    """(offset, block) of a file, CRLF read as LF (offsets count the LF form). A full
+    block is the same reused buffer each time: callers copy what they keep."""
+    buf = bytearray(BLOCK)
+    pos = 0
+    with open(path, "rb", buffering=0) as fh:
+        if skip:
+            fh.read(skip)
+        while True:
+            n = fh.readinto(buf)
+            if not n:
+                break
+            block = buf if n == BLOCK else buf[:n]
+            # A Windows log has CRLF on every line, so its block heads show it (searching
+            # all of a block for b"\r\n" costs more than everything else). A CRLF elsewhere
+            # is read right too, only slower.
+            if b"\r\n" in block[:1 << 16]:
+                block = block.replace(b"\r\n", b"\n")
+            yield pos, block
+            pos += len(block)
+
+
+class _ViewBuilder:
+    """Feeds blocks in file order; keeps what a terminal would show."""
+
+    def __init__(self) -> None:
+        self.pieces: list[bytes] = []
+        self.vstarts: list[int] = []
+        self.dstarts: list[int] = []
+        self.vpos = 0
+        self.read = 0
+        self.in_cr_line = False  # inside a line whose first `\r` was seen
+        self.tail: list[tuple[int, bytes]] = []  # the line's text after its latest `\r`
+        self.cr_lines = 0
+        self.plain = False
+        self.before_cr: list[tuple[int, bytes]] | None = None  # tail if block-end \r end a line
+
+    def _emit(self, dpos: int, b: bytes) -> None:
+        if not b:
+            return
+        if not self.dstarts or self.dstarts[-1] + (self.vpos - self.vstarts[-1]) != dpos:
+            self.vstarts.append(self.vpos)
+            self.dstarts.append(dpos)
+        self.pieces.append(b)
+        self.vpos += len(b)
+
+    def feed(self, base: int, block: bytes) -> None:
+        self.read += len(block)
+        if self.plain:
+            self._emit(base, bytes(block))
+            return
+        i, n = 0, len(block)
+        while i < n:
+            if not self.in_cr_line:
+                r = block.find(b"\r", i)
+                if r == -1:
+                    self._emit(base + i, block[i:])
+                    return
+                if block[r + 1:r + 2] == b"\n":  # a CRLF line end, not a tqdm update
+                    self._emit(base + i, block[i:r + 2])
+                    i = r + 2
+                    continue
+                self._emit(base + i, block[i:r + 1])  # up to and including the first \r
+                self.in_cr_line = True
+                self.tail = []
+                self.cr_lines += 1
+                i = r + 1
+                if self.cr_lines > MAX_CR_LINES and self.vpos * 2 > self.read:
+                    self.plain = True
+                    self.in_cr_line = False
+                    self._emit(base + i, block[i:])
+                    return
+                continue
+            e = block.find(b"\n", i)
+            end = n if e == -1 else e
+            stop = end
+            while stop > i and block[stop - 1] == 13:  # \r ending a line hide nothing
+                stop -= 1
+            if self.before_cr is not None:  # the last block ended in \r
+                if stop == i and e == -1:
+                    return  # still only \r: undecided
+                if stop == i:  # ... and the line ends: they hid nothing
+                    self.tail = self.before_cr
+                self.before_cr = None
+            if stop > i or e == -1 or not self.tail:
+                last = block.rfind(b"\r", i, stop)
+                if last != -1:
+                    self.tail = [(base + last + 1, block[last + 1:end])]
+                else:
+                    self.tail.append((base + i, block[i:end]))
+            if e == -1:
+                if stop < end:  # text may follow (the \r hide what came before) or not
+                    self.before_cr = self.tail
+                    self.tail = [(base + end, b"")]
+                return
+            for dpos, b in self.tail:
+                self._emit(dpos, b)
+            self.tail = []
+            self.in_cr_line = False
+            i = e  # the newline is emitted with what follows
+
+    def finish(self) -> tuple[bytes, list[int], list[int]]:
+        # a \r ending the file hides nothing either
+        for dpos, b in self.before_cr if self.before_cr is not None else self.tail:
+            self._emit(dpos, b)
+        if not self.vstarts:
+            self.vstarts, self.dstarts = [0], [0]
+        return b"".join(self.pieces), self.vstarts, self.dstarts
+
+
 class LogData:
-    def __init__(self, path: str, data: bytes) -> None:
+    """A log as its visible text (`view`) plus the map back to file positions.
+
+    `LogData(path, data)` reads bytes already in memory; `LogData.from_file(path)`
+    streams a file."""
+
+    def __init__(self, path: str, data: bytes | None = None, *, source: Path | None = None,
+                 skip: int = 0) -> None:
         self.path = path
-        self.data = data
-        self._line_cache: tuple[int, int] = (0, 1)  # (pos, line number at pos)
+        self._data = data.replace(b"\r\n", b"\n") if data is not None else None
+        self._source = source
+        self._skip = skip
+        builder = _ViewBuilder()
+        for base, block in self._stream():
+            builder.feed(base, block)
+        self.view, self._vstarts, self._dstarts = builder.finish()
+        self._lines: list[tuple[int, int]] = [(0, 1)]  # (view pos, line) checkpoints
+        self._digest: bytes | None = None
+        self._found: dict[bytes, bool] = {}
 
-    def contains(self, needle: str) -> bool:
-        return self.data.find(needle.encode()) != -1
+    @classmethod
+    def from_file(cls, path: Path) -> LogData:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # PowerShell `>` writes UTF-16
+            raw = Path(path).read_bytes()
+            return cls(str(path), raw.decode("utf-16", errors="replace").encode("utf-8"))
+        return cls(str(path), source=Path(path),
+                   skip=3 if head.startswith(b"\xef\xbb\xbf") else 0)
 
-    def count(self, needle: str) -> int:
-        return self.data.count(needle.encode())
+    def _stream(self):
+        if self._data is not None:
+            for start in range(0, max(len(self._data), 1), BLOCK):
+                yield start, self._data[start:start + BLOCK]
+        else:
+            yield from _blocks(self._source, self._skip)
+
+    # -- positions: `pos` is a file offset (CRLF counted as one byte)
+    def to_file_pos(self, vpos: int) -> int:
+        i = bisect_right(self._vstarts, vpos) - 1
+        return self._dstarts[i] + (vpos - self._vstarts[i])
+
+    def to_view_pos(self, pos: int) -> int:
+        """View offset of file offset `pos`; inside dropped updates: where they were."""
+        i = max(bisect_right(self._dstarts, pos) - 1, 0)
+        size = (self._vstarts[i + 1] if i + 1 < len(self._vstarts) else len(self.view)) \
+            - self._vstarts[i]
+        return self._vstarts[i] + min(pos - self._dstarts[i], size)
 
     def line_no(self, pos: int) -> int:
-        last_pos, last_line = self._line_cache
-        if pos >= last_pos:
-            n = last_line + self.data.count(b"\n", last_pos, pos)
-        else:
-            n = 1 + self.data.count(b"\n", 0, pos)
-        self._line_cache = (pos, n)
-        return n
+        """1-based line of file offset `pos`."""
+        vpos = self.to_view_pos(pos)
+        i = bisect_right(self._lines, (vpos, 1 << 62)) - 1
+        start, line = self._lines[i]
+        step = 1 << 20  # leave checkpoints behind, for hits found out of order
+        while vpos - start > step:
+            line += self.view.count(b"\n", start, start + step)
+            start += step
+            i += 1
+            self._lines.insert(i, (start, line))
+        return line + self.view.count(b"\n", start, vpos)
 
     def segment(self, pos: int) -> str:
-        """The visible line around byte `pos` (tqdm's \\r updates split lines too)."""
-        d = self.data
-        start = max(d.rfind(b"\n", 0, pos), d.rfind(b"\r", 0, pos)) + 1
-        ends = [e for e in (d.find(b"\n", pos), d.find(b"\r", pos)) if e != -1]
-        end = min(ends) if ends else len(d)
-        if end - start > 4000:
-            start, end = max(start, pos - 2000), min(end, pos + 2000)
-        text = d[start:end].decode("utf-8", errors="replace")
-        return ANSI_RE.sub("", text).strip()
+        """The visible line around file offset `pos`."""
+        return _segment_at(self.view, self.to_view_pos(pos))
+
+    # -- searching the visible text
+    def contains(self, needle: str) -> bool:
+        b = needle.encode()
+        if len(self.view) < DIGEST_FROM:
+            return b in self.view
+        if b not in self._found:
+            if self._digest is None:
+                self._digest = b"\n".join(set(self.view.translate(None, DIGITS).split(b"\n")))
+            self._found[b] = b.translate(None, DIGITS) in self._digest and b in self.view
+        return self._found[b]
+
+    def count(self, needle: str) -> int:
+        return self.view.count(needle.encode())
+
+    def find(self, needle: str | bytes) -> int:
+        """File offset of the first visible occurrence, or -1."""
+        b = needle.encode() if isinstance(needle, str) else needle
+        v = self.view.find(b)
+        return -1 if v == -1 else self.to_file_pos(v)
+
+    def visible_from(self, pos: int, size: int) -> bytes:
+        """`size` bytes of visible text from file offset `pos`."""
+        v = self.to_view_pos(pos)
+        return self.view[v:v + size]
 
     def find_all(self, needle: str, limit: int = MAX_HITS_PER_NEEDLE) -> list[int]:
+        """File offsets of the visible occurrences of `needle` (up to `limit`)."""
         b = needle.encode()
+        view = self.view
         out = []
-        pos = self.data.find(b)
+        pos = view.find(b)
         while pos != -1 and len(out) < limit:
-            out.append(pos)
-            pos = self.data.find(b, pos + len(b))
+            out.append(self.to_file_pos(pos))
+            pos = view.find(b, pos + len(b))
         return out
+
+    def first_in_file(self, needles) -> LogLine | None:
+        """The first occurrence of any needle anywhere in the file, overwritten tqdm
+        updates included. Only needles the view holds are searched (a NaN loss stays NaN,
+        so the last update shows it), so a clean log costs no second pass."""
+        wanted = [n.encode() for n in needles if self.contains(n)]
+        if not wanted:
+            return None
+        overlap = max(len(w) for w in wanted) + 2000
+        prev = b""
+        for base, block in self._stream():
+            buf = prev + block
+            found = [p for p in (buf.find(w) for w in wanted) if p != -1]
+            if found:
+                p = min(found)
+                pos = base - len(prev) + p
+                return LogLine(self.line_no(pos), pos, _segment_at(buf, p))
+            prev = buf[-overlap:]
+        return None
 
     def lines_with(self, needles, regex: re.Pattern | None = None, limit: int = 50
                    ) -> list[tuple[LogLine, re.Match | None]]:
-        """Lines (in file order) containing any needle and matching `regex` if given."""
+        """Visible lines (in file order) containing any needle and matching `regex`."""
         positions = sorted({p for n in needles for p in self.find_all(n)})
         out: list[tuple[LogLine, re.Match | None]] = []
         seen_lines = set()
-        self._line_cache = (0, 1)
         for pos in positions:
             line = self.line_no(pos)
             text = self.segment(pos)
@@ -87,14 +305,8 @@ class LogData:
         return out
 
     def text_head(self, n: int = 256 * 1024) -> str:
-        return ANSI_RE.sub("", self.data[:n].decode("utf-8", errors="replace"))
+        return ANSI_RE.sub("", self.view[:n].decode("utf-8", errors="replace"))
 
 
 def load_log(path: Path) -> LogData:
-    with open(path, "rb") as fh:
-        data = fh.read()
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # PowerShell `>` writes UTF-16
-        data = data.decode("utf-16", errors="replace").encode("utf-8")
-    elif data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    return LogData(str(path), data)
+    return LogData.from_file(path)

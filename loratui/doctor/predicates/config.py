@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 from loratui.doctor import facts as F
 from loratui.doctor.facts import to_bool, to_float, to_int
@@ -12,13 +11,15 @@ from loratui.doctor.model import DELETE
 from loratui.doctor.registry import Hit, predicate
 
 
-def _dir_of(inp) -> Path:
-    return Path(inp.path).parent if inp.path and not inp.path.startswith("<") else Path.cwd()
+def _dir_of(inp) -> str:
+    return os.path.dirname(inp.path) if inp.path and not inp.path.startswith("<") \
+        else os.getcwd()
 
 
-def local_path(inp, value) -> Path | None:
+def local_path(inp, value) -> str | None:
     """A path from a config resolved as the trainer would, or None when it cannot be
-    checked here (empty, a Windows path on another OS, a hub id)."""
+    checked here (empty, a Windows path on another OS, a hub id). A string, not a
+    pathlib.Path: `import pathlib` costs a tenth of the doctor's start-up budget."""
     if not value or not isinstance(value, str):
         return None
     text = value.strip().strip("\"'")
@@ -26,13 +27,13 @@ def local_path(inp, value) -> Path | None:
         return None
     if re.match(r"^[A-Za-z]:[\\/]", text) and os.name != "nt":
         return None
-    p = Path(os.path.expanduser(text))
-    if p.is_absolute():
+    p = os.path.normpath(os.path.expanduser(text))
+    if os.path.isabs(p):
         return p
+    candidate = os.path.normpath(os.path.join(_dir_of(inp), p))
     if inp.kind == "loratui":
-        return _dir_of(inp) / p
-    candidate = _dir_of(inp) / p
-    return candidate if candidate.exists() else None
+        return candidate
+    return candidate if os.path.exists(candidate) else None
 
 
 # ------------------------------------------------------------------ network size
@@ -391,7 +392,7 @@ def _base_family(inp):
     f = inp.facts
     base = f.get("pretrained_model_name_or_path")
     p = local_path(inp, base) if base else None
-    if p is not None and p.is_file() and p.suffix.lower() == ".safetensors":
+    if p is not None and os.path.isfile(p) and p.lower().endswith(".safetensors"):
         from loratui.lora.reader import checkpoint_family
 
         fam = checkpoint_family(p)
@@ -523,12 +524,12 @@ def save_path_unwritable(inp, ctx, rule, th):
     if p is None:
         return
     probe = p
-    while not probe.exists():
-        if probe.parent == probe:
+    while not os.path.exists(probe):
+        if os.path.dirname(probe) == probe:
             break
-        probe = probe.parent
+        probe = os.path.dirname(probe)
     problem = None
-    if probe.exists() and not probe.is_dir():
+    if os.path.exists(probe) and not os.path.isdir(probe):
         problem = f"`{probe}` is a file, not a folder"
     elif not os.access(probe, os.W_OK | os.X_OK):
         problem = (f"`{probe}` is not writable" if probe == p else
@@ -581,12 +582,13 @@ def sample_prompts_file(inp, ctx, rule, th):
     p = local_path(inp, value) if value else None
     if p is None:
         return
-    if not p.exists():
+    if not os.path.exists(p):
         yield Hit({"problem": f"`{value}` does not exist: no samples will be drawn"},
                   key="sample_prompts")
         return
     try:
-        raw = p.read_bytes()
+        with open(p, "rb") as fh:
+            raw = fh.read()
     except OSError:
         return
     try:
@@ -619,7 +621,7 @@ def resume_is_file(inp, ctx, rule, th):
         return
     text = str(value)
     p = local_path(inp, text)
-    if text.lower().endswith((".safetensors", ".ckpt", ".pt")) or (p is not None and p.is_file()):
+    if text.lower().endswith((".safetensors", ".ckpt", ".pt")) or (p is not None and os.path.isfile(p)):
         yield Hit({"path": text}, key="resume")
 
 
@@ -631,7 +633,7 @@ def network_weights_rank(inp, ctx, rule, th):
         return
     p = local_path(inp, str(value))
     dim = to_int(f.get("network_dim"))
-    if p is None or not p.is_file() or dim is None:
+    if p is None or not os.path.isfile(p) or dim is None:
         return
     from loratui.lora.reader import LoraError, open_lora
 
@@ -660,9 +662,9 @@ def diffusers_no_metadata(inp, ctx, rule, th):
     if not script.startswith(("train_text_to_image_lora", "train_text_to_image")):
         return
     p = local_path(inp, f.get("train_data_dir"))
-    if p is None or not p.is_dir():
+    if p is None or not os.path.isdir(p):
         return
-    names = {q.name.lower() for q in p.iterdir()}
+    names = {n.lower() for n in os.listdir(p)}
     if any(n.endswith(".txt") for n in names) and not ({"metadata.jsonl", "metadata.csv"} & names):
         yield Hit({"dir": str(p)}, key="train_data_dir")
 

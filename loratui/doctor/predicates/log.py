@@ -57,6 +57,13 @@ def log_loss_nan(inp, ctx, rule, th):
     if not hits:
         return
     first, m = hits[0]
+    # The view shows the last tqdm update of a line; the loss may have turned NaN in an
+    # update it overwrote: point at the first NaN in the file.
+    earlier = inp.data.first_in_file(_needles(rule))
+    if earlier is not None and earlier.pos < first.pos:
+        m_earlier = _compiled(rule).search(earlier.text)
+        if m_earlier is not None:
+            first, m = earlier, m_earlier
     step = STEP_RE.search(first.text)
     where = f" from step {step.group(1)} of {step.group(2)}" if step else ""
     yield Hit({**_vars(m, first.text, len(hits)), "where": where}, line=first.line)
@@ -115,14 +122,15 @@ EXC_RE = re.compile(r"^(?:[\w.]+\.)?(\w*(?:Error|Exception|Interrupt|Exit)\w*)(?
 def log_traceback(inp, ctx, rule, th):
     """The first Python traceback's exception line (a fallback when no rule explains it)."""
     log = inp.data
-    pos = log.data.find(b"Traceback (most recent call last)")
+    pos = log.find(b"Traceback (most recent call last)")
     if pos == -1:
         return
-    chunk = log.data[pos:pos + 200_000].decode("utf-8", errors="replace")
+    chunk = log.visible_from(pos, 200_000).decode("utf-8", errors="replace")
     from loratui.doctor.inputs.log import ANSI_RE
 
-    lines = ANSI_RE.sub("", chunk).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = ANSI_RE.sub("", chunk).split("\n")
     for offset, raw in enumerate(lines[1:], 1):
+        raw = raw.rsplit("\r", 1)[-1]  # the update a terminal shows last
         text = raw.strip()
         if not text or raw.startswith((" ", "\t")) or text.startswith(("File ", "^", "~")):
             continue
@@ -141,7 +149,7 @@ def log_ended_without_training(inp, ctx, rule, th):
                          "model saved.") if log.contains(n)]
     if not ended:
         return
-    progressed = log.contains("steps:") and re.search(rb"steps:\s+\d+%", log.data) is not None
+    progressed = log.contains("steps:") and re.search(rb"steps:\s+\d+%", log.view) is not None
     saved = log.contains("saving checkpoint") or log.contains("save trained model") or \
         log.contains(".safetensors")
     if not progressed and not saved:

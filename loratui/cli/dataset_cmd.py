@@ -48,17 +48,20 @@ def register(sub) -> None:
                      epilog=EPILOG)
     pr.add_argument("dir", help="source dataset folder")
     pr.add_argument("--out", required=True, help="new folder for the copy")
-    pr.add_argument("--mode", choices=("crop", "pad", "bucket"), default="crop",
+    pr.add_argument("--config", help="loratui.toml: take mode (dataset.bucketing), resolution, "
+                    "caption extension and trigger word from it")
+    pr.add_argument("--mode", choices=("crop", "pad", "bucket"), default=None,
                     help="crop: centre-crop to a square; pad: fit and pad; bucket: SD1.5 aspect "
                          "buckets (area ≈ resolution², sides in steps of 64). Default crop")
-    pr.add_argument("--resolution", type=int, default=512, help="square side / bucket area "
+    pr.add_argument("--resolution", type=int, default=None, help="square side / bucket area "
                     "(default 512)")
     pr.add_argument("--background", default="white",
                     help="colour that transparency is flattened onto: white, black, grey, "
                          "#RRGGBB or R,G,B (default white)")
     pr.add_argument("--format", choices=("png", "jpg"), default="png", help="output format")
-    pr.add_argument("--trigger", default="", help="put this trigger word first in every caption")
-    pr.add_argument("--caption-ext", default=".txt", help="caption extension (default .txt)")
+    pr.add_argument("--trigger", default=None, help="put this trigger word first in every "
+                    "caption")
+    pr.add_argument("--caption-ext", default=None, help="caption extension (default .txt)")
     pr.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     pr.add_argument("--force", action="store_true",
                     help="rebuild a copy made with other settings")
@@ -105,11 +108,13 @@ def register(sub) -> None:
     t.add_argument("word", help="trigger word, e.g. hanfu_girl_")
     t.add_argument("--tokenizer", metavar="PATH",
                    help="base model folder (or its tokenizer/) to show how CLIP splits the word")
+    t.add_argument("--config", help="loratui.toml: its model.base gives the tokenizer and "
+                   "dataset.caption_extension the captions")
     t.add_argument("--insert", action="store_true",
                    help="put the word first in every caption (prepared copy, or --in-place)")
     t.add_argument("--in-place", action="store_true",
                    help="allow --insert in a source folder (changed captions are backed up)")
-    t.add_argument("--caption-ext", default=".txt")
+    t.add_argument("--caption-ext", default=None, help="caption extension (default .txt)")
     t.add_argument("--json", action="store_true")
     t.set_defaults(run=run_trigger)
 
@@ -226,10 +231,23 @@ def run_prepare(args) -> int:
     except ValueError as exc:
         _err(str(exc))
         return 2
-    opts = PrepareOptions(mode=args.mode, resolution=args.resolution, background=bg,
-                          format=args.format, trigger_word=args.trigger,
-                          caption_extension=args.caption_ext, workers=args.workers,
+    opts = PrepareOptions(background=bg, format=args.format, workers=args.workers,
                           force=args.force)
+    if args.config:
+        from loratui.config import ConfigError, load_config
+
+        try:
+            ds = load_config(args.config).dataset
+        except ConfigError as exc:
+            _err(str(exc))
+            return 2
+        opts.mode = "bucket" if ds.bucketing else "crop"
+        opts.resolution, opts.caption_extension = ds.resolution, ds.caption_extension
+        opts.trigger_word = ds.trigger_word
+    for attr, value in (("mode", args.mode), ("resolution", args.resolution),
+                        ("trigger_word", args.trigger), ("caption_extension", args.caption_ext)):
+        if value is not None:
+            setattr(opts, attr, value)
     prog, update = _progress("preparing")
     try:
         if prog:
@@ -352,13 +370,25 @@ def run_trigger(args) -> int:
     from loratui.dataset import ScanOptions, scan
     from loratui.dataset.trigger import check_trigger, load_tokenizer
 
+    tokenizer_path, caption_ext = args.tokenizer, args.caption_ext
+    if args.config:
+        from loratui.config import ConfigError, load_config
+
+        try:
+            cfg = load_config(args.config)
+        except ConfigError as exc:
+            _err(str(exc))
+            return 2
+        tokenizer_path = tokenizer_path or cfg.model.base or None
+        caption_ext = caption_ext or cfg.dataset.caption_extension
     tokenizer = None
-    if args.tokenizer:
-        tokenizer = load_tokenizer(args.tokenizer)
+    if tokenizer_path:
+        tokenizer = load_tokenizer(tokenizer_path)
         if tokenizer is None:
-            _err(f"no CLIP tokenizer (vocab.json) in {args.tokenizer} or its tokenizer/ folder")
+            _err(f"no CLIP tokenizer (vocab.json) in {tokenizer_path} or its tokenizer/ folder")
+    caption_ext = caption_ext or ".txt"
     try:
-        report = scan(args.dir, ScanOptions(caption_extension=args.caption_ext))
+        report = scan(args.dir, ScanOptions(caption_extension=caption_ext))
     except (FileNotFoundError, NotADirectoryError) as exc:
         _err(str(exc))
         return 2
@@ -370,7 +400,7 @@ def run_trigger(args) -> int:
         from loratui.dataset.edit import SourceFolderError, insert_trigger
 
         try:
-            inserted = insert_trigger(args.dir, args.word, caption_extension=args.caption_ext,
+            inserted = insert_trigger(args.dir, args.word, caption_extension=caption_ext,
                                       in_place=args.in_place)
         except SourceFolderError as exc:
             _err(str(exc))

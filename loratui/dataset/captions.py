@@ -121,6 +121,16 @@ def add_prefix(text: str, prefix: str) -> str:
     return f"{prefix}, {text}" if text else prefix
 
 
+def put_first(text: str, word: str) -> str:
+    """`word` as the first tag: moved there when it is a tag elsewhere, added when absent
+    (left alone when it sits inside a sentence)."""
+    text = text.strip()
+    tags = split_tags(text)
+    if word in tags and tags[0] != word:
+        return ", ".join([word, *(t for t in tags if t != word)])
+    return add_prefix(text, word)
+
+
 def replace_text(text: str, old: str, new: str) -> str:
     return text.replace(old, new)
 

@@ -49,19 +49,23 @@ def facts_from_report(report: DatasetReport, caption_extension: str | None,
         else:
             facts.root_images += 1
         img = ImageFact(root / rec.path, top)
-        if rec.width:
-            img.width, img.height = rec.width, rec.height
-            img.mode = "PA" if rec.mode == "P" and rec.has_alpha else rec.mode
         broken = [k for k in rec.problems if k in _ERROR_KINDS]
         if broken:
             d = details.get(broken[0], {}).get(rec.path, "")
             img.error = f"{broken[0]}: {d}" if d else broken[0]
+        elif rec.width:
+            img.width, img.height = rec.width, rec.height
+            img.mode = "PA" if rec.mode == "P" and rec.has_alpha else rec.mode
         if rec.caption_path and (wanted is None or rec.caption_path.lower().endswith(wanted)):
             img.caption_path = root / rec.caption_path
             img.caption = (rec.caption or "").strip() if rec.caption is not None else None
             if rec.caption_path in not_utf8:
                 img.caption_error = not_utf8[rec.caption_path]
-                img.caption = ""
+                try:   # the text as far as it can be read, as the built-in scan keeps it
+                    img.caption = img.caption_path.read_bytes().decode(
+                        "utf-8", errors="replace").strip()
+                except OSError:
+                    img.caption = ""
         facts.images.append(img)
     facts.subdirs = sorted(folders.items())
     facts.caption_exts = Counter(report.totals.caption_files)

@@ -73,9 +73,10 @@ def rewrite_captions(folder: Path | str, fn: Callable[[str], str], *,
 
 
 def insert_trigger(folder: Path | str, word: str, **kw) -> EditResult:
-    """Put `word` first in every caption that lacks it; create missing captions."""
+    """Put `word` first in every caption (moving it when it is a later tag); create missing
+    captions."""
     word = word.strip()
-    return rewrite_captions(folder, lambda t: cap.add_prefix(t, word), create_missing=True,
+    return rewrite_captions(folder, lambda t: cap.put_first(t, word), create_missing=True,
                             what="insert the trigger word", **kw)
 
 

@@ -33,7 +33,7 @@ _SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0x
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"heim", b"heis"}
 
 
-@dataclass
+@dataclass(slots=True)
 class Header:
     format: str = ""                 # detected from content; "" = unknown
     width: int = 0

@@ -142,10 +142,18 @@ class _Walker:
         return n
 
 
-def _contains_images(path: str) -> bool:
-    for _dirpath, _dirs, files in os.walk(path):
+def _contains_images(path: str, limit: int = 20000) -> bool:
+    """Whether the folder holds images (hidden folders such as .git are not searched)."""
+    if os.path.basename(path).startswith("."):
+        return False
+    seen = 0
+    for _dirpath, dirs, files in os.walk(path):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
         if any(os.path.splitext(f)[1].lower() in ALL_IMAGE_EXTS for f in files):
             return True
+        seen += len(files) + len(dirs)
+        if seen > limit:
+            break
     return False
 
 

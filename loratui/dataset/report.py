@@ -163,7 +163,7 @@ class Finding:
         return len(self.paths)
 
 
-@dataclass
+@dataclass(slots=True)
 class ImageRecord:
     """What the scan learned about one image file (paths are relative to the report root)."""
 

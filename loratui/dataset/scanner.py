@@ -89,17 +89,16 @@ def _phash(im) -> str:
 def _probe(task: tuple) -> dict[str, Any]:
     """Everything about one image that needs its bytes. Runs in a worker process."""
     path, caption_files, deep, hashes, max_pixels, trigger, estimate, resolution, aspect = task
-    out: dict[str, Any] = {"problems": [], "caption": None}
-    problems: list[tuple[str, str]] = out["problems"]
+    problems: list[tuple[str, str]] = []
+    out: dict[str, Any] = {"problems": problems}
     try:
         h = read_path(path)
-        out["bytes"] = h.size
-        out["crc"] = h.head_crc
+        out = {"problems": problems, "bytes": h.size, "crc": h.head_crc, "format": h.format,
+               "width": h.width, "height": h.height, "mode": h.mode, "bits": h.bits,
+               "has_alpha": h.has_alpha, "orientation": h.orientation}
         if h.size == 0:
             problems.append(("empty-file", "0 bytes"))
         else:
-            out.update(format=h.format, width=h.width, height=h.height, mode=h.mode,
-                       bits=h.bits, has_alpha=h.has_alpha, orientation=h.orientation)
             _check_pixels(path, h, out, deep, hashes, max_pixels)
             if not any(k in BROKEN for k, _ in problems):
                 problems.extend(pixel_problems(out, resolution, aspect))
@@ -139,8 +138,9 @@ def _check_pixels(path: str, h, out: dict, deep: bool, hashes: bool, max_pixels:
     if fmt != expected:
         problems.append(("wrong-extension", f"content is {fmt}, extension is {ext}"))
     if fmt not in TRAINABLE_FORMATS:
-        problems.append(("unsupported-format", f"{fmt} is not read by trainers"))
-        _pil_size(path, out)
+        readable = _pil_size(path, out, report=False)
+        problems.append(("unsupported-format", f"{fmt} is not read by trainers" + (
+            "" if readable else "; Pillow cannot read it either (convert it elsewhere)")))
         return
     # when our parser gives up, Pillow decides (it knows more variants)
     if h.error and not h.truncated and not _pil_size(path, out):
@@ -182,8 +182,9 @@ def _check_pixels(path: str, h, out: dict, deep: bool, hashes: bool, max_pixels:
             problems.append(("corrupt", f"cannot decode for hashing: {exc}"))
 
 
-def _pil_size(path: str, out: dict) -> bool:
-    """Fill size/mode from Pillow's header reader; False (and a problem) if it cannot."""
+def _pil_size(path: str, out: dict, report: bool = True) -> bool:
+    """Fill size/mode from Pillow's header reader; False (and a problem when `report`) if it
+    cannot."""
     from PIL import Image
 
     try:
@@ -195,7 +196,7 @@ def _pil_size(path: str, out: dict) -> bool:
         msg = str(exc) or type(exc).__name__
         if "decompression bomb" in msg.lower():
             out["problems"].append(("decompression-bomb", msg))
-        else:
+        elif report:
             out["problems"].append(("corrupt", msg))
         return False
 
@@ -238,18 +239,6 @@ def iter_parallel(fn: Callable[[list], list], tasks: list, workers: int | None,
         yield from ex.map(fn, chunks)
 
 
-def map_parallel(fn: Callable[[list], list], tasks: list, workers: int | None,
-                 progress: Callable[[int, int], None] | None = None,
-                 chunk: int | None = None, min_parallel: int = POOL_MIN_FILES) -> list:
-    """`fn` over `tasks` in chunks (see `iter_parallel`); results in task order."""
-    results: list = []
-    for part in iter_parallel(fn, tasks, workers, chunk, min_parallel):
-        results.extend(part)
-        if progress:
-            progress(len(results), len(tasks))
-    return results
-
-
 # --------------------------------------------------------------------------- assembly
 def scan(root: Path | str, options: ScanOptions | None = None, *,
          progress: Callable[[int, int], None] | None = None, **overrides) -> DatasetReport:
@@ -281,18 +270,23 @@ def scan(root: Path | str, options: ScanOptions | None = None, *,
     tasks = []
     for img in walk.images:
         found = walk.captions.get(img.key, {})
-        files = [(cap_ext, found[cap_ext])] if cap_ext in found else sorted(found.items())[:1]
+        files = ([(cap_ext, found[cap_ext])] if cap_ext in found
+                 else sorted(found.items())[:1] if found else [])
         tasks.append((img.abspath, files, opts.deep, hashes, opts.max_pixels,
                       opts.trigger_word.strip(), opts.tokenizer is None, opts.resolution,
                       opts.extreme_aspect))
-    results = map_parallel(_probe_chunk, tasks, opts.workers, progress)
     per_kind: dict[str, dict[str, str]] = defaultdict(dict)
     crcs: dict[str, int] = {}
     cap_info: dict[str, tuple] = {}
-    for img, res in zip(walk.images, results, strict=True):
-        rec = _record(img, res, opts, per_kind, cap_info)
-        crcs[rec.path] = res.get("crc", 0)
-        report.images.append(rec)
+    images = iter(walk.images)
+    # records are built while the workers probe the next chunks
+    for part in iter_parallel(_probe_chunk, tasks, opts.workers):
+        for res in part:
+            rec = _record(next(images), res, opts, per_kind, cap_info)
+            crcs[rec.path] = res.get("crc", 0)
+            report.images.append(rec)
+        if progress:
+            progress(len(report.images), len(tasks))
     _file_findings(report, walk, per_kind)
     _duplicates(report, opts, per_kind, crcs)
     _caption_findings(report, walk, opts, per_kind, cap_info)
@@ -482,14 +476,19 @@ def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_
                       cap_info: dict) -> None:
     trigger = opts.trigger_word.strip()
     styles: dict[str, list[str]] = defaultdict(list)
+    class_tokens = {s.path: s.name for s in report.subsets
+                    if report.layout in ("kohya", "leaf") and s.name}
     for rec in report.images:
         if not rec.ok:
             continue
         if rec.caption is None:
             if "caption-not-utf8" not in rec.problems:
                 rec.problems.append("caption-missing")
+                token = class_tokens.get(rec.subset, "")
                 per_kind["caption-missing"][rec.path] = (
-                    f"no {os.path.splitext(rec.path)[0]}{opts.caption_extension}")
+                    f"no {os.path.splitext(rec.path)[0]}{opts.caption_extension}" + (
+                        f" (sd-scripts trains it as the folder's class token `{token}`)"
+                        if token else ""))
             continue
         text = rec.caption.strip()
         if not text:

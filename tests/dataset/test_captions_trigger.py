@@ -20,6 +20,9 @@ def test_bulk_edits():
     assert cap.add_prefix("zz_, red dress", "zz_") == "zz_, red dress"
     assert cap.remove_tag("a, Watermark, b, watermark", "watermark") == "a, b"
     assert cap.dedupe_tags("a, b, A, c, b") == "a, b, c"
+    assert cap.put_first("red dress, zz_, hat", "zz_") == "zz_, red dress, hat"
+    assert cap.put_first("a zz_ girl", "zz_") == "a zz_ girl"
+    assert cap.put_first("hat", "zz_") == "zz_, hat"
     edits = cap.build_edits(prefix="zz_", replace=("girl", "woman"), remove=["hat"], dedupe=True)
     assert cap.apply_edits("girl, hat, smile, smile", edits) == "zz_, woman, smile"
 

@@ -57,6 +57,12 @@ def test_prepare_then_trigger_insert(tmp_path):
     assert bad.returncode == 1 and "trigger-common-phrase" in bad.stdout
     refused = run("trigger", str(src), "zq_dress_", "--insert")
     assert refused.returncode == 2 and "source folder" in refused.stderr
+    cfg = tmp_path / "loratui.toml"
+    cfg.write_text('[dataset]\nbucketing = true\ntrigger_word = "zq_cfg_"\n', encoding="utf-8")
+    by_cfg = run("prepare", str(src), "--out", str(tmp_path / "out2"), "--config", str(cfg),
+                 "--json")
+    assert json.loads(by_cfg.stdout)["sizes"] == {"576x448": 3}
+    assert (tmp_path / "out2" / "0.txt").read_text() == "zq_cfg_, red dress\n"
     ok = run("trigger", str(out), "zq_dress_", "--insert")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert (out / "0.txt").read_text() == "zq_dress_, red dress\n"

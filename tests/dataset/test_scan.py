@@ -238,3 +238,11 @@ def test_parallel_scan_from_a_worker_thread(tmp_path):
     t.start()
     t.join(120)
     assert out["r"].totals.usable == 260
+
+
+def test_heic_is_unsupported_not_corrupt(tmp_path):
+    (tmp_path / "phone.heic").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"
+                                          + b"\x00" * 200)
+    found = kinds(scan(tmp_path))
+    assert found["unsupported-format"] == ["phone.heic"]
+    assert "corrupt" not in found

@@ -113,3 +113,18 @@ def test_every_dataset_kind_maps_to_a_real_rule():
         assert kind in KINDS and code in codes_known, (kind, code)
     assert code_for_dataset_kind("truncated") == "DS110"
     assert code_for_dataset_kind("caption-orphan") == ""
+
+
+def test_doctor_on_the_broken_file_folder(tmp_path):
+    """One of each broken kind (symlink loop included): diagnosed, never a crash."""
+    from tests.dataset.dataset_fixtures import make_broken_set
+
+    root = tmp_path / "broken set"
+    make_broken_set(root)
+    diags, _ = run_doctor([root])
+    found = codes(diags)
+    assert {"DS110", "DS109", "DS201", "DS211", "DS212"} <= found, found
+    assert not any(d.code.startswith("DR") for d in diags)     # no rule crashed
+    assert "DS112" not in found            # a non-UTF-8 caption is not an empty one
+    ds103 = next((d for d in diags if d.code == "DS103"), None)
+    assert ds103 is None or "20000" not in ds103.message        # the bomb is not sized

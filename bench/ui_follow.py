@@ -91,7 +91,7 @@ def check():
     elif time.monotonic() - t0 < idle:
         return
     result["rss_mb"] = psutil.Process().memory_info().rss / 2**20
-    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_mb"] = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, result["rss_mb"])
     result["seconds"] = time.monotonic() - t0
     app.exit()
 

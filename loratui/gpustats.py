@@ -53,8 +53,7 @@ class GpuSampler:
         except ImportError:
             self.reason = "nvidia-ml-py is not installed"
         except Exception as exc:  # NVMLError subclasses: no driver, no such GPU
-            self.reason = f"no NVIDIA driver ({exc})" if "Library" in str(exc) \
-                else f"NVML: {exc}"
+            self.reason = "no NVIDIA driver" if "Library" in str(exc) else f"NVML: {exc}"
             self.close()
 
     @property

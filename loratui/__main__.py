@@ -1,3 +1,4 @@
 from loratui.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":   # guarded: multiprocessing (forkserver/spawn) imports this module
+    raise SystemExit(main())

@@ -19,6 +19,7 @@ from loratui import __version__
 COMMAND_MODULES = (
     "loratui.cli.presets_cmd",
     "loratui.cli.config_cmd",
+    "loratui.cli.dataset_cmd",
     "loratui.cli.doctor_cmd",
     "loratui.cli.lora_cmd",
     "loratui.cli.train_cmd",

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from loratui.doctor.engine import Options
     from loratui.doctor.model import Diagnostic
 
-__all__ = ["Diagnostic", "Fix", "Location", "Options", "diagnose_config", "diagnose_paths"]
+__all__ = ["Diagnostic", "Fix", "Location", "Options", "code_for_dataset_kind", "diagnose_config",
+           "diagnose_paths"]
 
 # Imported on first use, so `import loratui.doctor.catalog` (the CLI) stays cheap.
 _LAZY = {"Diagnostic": "loratui.doctor.model", "Fix": "loratui.doctor.model",
@@ -52,3 +53,10 @@ def diagnose_config(cfg: Any, *, vram_gb: float | None = None, select=None, igno
     opts = Options(vram_gb=vram_gb, select=select, ignore=ignore, overrides=table,
                    probe_gpu=vram_gb is None)
     return run_rules(Context([inp], opts, load_catalog()))
+
+
+def code_for_dataset_kind(kind: str) -> str:
+    """The rule code that reports a `loratui.dataset` finding kind ("" when none does)."""
+    from loratui.dataset.report import DOCTOR_CODES
+
+    return DOCTOR_CODES.get(kind, "")

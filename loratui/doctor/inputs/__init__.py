@@ -158,6 +158,13 @@ def _text_kind(head: str, path: str) -> str:
     return "log"
 
 
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:   # a link to itself (ELOOP), a vanished mount: not a folder
+        return False
+
+
 def detect_dir(path: str | Path) -> str | None:
     try:
         entries = list(os.scandir(path))
@@ -166,7 +173,7 @@ def detect_dir(path: str | Path) -> str | None:
     names = {e.name.lower() for e in entries}
     has_cfg = "loratui.toml" in names or any(
         n.endswith((".json", ".toml", ".log", ".sh", ".bat")) for n in names)
-    has_sub_run = any(e.is_dir() and e.name.lower() in ("logs", "log", "output", "outputs",
+    has_sub_run = any(_is_dir(e) and e.name.lower() in ("logs", "log", "output", "outputs",
                                                          "checkpoints", "model") for e in entries)
     if has_cfg or "train.log" in names or "metrics.jsonl" in names or has_sub_run:
         return "run"
@@ -174,7 +181,7 @@ def detect_dir(path: str | Path) -> str | None:
     if images:
         return "dataset"
     for e in entries:
-        if e.is_dir():
+        if _is_dir(e):
             try:
                 if any(s.name.lower().endswith(IMAGE_EXTS) for s in os.scandir(e.path)):
                     return "dataset"

@@ -140,19 +140,23 @@ def scan_folder(root: Path, caption_extension: str | None = None, layout: str = 
     return facts
 
 
-_PROVIDER: Callable[..., DatasetFacts] | None = None
+_SCANNER = "scanner"   # default: the full scanner, loratui.dataset.doctor_rules.provide
+_PROVIDER: Callable[..., DatasetFacts] | str | None = _SCANNER
 
 
 def set_dataset_provider(fn: Callable[..., DatasetFacts] | None) -> None:
-    """Let the full dataset scanner supply the facts (None restores the built-in scan)."""
+    """Let another scanner supply the facts (None restores the built-in scan)."""
     global _PROVIDER
     _PROVIDER = fn
 
 
 def load_dataset(path: Path, caption_extension: str | None = None, layout: str = "auto"
                  ) -> DatasetFacts:
-    if _PROVIDER is not None:
-        return _PROVIDER(path, caption_extension=caption_extension, layout=layout)
+    provider = _PROVIDER
+    if provider == _SCANNER:
+        from loratui.dataset.doctor_rules import provide as provider
+    if provider is not None:
+        return provider(path, caption_extension=caption_extension, layout=layout)
     return scan_folder(Path(path), caption_extension, layout)
 
 

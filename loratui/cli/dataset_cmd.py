@@ -1,0 +1,438 @@
+"""`loratui dataset scan|prepare|caption|trigger` (argparse only at import time)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EPILOG = """\
+examples:
+  loratui dataset scan ./train                     problems, sizes, captions (headers only)
+  loratui dataset scan ./train --deep --json       full decode + near-duplicates, as JSON
+  loratui dataset scan ./train --trigger hanfu_girl_ --reg ./reg
+  loratui dataset prepare ./train --out ./train_512 --mode crop --trigger hanfu_girl_
+  loratui dataset prepare ./train --out ./train_buckets --mode bucket
+  loratui dataset caption ./train_512 --model ./blip-base --prefix hanfu_girl_
+  loratui dataset caption ./train_512 --remove-tag watermark --dedupe --add-prefix hanfu_girl_
+  loratui dataset caption ./train_512 --clip ./clip-vit-base-patch32 --worst 10
+  loratui dataset trigger ./train_512 hanfu_girl_ --insert
+"""
+
+
+def register(sub) -> None:
+    from loratui.cli import add_command
+
+    p = add_command(sub, "dataset", help="scan, prepare, caption a dataset; check the trigger",
+                    epilog=EPILOG)
+    p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
+    ds = p.add_subparsers(title="dataset commands", metavar="ACTION")
+
+    s = add_command(ds, "scan", help="report every problem in a dataset folder", epilog=EPILOG)
+    s.add_argument("dir", nargs="?", help="dataset folder (flat, or the parent of kohya N_name "
+                   "folders); default: the --config's dataset.dir")
+    _common_scan(s)
+    s.add_argument("--json", action="store_true", help="print the full report as JSON")
+    s.add_argument("--deep", action="store_true",
+                   help="decode every image fully (slower; finds damage inside files) and check "
+                        "near-duplicates")
+    s.add_argument("--dupes", action="store_true",
+                   help="check near-duplicates (perceptual hash) in a header scan")
+    s.add_argument("--all", action="store_true", help="list every file of every finding")
+    s.add_argument("--min-severity", choices=("info", "warning", "error"), default="info",
+                   help="hide findings below this severity (default: info)")
+    s.add_argument("--fail-on", choices=("info", "warning", "error", "never"), default="error",
+                   help="exit 1 when a finding is at or above this severity (default: error)")
+    s.set_defaults(run=run_scan)
+
+    pr = add_command(ds, "prepare", help="write a training-ready copy (never touches the source)",
+                     epilog=EPILOG)
+    pr.add_argument("dir", help="source dataset folder")
+    pr.add_argument("--out", required=True, help="new folder for the copy")
+    pr.add_argument("--config", help="loratui.toml: take mode (dataset.bucketing), resolution, "
+                    "caption extension and trigger word from it")
+    pr.add_argument("--mode", choices=("crop", "pad", "bucket"), default=None,
+                    help="crop: centre-crop to a square; pad: fit and pad; bucket: SD1.5 aspect "
+                         "buckets (area ≈ resolution², sides in steps of 64). Default crop")
+    pr.add_argument("--resolution", type=int, default=None, help="square side / bucket area "
+                    "(default 512)")
+    pr.add_argument("--background", default="white",
+                    help="colour that transparency is flattened onto: white, black, grey, "
+                         "#RRGGBB or R,G,B (default white)")
+    pr.add_argument("--format", choices=("png", "jpg"), default="png", help="output format")
+    pr.add_argument("--trigger", default=None, help="put this trigger word first in every "
+                    "caption")
+    pr.add_argument("--caption-ext", default=None, help="caption extension (default .txt)")
+    pr.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    pr.add_argument("--force", action="store_true",
+                    help="rebuild a copy made with other settings")
+    pr.add_argument("--json", action="store_true", help="print the result as JSON")
+    pr.set_defaults(run=run_prepare)
+
+    c = add_command(ds, "caption", help="BLIP captions, bulk caption edits, CLIP agreement",
+                    epilog=EPILOG)
+    c.add_argument("dir", help="dataset folder")
+    c.add_argument("--model", help="local BLIP folder or a repo id in the local HF cache "
+                   "(default Salesforce/blip-image-captioning-base from the cache)")
+    c.add_argument("--blip", action="store_true", help="run BLIP even with edit options")
+    c.add_argument("--batch-size", type=int, default=8)
+    c.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+    c.add_argument("--overwrite", action="store_true", help="replace existing captions")
+    c.add_argument("--overwrite-empty", action="store_true", help="replace empty captions")
+    c.add_argument("--prefix", default="", help="put this first (e.g. the trigger word)")
+    c.add_argument("--max-tokens", type=int, default=40, help="longest BLIP caption in tokens")
+    c.add_argument("--beams", type=int, default=3, help="beam search width")
+    c.add_argument("--caption-ext", default=".txt")
+    g = c.add_argument_group("bulk edits (prepared copy, or --in-place with a backup)")
+    g.add_argument("--add-prefix", default="", metavar="TEXT",
+                   help="put TEXT first in every caption that lacks it")
+    g.add_argument("--replace", nargs=2, metavar=("OLD", "NEW"), help="replace text")
+    g.add_argument("--remove-tag", action="append", default=[], metavar="TAG",
+                   help="remove a comma-separated tag (repeatable)")
+    g.add_argument("--dedupe", action="store_true", help="drop repeated tags")
+    g.add_argument("--noise-tag", action="store_true",
+                   help="label pollution (P28): add one wrong tag to each caption")
+    g.add_argument("--noise-tags", default="", help="comma-separated tags to draw from")
+    g.add_argument("--noise-probability", type=float, default=1.0)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--in-place", action="store_true",
+                   help="allow editing a source folder (changed captions are backed up)")
+    g.add_argument("--dry-run", action="store_true", help="say what would change")
+    a = c.add_argument_group("image–caption agreement (P1)")
+    a.add_argument("--clip", metavar="MODEL", help="local CLIP folder: list worst-matching pairs")
+    a.add_argument("--worst", type=int, default=10, help="how many pairs to list")
+    c.set_defaults(run=run_caption)
+
+    t = add_command(ds, "trigger", help="check a trigger word (P7); insert it into captions",
+                    epilog=EPILOG)
+    t.add_argument("dir", help="dataset folder")
+    t.add_argument("word", help="trigger word, e.g. hanfu_girl_")
+    t.add_argument("--tokenizer", metavar="PATH",
+                   help="base model folder (or its tokenizer/) to show how CLIP splits the word")
+    t.add_argument("--config", help="loratui.toml: its model.base gives the tokenizer and "
+                   "dataset.caption_extension the captions")
+    t.add_argument("--insert", action="store_true",
+                   help="put the word first in every caption (prepared copy, or --in-place)")
+    t.add_argument("--in-place", action="store_true",
+                   help="allow --insert in a source folder (changed captions are backed up)")
+    t.add_argument("--caption-ext", default=None, help="caption extension (default .txt)")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(run=run_trigger)
+
+
+def _common_scan(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="loratui.toml: take caption extension, trigger, "
+                   "resolution, reg folder and repeats from it")
+    p.add_argument("--caption-ext", default=None, help="caption extension (default .txt)")
+    p.add_argument("--trigger", default=None, help="trigger word every caption must contain")
+    p.add_argument("--reg", default=None, help="regularisation folder")
+    p.add_argument("--resolution", type=int, default=None, help="training resolution (512)")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--tokenizer", metavar="PATH", help="base model folder (or its tokenizer/): "
+                   "exact CLIP token counts instead of estimates")
+
+
+def _err(msg: str) -> None:
+    print(f"loratui: {msg}", file=sys.stderr)
+
+
+def _progress(label: str, enabled: bool = True):
+    """A rich progress bar on stderr (a no-op callback when stderr is not a terminal)."""
+    if not enabled or not sys.stderr.isatty():
+        return None, None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    prog = Progress("[progress.description]{task.description}", BarColumn(),
+                    MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=Console(stderr=True), transient=True)
+    task = prog.add_task(label, total=None)
+
+    def update(done: int, total: int) -> None:
+        prog.update(task, completed=done, total=total)
+
+    return prog, update
+
+
+def run_scan(args) -> int:
+    from loratui.dataset import ScanOptions, scan
+    from loratui.dataset.text import render
+
+    opts = ScanOptions()
+    folder = args.dir
+    if args.config:
+        from loratui.config import ConfigError, load_config
+
+        try:
+            cfg = load_config(args.config)
+        except ConfigError as exc:
+            _err(str(exc))
+            return 2
+        opts = ScanOptions.from_config(cfg)
+        folder = folder or cfg.dataset.dir
+    if not folder:
+        _err("give a dataset folder (or --config with dataset.dir set)")
+        return 2
+    for attr, value in (("caption_extension", args.caption_ext), ("trigger_word", args.trigger),
+                        ("reg_dir", args.reg), ("resolution", args.resolution)):
+        if value is not None:
+            setattr(opts, attr, value)
+    if args.tokenizer:
+        from loratui.dataset.trigger import load_tokenizer
+
+        opts.tokenizer = load_tokenizer(args.tokenizer)
+        if opts.tokenizer is None:
+            _err(f"no CLIP tokenizer in {args.tokenizer}; token counts are estimates")
+    opts.deep = args.deep
+    opts.duplicates = True if (args.dupes or args.deep) else None
+    opts.workers = args.workers
+    prog, update = _progress("scanning")
+    try:
+        if prog:
+            with prog:
+                report = scan(folder, opts, progress=update)
+        else:
+            report = scan(folder, opts)
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        _err(str(exc))
+        return 2
+    if args.json:
+        print(report.to_json())
+    else:
+        print(render(report, minimum=args.min_severity, max_paths=-1 if args.all else 5))
+    order = {"info": 0, "warning": 1, "error": 2}
+    if args.fail_on != "never" and report.findings and any(
+            order[f.severity] >= order[args.fail_on] for f in report.findings):
+        return 1
+    return 0
+
+
+def parse_colour(text: str) -> tuple[int, int, int]:
+    named = {"white": (255, 255, 255), "black": (0, 0, 0), "grey": (127, 127, 127),
+             "gray": (127, 127, 127)}
+    t = text.strip().lower()
+    if t in named:
+        return named[t]
+    if t.startswith("#") and len(t) == 7:
+        return tuple(int(t[i:i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+    parts = t.split(",")
+    if len(parts) == 3 and all(p.strip().isdigit() and int(p) <= 255 for p in parts):
+        return tuple(int(p) for p in parts)  # type: ignore[return-value]
+    raise ValueError(f"--background {text!r}: use white, black, grey, #RRGGBB or R,G,B")
+
+
+def run_prepare(args) -> int:
+    import json
+    from dataclasses import asdict
+
+    from loratui.dataset.prepare import PrepareError, PrepareOptions, prepare
+
+    try:
+        bg = parse_colour(args.background)
+    except ValueError as exc:
+        _err(str(exc))
+        return 2
+    opts = PrepareOptions(background=bg, format=args.format, workers=args.workers,
+                          force=args.force)
+    if args.config:
+        from loratui.config import ConfigError, load_config
+
+        try:
+            ds = load_config(args.config).dataset
+        except ConfigError as exc:
+            _err(str(exc))
+            return 2
+        opts.mode = "bucket" if ds.bucketing else "crop"
+        opts.resolution, opts.caption_extension = ds.resolution, ds.caption_extension
+        opts.trigger_word = ds.trigger_word
+    for attr, value in (("mode", args.mode), ("resolution", args.resolution),
+                        ("trigger_word", args.trigger), ("caption_extension", args.caption_ext)):
+        if value is not None:
+            setattr(opts, attr, value)
+    prog, update = _progress("preparing")
+    try:
+        if prog:
+            with prog:
+                res = prepare(args.dir, args.out, opts, progress=update)
+        else:
+            res = prepare(args.dir, args.out, opts)
+    except PrepareError as exc:
+        _err(str(exc))
+        return 2
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        _err(str(exc))
+        return 2
+    if args.json:
+        print(json.dumps(asdict(res), indent=2, ensure_ascii=False))
+    else:
+        print(f"{res.out}: {res.written} written, {res.up_to_date} already up to date, "
+              f"{res.removed} removed, {len(res.failed)} failed, {len(res.excluded)} broken "
+              f"source file(s) skipped ({res.elapsed_s:.1f} s)")
+        if res.sizes:
+            print("  sizes: " + " · ".join(f"{k} {v}" for k, v in sorted(res.sizes.items())))
+        for path, why in res.excluded.items():
+            print(f"  skipped {path}: {why} (see `loratui dataset scan`)")
+        for path, why in res.failed.items():
+            print(f"  failed  {path}: {why}")
+        if res.upscaled:
+            print(f"  {len(res.upscaled)} image(s) were smaller than the target and upscaled "
+                  "(soft detail; P3/D09)")
+        for path, why in res.captions_converted.items():
+            print(f"  caption of {path} was not UTF-8 ({why}); the copy is UTF-8")
+        if res.captions_missing:
+            print(f"  {len(res.captions_missing)} image(s) have no caption: "
+                  f"`loratui dataset caption {res.out} --model PATH`")
+    return 1 if res.failed else 0
+
+
+def run_caption(args) -> int:
+    from loratui.dataset import captions as cap
+    from loratui.dataset.edit import SourceFolderError, edit_captions
+
+    edits = cap.build_edits(
+        prefix=args.add_prefix,
+        replace=tuple(args.replace) if args.replace else None, remove=args.remove_tag,
+        dedupe=args.dedupe, noise=args.noise_tag,
+        noise_tags=[t.strip() for t in args.noise_tags.split(",") if t.strip()],
+        noise_probability=args.noise_probability, seed=args.seed)
+    do_blip = args.blip or args.model is not None or (not edits and not args.clip)
+    rc = 0
+    if do_blip:
+        rc = _run_blip(args)
+        if rc == 2:
+            return rc
+    if edits:
+        try:
+            res = edit_captions(args.dir, edits, caption_extension=args.caption_ext,
+                                in_place=args.in_place, dry_run=args.dry_run)
+        except SourceFolderError as exc:
+            _err(str(exc))
+            return 2
+        verb = "would change" if args.dry_run else "changed"
+        print(f"{verb} {len(res.changed)} caption(s), {res.unchanged} unchanged")
+        for p, why in res.skipped.items():
+            print(f"  skipped {p}: {why}")
+        if res.backup_dir:
+            print(f"  originals backed up in {res.backup_dir}")
+    if args.clip:
+        rc = max(rc, _run_clip(args))
+    return rc
+
+
+def _run_blip(args) -> int:
+    from loratui.dataset.models import ModelNotFound, caption_folder
+
+    prog, update = _progress("captioning")
+    try:
+        kw = dict(batch_size=args.batch_size, device=args.device, overwrite=args.overwrite,
+                  overwrite_empty=args.overwrite_empty, prefix=args.prefix,
+                  max_new_tokens=args.max_tokens, num_beams=args.beams,
+                  caption_extension=args.caption_ext)
+        if prog:
+            with prog:
+                res = caption_folder(args.dir, args.model, progress=update, **kw)
+        else:
+            res = caption_folder(args.dir, args.model, **kw)
+    except ModelNotFound as exc:
+        _err(str(exc))
+        return 2
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        _err(str(exc))
+        return 2
+    print(f"BLIP ({res.model}, {res.device or 'not loaded'}): {len(res.written)} caption(s) "
+          f"written, {res.kept} existing kept" + ("" if args.overwrite else
+                                                   " (--overwrite replaces them)"))
+    for p, why in res.failed.items():
+        print(f"  failed {p}: {why}")
+    if res.backup_dir:
+        print(f"  overwritten captions backed up in {res.backup_dir}")
+    return 1 if res.failed else 0
+
+
+def _run_clip(args) -> int:
+    from loratui.dataset.models import ModelNotFound, clip_agreement
+
+    try:
+        worst = clip_agreement(args.dir, args.clip, top=args.worst, device=args.device,
+                               caption_extension=args.caption_ext)
+    except ModelNotFound as exc:
+        _err(str(exc))
+        return 2
+    print("worst-matching image/caption pairs (CLIP cosine, lower = worse; P1):")
+    for a in worst:
+        print(f"  {a.score:+.3f}  {a.path}: {a.caption[:80]}")
+    return 0
+
+
+def run_trigger(args) -> int:
+    import json
+    from dataclasses import asdict
+
+    from loratui.dataset import ScanOptions, scan
+    from loratui.dataset.trigger import check_trigger, load_tokenizer
+
+    tokenizer_path, caption_ext = args.tokenizer, args.caption_ext
+    if args.config:
+        from loratui.config import ConfigError, load_config
+
+        try:
+            cfg = load_config(args.config)
+        except ConfigError as exc:
+            _err(str(exc))
+            return 2
+        tokenizer_path = tokenizer_path or cfg.model.base or None
+        caption_ext = caption_ext or cfg.dataset.caption_extension
+    tokenizer = None
+    if tokenizer_path:
+        tokenizer = load_tokenizer(tokenizer_path)
+        if tokenizer is None:
+            _err(f"no CLIP tokenizer (vocab.json) in {tokenizer_path} or its tokenizer/ folder")
+    caption_ext = caption_ext or ".txt"
+    try:
+        report = scan(args.dir, ScanOptions(caption_extension=caption_ext))
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        _err(str(exc))
+        return 2
+    captions = {(r.caption_path or f"{r.path} (no caption)"): r.caption
+                for r in report.usable_images()}
+    rep = check_trigger(args.word, captions, tokenizer=tokenizer)
+    inserted = None
+    if args.insert:
+        from loratui.dataset.edit import SourceFolderError, insert_trigger
+
+        try:
+            inserted = insert_trigger(args.dir, args.word, caption_extension=caption_ext,
+                                      in_place=args.in_place)
+        except SourceFolderError as exc:
+            _err(str(exc))
+            return 2
+    if args.json:
+        data = asdict(rep)
+        data["ok"] = rep.ok
+        if inserted:
+            data["inserted"] = asdict(inserted)
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        print(f"trigger `{args.word}`")
+        if rep.tokens is not None:
+            print(f"  CLIP splits it into {len(rep.tokens)} token(s): {' | '.join(rep.tokens)}")
+        for f in rep.findings:
+            print(f"  {f.severity:<7} {f.kind}: {f.message} [{', '.join(f.refs)}]")
+            print(f"          fix: {f.fix}")
+        if rep.suggestions:
+            print("  try instead: " + ", ".join(rep.suggestions))
+        print(f"  in {rep.captions_checked - len(rep.missing)} of {rep.captions_checked} "
+              "caption(s)" + (f"; first in {rep.captions_checked - len(rep.missing) - len(rep.not_first)}"
+                             if rep.captions_checked else ""))
+        for p in rep.missing[:10]:
+            print(f"          missing in {p}")
+        if len(rep.missing) > 10:
+            print(f"          … and {len(rep.missing) - 10} more")
+        if inserted:
+            print(f"  inserted into {len(inserted.changed)} caption(s), created "
+                  f"{len(inserted.created)}" + (f"; originals backed up in {inserted.backup_dir}"
+                                                if inserted.backup_dir else ""))
+        elif rep.missing:
+            print("  --insert puts it first in every caption (in a prepared copy)")
+    if inserted is not None:
+        return 0 if not any(f.severity == "error" for f in rep.findings) else 1
+    return 0 if rep.ok else 1

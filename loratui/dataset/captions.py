@@ -1,0 +1,197 @@
+"""Caption text: decoding, style, token counts, trigger presence, bulk edits, noise tags.
+
+Pure text functions (stdlib only); reading and writing files lives in `caption_files`
+helpers below, which write atomically and keep a backup of anything they change in
+a source folder.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+CLIP_WINDOW = 75   # CLIP's 77 positions minus <start> and <end>
+
+# CLIP's pre-tokenizer pattern (letters / one digit / punctuation runs), in `re` syntax.
+_CLIP_WORDS = re.compile(r"'s|'t|'re|'ve|'m|'ll|'d|[^\W\d_]+|\d|[^\s\w]+|_", re.IGNORECASE)
+
+# Tags for the guide's "label pollution" (P28): plausible but wrong for most sets.
+DEFAULT_NOISE_TAGS = (
+    "umbrella", "bicycle", "lace trim", "night sky", "sunglasses", "red scarf", "bookshelf",
+    "snow", "cat ears", "stained glass", "holding cup", "checkered floor", "neon lights",
+    "wristwatch", "bouquet", "ribbon", "lantern", "striped background", "feather", "fog",
+)
+
+
+@dataclass
+class Decoded:
+    text: str | None            # None when the bytes are not UTF-8
+    bom: bool = False
+    error: str = ""             # e.g. "byte 0x92 at offset 17 (looks like Windows-1252 ’)"
+    guess: str = ""             # the text decoded with a guessed legacy encoding
+
+
+def decode_caption(data: bytes) -> Decoded:
+    """Decode caption bytes as UTF-8; on failure say which byte and guess the encoding."""
+    bom = data.startswith(b"\xef\xbb\xbf")
+    try:
+        return Decoded(data.decode("utf-8-sig"), bom=bom)
+    except UnicodeDecodeError as exc:
+        byte = data[exc.start]
+        guess, name = guess_legacy(data)
+        hint = f" (looks like {name})" if name else ""
+        return Decoded(None, bom=bom, error=f"byte 0x{byte:02x} at offset {exc.start}{hint}",
+                       guess=guess)
+
+
+def guess_legacy(data: bytes) -> tuple[str, str]:
+    """Best-effort decode of non-UTF-8 caption bytes: (text, encoding name)."""
+    high = [b for b in data if b >= 0x80]
+    smart = set(range(0x80, 0xA0)) | {0xA0, 0xB4, 0xE9, 0xE8, 0xE0, 0xFC, 0xF6, 0xE4}
+    if high and all(b in smart for b in high):
+        try:
+            return data.decode("cp1252"), "Windows-1252"
+        except UnicodeDecodeError:
+            pass
+    for enc, name in (("gb18030", "GBK/GB18030"), ("cp932", "Shift-JIS/CP932"),
+                      ("cp1252", "Windows-1252")):
+        try:
+            return data.decode(enc), name
+        except UnicodeDecodeError:
+            continue
+    return data.decode("utf-8", errors="replace"), ""
+
+
+def estimate_clip_tokens(text: str) -> int:
+    """Approximate CLIP BPE token count (no vocabulary needed): short words are one
+    token, long or rare words split into pieces of ~5 letters."""
+    words = _CLIP_WORDS.findall(text.lower())
+    return len(words) + sum(math.ceil(len(w) / 5) - 1 for w in words if len(w) > 8)
+
+
+def count_tokens(text: str, tokenizer=None) -> int:
+    """CLIP tokens of `text` (without start/end): exact with a tokenizer, else an estimate."""
+    if tokenizer is None:
+        return estimate_clip_tokens(text)
+    return len(tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+
+
+def split_tags(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def caption_style(text: str) -> str:
+    """"tags" (comma-separated short tags) or "sentence" (natural language); "" if empty."""
+    t = text.strip()
+    if not t:
+        return ""
+    if re.search(r"[.!?]$", t):
+        return "sentence"
+    words = [len(p.split()) for p in split_tags(t) or [t]]
+    if len(words) == 1:
+        return "sentence" if words[0] >= 4 else "tags"
+    # short comma-separated phrases ("a girl with red hair, smiling") are tag lists
+    return "sentence" if sum(words) / len(words) >= 4.5 else "tags"
+
+
+@lru_cache(maxsize=64)
+def _word_pattern(word: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![A-Za-z0-9])" + re.escape(word) + r"(?![A-Za-z0-9])")
+
+
+def has_trigger(text: str, trigger: str) -> bool:
+    return bool(trigger) and bool(_word_pattern(trigger).search(text))
+
+
+def trigger_first(text: str, trigger: str) -> bool:
+    return text.lstrip().startswith(trigger)
+
+
+# -- bulk edits: each returns the new caption text ------------------------------------------
+
+def add_prefix(text: str, prefix: str) -> str:
+    """Put `prefix` first (as a tag) unless the caption already contains it."""
+    text = text.strip()
+    if not prefix or has_trigger(text, prefix):
+        return text
+    return f"{prefix}, {text}" if text else prefix
+
+
+def put_first(text: str, word: str) -> str:
+    """`word` as the first tag: moved there when it is a tag elsewhere, added when absent
+    (left alone when it sits inside a sentence)."""
+    text = text.strip()
+    tags = split_tags(text)
+    if word in tags and tags[0] != word:
+        return ", ".join([word, *(t for t in tags if t != word)])
+    return add_prefix(text, word)
+
+
+def replace_text(text: str, old: str, new: str) -> str:
+    return text.replace(old, new)
+
+
+def remove_tag(text: str, tag: str) -> str:
+    """Drop every comma-separated tag equal to `tag` (case-insensitive)."""
+    tag = tag.strip().lower()
+    return ", ".join(t for t in split_tags(text) if t.lower() != tag)
+
+
+def dedupe_tags(text: str) -> str:
+    """Keep the first of repeated tags (case-insensitive), order preserved."""
+    seen: set[str] = set()
+    out = []
+    for t in split_tags(text):
+        if t.lower() not in seen:
+            seen.add(t.lower())
+            out.append(t)
+    return ", ".join(out)
+
+
+def add_noise_tag(text: str, rng: random.Random, tags: Iterable[str] = DEFAULT_NOISE_TAGS,
+                  probability: float = 1.0) -> str:
+    """The guide's label pollution (P28): append one wrong tag, not already present."""
+    if rng.random() >= probability:
+        return text
+    present = {t.lower() for t in split_tags(text)}
+    choices = [t for t in tags if t.lower() not in present]
+    if not choices:
+        return text
+    tag = rng.choice(choices)
+    text = text.strip()
+    return f"{text}, {tag}" if text else tag
+
+
+Edit = Callable[[str], str]
+
+
+def build_edits(*, prefix: str = "", replace: tuple[str, str] | None = None,
+                remove: Iterable[str] = (), dedupe: bool = False, noise: bool = False,
+                noise_tags: Iterable[str] = DEFAULT_NOISE_TAGS, noise_probability: float = 1.0,
+                seed: int = 0) -> list[Edit]:
+    """The caption edits asked for, in a fixed order: replace, remove, dedupe, prefix, noise."""
+    edits: list[Edit] = []
+    if replace:
+        old, new = replace
+        edits.append(lambda t: replace_text(t, old, new))
+    for tag in remove:
+        edits.append(lambda t, tag=tag: remove_tag(t, tag))
+    if dedupe:
+        edits.append(dedupe_tags)
+    if prefix:
+        edits.append(lambda t: add_prefix(t, prefix))
+    if noise:
+        rng = random.Random(seed)
+        tags = tuple(noise_tags) or DEFAULT_NOISE_TAGS
+        edits.append(lambda t: add_noise_tag(t, rng, tags, noise_probability))
+    return edits
+
+
+def apply_edits(text: str, edits: list[Edit]) -> str:
+    for edit in edits:
+        text = edit(text)
+    return text

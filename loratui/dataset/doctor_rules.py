@@ -1,0 +1,198 @@
+"""The dataset scanner inside `loratui doctor`.
+
+`provide()` is the doctor's dataset provider (`loratui.doctor.inputs.dataset`): it runs
+`loratui.dataset.scan` (headers only) and returns `ScanFacts`, the doctor's
+`DatasetFacts` filled from the `DatasetReport` (so the built-in DS101–DS116 rules keep
+working) plus `.report` for the scanner's own rules in `rules/dataset-scan.toml`
+(DS201–DS213), whose predicates are below. Imported only when a dataset is checked.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from loratui.doctor.inputs.dataset import DatasetFacts, ImageFact
+from loratui.doctor.registry import Hit, predicate
+
+from . import captions as cap
+from .report import DatasetReport
+from .scanner import ScanOptions, scan
+
+# kinds that make an image unusable; unsupported formats are left to DS115
+_ERROR_KINDS = ("empty-file", "truncated", "corrupt", "decompression-bomb", "unreadable")
+
+
+class ScanFacts(DatasetFacts):
+    """DatasetFacts from a full scan; `.report` is the scanner's DatasetReport."""
+
+    def __init__(self, root: Path, caption_extension: str | None, layout: str,
+                 report: DatasetReport) -> None:
+        super().__init__(root, caption_extension, layout)
+        self.report = report
+
+
+def facts_from_report(report: DatasetReport, caption_extension: str | None,
+                      layout: str) -> ScanFacts:
+    root = Path(report.root)
+    facts = ScanFacts(root, caption_extension, layout, report)
+    details = {f.kind: f.details for f in report.findings}
+    not_utf8 = details.get("caption-not-utf8", {})
+    wanted = caption_extension.lower() if caption_extension else None
+    folders: Counter = Counter()
+    for rec in report.images:
+        if rec.is_reg:
+            continue
+        top = rec.path.split("/", 1)[0] if "/" in rec.path else ""
+        if top:
+            folders[top] += 1
+        else:
+            facts.root_images += 1
+        img = ImageFact(root / rec.path, top)
+        broken = [k for k in rec.problems if k in _ERROR_KINDS]
+        if broken:
+            d = details.get(broken[0], {}).get(rec.path, "")
+            img.error = f"{broken[0]}: {d}" if d else broken[0]
+        elif rec.width:
+            img.width, img.height = rec.width, rec.height
+            img.mode = "PA" if rec.mode == "P" and rec.has_alpha else rec.mode
+        if rec.caption_path and (wanted is None or rec.caption_path.lower().endswith(wanted)):
+            img.caption_path = root / rec.caption_path
+            img.caption = (rec.caption or "").strip() if rec.caption is not None else None
+            if rec.caption_path in not_utf8:
+                img.caption_error = not_utf8[rec.caption_path]
+                try:   # the text as far as it can be read, as the built-in scan keeps it
+                    img.caption = img.caption_path.read_bytes().decode(
+                        "utf-8", errors="replace").strip()
+                except OSError:
+                    img.caption = ""
+        facts.images.append(img)
+    facts.subdirs = sorted(folders.items())
+    facts.caption_exts = Counter(report.totals.caption_files)
+    for f in report.findings:
+        if f.kind == "junk-file":
+            facts.junk += [root / p for p in f.paths]
+        elif f.kind == "double-extension":
+            facts.double_ext += [root / p for p in f.paths]
+    stems: dict[str, list[Path]] = {}
+    same = report.finding("same-stem")
+    for p in same.paths if same else []:
+        stems.setdefault(p.rsplit(".", 1)[0], []).append(root / p)
+    facts.duplicate_stems = [g for g in stems.values() if len(g) > 1]
+    return facts
+
+
+def provide(path, caption_extension: str | None = None, layout: str = "auto") -> ScanFacts:
+    """The doctor's dataset provider: a header-only scan of `path`."""
+    report = scan(path, ScanOptions(caption_extension=caption_extension or "auto"))
+    return facts_from_report(report, caption_extension, layout)
+
+
+# ------------------------------------------------------------------------ predicates
+def _report(inp) -> DatasetReport | None:
+    return getattr(inp.data, "report", None)
+
+
+def _examples(paths: list[str], n: int = 3) -> str:
+    more = len(paths) - n
+    return ", ".join(paths[:n]) + (f" and {more} more" if more > 0 else "")
+
+
+def _kinds_hit(inp, *kinds: str):
+    """One Hit summarising the report's findings of `kinds` (n, examples, detail)."""
+    rep = _report(inp)
+    if rep is None:
+        return
+    paths: list[str] = []
+    detail = ""
+    for kind in kinds:
+        f = rep.finding(kind)
+        if f:
+            paths += f.paths
+            detail = detail or (f.details.get(f.paths[0], "") if f.paths else "")
+    if paths:
+        yield Hit({"n": len(paths), "examples": _examples(paths), "detail": detail},
+                  image=str(Path(rep.root) / paths[0]))
+
+
+@predicate("scan_wrong_extension")
+def scan_wrong_extension(inp, ctx, rule, th):
+    yield from _kinds_hit(inp, "wrong-extension")
+
+
+@predicate("scan_exact_duplicates")
+def scan_exact_duplicates(inp, ctx, rule, th):
+    yield from _kinds_hit(inp, "exact-duplicate")
+
+
+@predicate("scan_near_duplicates")
+def scan_near_duplicates(inp, ctx, rule, th):
+    yield from _kinds_hit(inp, "near-duplicate")
+
+
+@predicate("scan_caption_too_long")
+def scan_caption_too_long(inp, ctx, rule, th):
+    rep = _report(inp)
+    if rep is None:
+        return
+    long_ = [r for r in rep.usable_images() if r.caption_tokens > th["max_tokens"]]
+    if long_:
+        worst = max(long_, key=lambda r: r.caption_tokens)
+        yield Hit({"n": len(long_), "examples": _examples([r.caption_path for r in long_]),
+                   "tokens": worst.caption_tokens}, image=str(Path(rep.root) / worst.caption_path))
+
+
+@predicate("scan_caption_bom")
+def scan_caption_bom(inp, ctx, rule, th):
+    yield from _kinds_hit(inp, "caption-bom")
+
+
+@predicate("scan_trigger_not_first")
+def scan_trigger_not_first(inp, ctx, rule, th):
+    rep = _report(inp)
+    cfg = getattr(inp.data, "config", None)
+    trigger = str(cfg.get("trigger_word") or "").strip() if cfg is not None else ""
+    if rep is None or not trigger:
+        return
+    late = [r.caption_path for r in rep.usable_images()
+            if r.caption and cap.has_trigger(r.caption, trigger)
+            and not cap.trigger_first(r.caption, trigger)]
+    if late:
+        yield Hit({"n": len(late), "examples": _examples(late), "trigger": trigger})
+
+
+@predicate("scan_exif_rotated")
+def scan_exif_rotated(inp, ctx, rule, th):
+    yield from _kinds_hit(inp, "exif-rotated")
+
+
+@predicate("scan_colour_modes")
+def scan_colour_modes(inp, ctx, rule, th):
+    yield from _kinds_hit(inp, "cmyk", "16-bit", "grayscale", "palette")
+
+
+@predicate("scan_extreme_aspect")
+def scan_extreme_aspect(inp, ctx, rule, th):
+    yield from _kinds_hit(inp, "extreme-aspect")
+
+
+@predicate("scan_latent_cache")
+def scan_latent_cache(inp, ctx, rule, th):
+    yield from _kinds_hit(inp, "latent-cache")
+
+
+@predicate("scan_links")
+def scan_links(inp, ctx, rule, th):
+    yield from _kinds_hit(inp, "broken-symlink", "symlink-loop")
+
+
+@predicate("scan_nested_images")
+def scan_nested_images(inp, ctx, rule, th):
+    yield from _kinds_hit(inp, "nested-images")
+
+
+@predicate("scan_many_images")
+def scan_many_images(inp, ctx, rule, th):
+    rep = _report(inp)
+    if rep is not None and rep.totals.usable > th["max_images"]:
+        yield Hit({"n": rep.totals.usable, "max_images": th["max_images"]})

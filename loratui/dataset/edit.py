@@ -1,0 +1,85 @@
+"""Rewrite caption files in bulk: trigger insertion and tag edits.
+
+In a prepared copy (a folder with `.loratui-prepare.json`) captions are edited in
+place. In a source folder only with `in_place=True`, and every changed file is first
+copied to `<folder>/.loratui-backup/<timestamp>/`. Writes are atomic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import captions as cap
+from ._io import Backup, atomic_write_text
+from .prepare import is_prepared_copy
+from .scanner import ScanOptions, scan
+
+
+class SourceFolderError(Exception):
+    """Refused to change captions in a source folder without `in_place`."""
+
+
+@dataclass
+class EditResult:
+    changed: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)   # caption path -> why
+    backup_dir: str = ""
+
+
+def rewrite_captions(folder: Path | str, fn: Callable[[str], str], *,
+                     caption_extension: str = ".txt", create_missing: bool = False,
+                     in_place: bool = False, dry_run: bool = False,
+                     what: str = "edit captions") -> EditResult:
+    """Apply `fn` to the caption of every usable image in `folder`."""
+    folder = Path(folder).expanduser()
+    prepared = is_prepared_copy(folder)
+    if not prepared and not in_place and not dry_run:
+        raise SourceFolderError(
+            f"{folder} is a source folder: to {what} in the training copy run "
+            f"`loratui dataset prepare {folder} --out DIR` first and edit DIR, or pass "
+            "--in-place (originals are backed up in .loratui-backup/)")
+    report = scan(folder, ScanOptions(caption_extension=caption_extension))
+    backup = Backup(folder) if not prepared else None
+    result = EditResult()
+    for rec in report.usable_images():
+        cap_rel = rec.caption_path or str(Path(rec.path).with_suffix(caption_extension)
+                                          .as_posix())
+        if Path(cap_rel).suffix.lower() != caption_extension.lower():
+            result.skipped[cap_rel] = f"caption has another extension than {caption_extension}"
+            continue
+        if rec.caption is None and "caption-not-utf8" in rec.problems:
+            result.skipped[cap_rel] = "not UTF-8: fix the encoding first (prepare converts it)"
+            continue
+        if rec.caption is None and not create_missing:
+            continue
+        old = rec.caption or ""
+        new = fn(old.strip())
+        if new == old.strip() and rec.caption is not None and "caption-bom" not in rec.problems:
+            result.unchanged += 1
+            continue
+        target = folder / cap_rel
+        if not dry_run:
+            if backup is not None:
+                backup.save(target)
+            atomic_write_text(target, new + "\n", fsync=False)
+        (result.changed if rec.caption is not None else result.created).append(cap_rel)
+    if backup is not None and backup.saved:
+        result.backup_dir = str(backup.dir)
+    return result
+
+
+def insert_trigger(folder: Path | str, word: str, **kw) -> EditResult:
+    """Put `word` first in every caption (moving it when it is a later tag); create missing
+    captions."""
+    word = word.strip()
+    return rewrite_captions(folder, lambda t: cap.put_first(t, word), create_missing=True,
+                            what="insert the trigger word", **kw)
+
+
+def edit_captions(folder: Path | str, edits: list[cap.Edit], **kw) -> EditResult:
+    """Apply bulk edits (see `captions.build_edits`) to every caption."""
+    return rewrite_captions(folder, lambda t: cap.apply_edits(t, edits), **kw)

@@ -1,0 +1,242 @@
+"""Walk a dataset folder: find image, caption and junk files, and read its layout.
+
+Layouts: flat (images in the folder), kohya (`N_name` repeat folders under the
+folder, optionally a regularisation folder of the same shape), leaf (the folder is
+itself an `N_name` folder). Folder links are followed once: a link back into the tree
+is reported, never looped. Stdlib only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .headers import ALL_IMAGE_EXTS
+from .report import Finding, Subset, make_finding
+
+REPEAT_DIR = re.compile(r"^(\d+)_(.+)$")
+JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini", "ehthumbs.db"}
+CAPTION_EXTS = (".txt", ".caption", ".tags")
+# Our own bookkeeping: never part of a dataset.
+OWN_NAMES = {".loratui-backup", ".loratui-prepare.json"}
+
+
+@dataclass
+class ImageFile:
+    abspath: str
+    rel: str              # relative to the scan root (posix separators)
+    subset: str           # subset path relative to the scan root ("." for the root)
+    nested: bool = False  # below the subset folder itself
+    is_reg: bool = False
+    key: tuple[str, str] = ("", "")   # (folder abspath, stem): pairs it with its caption
+
+
+@dataclass
+class Walk:
+    root: Path
+    layout: str = "flat"
+    subsets: list[Subset] = field(default_factory=list)
+    images: list[ImageFile] = field(default_factory=list)
+    # (folder abspath, stem) -> {extension (lower): abspath}
+    captions: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    junk: list[str] = field(default_factory=list)
+    double_ext: list[str] = field(default_factory=list)
+    latent_caches: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    broken_links: list[str] = field(default_factory=list)
+    loops: list[str] = field(default_factory=list)
+    unreadable: dict[str, str] = field(default_factory=dict)
+
+
+def _rel(path: str, root: Path) -> str:
+    return Path(os.path.relpath(path, root)).as_posix()
+
+
+class _Walker:
+    def __init__(self, walk: Walk, caption_exts: tuple[str, ...]):
+        self.walk = walk
+        self.caption_exts = caption_exts
+        self.seen: set[tuple[int, int]] = set()
+
+    def enter(self, path: str) -> bool:
+        """False (and a finding) when this folder was already visited through a link."""
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            self.walk.unreadable[_rel(path, self.walk.root)] = exc.strerror or str(exc)
+            return False
+        key = (st.st_dev, st.st_ino)
+        if key in self.seen:
+            self.walk.loops.append(_rel(path, self.walk.root))
+            return False
+        self.seen.add(key)
+        return True
+
+    def list_dir(self, path: str) -> tuple[list[os.DirEntry], list[os.DirEntry]]:
+        """(sub-folders, files) of `path`, sorted by name; records what cannot be read."""
+        dirs, files = [], []
+        try:
+            with os.scandir(path) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            self.walk.unreadable[_rel(path, self.walk.root)] = exc.strerror or str(exc)
+            return dirs, files
+        for e in entries:
+            if e.name in OWN_NAMES:
+                continue
+            try:
+                if e.is_dir():
+                    dirs.append(e)
+                elif e.is_file():
+                    files.append(e)
+                elif e.is_symlink():
+                    self.walk.broken_links.append(_rel(e.path, self.walk.root))
+            except OSError as exc:   # e.g. ELOOP on a self-referencing link
+                if e.is_symlink():
+                    self.walk.broken_links.append(_rel(e.path, self.walk.root))
+                else:
+                    self.walk.unreadable[_rel(e.path, self.walk.root)] = str(exc)
+        return dirs, files
+
+    def add_files(self, files: list[os.DirEntry], subset: str, nested: bool, is_reg: bool) -> int:
+        n = 0
+        if not files:
+            return 0
+        folder_abs = os.path.dirname(files[0].path)
+        folder = _rel(folder_abs, self.walk.root)
+        prefix = "" if folder == "." else folder + "/"
+        for e in files:
+            name = e.name
+            lower = name.lower()
+            rel = prefix + name
+            if lower.startswith("._") or lower in JUNK_NAMES:
+                self.walk.junk.append(rel)
+                continue
+            stem, ext = os.path.splitext(name)
+            ext = ext.lower()
+            inner = os.path.splitext(stem)[1].lower() if "." in stem else ""
+            if ext in ALL_IMAGE_EXTS:
+                if inner in ALL_IMAGE_EXTS:
+                    self.walk.double_ext.append(rel)
+                self.walk.images.append(ImageFile(e.path, rel, subset, nested, is_reg,
+                                                  (folder_abs, stem)))
+                n += 1
+            elif ext in self.caption_exts:
+                if inner in self.caption_exts:
+                    self.walk.double_ext.append(rel)
+                self.walk.captions.setdefault((folder_abs, stem), {})[ext] = e.path
+            elif ext == ".npz":
+                self.walk.latent_caches.append(rel)
+        return n
+
+    def subset_tree(self, path: str, subset: str, is_reg: bool, nested: bool = False) -> int:
+        """Add every file under the subset folder `path`; returns the image count."""
+        dirs, files = self.list_dir(path)
+        n = self.add_files(files, subset, nested, is_reg)
+        for d in dirs:
+            if d.name.startswith(".") or not self.enter(d.path):
+                continue
+            n += self.subset_tree(d.path, subset, is_reg, nested=True)
+        return n
+
+
+def _contains_images(path: str, limit: int = 20000) -> bool:
+    """Whether the folder holds images (hidden folders such as .git are not searched)."""
+    if os.path.basename(path).startswith("."):
+        return False
+    seen = 0
+    for _dirpath, dirs, files in os.walk(path):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        if any(os.path.splitext(f)[1].lower() in ALL_IMAGE_EXTS for f in files):
+            return True
+        seen += len(files) + len(dirs)
+        if seen > limit:
+            break
+    return False
+
+
+def _scan_root(w: _Walker, root: str, *, is_reg: bool, default_repeats: int) -> str:
+    """Add the subsets under `root`; returns the layout name."""
+    walk = w.walk
+    if not w.enter(root):
+        return "flat"
+    dirs, files = w.list_dir(root)
+    extra = ("D03",) if is_reg else ()
+    repeat_dirs = [d for d in dirs if REPEAT_DIR.match(d.name)]
+    root_name = os.path.basename(os.path.normpath(root))
+    if repeat_dirs:
+        loose = w.add_files(files, _rel(root, walk.root), False, is_reg)
+        if loose:
+            paths = [i.rel for i in walk.images[-loose:]]
+            walk.findings.append(make_finding(
+                "images-in-parent", f"{loose} image(s) directly in {root_name}/, beside the "
+                "`N_name` folders", paths, extra_refs=extra))
+        bad, stray = [], []
+        for d in dirs:
+            match = REPEAT_DIR.match(d.name)
+            rel = _rel(d.path, walk.root)
+            if match:
+                if not w.enter(d.path):
+                    continue
+                n = w.subset_tree(d.path, rel, is_reg)
+                walk.subsets.append(Subset(rel, int(match.group(1)) or 1, match.group(2),
+                                           is_reg, n))
+            elif _contains_images(d.path):
+                bad.append(rel)
+                if w.enter(d.path):
+                    n = w.subset_tree(d.path, rel, is_reg)
+                    walk.subsets.append(Subset(rel, default_repeats, d.name, is_reg, n))
+            elif not d.name.startswith(".loratui"):
+                stray.append(rel)
+        if bad:
+            walk.findings.append(make_finding(
+                "bad-folder-name", f"{len(bad)} image folder(s) not named `<repeats>_<name>`: "
+                + ", ".join(bad[:5]), bad, extra_refs=extra))
+        if stray:
+            walk.findings.append(make_finding(
+                "stray-folder", f"{len(stray)} folder(s) without images among the `N_name` "
+                "folders: " + ", ".join(stray[:5]), stray, extra_refs=extra))
+        return "kohya"
+    match = REPEAT_DIR.match(root_name)
+    before = len(walk.images)
+    n = w.add_files(files, _rel(root, walk.root), False, is_reg)
+    for d in dirs:
+        if d.name.startswith(".") or not w.enter(d.path):
+            continue
+        n += w.subset_tree(d.path, _rel(root, walk.root), is_reg, nested=True)
+    repeats = int(match.group(1)) if match else default_repeats
+    walk.subsets.append(Subset(_rel(root, walk.root), max(1, repeats),
+                               match.group(2) if match else root_name, is_reg, n))
+    if match and n:
+        walk.findings.append(make_finding(
+            "leaf-folder", f"{root_name}/ is itself a repeat folder ({repeats} repeats)",
+            [_rel(root, walk.root)], extra_refs=extra))
+        return "leaf"
+    nested = [i.rel for i in walk.images[before:] if i.nested]
+    if nested:
+        walk.findings.append(make_finding(
+            "nested-images", f"{len(nested)} image(s) in sub-folders of {root_name}/",
+            nested, extra_refs=extra))
+    return "flat"
+
+
+def walk_dataset(root: Path | str, *, reg_dir: Path | str | None = None,
+                 caption_extension: str = ".txt", default_repeats: int = 1) -> Walk:
+    """Find every file of the dataset at `root` (and of `reg_dir` when given)."""
+    root = Path(root).expanduser()
+    walk = Walk(root=root)
+    caption_exts = tuple(dict.fromkeys((caption_extension.lower(), *CAPTION_EXTS)))
+    walker = _Walker(walk, caption_exts)
+    walk.layout = _scan_root(walker, str(root), is_reg=False, default_repeats=default_repeats)
+    if reg_dir:
+        _scan_root(walker, str(Path(reg_dir).expanduser()), is_reg=True,
+                   default_repeats=default_repeats)
+    # nested images inside kohya subsets
+    nested = [i.rel for i in walk.images if i.nested and walk.layout != "flat"]
+    if nested:
+        walk.findings.append(make_finding(
+            "nested-images", f"{len(nested)} image(s) in sub-folders of `N_name` folders",
+            nested))
+    return walk

@@ -1,0 +1,206 @@
+"""BLIP auto-captions (P5) and CLIP image–caption agreement (P1), from local models only.
+
+torch and transformers are imported inside the functions: importing this module is
+cheap. Models come from a local folder or the local Hugging Face cache; nothing is
+downloaded (HF_HUB_OFFLINE is forced while loading).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ._io import Backup, atomic_write_text
+from .prepare import is_prepared_copy, to_rgb
+from .scanner import ScanOptions, scan
+
+BLIP_DEFAULT = "Salesforce/blip-image-captioning-base"
+CLIP_DEFAULT = "openai/clip-vit-base-patch32"
+
+
+class ModelNotFound(Exception):
+    """No local copy of the model; str() says how to fetch one."""
+
+
+def _fetch_hint(repo: str, what: str, local: str) -> str:
+    return (f"loratui never downloads models. On a machine with internet run\n"
+            f"    pip install -U huggingface_hub\n"
+            f"    hf download {repo} --local-dir {local}\n"
+            f"copy the {local}/ folder to this machine and pass it with --model {local} "
+            f"(or copy the Hugging Face cache, ~/.cache/huggingface/hub). {what}")
+
+
+def find_model(model: str | Path | None, default_repo: str, *, what: str = "") -> Path:
+    """A local model folder: `model` itself, or `model`/`default_repo` in the HF cache."""
+    if model:
+        p = Path(model).expanduser()
+        if p.is_dir():
+            if (p / "config.json").is_file():
+                return p
+            raise ModelNotFound(f"{p} has no config.json: not a transformers model folder. "
+                                + _fetch_hint(default_repo, what, p.name or "model"))
+        if p.exists():
+            raise ModelNotFound(f"{p} is a file; give the model folder")
+    repo = str(model) if model and "/" in str(model) and not Path(str(model)).is_absolute() \
+        else default_repo
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo, local_files_only=True))
+    except Exception:
+        pass
+    where = f"{model} is not a folder and " if model else ""
+    local = repo.split("/")[-1]
+    raise ModelNotFound(f"{where}{repo} is not in the local Hugging Face cache. "
+                        + _fetch_hint(repo, what, local))
+
+
+@contextmanager
+def _offline():
+    saved = {k: os.environ.get(k) for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def pick_device(device: str = "auto") -> str:
+    import torch
+
+    if device != "auto":
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    return "cpu"
+
+
+def _load_rgb(path: Path):
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as im:
+        im = ImageOps.exif_transpose(im)
+        return to_rgb(im, (255, 255, 255))
+
+
+@dataclass
+class CaptionResult:
+    model: str = ""
+    device: str = ""
+    written: list[str] = field(default_factory=list)
+    kept: int = 0                                          # existing captions left alone
+    failed: dict[str, str] = field(default_factory=dict)   # image -> error
+    backup_dir: str = ""
+
+
+def caption_folder(folder: Path | str, model: str | Path | None = None, *,
+                   batch_size: int = 8, device: str = "auto", overwrite: bool = False,
+                   overwrite_empty: bool = False, prefix: str = "", max_new_tokens: int = 40,
+                   num_beams: int = 3, caption_extension: str = ".txt",
+                   progress: Callable[[int, int], None] | None = None) -> CaptionResult:
+    """Write a BLIP caption beside every usable image that has none (all with
+    `overwrite`; empty ones with `overwrite_empty`). `prefix` (e.g. the trigger word)
+    goes first. Overwritten captions in a source folder are backed up first."""
+    folder = Path(folder).expanduser()
+    path = find_model(model, BLIP_DEFAULT, what="BLIP base (~1 GB) is the usual choice.")
+    report = scan(folder, ScanOptions(caption_extension=caption_extension))
+    todo = []
+    result = CaptionResult(model=str(path))
+    for rec in report.usable_images():
+        has = rec.caption is not None or "caption-not-utf8" in rec.problems
+        empty = rec.caption is not None and not rec.caption.strip()
+        if has and not overwrite and not (overwrite_empty and empty):
+            result.kept += 1
+            continue
+        todo.append(rec)
+    if not todo:
+        return result
+    import torch
+    from transformers import BlipForConditionalGeneration, BlipProcessor
+
+    dev = pick_device(device)
+    result.device = dev
+    dtype = torch.float16 if dev.startswith("cuda") else torch.float32
+    with _offline():
+        processor = BlipProcessor.from_pretrained(str(path), local_files_only=True)
+        net = BlipForConditionalGeneration.from_pretrained(str(path), local_files_only=True,
+                                                           dtype=dtype)
+    net.to(dev).eval()
+    backup = None if is_prepared_copy(folder) else Backup(folder)
+    if progress:
+        progress(0, len(todo))
+    for start in range(0, len(todo), batch_size):
+        batch, images = [], []
+        for rec in todo[start:start + batch_size]:
+            try:
+                images.append(_load_rgb(folder / rec.path))
+                batch.append(rec)
+            except Exception as exc:
+                result.failed[rec.path] = str(exc) or type(exc).__name__
+        if batch:
+            inputs = processor(images=images, return_tensors="pt").to(dev)
+            inputs["pixel_values"] = inputs["pixel_values"].to(dtype)
+            with torch.inference_mode():
+                ids = net.generate(**inputs, max_new_tokens=max_new_tokens,
+                                   num_beams=num_beams)
+            texts = processor.batch_decode(ids, skip_special_tokens=True)
+            for rec, text in zip(batch, texts, strict=True):
+                text = " ".join(text.split())
+                if prefix:
+                    text = f"{prefix}, {text}" if text else prefix
+                target = folder / Path(rec.path).with_suffix(caption_extension)
+                if backup is not None:
+                    backup.save(target)
+                atomic_write_text(target, text + "\n", fsync=False)
+                result.written.append(target.relative_to(folder).as_posix())
+        if progress:
+            progress(min(len(todo), start + batch_size), len(todo))
+    if backup is not None and backup.saved:
+        result.backup_dir = str(backup.dir)
+    return result
+
+
+@dataclass
+class Agreement:
+    path: str
+    caption: str
+    score: float      # cosine similarity of CLIP image and text embeddings
+
+
+def clip_agreement(folder: Path | str, model: str | Path | None = None, *, top: int = 10,
+                   device: str = "auto", batch_size: int = 16,
+                   caption_extension: str = ".txt") -> list[Agreement]:
+    """Score every captioned image with a local CLIP; the `top` worst-matching pairs."""
+    import torch
+    from transformers import CLIPModel, CLIPProcessor
+
+    folder = Path(folder).expanduser()
+    path = find_model(model, CLIP_DEFAULT, what="Any CLIP checkpoint works.")
+    report = scan(folder, ScanOptions(caption_extension=caption_extension))
+    recs = [r for r in report.usable_images() if r.caption and r.caption.strip()]
+    dev = pick_device(device)
+    with _offline():
+        processor = CLIPProcessor.from_pretrained(str(path), local_files_only=True)
+        net = CLIPModel.from_pretrained(str(path), local_files_only=True)
+    net.to(dev).eval()
+    scores: list[Agreement] = []
+    for start in range(0, len(recs), batch_size):
+        batch = recs[start:start + batch_size]
+        images = [_load_rgb(folder / r.path) for r in batch]
+        inputs = processor(text=[r.caption.strip() for r in batch], images=images,
+                           return_tensors="pt", padding=True, truncation=True).to(dev)
+        with torch.inference_mode():
+            out = net(**inputs)
+        img = torch.nn.functional.normalize(out.image_embeds, dim=-1)
+        txt = torch.nn.functional.normalize(out.text_embeds, dim=-1)
+        for r, s in zip(batch, (img * txt).sum(-1).tolist(), strict=True):
+            scores.append(Agreement(r.path, r.caption.strip(), round(float(s), 4)))
+    scores.sort(key=lambda a: a.score)
+    return scores[:top]

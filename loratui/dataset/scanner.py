@@ -1,0 +1,664 @@
+"""Scan a dataset folder into a `DatasetReport`.
+
+Default: headers only (no pixel decode), in parallel processes for large sets.
+`deep=True` decodes every image fully (finds corrupt data inside a file, real alpha
+use) and checks near-duplicates; `duplicates=True` adds the near-duplicate check
+(perceptual hash of a thumbnail) to a header scan. Exact duplicates are always found
+(files of equal size are hashed). Nothing is ever written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import captions as cap
+from .headers import ALL_IMAGE_EXTS, TRAINABLE_FORMATS, read_path, read_small
+from .layout import Walk, walk_dataset
+from .report import DatasetReport, Finding, ImageRecord, Totals, make_finding
+
+OTHER_FORMATS = frozenset({"GIF", "TIFF", "HEIF", "AVIF", "JXL", "PSD", "ICO", "JPEG2000",
+                           "QOI", "SVG", "TGA"})
+BROKEN = frozenset({"empty-file", "truncated", "corrupt", "unsupported-format",
+                    "decompression-bomb", "unreadable"})
+PIL_MAX_PIXELS = 89_478_485        # Pillow's own default decompression-bomb limit
+POOL_MIN_FILES = 256               # below this a process pool costs more than it saves
+
+
+@dataclass
+class ScanOptions:
+    deep: bool = False
+    duplicates: bool | None = None          # None: only with deep
+    caption_extension: str = ".txt"          # "auto": the extension most captions have
+    trigger_word: str = ""
+    resolution: int = 512
+    reg_dir: str | Path | None = None
+    default_repeats: int = 1
+    min_images: int = 100                   # P2
+    max_images: int = 300                   # P2
+    max_pixels: int = PIL_MAX_PIXELS
+    max_caption_tokens: int = cap.CLIP_WINDOW
+    near_duplicate_distance: int = 4        # of 64 phash bits
+    extreme_aspect: float = 2.0
+    workers: int | None = None              # None: all cores; 0/1: in this process
+    tokenizer: Any = None                   # a CLIP tokenizer (exact counts) or None
+
+    @classmethod
+    def from_config(cls, cfg, **overrides) -> ScanOptions:
+        """Options from a `RunConfig` (dataset section and doctor threshold overrides)."""
+        ds = cfg.dataset
+        doc = getattr(cfg, "doctor", {}) or {}
+        opts = cls(caption_extension=ds.caption_extension, trigger_word=ds.trigger_word,
+                   resolution=ds.resolution, reg_dir=ds.reg_dir or None,
+                   default_repeats=ds.repeats,
+                   min_images=int(doc.get("min_images", 100)),
+                   max_images=int(doc.get("max_images", 300)))
+        for k, v in overrides.items():
+            setattr(opts, k, v)
+        return opts
+
+
+# ---------------------------------------------------------------------------- workers
+def _decode(path: str, max_pixels: int):
+    """Open and fully decode; returns the image or raises."""
+    import warnings
+
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        im = Image.open(path)
+        im.load()
+    return im
+
+
+def _phash(im) -> str:
+    import imagehash
+
+    return str(imagehash.phash(im))
+
+
+def _probe(task: tuple) -> dict[str, Any]:
+    """Everything about one image that needs its bytes. Runs in a worker process."""
+    path, caption_files, deep, hashes, max_pixels, trigger, estimate, resolution, aspect = task
+    problems: list[tuple[str, str]] = []
+    out: dict[str, Any] = {"problems": problems}
+    try:
+        h = read_path(path)
+        out = {"problems": problems, "bytes": h.size, "crc": h.head_crc, "format": h.format,
+               "width": h.width, "height": h.height, "mode": h.mode, "bits": h.bits,
+               "has_alpha": h.has_alpha, "orientation": h.orientation}
+        if h.size == 0:
+            problems.append(("empty-file", "0 bytes"))
+        else:
+            _check_pixels(path, h, out, deep, hashes, max_pixels)
+            if not any(k in BROKEN for k, _ in problems):
+                problems.extend(pixel_problems(out, resolution, aspect))
+    except OSError as exc:
+        problems.append(("unreadable", exc.strerror or str(exc)))
+    except Exception as exc:   # a file we cannot make sense of never stops the scan
+        problems.append(("corrupt", f"{type(exc).__name__}: {exc}"))
+    for ext, cpath in caption_files:
+        try:
+            data = read_small(cpath)
+        except OSError as exc:
+            problems.append(("caption-not-utf8", f"{ext}: cannot read ({exc.strerror})"))
+            continue
+        d = cap.decode_caption(data)
+        text = (d.text or "").strip()
+        info = None
+        if text:   # (tokens, style, has trigger, trigger first)
+            info = (cap.estimate_clip_tokens(text) if estimate else 0, cap.caption_style(text),
+                    bool(trigger) and cap.has_trigger(text, trigger),
+                    bool(trigger) and cap.trigger_first(text, trigger))
+        out.setdefault("captions", []).append((ext, cpath, d.text, d.bom, d.error, info))
+    return out
+
+
+def _check_pixels(path: str, h, out: dict, deep: bool, hashes: bool, max_pixels: int) -> None:
+    problems = out["problems"]
+    ext = path[path.rfind("."):].lower()       # the walk only passes files with an extension
+    expected = ALL_IMAGE_EXTS.get(ext, ext[1:].upper())
+    fmt = h.format
+    if fmt and fmt not in TRAINABLE_FORMATS and fmt not in OTHER_FORMATS:
+        problems.append(("corrupt", f"not an image: the content is a {fmt}"))
+        return
+    if not fmt:   # no signature we know (TGA has none): Pillow decides
+        if _pil_size(path, out) and out.get("format"):
+            problems.append(("unsupported-format", f"{out['format']} is not read by trainers"))
+        return
+    if fmt != expected:
+        problems.append(("wrong-extension", f"content is {fmt}, extension is {ext}"))
+    if fmt not in TRAINABLE_FORMATS:
+        readable = _pil_size(path, out, report=False)
+        problems.append(("unsupported-format", f"{fmt} is not read by trainers" + (
+            "" if readable else "; Pillow cannot read it either (convert it elsewhere)")))
+        return
+    # when our parser gives up, Pillow decides (it knows more variants)
+    if h.error and not h.truncated and not _pil_size(path, out):
+        return
+    if out.get("width", 0) * out.get("height", 0) > max_pixels:
+        problems.append(("decompression-bomb",
+                         f"{out['width']}×{out['height']} px > limit {max_pixels:,}"))
+        return
+    need_decode = deep or h.truncated or h.error
+    im = None
+    if need_decode:
+        try:
+            im = _decode(path, max_pixels)
+        except Exception as exc:
+            msg = str(exc) or type(exc).__name__
+            kind = "truncated" if (h.truncated or "truncated" in msg) else "corrupt"
+            if "decompression bomb" in msg.lower():
+                kind = "decompression-bomb"
+            problems.append((kind, msg))
+            return
+        out.update(width=im.width, height=im.height, mode=im.mode)
+        if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+            alpha = im.convert("RGBA").getchannel("A") if im.mode != "LA" else im.getchannel("A")
+            out["has_alpha"] = alpha.getextrema()[0] < 255
+        with contextlib.suppress(Exception):
+            out["orientation"] = int(im.getexif().get(0x0112, 1) or 1)
+    if hashes:
+        try:
+            if im is None:
+                from PIL import Image
+
+                with Image.open(path) as im:
+                    if im.format == "JPEG":
+                        im.draft("RGB", (64, 64))
+                    out["phash"] = _phash(im)
+            else:
+                out["phash"] = _phash(im)
+        except Exception as exc:
+            problems.append(("corrupt", f"cannot decode for hashing: {exc}"))
+
+
+def _pil_size(path: str, out: dict, report: bool = True) -> bool:
+    """Fill size/mode from Pillow's header reader; False (and a problem when `report`) if it
+    cannot."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            out.update(format=im.format or out.get("format", ""), width=im.width,
+                       height=im.height, mode=im.mode)
+        return True
+    except Exception as exc:   # UnidentifiedImageError, OSError, DecompressionBombError, ...
+        msg = str(exc) or type(exc).__name__
+        if "decompression bomb" in msg.lower():
+            out["problems"].append(("decompression-bomb", msg))
+        elif report:
+            out["problems"].append(("corrupt", msg))
+        return False
+
+
+def _probe_chunk(tasks: list[tuple]) -> list[dict[str, Any]]:
+    return [_probe(t) for t in tasks]
+
+
+def _pool_context():
+    # fork is fastest, but forking a threaded process (the Textual UI) can deadlock.
+    import multiprocessing
+    import sys
+    import threading
+
+    methods = multiprocessing.get_all_start_methods()
+    # (macOS lists fork too, but system libraries there are not fork-safe)
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("spawn")
+
+
+def iter_parallel(fn: Callable[[list], list], tasks: list, workers: int | None,
+                  chunk: int | None = None, min_parallel: int = POOL_MIN_FILES):
+    """Yield `fn(chunk)` for consecutive chunks of `tasks`, in order; in worker processes
+    when there are enough tasks and more than one worker."""
+    total = len(tasks)
+    n = (os.cpu_count() or 1) if workers is None else workers
+    if n <= 1 or total < min_parallel:
+        step = chunk or 32
+        for i in range(0, total, step):
+            yield fn(tasks[i:i + step])
+        return
+    chunk = chunk or max(8, min(256, total // (n * 8) or 1))
+    chunks = [tasks[i:i + chunk] for i in range(0, total, chunk)]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=n, mp_context=_pool_context()) as ex:
+        yield from ex.map(fn, chunks)
+
+
+# --------------------------------------------------------------------------- assembly
+def scan(root: Path | str, options: ScanOptions | None = None, *,
+         progress: Callable[[int, int], None] | None = None, **overrides) -> DatasetReport:
+    """Scan the dataset at `root`. Never raises for bad files; raises FileNotFoundError /
+    NotADirectoryError when `root` itself is unusable."""
+    opts = dataclasses.replace(options or ScanOptions(), **overrides)
+    root = Path(root).expanduser()
+    if not root.exists():
+        raise FileNotFoundError(f"{root}: no such folder")
+    if not root.is_dir():
+        raise NotADirectoryError(f"{root}: not a folder (give the dataset folder)")
+    t0 = time.perf_counter()
+    hashes = opts.deep if opts.duplicates is None else opts.duplicates
+    auto_ext = opts.caption_extension in ("", "auto")
+    walk = walk_dataset(root, reg_dir=opts.reg_dir,
+                        caption_extension=".txt" if auto_ext else opts.caption_extension,
+                        default_repeats=opts.default_repeats)
+    cap_counts = Counter(ext for found in walk.captions.values() for ext in found)
+    if auto_ext:   # the extension most captions have (.txt when there are none)
+        opts = dataclasses.replace(opts, caption_extension=max(
+            cap_counts, key=lambda e: (cap_counts[e], e == ".txt"), default=".txt"))
+    report = DatasetReport(root=str(root), layout=walk.layout, deep=opts.deep,
+                           duplicates_checked=bool(hashes),
+                           caption_extension=opts.caption_extension,
+                           trigger_word=opts.trigger_word, resolution=opts.resolution,
+                           tokens_exact=opts.tokenizer is not None, subsets=walk.subsets)
+    report.findings.extend(walk.findings)
+    cap_ext = opts.caption_extension.lower()
+    tasks = []
+    for img in walk.images:
+        found = walk.captions.get(img.key, {})
+        files = ([(cap_ext, found[cap_ext])] if cap_ext in found
+                 else sorted(found.items())[:1] if found else [])
+        tasks.append((img.abspath, files, opts.deep, hashes, opts.max_pixels,
+                      opts.trigger_word.strip(), opts.tokenizer is None, opts.resolution,
+                      opts.extreme_aspect))
+    per_kind: dict[str, dict[str, str]] = defaultdict(dict)
+    crcs: dict[str, int] = {}
+    cap_info: dict[str, tuple] = {}
+    images = iter(walk.images)
+    # records are built while the workers probe the next chunks
+    for part in iter_parallel(_probe_chunk, tasks, opts.workers):
+        for res in part:
+            rec = _record(next(images), res, opts, per_kind, cap_info)
+            crcs[rec.path] = res.get("crc", 0)
+            report.images.append(rec)
+        if progress:
+            progress(len(report.images), len(tasks))
+    _file_findings(report, walk, per_kind)
+    _duplicates(report, opts, per_kind, crcs)
+    _caption_findings(report, walk, opts, per_kind, cap_info)
+    _emit(report, per_kind)
+    _set_findings(report, opts)
+    report.totals = _totals(report, opts)
+    report.totals.caption_files = dict(cap_counts)
+    order = {"error": 0, "warning": 1, "info": 2}
+    report.findings.sort(key=lambda f: (order[f.severity], f.kind))
+    report.elapsed_s = round(time.perf_counter() - t0, 3)
+    return report
+
+
+def _record(img, res: dict, opts: ScanOptions, per_kind, cap_info: dict) -> ImageRecord:
+    rec = ImageRecord(path=img.rel, subset=img.subset, bytes=res.get("bytes", 0),
+                      format=res.get("format", ""), width=res.get("width", 0),
+                      height=res.get("height", 0), mode=res.get("mode", ""),
+                      has_alpha=bool(res.get("has_alpha")),
+                      orientation=res.get("orientation", 1) or 1, phash=res.get("phash", ""),
+                      is_reg=img.is_reg)
+    for kind, detail in res["problems"]:
+        if kind.startswith("caption"):
+            continue
+        rec.problems.append(kind)
+        per_kind[kind][rec.path] = detail
+        if kind in BROKEN:
+            rec.ok = False
+    for ext, cpath, text, bom, error, info in res.get("captions", []):
+        if info is not None:
+            cap_info[rec.path] = info
+        rec.caption_path = _rel_to(cpath, img)
+        if ext != opts.caption_extension.lower():
+            rec.problems.append("caption-other-extension")
+            per_kind["caption-other-extension"][rec.path] = f"found {rec.caption_path}"
+        if error:
+            rec.problems.append("caption-not-utf8")
+            per_kind["caption-not-utf8"][rec.caption_path] = error
+            continue
+        if bom:
+            rec.problems.append("caption-bom")
+            per_kind["caption-bom"][rec.caption_path] = "starts with EF BB BF"
+        rec.caption = text
+    return rec
+
+
+def _rel_to(cpath: str, img) -> str:
+    """Caption path relative to the scan root, derived from the image's relative path."""
+    slash = img.rel.rfind("/")
+    return img.rel[:slash + 1] + cpath[cpath.rfind(os.sep) + 1:]
+
+
+def pixel_problems(info: dict, resolution: int, extreme: float) -> list[tuple[str, str]]:
+    """(kind, detail) for size, aspect and colour-mode findings of a readable image."""
+    w, h, mode = info.get("width", 0), info.get("height", 0), info.get("mode", "")
+    bits, orientation = info.get("bits", 8), info.get("orientation", 1)
+    short, long_ = min(w, h), max(w, h)
+    out = []
+    if w != resolution or h != resolution:
+        out.append(("not-512", f"{w}×{h}"))
+    if short < resolution:
+        out.append(("small-image", f"short side {short} px"))
+    if long_ > extreme * max(1, short):
+        out.append(("extreme-aspect", f"{w}×{h} ({long_ / max(1, short):.1f}:1)"))
+    if info.get("has_alpha"):
+        out.append(("alpha", f"mode {mode}"))
+    if mode == "P":
+        out.append(("palette", "palette (P)"))
+    elif mode == "CMYK":
+        out.append(("cmyk", "CMYK"))
+    if bits == 16 or mode.startswith("I"):
+        out.append(("16-bit", f"{bits}-bit, mode {mode}"))
+    if mode in ("L", "LA", "1", "I;16", "I"):
+        out.append(("grayscale", f"mode {mode}"))
+    if orientation not in (0, 1):
+        out.append(("exif-rotated", f"orientation {orientation}"))
+    return out
+
+
+def _file_findings(report: DatasetReport, walk: Walk, per_kind) -> None:
+    for rel in walk.junk:
+        per_kind["junk-file"][rel] = "OS metadata file"
+    for rel in walk.double_ext:
+        per_kind["double-extension"][rel] = "two extensions"
+    for rel in walk.broken_links:
+        per_kind["broken-symlink"][rel] = "link target missing or a link loop"
+    for rel in walk.loops:
+        per_kind["symlink-loop"][rel] = "folder already scanned through another path"
+    for rel, why in walk.unreadable.items():
+        per_kind["unreadable"][rel] = why
+    if walk.latent_caches:
+        per_kind["latent-cache"].update({r: ".npz latent cache" for r in walk.latent_caches})
+    # same stem, different image extension (D06)
+    groups: dict[str, list[str]] = defaultdict(list)
+    by_path = {r.path: r for r in report.images}
+    for rec in report.images:
+        groups[rec.path[:rec.path.rfind(".")]].append(rec.path)   # images have an extension
+    for paths in groups.values():
+        if len(paths) > 1:
+            for p in paths:
+                per_kind["same-stem"][p] = "shares its stem with " + ", ".join(
+                    q for q in paths if q != p)
+                by_path[p].problems.append("same-stem")
+
+
+def _duplicates(report: DatasetReport, opts: ScanOptions, per_kind, crcs: dict) -> None:
+    root = Path(report.root)
+    by_size: dict[tuple[int, int], list[ImageRecord]] = defaultdict(list)
+    for rec in report.images:
+        if rec.ok and rec.bytes:
+            by_size[(rec.bytes, crcs.get(rec.path, 0))].append(rec)
+    exact_pairs: set[tuple[str, str]] = set()
+    for group in by_size.values():
+        if len(group) < 2:
+            continue
+        for same in _identical_groups(root, group):
+            for rec in same[1:]:
+                per_kind["exact-duplicate"][rec.path] = f"same bytes as {same[0].path}"
+                rec.problems.append("exact-duplicate")
+                exact_pairs.add((same[0].path, rec.path))
+    hashed = [r for r in report.images if r.ok and r.phash]
+    if len(hashed) < 2:
+        return
+    import numpy as np
+
+    values = np.array([int(r.phash, 16) for r in hashed], dtype=np.uint64)
+    reported: set[str] = set()
+    for i in range(len(hashed) - 1):
+        dist = _popcount(np, values[i + 1:] ^ values[i])
+        for j in np.nonzero(dist <= opts.near_duplicate_distance)[0]:
+            a, b = hashed[i], hashed[i + 1 + int(j)]
+            if (a.path, b.path) in exact_pairs or b.path in reported:
+                continue
+            reported.add(b.path)
+            per_kind["near-duplicate"][b.path] = (f"looks like {a.path} "
+                                                  f"(hash distance {int(dist[j])})")
+            b.problems.append("near-duplicate")
+
+
+def _sample_digest(path: Path, size: int) -> bytes:
+    """Hash of 8 small blocks spread over the file: different files almost always differ."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb", buffering=0) as f:
+        for k in range(8):
+            f.seek((size - 4096) * k // 7 if size > 4096 else 0)
+            h.update(f.read(4096))
+    return h.digest()
+
+
+def _full_digest(path: Path) -> bytes:
+    import hashlib
+
+    h = hashlib.blake2b()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.digest()
+
+
+def _identical_groups(root: Path, group: list[ImageRecord]) -> list[list[ImageRecord]]:
+    """Groups of byte-identical files among files of one size: a sampled hash first, the
+    full hash only for files whose samples match."""
+    def split(recs: list[ImageRecord], digest) -> list[list[ImageRecord]]:
+        keyed: dict[bytes, list[ImageRecord]] = defaultdict(list)
+        for rec in recs:
+            try:
+                keyed[digest(root / rec.path, rec.bytes)].append(rec)
+            except OSError:
+                continue
+        return [g for g in keyed.values() if len(g) > 1]
+
+    out: list[list[ImageRecord]] = []
+    for candidates in split(group, _sample_digest):
+        out.extend(split(candidates, lambda p, _size: _full_digest(p)))
+    return out
+
+
+def _popcount(np, x):
+    """Set bits per uint64 (numpy >= 2 has bitwise_count; 1.26 unpacks the bytes)."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(x)
+    return np.unpackbits(x.view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1)
+
+
+def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_kind,
+                      cap_info: dict) -> None:
+    trigger = opts.trigger_word.strip()
+    styles: dict[str, list[str]] = defaultdict(list)
+    class_tokens = {s.path: s.name for s in report.subsets
+                    if report.layout in ("kohya", "leaf") and s.name}
+    for rec in report.images:
+        if not rec.ok:
+            continue
+        if rec.caption is None:
+            if "caption-not-utf8" not in rec.problems:
+                rec.problems.append("caption-missing")
+                token = class_tokens.get(rec.subset, "")
+                per_kind["caption-missing"][rec.path] = (
+                    f"no {os.path.splitext(rec.path)[0]}{opts.caption_extension}" + (
+                        f" (sd-scripts trains it as the folder's class token `{token}`)"
+                        if token else ""))
+            continue
+        text = rec.caption.strip()
+        if not text:
+            rec.problems.append("caption-empty")
+            per_kind["caption-empty"][rec.caption_path] = "empty"
+            continue
+        info = cap_info.get(rec.path)
+        if info is None:     # (not from a worker)
+            info = (0, cap.caption_style(text), cap.has_trigger(text, trigger),
+                    cap.trigger_first(text, trigger))
+        tokens, rec.caption_style, has_trigger, first = info
+        rec.caption_tokens = (cap.count_tokens(text, opts.tokenizer)
+                              if opts.tokenizer is not None or not tokens else tokens)
+        styles[rec.caption_style].append(rec.caption_path)
+        if rec.caption_tokens > opts.max_caption_tokens:
+            rec.problems.append("caption-too-long")
+            approx = "" if opts.tokenizer is not None else "about "
+            per_kind["caption-too-long"][rec.caption_path] = f"{approx}{rec.caption_tokens} tokens"
+        if trigger:
+            if not has_trigger:
+                rec.problems.append("caption-no-trigger")
+                per_kind["caption-no-trigger"][rec.caption_path] = f"no `{trigger}`"
+            elif not first:
+                rec.problems.append("trigger-not-first")
+                per_kind["trigger-not-first"][rec.caption_path] = "trigger word not first"
+    if len(styles) > 1:
+        minority = min(styles, key=lambda s: len(styles[s]))
+        majority = max(styles, key=lambda s: len(styles[s]))
+        for p in styles[minority]:
+            per_kind["caption-style-mixed"][p] = f"{minority} among mostly {majority} captions"
+    # captions with no image
+    image_keys = {i.key for i in walk.images}
+    root = Path(report.root)
+    for key, files in walk.captions.items():
+        if key not in image_keys:
+            inner = os.path.splitext(key[1])
+            named_after = (key[0], inner[0]) in image_keys and inner[1].lower() in ALL_IMAGE_EXTS
+            for path in files.values():
+                rel = Path(os.path.relpath(path, root)).as_posix()
+                per_kind["caption-orphan"][rel] = (
+                    f"named after the whole image file name: rename to {inner[0]}"
+                    f"{os.path.splitext(path)[1]}" if named_after else "no image with this stem")
+
+
+_MESSAGES = {
+    "empty-file": "{n} empty (0-byte) file(s)",
+    "truncated": "{n} truncated image(s)",
+    "corrupt": "{n} unreadable or non-image file(s) with an image extension",
+    "wrong-extension": "{n} file(s) whose extension does not match the content",
+    "unsupported-format": "{n} image(s) in a format trainers do not read",
+    "decompression-bomb": "{n} image(s) refused as decompression bombs",
+    "junk-file": "{n} OS metadata file(s) (._*, .DS_Store, Thumbs.db)",
+    "double-extension": "{n} file(s) with a double extension",
+    "unreadable": "{n} path(s) that cannot be read",
+    "broken-symlink": "{n} broken or looping symbolic link(s)",
+    "symlink-loop": "{n} folder link(s) back into the tree (skipped)",
+    "latent-cache": "{n} .npz latent cache file(s) beside the images",
+    "same-stem": "{n} images share a stem with another image",
+    "exact-duplicate": "{n} exact duplicate image(s)",
+    "near-duplicate": "{n} near-duplicate image(s)",
+    "not-512": "{n} image(s) are not 512×512",
+    "small-image": "{n} image(s) with the short side below {res} px",
+    "extreme-aspect": "{n} image(s) longer than 2:1",
+    "alpha": "{n} image(s) with transparency",
+    "palette": "{n} palette image(s)",
+    "cmyk": "{n} CMYK image(s)",
+    "16-bit": "{n} 16-bit image(s)",
+    "grayscale": "{n} greyscale image(s)",
+    "exif-rotated": "{n} image(s) rotated by EXIF orientation",
+    "caption-missing": "{n} image(s) without a {ext} caption",
+    "caption-empty": "{n} empty caption(s)",
+    "caption-not-utf8": "{n} caption(s) not in UTF-8",
+    "caption-bom": "{n} caption(s) start with a UTF-8 byte-order mark",
+    "caption-other-extension": "{n} caption(s) found only with another extension than {ext}",
+    "caption-too-long": "{n} caption(s) longer than CLIP's 75-token window",
+    "caption-no-trigger": "{n} caption(s) without the trigger word `{trigger}`",
+    "trigger-not-first": "{n} caption(s) where `{trigger}` is not first",
+    "caption-style-mixed": "{n} caption(s) in a different style from the rest",
+    "caption-orphan": "{n} caption file(s) without an image",
+}
+
+
+def _emit(report: DatasetReport, per_kind: dict[str, dict[str, str]]) -> None:
+    for kind, details in per_kind.items():
+        if not details:
+            continue
+        msg = _MESSAGES.get(kind, kind).format(n=len(details), res=report.resolution,
+                                               ext=report.caption_extension,
+                                               trigger=report.trigger_word)
+        if kind == "caption-style-mixed":
+            first = next(iter(details.values()))
+            msg += f" ({first.split(' among')[0]} vs {first.split('mostly ')[1]})"
+        report.findings.append(make_finding(kind, msg, list(details), details=details))
+
+
+def _set_findings(report: DatasetReport, opts: ScanOptions) -> None:
+    train = [r for r in report.images if not r.is_reg]
+    usable = sum(r.ok for r in train)
+    if not train:
+        report.findings.append(make_finding(
+            "no-images", "no images found (looked for .png .jpg .jpeg .webp .bmp)", []))
+    elif usable < opts.min_images:
+        report.findings.append(make_finding(
+            "too-few-images", f"{usable} usable image(s); the guide recommends "
+            f"{opts.min_images}–{opts.max_images}", []))
+    elif usable > opts.max_images:
+        report.findings.append(make_finding(
+            "many-images", f"{usable} usable images; the guide's range is "
+            f"{opts.min_images}–{opts.max_images}", []))
+
+
+def _short_bucket(s: int) -> str:
+    for limit, name in ((256, "<256"), (512, "256-511"), (768, "512-767"), (1024, "768-1023")):
+        if s < limit:
+            return name
+    return "1024+"
+
+
+def _aspect_name(w: int, h: int) -> str:
+    if not h:
+        return "unknown"
+    r = w / h
+    if 0.95 <= r <= 1.05:
+        return "square"
+    if r > 2 or r < 0.5:
+        return "extreme"
+    return "landscape" if r > 1 else "portrait"
+
+
+def _totals(report: DatasetReport, opts: ScanOptions) -> Totals:
+    t = Totals()
+    repeats = {s.path: s.repeats for s in report.subsets}
+    sizes: Counter = Counter()
+    modes: Counter = Counter()
+    formats: Counter = Counter()
+    styles: Counter = Counter()
+    for r in report.images:
+        if r.is_reg:
+            t.reg_images += 1
+            continue
+        t.images += 1
+        if not r.ok:
+            t.broken += 1
+            continue
+        t.usable += 1
+        t.steps_per_epoch_images += repeats.get(r.subset, 1)
+        if r.caption_style:            # set for every non-empty caption
+            t.captioned += 1
+            styles[r.caption_style] += 1
+        sizes[(r.width, r.height)] += 1
+        modes[r.mode] += 1
+        formats[r.format] += 1
+    from .buckets import choose_bucket
+
+    for (w, h), n in sizes.most_common():
+        t.resolutions[f"{w}x{h}"] = n
+        if w and h:    # the SD1.5 bucket each size lands in with bucketing on (D10)
+            bw, bh = choose_bucket(w, h, opts.resolution)
+            t.buckets[f"{bw}x{bh}"] = t.buckets.get(f"{bw}x{bh}", 0) + n
+        sb, an = _short_bucket(min(w, h)), _aspect_name(w, h)
+        t.short_sides[sb] = t.short_sides.get(sb, 0) + n
+        t.aspects[an] = t.aspects.get(an, 0) + n
+    t.modes, t.formats, t.caption_styles = dict(modes), dict(formats), dict(styles)
+    return t
+
+
+def scan_config(cfg, **overrides) -> DatasetReport:
+    """Scan `cfg.dataset.dir` with the config's caption extension, trigger and resolution."""
+    opts = ScanOptions.from_config(cfg, **overrides)
+    return scan(cfg.dataset.dir, opts)
+
+
+__all__ = ["Finding", "ScanOptions", "scan", "scan_config"]

@@ -1,0 +1,66 @@
+"""Plain-text rendering of a DatasetReport (for the CLI; the UI renders its own)."""
+
+from __future__ import annotations
+
+from .report import DatasetReport, Finding
+
+_LABEL = {"error": "error  ", "warning": "warning", "info": "info   "}
+
+
+def _counts(d: dict[str, int], top: int = 6) -> str:
+    items = sorted(d.items(), key=lambda kv: -kv[1])
+    text = " · ".join(f"{k} {v}" for k, v in items[:top])
+    if len(items) > top:
+        text += f" · … {len(items) - top} more"
+    return text or "-"
+
+
+def summary_lines(report: DatasetReport) -> list[str]:
+    t = report.totals
+    kind = "deep scan" if report.deep else "header scan"
+    subsets = [s for s in report.subsets if not s.is_reg]
+    lines = [f"{report.root}  ({report.layout} layout, {len(subsets)} image folder(s), "
+             f"{kind}, {report.elapsed_s:.2f} s)"]
+    lines.append(f"  images   {t.usable} usable / {t.images} found ({t.broken} broken) · "
+                 f"{t.captioned} captioned · {t.reg_images} regularisation · "
+                 f"{t.steps_per_epoch_images} image-steps per epoch (× repeats)")
+    if report.layout != "flat":
+        lines.append("  folders  " + " · ".join(
+            f"{s.path} ×{s.repeats} ({s.images})" for s in report.subsets[:8]))
+    lines.append(f"  sizes    {_counts(t.resolutions)}")
+    lines.append(f"  short    {_counts(t.short_sides)}   aspect {_counts(t.aspects)}")
+    lines.append(f"  buckets  {_counts(t.buckets)} (with bucketing on)")
+    lines.append(f"  modes    {_counts(t.modes)}   formats {_counts(t.formats)}")
+    tok = "exact" if report.tokens_exact else "estimated"
+    lines.append(f"  captions {_counts(t.caption_styles)} (tokens {tok})")
+    return lines
+
+
+def finding_lines(f: Finding, *, max_paths: int = 5) -> list[str]:
+    refs = f" [{', '.join(f.refs)}]" if f.refs else ""
+    lines = [f"{_LABEL[f.severity]} {f.kind:<24} {f.message}{refs}"]
+    shown = f.paths if max_paths < 0 else f.paths[:max_paths]
+    for p in shown:
+        detail = f.details.get(p, "")
+        lines.append(f"          {p}" + (f": {detail}" if detail and detail != p else ""))
+    if len(shown) < len(f.paths):
+        lines.append(f"          … and {len(f.paths) - len(shown)} more (--all lists them)")
+    if f.fix:
+        lines.append(f"        fix: {f.fix}")
+    return lines
+
+
+def render(report: DatasetReport, *, minimum: str = "info", max_paths: int = 5) -> str:
+    lines = summary_lines(report)
+    findings = report.by_severity(minimum)
+    if findings:
+        lines.append("")
+    for f in findings:
+        lines.extend(finding_lines(f, max_paths=max_paths))
+    n = {s: sum(1 for f in report.findings if f.severity == s)
+         for s in ("error", "warning", "info")}
+    lines.append("")
+    lines.append(f"summary: {n['error']} error(s), {n['warning']} warning(s), {n['info']} note(s)"
+                 + ("" if report.duplicates_checked else
+                    "; near-duplicates not checked (--dupes or --deep)"))
+    return "\n".join(lines)

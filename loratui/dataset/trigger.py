@@ -1,0 +1,154 @@
+"""Trigger word checks (P7): unique, token-like, no spaces, not English, in every caption.
+
+The English word list ships as data (`data/english_words.txt`, found through
+`loratui.resources.data_dir("data")`). A CLIP tokenizer, when one is available
+locally, shows how the base model splits the word.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from . import captions as cap
+from .report import Finding, make_finding
+
+WORDLIST = "english_words.txt"
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    from loratui.resources import data_dir
+
+    path = data_dir("data") / WORDLIST
+    with open(path, encoding="utf-8") as f:
+        return frozenset(w.strip() for w in f if w.strip() and not w.startswith("#"))
+
+
+def word_parts(word: str) -> list[str]:
+    """Alphabetic parts of a trigger: `hanfu_girl_v2` -> ["hanfu", "girl", "v"]."""
+    return [p for p in re.split(r"[^A-Za-z]+", word.lower()) if p]
+
+
+def _run_together(token: str, words: frozenset[str]) -> list[str] | None:
+    """Split `token` into ≥2 dictionary words of ≥3 letters, if it can be."""
+    n = len(token)
+    best: list[list[str] | None] = [None] * (n + 1)
+    best[0] = []
+    for i in range(n):
+        if best[i] is None:
+            continue
+        for j in range(i + 3, n + 1):
+            if best[j] is None and token[i:j] in words:
+                best[j] = [*best[i], token[i:j]]
+    parts = best[n]
+    return parts if parts and len(parts) >= 2 else None
+
+
+@dataclass
+class TriggerReport:
+    word: str
+    findings: list[Finding] = field(default_factory=list)
+    tokens: list[str] | None = None        # how the tokenizer splits it (None: no tokenizer)
+    suggestions: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)     # captions without the word
+    not_first: list[str] = field(default_factory=list)
+    captions_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings) and not self.missing
+
+
+def word_problems(word: str, tokens: list[str] | None = None) -> list[Finding]:
+    """Findings about the word itself (no captions involved)."""
+    w = word.strip()
+    found: list[Finding] = []
+
+    def add(kind: str, msg: str) -> None:
+        found.append(make_finding(kind, msg, [w]))
+
+    if not w:
+        add("trigger-empty", "no trigger word set")
+        return found
+    words = english_words()
+    if re.search(r"\s", w):
+        add("trigger-space", f"`{w}` contains spaces")
+    if re.search(r"[,;:()\[\]{}<>|]", w):
+        add("trigger-punctuation", f"`{w}` contains separators")
+    if not w.isascii():
+        add("trigger-non-ascii", f"`{w}` has non-ASCII characters")
+    parts = word_parts(w)
+    if len(parts) == 1 and parts[0] in words:
+        add("trigger-english-word", f"`{w}` is an English word")
+    elif len(parts) >= 2 and all(p in words or len(p) <= 1 for p in parts):
+        add("trigger-common-phrase", f"`{w}` is made of English words: {', '.join(parts)}")
+    else:
+        for p in parts:
+            split = None if p in words else _run_together(p, words)
+            if split:
+                add("trigger-run-together", f"`{p}` reads as {' + '.join(split)}")
+                break
+    if len(w.strip("_-")) < 4:
+        add("trigger-short", f"`{w}` is {len(w.strip('_-'))} characters")
+    if tokens is not None:
+        if len(tokens) == 1:
+            add("trigger-known-token", f"`{w}` is a single existing token")
+        elif len(tokens) > 6:
+            add("trigger-many-tokens", f"`{w}` is {len(tokens)} tokens")
+    return found
+
+
+def suggest(word: str, n: int = 5) -> list[str]:
+    """Alternatives that pass the word checks: consonant skeletons and unique suffixes."""
+    parts = word_parts(word) or ["my", "lora"]
+    skel = [re.sub(r"(?<=.)[aeiou]", "", p) or p for p in parts]
+    stem = "_".join(parts)
+    candidates = [
+        "_".join(skel) + "_",
+        "".join(skel) + "_",
+        f"{stem}_zx_",
+        f"{parts[0]}_{''.join(skel[1:]) or 'qz'}_",
+        f"zx_{stem}_",
+        f"{''.join(p[:3] for p in parts)}_v1_",
+    ]
+    out: list[str] = []
+    for c in candidates:
+        if c not in out and not any(f.severity == "error" for f in word_problems(c)) \
+                and not any(f.kind == "trigger-run-together" for f in word_problems(c)):
+            out.append(c)
+    return out[:n]
+
+
+def load_tokenizer(path: str | Path):
+    """A CLIP tokenizer from a local diffusers model folder, a tokenizer folder, or None.
+    Never downloads."""
+    p = Path(path).expanduser()
+    for candidate in (p / "tokenizer", p):
+        if (candidate / "vocab.json").is_file() or (candidate / "tokenizer.json").is_file():
+            from transformers import CLIPTokenizer
+
+            return CLIPTokenizer.from_pretrained(str(candidate), local_files_only=True)
+    return None
+
+
+def tokenize(word: str, tokenizer) -> list[str]:
+    return [t.replace("</w>", "") for t in tokenizer.tokenize(word)]
+
+
+def check_trigger(word: str, captions: dict[str, str | None] | None = None, *,
+                  tokenizer=None) -> TriggerReport:
+    """Check `word` and, when given, that every caption (path -> text) contains it."""
+    tokens = tokenize(word, tokenizer) if tokenizer is not None and word.strip() else None
+    rep = TriggerReport(word=word, tokens=tokens, findings=word_problems(word, tokens))
+    if any(f.severity in ("error", "warning") for f in rep.findings):
+        rep.suggestions = suggest(word)
+    for path, text in (captions or {}).items():
+        rep.captions_checked += 1
+        if not text or not cap.has_trigger(text, word.strip()):
+            rep.missing.append(path)
+        elif not cap.trigger_first(text, word.strip()):
+            rep.not_first.append(path)
+    return rep

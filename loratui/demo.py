@@ -147,8 +147,8 @@ def step_doctor(ctx: DemoContext) -> str:
     """`loratui doctor` on the config, the dataset and the finished run (with its LoRA)."""
     from loratui.doctor import diagnose_paths
 
-    paths = [p for p in (ctx.config_path, ctx.source_dir or ctx.dataset_dir, ctx.run_dir)
-             if p is not None]
+    # The run folder holds the resolved copy of the config, so the config is read once, there.
+    paths = [p for p in (ctx.source_dir or ctx.dataset_dir, ctx.run_dir) if p is not None]
     diags, _ = diagnose_paths([str(p) for p in paths])
     ctx.results["doctor_diagnostics"] = diags
     counts: dict[str, int] = {}

@@ -20,11 +20,11 @@ COMMAND_MODULES = (
     "loratui.cli.presets_cmd",
     "loratui.cli.config_cmd",
     "loratui.cli.dataset_cmd",
+    "loratui.cli.doctor_cmd",
+    "loratui.cli.lora_cmd",
     "loratui.cli.train_cmd",
     "loratui.cli.runs_cmd",
     "loratui.cli.demo_cmd",
-    "loratui.cli.doctor_cmd",
-    "loratui.cli.lora_cmd",
     "loratui.cli.wizard_cmd",
 )
 # A command lives in `loratui/cli/<command>_cmd.py` unless listed here.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -88,6 +89,21 @@ def tmux(tmp_path: Path):
                    check=False)
 
 
+def wait_running(project: Path, timeout: float) -> int:
+    """The trainer's pid once its run folder says it is running."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for state_file in (project / "runs").glob("*/state.json"):
+            try:
+                state = json.loads(state_file.read_text())
+            except (OSError, ValueError):
+                continue
+            if state.get("state") == "running" and state.get("pid"):
+                return int(state["pid"])
+        time.sleep(0.02)
+    raise AssertionError("the trainer never reached state running")
+
+
 def env_for_tui() -> dict[str, str]:
     return {"PYTHONPATH": str(REPO), "TERM": "xterm-256color", "HF_HUB_OFFLINE": "1",
             "TEXTUAL_ANIMATIONS": "none", "LORATUI_FAKE_GPU": ""}
@@ -118,18 +134,23 @@ def test_demo_wizard_in_tmux_and_reattach_after_the_terminal_dies(tmp_path, tmux
     first.keys("C-n")
     first.wait_for("6/7")
     first.keys("C-t")
-    first.wait_for("running:", timeout=120)
-
-    # The terminal (an SSH session) dies; the trainer lives on in its own session.
-    first.kill()
-    run = next((demo / "runs").iterdir())
-    state = json.loads((run / "state.json").read_text())
-    os.kill(state["pid"], 0)  # raises if the trainer died with the terminal
-
-    second = tmux("second")
-    second.start([*loratui_command(), "wizard", str(demo)], tmp_path, env_for_tui())
-    screen = second.wait_for("A training run is active", timeout=60)
-    assert run.name in screen
+    # Pause the trainer as soon as it runs (a fast machine would finish the demo before
+    # the checks below); it stays a live process in state "running".
+    pid = wait_running(demo, timeout=120)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        first.wait_for("running:", timeout=30)
+        # The terminal (an SSH session) dies; the trainer lives on in its own session.
+        first.kill()
+        time.sleep(0.5)
+        os.kill(pid, 0)  # raises if the trainer died with the terminal
+        run = next((demo / "runs").iterdir())
+        second = tmux("second")
+        second.start([*loratui_command(), "wizard", str(demo)], tmp_path, env_for_tui())
+        screen = second.wait_for("A training run is active", timeout=60)
+        assert run.name in screen
+    finally:
+        os.kill(pid, signal.SIGCONT)
     second.keys("y")
     second.wait_for("6/7")
     screen = second.wait_for("finished:", timeout=240)

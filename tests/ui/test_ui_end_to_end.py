@@ -4,7 +4,11 @@ CPU training run in its own process, a real kohya-format export."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
+import json
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -38,6 +42,19 @@ async def until(pilot, predicate, timeout: float = 30.0, what: str = "") -> None
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await pilot.pause(0.1)
+
+
+async def running_pid(pilot, run_dir: Path, timeout: float = 120.0) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = json.loads((run_dir / "state.json").read_text())
+        except (OSError, ValueError):
+            state = {}
+        if state.get("state") == "running" and state.get("pid"):
+            return int(state["pid"])
+        await asyncio.sleep(0.02)
+    raise AssertionError("the trainer never reached state running")
 
 
 async def test_empty_folder_to_installed_lora(tmp_path: Path) -> None:
@@ -119,9 +136,16 @@ async def test_empty_folder_to_installed_lora(tmp_path: Path) -> None:
         await pilot.press("ctrl+n")
         await until(pilot, lambda: app.screen.STEP == "train")
         await pilot.press("ctrl+t")
-        await until(pilot, lambda: app.screen.run_state.get("state") == "running",
-                    timeout=120, what="training to run")
-        await pilot.press("ctrl+x")
+        await until(pilot, lambda: app.state.run_dir is not None, what="the run folder")
+        # Hold the trainer the moment it runs, so the stop lands mid-run on any machine.
+        pid = await running_pid(pilot, app.state.run_dir)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            await until(pilot, lambda: app.screen.run_state.get("state") == "running",
+                        what="the screen to show the run")
+            await pilot.press("ctrl+x")
+        finally:
+            os.kill(pid, signal.SIGCONT)
         await until(pilot, lambda: app.screen.run_state.get("state") == "interrupted",
                     timeout=60, what="the stop")
         stopped_at = app.screen.run_state.get("step")

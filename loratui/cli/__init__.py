@@ -28,7 +28,11 @@ COMMAND_MODULES = (
     "loratui.cli.wizard_cmd",
 )
 # A command lives in `loratui/cli/<command>_cmd.py` unless listed here.
-COMMAND_ALIASES = {"rule": "loratui.cli.doctor_cmd"}
+COMMAND_ALIASES = {
+    "rule": "loratui.cli.doctor_cmd",
+    "attach": "loratui.cli.runs_cmd",
+    "stop": "loratui.cli.runs_cmd",
+}
 
 EPILOG = """\
 examples:

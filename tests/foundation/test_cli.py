@@ -100,3 +100,14 @@ def test_cheap_commands_import_nothing_heavy(args):
             "print('HEAVY:', heavy, file=sys.stderr)" % (args, HEAVY))
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "HEAVY: []" in r.stderr, r.stderr[-2000:]
+
+
+def test_every_command_has_a_fast_parser():
+    """Each subcommand must be reachable through the single-module parser (COMMAND_ALIASES)."""
+    import argparse
+
+    from loratui.cli import _command_parser, build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name in sub.choices:
+        assert _command_parser([name]) is not None, f"add {name!r} to COMMAND_ALIASES"

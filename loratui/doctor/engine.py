@@ -319,6 +319,22 @@ def _keep_type(facts, canon: str, value: Any) -> Any:
 
 # ---------------------------------------------------------------- public entry points
 
+def _drop_datasets_read_through_a_config(loaded: list[Input]) -> list[Input]:
+    """A dataset folder given beside a config (or run) that points at it is checked once, as
+    the config's child, where the config's caption extension and trigger word apply."""
+    import os
+
+    attached: set[str] = set()
+    stack = [c for inp in loaded for c in inp.children]
+    while stack:
+        child = stack.pop()
+        if child.kind == "dataset":
+            attached.add(os.path.realpath(child.path))
+        stack.extend(child.children)
+    return [inp for inp in loaded
+            if not (inp.kind == "dataset" and os.path.realpath(inp.path) in attached)]
+
+
 def diagnose(paths: Iterable[str | Path] = (), *, prompts: Iterable[str] = (),
              as_kind: str | None = None, options: Options | None = None,
              catalog: Catalog | None = None, inputs: list[Input] | None = None
@@ -331,6 +347,7 @@ def diagnose(paths: Iterable[str | Path] = (), *, prompts: Iterable[str] = (),
     loaded: list[Input] = list(inputs or [])
     for path in paths:
         loaded.append(inputs_mod.load(path, as_kind))
+    loaded = _drop_datasets_read_through_a_config(loaded)
     for i, text in enumerate(prompts):
         loaded.append(inputs_mod.prompt_input(text, "<prompt>" if i == 0 else f"<prompt {i+1}>"))
     overrides = dict(options.overrides)

@@ -647,3 +647,30 @@ def test_fuzz_log(blob):
     inp.data = LogData("<fuzz>.log", blob + b"\nloss=nan\rTraceback (most recent call last)\n")
     diags = run_rules(Context([inp], Options(), load_catalog()))
     assert "DR001" not in codes(diags)
+
+
+def test_relative_output_dir_beside_a_config_in_the_current_folder(tmp_path, monkeypatch):
+    """`output.dir = "runs"` in ./loratui.toml is creatable: no CF129 (P34) false alarm."""
+    (tmp_path / "loratui.toml").write_text('[output]\ndir = "runs"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert "CF129" not in codes(run_doctor(["loratui.toml"])[0])
+
+
+def test_dataset_given_beside_its_config_is_checked_once(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    data.mkdir()
+    from PIL import Image
+
+    for i in range(3):
+        Image.new("RGB", (300, 200), (i * 40, 90, 160)).save(data / f"{i}.png")
+        (data / f"{i}.txt").write_text("a photo", encoding="utf-8")
+    Image.new("RGB", (300, 200)).save(data / "uncaptioned.png")
+    cfg = tmp_path / "loratui.toml"
+    cfg.write_text('[dataset]\ndir = "data"\ncaption_extension = ".txt"\n'
+                   'trigger_word = "zq_cat"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    diags = run_doctor(["loratui.toml", "data"])[0]
+    keys = [(d.code, d.message) for d in diags]
+    dataset_codes = [d.code for d in diags if d.code.startswith("DS")]
+    assert "DS101" in dataset_codes and "DS105" in dataset_codes
+    assert len(dataset_codes) == len(set(dataset_codes)), keys

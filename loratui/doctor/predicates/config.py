@@ -30,7 +30,7 @@ def local_path(inp, value) -> str | None:
     p = os.path.normpath(os.path.expanduser(text))
     if os.path.isabs(p):
         return p
-    candidate = os.path.normpath(os.path.join(_dir_of(inp), p))
+    candidate = os.path.abspath(os.path.join(_dir_of(inp), p))
     if inp.kind == "loratui":
         return candidate
     return candidate if os.path.exists(candidate) else None

@@ -54,6 +54,16 @@ class WizardScreen(Screen):
         """Save what this step edits; return False to stay on the step."""
         return True
 
+    def save_config(self) -> bool:
+        """Write loratui.toml; on failure show why in a dialog and return False."""
+        try:
+            self.state.save()
+        except OSError as exc:
+            self.wizard.show_error("Cannot save loratui.toml", f"{self.state.config_path}: {exc}",
+                                   "Pick a project folder you can write to.")
+            return False
+        return True
+
     def action_next(self) -> None:
         if self.before_next():
             self.wizard.go_step(+1)

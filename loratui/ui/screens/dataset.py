@@ -229,9 +229,4 @@ class DatasetScreen(WizardScreen):
 
     def before_next(self) -> bool:
         self.state.config.dataset.dir = self.query_one("#dataset-dir", Input).value.strip()
-        try:
-            self.state.save()
-        except OSError as exc:
-            self.wizard.show_error("Cannot save loratui.toml", str(exc))
-            return False
-        return True
+        return self.save_config()

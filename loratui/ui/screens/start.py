@@ -174,10 +174,4 @@ class StartScreen(WizardScreen):
     def before_next(self) -> bool:
         st = self.state
         st.config.model.base = self.query_one("#base-model", Input).value.strip()
-        try:
-            st.save()
-        except OSError as exc:
-            self.wizard.show_error("Cannot save loratui.toml", f"{st.config_path}: {exc}",
-                                   "Pick a project folder you can write to.")
-            return False
-        return True
+        return self.save_config()

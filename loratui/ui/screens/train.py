@@ -197,12 +197,8 @@ class TrainScreen(WizardScreen):
         if self.run_state.get("state") in core.ACTIVE_STATES:
             self.notify("This run is still training.", severity="warning")
             return
-        try:
-            self.state.save()
-        except OSError as exc:
-            self.wizard.show_error("Cannot save loratui.toml", str(exc))
-            return
-        self.start_training()
+        if self.save_config():
+            self.start_training()
 
     @work(thread=True, exclusive=True, group="start", exit_on_error=False, name="Start training")
     def start_training(self) -> None:

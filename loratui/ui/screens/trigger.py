@@ -145,9 +145,4 @@ class TriggerScreen(WizardScreen):
 
     def before_next(self) -> bool:
         self.state.config.dataset.trigger_word = self.query_one("#trigger", Input).value.strip()
-        try:
-            self.state.save()
-        except OSError as exc:
-            self.wizard.show_error("Cannot save loratui.toml", str(exc))
-            return False
-        return True
+        return self.save_config()

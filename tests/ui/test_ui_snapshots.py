@@ -70,7 +70,8 @@ def test_train_screen(snap_compare, fixed_project, size) -> None:
 
     async def loaded(pilot) -> None:
         chart = app.screen.query_one(LossChart)
-        while len(chart.steps) < 300 or not app.screen.run_state:
+        # Wait for both threads' first messages: the run follower and the GPU monitor.
+        while len(chart.steps) < 300 or not app.screen.run_state or not getattr(app.screen, "gpu_text", ""):
             await pilot.pause(0.05)
         chart._draw()
         await pilot.pause(0.2)

@@ -111,3 +111,15 @@ def test_every_command_has_a_fast_parser():
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     for name in sub.choices:
         assert _command_parser([name]) is not None, f"add {name!r} to COMMAND_ALIASES"
+
+
+def test_help_stays_lean():
+    """`loratui --help` has a budget of 2x `import rich` (bench/startup.py): command modules'
+    top levels import argparse/stdlib basics only (pathlib alone costs ~6 ms)."""
+    code = ("import sys, runpy; sys.argv = ['loratui', '--help']\n"
+            "try:\n    runpy.run_module('loratui', run_name='__main__')\n"
+            "except SystemExit:\n    pass\n"
+            "print('LOADED:', sorted(m for m in ('pathlib', 'json', 'rich', 'pydantic', "
+            "'tomllib', 'tomlkit') if m in sys.modules), file=sys.stderr)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "LOADED: []" in r.stderr, r.stderr[-2000:]

@@ -23,27 +23,37 @@ def register(sub: argparse._SubParsersAction) -> None:
                     epilog=EPILOG)
     csub = p.add_subparsers(title="actions", metavar="ACTION")
 
-    show = add_command(csub, "show", help="print a config with every default filled in")
+    show = add_command(csub, "show", help="print a config with every default filled in",
+                       epilog="example:\n  loratui config show loratui.toml > full.toml\n")
     show.add_argument("path", nargs="?", default="loratui.toml")
     show.set_defaults(run=run_show)
 
-    check = add_command(csub, "check", help="validate a config; exit 1 when it is invalid")
+    check = add_command(csub, "check", help="validate a config; exit 1 when it is invalid",
+                        epilog="example:\n  loratui config check runs/my_lora.toml && loratui train "
+                               "runs/my_lora.toml\n")
     check.add_argument("path", nargs="?", default="loratui.toml")
     check.set_defaults(run=run_check)
 
-    imp = add_command(csub, "import", help="convert a kohya_ss GUI JSON or sd-scripts TOML")
+    imp = add_command(csub, "import", help="convert a kohya_ss GUI JSON or sd-scripts TOML",
+                      epilog="examples:\n  loratui config import my_kohya.json -o loratui.toml\n"
+                             "  loratui config import config.toml --dataset dataset.toml\n")
     imp.add_argument("source", help="kohya_ss .json, sd-scripts config .toml or dataset .toml")
     imp.add_argument("--dataset", metavar="TOML", help="sd-scripts dataset config to merge")
     imp.add_argument("-o", "--out", default="loratui.toml", help="target (default loratui.toml)")
     imp.add_argument("--force", action="store_true", help="overwrite an existing target")
     imp.set_defaults(run=run_import)
 
-    exp = add_command(csub, "export", help="write an sd-scripts config TOML + dataset TOML")
+    exp = add_command(csub, "export", help="write an sd-scripts config TOML + dataset TOML",
+                      epilog="example:\n  loratui config export loratui.toml --out kohya/\n"
+                             "  accelerate launch train_network.py --config_file "
+                             "kohya/config.toml --dataset_config kohya/dataset.toml\n")
     exp.add_argument("path", nargs="?", default="loratui.toml")
     exp.add_argument("--out", default=".", help="folder for config.toml and dataset.toml")
     exp.set_defaults(run=run_export)
 
-    fields = add_command(csub, "fields", help="document every config key")
+    fields = add_command(csub, "fields", help="document every config key",
+                         epilog="examples:\n  loratui config fields\n"
+                                "  loratui config fields --markdown > docs/config.md\n")
     fields.add_argument("--markdown", action="store_true", help="print the docs/config.md table")
     fields.set_defaults(run=run_fields)
 

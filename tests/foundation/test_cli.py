@@ -123,3 +123,18 @@ def test_help_stays_lean():
             "'tomllib', 'tomlkit') if m in sys.modules), file=sys.stderr)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "LOADED: []" in r.stderr, r.stderr[-2000:]
+
+
+def test_every_command_help_has_examples():
+    import argparse
+
+    from loratui.cli import build_parser
+
+    def walk(parser, path):
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if path:
+            assert parser.epilog and "example" in parser.epilog, " ".join(path)
+        for name, child in (subs[0].choices.items() if subs else ()):
+            walk(child, [*path, name])
+
+    walk(build_parser(), [])

@@ -13,9 +13,11 @@ import contextlib
 import dataclasses
 import os
 import time
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -86,9 +88,14 @@ def _phash(im) -> str:
     return str(imagehash.phash(im))
 
 
-def _probe(task: tuple) -> dict[str, Any]:
+# what a worker sends back for one image (a tuple pickles cheaper than a dict)
+Probe = tuple   # (bytes, crc, format, width, height, mode, has_alpha, orientation, phash,
+                #  problems [(kind, detail)], captions [(ext, path, text, bom, error, info)])
+
+
+def _probe(path: str, caption_files: list[tuple[str, str]], settings: tuple) -> Probe:
     """Everything about one image that needs its bytes. Runs in a worker process."""
-    path, caption_files, deep, hashes, max_pixels, trigger, estimate, resolution, aspect = task
+    deep, hashes, max_pixels, trigger, estimate, resolution, aspect = settings
     problems: list[tuple[str, str]] = []
     out: dict[str, Any] = {"problems": problems}
     try:
@@ -106,6 +113,7 @@ def _probe(task: tuple) -> dict[str, Any]:
         problems.append(("unreadable", exc.strerror or str(exc)))
     except Exception as exc:   # a file we cannot make sense of never stops the scan
         problems.append(("corrupt", f"{type(exc).__name__}: {exc}"))
+    captions = []
     for ext, cpath in caption_files:
         try:
             data = read_small(cpath)
@@ -119,8 +127,11 @@ def _probe(task: tuple) -> dict[str, Any]:
             info = (cap.estimate_clip_tokens(text) if estimate else 0, cap.caption_style(text),
                     bool(trigger) and cap.has_trigger(text, trigger),
                     bool(trigger) and cap.trigger_first(text, trigger))
-        out.setdefault("captions", []).append((ext, cpath, d.text, d.bom, d.error, info))
-    return out
+        captions.append((ext, cpath, d.text, d.bom, d.error, info))
+    get = out.get
+    return (get("bytes", 0), get("crc", 0), get("format", ""), get("width", 0),
+            get("height", 0), get("mode", ""), bool(get("has_alpha")),
+            get("orientation", 1) or 1, get("phash", ""), problems, captions)
 
 
 def _check_pixels(path: str, h, out: dict, deep: bool, hashes: bool, max_pixels: int) -> None:
@@ -201,8 +212,8 @@ def _pil_size(path: str, out: dict, report: bool = True) -> bool:
         return False
 
 
-def _probe_chunk(tasks: list[tuple]) -> list[dict[str, Any]]:
-    return [_probe(t) for t in tasks]
+def _probe_chunk(settings: tuple, tasks: list[tuple]) -> list[Probe]:
+    return [_probe(path, captions, settings) for path, captions in tasks]
 
 
 def _pool_context():
@@ -269,24 +280,24 @@ def scan(root: Path | str, options: ScanOptions | None = None, *,
     cap_ext = opts.caption_extension.lower()
     tasks = []
     for img in walk.images:
-        found = walk.captions.get(img.key, {})
-        files = ([(cap_ext, found[cap_ext])] if cap_ext in found
-                 else sorted(found.items())[:1] if found else [])
-        tasks.append((img.abspath, files, opts.deep, hashes, opts.max_pixels,
-                      opts.trigger_word.strip(), opts.tokenizer is None, opts.resolution,
-                      opts.extreme_aspect))
+        found = walk.captions.get(img.key)
+        tasks.append((img.abspath, [] if not found else [(cap_ext, found[cap_ext])]
+                      if cap_ext in found else sorted(found.items())[:1]))
+    settings = (opts.deep, hashes, opts.max_pixels, opts.trigger_word.strip(),
+                opts.tokenizer is None, opts.resolution, opts.extreme_aspect)
     per_kind: dict[str, dict[str, str]] = defaultdict(dict)
     crcs: dict[str, int] = {}
     cap_info: dict[str, tuple] = {}
     images = iter(walk.images)
+    records = report.images
     # records are built while the workers probe the next chunks
-    for part in iter_parallel(_probe_chunk, tasks, opts.workers):
+    for part in iter_parallel(partial(_probe_chunk, settings), tasks, opts.workers):
         for res in part:
-            rec = _record(next(images), res, opts, per_kind, cap_info)
-            crcs[rec.path] = res.get("crc", 0)
-            report.images.append(rec)
+            rec = _record(next(images), res, cap_ext, per_kind, cap_info)
+            crcs[rec.path] = res[1]
+            records.append(rec)
         if progress:
-            progress(len(report.images), len(tasks))
+            progress(len(records), len(tasks))
     _file_findings(report, walk, per_kind)
     _duplicates(report, opts, per_kind, crcs)
     _caption_findings(report, walk, opts, per_kind, cap_info)
@@ -300,27 +311,26 @@ def scan(root: Path | str, options: ScanOptions | None = None, *,
     return report
 
 
-def _record(img, res: dict, opts: ScanOptions, per_kind, cap_info: dict) -> ImageRecord:
-    rec = ImageRecord(path=img.rel, subset=img.subset, bytes=res.get("bytes", 0),
-                      format=res.get("format", ""), width=res.get("width", 0),
-                      height=res.get("height", 0), mode=res.get("mode", ""),
-                      has_alpha=bool(res.get("has_alpha")),
-                      orientation=res.get("orientation", 1) or 1, phash=res.get("phash", ""),
-                      is_reg=img.is_reg)
-    for kind, detail in res["problems"]:
+def _record(img, res: Probe, cap_ext: str, per_kind, cap_info: dict) -> ImageRecord:
+    (size, _crc, fmt, width, height, mode, has_alpha, orientation, phash, problems,
+     captions) = res
+    rec = ImageRecord(img.rel, img.subset, size, fmt, width, height, mode, has_alpha,
+                      orientation, phash=phash, is_reg=img.is_reg)
+    path = rec.path
+    for kind, detail in problems:
         if kind.startswith("caption"):
             continue
         rec.problems.append(kind)
-        per_kind[kind][rec.path] = detail
+        per_kind[kind][path] = detail
         if kind in BROKEN:
             rec.ok = False
-    for ext, cpath, text, bom, error, info in res.get("captions", []):
+    for ext, cpath, text, bom, error, info in captions:
         if info is not None:
-            cap_info[rec.path] = info
+            cap_info[path] = info
         rec.caption_path = _rel_to(cpath, img)
-        if ext != opts.caption_extension.lower():
+        if ext != cap_ext:
             rec.problems.append("caption-other-extension")
-            per_kind["caption-other-extension"][rec.path] = f"found {rec.caption_path}"
+            per_kind["caption-other-extension"][path] = f"found {rec.caption_path}"
         if error:
             rec.problems.append("caption-not-utf8")
             per_kind["caption-not-utf8"][rec.caption_path] = error
@@ -425,16 +435,24 @@ def _duplicates(report: DatasetReport, opts: ScanOptions, per_kind, crcs: dict) 
             b.problems.append("near-duplicate")
 
 
-def _sample_digest(path: Path, size: int) -> bytes:
-    """Hash of 8 small blocks spread over the file: different files almost always differ."""
-    import hashlib
-
-    h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb", buffering=0) as f:
+def _sample_digest(path: Path, size: int) -> int:
+    """Checksum of 8 blocks spread over the file: different files almost always differ (a
+    pre-filter only: equal samples are confirmed by `_full_digest`)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        crc = 0
         for k in range(8):
-            f.seek((size - 4096) * k // 7 if size > 4096 else 0)
-            h.update(f.read(4096))
-    return h.digest()
+            crc = zlib.crc32(_pread(fd, 4096, (size - 4096) * k // 7 if size > 4096 else 0), crc)
+        return crc
+    finally:
+        os.close(fd)
+
+
+def _pread(fd: int, n: int, offset: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, n, offset)
+    os.lseek(fd, offset, 0)          # Windows has no pread
+    return os.read(fd, n)
 
 
 def _full_digest(path: Path) -> bytes:
@@ -451,7 +469,7 @@ def _identical_groups(root: Path, group: list[ImageRecord]) -> list[list[ImageRe
     """Groups of byte-identical files among files of one size: a sampled hash first, the
     full hash only for files whose samples match."""
     def split(recs: list[ImageRecord], digest) -> list[list[ImageRecord]]:
-        keyed: dict[bytes, list[ImageRecord]] = defaultdict(list)
+        keyed: dict[Any, list[ImageRecord]] = defaultdict(list)
         for rec in recs:
             try:
                 keyed[digest(root / rec.path, rec.bytes)].append(rec)

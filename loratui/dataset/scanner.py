@@ -286,20 +286,29 @@ def scan(root: Path | str, options: ScanOptions | None = None, *,
     settings = (opts.deep, hashes, opts.max_pixels, opts.trigger_word.strip(),
                 opts.tokenizer is None, opts.resolution, opts.extreme_aspect)
     per_kind: dict[str, dict[str, str]] = defaultdict(dict)
-    crcs: dict[str, int] = {}
     cap_info: dict[str, tuple] = {}
     images = iter(walk.images)
     records = report.images
-    # records are built while the workers probe the next chunks
+    # usable files by (size, head checksum) -> exact-duplicate candidates, whose sampled
+    # digests are taken here, while the workers probe the next chunks
+    by_size: dict[tuple[int, int], list[ImageRecord]] = {}
+    samples: dict[str, int | None] = {}
+    root_str = str(root)
     for part in iter_parallel(partial(_probe_chunk, settings), tasks, opts.workers):
         for res in part:
             rec = _record(next(images), res, cap_ext, per_kind, cap_info)
-            crcs[rec.path] = res[1]
             records.append(rec)
+            if rec.ok and rec.bytes:
+                group = by_size.setdefault((rec.bytes, res[1]), [])
+                group.append(rec)
+                if len(group) > 1:
+                    for other in group[:-1] if len(group) == 2 else ():
+                        samples[other.path] = _sample_digest_or_none(root_str, other)
+                    samples[rec.path] = _sample_digest_or_none(root_str, rec)
         if progress:
             progress(len(records), len(tasks))
     _file_findings(report, walk, per_kind)
-    _duplicates(report, opts, per_kind, crcs)
+    _duplicates(report, opts, per_kind, by_size, samples)
     _caption_findings(report, walk, opts, per_kind, cap_info)
     _emit(report, per_kind)
     _set_findings(report, opts)
@@ -401,17 +410,17 @@ def _file_findings(report: DatasetReport, walk: Walk, per_kind) -> None:
                 by_path[p].problems.append("same-stem")
 
 
-def _duplicates(report: DatasetReport, opts: ScanOptions, per_kind, crcs: dict) -> None:
+def _duplicates(report: DatasetReport, opts: ScanOptions, per_kind,
+                by_size: dict[tuple[int, int], list[ImageRecord]],
+                samples: dict[str, int | None]) -> None:
+    """Exact duplicates among `by_size` groups (usable files by size and head checksum,
+    with `samples` taken of every group of two or more); near duplicates by phash."""
     root = Path(report.root)
-    by_size: dict[tuple[int, int], list[ImageRecord]] = defaultdict(list)
-    for rec in report.images:
-        if rec.ok and rec.bytes:
-            by_size[(rec.bytes, crcs.get(rec.path, 0))].append(rec)
     exact_pairs: set[tuple[str, str]] = set()
     for group in by_size.values():
         if len(group) < 2:
             continue
-        for same in _identical_groups(root, group):
+        for same in _identical_groups(root, group, samples):
             for rec in same[1:]:
                 per_kind["exact-duplicate"][rec.path] = f"same bytes as {same[0].path}"
                 rec.problems.append("exact-duplicate")
@@ -435,17 +444,23 @@ def _duplicates(report: DatasetReport, opts: ScanOptions, per_kind, crcs: dict) 
             b.problems.append("near-duplicate")
 
 
-def _sample_digest(path: Path, size: int) -> int:
+def _sample_digest(path: str, size: int) -> int:
     """Checksum of 8 blocks spread over the file: different files almost always differ (a
     pre-filter only: equal samples are confirmed by `_full_digest`)."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
-        crc = 0
-        for k in range(8):
-            crc = zlib.crc32(_pread(fd, 4096, (size - 4096) * k // 7 if size > 4096 else 0), crc)
-        return crc
+        blocks = [_pread(fd, 4096, (size - 4096) * k // 7 if size > 4096 else 0)
+                  for k in range(8)]
     finally:
         os.close(fd)
+    return zlib.crc32(b"".join(blocks))
+
+
+def _sample_digest_or_none(root: str, rec: ImageRecord) -> int | None:
+    try:
+        return _sample_digest(os.path.join(root, rec.path), rec.bytes)
+    except OSError:
+        return None
 
 
 def _pread(fd: int, n: int, offset: int) -> bytes:
@@ -465,21 +480,24 @@ def _full_digest(path: Path) -> bytes:
     return h.digest()
 
 
-def _identical_groups(root: Path, group: list[ImageRecord]) -> list[list[ImageRecord]]:
-    """Groups of byte-identical files among files of one size: a sampled hash first, the
-    full hash only for files whose samples match."""
+def _identical_groups(root: Path, group: list[ImageRecord],
+                      samples: dict[str, int | None]) -> list[list[ImageRecord]]:
+    """Groups of byte-identical files among files of one size: a sampled hash first
+    (`samples`), the full hash only for files whose samples match."""
     def split(recs: list[ImageRecord], digest) -> list[list[ImageRecord]]:
         keyed: dict[Any, list[ImageRecord]] = defaultdict(list)
         for rec in recs:
             try:
-                keyed[digest(root / rec.path, rec.bytes)].append(rec)
+                key = digest(rec)
             except OSError:
                 continue
+            if key is not None:
+                keyed[key].append(rec)
         return [g for g in keyed.values() if len(g) > 1]
 
     out: list[list[ImageRecord]] = []
-    for candidates in split(group, _sample_digest):
-        out.extend(split(candidates, lambda p, _size: _full_digest(p)))
+    for candidates in split(group, lambda rec: samples.get(rec.path)):
+        out.extend(split(candidates, lambda rec: _full_digest(root / rec.path)))
     return out
 
 

@@ -243,11 +243,30 @@ def iter_parallel(fn: Callable[[list], list], tasks: list, workers: int | None,
             yield fn(tasks[i:i + step])
         return
     chunk = chunk or max(8, min(256, total // (n * 8) or 1))
-    chunks = [tasks[i:i + chunk] for i in range(0, total, chunk)]
+    bounds = [(i, min(total, i + chunk)) for i in range(0, total, chunk)]
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=n, mp_context=_pool_context()) as ex:
-        yield from ex.map(fn, chunks)
+    ctx = _pool_context()
+    forked = ctx.get_start_method() == "fork"
+    global _FORKED
+    try:
+        if forked:   # forked workers inherit `fn` and `tasks`: only chunk bounds travel
+            _FORKED = (fn, tasks)
+        with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as ex:
+            yield from (ex.map(_run_forked, bounds) if forked
+                        else ex.map(fn, [tasks[i:j] for i, j in bounds]))
+    finally:
+        _FORKED = None
+
+
+_FORKED: tuple[Callable[[list], list], list] | None = None   # set while a fork pool runs
+
+
+def _run_forked(bounds: tuple[int, int]) -> list:
+    if _FORKED is None:
+        raise RuntimeError("worker started without the parent's tasks")
+    fn, tasks = _FORKED
+    return fn(tasks[bounds[0]:bounds[1]])
 
 
 # --------------------------------------------------------------------------- assembly

@@ -15,7 +15,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-HEAD_BYTES = 16384        # enough for PNG/WebP/BMP/GIF headers; JPEG and PNG read on if needed
+FIRST_READ = 4096         # enough for PNG/WebP/BMP/GIF headers and most JPEG ones
+HEAD_BYTES = 16384        # JPEG and PNG read on in steps of this when the header goes on
 TAIL_BYTES = 64
 
 # Formats trainers (sd-scripts, OneTrainer, ours) read. Extension -> detected format.
@@ -272,9 +273,9 @@ def _tail_ok(fmt: str, tail: bytes) -> bool:
 def read_header(f: BinaryIO, size: int | None = None) -> Header:
     """Parse the header of the binary file `f` (positioned at 0). `size` is looked up
     when not given; it is known without a stat when the file is shorter than the head."""
-    buf = f.read(HEAD_BYTES)
+    buf = f.read(FIRST_READ)    # (a larger first read costs more than a rare second one)
     if size is None:
-        size = len(buf) if len(buf) < HEAD_BYTES else os.fstat(f.fileno()).st_size
+        size = len(buf) if len(buf) < FIRST_READ else os.fstat(f.fileno()).st_size
     h = Header(format=sniff(buf), size=size, head_crc=zlib.adler32(buf[:4096]))
     try:
         if h.format == "PNG":
@@ -339,15 +340,16 @@ def read_path(path: str) -> Header:
         f.close()
 
 
-def read_small(path: str, limit: int = 1 << 20) -> bytes:
-    """Whole contents of a small file (a caption) with one open and usually one read."""
+def read_small(path: str, first: int = 65536) -> bytes:
+    """Whole contents of a small file (a caption) with one open and usually one read.
+    (`os.read` allocates its whole size up front: a small first read is much cheaper.)"""
     fd = os.open(path, _O_READ)
     try:
-        data = os.read(fd, limit)
-        if len(data) < limit:
+        data = os.read(fd, first)
+        if len(data) < first:
             return data
         parts = [data]
-        while chunk := os.read(fd, limit):
+        while chunk := os.read(fd, 1 << 20):
             parts.append(chunk)
         return b"".join(parts)
     finally:

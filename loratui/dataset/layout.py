@@ -50,6 +50,14 @@ class Walk:
     unreadable: dict[str, str] = field(default_factory=dict)
 
 
+def _splitext(name: str) -> tuple[str, str]:
+    """`os.path.splitext` of a bare file name, without its cost in the common case."""
+    dot = name.rfind(".")
+    if dot > 0 and name[0] != ".":
+        return name[:dot], name[dot:]
+    return os.path.splitext(name)
+
+
 def _rel(path: str, root: Path) -> str:
     return Path(os.path.relpath(path, root)).as_posix()
 
@@ -114,9 +122,9 @@ class _Walker:
             if lower.startswith("._") or lower in JUNK_NAMES:
                 self.walk.junk.append(rel)
                 continue
-            stem, ext = os.path.splitext(name)
+            stem, ext = _splitext(name)
             ext = ext.lower()
-            inner = os.path.splitext(stem)[1].lower() if "." in stem else ""
+            inner = _splitext(stem)[1].lower() if "." in stem else ""
             if ext in ALL_IMAGE_EXTS:
                 if inner in ALL_IMAGE_EXTS:
                     self.walk.double_ext.append(rel)

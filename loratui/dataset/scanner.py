@@ -13,9 +13,11 @@ import contextlib
 import dataclasses
 import os
 import time
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -86,9 +88,14 @@ def _phash(im) -> str:
     return str(imagehash.phash(im))
 
 
-def _probe(task: tuple) -> dict[str, Any]:
+# what a worker sends back for one image (a tuple pickles cheaper than a dict)
+Probe = tuple   # (bytes, crc, format, width, height, mode, has_alpha, orientation, phash,
+                #  problems [(kind, detail)], captions [(ext, path, text, bom, error, info)])
+
+
+def _probe(path: str, caption_files: list[tuple[str, str]], settings: tuple) -> Probe:
     """Everything about one image that needs its bytes. Runs in a worker process."""
-    path, caption_files, deep, hashes, max_pixels, trigger, estimate, resolution, aspect = task
+    deep, hashes, max_pixels, trigger, estimate, resolution, aspect = settings
     problems: list[tuple[str, str]] = []
     out: dict[str, Any] = {"problems": problems}
     try:
@@ -106,6 +113,7 @@ def _probe(task: tuple) -> dict[str, Any]:
         problems.append(("unreadable", exc.strerror or str(exc)))
     except Exception as exc:   # a file we cannot make sense of never stops the scan
         problems.append(("corrupt", f"{type(exc).__name__}: {exc}"))
+    captions = []
     for ext, cpath in caption_files:
         try:
             data = read_small(cpath)
@@ -119,8 +127,11 @@ def _probe(task: tuple) -> dict[str, Any]:
             info = (cap.estimate_clip_tokens(text) if estimate else 0, cap.caption_style(text),
                     bool(trigger) and cap.has_trigger(text, trigger),
                     bool(trigger) and cap.trigger_first(text, trigger))
-        out.setdefault("captions", []).append((ext, cpath, d.text, d.bom, d.error, info))
-    return out
+        captions.append((ext, cpath, d.text, d.bom, d.error, info))
+    get = out.get
+    return (get("bytes", 0), get("crc", 0), get("format", ""), get("width", 0),
+            get("height", 0), get("mode", ""), bool(get("has_alpha")),
+            get("orientation", 1) or 1, get("phash", ""), problems, captions)
 
 
 def _check_pixels(path: str, h, out: dict, deep: bool, hashes: bool, max_pixels: int) -> None:
@@ -201,8 +212,8 @@ def _pil_size(path: str, out: dict, report: bool = True) -> bool:
         return False
 
 
-def _probe_chunk(tasks: list[tuple]) -> list[dict[str, Any]]:
-    return [_probe(t) for t in tasks]
+def _probe_chunk(settings: tuple, tasks: list[tuple]) -> list[Probe]:
+    return [_probe(path, captions, settings) for path, captions in tasks]
 
 
 def _pool_context():
@@ -232,11 +243,30 @@ def iter_parallel(fn: Callable[[list], list], tasks: list, workers: int | None,
             yield fn(tasks[i:i + step])
         return
     chunk = chunk or max(8, min(256, total // (n * 8) or 1))
-    chunks = [tasks[i:i + chunk] for i in range(0, total, chunk)]
+    bounds = [(i, min(total, i + chunk)) for i in range(0, total, chunk)]
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=n, mp_context=_pool_context()) as ex:
-        yield from ex.map(fn, chunks)
+    ctx = _pool_context()
+    forked = ctx.get_start_method() == "fork"
+    global _FORKED
+    try:
+        if forked:   # forked workers inherit `fn` and `tasks`: only chunk bounds travel
+            _FORKED = (fn, tasks)
+        with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as ex:
+            yield from (ex.map(_run_forked, bounds) if forked
+                        else ex.map(fn, [tasks[i:j] for i, j in bounds]))
+    finally:
+        _FORKED = None
+
+
+_FORKED: tuple[Callable[[list], list], list] | None = None   # set while a fork pool runs
+
+
+def _run_forked(bounds: tuple[int, int]) -> list:
+    if _FORKED is None:
+        raise RuntimeError("worker started without the parent's tasks")
+    fn, tasks = _FORKED
+    return fn(tasks[bounds[0]:bounds[1]])
 
 
 # --------------------------------------------------------------------------- assembly
@@ -269,26 +299,35 @@ def scan(root: Path | str, options: ScanOptions | None = None, *,
     cap_ext = opts.caption_extension.lower()
     tasks = []
     for img in walk.images:
-        found = walk.captions.get(img.key, {})
-        files = ([(cap_ext, found[cap_ext])] if cap_ext in found
-                 else sorted(found.items())[:1] if found else [])
-        tasks.append((img.abspath, files, opts.deep, hashes, opts.max_pixels,
-                      opts.trigger_word.strip(), opts.tokenizer is None, opts.resolution,
-                      opts.extreme_aspect))
+        found = walk.captions.get(img.key)
+        tasks.append((img.abspath, [] if not found else [(cap_ext, found[cap_ext])]
+                      if cap_ext in found else sorted(found.items())[:1]))
+    settings = (opts.deep, hashes, opts.max_pixels, opts.trigger_word.strip(),
+                opts.tokenizer is None, opts.resolution, opts.extreme_aspect)
     per_kind: dict[str, dict[str, str]] = defaultdict(dict)
-    crcs: dict[str, int] = {}
     cap_info: dict[str, tuple] = {}
     images = iter(walk.images)
-    # records are built while the workers probe the next chunks
-    for part in iter_parallel(_probe_chunk, tasks, opts.workers):
+    records = report.images
+    # usable files by (size, head checksum) -> exact-duplicate candidates, whose sampled
+    # digests are taken here, while the workers probe the next chunks
+    by_size: dict[tuple[int, int], list[ImageRecord]] = {}
+    samples: dict[str, int | None] = {}
+    root_str = str(root)
+    for part in iter_parallel(partial(_probe_chunk, settings), tasks, opts.workers):
         for res in part:
-            rec = _record(next(images), res, opts, per_kind, cap_info)
-            crcs[rec.path] = res.get("crc", 0)
-            report.images.append(rec)
+            rec = _record(next(images), res, cap_ext, per_kind, cap_info)
+            records.append(rec)
+            if rec.ok and rec.bytes:
+                group = by_size.setdefault((rec.bytes, res[1]), [])
+                group.append(rec)
+                if len(group) > 1:
+                    for other in group[:-1] if len(group) == 2 else ():
+                        samples[other.path] = _sample_digest_or_none(root_str, other)
+                    samples[rec.path] = _sample_digest_or_none(root_str, rec)
         if progress:
-            progress(len(report.images), len(tasks))
+            progress(len(records), len(tasks))
     _file_findings(report, walk, per_kind)
-    _duplicates(report, opts, per_kind, crcs)
+    _duplicates(report, opts, per_kind, by_size, samples)
     _caption_findings(report, walk, opts, per_kind, cap_info)
     _emit(report, per_kind)
     _set_findings(report, opts)
@@ -300,27 +339,26 @@ def scan(root: Path | str, options: ScanOptions | None = None, *,
     return report
 
 
-def _record(img, res: dict, opts: ScanOptions, per_kind, cap_info: dict) -> ImageRecord:
-    rec = ImageRecord(path=img.rel, subset=img.subset, bytes=res.get("bytes", 0),
-                      format=res.get("format", ""), width=res.get("width", 0),
-                      height=res.get("height", 0), mode=res.get("mode", ""),
-                      has_alpha=bool(res.get("has_alpha")),
-                      orientation=res.get("orientation", 1) or 1, phash=res.get("phash", ""),
-                      is_reg=img.is_reg)
-    for kind, detail in res["problems"]:
+def _record(img, res: Probe, cap_ext: str, per_kind, cap_info: dict) -> ImageRecord:
+    (size, _crc, fmt, width, height, mode, has_alpha, orientation, phash, problems,
+     captions) = res
+    rec = ImageRecord(img.rel, img.subset, size, fmt, width, height, mode, has_alpha,
+                      orientation, phash=phash, is_reg=img.is_reg)
+    path = rec.path
+    for kind, detail in problems:
         if kind.startswith("caption"):
             continue
         rec.problems.append(kind)
-        per_kind[kind][rec.path] = detail
+        per_kind[kind][path] = detail
         if kind in BROKEN:
             rec.ok = False
-    for ext, cpath, text, bom, error, info in res.get("captions", []):
+    for ext, cpath, text, bom, error, info in captions:
         if info is not None:
-            cap_info[rec.path] = info
+            cap_info[path] = info
         rec.caption_path = _rel_to(cpath, img)
-        if ext != opts.caption_extension.lower():
+        if ext != cap_ext:
             rec.problems.append("caption-other-extension")
-            per_kind["caption-other-extension"][rec.path] = f"found {rec.caption_path}"
+            per_kind["caption-other-extension"][path] = f"found {rec.caption_path}"
         if error:
             rec.problems.append("caption-not-utf8")
             per_kind["caption-not-utf8"][rec.caption_path] = error
@@ -391,17 +429,17 @@ def _file_findings(report: DatasetReport, walk: Walk, per_kind) -> None:
                 by_path[p].problems.append("same-stem")
 
 
-def _duplicates(report: DatasetReport, opts: ScanOptions, per_kind, crcs: dict) -> None:
+def _duplicates(report: DatasetReport, opts: ScanOptions, per_kind,
+                by_size: dict[tuple[int, int], list[ImageRecord]],
+                samples: dict[str, int | None]) -> None:
+    """Exact duplicates among `by_size` groups (usable files by size and head checksum,
+    with `samples` taken of every group of two or more); near duplicates by phash."""
     root = Path(report.root)
-    by_size: dict[tuple[int, int], list[ImageRecord]] = defaultdict(list)
-    for rec in report.images:
-        if rec.ok and rec.bytes:
-            by_size[(rec.bytes, crcs.get(rec.path, 0))].append(rec)
     exact_pairs: set[tuple[str, str]] = set()
     for group in by_size.values():
         if len(group) < 2:
             continue
-        for same in _identical_groups(root, group):
+        for same in _identical_groups(root, group, samples):
             for rec in same[1:]:
                 per_kind["exact-duplicate"][rec.path] = f"same bytes as {same[0].path}"
                 rec.problems.append("exact-duplicate")
@@ -425,16 +463,30 @@ def _duplicates(report: DatasetReport, opts: ScanOptions, per_kind, crcs: dict) 
             b.problems.append("near-duplicate")
 
 
-def _sample_digest(path: Path, size: int) -> bytes:
-    """Hash of 8 small blocks spread over the file: different files almost always differ."""
-    import hashlib
+def _sample_digest(path: str, size: int) -> int:
+    """Checksum of 8 blocks spread over the file: different files almost always differ (a
+    pre-filter only: equal samples are confirmed by `_full_digest`)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        blocks = [_pread(fd, 4096, (size - 4096) * k // 7 if size > 4096 else 0)
+                  for k in range(8)]
+    finally:
+        os.close(fd)
+    return zlib.crc32(b"".join(blocks))
 
-    h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb", buffering=0) as f:
-        for k in range(8):
-            f.seek((size - 4096) * k // 7 if size > 4096 else 0)
-            h.update(f.read(4096))
-    return h.digest()
+
+def _sample_digest_or_none(root: str, rec: ImageRecord) -> int | None:
+    try:
+        return _sample_digest(os.path.join(root, rec.path), rec.bytes)
+    except OSError:
+        return None
+
+
+def _pread(fd: int, n: int, offset: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, n, offset)
+    os.lseek(fd, offset, 0)          # Windows has no pread
+    return os.read(fd, n)
 
 
 def _full_digest(path: Path) -> bytes:
@@ -447,21 +499,24 @@ def _full_digest(path: Path) -> bytes:
     return h.digest()
 
 
-def _identical_groups(root: Path, group: list[ImageRecord]) -> list[list[ImageRecord]]:
-    """Groups of byte-identical files among files of one size: a sampled hash first, the
-    full hash only for files whose samples match."""
+def _identical_groups(root: Path, group: list[ImageRecord],
+                      samples: dict[str, int | None]) -> list[list[ImageRecord]]:
+    """Groups of byte-identical files among files of one size: a sampled hash first
+    (`samples`), the full hash only for files whose samples match."""
     def split(recs: list[ImageRecord], digest) -> list[list[ImageRecord]]:
-        keyed: dict[bytes, list[ImageRecord]] = defaultdict(list)
+        keyed: dict[Any, list[ImageRecord]] = defaultdict(list)
         for rec in recs:
             try:
-                keyed[digest(root / rec.path, rec.bytes)].append(rec)
+                key = digest(rec)
             except OSError:
                 continue
+            if key is not None:
+                keyed[key].append(rec)
         return [g for g in keyed.values() if len(g) > 1]
 
     out: list[list[ImageRecord]] = []
-    for candidates in split(group, _sample_digest):
-        out.extend(split(candidates, lambda p, _size: _full_digest(p)))
+    for candidates in split(group, lambda rec: samples.get(rec.path)):
+        out.extend(split(candidates, lambda rec: _full_digest(root / rec.path)))
     return out
 
 

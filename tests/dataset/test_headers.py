@@ -110,3 +110,22 @@ def test_scan_survives_garbage_files(tmp_path):
     report = scan(tmp_path, deep=True)
     assert len(report.images) == 40
     assert all(not r.ok for r in report.images if r.bytes < 60)
+
+
+def test_jpeg_header_beyond_the_first_read_and_long_small_files(tmp_path):
+    """A JPEG whose EXIF block is longer than the first read is read on to its frame header;
+    `read_small` returns all of a file longer than its first read."""
+    from loratui.dataset.headers import FIRST_READ, read_path, read_small
+
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    exif[0x010E] = "x" * (3 * FIRST_READ)          # ImageDescription: a long EXIF block
+    path = tmp_path / "big_exif.jpg"
+    noise_image(320, 200, seed=3).save(path, "JPEG", exif=exif.tobytes())
+    h = read_path(str(path))
+    assert (h.format, h.width, h.height, h.mode, h.orientation) == ("JPEG", 320, 200, "RGB", 8)
+    assert not h.truncated and not h.error
+    assert h.size == path.stat().st_size
+    data = bytes(range(256)) * 1000                  # 256 KB
+    (tmp_path / "long.txt").write_bytes(data)
+    assert read_small(str(tmp_path / "long.txt")) == data

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -176,10 +177,17 @@ def test_parallel_scan_equals_in_process(tmp_path):
         ext = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}[fmt]
         Image.new("RGB", (64 + i % 7, 48), (i % 256, 0, 0)).save(tmp_path / f"{i}.{ext}", fmt)
     (tmp_path / "0.txt").write_text("x", encoding="utf-8")
+    # a caption longer than the scanner's first read, and exact duplicates found in workers
+    (tmp_path / "1.txt").write_text("long, " * 20000, encoding="utf-8")
+    for i, ext in ((3, "png"), (4, "jpg"), (5, "webp")):
+        shutil.copy(tmp_path / f"{i}.{ext}", tmp_path / f"dup{i}.{ext}")
     one = scan(tmp_path, workers=1)
     two = scan(tmp_path, workers=2)
     assert one.images == two.images
     assert one.totals == two.totals
+    assert one.findings == two.findings
+    assert sorted(one.finding("exact-duplicate").paths) == ["dup3.png", "dup4.jpg", "dup5.webp"]
+    assert {r.path: r.caption for r in two.images}["1.jpg"] == ("long, " * 20000)
 
 
 def test_missing_folder_raises_clear_error(tmp_path):

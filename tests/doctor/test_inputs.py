@@ -538,7 +538,8 @@ def test_sarif_validates(tmp_path):
 def test_kohya_fixtures_parse_with_sensible_findings():
     from pathlib import Path
 
-    fixtures = sorted((Path(__file__).parent / "fixtures" / "kohya").glob("*.json"))
+    kohya = Path(__file__).resolve().parents[1] / "fixtures" / "kohya_ss_presets"
+    fixtures = sorted(kohya.glob("*.json")) + sorted((kohya / "test_config").glob("*.json"))
     assert len(fixtures) >= 19
     allowed_errors = {"CF118"}  # bucket_reso_steps = 1 in several real presets (C05)
     for f in fixtures:
@@ -547,10 +548,9 @@ def test_kohya_fixtures_parse_with_sensible_findings():
         assert "DR001" not in codes(diags)
         errors = {d.code for d in diags if d.severity == "error"}
         assert errors <= allowed_errors, (f.name, errors)
-    edg = run_doctor([Path(__file__).parent / "fixtures" / "kohya" /
-                      "sd15 - EDG_LoraOptiSettings.json"])[0]
+    edg = run_doctor([kohya / "sd15 - EDG_LoraOptiSettings.json"])[0]
     assert {"CF101", "CF102"} <= codes(edg)
-    for f in sorted((Path(__file__).parent / "fixtures" / "kohya").glob("dataset*.toml")):
+    for f in sorted((kohya / "test_config").glob("dataset*.toml")):
         diags, inputs = run_doctor([f])
         assert inputs[0].kind == "dataset-toml" and "DR001" not in codes(diags)
 

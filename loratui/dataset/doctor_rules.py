@@ -98,14 +98,16 @@ def _examples(paths: list[str], n: int = 3) -> str:
     return ", ".join(paths[:n]) + (f" and {more} more" if more > 0 else "")
 
 
-def _kinds_hit(inp, *kinds: str):
-    """One Hit summarising the report's findings of `kinds` (n, examples, detail)."""
+@predicate("scan_findings")
+def scan_findings(inp, ctx, rule, th):
+    """One Hit summarising the scanner's findings of the kinds the rule lists (`kinds = [...]`
+    in its TOML): n, examples, detail."""
     rep = _report(inp)
     if rep is None:
         return
     paths: list[str] = []
     detail = ""
-    for kind in kinds:
+    for kind in rule.kinds:
         f = rep.finding(kind)
         if f:
             paths += f.paths
@@ -113,21 +115,6 @@ def _kinds_hit(inp, *kinds: str):
     if paths:
         yield Hit({"n": len(paths), "examples": _examples(paths), "detail": detail},
                   image=str(Path(rep.root) / paths[0]))
-
-
-@predicate("scan_wrong_extension")
-def scan_wrong_extension(inp, ctx, rule, th):
-    yield from _kinds_hit(inp, "wrong-extension")
-
-
-@predicate("scan_exact_duplicates")
-def scan_exact_duplicates(inp, ctx, rule, th):
-    yield from _kinds_hit(inp, "exact-duplicate")
-
-
-@predicate("scan_near_duplicates")
-def scan_near_duplicates(inp, ctx, rule, th):
-    yield from _kinds_hit(inp, "near-duplicate")
 
 
 @predicate("scan_caption_too_long")
@@ -142,11 +129,6 @@ def scan_caption_too_long(inp, ctx, rule, th):
                    "tokens": worst.caption_tokens}, image=str(Path(rep.root) / worst.caption_path))
 
 
-@predicate("scan_caption_bom")
-def scan_caption_bom(inp, ctx, rule, th):
-    yield from _kinds_hit(inp, "caption-bom")
-
-
 @predicate("scan_trigger_not_first")
 def scan_trigger_not_first(inp, ctx, rule, th):
     rep = _report(inp)
@@ -159,36 +141,6 @@ def scan_trigger_not_first(inp, ctx, rule, th):
             and not cap.trigger_first(r.caption, trigger)]
     if late:
         yield Hit({"n": len(late), "examples": _examples(late), "trigger": trigger})
-
-
-@predicate("scan_exif_rotated")
-def scan_exif_rotated(inp, ctx, rule, th):
-    yield from _kinds_hit(inp, "exif-rotated")
-
-
-@predicate("scan_colour_modes")
-def scan_colour_modes(inp, ctx, rule, th):
-    yield from _kinds_hit(inp, "cmyk", "16-bit", "grayscale", "palette")
-
-
-@predicate("scan_extreme_aspect")
-def scan_extreme_aspect(inp, ctx, rule, th):
-    yield from _kinds_hit(inp, "extreme-aspect")
-
-
-@predicate("scan_latent_cache")
-def scan_latent_cache(inp, ctx, rule, th):
-    yield from _kinds_hit(inp, "latent-cache")
-
-
-@predicate("scan_links")
-def scan_links(inp, ctx, rule, th):
-    yield from _kinds_hit(inp, "broken-symlink", "symlink-loop")
-
-
-@predicate("scan_nested_images")
-def scan_nested_images(inp, ctx, rule, th):
-    yield from _kinds_hit(inp, "nested-images")
 
 
 @predicate("scan_many_images")

@@ -44,9 +44,9 @@ class CatalogError(Exception):
 
 
 class Rule:
-    __slots__ = ("code", "explain", "fallback", "file", "fix", "inputs", "message", "module", "name",
-                 "needles", "predicate", "refs", "regex", "severity", "supersedes",
-                 "thresholds", "title")
+    __slots__ = ("code", "explain", "fallback", "file", "fix", "inputs", "kinds", "message",
+                 "module", "name", "needles", "predicate", "refs", "regex", "severity",
+                 "supersedes", "thresholds", "title")
 
     def __init__(self, data: dict[str, Any], module: str, file: str) -> None:
         self.code: str = data["code"]
@@ -64,6 +64,8 @@ class Rule:
         regex = data.get("regex", ())
         self.regex: tuple[str, ...] = (regex,) if isinstance(regex, str) else tuple(regex)
         self.needles: tuple[str, ...] = tuple(data.get("needles", ()))
+        # Dataset-scanner finding kinds a rule reports (predicate `scan_findings`).
+        self.kinds: tuple[str, ...] = tuple(data.get("kinds", ()))
         self.message: str = data.get("message", "")
         self.fix: dict[str, Any] | None = data.get("fix")
         self.explain: dict[str, str] = dict(data.get("explain", {}))
@@ -76,7 +78,7 @@ class Rule:
         return {
             "code": self.code, "name": self.name, "title": self.title,
             "severity": self.severity, "refs": list(self.refs), "inputs": list(self.inputs),
-            "predicate": self.predicate, "thresholds": self.thresholds,
+            "predicate": self.predicate, "thresholds": self.thresholds, "kinds": list(self.kinds),
             "message": self.message, "fix": self.fix, "explain": self.explain,
             "supersedes": list(self.supersedes), "fallback": self.fallback,
             "file": self.file,

@@ -65,7 +65,8 @@ def test_each_scanner_rule_fires(tmp_path):
 
 def test_near_duplicates_and_large_sets(tmp_path):
     from loratui.dataset import scan
-    from loratui.dataset.doctor_rules import facts_from_report, scan_near_duplicates
+    from loratui.dataset.doctor_rules import facts_from_report, scan_findings
+    from loratui.doctor.catalog import load_catalog
 
     root = tmp_path / "big"
     root.mkdir()
@@ -86,7 +87,8 @@ def test_near_duplicates_and_large_sets(tmp_path):
     class Inp:
         data = facts
 
-    hits = list(scan_near_duplicates(Inp, None, None, {}))
+    rule = load_catalog(use_cache=False).get("DS203")
+    hits = list(scan_findings(Inp, None, rule, {}))
     assert hits and hits[0].vars["n"] == 1
 
 
@@ -128,3 +130,14 @@ def test_doctor_on_the_broken_file_folder(tmp_path):
     assert "DS112" not in found            # a non-UTF-8 caption is not an empty one
     ds103 = next((d for d in diags if d.code == "DS103"), None)
     assert ds103 is None or "20000" not in ds103.message        # the bomb is not sized
+
+
+def test_scan_findings_rules_name_real_finding_kinds():
+    from loratui.dataset.report import KINDS
+    from loratui.doctor.catalog import load_catalog
+
+    rules = [r for r in load_catalog(use_cache=False).rules if r.predicate == "scan_findings"]
+    assert len(rules) >= 10
+    for rule in rules:
+        assert rule.kinds, rule.code
+        assert set(rule.kinds) <= set(KINDS), (rule.code, rule.kinds)

@@ -42,7 +42,7 @@ def _decode_problem(exc: BaseException) -> str:
     if isinstance(exc, FileNotFoundError):
         return "the file is gone (deleted or moved during the run)"
     text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-    return f"cannot decode the image ({text})"
+    return f"cannot read the image ({text})"
 
 
 def image_size(path: Path) -> tuple[int, int]:

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from loratui.atomic import atomic_write_bytes
 from loratui.train.lora import ADAPTER, lora_layers
 
 UNET_PREFIX = "lora_unet"
@@ -188,23 +189,6 @@ def serialize(tensors: dict[str, Any], metadata: dict[str, str]) -> bytes:
     full["sshs_model_hash"] = data_region_sha256(first)
     full["sshs_legacy_hash"] = legacy_hash(first)
     return save(tensors, metadata=full)
-
-
-def atomic_write_bytes(path: Path, blob: bytes) -> None:
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def export_lora(path: Path | str, unet, text_encoder, cfg, info: dict[str, Any] | None = None,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 import struct
 
 import pytest
@@ -22,10 +24,26 @@ def trained(tiny_model, demo_dataset, tmp_path_factory):
                       network={"rank": 4, "alpha": 2.0, "train_text_encoder": True},
                       optimizer={"unet_lr": 2e-2, "text_encoder_lr": 1e-2},
                       training={"epochs": 2, "save_every_n_epochs": 1})
-    trainer = Trainer(cfg, RunWriter.create(cfg))
-    result = trainer.train()
+    old = os.umask(0o022)  # the run's files must follow it (a WebUI as another user reads them)
+    try:
+        trainer = Trainer(cfg, RunWriter.create(cfg))
+        result = trainer.train()
+    finally:
+        os.umask(old)
     assert result.state == "finished", result.message
     return trainer, result
+
+
+def test_run_outputs_are_readable_as_the_umask_says(trained):
+    _trainer, result = trained
+    files = [p for p in result.run_dir.rglob("*") if p.is_file()]
+    assert result.lora_path in files and len(files) > 5
+    assert {"state.json", "config.toml", "metrics.jsonl"} <= {p.name for p in files}
+    modes = {str(p.relative_to(result.run_dir)): oct(stat.S_IMODE(p.stat().st_mode))
+             for p in files}
+    assert set(modes.values()) == {"0o644"}, modes
+    dirs = [p for p in result.run_dir.rglob("*") if p.is_dir()]
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o755 for p in dirs)
 
 
 def _probe_inputs(seed=0):

@@ -313,9 +313,7 @@ def non_native_resolution(inp, ctx, rule, th):
         return
     natives = native if isinstance(native, list) else [native]
     if res[0] == res[1] and res[0] in natives:
-        return
-    if f.get("enable_bucket") and res[0] == res[1]:
-        return  # bucketing at a native square area is the intended use
+        return  # with bucketing on, this is the bucket area: the intended use
     shown = f"{res[0]}x{res[1]}"
     target = natives[0]
     edit_value = target if f.kind == "loratui" else (target, target)
@@ -670,6 +668,27 @@ def diffusers_no_metadata(inp, ctx, rule, th):
 
 
 # ------------------------------------------------------------------ loratui.toml / dataset TOML
+
+@predicate("invalid_config_value")
+def invalid_config_value(inp, ctx, rule, th):
+    f = inp.facts
+    ours = f.kind == "loratui"
+    checker = "`loratui config check` rejects it and training does not start" if ours \
+        else "the trainer fails on it or trains on nonsense"
+    hint = " (`loratui config fields` lists each key's range)" if ours else ""
+    for bad in f.extra.get("invalid", ()):
+        value = bad.value
+        shown = repr(value) if isinstance(value, str) else \
+            str(value).lower() if isinstance(value, bool) else str(value)
+        refs = f" (see {', '.join(bad.pitfalls)})" if bad.pitfalls else ""
+        line = f.line_of(bad.key)
+        if line is None and f.text:
+            from loratui.doctor.inputs.configs import key_line
+
+            line = key_line(f.text, bad.shown.rsplit(".", 1)[-1])
+        yield Hit({"value": shown, "problem": bad.problem, "consequence": checker,
+                   "refs": refs, "hint": hint}, key=bad.key, line=line)
+
 
 @predicate("unknown_config_key")
 def unknown_config_key(inp, ctx, rule, th):

@@ -3,6 +3,7 @@ diffusers loads it (`load_lora_weights`)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -169,10 +170,8 @@ def _a1111_metadata(path):
     for key, value in header.get("__metadata__", {}).items():
         out[key] = value
         if isinstance(value, str) and value[:1] == "{":
-            try:
+            with contextlib.suppress(ValueError):
                 out[key] = json.loads(value)
-            except ValueError:
-                pass
     return out
 
 

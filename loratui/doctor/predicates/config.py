@@ -220,6 +220,11 @@ def fp32_small_card(inp, ctx, rule, th):
     vram = ctx.vram_gb()
     if vram is None or vram > th["small_card_gb"]:
         return
+    gpu = ctx.gpu()
+    from loratui.precision import fp16_unreliable
+
+    if gpu is not None and fp16_unreliable(gpu.name):
+        return  # fp32 is what these cards need (CF116, E06)
     yield Hit({"vram": vram}, key="mixed_precision", edits={"mixed_precision": "fp16"})
 
 
@@ -272,9 +277,13 @@ def bf16_unsupported(inp, ctx, rule, th):
     gpu, cc = _gpu_cc(ctx)
     if gpu is None or cc is None or F.mixed_precision(f) != "bf16":
         return
-    if tuple(cc) < (8, 0):
-        yield Hit({"gpu": gpu.name, "cc": f"{cc[0]}.{cc[1]}"}, key="mixed_precision",
-                  edits={"mixed_precision": "fp16"})
+    from loratui.precision import precision_for
+
+    precision, _ = precision_for("bf16", gpu.name, tuple(cc))
+    if precision != "bf16":
+        shown = "fp32 (mixed precision no)" if precision == "no" else "fp16"
+        yield Hit({"gpu": gpu.name, "cc": f"{cc[0]}.{cc[1]}", "use": shown},
+                  key="mixed_precision", edits={"mixed_precision": precision})
 
 
 @predicate("gtx16_fp16")
@@ -283,7 +292,9 @@ def gtx16_fp16(inp, ctx, rule, th):
     gpu = ctx.gpu()
     if gpu is None or F.mixed_precision(f) != "fp16":
         return
-    if re.search(r"GTX\s*16\d\d", gpu.name, re.I):
+    from loratui.precision import fp16_unreliable
+
+    if fp16_unreliable(gpu.name):
         yield Hit({"gpu": gpu.name}, key="mixed_precision", edits={"mixed_precision": "no"})
 
 

@@ -12,6 +12,18 @@ examples:
   loratui lora inspect my_lora.safetensors --json | jq .rank
   loratui lora inspect my_lora.safetensors --json --modules   rank/alpha per module
   loratui doctor my_lora.safetensors                           findings and fixes
+  loratui lora blocks my_lora.safetensors                      strength per block
+"""
+
+BLOCKS_EPILOG = """\
+examples:
+  loratui lora blocks my_lora.safetensors          table and bar chart per block
+  loratui lora blocks my_lora.safetensors --json   the same as JSON (17 and 26 blocks)
+
+The strength of a block is the sum over its modules of the norm of
+dW = up @ down * alpha / rank. Blocks follow the LoRA Block Weight extension
+(BASE = text encoder, IN01..OUT11); the dominant blocks are the ones to try
+alone and zeroed on a test grid.
 """
 
 
@@ -25,6 +37,11 @@ def register(sub) -> None:
     i.add_argument("--no-stats", action="store_true",
                    help="header only: skip the NaN/Inf/zero scan of tensor values")
     i.set_defaults(run=run_inspect)
+    b = add_command(lsub, "blocks", help="strength of the LoRA in each model block",
+                    epilog=BLOCKS_EPILOG)
+    b.add_argument("file", help=".safetensors LoRA file")
+    b.add_argument("--json", action="store_true", help="print JSON")
+    b.set_defaults(run=run_blocks)
     p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
 
 
@@ -54,3 +71,28 @@ def run_inspect(args) -> int:
     else:
         sys.stdout.write("\n".join(render(r) for r in results))
     return status
+
+
+def fail(command: str, path, message: str) -> int:
+    print(f"loratui lora {command}: {path}: {message}", file=sys.stderr)
+    return 2
+
+
+def run_blocks(args) -> int:
+    import json
+
+    from loratui.cli import terminal_width
+    from loratui.lora.blocks import BlocksError, block_strengths, render
+    from loratui.lora.reader import LoraError
+
+    try:
+        result = block_strengths(args.file)
+    except (LoraError, BlocksError) as exc:
+        return fail("blocks", args.file, str(exc))
+    except OSError as exc:
+        return fail("blocks", args.file, exc.strerror or str(exc))
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        sys.stdout.write(render(result, terminal_width()))
+    return 0

@@ -1,60 +1,20 @@
-"""Atomic writes and backups (stdlib only; the config package would pull in pydantic)."""
+"""Atomic image saves (through `loratui.atomic`) and backups; stdlib only."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
+from loratui.atomic import atomic_write
+
 BACKUP_DIR = ".loratui-backup"
-
-
-def _umask() -> int:
-    mask = os.umask(0o22)
-    os.umask(mask)
-    return mask
-
-
-_FILE_MODE = 0o666 & ~_umask()    # what open() would give; mkstemp alone gives 0600
-
-
-def atomic_write_bytes(path: Path | str, data: bytes, *, fsync: bool = True) -> None:
-    """Write through a temp file in the same folder, then rename over the target."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, _FILE_MODE)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            if fsync:
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path | str, text: str, *, fsync: bool = True) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"), fsync=fsync)
 
 
 def atomic_save_image(image, path: Path | str, **save_kw) -> None:
     """`image.save()` through a temp file + rename, so a crash never leaves half an image."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    try:
-        os.chmod(tmp, _FILE_MODE)
-        with os.fdopen(fd, "wb") as fh:
-            image.save(fh, **save_kw)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda fh: image.save(fh, **save_kw), fsync=False, suffix=path.suffix)
 
 
 class Backup:

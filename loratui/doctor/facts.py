@@ -283,7 +283,14 @@ def family_from_name(name: str) -> str | None:
     return None
 
 
+def invalid(f: ConfigFacts, key: str) -> bool:
+    """The source set `key` to a value no trainer accepts (reported once, by CF144)."""
+    return any(bad.key == key for bad in f.extra.get("invalid", ()))
+
+
 def unet_lr(f: ConfigFacts) -> float | None:
+    if invalid(f, "unet_lr") or invalid(f, "learning_rate"):
+        return None
     lr = to_float(f.get("unet_lr"))
     if (lr is None or lr == 0) and f.known("unet_lr"):  # an excerpt may set it elsewhere
         lr = to_float(f.get("learning_rate"))
@@ -294,6 +301,8 @@ def text_encoder_lr(f: ConfigFacts) -> float | None:
     """The effective text-encoder LR; 0 when the text encoder is not trained."""
     if f.get("network_train_unet_only") or f.get("train_text_encoder") is False:
         return 0.0
+    if invalid(f, "text_encoder_lr") or invalid(f, "learning_rate"):
+        return None
     lr = to_float(f.get("text_encoder_lr"))
     if lr is None and f.known("text_encoder_lr"):  # an excerpt may set it elsewhere
         lr = to_float(f.get("learning_rate"))

@@ -16,6 +16,7 @@ from loratui.doctor.facts import (
     to_str,
 )
 from loratui.doctor.inputs import Input, ReadError, read_text
+from loratui.doctor.inputs.values import check_loratui, check_other
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -132,6 +133,7 @@ def load(inp: Input, path: str | Path) -> None:
     inp.text = text
     if inp.kind == "cmdline":
         inp.facts = parse_cmdline(text)
+        check_other(inp.facts)
         _attach_config_file(inp, path)
         attach_dataset(inp, path)
         return
@@ -148,6 +150,7 @@ def load(inp: Input, path: str | Path) -> None:
             raise ReadError("a kohya_ss config is a JSON object; this file holds "
                             f"a {type(data).__name__}")
         inp.facts = kohya_facts(data, text)
+        check_other(inp.facts)
         attach_dataset(inp, path)
         return
     tomllib = _tomllib()
@@ -162,8 +165,10 @@ def load(inp: Input, path: str | Path) -> None:
     elif inp.kind == "dataset-toml":
         inp.data = data
         inp.facts = dataset_toml_facts(data, text)
+        check_other(inp.facts)
     else:
         inp.facts = sdscripts_facts(data, text)
+        check_other(inp.facts)
         dataset_config = inp.facts.get("dataset_config")
         if dataset_config:
             _attach_dataset_toml(inp, _beside(path, str(dataset_config)))
@@ -207,6 +212,7 @@ def loratui_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
         f.set(canon, value if canon == "sample_prompt_list" else coerce(canon, value),
               tuple(dotted.split(".")), value, line)
     f.extra["unknown_keys"] = unknown
+    check_loratui(f, flat)
     if f.get("network_alpha") is None:
         f.defaults["network_alpha"] = float(f.get("network_dim") or 8)
     f.defaults["learning_rate"] = f.get("unet_lr")

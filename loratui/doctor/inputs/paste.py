@@ -110,6 +110,9 @@ def attach_command(inp: Input) -> None:
     facts = command_facts(cmd, "", env, excerpt=True)
     for key, (value, line) in printed.items():
         facts.set(key, value, (key,), value, line)  # the trainer's own word wins
+    from loratui.doctor.inputs.values import check_other
+
+    check_other(facts)
     facts.extra["from_paste"] = True
     facts.extra["printed"] = {k: v for k, (v, _line) in printed.items()}
     for key in list(facts.lines):

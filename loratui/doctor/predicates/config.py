@@ -225,6 +225,11 @@ def fp32_small_card(inp, ctx, rule, th):
     vram = ctx.vram_gb()
     if vram is None or vram > th["small_card_gb"]:
         return
+    gpu = ctx.gpu()
+    from loratui.precision import fp16_unreliable
+
+    if gpu is not None and fp16_unreliable(gpu.name):
+        return  # fp32 is what these cards need (CF116, E06)
     yield Hit({"vram": vram}, key="mixed_precision", edits={"mixed_precision": "fp16"})
 
 
@@ -277,9 +282,13 @@ def bf16_unsupported(inp, ctx, rule, th):
     gpu, cc = _gpu_cc(ctx)
     if gpu is None or cc is None or F.mixed_precision(f) != "bf16":
         return
-    if tuple(cc) < (8, 0):
-        yield Hit({"gpu": gpu.name, "cc": f"{cc[0]}.{cc[1]}"}, key="mixed_precision",
-                  edits={"mixed_precision": "fp16"})
+    from loratui.precision import precision_for
+
+    precision, _ = precision_for("bf16", gpu.name, tuple(cc))
+    if precision != "bf16":
+        shown = "fp32 (mixed precision no)" if precision == "no" else "fp16"
+        yield Hit({"gpu": gpu.name, "cc": f"{cc[0]}.{cc[1]}", "use": shown},
+                  key="mixed_precision", edits={"mixed_precision": precision})
 
 
 @predicate("gtx16_fp16")
@@ -288,7 +297,9 @@ def gtx16_fp16(inp, ctx, rule, th):
     gpu = ctx.gpu()
     if gpu is None or F.mixed_precision(f) != "fp16":
         return
-    if re.search(r"GTX\s*16\d\d", gpu.name, re.I):
+    from loratui.precision import fp16_unreliable
+
+    if fp16_unreliable(gpu.name):
         yield Hit({"gpu": gpu.name}, key="mixed_precision", edits={"mixed_precision": "no"})
 
 
@@ -318,9 +329,7 @@ def non_native_resolution(inp, ctx, rule, th):
         return
     natives = native if isinstance(native, list) else [native]
     if res[0] == res[1] and res[0] in natives:
-        return
-    if f.get("enable_bucket") and res[0] == res[1]:
-        return  # bucketing at a native square area is the intended use
+        return  # with bucketing on, this is the bucket area: the intended use
     shown = f"{res[0]}x{res[1]}"
     target = natives[0]
     edit_value = target if f.kind == "loratui" else (target, target)
@@ -678,6 +687,27 @@ def diffusers_no_metadata(inp, ctx, rule, th):
 
 
 # ------------------------------------------------------------------ loratui.toml / dataset TOML
+
+@predicate("invalid_config_value")
+def invalid_config_value(inp, ctx, rule, th):
+    f = inp.facts
+    ours = f.kind == "loratui"
+    checker = "`loratui config check` rejects it and training does not start" if ours \
+        else "the trainer fails on it or trains on nonsense"
+    hint = " (`loratui config fields` lists each key's range)" if ours else ""
+    for bad in f.extra.get("invalid", ()):
+        value = bad.value
+        shown = repr(value) if isinstance(value, str) else \
+            str(value).lower() if isinstance(value, bool) else str(value)
+        refs = f" (see {', '.join(bad.pitfalls)})" if bad.pitfalls else ""
+        line = f.line_of(bad.key)
+        if line is None and f.text:
+            from loratui.doctor.inputs.configs import key_line
+
+            line = key_line(f.text, bad.shown.rsplit(".", 1)[-1])
+        yield Hit({"value": shown, "problem": bad.problem, "consequence": checker,
+                   "refs": refs, "hint": hint}, key=bad.key, line=line)
+
 
 @predicate("unknown_config_key")
 def unknown_config_key(inp, ctx, rule, th):

@@ -20,13 +20,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loratui.atomic import atomic_write_bytes, atomic_write_text
+
 from . import captions as cap
-from ._io import (
-    atomic_save_image,
-    atomic_write_bytes,
-    atomic_write_text,
-    remove_stale_temps,
-)
+from ._io import atomic_save_image, remove_stale_temps
 from .buckets import choose_bucket
 from .scanner import PIL_MAX_PIXELS, ScanOptions, iter_parallel, scan
 

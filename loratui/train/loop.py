@@ -526,6 +526,7 @@ class Trainer:
             "num_train_images": self.plan.num_train_images(),
             "num_reg_images": len(self.plan.reg_items),
             "num_batches_per_epoch": self.batches_per_epoch, "epoch": self.epoch,
+            "num_epochs": self.epoch,  # run so far (a max_steps or a stop ends it early)
             "steps": self.step, "max_steps": self.max_steps,
             "tag_frequency": tag_frequency(self.plan.captions_by_dir()),
             "dataset_dirs": self.plan.dataset_dirs(), "bucket_info": self.plan.bucket_info(),

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 WRITABLE_KINDS = ("loratui", "kohya-json", "sdscripts-toml", "dataset-toml")
 INTERNAL = {
     "DR001": ("rule-crashed", "warning"),
@@ -190,10 +191,16 @@ def run_rules(ctx: Context) -> list[Diagnostic]:
                     Location(inp.path)))
     if suppressed:
         diagnostics = _apply_supersedes(diagnostics, suppressed, inputs)
-    fallback = {r.code for r in rules if r.fallback}
+    fallback = {r.code: r for r in rules if r.fallback}
     if fallback:
+        # A fallback is explained by another finding about the same file from a rule of
+        # the same input kinds (a log's traceback by a log rule, not by a warning about
+        # the settings of the command found in that log).
+        kinds = {k for r in fallback.values() for k in r.inputs}
+        same_kind = {r.code for r in rules if kinds.intersection(r.inputs)}
         explained = {d.location.path for d in diagnostics
-                     if d.code not in fallback and d.severity in ("error", "warning")}
+                     if d.code not in fallback and (d.severity == "error" or (
+                         d.code in same_kind and d.severity == "warning"))}
         diagnostics = [d for d in diagnostics
                        if d.code not in fallback or d.location.path not in explained]
     return _dedupe(sorted(diagnostics, key=Diagnostic.sort_key))
@@ -264,6 +271,8 @@ def _to_diagnostic(rule: Rule, th: dict[str, Any], inp: Input, hit: Hit) -> Diag
         key_out = key
     for k, v in hit.vars.items():
         variables[k] = fmt_num(v) if isinstance(v, float) else v
+    if line is None and facts is not None and facts.extra.get("from_paste"):
+        line = facts.extra.get("command_line")  # a setting left out: point at the command
     message = render(rule.message, variables)
     fix = None
     if rule.fix:
@@ -284,7 +293,12 @@ def _to_diagnostic(rule: Rule, th: dict[str, Any], inp: Input, hit: Hit) -> Diag
             command = render(rule.fix["command"], variables)
         fix = Fix(applicability, title, edits, command)
     location = Location(hit.path or inp.path, key_out, line, None, hit.span, hit.image)
-    return Diagnostic(rule.code, rule.name, rule.severity, message, location, rule.refs, fix)
+    refs = hit.refs if hit.refs is not None else rule.refs
+    severity = hit.severity or rule.severity
+    cap = getattr(inp, "severity_cap", None)
+    if cap is not None and SEVERITY_RANK.get(severity, 0) > SEVERITY_RANK[cap]:
+        severity = cap
+    return Diagnostic(rule.code, rule.name, severity, message, location, refs, fix)
 
 
 def _new_key_path(facts, canon: str) -> tuple[str, ...] | None:

@@ -28,6 +28,10 @@ def local_path(inp, value) -> str | None:
     if re.match(r"^[A-Za-z]:[\\/]", text) and os.name != "nt":
         return None
     p = os.path.normpath(os.path.expanduser(text))
+    if inp.facts is not None and inp.facts.extra.get("from_paste"):
+        # A path in a pasted log names the user's machine: check it only if it is here.
+        p = p if os.path.isabs(p) else os.path.abspath(os.path.join(_dir_of(inp), p))
+        return p if os.path.exists(p) else None
     if os.path.isabs(p):
         return p
     candidate = os.path.abspath(os.path.join(_dir_of(inp), p))
@@ -81,8 +85,8 @@ def alpha_below_range(inp, ctx, rule, th):
         return
     dim, alpha, ratio = got
     if ratio < th["min_ratio"]:
-        note = "" if inp.facts.has("network_alpha") else \
-            " (not set: sd-scripts uses alpha 1)"
+        note = inp.facts.default_note("network_alpha")
+        note = f" ({note})" if note else ""
         yield Hit({"alpha": alpha, "rank": dim, "ratio": round(ratio, 3), "note": note,
                    "suggested": float(dim)}, key="network_alpha",
                   edits={"network_alpha": float(dim)})
@@ -129,8 +133,8 @@ def unet_lr_too_low(inp, ctx, rule, th):
     lr = F.unet_lr(f)
     if lr is None or lr <= 0 or lr >= th["min_lr"]:
         return
-    note = "" if f.has("unet_lr") or f.has("learning_rate") else \
-        " (not set: sd-scripts' default learning_rate is 2e-6)"
+    note = "" if f.has("unet_lr") else f.default_note("learning_rate")
+    note = f" ({note})" if note else ""
     yield Hit({"lr": lr, "note": note, "suggested": th["suggested"]},
               key=_lr_key(f, "unet_lr"), edits={_lr_key(f, "unet_lr"): th["suggested"]})
 
@@ -213,7 +217,8 @@ def batch_too_big(inp, ctx, rule, th):
 @predicate("fp32_small_card")
 def fp32_small_card(inp, ctx, rule, th):
     f = inp.facts
-    if not f.has("mixed_precision") and f.kind == "kohya-json":
+    if not f.has("mixed_precision") and (f.kind == "kohya-json" or
+                                         not f.known("mixed_precision")):
         return
     if F.mixed_precision(f) != "no":
         return
@@ -231,7 +236,7 @@ def fp32_small_card(inp, ctx, rule, th):
 @predicate("fp16_vae")
 def fp16_vae(inp, ctx, rule, th):
     f = inp.facts
-    if F.mixed_precision(f) != "fp16" or f.get("no_half_vae"):
+    if F.mixed_precision(f) != "fp16" or f.get("no_half_vae") or not f.known("no_half_vae"):
         return
     if f.kind == "kohya-json" and not f.has("mixed_precision"):
         return
@@ -255,7 +260,7 @@ def no_memory_efficient_attention(inp, ctx, rule, th):
     f = inp.facts
     known = any(f.values.get(k) is not None for k in ("xformers", "sdpa", "mem_eff_attn",
                                                       "attention"))
-    if f.kind == "kohya-json" and not known:
+    if not known and (f.kind == "kohya-json" or not f.complete):
         return
     if F.memory_efficient_attention(f):
         return
@@ -379,7 +384,8 @@ def te_cache_trains_te(inp, ctx, rule, th):
     f = inp.facts
     if not f.get("cache_text_encoder_outputs"):
         return
-    if F.text_encoder_lr(f) and not f.get("network_train_unet_only"):
+    if F.text_encoder_lr(f) and not f.get("network_train_unet_only") and \
+            f.known("network_train_unet_only"):
         yield Hit({}, key="cache_text_encoder_outputs", edits={"network_train_unet_only": True})
 
 
@@ -444,7 +450,7 @@ def vpred_flags(inp, ctx, rule, th):
     base_name = re.split(r"[\\/]", base)[-1]
     vpred_base = bool(F.VPRED_NAME_HINTS.search(base_name))
     key = "v_parameterization"
-    if vpred_base and not vparam:
+    if vpred_base and not vparam and f.known("v_parameterization"):
         yield Hit({"problem": f"the base model `{base_name}` looks like a v-prediction model "
                    "but v-parameterization is off: training will produce brown or noisy "
                    "images"}, key="pretrained_model_name_or_path",
@@ -453,7 +459,7 @@ def vpred_flags(inp, ctx, rule, th):
         yield Hit({"problem": "v-parameterization is on for an SD1.5 base, which predicts "
                    "noise (epsilon): the LoRA will learn the wrong target"}, key=key,
                   edits={"v_parameterization": False})
-    if f.get("zero_terminal_snr") and not vparam:
+    if f.get("zero_terminal_snr") and not vparam and f.known("v_parameterization"):
         yield Hit({"problem": "zero_terminal_snr without v_parameterization: ZTSNR needs "
                    "v-prediction"}, key="zero_terminal_snr")
 
@@ -477,9 +483,11 @@ def step_limit_1600(inp, ctx, rule, th):
     if steps == th["hidden_default"] and epochs:
         yield Hit({"epochs": epochs, "steps": steps}, key="max_train_steps",
                   edits={"max_train_steps": 0})
-    elif f.kind in ("cmdline", "sdscripts-toml") and steps is None and not epochs and \
+    elif f.kind in ("cmdline", "sdscripts-toml") and f.complete and steps is None and \
+            not epochs and \
             str(f.extra.get("script", "")).endswith(("train_network.py", "train_db.py")):
-        yield Hit({"epochs": "none", "steps": th["hidden_default"]}, key="max_train_steps")
+        yield Hit({"epochs": f"none ({f.default_note('max_train_steps')})",
+                   "steps": th["hidden_default"]}, key="max_train_steps")
 
 
 @predicate("epochs_far_from_guide")
@@ -782,3 +790,16 @@ def label_pollution_trigger(inp, ctx, rule, th):
     tags = [str(t).strip().lower() for t in (f.values.get("label_pollution_tags") or [])]
     if trigger and trigger in tags:
         yield Hit({"trigger": trigger}, key="label_pollution")
+
+
+# ------------------------------------------------------------------ other trainers
+
+@predicate("onetrainer_fp16_lora_weights")
+def onetrainer_fp16_lora_weights(inp, ctx, rule, th):
+    f = inp.facts
+    if f.extra.get("trainer") != "onetrainer":
+        return
+    key = "lora_weight_dtype" if f.has("lora_weight_dtype") else "weight_dtype"
+    dtype = str(f.values.get(key) or "")
+    if dtype.upper().replace("-", "_") in ("FLOAT_16", "FLOAT16", "FP16"):
+        yield Hit({"dtype": dtype}, key=key)

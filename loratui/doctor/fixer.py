@@ -3,34 +3,16 @@ kohya_ss JSON keeping key order and indentation. Every write is atomic (temp + r
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
+from loratui.atomic import atomic_write_text
 from loratui.doctor.model import DELETE, Diagnostic
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Same pattern as `loratui.config.atomic_write_text`, without importing pydantic."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        with contextlib.suppress(OSError):  # keep the file's permissions where possible
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def fixable(diags: list[Diagnostic], unsafe: bool) -> list[Diagnostic]:

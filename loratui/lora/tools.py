@@ -5,7 +5,6 @@ the fact, or a block vector) and convert. Each returns new `LoraWeights` plus a 
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -201,7 +200,7 @@ def write_output(weights: LoraWeights, metadata: dict[str, str], out: Path, *,
                  inputs: list[Path], overwrite: bool, fmt: str = "kohya") -> Path | None:
     """Write atomically. An existing file is replaced only with `overwrite`, after a copy
     to `<name>.bak` (an input file too). Returns the backup path, if any."""
-    from loratui.train.export import atomic_write_bytes
+    from loratui.atomic import atomic_copy, atomic_write_bytes
 
     out = Path(out)
     backup = None
@@ -212,17 +211,6 @@ def write_output(weights: LoraWeights, metadata: dict[str, str], out: Path, *,
             raise ToolError(f"{out} {what}: choose another --output, or add --overwrite "
                             "(the old file is kept as .bak)")
         backup = out.with_name(out.name + ".bak")
-        shutil.copy2(out, backup)
-    blob = serialize_weights(weights, metadata, fmt)
-    atomic_write_bytes(out, blob)
-    _apply_umask(out)
+        atomic_copy(out, backup)
+    atomic_write_bytes(out, serialize_weights(weights, metadata, fmt))
     return backup
-
-
-def _apply_umask(path: Path) -> None:
-    """mkstemp creates 0600 files; give the output the mode a plain open() would."""
-    import os
-
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)

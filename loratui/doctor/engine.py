@@ -349,6 +349,54 @@ def _drop_datasets_read_through_a_config(loaded: list[Input]) -> list[Input]:
             if not (inp.kind == "dataset" and os.path.realpath(inp.path) in attached)]
 
 
+def _one_dataset_per_folder(loaded: list[Input]) -> None:
+    """A dataset folder reached through several configs (the project's, a run's copy, a
+    dataset TOML) is checked once: under the first config outside a run folder, else the
+    first one met. The others are dropped from their parents."""
+    import os
+
+    found: list[Input] = []
+    stack = list(reversed(loaded))
+    while stack:
+        inp = stack.pop()
+        if inp.kind == "dataset" and inp.parent is not None:
+            found.append(inp)
+        stack.extend(reversed(inp.children))
+
+    def in_run(inp: Input) -> bool:
+        while inp.parent is not None:
+            inp = inp.parent
+            if inp.kind == "run":
+                return True
+        return False
+
+    keep: dict[str, Input] = {}
+    for inp in sorted(found, key=in_run):  # stable: outside runs first, then given order
+        keep.setdefault(os.path.realpath(inp.path), inp)
+    for inp in found:
+        if keep[os.path.realpath(inp.path)] is not inp and inp.parent is not None:
+            inp.parent.children.remove(inp)
+
+
+def _one_place(diags: list[Diagnostic], inputs: list[Input]) -> list[Diagnostic]:
+    """A config finding repeated, word for word, by the copy of that config in a run folder
+    is reported once, on the user's own file."""
+    by_path = {}
+    for inp in inputs:
+        by_path.setdefault(inp.path, inp)
+
+    def copy_in_run(path: str) -> bool:
+        inp = by_path.get(path)
+        return inp is not None and inp.facts is not None and inp.parent is not None and \
+            inp.parent.kind == "run"
+
+    outside = {(d.code, d.location.key, d.message) for d in diags
+               if not copy_in_run(d.location.path) and d.location.path in by_path
+               and by_path[d.location.path].facts is not None}
+    return [d for d in diags if not (copy_in_run(d.location.path) and
+                                     (d.code, d.location.key, d.message) in outside)]
+
+
 def diagnose(paths: Iterable[str | Path] = (), *, prompts: Iterable[str] = (),
              as_kind: str | None = None, options: Options | None = None,
              catalog: Catalog | None = None, inputs: list[Input] | None = None
@@ -362,6 +410,7 @@ def diagnose(paths: Iterable[str | Path] = (), *, prompts: Iterable[str] = (),
     for path in paths:
         loaded.append(inputs_mod.load(path, as_kind))
     loaded = _drop_datasets_read_through_a_config(loaded)
+    _one_dataset_per_folder(loaded)
     for i, text in enumerate(prompts):
         loaded.append(inputs_mod.prompt_input(text, "<prompt>" if i == 0 else f"<prompt {i+1}>"))
     overrides = dict(options.overrides)
@@ -376,4 +425,4 @@ def diagnose(paths: Iterable[str | Path] = (), *, prompts: Iterable[str] = (),
                 overrides.setdefault(k, v)
     options.overrides = overrides
     ctx = Context(loaded, options, catalog)
-    return run_rules(ctx), loaded
+    return _one_place(run_rules(ctx), list(ctx.all_inputs())), loaded

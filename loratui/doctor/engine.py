@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from loratui.doctor.catalog import Catalog, Rule, load_catalog
 from loratui.doctor.inputs import Input
-from loratui.doctor.model import DELETE, Diagnostic, Fix, Location
+from loratui.doctor.model import DELETE, Diagnostic, Fix, Location, Relative
 from loratui.doctor.registry import PREDICATES, Hit
 
 TYPE_CHECKING = False
@@ -284,6 +284,13 @@ def _to_diagnostic(rule: Rule, th: dict[str, Any], inp: Input, hit: Hit) -> Diag
             for canon, value in hit.edits.items():
                 path = facts.keys.get(canon) or _new_key_path(facts, canon)
                 if path is None:
+                    continue
+                if isinstance(value, Relative):
+                    ref = facts.keys.get(value.key) or _new_key_path(facts, value.key)
+                    if ref is None:
+                        continue
+                    edits[path] = Relative(ref, value.factor, value.default,
+                                           isinstance(facts.raw.get(canon), str))
                     continue
                 edits[path] = value if value is DELETE else _keep_type(facts, canon, value)
         elif applicability != "display-only":

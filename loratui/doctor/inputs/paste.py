@@ -78,17 +78,26 @@ SAVED = ("saving checkpoint", "model saved", "save trained model", "Model saved"
          "saved to", "Training finished", "training finished", "Training has ended")
 
 
-def run_went_well(log) -> bool:
-    """The paste shows the run saving its LoRA with no error, NaN or traceback."""
+STEPPED = LazyRe(rb"\d+%\|[^\n\r|]*\|\s*[1-9]\d*/\d+ \[")
+
+
+def settings_cap(log) -> str | None:
+    """How severe findings about the settings of a command may be, given what the paste
+    shows of its run: "info" when it saved its LoRA with no error, NaN or traceback it
+    ended on (the settings are advice); "warning" when it is training past its first steps
+    without one (none of them stopped it); None otherwise."""
     from loratui.doctor.inputs.tracebacks import final_traceback
 
-    if not any(log.contains(n) for n in SAVED) or not log.contains(".safetensors"):
-        return False
+    saved = any(log.contains(n) for n in SAVED) and log.contains(".safetensors")
+    if not saved and STEPPED.search(log.view, max(len(log.view) - (4 << 20), 0)) is None:
+        return None
     if any(log.contains(n) for n in ("=nan", ": nan", "NaN", "out of memory", "Killed", "SIGKILL",
-                                     "non-zero exit status")):
-        return False
-    tb, _ended = final_traceback(log)
-    return tb is None
+                                     "non-zero exit status", "No data found")):
+        return None
+    tb, ended = final_traceback(log)
+    if tb is not None and ended:
+        return None
+    return "info" if saved else "warning"
 
 
 def attach_command(inp: Input) -> None:
@@ -129,8 +138,7 @@ def attach_command(inp: Input) -> None:
             facts.lines.setdefault(key, first_line)
     child = Input(inp.path, "cmdline")
     child.facts = facts
-    if run_went_well(log):
-        child.severity_cap = "info"
+    child.severity_cap = settings_cap(log)
     child.parent = inp
     inp.children.append(child)
     inp.command = child  # type: ignore[attr-defined]

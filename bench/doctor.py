@@ -17,9 +17,12 @@ bench/ scripts time whole processes).
    progress with thousands of `\\r` updates per line, epoch and checkpoint lines, benign
    warnings, and a CUDA out-of-memory traceback near the end. The bench checks that the
    doctor found it (LG103, at the right line).
+3. peak memory (whole process, max RSS) of doctor on a 200 MB log of short lines and on one
+   made only of newlines (target < 300 MB; it was 1.9 GB for the newlines): the log is
+   streamed, never held twice.
 
 Commands take turns run by run; best and median of each are printed; ratios are of bests.
-Run: python bench/doctor.py [--mb 50] [--repeat 15] [--bytecode] [--no-log]
+Run: python bench/doctor.py [--mb 50] [--repeat 15] [--memory-mb 200] [--bytecode] [--no-log]
 """
 
 from __future__ import annotations
@@ -84,6 +87,32 @@ save_precision = "fp16"
 """
 
 NEEDLE = "CUDA out of memory"  # what a user greps a failed run's log for
+
+
+def peak_rss_mb(cmd: list[str], env=None) -> float:
+    """Max resident memory of `cmd` as a whole process, in MiB: measured by a fresh
+    Python parent (RUSAGE_CHILDREN keeps the largest child it waited for)."""
+    probe = ("import resource, subprocess, sys; "
+             "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", probe, *cmd], env=env, capture_output=True,
+                         text=True, check=True)
+    kb = int(out.stdout.strip().splitlines()[-1])
+    return kb / (1024 * 1024) if sys.platform == "darwin" else kb / 1024
+
+
+def write_short_lines(path: Path, mb: int) -> None:
+    """`mb` MB of short log lines (steps and losses), written in 1 MB pieces."""
+    piece = "".join(f"step {i} loss 0.{i % 97:02d}\n" for i in range(60_000)).encode()
+    with open(path, "wb") as fh:
+        while fh.tell() < mb << 20:
+            fh.write(piece)
+
+
+def write_newlines(path: Path, mb: int) -> None:
+    with open(path, "wb") as fh:
+        for _ in range(mb):
+            fh.write(b"\n" * (1 << 20))
 
 
 def timed(cmds: list[list[str]], repeat: int, env=None) -> list[tuple[float, float]]:
@@ -297,6 +326,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mb", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=15)
+    ap.add_argument("--memory-mb", type=int, default=200)
     ap.add_argument("--bytecode", action="store_true",
                     help="also time with loratui compiled to bytecode (as a wheel install)")
     ap.add_argument("--no-log", action="store_true", help="skip the 50 MB log part")
@@ -346,12 +376,23 @@ def time_log(tmp: Path, doctor: list[str], args, env) -> bool:
     grep = shutil.which("grep")
     if grep is None:
         print("grep not found: skipping the log ratio")
-        return ok
-    (g_b, g_m), (d_b, d_m) = timed([[grep, "-c", NEEDLE, str(log)], [*doctor, str(log)]],
-                                   args.repeat, env)
-    print(f"grep -c '{NEEDLE}'  best {g_b * 1000:7.1f} ms  median {g_m * 1000:7.1f} ms")
-    print(f"doctor train.log         best {d_b * 1000:7.1f} ms  median {d_m * 1000:7.1f} ms"
-          f"  ratio {d_b / g_b:.2f} (aim <= 10)")
+    else:
+        (g_b, g_m), (d_b, d_m) = timed([[grep, "-c", NEEDLE, str(log)], [*doctor, str(log)]],
+                                       args.repeat, env)
+        print(f"grep -c '{NEEDLE}'  best {g_b * 1000:7.1f} ms  median {g_m * 1000:7.1f} ms")
+        print(f"doctor train.log         best {d_b * 1000:7.1f} ms  median {d_m * 1000:7.1f} "
+              f"ms  ratio {d_b / g_b:.2f} (aim <= 10)")
+    log.unlink()
+    for name, write in (("short lines", write_short_lines), ("only newlines", write_newlines)):
+        big = tmp / "big.log"
+        write(big, args.memory_mb)
+        t = time.perf_counter()
+        peak = peak_rss_mb([*doctor, str(big)], env)
+        took = time.perf_counter() - t
+        print(f"doctor {args.memory_mb} MB log of {name:<13} peak {peak:6.0f} MiB "
+              f"({took:.1f} s)  target < 300 MiB")
+        ok = ok and peak < 300
+        big.unlink()
     return ok
 
 

@@ -124,7 +124,7 @@ def test_fuzz_find_commands(parts, noise):
         assert isinstance(cmd.args, list) and cmd.line >= 1
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.text(max_size=300))
 def test_fuzz_paste_as_log(tmp_path_factory, text):
     p = tmp_path_factory.mktemp("p") / "paste.txt"
@@ -210,3 +210,46 @@ def test_printed_values_beat_computed_ones(tmp_path):
     assert f.get("max_train_steps") == 4500 and f.get("max_train_epochs") == 3
     assert f.origin("max_train_steps") == "user"
     assert "CF126" not in {d.code for d in diags}  # the trainer says 4500, not 1600
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(["Traceback (most recent call last):\n", "  File \"a.py\", line 3, "
+                                 "in save_model\n", "│ x.py:1 in f │\n", "╰──╯\n", "OSError: x\n",
+                                 "KeyError: 'a'\n", "Exception ignored in: f\n", "steps: 5%| 1/9 "
+                                 "[00:01<00:08, 1.2s/it]\n", "\r", "PermissionError: [Errno 13]\n",
+                                 "saving checkpoint: a.safetensors\n", "    x\n", "KeyboardInterrupt\n"]),
+                max_size=25))
+def test_fuzz_tracebacks(parts):
+    from loratui.doctor.inputs.log import LogData
+    from loratui.doctor.inputs.tracebacks import final_traceback, tracebacks
+
+    log = LogData("<fuzz>", "".join(parts).encode())
+    for tb in tracebacks(log):
+        assert tb.line >= 1 and tb.end >= tb.pos
+    final_traceback(log)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.text(alphabet="abn_=$ {}%\"'#\n-0123", max_size=120))
+def test_fuzz_script_variables(text):
+    from loratui.doctor.inputs.commands import assignments, substitute
+    from loratui.doctor.inputs.configs import command_facts
+
+    env = assignments(text)
+    for token in text.split():
+        substitute(token, env)
+    command_facts(best_command(find_commands("accelerate launch train_network.py " + text)),
+                  text, env)
+    assert isinstance(split_args(text), list)
+
+
+def test_command_in_a_long_log_is_found_through_windows(tmp_path, monkeypatch):
+    from loratui.doctor.inputs import paste
+
+    monkeypatch.setattr(paste, "WHOLE_FROM", 1000)
+    text = ("INFO noise line\n" * 400 + "accelerate launch train_network.py \\\n"
+            "  --network_dim=64 --network_alpha=64\n" + "INFO more noise\n" * 400)
+    diags, inputs = run_doctor([write(tmp_path, "train.log", text)])
+    f = _child_facts(inputs)
+    assert f.get("network_dim") == 64 and f.extra["command_line"] == 401
+    assert any(d.code == "CF102" and d.location.line == 402 for d in diags)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from loratui.doctor.inputs import Input
 from loratui.doctor.util import LazyRe
 
-WHOLE_FROM = 4 << 20  # a view smaller than this is decoded whole
+WHOLE_FROM = 512 << 10  # a view smaller than this is decoded whole
 WINDOW_BEFORE = 8 * 1024
 WINDOW_AFTER = 64 * 1024
 MAX_WINDOWS = 40
@@ -100,6 +100,20 @@ def settings_cap(log) -> str | None:
     return "info" if saved else "warning"
 
 
+def _arg_lines(facts, cmd, first: int, text: str, skip: set[str]) -> None:
+    """Point each argument at the line of the paste it is on (a command spans several)."""
+    import re
+
+    lines = text.split("\n")
+    start = sum(len(line) + 1 for line in lines[:cmd.line - first])
+    for key, path in facts.keys.items():
+        if key in skip:  # the trainer's printed value: its own line
+            continue
+        m = re.compile(r"--" + re.escape(path[0]) + r"\b").search(text, start)
+        if m is not None and text.count("\n", start, m.start()) < 400:
+            facts.lines[key] = first + text.count("\n", 0, m.start())
+
+
 def attach_command(inp: Input) -> None:
     """Read the training command in a log paste into a `cmdline` child of `inp`."""
     from loratui.doctor.inputs.commands import assignments, best_command, find_commands
@@ -108,10 +122,12 @@ def attach_command(inp: Input) -> None:
     log = inp.data
     commands = []
     env: dict = {}
+    region_of: dict[int, tuple[int, str]] = {}
     for first, text in _regions(log):
         for cmd in find_commands(text):
             cmd.line += first - 1
             commands.append(cmd)
+            region_of[id(cmd)] = (first, text)
         if first == 1 and len(text) < 1 << 20:
             env = assignments(text)
     printed = printed_values(log)
@@ -130,6 +146,8 @@ def attach_command(inp: Input) -> None:
     facts.extra["from_paste"] = True
     facts.extra["printed"] = {k: v for k, (v, _line) in printed.items()}
     first_line = cmd.line if cmd is not None else None
+    if cmd is not None:
+        _arg_lines(facts, cmd, *region_of[id(cmd)], skip=set(printed))
     for key in list(facts.lines):
         if facts.lines[key] is None:
             facts.lines[key] = first_line

@@ -82,10 +82,10 @@ def run_check(args: argparse.Namespace) -> int:
 
     try:
         load_config(args.path)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except ConfigError as exc:  # the verdict is the command's output: stdout, like `ruff check`
+        print(f"error: {exc}")
         return 1
-    print(f"{args.path}: ok", file=sys.stderr)
+    print(f"{args.path}: ok")
     return 0
 
 

@@ -68,3 +68,35 @@ async def paste(pilot, app, selector: str, text: str) -> None:
     await pilot.press("ctrl+u")
     widget.post_message(events.Paste(text))
     await pilot.pause()
+
+
+def sd15_folder(root):
+    """The smallest folder the Start step's check accepts as SD1.5 (diffusers layout)."""
+    import json
+
+    (root / "unet").mkdir(parents=True)
+    (root / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
+    (root / "unet" / "config.json").write_text(json.dumps({"cross_attention_dim": 768}))
+    return root
+
+
+def ready_project(project, images: int = 3):
+    """A project whose every step can be passed: an SD1.5-shaped model folder, a small
+    captioned dataset and a loratui.toml naming both."""
+    from PIL import Image
+
+    from loratui.config import save_config
+    from loratui.presets import choose
+
+    model = sd15_folder(project / "model")
+    data = project / "images"
+    data.mkdir()
+    for i in range(images):
+        Image.new("RGB", (64, 64), (30 * i, 90, 160)).save(data / f"{i}.png")
+        (data / f"{i}.txt").write_text(f"zq_girl_, red dress, pose {i}\n")
+    cfg = choose(12.0).to_config()
+    cfg.model.base = str(model)
+    cfg.dataset.dir = str(data)
+    cfg.dataset.trigger_word = "zq_girl_"
+    save_config(cfg, project / "loratui.toml")
+    return project

@@ -17,12 +17,28 @@ from loratui.ui import core
 from loratui.ui.messages import GpuUpdate, RunUpdate
 from loratui.ui.runwatch import RunPoller, Speed, format_duration
 from loratui.ui.screens.base import WizardScreen
+from loratui.ui.text import short_path
 from loratui.ui.widgets.loss_chart import LossChart
 from loratui.ui.widgets.sample_view import SampleView
 
 
 class TrainScreen(WizardScreen):
     STEP = "train"
+    HELP = """
+The Train step starts training in its own process and follows its run folder live.
+Training goes on when the wizard or the SSH session closes; `loratui` offers to
+re-attach next time.
+
+Title line      The run's state (starting, loading, caching, running, saving, finished,
+                failed, interrupted, crashed) and its folder.
+Progress        Optimiser steps done / total, the ETA, and steps per second (it/s).
+Stats           Epoch, the last loss, its running average, the learning rate and the GPU
+                (memory used, utilisation, temperature) when a GPU is there.
+Loss chart      Raw loss (grey) and its smoothed average (cyan) per step. The raw loss of
+                a diffusion model is noisy by nature: read the average.
+Samples         The latest sample image the trainer rendered (at each epoch end).
+Events          What the trainer reported: checkpoints, samples, warnings, errors.
+"""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+t", "start", "Start"),
         Binding("ctrl+x", "stop", "Stop"),
@@ -56,7 +72,6 @@ class TrainScreen(WizardScreen):
         run = self.state.run_dir
         if run != self.run_path:
             self.follow(run)
-        self.query_one("#run-progress-row").display = run is not None
         if run is None:
             self.query_one("#run-title", Static).update(
                 "No run yet. ctrl+t starts training with loratui.toml "
@@ -64,14 +79,17 @@ class TrainScreen(WizardScreen):
 
     # ---- following --------------------------------------------------------------------
     def follow(self, run_path: Path | None) -> None:
+        """Show `run_path` from now on: the progress row appears at once (step 0/?)."""
         self.run_path = run_path
         self.speed, self.last, self.smooth, self.run_state = Speed(), {}, None, {}
         self.query_one(LossChart).clear_data()
         self.query_one("#run-events", RichLog).clear()
+        self.query_one("#run-progress-row").display = run_path is not None
         if run_path is None:
             self.workers.cancel_group(self, "follow")
             return
-        self.query_one("#run-title", Static).update(f"run {run_path}")
+        self.query_one("#run-title", Static).update(f"starting: {short_path(run_path, 60)}")
+        self._show_progress()
         self.watch_run(run_path)
         self.watch_gpu()
 
@@ -164,10 +182,10 @@ class TrainScreen(WizardScreen):
         bar.update(total=max_steps or None, progress=step)
         eta = self.speed.eta_seconds(step, max_steps)
         rate = self.speed.per_second
-        state = st.get("state", "unknown")
-        numbers = f"{step}/{max_steps or '?'}  ETA {format_duration(eta)}  " \
-                  f"{rate:.2f} it/s" if rate else f"{step}/{max_steps or '?'}  ETA –"
-        self.query_one("#run-numbers", Static).update(numbers)
+        state = st.get("state", "starting")
+        self.query_one("#run-numbers", Static).update(
+            f"{step}/{max_steps or '?'}  ETA {format_duration(eta)}  "
+            f"{f'{rate:.2f}' if rate else '–'} it/s")
         title = f"{state}: {self.run_path.name if self.run_path else ''}"
         if st.get("error"):
             title += f" — {st['error']}"

@@ -15,6 +15,7 @@ from loratui.gpu import GpuReport
 from loratui.ui import core
 from loratui.ui.errors import describe, write_log
 from loratui.ui.state import WizardState, open_project
+from loratui.ui.text import short_path
 from loratui.ui.widgets import STEPS
 
 
@@ -52,7 +53,6 @@ class LoratuiApp(App):
         from loratui.gpu import detect
 
         gpu = self._gpu if self._gpu is not None else detect(allow_torch=False)
-        self.sub_title = str(self.project)
         self.load_project(self.project, gpu)
         if self.initial_run is not None:
             self.state.run_dir = self.initial_run
@@ -72,7 +72,7 @@ class LoratuiApp(App):
                 self.show_error, "loratui.toml cannot be used", str(exc),
                 "The wizard starts from a preset. Saving keeps your file as loratui.toml.bak.")
         self.project = self.state.project
-        self.sub_title = str(self.project)
+        self.sub_title = short_path(self.project, 48)
         # Screens built for an older project show stale data: rebuild them on demand.
         for name in self.step_names:
             if self.is_screen_installed(name) and self.get_screen(name) not in self.screen_stack:

@@ -23,6 +23,7 @@ from loratui.deploy import usage as _usage
 from loratui.deploy import workflow_json as comfy_workflow_json
 from loratui.runs import ACTIVE_STATES, TERMINAL_STATES, RunFolder
 from loratui.runs import list_runs as _list_runs
+from loratui.ui.text import short_path
 
 __all__ = [
     "ACTIVE_STATES", "TERMINAL_STATES", "Check", "DeployProblem", "RunInfo",
@@ -48,7 +49,7 @@ def check_base_model(path: Path | None) -> Check:
     if path is None:
         return Check(None, "enter the path of an SD1.5 model (diffusers folder or .safetensors)")
     if not path.exists():
-        return Check(False, f"{path} does not exist")
+        return Check(False, f"{short_path(path, 60)} does not exist")
     result = _check_base_model(path)
     return Check(result.ok, result.message)
 

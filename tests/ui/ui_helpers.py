@@ -100,3 +100,51 @@ def ready_project(project, images: int = 3):
     cfg.dataset.trigger_word = "zq_girl_"
     save_config(cfg, project / "loratui.toml")
     return project
+
+
+def screen_lines(app) -> list[str]:
+    """The terminal's text as the user sees it now, one string per row."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
+                      color_system="truecolor", record=True, legacy_windows=False,
+                      safe_box=False)
+    console.print(app.screen._compositor.render_update(full=True,
+                                                       screen_stack=app._background_screens))
+    return console.export_text().splitlines()
+
+
+def cut_off(app) -> list[str]:
+    """Texts of the screen's Static widgets that the user cannot read whole: cropped by a
+    parent that cannot scroll, off the screen's edge, or wrapped into a too-small box."""
+    from textual.scroll_view import ScrollView
+    from textual.widgets import ProgressBar, Static, Tab
+
+    lines = screen_lines(app)
+    screen = app.screen
+    problems = []
+    for widget in screen.query(Static):
+        want = " ".join(str(widget.render()).split())
+        region = widget.region
+        if not want or not widget.display or region.width == 0 or \
+                any(isinstance(a, (ProgressBar, Tab)) for a in widget.ancestors):
+            continue  # hidden (another tab), or a piece of Textual's own widgets
+        seen, node, scrolls = region, widget.parent, False
+        while node is not None and node is not screen:
+            if node.is_scrollable and (node.allow_vertical_scroll or isinstance(node, ScrollView)):
+                scrolls = True
+            seen = seen.intersection(node.region)
+            node = node.parent
+        seen = seen.intersection(screen.region)
+        if seen.size != region.size:
+            if not scrolls:
+                problems.append(f"{widget.id}: cropped to {seen.size} of {region.size}: {want}")
+            continue  # partly scrolled out of view: the user can scroll to it
+        shown = " ".join(" ".join(line[region.x:region.right]
+                                  for line in lines[region.y:region.bottom]).split())
+        if want.replace(" ", "") not in shown.replace(" ", ""):  # a long path may fold
+            problems.append(f"{widget.id}: {want!r} shows as {shown!r}")
+    return problems

@@ -119,7 +119,7 @@ class DoctorScreen(Screen):
         if d.refs:
             lines.append("refs: " + ", ".join(d.refs))
         if d.location.path:
-            lines.append(f"in: {d.location.path}" + (f" [{d.location.key}]"
+            lines.append(f"in: {short_path(d.location.path, 40)}" + (f" [{d.location.key}]"
                                                       if d.location.key else ""))
         in_wizard = wizard_fix_for_code(d.code)
         if in_wizard:

@@ -142,7 +142,9 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
     def refresh_from_state(self) -> None:
         cfg = self.state.config
         table = self.query_one("#fields", DataTable)
-        width = max(12, self.size.width * 3 // 5 - 34)  # what the settings column leaves
+        # What the settings column leaves of the table (cell padding, scrollbar).
+        table_width = table.size.width or (self.size.width - 2) * 3 // 5
+        width = max(12, table_width - max(len(r["key"]) for r in self.rows) - 6)
         for row in self.rows:
             value = value_text(get_dotted(cfg, row["key"]))
             if row["key"].endswith((".dir", ".base", "_dir")) or "/" in value:
@@ -192,7 +194,10 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
     def help_for(self, row: dict[str, Any]) -> str:
         value = get_dotted(self.state.config, row["key"])
         lines = [row["key"], "", row["description"], ""]
-        lines.append(f"value: {value_text(value)}   default: {value_text(row['default'])}")
+        shown = value_text(value)
+        if "/" in shown:
+            shown = short_path(shown, 40)
+        lines.append(f"value: {shown}   default: {value_text(row['default'])}")
         if range_text(row):
             lines.append(f"allowed: {range_text(row)}" + (f" {row['unit']}" if row["unit"] else ""))
         if row["pitfalls"]:

@@ -8,7 +8,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Static
 
 from loratui.ui import core
@@ -43,21 +43,27 @@ Run folder      Open an earlier run (runs/<name>-<time>/) to follow or resume it
         with VerticalScroll(id="body"):
             yield Static("Train a Stable Diffusion 1.5 LoRA, step by step. "
                          "Fill in the two paths and press ctrl+n.", classes="lead")
-            with Grid(id="start-grid", classes="form"):
+            # Rows of label + field, each with its status line below (wraps as needed).
+            with Horizontal(classes="field-row"):
                 yield Label("Project folder", classes="form-label")
                 yield PathInput(id="project", placeholder="folder for loratui.toml and runs/",
-                            suggester=PathSuggester(dirs_only=True))
-                yield Static("", id="project-status", classes="form-help")
+                                suggester=PathSuggester(dirs_only=True))
+            yield Static("", id="project-status", classes="field-help", markup=False)
+            with Horizontal(classes="field-row"):
                 yield Label("Base model", classes="form-label")
-                yield PathInput(id="base-model", placeholder="SD1.5 diffusers folder or .safetensors",
-                            suggester=PathSuggester())
-                yield Static("", id="model-status", classes="form-help")
+                yield PathInput(id="base-model",
+                                placeholder="SD1.5 diffusers folder or .safetensors",
+                                suggester=PathSuggester())
+            yield Static("", id="model-status", classes="field-help", markup=False)
+            with Horizontal(classes="field-row"):
                 yield Label("GPU", classes="form-label")
-                yield Static("", id="gpu-status")
+                yield Static("", id="gpu-status", markup=False)
+            with Horizontal(classes="field-row"):
                 yield Label("Run folder", classes="form-label")
-                yield PathInput(id="run-folder", placeholder="open an existing run folder (optional)",
-                            suggester=PathSuggester(dirs_only=True))
-                yield Static("", id="runs-status", classes="form-help")
+                yield PathInput(id="run-folder",
+                                placeholder="open an existing run folder (optional)",
+                                suggester=PathSuggester(dirs_only=True))
+            yield Static("", id="runs-status", classes="field-help", markup=False)
 
     def on_mount(self) -> None:
         self.refresh_from_state()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -10,6 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import ProgressBar, RichLog, Static
 from textual.worker import get_current_worker
 
@@ -128,10 +130,15 @@ Events          What the trainer reported: checkpoints, samples, warnings, error
     @on(GpuUpdate)
     def gpu_update(self, message: GpuUpdate) -> None:
         self.gpu_text = message.text
-        self._show_stats()
+        with contextlib.suppress(NoMatches):  # not while the app is closing
+            self._show_stats()
 
     @on(RunUpdate)
     def run_update(self, message: RunUpdate) -> None:
+        with contextlib.suppress(NoMatches):  # a last poll while the app closes
+            self._run_update(message)
+
+    def _run_update(self, message: RunUpdate) -> None:
         if self.run_path is None or message.run_path != str(self.run_path):
             return  # a poll of a run we no longer follow
         steps, raw, smooth = [], [], []

@@ -17,17 +17,22 @@ def short_path(path: Path | str, width: int = 40) -> str:
     if len(text) <= width:
         return text
     parts = text.split(os.sep)
-    head, tail = parts[:1], parts[1:]
-    # Keep as many trailing parts as fit, then as many leading ones.
-    kept_tail: list[str] = []
-    while tail and len(os.sep.join([*head, "…", tail[-1], *kept_tail])) <= width:
-        kept_tail.insert(0, tail.pop())
-    while tail and len(os.sep.join([*head, tail[0], "…", *kept_tail])) <= width:
-        head.append(tail.pop(0))
-    if kept_tail:
-        return os.sep.join([*head, "…", *kept_tail]) if tail else os.sep.join(
-            [*head, *kept_tail])
-    name = parts[-1]  # even the last name is too long: cut it in its middle
-    keep = max(1, width - 1)
-    return name[: keep - keep // 2] + "…" + name[len(name) - keep // 2:] if keep // 2 else \
-        name[:keep] + "…"
+    # The root and first folder (`/home`, `~`), the last name, then as many folders
+    # next to the last name and then next to the first as fit.
+    head = parts[:2] if parts[0] == "" and len(parts) > 2 else parts[:1]
+    tail = parts[-1:]
+    middle = parts[len(head):-1]
+
+    def joined(h: list[str], t: list[str], cut: bool) -> str:
+        return os.sep.join([*h, "…", *t] if cut else [*h, *t])
+
+    if len(joined(head, tail, True)) > width:
+        head = [] if parts[0] != "" else [""]
+        if len(joined(head, tail, True)) > width:  # the last name alone is too long
+            name, keep = parts[-1], max(2, width - 1)
+            return name[: keep - keep // 2] + "…" + name[len(name) - keep // 2:]
+    while middle and len(joined(head, [middle[-1], *tail], True)) <= width:
+        tail.insert(0, middle.pop())
+    while middle and len(joined([*head, middle[0]], tail, True)) <= width:
+        head.append(middle.pop(0))
+    return joined(head, tail, bool(middle))

@@ -74,6 +74,7 @@ Events          What the trainer reported: checkpoints, samples, warnings, error
         run = self.state.run_dir
         if run != self.run_path:
             self.follow(run)
+        self.query_one("#run-progress-row").display = run is not None
         if run is None:
             self.query_one("#run-title", Static).update(
                 "No run yet. ctrl+t starts training with loratui.toml "

@@ -5,15 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-HOME = str(Path.home())
-
 
 def short_path(path: Path | str, width: int = 40) -> str:
     """`path` in at most `width` characters, cut in the middle so that both the start and
     the last folders stay readable: `/home/mei/…/hanfu/dataset`. `~` stands for home."""
-    text = str(path)
-    if text == HOME or text.startswith(HOME + os.sep):
-        text = "~" + text[len(HOME):]
+    text, home = str(path), str(Path.home())
+    if home != os.sep and (text == home or text.startswith(home + os.sep)):
+        text = "~" + text[len(home):]
     if len(text) <= width:
         return text
     parts = text.split(os.sep)

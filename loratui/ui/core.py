@@ -91,16 +91,14 @@ def config_findings(cfg: Any, gpu: Any, path: str = "loratui.toml") -> list[Any]
 
 
 def diagnose_paths(paths: list[Path], gpu: Any = None) -> list[Any]:
-    """The doctor on files and folders (config, dataset, run folder, LoRA)."""
+    """The doctor on files and folders (config, dataset, run folder, LoRA), all at once,
+    so a dataset reached through several of them is reported once."""
     from loratui.doctor.engine import Options, diagnose
 
     best = gpu.best if gpu is not None else None
-    diags: list[Any] = []
-    for path in paths:
-        found, _inputs = diagnose([str(path)], options=Options(
-            vram_gb=best.total_gb if best else None, probe_gpu=False))
-        diags.extend(found)
-    return diags
+    found, _inputs = diagnose([str(p) for p in paths], options=Options(
+        vram_gb=best.total_gb if best else None, probe_gpu=False))
+    return list(found)
 
 
 def diagnose_usage(prompt: str, workflow: Path | None = None) -> list[Any]:
@@ -137,6 +135,14 @@ def dataset_code(kind: str) -> str:
     from loratui.doctor import code_for_dataset_kind
 
     return code_for_dataset_kind(kind) or ""
+
+
+def dataset_rule(kind: str) -> tuple[str, str, str] | None:
+    """(code, name, severity) of the doctor rule for a dataset finding kind, as
+    `loratui doctor` and `loratui rule` show it (None when no rule reports it)."""
+    from loratui.doctor import rule_for_dataset_kind
+
+    return rule_for_dataset_kind(kind)
 
 
 # ---- runs ---------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ class Renderer:
                 if style and style.reverse:
                     fg, bg = bg, fg
                 if style and style.dim:
-                    fg = Color.from_rgb(*(c * 0.6 + b * 0.4 for c, b in zip(fg, bg))
+                    fg = Color.from_rgb(*(c * 0.6 + b * 0.4 for c, b in zip(fg, bg, strict=True))
                                         ).get_truecolor()
                 font = self.bold if style and style.bold else self.font
                 for ch in text:

@@ -33,7 +33,10 @@ def busy_project(tmp_path):
 
 
 async def settle(pilot, seconds: float = 0.6) -> None:
+    """Let workers answer, then let the layout catch up with what they posted."""
     await pilot.pause(seconds)
+    await pilot.pause()
+    await pilot.pause()
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -49,7 +52,7 @@ async def test_every_screen_shows_its_texts_whole(tmp_path, size) -> None:
             problems[step] = cut_off(app)
             if step == "dataset":
                 shown = "\n".join(screen_lines(app))
-                assert "DS113 caption-no-trigger" in shown
+                assert "DS113 dataset-trigger-word" in shown
             if step == "parameters":
                 assert "CF102" in "\n".join(screen_lines(app))  # the doctor's warning
             if step == "train":

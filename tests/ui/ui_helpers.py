@@ -123,11 +123,17 @@ def cut_off(app) -> list[str]:
     from textual.scroll_view import ScrollView
     from textual.widgets import ProgressBar, Static, Tab
 
+    from textual.widgets import DataTable
+
     lines = screen_lines(app)
     screen = app.screen
     problems = []
+    for table in screen.query(DataTable):
+        room = table.scrollable_content_region.width
+        if table.display and room and table.virtual_size.width > room:
+            problems.append(f"{table.id}: {table.virtual_size.width} columns wide in {room}")
     for widget in screen.query(Static):
-        want = " ".join(str(widget.render()).split())
+        want = " ".join(getattr(widget, "plain_text", str(widget.render())).split())
         region = widget.region
         if not want or not widget.display or region.width == 0 or \
                 any(isinstance(a, (ProgressBar, Tab)) for a in widget.ancestors):

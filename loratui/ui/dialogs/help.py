@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import re
+
+from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -41,6 +44,46 @@ def help_text(body: str, codes: list[str]) -> str:
     return "\n".join(parts).rstrip()
 
 
+FIELD = re.compile(r"^([\w.][^ ]*(?: [^ ]+)?)\s{2,}(\S.*)$")  # "Name   what it is"
+
+
+def blocks(text: str) -> list[str | list[tuple[str, str]]]:
+    """Reflow help text for the terminal's width: paragraphs become one line each (the
+    widget wraps them), `Name   explanation` rows with indented continuations become
+    (name, explanation) pairs shown as a two-column table."""
+    out: list[str | list[tuple[str, str]]] = []
+    for chunk in re.split(r"\n\s*\n", text.strip("\n")):
+        rows: list[tuple[str, str]] = []
+        para: list[str] = []
+        for line in chunk.splitlines():
+            match = FIELD.match(line)
+            if match and not line.startswith(" "):
+                rows.append((match.group(1), match.group(2).strip()))
+            elif rows and line.startswith(" "):
+                name, said = rows[-1]
+                rows[-1] = (name, f"{said} {line.strip()}")
+            elif line.startswith("  ") and para:
+                para.append("\n" + line)  # a list (keys): keep its lines
+            elif line.startswith("#"):  # a heading of `loratui rule`'s text
+                para.append(("\n" if para else "") + line + "\n")
+            else:
+                para.append(line.strip())
+        if para:
+            out.append(" ".join(para).replace(" \n", "\n").replace("\n ", "\n").strip())
+        if rows:
+            out.append(rows)
+    return out
+
+
+def field_table(rows: list[tuple[str, str]]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(ratio=1)
+    for name, said in rows:
+        table.add_row(name, said)
+    return table
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,f1,q,question_mark", "dismiss", "Close help"),
@@ -56,7 +99,13 @@ class HelpScreen(ModalScreen[None]):
             yield Static(f"{self.title_text}   (escape closes)", id="dialog-title",
                          markup=False)
             with VerticalScroll(id="help-body"):
-                yield Static(self.text, id="help-text", markup=False)
+                for block in blocks(self.text):
+                    if isinstance(block, str):
+                        yield Static(block, classes="help-para", markup=False)
+                    else:
+                        fields = Static(field_table(block), classes="help-fields")
+                        fields.plain_text = " ".join(f"{n} {t}" for n, t in block)
+                        yield fields
 
     def on_mount(self) -> None:
         self.query_one("#help-body").focus()

@@ -211,7 +211,8 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
                                key=lambda f: (order.get(_shown(f)[2], 3), f.kind))
         for i, f in enumerate(self.findings):
             title, code, severity = _shown(f)
-            detail = f" ({f.kind})" if code and not title.endswith(f" {f.kind}") else ""
+            detail = f" ({f.kind})" if code and not title.endswith(f" {f.kind}") \
+                and self.size.width >= 110 else ""  # narrow: the detail says "found as"
             problems.add_row(SEVERITY_MARK.get(severity, severity), title + detail,
                              str(f.count or ""), key=str(i))
         width = max(16, self.size.width // 2 - 22)  # the preview takes the other half

@@ -51,8 +51,7 @@ class DoctorScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#diagnostics", DataTable)
-        table.add_column("severity", key="severity")  # columns size to their content
-        table.add_column("code", key="code")
+        table.add_column("finding", key="finding")  # columns size to their content
         table.add_column("where", key="where")
         self.action_run()
         table.focus()
@@ -94,7 +93,7 @@ class DoctorScreen(Screen):
             loc = d.location
             where = Path(loc.path).name + (f":{loc.key}" if loc.key else
                                            f":{loc.line}" if loc.line else "")
-            table.add_row(MARK.get(d.severity, d.severity), d.code, where, key=str(i))
+            table.add_row(f"{MARK.get(d.severity, d.severity)} {d.code}", where, key=str(i))
         counts = {s: sum(1 for d in self.diags if d.severity == s) for s in order}
         fixable = core.safe_fix_count(self.diags)
         checked = ", ".join(p.name for p in message.extra["targets"]) or "unsaved settings"

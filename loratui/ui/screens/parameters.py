@@ -142,13 +142,16 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
     def refresh_from_state(self) -> None:
         cfg = self.state.config
         table = self.query_one("#fields", DataTable)
-        # What the settings column leaves of the table (cell padding, scrollbar).
-        table_width = table.size.width or (self.size.width - 2) * 3 // 5
-        width = max(12, table_width - max(len(r["key"]) for r in self.rows) - 6)
+        # The table takes up to 68% of the screen; the settings column, its padding and
+        # the scrollbar take the rest of that from the values.
+        key_width = max(len(r["key"]) for r in self.rows)
+        width = max(10, int(self.app.size.width * 0.58) - key_width - 6)
         for row in self.rows:
             value = value_text(get_dotted(cfg, row["key"]))
             if row["key"].endswith((".dir", ".base", "_dir")) or "/" in value:
                 value = short_path(value, width)
+            elif len(value) > width:  # long lists (sample prompts): whole in the help panel
+                value = value[: width - 1] + "…"
             table.update_cell(row["key"], "value", value)
         self._show_help()
         self._show_vram()
@@ -156,7 +159,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
 
     def help_topic(self) -> tuple[str, str, list[str]]:
         title, body, codes = super().help_topic()
-        fields = "\n".join(f"{r['key']}\n    {r['description']}"
+        fields = "\n".join(f"{r['key']}  {r['description']}"
                            + (f" ({', '.join(r['pitfalls'])})" if r["pitfalls"] else "")
                            for r in self.rows)
         return title, f"{body}\n\nEvery setting:\n{fields}", codes

@@ -121,9 +121,7 @@ def cut_off(app) -> list[str]:
     """Texts of the screen's Static widgets that the user cannot read whole: cropped by a
     parent that cannot scroll, off the screen's edge, or wrapped into a too-small box."""
     from textual.scroll_view import ScrollView
-    from textual.widgets import ProgressBar, Static, Tab
-
-    from textual.widgets import DataTable
+    from textual.widgets import DataTable, ProgressBar, Static, Tab
 
     lines = screen_lines(app)
     screen = app.screen

@@ -3,9 +3,8 @@ explained with the same text `loratui rule CODE` prints."""
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import re
+from typing import ClassVar
 
 from rich.table import Table
 from textual.app import ComposeResult

@@ -14,9 +14,14 @@ FONT_DIRS = [Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/de
 NOT_A_GLYPH = "\U0010fffd"  # a private-use code point no font draws: its box is "missing"
 
 
-def find_font(bold: bool = False) -> Path | None:
-    name = "DejaVuSansMono-Bold.ttf" if bold else "DejaVuSansMono.ttf"
+def find_font(bold: bool = False, name: str = "") -> Path | None:
+    name = name or ("DejaVuSansMono-Bold.ttf" if bold else "DejaVuSansMono.ttf")
     return next((d / name for d in FONT_DIRS if (d / name).is_file()), None)
+
+
+def _missing_mask(font):
+    mask = font.getmask(NOT_A_GLYPH)
+    return mask.size, bytes(mask)
 
 
 def screen_segments(app):
@@ -31,7 +36,9 @@ def screen_segments(app):
     console.print(app.screen._compositor.render_update(full=True,
                                                        screen_stack=app._background_screens))
     rows: list[list] = [[]]
-    for text, style, _ in Segment.simplify(console._record_buffer):
+    for text, style, control in Segment.simplify(console._record_buffer):
+        if control:  # cursor moves between lines: the rows are split on "\n" below
+            continue
         parts = text.split("\n")
         for i, part in enumerate(parts):
             if i:
@@ -48,17 +55,29 @@ class Renderer:
             raise FileNotFoundError("DejaVu Sans Mono is not installed")
         self.font = ImageFont.truetype(str(regular), size)
         self.bold = ImageFont.truetype(str(bold or regular), size)
+        # What a terminal does too: a glyph the monospace font lacks (braille, the chart's
+        # dots) comes from a fallback font. Only a glyph no font has is a "box".
+        sans = find_font(name="DejaVuSans.ttf")
+        self.fallback = ImageFont.truetype(str(sans), size) if sans else None
         self.cell_w = round(self.font.getlength("M"))
         ascent, descent = self.font.getmetrics()
         self.cell_h = ascent + descent
-        self._missing = bytes(self.font.getmask(NOT_A_GLYPH))
-        self._missing_size = self.font.getmask(NOT_A_GLYPH).size
+        self._boxes: dict = {}  # font -> the mask it draws for a code point it lacks
 
-    def has_glyph(self, ch: str) -> bool:
-        if ch.isspace():
-            return True
-        mask = self.font.getmask(ch)
-        return not (mask.size == self._missing_size and bytes(mask) == self._missing)
+    def _has(self, font, ch: str) -> bool:
+        if font not in self._boxes:
+            self._boxes[font] = _missing_mask(font)
+        mask = font.getmask(ch)
+        return (mask.size, bytes(mask)) != self._boxes[font]
+
+    def font_for(self, ch: str, bold: bool):
+        """The font that draws `ch`, or None when no font has it."""
+        main = self.bold if bold else self.font
+        if self._has(main, ch):
+            return main
+        if self.fallback is not None and self._has(self.fallback, ch):
+            return self.fallback
+        return None
 
     def render(self, app) -> tuple[Image.Image, set[str]]:
         """The screen as an image, and the characters that would show as boxes."""
@@ -91,9 +110,11 @@ class Renderer:
                     elif ch == "▄":
                         draw.rectangle((box[0], box[1] + self.cell_h // 2, box[2], box[3]),
                                        fill=tuple(fg))
-                    elif not ch.isspace():
-                        if not self.has_glyph(ch):
+                    elif ch.isprintable() and not ch.isspace():
+                        glyph_font = self.font_for(ch, font is self.bold)
+                        if glyph_font is None:
                             missing.add(ch)
-                        draw.text((box[0], box[1]), ch, font=font, fill=tuple(fg))
+                            glyph_font = font
+                        draw.text((box[0], box[1]), ch, font=glyph_font, fill=tuple(fg))
                     x += 1
         return image, missing

@@ -121,11 +121,15 @@ def cut_off(app) -> list[str]:
     """Texts of the screen's Static widgets that the user cannot read whole: cropped by a
     parent that cannot scroll, off the screen's edge, or wrapped into a too-small box."""
     from textual.scroll_view import ScrollView
-    from textual.widgets import DataTable, ProgressBar, Static, Tab
+    from textual.widgets import DataTable, Footer, ProgressBar, Static, Tab
 
     lines = screen_lines(app)
     screen = app.screen
     problems = []
+    for footer in screen.query(Footer):
+        if footer.virtual_size.width > footer.size.width:
+            problems.append(f"footer: {footer.virtual_size.width} columns of keys in "
+                            f"{footer.size.width}")
     for table in screen.query(DataTable):
         room = table.scrollable_content_region.width
         if table.display and room and table.virtual_size.width > room:

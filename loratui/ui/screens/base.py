@@ -64,7 +64,7 @@ class WizardScreen(Screen):
         return self.wizard.state
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield Header(icon="◆")  # a glyph every monospace font has (not ⭘)
         yield StepIndicator(self.STEP, id="steps")
         yield from self.compose_body()
         yield Static("", id="guard", classes="bad", markup=False)

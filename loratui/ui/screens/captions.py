@@ -46,10 +46,10 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
                 caption at once.
 """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save_caption", "Save caption"),
-        Binding("ctrl+o", "autocaption", "Auto-caption"),
-        Binding("ctrl+l", "bulk", "Bulk edit"),
-        Binding("ctrl+r", "rescan", "Reload"),
+        Binding("ctrl+s", "save_caption", "Save"),
+        Binding("ctrl+o", "autocaption", "BLIP"),
+        Binding("ctrl+l", "bulk", "Bulk"),
+        Binding("ctrl+r", "rescan", "Reload", show=False)  # in F1 help; the footer is full,
     ]
 
     def __init__(self) -> None:

@@ -57,7 +57,7 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
 """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r", "scan", "Rescan"),
-        Binding("ctrl+o", "prepare", "Prepare copy"),
+        Binding("ctrl+o", "prepare", "Prepare"),
     ]
 
     def __init__(self) -> None:

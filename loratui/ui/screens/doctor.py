@@ -26,8 +26,8 @@ MARK = {"error": "✖ error", "warning": "▲ warn", "info": "· info"}
 
 class DoctorScreen(Screen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,ctrl+g", "close", "Back to wizard"),
-        Binding("ctrl+f", "fix", "Apply safe fixes"),
+        Binding("escape,ctrl+g", "close", "Back"),
+        Binding("ctrl+f", "fix", "Safe fixes"),
         Binding("ctrl+r", "run", "Re-check"),
     ]
 
@@ -40,7 +40,7 @@ class DoctorScreen(Screen):
         return self.app.state  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield Header(icon="◆")  # a glyph every monospace font has (not ⭘)
         with Vertical(id="body"):
             yield Static("", id="doctor-summary", markup=False)
             with Horizontal(id="doctor-main"):

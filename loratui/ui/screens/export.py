@@ -36,7 +36,7 @@ Verdict         The doctor on the file, the suggested prompt and the ComfyUI wor
 ComfyUI         An API-format workflow with a LoraLoader node, saved beside the LoRA.
 """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+o", "install", "Copy into WebUI"),
+        Binding("ctrl+o", "install", "Copy to WebUI"),
         Binding("ctrl+r", "refresh", "Refresh"),
     ]
 

@@ -86,7 +86,7 @@ def parse_text(row: dict[str, Any], raw: Any) -> Any:
 class FieldTable(DataTable):
     """The settings list; enter edits the highlighted setting (shown in the footer)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Edit setting")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Edit")]
 
 
 class ParametersScreen(WizardScreen):

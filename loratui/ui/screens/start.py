@@ -35,7 +35,7 @@ Run folder      Open an earlier run (runs/<name>-<time>/) to follow or resume it
                 Train step. A run still training is offered for re-attaching.
 """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+o", "open_run", "Open run folder"),
+        Binding("ctrl+o", "open_run", "Open run"),
         Binding("ctrl+r", "reattach", "Re-attach", show=True),
     ]
 

@@ -37,7 +37,7 @@ CLIP tokens     How the base model's tokenizer splits the word. One or two rare 
                 are good; common words are not.
 """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+o", "insert", "Insert into captions"),
+        Binding("ctrl+o", "insert", "Insert"),
     ]
 
     def __init__(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -9,12 +11,42 @@ from pathlib import Path
 from loratui.atomic import atomic_write
 
 BACKUP_DIR = ".loratui-backup"
+# `.<target name>.<mkstemp's 8 characters>.tmp`: our temp files. Hidden and not named like an
+# image or a caption, so that no scanner (ours, kohya's glob, a UI's file list) takes a
+# partial file left by a kill -9 for data.
+TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
+# Older versions kept the image suffix on their temp files (`.<stem>.<8 chars>.png`).
+OLD_TEMP_IMAGE = re.compile(r"^\..+\.[a-z0-9_]{8}\.(png|jpg|jpeg|webp)$")
 
 
 def atomic_save_image(image, path: Path | str, **save_kw) -> None:
     """`image.save()` through a temp file + rename, so a crash never leaves half an image."""
     path = Path(path)
-    atomic_write(path, lambda fh: image.save(fh, **save_kw), fsync=False, suffix=path.suffix)
+    if "format" not in save_kw:  # the temp file's name says nothing of the format
+        from PIL import Image
+
+        save_kw["format"] = Image.registered_extensions().get(path.suffix.lower())
+    # The temp file ends in .tmp, not in the image's suffix: a partial file left by a kill -9
+    # is never taken for an image (and `remove_stale_temps` cleans it up).
+    atomic_write(path, lambda fh: image.save(fh, **save_kw), fsync=False)
+
+
+def remove_stale_temps(folder: Path | str, *, old_image_temps: bool = False) -> list[Path]:
+    """Delete the temp files an interrupted write (kill -9, power loss) left under `folder`;
+    with `old_image_temps`, also those of older versions that kept an image suffix (only
+    for folders loratui wrote, such as a prepared copy). Returns what was removed."""
+    removed = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if d != BACKUP_DIR]
+        for name in filenames:
+            if TEMP_NAME.match(name) or (old_image_temps and OLD_TEMP_IMAGE.match(name)):
+                path = Path(dirpath) / name
+                try:
+                    path.unlink()
+                except OSError:
+                    continue
+                removed.append(path)
+    return removed
 
 
 class Backup:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from loratui.doctor.catalog import Catalog, Rule, load_catalog
 from loratui.doctor.inputs import Input
-from loratui.doctor.model import DELETE, Diagnostic, Fix, Location
+from loratui.doctor.model import DELETE, Diagnostic, Fix, Location, Relative
 from loratui.doctor.registry import PREDICATES, Hit
 
 TYPE_CHECKING = False
@@ -279,11 +279,18 @@ def _to_diagnostic(rule: Rule, th: dict[str, Any], inp: Input, hit: Hit) -> Diag
         applicability = hit.applicability or rule.fix.get("applicability", "display-only")
         title = render(rule.fix.get("title", ""), variables)
         edits: dict[tuple[str, ...], Any] = {}
-        if hit.edits and facts is not None and inp.kind in WRITABLE_KINDS \
+        if hit.edits and facts is not None and inp.kind in WRITABLE_KINDS and not inp.read_only \
                 and applicability != "display-only":
             for canon, value in hit.edits.items():
                 path = facts.keys.get(canon) or _new_key_path(facts, canon)
                 if path is None:
+                    continue
+                if isinstance(value, Relative):
+                    ref = facts.keys.get(value.key) or _new_key_path(facts, value.key)
+                    if ref is None:
+                        continue
+                    edits[path] = Relative(ref, value.factor, value.default,
+                                           isinstance(facts.raw.get(canon), str))
                     continue
                 edits[path] = value if value is DELETE else _keep_type(facts, canon, value)
         elif applicability != "display-only":
@@ -349,6 +356,54 @@ def _drop_datasets_read_through_a_config(loaded: list[Input]) -> list[Input]:
             if not (inp.kind == "dataset" and os.path.realpath(inp.path) in attached)]
 
 
+def _one_dataset_per_folder(loaded: list[Input]) -> None:
+    """A dataset folder reached through several configs (the project's, a run's copy, a
+    dataset TOML) is checked once: under the first config outside a run folder, else the
+    first one met. The others are dropped from their parents."""
+    import os
+
+    found: list[Input] = []
+    stack = list(reversed(loaded))
+    while stack:
+        inp = stack.pop()
+        if inp.kind == "dataset" and inp.parent is not None:
+            found.append(inp)
+        stack.extend(reversed(inp.children))
+
+    def in_run(inp: Input) -> bool:
+        while inp.parent is not None:
+            inp = inp.parent
+            if inp.kind == "run":
+                return True
+        return False
+
+    keep: dict[str, Input] = {}
+    for inp in sorted(found, key=in_run):  # stable: outside runs first, then given order
+        keep.setdefault(os.path.realpath(inp.path), inp)
+    for inp in found:
+        if keep[os.path.realpath(inp.path)] is not inp and inp.parent is not None:
+            inp.parent.children.remove(inp)
+
+
+def _one_place(diags: list[Diagnostic], inputs: list[Input]) -> list[Diagnostic]:
+    """A config finding repeated, word for word, by the copy of that config in a run folder
+    is reported once, on the user's own file."""
+    by_path = {}
+    for inp in inputs:
+        by_path.setdefault(inp.path, inp)
+
+    def copy_in_run(path: str) -> bool:
+        inp = by_path.get(path)
+        return inp is not None and inp.facts is not None and inp.parent is not None and \
+            inp.parent.kind == "run"
+
+    outside = {(d.code, d.location.key, d.message) for d in diags
+               if not copy_in_run(d.location.path) and d.location.path in by_path
+               and by_path[d.location.path].facts is not None}
+    return [d for d in diags if not (copy_in_run(d.location.path) and
+                                     (d.code, d.location.key, d.message) in outside)]
+
+
 def diagnose(paths: Iterable[str | Path] = (), *, prompts: Iterable[str] = (),
              as_kind: str | None = None, options: Options | None = None,
              catalog: Catalog | None = None, inputs: list[Input] | None = None
@@ -362,6 +417,7 @@ def diagnose(paths: Iterable[str | Path] = (), *, prompts: Iterable[str] = (),
     for path in paths:
         loaded.append(inputs_mod.load(path, as_kind))
     loaded = _drop_datasets_read_through_a_config(loaded)
+    _one_dataset_per_folder(loaded)
     for i, text in enumerate(prompts):
         loaded.append(inputs_mod.prompt_input(text, "<prompt>" if i == 0 else f"<prompt {i+1}>"))
     overrides = dict(options.overrides)
@@ -376,4 +432,4 @@ def diagnose(paths: Iterable[str | Path] = (), *, prompts: Iterable[str] = (),
                 overrides.setdefault(k, v)
     options.overrides = overrides
     ctx = Context(loaded, options, catalog)
-    return run_rules(ctx), loaded
+    return _one_place(run_rules(ctx), list(ctx.all_inputs())), loaded

@@ -27,8 +27,9 @@ KINDS: dict[str, tuple[str, tuple[str, ...], str]] = {
                     "otherwise trim to the most consistent ones."),
     # -- resolution / pixels ----------------------------------------------------------
     "not-512": ("info", ("P3", "P4"),
-                "SD1.5 trains at 512×512: `loratui dataset prepare DIR --out DIR2` crops "
-                "(or `--mode bucket` buckets) without distorting."),
+                "Not the training resolution (dataset.resolution; SD1.5's native size is "
+                "512×512): `loratui dataset prepare DIR --out DIR2` crops (or `--mode bucket` "
+                "buckets) without distorting."),
     "small-image": ("warning", ("P3", "D09"),
                     "Short side below the training resolution: it will be upscaled (soft, "
                     "blurry detail is learned). Replace with a larger original or drop it."),

@@ -325,6 +325,9 @@ def non_native_resolution(inp, ctx, rule, th):
         return
     fam = F.family(f)
     native = {"sd15": th["sd15"], "sd2": th["sd2"], "sdxl": th["sdxl"]}.get(fam)
+    own = base_model_native_size(inp)
+    if own:  # the base model folder says what it was trained at (the tiny demo model: 64)
+        native, fam = own, "the base model"
     if not native:
         return
     natives = native if isinstance(native, list) else [native]
@@ -337,6 +340,21 @@ def non_native_resolution(inp, ctx, rule, th):
         edit_value = f"{target},{target}"
     yield Hit({"res": shown, "family": fam, "native": target}, key="resolution",
               edits={"resolution": edit_value})
+
+
+def base_model_native_size(inp) -> int | None:
+    """The native size of the diffusers folder the config's base model names, when it is
+    on this machine (read from its unet / vae configs)."""
+    base = inp.facts.get("pretrained_model_name_or_path")
+    if not isinstance(base, str) or not base.strip() or not inp.path:
+        return None
+    folder = os.path.normpath(os.path.join(os.path.dirname(os.fspath(inp.path)),
+                                           os.path.expanduser(base.strip())))
+    if not os.path.isdir(folder):
+        return None
+    from loratui.basemodel import native_resolution
+
+    return native_resolution(folder)
 
 
 @predicate("bucket_reso_steps")

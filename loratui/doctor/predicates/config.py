@@ -230,7 +230,8 @@ def fp32_small_card(inp, ctx, rule, th):
 
     if gpu is not None and fp16_unreliable(gpu.name):
         return  # fp32 is what these cards need (CF116, E06)
-    yield Hit({"vram": vram}, key="mixed_precision", edits={"mixed_precision": "fp16"})
+    yield Hit({"vram": vram}, key="mixed_precision",
+              edits={"mixed_precision": "fp16", "no_half_vae": True})  # fp16 VAE: CF112
 
 
 @predicate("fp16_vae")
@@ -288,7 +289,8 @@ def bf16_unsupported(inp, ctx, rule, th):
     if precision != "bf16":
         shown = "fp32 (mixed precision no)" if precision == "no" else "fp16"
         yield Hit({"gpu": gpu.name, "cc": f"{cc[0]}.{cc[1]}", "use": shown},
-                  key="mixed_precision", edits={"mixed_precision": precision})
+                  key="mixed_precision",
+                  edits={"mixed_precision": precision, "no_half_vae": True})  # CF112
 
 
 @predicate("gtx16_fp16")

@@ -500,7 +500,8 @@ def step_limit_1600(inp, ctx, rule, th):
     f = inp.facts
     steps = to_int(f.values.get("max_train_steps"))
     epochs = to_int(f.get("max_train_epochs"))
-    if steps == th["hidden_default"] and epochs:
+    printed = "max_train_steps" in f.extra.get("printed", {})  # what ran, not a setting
+    if steps == th["hidden_default"] and epochs and not printed:
         yield Hit({"epochs": epochs, "steps": steps}, key="max_train_steps",
                   edits={"max_train_steps": 0})
     elif f.kind in ("cmdline", "sdscripts-toml") and f.complete and steps is None and \

@@ -43,6 +43,7 @@ CLIP tokens     How the base model's tokenizer splits the word. One or two rare 
     def __init__(self) -> None:
         super().__init__()
         self.tokenizer: Any = None
+        self.tokenizer_tried = False
         self.report: Any = None
 
     def compose_body(self) -> ComposeResult:
@@ -115,6 +116,7 @@ CLIP tokens     How the base model's tokenizer splits the word. One or two rare 
         if message.task in ("tokenizer", "rescan"):
             if message.task == "tokenizer":
                 self.tokenizer = message.result
+                self.tokenizer_tried = True
             self.check(self.query_one("#trigger", Input).value)
         elif message.task == "check":
             if message.extra["word"] == self.query_one("#trigger", Input).value:
@@ -156,7 +158,11 @@ CLIP tokens     How the base model's tokenizer splits the word. One or two rare 
         if rep.tokens is not None:
             tok.update(f"CLIP tokens: {' | '.join(rep.tokens)} ({len(rep.tokens)})")
         else:
-            tok.update("CLIP tokens: no tokenizer (set the base model on the Start step)")
+            tok.update("CLIP tokens: no base model yet (set it on the Start step)"
+                       if self.state.base_model is None else
+                       "CLIP tokens: reading the base model's tokenizer …"
+                       if not self.tokenizer_tried else
+                       "CLIP tokens: the base model has no readable tokenizer")
 
     def action_insert(self) -> None:
         word = self.query_one("#trigger", Input).value.strip()

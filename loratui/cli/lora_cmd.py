@@ -29,7 +29,6 @@ def register(sub) -> None:
 
 
 def run_inspect(args) -> int:
-    import json
 
     from loratui.lora.inspect import render, summarize
     from loratui.lora.reader import LoraError, open_lora
@@ -50,7 +49,9 @@ def run_inspect(args) -> int:
         results.append(summarize(lora, stats=not args.no_stats, per_module=args.modules))
     if args.json:
         payload = results[0] if len(results) == 1 and len(args.file) == 1 else results
-        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        from loratui.userfiles import dumps_json
+
+        print(dumps_json(payload, indent=2))
     else:
         sys.stdout.write("\n".join(render(r) for r in results))
     return status

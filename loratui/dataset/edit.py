@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import captions as cap
 from ._io import Backup, atomic_write_text
-from .prepare import is_prepared_copy
+from .prepare import is_prepared_copy, written_by_prepare
 from .scanner import ScanOptions, scan
 
 
@@ -43,7 +43,7 @@ def rewrite_captions(folder: Path | str, fn: Callable[[str], str], *,
             f"`loratui dataset prepare {folder} --out DIR` first and edit DIR, or pass "
             "--in-place (originals are backed up in .loratui-backup/)")
     report = scan(folder, ScanOptions(caption_extension=caption_extension))
-    backup = Backup(folder) if not prepared else None
+    backup = Backup(folder, skip=written_by_prepare(folder))
     result = EditResult()
     for rec in report.usable_images():
         cap_rel = rec.caption_path or str(Path(rec.path).with_suffix(caption_extension)

@@ -263,9 +263,9 @@ class DatasetReport:
         return asdict(self)
 
     def to_json(self, indent: int | None = 2) -> str:
-        import json
+        from loratui.userfiles import dumps_json
 
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+        return dumps_json(self.to_dict(), indent=indent)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DatasetReport:

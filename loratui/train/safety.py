@@ -65,6 +65,12 @@ def preflight(cfg) -> list[str]:
                         ".safetensors checkpoint")
     elif not base.exists():
         problems.append(f"{base}: base model not found (model.base)")
+    else:
+        from loratui.basemodel import weights_problem
+
+        problem = weights_problem(base)
+        if problem:
+            problems.append(f"{problem} (model.base)")
     if cfg.model.family != "sd15":
         problems.append(f"model.family = {cfg.model.family!r}: only sd15 trains today")
     for key, value in (("dataset.dir", cfg.dataset.dir), ("dataset.reg_dir", cfg.dataset.reg_dir)):

@@ -131,7 +131,7 @@ def detect(path: str | Path) -> str | None:
 
         try:
             data = json.loads(read_text(path)) if os.stat(path).st_size < 32 * 2**20 else None
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return "kohya-json" if ext == ".json" else _text_kind(head, path)
         return _looks_like_json_kind(data) or "kohya-json"
     if head.startswith("version https://git-lfs") or ext in (".safetensor",):
@@ -208,6 +208,9 @@ def load(path: str | Path, kind: str | None = None) -> Input:
         inp.error = str(exc)
     except OSError as exc:
         inp.error = f"cannot read: {exc.strerror or exc}"
+    except RecursionError:
+        inp.error = ("nested too deeply to read (hundreds of levels of brackets: no tool "
+                     "writes that); check that this is the right file")
     return inp
 
 

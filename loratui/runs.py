@@ -58,8 +58,8 @@ def read_jsonl(path: Path, tail: int | None = None) -> list[dict[str, Any]]:
 NUMBER_FIELDS = frozenset({"step", "max_steps", "epoch", "epochs", "pid", "loss", "loss_avg",
                            "lr_unet", "lr_te", "eta_s", "sec_per_step", "images_per_sec",
                            "mem_allocated_mb", "mem_peak_mb"})
-TEXT_FIELDS = frozenset({"state", "host", "error", "lora", "started_at", "updated_at", "time",
-                         "type", "message"})
+TEXT_FIELDS = frozenset({"state", "host", "error", "lora", "started_at", "updated_at", "type",
+                         "message"})
 
 
 def typed(row: dict[str, Any]) -> dict[str, Any]:

@@ -33,21 +33,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _resolve_vram(gpu: str) -> tuple[float | None, str]:
+def _resolve_vram(gpu: str):
+    """(card memory in GB, how it is shown, the detected GpuInfo or None)."""
     from loratui.gpu import detect
     from loratui.presets import parse_vram
 
     low = gpu.strip().lower()
     if low == "cpu":
-        return None, "CPU (no GPU)"
+        return None, "CPU (no GPU)", None
     if low != "auto":
         gb = parse_vram(gpu)
-        return gb, f"{gb:g} GB (as given)"
+        return gb, f"{gb:g} GB (as given)", None
     report = detect(allow_torch=False)
     best = report.best
     if best is None:
-        return None, report.summary()
-    return best.total_gb, f"{best.name}, {best.total_gb:.1f} GB"
+        return None, report.summary(), None
+    return best.total_gb, f"{best.name}, {best.total_gb:.1f} GB", best
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,9 +57,9 @@ def run(args: argparse.Namespace) -> int:
     from loratui.presets import PresetError, choose, load_presets
 
     try:
-        vram, gpu_text = _resolve_vram(args.gpu)
-        presets = load_presets()
-        preset = choose(vram, args.kind, presets=presets)
+        vram, gpu_text, gpu = _resolve_vram(args.gpu)
+        presets = [p if p.cpu else p.for_gpu(gpu) for p in load_presets()]
+        preset = choose(vram, args.kind, presets=presets, gpu=gpu)
     except (ValueError, PresetError) as exc:
         print(f"loratui presets: {exc}", file=sys.stderr)
         return 2

@@ -22,17 +22,17 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loratui.atomic import atomic_write_bytes, atomic_write_text
 from loratui.userfiles import shown
 
 from . import captions as cap
-from ._io import atomic_save_image, atomic_write_bytes, atomic_write_text
+from ._io import OLD_TEMP_IMAGE, TEMP_NAME, atomic_save_image, remove_stale_temps
 from .buckets import choose_bucket
 from .scanner import PIL_MAX_PIXELS, ScanOptions, iter_parallel, scan
 
@@ -285,17 +285,16 @@ def _inside(out: Path, rel: str) -> bool:
     return bool(rel) and not p.is_absolute() and ".." not in p.parts
 
 
-_TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}(\.tmp|\.png|\.jpg)$")   # our atomic writes
-
-
 def _foreign(out: Path, owned: set[str]) -> list[str]:
     """Files under `out` that loratui did not write (relative paths, sorted)."""
+    manifest_found = (out / MANIFEST).is_file()
     found = []
     for root, dirs, files in os.walk(out):
         dirs[:] = sorted(d for d in dirs if d != ".loratui-backup")
         for name in files:
             rel = Path(os.path.relpath(os.path.join(root, name), out)).as_posix()
-            if rel != MANIFEST and rel not in owned and not _TEMP.match(name):
+            if rel != MANIFEST and rel not in owned and not TEMP_NAME.match(name) \
+                    and not (manifest_found and OLD_TEMP_IMAGE.match(name)):
                 found.append(rel)
     return sorted(found)
 
@@ -365,6 +364,10 @@ def prepare(src: Path | str, out: Path | str, options: PrepareOptions | None = N
         manifest = {"version": MANIFEST_VERSION, "source": str(src.resolve()),
                     "settings": settings, "files": {}}
     out.mkdir(parents=True, exist_ok=True)
+    # left by an interrupted earlier run (only where a record says the folder is ours: a
+    # temp file in someone else's folder may be another program's write in progress)
+    if (out / MANIFEST).is_file():
+        remove_stale_temps(out, old_image_temps=True)
 
     report = scan(src, ScanOptions(caption_extension=opts.caption_extension,
                                    max_pixels=opts.max_pixels, workers=opts.workers))

@@ -74,11 +74,13 @@ def _load_folder(path: Path) -> Components:
     # safetensors only: a folder that also ships .bin pickles never has them read
     kw = {"local_files_only": True, "use_safetensors": True}
     try:
+        text_encoder = CLIPTextModel.from_pretrained(path, subfolder="text_encoder", **kw)
         return Components(
             unet=UNet2DConditionModel.from_pretrained(path, subfolder="unet", **kw),
             vae=AutoencoderKL.from_pretrained(path, subfolder="vae", **kw),
-            text_encoder=CLIPTextModel.from_pretrained(path, subfolder="text_encoder", **kw),
-            tokenizer=CLIPTokenizer.from_pretrained(path, subfolder="tokenizer", **kw),
+            text_encoder=text_encoder,
+            tokenizer=_fit(CLIPTokenizer.from_pretrained(path, subfolder="tokenizer", **kw),
+                           text_encoder),
             noise_scheduler=DDPMScheduler.from_pretrained(path, subfolder="scheduler", **kw),
             scheduler_config=_read_json(path / "scheduler" / "scheduler_config.json"),
             source=str(path),
@@ -87,46 +89,60 @@ def _load_folder(path: Path) -> Components:
         raise ModelLoadError(f"{path}: cannot load the diffusers model ({exc})") from None
 
 
+def _fit(tokenizer, text_encoder):
+    """Cap the tokenizer at the encoder's positions (a tokenizer saying 8192 would pad
+    captions past them and stop training at its first step)."""
+    from loratui.clip_tokenizer import cap_max_length
+
+    return cap_max_length(tokenizer, getattr(text_encoder.config, "max_position_embeddings",
+                                             None))
+
+
 def find_clip_tokenizer(checkpoint: Path) -> Path | None:
-    """A local CLIP tokenizer for a single-file checkpoint (which carries none)."""
+    """A user's own CLIP tokenizer for a single-file checkpoint: $LORATUI_CLIP_TOKENIZER, or a
+    `tokenizer/` folder beside the file. None: the shipped CLIP vocabulary serves (SD1.5 has
+    no other)."""
     candidates = []
     if os.environ.get("LORATUI_CLIP_TOKENIZER"):
-        candidates.append(Path(os.environ["LORATUI_CLIP_TOKENIZER"]))
+        candidates.append(Path(os.environ["LORATUI_CLIP_TOKENIZER"]).expanduser())
     candidates += [checkpoint.parent / "tokenizer", checkpoint.with_suffix("") / "tokenizer"]
-    hub = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "hub"
-    for repo in ("models--openai--clip-vit-large-patch14",
-                 "models--runwayml--stable-diffusion-v1-5",
-                 "models--stable-diffusion-v1-5--stable-diffusion-v1-5"):
-        candidates += sorted((hub / repo / "snapshots").glob("*"))
-        candidates += sorted((hub / repo / "snapshots").glob("*/tokenizer"))
     for cand in candidates:
         if (cand / "vocab.json").is_file() or (cand / "tokenizer.json").is_file():
             return cand
     return None
 
 
-def _load_single_file(path: Path, config: Path) -> Components:
-    from diffusers import DDPMScheduler, StableDiffusionPipeline
+def single_file_tokenizer(checkpoint: Path):
+    from loratui.clip_tokenizer import clip_tokenizer
+
+    tok_dir = find_clip_tokenizer(checkpoint)
+    if tok_dir is None:
+        return clip_tokenizer()
     from transformers import CLIPTokenizer
 
+    try:
+        return CLIPTokenizer.from_pretrained(tok_dir, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{tok_dir}: cannot load this CLIP tokenizer ({exc}); remove it "
+                             "(or unset LORATUI_CLIP_TOKENIZER) to use the built-in one") \
+            from None
+
+
+def _load_single_file(path: Path, config: Path) -> Components:
+    from diffusers import DDPMScheduler, StableDiffusionPipeline
+
     quiet_libraries()
-    tok_dir = find_clip_tokenizer(path)
-    if tok_dir is None:
-        raise ModelLoadError(
-            f"{path}: a single-file checkpoint has no tokenizer, and no local CLIP tokenizer was "
-            "found. Put the `tokenizer/` folder of any SD1.5 diffusers model beside the file, or "
-            "set LORATUI_CLIP_TOKENIZER=/path/to/tokenizer")
+    tokenizer = single_file_tokenizer(path)
     try:
         pipe = StableDiffusionPipeline.from_single_file(
-            str(path), config=str(config), local_files_only=True,
-            tokenizer=CLIPTokenizer.from_pretrained(tok_dir, local_files_only=True),
+            str(path), config=str(config), local_files_only=True, tokenizer=tokenizer,
             safety_checker=None, feature_extractor=None, requires_safety_checker=False)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise ModelLoadError(f"{path}: cannot load the single-file checkpoint as SD1.5 ({exc})") \
             from None
     sched_cfg = dict(pipe.scheduler.config)
     return Components(unet=pipe.unet, vae=pipe.vae, text_encoder=pipe.text_encoder,
-                      tokenizer=pipe.tokenizer,
+                      tokenizer=_fit(pipe.tokenizer, pipe.text_encoder),
                       noise_scheduler=DDPMScheduler.from_config(sched_cfg),
                       scheduler_config=sched_cfg, source=str(path))
 

@@ -25,7 +25,7 @@ def render_samples(components, unet, text_encoder, prompts: list[str], *, folder
     from diffusers import StableDiffusionPipeline
     from diffusers.schedulers import PNDMScheduler
 
-    from loratui.train.export import atomic_write_bytes
+    from loratui.atomic import atomic_write_bytes
 
     sched_cfg = components.scheduler_config or dict(components.noise_scheduler.config)
     scheduler = PNDMScheduler.from_config({**sched_cfg, "skip_prk_steps": True})

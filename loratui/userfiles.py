@@ -67,11 +67,26 @@ def decode_text(data: bytes, path: Any = "<text>") -> str:
             from None
 
 
-def read_text(path: Any) -> str:
-    """`decode_text` of a file; a missing or unreadable file is a UserFileError too."""
+MAX_TEXT_FILE = 64 * 1024 * 1024    # no config or caption is larger
+
+
+def read_text(path: Any, limit: int = MAX_TEXT_FILE) -> str:
+    """`decode_text` of a file; a missing or unreadable file is a UserFileError too, and so
+    is a device, a pipe (reading /dev/zero never ends) or a file over `limit` bytes."""
+    import stat
+
     try:
+        st = os.stat(path)      # before opening: opening a pipe waits for a writer
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise UserFileError(path, "not a regular file (a device or a pipe)",
+                                "give the path of the file itself")
+        if st.st_size > limit:
+            raise UserFileError(path, f"{st.st_size / 2**20:.0f} MiB: far too large for this "
+                                "kind of file", "check that this is the right file")
         with open(path, "rb") as fh:
-            data = fh.read()
+            data = fh.read(limit + 1)
     except FileNotFoundError:
         raise UserFileError(path, "file not found", "check the path") from None
     except IsADirectoryError:

@@ -98,6 +98,9 @@ def run_import(args: argparse.Namespace) -> int:
     from loratui.config.kohya import import_config
 
     out = Path(args.out)
+    if out.is_dir():
+        return _fail(IsADirectoryError(f"{out} is a folder; give a file name for -o, e.g. "
+                                       f"{out / 'loratui.toml'}"))
     if out.exists() and not args.force:
         return _fail(FileExistsError(f"{out} exists; pass --force to overwrite it"))
     try:

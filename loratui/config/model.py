@@ -154,7 +154,7 @@ class OutputSection(_Section):
     dir: str = _f("runs", "Where run folders are created. Use an absolute path; it must exist or "
                   "be creatable and writable.", unit="path", pitfalls=("P34",))
     name: str = _f("my_lora", "Output name: the run folder and the `.safetensors` file.",
-                   pattern=r"^[^/\\:*?\"<>|]+$", pitfalls=("P29",))
+                   pattern=r"^[^/\\:*?\"<>|\x00-\x1f\x7f]+$", pitfalls=("P29",))
     save_precision: Precision = _f("fp16", "dtype of the exported LoRA tensors (`no` = fp32).",
                                    pitfalls=("P29",))
 

@@ -102,7 +102,7 @@ CONSTRAINTS = {
     'training.noise_offset': ('float', {'ge': 0.0, 'le': 1.0}, [], []),
     'training.save_every_n_epochs': ('int', {'ge': 0}, [], []),
     'output.dir': ('str', {}, [], ['P34']),
-    'output.name': ('str', {'pattern': '^[^/\\\\:*?\\"<>|]+$'}, [], ['P29']),
+    'output.name': ('str', {'pattern': '^[^/\\\\:*?\\"<>|\\x00-\\x1f\\x7f]+$'}, [], ['P29']),
     'output.save_precision': ('choice', {}, ['no', 'fp16', 'bf16'], ['P29']),
     'sample.prompts': ('list', {}, [], ['P7']),
     'sample.every_n_epochs': ('int', {'ge': 0}, [], []),

@@ -208,6 +208,10 @@ def detect_dir(path: str | Path) -> str | None:
 def load(path: str | Path, kind: str | None = None) -> Input:
     """Read `path` as `kind` (detected when None)."""
     p = os.fspath(path)
+    if os.path.exists(p) and not os.path.isdir(p) and not os.path.isfile(p):
+        inp = Input(str(path), kind or "unknown")   # reading a pipe or /dev/zero never ends
+        inp.error = "not a regular file (a device or a pipe); give the path of the file itself"
+        return inp
     if kind is None:
         kind = detect(p)
     inp = Input(str(path), kind or "unknown")

@@ -389,3 +389,18 @@ def log_shape_mismatch(inp, ctx, rule, th):
     if _command_facts(inp) is not None or any(inp.data.contains(n) for n in TRAINING_SIGNS):
         refs.insert(0, "C02")
     yield Hit(_vars(m, first.text, len(hits)), line=first.line, refs=refs)
+
+
+@predicate("log_huber_device")
+def log_huber_device(inp, ctx, rule, th):
+    """Tensors on two devices is the huber-loss bug (C15) only where the paste shows the
+    huber loss; elsewhere it is some other bug, left to the traceback fallback."""
+    hits = log_hits(inp, rule)
+    if not hits:
+        return
+    cmd = _command_facts(inp)
+    huber = inp.data.contains("huber") or (
+        cmd is not None and "huber" in str(cmd.get("loss_type") or "").lower())
+    if huber:
+        first, m = hits[0]
+        yield Hit(_vars(m, first.text, len(hits)), line=first.line)

@@ -103,7 +103,8 @@ class ParametersScreen(WizardScreen):
     def compose_body(self) -> ComposeResult:
         from loratui.presets import load_presets
 
-        self.presets = load_presets()
+        gpu = getattr(self.state.gpu, "best", None)  # presets in the precision it trains in
+        self.presets = [p if p.cpu else p.for_gpu(gpu) for p in load_presets()]
         with Vertical(id="body"):
             with Horizontal(id="preset-bar"):
                 yield Label("Preset", classes="form-label")
@@ -140,7 +141,8 @@ class ParametersScreen(WizardScreen):
     def action_recommended(self) -> None:
         from loratui.presets import choose
 
-        preset = choose(self.state.card_gb, self.state.config.network.kind)
+        preset = choose(self.state.card_gb, self.state.config.network.kind,
+                        gpu=getattr(self.state.gpu, "best", None))
         self.query_one("#preset", Select).value = preset.id
 
     @on(Select.Changed, "#preset")

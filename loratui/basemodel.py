@@ -102,6 +102,20 @@ def _safetensors_problem(file: Path) -> str | None:
     return None
 
 
+def native_resolution(folder: Path | str) -> int | None:
+    """The square size a diffusers model folder was trained at, as its pipeline defaults to:
+    the UNet's `sample_size` (latent) times the VAE's downscale, 2 ** (levels - 1) — 512 for
+    SD1.5, 1024 for SDXL, 64 for loratui's tiny demo model. None when the folder does not say."""
+    folder = Path(folder)
+    sample = _read_json(folder / "unet" / "config.json").get("sample_size")
+    levels = _read_json(folder / "vae" / "config.json").get("block_out_channels")
+    if isinstance(sample, list):
+        sample = sample[0] if sample else None
+    if not isinstance(sample, int) or sample <= 0 or not isinstance(levels, list) or not levels:
+        return None
+    return sample * 2 ** (len(levels) - 1)
+
+
 def check_base_model(path: Path | str) -> BaseModelCheck:
     path = Path(path).expanduser()
     if not path.exists():

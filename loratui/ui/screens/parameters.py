@@ -125,6 +125,11 @@ class ParametersScreen(WizardScreen):
         for row in self.rows:
             table.add_row(row["key"], "", key=row["key"])
         self.refresh_from_state()
+        from loratui.presets import matching
+
+        preset = matching(self.state.config, self.presets)  # name the preset, not "(custom)"
+        if preset is not None:
+            self.query_one("#preset", Select).value = preset.id
         table.focus()
 
     def refresh_from_state(self) -> None:
@@ -147,10 +152,12 @@ class ParametersScreen(WizardScreen):
 
     @on(Select.Changed, "#preset")
     def preset_changed(self, event: Select.Changed) -> None:
-        if event.value is Select.BLANK:
+        preset = next((p for p in self.presets if p.id == event.value), None)
+        if preset is None:  # blank ("custom")
             return
-        preset = next(p for p in self.presets if p.id == event.value)
         cfg = preset.to_config(self.state.config)
+        if cfg == self.state.config:
+            return  # already this preset's settings (as when the step opens on them)
         self.state.config = cfg
         self.dirty = True
         self.refresh_from_state()

@@ -64,7 +64,36 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         super().__init__(prog, max_help_position=34, width=terminal_width() - 2)
 
 
-def build_parser(modules: tuple[str, ...] = COMMAND_MODULES) -> argparse.ArgumentParser:
+class _Ignored:
+    """Stands in for what a command registers beyond its name and help."""
+
+    def __getattr__(self, name: str):
+        return self._ignore
+
+    def _ignore(self, *args, **kwargs) -> _Ignored:
+        return self
+
+
+class SummaryParser(argparse.ArgumentParser):
+    """A command's parser that keeps only its name and one-line help: `loratui --help`
+    lists every command without building all their options (start-up time)."""
+
+    def add_argument(self, *args, **kwargs):
+        return _Ignored()
+
+    def add_argument_group(self, *args, **kwargs):
+        return _Ignored()
+
+    def add_mutually_exclusive_group(self, *args, **kwargs):
+        return _Ignored()
+
+    def add_subparsers(self, *args, **kwargs):
+        return _Ignored()
+
+
+def build_parser(modules: tuple[str, ...] = COMMAND_MODULES, *, summary: bool = False
+                 ) -> argparse.ArgumentParser:
+    """The parser of `modules`' commands; `summary`: names and helps only (for --help)."""
     parser = argparse.ArgumentParser(
         prog="loratui",
         description="A terminal wizard and doctor for training Stable Diffusion LoRAs.",
@@ -72,7 +101,8 @@ def build_parser(modules: tuple[str, ...] = COMMAND_MODULES) -> argparse.Argumen
         formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"loratui {__version__}")
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND",
+                                parser_class=SummaryParser if summary else argparse.ArgumentParser)
     for name in modules:
         importlib.import_module(name).register(sub)
     return parser
@@ -106,6 +136,8 @@ def add_command(sub, name: str, *, help: str, epilog: str = "", description: str
 def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
+    if argv in (["--help"], ["-h"]):
+        build_parser(summary=True).parse_args(argv)  # prints the command list, exits
     parser = _command_parser(argv) or build_parser()
     args = parser.parse_args(argv)
     run = getattr(args, "run", None)

@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from loratui.cli import add_command
+
+TYPE_CHECKING = False  # (importing typing costs start-up time)
 
 if TYPE_CHECKING:  # pathlib costs ~6 ms of `loratui --help`'s budget; imported where used
     from pathlib import Path

@@ -226,10 +226,10 @@ def save_caption(root: Path, image: str, text: str, extension: str) -> Path:
     """Write one caption atomically; in a source folder the original is backed up first."""
     from loratui.config import atomic_write_text
     from loratui.dataset._io import Backup
+    from loratui.dataset.prepare import written_by_prepare
 
     target = root / Path(image).with_suffix(extension)
-    if not is_prepared_copy(root):
-        Backup(root).save(target)
+    Backup(root, skip=written_by_prepare(root)).save(target)  # a prepared copy's own: no copy
     atomic_write_text(target, text + "\n")
     return target
 

@@ -145,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         from loratui.cli.wizard_cmd import run_wizard
 
         return run_wizard()
+    _printable_streams()
     try:
         return int(run(args) or 0)
     except KeyboardInterrupt:
@@ -152,3 +153,36 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:   # the last guard: a message, never a traceback
+        if os.environ.get("LORATUI_DEBUG"):
+            raise
+        print(f"loratui {argv[0] if argv else ''}: {unexpected_message(exc)}".replace(" :", ":"),
+              file=sys.stderr)
+        return 2
+
+
+def _printable_streams() -> None:
+    """A file name with bytes that are not UTF-8 is printed escaped, never as raw bytes
+    that break a JSON reader or the terminal."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)   # absent on a test's StringIO
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
+def unexpected_message(exc: BaseException) -> str:
+    """One line for an error no command caught: the file when one is known, what to do."""
+    from loratui.userfiles import UserFileError, one_line, shown
+
+    if isinstance(exc, UserFileError):
+        return str(exc)
+    if isinstance(exc, RecursionError):
+        return ("an input is nested too deeply to read (hundreds of levels of brackets); "
+                "check that each file given is the right one")
+    if isinstance(exc, OSError) and exc.filename:
+        return one_line(f"{shown(exc.filename)}: {exc.strerror or exc}; check the path, "
+                        "the free space and your permissions")
+    if isinstance(exc, UnicodeError):
+        return one_line(f"a file is not UTF-8 text ({exc}); save it as UTF-8")
+    return one_line(f"unexpected {type(exc).__name__}: {exc}. Run again with LORATUI_DEBUG=1 "
+                    "to see where, and report it")

@@ -277,22 +277,33 @@ class DatasetReport:
         """JSON of `to_dict()`. With `indent`, top-level keys one per line and every image,
         finding and subset one record per line (readable, grep-able, and written by the C
         encoder: `json.dumps(indent=...)` falls back to the pure-Python one, several times
-        slower on a large dataset); `indent=None`: one line."""
+        slower on a large dataset); `indent=None`: one line. Strict JSON in valid UTF-8: a
+        file name that is not UTF-8 is written with `\\xNN` escapes (`userfiles.json_safe`)."""
         import json
 
-        encode = json.JSONEncoder(ensure_ascii=False).encode
+        from loratui.userfiles import has_surrogates, json_safe
+
+        encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+
+        def build(data: dict[str, Any]) -> str:
+            if indent is None:
+                return encode(data)
+            pad, rows_pad = " " * indent, " " * (2 * indent)
+            parts = []
+            for key, value in data.items():
+                if isinstance(value, list) and value and isinstance(value[0], dict):
+                    rows = f",\n{rows_pad}".join(map(encode, value))
+                    parts.append(f"{pad}{encode(key)}: [\n{rows_pad}{rows}\n{pad}]")
+                else:
+                    parts.append(f"{pad}{encode(key)}: {encode(value)}")
+            return "{\n" + ",\n".join(parts) + "\n}"
+
         data = self.to_dict()
-        if indent is None:
-            return encode(data)
-        pad, rows_pad = " " * indent, " " * (2 * indent)
-        parts = []
-        for key, value in data.items():
-            if isinstance(value, list) and value and isinstance(value[0], dict):
-                rows = f",\n{rows_pad}".join(map(encode, value))
-                parts.append(f"{pad}{encode(key)}: [\n{rows_pad}{rows}\n{pad}]")
-            else:
-                parts.append(f"{pad}{encode(key)}: {encode(value)}")
-        return "{\n" + ",\n".join(parts) + "\n}"
+        try:
+            text = build(data)
+        except ValueError:          # NaN or an infinity somewhere
+            return build(json_safe(data))
+        return build(json_safe(data)) if has_surrogates(text) else text
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DatasetReport:

@@ -18,12 +18,14 @@ def _ds(inp):
 
 
 def _examples(paths, root, n=3) -> str:
+    from loratui.userfiles import shown
+
     out = []
     for p in list(paths)[:n]:
         try:
-            out.append(str(p.relative_to(root)))
+            out.append(shown(p.relative_to(root)))
         except ValueError:
-            out.append(str(p))
+            out.append(shown(p))
     more = len(paths) - n
     return ", ".join(out) + (f" and {more} more" if more > 0 else "")
 
@@ -125,7 +127,9 @@ def folder_layout(inp, ctx, rule, th):
 def duplicate_stems(inp, ctx, rule, th):
     ds = _ds(inp)
     if ds.duplicate_stems:
-        groups = "; ".join(" + ".join(p.name for p in g) for g in ds.duplicate_stems[:3])
+        from loratui.userfiles import shown
+
+        groups = "; ".join(" + ".join(shown(p.name) for p in g) for g in ds.duplicate_stems[:3])
         yield Hit({"n": len(ds.duplicate_stems), "groups": groups})
 
 

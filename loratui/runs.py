@@ -12,7 +12,8 @@ training goes on. Layout:
     train.log          human-readable log (and the detached process's stdout/stderr)
     environment.json   versions, GPU, command line
     samples/           PNGs from fixed prompts and seed
-    checkpoints/       kohya LoRAs every N epochs; resume/ holds the resumable state
+    checkpoints/       kohya LoRAs every N epochs; resumable states: resume/ (stop, finish)
+                       and resume-eNNNN/ (each epoch checkpoint, the newest two kept)
     <name>.safetensors the final LoRA (kohya format)
 """
 
@@ -32,6 +33,9 @@ LOG_FILE = "train.log"
 CONFIG_FILE = "config.toml"
 ENV_FILE = "environment.json"
 RESUME_DIR = "checkpoints/resume"
+STATE_DIRS = ("resume",)          # under checkpoints/: the state written at a stop or the end
+EPOCH_STATE_PREFIX = "resume-e"   # checkpoints/resume-e0003/: the state at an epoch checkpoint
+TRAINER_FILE = "trainer.json"
 
 ACTIVE_STATES = ("starting", "loading", "caching", "running", "saving")
 TERMINAL_STATES = ("finished", "failed", "interrupted", "crashed")
@@ -164,7 +168,15 @@ class RunFolder:
         return self.status in ACTIVE_STATES
 
     def resumable(self) -> bool:
-        return (self.path / RESUME_DIR / "trainer.json").is_file()
+        """A resume state exists (whether it is intact is for the trainer to check)."""
+        ckpt = self.path / "checkpoints"
+        if any((ckpt / d / TRAINER_FILE).is_file() for d in STATE_DIRS):
+            return True
+        try:
+            return any(p.name.startswith(EPOCH_STATE_PREFIX) and (p / TRAINER_FILE).is_file()
+                       for p in ckpt.iterdir())
+        except OSError:
+            return False
 
     # --- files
     def metrics(self, tail: int | None = None) -> list[dict[str, Any]]:

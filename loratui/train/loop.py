@@ -16,15 +16,15 @@ import contextlib
 import gc
 import logging
 import math
+import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loratui.runs import RESUME_DIR
 from loratui.train import data as D
-from loratui.train.parts import TrainingStopped, make_optimizer, set_attention
+from loratui.train.parts import StopRequested, TrainingStopped, make_optimizer, set_attention
 from loratui.train.runfolder import RunWriter, utc_now
 
 log = logging.getLogger("loratui.train")
@@ -131,6 +131,7 @@ class Trainer:
         log.info("loading %s", cfg.model.base)
         comps = load_components(cfg.model.base)
         self.comps = comps
+        self._check_stop()
         for m in (comps.unet, comps.vae, comps.text_encoder):
             m.requires_grad_(False)
         net = cfg.network
@@ -261,6 +262,7 @@ class Trainer:
         t0 = time.perf_counter()
         latents: dict[int, Any] = {}
         for i, item in enumerate(self.plan.items):
+            self._check_stop()
             try:
                 pixels = D.load_pixels(item.path, item.bucket)[None]
             except D.ImageReadError as exc:
@@ -379,6 +381,9 @@ class Trainer:
                 return self._loop()
             except TrainingStopped as exc:
                 return self._fail(exc.reason, str(exc))
+            except StopRequested as exc:
+                return self._fail("signal", f"{exc} before training began; nothing new to save",
+                                  state="interrupted")
             except oom as exc:
                 return self._oom(exc)
             except D.DatasetError as exc:
@@ -508,15 +513,35 @@ class Trainer:
     def _checkpoint(self, epoch: int) -> None:
         if self.run is None or not self.main:
             return
+        from loratui.train import resume
+
         self._state("saving")
         self._need_disk(self.run.path)
         path = self.run.path / "checkpoints" / f"{self.cfg.output.name}-e{epoch:04d}.safetensors"
-        self._export(path)
-        self._save_resume()
+        state = self.run.path / "checkpoints" / resume.epoch_state_name(epoch)
+        self._write(path, lambda: self._export(path))
+        self._write(state, lambda: self._save_resume(state.name))
+        # the state written at an earlier stop is older than this one now
+        shutil.rmtree(self.run.path / "checkpoints" / "resume", ignore_errors=True)
+        resume.prune_epoch_states(self.run.path / "checkpoints")
         self.last_checkpoint = path
-        self.run.event("checkpoint", path.name, path=str(path), step=self.step, epoch=epoch)
+        self.run.event("checkpoint", path.name, path=str(path), step=self.step, epoch=epoch,
+                       state=state.name)
         log.info("saved checkpoints/%s", path.name)
         self._state("running")
+
+    def _write(self, target: Path, write) -> None:
+        """Run a checkpoint write; a full disk (or any OS error) stops the run with a message
+        naming the file, and what was saved before stays as it was."""
+        try:
+            write()
+        except OSError as exc:
+            good = f"the last good checkpoint, {self.last_checkpoint.name}, is kept" \
+                if self.last_checkpoint else "earlier files are kept"
+            raise TrainingStopped("disk", f"{target}: cannot be written "
+                                  f"({exc.strerror or exc}); {good}. Free some disk space "
+                                  "(or change output.dir), then resume with `loratui train "
+                                  f"--resume {self.run.path}`") from exc
 
     def _export(self, path: Path) -> Path:
         from loratui.train.export import export_lora, tag_frequency
@@ -535,41 +560,94 @@ class Trainer:
         return export_lora(path, self.comps.unet, te, self.cfg, info,
                            multiplier=self.multiplier)
 
-    def _save_resume(self) -> None:
+    def _save_resume(self, name: str = "resume") -> None:
         from loratui.train import resume
 
         counters = {"step": self.step, "epoch": self.epoch, "micro_in_epoch": self.micro_in_epoch,
                     "micro_total": self.micro_total, "loss_avg": self.loss_avg,
                     "started_at": self.started_at, "session_id": self.session_id,
-                    "max_steps": self.max_steps, "saved_at": utc_now()}
-        resume.save(self.run.path / RESUME_DIR,
+                    "max_steps": self.max_steps, "num_processes": self.accel.num_processes,
+                    "saved_at": utc_now()}
+        resume.save(self.run.path / "checkpoints" / name,
                     models={"unet": self.comps.unet,
                             "text_encoder": self.comps.text_encoder if self.train_te else None},
                     optimizer=self.optimizer, counters=counters)
 
     def _load_resume(self) -> None:
-        import warnings
-
+        """Restore the newest intact state. A damaged one (its file named) is passed over for
+        the next older epoch state, and the run says so."""
         from loratui.train import resume
 
-        folder = self.run.path / RESUME_DIR if self.run else None
-        if folder is None or not (folder / "trainer.json").is_file():
+        folders = resume.state_folders(self.run.path / "checkpoints") if self.run else []
+        if not folders:
             raise TrainingStopped("resume", f"{self.run.path if self.run else '?'}: no "
-                                  "resumable state (checkpoints/resume/) in this run")
-        c = resume.load(folder, models={"unet": self.comps.unet, "text_encoder":
-                                        self.comps.text_encoder if self.train_te else None},
-                        optimizer=self.optimizer)
+                                  "resumable state (checkpoints/resume*/) in this run")
+        models = {"unet": self.comps.unet,
+                  "text_encoder": self.comps.text_encoder if self.train_te else None}
+        per_process = math.ceil(self.batches_per_epoch / self.accel.num_processes)
+
+        def check(fields, path):
+            resume.check_counters(fields, path, max_steps=self.max_steps, epochs=self.epochs,
+                                  steps_per_epoch=self.steps_per_epoch,
+                                  micro_per_epoch=per_process,
+                                  num_processes=self.accel.num_processes)
+
+        damaged: list[str] = []
+        for folder in folders:
+            self._check_stop()
+            try:
+                c = resume.load(folder, models=models, optimizer=self.optimizer, check=check)
+            except resume.StateError as exc:
+                damaged.append(str(exc))
+                log.warning("resume state damaged: %s", exc)
+                if self.run is not None:
+                    self.run.event("warning", f"resume state damaged: {exc}", path=str(exc.path))
+                continue
+            break
+        else:
+            raise TrainingStopped("resume", "no intact resume state: " + "; ".join(damaged))
         self.step, self.epoch = c["step"], c["epoch"]
         self.micro_in_epoch, self.micro_total = c["micro_in_epoch"], c["micro_total"]
-        self.loss_avg, self._resume_step = c["loss_avg"], c["step"]
-        self.started_at, self.session_id = c["started_at"], c["session_id"]
+        self.loss_avg, self._resume_step = c.get("loss_avg"), c["step"]
+        self.started_at = c.get("started_at", self.started_at)
+        self.session_id = c.get("session_id", self.session_id)
+        self._fast_forward_schedule(self.step)
+        kept = self.run.truncate_metrics(self.step) if self.run else 0
+        if damaged:
+            msg = (f"resumed from the older state checkpoints/{folder.name} (step {self.step}) "
+                   f"because {damaged[0]}")
+            log.warning("%s", msg)
+            if self.run is not None:
+                self.run.event("resume_fallback", msg, state=folder.name, step=self.step,
+                               damaged=damaged)
+        log.info("resumed at step %d (epoch %d) from checkpoints/%s; %d metric rows kept",
+                 self.step, self.epoch, folder.name, kept)
+
+    def _fast_forward_schedule(self, step: int) -> None:
+        """Put the LR schedule at `step` in one go (diffusers' schedules are LambdaLR: the LR
+        is a pure function of the step); any other scheduler is stepped, checking signals."""
+        import warnings
+
+        from torch.optim.lr_scheduler import LambdaLR
+
+        sched = self.lr_scheduler
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for _ in range(self.step):  # the schedule is a pure function of the step
-                self.lr_scheduler.step()
-        kept = self.run.truncate_metrics(self.step) if self.run else 0
-        log.info("resumed at step %d (epoch %d); %d metric rows kept", self.step, self.epoch,
-                 kept)
+            if isinstance(sched, LambdaLR) and step > 0:
+                sched.last_epoch = step - 1
+                sched.step()
+                return
+            for n in range(step):
+                if n % 10_000 == 0:
+                    self._check_stop()
+                sched.step()
+
+    def _check_stop(self) -> None:
+        """Before the loop: a SIGINT / SIGTERM during loading, caching or a resume stops the
+        run now (there is nothing new to save)."""
+        signals = getattr(self, "signals", None)
+        if signals is not None and signals.requested:
+            raise StopRequested(signals.requested)
 
     def _samples(self, tag: str) -> list[Path]:
         cfg = self.cfg
@@ -600,8 +678,10 @@ class Trainer:
         if self.run is not None and self.main:
             self._state("saving")
             self._need_disk(self.run.path)
-            self._save_resume()  # before the LoRA: readers take the newest .safetensors
-            lora_path = self._export(self.run.path / f"{self.cfg.output.name}.safetensors")
+            state = self.run.path / "checkpoints" / "resume"
+            self._write(state, self._save_resume)  # before the LoRA: readers take the newest
+            lora_path = self.run.path / f"{self.cfg.output.name}.safetensors"
+            self._write(lora_path, lambda: self._export(lora_path))
             self._samples(f"final_e{self.epoch:04d}")
             self.run.event("finished", f"{lora_path.name} after {self.step} steps",
                            path=str(lora_path), step=self.step)
@@ -614,7 +694,8 @@ class Trainer:
     def _interrupted(self) -> TrainResult:
         sig = self.signals.requested
         if self.run is not None and self.main:
-            self._save_resume()
+            state = self.run.path / "checkpoints" / "resume"
+            self._write(state, self._save_resume)
             self.run.event("interrupted", f"{sig} at step {self.step}; resume with "
                            f"`loratui train --resume {self.run.path}`", signal=sig,
                            step=self.step)

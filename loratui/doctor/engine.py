@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from loratui.doctor.catalog import Catalog, Rule, load_catalog
 from loratui.doctor.inputs import Input
-from loratui.doctor.model import DELETE, Diagnostic, Fix, Location
+from loratui.doctor.model import DELETE, Diagnostic, Fix, Location, Relative
 from loratui.doctor.registry import PREDICATES, Hit
 
 TYPE_CHECKING = False
@@ -279,11 +279,18 @@ def _to_diagnostic(rule: Rule, th: dict[str, Any], inp: Input, hit: Hit) -> Diag
         applicability = hit.applicability or rule.fix.get("applicability", "display-only")
         title = render(rule.fix.get("title", ""), variables)
         edits: dict[tuple[str, ...], Any] = {}
-        if hit.edits and facts is not None and inp.kind in WRITABLE_KINDS \
+        if hit.edits and facts is not None and inp.kind in WRITABLE_KINDS and not inp.read_only \
                 and applicability != "display-only":
             for canon, value in hit.edits.items():
                 path = facts.keys.get(canon) or _new_key_path(facts, canon)
                 if path is None:
+                    continue
+                if isinstance(value, Relative):
+                    ref = facts.keys.get(value.key) or _new_key_path(facts, value.key)
+                    if ref is None:
+                        continue
+                    edits[path] = Relative(ref, value.factor, value.default,
+                                           isinstance(facts.raw.get(canon), str))
                     continue
                 edits[path] = value if value is DELETE else _keep_type(facts, canon, value)
         elif applicability != "display-only":

@@ -131,3 +131,35 @@ def test_fuzz_paste_as_log(tmp_path_factory, text):
     p.write_text("Traceback (most recent call last)\n" + text, encoding="utf-8")
     diags, _ = run_doctor([p])
     assert "DR001" not in {d.code for d in diags}
+
+
+# ------------------------------------------------------------------ big logs stay small
+
+def test_digest_of_blank_runs_and_its_cap(tmp_path, monkeypatch):
+    from loratui.doctor.inputs import log as log_mod
+
+    monkeypatch.setattr(log_mod, "DIGEST_FROM", 1000)
+    monkeypatch.setattr(log_mod, "DIGEST_SLICE", 64)
+    blank = write(tmp_path, "blank.log", "\n" * 5000 + "CUDA out of memory\n" + "\n" * 100)
+    log = log_mod.load_log(blank)
+    assert log.contains("CUDA out of memory") and not log.contains("Killed")
+    assert log.line_no(log.find("CUDA out of memory")) == 5001
+    monkeypatch.setattr(log_mod, "DIGEST_MAX_LINES", 50)  # distinct lines: no digest
+    distinct = write(tmp_path, "distinct.log",
+                     "".join(f"{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}x\n" for i in range(600))
+                     + "Traceback (most recent call last)\n")
+    log = log_mod.load_log(distinct)
+    assert log.contains("Traceback (most recent call last)") and not log.contains("zzzz")
+
+
+@pytest.mark.parametrize("block", [5, 64, 1 << 20])
+def test_utf16_log_is_decoded_block_by_block(tmp_path, monkeypatch, block):
+    from loratui.doctor.inputs import log as log_mod
+
+    monkeypatch.setattr(log_mod, "BLOCK", block)
+    text = "INFO start\r\n正則化画像\r\nsteps: 1%|\r\ntorch.cuda.OutOfMemoryError: CUDA out of memory\r\n"
+    p = tmp_path / "ps.log"
+    p.write_bytes(text.encode("utf-16"))
+    log = log_mod.load_log(p)
+    assert log.view.replace(b"\r", b"") == text.replace("\r\n", "\n").encode()
+    assert log.line_no(log.find("CUDA out of memory")) == 4

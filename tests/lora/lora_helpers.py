@@ -95,3 +95,34 @@ def sd15_layout_lora(path: Path, *, rank: int = 2, alpha: float = 1.0, seed: int
             "ss_output_name": path.stem}
     path.write_bytes(serialize(tensors, meta))
     return path
+
+
+class Ran:
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def run_cli(*args: str) -> Ran:
+    """The real `loratui` command line in this process (argparse, run(), exit code, both
+    streams), so tests pay the torch import once; `cli_process` runs it as a subprocess."""
+    import contextlib
+    import io
+
+    from loratui.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse errors
+            code = exc.code if isinstance(exc.code, int) else 2
+    return Ran(code, out.getvalue(), err.getvalue())
+
+
+def cli_process(*args: str, timeout: float = 180) -> Ran:
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "loratui", *args], capture_output=True,
+                       text=True, timeout=timeout)
+    return Ran(r.returncode, r.stdout, r.stderr)

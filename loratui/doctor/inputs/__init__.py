@@ -48,6 +48,7 @@ class Input:
         self.error_line: int | None = None
         self.children: list[Input] = []  # e.g. a run folder's config, log and LoRA
         self.parent: Input | None = None
+        self.read_only = False  # fixes are shown, not written (a run's record of its config)
         # The most severe a finding about this input may be: the settings of a command
         # whose run the same paste shows finishing well are advice, not problems.
         self.severity_cap: str | None = None

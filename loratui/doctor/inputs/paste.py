@@ -23,9 +23,11 @@ PRINTED = (
     ("train_batch_size", LazyRe(r"batch size per device\s*/[^:\n]*:\s*(\d+)")),
     ("gradient_accumulation_steps",
      LazyRe(r"gradient accumulation steps\s*/[^=:\n]*[=:]\s*(\d+)")),
+    ("network_dim", LazyRe(r"base dim \(rank\):\s*(\d+)")),
+    ("network_alpha", LazyRe(r"base dim \(rank\):\s*\d+,\s*alpha:\s*([\d.]+)")),
 )
 PRINTED_NEEDLES = (b"total optimization steps", b"max_train_steps (", b"num epochs /",
-                   b"batch size per device", b"gradient accumulation steps /")
+                   b"batch size per device", b"gradient accumulation steps /", b"base dim (rank)")
 
 
 def _regions(log) -> list[tuple[int, str]]:
@@ -54,9 +56,9 @@ def _regions(log) -> list[tuple[int, str]]:
     return out
 
 
-def printed_values(log) -> dict[str, tuple[int, int]]:
+def printed_values(log) -> dict[str, tuple[float, int]]:
     """Settings the trainer printed: canonical key → (value, line)."""
-    out: dict[str, tuple[int, int]] = {}
+    out: dict[str, tuple[float, int]] = {}
     if not any(log.contains(n.decode()) for n in PRINTED_NEEDLES):
         return out
     for key, regex in PRINTED:
@@ -66,7 +68,9 @@ def printed_values(log) -> dict[str, tuple[int, int]]:
             for pos in log.find_all(needle.decode(), limit=5):
                 m = regex.search(log.segment(pos))
                 if m:
-                    out.setdefault(key, (int(m.group(1)), log.line_no(pos)))
+                    value = float(m.group(1))
+                    out.setdefault(key, (int(value) if value.is_integer() and
+                                         key != "network_alpha" else value, log.line_no(pos)))
     return out
 
 
@@ -90,7 +94,7 @@ def run_went_well(log) -> bool:
 def attach_command(inp: Input) -> None:
     """Read the training command in a log paste into a `cmdline` child of `inp`."""
     from loratui.doctor.inputs.commands import assignments, best_command, find_commands
-    from loratui.doctor.inputs.configs import command_facts
+    from loratui.doctor.inputs.configs import KNOWN_ARGS, command_facts
 
     log = inp.data
     commands = []
@@ -103,8 +107,9 @@ def attach_command(inp: Input) -> None:
             env = assignments(text)
     printed = printed_values(log)
     cmd = best_command(commands)
-    if cmd is None:
-        return  # printed values alone are no config to check
+    written = {k: v for k, v in env.items() if k in KNOWN_ARGS}  # config lines pasted along
+    if cmd is None and not printed and len(written) < 3:
+        return
     # A log is an excerpt of the run: what its command leaves out is unknown here, not
     # sd-scripts' default (the command may be cut, or read a config file).
     facts = command_facts(cmd, "", env, excerpt=True)
@@ -115,11 +120,13 @@ def attach_command(inp: Input) -> None:
     check_other(facts)
     facts.extra["from_paste"] = True
     facts.extra["printed"] = {k: v for k, (v, _line) in printed.items()}
+    first_line = cmd.line if cmd is not None else None
     for key in list(facts.lines):
         if facts.lines[key] is None:
-            facts.lines[key] = cmd.line
-    for key in facts.values:
-        facts.lines.setdefault(key, cmd.line)
+            facts.lines[key] = first_line
+    if first_line is not None:
+        for key in facts.values:
+            facts.lines.setdefault(key, first_line)
     child = Input(inp.path, "cmdline")
     child.facts = facts
     if run_went_well(log):

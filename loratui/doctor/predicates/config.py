@@ -7,7 +7,7 @@ import re
 
 from loratui.doctor import facts as F
 from loratui.doctor.facts import to_bool, to_float, to_int
-from loratui.doctor.model import DELETE
+from loratui.doctor.model import DELETE, Relative
 from loratui.doctor.registry import Hit, predicate
 
 
@@ -51,8 +51,8 @@ def rank_too_high(inp, ctx, rule, th):
     suggested = int(th["suggested_rank"])
     edits = {"network_dim": suggested}
     alpha = to_float(f.get("network_alpha"))
-    if f.has("network_alpha") and alpha:
-        edits["network_alpha"] = round(suggested * alpha / dim, 4)
+    if f.has("network_alpha") and alpha:  # keep alpha / rank (an alpha fix may set it too)
+        edits["network_alpha"] = Relative("network_dim", round(alpha / dim, 4), suggested)
     yield Hit({"rank": dim, "suggested": suggested}, key="network_dim", edits=edits)
 
 
@@ -75,7 +75,7 @@ def alpha_above_range(inp, ctx, rule, th):
     if ratio > th["max_ratio"]:
         yield Hit({"alpha": alpha, "rank": dim, "ratio": round(ratio, 2),
                    "suggested": float(dim)}, key="network_alpha",
-                  edits={"network_alpha": float(dim)})
+                  edits={"network_alpha": Relative("network_dim", 1.0, dim)})
 
 
 @predicate("alpha_below_range")
@@ -89,7 +89,7 @@ def alpha_below_range(inp, ctx, rule, th):
         note = f" ({note})" if note else ""
         yield Hit({"alpha": alpha, "rank": dim, "ratio": round(ratio, 3), "note": note,
                    "suggested": float(dim)}, key="network_alpha",
-                  edits={"network_alpha": float(dim)})
+                  edits={"network_alpha": Relative("network_dim", 1.0, dim)})
 
 
 # ------------------------------------------------------------------ learning rates

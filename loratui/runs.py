@@ -33,8 +33,8 @@ LOG_FILE = "train.log"
 CONFIG_FILE = "config.toml"
 ENV_FILE = "environment.json"
 RESUME_DIR = "checkpoints/resume"
-STATE_DIRS = ("resume",)          # under checkpoints/: the state written at a stop or the end
-EPOCH_STATE_PREFIX = "resume-e"   # checkpoints/resume-e0003/: the state at an epoch checkpoint
+STATE_DIRS = ("resume",)         # in checkpoints/: the state written at a stop or the end
+EPOCH_STATE_PREFIX = "resume-e"  # checkpoints/resume-e0003/: the state of an epoch checkpoint
 TRAINER_FILE = "trainer.json"
 
 ACTIVE_STATES = ("starting", "loading", "caching", "running", "saving")

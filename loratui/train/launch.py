@@ -32,8 +32,8 @@ def resolve_resume(ref: str | Path, cfg=None) -> RunFolder:
         raise PreflightError([f"{run.path}: this run is still {run.status} "
                               f"(pid {run.raw_state().get('pid')}); `loratui attach` follows it"])
     if not run.resumable():
-        raise PreflightError([f"{run.path}: no resumable state (checkpoints/resume/ is written "
-                              "at each checkpoint and when a run is interrupted)"])
+        raise PreflightError([f"{run.path}: no resumable state (checkpoints/resume*/ is "
+                              "written at each checkpoint and when a run is interrupted)"])
     return run
 
 

@@ -153,12 +153,24 @@ class RunFolder:
         """state.json, with an active state whose process is gone reported as `crashed`."""
         st = self.raw_state()
         st.setdefault("state", "unknown")
-        if st["state"] in ACTIVE_STATES and st.get("host") in (None, socket.gethostname()) \
-                and not pid_alive(st.get("pid")):
+        here = st.get("host") in (None, socket.gethostname())
+        if st["state"] in ACTIVE_STATES and here and (
+                not pid_alive(st.get("pid"))
+                or not all(pid_alive(pid) for pid in self.local_pids(st))):
             st["reported_state"] = st["state"]
             st["state"] = "crashed"
         st["resumable"] = self.resumable()
         return st
+
+    def local_pids(self, st: dict[str, Any] | None = None) -> list[int]:
+        """A group's trainer processes on this machine (empty for a single process)."""
+        st = self.raw_state() if st is None else st
+        ranks = st.get("ranks")
+        if not isinstance(ranks, list):
+            return []
+        host = socket.gethostname()
+        return [r["pid"] for r in ranks if isinstance(r, dict) and r.get("host") == host
+                and isinstance(r.get("pid"), int) and not isinstance(r.get("pid"), bool)]
 
     @property
     def status(self) -> str:
@@ -233,7 +245,8 @@ class RunFolder:
                 "epoch": last.get("epoch", st.get("epoch")), "epochs": st.get("epochs"),
                 "loss_avg": last.get("loss_avg"), "started_at": st.get("started_at"),
                 "updated_at": st.get("updated_at"), "lora": st.get("lora"),
-                "error": st.get("error"), "resumable": st["resumable"]}
+                "error": st.get("error"), "resumable": st["resumable"],
+                "processes": st.get("processes") or 1}
 
 
 def list_runs(output_dir: Path | str) -> list[RunFolder]:

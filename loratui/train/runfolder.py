@@ -155,7 +155,7 @@ def environment(extra: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def setup_logging(run: RunFolder | None, *, to_file: bool, to_stderr: bool = True,
-                  level: int = logging.INFO) -> logging.Logger:
+                  level: int = logging.INFO, prefix: str = "") -> logging.Logger:
     """`loratui.train` logger: train.log in the run folder and/or stderr."""
     log = logging.getLogger("loratui.train")
     logging.raiseExceptions = False  # a full disk must not print a traceback per log line
@@ -164,7 +164,8 @@ def setup_logging(run: RunFolder | None, *, to_file: bool, to_stderr: bool = Tru
     for h in list(log.handlers):
         log.removeHandler(h)
         h.close()
-    fmt = logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%d %H:%M:%S")
+    fmt = logging.Formatter(f"%(asctime)s %(levelname)-7s {prefix}%(message)s",
+                            "%Y-%m-%d %H:%M:%S")
     fmt.converter = time.gmtime
     if to_file and run is not None:
         fh = logging.FileHandler(run.path / LOG_FILE, encoding="utf-8")

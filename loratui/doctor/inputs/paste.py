@@ -11,7 +11,7 @@ from __future__ import annotations
 from loratui.doctor.inputs import Input
 from loratui.doctor.util import LazyRe
 
-WHOLE_FROM = 4 << 20  # a view smaller than this is decoded whole
+WHOLE_FROM = 512 << 10  # a view smaller than this is decoded whole
 WINDOW_BEFORE = 8 * 1024
 WINDOW_AFTER = 64 * 1024
 MAX_WINDOWS = 40
@@ -78,17 +78,40 @@ SAVED = ("saving checkpoint", "model saved", "save trained model", "Model saved"
          "saved to", "Training finished", "training finished", "Training has ended")
 
 
-def run_went_well(log) -> bool:
-    """The paste shows the run saving its LoRA with no error, NaN or traceback."""
+STEPPED = LazyRe(rb"\d+%\|[^\n\r|]*\|\s*[1-9]\d*/\d+ \[")
+
+
+def settings_cap(log) -> str | None:
+    """How severe findings about the settings of a command may be, given what the paste
+    shows of its run: "info" when it saved its LoRA with no error, NaN or traceback it
+    ended on (the settings are advice); "warning" when it is training past its first steps
+    without one (none of them stopped it); None otherwise."""
     from loratui.doctor.inputs.tracebacks import final_traceback
 
-    if not any(log.contains(n) for n in SAVED) or not log.contains(".safetensors"):
-        return False
+    saved = any(log.contains(n) for n in SAVED) and log.contains(".safetensors")
+    if not saved and STEPPED.search(log.view, max(len(log.view) - (4 << 20), 0)) is None:
+        return None
     if any(log.contains(n) for n in ("=nan", ": nan", "NaN", "out of memory", "Killed", "SIGKILL",
-                                     "non-zero exit status")):
-        return False
-    tb, _ended = final_traceback(log)
-    return tb is None
+                                     "non-zero exit status", "No data found")):
+        return None
+    tb, ended = final_traceback(log)
+    if tb is not None and ended:
+        return None
+    return "info" if saved else "warning"
+
+
+def _arg_lines(facts, cmd, first: int, text: str, skip: set[str]) -> None:
+    """Point each argument at the line of the paste it is on (a command spans several)."""
+    import re
+
+    lines = text.split("\n")
+    start = sum(len(line) + 1 for line in lines[:cmd.line - first])
+    for key, path in facts.keys.items():
+        if key in skip:  # the trainer's printed value: its own line
+            continue
+        m = re.compile(r"--" + re.escape(path[0]) + r"\b").search(text, start)
+        if m is not None and text.count("\n", start, m.start()) < 400:
+            facts.lines[key] = first + text.count("\n", 0, m.start())
 
 
 def attach_command(inp: Input) -> None:
@@ -99,10 +122,12 @@ def attach_command(inp: Input) -> None:
     log = inp.data
     commands = []
     env: dict = {}
+    region_of: dict[int, tuple[int, str]] = {}
     for first, text in _regions(log):
         for cmd in find_commands(text):
             cmd.line += first - 1
             commands.append(cmd)
+            region_of[id(cmd)] = (first, text)
         if first == 1 and len(text) < 1 << 20:
             env = assignments(text)
     printed = printed_values(log)
@@ -121,6 +146,8 @@ def attach_command(inp: Input) -> None:
     facts.extra["from_paste"] = True
     facts.extra["printed"] = {k: v for k, (v, _line) in printed.items()}
     first_line = cmd.line if cmd is not None else None
+    if cmd is not None:
+        _arg_lines(facts, cmd, *region_of[id(cmd)], skip=set(printed))
     for key in list(facts.lines):
         if facts.lines[key] is None:
             facts.lines[key] = first_line
@@ -129,8 +156,7 @@ def attach_command(inp: Input) -> None:
             facts.lines.setdefault(key, first_line)
     child = Input(inp.path, "cmdline")
     child.facts = facts
-    if run_went_well(log):
-        child.severity_cap = "info"
+    child.severity_cap = settings_cap(log)
     child.parent = inp
     inp.children.append(child)
     inp.command = child  # type: ignore[attr-defined]

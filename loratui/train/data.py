@@ -318,3 +318,14 @@ def epoch_batches(plan: DatasetPlan, batch_size: int, seed: int, epoch: int) -> 
         batches += [members[k:k + batch_size] for k in range(0, len(members), batch_size)]
     rng.shuffle(batches)
     return batches
+
+
+def rank_batches(batches: list[list[int]], rank: int, num_processes: int) -> list[list[int]]:
+    """This process's share of an epoch: every `num_processes`-th batch, the list first padded
+    by wrapping round (as torch's DistributedSampler does) so that every process has the same
+    number of micro-batches; a process with one more would wait for the others for ever."""
+    if num_processes <= 1:
+        return batches
+    per_process = -(-len(batches) // num_processes)
+    padded = (batches * num_processes)[:per_process * num_processes]
+    return padded[rank::num_processes]

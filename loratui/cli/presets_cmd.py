@@ -139,12 +139,18 @@ def _write(preset, target: str) -> int:
     from loratui.config import ConfigError, RunConfig, load_config, save_config
 
     path = Path(target)
+    backup = None
     try:
         base = load_config(path, resolve=False) if path.exists() else RunConfig()
         cfg = preset.to_config(base)
+        if path.is_file() and path.stat().st_size:
+            from loratui.userfiles import keep_backup
+
+            backup = keep_backup(path)
         save_config(cfg, path)
     except (ConfigError, OSError) as exc:
         print(f"loratui presets: {exc}", file=sys.stderr)
         return 2
-    print(f"wrote {preset.id} into {path}", file=sys.stderr)
+    print(f"wrote {preset.id} into {path}" + (f" (the previous file is kept as {backup})"
+                                              if backup else ""), file=sys.stderr)
     return 0

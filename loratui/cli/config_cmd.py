@@ -85,9 +85,12 @@ def run_check(args: argparse.Namespace) -> int:
     try:
         load_config(args.path)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2 if exc.unreadable else 1
-    print(f"{args.path}: ok", file=sys.stderr)
+        if exc.unreadable:  # not a config at all: bad input, on stderr
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"error: {exc}")  # the verdict is the command's output: stdout, like `ruff check`
+        return 1
+    print(f"{args.path}: ok")
     return 0
 
 

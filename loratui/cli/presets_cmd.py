@@ -88,6 +88,7 @@ def _print_tables(shown, recommended, vram, gpu_text) -> None:
     from rich.table import Table
 
     from loratui.config import field_docs
+    from loratui.wording import a_an
 
     console = Console()
     console.print(f"[bold]GPU:[/] {gpu_text}")
@@ -125,7 +126,7 @@ def _print_tables(shown, recommended, vram, gpu_text) -> None:
     verdict = ""
     if vram:
         verdict = "fits" if est.fits(vram) else "[red]may not fit[/]"
-        verdict = f" on a {vram:g} GB card: {verdict}"
+        verdict = f" on {a_an(f'{vram:g} GB')} card: {verdict}"
     console.print(f"[bold]VRAM estimate:[/] {est.total_gb:.1f} GB{verdict} "
                   "[dim](analytic estimate, not yet measured on a GPU)[/]")
     for name, gb in est.as_rows()[:-1]:

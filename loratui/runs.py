@@ -12,7 +12,8 @@ training goes on. Layout:
     train.log          human-readable log (and the detached process's stdout/stderr)
     environment.json   versions, GPU, command line
     samples/           PNGs from fixed prompts and seed
-    checkpoints/       kohya LoRAs every N epochs; resume/ holds the resumable state
+    checkpoints/       kohya LoRAs every N epochs; resumable states: resume/ (stop, finish)
+                       and resume-eNNNN/ (each epoch checkpoint, the newest two kept)
     <name>.safetensors the final LoRA (kohya format)
 """
 
@@ -32,6 +33,9 @@ LOG_FILE = "train.log"
 CONFIG_FILE = "config.toml"
 ENV_FILE = "environment.json"
 RESUME_DIR = "checkpoints/resume"
+STATE_DIRS = ("resume",)         # in checkpoints/: the state written at a stop or the end
+EPOCH_STATE_PREFIX = "resume-e"  # checkpoints/resume-e0003/: the state of an epoch checkpoint
+TRAINER_FILE = "trainer.json"
 
 ACTIVE_STATES = ("starting", "loading", "caching", "running", "saving")
 TERMINAL_STATES = ("finished", "failed", "interrupted", "crashed")
@@ -47,13 +51,50 @@ def read_jsonl(path: Path, tail: int | None = None) -> list[dict[str, Any]]:
     lines = data.split(b"\n")[:-1]
     rows = []
     for line in lines[-tail:] if tail else lines:
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except ValueError:
-            continue
+        row = parse_row(line)
+        if row is not None:
+            rows.append(row)
     return rows
+
+
+# Fields readers format as numbers or as text. A value of another type (hand-edited or
+# damaged files) is dropped on reading, so no view ever fails on it.
+NUMBER_FIELDS = frozenset({"step", "max_steps", "epoch", "epochs", "pid", "loss", "loss_avg",
+                           "lr_unet", "lr_te", "eta_s", "sec_per_step", "images_per_sec",
+                           "mem_allocated_mb", "mem_peak_mb", "processes", "launcher_pid"})
+TEXT_FIELDS = frozenset({"state", "host", "error", "lora", "started_at", "updated_at", "type",
+                         "message"})
+
+
+def typed(row: dict[str, Any]) -> dict[str, Any]:
+    """`row` without the known fields whose value has the wrong type."""
+    def ok(key: str, value: Any) -> bool:
+        if key in NUMBER_FIELDS:
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return key not in TEXT_FIELDS or isinstance(value, str)
+
+    return {k: v for k, v in row.items() if ok(k, v)}
+
+
+def parse_row(line: bytes) -> dict[str, Any] | None:
+    """One JSONL row as a dict; None for a blank, damaged or non-object line (a reader
+    skips it, never fails on it)."""
+    if not line.strip():
+        return None
+    try:
+        row = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    return typed(row) if isinstance(row, dict) else None
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    """A small JSON file that must hold an object; {} when missing or damaged."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return typed(data) if isinstance(data, dict) else {}
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -98,13 +139,7 @@ class JsonlFollower:
         self.offset = size
         data = self._partial + chunk
         *lines, self._partial = data.split(b"\n")
-        rows = []
-        for line in lines:
-            try:
-                rows.append(json.loads(line))
-            except ValueError:
-                continue
-        return rows
+        return [row for row in map(parse_row, lines) if row is not None]
 
 
 @dataclass
@@ -140,21 +175,31 @@ class RunFolder:
 
     # --- state
     def raw_state(self) -> dict[str, Any]:
-        try:
-            return json.loads((self.path / STATE_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
+        return _json_object(self.path / STATE_FILE)
 
     def state(self) -> dict[str, Any]:
         """state.json, with an active state whose process is gone reported as `crashed`."""
         st = self.raw_state()
-        st.setdefault("state", "unknown")
-        if st["state"] in ACTIVE_STATES and st.get("host") in (None, socket.gethostname()) \
-                and not pid_alive(st.get("pid")):
+        if not isinstance(st.get("state"), str):
+            st["state"] = "unknown"
+        here = st.get("host") in (None, socket.gethostname())
+        if st["state"] in ACTIVE_STATES and here and (
+                not pid_alive(st.get("pid"))
+                or not all(pid_alive(pid) for pid in self.local_pids(st))):
             st["reported_state"] = st["state"]
             st["state"] = "crashed"
         st["resumable"] = self.resumable()
         return st
+
+    def local_pids(self, st: dict[str, Any] | None = None) -> list[int]:
+        """A group's trainer processes on this machine (empty for a single process)."""
+        st = self.raw_state() if st is None else st
+        ranks = st.get("ranks")
+        if not isinstance(ranks, list):
+            return []
+        host = socket.gethostname()
+        return [r["pid"] for r in ranks if isinstance(r, dict) and r.get("host") == host
+                and isinstance(r.get("pid"), int) and not isinstance(r.get("pid"), bool)]
 
     @property
     def status(self) -> str:
@@ -164,7 +209,15 @@ class RunFolder:
         return self.status in ACTIVE_STATES
 
     def resumable(self) -> bool:
-        return (self.path / RESUME_DIR / "trainer.json").is_file()
+        """A resume state exists (whether it is intact is for the trainer to check)."""
+        ckpt = self.path / "checkpoints"
+        if any((ckpt / d / TRAINER_FILE).is_file() for d in STATE_DIRS):
+            return True
+        try:
+            return any(p.name.startswith(EPOCH_STATE_PREFIX) and (p / TRAINER_FILE).is_file()
+                       for p in ckpt.iterdir())
+        except OSError:
+            return False
 
     # --- files
     def metrics(self, tail: int | None = None) -> list[dict[str, Any]]:
@@ -178,10 +231,7 @@ class RunFolder:
         return read_jsonl(self.events_path, tail)
 
     def environment(self) -> dict[str, Any]:
-        try:
-            return json.loads((self.path / ENV_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
+        return _json_object(self.path / ENV_FILE)
 
     def log_tail(self, lines: int = 20) -> list[str]:
         try:
@@ -221,7 +271,8 @@ class RunFolder:
                 "epoch": last.get("epoch", st.get("epoch")), "epochs": st.get("epochs"),
                 "loss_avg": last.get("loss_avg"), "started_at": st.get("started_at"),
                 "updated_at": st.get("updated_at"), "lora": st.get("lora"),
-                "error": st.get("error"), "resumable": st["resumable"]}
+                "error": st.get("error"), "resumable": st["resumable"],
+                "processes": st.get("processes") or 1}
 
 
 def list_runs(output_dir: Path | str) -> list[RunFolder]:

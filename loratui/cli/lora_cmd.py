@@ -47,7 +47,6 @@ def register(sub) -> None:
 
 
 def run_inspect(args) -> int:
-    import json
 
     from loratui.lora.inspect import render, summarize
     from loratui.lora.reader import LoraError, open_lora
@@ -68,7 +67,9 @@ def run_inspect(args) -> int:
         results.append(summarize(lora, stats=not args.no_stats, per_module=args.modules))
     if args.json:
         payload = results[0] if len(results) == 1 and len(args.file) == 1 else results
-        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        from loratui.userfiles import dumps_json
+
+        print(dumps_json(payload, indent=2))
     else:
         sys.stdout.write("\n".join(render(r) for r in results))
     return status
@@ -132,7 +133,7 @@ def register_tools(lsub) -> None:
     def common(p, suffix_help: str) -> None:
         p.add_argument("-o", "--output", help=f"output file (default: {suffix_help})")
         p.add_argument("--overwrite", action="store_true",
-                       help="replace an existing output (it is kept as .bak first)")
+                       help="replace an existing output (kept first as <name>.<time>.bak)")
         p.add_argument("--json", action="store_true", help="print the report as JSON")
 
     r = add_command(lsub, "resize", help="lower the rank (SVD), energy kept per block",

@@ -14,8 +14,8 @@ def load_pipeline(model_dir: Path | str):
 
     quiet_libraries()
     pipe = StableDiffusionPipeline.from_pretrained(
-        str(model_dir), local_files_only=True, safety_checker=None, feature_extractor=None,
-        requires_safety_checker=False)
+        str(model_dir), local_files_only=True, use_safetensors=True, safety_checker=None,
+        feature_extractor=None, requires_safety_checker=False)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
@@ -24,7 +24,7 @@ def load_lora(pipe, lora_path: Path | str, adapter: str = "lora"):
     lora_path = Path(lora_path)
     # folder + weight_name works offline on diffusers 0.39 and 0.42 (TINY_MODEL.md §5)
     pipe.load_lora_weights(str(lora_path.parent), weight_name=lora_path.name,
-                           adapter_name=adapter)
+                           adapter_name=adapter, use_safetensors=True)
     return pipe
 
 

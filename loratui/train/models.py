@@ -48,6 +48,11 @@ def load_components(base: str | Path, *, config_dir: Path | str | None = None) -
     if not path.exists():
         raise ModelLoadError(f"{path}: base model not found (model.base must be a local "
                              "diffusers folder or a .safetensors file; nothing is downloaded)")
+    from loratui.basemodel import weights_problem
+
+    problem = weights_problem(path)     # safetensors only, checked from the headers
+    if problem:
+        raise ModelLoadError(problem)
     if path.is_dir():
         return _load_folder(path)
     if path.suffix.lower() in PICKLE_SUFFIXES:
@@ -66,7 +71,8 @@ def _load_folder(path: Path) -> Components:
     from transformers import CLIPTextModel, CLIPTokenizer
 
     quiet_libraries()
-    kw = {"local_files_only": True}
+    # safetensors only: a folder that also ships .bin pickles never has them read
+    kw = {"local_files_only": True, "use_safetensors": True}
     try:
         text_encoder = CLIPTextModel.from_pretrained(path, subfolder="text_encoder", **kw)
         return Components(

@@ -253,3 +253,16 @@ def test_command_in_a_long_log_is_found_through_windows(tmp_path, monkeypatch):
     f = _child_facts(inputs)
     assert f.get("network_dim") == 64 and f.extra["command_line"] == 401
     assert any(d.code == "CF102" and d.location.line == 402 for d in diags)
+
+
+def test_rich_wrapped_logged_command():
+    text = ("09:12:01-131000 INFO     Executing command:\n"
+            "                         D:\\kohya\\venv\\Scripts\\accelerate.EXE launch --dynamo_backend no\n"
+            "                         --mixed_precision fp16 --num_processes 1\n"
+            "                         D:/kohya/sd-scripts/sdxl_train_network.py --config_file\n"
+            "                         D:/lora/config_lora-20240601.toml\n"
+            "09:12:02-000000 INFO     next\n")
+    cmd = _best(text)
+    assert cmd.script == "sdxl_train_network.py" and cmd.line == 1
+    assert cmd.args == ["--config_file", "D:/lora/config_lora-20240601.toml"]
+    assert cmd.launcher[-4:] == ["--mixed_precision", "fp16", "--num_processes", "1"]

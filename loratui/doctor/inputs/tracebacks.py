@@ -86,14 +86,19 @@ def _parse(log, pos: int) -> Traceback:
     lines = bytes(log.view[max(v - 400, 0):v]).split(b"\n")
     previous = lines[-2] if len(lines) >= 2 else lines[-1]  # the line above "Traceback"
     tb.ignored = b"Exception ignored in" in previous
+    # A traceback printed indented (AUTOMATIC1111's "*** Error ...") keeps its indent on
+    # every line: read its lines without it.
+    lead = lines[-1].decode("utf-8", errors="replace")
+    indent = lead if lead.strip() == "" else ""
     offset = 0
     for i, raw in enumerate(chunk.split("\n")):
+        offset += len(raw.encode("utf-8", errors="replace")) + 1  # view bytes
         if i == 0:
-            offset += len(raw) + 1
             continue
         raw = ANSI.sub("", raw.rsplit("\r", 1)[-1])
+        if indent and raw.startswith(indent):
+            raw = raw[len(indent):]
         text = raw.strip()
-        offset += len(raw) + 1
         m = FRAME.match(raw) or RICH_FRAME.match(text)
         if m:
             tb.frames.append(Frame(m.group(1).strip(), int(m.group(2)), m.group(3)))
@@ -108,11 +113,11 @@ def _parse(log, pos: int) -> Traceback:
             tb.message = (m.group(2) or "").strip()
             tb.text = text[:300]
             tb.exc_line = tb.line + i
-            tb.end = pos + offset
+            tb.end = log.to_file_pos(min(v + offset, len(log.view)))
             return tb
         if i > 400:
             break
-    tb.end = pos + offset
+    tb.end = log.to_file_pos(min(v + offset, len(log.view)))
     return tb
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from loratui.doctor.registry import Hit, predicate
+from loratui.wording import a_an
 
 _REGEX_CACHE: dict[str, re.Pattern] = {}
 STEP_RE = re.compile(r"(\d+)/(\d+) \[")
@@ -82,7 +83,7 @@ def log_oom(inp, ctx, rule, th):
     if tried:
         detail += f" while allocating {tried.group(1)}"
     if total:
-        detail += f" on a {total.group(1)} GiB card"
+        detail += f" on {a_an(total.group(1) + ' GiB')} card"
     script = ""
     # Refs for the causes this log shows, not every cause an OOM can have.
     refs = ["E10", "P12", "P14"]
@@ -369,8 +370,12 @@ def log_xformers(inp, ctx, rule, th):
         used = True
     if "ImportError: No xformers" in first.text or "No xformers /" in first.text:
         used = True
-    yield Hit(_vars(m, first.text, len(hits)), line=first.line,
-              severity=None if used else "info")
+    severity = None if used else "info"
+    if used and (tb is None or not _ended):
+        from loratui.doctor.inputs.paste import settings_cap
+
+        severity = settings_cap(inp.data) or severity  # it trained, so xformers worked
+    yield Hit(_vars(m, first.text, len(hits)), line=first.line, severity=severity)
 
 
 TRAINING_SIGNS = ("train_network.py", "sdxl_train", "running training", "steps:", "学習開始",
@@ -389,3 +394,38 @@ def log_shape_mismatch(inp, ctx, rule, th):
     if _command_facts(inp) is not None or any(inp.data.contains(n) for n in TRAINING_SIGNS):
         refs.insert(0, "C02")
     yield Hit(_vars(m, first.text, len(hits)), line=first.line, refs=refs)
+
+
+@predicate("log_huber_device")
+def log_huber_device(inp, ctx, rule, th):
+    """Tensors on two devices is the huber-loss bug (C15) only where the paste shows the
+    huber loss; elsewhere it is some other bug, left to the traceback fallback."""
+    hits = log_hits(inp, rule)
+    if not hits:
+        return
+    cmd = _command_facts(inp)
+    huber = inp.data.contains("huber") or (
+        cmd is not None and "huber" in str(cmd.get("loss_type") or "").lower())
+    if huber:
+        first, m = hits[0]
+        yield Hit(_vars(m, first.text, len(hits)), line=first.line)
+
+
+ADAPTIVE_NAMES = ("Prodigy", "prodigy", "DAdapt", "dadapt", "DAdaptation")
+
+
+@predicate("log_dropped_lr")
+def log_dropped_lr(inp, ctx, rule, th):
+    """DAdaptation using only its first LR is always worth saying; the GUI's "Learning rate
+    won't be used ... because text_encoder_lr or unet_lr is set" is its normal notice and
+    matters only with an adaptive optimizer (C09), which the paste must show."""
+    for line, m in log_hits(inp, rule):
+        if "dadaptation" in line.text:
+            yield Hit(_vars(m, line.text, 1), line=line.line)
+            return
+        cmd = _command_facts(inp)
+        optimizer = str(cmd.get("optimizer_type") or "") if cmd is not None else ""
+        if any(n in optimizer for n in ADAPTIVE_NAMES) or \
+                any(inp.data.contains(n) for n in ADAPTIVE_NAMES):
+            yield Hit(_vars(m, line.text, 1), line=line.line)
+            return

@@ -32,6 +32,27 @@ class TestScreen(WizardScreen):
         Binding("ctrl+t", "rescue", "Rescue 0.3", priority=True),
     ]
 
+    HELP = """
+The Test step tries the finished LoRA and fixes it without retraining.
+
+Grid            ctrl+r renders test images on the base model: rows are weights 0.3-1.0
+                (P17/P18), columns the block-weight presets ALL, INS, IND, INALL, MIDD,
+                OUTD, OUTS, OUTALL (P23). Same seed and sampler in every cell; cells are
+                kept, so a second ctrl+r only renders what is missing. Saved as
+                NAME-grid.png beside the LoRA. `loratui lora grid` adds each block alone
+                and zeroed.
+Weight          The LoRA weight you pick (start at 0.6; style 0.6-0.8, character
+                0.75-0.9; above 0.95 it breaks).
+Blocks          A preset name or 17 values (BASE,IN01,IN02,IN04,IN05,IN07,IN08,M00,
+                OUT03..OUT11); 26 for LoCon. The guide: core blocks 0.9-1, edge blocks
+                0.5-0.7, polluting blocks 0-0.3 (P24, P25).
+2nd LoRA        Another LoRA to stack, and its weight: the sum should stay within 1.2
+                (P19). ctrl+t is the rescue: this LoRA at 0.3 beside the other (P21).
+ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json and,
+                for a block vector, NAME-lbw.safetensors with the vector baked in, for
+                ComfyUI (its core nodes have no block weights).
+"""
+
     def __init__(self) -> None:
         super().__init__()
         self.lora: Path | None = None

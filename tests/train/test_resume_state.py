@@ -181,3 +181,32 @@ def test_resume_after_fallback_continues_the_uninterrupted_curve(stopped_run, tm
     # the finished run's states: the final one, and the newest epoch states
     names = sorted(p.name for p in (run.path / "checkpoints").iterdir() if p.is_dir())
     assert names == ["resume", "resume-e0001", "resume-e0002"]
+
+
+@pytest.mark.slow
+def test_sigterm_while_resuming_stops_at_once_and_keeps_the_states(stopped_run, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from train_helpers import repo_root
+
+    run = _copy(stopped_run, tmp_path)
+    ckpt = run.path / "checkpoints"
+    before = {str(p.relative_to(ckpt)): p.read_bytes() for p in ckpt.rglob("*.st")}
+    env = dict(os.environ, PYTHONPATH=repo_root() + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-m", "loratui", "train", "--resume", str(run.path),
+                             "--foreground"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while run.raw_state().get("state") not in ("loading", "caching", "running"):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.005)
+    assert run.raw_state()["state"] != "running", "missed the set-up"
+    os.kill(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    st = run.raw_state()
+    assert st["state"] == "interrupted" and "before training began" in st["error"], st
+    assert before == {str(p.relative_to(ckpt)): p.read_bytes() for p in ckpt.rglob("*.st")}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from loratui.doctor.registry import Hit, predicate
+from loratui.wording import a_an
 
 _REGEX_CACHE: dict[str, re.Pattern] = {}
 STEP_RE = re.compile(r"(\d+)/(\d+) \[")
@@ -82,7 +83,7 @@ def log_oom(inp, ctx, rule, th):
     if tried:
         detail += f" while allocating {tried.group(1)}"
     if total:
-        detail += f" on a {total.group(1)} GiB card"
+        detail += f" on {a_an(total.group(1) + ' GiB')} card"
     script = ""
     # Refs for the causes this log shows, not every cause an OOM can have.
     refs = ["E10", "P12", "P14"]

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 DEFAULTS = {
     'model.base': '',
-    'model.family': 'sd15',
+    'model.family': 'auto',
     'model.v_prediction': False,
+    'model.zero_terminal_snr': False,
+    'model.vae': '',
     'dataset.dir': '',
     'dataset.reg_dir': '',
     'dataset.prior_loss_weight': 1.0,
@@ -27,6 +29,7 @@ DEFAULTS = {
     'network.dropout': 0.0,
     'optimizer.unet_lr': 0.0001,
     'optimizer.text_encoder_lr': 5e-06,
+    'optimizer.text_encoder_2_lr': None,
     'optimizer.name': 'AdamW',
     'optimizer.weight_decay': 0.01,
     'optimizer.scheduler': 'constant',

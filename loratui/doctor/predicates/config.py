@@ -408,6 +408,8 @@ def sdxl_sd15_mixup(inp, ctx, rule, th):
     base_fam, how = _base_family(inp)
     if base_fam is None:
         return
+    if f.kind == "loratui" and f.get("family") in (None, "", "auto"):
+        return  # loratui trains the family it detects from the base model
     script = str(f.extra.get("script") or "")
     trains_sdxl = bool(f.get("sdxl")) or script.startswith("sdxl_") or \
         f.get("family") == "sdxl"
@@ -415,14 +417,15 @@ def sdxl_sd15_mixup(inp, ctx, rule, th):
     if base_fam == "sdxl" and not trains_sdxl:
         how_fix = {"cmdline": "run sdxl_train_network.py instead of train_network.py",
                    "kohya-json": "tick \"SDXL model\" (\"sdxl\": true)",
-                   "loratui": "loratui trains SD1.5 only: pick an SD1.5 base model"}.get(
+                   "loratui": "set model.family = \"auto\" (or \"sdxl\")"}.get(
                        f.kind, "use the SDXL training script")
         yield Hit({"base": base, "base_family": "SDXL", "trainer": "SD1.x/2.x", "how": how,
                    "fix": how_fix}, key="pretrained_model_name_or_path")
     elif base_fam in ("sd15", "sd2") and trains_sdxl:
         yield Hit({"base": base, "base_family": base_fam.upper().replace("SD15", "SD1.5"),
                    "trainer": "SDXL", "how": how,
-                   "fix": "use an SDXL base model or train with train_network.py"},
+                   "fix": "set model.family = \"auto\" (or \"sd15\")" if f.kind == "loratui"
+                   else "use an SDXL base model or train with train_network.py"},
                   key="pretrained_model_name_or_path")
 
 

@@ -9,11 +9,14 @@
    progress with thousands of `\\r` updates per line, epoch and checkpoint lines, benign
    warnings, and a CUDA out-of-memory traceback near the end. The bench checks that the
    doctor found it (LG103, at the right line).
+3. peak memory (whole process, max RSS) of doctor on a 200 MB log of short lines and on one
+   made only of newlines (target < 300 MB; it was 1.9 GB for the newlines): the log is
+   streamed, never held twice.
 
 Bytecode is compiled first (`compileall`, as `pip install` does), so a run measures start-up,
 not compiling loratui's sources (this matters where PYTHONDONTWRITEBYTECODE is set).
 Commands take turns run by run; best and median of each are printed.
-Run: python bench/doctor.py [--mb 50] [--repeat 15]
+Run: python bench/doctor.py [--mb 50] [--repeat 15] [--memory-mb 200]
 """
 
 from __future__ import annotations
@@ -88,6 +91,32 @@ KOHYA = {
 }
 
 NEEDLE = "CUDA out of memory"  # what a user greps a failed run's log for
+
+
+def peak_rss_mb(cmd: list[str], env=None) -> float:
+    """Max resident memory of `cmd` as a whole process, in MiB: measured by a fresh
+    Python parent (RUSAGE_CHILDREN keeps the largest child it waited for)."""
+    probe = ("import resource, subprocess, sys; "
+             "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", probe, *cmd], env=env, capture_output=True,
+                         text=True, check=True)
+    kb = int(out.stdout.strip().splitlines()[-1])
+    return kb / (1024 * 1024) if sys.platform == "darwin" else kb / 1024
+
+
+def write_short_lines(path: Path, mb: int) -> None:
+    """`mb` MB of short log lines (steps and losses), written in 1 MB pieces."""
+    piece = "".join(f"step {i} loss 0.{i % 97:02d}\n" for i in range(60_000)).encode()
+    with open(path, "wb") as fh:
+        while fh.tell() < mb << 20:
+            fh.write(piece)
+
+
+def write_newlines(path: Path, mb: int) -> None:
+    with open(path, "wb") as fh:
+        for _ in range(mb):
+            fh.write(b"\n" * (1 << 20))
 
 
 def timed(cmds: list[list[str]], repeat: int, env=None) -> list[tuple[float, float]]:
@@ -250,6 +279,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mb", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=15)
+    ap.add_argument("--memory-mb", type=int, default=200)
     args = ap.parse_args()
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     py = sys.executable
@@ -293,6 +323,17 @@ def main() -> int:
         print(f"grep -c '{NEEDLE}'  best {g_b * 1000:7.1f} ms  median {g_m * 1000:7.1f} ms")
         print(f"doctor train.log         best {d_b * 1000:7.1f} ms  median {d_m * 1000:7.1f} ms"
               f"  ratio {d_b / g_b:.2f} (aim <= 10)")
+        log.unlink()
+        for name, write in (("short lines", write_short_lines), ("only newlines", write_newlines)):
+            big = Path(tmp) / "big.log"
+            write(big, args.memory_mb)
+            t = time.perf_counter()
+            peak = peak_rss_mb([*doctor, str(big)], env)
+            took = time.perf_counter() - t
+            print(f"doctor {args.memory_mb} MB log of {name:<13} peak {peak:6.0f} MiB "
+                  f"({took:.1f} s)  target < 300 MiB")
+            ok = ok and peak < 300
+            big.unlink()
     return 0 if ok else 1
 
 

@@ -2,7 +2,8 @@
 
 - `find_lora_folder(path)`: the LoRA folder of an AUTOMATIC1111 / Forge (`models/Lora`) or
   ComfyUI (`models/loras`) install, given the install, its `models/` folder or the folder.
-- `install_lora(src, folder)`: an atomic copy (temp file + rename) that never half-writes.
+- `install_lora(src, folder)`: an atomic copy (temp file + rename) that never
+  half-writes, readable as the umask says (a WebUI running as another user loads it).
 - `usage(...)`: the prompt to paste with the guide's weights (P17, P18: start at 0.6;
   style 0.6–0.8, character 0.75–0.9; above 0.95 most likely breaks), and a ComfyUI
   API-format workflow with a LoraLoader node.
@@ -11,11 +12,10 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from loratui.atomic import atomic_copy
 
 # The guide's weights (PITFALLS P17, P18). The doctor's usage rules check the same limits.
 START_WEIGHT = 0.6
@@ -61,16 +61,7 @@ def install_lora(src: Path | str, folder: Path | str, *, overwrite: bool = False
     target = folder / src.name
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} already exists")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{src.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out, src.open("rb") as inp:
-            shutil.copyfileobj(inp, out, 1024 * 1024)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_copy(src, target)
     return target
 
 

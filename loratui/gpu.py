@@ -138,12 +138,19 @@ def detect_torch() -> GpuReport:
 
 
 def detect(*, allow_torch: bool = True) -> GpuReport:
-    """Detect GPUs. `LORATUI_FAKE_GPU="NAME:GB"` simulates one (for demos and tests)."""
+    """Detect GPUs. `LORATUI_FAKE_GPU="NAME:GB"` or `"NAME:GB:CC"` (compute capability,
+    e.g. `Tesla T4:16:7.5`; 8.6 when left out) simulates one (for demos and tests)."""
     fake = os.environ.get("LORATUI_FAKE_GPU")
     if fake:
+        cc = (8, 6)
+        head, _, last = fake.rpartition(":")
+        if head.count(":") and "." in last:
+            major, _, minor = last.partition(".")
+            cc = (int(major), int(minor or 0))
+            fake = head
         name, _, gb = fake.rpartition(":")
         total = int(float(gb) * GIB)
-        return GpuReport(gpus=[GpuInfo(0, name or "Simulated GPU", total, total, (8, 6),
+        return GpuReport(gpus=[GpuInfo(0, name or "Simulated GPU", total, total, cc,
                                        "simulated", (), "env")])
     report = detect_nvml()
     if report.gpus or not allow_torch:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,25 @@ class Preset:
         _deep_merge(out, self.config)
         return out
 
+    def for_gpu(self, gpu: Any = None) -> Preset:
+        """This preset with the mixed precision the GPU trains in (`loratui.precision`):
+        fp32 on GTX 16xx-class cards, bf16 only on a GPU known to have it. `gpu` is a
+        `GpuInfo` or None when only the card's size is known."""
+        from loratui.precision import precision_for
+
+        preferred = self.get("training.mixed_precision")
+        if not preferred:
+            return self
+        name = getattr(gpu, "name", None)
+        precision, why = precision_for(preferred, name, getattr(gpu, "compute_capability", None))
+        if precision == preferred:
+            return self
+        config = copy.deepcopy(self.config)
+        config.setdefault("training", {})["mixed_precision"] = precision
+        if precision == "no":
+            config["training"]["no_half_vae"] = True
+        return replace(self, config=config, rationale=f"{self.rationale} Here: {why}.")
+
     def to_config(self, base=None):
         """A RunConfig with this preset applied over `base` (a RunConfig or None)."""
         from loratui.config import RunConfig
@@ -120,9 +139,12 @@ def parse_vram(text: str) -> float:
 
 
 def choose(vram_gb: float | None, kind: str = "character", family: str = "sd15",
-           presets: list[Preset] | None = None) -> Preset:
-    """The largest preset tier that fits `vram_gb`; the CPU preset when there is no GPU."""
+           presets: list[Preset] | None = None, gpu: Any = None) -> Preset:
+    """The largest preset tier that fits `vram_gb`; the CPU preset when there is no GPU.
+    Its mixed precision is the one `gpu` (a `GpuInfo`, None when only the size is known)
+    trains in, and the tier is chosen with that precision's memory estimate."""
     presets = presets if presets is not None else load_presets()
+    presets = [p if p.cpu else p.for_gpu(gpu) for p in presets]
     if vram_gb is None or vram_gb <= 0:
         cpu = [p for p in presets if p.cpu]
         if cpu:

@@ -107,9 +107,10 @@ def register(sub) -> None:
     t.add_argument("dir", help="dataset folder")
     t.add_argument("word", help="trigger word, e.g. hanfu_girl_")
     t.add_argument("--tokenizer", metavar="PATH",
-                   help="base model folder (or its tokenizer/) to show how CLIP splits the word")
-    t.add_argument("--config", help="loratui.toml: its model.base gives the tokenizer and "
-                   "dataset.caption_extension the captions")
+                   help="base model folder (or its tokenizer/) whose own CLIP tokenizer to use "
+                   "(default: SD1.5's CLIP vocabulary, shipped with loratui)")
+    t.add_argument("--config", help="loratui.toml: dataset.caption_extension gives the "
+                   "captions (and model.base a tokenizer, when it has a full CLIP one)")
     t.add_argument("--insert", action="store_true",
                    help="put the word first in every caption (prepared copy, or --in-place)")
     t.add_argument("--in-place", action="store_true",
@@ -381,11 +382,7 @@ def run_trigger(args) -> int:
             return 2
         tokenizer_path = tokenizer_path or cfg.model.base or None
         caption_ext = caption_ext or cfg.dataset.caption_extension
-    tokenizer = None
-    if tokenizer_path:
-        tokenizer = load_tokenizer(tokenizer_path)
-        if tokenizer is None:
-            _err(f"no CLIP tokenizer (vocab.json) in {tokenizer_path} or its tokenizer/ folder")
+    tokenizer = load_tokenizer(tokenizer_path)  # SD1.5's CLIP vocabulary unless a full own one
     caption_ext = caption_ext or ".txt"
     try:
         report = scan(args.dir, ScanOptions(caption_extension=caption_ext))

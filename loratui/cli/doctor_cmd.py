@@ -13,6 +13,7 @@ inputs (detected from the path; override with --as KIND):
   .json, a run folder (config + log + output cross-checked), a dataset folder.
 
 examples:
+  loratui doctor                             the project here: loratui.toml, dataset, last run
   loratui doctor loratui.toml
   loratui doctor my_lora.json --vram 8GB
   loratui doctor train.log                   what went wrong in this run
@@ -27,6 +28,7 @@ examples:
 exit status: 0 no errors, 1 errors found (or warnings with --strict), 2 could not run.
 """
 
+CONFIG_NAME = "loratui.toml"
 KINDS = ("loratui", "kohya-json", "sdscripts-toml", "dataset-toml", "cmdline", "log", "lora",
          "prompt", "comfy", "dataset", "run")
 
@@ -38,7 +40,9 @@ def _codes(text: str) -> list[str]:
 def register(sub) -> None:
     p = add_command(sub, "doctor", help="diagnose a config, log, LoRA file, prompt or run",
                     epilog=DOCTOR_EPILOG)
-    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to check")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="files or folders to check (default: the project here: loratui.toml, "
+                        "its dataset and its latest run)")
     p.add_argument("--prompt", action="append", default=[], metavar="TEXT",
                    help="an A1111 prompt to check (<lora:name:w>, lbw=); repeatable")
     p.add_argument("--as", dest="as_kind", choices=KINDS, metavar="KIND",
@@ -131,6 +135,21 @@ def run_doctor(args) -> int:
         return 2
     import os
 
+    if not args.paths and not args.prompt:
+        from loratui.doctor.project import find_project
+
+        project = find_project(".")
+        if not project.paths and not args.env:
+            print(f"loratui doctor: nothing to check in {project.folder}: no {CONFIG_NAME} "
+                  "here.\n  Run it in a project folder, or name what to check: "
+                  "loratui doctor PATH... (a config, log, LoRA file, run folder or dataset)",
+                  file=sys.stderr)
+            return 2
+        if project.paths:
+            notes = "".join(f"; {n}" for n in project.notes)
+            print(f"checking the project in {project.folder}: {project.describe()}{notes}",
+                  file=sys.stderr)
+            args.paths = project.paths
     missing = [p for p in args.paths if not os.path.exists(p)]
     if missing:
         for p in missing:
@@ -177,8 +196,8 @@ def _emit(diags, inputs, args, catalog, fixed: int) -> None:
         sys.stdout.write(output.render_sarif(diags, catalog))
     else:
         color = not args.no_color and output.use_color(sys.stdout)
-        sys.stdout.write(output.render_text(diags, color=color, fixed=fixed,
-                                            checked=[i.path for i in inputs]))
+        checked = [i.path for i in inputs] + (["<environment>"] if args.env else [])
+        sys.stdout.write(output.render_text(diags, color=color, fixed=fixed, checked=checked))
 
 
 def _list_rules(catalog, fmt: str) -> int:

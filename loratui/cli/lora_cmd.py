@@ -12,6 +12,18 @@ examples:
   loratui lora inspect my_lora.safetensors --json | jq .rank
   loratui lora inspect my_lora.safetensors --json --modules   rank/alpha per module
   loratui doctor my_lora.safetensors                           findings and fixes
+  loratui lora blocks my_lora.safetensors                      strength per block
+"""
+
+BLOCKS_EPILOG = """\
+examples:
+  loratui lora blocks my_lora.safetensors          table and bar chart per block
+  loratui lora blocks my_lora.safetensors --json   the same as JSON (17 and 26 blocks)
+
+The strength of a block is the sum over its modules of the norm of
+dW = up @ down * alpha / rank. Blocks follow the LoRA Block Weight extension
+(BASE = text encoder, IN01..OUT11); the dominant blocks are the ones to try
+alone and zeroed on a test grid.
 """
 
 
@@ -25,6 +37,12 @@ def register(sub) -> None:
     i.add_argument("--no-stats", action="store_true",
                    help="header only: skip the NaN/Inf/zero scan of tensor values")
     i.set_defaults(run=run_inspect)
+    b = add_command(lsub, "blocks", help="strength of the LoRA in each model block",
+                    epilog=BLOCKS_EPILOG)
+    b.add_argument("file", help=".safetensors LoRA file")
+    b.add_argument("--json", action="store_true", help="print JSON")
+    b.set_defaults(run=run_blocks)
+    register_tools(lsub)
     p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
 
 
@@ -54,3 +72,107 @@ def run_inspect(args) -> int:
     else:
         sys.stdout.write("\n".join(render(r) for r in results))
     return status
+
+
+TOOLS_EPILOG = {
+    "resize": """\
+examples:
+  loratui lora resize my_lora.safetensors --rank 8          → my_lora-r8.safetensors
+  loratui lora resize my_lora.safetensors --rank 8 -o small.safetensors
+
+Truncated SVD of every module's dW to the new rank, reporting the energy kept per block.
+Mosaic artefacts are a sign the rank should come down (16 → 8, guide P20). alpha/rank
+is kept, so the weight you use stays the same.
+""",
+    "merge": """\
+examples:
+  loratui lora merge character.safetensors outfit.safetensors --weights 0.7,0.5
+  loratui lora merge a.safetensors b.safetensors --weights 0.7,0.5 -o both.safetensors
+
+The merged file at weight 1.0 equals the inputs applied at their weights (exact: the
+ranks are stacked). Weights that add up to more than 1.2 get a warning (guide P19).
+""",
+    "scale": """\
+examples:
+  loratui lora scale my_lora.safetensors --weight 0.7         bake weight 0.7 in
+  loratui lora scale my_lora.safetensors --blocks OUTALL     keep only the OUT blocks
+  loratui lora scale my_lora.safetensors --weight 0.8 --blocks 1,1,1,1,1,1,1,1,0,1,1,1,1,1,1,1,1
+
+The "dynamic weight" after the fact (guide P27): the new file at 1.0 acts as the old one
+at --weight, with the block vector (17 or 26 values, or a preset of the block-weight
+extension) applied. Only the alphas change; blocks at 0 are left out.
+""",
+    "convert": """\
+examples:
+  loratui lora convert pytorch_lora_weights.safetensors --to kohya   for A1111 / ComfyUI
+  loratui lora convert my_lora.safetensors --to peft                 for diffusers
+
+Reads kohya, PEFT / diffusers and old diffusers (attention-processor) keys. Tensors are
+copied bit for bit; alphas travel as .alpha tensors (kohya) or lora_adapter_metadata (peft).
+""",
+}
+
+
+def register_tools(lsub) -> None:
+    def common(p, suffix_help: str) -> None:
+        p.add_argument("-o", "--output", help=f"output file (default: {suffix_help})")
+        p.add_argument("--overwrite", action="store_true",
+                       help="replace an existing output (it is kept as .bak first)")
+        p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    r = add_command(lsub, "resize", help="lower the rank (SVD), energy kept per block",
+                    epilog=TOOLS_EPILOG["resize"])
+    r.add_argument("file")
+    r.add_argument("--rank", type=int, required=True, help="new rank, e.g. 8")
+    common(r, "FILE-rN.safetensors")
+    r.set_defaults(run=lambda a: _tool(a, "resize"))
+    m = add_command(lsub, "merge", help="merge LoRAs at given weights into one file",
+                    epilog=TOOLS_EPILOG["merge"])
+    m.add_argument("files", nargs="+", metavar="FILE")
+    m.add_argument("--weights", required=True, help="one weight per file, e.g. 0.7,0.5")
+    common(m, "A+B.safetensors beside the first file")
+    m.set_defaults(run=lambda a: _tool(a, "merge"))
+    s = add_command(lsub, "scale", help="bake a weight or a block vector into the file",
+                    epilog=TOOLS_EPILOG["scale"])
+    s.add_argument("file")
+    s.add_argument("--weight", type=float, default=1.0, help="weight to bake in, e.g. 0.7")
+    s.add_argument("--blocks", help="block vector: 17 / 26 values or a preset (OUTALL …)")
+    common(s, "FILE-x0.7.safetensors")
+    s.set_defaults(run=lambda a: _tool(a, "scale"))
+    c = add_command(lsub, "convert", help="convert between kohya and PEFT/diffusers keys",
+                    epilog=TOOLS_EPILOG["convert"])
+    c.add_argument("file")
+    c.add_argument("--to", required=True, choices=("kohya", "peft"))
+    common(c, "FILE-kohya.safetensors / FILE-peft.safetensors")
+    c.set_defaults(run=lambda a: _tool(a, "convert"))
+
+
+def _tool(args, command: str) -> int:
+    from loratui.cli.lora_tools import run_tool
+
+    return run_tool(args, command)
+
+
+def fail(command: str, path, message: str) -> int:
+    print(f"loratui lora {command}: {path}: {message}", file=sys.stderr)
+    return 2
+
+
+def run_blocks(args) -> int:
+    import json
+
+    from loratui.cli import terminal_width
+    from loratui.lora.blocks import BlocksError, block_strengths, render
+    from loratui.lora.reader import LoraError
+
+    try:
+        result = block_strengths(args.file)
+    except (LoraError, BlocksError) as exc:
+        return fail("blocks", args.file, str(exc))
+    except OSError as exc:
+        return fail("blocks", args.file, exc.strerror or str(exc))
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        sys.stdout.write(render(result, terminal_width()))
+    return 0

@@ -40,21 +40,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _resolve_vram(gpu: str) -> tuple[float | None, str]:
+def _resolve_vram(gpu: str):
+    """(card memory in GB, how it is shown, the detected GpuInfo or None)."""
     from loratui.gpu import detect
     from loratui.presets import parse_vram
 
     low = gpu.strip().lower()
     if low == "cpu":
-        return None, "CPU (no GPU)"
+        return None, "CPU (no GPU)", None
     if low != "auto":
         gb = parse_vram(gpu)
-        return gb, f"{gb:g} GB (as given)"
+        return gb, f"{gb:g} GB (as given)", None
     report = detect(allow_torch=False)
     best = report.best
     if best is None:
-        return None, report.summary()
-    return best.total_gb, f"{best.name}, {best.total_gb:.1f} GB"
+        return None, report.summary(), None
+    return best.total_gb, f"{best.name}, {best.total_gb:.1f} GB", best
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,9 +65,10 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         family = _resolve_family(args)
-        vram, gpu_text = _resolve_vram(args.gpu)
-        presets = [p for p in load_presets() if p.cpu or p.family == family]
-        preset = choose(vram, args.kind, family, presets=presets)
+        vram, gpu_text, gpu = _resolve_vram(args.gpu)
+        presets = [p if p.cpu else p.for_gpu(gpu) for p in load_presets()
+                   if p.cpu or p.family == family]
+        preset = choose(vram, args.kind, family, presets=presets, gpu=gpu)
     except (ValueError, PresetError) as exc:
         print(f"loratui presets: {exc}", file=sys.stderr)
         return 2

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import tomlkit
 from pydantic import ValidationError
+
+from loratui.atomic import atomic_write_text
 
 from .model import RunConfig, field_docs
 
@@ -73,22 +73,6 @@ def load_config(path: Path | str, *, resolve: bool = True) -> RunConfig:
         raise ConfigError(path, [f"not valid TOML: {exc}"]) from None
     cfg = parse_config(doc.unwrap(), path)
     return cfg.resolve_paths(path.parent.resolve()) if resolve else cfg
-
-
-def atomic_write_text(path: Path | str, text: str) -> None:
-    """Write through a temp file in the same folder, then rename over the target."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _comment_for(row: dict[str, Any]) -> str:

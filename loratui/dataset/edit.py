@@ -11,8 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loratui.atomic import atomic_write_text
+
 from . import captions as cap
-from ._io import Backup, atomic_write_text
+from ._io import Backup
 from .prepare import is_prepared_copy
 from .scanner import ScanOptions, scan
 

@@ -13,7 +13,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._io import Backup, atomic_write_text
+from loratui.atomic import atomic_write_text
+
+from ._io import Backup
 from .prepare import is_prepared_copy, to_rgb
 from .scanner import ScanOptions, scan
 

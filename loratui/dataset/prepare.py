@@ -20,8 +20,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loratui.atomic import atomic_write_bytes, atomic_write_text
+
 from . import captions as cap
-from ._io import atomic_save_image, atomic_write_bytes, atomic_write_text
+from ._io import atomic_save_image, remove_stale_temps
 from .buckets import choose_bucket
 from .scanner import PIL_MAX_PIXELS, ScanOptions, iter_parallel, scan
 
@@ -292,6 +294,8 @@ def prepare(src: Path | str, out: Path | str, options: PrepareOptions | None = N
         manifest = {"version": MANIFEST_VERSION, "source": str(src.resolve()),
                     "settings": settings, "files": {}}
     out.mkdir(parents=True, exist_ok=True)
+    # left by an interrupted earlier run; older versions' image-named ones only in our copy
+    remove_stale_temps(out, old_image_temps=(out / MANIFEST).is_file())
 
     report = scan(src, ScanOptions(caption_extension=opts.caption_extension,
                                    max_pixels=opts.max_pixels, workers=opts.workers))

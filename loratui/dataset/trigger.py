@@ -1,8 +1,8 @@
 """Trigger word checks (P7): unique, token-like, no spaces, not English, in every caption.
 
 The English word list ships as data (`data/english_words.txt`, found through
-`loratui.resources.data_dir("data")`). A CLIP tokenizer, when one is available
-locally, shows how the base model splits the word.
+`loratui.resources.data_dir("data")`). CLIP's real tokenizer (its vocabulary ships in
+`data/clip/`, see `loratui.clip_tokenizer`) shows how SD1.5 splits the word.
 """
 
 from __future__ import annotations
@@ -122,16 +122,28 @@ def suggest(word: str, n: int = 5) -> list[str]:
     return out[:n]
 
 
-def load_tokenizer(path: str | Path):
-    """A CLIP tokenizer from a local diffusers model folder, a tokenizer folder, or None.
+def load_tokenizer(path: str | Path | None = None):
+    """The CLIP tokenizer that trigger-word facts are measured with: SD1.5's real BPE
+    vocabulary, shipped with loratui, so a single-file checkpoint or the tiny demo model gives
+    the same facts as the real SD1.5. A tokenizer in `path` (a model folder or its
+    `tokenizer/`) is used instead only when it is a full CLIP one (it may add tokens).
     Never downloads."""
-    p = Path(path).expanduser()
-    for candidate in (p / "tokenizer", p):
-        if (candidate / "vocab.json").is_file() or (candidate / "tokenizer.json").is_file():
-            from transformers import CLIPTokenizer
+    from loratui.clip_tokenizer import VOCAB_SIZE, clip_tokenizer
 
-            return CLIPTokenizer.from_pretrained(str(candidate), local_files_only=True)
-    return None
+    if path:
+        p = Path(path).expanduser()
+        for candidate in (p / "tokenizer", p):
+            if (candidate / "vocab.json").is_file() or (candidate / "tokenizer.json").is_file():
+                from transformers import CLIPTokenizer
+
+                try:
+                    own = CLIPTokenizer.from_pretrained(str(candidate), local_files_only=True)
+                except (OSError, ValueError):
+                    break
+                if len(own) >= VOCAB_SIZE:
+                    return own
+                break
+    return clip_tokenizer()
 
 
 def tokenize(word: str, tokenizer) -> list[str]:

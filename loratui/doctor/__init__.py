@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from loratui.doctor.model import Diagnostic
 
 __all__ = ["Diagnostic", "Fix", "Location", "Options", "code_for_dataset_kind", "diagnose_config",
-           "diagnose_paths"]
+           "diagnose_paths", "rule_for_dataset_kind"]
 
 # Imported on first use, so `import loratui.doctor.catalog` (the CLI) stays cheap.
 _LAZY = {"Diagnostic": "loratui.doctor.model", "Fix": "loratui.doctor.model",
@@ -60,3 +60,14 @@ def code_for_dataset_kind(kind: str) -> str:
     from loratui.dataset.report import DOCTOR_CODES
 
     return DOCTOR_CODES.get(kind, "")
+
+
+def rule_for_dataset_kind(kind: str) -> tuple[str, str, str] | None:
+    """(code, name, severity) of the rule that reports a `loratui.dataset` finding kind, as
+    `loratui doctor` and `loratui rule CODE` show it; None when no rule does. The rule
+    catalog is the one source, so the wizard shows a finding as the CLI does."""
+    from loratui.doctor.catalog import load_catalog
+
+    code = code_for_dataset_kind(kind)
+    rule = load_catalog().get(code) if code else None
+    return (rule.code, rule.name, rule.severity) if rule is not None else None

@@ -1,7 +1,9 @@
-"""Defaults and key list of `loratui.toml`, without importing pydantic.
+"""Defaults, key list and value constraints of `loratui.toml`, without importing pydantic.
 
 Generated from `loratui.config.field_docs()`; tests/doctor/test_catalog.py checks it is in
-sync (regenerate: `python -m loratui.doctor.config_defaults`)."""
+sync (regenerate: `python -m loratui.doctor.config_defaults`). `CONSTRAINTS` holds what
+`loratui config check` enforces (type, range, step, choices, pattern) so the doctor reports
+the same invalid values without loading the pydantic model."""
 
 from __future__ import annotations
 
@@ -63,13 +65,75 @@ DEFAULTS = {
     'doctor': {},
 }
 
+CONSTRAINTS = {
+    'model.base': ('str', {}, [], ['P16']),
+    'model.family': ('choice', {}, ['sd15', 'sd2', 'sdxl'], ['P3']),
+    'model.v_prediction': ('bool', {}, [], []),
+    'dataset.dir': ('str', {}, [], ['P1', 'P2']),
+    'dataset.reg_dir': ('str', {}, [], ['P26']),
+    'dataset.prior_loss_weight': ('float', {'ge': 0.0, 'le': 10.0}, [], ['P26']),
+    'dataset.resolution': ('int', {'ge': 64, 'le': 2048, 'multiple_of': 8}, [], ['P3']),
+    'dataset.bucketing': ('bool', {}, [], ['P3', 'P4']),
+    'dataset.caption_extension': ('str', {'pattern': '^\\.[A-Za-z0-9_]+$'}, [], []),
+    'dataset.trigger_word': ('str', {}, [], ['P7']),
+    'dataset.shuffle_captions': ('bool', {}, [], []),
+    'dataset.keep_tokens': ('int', {'ge': 0, 'le': 75}, [], []),
+    'dataset.caption_dropout': ('float', {'ge': 0.0, 'le': 1.0}, [], []),
+    'dataset.repeats': ('int', {'ge': 1, 'le': 1000}, [], []),
+    'network.kind': ('choice', {}, ['character', 'style', 'concept'], ['P18']),
+    'network.rank': ('int', {'ge': 1, 'le': 1024}, [], ['P10', 'P20']),
+    'network.alpha': ('float | None', {'ge': 0.0, 'le': 4096.0}, [], ['P11']),
+    'network.train_text_encoder': ('bool', {}, [], ['P9']),
+    'network.dropout': ('float', {'ge': 0.0, 'le': 1.0}, [], []),
+    'optimizer.unet_lr': ('float', {'gt': 0.0, 'le': 10.0}, [], ['P8']),
+    'optimizer.text_encoder_lr': ('float', {'ge': 0.0, 'le': 10.0}, [], ['P9']),
+    'optimizer.name': ('choice', {}, ['AdamW', 'AdamW8bit', 'Lion', 'Prodigy', 'SGD'], []),
+    'optimizer.weight_decay': ('float', {'ge': 0.0, 'le': 1.0}, [], []),
+    'optimizer.scheduler': ('choice', {}, ['constant', 'constant_with_warmup', 'linear', 'cosine', 'cosine_with_restarts', 'polynomial'], []),
+    'optimizer.warmup_steps': ('int', {'ge': 0}, [], []),
+    'optimizer.max_grad_norm': ('float', {'ge': 0.0}, [], []),
+    'training.batch_size': ('int', {'ge': 1, 'le': 256}, [], ['P12']),
+    'training.gradient_accumulation': ('int', {'ge': 1, 'le': 256}, [], ['P12']),
+    'training.epochs': ('int', {'ge': 1, 'le': 10000}, [], ['P13']),
+    'training.max_steps': ('int', {'ge': 0}, [], []),
+    'training.mixed_precision': ('choice', {}, ['no', 'fp16', 'bf16'], ['P14']),
+    'training.gradient_checkpointing': ('bool', {}, [], ['P12', 'P14']),
+    'training.attention': ('choice', {}, ['sdpa', 'xformers', 'eager'], ['P14']),
+    'training.no_half_vae': ('bool', {}, [], ['P15']),
+    'training.cache_latents': ('bool', {}, [], []),
+    'training.seed': ('int', {'ge': 0}, [], []),
+    'training.noise_offset': ('float', {'ge': 0.0, 'le': 1.0}, [], []),
+    'training.save_every_n_epochs': ('int', {'ge': 0}, [], []),
+    'output.dir': ('str', {}, [], ['P34']),
+    'output.name': ('str', {'pattern': '^[^/\\\\:*?\\"<>|]+$'}, [], ['P29']),
+    'output.save_precision': ('choice', {}, ['no', 'fp16', 'bf16'], ['P29']),
+    'sample.prompts': ('list', {}, [], ['P7']),
+    'sample.every_n_epochs': ('int', {'ge': 0}, [], []),
+    'sample.steps': ('int', {'ge': 1, 'le': 200}, [], []),
+    'sample.seed': ('int', {'ge': 0}, [], []),
+    'tricks.dynamic_weight.enabled': ('bool', {}, [], ['P27']),
+    'tricks.dynamic_weight.start_fraction': ('float', {'gt': 0.0, 'lt': 1.0}, [], ['P27']),
+    'tricks.dynamic_weight.end_scale': ('float', {'gt': 0.0, 'le': 1.0}, [], ['P27']),
+    'tricks.label_pollution.enabled': ('bool', {}, [], ['P28']),
+    'tricks.label_pollution.probability': ('float', {'ge': 0.0, 'le': 1.0}, [], ['P28']),
+    'tricks.label_pollution.tags': ('list', {}, [], ['P28']),
+    'doctor': ('dict', {}, [], []),
+}
+
+
+
+def constraint_of(row: dict) -> tuple:
+    """(type, bounds, choices, pitfalls) of one `field_docs()` row."""
+    return (row["type"], dict(row["bounds"]), list(row["choices"]), list(row["pitfalls"]))
 
 
 def _generate() -> str:
     from loratui.config import field_docs
 
-    body = "".join(f"    {r['key']!r}: {r['default']!r},\n" for r in field_docs())
-    return "DEFAULTS = {\n" + body + "}\n"
+    rows = field_docs()
+    body = "".join(f"    {r['key']!r}: {r['default']!r},\n" for r in rows)
+    cons = "".join(f"    {r['key']!r}: {constraint_of(r)!r},\n" for r in rows)
+    return "DEFAULTS = {\n" + body + "}\n\nCONSTRAINTS = {\n" + cons + "}\n"
 
 
 if __name__ == "__main__":
@@ -78,5 +142,6 @@ if __name__ == "__main__":
 
     path = Path(__file__)
     text = path.read_text(encoding="utf-8")
-    text = re.sub(r"DEFAULTS = \{\n.*?\n\}\n", _generate(), text, count=1, flags=re.S)
+    text = re.sub(r"DEFAULTS = \{\n.*?\n\}\n(?:\nCONSTRAINTS = \{\n.*?\n\}\n)?", lambda _: _generate(),
+                  text, count=1, flags=re.S)
     path.write_text(text, encoding="utf-8")

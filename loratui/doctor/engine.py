@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from loratui.doctor.catalog import Catalog, Rule, load_catalog
 from loratui.doctor.inputs import Input
-from loratui.doctor.model import DELETE, Diagnostic, Fix, Location
+from loratui.doctor.model import DELETE, Diagnostic, Fix, Location, Relative
 from loratui.doctor.registry import PREDICATES, Hit
 
 TYPE_CHECKING = False
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 WRITABLE_KINDS = ("loratui", "kohya-json", "sdscripts-toml", "dataset-toml")
 INTERNAL = {
     "DR001": ("rule-crashed", "warning"),
@@ -190,10 +191,16 @@ def run_rules(ctx: Context) -> list[Diagnostic]:
                     Location(inp.path)))
     if suppressed:
         diagnostics = _apply_supersedes(diagnostics, suppressed, inputs)
-    fallback = {r.code for r in rules if r.fallback}
+    fallback = {r.code: r for r in rules if r.fallback}
     if fallback:
+        # A fallback is explained by another finding about the same file from a rule of
+        # the same input kinds (a log's traceback by a log rule, not by a warning about
+        # the settings of the command found in that log).
+        kinds = {k for r in fallback.values() for k in r.inputs}
+        same_kind = {r.code for r in rules if kinds.intersection(r.inputs)}
         explained = {d.location.path for d in diagnostics
-                     if d.code not in fallback and d.severity in ("error", "warning")}
+                     if d.code not in fallback and (d.severity == "error" or (
+                         d.code in same_kind and d.severity == "warning"))}
         diagnostics = [d for d in diagnostics
                        if d.code not in fallback or d.location.path not in explained]
     return _dedupe(sorted(diagnostics, key=Diagnostic.sort_key))
@@ -264,6 +271,8 @@ def _to_diagnostic(rule: Rule, th: dict[str, Any], inp: Input, hit: Hit) -> Diag
         key_out = key
     for k, v in hit.vars.items():
         variables[k] = fmt_num(v) if isinstance(v, float) else v
+    if line is None and facts is not None and facts.extra.get("from_paste"):
+        line = facts.extra.get("command_line")  # a setting left out: point at the command
     message = render(rule.message, variables)
     fix = None
     if rule.fix:
@@ -276,6 +285,13 @@ def _to_diagnostic(rule: Rule, th: dict[str, Any], inp: Input, hit: Hit) -> Diag
                 path = facts.keys.get(canon) or _new_key_path(facts, canon)
                 if path is None:
                     continue
+                if isinstance(value, Relative):
+                    ref = facts.keys.get(value.key) or _new_key_path(facts, value.key)
+                    if ref is None:
+                        continue
+                    edits[path] = Relative(ref, value.factor, value.default,
+                                           isinstance(facts.raw.get(canon), str))
+                    continue
                 edits[path] = value if value is DELETE else _keep_type(facts, canon, value)
         elif applicability != "display-only":
             applicability = "display-only"  # nothing we can write (a log, a command line)
@@ -284,7 +300,12 @@ def _to_diagnostic(rule: Rule, th: dict[str, Any], inp: Input, hit: Hit) -> Diag
             command = render(rule.fix["command"], variables)
         fix = Fix(applicability, title, edits, command)
     location = Location(hit.path or inp.path, key_out, line, None, hit.span, hit.image)
-    return Diagnostic(rule.code, rule.name, rule.severity, message, location, rule.refs, fix)
+    refs = hit.refs if hit.refs is not None else rule.refs
+    severity = hit.severity or rule.severity
+    cap = getattr(inp, "severity_cap", None)
+    if cap is not None and SEVERITY_RANK.get(severity, 0) > SEVERITY_RANK[cap]:
+        severity = cap
+    return Diagnostic(rule.code, rule.name, severity, message, location, refs, fix)
 
 
 def _new_key_path(facts, canon: str) -> tuple[str, ...] | None:
@@ -335,6 +356,54 @@ def _drop_datasets_read_through_a_config(loaded: list[Input]) -> list[Input]:
             if not (inp.kind == "dataset" and os.path.realpath(inp.path) in attached)]
 
 
+def _one_dataset_per_folder(loaded: list[Input]) -> None:
+    """A dataset folder reached through several configs (the project's, a run's copy, a
+    dataset TOML) is checked once: under the first config outside a run folder, else the
+    first one met. The others are dropped from their parents."""
+    import os
+
+    found: list[Input] = []
+    stack = list(reversed(loaded))
+    while stack:
+        inp = stack.pop()
+        if inp.kind == "dataset" and inp.parent is not None:
+            found.append(inp)
+        stack.extend(reversed(inp.children))
+
+    def in_run(inp: Input) -> bool:
+        while inp.parent is not None:
+            inp = inp.parent
+            if inp.kind == "run":
+                return True
+        return False
+
+    keep: dict[str, Input] = {}
+    for inp in sorted(found, key=in_run):  # stable: outside runs first, then given order
+        keep.setdefault(os.path.realpath(inp.path), inp)
+    for inp in found:
+        if keep[os.path.realpath(inp.path)] is not inp and inp.parent is not None:
+            inp.parent.children.remove(inp)
+
+
+def _one_place(diags: list[Diagnostic], inputs: list[Input]) -> list[Diagnostic]:
+    """A config finding repeated, word for word, by the copy of that config in a run folder
+    is reported once, on the user's own file."""
+    by_path = {}
+    for inp in inputs:
+        by_path.setdefault(inp.path, inp)
+
+    def copy_in_run(path: str) -> bool:
+        inp = by_path.get(path)
+        return inp is not None and inp.facts is not None and inp.parent is not None and \
+            inp.parent.kind == "run"
+
+    outside = {(d.code, d.location.key, d.message) for d in diags
+               if not copy_in_run(d.location.path) and d.location.path in by_path
+               and by_path[d.location.path].facts is not None}
+    return [d for d in diags if not (copy_in_run(d.location.path) and
+                                     (d.code, d.location.key, d.message) in outside)]
+
+
 def diagnose(paths: Iterable[str | Path] = (), *, prompts: Iterable[str] = (),
              as_kind: str | None = None, options: Options | None = None,
              catalog: Catalog | None = None, inputs: list[Input] | None = None
@@ -348,6 +417,7 @@ def diagnose(paths: Iterable[str | Path] = (), *, prompts: Iterable[str] = (),
     for path in paths:
         loaded.append(inputs_mod.load(path, as_kind))
     loaded = _drop_datasets_read_through_a_config(loaded)
+    _one_dataset_per_folder(loaded)
     for i, text in enumerate(prompts):
         loaded.append(inputs_mod.prompt_input(text, "<prompt>" if i == 0 else f"<prompt {i+1}>"))
     overrides = dict(options.overrides)
@@ -362,4 +432,4 @@ def diagnose(paths: Iterable[str | Path] = (), *, prompts: Iterable[str] = (),
                 overrides.setdefault(k, v)
     options.overrides = overrides
     ctx = Context(loaded, options, catalog)
-    return run_rules(ctx), loaded
+    return _one_place(run_rules(ctx), list(ctx.all_inputs())), loaded

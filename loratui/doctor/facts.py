@@ -4,7 +4,17 @@ Every config source (loratui.toml, kohya_ss GUI JSON, sd-scripts config TOML, a 
 command line) is read into a `ConfigFacts`: canonical keys (sd-scripts argument names,
 the ecosystem's lingua franca) → values, plus where each key lives in the source file
 (its own key path and line) so findings point there and `--fix` can write there.
-Values the source leaves out fall back to what that trainer would use (`defaults`).
+
+Every fact has a provenance (`origin(key)`):
+- "user": written in the source (a config key, a command-line argument, a value the
+  trainer printed in a pasted log);
+- "inferred": worked out from what was written (SDXL from the script's name, accelerate's
+  `--mixed_precision` standing in for the script's);
+- "default": left out of a *complete* source (a whole config file, a whole command), so
+  the trainer uses its default (`defaults`); rules say so ("not set; sd-scripts then
+  uses 1");
+- "unknown": left out of an excerpt (`complete = False`: a trimmed paste, a command whose
+  settings live in a `--config_file` we do not have). Defaults are never filled in there.
 """
 
 from __future__ import annotations
@@ -43,7 +53,10 @@ class ConfigFacts:
         self.values: dict[str, Any] = {}
         self.keys: dict[str, tuple[str, ...]] = {}
         self.lines: dict[str, int] = {}
-        self.defaults: dict[str, Any] = {}
+        self.defaults: dict[str, Any] = {}  # the trainer's defaults (complete sources)
+        self.inferred: dict[str, Any] = {}  # worked out from what the source holds
+        self.complete = True  # False for an excerpt: missing keys are unknown
+        self.trainer = "sd-scripts"  # whose defaults `defaults` are, for messages
         self.raw: dict[str, Any] = {}  # source values as written (for type-keeping fixes)
         self.extra: dict[str, Any] = {}  # kind-specific extras (script name, accelerate args)
 
@@ -62,8 +75,34 @@ class ConfigFacts:
     def get(self, key: str, default: Any = None) -> Any:
         value = self.values.get(key)
         if value is None:
-            value = self.defaults.get(key, default)
-        return value
+            value = self.inferred.get(key)
+        if value is None and self.complete:
+            value = self.defaults.get(key)
+        return default if value is None else value
+
+    def origin(self, key: str) -> str:
+        """Where `get(key)` comes from: user / inferred / default / unknown."""
+        if self.values.get(key) is not None:
+            return "user"
+        if self.inferred.get(key) is not None:
+            return "inferred"
+        if self.complete and self.defaults.get(key) is not None:
+            return "default"
+        return "unknown"
+
+    def known(self, key: str) -> bool:
+        """Whether `key`'s value (or its absence) is known: false for a key an excerpt
+        leaves out, which rules must not read as "off"."""
+        return self.complete or self.get(key) is not None
+
+    def default_note(self, key: str) -> str:
+        """"" for a value the user wrote; "not set; sd-scripts then uses X" for a default."""
+        if self.origin(key) != "default":
+            return ""
+        value = self.defaults[key]
+        if isinstance(value, float):
+            value = f"{value:g}"
+        return f"not set; {self.trainer} then uses {value}"
 
     def source_key(self, key: str) -> str:
         path = self.keys.get(key)
@@ -79,7 +118,8 @@ class ConfigFacts:
         return self.lines.get(key)
 
     def as_dict(self) -> dict[str, Any]:
-        merged = dict(self.defaults)
+        merged = dict(self.defaults) if self.complete else {}
+        merged.update({k: v for k, v in self.inferred.items() if v is not None})
         merged.update({k: v for k, v in self.values.items() if v is not None})
         return merged
 
@@ -243,9 +283,16 @@ def family_from_name(name: str) -> str | None:
     return None
 
 
+def invalid(f: ConfigFacts, key: str) -> bool:
+    """The source set `key` to a value no trainer accepts (reported once, by CF144)."""
+    return any(bad.key == key for bad in f.extra.get("invalid", ()))
+
+
 def unet_lr(f: ConfigFacts) -> float | None:
+    if invalid(f, "unet_lr") or invalid(f, "learning_rate"):
+        return None
     lr = to_float(f.get("unet_lr"))
-    if lr is None or lr == 0:
+    if (lr is None or lr == 0) and f.known("unet_lr"):  # an excerpt may set it elsewhere
         lr = to_float(f.get("learning_rate"))
     return lr
 
@@ -254,8 +301,10 @@ def text_encoder_lr(f: ConfigFacts) -> float | None:
     """The effective text-encoder LR; 0 when the text encoder is not trained."""
     if f.get("network_train_unet_only") or f.get("train_text_encoder") is False:
         return 0.0
+    if invalid(f, "text_encoder_lr") or invalid(f, "learning_rate"):
+        return None
     lr = to_float(f.get("text_encoder_lr"))
-    if lr is None:
+    if lr is None and f.known("text_encoder_lr"):  # an excerpt may set it elsewhere
         lr = to_float(f.get("learning_rate"))
     return lr
 
@@ -292,7 +341,14 @@ def algo(f: ConfigFacts) -> str:
     return "lora"
 
 
+FULL_FINETUNE_SCRIPTS = ("train_db.py", "sdxl_train.py", "fine_tune.py", "flux_train.py")
+
+
 def rank_is_meaningful(f: ConfigFacts) -> bool:
+    """Whether rank/alpha apply: a LoRA of a ranked algorithm (a full fine-tuning script
+    trains no network at all)."""
+    if str(f.extra.get("script") or "") in FULL_FINETUNE_SCRIPTS:
+        return False
     return not any(algo(f).startswith(a) for a in RANKLESS_ALGOS)
 
 

@@ -1,41 +1,46 @@
 """Apply fixes to config files: TOML through tomlkit (comments and layout survive),
-kohya_ss JSON keeping key order and indentation. Every write is atomic (temp + rename)."""
+kohya_ss JSON keeping key order and indentation. Every write is atomic (temp + rename) and
+the file as it was is kept beside it as `<name>.bak`.
+
+Fixes to one file compose. They are merged before anything is written:
+- a fix's edit to the key its finding is about wins over another fix's side edit to that key
+  (the alpha fix sets alpha; the rank fix only carried alpha along);
+- edits that follow another key (`Relative`: "alpha = rank") are resolved last, against
+  the final values, so "alpha = rank" holds for the rank another fix wrote.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
-from loratui.doctor.model import DELETE, Diagnostic
+from loratui.atomic import atomic_write_text
+from loratui.doctor.model import DELETE, Diagnostic, Relative
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Same pattern as `loratui.config.atomic_write_text`, without importing pydantic."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        with contextlib.suppress(OSError):  # keep the file's permissions where possible
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def fixable(diags: list[Diagnostic], unsafe: bool) -> list[Diagnostic]:
     allowed = ("safe", "unsafe") if unsafe else ("safe",)
     return [d for d in diags if d.fix and d.fix.writable and d.fix.applicability in allowed]
+
+
+def merge_edits(group: list[Diagnostic]) -> dict[tuple[str, ...], Any]:
+    """The edits of several fixes to one file, in the order to apply them: plain values
+    first, then values that follow other keys."""
+    owned: dict[tuple[str, ...], Any] = {}  # edits to the key a finding is about
+    side: dict[tuple[str, ...], Any] = {}  # edits a fix carries along to other keys
+    for d in group:
+        assert d.fix is not None
+        for path, value in d.fix.edits.items():
+            target = owned if ".".join(path) == (d.location.key or "") else side
+            target.setdefault(path, value)
+    merged = {**side, **owned}
+    plain = {k: v for k, v in merged.items() if not isinstance(v, Relative)}
+    return {**plain, **{k: v for k, v in merged.items() if isinstance(v, Relative)}}
 
 
 def apply_fixes(diags: list[Diagnostic], *, unsafe: bool = False) -> tuple[int, list[str]]:
@@ -47,12 +52,10 @@ def apply_fixes(diags: list[Diagnostic], *, unsafe: bool = False) -> tuple[int, 
     errors: list[str] = []
     for path_str, group in by_path.items():
         path = Path(path_str)
-        edits: dict[tuple[str, ...], Any] = {}
-        for d in group:
-            assert d.fix is not None
-            edits.update(d.fix.edits)
+        edits = merge_edits(group)
         try:
-            text = path.read_text(encoding="utf-8-sig")
+            raw = path.read_bytes()
+            text = raw.decode("utf-8-sig")
             newline = "\r\n" if "\r\n" in text else "\n"
             if path.suffix.lower() == ".json":
                 new = _edit_json(text, edits)
@@ -61,12 +64,28 @@ def apply_fixes(diags: list[Diagnostic], *, unsafe: bool = False) -> tuple[int, 
                 if newline == "\r\n":
                     new = new.replace("\n", "\r\n")
             if new != text:
+                atomic_write_text(path.with_name(path.name + ".bak"), text)
                 atomic_write_text(path, new)
             fixed += len(group)
         except Exception as exc:  # report, never lose the file
             errors.append(f"{path}: could not apply fixes ({type(exc).__name__}: {exc}); "
                           "the file was not changed")
     return fixed, errors
+
+
+def _resolved(value: Any, current: Any) -> Any:
+    """A `Relative` edit's value from the final value of the key it follows."""
+    if isinstance(current, str):
+        try:
+            current = float(current.strip().strip("\"'"))
+        except ValueError:
+            current = None
+    number = value.resolve(current)
+    if number is None:
+        return None
+    from loratui.doctor.engine import fmt_num
+
+    return fmt_num(number) if value.as_text else number
 
 
 def _edit_toml(text: str, edits: dict[tuple[str, ...], Any]) -> str:
@@ -84,12 +103,28 @@ def _edit_toml(text: str, edits: dict[tuple[str, ...], Any]) -> str:
                 node[part] = tomlkit.table()
             node = node[part]
         last = keys[-1]
+        if isinstance(value, Relative):
+            value = _resolved(value, _lookup(doc, value.key))
+            if value is None:
+                continue
         if value is DELETE:
             if last in node:
                 del node[last]
         else:
             node[last] = list(value) if isinstance(value, tuple) else value
     return tomlkit.dumps(doc)
+
+
+def _lookup(doc: Any, path: tuple[str, ...]) -> Any:
+    node = doc
+    for part in path:
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif hasattr(node, "get"):
+            node = node.get(part)
+        else:
+            return None
+    return getattr(node, "unwrap", lambda: node)()
 
 
 def _edit_json(text: str, edits: dict[tuple[str, ...], Any]) -> str:
@@ -101,6 +136,10 @@ def _edit_json(text: str, edits: dict[tuple[str, ...], Any]) -> str:
         node = data
         for part in path[:-1]:
             node = node.setdefault(part, {})
+        if isinstance(value, Relative):
+            value = _resolved(value, _lookup(data, value.key))
+            if value is None:
+                continue
         if value is DELETE:
             node.pop(path[-1], None)
         else:

@@ -66,14 +66,35 @@ class Fix:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"applicability": self.applicability, "title": self.title}
         if self.edits:
-            out["edits"] = [
-                {"key": ".".join(k), "value": None if v is DELETE else v,
-                 **({"delete": True} if v is DELETE else {})}
-                for k, v in self.edits.items()
-            ]
+            out["edits"] = [_edit_dict(k, v) for k, v in self.edits.items()]
         if self.command:
             out["command"] = self.command
         return out
+
+
+class Relative:
+    """An edit whose value follows another key's *final* value: `factor` × the value `key`
+    has once every fix to the file is applied (`default` when the file does not set it).
+    So "alpha = rank" stays true when another fix changes the rank in the same run."""
+
+    __slots__ = ("as_text", "default", "factor", "key")
+
+    def __init__(self, key: Any, factor: float = 1.0, default: float | None = None,
+                 as_text: bool = False) -> None:
+        self.key = key  # a canonical key in a Hit; the source file's key path in a Fix
+        self.factor = factor
+        self.default = default
+        self.as_text = as_text  # the file writes this number as a string (kohya_ss JSON)
+
+    def resolve(self, base: Any) -> float | None:
+        try:
+            value = float(base if base is not None else self.default)
+        except (TypeError, ValueError):
+            return None
+        return round(value * self.factor, 6)
+
+    def __repr__(self) -> str:
+        return f"Relative({self.key!r}, {self.factor!r})"
 
 
 class _Delete:
@@ -82,6 +103,17 @@ class _Delete:
 
 
 DELETE = _Delete()
+
+
+def _edit_dict(key: tuple[str, ...], value: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"key": ".".join(key)}
+    if value is DELETE:
+        out.update(value=None, delete=True)
+    elif isinstance(value, Relative):
+        out.update(value=None, same_as=".".join(value.key), factor=value.factor)
+    else:
+        out["value"] = value
+    return out
 
 
 class Diagnostic:

@@ -78,7 +78,9 @@ def render_text(diags: list[Diagnostic], *, color: bool = False, fixed: int = 0,
     unsafe = sum(1 for d in diags if d.fix and d.fix.writable and d.fix.applicability == "unsafe")
     if lines:
         lines.append("")
-    if not diags:
+    if not diags and checked is not None and not checked:
+        lines.append(c("warning", "Nothing was checked."))
+    elif not diags:
         what = f" in {len(checked)} input{'s' if len(checked) != 1 else ''}" if checked else ""
         lines.append(c("ok", f"All checks passed{what}."))
     else:

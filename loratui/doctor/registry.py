@@ -37,13 +37,14 @@ class Hit:
     file's own key) or a free-form key; `edits` are canonical keys → new values."""
 
     __slots__ = ("applicability", "command", "edits", "image", "key", "line", "path",
-                 "span", "suppress", "vars")
+                 "refs", "severity", "span", "suppress", "vars")
 
     def __init__(self, vars: dict[str, Any] | None = None, *, key: str | None = None,
                  line: int | None = None, span: tuple[int, int] | None = None,
                  image: str | None = None, path: str | None = None,
                  edits: dict[str, Any] | None = None, command: str | None = None,
-                 applicability: str | None = None, suppress: Iterable[str] = ()) -> None:
+                 applicability: str | None = None, suppress: Iterable[str] = (),
+                 refs: Iterable[str] | None = None, severity: str | None = None) -> None:
         self.vars = vars or {}
         self.key = key
         self.line = line
@@ -54,3 +55,8 @@ class Hit:
         self.command = command
         self.applicability = applicability
         self.suppress = tuple(suppress)
+        # What this input shows can narrow a rule: only the refs it supports (no
+        # "Dreambooth tab" on every out-of-memory error), a lower severity (a traceback
+        # the run went on after is information, not "the run stopped with").
+        self.refs = tuple(refs) if refs is not None else None
+        self.severity = severity

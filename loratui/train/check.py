@@ -38,7 +38,7 @@ def render_with_lora(model_dir, lora_path, out_dir: Path | str, *, prompt: str,
     """One PNG per LoRA weight (0.0 = the base model) with the same seed."""
     import torch
 
-    from loratui.train.export import atomic_write_bytes
+    from loratui.atomic import atomic_write_bytes
 
     pipe = load_lora(load_pipeline(model_dir), lora_path)
     out_dir = Path(out_dir)

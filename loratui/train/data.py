@@ -29,6 +29,45 @@ class DatasetError(Exception):
     """The dataset cannot be used; the message names the folder and the fix."""
 
 
+class ImageReadError(Exception):
+    """One image cannot be decoded (truncated, deleted, a decompression bomb ...): the
+    trainer skips it, names it, and goes on."""
+
+    def __init__(self, path: Path, reason: str):
+        self.path, self.reason = Path(path), reason
+        super().__init__(f"{path}: {reason}")
+
+
+def _decode_problem(exc: BaseException) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "the file is gone (deleted or moved during the run)"
+    text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    return f"cannot read the image ({text})"
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """(width, height) from the header, refusing images over Pillow's decompression-bomb
+    limit; raises ImageReadError."""
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                width, height = im.size
+    except Image.DecompressionBombError:
+        width = height = 0  # reported below with the same words as a large header
+    except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError ... on bad files
+        raise ImageReadError(path, _decode_problem(exc)) from exc
+    limit = Image.MAX_IMAGE_PIXELS
+    if (limit and width * height > limit) or not width:
+        raise ImageReadError(path, f"over Pillow's decompression-bomb limit of {limit:,} pixels; "
+                             "shrink it (loratui dataset prepare) or remove it")
+    return width, height
+
+
 @dataclass
 class Item:
     path: Path
@@ -92,9 +131,9 @@ def _image_folders(root: Path, default_repeats: int) -> list[tuple[Path, int]]:
 
 def scan(root: Path | str, *, caption_ext: str = ".txt", trigger: str = "",
          repeats: int = 1, is_reg: bool = False) -> tuple[list[Item], list[str]]:
-    """Image/caption pairs under `root`. Bad files are skipped with a warning, never fatal."""
-    from PIL import Image, UnidentifiedImageError
-
+    """Image/caption pairs under `root`. Bad files are skipped with a warning, never fatal.
+    Hidden files (`.name`, macOS `._name`, loratui's own temp files) are not data, as in
+    kohya's glob."""
     root = Path(root)
     kind = "regularisation" if is_reg else "dataset"
     if not root.is_dir():
@@ -104,13 +143,13 @@ def scan(root: Path | str, *, caption_ext: str = ".txt", trigger: str = "",
     trigger = trigger.strip()
     for folder, reps in _image_folders(root, repeats):
         for path in sorted(folder.iterdir()):
-            if path.suffix.lower() not in IMAGE_EXTS or not path.is_file():
+            if (path.name.startswith(".") or path.suffix.lower() not in IMAGE_EXTS
+                    or not path.is_file()):
                 continue
             try:
-                with Image.open(path) as im:
-                    width, height = im.size
-            except (OSError, UnidentifiedImageError) as exc:
-                warnings.append(f"{path}: cannot read the image, skipped ({exc})")
+                width, height = image_size(path)
+            except ImageReadError as exc:
+                warnings.append(f"{exc}; skipped")
                 continue
             cap_path = path.with_suffix(caption_ext)
             caption = ""
@@ -189,7 +228,17 @@ def cover_crop(width: int, height: int, size: tuple[int, int]) -> tuple[tuple[in
 
 def load_pixels(path: Path, size: tuple[int, int]):
     """Image → float32 array [3, H, W] in [-1, 1]: EXIF-rotated, RGB, resized to cover `size`
-    (Lanczos), centre-cropped. The same as diffusers' example without torchvision."""
+    (Lanczos), centre-cropped. The same as diffusers' example without torchvision. Raises
+    ImageReadError for a file that cannot be decoded (truncated, deleted, a bomb)."""
+    try:
+        return _load_pixels(path, size)
+    except MemoryError:
+        raise
+    except Exception as exc:
+        raise ImageReadError(path, _decode_problem(exc)) from exc
+
+
+def _load_pixels(path: Path, size: tuple[int, int]):
     import numpy as np
     from PIL import Image, ImageOps
 

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from loratui.atomic import atomic_write_bytes
 from loratui.train.lora import ADAPTER, lora_layers
 
 SAVE_DTYPES = {"fp16": "float16", "bf16": "bfloat16", "no": "float32"}
@@ -87,6 +88,22 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
+def unix_time(when: str | float | None) -> str:
+    """kohya's form of a time in the metadata: Unix seconds as a decimal string ("" unknown).
+    Takes the ISO 8601 times the run folder keeps, or seconds."""
+    if when is None or when == "":
+        return ""
+    if isinstance(when, (int, float)):
+        return str(float(when))
+    try:
+        stamp = datetime.fromisoformat(when)
+    except ValueError:
+        return ""
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=timezone.utc)
+    return str(stamp.timestamp())
+
+
 def tag_frequency(captions_by_dir: dict[str, list[str]]) -> dict[str, dict[str, int]]:
     """kohya's ss_tag_frequency: {dir basename: {lowercased comma-separated tag: count}}."""
     freq: dict[str, dict[str, int]] = {}
@@ -104,7 +121,8 @@ def tag_frequency(captions_by_dir: dict[str, list[str]]) -> dict[str, dict[str, 
 def build_metadata(cfg, info: dict[str, Any], family=None) -> dict[str, str]:
     """kohya `ss_*` + `modelspec.*` metadata. `info` holds what only the run knows:
     num_train_images, num_reg_images, num_batches_per_epoch, epoch, steps, max_steps,
-    tag_frequency, dataset_dirs, started_at, finished_at, session_id, alpha, base_model_hash."""
+    num_epochs (run so far), tag_frequency, dataset_dirs, started_at, finished_at (ISO 8601),
+    session_id, alpha, base_model_hash."""
     tr, net, opt, ds = cfg.training, cfg.network, cfg.optimizer, cfg.dataset
     family = _family(family, cfg)
     te_lr = opt.text_encoder_lr if net.train_text_encoder and opt.text_encoder_lr > 0 else None
@@ -112,8 +130,9 @@ def build_metadata(cfg, info: dict[str, Any], family=None) -> dict[str, str]:
     alpha = info.get("alpha", net.effective_alpha)
     meta: dict[str, Any] = {
         "ss_session_id": info.get("session_id", ""),
-        "ss_training_started_at": info.get("started_at", ""),
-        "ss_training_finished_at": info.get("finished_at", ""),
+        # Unix seconds, as kohya writes them: A1111's metadata dialog calls float() on them
+        "ss_training_started_at": unix_time(info.get("started_at")),
+        "ss_training_finished_at": unix_time(info.get("finished_at")),
         "ss_output_name": cfg.output.name,
         "ss_learning_rate": opt.unet_lr,
         "ss_unet_lr": opt.unet_lr,
@@ -121,7 +140,7 @@ def build_metadata(cfg, info: dict[str, Any], family=None) -> dict[str, str]:
         "ss_num_train_images": info.get("num_train_images", 0),
         "ss_num_reg_images": info.get("num_reg_images", 0),
         "ss_num_batches_per_epoch": info.get("num_batches_per_epoch", 0),
-        "ss_num_epochs": tr.epochs,
+        "ss_num_epochs": info.get("num_epochs", tr.epochs),  # the epochs actually run
         "ss_epoch": info.get("epoch", 0),
         "ss_steps": info.get("steps", 0),
         "ss_max_train_steps": info.get("max_steps", 0),
@@ -210,23 +229,6 @@ def serialize(tensors: dict[str, Any], metadata: dict[str, str]) -> bytes:
     full["sshs_model_hash"] = data_region_sha256(first)
     full["sshs_legacy_hash"] = legacy_hash(first)
     return save(tensors, metadata=full)
-
-
-def atomic_write_bytes(path: Path, blob: bytes) -> None:
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def export_lora(path: Path | str, unet, text_encoders, cfg, info: dict[str, Any] | None = None,

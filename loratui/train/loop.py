@@ -185,6 +185,7 @@ class Trainer:
         self._embeds_cache: dict[int, Any] = {}
         self.prompts = None
         self.latents: dict[int, Any] = {}
+        self.skipped: set[int] = set()  # plan indices of images that could not be read
         if tr.cache_latents:
             self._cache_latents()
         self.batches_per_epoch = len(D.epoch_batches(self.plan, tr.batch_size, tr.seed, 1))
@@ -222,12 +223,10 @@ class Trainer:
         if self.resume:
             self._load_resume()
 
-    def _encode(self, indices: list[int], seed: int):
-        import numpy as np
+    def _encode(self, pixels, seed: int):
+        """VAE latents of a [B, 3, H, W] float array, sampled with a generator seeded by `seed`."""
         import torch
 
-        pixels = np.stack([D.load_pixels(self.plan.items[i].path, self.plan.items[i].bucket)
-                           for i in indices])
         px = torch.from_numpy(pixels).to(self.device, dtype=self.vae_dtype)
         gen = torch.Generator(device="cpu").manual_seed(seed)
         with torch.no_grad():
@@ -237,11 +236,67 @@ class Trainer:
             latents = dist.mean + dist.std * noise
         return latents * self.comps.vae.config.scaling_factor
 
+    def _skip(self, index: int, exc: D.ImageReadError) -> None:
+        """Name an unreadable image once; the run goes on without it."""
+        self.skipped.add(index)
+        msg = f"{exc}; skipped, the run goes on without it"
+        log.warning("%s", msg)
+        if self.run is not None:
+            self.run.event("skipped", msg, path=str(exc.path), reason=exc.reason)
+
+    def _stand_ins(self, index: int):
+        """`index`, then the other images of its bucket (and kind) after it, unskipped."""
+        item = self.plan.items[index]
+        same = [j for j, it in enumerate(self.plan.items)
+                if it.bucket == item.bucket and it.is_reg == item.is_reg]
+        k = same.index(index)
+        for j in same[k:] + same[:k]:
+            if j not in self.skipped:
+                yield j
+        w, h = item.bucket
+        raise D.DatasetError(f"{item.path.parent}: no readable image is left in the {w}x{h} "
+                             "bucket; check the files named above (train.log)")
+
+    def _load_batch(self, indices: list[int]):
+        """(indices used, pixels) of a micro-batch. An image that cannot be read any more
+        (deleted, truncated) is skipped and its place taken by the next readable image of
+        its bucket, so the batch keeps its shape and every process still steps."""
+        import numpy as np
+
+        used, arrays = [], []
+        for index in indices:
+            for j in self._stand_ins(index):
+                item = self.plan.items[j]
+                try:
+                    arrays.append(D.load_pixels(item.path, item.bucket))
+                except D.ImageReadError as exc:
+                    self._skip(j, exc)
+                    continue
+                used.append(j)
+                break
+        return used, np.stack(arrays)
+
     def _cache_latents(self) -> None:
+        """Encode every image once; unreadable ones are skipped and leave the plan."""
         t0 = time.perf_counter()
-        for i in range(len(self.plan.items)):
-            self.latents[i] = self._encode([i], self.cfg.training.seed * 100_003 + i)[0] \
+        latents: dict[int, Any] = {}
+        for i, item in enumerate(self.plan.items):
+            try:
+                pixels = D.load_pixels(item.path, item.bucket)[None]
+            except D.ImageReadError as exc:
+                self._skip(i, exc)
+                continue
+            latents[i] = self._encode(pixels, self.cfg.training.seed * 100_003 + i)[0] \
                 .to(self.weight_dtype)
+        if self.skipped:
+            kept = sorted(latents)
+            self.plan.items = [self.plan.items[i] for i in kept]
+            latents = {new: latents[old] for new, old in enumerate(kept)}
+            self.skipped = set()
+            if not self.plan.train_items:
+                raise D.DatasetError(f"{self.cfg.dataset.dir}: none of the training images "
+                                     "can be read; see the files named in train.log")
+        self.latents = latents
         log.info("cached %d latents in %.1f s", len(self.latents), time.perf_counter() - t0)
 
     # ------------------------------------------------------------------ step
@@ -304,11 +359,12 @@ class Trainer:
         import torch.nn.functional as F
 
         cfg = self.cfg
-        items = [self.plan.items[i] for i in indices]
         if self.latents:
             latents = torch.stack([self.latents[i] for i in indices]).to(self.device)
         else:
-            latents = self._encode(indices, seed).to(self.weight_dtype)
+            indices, pixels = self._load_batch(indices)
+            latents = self._encode(pixels, seed).to(self.weight_dtype)
+        items = [self.plan.items[i] for i in indices]
         gen = torch.Generator(device="cpu").manual_seed(seed)
         noise = torch.randn(latents.shape, generator=gen)
         if cfg.training.noise_offset:
@@ -521,6 +577,7 @@ class Trainer:
             "num_train_images": self.plan.num_train_images(),
             "num_reg_images": len(self.plan.reg_items),
             "num_batches_per_epoch": self.batches_per_epoch, "epoch": self.epoch,
+            "num_epochs": self.epoch,  # run so far (a max_steps or a stop ends it early)
             "steps": self.step, "max_steps": self.max_steps,
             "tag_frequency": tag_frequency(self.plan.captions_by_dir()),
             "dataset_dirs": self.plan.dataset_dirs(), "bucket_info": self.plan.bucket_info(),

@@ -112,13 +112,15 @@ def _load_folder(path: Path, family) -> Components:
     AutoencoderKL, DDPMScheduler, UNet2DConditionModel, te_classes = _classes(family)
     kw = {"local_files_only": True}
     try:
+        text_encoders = [cls.from_pretrained(path, subfolder=slot.attr, **kw)
+                         for cls, slot in zip(te_classes, family.text_encoders, strict=True)]
         return Components(
             unet=UNet2DConditionModel.from_pretrained(path, subfolder="unet", **kw),
             vae=AutoencoderKL.from_pretrained(path, subfolder="vae", **kw),
-            text_encoders=[cls.from_pretrained(path, subfolder=slot.attr, **kw)
-                           for cls, slot in zip(te_classes, family.text_encoders, strict=True)],
-            tokenizers=[CLIPTokenizer.from_pretrained(path, subfolder=slot.tokenizer, **kw)
-                        for slot in family.text_encoders],
+            text_encoders=text_encoders,
+            tokenizers=[_fit(CLIPTokenizer.from_pretrained(path, subfolder=slot.tokenizer, **kw),
+                             te) for slot, te in zip(family.text_encoders, text_encoders,
+                                                     strict=True)],
             noise_scheduler=DDPMScheduler.from_pretrained(path, subfolder="scheduler", **kw),
             scheduler_config=_read_json(path / "scheduler" / "scheduler_config.json"),
             source=str(path), family=family,
@@ -147,38 +149,52 @@ def load_vae(vae: str | Path):
                          "file")
 
 
+def _fit(tokenizer, text_encoder):
+    """Cap the tokenizer at the encoder's positions (a tokenizer saying 8192 would pad
+    captions past them and stop training at its first step)."""
+    from loratui.clip_tokenizer import cap_max_length
+
+    return cap_max_length(tokenizer, getattr(text_encoder.config, "max_position_embeddings",
+                                             None))
+
+
 def find_clip_tokenizer(checkpoint: Path) -> Path | None:
-    """A local CLIP tokenizer for a single-file checkpoint (which carries none)."""
+    """A user's own CLIP tokenizer for a single-file checkpoint: $LORATUI_CLIP_TOKENIZER, or a
+    `tokenizer/` folder beside the file. None: the shipped CLIP vocabulary serves (SD1.5 and
+    both SDXL tokenizers share it)."""
     candidates = []
     if os.environ.get("LORATUI_CLIP_TOKENIZER"):
-        candidates.append(Path(os.environ["LORATUI_CLIP_TOKENIZER"]))
+        candidates.append(Path(os.environ["LORATUI_CLIP_TOKENIZER"]).expanduser())
     candidates += [checkpoint.parent / "tokenizer", checkpoint.with_suffix("") / "tokenizer"]
-    hub = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "hub"
-    for repo in ("models--openai--clip-vit-large-patch14",
-                 "models--runwayml--stable-diffusion-v1-5",
-                 "models--stable-diffusion-v1-5--stable-diffusion-v1-5",
-                 "models--stabilityai--stable-diffusion-xl-base-1.0"):
-        candidates += sorted((hub / repo / "snapshots").glob("*"))
-        candidates += sorted((hub / repo / "snapshots").glob("*/tokenizer"))
     for cand in candidates:
         if (cand / "vocab.json").is_file() or (cand / "tokenizer.json").is_file():
             return cand
     return None
 
 
-def single_file_tokenizers(checkpoint: Path, family) -> dict[str, Any]:
-    """Every tokenizer the family needs, from one local CLIP BPE vocabulary (SDXL's two
-    tokenizers share CLIP's vocabulary; the second pads with "!")."""
-    from transformers import CLIPTokenizer
+def single_file_tokenizer(checkpoint: Path, pad_token: str | None = None):
+    """The CLIP tokenizer for a single-file checkpoint: the user's own, else the shipped CLIP
+    vocabulary. `pad_token="!"` gives SDXL's second tokenizer."""
+    from loratui.clip_tokenizer import EOS, clip_tokenizer
 
     tok_dir = find_clip_tokenizer(checkpoint)
     if tok_dir is None:
-        raise ModelLoadError(
-            f"{checkpoint}: a single-file checkpoint has no tokenizer, and no local CLIP "
-            "tokenizer was found. Put the `tokenizer/` folder of any SD1.5 or SDXL diffusers "
-            "model beside the file, or set LORATUI_CLIP_TOKENIZER=/path/to/tokenizer")
-    return {slot.tokenizer: CLIPTokenizer.from_pretrained(tok_dir, local_files_only=True,
-                                                          pad_token=slot.pad_token)
+        return clip_tokenizer(pad_token=pad_token or EOS)
+    from transformers import CLIPTokenizer
+
+    kw = {"pad_token": pad_token} if pad_token else {}
+    try:
+        return CLIPTokenizer.from_pretrained(tok_dir, local_files_only=True, **kw)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{tok_dir}: cannot load this CLIP tokenizer ({exc}); remove it "
+                             "(or unset LORATUI_CLIP_TOKENIZER) to use the built-in one") \
+            from None
+
+
+def single_file_tokenizers(checkpoint: Path, family) -> dict[str, Any]:
+    """Every tokenizer the family needs, from one CLIP BPE vocabulary (SDXL's two tokenizers
+    share CLIP's vocabulary; the second pads with "!")."""
+    return {slot.tokenizer: single_file_tokenizer(checkpoint, slot.pad_token)
             for slot in family.text_encoders}
 
 
@@ -199,7 +215,8 @@ def _load_single_file(path: Path, family, config: Path) -> Components:
     sched_cfg = dict(pipe.scheduler.config)
     return Components(unet=pipe.unet, vae=pipe.vae,
                       text_encoders=[getattr(pipe, s.attr) for s in family.text_encoders],
-                      tokenizers=[getattr(pipe, s.tokenizer) for s in family.text_encoders],
+                      tokenizers=[_fit(getattr(pipe, s.tokenizer), getattr(pipe, s.attr))
+                                  for s in family.text_encoders],
                       noise_scheduler=DDPMScheduler.from_config(sched_cfg),
                       scheduler_config=sched_cfg, source=str(path), family=family)
 

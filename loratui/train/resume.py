@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from loratui.config import atomic_write_text
+from loratui.atomic import atomic_write_bytes, atomic_write_text
 
 # safetensors files, named `.st` so that LoRA browsers (A1111's Lora tab, `loratui doctor` on
 # a run folder) do not take the resume state for a LoRA.
@@ -79,18 +79,19 @@ def optimizer_from_flat(tensors: dict[str, Any], layout: dict) -> dict:
 def save(folder: Path, *, models: dict[str, Any], optimizer, counters: dict[str, Any]) -> Path:
     """Write the state to `folder` (replacing it atomically)."""
     import torch
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     folder = Path(folder)
     tmp = folder.with_name(folder.name + ".tmp")
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    save_file(lora_state(models), str(tmp / LORA_FILE))
+    # through bytes: safetensors' save_file creates 0600 files, whatever the umask
+    atomic_write_bytes(tmp / LORA_FILE, save(lora_state(models)))
     opt_tensors, layout = optimizer_to_flat(optimizer.state_dict())
     opt_tensors["rng.torch"] = torch.get_rng_state()
-    save_file(opt_tensors, str(tmp / OPTIMIZER_FILE),
-              metadata={"layout": json.dumps(layout)})
+    atomic_write_bytes(tmp / OPTIMIZER_FILE,
+                       save(opt_tensors, metadata={"layout": json.dumps(layout)}))
     atomic_write_text(tmp / "trainer.json", json.dumps(counters, indent=2) + "\n")
     shutil.rmtree(old, ignore_errors=True)
     if folder.exists():

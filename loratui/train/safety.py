@@ -73,6 +73,26 @@ def family_problems(cfg, base: Path | None) -> list[str]:
     return []
 
 
+def tokenizer_problem(base: Path) -> str | None:
+    """A diffusers folder needs a usable `tokenizer/`; a single file uses the shipped CLIP
+    vocabulary unless the user points at their own (then that one must be usable)."""
+    from loratui.clip_tokenizer import tokenizer_folder_problem
+
+    if base.is_dir():
+        if not (base / "model_index.json").is_file():
+            return None  # not a diffusers folder: loading says so, with its own fix
+        problem = tokenizer_folder_problem(base / "tokenizer", base / "text_encoder" /
+                                           "config.json")
+        return f"{problem} (model.base; copy the tokenizer/ of any SD1.5 model)" \
+            if problem else None
+    from loratui.train.models import find_clip_tokenizer
+
+    own = find_clip_tokenizer(base)
+    problem = tokenizer_folder_problem(own) if own is not None else None
+    return f"{problem} (a tokenizer for {base.name}; remove it to use the built-in one)" \
+        if problem else None
+
+
 def preflight(cfg) -> list[str]:
     """Everything that can be checked without loading a model."""
     problems = []
@@ -82,6 +102,10 @@ def preflight(cfg) -> list[str]:
                         ".safetensors checkpoint")
     elif not base.exists():
         problems.append(f"{base}: base model not found (model.base)")
+    else:
+        tokenizer = tokenizer_problem(base)
+        if tokenizer:
+            problems.append(tokenizer)
     problems += family_problems(cfg, base)
     for key, value in (("dataset.dir", cfg.dataset.dir), ("dataset.reg_dir", cfg.dataset.reg_dir)):
         if key == "dataset.dir" and not value:

@@ -25,7 +25,7 @@ def render_samples(components, unet, text_encoders, prompts: list[str], *, folde
     import torch
     from diffusers.schedulers import PNDMScheduler
 
-    from loratui.train.export import atomic_write_bytes
+    from loratui.atomic import atomic_write_bytes
 
     family = components.family
     text_encoders = list(text_encoders) if isinstance(text_encoders, (list, tuple)) \

@@ -71,7 +71,7 @@ class LoratuiApp(App):
             from loratui.presets import choose
 
             best = gpu.best
-            cfg = choose(best.total_gb if best else None).to_config()
+            cfg = choose(best.total_gb if best else None, gpu=best).to_config()
             self.state = WizardState(project.expanduser().resolve(), cfg, gpu)
             self.call_after_refresh(
                 self.show_error, "loratui.toml cannot be used", str(exc),

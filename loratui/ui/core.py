@@ -93,6 +93,14 @@ def diagnose_paths(paths: list[Path], gpu: Any = None) -> tuple[list[Any], list[
     if diagnose is None or options is None:
         raise CoreMissing(unavailable("the doctor (loratui.doctor)"))
     best = gpu.best if gpu is not None else None
+    try:  # all at once, so a dataset reached through several of them is reported once
+        found, _inputs = diagnose([str(p) for p in paths],
+                                  options=options(vram_gb=best.total_gb if best else None,
+                                                  probe_gpu=False))
+        return list(found), []
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("loratui"):
+            raise
     diags: list[Any] = []
     notes: list[str] = []
     for path in paths:
@@ -231,6 +239,13 @@ def dataset_code(kind: str) -> str:
     """The doctor's code for a dataset finding kind (empty when the doctor is absent)."""
     fn = _optional("loratui.doctor", "code_for_dataset_kind")
     return fn(kind) or "" if fn else ""
+
+
+def dataset_rule(kind: str) -> tuple[str, str, str] | None:
+    """(code, name, severity) of the doctor rule for a dataset finding kind, as
+    `loratui doctor` and `loratui rule` show it (None without the doctor or a rule)."""
+    fn = _optional("loratui.doctor", "rule_for_dataset_kind")
+    return fn(kind) if fn else None
 
 
 def is_prepared_copy(folder: Path) -> bool:

@@ -78,7 +78,7 @@ def open_project(project: Path, gpu: GpuReport, kind: str = "character") -> Wiza
         cfg = load_config(path, resolve=False)
         return WizardState(project, cfg, gpu, config_found=True)
     best = gpu.best
-    cfg = choose(best.total_gb if best else None, kind).to_config()
+    cfg = choose(best.total_gb if best else None, kind, gpu=best).to_config()
     return WizardState(project, cfg, gpu)
 
 

@@ -149,10 +149,10 @@ def test_exact_token_counts_with_a_tokenizer(tiny_clip, tmp_path):
     from loratui.dataset import scan
     from loratui.dataset.trigger import load_tokenizer
 
-    write_image(tmp_path / "a.png", seed=1, caption="red dress")
-    tok = load_tokenizer(tiny_clip)
+    write_image(tmp_path / "a.png", seed=1, caption="hanfu_girl_v2, red dress")
+    tok = load_tokenizer(tiny_clip)  # a tiny test vocabulary: SD1.5's real CLIP is used
     exact = scan(tmp_path, tokenizer=tok)
     assert exact.tokens_exact
-    # the tiny vocabulary has no merges: every letter is a token
-    assert exact.images[0].caption_tokens == len(tok.tokenize("red dress")) == 8
-    assert scan(tmp_path).images[0].caption_tokens == 2
+    # han|fu|_|girl|_|v|2|,|red|dress in SD1.5's CLIP vocabulary
+    assert exact.images[0].caption_tokens == len(tok.tokenize("hanfu_girl_v2, red dress")) == 10
+    assert scan(tmp_path).images[0].caption_tokens != 10  # the estimate

@@ -3,8 +3,11 @@ diffusers loads it (`load_lora_weights`)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import stat
 import struct
 
 import pytest
@@ -22,10 +25,26 @@ def trained(tiny_model, demo_dataset, tmp_path_factory):
                       network={"rank": 4, "alpha": 2.0, "train_text_encoder": True},
                       optimizer={"unet_lr": 2e-2, "text_encoder_lr": 1e-2},
                       training={"epochs": 2, "save_every_n_epochs": 1})
-    trainer = Trainer(cfg, RunWriter.create(cfg))
-    result = trainer.train()
+    old = os.umask(0o022)  # the run's files must follow it (a WebUI as another user reads them)
+    try:
+        trainer = Trainer(cfg, RunWriter.create(cfg))
+        result = trainer.train()
+    finally:
+        os.umask(old)
     assert result.state == "finished", result.message
     return trainer, result
+
+
+def test_run_outputs_are_readable_as_the_umask_says(trained):
+    _trainer, result = trained
+    files = [p for p in result.run_dir.rglob("*") if p.is_file()]
+    assert result.lora_path in files and len(files) > 5
+    assert {"state.json", "config.toml", "metrics.jsonl"} <= {p.name for p in files}
+    modes = {str(p.relative_to(result.run_dir)): oct(stat.S_IMODE(p.stat().st_mode))
+             for p in files}
+    assert set(modes.values()) == {"0o644"}, modes
+    dirs = [p for p in result.run_dir.rglob("*") if p.is_dir()]
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o755 for p in dirs)
 
 
 def _probe_inputs(seed=0):
@@ -137,6 +156,63 @@ def test_exported_file_is_kohya_sd15(trained):
     # epoch checkpoints exist and are kohya files too
     ckpts = sorted((result.run_dir / "checkpoints").glob("*.safetensors"))
     assert [p.name for p in ckpts] == ["test_lora-e0001.safetensors"]
+    with safe_open(str(ckpts[0]), framework="pt") as fh:  # epochs run when it was saved
+        assert fh.metadata()["ss_num_epochs"] == "1" and fh.metadata()["ss_epoch"] == "1"
+
+
+def _a1111_metadata(path):
+    """The metadata as AUTOMATIC1111 reads a .safetensors header: the 8-byte length, the JSON
+    header, and every value that starts with "{" decoded as JSON."""
+    with open(path, "rb") as fh:
+        size = int.from_bytes(fh.read(8), "little")
+        header = json.loads(fh.read(size))
+    out = {}
+    for key, value in header.get("__metadata__", {}).items():
+        out[key] = value
+        if isinstance(value, str) and value[:1] == "{":
+            with contextlib.suppress(ValueError):
+                out[key] = json.loads(value)
+    return out
+
+
+def test_a1111_metadata_dialog_reads_the_export(trained):
+    """What the Lora tab's metadata dialog computes from our file must not raise."""
+    import datetime
+
+    _trainer, result = trained
+    meta = _a1111_metadata(result.lora_path)
+    started = float(meta["ss_training_started_at"])  # the dialog's "Date trained"
+    finished = float(meta["ss_training_finished_at"])
+    now = datetime.datetime.now(datetime.timezone.utc).timestamp()
+    assert now - 3600 < started <= finished <= now + 1
+    date = datetime.datetime.fromtimestamp(started, datetime.timezone.utc).strftime("%Y-%m-%d")
+    assert len(date) == 10
+    for key in ("ss_output_name", "ss_sd_model_name", "ss_clip_skip", "ss_network_module"):
+        assert isinstance(meta[key], str)  # html.escape()d as text
+    buckets = meta["ss_bucket_info"]["buckets"]  # "Resolution:" row
+    assert sum(int(b["count"]) for b in buckets.values()) == 8
+    assert {f"{b['resolution'][1]}x{b['resolution'][0]}" for b in buckets.values()} == {"64x64"}
+    images = sum(int(p.get("img_count", 0)) for p in meta["ss_dataset_dirs"].values())
+    assert images == 8  # "Dataset size:" row
+    tags = {t.strip(): int(n) for d in meta["ss_tag_frequency"].values() for t, n in d.items()}
+    assert tags["sks"] >= 6  # the tag cloud
+    assert not str(meta["ss_base_model_version"]).startswith("sdxl_")  # shown as SD1
+    assert meta["ss_v2"] == "False"
+    assert int(meta["ss_num_epochs"]) == 2 == int(meta["ss_epoch"])
+
+
+def test_metadata_times_are_unix_seconds_and_epochs_those_run():
+    from loratui.config import RunConfig
+    from loratui.train.export import build_metadata, unix_time
+
+    cfg = RunConfig.model_validate({"training": {"epochs": 10}})
+    meta = build_metadata(cfg, {"started_at": "2026-11-25T03:00:00+00:00",
+                                "finished_at": "2026-11-25T04:30:00+00:00", "num_epochs": 3})
+    assert meta["ss_training_started_at"] == "1795575600.0"
+    assert float(meta["ss_training_finished_at"]) - float(meta["ss_training_started_at"]) == 5400
+    assert meta["ss_num_epochs"] == "3"
+    assert unix_time(None) == "" and unix_time("not a date") == ""
+    assert unix_time("2026-11-25T03:00:00") == "1795575600.0"  # naive: UTC, as the run writes
 
 
 def test_full_size_sd15_has_192_unet_and_72_text_encoder_modules():

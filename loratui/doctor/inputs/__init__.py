@@ -48,6 +48,9 @@ class Input:
         self.error_line: int | None = None
         self.children: list[Input] = []  # e.g. a run folder's config, log and LoRA
         self.parent: Input | None = None
+        # The most severe a finding about this input may be: the settings of a command
+        # whose run the same paste shows finishing well are advice, not problems.
+        self.severity_cap: str | None = None
 
     def __repr__(self) -> str:
         return f"<Input {self.kind} {self.path}>"
@@ -139,6 +142,17 @@ def detect(path: str | Path) -> str | None:
     return _text_kind(head, path)
 
 
+# Signs that a paste shows a run, not only a command: a traceback, a progress bar, log
+# levels, the trainer's step / epoch lines, model loading, a GUI's banner or an error.
+RUN_SIGNS = LazyRe(
+    r"Traceback \(most recent call last\)|\d+%\|[^\n]*\||\b(?:INFO|WARNING|ERROR|CRITICAL)\b|"
+    r"^\s*steps:|^\s*epoch \d+/\d+|\bLoading\b|\bloading (?:model|checkpoint|vae)|"
+    r"\b\w+(?:Error|Exception):|returned non-zero exit status|Signals\.SIG|^Killed\b|"
+    r"running training|学習開始|Fatal error in launcher|CUDA out of memory|"
+    r"\bit/s\b|\bs/it\b|^\s*\+ (?:CategoryInfo|FullyQualifiedErrorId)|NativeCommandError",
+    re.M)
+
+
 def _text_kind(head: str, path: str) -> str:
     try:
         size = os.stat(path).st_size
@@ -146,9 +160,8 @@ def _text_kind(head: str, path: str) -> str:
         size = 0
     lines = head.count("\n") + 1
     has_script = bool(SCRIPT_RE.search(head)) or "accelerate launch" in head
-    has_args = bool(re.search(r"(?:^|\s)--[a-z_]+", head))
-    if has_script and has_args and size < SMALL_TEXT and lines <= 60 and \
-            not re.search(r"^\s*(Traceback|INFO|WARNING|ERROR|steps:|epoch \d)", head, re.M):
+    has_args = bool(re.search(r"(?:^|\s)--?[a-z_][\w-]*", head))
+    if has_script and has_args and size < SMALL_TEXT and not RUN_SIGNS.search(head):
         return "cmdline"
     if "<lora:" in head and size < SMALL_TEXT and lines <= 40:
         return "prompt"
@@ -224,6 +237,9 @@ def _load_log(inp: Input, path: str) -> None:
     from loratui.doctor.inputs.log import load_log
 
     inp.data = load_log(path)
+    from loratui.doctor.inputs.paste import attach_command
+
+    attach_command(inp)
 
 
 def _load_lora(inp: Input, path: str) -> None:

@@ -15,7 +15,8 @@ from loratui.doctor.facts import (
     to_resolution,
     to_str,
 )
-from loratui.doctor.inputs import SCRIPT_RE, Input, ReadError, read_text
+from loratui.doctor.inputs import Input, ReadError, read_text
+from loratui.doctor.inputs.values import check_loratui, check_other
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -53,6 +54,14 @@ BOOL_KEYS = {"v2", "v_parameterization", "sdxl", "no_half_vae", "full_fp16", "fu
              "train_text_encoder", "dynamic_weight", "label_pollution", "use_8bit_adam",
              "use_lion_optimizer", "lowram", "persistent_data_loader_workers"}
 RES_KEYS = {"resolution"}
+STR_KEYS = {"pretrained_model_name_or_path", "train_data_dir", "reg_data_dir", "output_dir",
+            "output_name", "optimizer_type", "lr_scheduler", "network_module", "network_args",
+            "optimizer_args", "caption_extension", "mixed_precision", "save_precision",
+            "sample_prompts", "resume", "network_weights", "lr_scheduler_num_cycles",
+            "save_model_as", "loss_type", "logging_dir", "dataset_config", "vae",
+            "max_train_epochs", "attention"}
+# Variables of a launcher script that are sd-scripts settings (others are ignored).
+KNOWN_ARGS = FLOAT_KEYS | INT_KEYS | BOOL_KEYS | RES_KEYS | STR_KEYS
 
 # kohya_ss GUI JSON field → canonical key (when the names differ).
 KOHYA_GUI_MAP = {
@@ -124,6 +133,7 @@ def load(inp: Input, path: str | Path) -> None:
     inp.text = text
     if inp.kind == "cmdline":
         inp.facts = parse_cmdline(text)
+        check_other(inp.facts)
         _attach_config_file(inp, path)
         attach_dataset(inp, path)
         return
@@ -140,6 +150,7 @@ def load(inp: Input, path: str | Path) -> None:
             raise ReadError("a kohya_ss config is a JSON object; this file holds "
                             f"a {type(data).__name__}")
         inp.facts = kohya_facts(data, text)
+        check_other(inp.facts)
         attach_dataset(inp, path)
         return
     tomllib = _tomllib()
@@ -154,8 +165,10 @@ def load(inp: Input, path: str | Path) -> None:
     elif inp.kind == "dataset-toml":
         inp.data = data
         inp.facts = dataset_toml_facts(data, text)
+        check_other(inp.facts)
     else:
         inp.facts = sdscripts_facts(data, text)
+        check_other(inp.facts)
         dataset_config = inp.facts.get("dataset_config")
         if dataset_config:
             _attach_dataset_toml(inp, _beside(path, str(dataset_config)))
@@ -199,6 +212,7 @@ def loratui_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
         f.set(canon, value if canon == "sample_prompt_list" else coerce(canon, value),
               tuple(dotted.split(".")), value, line)
     f.extra["unknown_keys"] = unknown
+    check_loratui(f, flat)
     if f.get("network_alpha") is None:
         f.defaults["network_alpha"] = float(f.get("network_dim") or 8)
     f.defaults["learning_rate"] = f.get("unet_lr")
@@ -218,6 +232,8 @@ def facts_from_run_config(cfg: Any) -> ConfigFacts:
 # ---------------------------------------------------------------- kohya_ss GUI JSON
 
 def kohya_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
+    if sum(1 for k in ONETRAINER_MARKERS if k in data) >= 2 or "__version" in data:
+        return onetrainer_facts(data, text)
     f = ConfigFacts("kohya-json", text)
     for key, value in data.items():
         canon = KOHYA_GUI_MAP.get(key, key)
@@ -233,16 +249,40 @@ def kohya_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
     # The GUI leaves a blank caption extension out of the command, so sd-scripts uses .caption.
     if "caption_extension" in data and not str(data["caption_extension"]).strip():
         f.values["caption_extension"] = None
-        f.defaults["caption_extension"] = ".caption"
+        f.inferred["caption_extension"] = ".caption"
         f.extra["caption_extension_blank"] = True
     lora_type = str(data.get("LoRA_type") or "")
     if "sdxl" not in data and re.search(r"sdxl", str(data.get("pretrained_model_name_or_path")
                                                       or ""), re.I):
-        f.defaults["sdxl"] = True
+        f.inferred["sdxl"] = True
     f.extra["script"] = ("sdxl_train_network.py" if to_bool(data.get("sdxl"))
                          else "train_network.py")
     f.extra["lora_type"] = lora_type
     # Partial presets: only what is in the file is known; sd-scripts defaults do not apply.
+    return f
+
+
+def onetrainer_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
+    """OneTrainer's config JSON (its own names; nested tables for each model part)."""
+    f = ConfigFacts("kohya-json", text)
+    f.trainer = "OneTrainer"
+    f.extra["trainer"] = "onetrainer"
+    f.complete = False  # OneTrainer's defaults are not sd-scripts': leave them unknown
+    for key, value in data.items():
+        if isinstance(value, (dict, list)):
+            if key == "optimizer" and isinstance(value, dict) and \
+                    isinstance(value.get("optimizer"), str):
+                f.set("optimizer_type", value["optimizer"], (key, "optimizer"),
+                      value["optimizer"], key_line(text, "optimizer") if text else None)
+            continue
+        canon = ONETRAINER_KEYS.get(key, key)
+        if canon == "output_dir" and isinstance(value, str):
+            value = os.path.dirname(value.replace("\\", "/")) or value
+        f.set(canon, coerce(canon, value) if canon in KNOWN_ARGS else value, (key,), value,
+              key_line(text, key) if text else None)
+    if "XL" in str(data.get("model_type") or "").upper():
+        f.inferred["sdxl"] = True
+    f.extra["script"] = "onetrainer"
     return f
 
 
@@ -273,63 +313,116 @@ def sdscripts_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
     return f
 
 
-def _continuations(text: str) -> str:
-    """Join shell (`\\`), cmd.exe (`^`) and PowerShell (backtick) line continuations."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return re.sub(r"[ \t]*(?:\\|\^|`)[ \t]*\n[ \t]*", " ", text)
-
-
-def _split(command: str, windows: bool) -> list[str]:
-    import shlex
-
-    try:
-        if windows:
-            return [t[1:-1] if len(t) > 1 and t[0] == t[-1] and t[0] in "\"'" else t
-                    for t in shlex.split(command, posix=False)]
-        return shlex.split(command, posix=True)
-    except ValueError:  # unbalanced quotes: split on blanks
-        return command.split()
+# lora-scripts' launcher-script variables (train.sh / train.ps1) → sd-scripts arguments.
+LORA_SCRIPTS_VARS = {
+    "pretrained_model": "pretrained_model_name_or_path", "lr": "learning_rate",
+    "batch_size": "train_batch_size", "max_train_epoches": "max_train_epochs",
+    "train_unet_only": "network_train_unet_only",
+    "train_text_encoder_only": "network_train_text_encoder_only",
+    "parameterization": "v_parameterization", "dropout": "network_dropout",
+    "lr_restart_cycles": "lr_scheduler_num_cycles",
+}
+# OneTrainer's arguments / config keys (dashes read as underscores) → canonical keys.
+ONETRAINER_KEYS = {
+    "base_model_name": "pretrained_model_name_or_path", "batch_size": "train_batch_size",
+    "epochs": "max_train_epochs", "lora_rank": "network_dim", "lora_alpha": "network_alpha",
+    "learning_rate_scheduler": "lr_scheduler", "learning_rate_warmup_steps": "lr_warmup_steps",
+    "output_model_destination": "output_dir",
+}
+ONETRAINER_MARKERS = ("training_method", "model_type", "weight_dtype", "lora_weight_dtype",
+                      "concept_file_name", "workspace_dir")
 
 
 def parse_cmdline(text: str) -> ConfigFacts:
     """Find the training command in pasted text and read its `--arguments`."""
+    from loratui.doctor.inputs.commands import assignments, best_command, find_commands
+
+    cmd = best_command(find_commands(text))
+    env = assignments(text)
+    return command_facts(cmd, text, env)
+
+
+def command_facts(cmd, text: str, env: dict | None = None, *, excerpt: bool = False
+                  ) -> ConfigFacts:
+    """Facts from one `Command` (None: no command, only a script's variables). A command
+    whose settings are partly elsewhere (`--config_file`), cut short, or found in an
+    excerpt with no whole command leaves missing keys unknown."""
+    from loratui.doctor.inputs.commands import substitute
+
     f = ConfigFacts("cmdline", text)
     f.defaults.update(SDSCRIPTS_DEFAULTS)
-    windows = bool(re.search(r"\^\s*\r?\n|[A-Za-z]:\\|\.exe\b|\.bat\b|`\s*\n", text))
-    joined = _continuations(text)
-    command = ""
-    for line in joined.split("\n"):
-        stripped = line.strip()
-        if stripped.startswith(("#", "REM ", "rem ", "::")):
+    env = env or {}
+    args: list[str] = []
+    if cmd is not None:
+        for tok in cmd.args:
+            value = substitute(tok, env) if "$" in tok or "%" in tok else tok
+            if value is None:
+                if tok.startswith("--") and "=" in tok:
+                    continue  # `--x=$unset`: the value is unknown
+                value = tok
+            args.append(value)
+        f.extra["script"] = cmd.script
+        f.extra["launcher"] = cmd.launcher
+        f.extra["command_line"] = cmd.line
+        f.extra["command_shape"] = cmd.shape
+        for name, value in _arg_pairs(cmd.launcher):
+            f.extra.setdefault("accelerate", {})[name] = value
+    else:
+        f.extra["script"] = ""
+        f.extra["launcher"] = []
+    pairs = _arg_pairs(args)
+    onetrainer = any(n.replace("-", "_") in ONETRAINER_MARKERS for n, _ in pairs)
+    for name, value in pairs:
+        canon = name.replace("-", "_")
+        if onetrainer:
+            canon = ONETRAINER_KEYS.get(canon, canon)
+        line = _arg_line(text, name, cmd)
+        if isinstance(value, str):
+            value = unquote_value(value)
+            if re.fullmatch(r"\{\w+\}", value):
+                continue  # a notebook's `{VARIABLE}`: the value is not in the paste
+        _set_arg(f, canon, value, (name,), line)
+    # Variables of a launcher script (lora-scripts) that its command did not spell out.
+    for var, (value, line) in env.items():
+        canon = LORA_SCRIPTS_VARS.get(var, var)
+        if canon not in KNOWN_ARGS or f.has(canon) or value == "":
             continue
-        if SCRIPT_RE.search(stripped) and "--" in stripped:
-            command = stripped
-            break
-    if not command:
-        for line in joined.split("\n"):
-            if re.search(r"(?:^|\s)--\w", line):
-                command = line.strip()
-                break
-    tokens = _split(command, windows)
-    script_at = next((i for i, t in enumerate(tokens) if SCRIPT_RE.search(t)), None)
-    launcher = tokens[:script_at] if script_at is not None else []
-    args = tokens[script_at + 1:] if script_at is not None else tokens
-    f.extra["script"] = tokens[script_at].replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] \
-        if script_at is not None else ""
-    f.extra["launcher"] = launcher
-    for name, value in _arg_pairs(launcher):
-        f.extra.setdefault("accelerate", {})[name] = value
-    for name, value in _arg_pairs(args):
-        m = re.search(r"(?:^|\s)--" + re.escape(name) + r"\b", text)
-        line = text.count("\n", 0, m.start()) + 1 if m else None
-        _set_arg(f, name, value, (name,), line)
+        if canon in BOOL_KEYS and value in ("0", "1"):
+            value = value == "1"
+        _set_arg(f, canon, value, (var,), line)
+    if "model_type" in env and "sdxl" in env["model_type"][0].lower():
+        f.inferred["sdxl"] = True
+    if onetrainer or (cmd is not None and cmd.script == "train.py" and "config_path" in
+                      {n.replace("-", "_") for n, _ in pairs}):
+        f.trainer = "OneTrainer"
+        f.extra["trainer"] = "onetrainer"
+        f.defaults = {}
+        model_type = str(f.values.get("model_type") or "")
+        if "XL" in model_type.upper():
+            f.inferred["sdxl"] = True
     # accelerate's own --mixed_precision applies when the script does not set one.
     acc_mp = f.extra.get("accelerate", {}).get("mixed_precision")
     if acc_mp and not f.has("mixed_precision"):
-        f.defaults["mixed_precision"] = acc_mp
+        f.inferred["mixed_precision"] = unquote_value(str(acc_mp))
     if f.extra["script"].startswith("sdxl_"):
-        f.defaults["sdxl"] = True
+        f.inferred["sdxl"] = True
+    whole = cmd is not None and cmd.whole and bool(cmd.script)
+    f.complete = whole and not excerpt and not f.has("config_file") and \
+        f.extra.get("trainer") != "onetrainer"
     return f
+
+
+def unquote_value(value: str) -> str:
+    from loratui.doctor.inputs.commands import unquote
+
+    return unquote(value)
+
+
+def _arg_line(text: str, name: str, cmd) -> int | None:
+    m = re.search(r"(?:^|[\s'\"])--" + re.escape(name) + r"\b", text)
+    if m:
+        return text.count("\n", 0, m.start()) + 1
+    return cmd.line if cmd is not None else None
 
 
 def _arg_pairs(tokens: list[str]) -> list[tuple[str, Any]]:
@@ -374,7 +467,8 @@ def _attach_config_file(inp: Input, path: str) -> None:
     extra = sdscripts_facts(data)
     for key, value in extra.values.items():
         if not inp.facts.has(key):
-            inp.facts.defaults[key] = value
+            inp.facts.inferred[key] = value  # written by the user, in the config file
+    inp.facts.complete = inp.facts.extra.get("trainer") != "onetrainer"
 
 
 def _attach_dataset_toml(inp: Input, path: str) -> None:

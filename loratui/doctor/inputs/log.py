@@ -31,6 +31,10 @@ MAX_CR_LINES = 20_000
 # when lines differ only in their numbers (steps, losses, times).
 DIGEST_FROM = 8 << 20
 DIGITS = b"0123456789"
+DIGEST_SLICE = 1 << 20
+DIGEST_MAX = 4 << 20
+DIGEST_MAX_LINES = 100_000
+BLANK_RUNS = re.compile(rb"\n\n+")
 
 
 class LogLine:
@@ -53,19 +57,31 @@ def _segment_at(buf: bytes, pos: int) -> str:
     return ANSI_RE.sub("", text).strip()
 
 
-def _blocks(path: str | Path, skip: int = 0):
+def _blocks(path: str | Path, skip: int = 0, encoding: str | None = None):
     """(offset, block) of a file, CRLF read as LF (offsets count the LF form). A full
-    block is the same reused buffer each time: callers copy what they keep."""
+    block is the same reused buffer each time: callers copy what they keep. A UTF-16
+    file (PowerShell's `>`) is decoded block by block into UTF-8, never whole."""
     buf = bytearray(BLOCK)
     pos = 0
+    decoder = None
+    if encoding:
+        import codecs
+
+        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
     with open(path, "rb", buffering=0) as fh:
         if skip:
             fh.read(skip)
         while True:
             n = fh.readinto(buf)
             if not n:
+                if decoder is not None:
+                    tail = decoder.decode(b"", final=True).encode("utf-8")
+                    if tail:
+                        yield pos, tail.replace(b"\r\n", b"\n")
                 break
             block = buf if n == BLOCK else buf[:n]
+            if decoder is not None:
+                block = decoder.decode(bytes(block)).encode("utf-8")
             # A Windows log has CRLF on every line, so its block heads show it (searching
             # all of a block for b"\r\n" costs more than everything else). A CRLF elsewhere
             # is read right too, only slower.
@@ -79,7 +95,8 @@ class _ViewBuilder:
     """Feeds blocks in file order; keeps what a terminal would show."""
 
     def __init__(self) -> None:
-        self.pieces: list[bytes] = []
+        # The view grows in place: a list of pieces joined at the end held the log twice.
+        self.buf = bytearray()
         self.vstarts: list[int] = []
         self.dstarts: list[int] = []
         self.vpos = 0
@@ -96,13 +113,13 @@ class _ViewBuilder:
         if not self.dstarts or self.dstarts[-1] + (self.vpos - self.vstarts[-1]) != dpos:
             self.vstarts.append(self.vpos)
             self.dstarts.append(dpos)
-        self.pieces.append(b)
+        self.buf += b
         self.vpos += len(b)
 
     def feed(self, base: int, block: bytes) -> None:
         self.read += len(block)
         if self.plain:
-            self._emit(base, bytes(block))
+            self._emit(base, block)
             return
         i, n = 0, len(block)
         while i < n:
@@ -154,13 +171,13 @@ class _ViewBuilder:
             self.in_cr_line = False
             i = e  # the newline is emitted with what follows
 
-    def finish(self) -> tuple[bytes, list[int], list[int]]:
+    def finish(self) -> tuple[bytearray, list[int], list[int]]:
         # a \r ending the file hides nothing either
         for dpos, b in self.before_cr if self.before_cr is not None else self.tail:
             self._emit(dpos, b)
         if not self.vstarts:
             self.vstarts, self.dstarts = [0], [0]
-        return b"".join(self.pieces), self.vstarts, self.dstarts
+        return self.buf, self.vstarts, self.dstarts
 
 
 class LogData:
@@ -170,8 +187,9 @@ class LogData:
     streams a file."""
 
     def __init__(self, path: str, data: bytes | None = None, *, source: Path | None = None,
-                 skip: int = 0) -> None:
+                 skip: int = 0, encoding: str | None = None) -> None:
         self.path = path
+        self._encoding = encoding
         self._data = data.replace(b"\r\n", b"\n") if data is not None else None
         self._source = source
         self._skip = skip
@@ -180,7 +198,7 @@ class LogData:
             builder.feed(base, block)
         self.view, self._vstarts, self._dstarts = builder.finish()
         self._lines: list[tuple[int, int]] = [(0, 1)]  # (view pos, line) checkpoints
-        self._digest: bytes | None = None
+        self._digest: bytes | bool | None = None
         self._found: dict[bytes, bool] = {}
 
     @classmethod
@@ -188,8 +206,7 @@ class LogData:
         with open(path, "rb") as fh:
             head = fh.read(4)
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # PowerShell `>` writes UTF-16
-            raw = Path(path).read_bytes()
-            return cls(str(path), raw.decode("utf-16", errors="replace").encode("utf-8"))
+            return cls(str(path), source=Path(path), encoding="utf-16")
         return cls(str(path), source=Path(path),
                    skip=3 if head.startswith(b"\xef\xbb\xbf") else 0)
 
@@ -198,7 +215,7 @@ class LogData:
             for start in range(0, max(len(self._data), 1), BLOCK):
                 yield start, self._data[start:start + BLOCK]
         else:
-            yield from _blocks(self._source, self._skip)
+            yield from _blocks(self._source, self._skip, self._encoding)
 
     # -- positions: `pos` is a file offset (CRLF counted as one byte)
     def to_file_pos(self, vpos: int) -> int:
@@ -236,9 +253,33 @@ class LogData:
             return b in self.view
         if b not in self._found:
             if self._digest is None:
-                self._digest = b"\n".join(set(self.view.translate(None, DIGITS).split(b"\n")))
-            self._found[b] = b.translate(None, DIGITS) in self._digest and b in self.view
+                self._digest = self._build_digest()
+            if self._digest is not False:
+                self._found[b] = b.translate(None, DIGITS) in self._digest and b in self.view
+            else:  # too many distinct lines for a digest to help: search the view
+                self._found[b] = b in self.view
         return self._found[b]
+
+    def _build_digest(self) -> bytes | bool:
+        """The view's distinct lines with digits removed, read a slice at a time (a
+        list of every line of a 200 MB log would take gigabytes); b"" when they pass
+        DIGEST_MAX bytes (then the digest would be no smaller than the view): False."""
+        seen: set[bytes] = set()
+        size = 0
+        view = self.view
+        start = 0
+        while start < len(view):
+            end = view.find(b"\n", min(start + DIGEST_SLICE, len(view)))
+            end = len(view) if end == -1 else end + 1
+            chunk = BLANK_RUNS.sub(b"\n", bytes(view[start:end]).translate(None, DIGITS))
+            for line in set(chunk.split(b"\n")):
+                if line not in seen:
+                    seen.add(line)
+                    size += len(line) + 1
+            if size > DIGEST_MAX or len(seen) > DIGEST_MAX_LINES:
+                return False
+            start = end
+        return b"\n".join(seen)
 
     def count(self, needle: str) -> int:
         return self.view.count(needle.encode())
@@ -246,6 +287,8 @@ class LogData:
     def find(self, needle: str | bytes) -> int:
         """File offset of the first visible occurrence, or -1."""
         b = needle.encode() if isinstance(needle, str) else needle
+        if not self.contains(b.decode("utf-8", errors="replace")):
+            return -1
         v = self.view.find(b)
         return -1 if v == -1 else self.to_file_pos(v)
 
@@ -257,6 +300,8 @@ class LogData:
     def find_all(self, needle: str, limit: int = MAX_HITS_PER_NEEDLE) -> list[int]:
         """File offsets of the visible occurrences of `needle` (up to `limit`)."""
         b = needle.encode()
+        if not self.contains(needle):  # the digest rules most needles out at once
+            return []
         view = self.view
         out = []
         pos = view.find(b)

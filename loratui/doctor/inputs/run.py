@@ -1,5 +1,6 @@
 """Run folders: a config, a log and the output LoRA, read together so rules can cross-check
-them (e.g. NaN in the log + fp16 + no no_half_vae → one root cause)."""
+them (e.g. NaN in the log + fp16 + no no_half_vae → one root cause). A folder holding only
+LoRA files (and their UI sidecars) is a folder of LoRAs: every file in it is checked."""
 
 from __future__ import annotations
 
@@ -33,8 +34,12 @@ def load_run(inp: I.Input, path: Path) -> None:
             if low in ("metrics.jsonl", "events.jsonl") or low.endswith("_meta.json"):
                 continue
             configs.append(f)
-    # The newest LoRA (the final one); older epochs add little.
-    loras = sorted(loras, key=lambda p: p.stat().st_mtime)[-1:]
+    # `name.json` beside `name.safetensors` is a UI's sidecar (A1111, Civitai), not a config.
+    stems = {f.parent / f.stem for f in loras}
+    configs = [f for f in configs if f.parent / f.name.split(".", 1)[0] not in stems]
+    if configs or logs:  # a run: its newest LoRA (the final one); older epochs add little
+        loras = sorted(loras, key=lambda p: p.stat().st_mtime)[-1:]
+    # else a folder of LoRAs (a download folder, a UI's models/Lora): every file is checked
     for f in configs + logs + loras:
         kind = I.detect(f)
         if kind is None or kind in ("prompt", "dataset", "run"):

@@ -7,7 +7,7 @@ import re
 
 from loratui.doctor import facts as F
 from loratui.doctor.facts import to_bool, to_float, to_int
-from loratui.doctor.model import DELETE
+from loratui.doctor.model import DELETE, Relative
 from loratui.doctor.registry import Hit, predicate
 
 
@@ -28,6 +28,10 @@ def local_path(inp, value) -> str | None:
     if re.match(r"^[A-Za-z]:[\\/]", text) and os.name != "nt":
         return None
     p = os.path.normpath(os.path.expanduser(text))
+    if inp.facts is not None and inp.facts.extra.get("from_paste"):
+        # A path in a pasted log names the user's machine: check it only if it is here.
+        p = p if os.path.isabs(p) else os.path.abspath(os.path.join(_dir_of(inp), p))
+        return p if os.path.exists(p) else None
     if os.path.isabs(p):
         return p
     candidate = os.path.abspath(os.path.join(_dir_of(inp), p))
@@ -47,8 +51,8 @@ def rank_too_high(inp, ctx, rule, th):
     suggested = int(th["suggested_rank"])
     edits = {"network_dim": suggested}
     alpha = to_float(f.get("network_alpha"))
-    if f.has("network_alpha") and alpha:
-        edits["network_alpha"] = round(suggested * alpha / dim, 4)
+    if f.has("network_alpha") and alpha:  # keep alpha / rank (an alpha fix may set it too)
+        edits["network_alpha"] = Relative("network_dim", round(alpha / dim, 4), suggested)
     yield Hit({"rank": dim, "suggested": suggested}, key="network_dim", edits=edits)
 
 
@@ -71,7 +75,7 @@ def alpha_above_range(inp, ctx, rule, th):
     if ratio > th["max_ratio"]:
         yield Hit({"alpha": alpha, "rank": dim, "ratio": round(ratio, 2),
                    "suggested": float(dim)}, key="network_alpha",
-                  edits={"network_alpha": float(dim)})
+                  edits={"network_alpha": Relative("network_dim", 1.0, dim)})
 
 
 @predicate("alpha_below_range")
@@ -81,11 +85,11 @@ def alpha_below_range(inp, ctx, rule, th):
         return
     dim, alpha, ratio = got
     if ratio < th["min_ratio"]:
-        note = "" if inp.facts.has("network_alpha") else \
-            " (not set: sd-scripts uses alpha 1)"
+        note = inp.facts.default_note("network_alpha")
+        note = f" ({note})" if note else ""
         yield Hit({"alpha": alpha, "rank": dim, "ratio": round(ratio, 3), "note": note,
                    "suggested": float(dim)}, key="network_alpha",
-                  edits={"network_alpha": float(dim)})
+                  edits={"network_alpha": Relative("network_dim", 1.0, dim)})
 
 
 # ------------------------------------------------------------------ learning rates
@@ -129,8 +133,8 @@ def unet_lr_too_low(inp, ctx, rule, th):
     lr = F.unet_lr(f)
     if lr is None or lr <= 0 or lr >= th["min_lr"]:
         return
-    note = "" if f.has("unet_lr") or f.has("learning_rate") else \
-        " (not set: sd-scripts' default learning_rate is 2e-6)"
+    note = "" if f.has("unet_lr") else f.default_note("learning_rate")
+    note = f" ({note})" if note else ""
     yield Hit({"lr": lr, "note": note, "suggested": th["suggested"]},
               key=_lr_key(f, "unet_lr"), edits={_lr_key(f, "unet_lr"): th["suggested"]})
 
@@ -213,20 +217,26 @@ def batch_too_big(inp, ctx, rule, th):
 @predicate("fp32_small_card")
 def fp32_small_card(inp, ctx, rule, th):
     f = inp.facts
-    if not f.has("mixed_precision") and f.kind == "kohya-json":
+    if not f.has("mixed_precision") and (f.kind == "kohya-json" or
+                                         not f.known("mixed_precision")):
         return
     if F.mixed_precision(f) != "no":
         return
     vram = ctx.vram_gb()
     if vram is None or vram > th["small_card_gb"]:
         return
+    gpu = ctx.gpu()
+    from loratui.precision import fp16_unreliable
+
+    if gpu is not None and fp16_unreliable(gpu.name):
+        return  # fp32 is what these cards need (CF116, E06)
     yield Hit({"vram": vram}, key="mixed_precision", edits={"mixed_precision": "fp16"})
 
 
 @predicate("fp16_vae")
 def fp16_vae(inp, ctx, rule, th):
     f = inp.facts
-    if F.mixed_precision(f) != "fp16" or f.get("no_half_vae"):
+    if F.mixed_precision(f) != "fp16" or f.get("no_half_vae") or not f.known("no_half_vae"):
         return
     if f.kind == "kohya-json" and not f.has("mixed_precision"):
         return
@@ -250,7 +260,7 @@ def no_memory_efficient_attention(inp, ctx, rule, th):
     f = inp.facts
     known = any(f.values.get(k) is not None for k in ("xformers", "sdpa", "mem_eff_attn",
                                                       "attention"))
-    if f.kind == "kohya-json" and not known:
+    if not known and (f.kind == "kohya-json" or not f.complete):
         return
     if F.memory_efficient_attention(f):
         return
@@ -272,9 +282,13 @@ def bf16_unsupported(inp, ctx, rule, th):
     gpu, cc = _gpu_cc(ctx)
     if gpu is None or cc is None or F.mixed_precision(f) != "bf16":
         return
-    if tuple(cc) < (8, 0):
-        yield Hit({"gpu": gpu.name, "cc": f"{cc[0]}.{cc[1]}"}, key="mixed_precision",
-                  edits={"mixed_precision": "fp16"})
+    from loratui.precision import precision_for
+
+    precision, _ = precision_for("bf16", gpu.name, tuple(cc))
+    if precision != "bf16":
+        shown = "fp32 (mixed precision no)" if precision == "no" else "fp16"
+        yield Hit({"gpu": gpu.name, "cc": f"{cc[0]}.{cc[1]}", "use": shown},
+                  key="mixed_precision", edits={"mixed_precision": precision})
 
 
 @predicate("gtx16_fp16")
@@ -283,7 +297,9 @@ def gtx16_fp16(inp, ctx, rule, th):
     gpu = ctx.gpu()
     if gpu is None or F.mixed_precision(f) != "fp16":
         return
-    if re.search(r"GTX\s*16\d\d", gpu.name, re.I):
+    from loratui.precision import fp16_unreliable
+
+    if fp16_unreliable(gpu.name):
         yield Hit({"gpu": gpu.name}, key="mixed_precision", edits={"mixed_precision": "no"})
 
 
@@ -313,9 +329,7 @@ def non_native_resolution(inp, ctx, rule, th):
         return
     natives = native if isinstance(native, list) else [native]
     if res[0] == res[1] and res[0] in natives:
-        return
-    if f.get("enable_bucket") and res[0] == res[1]:
-        return  # bucketing at a native square area is the intended use
+        return  # with bucketing on, this is the bucket area: the intended use
     shown = f"{res[0]}x{res[1]}"
     target = natives[0]
     edit_value = target if f.kind == "loratui" else (target, target)
@@ -370,7 +384,8 @@ def te_cache_trains_te(inp, ctx, rule, th):
     f = inp.facts
     if not f.get("cache_text_encoder_outputs"):
         return
-    if F.text_encoder_lr(f) and not f.get("network_train_unet_only"):
+    if F.text_encoder_lr(f) and not f.get("network_train_unet_only") and \
+            f.known("network_train_unet_only"):
         yield Hit({}, key="cache_text_encoder_outputs", edits={"network_train_unet_only": True})
 
 
@@ -438,7 +453,7 @@ def vpred_flags(inp, ctx, rule, th):
     base_name = re.split(r"[\\/]", base)[-1]
     vpred_base = bool(F.VPRED_NAME_HINTS.search(base_name))
     key = "v_parameterization"
-    if vpred_base and not vparam:
+    if vpred_base and not vparam and f.known("v_parameterization"):
         yield Hit({"problem": f"the base model `{base_name}` looks like a v-prediction model "
                    "but v-parameterization is off: training will produce brown or noisy "
                    "images"}, key="pretrained_model_name_or_path",
@@ -447,7 +462,7 @@ def vpred_flags(inp, ctx, rule, th):
         yield Hit({"problem": "v-parameterization is on for an SD1.5 base, which predicts "
                    "noise (epsilon): the LoRA will learn the wrong target"}, key=key,
                   edits={"v_parameterization": False})
-    if f.get("zero_terminal_snr") and not vparam:
+    if f.get("zero_terminal_snr") and not vparam and f.known("v_parameterization"):
         yield Hit({"problem": "zero_terminal_snr without v_parameterization: ZTSNR needs "
                    "v-prediction"}, key="zero_terminal_snr")
 
@@ -471,9 +486,11 @@ def step_limit_1600(inp, ctx, rule, th):
     if steps == th["hidden_default"] and epochs:
         yield Hit({"epochs": epochs, "steps": steps}, key="max_train_steps",
                   edits={"max_train_steps": 0})
-    elif f.kind in ("cmdline", "sdscripts-toml") and steps is None and not epochs and \
+    elif f.kind in ("cmdline", "sdscripts-toml") and f.complete and steps is None and \
+            not epochs and \
             str(f.extra.get("script", "")).endswith(("train_network.py", "train_db.py")):
-        yield Hit({"epochs": "none", "steps": th["hidden_default"]}, key="max_train_steps")
+        yield Hit({"epochs": f"none ({f.default_note('max_train_steps')})",
+                   "steps": th["hidden_default"]}, key="max_train_steps")
 
 
 @predicate("epochs_far_from_guide")
@@ -674,6 +691,27 @@ def diffusers_no_metadata(inp, ctx, rule, th):
 
 # ------------------------------------------------------------------ loratui.toml / dataset TOML
 
+@predicate("invalid_config_value")
+def invalid_config_value(inp, ctx, rule, th):
+    f = inp.facts
+    ours = f.kind == "loratui"
+    checker = "`loratui config check` rejects it and training does not start" if ours \
+        else "the trainer fails on it or trains on nonsense"
+    hint = " (`loratui config fields` lists each key's range)" if ours else ""
+    for bad in f.extra.get("invalid", ()):
+        value = bad.value
+        shown = repr(value) if isinstance(value, str) else \
+            str(value).lower() if isinstance(value, bool) else str(value)
+        refs = f" (see {', '.join(bad.pitfalls)})" if bad.pitfalls else ""
+        line = f.line_of(bad.key)
+        if line is None and f.text:
+            from loratui.doctor.inputs.configs import key_line
+
+            line = key_line(f.text, bad.shown.rsplit(".", 1)[-1])
+        yield Hit({"value": shown, "problem": bad.problem, "consequence": checker,
+                   "refs": refs, "hint": hint}, key=bad.key, line=line)
+
+
 @predicate("unknown_config_key")
 def unknown_config_key(inp, ctx, rule, th):
     f = inp.facts
@@ -755,3 +793,16 @@ def label_pollution_trigger(inp, ctx, rule, th):
     tags = [str(t).strip().lower() for t in (f.values.get("label_pollution_tags") or [])]
     if trigger and trigger in tags:
         yield Hit({"trigger": trigger}, key="label_pollution")
+
+
+# ------------------------------------------------------------------ other trainers
+
+@predicate("onetrainer_fp16_lora_weights")
+def onetrainer_fp16_lora_weights(inp, ctx, rule, th):
+    f = inp.facts
+    if f.extra.get("trainer") != "onetrainer":
+        return
+    key = "lora_weight_dtype" if f.has("lora_weight_dtype") else "weight_dtype"
+    dtype = str(f.values.get(key) or "")
+    if dtype.upper().replace("-", "_") in ("FLOAT_16", "FLOAT16", "FP16"):
+        yield Hit({"dtype": dtype}, key=key)

@@ -84,11 +84,42 @@ def log_oom(inp, ctx, rule, th):
     if total:
         detail += f" on a {total.group(1)} GiB card"
     script = ""
-    if inp.data.contains("train_db.py") or inp.data.contains("sdxl_train.py ") or \
-            inp.data.contains("fine_tune.py"):
+    # Refs for the causes this log shows, not every cause an OOM can have.
+    refs = ["E10", "P12", "P14"]
+    if _full_finetune(inp):
         script = "; the log runs a full fine-tuning script (train_db.py / fine_tune.py), " \
                  "not a LoRA script (E09)"
-    yield Hit({"detail": detail, "script": script, "count": len(hits)}, line=first.line)
+        refs.insert(0, "E09")
+    if _in_notebook(inp):
+        refs.append("P32")
+    yield Hit({"detail": detail, "script": script, "count": len(hits)}, line=first.line,
+              refs=refs)
+
+
+FULL_FINETUNE_RE = re.compile(r"(?:^|[\\/\"' ])(?:train_db|sdxl_train|fine_tune|flux_train)\.py\b")
+
+
+def _full_finetune(inp) -> bool:
+    cmd = _command_facts(inp)
+    if cmd is not None and cmd.extra.get("script"):
+        return FULL_FINETUNE_RE.search(" " + str(cmd.extra["script"])) is not None
+    return any(FULL_FINETUNE_RE.search(line.text) for n in ("train_db.py", "sdxl_train.py",
+                                                            "fine_tune.py")
+               for line, _ in inp.data.lines_with([n], limit=5))
+
+
+def _in_notebook(inp) -> bool:
+    log = inp.data
+    return any(log.contains(n) for n in ("/content/", "ipykernel", "google.colab",
+                                         "/kaggle/", "!accelerate", "!python"))
+
+
+def _command_facts(inp):
+    """The facts of the training command found in this log, or None."""
+    for child in inp.children:
+        if child.kind == "cmdline" and child.facts is not None:
+            return child.facts
+    return None
 
 
 @predicate("log_no_reg")
@@ -115,31 +146,16 @@ def log_script_in_command(inp, ctx, rule, th):
             return
 
 
-EXC_RE = re.compile(r"^(?:[\w.]+\.)?(\w*(?:Error|Exception|Interrupt|Exit)\w*)(?::\s*(.*))?$")
-
-
 @predicate("log_traceback")
 def log_traceback(inp, ctx, rule, th):
-    """The first Python traceback's exception line (a fallback when no rule explains it)."""
-    log = inp.data
-    pos = log.find(b"Traceback (most recent call last)")
-    if pos == -1:
-        return
-    chunk = log.visible_from(pos, 200_000).decode("utf-8", errors="replace")
-    from loratui.doctor.inputs.log import ANSI_RE
+    """The traceback the run ended on (a fallback when no rule explains it). Harmless ones
+    (the Triton probe) are skipped; one the run went on after is only information."""
+    from loratui.doctor.inputs.tracebacks import final_traceback
 
-    lines = ANSI_RE.sub("", chunk).split("\n")
-    for offset, raw in enumerate(lines[1:], 1):
-        raw = raw.rsplit("\r", 1)[-1]  # the update a terminal shows last
-        text = raw.strip()
-        if not text or raw.startswith((" ", "\t")) or text.startswith(("File ", "^", "~")):
-            continue
-        m = EXC_RE.match(text)
-        if m:
-            yield Hit({"exception": text[:300]}, line=log.line_no(pos) + offset)
-            return
-        if not text.startswith(("During handling", "The above exception")):
-            continue
+    tb, ended = final_traceback(inp.data)
+    if tb is None:
+        return
+    yield Hit({"exception": tb.text}, line=tb.exc_line, severity=None if ended else "info")
 
 
 @predicate("log_ended_without_training")
@@ -155,3 +171,199 @@ def log_ended_without_training(inp, ctx, rule, th):
     if not progressed and not saved:
         hits = log.lines_with([ended[0]])
         yield Hit({}, line=hits[0][0].line if hits else None)
+
+
+# ------------------------------------------------------------------ root causes from tracebacks
+
+OS_ERRORS = ("OSError", "FileNotFoundError", "PermissionError", "IsADirectoryError",
+             "NotADirectoryError", "FileExistsError")
+SAVE_FUNC_RE = re.compile(r"save|serializ|_write|write_|makedirs|mkdir", re.I)
+SAVING_LINE_RE = re.compile(rb"saving (?:checkpoint|model)|save trained model|"
+                            rb"saving state|model saved|Saving model", re.I)
+RUNTIME_SAVE_RE = re.compile(r"Parent directory .* does not exist|File .* cannot be opened|Error while serializing|IoError|"
+                             r"\[Errno \d+\]|No space left", re.I)
+
+
+def _saving(inp, tb) -> bool:
+    """The traceback was raised while saving: a saving frame, or (frames cut from the
+    paste) a saving line just before it."""
+    if any(SAVE_FUNC_RE.search(f.func) for f in tb.frames):
+        return True
+    if tb.frames and any("load" in f.func.lower() for f in tb.frames[-3:]):
+        return False
+    log = inp.data
+    v = log.to_view_pos(tb.pos)
+    return SAVING_LINE_RE.search(log.view, max(v - 2048, 0), v) is not None
+
+
+@predicate("log_save_failed")
+def log_save_failed(inp, ctx, rule, th):
+    from loratui.doctor.inputs.tracebacks import tracebacks
+
+    for tb in tracebacks(inp.data):
+        os_error = tb.exc_type in OS_ERRORS or (
+            tb.exc_type in ("RuntimeError", "SafetensorError") and
+            RUNTIME_SAVE_RE.search(tb.message) is not None)
+        if os_error and _saving(inp, tb):
+            yield Hit({"exception": tb.text}, line=tb.exc_line)
+            return
+
+
+WIDTHS = {768: "SD1.x", 1024: "SD2.x", 2048: "SDXL"}
+SIZE_RE = re.compile(r"size mismatch for ([\w.]+): copying a param with shape "
+                     r"torch\.Size\(\[([\d, ]*)\]\) from checkpoint, the shape in current "
+                     r"model is torch\.Size\(\[([\d, ]*)\]\)")
+SDXL_KEYS_RE = re.compile(r"(?:Missing|Unexpected) key\(s\) in state_dict:.*"
+                          r"(label_emb|conditioner\.embedders|add_embedding)")
+
+
+def _family_of(shape: str) -> str | None:
+    for n in re.findall(r"\d+", shape):
+        if int(n) in WIDTHS:
+            return WIDTHS[int(n)]
+    return None
+
+
+@predicate("log_base_size_mismatch")
+def log_base_size_mismatch(inp, ctx, rule, th):
+    """Shapes of the base model's own weights (not LoRA keys) that do not fit: the
+    checkpoint is of another family than the script builds."""
+    for line, _m in log_hits(inp, rule):
+        sm = SIZE_RE.search(line.text)
+        if sm is not None:
+            if "lora" in sm.group(1).lower():
+                continue
+            ckpt, model = _family_of(sm.group(2)), _family_of(sm.group(3))
+            if ckpt and model and ckpt != model:
+                detail = (f"the checkpoint's `{sm.group(1)}` has {ckpt} shapes "
+                          f"({sm.group(2)}) where the script builds {model} ({sm.group(3)})")
+            else:
+                detail = (f"`{sm.group(1)}` is [{sm.group(2)}] in the checkpoint and "
+                          f"[{sm.group(3)}] in the model the script builds")
+            yield Hit({"detail": detail}, line=line.line)
+            return
+        km = SDXL_KEYS_RE.search(line.text)
+        if km is not None:
+            yield Hit({"detail": f"the checkpoint has SDXL keys (`{km.group(1)}`) the "
+                       "script's SD1.x/SD2.x model does not"}, line=line.line)
+            return
+
+
+BLOCK_WEIGHT_RE = re.compile(r"could not convert string to float: '([^']*)'")
+BLOCK_SPEC_RE = re.compile(r"^(?:lbw\s*=.*|[A-Z]{2,}[A-Z0-9]*|(?:[\d.]+\s*,\s*){5,}[\d.]+|"
+                           r"(?:IN|OUT|MID)\w*)$")
+
+
+@predicate("log_block_weight_syntax")
+def log_block_weight_syntax(inp, ctx, rule, th):
+    for line, _m in log_hits(inp, rule):
+        bm = BLOCK_WEIGHT_RE.search(line.text)
+        if bm is not None and BLOCK_SPEC_RE.match(bm.group(1).strip()):
+            yield Hit({"value": bm.group(1)}, line=line.line)
+            return
+
+
+@predicate("log_no_kernel")
+def log_no_kernel(inp, ctx, rule, th):
+    """Every form of "no kernel image": PyTorch, xformers and flash-attention builds
+    (bitsandbytes' own is LG114)."""
+    for line, m in log_hits(inp, rule):
+        low = line.text.lower()
+        if "bitsandbytes" in low:
+            continue
+        lib = "flash-attention" if "flash" in low else "xformers" if "xformers" in low \
+            else "PyTorch"
+        yield Hit({**_vars(m, line.text, 1), "lib": lib}, line=line.line)
+        return
+
+
+RATE_RE = re.compile(rb"(\d+)/(\d+) \[[^\]\n]{0,40}?,\s*([\d.]+)\s*(s/it|it/s)")
+
+
+def _rates(log) -> list[tuple[int, int, float]]:
+    """(total, step, seconds per step) of every progress update in the file, overwritten
+    ones included."""
+    out: list[tuple[int, int, float]] = []
+    prev = b""
+    for _base, block in log._stream():
+        buf = prev + bytes(block)
+        cut = max(buf.rfind(b"\n"), buf.rfind(b"\r"))
+        head, prev = (buf[:cut], buf[cut:]) if cut != -1 else (b"", buf[-4096:])
+        for m in RATE_RE.finditer(head):
+            value = float(m.group(3))
+            if value <= 0:
+                continue
+            spi = value if m.group(4) == b"s/it" else 1.0 / value
+            out.append((int(m.group(2)), int(m.group(1)), spi))
+            if len(out) > 2_000_000:
+                return out
+    return out
+
+
+@predicate("log_slowdown")
+def log_slowdown(inp, ctx, rule, th):
+    """A sustained multi-fold rise in seconds per step in one progress bar: the GPU ran
+    out of memory and the driver spilled into shared system memory."""
+    if not inp.data.contains("s/it"):
+        return
+    rates = _rates(inp.data)
+    by_total: dict[int, list[tuple[int, float]]] = {}
+    for total, step, spi in rates:
+        by_total.setdefault(total, []).append((step, spi))
+    for total, seq in by_total.items():
+        seq = [(s, r) for s, r in seq if s >= 2]
+        if len(seq) < 6:
+            continue
+        n = max(len(seq) // 5, 2)
+        early = sorted(r for _s, r in seq[:n])[n // 2]
+        late = [r for _s, r in seq[-n:]]
+        factor = th["factor"]
+        if early > 0 and min(late) >= factor * early and min(late) >= th["min_seconds"]:
+            yield Hit({"before": f"{early:.2f}", "after": f"{min(late):.2f}",
+                       "factor": f"{min(late) / early:.0f}", "total": total})
+            return
+
+
+NAN_NEEDLES = ("loss=nan", "loss: nan", "avr_loss=nan", "NaN detected in latents",
+               "NaN found in latents", "all NaNs", "invalid value encountered in cast")
+GTX16_RE = re.compile(r"GTX\s*16[3-6]0")
+
+
+@predicate("log_gtx16_nan")
+def log_gtx16_nan(inp, ctx, rule, th):
+    log = inp.data
+    gpu = next((line for line, _ in log.lines_with(["GTX 16", "GTX16"], limit=5)
+                if GTX16_RE.search(line.text)), None)
+    if gpu is None or not any(log.contains(n) for n in NAN_NEEDLES):
+        return
+    cmd = _command_facts(inp)
+    if cmd is not None:
+        from loratui.doctor import facts as F
+
+        if cmd.get("mixed_precision") is not None and F.mixed_precision(cmd) != "fp16":
+            return
+    card = GTX16_RE.search(gpu.text).group(0)
+    nan = next(line for n in NAN_NEEDLES for line, _ in log.lines_with([n], limit=1))
+    yield Hit({"card": card, "text": nan.text[:160]}, line=nan.line)
+
+
+@predicate("log_xformers")
+def log_xformers(inp, ctx, rule, th):
+    """xformers missing or mismatched: an error when the run uses it (its command has
+    --xformers, or a traceback names it), a notice otherwise."""
+    hits = log_hits(inp, rule)
+    if not hits:
+        return
+    first, m = hits[0]
+    cmd = _command_facts(inp)
+    used = cmd is not None and (bool(cmd.get("xformers")) or
+                                str(cmd.get("attention") or "").lower() == "xformers")
+    from loratui.doctor.inputs.tracebacks import final_traceback
+
+    tb, _ended = final_traceback(inp.data)
+    if tb is not None and "xformers" in (tb.text + " ".join(f.file for f in tb.frames)).lower():
+        used = True
+    if "ImportError: No xformers" in first.text or "No xformers /" in first.text:
+        used = True
+    yield Hit(_vars(m, first.text, len(hits)), line=first.line,
+              severity=None if used else "info")

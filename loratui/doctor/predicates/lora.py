@@ -12,7 +12,9 @@ FAMILY_NAMES = {"sd15": "SD1.x", "sd2": "SD2.x", "sdxl": "SDXL"}
 
 
 def _lora(inp) -> LoraFile | None:
-    return inp.data if isinstance(inp.data, LoraFile) else None
+    """The readable LoRA with tensors; an empty one is reported by LF101 alone."""
+    data = inp.data
+    return data if isinstance(data, LoraFile) and data.tensors else None
 
 
 def _stats(inp):
@@ -34,6 +36,12 @@ def lora_unreadable(inp, ctx, rule, th):
                  "html": "download the file again (you saved a web page)"}
         yield Hit({"problem": str(inp.data), "kind": inp.data.kind,
                    "todo": fixes.get(inp.data.kind, "download or copy the file again")})
+    elif isinstance(inp.data, LoraFile) and not inp.data.tensors:
+        meta = " (a header with metadata only)" if inp.data.metadata else ""
+        yield Hit({"problem": f"the file holds no tensors{meta}: A1111 and ComfyUI load "
+                   "nothing from it; the export or the download did not finish",
+                   "kind": "empty",
+                   "todo": "export the LoRA again, or download or copy the file again"})
 
 
 @predicate("lora_is_checkpoint")

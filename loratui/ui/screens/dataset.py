@@ -140,12 +140,13 @@ class DatasetScreen(WizardScreen):
         problems = self.query_one("#problems", DataTable)
         problems.clear()
         order = {"error": 0, "warning": 1, "info": 2}
-        self.findings = sorted(report.findings, key=lambda f: (order.get(f.severity, 3), f.kind))
+        self.findings = sorted(report.findings,
+                               key=lambda f: (order.get(_shown(f)[2], 3), f.kind))
         for i, f in enumerate(self.findings):
-            code = core.dataset_code(f.kind)
-            problems.add_row(SEVERITY_MARK.get(f.severity, f.severity),
-                             f"{code} {f.kind}" if code else f.kind, str(f.count or ""),
-                             key=str(i))
+            title, code, severity = _shown(f)
+            detail = f" ({f.kind})" if code and not title.endswith(f" {f.kind}") else ""
+            problems.add_row(SEVERITY_MARK.get(severity, severity), title + detail,
+                             str(f.count or ""), key=str(i))
         self._show_problem(0)
         images = self.query_one("#images", DataTable)
         images.clear()
@@ -172,8 +173,9 @@ class DatasetScreen(WizardScreen):
         files = "\n".join(f"  {p}" + (f": {f.details[p]}" if p in f.details else "")
                           for p in f.paths[:12])
         more = f"\n  … {len(f.paths) - 12} more" if len(f.paths) > 12 else ""
-        code = core.dataset_code(f.kind)
-        box.update(f"{code + ' ' if code else ''}{f.kind} ({f.severity})\n{f.message}\n\n"
+        title, code, severity = _shown(f)
+        kind = f"\nfound as: {f.kind}" if code else ""
+        box.update(f"{title} ({severity}){kind}\n{f.message}\n\n"
                    f"Fix: {f.fix}\n\nRefs: {', '.join(f.refs) or '–'}\n\nFiles:\n{files}{more}")
 
     @on(DataTable.RowHighlighted, "#images")
@@ -230,3 +232,13 @@ class DatasetScreen(WizardScreen):
     def before_next(self) -> bool:
         self.state.config.dataset.dir = self.query_one("#dataset-dir", Input).value.strip()
         return self.save_config()
+
+
+def _shown(finding) -> tuple[str, str, str]:
+    """(title, code, severity) of a scan finding as `loratui doctor` shows it: the doctor
+    rule's code, name and severity; the scanner's kind where no rule reports it."""
+    rule = core.dataset_rule(finding.kind)
+    if rule is None:
+        return finding.kind, "", finding.severity
+    code, name, severity = rule
+    return f"{code} {name}", code, severity

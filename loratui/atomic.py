@@ -1,0 +1,82 @@
+"""Atomic file writes: a temp file in the target's folder, fsync, then one rename.
+
+The one helper every writer uses (config, export, dataset, deploy, fixer, run folder), so
+a crash or a full disk never leaves half a file, and the result has the permissions a
+plain `open(path, "w")` would give: a new file follows the umask (0644 under umask 022,
+so a WebUI running as another user can read a LoRA), an existing file keeps its mode.
+`tempfile.mkstemp` alone creates 0600 files; that is what this module corrects.
+
+Standard library only: imported by the light paths (doctor, dataset scan, `--help`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+COPY_CHUNK = 1024 * 1024
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the OS allows (Linux ≥ 4.7)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (the only portable way)
+    os.umask(mask)
+    return mask
+
+
+def file_mode(path: Path | str) -> int:
+    """The mode `open(path, "w")` would leave: the existing file's, else 0666 minus umask."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~current_umask()
+
+
+def atomic_write(path: Path | str, write: Callable[[BinaryIO], object], *,
+                 fsync: bool = True, suffix: str = ".tmp") -> Path:
+    """Call `write(fh)` on a temp file beside `path`, then rename it over `path`.
+
+    `suffix`: the temp file's ending (an image writer may infer the format from it)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = file_mode(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), mode)
+            write(fh)
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_bytes(path: Path | str, data: bytes, *, fsync: bool = True) -> Path:
+    return atomic_write(path, lambda fh: fh.write(data), fsync=fsync)
+
+
+def atomic_write_text(path: Path | str, text: str, *, fsync: bool = True) -> Path:
+    """UTF-8, line endings exactly as in `text` (no translation on any OS)."""
+    return atomic_write_bytes(path, text.encode("utf-8"), fsync=fsync)
+
+
+def atomic_copy(src: Path | str, dst: Path | str, *, fsync: bool = True) -> Path:
+    """Copy `src` to `dst` atomically; a new `dst` follows the umask, not `src`'s mode."""
+    with open(src, "rb") as inp:
+        return atomic_write(dst, lambda out: shutil.copyfileobj(inp, out, COPY_CHUNK),
+                            fsync=fsync)

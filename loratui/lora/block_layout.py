@@ -1,0 +1,129 @@
+"""The LoRA Block Weight extension's block layout for SD1.x (FORMATS.md §3.2).
+
+Data plus one mapping function: which of the 26 blocks (BASE = text encoder, IN00–IN11,
+M00, OUT00–OUT11) a kohya module belongs to, the 17 a plain (attention-only) LoRA has,
+and the extension's built-in presets. A model family will own this layout once families
+exist; nothing here depends on where it lives.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class BlockLayout:
+    family: str
+    blocks: tuple[str, ...]            # the long layout (LyCORIS / LoCon)
+    lora_blocks: tuple[str, ...]       # the short layout of an attention-only LoRA
+    presets: dict[str, tuple[float, ...]] = field(default_factory=dict)  # short layout
+    # (regex over the kohya module name, its match → block name)
+    rules: tuple[tuple[str, Callable[[re.Match], str]], ...] = ()
+
+    def block_of(self, module: str) -> str | None:
+        """The block a canonical kohya module name belongs to (None: outside all blocks,
+        e.g. conv_out or the time embedding, which the extension leaves at full weight)."""
+        for pattern, block in self.rules:
+            m = re.match(pattern, module)
+            if m:
+                return block(m)
+        return None
+
+    def vector(self, spec: str) -> dict[str, float]:
+        """Block → weight for a preset name, a single block name (`IN02`: that block
+        alone, as the extension's README shows) or a comma list of 17 / 26 values. Blocks
+        absent from a short list are 0, as the extension's `to26()` does."""
+        text = spec.strip().strip('"')
+        if text in self.presets:
+            values = self.presets[text]
+            return _pad(dict(zip(self.lora_blocks, values, strict=True)), self.blocks)
+        if text in self.blocks:
+            return {b: 1.0 if b in (text, "BASE") else 0.0 for b in self.blocks}
+        parts = [p.strip() for p in text.split(",")]
+        try:
+            values = tuple(float(p) for p in parts)
+        except ValueError:
+            raise ValueError(f"`{spec}`: not a preset ({', '.join(self.presets)}), a block "
+                             "name or a list of numbers") from None
+        for names in (self.lora_blocks, self.blocks):
+            if len(values) == len(names):
+                return _pad(dict(zip(names, values, strict=True)), self.blocks)
+        raise ValueError(f"`{spec}` has {len(values)} values; the {self.family} layout takes "
+                         f"{len(self.lora_blocks)} (LoRA) or {len(self.blocks)} (LyCORIS)")
+
+    def lbw_string(self, weights: dict[str, float], *, long: bool = False) -> str:
+        """The shortest `lbw=` value for these block weights: a preset name when one
+        matches, else the 17- (or 26-) value list."""
+        if not long:
+            short = tuple(weights.get(b, 0.0) for b in self.lora_blocks)
+            for name, values in self.presets.items():
+                if name != "NONE" and values == short:
+                    return name
+            return ",".join(_fmt(v) for v in short)
+        return ",".join(_fmt(weights.get(b, 0.0)) for b in self.blocks)
+
+
+def _pad(weights: dict[str, float], blocks: tuple[str, ...]) -> dict[str, float]:
+    return {b: float(weights.get(b, 0.0)) for b in blocks}
+
+
+def _fmt(v: float) -> str:
+    return f"{v:g}"
+
+
+SD15_BLOCKS = ("BASE", *(f"IN{i:02d}" for i in range(12)), "M00",
+               *(f"OUT{i:02d}" for i in range(12)))
+SD15_LORA_BLOCKS = ("BASE", "IN01", "IN02", "IN04", "IN05", "IN07", "IN08", "M00", "OUT03",
+                    "OUT04", "OUT05", "OUT06", "OUT07", "OUT08", "OUT09", "OUT10", "OUT11")
+
+
+def _preset(ones: str) -> tuple[float, ...]:
+    return tuple(float(c) for c in ones.split(","))
+
+
+SD15_PRESETS = {  # the extension's DEF_WEIGHT_PRESET (17 values)
+    "NONE": _preset("0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0"),
+    "ALL": _preset("1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1"),
+    "INS": _preset("1,1,1,1,0,0,0,0,0,0,0,0,0,0,0,0,0"),
+    "IND": _preset("1,0,0,0,1,1,1,0,0,0,0,0,0,0,0,0,0"),
+    "INALL": _preset("1,1,1,1,1,1,1,0,0,0,0,0,0,0,0,0,0"),
+    "MIDD": _preset("1,0,0,0,1,1,1,1,1,1,1,1,0,0,0,0,0"),
+    "OUTD": _preset("1,0,0,0,0,0,0,0,1,1,1,1,0,0,0,0,0"),
+    "OUTS": _preset("1,0,0,0,0,0,0,0,0,0,0,0,1,1,1,1,1"),
+    "OUTALL": _preset("1,0,0,0,0,0,0,0,1,1,1,1,1,1,1,1,1"),
+    "ALL0.5": _preset(",".join(["0.5"] * 17)),
+}
+
+def _n(m: re.Match, i: int) -> int:
+    return int(m.group(i))
+
+
+# kohya (diffusers-named) module → block, the way A1111 renames it to LDM names
+# (FORMATS.md §2.4: down i, layer j → input_blocks 1+3i+j) before the extension matches
+# `input_blocks_N` → IN(N). LDM-named kohya keys map directly.
+SD15_RULES: tuple[tuple[str, Callable[[re.Match], str]], ...] = (
+    (r"lora_te\d?_", lambda m: "BASE"),
+    (r"lora_unet_down_blocks_(\d+)_(?:attentions|resnets)_(\d+)_",
+     lambda m: f"IN{1 + 3 * _n(m, 1) + _n(m, 2):02d}"),
+    (r"lora_unet_down_blocks_(\d+)_downsamplers_", lambda m: f"IN{3 + 3 * _n(m, 1):02d}"),
+    (r"lora_unet_mid_block_", lambda m: "M00"),
+    (r"lora_unet_up_blocks_(\d+)_(?:attentions|resnets)_(\d+)_",
+     lambda m: f"OUT{3 * _n(m, 1) + _n(m, 2):02d}"),
+    (r"lora_unet_up_blocks_(\d+)_upsamplers_", lambda m: f"OUT{2 + 3 * _n(m, 1):02d}"),
+    (r"lora_unet_conv_in", lambda m: "IN00"),
+    (r"lora_unet_input_blocks_(\d+)_", lambda m: f"IN{_n(m, 1):02d}"),
+    (r"lora_unet_middle_block_", lambda m: "M00"),
+    (r"lora_unet_output_blocks_(\d+)_", lambda m: f"OUT{_n(m, 1):02d}"),
+)
+
+SD15 = BlockLayout(family="sd15", blocks=SD15_BLOCKS, lora_blocks=SD15_LORA_BLOCKS,
+                   presets=SD15_PRESETS, rules=SD15_RULES)
+
+LAYOUTS = {"sd15": SD15}
+
+
+def layout_for(family: str | None) -> BlockLayout | None:
+    """The block layout of a model family (SD2 shares SD1's UNet block structure)."""
+    return LAYOUTS.get({"sd2": "sd15"}.get(family or "", family or ""))

@@ -1,0 +1,42 @@
+"""Which mixed precision a GPU trains in: one answer for the presets and the doctor.
+
+- bf16 needs compute capability 8.0 (Ampere) or newer; T4, V100, Pascal and Turing stop at
+  start-up with "bf16 mixed precision requires ... a supported device" (FAILURES C13).
+- Turing cards without tensor cores (GTX 16xx, MX450/550, T400–T1200) produce NaN latents and
+  empty LoRAs in fp16 (FAILURES E06): they train in fp32 (`mixed_precision = "no"`).
+- Where the GPU is not known (a size typed by hand), bf16 is not offered: fp16 runs on every
+  card that has tensor cores.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Turing without tensor cores (TU116 / TU117): fp16 gives NaN in training.
+FP16_UNRELIABLE_RE = re.compile(
+    r"\bGTX\s*16\d\d|\bMX\s*[45]50\b|(?:^|\s)T(?:400|600|1000|1200)\b", re.I)
+BF16_MIN_CC = (8, 0)
+
+
+def fp16_unreliable(gpu_name: str | None) -> bool:
+    """True for the GPUs whose fp16 training gives NaN (GTX 1650 / 1660 and their kin)."""
+    return bool(gpu_name) and FP16_UNRELIABLE_RE.search(gpu_name) is not None
+
+
+def bf16_supported(cc: tuple[int, int] | None) -> bool | None:
+    """Whether a GPU of compute capability `cc` has bf16 (None: not known)."""
+    return None if cc is None else tuple(cc) >= BF16_MIN_CC
+
+
+def precision_for(preferred: str, gpu_name: str | None = None,
+                  cc: tuple[int, int] | None = None) -> tuple[str, str]:
+    """The mixed precision to train in on this GPU, and why it differs from `preferred`
+    ("" when it does not)."""
+    if preferred in ("fp16", "bf16") and fp16_unreliable(gpu_name):
+        return "no", f"fp32 on {gpu_name}: GTX 16xx-class cards give NaN in fp16 (E06)"
+    if preferred == "bf16" and not bf16_supported(cc):
+        if cc is None:
+            return "fp16", "fp16: bf16 only once the GPU is known to be Ampere (8.0) or newer"
+        where = f"{gpu_name} is {cc[0]}.{cc[1]}" if gpu_name else f"this GPU is {cc[0]}.{cc[1]}"
+        return "fp16", f"fp16: bf16 needs compute capability 8.0 or newer ({where})"
+    return preferred, ""

@@ -1,0 +1,165 @@
+"""Real-shaped pastes (tests/doctor/cases/pastes/*.txt): every faulty one is diagnosed with
+the refs its header expects, clean ones full of benign noise raise nothing; and the
+command finder reads every shape users paste commands in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from loratui.doctor.inputs.commands import best_command, find_commands, split_args
+
+from .helpers import run_doctor, write
+
+PASTES = Path(__file__).parent / "cases" / "pastes"
+
+
+def read_case(path: Path) -> tuple[dict[str, str], str]:
+    text = path.read_text(encoding="utf-8")
+    head, sep, body = text.partition("\n----\n")
+    assert sep, f"{path.name}: no `----` line ends the header"
+    meta = {}
+    for line in head.splitlines():
+        key, _, value = line.lstrip("# ").partition(":")
+        meta[key.strip()] = value.strip()
+    return meta, body
+
+
+def _cases():
+    return [pytest.param(p, id=p.stem) for p in sorted(PASTES.glob("*.txt"))]
+
+
+@pytest.mark.parametrize("path", _cases())
+def test_paste(path, tmp_path):
+    meta, body = read_case(path)
+    target = write(tmp_path, meta.get("file") or "paste.txt", body)
+    diags, inputs = run_doctor([target])
+    assert all(i.error is None for i in inputs), [i.error for i in inputs]
+    assert "DR001" not in {d.code for d in diags}, [d.message for d in diags]
+    raised = [d for d in diags if d.severity in ("error", "warning")]
+    shown = {r for d in raised for r in d.refs}
+    if meta["expect"] == "clean":
+        assert not raised, [f"{d.code} {d.message}" for d in raised]
+    else:
+        missing = set(meta["expect"].split()) - shown
+        assert not missing, (missing, [f"{d.severity} {d.code} {d.refs} {d.message}"
+                                       for d in diags])
+    forbidden = set(meta.get("forbid", "").split()) & {r for d in diags for r in d.refs}
+    assert not forbidden, (forbidden, [f"{d.code} {d.refs}" for d in diags])
+
+
+def test_enough_cases_of_each_kind():
+    metas = [read_case(p)[0] for p in PASTES.glob("*.txt")]
+    assert len(metas) >= 40
+    assert sum(m["expect"] == "clean" for m in metas) >= 10
+
+
+# ------------------------------------------------------------------ command shapes
+
+def _best(text):
+    cmd = best_command(find_commands(text))
+    assert cmd is not None, text
+    return cmd
+
+
+def test_split_removes_quoting_and_keeps_windows_paths():
+    assert split_args('--output_name="my lora" --dir=\'C:\\a b\\c\' --x "" ') == \
+        ["--output_name=my lora", "--dir=C:\\a b\\c", "--x", ""]
+
+
+def test_backslash_caret_and_backtick_continuations():
+    for cont in ("\\", "^", "`"):
+        cmd = _best(f"accelerate launch train_network.py {cont}\n  --network_dim 32 {cont}\n"
+                    "  --network_alpha=16\n")
+        assert cmd.args == ["--network_dim", "32", "--network_alpha=16"], cont
+
+
+def test_powershell_prompt_and_continuation_prompts():
+    cmd = _best("PS C:\\lora> accelerate launch train_network.py `\n>>   --xformers `\n"
+                ">>   --network_dim=8\n")
+    assert cmd.launcher == ["accelerate", "launch"] and cmd.args == ["--xformers",
+                                                                     "--network_dim=8"]
+
+
+def test_notebook_cell():
+    cmd = _best("%cd /content/sd-scripts\n!accelerate launch --num_cpu_threads_per_process 1 "
+                "train_network.py --network_dim 16\n")
+    assert cmd.script == "train_network.py" and cmd.args == ["--network_dim", "16"]
+
+
+def test_logger_wrapped_command():
+    cmd = _best("12:00:00-000001 INFO     accelerate launch \"./train_network.py\" --a=1\n"
+                "                         --b=2 --c\n12:00:01-000001 INFO     next\n")
+    assert cmd.shape == "logged" and cmd.args == ["--a=1", "--b=2", "--c"]
+
+
+def test_called_process_error_list():
+    cmd = _best("subprocess.CalledProcessError: Command '['C:\\\\v\\\\python.exe', "
+                "'C:/s/sdxl_train_network.py', '--config_file', 'C:/c.toml']' returned "
+                "non-zero exit status 1.\n")
+    assert cmd.shape == "called-process" and cmd.script == "sdxl_train_network.py"
+    assert cmd.launcher == ["C:\\v\\python.exe"] and cmd.args == ["--config_file", "C:/c.toml"]
+
+
+def test_command_quoted_in_an_error_message():
+    cmd = _best("Fatal error in launcher: Unable to create process using '\"C:\\v\\python.exe\""
+                " \"C:\\v\\accelerate.exe\" launch train_network.py --network_dim=8': ???\n")
+    assert cmd.shape == "quoted" and cmd.args == ["--network_dim=8"]
+
+
+def test_cut_command_is_not_whole():
+    assert not _best("accelerate launch train_network.py --network_dim=8 ...\n").whole
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(["accelerate launch", "train_network.py", "--a=1", "\\\n",
+                                 "`\n", "^\n", ">> ", "PS C:\\x> ", "!", "'", '"', "Command '[",
+                                 "']' returned non-zero exit status 1", "\n", " ", "...",
+                                 "INFO ", "        --b"]), max_size=30), st.text(max_size=40))
+def test_fuzz_find_commands(parts, noise):
+    for cmd in find_commands("".join(parts) + noise):
+        assert isinstance(cmd.args, list) and cmd.line >= 1
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.text(max_size=300))
+def test_fuzz_paste_as_log(tmp_path_factory, text):
+    p = tmp_path_factory.mktemp("p") / "paste.txt"
+    p.write_text("Traceback (most recent call last)\n" + text, encoding="utf-8")
+    diags, _ = run_doctor([p])
+    assert "DR001" not in {d.code for d in diags}
+
+
+# ------------------------------------------------------------------ big logs stay small
+
+def test_digest_of_blank_runs_and_its_cap(tmp_path, monkeypatch):
+    from loratui.doctor.inputs import log as log_mod
+
+    monkeypatch.setattr(log_mod, "DIGEST_FROM", 1000)
+    monkeypatch.setattr(log_mod, "DIGEST_SLICE", 64)
+    blank = write(tmp_path, "blank.log", "\n" * 5000 + "CUDA out of memory\n" + "\n" * 100)
+    log = log_mod.load_log(blank)
+    assert log.contains("CUDA out of memory") and not log.contains("Killed")
+    assert log.line_no(log.find("CUDA out of memory")) == 5001
+    monkeypatch.setattr(log_mod, "DIGEST_MAX_LINES", 50)  # distinct lines: no digest
+    distinct = write(tmp_path, "distinct.log",
+                     "".join(f"{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}x\n" for i in range(600))
+                     + "Traceback (most recent call last)\n")
+    log = log_mod.load_log(distinct)
+    assert log.contains("Traceback (most recent call last)") and not log.contains("zzzz")
+
+
+@pytest.mark.parametrize("block", [5, 64, 1 << 20])
+def test_utf16_log_is_decoded_block_by_block(tmp_path, monkeypatch, block):
+    from loratui.doctor.inputs import log as log_mod
+
+    monkeypatch.setattr(log_mod, "BLOCK", block)
+    text = "INFO start\r\n正則化画像\r\nsteps: 1%|\r\ntorch.cuda.OutOfMemoryError: CUDA out of memory\r\n"
+    p = tmp_path / "ps.log"
+    p.write_bytes(text.encode("utf-16"))
+    log = log_mod.load_log(p)
+    assert log.view.replace(b"\r", b"") == text.replace("\r\n", "\n").encode()
+    assert log.line_no(log.find("CUDA out of memory")) == 4

@@ -142,9 +142,9 @@ def build_tiny_sdxl_components(seed: int = 0, extra_words: tuple[str, ...] | lis
         tokenizer = CLIPTokenizer.from_pretrained(str(Path(tmp) / "t1"))
         tokenizer_2 = CLIPTokenizer.from_pretrained(str(Path(tmp) / "t2"))
 
-    def clip(cls, act):
+    def clip(cls, act, hidden):  # widths differ as in SDXL (768 / 1280): loaders tell them apart
         return cls(CLIPTextConfig(
-            vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+            vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden,
             num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=77,
             hidden_act=act, projection_dim=32, bos_token_id=tokenizer.bos_token_id,
             eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id))
@@ -152,14 +152,14 @@ def build_tiny_sdxl_components(seed: int = 0, extra_words: tuple[str, ...] | lis
     gen_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     try:
-        text_encoder = clip(CLIPTextModel, "quick_gelu")
-        text_encoder_2 = clip(CLIPTextModelWithProjection, "gelu")
+        text_encoder = clip(CLIPTextModel, "quick_gelu", 32)
+        text_encoder_2 = clip(CLIPTextModelWithProjection, "gelu", 48)
         unet = UNet2DConditionModel(
             sample_size=8, in_channels=4, out_channels=4,
             down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
             up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
             block_out_channels=(32, 64), layers_per_block=2, transformer_layers_per_block=(1, 2),
-            cross_attention_dim=64, attention_head_dim=(2, 4), norm_num_groups=32,
+            cross_attention_dim=32 + 48, attention_head_dim=(2, 4), norm_num_groups=32,
             use_linear_projection=True, addition_embed_type="text_time",
             addition_time_embed_dim=8, projection_class_embeddings_input_dim=6 * 8 + 32)
         vae = AutoencoderKL(

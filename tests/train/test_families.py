@@ -128,3 +128,40 @@ def _ldm_block(name: str) -> str:
     """lora_unet_output_blocks_1_1_… → lora_unet_output_blocks_1"""
     return re.match(r"(lora_unet_(?:input_blocks_\d+|output_blocks_\d+|middle_block))_1_",
                     name).group(1)
+
+
+def test_single_file_sdxl_checkpoint_loads_offline(tiny_sdxl_model, tmp_path, monkeypatch):
+    """The tiny SDXL saved the way Pony / Illustrious / NoobAI ship (SGM keys, one file) loads
+    through the SDXL pipeline's from_single_file with the shipped-style configs; weights are
+    identical; both tokenizers come from one CLIP vocabulary and the second pads with "!"."""
+    import torch
+    from ldm_checkpoint import save_sgm_checkpoint
+
+    from loratui.train.models import load_components
+
+    ckpt = save_sgm_checkpoint(tiny_sdxl_model, tmp_path / "tinyPonyXL.safetensors")
+    assert families.detect(ckpt) == "sdxl"
+    monkeypatch.setenv("LORATUI_CLIP_TOKENIZER", str(tiny_sdxl_model / "tokenizer"))
+    single = load_components(ckpt, config_dir=tiny_sdxl_model)
+    folder = load_components(tiny_sdxl_model)
+    assert single.family.id == "sdxl" and len(single.text_encoders) == 2
+    for a_model, b_model in zip((folder.unet, folder.vae, *folder.text_encoders),
+                                (single.unet, single.vae, *single.text_encoders), strict=True):
+        a, b = a_model.state_dict(), b_model.state_dict()
+        assert a.keys() == b.keys()
+        assert all(torch.equal(a[k], b[k]) for k in a), type(a_model).__name__
+    tok1, tok2 = single.tokenizers
+    assert tok1.pad_token == "<|endoftext|>" and tok2.pad_token == "!"
+    ids1, ids2 = tok1("sks", padding="max_length").input_ids, tok2("sks",
+                                                                 padding="max_length").input_ids
+    assert ids1[:3] == ids2[:3] and ids1[-1] == tok1.eos_token_id
+    assert ids2[-1] == tok2.convert_tokens_to_ids("!")
+    assert folder.tokenizers[1].pad_token == "!"  # the tiny folder's own tokenizer_2
+
+
+def test_pickle_sdxl_checkpoint_is_refused(tmp_path):
+    from loratui.train.models import ModelLoadError, load_components
+
+    (tmp_path / "ponyDiffusionV6XL.ckpt").write_bytes(b"\x80\x02}q\x00.")
+    with pytest.raises(ModelLoadError, match="pickle"):
+        load_components(tmp_path / "ponyDiffusionV6XL.ckpt")

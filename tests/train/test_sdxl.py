@@ -36,7 +36,7 @@ def _probe(pipe_or_comps, unet, tes):
 
     g = torch.Generator().manual_seed(0)
     sample = torch.randn(2, 4, 8, 8, generator=g)
-    hidden = torch.randn(2, 77, 64, generator=g)
+    hidden = torch.randn(2, 77, 80, generator=g)
     pooled = torch.randn(2, 32, generator=g)
     time_ids = torch.tensor([[64, 80, 0, 8, 64, 64], [96, 64, 16, 0, 64, 64]],
                             dtype=torch.float32)

@@ -187,7 +187,10 @@ def _vram_inputs(f):
         train_text_encoder=bool(F.text_encoder_lr(f)),
         cache_latents=bool(f.get("cache_latents")),
         no_half_vae=bool(f.get("no_half_vae")),
-        optimizer="AdamW8bit" if "8bit" in opt.lower() else "AdamW",
+        optimizer="AdamW8bit" if "8bit" in opt.lower() else
+        "Adafactor" if "adafactor" in opt.lower() else "AdamW",
+        family=F.family(f),
+        cache_text_encoder_outputs=bool(f.get("cache_text_encoder_outputs")),
     )
 
 
@@ -198,7 +201,7 @@ def batch_too_big(inp, ctx, rule, th):
     batch = to_int(f.get("train_batch_size"))
     if vram is None or batch is None or batch <= 1:
         return
-    if F.family(f) != "sd15":
+    if F.family(f) not in ("sd15", "sdxl"):  # families with VRAM terms (loratui.families)
         return
     from loratui.vram import estimate
 

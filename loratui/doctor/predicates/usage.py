@@ -65,13 +65,15 @@ def lbw_layout_vs_base(inp, ctx, rule, th):
         if use.lbw is None or "," not in use.lbw:
             continue
         n = len(use.lbw.split(","))
-        layout = {12: "sdxl", 20: "sdxl", 17: "sd15", 26: "sd15"}.get(n)
-        if base in ("sd15", "sd2") and layout == "sdxl":
-            yield Hit({"use": _label(use), "n": n, "layout": "SDXL", "base": base},
-                      **_where(use))
-        elif base == "sdxl" and layout == "sd15":
-            yield Hit({"use": _label(use), "n": n, "layout": "SD1.5", "base": base},
-                      **_where(use))
+        from loratui.families import by_lbw_count
+
+        layout = by_lbw_count(n)  # the family whose block-weight layout has n weights
+        if layout is None or base is None:
+            continue
+        if (base == "sd2" and layout.id == "sd15") or base == layout.id:
+            continue
+        yield Hit({"use": _label(use), "n": n, "layout": layout.label, "base": base},
+                  **_where(use))
 
 
 @predicate("comfy_a1111_tags")

@@ -44,9 +44,8 @@ class DemoStep:
 
 
 def step_model(ctx: DemoContext) -> str:
-    from loratui.tiny import build_tiny_model
-
     from loratui.families import get
+    from loratui.tiny import build_tiny_model
 
     ctx.model_dir = build_tiny_model(ctx.root / "model", extra_words=[ctx.trigger],
                                      family=ctx.family)

@@ -81,12 +81,13 @@ def _oom_error_types() -> tuple[type[BaseException], ...]:
 
 class Trainer:
     def __init__(self, cfg, run: RunWriter | None = None, *, resume: bool = False,
-                 faults: Faults | None = None, cpu: bool | None = None):
+                 faults: Faults | None = None, cpu: bool | None = None, components=None):
         self.cfg = cfg
         self.run = run
         self.resume = resume
         self.faults = faults or Faults()
         self.force_cpu = cpu
+        self.preloaded = components  # already built Components (benches: random full-size)
         self.step = 0  # optimiser steps done
         self.epoch = 0  # epochs started (1-based while running)
         self.micro_in_epoch = 0  # micro-batches done in the current epoch
@@ -131,10 +132,13 @@ class Trainer:
         self._state("loading")
         log.info("loading %s", cfg.model.base)
         try:
-            self.family = families.resolve(cfg.model.base, cfg.model.family)
+            self.family = self.preloaded.family if self.preloaded else \
+                families.resolve(cfg.model.base, cfg.model.family)
         except families.FamilyError as exc:
             raise ModelLoadError(str(exc)) from None
-        comps = load_components(cfg.model.base, family=self.family, vae=cfg.model.vae or None)
+        comps = self.preloaded or load_components(cfg.model.base, family=self.family,
+                                                  vae=cfg.model.vae or None)
+        self.preloaded = None
         self.comps = comps
         self.cond = self.family.conditioner(comps)
         if cfg.model.zero_terminal_snr:

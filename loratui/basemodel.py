@@ -5,6 +5,11 @@ A diffusers folder is judged by `model_index.json` and `unet/config.json`
 (`cross_attention_dim` 768 = SD1.x, 1024 = SD2.x, 2048 with added embeddings = SDXL);
 a single `.safetensors` checkpoint by its tensor names (`loratui.lora.reader`).
 Pickle checkpoints are named as such and never opened. Never raises.
+
+`weights_problem` is the safetensors-only gate the trainer's pre-flight uses: every weight
+file that would be loaded must be a real safetensors file (its header read and checked),
+so a pickle, random bytes or a git-LFS pointer named `.safetensors` is refused before
+torch loads anything.
 """
 
 from __future__ import annotations
@@ -49,10 +54,81 @@ def folder_family(folder: Path) -> str | None:
     return None
 
 
+# The diffusers components whose weights training loads, and their file names.
+WEIGHT_PARTS = {"unet": "diffusion_pytorch_model", "vae": "diffusion_pytorch_model",
+                "text_encoder_2": "model",
+                "text_encoder": "model"}
+
+
+def weights_problem(path: Path | str) -> str | None:
+    """None when every weight file the trainer would load from `path` (a diffusers folder
+    or a single-file checkpoint) is safetensors with a sound header; else what is wrong and
+    what to do, naming the file."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        for part, stem in WEIGHT_PARTS.items():
+            folder = path / part
+            if not folder.is_dir():
+                continue    # the loader reports a missing component by name
+            files = [folder / f"{stem}.safetensors"]
+            if not files[0].exists():
+                files = sorted(folder.glob("*.safetensors"))
+            if not files:
+                pickles = sorted(p.name for p in folder.iterdir()
+                                 if p.suffix.lower() in PICKLE_SUFFIXES)
+                if pickles:
+                    return (f"{folder}: only pickle weights ({', '.join(pickles[:3])}); loratui "
+                            "loads safetensors only: get the model's .safetensors files, or "
+                            "convert these with a tool you trust")
+                continue
+            for file in files:
+                problem = _safetensors_problem(file)
+                if problem:
+                    return problem
+        return None
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        return (f"{path}: a pickle checkpoint ({path.suffix}) can run code when loaded and is "
+                "refused; convert it to .safetensors first")
+    if path.is_file():
+        return _safetensors_problem(path)
+    return None
+
+
+def _safetensors_problem(file: Path) -> str | None:
+    from loratui.lora.reader import LoraError, open_lora
+
+    try:
+        open_lora(file)
+    except LoraError as exc:
+        return (f"{file}: not a usable safetensors file: {exc}. Download or convert it "
+                "again (loratui loads nothing else)")
+    except OSError as exc:
+        return f"{file}: cannot read ({exc.strerror or exc}); check the path and permissions"
+    return None
+
+
+def native_resolution(folder: Path | str) -> int | None:
+    """The square size a diffusers model folder was trained at, as its pipeline defaults to:
+    the UNet's `sample_size` (latent) times the VAE's downscale, 2 ** (levels - 1) — 512 for
+    SD1.5, 1024 for SDXL, 64 for loratui's tiny demo model. None when the folder does not say."""
+    folder = Path(folder)
+    sample = _read_json(folder / "unet" / "config.json").get("sample_size")
+    levels = _read_json(folder / "vae" / "config.json").get("block_out_channels")
+    if isinstance(sample, list):
+        sample = sample[0] if sample else None
+    if not isinstance(sample, int) or sample <= 0 or not isinstance(levels, list) or not levels:
+        return None
+    return sample * 2 ** (len(levels) - 1)
+
+
 def check_base_model(path: Path | str) -> BaseModelCheck:
     path = Path(path).expanduser()
     if not path.exists():
         return BaseModelCheck(False, None, f"{path} does not exist")
+    if path.suffix.lower() == ".safetensors" or path.is_dir():
+        problem = weights_problem(path)
+        if problem:
+            return BaseModelCheck(False, None, problem)
     if path.is_dir():
         index = _read_json(path / "model_index.json")
         if not index:

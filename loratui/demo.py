@@ -1,5 +1,6 @@
 """The demo: a tiny model, a small dataset with deliberate problems, a config from the
-`cpu-demo` preset, then training, export and samples — on any CPU in about a minute.
+`cpu-demo` preset, then training, export and samples — on any CPU, in about a minute on
+two cores (measured: docs/training.md).
 
 The demo is a list of `DemoStep`s so other areas can add theirs (dataset scan / prepare,
 doctor) without touching the rest: `DEMO_STEPS.insert(i, DemoStep(...))` or pass `steps=`.
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 DEMO_TRIGGER = "lrt_girl"  # unique, as the guide asks (P7); not a word the model knows
+DEMO_PRESET = "cpu-demo"
 
 
 @dataclass
@@ -74,26 +76,32 @@ def step_scan(ctx: DemoContext) -> str:
     return f"{len(report.images)} images, {len(report.findings)} kind(s) of finding"
 
 
+def demo_preset():
+    from loratui.presets import load_presets
+
+    return next(p for p in load_presets() if p.id == DEMO_PRESET)
+
+
 def step_prepare(ctx: DemoContext) -> str:
-    """A cleaned training copy: 512×512 crops, the trigger word first in every caption."""
+    """A cleaned training copy at the preset's resolution (the tiny model's native 64 px):
+    square crops, the trigger word first in every caption."""
     try:
         from loratui.dataset.prepare import PrepareOptions, prepare
     except ImportError:
         return "skipped: loratui.dataset is not part of this build"
+    size = demo_preset().to_config().dataset.resolution
     out = ctx.root / "dataset_prepared"
-    res = prepare(ctx.dataset_dir, out, PrepareOptions(mode="crop", resolution=512,
+    res = prepare(ctx.dataset_dir, out, PrepareOptions(mode="crop", resolution=size,
                                                        trigger_word=ctx.trigger, workers=0))
     ctx.source_dir, ctx.dataset_dir = ctx.dataset_dir, out
-    return (f"{res.written + res.up_to_date} images in {out} (512×512 crops, trigger word "
-            f"first); {len(res.captions_missing)} still without a caption")
+    return (f"{res.written + res.up_to_date} images in {out} ({size}×{size} crops, trigger "
+            f"word first); {len(res.captions_missing)} still without a caption")
 
 
 def step_config(ctx: DemoContext) -> str:
     from loratui.config import save_config
-    from loratui.presets import load_presets
 
-    preset = next(p for p in load_presets() if p.id == "cpu-demo")
-    cfg = preset.to_config()
+    cfg = demo_preset().to_config()
     data = cfg.model_dump()
     data["model"]["base"] = "model"
     data["model"]["family"] = ctx.family
@@ -105,7 +113,7 @@ def step_config(ctx: DemoContext) -> str:
     cfg = type(cfg).model_validate(data)
     ctx.config_path = ctx.root / "loratui.toml"
     save_config(cfg, ctx.config_path)
-    return f"{ctx.config_path} from preset cpu-demo"
+    return f"{ctx.config_path} from preset {DEMO_PRESET}"
 
 
 def step_train(ctx: DemoContext) -> str:

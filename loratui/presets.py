@@ -138,6 +138,15 @@ def parse_vram(text: str) -> float:
     return float(m.group(1))
 
 
+def matching(cfg: Any, presets: list[Preset] | None = None) -> Preset | None:
+    """The preset whose settings `cfg` already holds (applying it changes nothing), if any:
+    how a config made from a preset is named again when it is opened."""
+    for preset in presets if presets is not None else load_presets():
+        if preset.to_config(cfg) == cfg:
+            return preset
+    return None
+
+
 def choose(vram_gb: float | None, kind: str = "character", family: str = "sd15",
            presets: list[Preset] | None = None, gpu: Any = None) -> Preset:
     """The largest preset tier that fits `vram_gb`; the CPU preset when there is no GPU.

@@ -47,13 +47,50 @@ def read_jsonl(path: Path, tail: int | None = None) -> list[dict[str, Any]]:
     lines = data.split(b"\n")[:-1]
     rows = []
     for line in lines[-tail:] if tail else lines:
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except ValueError:
-            continue
+        row = parse_row(line)
+        if row is not None:
+            rows.append(row)
     return rows
+
+
+# Fields readers format as numbers or as text. A value of another type (hand-edited or
+# damaged files) is dropped on reading, so no view ever fails on it.
+NUMBER_FIELDS = frozenset({"step", "max_steps", "epoch", "epochs", "pid", "loss", "loss_avg",
+                           "lr_unet", "lr_te", "eta_s", "sec_per_step", "images_per_sec",
+                           "mem_allocated_mb", "mem_peak_mb"})
+TEXT_FIELDS = frozenset({"state", "host", "error", "lora", "started_at", "updated_at", "type",
+                         "message"})
+
+
+def typed(row: dict[str, Any]) -> dict[str, Any]:
+    """`row` without the known fields whose value has the wrong type."""
+    def ok(key: str, value: Any) -> bool:
+        if key in NUMBER_FIELDS:
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return key not in TEXT_FIELDS or isinstance(value, str)
+
+    return {k: v for k, v in row.items() if ok(k, v)}
+
+
+def parse_row(line: bytes) -> dict[str, Any] | None:
+    """One JSONL row as a dict; None for a blank, damaged or non-object line (a reader
+    skips it, never fails on it)."""
+    if not line.strip():
+        return None
+    try:
+        row = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    return typed(row) if isinstance(row, dict) else None
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    """A small JSON file that must hold an object; {} when missing or damaged."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return typed(data) if isinstance(data, dict) else {}
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -98,13 +135,7 @@ class JsonlFollower:
         self.offset = size
         data = self._partial + chunk
         *lines, self._partial = data.split(b"\n")
-        rows = []
-        for line in lines:
-            try:
-                rows.append(json.loads(line))
-            except ValueError:
-                continue
-        return rows
+        return [row for row in map(parse_row, lines) if row is not None]
 
 
 @dataclass
@@ -140,15 +171,13 @@ class RunFolder:
 
     # --- state
     def raw_state(self) -> dict[str, Any]:
-        try:
-            return json.loads((self.path / STATE_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
+        return _json_object(self.path / STATE_FILE)
 
     def state(self) -> dict[str, Any]:
         """state.json, with an active state whose process is gone reported as `crashed`."""
         st = self.raw_state()
-        st.setdefault("state", "unknown")
+        if not isinstance(st.get("state"), str):
+            st["state"] = "unknown"
         if st["state"] in ACTIVE_STATES and st.get("host") in (None, socket.gethostname()) \
                 and not pid_alive(st.get("pid")):
             st["reported_state"] = st["state"]
@@ -178,10 +207,7 @@ class RunFolder:
         return read_jsonl(self.events_path, tail)
 
     def environment(self) -> dict[str, Any]:
-        try:
-            return json.loads((self.path / ENV_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
+        return _json_object(self.path / ENV_FILE)
 
     def log_tail(self, lines: int = 20) -> list[str]:
         try:

@@ -64,7 +64,36 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         super().__init__(prog, max_help_position=34, width=terminal_width() - 2)
 
 
-def build_parser(modules: tuple[str, ...] = COMMAND_MODULES) -> argparse.ArgumentParser:
+class _Ignored:
+    """Stands in for what a command registers beyond its name and help."""
+
+    def __getattr__(self, name: str):
+        return self._ignore
+
+    def _ignore(self, *args, **kwargs) -> _Ignored:
+        return self
+
+
+class SummaryParser(argparse.ArgumentParser):
+    """A command's parser that keeps only its name and one-line help: `loratui --help`
+    lists every command without building all their options (start-up time)."""
+
+    def add_argument(self, *args, **kwargs):
+        return _Ignored()
+
+    def add_argument_group(self, *args, **kwargs):
+        return _Ignored()
+
+    def add_mutually_exclusive_group(self, *args, **kwargs):
+        return _Ignored()
+
+    def add_subparsers(self, *args, **kwargs):
+        return _Ignored()
+
+
+def build_parser(modules: tuple[str, ...] = COMMAND_MODULES, *, summary: bool = False
+                 ) -> argparse.ArgumentParser:
+    """The parser of `modules`' commands; `summary`: names and helps only (for --help)."""
     parser = argparse.ArgumentParser(
         prog="loratui",
         description="A terminal wizard and doctor for training Stable Diffusion LoRAs.",
@@ -72,7 +101,8 @@ def build_parser(modules: tuple[str, ...] = COMMAND_MODULES) -> argparse.Argumen
         formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"loratui {__version__}")
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND",
+                                parser_class=SummaryParser if summary else argparse.ArgumentParser)
     for name in modules:
         importlib.import_module(name).register(sub)
     return parser
@@ -106,6 +136,8 @@ def add_command(sub, name: str, *, help: str, epilog: str = "", description: str
 def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
+    if argv in (["--help"], ["-h"]):
+        build_parser(summary=True).parse_args(argv)  # prints the command list, exits
     parser = _command_parser(argv) or build_parser()
     args = parser.parse_args(argv)
     run = getattr(args, "run", None)
@@ -113,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         from loratui.cli.wizard_cmd import run_wizard
 
         return run_wizard()
+    _printable_streams()
     try:
         return int(run(args) or 0)
     except KeyboardInterrupt:
@@ -120,3 +153,36 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:   # the last guard: a message, never a traceback
+        if os.environ.get("LORATUI_DEBUG"):
+            raise
+        print(f"loratui {argv[0] if argv else ''}: {unexpected_message(exc)}".replace(" :", ":"),
+              file=sys.stderr)
+        return 2
+
+
+def _printable_streams() -> None:
+    """A file name with bytes that are not UTF-8 is printed escaped, never as raw bytes
+    that break a JSON reader or the terminal."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)   # absent on a test's StringIO
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
+def unexpected_message(exc: BaseException) -> str:
+    """One line for an error no command caught: the file when one is known, what to do."""
+    from loratui.userfiles import UserFileError, one_line, shown
+
+    if isinstance(exc, UserFileError):
+        return str(exc)
+    if isinstance(exc, RecursionError):
+        return ("an input is nested too deeply to read (hundreds of levels of brackets); "
+                "check that each file given is the right one")
+    if isinstance(exc, OSError) and exc.filename:
+        return one_line(f"{shown(exc.filename)}: {exc.strerror or exc}; check the path, "
+                        "the free space and your permissions")
+    if isinstance(exc, UnicodeError):
+        return one_line(f"a file is not UTF-8 text ({exc}); save it as UTF-8")
+    return one_line(f"unexpected {type(exc).__name__}: {exc}. Run again with LORATUI_DEBUG=1 "
+                    "to see where, and report it")

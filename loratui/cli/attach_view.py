@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 
@@ -10,8 +11,12 @@ from loratui.runs import TERMINAL_STATES, RunFolder
 BLOCKS = "▁▂▃▄▅▆▇█"
 
 
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v)
+
+
 def sparkline(values: list[float], width: int = 60) -> str:
-    values = [v for v in values if isinstance(v, (int, float))][-width:]
+    values = [v for v in values if _finite(v)][-width:]
     if not values:
         return ""
     lo, hi = min(values), max(values)
@@ -20,7 +25,7 @@ def sparkline(values: list[float], width: int = 60) -> str:
 
 
 def _fmt_eta(seconds) -> str:
-    if not isinstance(seconds, (int, float)):
+    if not _finite(seconds) or seconds < 0:
         return "?"
     seconds = int(seconds)
     h, rem = divmod(seconds, 3600)
@@ -57,8 +62,8 @@ def render(run: RunFolder, metrics: list[dict], events: list[dict]):
                       f"{last['mem_peak_mb']:.0f} MiB peak")
         info.add_row("speed", speed)
     parts = [info]
-    if max_steps:
-        done = min(1.0, step / max_steps)
+    if _finite(max_steps) and max_steps > 0 and _finite(step):
+        done = max(0.0, min(1.0, step / max_steps))
         parts.append(Text.assemble(("━" * round(done * 50), "green"),
                                    ("─" * (50 - round(done * 50)), "dim"), f" {done:4.0%}"))
     line = sparkline([m.get("loss_avg") for m in metrics])

@@ -10,7 +10,7 @@ from loratui.cli import add_command
 EPILOG = """\
 examples:
   loratui config show loratui.toml            the full config, defaults filled in
-  loratui config check loratui.toml           validate (exit 1 on errors)
+  loratui config check loratui.toml           validate (exit 1 on errors, 2 unreadable)
   loratui config import kohya.json -o loratui.toml
   loratui config import config.toml --dataset dataset.toml -o loratui.toml
   loratui config export loratui.toml --out kohya/   sd-scripts config + dataset TOML
@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.add_argument("path", nargs="?", default="loratui.toml")
     show.set_defaults(run=run_show)
 
-    check = add_command(csub, "check", help="validate a config; exit 1 when it is invalid",
+    check = add_command(csub, "check", help="validate a config; exit 1 when it is invalid, "
+                        "2 when it cannot be read",
                         epilog="example:\n  loratui config check runs/my_lora.toml && loratui train "
                                "runs/my_lora.toml\n")
     check.add_argument("path", nargs="?", default="loratui.toml")
@@ -40,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("source", help="kohya_ss .json, sd-scripts config .toml or dataset .toml")
     imp.add_argument("--dataset", metavar="TOML", help="sd-scripts dataset config to merge")
     imp.add_argument("-o", "--out", default="loratui.toml", help="target (default loratui.toml)")
-    imp.add_argument("--force", action="store_true", help="overwrite an existing target")
+    imp.add_argument("--force", action="store_true",
+                     help="replace an existing target (kept first as a timestamped .bak)")
     imp.set_defaults(run=run_import)
 
     exp = add_command(csub, "export", help="write an sd-scripts config TOML + dataset TOML",
@@ -84,7 +86,7 @@ def run_check(args: argparse.Namespace) -> int:
         load_config(args.path)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2 if exc.unreadable else 1
     print(f"{args.path}: ok", file=sys.stderr)
     return 0
 
@@ -96,15 +98,25 @@ def run_import(args: argparse.Namespace) -> int:
     from loratui.config.kohya import import_config
 
     out = Path(args.out)
+    if out.is_dir():
+        return _fail(IsADirectoryError(f"{out} is a folder; give a file name for -o, e.g. "
+                                       f"{out / 'loratui.toml'}"))
     if out.exists() and not args.force:
         return _fail(FileExistsError(f"{out} exists; pass --force to overwrite it"))
     try:
         result = import_config(args.source, args.dataset)
     except ConfigError as exc:
         return _fail(exc)
+    backup = None
+    if out.is_file():
+        from loratui.userfiles import keep_backup
+
+        backup = keep_backup(out)
     save_config(result.config, out)
     err = sys.stderr
     print(f"imported {args.source} → {out}", file=err)
+    if backup:
+        print(f"  the previous {out.name} is kept as {backup}", file=err)
     for note in result.notes:
         print(f"  note: {note}", file=err)
     for problem in result.errors:

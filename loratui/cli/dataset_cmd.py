@@ -64,7 +64,9 @@ def register(sub) -> None:
     pr.add_argument("--caption-ext", default=None, help="caption extension (default .txt)")
     pr.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     pr.add_argument("--force", action="store_true",
-                    help="rebuild a copy made with other settings")
+                    help="rebuild a copy made with other settings, or write into a folder that "
+                         "holds other files (they are never overwritten or deleted)")
+    pr.add_argument("--all", action="store_true", help="list every skipped or failed file")
     pr.add_argument("--json", action="store_true", help="print the result as JSON")
     pr.set_defaults(run=run_prepare)
 
@@ -222,10 +224,10 @@ def parse_colour(text: str) -> tuple[int, int, int]:
 
 
 def run_prepare(args) -> int:
-    import json
     from dataclasses import asdict
 
     from loratui.dataset.prepare import PrepareError, PrepareOptions, prepare
+    from loratui.userfiles import dumps_json, shown
 
     try:
         bg = parse_colour(args.background)
@@ -263,26 +265,65 @@ def run_prepare(args) -> int:
         _err(str(exc))
         return 2
     if args.json:
-        print(json.dumps(asdict(res), indent=2, ensure_ascii=False))
+        print(dumps_json(asdict(res), indent=2))
     else:
-        print(f"{res.out}: {res.written} written, {res.up_to_date} already up to date, "
-              f"{res.removed} removed, {len(res.failed)} failed, {len(res.excluded)} broken "
-              f"source file(s) skipped ({res.elapsed_s:.1f} s)")
-        if res.sizes:
-            print("  sizes: " + " · ".join(f"{k} {v}" for k, v in sorted(res.sizes.items())))
-        for path, why in res.excluded.items():
-            print(f"  skipped {path}: {why} (see `loratui dataset scan`)")
-        for path, why in res.failed.items():
-            print(f"  failed  {path}: {why}")
-        if res.upscaled:
-            print(f"  {len(res.upscaled)} image(s) were smaller than the target and upscaled "
-                  "(soft detail; P3/D09)")
-        for path, why in res.captions_converted.items():
-            print(f"  caption of {path} was not UTF-8 ({why}); the copy is UTF-8")
-        if res.captions_missing:
-            print(f"  {len(res.captions_missing)} image(s) have no caption: "
-                  f"`loratui dataset caption {res.out} --model PATH`")
+        _print_prepared(res, args.dir, every=args.all)
+    if res.written + res.up_to_date == 0 and (res.excluded or res.failed):
+        _err(f"{shown(args.dir)}: none of its {len(res.excluded) + len(res.failed)} image "
+             "file(s) could be used, nothing was written; see why with `loratui dataset scan "
+             f"{shown(args.dir)}`")
+        return 2
     return 1 if res.failed else 0
+
+
+def _print_prepared(res, src: str, *, every: bool = False, first: int = 5) -> None:
+    """The prepare summary: counts, then per reason at most `first` names (all with
+    --all), so 50,000 broken files make a few lines, not 50,000."""
+    from collections import defaultdict
+
+    from loratui.userfiles import one_line, shown
+
+    print(f"{shown(res.out)}: {res.written} written, {res.up_to_date} already up to date, "
+          f"{res.removed} removed, {len(res.failed)} failed, {len(res.excluded)} broken "
+          f"source file(s) skipped ({res.elapsed_s:.1f} s)")
+    if res.sizes:
+        print("  sizes: " + " · ".join(f"{k} {v}" for k, v in sorted(res.sizes.items())))
+    if res.kept:
+        print(f"  {len(res.kept)} file(s) in {shown(res.out)} were not written by loratui: "
+              "left as they are (a copy whose name would clash gets another name)")
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for path, why in res.excluded.items():
+        groups[("skipped", why)].append(path)
+    for path, why in res.failed.items():
+        groups[("failed", why if len(res.failed) <= first else _reason(why))].append(path)
+    for path, why in res.captions_converted.items():
+        groups[("caption", why.split(" at offset")[0])].append(path)
+    for (what, why), paths in groups.items():
+        label = {"skipped": f"skipped {len(paths)} broken source file(s) ({why})",
+                 "failed": f"failed  {len(paths)} file(s): {why}",
+                 "caption": f"{len(paths)} caption(s) "
+                            + (why if why.startswith("saved as") else f"were not UTF-8 ({why})")
+                            + "; the copies are UTF-8"}[what]
+        print("  " + one_line(label))
+        shown_paths = paths if every else paths[:first]
+        for p in shown_paths:
+            detail = res.failed.get(p, "") if what == "failed" and len(res.failed) > first \
+                else ""
+            print(f"          {shown(p)}" + (f": {one_line(detail)}" if detail else ""))
+        if len(shown_paths) < len(paths):
+            print(f"          … and {len(paths) - len(shown_paths)} more (--all lists them; "
+                  f"`loratui dataset scan {shown(src)}` says why)")
+    if res.upscaled:
+        print(f"  {len(res.upscaled)} image(s) were smaller than the target and upscaled "
+              "(soft detail; P3/D09)")
+    if res.captions_missing:
+        print(f"  {len(res.captions_missing)} image(s) have no caption: "
+              f"`loratui dataset caption {shown(res.out)} --model PATH`")
+
+
+def _reason(message: str) -> str:
+    """An error message without the file-specific part, to group failures by cause."""
+    return message.split(":")[0][:80]
 
 
 def run_caption(args) -> int:
@@ -365,11 +406,11 @@ def _run_clip(args) -> int:
 
 
 def run_trigger(args) -> int:
-    import json
     from dataclasses import asdict
 
     from loratui.dataset import ScanOptions, scan
     from loratui.dataset.trigger import check_trigger, load_tokenizer
+    from loratui.userfiles import dumps_json
 
     tokenizer_path, caption_ext = args.tokenizer, args.caption_ext
     if args.config:
@@ -407,7 +448,7 @@ def run_trigger(args) -> int:
         data["ok"] = rep.ok
         if inserted:
             data["inserted"] = asdict(inserted)
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(dumps_json(data, indent=2))
     else:
         print(f"trigger `{args.word}`")
         if rep.tokens is not None:

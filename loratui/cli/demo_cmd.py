@@ -1,4 +1,4 @@
-"""`loratui demo`: a complete demo project trained on the CPU in about a minute."""
+"""`loratui demo`: a complete demo project (in ./loratui-demo/ unless --dir), trained on the CPU."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ import sys
 
 from loratui.cli import add_command
 
+DEFAULT_DIR = "loratui-demo"  # its own folder: model/ dataset/ runs/ … stay out of the cwd
+
 EPILOG = """\
 examples:
-  loratui demo --headless                 demo project in the current folder, no UI
+  loratui demo                            demo project in ./loratui-demo/, then the wizard
+  loratui demo --headless                 the same flow in the terminal, no UI
   loratui demo --headless --dir /tmp/demo
   loratui demo --family sdxl --headless   the same with a tiny SDXL-shaped model
 then:
-  loratui runs --config /tmp/demo/loratui.toml
+  loratui runs --config loratui-demo/loratui.toml
   loratui attach <run folder>
 """
 
@@ -21,8 +24,8 @@ then:
 def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(sub, "demo", help="build a tiny model + dataset and train a LoRA on the CPU",
                     epilog=EPILOG)
-    p.add_argument("--dir", default=".", metavar="PATH",
-                   help="where to create the demo project (default: the current folder)")
+    p.add_argument("--dir", default=DEFAULT_DIR, metavar="PATH",
+                   help=f"where to create the demo project (default: ./{DEFAULT_DIR}/)")
     p.add_argument("--family", choices=("sd15", "sdxl"), default="sd15",
                    help="shape of the tiny model: SD1.5 (default) or SDXL (two text encoders)")
     p.add_argument("--headless", action="store_true",

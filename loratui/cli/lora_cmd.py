@@ -47,7 +47,6 @@ def register(sub) -> None:
 
 
 def run_inspect(args) -> int:
-    import json
 
     from loratui.lora.inspect import render, summarize
     from loratui.lora.reader import LoraError, open_lora
@@ -68,7 +67,9 @@ def run_inspect(args) -> int:
         results.append(summarize(lora, stats=not args.no_stats, per_module=args.modules))
     if args.json:
         payload = results[0] if len(results) == 1 and len(args.file) == 1 else results
-        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        from loratui.userfiles import dumps_json
+
+        print(dumps_json(payload, indent=2))
     else:
         sys.stdout.write("\n".join(render(r) for r in results))
     return status
@@ -113,11 +114,26 @@ copied bit for bit; alphas travel as .alpha tensors (kohya) or lora_adapter_meta
 }
 
 
+GRID_EPILOG = """\
+examples:
+  loratui lora grid my_lora.safetensors --base ./sd15 --prompt "sks, a girl, outdoors"
+  loratui lora grid my_lora.safetensors --base ./sd15 --prompt "..." --columns ALL,MIDD,-OUT03
+  loratui lora grid my_lora.safetensors --base ./sd15 --prompt "..." --use 0.7:OUTALL
+
+Rows are weights (default 0.3,0.5,0.7,0.9,1.0; guide P17/P18), columns block vectors of
+the LoRA Block Weight extension: its presets (ALL INS IND INALL MIDD OUTD OUTS OUTALL),
+each block alone (IN07) and each block zeroed (-IN07), for the blocks the LoRA has.
+Same seed and sampler in every cell. Cells are kept in GRID.cells/: run it again after
+an interruption and only the missing cells are rendered. --use W:VECTOR prints the
+A1111 prompt tag for your pick, checked by the doctor's prompt rules.
+"""
+
+
 def register_tools(lsub) -> None:
     def common(p, suffix_help: str) -> None:
         p.add_argument("-o", "--output", help=f"output file (default: {suffix_help})")
         p.add_argument("--overwrite", action="store_true",
-                       help="replace an existing output (it is kept as .bak first)")
+                       help="replace an existing output (kept first as <name>.<time>.bak)")
         p.add_argument("--json", action="store_true", help="print the report as JSON")
 
     r = add_command(lsub, "resize", help="lower the rank (SVD), energy kept per block",
@@ -145,6 +161,30 @@ def register_tools(lsub) -> None:
     c.add_argument("--to", required=True, choices=("kohya", "peft"))
     common(c, "FILE-kohya.safetensors / FILE-peft.safetensors")
     c.set_defaults(run=lambda a: _tool(a, "convert"))
+    g = add_command(lsub, "grid", help="test-image grid: weights × block vectors",
+                    epilog=GRID_EPILOG)
+    g.add_argument("file", help=".safetensors LoRA file")
+    g.add_argument("--base", required=True, help="local diffusers base model folder")
+    g.add_argument("--prompt", required=True, help="prompt for every cell")
+    g.add_argument("--negative", default="", help="negative prompt")
+    g.add_argument("--weights", default="0.3,0.5,0.7,0.9,1.0", help="row weights")
+    g.add_argument("--columns", default="presets,alone,zeroed",
+                   help="presets, alone, zeroed, preset names, IN07, -IN07, name=v1/v2/…")
+    g.add_argument("--seed", type=int, default=1234)
+    g.add_argument("--steps", type=int, default=20)
+    g.add_argument("--size", type=int, help="image size (default: the model's)")
+    g.add_argument("--cfg", type=float, default=7.0, help="guidance scale")
+    g.add_argument("-o", "--output", help="grid PNG (default: FILE-grid.png here)")
+    g.add_argument("--use", default="0.6:ALL",
+                   help="weight:vector to print the prompt tag for (default 0.6:ALL, P17)")
+    g.add_argument("--json", action="store_true", help="print a JSON summary")
+    g.set_defaults(run=_grid)
+
+
+def _grid(args) -> int:
+    from loratui.cli.lora_tools import run_grid
+
+    return run_grid(args)
 
 
 def _tool(args, command: str) -> int:

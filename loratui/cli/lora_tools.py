@@ -102,3 +102,80 @@ def _usage_warnings(files, weights) -> list[str]:
 
     diags = check_uses([Use(f.stem, w) for f, w in zip(files, weights, strict=True)])
     return [f"{d.code} {d.message}" for d in diags if d.code == "PR102"]
+
+
+def run_grid(args) -> int:
+    from loratui.lora.blocks import BlocksError, block_strengths
+    from loratui.lora.grid import GridError, GridSpec, columns_for, render_grid
+    from loratui.lora.reader import LoraError
+
+    path = Path(args.file)
+    try:
+        strengths = block_strengths(path)
+        weights = tuple(float(w) for w in args.weights.split(","))
+        use_weight, _, use_vector = args.use.partition(":")
+        pick_weight = float(use_weight)
+        pick = strengths.layout.vector(use_vector or "ALL")
+    except (LoraError, BlocksError, OSError) as exc:
+        return _fail("grid", path, getattr(exc, "strerror", None) or str(exc))
+    except ValueError as exc:
+        return _fail("grid", path, f"--weights / --use: {exc}")
+    layout = strengths.layout
+    in_use = [b for b in layout.blocks if strengths.modules.get(b)]
+    out = Path(args.output) if args.output else Path(f"{path.stem}-grid.png")
+    spec = GridSpec(lora=path, base=Path(args.base), prompt=args.prompt, out=out,
+                    negative=args.negative, weights=weights, columns=args.columns,
+                    seed=args.seed, steps=args.steps, size=args.size, guidance=args.cfg)
+    try:
+        columns_for(spec.columns, layout, in_use)
+        with _progress() as advance:
+            result = render_grid(spec, layout, in_use, progress=advance)
+    except GridError as exc:
+        return _fail("grid", path, str(exc))
+    tag, findings = pick_tag(path.stem, pick_weight, pick, layout)
+    summary = {"grid": str(out), "cells_dir": str(spec.cells_dir), "rows": result.rows,
+               "columns": [c.label for c in result.columns], "rendered": result.rendered,
+               "reused": result.reused, "pipeline_seconds": round(result.pipeline_seconds, 4),
+               "sampler": result.sampler, "size": result.size, "prompt_tag": tag,
+               "doctor": [{"code": d.code, "severity": d.severity, "message": d.message}
+                          for d in findings]}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(f"wrote {out} ({len(result.rows)} weights × {len(result.columns)} block vectors; "
+          f"{result.rendered} rendered, {result.reused} reused; {result.sampler}, seed "
+          f"{args.seed}, {args.steps} steps)")
+    print(f"prompt: {tag}")
+    for d in findings:
+        print(f"  {d.severity} {d.code} {d.message}")
+    return 0
+
+
+def pick_tag(name: str, weight: float, vector: dict[str, float], layout):
+    """The A1111 tag for a weight and block vector, and the doctor's findings on it."""
+    from loratui.lora.usage import Use, check_uses, lora_tag
+
+    lbw = layout.lbw_string(vector, long=any(
+        vector.get(b) for b in layout.blocks if b not in layout.lora_blocks))
+    use = Use(name, weight, lbw)
+    return lora_tag(use), check_uses([use])
+
+
+class _progress:
+    """A rich progress bar on stderr; yields the callback render_grid calls per cell."""
+
+    def __enter__(self):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self.bar = Progress("cells", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                            console=Console(stderr=True), transient=True)
+        self.bar.__enter__()
+        self.task = self.bar.add_task("cells", total=None)
+
+        def advance(done: int, total: int) -> None:
+            self.bar.update(self.task, completed=done, total=total)
+        return advance
+
+    def __exit__(self, *exc):
+        return self.bar.__exit__(*exc)

@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from loratui.cli import add_command
+
+TYPE_CHECKING = False  # (importing typing costs start-up time)
 
 if TYPE_CHECKING:  # pathlib costs ~6 ms of `loratui --help`'s budget; imported where used
     from pathlib import Path
@@ -96,14 +97,15 @@ def _find(args):
 
 
 def run_runs(args: argparse.Namespace) -> int:
-    import json
 
     from loratui.runs import list_runs
 
     root = runs_root(args)
     rows = [r.summary() for r in list_runs(root)]
     if args.json:
-        print(json.dumps(rows, indent=2))
+        from loratui.userfiles import dumps_json
+
+        print(dumps_json(rows, indent=2))
         return 0
     if not rows:
         print(f"no runs under {root}", file=sys.stderr)

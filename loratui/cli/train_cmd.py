@@ -54,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"loratui train: {exc}", file=sys.stderr)
         return 2
     except PreflightError as exc:
+        if len(exc.problems) == 1:
+            print(f"loratui train: cannot start: {exc.problems[0]}", file=sys.stderr)
+            return 2
         print("loratui train: cannot start:", file=sys.stderr)
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)

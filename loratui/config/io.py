@@ -10,6 +10,7 @@ import tomlkit
 from pydantic import ValidationError
 
 from loratui.atomic import atomic_write_text
+from loratui.userfiles import UserFileError, keep_backup, read_text, too_deep
 
 from .model import RunConfig, field_docs
 
@@ -17,11 +18,13 @@ CONFIG_NAME = "loratui.toml"
 
 
 class ConfigError(Exception):
-    """A config that cannot be used; `str()` names the file, key, value and the allowed range."""
+    """A config that cannot be used; `str()` names the file, key, value and the allowed range.
+    `unreadable`: the file could not be read or parsed at all (vs. a value out of range)."""
 
-    def __init__(self, path: Path | str, problems: list[str]):
+    def __init__(self, path: Path | str, problems: list[str], *, unreadable: bool = False):
         self.path = Path(path)
         self.problems = problems
+        self.unreadable = unreadable
         super().__init__(f"{self.path}: " + ("\n  " if len(problems) > 1 else "")
                          + "\n  ".join(problems))
 
@@ -42,8 +45,12 @@ def describe_validation_error(path: Path | str, err: ValidationError) -> ConfigE
             problems.append(f"unknown key `{key}` (check the spelling; `loratui config show` "
                             "lists every key)")
             continue
+        text = e["msg"].removeprefix("Value error, ")
+        if text.startswith("`"):      # the validator named the key and value itself
+            problems.append(text)
+            continue
         allowed = _allowed(key)
-        msg = f"`{key}` = {value!r}: {e['msg']}"
+        msg = f"`{key}` = {value!r}: {text}"
         if allowed:
             msg += f" ({allowed})"
         problems.append(msg)
@@ -60,19 +67,44 @@ def parse_config(data: dict[str, Any], path: Path | str = "<config>") -> RunConf
 def load_config(path: Path | str, *, resolve: bool = True) -> RunConfig:
     """Read a loratui.toml. Relative paths inside are taken from the file's folder."""
     path = Path(path)
+    if not path.exists():
+        raise ConfigError(path, ["file not found (create one with `loratui presets --write`)"],
+                          unreadable=True)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(path, ["file not found (create one with `loratui presets --write`)"]) \
-            from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, [f"cannot read: {exc}"]) from None
-    try:
-        doc = tomlkit.parse(text)
-    except tomlkit.exceptions.ParseError as exc:
-        raise ConfigError(path, [f"not valid TOML: {exc}"]) from None
-    cfg = parse_config(doc.unwrap(), path)
+        data = parse_toml(read_text(path), path)
+    except UserFileError as exc:
+        raise ConfigError(path, [exc.problem + (f"; {exc.fix}" if exc.fix else "")],
+                          unreadable=True) from None
+    cfg = parse_config(data, path)
     return cfg.resolve_paths(path.parent.resolve()) if resolve else cfg
+
+
+def parse_toml(text: str, path: Path | str = "<config>") -> dict[str, Any]:
+    """The plain data of a loratui.toml; every parse failure (a duplicate key, nesting
+    deep enough to exhaust the parser) is a UserFileError."""
+    try:
+        return tomlkit.parse(text).unwrap()
+    except RecursionError:
+        raise too_deep(path) from None
+    except tomlkit.exceptions.KeyAlreadyPresent as exc:
+        raise UserFileError(path, f"not valid TOML: {str(exc).rstrip('.')}{_where(text)}",
+                            "keep one of the two lines (a key may appear once per table)") \
+            from None
+    except tomlkit.exceptions.TOMLKitError as exc:
+        raise UserFileError(path, f"not valid TOML: {exc}", "fix the syntax at that place") \
+            from None
+
+
+def _where(text: str) -> str:
+    """tomllib's " (at line N, column M)" for a duplicate key (tomlkit does not say)."""
+    from loratui.userfiles import UserFileError, loads_toml
+
+    try:
+        loads_toml(text)
+    except UserFileError as exc:
+        found = re.search(r"\(at line \d+, column \d+\)", exc.problem)
+        return f" {found.group()}" if found else ""
+    return ""
 
 
 def _comment_for(row: dict[str, Any]) -> str:
@@ -132,8 +164,17 @@ def _merge(doc: Any, data: dict[str, Any]) -> None:
             doc[key] = value
 
 
-def save_config(cfg: RunConfig, path: Path | str) -> None:
-    """Write `cfg` to `path` atomically, keeping the comments of an existing file."""
+def save_config(cfg: RunConfig, path: Path | str) -> Path | None:
+    """Write `cfg` to `path` atomically, keeping the comments of an existing file. An
+    existing file that cannot be read as TOML is kept as a timestamped `.bak` first (its
+    path is returned), never lost."""
     path = Path(path)
-    existing = path.read_text(encoding="utf-8") if path.exists() else None
+    existing, backup = None, None
+    if path.exists():
+        try:
+            existing = read_text(path)
+            parse_toml(existing, path)
+        except UserFileError:
+            existing, backup = None, keep_backup(path)
     atomic_write_text(path, config_to_toml(cfg, existing))
+    return backup

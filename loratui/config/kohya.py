@@ -6,18 +6,12 @@ equivalent are returned in `ImportResult.unmapped`, never dropped silently.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
 
 from .model import RunConfig
 
@@ -172,8 +166,8 @@ def _map_flat(flat: dict[str, Any], source: Path, *, gui: bool = False) -> Impor
     def convert(key: str, value: Any, dst: str, conv: Callable[[Any], Any]) -> None:
         try:
             _set(data, dst, conv(value))
-        except (ValueError, TypeError) as exc:
-            result.errors.append(f"`{key}` = {value!r}: {exc}")
+        except (ValueError, TypeError, OverflowError) as exc:
+            result.errors.append(f"`{key}` = {_short(value)}: {exc}")
 
     for key, value in flat.items():
         if key in _BY_KEY:
@@ -202,8 +196,8 @@ def _map_flat(flat: dict[str, Any], source: Path, *, gui: bool = False) -> Impor
                 _set(data, "dataset.bucketing", True)
                 result.notes.append(f"resolution {w}x{h} is not square: loratui uses {side} px "
                                     "(the same area) with aspect-ratio buckets")
-        except (ValueError, TypeError) as exc:
-            result.errors.append(f"`max_resolution` = {res_value!r}: {exc}")
+        except (ValueError, TypeError, OverflowError) as exc:
+            result.errors.append(f"`max_resolution` = {_short(res_value)}: {exc}")
     xf = flat.get("xformers")
     if isinstance(xf, str) and xf.strip().lower() in ("xformers", "sdpa"):
         _set(data, "training.attention", xf.strip().lower())
@@ -232,8 +226,8 @@ def _map_flat(flat: dict[str, Any], source: Path, *, gui: bool = False) -> Impor
                 result.notes.append(f"lr_warmup is {pct:g}% of the steps in the kohya GUI: set "
                                     "optimizer.warmup_steps once the step count is known")
                 result.unmapped["lr_warmup"] = flat["lr_warmup"]
-        except ValueError:
-            result.errors.append(f"`lr_warmup` = {flat['lr_warmup']!r}: not a number")
+        except (ValueError, TypeError, OverflowError):
+            result.errors.append(f"`lr_warmup` = {_short(flat['lr_warmup'])}: not a number")
     prompts = flat.get("sample_prompts")
     if isinstance(prompts, str) and prompts.strip():
         if "\n" in prompts or not prompts.strip().endswith(".txt"):
@@ -260,10 +254,15 @@ def _map_flat(flat: dict[str, Any], source: Path, *, gui: bool = False) -> Impor
     return result
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text[:70] + "…" if len(text) > 70 else text
+
+
 def _is_zero(v: Any) -> bool:
     try:
         return not _empty(v) and _num(v) == 0
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         return False
 
 
@@ -304,12 +303,7 @@ def _flatten_sdscripts(doc: dict[str, Any]) -> dict[str, Any]:
 
 def import_kohya_json(path: Path | str) -> ImportResult:
     path = Path(path)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        from .io import ConfigError
-
-        raise ConfigError(path, [f"not a readable kohya_ss JSON config: {exc}"]) from None
+    raw = _read(path, "kohya_ss JSON config", is_json=True)
     if not isinstance(raw, dict):
         from .io import ConfigError
 
@@ -318,13 +312,8 @@ def import_kohya_json(path: Path | str) -> ImportResult:
 
 
 def import_sdscripts_toml(path: Path | str, dataset: Path | str | None = None) -> ImportResult:
-    from .io import ConfigError
-
     path = Path(path)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(path, [f"not a readable sd-scripts TOML config: {exc}"]) from None
+    doc = _read(path, "sd-scripts TOML config")
     if "datasets" in doc and dataset is None:
         # It is a dataset config on its own.
         return import_dataset_toml(path)
@@ -347,21 +336,24 @@ def import_dataset_toml(path: Path | str) -> ImportResult:
     from .io import ConfigError
 
     path = Path(path)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(path, [f"not a readable dataset TOML: {exc}"]) from None
-    flat: dict[str, Any] = dict(doc.get("general", {}))
+    doc = _read(path, "dataset TOML")
+    general = _table_of(path, doc, "general", dict, "a [general] table")
+    flat: dict[str, Any] = dict(general or {})
     unmapped: dict[str, Any] = {}
     notes: list[str] = []
-    datasets = doc.get("datasets", [])
-    if not isinstance(datasets, list) or not datasets:
-        raise ConfigError(path, ["no [[datasets]] table found"])
+    datasets = _table_of(path, doc, "datasets", list, "a list of [[datasets]] tables")
+    if not datasets:
+        raise ConfigError(path, ["no [[datasets]] table found (sd-scripts' dataset config "
+                                 "has [general] and [[datasets]] with [[datasets.subsets]])"],
+                          unreadable=True)
     if len(datasets) > 1:
         notes.append(f"{len(datasets)} datasets: loratui imports the first; the others are listed")
         unmapped["datasets[1:]"] = datasets[1:]
-    ds = datasets[0]
-    subsets = ds.get("subsets", [])
+    ds = _item_of(path, datasets, "datasets", "a [[datasets]] table")
+    subsets = _table_of(path, ds, "subsets", list, "a list of [[datasets.subsets]] tables",
+                        where="datasets[0].") or []
+    subsets = [_item_of(path, subsets, f"datasets[0].subsets[{i}]", "a [[datasets.subsets]] "
+                        "table", index=i) for i in range(len(subsets))]
     for key, value in ds.items():
         if key != "subsets":
             flat[key] = value
@@ -402,11 +394,57 @@ def import_dataset_toml(path: Path | str) -> ImportResult:
             cfg = result.config.model_dump()
             cfg["dataset"]["repeats"] = _int(mapped_flat["__repeats"])
             result.config = RunConfig.model_validate(cfg)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             result.errors.append(f"`num_repeats`: {exc}")
     result.unmapped.update(unmapped)
     result.notes.extend(notes)
     return result
+
+
+def _read(path: Path, what: str, *, is_json: bool = False) -> Any:
+    """Parse a kohya JSON or sd-scripts TOML; any failure is a ConfigError naming the file."""
+    from loratui.userfiles import UserFileError, loads_json, loads_toml, read_text
+
+    from .io import ConfigError
+
+    try:
+        text = read_text(path)
+        return loads_json(text, path) if is_json else loads_toml(text, path)
+    except UserFileError as exc:
+        raise ConfigError(path, [f"not a readable {what}: {exc.problem}"
+                                 + (f"; {exc.fix}" if exc.fix else "")], unreadable=True) \
+            from None
+
+
+def _table_of(path: Path, doc: dict[str, Any], key: str, kind: type, expected: str, *,
+              where: str = "") -> Any:
+    """`doc[key]` when it has the type sd-scripts expects; None when absent."""
+    from .io import ConfigError
+
+    value = doc.get(key)
+    if value is None or isinstance(value, kind):
+        return value
+    raise ConfigError(path, [f"`{where}{key}` is {_a(value)}; sd-scripts expects {expected}"],
+                      unreadable=True)
+
+
+def _item_of(path: Path, items: list[Any], name: str, expected: str, index: int = 0) -> Any:
+    from .io import ConfigError
+
+    item = items[index]
+    if isinstance(item, dict):
+        return item
+    where = name if name.endswith("]") else f"{name}[{index}]"
+    raise ConfigError(path, [f"`{where}` is {_a(item)}; sd-scripts expects {expected}"],
+                      unreadable=True)
+
+
+def _a(value: Any) -> str:
+    """"a string (\"x\")", "a number (5)": what a wrong value is, for a message."""
+    kind = {str: "a string", bool: "true/false", int: "a number", float: "a number",
+            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+    text = repr(value)
+    return f"{kind} ({text[:40] + '…' if len(text) > 40 else text})"
 
 
 def merge_dataset(main: ImportResult, ds: ImportResult) -> None:
@@ -430,12 +468,19 @@ def merge_dataset(main: ImportResult, ds: ImportResult) -> None:
 def import_config(path: Path | str, dataset: Path | str | None = None) -> ImportResult:
     """Import by extension: `.json` = kohya_ss GUI, `.toml` = sd-scripts (or dataset) TOML."""
     path = Path(path)
-    if path.suffix.lower() == ".json":
-        result = import_kohya_json(path)
-        if dataset is not None:
-            merge_dataset(result, import_dataset_toml(dataset))
-        return result
-    return import_sdscripts_toml(path, dataset)
+    try:
+        if path.suffix.lower() == ".json":
+            result = import_kohya_json(path)
+            if dataset is not None:
+                merge_dataset(result, import_dataset_toml(dataset))
+            return result
+        return import_sdscripts_toml(path, dataset)
+    except RecursionError:   # tables nested thousands deep, past what the parser refused
+        from loratui.userfiles import too_deep
+
+        from .io import ConfigError
+
+        raise ConfigError(path, [too_deep(path).problem], unreadable=True) from None
 
 
 # ---------------------------------------------------------------- export

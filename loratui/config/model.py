@@ -9,10 +9,11 @@ field carries its meaning, unit, range and the PITFALLS.md numbers it relates to
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 Family = Literal["auto", "sd15", "sd2", "sdxl"]
 LoraKind = Literal["character", "style", "concept"]
@@ -30,8 +31,26 @@ def _f(default: Any, description: str, *, unit: str = "", pitfalls: tuple[str, .
     return Field(default, description=description, json_schema_extra=extra, **kw)
 
 
+# accelerate's set_seed seeds numpy, whose seeds are 32-bit.
+MAX_SEED = 2**32 - 1
+
+
+def _numeric(annotation: Any) -> bool:
+    types = get_args(annotation) or (annotation,)
+    return any(t in (int, float) for t in types)
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """`rank = true` is not a rank: pydantic would read true as 1."""
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and _numeric(field.annotation):
+            raise ValueError("expected a number, not true/false")
+        return value
 
 
 class ModelSection(_Section):
@@ -146,7 +165,8 @@ class TrainingSection(_Section):
     no_half_vae: bool = _f(True, "Keep the VAE in fp32 (avoids NaN latents and washed-out "
                            "colours with fp16).", pitfalls=("P15",))
     cache_latents: bool = _f(True, "Encode every image once before training.")
-    seed: int = _f(42, "Random seed; the same seed and config give the same run.", ge=0)
+    seed: int = _f(42, "Random seed; the same seed and config give the same run.", ge=0,
+                   le=MAX_SEED)
     noise_offset: float = _f(0.0, "Noise offset (helps very dark / bright images); 0.05–0.1 "
                              "when used.", ge=0.0, le=1.0)
     save_every_n_epochs: int = _f(1, "Save a LoRA checkpoint every N epochs; 0 = only at the end.",
@@ -157,7 +177,7 @@ class OutputSection(_Section):
     dir: str = _f("runs", "Where run folders are created. Use an absolute path; it must exist or "
                   "be creatable and writable.", unit="path", pitfalls=("P34",))
     name: str = _f("my_lora", "Output name: the run folder and the `.safetensors` file.",
-                   pattern=r"^[^/\\:*?\"<>|]+$", pitfalls=("P29",))
+                   pattern=r"^[^/\\:*?\"<>|\x00-\x1f\x7f]+$", pitfalls=("P29",))
     save_precision: Precision = _f("fp16", "dtype of the exported LoRA tensors (`no` = fp32).",
                                    pitfalls=("P29",))
 
@@ -168,7 +188,8 @@ class SampleSection(_Section):
     every_n_epochs: int = _f(1, "Render the samples every N epochs; 0 = never.", unit="epochs",
                              ge=0)
     steps: int = _f(20, "Sampler steps per sample image.", ge=1, le=200)
-    seed: int = _f(1234, "Seed for sample images (fixed so they are comparable).", ge=0)
+    seed: int = _f(1234, "Seed for sample images (fixed so they are comparable).", ge=0,
+                   le=MAX_SEED)
 
 
 class DynamicWeight(_Section):
@@ -211,6 +232,25 @@ class RunConfig(BaseModel):
         default_factory=dict,
         description="Overrides of doctor rule thresholds, by rule code or threshold name.",
     )
+
+    @field_validator("doctor")
+    @classmethod
+    def _finite_thresholds(cls, table: dict[str, Any]) -> dict[str, Any]:
+        """A threshold of nan or inf means nothing (and cannot be written back as TOML)."""
+        def walk(value: Any, key: str) -> None:
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"`doctor.{key}` = {value}: a threshold must be a finite "
+                                 "number (to silence a rule, use `loratui doctor --ignore CODE`)")
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    walk(v, f"{key}.{k}")
+            elif isinstance(value, list):
+                for v in value:
+                    walk(v, key)
+
+        for key, value in table.items():
+            walk(value, key)
+        return table
 
     # Convenience accessors used by the trainer and the UI.
     @property

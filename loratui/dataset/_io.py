@@ -50,17 +50,37 @@ def remove_stale_temps(folder: Path | str, *, old_image_temps: bool = False) -> 
 
 
 class Backup:
-    """Copies files into `<root>/.loratui-backup/<timestamp>/` before they are changed."""
+    """Copies files into `<root>/.loratui-backup/<timestamp>/` before they are changed.
+    `skip`: paths relative to `root` that loratui wrote itself (a prepared copy's outputs),
+    changed without a copy."""
 
-    def __init__(self, root: Path | str):
+    def __init__(self, root: Path | str, skip: frozenset[str] | set[str] = frozenset()):
         self.root = Path(root)
+        self.skip = skip
         self.dir = self.root / BACKUP_DIR / time.strftime("%Y%m%d-%H%M%S")
         self.saved: list[Path] = []
+        self._reserved = False
+
+    def _reserve(self) -> None:
+        """Create this backup's own folder; a second backup within the same second gets
+        `-2`, `-3` …, so it never writes into (or over) an earlier one."""
+        (self.root / BACKUP_DIR).mkdir(parents=True, exist_ok=True)
+        stamp, n = self.dir.name, 1
+        while True:
+            try:
+                self.dir.mkdir()
+                break
+            except FileExistsError:
+                n += 1
+                self.dir = self.dir.with_name(f"{stamp}-{n}")
+        self._reserved = True
 
     def save(self, path: Path | str) -> None:
         path = Path(path)
-        if not path.exists():
+        if not path.exists() or path.relative_to(self.root).as_posix() in self.skip:
             return
+        if not self._reserved:
+            self._reserve()
         target = self.dir / path.relative_to(self.root)
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():

@@ -36,7 +36,19 @@ class Decoded:
 
 
 def decode_caption(data: bytes) -> Decoded:
-    """Decode caption bytes as UTF-8; on failure say which byte and guess the encoding."""
+    """Decode caption bytes as UTF-8; on failure say which byte and guess the encoding.
+    UTF-16 / UTF-32 (Notepad's "Unicode", PowerShell's `>`) is recognised by its BOM or its
+    zero bytes and decoded as such, never taken for a legacy code page."""
+    from loratui.userfiles import sniff_encoding
+
+    codec, name, skip = sniff_encoding(data)
+    if codec != "utf-8":
+        how = "with a BOM" if skip else "without a BOM"
+        try:
+            return Decoded(None, error=f"saved as {name} ({how}), not UTF-8",
+                           guess=data[skip:].decode(codec))
+        except UnicodeDecodeError:
+            pass
     bom = data.startswith(b"\xef\xbb\xbf")
     try:
         return Decoded(data.decode("utf-8-sig"), bom=bom)

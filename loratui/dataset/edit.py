@@ -15,7 +15,7 @@ from loratui.atomic import atomic_write_text
 
 from . import captions as cap
 from ._io import Backup
-from .prepare import is_prepared_copy
+from .prepare import is_prepared_copy, written_by_prepare
 from .scanner import ScanOptions, scan
 
 
@@ -45,7 +45,7 @@ def rewrite_captions(folder: Path | str, fn: Callable[[str], str], *,
             f"`loratui dataset prepare {folder} --out DIR` first and edit DIR, or pass "
             "--in-place (originals are backed up in .loratui-backup/)")
     report = scan(folder, ScanOptions(caption_extension=caption_extension))
-    backup = Backup(folder) if not prepared else None
+    backup = Backup(folder, skip=written_by_prepare(folder))
     result = EditResult()
     for rec in report.usable_images():
         cap_rel = rec.caption_path or str(Path(rec.path).with_suffix(caption_extension)

@@ -16,7 +16,7 @@ from pathlib import Path
 from loratui.atomic import atomic_write_text
 
 from ._io import Backup
-from .prepare import is_prepared_copy, to_rgb
+from .prepare import to_rgb, written_by_prepare
 from .scanner import ScanOptions, scan
 
 BLIP_DEFAULT = "Salesforce/blip-image-captioning-base"
@@ -133,9 +133,9 @@ def caption_folder(folder: Path | str, model: str | Path | None = None, *,
     with _offline():
         processor = BlipProcessor.from_pretrained(str(path), local_files_only=True)
         net = BlipForConditionalGeneration.from_pretrained(str(path), local_files_only=True,
-                                                           dtype=dtype)
+                                                           use_safetensors=True, dtype=dtype)
     net.to(dev).eval()
-    backup = None if is_prepared_copy(folder) else Backup(folder)
+    backup = Backup(folder, skip=written_by_prepare(folder))
     if progress:
         progress(0, len(todo))
     for start in range(0, len(todo), batch_size):
@@ -190,7 +190,7 @@ def clip_agreement(folder: Path | str, model: str | Path | None = None, *, top: 
     dev = pick_device(device)
     with _offline():
         processor = CLIPProcessor.from_pretrained(str(path), local_files_only=True)
-        net = CLIPModel.from_pretrained(str(path), local_files_only=True)
+        net = CLIPModel.from_pretrained(str(path), local_files_only=True, use_safetensors=True)
     net.to(dev).eval()
     scores: list[Agreement] = []
     for start in range(0, len(recs), batch_size):

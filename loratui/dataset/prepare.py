@@ -9,11 +9,19 @@ layout (kohya `N_name` folders) is kept.
 Idempotent and resumable: `<out>/.loratui-prepare.json` records the settings and, per
 source file, its size and mtime and what was written; a re-run skips what is up to date
 and removes outputs of deleted sources. Every file is written atomically.
+
+Never overwrites or deletes what it did not write: a folder holding other files and no
+record is refused unless `force`; with it, or when files were added to a prepared copy
+later, those files are left alone and a copy whose name would clash gets another name.
+Only files the record lists (written, or about to be written when a run was killed) are
+ever replaced or removed.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -21,9 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from loratui.atomic import atomic_write_bytes, atomic_write_text
+from loratui.userfiles import shown
 
 from . import captions as cap
-from ._io import atomic_save_image, remove_stale_temps
+from ._io import OLD_TEMP_IMAGE, TEMP_NAME, atomic_save_image, remove_stale_temps
 from .buckets import choose_bucket
 from .scanner import PIL_MAX_PIXELS, ScanOptions, iter_parallel, scan
 
@@ -74,6 +83,7 @@ class PrepareResult:
     captions_converted: dict[str, str] = field(default_factory=dict)
     captions_missing: list[str] = field(default_factory=list)
     sizes: dict[str, int] = field(default_factory=dict)      # "WxH" -> count (this run)
+    kept: list[str] = field(default_factory=list)            # files in out loratui did not write
     elapsed_s: float = 0.0
 
 
@@ -238,31 +248,78 @@ def _check_folders(src: Path, out: Path) -> None:
 
 
 def _load_manifest(out: Path) -> dict[str, Any] | None:
+    """The prepare record of `out`; None when there is none or it cannot be used (a damaged
+    record names no file as loratui's, so nothing is then replaced or removed)."""
     path = out / MANIFEST
     if not path.exists():
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return data if data.get("version") == MANIFEST_VERSION else None
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
+    if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION or \
+            not isinstance(data.get("settings"), dict) or not isinstance(data.get("files"), dict):
+        return None
+    data["files"] = {k: v for k, v in data["files"].items() if isinstance(v, dict)}
+    return data
 
 
 def _save_manifest(out: Path, manifest: dict[str, Any]) -> None:
-    atomic_write_bytes(out / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False)
-                       .encode("utf-8"))
+    # ASCII escapes: a file name that is not valid UTF-8 round-trips exactly
+    atomic_write_bytes(out / MANIFEST, json.dumps(manifest, indent=1).encode("ascii"))
 
 
-def _out_names(records, fmt: str) -> dict[str, str]:
-    """Source rel path -> output rel path; stems shared by two images get a suffix."""
+def _owned(out: Path, manifest: dict[str, Any] | None) -> set[str]:
+    """Paths (relative to `out`) that the record says loratui wrote or was writing."""
+    if not manifest:
+        return set()
+    names = [e.get(k) for e in manifest["files"].values() for k in ("out", "caption")]
+    pending = manifest.get("pending")
+    names += pending if isinstance(pending, list) else []
+    return {n for n in names if isinstance(n, str) and _inside(out, n)}
+
+
+def _inside(out: Path, rel: str) -> bool:
+    """A relative path that stays inside `out` (a record never points outside)."""
+    p = Path(rel)
+    return bool(rel) and not p.is_absolute() and ".." not in p.parts
+
+
+def _foreign(out: Path, owned: set[str]) -> list[str]:
+    """Files under `out` that loratui did not write (relative paths, sorted)."""
+    manifest_found = (out / MANIFEST).is_file()
+    found = []
+    for root, dirs, files in os.walk(out):
+        dirs[:] = sorted(d for d in dirs if d != ".loratui-backup")
+        for name in files:
+            rel = Path(os.path.relpath(os.path.join(root, name), out)).as_posix()
+            if rel != MANIFEST and rel not in owned and not TEMP_NAME.match(name) \
+                    and not (manifest_found and OLD_TEMP_IMAGE.match(name)):
+                found.append(rel)
+    return sorted(found)
+
+
+def _out_names(records, fmt: str, caption_ext: str = ".txt",
+               avoid: frozenset[str] | set[str] = frozenset()) -> dict[str, str]:
+    """Source rel path -> output rel path. Stems shared by two images get a suffix, and so
+    does a name whose image or caption would land on a file in `avoid` (not ours)."""
     ext = ".jpg" if fmt == "jpg" else ".png"
     names: dict[str, str] = {}
     taken: set[str] = set()
+
+    def free(name: str) -> bool:
+        cap = Path(name).with_suffix(caption_ext).as_posix()
+        return name not in taken and name not in avoid and cap not in avoid
+
     for rec in records:
         p = Path(rec.path)
-        name = (p.parent / (p.stem + ext)).as_posix()
-        if name in taken:
-            name = (p.parent / f"{p.stem}-{p.suffix.lstrip('.').lower()}{ext}").as_posix()
+        candidates = [f"{p.stem}{ext}", f"{p.stem}-{p.suffix.lstrip('.').lower()}{ext}"]
+        n = 2
+        while not free(name := (p.parent / candidates[0]).as_posix()):
+            candidates.pop(0)
+            if not candidates:
+                candidates.append(f"{p.stem}-{n}{ext}")
+                n += 1
         taken.add(name)
         names[rec.path] = name
     return names
@@ -283,19 +340,34 @@ def prepare(src: Path | str, out: Path | str, options: PrepareOptions | None = N
     _check_folders(src, out)
     settings = opts.signature()
     manifest = _load_manifest(out)
+    owned = _owned(out, manifest)
+    foreign = _foreign(out, owned) if out.is_dir() else []
+    if foreign and manifest is None and not opts.force:
+        damaged = " (its prepare record is damaged)" if (out / MANIFEST).exists() else ""
+        raise PrepareError(
+            f"--out {out} already holds {len(foreign)} file(s) that loratui did not write"
+            f"{damaged}, e.g. {shown(foreign[0])}: choose a new or empty folder, or add --force "
+            "to write beside them (they are never overwritten or deleted)")
+    stale: set[str] = set()     # our outputs of a rebuild, removed unless written again
     if manifest and manifest.get("settings") != settings:
         if not opts.force:
             changed = [k for k, v in settings.items() if manifest["settings"].get(k) != v]
             raise PrepareError(
                 f"{out} was prepared with other settings ({', '.join(changed)}): add --force "
                 "to rebuild it, or choose a new --out folder")
-        manifest = None
+        stale, manifest = owned, None
+    elif manifest:   # outputs of a killed run that were not recorded as done
+        stale = owned - {v for e in manifest["files"].values() for k in ("out", "caption")
+                         if isinstance(v := e.get(k), str)}
+        manifest.pop("pending", None)
     if manifest is None:
         manifest = {"version": MANIFEST_VERSION, "source": str(src.resolve()),
                     "settings": settings, "files": {}}
     out.mkdir(parents=True, exist_ok=True)
-    # left by an interrupted earlier run; older versions' image-named ones only in our copy
-    remove_stale_temps(out, old_image_temps=(out / MANIFEST).is_file())
+    # left by an interrupted earlier run (only where a record says the folder is ours: a
+    # temp file in someone else's folder may be another program's write in progress)
+    if (out / MANIFEST).is_file():
+        remove_stale_temps(out, old_image_temps=True)
 
     report = scan(src, ScanOptions(caption_extension=opts.caption_extension,
                                    max_pixels=opts.max_pixels, workers=opts.workers))
@@ -307,13 +379,18 @@ def prepare(src: Path | str, out: Path | str, options: PrepareOptions | None = N
             usable.append(rec)     # GIF/TIFF/...: Pillow reads it, the copy is PNG/JPEG
         else:
             result.excluded[rec.path] = ", ".join(broken) or "unusable"
-    names = _out_names(usable, opts.format)
+    result.kept = foreign
+    names = _out_names(usable, opts.format, opts.caption_extension, set(foreign))
     files: dict[str, Any] = manifest["files"]
     s_dict = {**settings, "max_pixels": opts.max_pixels}
     tasks = []
     for rec in usable:
         src_abs = src / rec.path
-        st = src_abs.stat()
+        try:
+            st = src_abs.stat()
+        except OSError as exc:     # gone since the scan
+            result.failed[rec.path] = f"cannot read: {exc.strerror or exc}"
+            continue
         cap_src = src / rec.caption_path if rec.caption_path else None
         cap_sig = _sig(cap_src)
         dst_rel = names[rec.path]
@@ -324,6 +401,9 @@ def prepare(src: Path | str, out: Path | str, options: PrepareOptions | None = N
                 and (out / dst_rel).exists()):
             result.up_to_date += 1
             continue
+        if entry and entry.get("out") != dst_rel:   # renamed: our old copy goes
+            stale.update(v for k in ("out", "caption") if isinstance(v := entry.get(k), str)
+                         and _inside(out, v))
         files.pop(rec.path, None)
         tasks.append((str(src_abs), str(out / dst_rel), str(cap_src) if cap_src else None,
                       str(out / cap_rel), s_dict,
@@ -332,10 +412,17 @@ def prepare(src: Path | str, out: Path | str, options: PrepareOptions | None = N
     live = {r.path for r in usable}
     for gone in [k for k in files if k not in live]:
         entry = files.pop(gone)
-        for rel in (entry.get("out"), entry.get("caption")):
-            if rel:
-                (out / rel).unlink(missing_ok=True)
+        stale.update(v for k in ("out", "caption") if isinstance(v := entry.get(k), str)
+                     and _inside(out, v))
         result.removed += 1
+    planned = {p for t in tasks for p in (t[5][1], t[5][2])}
+    kept_outputs = {v for e in files.values() for k in ("out", "caption")
+                    if isinstance(v := e.get(k), str)}
+    for rel in sorted(stale - planned - kept_outputs):
+        (out / rel).unlink(missing_ok=True)
+    # Recorded before the first write: after a kill -9 the next run still knows them as ours.
+    manifest["pending"] = sorted(planned)
+    _save_manifest(out, manifest)
 
     total, done, last_save = len(tasks), 0, time.monotonic()
     worker_tasks = [t[:5] for t in tasks]
@@ -366,6 +453,7 @@ def prepare(src: Path | str, out: Path | str, options: PrepareOptions | None = N
             if time.monotonic() - last_save > 2.0:     # resumable after an interrupt
                 _save_manifest(out, manifest)
                 last_save = time.monotonic()
+        manifest.pop("pending", None)
     finally:   # what is done stays done, even on Ctrl-C
         _save_manifest(out, manifest)
     result.elapsed_s = round(time.perf_counter() - t0, 3)
@@ -383,10 +471,31 @@ def _sig(path: Path | None) -> list[int] | None:
 
 
 def is_prepared_copy(folder: Path | str) -> bool:
-    """True for a folder written by `prepare` (safe to edit captions in place)."""
+    """True for a folder written by `prepare` (its own files are edited without backups;
+    `written_by_prepare` says which those are)."""
     return (Path(folder) / MANIFEST).is_file()
 
 
+def written_by_prepare(folder: Path | str) -> frozenset[str]:
+    """The files of `folder` (relative paths) that `prepare` wrote: edits may change them
+    without a backup. Anything else in the folder is the user's."""
+    folder = Path(folder)
+    try:
+        st = (folder / MANIFEST).stat()
+    except OSError:
+        return frozenset()
+    return _written_cached(str(folder), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _written_cached(folder: str, mtime_ns: int, size: int) -> frozenset[str]:
+    out = Path(folder)
+    manifest = _load_manifest(out)
+    done = {v for e in (manifest or {}).get("files", {}).values() for k in ("out", "caption")
+            if isinstance(v := e.get(k), str) and _inside(out, v)}
+    return frozenset(done)
+
+
 __all__ = ["MODES", "PrepareError", "PrepareOptions", "PrepareResult", "is_prepared_copy",
-           "prepare"]
+           "prepare", "written_by_prepare"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from loratui.userfiles import one_line, shown
+
 from .report import DatasetReport, Finding
 
 _LABEL = {"error": "error  ", "warning": "warning", "info": "info   "}
@@ -19,14 +21,14 @@ def summary_lines(report: DatasetReport) -> list[str]:
     t = report.totals
     kind = "deep scan" if report.deep else "header scan"
     subsets = [s for s in report.subsets if not s.is_reg]
-    lines = [f"{report.root}  ({report.layout} layout, {len(subsets)} image folder(s), "
+    lines = [f"{shown(report.root)}  ({report.layout} layout, {len(subsets)} image folder(s), "
              f"{kind}, {report.elapsed_s:.2f} s)"]
     lines.append(f"  images   {t.usable} usable / {t.images} found ({t.broken} broken) · "
                  f"{t.captioned} captioned · {t.reg_images} regularisation · "
                  f"{t.steps_per_epoch_images} image-steps per epoch (× repeats)")
     if report.layout != "flat":
         lines.append("  folders  " + " · ".join(
-            f"{s.path} ×{s.repeats} ({s.images})" for s in report.subsets[:8]))
+            f"{shown(s.path)} ×{s.repeats} ({s.images})" for s in report.subsets[:8]))
     lines.append(f"  sizes    {_counts(t.resolutions)}")
     lines.append(f"  short    {_counts(t.short_sides)}   aspect {_counts(t.aspects)}")
     lines.append(f"  buckets  {_counts(t.buckets)} (with bucketing on)")
@@ -38,13 +40,14 @@ def summary_lines(report: DatasetReport) -> list[str]:
 
 def finding_lines(f: Finding, *, max_paths: int = 5) -> list[str]:
     refs = f" [{', '.join(f.refs)}]" if f.refs else ""
-    lines = [f"{_LABEL[f.severity]} {f.kind:<24} {f.message}{refs}"]
-    shown = f.paths if max_paths < 0 else f.paths[:max_paths]
-    for p in shown:
+    lines = [f"{_LABEL[f.severity]} {f.kind:<24} {one_line(f.message)}{refs}"]
+    listed = f.paths if max_paths < 0 else f.paths[:max_paths]
+    for p in listed:
         detail = f.details.get(p, "")
-        lines.append(f"          {p}" + (f": {detail}" if detail and detail != p else ""))
-    if len(shown) < len(f.paths):
-        lines.append(f"          … and {len(f.paths) - len(shown)} more (--all lists them)")
+        lines.append(f"          {shown(p)}" + (f": {one_line(detail)}" if detail and detail != p
+                                                else ""))
+    if len(listed) < len(f.paths):
+        lines.append(f"          … and {len(f.paths) - len(listed)} more (--all lists them)")
     if f.fix:
         lines.append(f"        fix: {f.fix}")
     return lines

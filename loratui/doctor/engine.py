@@ -279,7 +279,7 @@ def _to_diagnostic(rule: Rule, th: dict[str, Any], inp: Input, hit: Hit) -> Diag
         applicability = hit.applicability or rule.fix.get("applicability", "display-only")
         title = render(rule.fix.get("title", ""), variables)
         edits: dict[tuple[str, ...], Any] = {}
-        if hit.edits and facts is not None and inp.kind in WRITABLE_KINDS \
+        if hit.edits and facts is not None and inp.kind in WRITABLE_KINDS and not inp.read_only \
                 and applicability != "display-only":
             for canon, value in hit.edits.items():
                 path = facts.keys.get(canon) or _new_key_path(facts, canon)

@@ -234,6 +234,8 @@ def to_resolution(value: Any) -> tuple[int, int] | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None  # NaN / infinite: no size
         return (int(value), int(value)) if value > 0 else None
     if isinstance(value, (list, tuple)):
         nums = [to_int(v) for v in value]

@@ -1,6 +1,6 @@
 """Apply fixes to config files: TOML through tomlkit (comments and layout survive),
 kohya_ss JSON keeping key order and indentation. Every write is atomic (temp + rename) and
-the file as it was is kept beside it as `<name>.bak`.
+the file as it was is kept beside it as `<name>.<UTC time>.bak` (never over an earlier one).
 
 Fixes to one file compose. They are merged before anything is written:
 - a fix's edit to the key its finding is about wins over another fix's side edit to that key
@@ -64,7 +64,9 @@ def apply_fixes(diags: list[Diagnostic], *, unsafe: bool = False) -> tuple[int, 
                 if newline == "\r\n":
                     new = new.replace("\n", "\r\n")
             if new != text:
-                atomic_write_text(path.with_name(path.name + ".bak"), text)
+                from loratui.userfiles import keep_backup
+
+                keep_backup(path)     # <name>.<time>.bak: never over an earlier backup
                 atomic_write_text(path, new)
             fixed += len(group)
         except Exception as exc:  # report, never lose the file

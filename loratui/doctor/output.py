@@ -38,6 +38,8 @@ def counts(diags: list[Diagnostic]) -> dict[str, int]:
 
 def render_text(diags: list[Diagnostic], *, color: bool = False, fixed: int = 0,
                 show_fixes: bool = True, checked: list[str] | None = None) -> str:
+    from loratui.userfiles import shown  # names with newlines, escapes, non-UTF-8 bytes
+
     def c(name: str, text: str) -> str:
         return f"{COLORS[name]}{text}{COLORS['reset']}" if color else text
 
@@ -48,7 +50,7 @@ def render_text(diags: list[Diagnostic], *, color: bool = False, fixed: int = 0,
         if loc.path != current:
             if current is not None:
                 lines.append("")
-            lines.append(c("path", loc.path or "<input>"))
+            lines.append(c("path", shown(loc.path) if loc.path else "<input>"))
             current = loc.path
         where = []
         if loc.line is not None:
@@ -58,7 +60,7 @@ def render_text(diags: list[Diagnostic], *, color: bool = False, fixed: int = 0,
         if loc.span:
             where.append(f"chars {loc.span[0]}-{loc.span[1]}")
         if loc.image:
-            where.append(loc.image)
+            where.append(shown(loc.image))
         place = ":".join(where[:1]) + (f" {' '.join(where[1:])}" if len(where) > 1 else "")
         refs = f" [{', '.join(d.refs)}]" if d.refs else ""
         head = f"  {c(d.severity, d.severity.ljust(7))} {c('code', d.code)} {d.name}"
@@ -66,7 +68,7 @@ def render_text(diags: list[Diagnostic], *, color: bool = False, fixed: int = 0,
             head += f"  {c('dim', place)}"
         lines.append(head)
         for i, text_line in enumerate(d.message.splitlines() or [""]):
-            lines.append(f"    {text_line}{c('dim', refs) if i == 0 else ''}")
+            lines.append(f"    {shown(text_line)}{c('dim', refs) if i == 0 else ''}")
         if show_fixes and d.fix is not None:
             label = {"safe": "fix", "unsafe": "fix (unsafe)", "display-only": "help"}[
                 d.fix.applicability]
@@ -114,9 +116,9 @@ def to_json_obj(diags: list[Diagnostic], *, fixed: int = 0,
 
 
 def render_json(diags: list[Diagnostic], **kw: Any) -> str:
-    import json
+    from loratui.userfiles import dumps_json
 
-    return json.dumps(to_json_obj(diags, **kw), indent=2, ensure_ascii=False) + "\n"
+    return dumps_json(to_json_obj(diags, **kw), indent=2) + "\n"
 
 
 def _uri(path: str) -> str:
@@ -184,6 +186,6 @@ def render_sarif(diags: list[Diagnostic], catalog=None) -> str:
             "results": results,
         }],
     }
-    import json
+    from loratui.userfiles import dumps_json
 
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return dumps_json(doc, indent=2) + "\n"

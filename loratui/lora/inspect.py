@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -84,14 +85,14 @@ def _top_tags(raw: str | None, n: int = 10) -> list[tuple[str, int]]:
 
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):   # metadata is the file author's free text
         return []
     total: Counter = Counter()
     if isinstance(data, dict):
         for tags in data.values():
             if isinstance(tags, dict):
                 for tag, count in tags.items():
-                    if isinstance(count, (int, float)):
+                    if isinstance(count, (int, float)) and math.isfinite(count):
                         total[str(tag)] += int(count)
     return total.most_common(n)
 

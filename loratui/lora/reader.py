@@ -332,6 +332,9 @@ def read_header(path: Path) -> tuple[int, int, dict[str, Any]]:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise LoraError("bad-header", f"\"InvalidHeaderDeserialization\": {exc}") from None
+    except RecursionError:
+        raise LoraError("bad-header", "\"InvalidHeaderDeserialization\": the header is nested "
+                        "hundreds of levels deep (no safetensors writer does that)") from None
     if not isinstance(header, dict):
         raise LoraError("bad-header", "\"InvalidHeaderDeserialization\": the header is not an "
                         "object")
@@ -367,7 +370,21 @@ def open_lora(path: str | Path) -> LoraFile:
             raise LoraError("bad-offsets", f"tensor `{name}`: {end - start} bytes for shape "
                             f"{shape} {dtype}")
         tensors[name] = t
+    _check_no_overlap(tensors)
     return LoraFile(path, size, n, tensors, metadata)
+
+
+def _check_no_overlap(tensors: dict[str, TensorInfo]) -> None:
+    """Two tensors sharing bytes is a crafted or corrupt header (safetensors refuses it:
+    "InvalidOffset"); writing into one would change the other."""
+    last: TensorInfo | None = None
+    for t in sorted((t for t in tensors.values() if t.end > t.start),
+                    key=lambda t: (t.start, t.end)):
+        if last is not None and t.start < last.end:
+            raise LoraError("bad-offsets", f"tensors `{last.name}` and `{t.name}` overlap "
+                            f"(bytes {t.start}–{min(t.end, last.end)}): \"InvalidOffset\" — a "
+                            "damaged or crafted file")
+        last = t
 
 
 def checkpoint_family(path: Path) -> str | None:

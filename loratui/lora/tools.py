@@ -199,8 +199,10 @@ def default_output(source: Path, suffix: str, fmt: str = "kohya") -> Path:
 def write_output(weights: LoraWeights, metadata: dict[str, str], out: Path, *,
                  inputs: list[Path], overwrite: bool, fmt: str = "kohya") -> Path | None:
     """Write atomically. An existing file is replaced only with `overwrite`, after a copy
-    to `<name>.bak` (an input file too). Returns the backup path, if any."""
-    from loratui.atomic import atomic_copy, atomic_write_bytes
+    to `<name>.<UTC time>.bak` (an input file too; never over an earlier backup). Returns the
+    backup path, if any."""
+    from loratui.atomic import atomic_write_bytes
+    from loratui.userfiles import keep_backup
 
     out = Path(out)
     backup = None
@@ -209,8 +211,7 @@ def write_output(weights: LoraWeights, metadata: dict[str, str], out: Path, *,
         if not overwrite:
             what = "is the input file" if is_input else "exists"
             raise ToolError(f"{out} {what}: choose another --output, or add --overwrite "
-                            "(the old file is kept as .bak)")
-        backup = out.with_name(out.name + ".bak")
-        atomic_copy(out, backup)
+                            "(the old file is kept as a timestamped .bak)")
+        backup = keep_backup(out)
     atomic_write_bytes(out, serialize_weights(weights, metadata, fmt))
     return backup

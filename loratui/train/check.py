@@ -19,7 +19,7 @@ def load_pipeline(model_dir: Path | str):
               "requires_safety_checker": False} if family.pipeline == "StableDiffusionPipeline"
              else {})
     pipe = family.pipeline_class().from_pretrained(str(model_dir), local_files_only=True,
-                                                   **extra)
+                                                   use_safetensors=True, **extra)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
@@ -28,7 +28,7 @@ def load_lora(pipe, lora_path: Path | str, adapter: str = "lora"):
     lora_path = Path(lora_path)
     # folder + weight_name works offline on diffusers 0.39 and 0.42 (TINY_MODEL.md §5)
     pipe.load_lora_weights(str(lora_path.parent), weight_name=lora_path.name,
-                           adapter_name=adapter)
+                           adapter_name=adapter, use_safetensors=True)
     return pipe
 
 

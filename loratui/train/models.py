@@ -72,6 +72,11 @@ def load_components(base: str | Path, *, config_dir: Path | str | None = None,
     if not path.exists():
         raise ModelLoadError(f"{path}: base model not found (model.base must be a local "
                              "diffusers folder or a .safetensors file; nothing is downloaded)")
+    from loratui.basemodel import weights_problem
+
+    problem = weights_problem(path)     # safetensors only, checked from the headers
+    if problem:
+        raise ModelLoadError(problem)
     if path.suffix.lower() in PICKLE_SUFFIXES and not path.is_dir():
         raise ModelLoadError(f"{path}: pickle checkpoints ({path.suffix}) can run code when "
                              "loaded and are refused; convert it to .safetensors first")
@@ -110,7 +115,8 @@ def _load_folder(path: Path, family) -> Components:
 
     quiet_libraries()
     AutoencoderKL, DDPMScheduler, UNet2DConditionModel, te_classes = _classes(family)
-    kw = {"local_files_only": True}
+    # safetensors only: a folder that also ships .bin pickles never has them read
+    kw = {"local_files_only": True, "use_safetensors": True}
     try:
         text_encoders = [cls.from_pretrained(path, subfolder=slot.attr, **kw)
                          for cls, slot in zip(te_classes, family.text_encoders, strict=True)]

@@ -103,9 +103,15 @@ def preflight(cfg) -> list[str]:
     elif not base.exists():
         problems.append(f"{base}: base model not found (model.base)")
     else:
-        tokenizer = tokenizer_problem(base)
-        if tokenizer:
-            problems.append(tokenizer)
+        from loratui.basemodel import weights_problem
+
+        problem = weights_problem(base)
+        if problem:
+            problems.append(f"{problem} (model.base)")
+        else:
+            tokenizer = tokenizer_problem(base)
+            if tokenizer:
+                problems.append(tokenizer)
     problems += family_problems(cfg, base)
     for key, value in (("dataset.dir", cfg.dataset.dir), ("dataset.reg_dir", cfg.dataset.reg_dir)):
         if key == "dataset.dir" and not value:

@@ -75,7 +75,8 @@ class LoratuiApp(App):
             self.state = WizardState(project.expanduser().resolve(), cfg, gpu)
             self.call_after_refresh(
                 self.show_error, "loratui.toml cannot be used", str(exc),
-                "The wizard starts from a preset. Saving keeps your file as loratui.toml.bak.")
+                "The wizard starts from a preset. Saving first keeps your file as "
+                "loratui.toml.<time>.bak.")
         self.project = self.state.project
         self.sub_title = str(self.project)
         # Screens built for an older project show stale data: rebuild them on demand.

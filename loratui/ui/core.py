@@ -273,11 +273,11 @@ def save_caption(root: Path, image: str, text: str, extension: str) -> Path:
     from loratui.config import atomic_write_text
 
     backup_cls = _optional("loratui.dataset._io", "Backup")
+    written = _optional("loratui.dataset.prepare", "written_by_prepare")
     target = root / Path(image).with_suffix(extension)
-    if not is_prepared_copy(root):
-        if backup_cls is None:
-            raise CoreMissing(unavailable("caption backups (loratui.dataset)"))
-        backup_cls(root).save(target)
+    if backup_cls is None or written is None:
+        raise CoreMissing(unavailable("caption backups (loratui.dataset)"))
+    backup_cls(root, skip=written(root)).save(target)     # a prepared copy's own: no copy
     atomic_write_text(target, text + "\n")
     return target
 

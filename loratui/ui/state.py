@@ -56,10 +56,14 @@ class WizardState:
         return self.config.resolve_paths(self.project)
 
     def save(self) -> Path:
-        """Write loratui.toml; a file that could not be loaded is kept as loratui.toml.bak."""
+        """Write loratui.toml; a file that could not be loaded is first kept as
+        `loratui.toml.<time>.bak` (an earlier backup is never replaced)."""
         path = self.config_path
         if path.exists() and not self.config_found:
-            path.replace(path.with_name(path.name + ".bak"))
+            from loratui.userfiles import keep_backup
+
+            keep_backup(path)
+            path.unlink()
         save_config(self.config, path)
         self.config_found = True
         return self.config_path

@@ -64,6 +64,22 @@ def test_report_round_trips_through_json(broken_set):
     assert again.images[0] == report.images[0]
 
 
+def test_report_json_is_asdict_one_record_per_line(broken_set):
+    import dataclasses
+
+    root, _ = broken_set
+    report = scan(root, trigger_word="zz_")
+    assert report.to_dict() == dataclasses.asdict(report)
+    text = report.to_json()
+    assert json.loads(text) == dataclasses.asdict(report) == json.loads(report.to_json(None))
+    lines = text.splitlines()
+    image_lines = [ln for ln in lines if ln.lstrip().startswith('{"path": ')
+                   and '"format": ' in ln]
+    assert len(image_lines) == len(report.images)  # each image on its own line
+    assert lines[0] == "{" and lines[1].startswith('  "root": ')
+    assert "\n" not in report.to_json(None)
+
+
 def test_kohya_layout_repeats_and_layout_errors(tmp_path):
     root = tmp_path / "train"
     for i in range(3):

@@ -124,7 +124,7 @@ def test_fuzz_find_commands(parts, noise):
         assert isinstance(cmd.args, list) and cmd.line >= 1
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.text(max_size=300))
 def test_fuzz_paste_as_log(tmp_path_factory, text):
     p = tmp_path_factory.mktemp("p") / "paste.txt"
@@ -163,3 +163,106 @@ def test_utf16_log_is_decoded_block_by_block(tmp_path, monkeypatch, block):
     log = log_mod.load_log(p)
     assert log.view.replace(b"\r", b"") == text.replace("\r\n", "\n").encode()
     assert log.line_no(log.find("CUDA out of memory")) == 4
+
+
+# ------------------------------------------------------------------ provenance of facts
+
+def _child_facts(inputs):
+    return next(c.facts for i in inputs for c in i.children if c.kind == "cmdline")
+
+
+def test_a_whole_command_reports_defaults_as_defaults(tmp_path):
+    path = write(tmp_path, "train.sh", "accelerate launch train_network.py --network_dim 32 "
+                 "--learning_rate 1e-4 --max_train_epochs 10 --output_name \"my lora\"\n")
+    diags, inputs = run_doctor([path])
+    f = inputs[0].facts
+    assert f.complete and f.origin("network_dim") == "user"
+    assert f.origin("network_alpha") == "default" and f.get("output_name") == "my lora"
+    alpha = next(d for d in diags if d.code == "CF104")
+    assert "not set; sd-scripts then uses 1" in alpha.message
+    assert "CF131" not in {d.code for d in diags}  # quotes are the shell's, not the name's
+
+
+def test_an_excerpt_leaves_missing_keys_unknown(tmp_path):
+    text = ("steps:   3%|▎         | 30/1000 [00:30<16:10,  1.00it/s, avr_loss=0.09]\n"
+            "Traceback (most recent call last):\n  File \"x.py\", line 1, in f\n"
+            "KeyError: 'x'\nsubprocess.CalledProcessError: Command '['/v/python', "
+            "'train_network.py', '--network_dim=32', '--mixed_precision=fp16']' returned "
+            "non-zero exit status 1.\n")
+    diags, inputs = run_doctor([write(tmp_path, "paste.txt", text)])
+    f = _child_facts(inputs)
+    assert not f.complete and f.origin("network_alpha") == "unknown"
+    assert f.get("network_alpha") is None and f.get("learning_rate") is None
+    shown = {d.code for d in diags}
+    # rank 32 is the user's; alpha, learning rate, no_half_vae, attention are unknown here
+    assert "CF102" in shown and not shown & {"CF104", "CF107", "CF112", "CF114", "CF126"}
+    assert all("sd-scripts then uses" not in d.message for d in diags)
+
+
+def test_printed_values_beat_computed_ones(tmp_path):
+    text = ("accelerate launch train_network.py --network_dim=8 --network_alpha=8 "
+            "--max_train_steps=1600 --max_train_epochs=10\n"
+            "running training / 学習開始\n  num epochs / epoch数: 3\n"
+            "  total optimization steps / 学習ステップ数: 4500\n"
+            "steps:   3%|▎         | 30/4500 [00:30<16:10,  1.00it/s, avr_loss=0.09]\n")
+    diags, inputs = run_doctor([write(tmp_path, "paste.txt", text)])
+    f = _child_facts(inputs)
+    assert f.get("max_train_steps") == 4500 and f.get("max_train_epochs") == 3
+    assert f.origin("max_train_steps") == "user"
+    assert "CF126" not in {d.code for d in diags}  # the trainer says 4500, not 1600
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(["Traceback (most recent call last):\n", "  File \"a.py\", line 3, "
+                                 "in save_model\n", "│ x.py:1 in f │\n", "╰──╯\n", "OSError: x\n",
+                                 "KeyError: 'a'\n", "Exception ignored in: f\n", "steps: 5%| 1/9 "
+                                 "[00:01<00:08, 1.2s/it]\n", "\r", "PermissionError: [Errno 13]\n",
+                                 "saving checkpoint: a.safetensors\n", "    x\n", "KeyboardInterrupt\n"]),
+                max_size=25))
+def test_fuzz_tracebacks(parts):
+    from loratui.doctor.inputs.log import LogData
+    from loratui.doctor.inputs.tracebacks import final_traceback, tracebacks
+
+    log = LogData("<fuzz>", "".join(parts).encode())
+    for tb in tracebacks(log):
+        assert tb.line >= 1 and tb.end >= tb.pos
+    final_traceback(log)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.text(alphabet="abn_=$ {}%\"'#\n-0123", max_size=120))
+def test_fuzz_script_variables(text):
+    from loratui.doctor.inputs.commands import assignments, substitute
+    from loratui.doctor.inputs.configs import command_facts
+
+    env = assignments(text)
+    for token in text.split():
+        substitute(token, env)
+    command_facts(best_command(find_commands("accelerate launch train_network.py " + text)),
+                  text, env)
+    assert isinstance(split_args(text), list)
+
+
+def test_command_in_a_long_log_is_found_through_windows(tmp_path, monkeypatch):
+    from loratui.doctor.inputs import paste
+
+    monkeypatch.setattr(paste, "WHOLE_FROM", 1000)
+    text = ("INFO noise line\n" * 400 + "accelerate launch train_network.py \\\n"
+            "  --network_dim=64 --network_alpha=64\n" + "INFO more noise\n" * 400)
+    diags, inputs = run_doctor([write(tmp_path, "train.log", text)])
+    f = _child_facts(inputs)
+    assert f.get("network_dim") == 64 and f.extra["command_line"] == 401
+    assert any(d.code == "CF102" and d.location.line == 402 for d in diags)
+
+
+def test_rich_wrapped_logged_command():
+    text = ("09:12:01-131000 INFO     Executing command:\n"
+            "                         D:\\kohya\\venv\\Scripts\\accelerate.EXE launch --dynamo_backend no\n"
+            "                         --mixed_precision fp16 --num_processes 1\n"
+            "                         D:/kohya/sd-scripts/sdxl_train_network.py --config_file\n"
+            "                         D:/lora/config_lora-20240601.toml\n"
+            "09:12:02-000000 INFO     next\n")
+    cmd = _best(text)
+    assert cmd.script == "sdxl_train_network.py" and cmd.line == 1
+    assert cmd.args == ["--config_file", "D:/lora/config_lora-20240601.toml"]
+    assert cmd.launcher[-4:] == ["--mixed_precision", "fp16", "--num_processes", "1"]

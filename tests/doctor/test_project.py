@@ -149,3 +149,15 @@ def test_wizard_cli_and_rule_agree_on_code_name_and_severity(tmp_path):
         assert code in catalog, code
     for code, pair in shown.items():
         assert catalog[code] == pair, code
+
+
+def test_fix_in_a_project_writes_the_users_config_not_the_runs_record(tmp_path):
+    _data, newest = _project(tmp_path)
+    record = (newest / "config.toml").read_bytes()
+    out = _doctor(tmp_path, "--fix", "--unsafe-fixes")
+    assert out.returncode in (0, 1), out.stderr
+    assert "rank = 8" in (tmp_path / "loratui.toml").read_text(encoding="utf-8")
+    backups = list(tmp_path.glob("loratui.toml.*.bak"))
+    assert [b.read_text(encoding="utf-8") for b in backups] == [CONFIG.format(dir="data")]
+    assert (newest / "config.toml").read_bytes() == record
+    assert not list(newest.glob("config.toml*.bak"))

@@ -115,12 +115,13 @@ def test_every_command_has_a_fast_parser():
 
 def test_help_stays_lean():
     """`loratui --help` has a budget of 2x `import rich` (bench/startup.py): command modules'
-    top levels import argparse/stdlib basics only (pathlib alone costs ~6 ms)."""
+    top levels import argparse/stdlib basics only (pathlib alone costs ~6 ms, typing ~5:
+    `TYPE_CHECKING = False` instead of importing it)."""
     code = ("import sys, runpy; sys.argv = ['loratui', '--help']\n"
             "try:\n    runpy.run_module('loratui', run_name='__main__')\n"
             "except SystemExit:\n    pass\n"
             "print('LOADED:', sorted(m for m in ('pathlib', 'json', 'rich', 'pydantic', "
-            "'tomllib', 'tomlkit') if m in sys.modules), file=sys.stderr)")
+            "'tomllib', 'tomlkit', 'typing') if m in sys.modules), file=sys.stderr)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "LOADED: []" in r.stderr, r.stderr[-2000:]
 
@@ -138,3 +139,15 @@ def test_every_command_help_has_examples():
             walk(child, [*path, name])
 
     walk(build_parser(), [])
+
+
+def test_top_level_help_from_the_summary_parser_is_the_full_one(capsys):
+    """`loratui --help` registers only names and helps (start-up time): same text."""
+    from loratui.cli import build_parser, main
+
+    texts = []
+    for run in (lambda: main(["--help"]), lambda: build_parser().parse_args(["--help"])):
+        with pytest.raises(SystemExit):
+            run()
+        texts.append(capsys.readouterr().out)
+    assert texts[0] == texts[1] and "attach" in texts[0] and "wizard" in texts[0]

@@ -68,7 +68,8 @@ def test_validation_error_names_file_key_value_and_range(tmp_path):
 
 @pytest.mark.parametrize("text, fragment", [
     ("[network\nrank=1", "not valid TOML"),
-    (b"\xff\xfe\x00bad", "cannot read"),
+    (b"\xff\xfe\x00", "not valid UTF-16 text"),
+    (b"[network]\nrank = 8 # caf\xe9\n", "not valid UTF-8 text .byte 0xe9 at offset 24.*save it as UTF-8"),
 ])
 def test_unreadable_files_give_a_clear_error(tmp_path, text, fragment):
     path = tmp_path / "x.toml"

@@ -126,3 +126,16 @@ def test_lora_param_count_matches_kohya_rank8_size():
 def test_from_config():
     inp = VramInputs.from_config(RunConfig())
     assert inp.rank == 8 and inp.train_text_encoder
+
+
+def test_a_config_made_from_a_preset_is_matched_back_to_it():
+    from loratui.presets import load_presets, matching
+
+    presets = load_presets()
+    for preset in presets:  # (two tiers may hold the same settings: either name is true)
+        found = matching(preset.to_config(), presets)
+        assert found is not None and found.to_config() == preset.to_config(), preset.id
+    assert matching(next(p for p in presets if p.id == "cpu-demo").to_config()).id == "cpu-demo"
+    demo = next(p for p in presets if p.id == "cpu-demo").to_config()
+    edited = demo.model_copy(update={"network": demo.network.model_copy(update={"rank": 7})})
+    assert matching(edited, presets) is None

@@ -108,3 +108,15 @@ async def test_recommended_preset_key(project) -> None:
         await pilot.pause()
         assert app.state.config.network.rank != 64
         assert app.screen.query_one("#preset").value.startswith("sd15-24gb")
+
+
+async def test_the_preset_a_config_came_from_is_named_not_custom(project) -> None:
+    from textual.widgets import Select
+
+    app = create_app(project, gpu=NO_GPU, step="parameters")  # the CPU demo's preset
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        select = app.screen.query_one("#preset", Select)
+        assert select.value == "cpu-demo"
+        assert "CPU (demo, tiny model)" in str(select.query_one("SelectCurrent #label").render())
+        assert not app.screen.dirty  # naming it applied nothing

@@ -48,6 +48,7 @@ class Input:
         self.error_line: int | None = None
         self.children: list[Input] = []  # e.g. a run folder's config, log and LoRA
         self.parent: Input | None = None
+        self.read_only = False  # fixes are shown, not written (a run's record of its config)
         # The most severe a finding about this input may be: the settings of a command
         # whose run the same paste shows finishing well are advice, not problems.
         self.severity_cap: str | None = None
@@ -134,7 +135,7 @@ def detect(path: str | Path) -> str | None:
 
         try:
             data = json.loads(read_text(path)) if os.stat(path).st_size < 32 * 2**20 else None
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return "kohya-json" if ext == ".json" else _text_kind(head, path)
         return _looks_like_json_kind(data) or "kohya-json"
     if head.startswith("version https://git-lfs") or ext in (".safetensor",):
@@ -208,6 +209,10 @@ def detect_dir(path: str | Path) -> str | None:
 def load(path: str | Path, kind: str | None = None) -> Input:
     """Read `path` as `kind` (detected when None)."""
     p = os.fspath(path)
+    if os.path.exists(p) and not os.path.isdir(p) and not os.path.isfile(p):
+        inp = Input(str(path), kind or "unknown")   # reading a pipe or /dev/zero never ends
+        inp.error = "not a regular file (a device or a pipe); give the path of the file itself"
+        return inp
     if kind is None:
         kind = detect(p)
     inp = Input(str(path), kind or "unknown")
@@ -221,6 +226,9 @@ def load(path: str | Path, kind: str | None = None) -> Input:
         inp.error = str(exc)
     except OSError as exc:
         inp.error = f"cannot read: {exc.strerror or exc}"
+    except RecursionError:
+        inp.error = ("nested too deeply to read (hundreds of levels of brackets: no tool "
+                     "writes that); check that this is the right file")
     return inp
 
 

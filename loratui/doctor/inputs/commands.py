@@ -149,6 +149,9 @@ def _logical_lines(text: str) -> list[tuple[int, str, bool]]:
         # pastes lose the `\\` and keep one `--flag` a line.
         wrapped = bool(cur) and body.startswith("--") and not logged and \
             SCRIPT.search(" ".join(cur)) is not None
+        # A logger (rich) wraps a long message onto lines indented to its message column.
+        wrapped = wrapped or (cur_logged and not logged and bool(body) and
+                              raw[:16].isspace() and len(raw) > 16)
         if cur and (open_ or ps_more or wrapped):
             cur.append(body)
         else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from loratui.doctor.inputs import Input
 from loratui.doctor.util import LazyRe
 
-WHOLE_FROM = 4 << 20  # a view smaller than this is decoded whole
+WHOLE_FROM = 512 << 10  # a view smaller than this is decoded whole
 WINDOW_BEFORE = 8 * 1024
 WINDOW_AFTER = 64 * 1024
 MAX_WINDOWS = 40
@@ -23,9 +23,11 @@ PRINTED = (
     ("train_batch_size", LazyRe(r"batch size per device\s*/[^:\n]*:\s*(\d+)")),
     ("gradient_accumulation_steps",
      LazyRe(r"gradient accumulation steps\s*/[^=:\n]*[=:]\s*(\d+)")),
+    ("network_dim", LazyRe(r"base dim \(rank\):\s*(\d+)")),
+    ("network_alpha", LazyRe(r"base dim \(rank\):\s*\d+,\s*alpha:\s*([\d.]+)")),
 )
 PRINTED_NEEDLES = (b"total optimization steps", b"max_train_steps (", b"num epochs /",
-                   b"batch size per device", b"gradient accumulation steps /")
+                   b"batch size per device", b"gradient accumulation steps /", b"base dim (rank)")
 
 
 def _regions(log) -> list[tuple[int, str]]:
@@ -54,9 +56,9 @@ def _regions(log) -> list[tuple[int, str]]:
     return out
 
 
-def printed_values(log) -> dict[str, tuple[int, int]]:
+def printed_values(log) -> dict[str, tuple[float, int]]:
     """Settings the trainer printed: canonical key → (value, line)."""
-    out: dict[str, tuple[int, int]] = {}
+    out: dict[str, tuple[float, int]] = {}
     if not any(log.contains(n.decode()) for n in PRINTED_NEEDLES):
         return out
     for key, regex in PRINTED:
@@ -66,7 +68,9 @@ def printed_values(log) -> dict[str, tuple[int, int]]:
             for pos in log.find_all(needle.decode(), limit=5):
                 m = regex.search(log.segment(pos))
                 if m:
-                    out.setdefault(key, (int(m.group(1)), log.line_no(pos)))
+                    value = float(m.group(1))
+                    out.setdefault(key, (int(value) if value.is_integer() and
+                                         key != "network_alpha" else value, log.line_no(pos)))
     return out
 
 
@@ -74,37 +78,63 @@ SAVED = ("saving checkpoint", "model saved", "save trained model", "Model saved"
          "saved to", "Training finished", "training finished", "Training has ended")
 
 
-def run_went_well(log) -> bool:
-    """The paste shows the run saving its LoRA with no error, NaN or traceback."""
+STEPPED = LazyRe(rb"\d+%\|[^\n\r|]*\|\s*[1-9]\d*/\d+ \[")
+
+
+def settings_cap(log) -> str | None:
+    """How severe findings about the settings of a command may be, given what the paste
+    shows of its run: "info" when it saved its LoRA with no error, NaN or traceback it
+    ended on (the settings are advice); "warning" when it is training past its first steps
+    without one (none of them stopped it); None otherwise."""
     from loratui.doctor.inputs.tracebacks import final_traceback
 
-    if not any(log.contains(n) for n in SAVED) or not log.contains(".safetensors"):
-        return False
+    saved = any(log.contains(n) for n in SAVED) and log.contains(".safetensors")
+    if not saved and STEPPED.search(log.view, max(len(log.view) - (4 << 20), 0)) is None:
+        return None
     if any(log.contains(n) for n in ("=nan", ": nan", "NaN", "out of memory", "Killed", "SIGKILL",
-                                     "non-zero exit status")):
-        return False
-    tb, _ended = final_traceback(log)
-    return tb is None
+                                     "non-zero exit status", "No data found")):
+        return None
+    tb, ended = final_traceback(log)
+    if tb is not None and ended:
+        return None
+    return "info" if saved else "warning"
+
+
+def _arg_lines(facts, cmd, first: int, text: str, skip: set[str]) -> None:
+    """Point each argument at the line of the paste it is on (a command spans several)."""
+    import re
+
+    lines = text.split("\n")
+    start = sum(len(line) + 1 for line in lines[:cmd.line - first])
+    for key, path in facts.keys.items():
+        if key in skip:  # the trainer's printed value: its own line
+            continue
+        m = re.compile(r"--" + re.escape(path[0]) + r"\b").search(text, start)
+        if m is not None and text.count("\n", start, m.start()) < 400:
+            facts.lines[key] = first + text.count("\n", 0, m.start())
 
 
 def attach_command(inp: Input) -> None:
     """Read the training command in a log paste into a `cmdline` child of `inp`."""
     from loratui.doctor.inputs.commands import assignments, best_command, find_commands
-    from loratui.doctor.inputs.configs import command_facts
+    from loratui.doctor.inputs.configs import KNOWN_ARGS, command_facts
 
     log = inp.data
     commands = []
     env: dict = {}
+    region_of: dict[int, tuple[int, str]] = {}
     for first, text in _regions(log):
         for cmd in find_commands(text):
             cmd.line += first - 1
             commands.append(cmd)
+            region_of[id(cmd)] = (first, text)
         if first == 1 and len(text) < 1 << 20:
             env = assignments(text)
     printed = printed_values(log)
     cmd = best_command(commands)
-    if cmd is None:
-        return  # printed values alone are no config to check
+    written = {k: v for k, v in env.items() if k in KNOWN_ARGS}  # config lines pasted along
+    if cmd is None and not printed and len(written) < 3:
+        return
     # A log is an excerpt of the run: what its command leaves out is unknown here, not
     # sd-scripts' default (the command may be cut, or read a config file).
     facts = command_facts(cmd, "", env, excerpt=True)
@@ -115,15 +145,18 @@ def attach_command(inp: Input) -> None:
     check_other(facts)
     facts.extra["from_paste"] = True
     facts.extra["printed"] = {k: v for k, (v, _line) in printed.items()}
+    first_line = cmd.line if cmd is not None else None
+    if cmd is not None:
+        _arg_lines(facts, cmd, *region_of[id(cmd)], skip=set(printed))
     for key in list(facts.lines):
         if facts.lines[key] is None:
-            facts.lines[key] = cmd.line
-    for key in facts.values:
-        facts.lines.setdefault(key, cmd.line)
+            facts.lines[key] = first_line
+    if first_line is not None:
+        for key in facts.values:
+            facts.lines.setdefault(key, first_line)
     child = Input(inp.path, "cmdline")
     child.facts = facts
-    if run_went_well(log):
-        child.severity_cap = "info"
+    child.severity_cap = settings_cap(log)
     child.parent = inp
     inp.children.append(child)
     inp.command = child  # type: ignore[attr-defined]

@@ -40,12 +40,15 @@ def load_run(inp: I.Input, path: Path) -> None:
     if configs or logs:  # a run: its newest LoRA (the final one); older epochs add little
         loras = sorted(loras, key=lambda p: p.stat().st_mtime)[-1:]
     # else a folder of LoRAs (a download folder, a UI's models/Lora): every file is checked
+    recorded = (path / "state.json").is_file()
     for f in configs + logs + loras:
         kind = I.detect(f)
         if kind is None or kind in ("prompt", "dataset", "run"):
             continue
         child = I.load(f, kind)
         child.parent = inp
+        # a loratui run's config is the record of what ran: reported, never rewritten
+        child.read_only = recorded
         inp.children.append(child)
     if not inp.children:
         inp.error = "no config, log or LoRA file found in this folder"

@@ -46,7 +46,8 @@ class Frame:
 
 
 class Traceback:
-    __slots__ = ("end", "exc_line", "exc_type", "frames", "line", "message", "pos", "text")
+    __slots__ = ("end", "exc_line", "exc_type", "frames", "ignored", "line", "message", "pos",
+                 "text")
 
     def __init__(self, pos: int, line: int) -> None:
         self.pos = pos  # file offset of its first line
@@ -57,6 +58,7 @@ class Traceback:
         self.text = ""  # the exception line as printed
         self.exc_line = line
         self.end = pos  # file offset just after the exception line
+        self.ignored = False  # "Exception ignored in ...": Python went on
 
     @property
     def is_wrapper(self) -> bool:
@@ -64,7 +66,7 @@ class Traceback:
 
     @property
     def is_benign(self) -> bool:
-        if BENIGN_EXC.search(self.text):
+        if BENIGN_EXC.search(self.text) or self.ignored:
             return True
         return self.exc_type in ("ModuleNotFoundError", "ImportError") and any(
             BENIGN_FRAME.search(f.func) or "triton" in f.file.lower() for f in self.frames)
@@ -80,14 +82,23 @@ class Traceback:
 def _parse(log, pos: int) -> Traceback:
     chunk = log.visible_from(pos, READ).decode("utf-8", errors="replace")
     tb = Traceback(pos, log.line_no(pos))
+    v = log.to_view_pos(pos)
+    lines = bytes(log.view[max(v - 400, 0):v]).split(b"\n")
+    previous = lines[-2] if len(lines) >= 2 else lines[-1]  # the line above "Traceback"
+    tb.ignored = b"Exception ignored in" in previous
+    # A traceback printed indented (AUTOMATIC1111's "*** Error ...") keeps its indent on
+    # every line: read its lines without it.
+    lead = lines[-1].decode("utf-8", errors="replace")
+    indent = lead if lead.strip() == "" else ""
     offset = 0
     for i, raw in enumerate(chunk.split("\n")):
+        offset += len(raw.encode("utf-8", errors="replace")) + 1  # view bytes
         if i == 0:
-            offset += len(raw) + 1
             continue
         raw = ANSI.sub("", raw.rsplit("\r", 1)[-1])
+        if indent and raw.startswith(indent):
+            raw = raw[len(indent):]
         text = raw.strip()
-        offset += len(raw) + 1
         m = FRAME.match(raw) or RICH_FRAME.match(text)
         if m:
             tb.frames.append(Frame(m.group(1).strip(), int(m.group(2)), m.group(3)))
@@ -102,11 +113,11 @@ def _parse(log, pos: int) -> Traceback:
             tb.message = (m.group(2) or "").strip()
             tb.text = text[:300]
             tb.exc_line = tb.line + i
-            tb.end = pos + offset
+            tb.end = log.to_file_pos(min(v + offset, len(log.view)))
             return tb
         if i > 400:
             break
-    tb.end = pos + offset
+    tb.end = log.to_file_pos(min(v + offset, len(log.view)))
     return tb
 
 
@@ -154,10 +165,12 @@ def went_on_after(log, tb: Traceback) -> bool:
 
 def final_traceback(log) -> tuple[Traceback | None, bool]:
     """The traceback the run ended on (wrappers and harmless probes skipped) and whether
-    the run really ended there (no progress after it)."""
+    the run really ended there (no progress after it, not stopped by the user)."""
     tbs = [t for t in tracebacks(log) if t.exc_type and not t.is_benign]
     causes = [t for t in tbs if not t.is_wrapper] or tbs
     if not causes:
         return None, False
     last = causes[-1]
+    if last.exc_type == "KeyboardInterrupt":
+        return last, False  # the user stopped it: no fault to report
     return last, not went_on_after(log, last)

@@ -44,13 +44,15 @@ class Invalid:
 def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
             return float(value.strip())
-        except ValueError:
-            return None
+    except ValueError:
+        return None
+    except OverflowError:  # an integer with hundreds of digits
+        return math.inf if not str(value).lstrip().startswith("-") else -math.inf
     return None
 
 

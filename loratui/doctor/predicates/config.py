@@ -233,7 +233,8 @@ def fp32_small_card(inp, ctx, rule, th):
 
     if gpu is not None and fp16_unreliable(gpu.name):
         return  # fp32 is what these cards need (CF116, E06)
-    yield Hit({"vram": vram}, key="mixed_precision", edits={"mixed_precision": "fp16"})
+    yield Hit({"vram": vram}, key="mixed_precision",
+              edits={"mixed_precision": "fp16", "no_half_vae": True})  # fp16 VAE: CF112
 
 
 @predicate("fp16_vae")
@@ -291,7 +292,8 @@ def bf16_unsupported(inp, ctx, rule, th):
     if precision != "bf16":
         shown = "fp32 (mixed precision no)" if precision == "no" else "fp16"
         yield Hit({"gpu": gpu.name, "cc": f"{cc[0]}.{cc[1]}", "use": shown},
-                  key="mixed_precision", edits={"mixed_precision": precision})
+                  key="mixed_precision",
+                  edits={"mixed_precision": precision, "no_half_vae": True})  # CF112
 
 
 @predicate("gtx16_fp16")
@@ -328,6 +330,9 @@ def non_native_resolution(inp, ctx, rule, th):
         return
     fam = F.family(f)
     native = {"sd15": th["sd15"], "sd2": th["sd2"], "sdxl": th["sdxl"]}.get(fam)
+    own = base_model_native_size(inp)
+    if own:  # the base model folder says what it was trained at (the tiny demo model: 64)
+        native, fam = own, "the base model"
     if not native:
         return
     natives = native if isinstance(native, list) else [native]
@@ -340,6 +345,21 @@ def non_native_resolution(inp, ctx, rule, th):
         edit_value = f"{target},{target}"
     yield Hit({"res": shown, "family": fam, "native": target}, key="resolution",
               edits={"resolution": edit_value})
+
+
+def base_model_native_size(inp) -> int | None:
+    """The native size of the diffusers folder the config's base model names, when it is
+    on this machine (read from its unet / vae configs)."""
+    base = inp.facts.get("pretrained_model_name_or_path")
+    if not isinstance(base, str) or not base.strip() or not inp.path:
+        return None
+    folder = os.path.normpath(os.path.join(os.path.dirname(os.fspath(inp.path)),
+                                           os.path.expanduser(base.strip())))
+    if not os.path.isdir(folder):
+        return None
+    from loratui.basemodel import native_resolution
+
+    return native_resolution(folder)
 
 
 @predicate("bucket_reso_steps")
@@ -486,7 +506,8 @@ def step_limit_1600(inp, ctx, rule, th):
     f = inp.facts
     steps = to_int(f.values.get("max_train_steps"))
     epochs = to_int(f.get("max_train_epochs"))
-    if steps == th["hidden_default"] and epochs:
+    printed = "max_train_steps" in f.extra.get("printed", {})  # what ran, not a setting
+    if steps == th["hidden_default"] and epochs and not printed:
         yield Hit({"epochs": epochs, "steps": steps}, key="max_train_steps",
                   edits={"max_train_steps": 0})
     elif f.kind in ("cmdline", "sdscripts-toml") and f.complete and steps is None and \

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from loratui.doctor import facts as F
 from loratui.doctor.inputs.dataset import REPEATS_RE
 from loratui.doctor.predicates.config import common_trigger
 from loratui.doctor.registry import Hit, predicate
@@ -17,12 +18,14 @@ def _ds(inp):
 
 
 def _examples(paths, root, n=3) -> str:
+    from loratui.userfiles import shown
+
     out = []
     for p in list(paths)[:n]:
         try:
-            out.append(str(p.relative_to(root)))
+            out.append(shown(p.relative_to(root)))
         except ValueError:
-            out.append(str(p))
+            out.append(shown(p))
     more = len(paths) - n
     return ", ".join(out) + (f" and {more} more" if more > 0 else "")
 
@@ -41,27 +44,39 @@ def dataset_small(inp, ctx, rule, th):
         yield Hit({"n": n})
 
 
+def training_size(ds, default: int) -> tuple[tuple[int, int], str]:
+    """((width, height), which) the images are trained at: the resolution of the config that
+    points at this folder, else the rule's default (SD1.5's native 512)."""
+    res = F.resolution(ds.config) if ds.config is not None else None
+    if res:
+        return res, "the config's training resolution"
+    return (default, default), "SD1.5's native size"
+
+
 @predicate("images_not_native")
 def images_not_native(inp, ctx, rule, th):
     ds = _ds(inp)
     cfg = ds.config
     if cfg is not None and cfg.get("enable_bucket"):
         return
-    size = int(th["size"])
+    (w, h), which = training_size(ds, int(th["size"]))
     sized = [i for i in ds.images if i.width]
-    off = [i for i in sized if (i.width, i.height) != (size, size)]
+    off = [i for i in sized if (i.width, i.height) != (w, h)]
     if off:
         shapes = Counter(f"{i.width}x{i.height}" for i in off).most_common(3)
-        yield Hit({"n": len(off), "total": len(sized), "size": size,
+        yield Hit({"n": len(off), "total": len(sized), "size": f"{w}x{h}", "which": which,
                    "shapes": ", ".join(f"{s} ×{c}" for s, c in shapes)})
 
 
 @predicate("images_too_small")
 def images_too_small(inp, ctx, rule, th):
     ds = _ds(inp)
-    small = [i.path for i in ds.images if i.width and min(i.width, i.height) < th["min_side"]]
+    (w, h), which = training_size(ds, int(th["min_side"]))
+    side = min(w, h)
+    small = [i.path for i in ds.images if i.width and min(i.width, i.height) < side]
     if small:
-        yield Hit({"n": len(small), "examples": _examples(small, ds.root)})
+        yield Hit({"n": len(small), "min_side": side, "which": which,
+                   "examples": _examples(small, ds.root)})
 
 
 @predicate("missing_captions")
@@ -112,7 +127,9 @@ def folder_layout(inp, ctx, rule, th):
 def duplicate_stems(inp, ctx, rule, th):
     ds = _ds(inp)
     if ds.duplicate_stems:
-        groups = "; ".join(" + ".join(p.name for p in g) for g in ds.duplicate_stems[:3])
+        from loratui.userfiles import shown
+
+        groups = "; ".join(" + ".join(shown(p.name) for p in g) for g in ds.duplicate_stems[:3])
         yield Hit({"n": len(ds.duplicate_stems), "groups": groups})
 
 

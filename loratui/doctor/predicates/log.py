@@ -242,6 +242,10 @@ def log_base_size_mismatch(inp, ctx, rule, th):
                           f"[{sm.group(3)}] in the model the script builds")
             yield Hit({"detail": detail}, line=line.line)
             return
+        if "KeyError" in line.text and "conditioner.embedders" in line.text:
+            yield Hit({"detail": "the SDXL script looks for SDXL keys (`conditioner.embedders`) "
+                       "the checkpoint lacks: an SD1.x/SD2.x checkpoint"}, line=line.line)
+            return
         km = SDXL_KEYS_RE.search(line.text)
         if km is not None:
             yield Hit({"detail": f"the checkpoint has SDXL keys (`{km.group(1)}`) the "
@@ -367,3 +371,36 @@ def log_xformers(inp, ctx, rule, th):
         used = True
     yield Hit(_vars(m, first.text, len(hits)), line=first.line,
               severity=None if used else "info")
+
+
+TRAINING_SIGNS = ("train_network.py", "sdxl_train", "running training", "steps:", "学習開始",
+                  "caching latents")
+
+
+@predicate("log_shape_mismatch")
+def log_shape_mismatch(inp, ctx, rule, th):
+    """Widths of another family: at generation a LoRA of another family (O02); in a
+    training run, a base model the script does not build (C02) too."""
+    hits = log_hits(inp, rule)
+    if not hits:
+        return
+    first, m = hits[0]
+    refs = list(rule.refs)
+    if _command_facts(inp) is not None or any(inp.data.contains(n) for n in TRAINING_SIGNS):
+        refs.insert(0, "C02")
+    yield Hit(_vars(m, first.text, len(hits)), line=first.line, refs=refs)
+
+
+@predicate("log_huber_device")
+def log_huber_device(inp, ctx, rule, th):
+    """Tensors on two devices is the huber-loss bug (C15) only where the paste shows the
+    huber loss; elsewhere it is some other bug, left to the traceback fallback."""
+    hits = log_hits(inp, rule)
+    if not hits:
+        return
+    cmd = _command_facts(inp)
+    huber = inp.data.contains("huber") or (
+        cmd is not None and "huber" in str(cmd.get("loss_type") or "").lower())
+    if huber:
+        first, m = hits[0]
+        yield Hit(_vars(m, first.text, len(hits)), line=first.line)

@@ -103,7 +103,8 @@ class ParametersScreen(WizardScreen):
     def compose_body(self) -> ComposeResult:
         from loratui.presets import load_presets
 
-        self.presets = load_presets()
+        gpu = getattr(self.state.gpu, "best", None)  # presets in the precision it trains in
+        self.presets = [p if p.cpu else p.for_gpu(gpu) for p in load_presets()]
         with Vertical(id="body"):
             with Horizontal(id="preset-bar"):
                 yield Label("Preset", classes="form-label")
@@ -124,6 +125,11 @@ class ParametersScreen(WizardScreen):
         for row in self.rows:
             table.add_row(row["key"], "", key=row["key"])
         self.refresh_from_state()
+        from loratui.presets import matching
+
+        preset = matching(self.state.config, self.presets)  # name the preset, not "(custom)"
+        if preset is not None:
+            self.query_one("#preset", Select).value = preset.id
         table.focus()
 
     def refresh_from_state(self) -> None:
@@ -140,15 +146,18 @@ class ParametersScreen(WizardScreen):
     def action_recommended(self) -> None:
         from loratui.presets import choose
 
-        preset = choose(self.state.card_gb, self.state.config.network.kind)
+        preset = choose(self.state.card_gb, self.state.config.network.kind,
+                        gpu=getattr(self.state.gpu, "best", None))
         self.query_one("#preset", Select).value = preset.id
 
     @on(Select.Changed, "#preset")
     def preset_changed(self, event: Select.Changed) -> None:
-        if event.value is Select.BLANK:
+        preset = next((p for p in self.presets if p.id == event.value), None)
+        if preset is None:  # blank ("custom")
             return
-        preset = next(p for p in self.presets if p.id == event.value)
         cfg = preset.to_config(self.state.config)
+        if cfg == self.state.config:
+            return  # already this preset's settings (as when the step opens on them)
         self.state.config = cfg
         self.dirty = True
         self.refresh_from_state()

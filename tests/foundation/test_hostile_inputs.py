@@ -1,0 +1,487 @@
+"""Hostile inputs through the real `loratui` command: never a traceback, never a lost file.
+
+Each refusal is exit 2 with one line on stderr that names the file and says what to do.
+The table below holds one case per class of bad input found by a torture pass; the
+tests after it cover what a table row cannot (files kept, backups, valid JSON)."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DEEP = 100_000    # brackets: far past Python's recursion limit
+
+
+def loratui(*args, cwd=None):
+    env = {**os.environ, "LORATUI_FAKE_GPU": "", "COLUMNS": "200"}
+    env.pop("LORATUI_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "loratui", *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, timeout=120)
+
+
+def safetensors_bytes(header: dict | bytes, data: bytes = b"") -> bytes:
+    raw = header if isinstance(header, bytes) else json.dumps(header).encode()
+    return struct.pack("<Q", len(raw)) + raw + data
+
+
+def deep_json() -> str:
+    return '{"a": ' + "[" * DEEP + "]" * DEEP + "}"
+
+
+def write(path: Path, content: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return path
+
+
+def run_config(tmp: Path, base: str, extra: str = "") -> Path:
+    """A loratui.toml whose dataset and output folders exist (so only `base` is bad)."""
+    (tmp / "imgs").mkdir(exist_ok=True)
+    return write(tmp / "loratui.toml", f'[model]\nbase = "{base}"\n[dataset]\ndir = "imgs"\n'
+                 f'[output]\ndir = "runs"\n{extra}')
+
+
+def _lora_inspect_deep(tmp):
+    f = write(tmp / "deep.safetensors", safetensors_bytes(deep_json().encode()))
+    return ["lora", "inspect", f], "deep.safetensors"
+
+
+def _lora_inspect_overlap(tmp):
+    t = {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}
+    f = write(tmp / "overlap.safetensors", safetensors_bytes({"a": t, "b": t}, b"\0" * 8))
+    return ["lora", "inspect", f], "overlap"
+
+
+def _doctor_deep_json(tmp):
+    return ["doctor", write(tmp / "kohya.json", deep_json())], "kohya.json"
+
+
+def _doctor_deep_toml(tmp):
+    return ["doctor", write(tmp / "config.toml", "a = " + "[" * DEEP + "]" * DEEP)], \
+        "config.toml"
+
+
+def _import_deep_json(tmp):
+    return ["config", "import", write(tmp / "kohya.json", deep_json()), "-o",
+            tmp / "out.toml"], "kohya.json"
+
+
+def _import_deep_toml(tmp):
+    f = write(tmp / "sd.toml", "a = " + "[" * DEEP + "]" * DEEP)
+    return ["config", "import", f, "-o", tmp / "out.toml"], "sd.toml"
+
+
+def _import_deep_tables(tmp):
+    f = write(tmp / "tables.toml", "[" + ".".join(["a"] * 5000) + "]\nx = 1\n")
+    return ["config", "import", f, "-o", tmp / "out.toml"], "tables.toml"
+
+
+def _import_subsets_string(tmp):
+    f = write(tmp / "dataset.toml", '[[datasets]]\nresolution = 512\nsubsets = "imgs"\n')
+    return ["config", "import", f, "-o", tmp / "out.toml"], "dataset.toml"
+
+
+def _import_datasets_strings(tmp):
+    f = write(tmp / "dataset.toml", 'datasets = ["a", 1]\n')
+    return ["config", "import", f, "-o", tmp / "out.toml"], "dataset.toml"
+
+
+def _import_subset_number(tmp):
+    f = write(tmp / "dataset.toml", "[[datasets]]\nsubsets = [5]\n")
+    return ["config", "import", f, "-o", tmp / "out.toml"], "subsets[0]"
+
+
+def _import_general_number(tmp):
+    f = write(tmp / "dataset.toml", "general = 5\n[[datasets]]\n[[datasets.subsets]]\n"
+              'image_dir = "x"\n')
+    return ["config", "import", f, "-o", tmp / "out.toml"], "general"
+
+
+def _import_dataset_option(tmp):
+    main = write(tmp / "config.toml", "network_dim = 8\n")
+    ds = write(tmp / "ds.toml", "[[datasets]]\nsubsets = 3\n")
+    return ["config", "import", main, "--dataset", ds, "-o", tmp / "out.toml"], "ds.toml"
+
+
+def _import_utf16_garbage(tmp):
+    return ["config", "import", write(tmp / "k.json", b"\xff\xfe\x00"), "-o",
+            tmp / "out.toml"], "k.json"
+
+
+def _check_duplicate_key(tmp):
+    f = write(tmp / "loratui.toml", "[training]\nseed = 1\nseed = 2\n")
+    return ["config", "check", f], "line 3"
+
+
+def _train_duplicate_key(tmp):
+    f = run_config(tmp, "m.safetensors", "[network]\nrank = 8\nrank = 16\n")
+    return ["train", f, "--no-start"], "loratui.toml"
+
+
+def _train_nan_doctor(tmp):
+    f = run_config(tmp, "m.safetensors", "[doctor]\nmax_rank = nan\n")
+    return ["train", f, "--no-start"], "doctor.max_rank"
+
+
+def _check_not_utf8(tmp):
+    f = write(tmp / "loratui.toml", b"[output]\nname = \"caf\xe9\"\n")
+    return ["config", "check", f], "UTF-8"
+
+
+def _check_utf16_odd(tmp):
+    return ["config", "check", write(tmp / "loratui.toml", b"\xff\xfe[\x00x")], "UTF-16"
+
+
+def _train_pickle_base(tmp):
+    write(tmp / "m.safetensors", b"\x80\x04\x95" + b"\0" * 64)
+    return ["train", run_config(tmp, "m.safetensors"), "--no-start"], "pickle"
+
+
+def _train_random_base(tmp):
+    write(tmp / "m.safetensors", bytes(range(256)) * 4)
+    return ["train", run_config(tmp, "m.safetensors"), "--no-start"], "m.safetensors"
+
+
+def _train_lfs_base(tmp):
+    write(tmp / "m.safetensors", "version https://git-lfs.github.com/spec/v1\n"
+          "oid sha256:4c2b\nsize 4265380512\n")
+    return ["train", run_config(tmp, "m.safetensors"), "--no-start"], "LFS"
+
+
+def _train_overlap_base(tmp):
+    t = {"dtype": "F16", "shape": [4], "data_offsets": [0, 8]}
+    write(tmp / "m.safetensors", safetensors_bytes({"x": t, "y": t}, b"\0" * 8))
+    return ["train", run_config(tmp, "m.safetensors"), "--no-start"], "overlap"
+
+
+def _train_folder_lfs_weights(tmp):
+    write(tmp / "model" / "model_index.json", '{"_class_name": "StableDiffusionPipeline"}')
+    write(tmp / "model" / "unet" / "diffusion_pytorch_model.safetensors",
+          "version https://git-lfs.github.com/spec/v1\noid sha256:1\nsize 3\n")
+    return ["train", run_config(tmp, "model"), "--no-start"], "diffusion_pytorch_model"
+
+
+def _train_folder_only_bin(tmp):
+    write(tmp / "model" / "model_index.json", '{"_class_name": "StableDiffusionPipeline"}')
+    write(tmp / "model" / "text_encoder" / "pytorch_model.bin", b"\x80\x02}q\x00.")
+    return ["train", run_config(tmp, "model"), "--no-start"], "pytorch_model.bin"
+
+
+def _attach_missing(tmp):
+    return ["attach", tmp / "nope"], "nope"
+
+
+CASES = {
+    "lora inspect: nested safetensors header": _lora_inspect_deep,
+    "lora inspect: overlapping tensor offsets": _lora_inspect_overlap,
+    "doctor: nested kohya JSON": _doctor_deep_json,
+    "doctor: nested TOML": _doctor_deep_toml,
+    "config import: nested kohya JSON": _import_deep_json,
+    "config import: nested sd-scripts TOML": _import_deep_toml,
+    "config import: 5000 nested tables": _import_deep_tables,
+    "config import: subsets is a string": _import_subsets_string,
+    "config import: datasets holds strings": _import_datasets_strings,
+    "config import: a subset is a number": _import_subset_number,
+    "config import: general is a number": _import_general_number,
+    "config import --dataset: subsets is a number": _import_dataset_option,
+    "config import: broken UTF-16": _import_utf16_garbage,
+    "config check: duplicate key": _check_duplicate_key,
+    "train: duplicate key": _train_duplicate_key,
+    "train: NaN in [doctor]": _train_nan_doctor,
+    "config check: not UTF-8": _check_not_utf8,
+    "config check: odd-length UTF-16": _check_utf16_odd,
+    "train: pickle named .safetensors": _train_pickle_base,
+    "train: random bytes named .safetensors": _train_random_base,
+    "train: git-LFS pointer as model.base": _train_lfs_base,
+    "train: overlapping offsets in model.base": _train_overlap_base,
+    "train: LFS pointer inside a diffusers folder": _train_folder_lfs_weights,
+    "train: diffusers folder with only .bin pickles": _train_folder_only_bin,
+    "attach: no such run": _attach_missing,
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_hostile_input_is_refused_in_one_line(tmp_path, case):
+    args, names = CASES[case](tmp_path)
+    r = loratui(*args, cwd=tmp_path)
+    err = r.stderr.decode("utf-8")          # valid UTF-8, whatever the input held
+    assert b"Traceback" not in r.stderr + r.stdout, err
+    assert r.returncode == 2, (r.returncode, err)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert names.lower() in err.lower(), err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir()), \
+        "a refused run must not leave a run folder"
+
+
+# ------------------------------------------------------------------ configs that load
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be"])
+def test_bom_and_utf16_configs_load(tmp_path, encoding):
+    from loratui.config import load_config
+
+    f = tmp_path / "loratui.toml"
+    f.write_bytes("[network]\nrank = 16\n[output]\nname = \"café_☕\"\n".encode(encoding))
+    cfg = load_config(f)
+    assert cfg.network.rank == 16 and cfg.output.name == "café_☕"
+
+
+def test_bom_config_through_the_command(tmp_path):
+    f = tmp_path / "loratui.toml"
+    f.write_bytes("\ufeff[network]\nrank = 16\n".encode())
+    r = loratui("config", "show", f)
+    assert r.returncode == 0 and "rank = 16" in r.stdout.decode(), r.stderr
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("[training]\nseed = 4294967296\n", "4294967295"),
+    ("[training]\nseed = -1\n", "training.seed"),
+    ("[sample]\nseed = 99999999999999\n", "sample.seed"),
+    ("[network]\nrank = true\n", "not true/false"),
+    ("[network]\nalpha = false\n", "not true/false"),
+    ("[training]\nepochs = true\n", "not true/false"),
+    ("[doctor]\nmax_rank = inf\n", "finite"),
+])
+def test_values_the_libraries_reject_are_invalid(tmp_path, text, fragment):
+    from loratui.config import ConfigError, load_config
+
+    f = tmp_path / "loratui.toml"
+    f.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(f)
+    assert fragment in str(info.value) and not info.value.unreadable
+
+
+def test_invalid_value_exit_1_and_largest_seed_is_valid(tmp_path):
+    f = tmp_path / "loratui.toml"
+    f.write_text("[training]\nseed = 4294967296\n")
+    r = loratui("config", "check", f)
+    assert r.returncode == 1 and b"4294967295" in r.stderr and b"Traceback" not in r.stderr
+    f.write_text("[training]\nseed = 4294967295\n")
+    from loratui.config import load_config
+
+    assert load_config(f).training.seed == 2**32 - 1
+
+
+# ------------------------------------------------------------------ files never lost
+def _images(folder: Path, names: list[str | bytes]) -> None:
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, name in enumerate(names):
+        path = os.path.join(os.fsencode(folder), os.fsencode(name))
+        Image.new("RGB", (64, 48), (i * 40 % 255, 80, 160)).save(path, format="PNG")
+
+
+def _digest(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+def test_prepare_never_overwrites_or_deletes_the_users_files(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "mine"
+    _images(src, ["a.png", "b.png"])
+    (src / "a.txt").write_text("a source caption")
+    _images(out, ["a.png"])
+    (out / "a.txt").write_text("my own notes")
+    (out / "b.txt").write_text("more notes")
+    before = _digest(out)
+
+    refused = loratui("dataset", "prepare", src, "--out", out)
+    assert refused.returncode == 2 and b"Traceback" not in refused.stderr
+    err = refused.stderr.decode()
+    assert str(out) in err and "--force" in err and len(err.strip().splitlines()) == 1
+    assert _digest(out) == before
+
+    forced = loratui("dataset", "prepare", src, "--out", out, "--force")
+    assert forced.returncode == 0, forced.stderr
+    after = _digest(out)
+    assert {k: after[k] for k in before} == before          # untouched
+    assert len(after) == len(before) + 4                      # two images, two captions
+    assert "not written by loratui" in forced.stdout.decode()
+
+    (src / "a.png").unlink()                                  # its copy goes, the user's stays
+    (src / "a.txt").unlink()
+    again = loratui("dataset", "prepare", src, "--out", out)
+    assert again.returncode == 0, again.stderr
+    final = _digest(out)
+    assert {k: final[k] for k in before} == before
+    assert len(final) == len(before) + 2
+
+
+def test_prepare_record_pointing_outside_is_not_followed(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    _images(src, ["a.png"])
+    assert loratui("dataset", "prepare", src, "--out", out).returncode == 0
+    victim = write(tmp_path / "victim.txt", "precious")
+    record = json.loads((out / ".loratui-prepare.json").read_text())
+    record["files"]["gone.png"] = {"out": "../victim.txt", "caption": str(victim),
+                                   "sig": [1, 1]}
+    (out / ".loratui-prepare.json").write_text(json.dumps(record))
+    assert loratui("dataset", "prepare", src, "--out", out).returncode == 0
+    assert victim.read_text() == "precious"
+
+
+def test_caption_edit_in_a_forced_folder_backs_up_the_users_captions(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "mine"
+    _images(src, ["x.png"])
+    (src / "x.txt").write_text("girl, watermark")
+    _images(out, ["own.png"])
+    (out / "own.txt").write_text("mine, watermark")
+    assert loratui("dataset", "prepare", src, "--out", out, "--force").returncode == 0
+    r = loratui("dataset", "caption", out, "--remove-tag", "watermark")
+    assert r.returncode == 0, r.stderr
+    assert (out / "x.txt").read_text().strip() == "girl"
+    backups = list((out / ".loratui-backup").rglob("own.txt"))
+    assert [b.read_text() for b in backups] == ["mine, watermark"]
+    assert not list((out / ".loratui-backup").rglob("x.txt"))     # the copy is loratui's
+
+
+def test_import_force_keeps_every_earlier_file_as_its_own_backup(tmp_path):
+    out = tmp_path / "loratui.toml"
+    src = write(tmp_path / "k.json", json.dumps({"network_dim": 4}))
+    versions = []
+    for rank in (1, 2, 3):
+        out.write_text(f"# version {rank}\n[network]\nrank = {rank}\n")
+        versions.append(out.read_text())
+        r = loratui("config", "import", src, "-o", out, "--force")
+        assert r.returncode == 0, r.stderr
+        assert "kept as" in r.stderr.decode()
+    backups = sorted(tmp_path.glob("loratui.toml.*.bak"))
+    assert sorted(b.read_text() for b in backups) == sorted(versions)
+
+
+def test_backups_within_one_second_never_replace_each_other(tmp_path):
+    from loratui.dataset._io import Backup
+    from loratui.userfiles import keep_backup
+
+    f = tmp_path / "loratui.toml"
+    seen = []
+    for i in range(5):
+        f.write_text(f"v{i}")
+        seen.append(keep_backup(f).read_text())
+    assert seen == [f"v{i}" for i in range(5)]
+    assert len(list(tmp_path.glob("loratui.toml.*.bak"))) == 5
+    cap = tmp_path / "a.txt"
+    dirs = set()
+    for i in range(3):
+        cap.write_text(f"caption {i}")
+        b = Backup(tmp_path)
+        b.save(cap)
+        dirs.add(b.dir)
+    assert sorted((d / "a.txt").read_text() for d in dirs) == [f"caption {i}" for i in range(3)]
+
+
+def test_wizard_save_keeps_each_unloadable_config(tmp_path):
+    from loratui.gpu import GpuReport
+    from loratui.ui.state import WizardState
+
+    cfg_path = tmp_path / "loratui.toml"
+    for i in range(2):
+        cfg_path.write_text(f"broken {i} [[[")
+        from loratui.config import RunConfig
+
+        WizardState(tmp_path, RunConfig(), GpuReport([], "test")).save()
+    texts = sorted(p.read_text() for p in tmp_path.glob("loratui.toml.*.bak"))
+    assert texts == ["broken 0 [[[", "broken 1 [[["]
+
+
+# ------------------------------------------------------------------ names and output
+def test_names_that_are_not_utf8_or_hold_newlines(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    _images(src, [b"bad\xff\xfe.png", "new\nline.png", "esc\x1b[31m.png", "ok.png"])
+    scan = loratui("dataset", "scan", src, "--json")
+    data = json.loads(scan.stdout.decode("utf-8"))              # strict UTF-8, valid JSON
+    paths = {i["path"] for i in data["images"]}
+    assert "bad\\xff\\xfe.png" in paths and "new\nline.png" in paths
+
+    text = loratui("dataset", "scan", src, "--all").stdout.decode("utf-8")
+    listed = [ln.strip() for ln in text.splitlines() if ln.strip().endswith("64×48")]
+    assert "new\\nline.png: 64×48" in listed and "bad\\xff\\xfe.png: 64×48" in listed
+    assert "\x1b" not in text
+
+    prep = loratui("dataset", "prepare", src, "--out", out, "--json")
+    assert prep.returncode == 0, prep.stderr
+    assert json.loads(prep.stdout.decode("utf-8"))["written"] == 4
+    record = json.loads((out / ".loratui-prepare.json").read_text(encoding="ascii"))
+    assert len(record["files"]) == 4
+    again = loratui("dataset", "prepare", src, "--out", out, "--json")
+    assert json.loads(again.stdout)["up_to_date"] == 4           # the record round-trips
+    doctor = loratui("doctor", src).stdout.decode("utf-8")
+    assert "\x1b[31m" not in doctor
+
+
+def test_utf16_captions_are_read_as_utf16(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    _images(src, ["a.png", "b.png"])
+    (src / "a.txt").write_bytes("1girl, 日本語, smile".encode("utf-16"))       # BOM
+    (src / "b.txt").write_bytes("1boy, café".encode("utf-16-le"))              # no BOM
+    scan = loratui("dataset", "scan", src).stdout.decode()
+    assert "saved as UTF-16" in scan and "Shift-JIS" not in scan
+    assert loratui("dataset", "prepare", src, "--out", out).returncode == 0
+    assert (out / "a.txt").read_text(encoding="utf-8").strip() == "1girl, 日本語, smile"
+    assert (out / "b.txt").read_text(encoding="utf-8").strip() == "1boy, café"
+
+
+def test_prepare_of_only_unusable_files_prints_a_summary_and_fails(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(300):
+        (src / f"img{i:04d}.png").write_bytes(b"not an image at all" * (i % 3))
+    r = loratui("dataset", "prepare", src, "--out", tmp_path / "out", "--workers", "1")
+    out, err = r.stdout.decode(), r.stderr.decode()
+    assert r.returncode == 2 and "Traceback" not in err
+    assert len(out.splitlines()) < 20, out
+    assert "… and 95 more (--all" in out and "… and 195 more (--all" in out
+    assert "nothing was written" in err and str(src) in err
+    every = loratui("dataset", "prepare", src, "--out", tmp_path / "out", "--all")
+    assert len(every.stdout.decode().splitlines()) > 300
+
+
+def test_attach_shows_a_run_whose_files_hold_bad_rows(tmp_path):
+    run = tmp_path / "runs" / "r1"
+    run.mkdir(parents=True)
+    (run / "state.json").write_text('{"state": "finished", "step": "x", "max_steps": 1e-308,'
+                                    ' "epochs": [], "error": 5, "lora": 7}')
+    rows = ['{"step": 1, "loss": 0.5, "loss_avg": 0.5}', "[1, 2]", "null", "7",
+            '{"step": "x", "loss": "NaN", "loss_avg": 1e999, "eta_s": 1e999}',
+            '{"loss": NaN, "loss_avg": Infinity, "lr_unet": "fast", "mem_peak_mb": true}',
+            "[" * DEEP, '{"a":' * 3000 + "1" + "}" * 3000]
+    (run / "metrics.jsonl").write_text("\n".join(rows) + "\n")
+    (run / "events.jsonl").write_text('{"type": 5, "message": {"a": 1}, "time": 7}\n[]\n')
+    for args in (["attach", run, "--once"], ["runs", "--dir", run.parent],
+                 ["runs", "--dir", run.parent, "--json"]):
+        r = loratui(*args)
+        assert r.returncode == 0, r.stderr
+        assert b"Traceback" not in r.stderr
+    json.loads(loratui("runs", "--dir", run.parent, "--json").stdout)
+
+
+def test_doctor_reports_a_nested_safetensors_header_as_a_finding(tmp_path):
+    f = write(tmp_path / "d.safetensors", safetensors_bytes(deep_json().encode()))
+    r = loratui("doctor", f)
+    assert r.returncode == 1 and b"Traceback" not in r.stderr
+    assert "LF101" in r.stdout.decode() and "nested" in r.stdout.decode()
+
+
+def test_lora_metadata_nested_deeply_is_just_metadata(tmp_path):
+    t = {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}
+    md = {"ss_tag_frequency": deep_json(), "ss_network_dim": "1e999"}
+    f = write(tmp_path / "x.safetensors",
+              safetensors_bytes({"__metadata__": md, "lora_unet_a.alpha": t}, b"\0" * 4))
+    for args in (["lora", "inspect", f], ["lora", "inspect", f, "--json"], ["doctor", f]):
+        r = loratui(*args)
+        assert b"Traceback" not in r.stderr and r.returncode in (0, 1), r.stderr
+
+
+def test_last_guard_turns_an_unexpected_error_into_one_line():
+    from loratui.cli import unexpected_message
+
+    assert "LORATUI_DEBUG=1" in unexpected_message(KeyError("x"))
+    msg = unexpected_message(PermissionError(13, "Permission denied", "/data/\udcffx.toml"))
+    assert msg.startswith("/data/\\xffx.toml: Permission denied")
+    assert "\n" not in unexpected_message(RecursionError("deep"))

@@ -76,6 +76,29 @@ def lbw_layout_vs_base(inp, ctx, rule, th):
                   **_where(use))
 
 
+@predicate("lora_name_family_vs_base")
+def lora_name_family_vs_base(inp, ctx, rule, th):
+    """A LoRA whose name says one family used with a checkpoint (or --base) of another."""
+    from loratui.doctor.facts import family_from_name
+    from loratui.families import NAMES
+
+    checkpoints = list(getattr(inp.data, "checkpoints", []) or [])
+    named = {family_from_name(c) for c in checkpoints} - {None}
+    if checkpoints:
+        if len(named) != 1:
+            return  # no telling name, or several checkpoints of different families
+        base, how = named.pop(), f"the checkpoint `{checkpoints[0]}`"
+    else:
+        base, how = ctx.options.base, "--base"
+    if base is None:
+        return
+    for use in _uses(inp):
+        fam = family_from_name(use.name)
+        if fam is not None and fam != base:
+            yield Hit({"use": _label(use), "lora_family": NAMES.get(fam, fam),
+                       "base_family": NAMES.get(base, base), "base_how": how}, **_where(use))
+
+
 @predicate("comfy_a1111_tags")
 def comfy_a1111_tags(inp, ctx, rule, th):
     for node_id, pdata in getattr(inp.data, "prompt_data", []):

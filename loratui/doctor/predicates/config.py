@@ -242,6 +242,8 @@ def fp16_vae(inp, ctx, rule, th):
     f = inp.facts
     if F.mixed_precision(f) != "fp16" or f.get("no_half_vae") or not f.known("no_half_vae"):
         return
+    if re.search(r"fp16[-_]?fix", str(f.get("vae") or ""), re.I):
+        return  # a VAE fixed for fp16 (madebyollin's sdxl-vae-fp16-fix) is meant to run in fp16
     if f.kind == "kohya-json" and not f.has("mixed_precision"):
         return
     yield Hit({"family": F.family(f)}, key="no_half_vae" if f.has("no_half_vae")

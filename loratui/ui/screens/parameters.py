@@ -35,9 +35,10 @@ def range_text(row: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def value_text(value: Any) -> str:
-    if value is None:
-        return "(= rank)" if value is None else ""
+def value_text(value: Any, key: str = "") -> str:
+    if value is None:  # an optional value that follows another one
+        return {"network.alpha": "(= rank)",
+                "optimizer.text_encoder_2_lr": "(= TE1 LR)"}.get(key, "(default)")
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
@@ -137,7 +138,7 @@ class ParametersScreen(WizardScreen):
         table = self.query_one("#fields", DataTable)
         for row in self.rows:
             table.update_cell(row["key"], table.ordered_columns[1].key,
-                              value_text(get_dotted(cfg, row["key"])))
+                              value_text(get_dotted(cfg, row["key"]), row["key"]))
         self._show_help()
         self._show_vram()
         self._show_warnings()
@@ -172,7 +173,9 @@ class ParametersScreen(WizardScreen):
     def help_for(self, row: dict[str, Any]) -> str:
         value = get_dotted(self.state.config, row["key"])
         lines = [row["key"], "", row["description"], ""]
-        lines.append(f"value: {value_text(value)}   default: {value_text(row['default'])}")
+        key = row["key"]
+        lines.append(f"value: {value_text(value, key)}   "
+                     f"default: {value_text(row['default'], key)}")
         if range_text(row):
             lines.append(f"allowed: {range_text(row)}" + (f" {row['unit']}" if row["unit"] else ""))
         if row["pitfalls"]:

@@ -108,9 +108,14 @@ def _classes(family):
     return AutoencoderKL, DDPMScheduler, UNet2DConditionModel, te_classes
 
 
-def _load_folder(path: Path, family) -> Components:
+def _load_folder(path: Path, family=None) -> Components:
     if not (path / "model_index.json").is_file():
         raise ModelLoadError(f"{path}: no model_index.json — not a diffusers model folder")
+    if family is None:
+        from loratui import families
+
+        detected = families.detect(path)
+        family = families.get(detected if detected in families.ids() else "sd15")
     from transformers import CLIPTokenizer
 
     quiet_libraries()

@@ -43,6 +43,14 @@ def file_mode(path: Path | str) -> int:
         return 0o666 & ~current_umask()
 
 
+def follow_umask(paths) -> None:
+    """Give files a library wrote as 0600 (safetensors' `save_file`) the mode a plain
+    `open()` would have: 0666 minus the umask."""
+    mode = 0o666 & ~current_umask()
+    for path in paths:
+        os.chmod(path, mode)
+
+
 def atomic_write(path: Path | str, write: Callable[[BinaryIO], object], *,
                  fsync: bool = True, suffix: str = ".tmp") -> Path:
     """Call `write(fh)` on a temp file beside `path`, then rename it over `path`.

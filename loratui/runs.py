@@ -12,7 +12,8 @@ training goes on. Layout:
     train.log          human-readable log (and the detached process's stdout/stderr)
     environment.json   versions, GPU, command line
     samples/           PNGs from fixed prompts and seed
-    checkpoints/       kohya LoRAs every N epochs; resume/ holds the resumable state
+    checkpoints/       kohya LoRAs every N epochs; resumable states: resume/ (stop, finish)
+                       and resume-eNNNN/ (each epoch checkpoint, the newest two kept)
     <name>.safetensors the final LoRA (kohya format)
 """
 
@@ -32,6 +33,9 @@ LOG_FILE = "train.log"
 CONFIG_FILE = "config.toml"
 ENV_FILE = "environment.json"
 RESUME_DIR = "checkpoints/resume"
+STATE_DIRS = ("resume",)         # in checkpoints/: the state written at a stop or the end
+EPOCH_STATE_PREFIX = "resume-e"  # checkpoints/resume-e0003/: the state of an epoch checkpoint
+TRAINER_FILE = "trainer.json"
 
 ACTIVE_STATES = ("starting", "loading", "caching", "running", "saving")
 TERMINAL_STATES = ("finished", "failed", "interrupted", "crashed")
@@ -57,7 +61,7 @@ def read_jsonl(path: Path, tail: int | None = None) -> list[dict[str, Any]]:
 # damaged files) is dropped on reading, so no view ever fails on it.
 NUMBER_FIELDS = frozenset({"step", "max_steps", "epoch", "epochs", "pid", "loss", "loss_avg",
                            "lr_unet", "lr_te", "eta_s", "sec_per_step", "images_per_sec",
-                           "mem_allocated_mb", "mem_peak_mb"})
+                           "mem_allocated_mb", "mem_peak_mb", "processes", "launcher_pid"})
 TEXT_FIELDS = frozenset({"state", "host", "error", "lora", "started_at", "updated_at", "type",
                          "message"})
 
@@ -178,12 +182,24 @@ class RunFolder:
         st = self.raw_state()
         if not isinstance(st.get("state"), str):
             st["state"] = "unknown"
-        if st["state"] in ACTIVE_STATES and st.get("host") in (None, socket.gethostname()) \
-                and not pid_alive(st.get("pid")):
+        here = st.get("host") in (None, socket.gethostname())
+        if st["state"] in ACTIVE_STATES and here and (
+                not pid_alive(st.get("pid"))
+                or not all(pid_alive(pid) for pid in self.local_pids(st))):
             st["reported_state"] = st["state"]
             st["state"] = "crashed"
         st["resumable"] = self.resumable()
         return st
+
+    def local_pids(self, st: dict[str, Any] | None = None) -> list[int]:
+        """A group's trainer processes on this machine (empty for a single process)."""
+        st = self.raw_state() if st is None else st
+        ranks = st.get("ranks")
+        if not isinstance(ranks, list):
+            return []
+        host = socket.gethostname()
+        return [r["pid"] for r in ranks if isinstance(r, dict) and r.get("host") == host
+                and isinstance(r.get("pid"), int) and not isinstance(r.get("pid"), bool)]
 
     @property
     def status(self) -> str:
@@ -193,7 +209,15 @@ class RunFolder:
         return self.status in ACTIVE_STATES
 
     def resumable(self) -> bool:
-        return (self.path / RESUME_DIR / "trainer.json").is_file()
+        """A resume state exists (whether it is intact is for the trainer to check)."""
+        ckpt = self.path / "checkpoints"
+        if any((ckpt / d / TRAINER_FILE).is_file() for d in STATE_DIRS):
+            return True
+        try:
+            return any(p.name.startswith(EPOCH_STATE_PREFIX) and (p / TRAINER_FILE).is_file()
+                       for p in ckpt.iterdir())
+        except OSError:
+            return False
 
     # --- files
     def metrics(self, tail: int | None = None) -> list[dict[str, Any]]:
@@ -247,7 +271,8 @@ class RunFolder:
                 "epoch": last.get("epoch", st.get("epoch")), "epochs": st.get("epochs"),
                 "loss_avg": last.get("loss_avg"), "started_at": st.get("started_at"),
                 "updated_at": st.get("updated_at"), "lora": st.get("lora"),
-                "error": st.get("error"), "resumable": st["resumable"]}
+                "error": st.get("error"), "resumable": st["resumable"],
+                "processes": st.get("processes") or 1}
 
 
 def list_runs(output_dir: Path | str) -> list[RunFolder]:

@@ -201,6 +201,9 @@ def build_tiny_model(folder: Path | str, seed: int = 0,
                                        requires_safety_checker=False)
     folder.mkdir(parents=True, exist_ok=True)
     pipe.save_pretrained(str(folder), safe_serialization=True)
+    from loratui.atomic import follow_umask
+
+    follow_umask(folder.rglob("*.safetensors"))  # safetensors writes them 0600
     # Keep the human-readable vocab/merges beside the fast tokenizer.json.
     write_tokenizer_files(folder / "tokenizer", extra_words=extra_words)
     if family == "sdxl":

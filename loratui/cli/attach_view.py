@@ -46,7 +46,8 @@ def render(run: RunFolder, metrics: list[dict], events: list[dict]):
     info = Table.grid(padding=(0, 2))
     info.add_column(style="bold")
     info.add_column()
-    info.add_row("state", st["state"] + (f" ({st['error']})" if st.get("error") else ""))
+    procs = f" ×{st['processes']} processes" if (st.get("processes") or 1) > 1 else ""
+    info.add_row("state", st["state"] + procs + (f" ({st['error']})" if st.get("error") else ""))
     info.add_row("step", f"{step}/{max_steps or '?'}   epoch {last.get('epoch', '?')}/"
                  f"{st.get('epochs', '?')}   ETA {_fmt_eta(last.get('eta_s'))}")
     if last:

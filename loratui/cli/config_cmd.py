@@ -85,9 +85,12 @@ def run_check(args: argparse.Namespace) -> int:
     try:
         load_config(args.path)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2 if exc.unreadable else 1
-    print(f"{args.path}: ok", file=sys.stderr)
+        if exc.unreadable:  # not a config at all: bad input, on stderr
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"error: {exc}")  # the verdict is the command's output: stdout, like `ruff check`
+        return 1
+    print(f"{args.path}: ok")
     return 0
 
 
@@ -139,10 +142,18 @@ def run_export(args: argparse.Namespace) -> int:
         cfg = load_config(args.path)
     except ConfigError as exc:
         return _fail(exc)
+    from loratui.userfiles import keep_backup
+
     conf, dataset = export_sdscripts(cfg)
     out = Path(args.out)
-    atomic_write_text(out / "config.toml", conf)
-    atomic_write_text(out / "dataset.toml", dataset)
+    if out.exists() and not out.is_dir():
+        return _fail(NotADirectoryError(f"--out {out} is a file; give a folder"))
+    for name, text in (("config.toml", conf), ("dataset.toml", dataset)):
+        target = out / name
+        if target.is_file() and target.read_bytes() != text.encode("utf-8"):
+            print(f"  {target} was there before: kept as {keep_backup(target)}",
+                  file=sys.stderr)
+        atomic_write_text(target, text)
     print(f"wrote {out / 'config.toml'} and {out / 'dataset.toml'}\n"
           f"  accelerate launch train_network.py --config_file {out / 'config.toml'} "
           f"--dataset_config {out / 'dataset.toml'}", file=sys.stderr)

@@ -268,10 +268,13 @@ def run_prepare(args) -> int:
         print(dumps_json(asdict(res), indent=2))
     else:
         _print_prepared(res, args.dir, every=args.all)
-    if res.written + res.up_to_date == 0 and (res.excluded or res.failed):
-        _err(f"{shown(args.dir)}: none of its {len(res.excluded) + len(res.failed)} image "
-             "file(s) could be used, nothing was written; see why with `loratui dataset scan "
-             f"{shown(args.dir)}`")
+    if res.written + res.up_to_date == 0:
+        found = len(res.excluded) + len(res.failed)
+        _err(f"{shown(args.dir)}: " + (
+            f"none of its {found} image file(s) could be used, nothing was written; see why "
+            f"with `loratui dataset scan {shown(args.dir)}`" if found else
+            "no image files found, nothing was written; check the folder (images may sit in "
+            "sub-folders such as `10_name`)"))
         return 2
     return 1 if res.failed else 0
 

@@ -127,6 +127,7 @@ def _print_tables(shown, recommended, vram, gpu_text, family: str = "sd15") -> N
 
     from loratui import families
     from loratui.config import field_docs
+    from loratui.wording import a_an
 
     fam = families.get(family)
     console = Console()
@@ -166,7 +167,7 @@ def _print_tables(shown, recommended, vram, gpu_text, family: str = "sd15") -> N
     verdict = ""
     if vram:
         verdict = "fits" if est.fits(vram) else "[red]may not fit[/]"
-        verdict = f" on a {vram:g} GB card: {verdict}"
+        verdict = f" on {a_an(f'{vram:g} GB')} card: {verdict}"
     console.print(f"[bold]VRAM estimate:[/] {est.total_gb:.1f} GB{verdict} "
                   "[dim](analytic estimate, not yet measured on a GPU)[/]")
     for name, gb in est.as_rows()[:-1]:
@@ -179,12 +180,18 @@ def _write(preset, target: str) -> int:
     from loratui.config import ConfigError, RunConfig, load_config, save_config
 
     path = Path(target)
+    backup = None
     try:
         base = load_config(path, resolve=False) if path.exists() else RunConfig()
         cfg = preset.to_config(base)
+        if path.is_file() and path.stat().st_size:
+            from loratui.userfiles import keep_backup
+
+            backup = keep_backup(path)
         save_config(cfg, path)
     except (ConfigError, OSError) as exc:
         print(f"loratui presets: {exc}", file=sys.stderr)
         return 2
-    print(f"wrote {preset.id} into {path}", file=sys.stderr)
+    print(f"wrote {preset.id} into {path}" + (f" (the previous file is kept as {backup})"
+                                              if backup else ""), file=sys.stderr)
     return 0

@@ -121,9 +121,12 @@ def run_runs(args: argparse.Namespace) -> int:
         epoch = f"{r['epoch']}/{r['epochs']}" if r.get("epochs") else str(r["epoch"] or "")
         loss = f"{r['loss_avg']:.4f}" if isinstance(r.get("loss_avg"), float) else ""
         tail = os.path.basename(r["lora"]) if r.get("lora") else (r.get("error") or "")[:60]
+        state = _state_markup(r["state"])
+        if (r.get("processes") or 1) > 1:
+            state += f" ×{r['processes']}"
         if r["state"] in ("interrupted", "crashed") and r["resumable"]:
             tail = "resume: loratui train --resume " + r["path"]
-        table.add_row(r["name"], _state_markup(r["state"]), step, epoch, loss,
+        table.add_row(r["name"], state, step, epoch, loss,
                       (r.get("started_at") or "")[5:16].replace("T", " "), tail)
     Console(width=max(Console().width, 120)).print(table)
     return 0
@@ -155,11 +158,17 @@ def run_stop(args: argparse.Namespace) -> int:
     if st["state"] not in ("starting", "loading", "caching", "running", "saving"):
         print(f"loratui stop: {run.path} is {st['state']}, not running", file=sys.stderr)
         return 1
-    try:
-        os.kill(int(st["pid"]), signal.SIGINT)
-    except (OSError, TypeError, ValueError) as exc:
-        print(f"loratui stop: cannot signal pid {st.get('pid')}: {exc}", file=sys.stderr)
+    # a group: every trainer process on this machine (they agree on the step to stop at)
+    pids = run.local_pids() or [st.get("pid")]
+    asked = []
+    for pid in pids:
+        try:
+            os.kill(int(pid), signal.SIGINT)
+            asked.append(str(pid))
+        except (OSError, TypeError, ValueError) as exc:
+            print(f"loratui stop: cannot signal pid {pid}: {exc}", file=sys.stderr)
+    if not asked:
         return 1
-    print(f"asked pid {st['pid']} to stop; it saves a resumable state at the next step "
+    print(f"asked pid {', '.join(asked)} to stop; it saves a resumable state at the next step "
           f"(resume: loratui train --resume {run.path})", file=sys.stderr)
     return 0

@@ -14,9 +14,13 @@ examples:
   loratui train --resume runs/my_lora-20260101-120000
   loratui train loratui.toml --resume my_lora  newest run whose name starts with my_lora
   loratui attach runs/my_lora-20260101-120000  follow a run live
-several GPUs (accelerate):
+several GPUs (one process each, through accelerate's launcher; runs/attach/stop as usual):
+  loratui train loratui.toml --gpus 2
+several machines (the run folder and dataset at the same paths on each):
   RUN=$(loratui train loratui.toml --no-start)
-  accelerate launch --multi_gpu --num_processes 2 -m loratui.train.worker "$RUN"
+  accelerate launch --multi_gpu --num_machines 2 --machine_rank 0 --num_processes 4 \
+    --main_process_ip 10.0.0.1 --main_process_port 29500 -m loratui.train.worker "$RUN"
+  (and --machine_rank 1 on the second machine; see docs/training.md)
 """
 
 
@@ -28,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="continue an interrupted run (folder path or name) from its saved state")
     p.add_argument("--foreground", action="store_true",
                    help="train in this process instead of a detached one")
+    p.add_argument("--gpus", type=int, metavar="N",
+                   help="train with N processes (one per GPU) through accelerate's launcher; "
+                        "a resumed run keeps the number it was trained with")
     p.add_argument("--no-start", action="store_true",
                    help="only check and create the run folder, print it (for accelerate launch)")
     p.set_defaults(run=run)
@@ -49,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
             return 0
         from loratui.train import start
 
-        result = start(args.config, resume=args.resume, detach=not args.foreground)
+        result = start(args.config, resume=args.resume, detach=not args.foreground,
+                       gpus=args.gpus)
     except ConfigError as exc:
         print(f"loratui train: {exc}", file=sys.stderr)
         return 2

@@ -43,6 +43,8 @@ def run_wizard(project: Path | None = None, *, run_dir: str | None = None,
     app = create_app(project or Path.cwd(), run_dir=run_dir,
                      step="train" if run_dir else step)
     app.run()
+    if app.state is not None:  # one line on the way out: the run, its state, how to return
+        print(app.exit_summary())
     return app.return_code or 0
 
 

@@ -2,9 +2,10 @@
 
 Public API:
 - `train(cfg, run_dir=None, *, resume=False) -> TrainResult` — train in this process.
-- `start(config, *, resume=None, detach=True) -> StartResult` — `config` is a loratui.toml
-  path or a RunConfig; create (or reopen, with `resume=RUN`) a run folder after the
-  pre-flight checks and start the trainer in its own session (`detach=False`: here).
+- `start(config, *, resume=None, detach=True, gpus=None) -> StartResult` — `config` is a
+  loratui.toml path or a RunConfig; create (or reopen, with `resume=RUN`) a run folder after
+  the pre-flight checks and start the trainer in its own session (`detach=False`: here;
+  `gpus=N`: N processes through accelerate's launcher).
 - `export_lora(path, unet, text_encoder, cfg, info)` — kohya-format export (train.export).
 - run folders are read with `loratui.runs.RunFolder`.
 """
@@ -28,7 +29,8 @@ def train(cfg, run_dir=None, *, resume: bool = False, faults=None,
                             log_to_stderr=log_to_stderr)
 
 
-def start(config_path, *, resume=None, detach: bool = True) -> StartResult:
+def start(config_path, *, resume=None, detach: bool = True, gpus: int | None = None
+          ) -> StartResult:
     from loratui.train.launch import start as _start
 
-    return _start(config_path, resume=resume, detach=detach)
+    return _start(config_path, resume=resume, detach=detach, gpus=gpus)

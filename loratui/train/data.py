@@ -15,6 +15,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loratui.userfiles import UserFileError, decode_text
+
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 REPEATS_DIR = re.compile(r"^(\d+)_(.+)$")  # kohya's "10_name" folders
 
@@ -154,9 +156,12 @@ def scan(root: Path | str, *, caption_ext: str = ".txt", trigger: str = "",
             cap_path = path.with_suffix(caption_ext)
             caption = ""
             if cap_path.is_file():
-                try:
-                    caption = cap_path.read_text(encoding="utf-8-sig").strip()
-                except (OSError, UnicodeDecodeError) as exc:
+                try:   # UTF-8 (BOM or not); UTF-16 from Notepad / PowerShell as UTF-16
+                    caption = decode_text(cap_path.read_bytes(), cap_path).strip()
+                except UserFileError as exc:
+                    warnings.append(f"{cap_path}: cannot read the caption ({exc.problem}; "
+                                    f"{exc.fix})")
+                except OSError as exc:
                     warnings.append(f"{cap_path}: cannot read the caption ({exc})")
             if not caption:
                 fallback = _class_name(folder.name) if (is_reg or folder != root) else ""
@@ -326,3 +331,14 @@ def epoch_batches(plan: DatasetPlan, batch_size: int, seed: int, epoch: int) -> 
         batches += [members[k:k + batch_size] for k in range(0, len(members), batch_size)]
     rng.shuffle(batches)
     return batches
+
+
+def rank_batches(batches: list[list[int]], rank: int, num_processes: int) -> list[list[int]]:
+    """This process's share of an epoch: every `num_processes`-th batch, the list first padded
+    by wrapping round (as torch's DistributedSampler does) so that every process has the same
+    number of micro-batches; a process with one more would wait for the others for ever."""
+    if num_processes <= 1:
+        return batches
+    per_process = -(-len(batches) // num_processes)
+    padded = (batches * num_processes)[:per_process * num_processes]
+    return padded[rank::num_processes]

@@ -32,8 +32,8 @@ def resolve_resume(ref: str | Path, cfg=None) -> RunFolder:
         raise PreflightError([f"{run.path}: this run is still {run.status} "
                               f"(pid {run.raw_state().get('pid')}); `loratui attach` follows it"])
     if not run.resumable():
-        raise PreflightError([f"{run.path}: no resumable state (checkpoints/resume/ is written "
-                              "at each checkpoint and when a run is interrupted)"])
+        raise PreflightError([f"{run.path}: no resumable state (checkpoints/resume*/ is "
+                              "written at each checkpoint and when a run is interrupted)"])
     return run
 
 
@@ -49,7 +49,7 @@ def prepare_run(config_path: str | Path | None, *, resume: str | Path | None = N
         if problems:
             raise PreflightError(problems)
         writer = RunWriter(run.path)
-        writer.set_state("starting", pid=None, error=None)
+        writer.set_state("starting", pid=None, error=None, ranks=None)
         return cfg, writer
     cfg = _as_config(config_path)
     problems = preflight(cfg)
@@ -84,22 +84,67 @@ def train_in_process(cfg, run_dir=None, *, resume: bool = False, faults=None,
     return Trainer(cfg, run, resume=resume, faults=faults).train()
 
 
-def start(config_path, *, resume=None, detach: bool = True) -> StartResult:
+def free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def group_command(run_dir: Path | str, processes: int, *, resume: bool = False,
+                  port: int | None = None) -> list[str]:
+    """accelerate's own launcher for `processes` trainer processes on this machine (one per
+    GPU; gloo over the CPU when there is none). A free port per group, so that two runs on
+    one machine do not meet on accelerate's default 29500."""
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu",
+           "--num_processes", str(processes), "--num_machines", "1", "--machine_rank", "0",
+           "--main_process_ip", "127.0.0.1", "--main_process_port", str(port or free_port()),
+           "--mixed_precision", "no", "--dynamo_backend", "no",
+           "-m", "loratui.train.worker", str(run_dir), "--detached"]
+    return [*cmd, "--resume"] if resume else cmd
+
+
+def saved_processes(run: RunFolder) -> int:
+    """How many processes trained this run (1 unless a group did)."""
+    n = run.raw_state().get("processes")
+    return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
+
+
+def start(config_path, *, resume=None, detach: bool = True, gpus: int | None = None
+          ) -> StartResult:
     """Pre-flight, run folder, then train detached (default) or here. `config_path` is a
     loratui.toml path or a RunConfig; raises PreflightError / ConfigError before anything
-    starts."""
+    starts. `gpus` > 1 starts a group of processes through `accelerate launch` (a resumed
+    run takes the number it was trained with unless `gpus` says otherwise)."""
     cfg, run = prepare_run(config_path, resume=resume)
-    if not detach:
+    if gpus is None:
+        gpus = saved_processes(run) if resume is not None else 1
+    if gpus < 1:
+        raise PreflightError([f"--gpus {gpus}: give 1 or more processes"])
+    if gpus > 1:
+        cmd = group_command(run.path, gpus, resume=resume is not None)
+    elif not detach:
         result = train_in_process(cfg, run.path, resume=resume is not None)
         return StartResult(run, os.getpid(), result.exit_code)
-    cmd = [sys.executable, "-m", "loratui.train.worker", str(run.path), "--detached"]
-    if resume is not None:
-        cmd.append("--resume")
+    else:
+        cmd = [sys.executable, "-m", "loratui.train.worker", str(run.path), "--detached"]
+        if resume is not None:
+            cmd.append("--resume")
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
+    if not detach:  # a group in this terminal: the launcher's output comes here
+        code = subprocess.run(cmd, env=env, cwd=str(run.path)).returncode
+        return StartResult(run, os.getpid(), _group_exit(run, code))
     with open(run.log_path, "ab") as log_fh, open(os.devnull, "rb") as devnull:
         proc = subprocess.Popen(cmd, stdin=devnull, stdout=log_fh, stderr=subprocess.STDOUT,
                                 start_new_session=True, close_fds=True, env=env,
                                 cwd=str(run.path))
-    run.set_state("starting", pid=proc.pid)
+    run.set_state("starting", pid=proc.pid, launcher_pid=proc.pid if gpus > 1 else None,
+                  processes=gpus)
     return StartResult(run, proc.pid)
+
+
+def _group_exit(run: RunFolder, launcher_code: int) -> int:
+    """The trainer's exit code for a group: from state.json (the launcher says 0 or 1)."""
+    return {"finished": 0, "interrupted": 130}.get(run.state()["state"], launcher_code or 1)

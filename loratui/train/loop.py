@@ -16,15 +16,15 @@ import contextlib
 import gc
 import logging
 import math
+import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loratui.runs import RESUME_DIR
 from loratui.train import data as D
-from loratui.train.parts import TrainingStopped, make_optimizer, set_attention
+from loratui.train.parts import StopRequested, TrainingStopped, make_optimizer, set_attention
 from loratui.train.runfolder import RunWriter, utc_now
 
 log = logging.getLogger("loratui.train")
@@ -146,6 +146,7 @@ class Trainer:
 
             comps.noise_scheduler = DDPMScheduler.from_config(
                 comps.noise_scheduler.config, rescale_betas_zero_snr=True)
+        self._check_stop()
         for m in (comps.unet, comps.vae, *comps.text_encoders):
             m.requires_grad_(False)
         net = cfg.network
@@ -180,7 +181,7 @@ class Trainer:
         # data
         self._state("caching")
         self.plan = D.plan_dataset(cfg)
-        for w in self.plan.warnings:
+        for w in self.plan.warnings if self.main else []:  # once, not once per process
             log.warning("%s", w)
             if self.run is not None:
                 self.run.event("warning", w)
@@ -190,6 +191,7 @@ class Trainer:
         self.prompts = None
         self.latents: dict[int, Any] = {}
         self.skipped: set[int] = set()  # plan indices of images that could not be read
+        self.stop_asked, self.rank_losses = False, None
         if tr.cache_latents:
             self._cache_latents()
         self.batches_per_epoch = len(D.epoch_batches(self.plan, tr.batch_size, tr.seed, 1))
@@ -224,6 +226,9 @@ class Trainer:
                  self.plan.num_train_images(), len(self.plan.reg_items),
                  self.batches_per_epoch, self.steps_per_epoch, self.max_steps, self.epochs,
                  self.device, precision)
+        ranks = self._ranks(digest=False)
+        if ranks and self.run is not None:
+            self.run.set_state("loading", processes=len(ranks), ranks=ranks)
         if self.resume:
             self._load_resume()
 
@@ -285,6 +290,7 @@ class Trainer:
         t0 = time.perf_counter()
         latents: dict[int, Any] = {}
         for i, item in enumerate(self.plan.items):
+            self._check_stop()
             try:
                 pixels = D.load_pixels(item.path, item.bucket)[None]
             except D.ImageReadError as exc:
@@ -323,8 +329,10 @@ class Trainer:
             return tuple(torch.stack([cache[i][e] for i in indices])
                          for e in range(len(cache[indices[0]])))
         seed = self.cfg.training.seed
+        # the batch's place in the whole epoch, whichever process trains it
+        position = self.micro_in_epoch * self.accel.num_processes + self.accel.process_index
         return self._tokenize([self.rules.apply(it.caption, D.step_rng(
-            seed, self.epoch, self.micro_in_epoch * 1000 + k), it.is_reg)
+            seed, self.epoch, position * 1000 + k), it.is_reg)
             for k, it in enumerate(items)])
 
     def _cache_text_embeddings(self) -> None:
@@ -358,7 +366,8 @@ class Trainer:
     def micro_step(self, indices: list[int], seed: int, *, boundary: bool = True,
                    accumulate: int = 1):
         """Forward + backward of one micro-batch, and the optimiser step when `boundary`
-        (the last micro-batch of an accumulation group); returns the detached loss."""
+        (the last micro-batch of an accumulation group). Returns the loss, averaged over
+        the processes when there are several (their decision to stop travels with it)."""
         import torch
         import torch.nn.functional as F
 
@@ -404,8 +413,9 @@ class Trainer:
             loss = per_sample.mean()
             if self.faults.nan_at_step is not None and self.step + 1 >= self.faults.nan_at_step:
                 loss = loss * float("nan")
-            if not torch.isfinite(loss):
-                return loss.detach()
+            shared = self._share(loss.detach())
+            if not torch.isfinite(shared):  # on any process: all stop before the backward
+                return shared
             if self.faults.oom_at_step is not None and self.step + 1 >= self.faults.oom_at_step:
                 raise _oom_error_types()[0]("CUDA out of memory. Tried to allocate 2.00 GiB "
                                             "(injected by the test)")
@@ -417,7 +427,24 @@ class Trainer:
             self.optimizer.step()
             self.lr_scheduler.step()
             self.optimizer.zero_grad(set_to_none=True)
-        return loss.detach()
+        return shared
+
+    def _share(self, loss):
+        """One process: `loss` as it is. Several: one all-gather of (loss, stop asked) from
+        every process; sets `rank_losses` and `stop_asked` (the same on every process, so
+        all stop at the same step) and returns the mean loss."""
+        import torch
+
+        asked = bool(self.signals.requested) if getattr(self, "signals", None) else False
+        if self.accel.num_processes == 1:
+            self.stop_asked, self.rank_losses = asked, None
+            return loss
+        mine = torch.stack([loss.float().reshape(()),
+                            torch.tensor(float(asked), device=loss.device)])
+        every = self.accel.gather(mine[None].to(self.device)).reshape(-1, 2).cpu()
+        self.rank_losses = [float(v) for v in every[:, 0]]
+        self.stop_asked = bool(every[:, 1].sum() > 0)
+        return every[:, 0].mean()
 
     # ------------------------------------------------------------------ run
     def train(self) -> TrainResult:
@@ -433,6 +460,9 @@ class Trainer:
                 return self._loop()
             except TrainingStopped as exc:
                 return self._fail(exc.reason, str(exc))
+            except StopRequested as exc:
+                return self._fail("signal", f"{exc} before training began; nothing new to save",
+                                  state="interrupted")
             except oom as exc:
                 return self._oom(exc)
             except D.DatasetError as exc:
@@ -463,11 +493,12 @@ class Trainer:
         for epoch in range(start_epoch, self.epochs + 1):
             if epoch != self.epoch:
                 self.epoch, self.micro_in_epoch = epoch, 0
-            batches = D.epoch_batches(self.plan, tr.batch_size, tr.seed, epoch)
-            batches = batches[self.accel.process_index::self.accel.num_processes]
+            batches = D.rank_batches(D.epoch_batches(self.plan, tr.batch_size, tr.seed, epoch),
+                                     self.accel.process_index, self.accel.num_processes)
             if self.micro_in_epoch >= len(batches):
                 continue  # finished (and checkpointed) before a resume
             step_losses: list[float] = []
+            rank_losses: list[list[float]] = []
             images = 0
             while self.micro_in_epoch < len(batches) and self.step < self.max_steps:
                 batch = batches[self.micro_in_epoch]
@@ -477,7 +508,9 @@ class Trainer:
 
                     set_multiplier([self.comps.unet, *self.comps.text_encoders],
                                    self.multiplier)
-                seed = tr.seed * 1_000_003 + self.micro_total
+                # each process draws its own noise and timesteps: (seed, process, micro-step)
+                seed = tr.seed * 1_000_003 + self.micro_total * self.accel.num_processes \
+                    + self.accel.process_index
                 ga = tr.gradient_accumulation
                 group_start = self.micro_in_epoch // ga * ga
                 group = min(ga, len(batches) - group_start)
@@ -487,6 +520,8 @@ class Trainer:
                 if not math.isfinite(loss_value):
                     return self._nan(loss_value)
                 step_losses.append(loss_value)
+                if self.rank_losses is not None:
+                    rank_losses.append(self.rank_losses)
                 images += len(batch) * self.accel.num_processes
                 self.micro_in_epoch += 1
                 self.micro_total += 1
@@ -494,9 +529,10 @@ class Trainer:
                     continue
                 self.step += 1
                 now = time.perf_counter()
-                self._metric(step_losses, images, now - t_last, now - t_start)
-                t_last, step_losses, images = now, [], 0
-                if self.signals.requested:
+                self._metric(step_losses, images, now - t_last, now - t_start, rank_losses)
+                t_last, step_losses, rank_losses, images = now, [], [], 0
+                if self.stop_asked or (self.accel.num_processes == 1
+                                       and self.signals.requested):
                     return self._interrupted()
             if self.step >= self.max_steps:
                 break
@@ -505,7 +541,8 @@ class Trainer:
                 t_last = time.perf_counter()  # saving and sampling are not step time
         return self._finish()
 
-    def _metric(self, losses: list[float], images: int, dt: float, since_start: float) -> None:
+    def _metric(self, losses: list[float], images: int, dt: float, since_start: float,
+                rank_losses: list[list[float]] | None = None) -> None:
         import torch
 
         loss = sum(losses) / len(losses)
@@ -522,6 +559,8 @@ class Trainer:
         }
         if self.cfg.tricks.dynamic_weight.enabled:
             row["lora_scale"] = self.multiplier
+        if rank_losses:  # several processes: `loss` is their mean; each one's own here
+            row["rank_losses"] = [sum(col) / len(col) for col in zip(*rank_losses, strict=True)]
         if torch.cuda.is_available() and self.device.type == "cuda":
             mib = 2 ** 20
             row.update(mem_allocated_mb=torch.cuda.memory_allocated() / mib,
@@ -546,6 +585,7 @@ class Trainer:
         if cfg.output.dir and self.run is not None and not last:
             n = cfg.training.save_every_n_epochs
             if n and epoch % n == 0:
+                self._check_ranks()
                 self._checkpoint(epoch)
         every = cfg.sample.every_n_epochs
         if every and epoch % every == 0 and not last:
@@ -563,15 +603,35 @@ class Trainer:
     def _checkpoint(self, epoch: int) -> None:
         if self.run is None or not self.main:
             return
+        from loratui.train import resume
+
         self._state("saving")
         self._need_disk(self.run.path)
         path = self.run.path / "checkpoints" / f"{self.cfg.output.name}-e{epoch:04d}.safetensors"
-        self._export(path)
-        self._save_resume()
+        state = self.run.path / "checkpoints" / resume.epoch_state_name(epoch)
+        self._write(path, lambda: self._export(path))
+        self._write(state, lambda: self._save_resume(state.name))
+        # the state written at an earlier stop is older than this one now
+        shutil.rmtree(self.run.path / "checkpoints" / "resume", ignore_errors=True)
+        resume.prune_epoch_states(self.run.path / "checkpoints")
         self.last_checkpoint = path
-        self.run.event("checkpoint", path.name, path=str(path), step=self.step, epoch=epoch)
+        self.run.event("checkpoint", path.name, path=str(path), step=self.step, epoch=epoch,
+                       state=state.name)
         log.info("saved checkpoints/%s", path.name)
         self._state("running")
+
+    def _write(self, target: Path, write) -> None:
+        """Run a checkpoint write; a full disk (or any OS error) stops the run with a message
+        naming the file, and what was saved before stays as it was."""
+        try:
+            write()
+        except OSError as exc:
+            good = f"the last good checkpoint, {self.last_checkpoint.name}, is kept" \
+                if self.last_checkpoint else "earlier files are kept"
+            raise TrainingStopped("disk", f"{target}: cannot be written "
+                                  f"({exc.strerror or exc}); {good}. Free some disk space "
+                                  "(or change output.dir), then resume with `loratui train "
+                                  f"--resume {self.run.path}`") from exc
 
     def _export(self, path: Path) -> Path:
         from loratui.train.export import export_lora, tag_frequency
@@ -590,15 +650,15 @@ class Trainer:
         return export_lora(path, self.comps.unet, tes, self.cfg, info,
                            multiplier=self.multiplier, family=self.family)
 
-    def _save_resume(self) -> None:
+    def _save_resume(self, name: str = "resume") -> None:
         from loratui.train import resume
 
         counters = {"step": self.step, "epoch": self.epoch, "micro_in_epoch": self.micro_in_epoch,
                     "micro_total": self.micro_total, "loss_avg": self.loss_avg,
                     "started_at": self.started_at, "session_id": self.session_id,
-                    "max_steps": self.max_steps, "saved_at": utc_now()}
-        resume.save(self.run.path / RESUME_DIR,
-                    models=self._resume_models(),
+                    "max_steps": self.max_steps, "num_processes": self.accel.num_processes,
+                    "saved_at": utc_now()}
+        resume.save(self.run.path / "checkpoints" / name, models=self._resume_models(),
                     optimizer=self.optimizer, counters=counters)
 
     def _resume_models(self) -> dict[str, Any]:
@@ -608,26 +668,79 @@ class Trainer:
         return models
 
     def _load_resume(self) -> None:
-        import warnings
-
+        """Restore the newest intact state. A damaged one (its file named) is passed over for
+        the next older epoch state, and the run says so."""
         from loratui.train import resume
 
-        folder = self.run.path / RESUME_DIR if self.run else None
-        if folder is None or not (folder / "trainer.json").is_file():
+        folders = resume.state_folders(self.run.path / "checkpoints") if self.run else []
+        if not folders:
             raise TrainingStopped("resume", f"{self.run.path if self.run else '?'}: no "
-                                  "resumable state (checkpoints/resume/) in this run")
-        c = resume.load(folder, models=self._resume_models(), optimizer=self.optimizer)
+                                  "resumable state (checkpoints/resume*/) in this run")
+        models = self._resume_models()
+        per_process = math.ceil(self.batches_per_epoch / self.accel.num_processes)
+
+        def check(fields, path):
+            resume.check_counters(fields, path, max_steps=self.max_steps, epochs=self.epochs,
+                                  steps_per_epoch=self.steps_per_epoch,
+                                  micro_per_epoch=per_process,
+                                  num_processes=self.accel.num_processes)
+
+        damaged: list[str] = []
+        for folder in folders:
+            self._check_stop()
+            try:
+                c = resume.load(folder, models=models, optimizer=self.optimizer, check=check)
+            except resume.StateError as exc:
+                damaged.append(str(exc))
+                log.warning("resume state damaged: %s", exc)
+                if self.run is not None:
+                    self.run.event("warning", f"resume state damaged: {exc}", path=str(exc.path))
+                continue
+            break
+        else:
+            raise TrainingStopped("resume", "no intact resume state: " + "; ".join(damaged))
         self.step, self.epoch = c["step"], c["epoch"]
         self.micro_in_epoch, self.micro_total = c["micro_in_epoch"], c["micro_total"]
-        self.loss_avg, self._resume_step = c["loss_avg"], c["step"]
-        self.started_at, self.session_id = c["started_at"], c["session_id"]
+        self.loss_avg, self._resume_step = c.get("loss_avg"), c["step"]
+        self.started_at = c.get("started_at", self.started_at)
+        self.session_id = c.get("session_id", self.session_id)
+        self._fast_forward_schedule(self.step)
+        kept = self.run.truncate_metrics(self.step) if self.run else 0
+        if damaged:
+            msg = (f"resumed from the older state checkpoints/{folder.name} (step {self.step}) "
+                   f"because {damaged[0]}")
+            log.warning("%s", msg)
+            if self.run is not None:
+                self.run.event("resume_fallback", msg, state=folder.name, step=self.step,
+                               damaged=damaged)
+        log.info("resumed at step %d (epoch %d) from checkpoints/%s; %d metric rows kept",
+                 self.step, self.epoch, folder.name, kept)
+
+    def _fast_forward_schedule(self, step: int) -> None:
+        """Put the LR schedule at `step` in one go (diffusers' schedules are LambdaLR: the LR
+        is a pure function of the step); any other scheduler is stepped, checking signals."""
+        import warnings
+
+        from torch.optim.lr_scheduler import LambdaLR
+
+        sched = self.lr_scheduler
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for _ in range(self.step):  # the schedule is a pure function of the step
-                self.lr_scheduler.step()
-        kept = self.run.truncate_metrics(self.step) if self.run else 0
-        log.info("resumed at step %d (epoch %d); %d metric rows kept", self.step, self.epoch,
-                 kept)
+            if isinstance(sched, LambdaLR) and step > 0:
+                sched.last_epoch = step - 1
+                sched.step()
+                return
+            for n in range(step):
+                if n % 10_000 == 0:
+                    self._check_stop()
+                sched.step()
+
+    def _check_stop(self) -> None:
+        """Before the loop: a SIGINT / SIGTERM during loading, caching or a resume stops the
+        run now (there is nothing new to save)."""
+        signals = getattr(self, "signals", None)
+        if signals is not None and signals.requested:
+            raise StopRequested(signals.requested)
 
     def _samples(self, tag: str) -> list[Path]:
         cfg = self.cfg
@@ -647,6 +760,48 @@ class Trainer:
                        step=self.step, epoch=self.epoch, prompts=self.prompts)
         return paths
 
+    # ------------------------------------------------------------------ processes
+    def _ranks(self, *, digest: bool) -> list[dict[str, Any]] | None:
+        """Several processes: each one's rank, pid, host, step and (with `digest`) a digest of
+        its LoRA weights, gathered as tensors (no pickle). A collective: every process calls
+        it at the same point. None for a single process."""
+        if self.accel.num_processes == 1:
+            return None
+        import hashlib
+        import os
+        import socket
+
+        import torch
+
+        value = 0
+        if digest:
+            h = hashlib.sha256()
+            for p in self.unet_params + self.te_params:
+                h.update(p.detach().float().cpu().numpy().tobytes())
+            value = int.from_bytes(h.digest()[:7], "big")
+        host = list(socket.gethostname().encode("utf-8")[:64].ljust(64, b"\0"))
+        row = torch.tensor([self.accel.process_index, os.getpid(), self.step, self.micro_total,
+                            value, *host], dtype=torch.int64)
+        every = self.accel.gather(row[None].to(self.device)).reshape(
+            self.accel.num_processes, -1).cpu().tolist()
+        return [{"rank": r[0], "pid": r[1], "step": r[2], "micro_total": r[3],
+                 "lora_digest": f"{r[4]:014x}" if digest else None,
+                 "host": bytes(r[5:]).rstrip(b"\0").decode("utf-8", "replace")}
+                for r in sorted(every)]
+
+    def _check_ranks(self) -> None:
+        """Several processes: record each one's step and weight digest in state.json and stop
+        every process if their LoRA weights differ (they must stay identical)."""
+        ranks = self._ranks(digest=True)
+        if not ranks:
+            return
+        if self.run is not None and self.main:
+            self.run.set_state(self.run.raw_state().get("state", "running"), ranks=ranks)
+        if len({r["lora_digest"] for r in ranks}) > 1 or len({r["step"] for r in ranks}) > 1:
+            raise TrainingStopped("processes", "the training processes went out of step: "
+                                  + ", ".join(f"rank {r['rank']} step {r['step']} weights "
+                                              f"{r['lora_digest']}" for r in ranks))
+
     # ------------------------------------------------------------------ endings
     def _state(self, state: str, **fields: Any) -> None:
         if self.run is not None:
@@ -654,12 +809,15 @@ class Trainer:
 
     def _finish(self) -> TrainResult:
         self.accel.wait_for_everyone()
+        self._check_ranks()
         lora_path = None
         if self.run is not None and self.main:
             self._state("saving")
             self._need_disk(self.run.path)
-            self._save_resume()  # before the LoRA: readers take the newest .safetensors
-            lora_path = self._export(self.run.path / f"{self.cfg.output.name}.safetensors")
+            state = self.run.path / "checkpoints" / "resume"
+            self._write(state, self._save_resume)  # before the LoRA: readers take the newest
+            lora_path = self.run.path / f"{self.cfg.output.name}.safetensors"
+            self._write(lora_path, lambda: self._export(lora_path))
             self._samples(f"final_e{self.epoch:04d}")
             self.run.event("finished", f"{lora_path.name} after {self.step} steps",
                            path=str(lora_path), step=self.step)
@@ -670,9 +828,11 @@ class Trainer:
                            self.run.path if self.run else None, losses=self.losses)
 
     def _interrupted(self) -> TrainResult:
-        sig = self.signals.requested
+        sig = self.signals.requested or "stop asked on another process"
+        self._check_ranks()
         if self.run is not None and self.main:
-            self._save_resume()
+            state = self.run.path / "checkpoints" / "resume"
+            self._write(state, self._save_resume)
             self.run.event("interrupted", f"{sig} at step {self.step}; resume with "
                            f"`loratui train --resume {self.run.path}`", signal=sig,
                            step=self.step)

@@ -15,6 +15,10 @@ class TrainingStopped(Exception):
         super().__init__(message)
 
 
+class StopRequested(Exception):
+    """SIGINT / SIGTERM arrived before the loop began (loading, caching, resuming)."""
+
+
 def set_attention(unet, kind: str) -> None:
     """PyTorch SDPA (default), xformers when asked for and installed, or eager attention."""
     if kind == "xformers":

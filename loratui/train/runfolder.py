@@ -63,15 +63,42 @@ class RunWriter(RunFolder):
         st = self.raw_state()
         st.update(fields)
         st.update(state=state, updated_at=utc_now(), host=socket.gethostname())
-        atomic_write_text(self.path / STATE_FILE, json.dumps(st, indent=2) + "\n")
+        text = json.dumps(st, indent=2) + "\n"
+        try:
+            atomic_write_text(self.path / STATE_FILE, text)
+        except OSError as exc:
+            self._rewrite_in_place(text, exc)
         return st
+
+    def _rewrite_in_place(self, text: str, exc: OSError) -> None:
+        """A full disk has no room for the temp copy: rewrite state.json in place (truncating
+        it frees its blocks first), so the failure is still recorded, not a stale `running`."""
+        logging.getLogger("loratui.train").warning(
+            "%s: atomic rewrite failed (%s); rewriting in place", self.path / STATE_FILE,
+            exc.strerror or exc)
+        try:
+            with open(self.path / STATE_FILE, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as again:
+            logging.getLogger("loratui.train").error(
+                "%s: cannot be written (%s)", self.path / STATE_FILE, again.strerror or again)
 
     def _append(self, name: str, row: dict[str, Any]) -> None:
         if not self.enabled:
             return
-        with (self.path / name).open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-            fh.flush()
+        line = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
+        try:  # whole lines only: a full disk leaves no half line for the next to join
+            fd = os.open(self.path / name, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+            try:
+                size = os.fstat(fd).st_size
+                if os.write(fd, line) < len(line):
+                    os.ftruncate(fd, size)
+                    raise OSError(28, "No space left on device")
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            logging.getLogger("loratui.train").warning("%s: row not written (%s)",
+                                                       self.path / name, exc.strerror or exc)
 
     def metric(self, row: dict[str, Any]) -> None:
         self._append(METRICS_FILE, row)
@@ -128,15 +155,17 @@ def environment(extra: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def setup_logging(run: RunFolder | None, *, to_file: bool, to_stderr: bool = True,
-                  level: int = logging.INFO) -> logging.Logger:
+                  level: int = logging.INFO, prefix: str = "") -> logging.Logger:
     """`loratui.train` logger: train.log in the run folder and/or stderr."""
     log = logging.getLogger("loratui.train")
+    logging.raiseExceptions = False  # a full disk must not print a traceback per log line
     log.setLevel(level)
     log.propagate = False
     for h in list(log.handlers):
         log.removeHandler(h)
         h.close()
-    fmt = logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%d %H:%M:%S")
+    fmt = logging.Formatter(f"%(asctime)s %(levelname)-7s {prefix}%(message)s",
+                            "%Y-%m-%d %H:%M:%S")
     fmt.converter = time.gmtime
     if to_file and run is not None:
         fh = logging.FileHandler(run.path / LOG_FILE, encoding="utf-8")

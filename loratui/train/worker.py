@@ -1,13 +1,16 @@
 """The trainer process: `python -m loratui.train.worker RUN_DIR [--resume]`.
 
-`loratui train` starts it detached; for several GPUs start it with accelerate:
-`accelerate launch --multi_gpu --num_processes 2 -m loratui.train.worker RUN_DIR`
-(RUN_DIR from `loratui train CONFIG --no-start`). Exit: 0 finished, 130 interrupted, 1 failed.
+`loratui train` starts it detached (`--gpus N`: N of them through `accelerate launch`); by
+hand: `accelerate launch --multi_gpu --num_processes 2 -m loratui.train.worker RUN_DIR`
+(RUN_DIR from `loratui train CONFIG --no-start`). Exit: 0 finished, 130 interrupted, 1 failed;
+in a group of several processes an interrupted run exits 0, so that accelerate's launcher
+does not report a stop as a crash (state.json says `interrupted`).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
@@ -36,11 +39,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"loratui worker: {exc}", file=sys.stderr)
         return 2
     resume = args.resume
-    run.set_state("starting", pid=os.getpid())
+    run.set_state("starting", pid=os.getpid(), ranks=None)  # a group records its own
     # Detached: stderr is train.log already, so log there once.
-    setup_logging(run, to_file=not args.detached and rank == 0, to_stderr=True)
+    # the other processes of a group log only their problems, marked with their rank
+    setup_logging(run, to_file=not args.detached and rank == 0, to_stderr=True,
+                  level=logging.INFO if rank == 0 else logging.WARNING,
+                  prefix=f"rank {rank}: " if rank else "")
     run.write_environment({"mode": "detached" if args.detached else "worker"})
     result = Trainer(cfg, run, resume=resume).train()
+    in_group = int(os.environ.get("WORLD_SIZE", "1") or 1) > 1
+    if in_group and result.state == "interrupted":
+        return 0
     return result.exit_code
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import traceback
 from pathlib import Path
 from typing import ClassVar
 
@@ -13,16 +12,11 @@ from textual.worker import Worker, WorkerState
 from loratui import __version__
 from loratui.config import ConfigError
 from loratui.gpu import GpuReport
+from loratui.ui import core
+from loratui.ui.errors import describe, write_log
 from loratui.ui.state import WizardState, open_project
+from loratui.ui.text import short_path
 from loratui.ui.widgets import STEPS
-
-# Known failures and what to do about them, shown under the error message.
-HINTS: tuple[tuple[type[BaseException], str], ...] = (
-    (FileNotFoundError, "Check the path on the Start step; absolute paths are safest (P34)."),
-    (PermissionError, "The folder is not readable or writable by this user; fix its permissions."),
-    (MemoryError, "Out of memory: pick a smaller preset on the Parameters step (P12)."),
-    (ConfigError, "Fix the value named above on the Parameters step, or in loratui.toml."),
-)
 
 
 class LoratuiApp(App):
@@ -31,6 +25,7 @@ class LoratuiApp(App):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("f1,question_mark", "help", "Help"),
     ]
 
     def __init__(
@@ -51,13 +46,13 @@ class LoratuiApp(App):
         self.state: WizardState | None = None  # type: ignore[assignment]
         self.step_names = [name for name, _ in STEPS]
         self.offered_runs: set[Path] = set()  # runs the re-attach question was asked for
+        self.shown_errors: dict[str, str] = {}  # error message -> step that showed it
 
     # ---- start-up ---------------------------------------------------------------
     def on_mount(self) -> None:
         from loratui.gpu import detect
 
         gpu = self._gpu if self._gpu is not None else detect(allow_torch=False)
-        self.sub_title = str(self.project)
         self.load_project(self.project, gpu)
         if self.initial_run is not None:
             self.state.run_dir = self.initial_run
@@ -78,7 +73,7 @@ class LoratuiApp(App):
                 "The wizard starts from a preset. Saving first keeps your file as "
                 "loratui.toml.<time>.bak.")
         self.project = self.state.project
-        self.sub_title = str(self.project)
+        self.sub_title = short_path(self.project, 48)
         # Screens built for an older project show stale data: rebuild them on demand.
         for name in self.step_names:
             if self.is_screen_installed(name) and self.get_screen(name) not in self.screen_stack:
@@ -91,12 +86,17 @@ class LoratuiApp(App):
         return screens.SCREENS[name]()
 
     def goto(self, name: str) -> None:
-        if not self.is_screen_installed(name):
+        """Show a step. A step seen before shows the state as it is now (a rescan);
+        a new one does that when it mounts."""
+        fresh = not self.is_screen_installed(name)
+        if fresh:
             self.install_screen(self.make_screen(name), name)
         if len(self.screen_stack) <= 1:
             self.push_screen(name)
         else:
             self.switch_screen(name)
+        if not fresh:
+            self.call_later(self.get_screen(name).arrive)
 
     def go_step(self, delta: int) -> None:
         current = self.screen.STEP if hasattr(self.screen, "STEP") else self.step_names[0]
@@ -110,43 +110,70 @@ class LoratuiApp(App):
         if not isinstance(self.screen, DoctorScreen):
             self.push_screen(DoctorScreen())
 
+    # ---- help ----------------------------------------------------------------------
+    def action_help(self) -> None:
+        from loratui.ui.dialogs.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        topic = getattr(self.screen, "help_topic", None)
+        self.push_screen(HelpScreen(*(topic() if topic else ("loratui", "", []))))
+
     # ---- errors --------------------------------------------------------------------
     def show_error(self, title: str, message: str, hint: str = "") -> None:
+        """One dialog per failure: the same cause met again on another step (a scan of
+        the same broken folder) is a one-line notice, not a second dialog."""
         from loratui.ui.dialogs import ErrorDialog
 
+        where = getattr(self.screen, "STEP", "") or type(self.screen).__name__
+        seen = self.shown_errors.get(message)
+        if seen is not None and seen != where:
+            self.notify(f"{title}: same problem as before ({first_line(message)})",
+                        severity="error", timeout=6)
+            return
+        self.shown_errors[message] = where
         self.push_screen(ErrorDialog(title, message, hint))
 
-    def report_worker_failure(self, worker: Worker) -> None:
-        err = worker.error
-        if err is None:
-            return
-        hint = next((h for t, h in HINTS if isinstance(err, t)), "")
-        log = self._write_error_log(worker, err)
-        if log:
-            hint = (hint + "\n" if hint else "") + f"Details for a bug report: {log}"
-        # Errors from the core carry a message written for users; others get their type.
-        plain = isinstance(err, ConfigError) or hasattr(err, "problems") or \
-            type(err).__module__.startswith("loratui")
-        message = str(err) if plain else f"{type(err).__name__}: {err}"
-        self.show_error(f"{worker.name or 'Task'} failed", message, hint)
+    def report_failure(self, what: str, err: BaseException) -> None:
+        """A worker or an action failed: say what to fix, or that it is a bug (logged)."""
+        failure = describe(what, err)
+        hint = failure.hint
+        if failure.bug:
+            log = write_log(self.project, what, err) if self.state else None
+            hint += (f"\nThe traceback is in {log}: please attach it to a bug report."
+                     if log else "\nThe traceback could not be written to .loratui/errors.log.")
+        self.show_error(failure.title, failure.message, hint)
 
-    def _write_error_log(self, worker: Worker, err: BaseException) -> Path | None:
-        """Keep the traceback in the project's .loratui/errors.log, not on screen."""
-        if self.state is None:
-            return None
-        try:
-            log = self.state.project / ".loratui" / "errors.log"
-            log.parent.mkdir(parents=True, exist_ok=True)
-            with log.open("a", encoding="utf-8") as fh:
-                fh.write(f"--- {worker.name}\n")
-                fh.write("".join(traceback.format_exception(err)))
-            return log
-        except OSError:
-            return None
+    def report_worker_failure(self, worker: Worker) -> None:
+        if worker.error is not None:
+            self.report_failure(worker.name or "Task", worker.error)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             self.report_worker_failure(event.worker)
+
+    # ---- leaving -------------------------------------------------------------------
+    def exit_summary(self) -> str:
+        """The line printed when the wizard closes: the run, its state, how to come back."""
+        from loratui.runs import RunFolder
+
+        project = self.project
+        reopen = f"loratui wizard {project}"
+        run_dir = self.state.run_dir if self.state else None
+        if run_dir is None:
+            saved = "settings in" if (project / "loratui.toml").is_file() else "no settings saved in"
+            return f"loratui: no run started; {saved} {project}. Reopen: {reopen}"
+        state = RunFolder(run_dir).summary()
+        where = f"run {run_dir} is {state['state']} (step {state['step']}/" \
+                f"{state.get('max_steps') or '?'})"
+        if state["state"] in core.ACTIVE_STATES:
+            return f"loratui: {where}; it goes on without the wizard. Re-attach: " \
+                   f"loratui wizard --run {run_dir}"
+        return f"loratui: {where}. Reopen: loratui wizard --run {run_dir}"
+
+
+def first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
 
 
 def create_app(

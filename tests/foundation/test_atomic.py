@@ -95,3 +95,13 @@ def test_webui_copy_config_and_prepared_images_are_readable_by_others(tmp_path):
     for path in written:
         if path.is_file():
             assert mode(path) == 0o644, path
+
+
+def test_files_a_library_wrote_0600_follow_the_umask(tmp_path, umask):
+    from loratui.atomic import follow_umask
+
+    path = tmp_path / "unet.safetensors"
+    path.write_bytes(b"x")
+    os.chmod(path, 0o600)
+    follow_umask([path])
+    assert mode(path) == 0o666 & ~umask

@@ -60,7 +60,8 @@ def test_presets_write_then_check(tmp_path):
     assert loratui("presets", "--gpu", "12GB", "--write", target).returncode == 0
     data = tomllib.loads(target.read_text())
     assert data["training"]["batch_size"] == 2
-    assert loratui("config", "check", target).returncode == 0
+    ok = loratui("config", "check", target)
+    assert ok.returncode == 0 and ok.stdout.strip() == f"{target}: ok"  # the verdict: stdout
 
 
 def test_config_check_reports_bad_value(tmp_path):
@@ -68,7 +69,7 @@ def test_config_check_reports_bad_value(tmp_path):
     bad.write_text("[network]\nrank = -3\n")
     r = loratui("config", "check", bad)
     assert r.returncode == 1
-    assert "network.rank" in r.stderr and "-3" in r.stderr and "Traceback" not in r.stderr
+    assert "network.rank" in r.stdout and "-3" in r.stdout and "Traceback" not in r.stderr
 
 
 def test_config_import_lists_unmapped_keys(tmp_path):

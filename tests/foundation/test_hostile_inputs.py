@@ -177,6 +177,35 @@ def _attach_missing(tmp):
     return ["attach", tmp / "nope"], "nope"
 
 
+def _check_device(tmp):
+    return ["config", "check", "/dev/zero"], "/dev/zero"      # reading it never ends
+
+
+def _doctor_pipe(tmp):
+    os.mkfifo(tmp / "pipe.toml")                              # opening it waits for a writer
+    return ["doctor", tmp / "pipe.toml"], "pipe.toml"
+
+
+def _import_pipe(tmp):
+    os.mkfifo(tmp / "pipe.json")
+    return ["config", "import", tmp / "pipe.json", "-o", tmp / "out.toml"], "pipe.json"
+
+
+def _import_into_a_folder(tmp):
+    (tmp / "target").mkdir()
+    return ["config", "import", write(tmp / "k.json", "{}"), "-o", tmp / "target"], "target"
+
+
+def _export_onto_a_file(tmp):
+    cfg = write(tmp / "loratui.toml", "[network]\nrank = 8\n")
+    return ["config", "export", cfg, "--out", cfg], "is a file"
+
+
+def _prepare_empty_folder(tmp):
+    (tmp / "empty").mkdir()
+    return ["dataset", "prepare", tmp / "empty", "--out", tmp / "copy"], "no image files"
+
+
 CASES = {
     "lora inspect: nested safetensors header": _lora_inspect_deep,
     "lora inspect: overlapping tensor offsets": _lora_inspect_overlap,
@@ -203,6 +232,12 @@ CASES = {
     "train: LFS pointer inside a diffusers folder": _train_folder_lfs_weights,
     "train: diffusers folder with only .bin pickles": _train_folder_only_bin,
     "attach: no such run": _attach_missing,
+    "config check: a device": _check_device,
+    "doctor: a named pipe": _doctor_pipe,
+    "config import: a named pipe": _import_pipe,
+    "config import: -o is a folder": _import_into_a_folder,
+    "config export: --out is a file": _export_onto_a_file,
+    "dataset prepare: an empty folder": _prepare_empty_folder,
 }
 
 
@@ -261,7 +296,8 @@ def test_invalid_value_exit_1_and_largest_seed_is_valid(tmp_path):
     f = tmp_path / "loratui.toml"
     f.write_text("[training]\nseed = 4294967296\n")
     r = loratui("config", "check", f)
-    assert r.returncode == 1 and b"4294967295" in r.stderr and b"Traceback" not in r.stderr
+    # The verdict on a config that parses is the command's output (stdout).
+    assert r.returncode == 1 and b"4294967295" in r.stdout and b"Traceback" not in r.stderr
     f.write_text("[training]\nseed = 4294967295\n")
     from loratui.config import load_config
 
@@ -353,6 +389,19 @@ def test_import_force_keeps_every_earlier_file_as_its_own_backup(tmp_path):
         assert "kept as" in r.stderr.decode()
     backups = sorted(tmp_path.glob("loratui.toml.*.bak"))
     assert sorted(b.read_text() for b in backups) == sorted(versions)
+
+
+def test_export_and_presets_write_keep_what_was_there(tmp_path):
+    cfg = write(tmp_path / "loratui.toml", "# mine\n[network]\nrank = 4\n")
+    out = tmp_path / "kohya"
+    write(out / "config.toml", "my sd-scripts config\n")
+    r = loratui("config", "export", cfg, "--out", out)
+    assert r.returncode == 0 and "kept as" in r.stderr.decode(), r.stderr
+    assert [p.read_text() for p in out.glob("config.toml.*.bak")] == ["my sd-scripts config\n"]
+    r = loratui("presets", "--gpu", "8GB", "--write", cfg)
+    assert r.returncode == 0 and "kept as" in r.stderr.decode(), r.stderr
+    assert [p.read_text() for p in tmp_path.glob("loratui.toml.*.bak")] == \
+        ["# mine\n[network]\nrank = 4\n"]
 
 
 def test_backups_within_one_second_never_replace_each_other(tmp_path):

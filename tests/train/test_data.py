@@ -111,3 +111,20 @@ def test_epoch_batches_are_deterministic_and_bucket_pure(tmp_path):
     assert sorted(train) == [0, 0, 1, 1, 2, 2, 3, 4]  # repeats
     assert len(flat) - len(train) == len(train)  # as many reg entries as train entries
     assert all(len({items[i].bucket for i in b}) == 1 for b in a)
+
+
+def test_captions_in_utf16_are_read_and_other_encodings_named(tmp_path):
+    from PIL import Image
+
+    from loratui.train.data import scan
+
+    for name in ("a", "b", "c"):
+        Image.new("RGB", (64, 64)).save(tmp_path / f"{name}.png")
+    (tmp_path / "a.txt").write_bytes("zq_girl, 日本語".encode("utf-16"))       # Notepad
+    (tmp_path / "b.txt").write_bytes("zq_girl, smile".encode("utf-16-le"))     # no BOM
+    (tmp_path / "c.txt").write_bytes(b"zq_girl, caf\xe9")                     # cp1252
+    items, warnings = scan(tmp_path, trigger="zq_girl")
+    assert {i.path.name: i.caption for i in items} == {
+        "a.png": "zq_girl, 日本語", "b.png": "zq_girl, smile", "c.png": "zq_girl"}
+    assert any("c.txt: cannot read the caption (not valid UTF-8 text (byte 0xe9" in w
+               and "save it as UTF-8" in w for w in warnings), warnings

@@ -53,6 +53,11 @@ def test_the_doctor_knows_the_demo_model_and_its_64px_copy(tmp_path):
     steps = [s for s in DEMO_STEPS if s.name in ("model", "dataset", "prepare", "config")]
     ctx = run_demo(tmp_path / "demo", steps=steps, log=lambda msg: None)
     assert ctx.failed is None and ctx.dataset_dir.name == "dataset_prepared"
+    from loratui.atomic import current_umask
+
+    weights = list(ctx.model_dir.rglob("*.safetensors"))
+    assert weights and all(p.stat().st_mode & 0o777 == 0o666 & ~current_umask()
+                           for p in weights)  # not safetensors' 0600
     diags, _ = diagnose_paths([str(ctx.config_path)])
     codes = {d.code for d in diags}
     assert not codes & {"CF101", "CF105", "DS103", "DS104"}, [d.message for d in diags]

@@ -16,6 +16,7 @@ import pytest
 from safetensors import safe_open
 from ui_helpers import NO_GPU, paste
 
+from loratui.ui import core
 from loratui.ui.app import create_app
 from loratui.ui.dialogs.captions import AutoCaptionDialog
 from loratui.ui.dialogs.edit_field import EditFieldDialog
@@ -137,6 +138,9 @@ async def test_empty_folder_to_installed_lora(tmp_path: Path) -> None:
         await until(pilot, lambda: app.screen.STEP == "train")
         await pilot.press("ctrl+t")
         await until(pilot, lambda: app.state.run_dir is not None, what="the run folder")
+        # The progress row is there at once, without leaving the step (issue: it was not).
+        assert app.screen.query_one("#run-progress-row").display
+        assert "it/s" in str(app.screen.query_one("#run-numbers").render())
         # Hold the trainer the moment it runs, so the stop lands mid-run on any machine.
         pid = await running_pid(pilot, app.state.run_dir)
         os.kill(pid, signal.SIGSTOP)
@@ -151,6 +155,9 @@ async def test_empty_folder_to_installed_lora(tmp_path: Path) -> None:
         stopped_at = app.screen.run_state.get("step")
         assert app.screen.run_state.get("resumable")
         await pilot.press("ctrl+r")
+        await until(pilot, lambda: app.screen.run_state.get("state") in core.ACTIVE_STATES
+                    or app.screen.run_state.get("state") == "finished", what="the resume")
+        assert app.screen.query_one("#run-progress-row").display
         await until(pilot, lambda: app.screen.run_state.get("state") == "finished",
                     timeout=240, what="resumed training")
         assert app.screen.run_state.get("step") == 16 > stopped_at

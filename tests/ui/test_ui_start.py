@@ -5,7 +5,6 @@ from __future__ import annotations
 from textual.widgets import Input
 from ui_helpers import NO_GPU, text
 
-from loratui.config import load_config
 from loratui.ui.app import create_app
 from loratui.ui.dialogs import ErrorDialog
 
@@ -22,7 +21,7 @@ async def test_gpu_line_names_the_card_or_says_no_gpu(project, gpu12) -> None:
         assert "CPU demo preset" in text(app, "#gpu-status")
 
 
-async def test_missing_base_model_is_reported_and_saved_on_next(project, gpu12) -> None:
+async def test_missing_base_model_is_reported_and_next_stays(project, gpu12) -> None:
     app = create_app(project, gpu=gpu12)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
@@ -34,9 +33,10 @@ async def test_missing_base_model_is_reported_and_saved_on_next(project, gpu12) 
         assert "does not exist" in text(app, "#model-status")
         await pilot.press("ctrl+n")
         await pilot.pause()
-        assert app.screen.STEP == "dataset"
-    saved = load_config(project / "loratui.toml", resolve=False)
-    assert saved.model.base == "nowhere/model"
+        assert app.screen.STEP == "start"
+        assert text(app, "#guard").startswith("Start step: ")
+        assert "nowhere/model does not exist (Base model field)" in text(app, "#guard")
+    assert not (project / "loratui.toml").exists()
 
 
 async def test_base_model_input_completes_paths(project, gpu12) -> None:

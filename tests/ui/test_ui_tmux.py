@@ -119,9 +119,9 @@ def test_demo_wizard_in_tmux_and_reattach_after_the_terminal_dies(tmp_path, tmux
 
     first.keys("C-n")
     screen = first.wait_for("8 images")
-    assert "caption-no-trigger" in screen  # the demo's deliberate problems
+    assert "DS113 dataset-trigger-word" in screen  # the demo's deliberate problems
     first.keys("C-g")
-    first.wait_for("Back to wizard")
+    first.wait_for("Re-check")  # the Doctor
     first.keys("Escape", "C-n", "C-n", "C-n")
     screen = first.wait_for("5/7")
     assert "VRAM estimate" in screen

@@ -68,3 +68,91 @@ async def paste(pilot, app, selector: str, text: str) -> None:
     await pilot.press("ctrl+u")
     widget.post_message(events.Paste(text))
     await pilot.pause()
+
+
+def sd15_folder(root):
+    """The smallest folder the Start step's check accepts as SD1.5 (diffusers layout)."""
+    import json
+
+    (root / "unet").mkdir(parents=True)
+    (root / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
+    (root / "unet" / "config.json").write_text(json.dumps({"cross_attention_dim": 768}))
+    return root
+
+
+def ready_project(project, images: int = 3):
+    """A project whose every step can be passed: an SD1.5-shaped model folder, a small
+    captioned dataset and a loratui.toml naming both."""
+    from PIL import Image
+
+    from loratui.config import save_config
+    from loratui.presets import choose
+
+    model = sd15_folder(project / "model")
+    data = project / "images"
+    data.mkdir()
+    for i in range(images):
+        Image.new("RGB", (64, 64), (30 * i, 90, 160)).save(data / f"{i}.png")
+        (data / f"{i}.txt").write_text(f"zq_girl_, red dress, pose {i}\n")
+    cfg = choose(12.0).to_config()
+    cfg.model.base = str(model)
+    cfg.dataset.dir = str(data)
+    cfg.dataset.trigger_word = "zq_girl_"
+    save_config(cfg, project / "loratui.toml")
+    return project
+
+
+def screen_lines(app) -> list[str]:
+    """The terminal's text as the user sees it now, one string per row."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
+                      color_system="truecolor", record=True, legacy_windows=False,
+                      safe_box=False)
+    console.print(app.screen._compositor.render_update(full=True,
+                                                       screen_stack=app._background_screens))
+    return console.export_text().splitlines()
+
+
+def cut_off(app) -> list[str]:
+    """Texts of the screen's Static widgets that the user cannot read whole: cropped by a
+    parent that cannot scroll, off the screen's edge, or wrapped into a too-small box."""
+    from textual.scroll_view import ScrollView
+    from textual.widgets import DataTable, Footer, ProgressBar, Static, Tab
+
+    lines = screen_lines(app)
+    screen = app.screen
+    problems = []
+    for footer in screen.query(Footer):
+        if footer.virtual_size.width > footer.size.width:
+            problems.append(f"footer: {footer.virtual_size.width} columns of keys in "
+                            f"{footer.size.width}")
+    for table in screen.query(DataTable):
+        room = table.scrollable_content_region.width
+        if table.display and room and table.virtual_size.width > room:
+            problems.append(f"{table.id}: {table.virtual_size.width} columns wide in {room}")
+    for widget in screen.query(Static):
+        want = " ".join(getattr(widget, "plain_text", str(widget.render())).split())
+        region = widget.region
+        if not want or not widget.display or region.width == 0 or \
+                any(isinstance(a, (ProgressBar, Tab)) for a in widget.ancestors):
+            continue  # hidden (another tab), or a piece of Textual's own widgets
+        seen, node, scrolls = region, widget.parent, False
+        while node is not None and node is not screen:
+            if node.is_scrollable and (node.allow_vertical_scroll or isinstance(node, ScrollView)):
+                scrolls = True
+            seen = seen.intersection(node.region)
+            node = node.parent
+        seen = seen.intersection(screen.region)
+        if seen.size != region.size:
+            if not scrolls:
+                problems.append(f"{widget.id}: cropped to {seen.size} of {region.size}: {want}")
+            continue  # partly scrolled out of view: the user can scroll to it
+        shown = " ".join(" ".join(line[region.x:region.right]
+                                  for line in lines[region.y:region.bottom]).split())
+        if want.replace(" ", "") not in shown.replace(" ", ""):  # a long path may fold
+            problems.append(f"{widget.id}: {want!r} shows as {shown!r}")
+    return problems

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from loratui.doctor.registry import Hit, predicate
+from loratui.wording import a_an
 
 _REGEX_CACHE: dict[str, re.Pattern] = {}
 STEP_RE = re.compile(r"(\d+)/(\d+) \[")
@@ -82,7 +83,7 @@ def log_oom(inp, ctx, rule, th):
     if tried:
         detail += f" while allocating {tried.group(1)}"
     if total:
-        detail += f" on a {total.group(1)} GiB card"
+        detail += f" on {a_an(total.group(1) + ' GiB')} card"
     script = ""
     # Refs for the causes this log shows, not every cause an OOM can have.
     refs = ["E10", "P12", "P14"]
@@ -369,8 +370,12 @@ def log_xformers(inp, ctx, rule, th):
         used = True
     if "ImportError: No xformers" in first.text or "No xformers /" in first.text:
         used = True
-    yield Hit(_vars(m, first.text, len(hits)), line=first.line,
-              severity=None if used else "info")
+    severity = None if used else "info"
+    if used and (tb is None or not _ended):
+        from loratui.doctor.inputs.paste import settings_cap
+
+        severity = settings_cap(inp.data) or severity  # it trained, so xformers worked
+    yield Hit(_vars(m, first.text, len(hits)), line=first.line, severity=severity)
 
 
 TRAINING_SIGNS = ("train_network.py", "sdxl_train", "running training", "steps:", "学習開始",
@@ -404,3 +409,23 @@ def log_huber_device(inp, ctx, rule, th):
     if huber:
         first, m = hits[0]
         yield Hit(_vars(m, first.text, len(hits)), line=first.line)
+
+
+ADAPTIVE_NAMES = ("Prodigy", "prodigy", "DAdapt", "dadapt", "DAdaptation")
+
+
+@predicate("log_dropped_lr")
+def log_dropped_lr(inp, ctx, rule, th):
+    """DAdaptation using only its first LR is always worth saying; the GUI's "Learning rate
+    won't be used ... because text_encoder_lr or unet_lr is set" is its normal notice and
+    matters only with an adaptive optimizer (C09), which the paste must show."""
+    for line, m in log_hits(inp, rule):
+        if "dadaptation" in line.text:
+            yield Hit(_vars(m, line.text, 1), line=line.line)
+            return
+        cmd = _command_facts(inp)
+        optimizer = str(cmd.get("optimizer_type") or "") if cmd is not None else ""
+        if any(n in optimizer for n in ADAPTIVE_NAMES) or \
+                any(inp.data.contains(n) for n in ADAPTIVE_NAMES):
+            yield Hit(_vars(m, line.text, 1), line=line.line)
+            return

@@ -2,25 +2,53 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
-from loratui.ui.widgets import StepIndicator
+from loratui.ui.widgets import STEPS, StepIndicator
 
 if TYPE_CHECKING:
     from loratui.ui.app import LoratuiApp
     from loratui.ui.state import WizardState
 
 
+def guarded(what: str) -> Callable:
+    """For an action that calls the core outside a worker: a failure becomes the app's
+    dialog (user's problem: what to fix; bug: logged) instead of ending the app."""
+
+    def wrap(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def run(self: Screen, *args: Any, **kw: Any) -> Any:
+            try:
+                return fn(self, *args, **kw)
+            except Exception as exc:  # reported, never swallowed
+                self.app.report_failure(what, exc)  # type: ignore[attr-defined]
+                return None
+
+        return run
+
+    return wrap
+
+
+def step_label(name: str) -> str:
+    return dict(STEPS).get(name, name.title())
+
+
 class WizardScreen(Screen):
-    """One step of the wizard. Subclasses set STEP and implement compose_body()."""
+    """One step of the wizard. Subclasses set STEP and implement compose_body().
+
+    HELP explains the step and its fields (F1); `problem()` says, in one line, what
+    must be fixed before ctrl+n may leave the step."""
 
     STEP: ClassVar[str] = ""
+    HELP: ClassVar[str] = ""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+p", "back", "Back", priority=True),
         Binding("ctrl+n", "next", "Next", priority=True),
@@ -36,15 +64,19 @@ class WizardScreen(Screen):
         return self.wizard.state
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield Header(icon="◆")  # a glyph every monospace font has (not ⭘)
         yield StepIndicator(self.STEP, id="steps")
         yield from self.compose_body()
+        yield Static("", id="guard", classes="bad", markup=False)
         yield Footer()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
 
-    def on_screen_resume(self) -> None:
+    def arrive(self) -> None:
+        """The user came (back) to this step: show the state as it is now. Not called
+        when a dialog on top closes, so a dialog's work is not cut short by a rescan."""
+        self.say("")
         self.refresh_from_state()
 
     def refresh_from_state(self) -> None:
@@ -53,6 +85,38 @@ class WizardScreen(Screen):
     def before_next(self) -> bool:
         """Save what this step edits; return False to stay on the step."""
         return True
+
+    def problem(self) -> str:
+        """What must be fixed on this step before going on, in one line ("" = nothing)."""
+        return ""
+
+    def say(self, line: str) -> None:
+        """The step's one-line status under its body (hidden when empty)."""
+        guard = self.query_one("#guard", Static)
+        guard.update(line)
+        guard.display = bool(line)
+
+    @property
+    def label(self) -> str:
+        return step_label(self.STEP)
+
+    # ---- help (F1 / ?) ---------------------------------------------------------------
+    def codes_shown(self) -> list[str]:
+        """The doctor codes (DS113, CF103) and pitfall numbers (P7) this step shows now."""
+        return []
+
+    def help_topic(self) -> tuple[str, str, list[str]]:
+        keys = [f"{b.key_display or b.key:8} {b.description}" for b in self._bindings_shown()]
+        body = self.HELP.strip() + "\n\nKeys on this step:\n" + "\n".join(
+            f"  {k}" for k in keys)
+        return f"Help: the {self.label} step", body, self.codes_shown()
+
+    def _bindings_shown(self) -> list[Binding]:
+        rows = []
+        for b in [*self.BINDINGS, *WizardScreen.BINDINGS]:
+            if isinstance(b, Binding) and b.description and b not in rows:
+                rows.append(b)
+        return rows
 
     def save_config(self) -> bool:
         """Write loratui.toml; on failure show why in a dialog and return False."""
@@ -65,6 +129,12 @@ class WizardScreen(Screen):
         return True
 
     def action_next(self) -> None:
+        problem = self.problem()
+        if problem:
+            self.say(f"{self.label} step: {problem}")
+            self.app.bell()
+            return
+        self.say("")
         if self.before_next():
             self.wizard.go_step(+1)
 

@@ -15,8 +15,10 @@ from loratui.ui import core
 from loratui.ui.dialogs import ConfirmDialog
 from loratui.ui.dialogs.captions import AutoCaptionDialog, BulkEditDialog
 from loratui.ui.messages import Progress, TaskDone
-from loratui.ui.screens.base import WizardScreen
+from loratui.ui.screens.base import WizardScreen, guarded
+from loratui.ui.text import short_path
 from loratui.ui.widgets.sample_view import ImagePreview
+from loratui.wording import plural
 
 
 def short(text: str | None, width: int = 60) -> str:
@@ -28,11 +30,26 @@ def short(text: str | None, width: int = 60) -> str:
 
 class CaptionsScreen(WizardScreen):
     STEP = "captions"
+    HELP = """
+The Captions step is where each image's caption is read and fixed (P5: captions
+decide what the LoRA learns; what is not captioned is learned as the subject).
+
+Image list      Every usable image and the start of its caption.
+Preview         The highlighted image.
+Editor          Its caption: edit it and press ctrl+s to save. In a source folder the
+                original is first copied to .loratui-backup/.
+Info line       CLIP tokens used of 75 (the rest is cut off), the caption style (tags
+                or sentences), and whether the trigger word is there.
+Auto-caption    ctrl+o writes BLIP captions for images that have none (a local BLIP
+                model folder; nothing is downloaded). Read them afterwards.
+Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, in every
+                caption at once.
+"""
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save_caption", "Save caption"),
-        Binding("ctrl+o", "autocaption", "Auto-caption"),
-        Binding("ctrl+l", "bulk", "Bulk edit"),
-        Binding("ctrl+r", "rescan", "Reload"),
+        Binding("ctrl+s", "save_caption", "Save"),
+        Binding("ctrl+o", "autocaption", "BLIP"),
+        Binding("ctrl+l", "bulk", "Bulk"),
+        Binding("ctrl+r", "rescan", "Reload", show=False)  # in F1 help; the footer is full,
     ]
 
     def __init__(self) -> None:
@@ -55,17 +72,16 @@ class CaptionsScreen(WizardScreen):
     def on_mount(self) -> None:
         self.query_one("#task-progress").display = False
         table = self.query_one("#caption-list", DataTable)
-        table.add_column("image", width=16)
-        table.add_column("caption", width=40)
+        table.add_column("image", key="image")  # columns size to their content
+        table.add_column("caption", key="caption")
         self.refresh_from_state()
 
     def refresh_from_state(self) -> None:
+        """Every visit reads the captions again (they may have changed on disk)."""
         report = self.state.dataset_report
-        if report is None or Path(report.root) != self.state.dataset_dir:
-            if self.state.dataset_dir != self.attempted:  # not again after a failure
-                self.action_rescan()
-        else:
-            self._fill(report)
+        if report is not None and Path(report.root) == self.state.dataset_dir:
+            self._fill(report)  # at once; the rescan below brings any change
+        self.action_rescan()
 
     @property
     def folder(self) -> Path | None:
@@ -79,7 +95,17 @@ class CaptionsScreen(WizardScreen):
         self.attempted = self.folder
         self.scan(self.folder)
 
-    @work(thread=True, exclusive=True, group="captions", exit_on_error=False,
+    def on_worker_state_changed(self, event) -> None:
+        """A failed task leaves no progress bar behind."""
+        from textual.worker import WorkerState
+
+        if event.state == WorkerState.ERROR:
+            self.query_one("#task-progress").display = False
+            self.query_one("#captions-summary", Static).update(
+                f"{event.worker.name} failed: ctrl+r reads the captions again.")
+        super().on_worker_state_changed(event)
+
+    @work(thread=True, exclusive=True, group="caption-scan", exit_on_error=False,
           name="Caption scan")
     def scan(self, folder: Path) -> None:
         self.post_message(TaskDone("scan", core.scan_dataset(self.state.resolved(), folder)))
@@ -90,17 +116,24 @@ class CaptionsScreen(WizardScreen):
         table = self.query_one("#caption-list", DataTable)
         keep = table.cursor_row
         table.clear()
+        name_width = max(12, self.size.width // 5)
+        caption_width = max(20, self.size.width * 3 // 5 - name_width - 6)
         for i, rec in enumerate(self.records):
-            table.add_row(Path(rec.path).name, short(rec.caption), key=str(i))
-        prepared = core.is_prepared_copy(Path(report.root))
-        missing = sum(1 for r in self.records if r.caption is None)
-        self.query_one("#captions-summary", Static).update(
-            f"{len(self.records)} images, {missing} without caption · "
-            + ("prepared copy: edited in place" if prepared else
-               "source folder: originals are backed up to .loratui-backup/ before a change"))
+            table.add_row(short_path(Path(rec.path).name, name_width),
+                          short(rec.caption, caption_width), key=str(i))
+        self._show_summary()
         if self.records:
             table.move_cursor(row=min(max(keep, 0), len(self.records) - 1))
             self._select(table.cursor_row)
+
+    def _show_summary(self) -> None:
+        root = Path(self.state.dataset_report.root)
+        prepared = core.is_prepared_copy(root)
+        missing = sum(1 for r in self.records if r.caption is None)
+        self.query_one("#captions-summary", Static).update(
+            f"{plural(len(self.records), 'image')}, {missing} without caption · "
+            + ("prepared copy: edited in place" if prepared else
+               "source folder: originals are backed up to .loratui-backup/ before a change"))
 
     @on(DataTable.RowHighlighted, "#caption-list")
     def highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -134,6 +167,7 @@ class CaptionsScreen(WizardScreen):
         self.query_one("#caption-info", Static).update(" · ".join(parts))
 
     # ---- saving one caption -------------------------------------------------------------------
+    @guarded("Saving the caption")
     def action_save_caption(self) -> None:
         if self.current is None:
             return
@@ -143,13 +177,14 @@ class CaptionsScreen(WizardScreen):
         path = core.save_caption(root, rec.path, text, self.state.config.dataset.caption_extension)
         rec.caption = text
         table = self.query_one("#caption-list", DataTable)
-        table.update_cell(str(self.current), table.ordered_columns[1].key, short(text))
+        table.update_cell(str(self.current), "caption", short(text))
+        self._show_summary()  # the count of captions missing changes
         self.notify(f"saved {path.name}")
 
     # ---- BLIP ------------------------------------------------------------------------------------
     def action_autocaption(self) -> None:
         if self.folder is None:
-            self.notify("Set the images folder first.", severity="warning")
+            self.say("Captions step: set the images folder on the Dataset step (ctrl+p).")
             return
 
         def go(values: dict[str, Any] | None) -> None:
@@ -215,9 +250,10 @@ class CaptionsScreen(WizardScreen):
             self._fill(r)
         elif message.task == "caption":
             failed = f", {len(r.failed)} failed" if r.failed else ""
-            self.notify(f"{len(r.written)} captions written, {r.kept} kept{failed}",
+            self.notify(f"{plural(len(r.written), 'caption')} written, {r.kept} kept{failed}",
                         title="BLIP", timeout=8)
         elif message.task == "bulk":
             backup = f"; originals in {r.backup_dir}" if r.backup_dir else ""
-            self.notify(f"{len(r.changed)} changed, {r.unchanged} unchanged{backup}",
+            self.notify(f"{plural(len(r.changed), 'caption')} changed, {r.unchanged} "
+                        f"unchanged{backup}",
                         title="Bulk edit", timeout=8)

@@ -10,13 +10,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
 
 from loratui.ui import core
 from loratui.ui.dialogs.prepare import PrepareDialog
+from loratui.ui.fixes import wizard_fix
 from loratui.ui.messages import Progress, TaskDone
 from loratui.ui.screens.base import WizardScreen
-from loratui.ui.widgets import PathSuggester
+from loratui.ui.text import short_path
+from loratui.ui.widgets import PathInput, PathSuggester
 from loratui.ui.widgets.sample_view import ImagePreview
+from loratui.wording import plural
 
 SEVERITY_MARK = {"error": "✖ error", "warning": "▲ warn", "info": "· info"}
 
@@ -36,21 +40,37 @@ def histogram(counts: dict[str, int], width: int = 24, top: int = 6) -> str:
 
 class DatasetScreen(WizardScreen):
     STEP = "dataset"
+    HELP = """
+The Dataset step scans the folder of training images and their captions.
+
+Images folder   The folder with your images (.png .jpg .webp …) and a caption file
+                beside each (same name, .txt). kohya's `N_name` sub-folders work too.
+                Type it and press enter to scan; ctrl+r scans again.
+Summary tab     Totals (images, usable, broken, captioned), the layout, steps per epoch,
+                and histograms of resolutions, short sides, aspect ratios, caption styles.
+Problems tab    Each kind of problem, its doctor code (DS…) and the files it concerns.
+                The right side says why it matters and how to fix it here.
+Images tab      Every image, its size and whether it has a caption; a preview.
+Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to the
+                training resolution, RGB, captions with the trigger word first) and
+                points dataset.dir at it. The source folder is never changed.
+"""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r", "scan", "Rescan"),
-        Binding("ctrl+o", "prepare", "Prepare copy"),
+        Binding("ctrl+o", "prepare", "Prepare"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.report: Any = None
         self.attempted: Path | None = None
+        self.scanning = False
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="body"):
             with Horizontal(classes="form-row"):
                 yield Label("Images folder", classes="form-label")
-                yield Input(id="dataset-dir", placeholder="folder of images + captions",
+                yield PathInput(id="dataset-dir", placeholder="folder of images + captions",
                             suggester=PathSuggester(dirs_only=True))
             with Horizontal(id="task-row"):
                 yield Static("", id="dataset-summary", markup=False)
@@ -69,24 +89,24 @@ class DatasetScreen(WizardScreen):
     def on_mount(self) -> None:
         self.query_one("#task-progress").display = False
         problems = self.query_one("#problems", DataTable)
-        problems.add_column("severity", width=8)
-        problems.add_column("problem", width=25)
-        problems.add_column("files", width=5)
+        problems.add_column("severity", key="severity")  # columns size to their content
+        problems.add_column("problem", key="problem")
+        problems.add_column("files", key="files")
         images = self.query_one("#images", DataTable)
-        images.add_column("image", width=24)
-        images.add_column("size", width=9)
-        images.add_column("caption", width=7)
+        images.add_column("image", key="image")
+        images.add_column("size", key="size")
+        images.add_column("caption", key="caption")
         self.refresh_from_state()
 
     def refresh_from_state(self) -> None:
-        field = self.query_one("#dataset-dir", Input)
+        """Every visit shows the folder as it is now: it is scanned again."""
+        field = self.query_one("#dataset-dir", PathInput)
         field.suggester = PathSuggester(base=self.state.project, dirs_only=True)
         if field.value != self.state.config.dataset.dir:
             field.value = self.state.config.dataset.dir
-        if self.state.config.dataset.dir and self.report is None \
-                and self.state.dataset_dir != self.attempted:
-            self.action_scan()  # once per folder: a failed scan is not retried on every visit
-        elif not self.state.config.dataset.dir:
+        if self.state.config.dataset.dir:
+            self.action_scan()
+        else:
             self.query_one("#dataset-summary", Static).update(
                 "Type the images folder and press enter to scan it.")
             field.focus()
@@ -101,11 +121,56 @@ class DatasetScreen(WizardScreen):
     def action_scan(self) -> None:
         folder = self.state.dataset_dir
         if folder is None:
-            self.notify("Set the images folder first.", severity="warning")
+            self.say("Dataset step: type the images folder and press enter.")
+            return
+        if not folder.is_dir():  # a typo: one line that says so, not a failed scan
+            self.report = None
+            self.say(f"Dataset step: {self.problem()}")
+            self.query_one("#dataset-summary", Static).update("")
             return
         self.attempted = folder
-        self.query_one("#dataset-summary", Static).update(f"scanning {folder} …")
+        self.scanning = True
+        self.query_one("#dataset-summary", Static).update(f"scanning {short_path(folder)} …")
         self.scan(folder)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A scan or prepare that failed or was cancelled leaves no progress behind."""
+        if event.worker.group == "scan" and event.state == WorkerState.ERROR:
+            self.scanning = False
+            self.query_one("#task-progress").display = False
+            folder = short_path(self.attempted) if self.attempted else "the folder"
+            self.query_one("#dataset-summary", Static).update(
+                f"{event.worker.name} of {folder} failed: fix the folder, then ctrl+r "
+                "scans again.")
+        super().on_worker_state_changed(event)
+
+    def problem(self) -> str:
+        value = self.query_one("#dataset-dir", PathInput).value.strip()
+        if not value:
+            return "type the images folder (Images folder field) and press enter to scan it."
+        folder = self.state.resolve(value)
+        if not folder.exists():
+            return f"the images folder {short_path(folder)} does not exist: type the folder " \
+                   "that holds your images."
+        if not folder.is_dir():
+            return f"{short_path(folder)} is a file: type the folder that holds your images."
+        if value != self.state.config.dataset.dir or (self.report is None and not self.scanning):
+            self.state.config.dataset.dir = value
+            self.action_scan()
+            return f"scanning {short_path(folder)}: press ctrl+n again when it is done."
+        if self.scanning:
+            return f"the scan of {short_path(folder)} is still running: wait for it."
+        if self.report.totals.usable == 0:
+            return f"{short_path(folder)} has no usable images (.png .jpg .webp): pick the " \
+                   "folder that holds them."
+        return ""
+
+    def codes_shown(self) -> list[str]:
+        codes: list[str] = []
+        for f in getattr(self, "findings", []):
+            _title, code, _severity = _shown(f)
+            codes += [c for c in (code, *f.refs) if c and c not in codes]
+        return codes
 
     @work(thread=True, exclusive=True, group="scan", exit_on_error=False, name="Dataset scan")
     def scan(self, folder: Path) -> None:
@@ -125,13 +190,15 @@ class DatasetScreen(WizardScreen):
 
     def _show_report(self, report: Any) -> None:
         self.report = report
+        self.scanning = False
         self.state.dataset_report = report
         self.query_one("#task-progress").display = False
         t = report.totals
         self.query_one("#dataset-summary", Static).update(
-            f"{t.images} images · {t.usable} usable · {t.broken} broken · {t.captioned} "
-            f"captioned · {report.layout} layout · {t.steps_per_epoch_images} steps/epoch "
-            f"(batch 1) · {report.elapsed_s:.1f}s")
+            f"{plural(t.images, 'image')} · {t.usable} usable · {t.broken} broken · "
+            f"{t.captioned} captioned · {report.layout} layout · "
+            f"{plural(t.steps_per_epoch_images, 'step')}/epoch (batch 1) · "
+            f"{report.elapsed_s:.1f}s")
         self.query_one("#dataset-histogram", Static).update(
             f"Resolutions (train at {report.resolution}×{report.resolution}):\n"
             f"{histogram(t.resolutions)}\n\nShort side:\n{histogram(t.short_sides)}\n\n"
@@ -144,16 +211,19 @@ class DatasetScreen(WizardScreen):
                                key=lambda f: (order.get(_shown(f)[2], 3), f.kind))
         for i, f in enumerate(self.findings):
             title, code, severity = _shown(f)
-            detail = f" ({f.kind})" if code and not title.endswith(f" {f.kind}") else ""
+            detail = f" ({f.kind})" if code and not title.endswith(f" {f.kind}") \
+                and self.size.width >= 110 else ""  # narrow: the detail says "found as"
             problems.add_row(SEVERITY_MARK.get(severity, severity), title + detail,
                              str(f.count or ""), key=str(i))
+        width = max(16, self.size.width // 2 - 22)  # the preview takes the other half
         self._show_problem(0)
         images = self.query_one("#images", DataTable)
         images.clear()
         self.image_rows = report.images
         for i, rec in enumerate(report.images):
             cap = "–" if rec.caption is None else ("empty" if not rec.caption.strip() else "yes")
-            images.add_row(rec.path, f"{rec.width}×{rec.height}" if rec.width else "?",
+            images.add_row(short_path(rec.path, width),
+                           f"{rec.width}×{rec.height}" if rec.width else "?",
                            cap if rec.ok else "broken", key=str(i))
         tabs = self.query_one("#dataset-tabs", TabbedContent)
         if report.worst in ("error", "warning"):
@@ -176,7 +246,8 @@ class DatasetScreen(WizardScreen):
         title, code, severity = _shown(f)
         kind = f"\nfound as: {f.kind}" if code else ""
         box.update(f"{title} ({severity}){kind}\n{f.message}\n\n"
-                   f"Fix: {f.fix}\n\nRefs: {', '.join(f.refs) or '–'}\n\nFiles:\n{files}{more}")
+                   f"Fix: {wizard_fix(f.kind, f.fix)}\n\nRefs: {', '.join(f.refs) or '–'}  "
+                   f"(F1 explains the codes)\n\nFiles:\n{files}{more}")
 
     @on(DataTable.RowHighlighted, "#images")
     def image_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -189,7 +260,7 @@ class DatasetScreen(WizardScreen):
     def action_prepare(self) -> None:
         source = self.state.dataset_dir
         if source is None or self.report is None:
-            self.notify("Scan a folder first.", severity="warning")
+            self.say("Dataset step: scan a folder first (type it and press enter).")
             return
         res = self.state.config.dataset.resolution
         out = source.parent / f"{source.name}-{res}"
@@ -225,12 +296,12 @@ class DatasetScreen(WizardScreen):
         failed = f", {len(result.failed)} failed" if result.failed else ""
         self.notify(f"{result.written} written, {result.up_to_date} up to date{failed}; "
                     f"dataset.dir is now {out}", title="Prepared", timeout=8)
-        self.query_one("#dataset-dir", Input).value = str(out)
+        self.query_one("#dataset-dir", PathInput).value = str(out)
         self.report = None
         self.action_scan()
 
     def before_next(self) -> bool:
-        self.state.config.dataset.dir = self.query_one("#dataset-dir", Input).value.strip()
+        self.state.config.dataset.dir = self.query_one("#dataset-dir", PathInput).value.strip()
         return self.save_config()
 
 

@@ -15,15 +15,19 @@ from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from loratui.ui import core
+from loratui.ui.fixes import wizard_fix_for_code
 from loratui.ui.messages import TaskDone
+from loratui.ui.screens.base import guarded
+from loratui.ui.text import short_path
+from loratui.wording import plural
 
 MARK = {"error": "✖ error", "warning": "▲ warn", "info": "· info"}
 
 
 class DoctorScreen(Screen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,ctrl+g", "close", "Back to wizard"),
-        Binding("ctrl+f", "fix", "Apply safe fixes"),
+        Binding("escape,ctrl+g", "close", "Back"),
+        Binding("ctrl+f", "fix", "Safe fixes"),
         Binding("ctrl+r", "run", "Re-check"),
     ]
 
@@ -36,7 +40,7 @@ class DoctorScreen(Screen):
         return self.app.state  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield Header(icon="◆")  # a glyph every monospace font has (not ⭘)
         with Vertical(id="body"):
             yield Static("", id="doctor-summary", markup=False)
             with Horizontal(id="doctor-main"):
@@ -47,9 +51,8 @@ class DoctorScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#diagnostics", DataTable)
-        table.add_column("severity", width=9)
-        table.add_column("code", width=6)
-        table.add_column("where", width=22)
+        table.add_column("finding", key="finding")  # columns size to their content
+        table.add_column("where", key="where")
         self.action_run()
         table.focus()
 
@@ -68,20 +71,17 @@ class DoctorScreen(Screen):
     def action_run(self) -> None:
         targets = self.targets()
         self.query_one("#doctor-summary", Static).update(
-            "checking " + (", ".join(p.name for p in targets) or "the settings") + " …")
+            "checking " + (", ".join(short_path(p) for p in targets) or "the settings") + " …")
         self.diagnose(targets)
 
     @work(thread=True, exclusive=True, group="doctor", exit_on_error=False, name="Doctor")
     def diagnose(self, targets: list[Path]) -> None:
         st = self.state
-        notes: list[str] = []
         if targets:
-            diags, notes = core.diagnose_paths(targets, st.gpu)
+            diags = core.diagnose_paths(targets, st.gpu)
         else:
             diags = core.config_findings(st.resolved(), st.gpu, str(st.config_path))
-            if diags is None:
-                raise core.CoreMissing(core.unavailable("the doctor (loratui.doctor)"))
-        self.post_message(TaskDone("doctor", diags, {"targets": targets, "notes": notes}))
+        self.post_message(TaskDone("doctor", diags, {"targets": targets}))
 
     @on(TaskDone)
     def done(self, message: TaskDone) -> None:
@@ -93,15 +93,15 @@ class DoctorScreen(Screen):
             loc = d.location
             where = Path(loc.path).name + (f":{loc.key}" if loc.key else
                                            f":{loc.line}" if loc.line else "")
-            table.add_row(MARK.get(d.severity, d.severity), d.code, where, key=str(i))
+            table.add_row(f"{MARK.get(d.severity, d.severity)} {d.code}", where, key=str(i))
         counts = {s: sum(1 for d in self.diags if d.severity == s) for s in order}
         fixable = core.safe_fix_count(self.diags)
         checked = ", ".join(p.name for p in message.extra["targets"]) or "unsaved settings"
-        notes = "".join(f"\n{n}" for n in message.extra["notes"])
         self.query_one("#doctor-summary", Static).update(
-            f"{checked}: {counts['error']} errors, {counts['warning']} warnings, "
-            f"{counts['info']} notes" + (f" · ctrl+f applies {fixable} safe fixes"
-                                         if fixable else "") + notes)
+            f"{checked}: {plural(counts['error'], 'error')}, "
+            f"{plural(counts['warning'], 'warning')}, {plural(counts['info'], 'note')}"
+            + (f" · ctrl+f applies {plural(fixable, 'safe fix', 'safe fixes')}"
+               if fixable else "") + " · enter explains a finding, F1 helps")
         self._detail(0)
 
     @on(DataTable.RowHighlighted, "#diagnostics")
@@ -118,12 +118,15 @@ class DoctorScreen(Screen):
         if d.refs:
             lines.append("refs: " + ", ".join(d.refs))
         if d.location.path:
-            lines.append(f"in: {d.location.path}" + (f" [{d.location.key}]"
+            lines.append(f"in: {short_path(d.location.path, 40)}" + (f" [{d.location.key}]"
                                                       if d.location.key else ""))
-        if d.fix:
+        in_wizard = wizard_fix_for_code(d.code)
+        if in_wizard:
+            lines += ["", f"fix: {in_wizard}"]
+        elif d.fix:
             lines += ["", f"fix ({d.fix.applicability}): {d.fix.title}"]
-            if d.fix.command:
-                lines.append(f"  $ {d.fix.command}")
+            if d.fix.applicability == "safe":
+                lines.append("  ctrl+f applies it (and the other safe fixes)")
         box.update("\n".join(lines))
 
     @on(DataTable.RowSelected, "#diagnostics")
@@ -133,6 +136,26 @@ class DoctorScreen(Screen):
         if text:
             self.query_one("#diagnostic-detail", Static).update(text)
 
+    def help_topic(self) -> tuple[str, str, list[str]]:
+        body = """
+The Doctor checks the project's loratui.toml, images folder, run folder and LoRA against
+the guide's pitfalls, the way `loratui doctor` does on the command line.
+
+Summary line    What was checked and how many errors, warnings and notes were found.
+Findings        Severity (✖ error: fix before training; ▲ warn: likely to hurt the
+                result; · info: worth knowing), the rule's code and where it was found.
+Detail          Why it matters, the pitfalls it refers to (P…, PITFALLS.md), and the fix.
+                Enter shows the rule's full explanation.
+
+Keys: ctrl+f applies the safe fixes to loratui.toml (comments kept), ctrl+r checks
+again, escape goes back to the wizard.
+"""
+        codes: list[str] = []
+        for d in self.diags:
+            codes += [c for c in (d.code, *d.refs) if c not in codes]
+        return "Help: the Doctor", body, codes
+
+    @guarded("Applying fixes")
     def action_fix(self) -> None:
         if not core.safe_fix_count(self.diags):
             self.notify("No safe fixes to apply.", severity="warning")
@@ -142,7 +165,7 @@ class DoctorScreen(Screen):
             self.notify(err, severity="error", timeout=10)
         # The config file changed on disk: the wizard reloads it.
         self.app.load_project(self.state.project, self.state.gpu)  # type: ignore[attr-defined]
-        self.notify(f"{fixed} fixes applied to loratui.toml (comments kept)")
+        self.notify(f"{plural(fixed, 'fix', 'fixes')} applied to loratui.toml (comments kept)")
         self.action_run()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -150,4 +173,7 @@ class DoctorScreen(Screen):
             self.app.report_worker_failure(event.worker)  # type: ignore[attr-defined]
 
     def action_close(self) -> None:
+        app = self.app
         self.dismiss()
+        # Fixes may have changed what the step shows: it looks again.
+        app.call_later(lambda: getattr(app.screen, "arrive", lambda: None)())

@@ -14,14 +14,29 @@ from textual.widgets import Input, Label, Static
 from loratui.ui import core
 from loratui.ui.dialogs import ConfirmDialog
 from loratui.ui.messages import TaskDone
-from loratui.ui.screens.base import WizardScreen
-from loratui.ui.widgets import PathSuggester
+from loratui.ui.screens.base import WizardScreen, guarded
+from loratui.ui.text import short_path
+from loratui.ui.widgets import PathInput, PathSuggester
+from loratui.wording import plural
 
 
 class ExportScreen(WizardScreen):
     STEP = "export"
+    HELP = """
+The Export step hands the finished LoRA to a WebUI.
+
+LoRA            The finished run's .safetensors file (kohya format, loads in
+                AUTOMATIC1111, Forge and ComfyUI) and its size.
+WebUI folder    Your stable-diffusion-webui/ or ComfyUI/ folder (or its models/Lora
+                folder): ctrl+o (or enter) copies the LoRA there. An existing file of the
+                same name is replaced only after you confirm.
+Prompt          What to paste into AUTOMATIC1111: <lora:NAME:WEIGHT> and the trigger word,
+                with the weight range the guide recommends (P17, P18).
+Verdict         The doctor on the file, the suggested prompt and the ComfyUI workflow.
+ComfyUI         An API-format workflow with a LoraLoader node, saved beside the LoRA.
+"""
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+o", "install", "Copy into WebUI"),
+        Binding("ctrl+o", "install", "Copy to WebUI"),
         Binding("ctrl+r", "refresh", "Refresh"),
     ]
 
@@ -35,7 +50,7 @@ class ExportScreen(WizardScreen):
             yield Static("", id="export-lora", markup=False)
             with Horizontal(classes="form-row"):
                 yield Label("WebUI folder", classes="form-label")
-                yield Input(id="webui", placeholder="stable-diffusion-webui/ or ComfyUI/",
+                yield PathInput(id="webui", placeholder="stable-diffusion-webui/ or ComfyUI/",
                             suggester=PathSuggester(dirs_only=True))
             yield Static("", id="export-target", markup=False)
             with VerticalScroll(id="export-box"):
@@ -46,6 +61,7 @@ class ExportScreen(WizardScreen):
     def on_mount(self) -> None:
         self.refresh_from_state()
 
+    @guarded("Reading the LoRA")
     def refresh_from_state(self) -> None:
         self.lora = core.finished_lora(self.state.run_dir, self.state.output_dir)
         box = self.query_one("#export-lora", Static)
@@ -54,7 +70,8 @@ class ExportScreen(WizardScreen):
             for sel in ("#export-usage", "#export-verdict", "#export-comfy"):
                 self.query_one(sel, Static).update("")
             return
-        box.update(f"LoRA: {self.lora} ({self.lora.stat().st_size / 2**20:.1f} MB)")
+        box.update(f"LoRA: {short_path(self.lora, max(30, self.size.width - 16))} "
+                   f"({self.lora.stat().st_size / 2**20:.1f} MB)")
         cfg = self.state.config
         self.usage = core.lora_usage(self.lora, cfg.dataset.trigger_word, cfg.network.kind)
         u = self.usage
@@ -73,7 +90,8 @@ class ExportScreen(WizardScreen):
     @work(thread=True, exclusive=True, group="verdict", exit_on_error=False, name="LoRA check")
     def verdict(self, lora: Path, prompt: str) -> None:
         """The doctor on the file, on the prompt we suggest and on the ComfyUI workflow."""
-        diags, notes = core.diagnose_paths([lora], self.state.gpu)
+        diags = core.diagnose_paths([lora], self.state.gpu)
+        notes: list[str] = []
         workflow = lora.with_name(f"{lora.stem}.comfyui-api.json")
         try:
             from loratui.config import atomic_write_text
@@ -93,7 +111,7 @@ class ExportScreen(WizardScreen):
         worst = [d for d in diags if d.severity in ("error", "warning")]
         lines = ["doctor: ✓ the file loads like a kohya SD1.5 LoRA; the prompt and the "
                  "workflow use it within the guide's weights" if not worst else
-                 f"doctor: {len(worst)} problem(s):"]
+                 f"doctor: {plural(len(worst), 'problem')}:"]
         lines += [f"  {d.severity} {d.code} {d.message}" for d in diags[:6]]
         lines += [f"  {n}" for n in message.extra["notes"]]
         widget = self.query_one("#export-verdict", Static)
@@ -105,6 +123,7 @@ class ExportScreen(WizardScreen):
         self.action_install()
 
     @on(Input.Changed, "#webui")
+    @guarded("Looking at the WebUI folder")
     def webui_changed(self, event: Input.Changed) -> None:
         target = self.query_one("#export-target", Static)
         value = event.value.strip()
@@ -118,17 +137,19 @@ class ExportScreen(WizardScreen):
             target.set_class(True, "bad")
             return
         target.set_class(False, "bad")
-        target.update(f"→ {folder.ui}: {folder.path}" if folder.ui != "folder" else
-                      f"→ {folder.path} (not a known WebUI layout: copied as is)")
+        target.update(f"→ {folder.ui}: {short_path(folder.path, 60)}" if folder.ui != "folder"
+                      else f"→ {short_path(folder.path, 60)} (not a known WebUI layout: "
+                      "copied as is)")
 
+    @guarded("Copying the LoRA")
     def action_install(self) -> None:
         if self.lora is None:
-            self.notify("No finished LoRA to copy yet.", severity="warning")
+            self.say("Export step: no finished LoRA to copy yet: train one on the Train step.")
             return
         value = self.query_one("#webui", Input).value.strip()
         if not value:
             self.query_one("#webui", Input).focus()
-            self.notify("Type your WebUI folder first.", severity="warning")
+            self.say("Export step: type your WebUI folder (WebUI folder field) first.")
             return
         try:
             folder = core.find_lora_folder(Path(value).expanduser())

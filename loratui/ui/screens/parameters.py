@@ -15,6 +15,7 @@ from loratui.ui import core
 from loratui.ui.dialogs.edit_field import EditFieldDialog
 from loratui.ui.messages import TaskDone
 from loratui.ui.screens.base import WizardScreen
+from loratui.ui.text import short_path
 
 HIDDEN = {"doctor"}  # free-form threshold overrides: edited in loratui.toml, not here
 
@@ -86,11 +87,23 @@ def parse_text(row: dict[str, Any], raw: Any) -> Any:
 class FieldTable(DataTable):
     """The settings list; enter edits the highlighted setting (shown in the footer)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Edit setting")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Edit")]
 
 
 class ParametersScreen(WizardScreen):
     STEP = "parameters"
+    HELP = """
+The Parameters step holds every training setting, starting from a preset chosen for
+the GPU's memory. Enter edits the highlighted setting; ctrl+s saves loratui.toml.
+
+Preset          The starting point: ctrl+r picks the one for this GPU. Editing a value
+                makes the settings "(custom)".
+Settings        Every key of loratui.toml and its value. The right side explains the
+                highlighted one: meaning, default, allowed range, related pitfalls.
+VRAM            The estimated GPU memory for these settings against the card's.
+Warnings        The doctor's findings for these settings (code, what is wrong); ctrl+g
+                opens the Doctor with all of them and their fixes.
+"""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+r", "recommended", "GPU preset"),
@@ -121,8 +134,8 @@ class ParametersScreen(WizardScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#fields", DataTable)
-        table.add_column("setting", width=28)
-        table.add_column("value", width=12)
+        table.add_column("setting", key="setting")  # columns size to their content
+        table.add_column("value", key="value")
         for row in self.rows:
             table.add_row(row["key"], "", key=row["key"])
         self.refresh_from_state()
@@ -136,12 +149,33 @@ class ParametersScreen(WizardScreen):
     def refresh_from_state(self) -> None:
         cfg = self.state.config
         table = self.query_one("#fields", DataTable)
+        # The table takes up to 68% of the screen; the settings column, its padding and
+        # the scrollbar take the rest of that from the values.
+        key_width = max(len(r["key"]) for r in self.rows)
+        width = max(10, int(self.app.size.width * 0.58) - key_width - 6)
         for row in self.rows:
-            table.update_cell(row["key"], table.ordered_columns[1].key,
-                              value_text(get_dotted(cfg, row["key"]), row["key"]))
+            value = value_text(get_dotted(cfg, row["key"]), row["key"])
+            if row["key"].endswith((".dir", ".base", "_dir")) or "/" in value:
+                value = short_path(value, width)
+            elif len(value) > width:  # long lists (sample prompts): whole in the help panel
+                value = value[: width - 1] + "…"
+            table.update_cell(row["key"], "value", value)
         self._show_help()
         self._show_vram()
         self._show_warnings()
+
+    def help_topic(self) -> tuple[str, str, list[str]]:
+        title, body, codes = super().help_topic()
+        fields = "\n".join(f"{r['key']}  {r['description']}"
+                           + (f" ({', '.join(r['pitfalls'])})" if r["pitfalls"] else "")
+                           for r in self.rows)
+        return title, f"{body}\n\nEvery setting:\n{fields}", codes
+
+    def codes_shown(self) -> list[str]:
+        codes: list[str] = []
+        for d in getattr(self, "found", None) or []:
+            codes += [c for c in (d.code, *d.refs) if c not in codes]
+        return codes
 
     # ---- presets ----------------------------------------------------------------------
     def action_recommended(self) -> None:
@@ -174,8 +208,10 @@ class ParametersScreen(WizardScreen):
         value = get_dotted(self.state.config, row["key"])
         lines = [row["key"], "", row["description"], ""]
         key = row["key"]
-        lines.append(f"value: {value_text(value, key)}   "
-                     f"default: {value_text(row['default'], key)}")
+        shown = value_text(value, key)
+        if "/" in shown:
+            shown = short_path(shown, 40)
+        lines.append(f"value: {shown}   default: {value_text(row['default'], key)}")
         if range_text(row):
             lines.append(f"allowed: {range_text(row)}" + (f" {row['unit']}" if row["unit"] else ""))
         if row["pitfalls"]:
@@ -248,16 +284,16 @@ class ParametersScreen(WizardScreen):
 
     @on(TaskDone)
     def warnings_done(self, message: TaskDone) -> None:
-        found = message.result
+        found = self.found = message.result
         widget = self.query_one("#warnings", Static)
-        if found is None:
-            widget.update("doctor warnings: not available (the doctor is not in this build)")
-        elif not found:
+        if not found:
             widget.update("doctor: no warnings for these settings")
         else:
-            lines = [f"{d.severity:7} {d.code} {d.message}" for d in found[:3]]
-            if len(found) > 3:
-                lines.append(f"… {len(found) - 3} more: ctrl+g opens the Doctor")
+            shown = 3 if self.size.height >= 30 else 2
+            lines = [f"{d.severity:7} {d.code} {d.message}" for d in found[:shown]]
+            if len(found) > shown:
+                lines.append(f"… {len(found) - shown} more: ctrl+g opens the Doctor; "
+                             "F1 explains the codes")
             widget.update("\n".join(lines))
         widget.set_class(bool(found), "warn")
 

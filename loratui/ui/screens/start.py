@@ -8,19 +8,34 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Static
 
 from loratui.ui import core
 from loratui.ui.dialogs import ConfirmDialog
 from loratui.ui.screens.base import WizardScreen
-from loratui.ui.widgets import PathSuggester
+from loratui.ui.text import short_path
+from loratui.ui.widgets import PathInput, PathSuggester
+from loratui.wording import plural
 
 
 class StartScreen(WizardScreen):
     STEP = "start"
+    HELP = """
+The Start step names the project and the model to train on.
+
+Project folder  The folder that holds loratui.toml (the settings) and runs/ (one folder
+                per training run). Type a path and press enter to switch projects.
+Base model      The Stable Diffusion 1.5 checkpoint to train on: a diffusers folder
+                (model_index.json, unet/, text_encoder/ …) or a single .safetensors
+                file. Its check says whether it looks like SD1.5. Tab / right arrow
+                accept the path completion.
+GPU             The card found and its memory; the Parameters step picks a preset for it.
+Run folder      Open an earlier run (runs/<name>-<time>/) to follow or resume it on the
+                Train step. A run still training is offered for re-attaching.
+"""
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+o", "open_run", "Open run folder"),
+        Binding("ctrl+o", "open_run", "Open run"),
         Binding("ctrl+r", "reattach", "Re-attach", show=True),
     ]
 
@@ -28,31 +43,37 @@ class StartScreen(WizardScreen):
         with VerticalScroll(id="body"):
             yield Static("Train a Stable Diffusion 1.5 LoRA, step by step. "
                          "Fill in the two paths and press ctrl+n.", classes="lead")
-            with Grid(id="start-grid", classes="form"):
+            # Rows of label + field, each with its status line below (wraps as needed).
+            with Horizontal(classes="field-row"):
                 yield Label("Project folder", classes="form-label")
-                yield Input(id="project", placeholder="folder for loratui.toml and runs/",
-                            suggester=PathSuggester(dirs_only=True))
-                yield Static("", id="project-status", classes="form-help")
+                yield PathInput(id="project", placeholder="folder for loratui.toml and runs/",
+                                suggester=PathSuggester(dirs_only=True))
+            yield Static("", id="project-status", classes="field-help", markup=False)
+            with Horizontal(classes="field-row"):
                 yield Label("Base model", classes="form-label")
-                yield Input(id="base-model", placeholder="SD1.5 diffusers folder or .safetensors",
-                            suggester=PathSuggester())
-                yield Static("", id="model-status", classes="form-help")
+                yield PathInput(id="base-model",
+                                placeholder="SD1.5 diffusers folder or .safetensors",
+                                suggester=PathSuggester())
+            yield Static("", id="model-status", classes="field-help", markup=False)
+            with Horizontal(classes="field-row"):
                 yield Label("GPU", classes="form-label")
-                yield Static("", id="gpu-status")
+                yield Static("", id="gpu-status", markup=False)
+            with Horizontal(classes="field-row"):
                 yield Label("Run folder", classes="form-label")
-                yield Input(id="run-folder", placeholder="open an existing run folder (optional)",
-                            suggester=PathSuggester(dirs_only=True))
-                yield Static("", id="runs-status", classes="form-help")
+                yield PathInput(id="run-folder",
+                                placeholder="open an existing run folder (optional)",
+                                suggester=PathSuggester(dirs_only=True))
+            yield Static("", id="runs-status", classes="field-help", markup=False)
 
     def on_mount(self) -> None:
         self.refresh_from_state()
-        self.query_one("#project", Input).focus()
+        self.query_one("#project", PathInput).focus()
 
     def refresh_from_state(self) -> None:
         st = self.state
-        self.query_one("#project", Input).value = str(st.project)
-        self.query_one("#base-model", Input).value = st.config.model.base
-        self.query_one("#base-model", Input).suggester = PathSuggester(base=st.project)
+        self.query_one("#project", PathInput).value = str(st.project)
+        self.query_one("#base-model", PathInput).value = st.config.model.base
+        self.query_one("#base-model", PathInput).suggester = PathSuggester(base=st.project)
         self.query_one("#project-status", Static).update(
             "loratui.toml found: settings loaded" if st.config_found else
             "no loratui.toml yet: one is written when you go on")
@@ -70,6 +91,16 @@ class StartScreen(WizardScreen):
             if len(gpu.gpus) > 1:
                 text += f" (+{len(gpu.gpus) - 1} more)"
         self.query_one("#gpu-status", Static).update(text)
+
+    def problem(self) -> str:
+        value = self.query_one("#base-model", PathInput).value.strip()
+        if not value:
+            return ("enter the base model: an SD1.5 diffusers folder or .safetensors file "
+                    "(Base model field)")
+        result = core.check_base_model(self.state.resolve(value))
+        if result.ok is False:
+            return f"{result.text} (Base model field)"
+        return ""
 
     # ---- project folder ------------------------------------------------------------
     @on(Input.Submitted, "#project")
@@ -111,12 +142,9 @@ class StartScreen(WizardScreen):
         runs = core.list_runs(self.state.output_dir)
         self.app.call_from_thread(self._show_runs, runs)
 
-    def _show_runs(self, runs: list[core.RunInfo] | None) -> None:
+    def _show_runs(self, runs: list[core.RunInfo]) -> None:
         widget = self.query_one("#runs-status", Static)
         self._active = None
-        if runs is None:
-            widget.update(core.unavailable("run folder reader (training)"))
-            return
         active = [r for r in runs if r.active]
         if active:
             self._active = active[0]
@@ -124,9 +152,10 @@ class StartScreen(WizardScreen):
             widget.add_class("good")
             self._offer_reattach(active[0])
         elif runs:
-            widget.update(f"{len(runs)} run(s) in {self.state.output_dir}; latest {runs[0].label}")
+            widget.update(f"{plural(len(runs), 'run')} in {short_path(self.state.output_dir)}; "
+                          f"latest {runs[0].label}")
         else:
-            widget.update(f"no runs yet in {self.state.output_dir}")
+            widget.update(f"no runs yet in {short_path(self.state.output_dir)}")
 
     def _offer_reattach(self, run: core.RunInfo) -> None:
         """Once per run: a run is training (e.g. after a dropped SSH session): follow it?"""
@@ -149,7 +178,7 @@ class StartScreen(WizardScreen):
         self.open_run(event.value.strip())
 
     def action_open_run(self) -> None:
-        self.query_one("#run-folder", Input).focus()
+        self.query_one("#run-folder", PathInput).focus()
 
     def open_run(self, value: str) -> None:
         folder = Path(value).expanduser()
@@ -173,5 +202,5 @@ class StartScreen(WizardScreen):
 
     def before_next(self) -> bool:
         st = self.state
-        st.config.model.base = self.query_one("#base-model", Input).value.strip()
+        st.config.model.base = self.query_one("#base-model", PathInput).value.strip()
         return self.save_config()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -10,6 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import ProgressBar, RichLog, Static
 from textual.worker import get_current_worker
 
@@ -17,12 +19,28 @@ from loratui.ui import core
 from loratui.ui.messages import GpuUpdate, RunUpdate
 from loratui.ui.runwatch import RunPoller, Speed, format_duration
 from loratui.ui.screens.base import WizardScreen
+from loratui.ui.text import short_path
 from loratui.ui.widgets.loss_chart import LossChart
 from loratui.ui.widgets.sample_view import SampleView
 
 
 class TrainScreen(WizardScreen):
     STEP = "train"
+    HELP = """
+The Train step starts training in its own process and follows its run folder live.
+Training goes on when the wizard or the SSH session closes; `loratui` offers to
+re-attach next time.
+
+Title line      The run's state (starting, loading, caching, running, saving, finished,
+                failed, interrupted, crashed) and its folder.
+Progress        Optimiser steps done / total, the ETA, and steps per second (it/s).
+Stats           Epoch, the last loss, its running average, the learning rate and the GPU
+                (memory used, utilisation, temperature) when a GPU is there.
+Loss chart      Raw loss (grey) and its smoothed average (cyan) per step. The raw loss of
+                a diffusion model is noisy by nature: read the average.
+Samples         The latest sample image the trainer rendered (at each epoch end).
+Events          What the trainer reported: checkpoints, samples, warnings, errors.
+"""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+t", "start", "Start"),
         Binding("ctrl+x", "stop", "Stop"),
@@ -64,14 +82,17 @@ class TrainScreen(WizardScreen):
 
     # ---- following --------------------------------------------------------------------
     def follow(self, run_path: Path | None) -> None:
+        """Show `run_path` from now on: the progress row appears at once (step 0/?)."""
         self.run_path = run_path
         self.speed, self.last, self.smooth, self.run_state = Speed(), {}, None, {}
         self.query_one(LossChart).clear_data()
         self.query_one("#run-events", RichLog).clear()
+        self.query_one("#run-progress-row").display = run_path is not None
         if run_path is None:
             self.workers.cancel_group(self, "follow")
             return
-        self.query_one("#run-title", Static).update(f"run {run_path}")
+        self.query_one("#run-title", Static).update(f"starting: {short_path(run_path, 60)}")
+        self._show_progress()
         self.watch_run(run_path)
         self.watch_gpu()
 
@@ -110,10 +131,15 @@ class TrainScreen(WizardScreen):
     @on(GpuUpdate)
     def gpu_update(self, message: GpuUpdate) -> None:
         self.gpu_text = message.text
-        self._show_stats()
+        with contextlib.suppress(NoMatches):  # not while the app is closing
+            self._show_stats()
 
     @on(RunUpdate)
     def run_update(self, message: RunUpdate) -> None:
+        with contextlib.suppress(NoMatches):  # a last poll while the app closes
+            self._run_update(message)
+
+    def _run_update(self, message: RunUpdate) -> None:
         if self.run_path is None or message.run_path != str(self.run_path):
             return  # a poll of a run we no longer follow
         steps, raw, smooth = [], [], []
@@ -164,10 +190,10 @@ class TrainScreen(WizardScreen):
         bar.update(total=max_steps or None, progress=step)
         eta = self.speed.eta_seconds(step, max_steps)
         rate = self.speed.per_second
-        state = st.get("state", "unknown")
-        numbers = f"{step}/{max_steps or '?'}  ETA {format_duration(eta)}  " \
-                  f"{rate:.2f} it/s" if rate else f"{step}/{max_steps or '?'}  ETA –"
-        self.query_one("#run-numbers", Static).update(numbers)
+        state = st.get("state", "starting")
+        self.query_one("#run-numbers", Static).update(
+            f"{step}/{max_steps or '?'}  ETA {format_duration(eta)}  "
+            f"{f'{rate:.2f}' if rate else '–'} it/s")
         title = f"{state}: {self.run_path.name if self.run_path else ''}"
         if st.get("error"):
             title += f" — {st['error']}"

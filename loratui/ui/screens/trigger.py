@@ -15,19 +15,35 @@ from loratui.ui import core
 from loratui.ui.dialogs import ConfirmDialog
 from loratui.ui.messages import TaskDone
 from loratui.ui.screens.base import WizardScreen
+from loratui.wording import plural
 
 MARK = {"error": "✖", "warning": "▲", "info": "·"}
 
 
 class TriggerScreen(WizardScreen):
     STEP = "trigger"
+    HELP = """
+The Trigger step picks the word that calls your LoRA in a prompt (P7).
+
+Trigger word    A made-up token such as `hanfu_girl_`: no spaces, not an English word or
+                phrase the model already knows (`beautiful girl` would fight the model's
+                own meaning). It is checked as you type.
+Verdict         ✓ looks unique, or ▲ weak, with each reason and a fix (✖ error,
+                ▲ warning, · note) and suggestions to try.
+Captions        How many captions contain the word, and how many have it first.
+                ctrl+o puts it first in every caption (in a source folder the originals
+                are copied to .loratui-backup/ first).
+CLIP tokens     How the base model's tokenizer splits the word. One or two rare pieces
+                are good; common words are not.
+"""
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+o", "insert", "Insert into captions"),
+        Binding("ctrl+o", "insert", "Insert"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.tokenizer: Any = None
+        self.tokenizer_tried = False
         self.report: Any = None
 
     def compose_body(self) -> ComposeResult:
@@ -50,7 +66,30 @@ class TriggerScreen(WizardScreen):
         self.load_tokenizer()
 
     def refresh_from_state(self) -> None:
-        self.check(self.query_one("#trigger", Input).value)
+        """Every visit looks at the captions as they are now (they may have been edited)."""
+        self.rescan()
+
+    @work(thread=True, exclusive=True, group="trigger-scan", exit_on_error=False,
+          name="Caption scan")
+    def rescan(self) -> None:
+        folder = self.state.dataset_dir
+        if folder is not None and folder.is_dir():
+            self.state.dataset_report = core.scan_dataset(self.state.resolved(), folder)
+        self.post_message(TaskDone("rescan"))
+
+    def codes_shown(self) -> list[str]:
+        codes: list[str] = []
+        for f in getattr(self.report, "findings", []):
+            code = core.dataset_code(f.kind)
+            codes += [c for c in (code, *f.refs) if c and c not in codes]
+        return codes or ["P7"]
+
+    def problem(self) -> str:
+        word = self.query_one("#trigger", Input).value.strip()
+        if " " in word or "," in word:
+            return f"`{word}` would be split into several tags: join its parts with `_` " \
+                   "(Trigger word field)."
+        return ""
 
     @work(thread=True, exclusive=True, group="tokenizer", exit_on_error=False,
           name="Tokenizer")
@@ -74,8 +113,10 @@ class TriggerScreen(WizardScreen):
 
     @on(TaskDone)
     def done(self, message: TaskDone) -> None:
-        if message.task == "tokenizer":
-            self.tokenizer = message.result
+        if message.task in ("tokenizer", "rescan"):
+            if message.task == "tokenizer":
+                self.tokenizer = message.result
+                self.tokenizer_tried = True
             self.check(self.query_one("#trigger", Input).value)
         elif message.task == "check":
             if message.extra["word"] == self.query_one("#trigger", Input).value:
@@ -83,7 +124,8 @@ class TriggerScreen(WizardScreen):
         elif message.task == "insert":
             r = message.result
             backup = f"; originals in {r.backup_dir}" if r.backup_dir else ""
-            self.notify(f"{len(r.changed)} captions changed, {len(r.created)} created{backup}",
+            self.notify(f"{plural(len(r.changed), 'caption')} changed, "
+                        f"{len(r.created)} created{backup}",
                         title="Trigger word inserted", timeout=8)
             self.check(self.query_one("#trigger", Input).value)
 
@@ -107,23 +149,27 @@ class TriggerScreen(WizardScreen):
         if not have_captions:
             caps.update("captions: not scanned yet (Dataset step)")
         elif rep.word.strip():
-            caps.update(f"captions: {rep.captions_checked - len(rep.missing)}/"
-                        f"{rep.captions_checked} contain it, {len(rep.missing)} missing, "
-                        f"{len(rep.not_first)} not first"
+            caps.update(f"captions: {rep.captions_checked - len(rep.missing)} of "
+                        f"{plural(rep.captions_checked, 'caption')} contain it, "
+                        f"{len(rep.missing)} without it, {len(rep.not_first)} not first"
                         + (" — ctrl+o puts it first everywhere" if rep.missing or rep.not_first
                            else ""))
         tok = self.query_one("#trigger-tokenizer", Static)
         if rep.tokens is not None:
             tok.update(f"CLIP tokens: {' | '.join(rep.tokens)} ({len(rep.tokens)})")
         else:
-            tok.update("CLIP tokens: no tokenizer (set the base model on the Start step)")
+            tok.update("CLIP tokens: no base model yet (set it on the Start step)"
+                       if self.state.base_model is None else
+                       "CLIP tokens: reading the base model's tokenizer …"
+                       if not self.tokenizer_tried else
+                       "CLIP tokens: the base model has no readable tokenizer")
 
     def action_insert(self) -> None:
         word = self.query_one("#trigger", Input).value.strip()
         folder = self.state.dataset_dir
         if not word or folder is None:
-            self.notify("Type a trigger word and set the images folder first.",
-                        severity="warning")
+            self.say("Trigger step: type a trigger word (and set the images folder on the "
+                     "Dataset step) first.")
             return
         self.state.config.dataset.trigger_word = word
         if core.is_prepared_copy(folder):

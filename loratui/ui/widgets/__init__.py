@@ -1,6 +1,6 @@
 """Reusable widgets of the wizard."""
 
-from .path_input import PathSuggester
+from .path_input import PathInput, PathSuggester
 from .steps import STEPS, StepIndicator
 
-__all__ = ["STEPS", "PathSuggester", "StepIndicator"]
+__all__ = ["STEPS", "PathInput", "PathSuggester", "StepIndicator"]

@@ -18,6 +18,24 @@ def downsample(xs: array, ys: array, limit: int = MAX_POINTS) -> tuple[list, lis
     return [xs[i] for i in idx], [ys[i] for i in idx]
 
 
+def whole_ticks(low: int, high: int, count: int = 6) -> list[int]:
+    """About `count` round whole-number ticks from `low` to `high` (steps are integers)."""
+    span = max(1, high - low)
+    raw = span / max(1, count - 1)
+    magnitude = 10 ** max(0, len(str(int(raw))) - 1)
+    step = next((m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw), 10 * magnitude)
+    step = max(1, int(step))
+    first = -(-low // step) * step  # the first multiple of step at or after low
+    return list(range(first, high + 1, step)) or [low]
+
+
+def padded(values: list[float], share: float = 0.08) -> tuple[float, float]:
+    """A y range with room above and below, so the curve stays inside the frame."""
+    lo, hi = min(values), max(values)
+    pad = (hi - lo) * share or abs(hi) * share or 1.0
+    return lo - pad, hi + pad
+
+
 class LossChart(PlotextPlot):
     """Call `extend()` as metrics arrive; the chart redraws itself at most every `interval`."""
 
@@ -59,12 +77,20 @@ class LossChart(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title("loss")
+        # The legend is in the title: plotext's legend box sits on the curve's start.
+        plt.title("loss: raw (grey), average (cyan)")
         plt.xlabel("step")
         if len(self.steps):
             xs, ys = downsample(self.steps, self.raw)
-            plt.plot(xs, ys, label="raw", marker="braille", color="gray")
-        if len(self.smooth_steps):
-            xs, ys = downsample(self.smooth_steps, self.smooth)
-            plt.plot(xs, ys, label="smoothed", marker="braille", color="cyan")
+            plt.plot(xs, ys, marker="braille", color="gray")
+            every = list(ys)
+            if len(self.smooth_steps):
+                sx, sy = downsample(self.smooth_steps, self.smooth)
+                plt.plot(sx, sy, marker="braille", color="cyan")
+                every += list(sy)
+            plt.ylim(*padded(every))
+            low, high = int(min(xs)), int(max(xs))
+            plt.xlim(low, max(high, low + 1))
+            ticks = whole_ticks(low, max(high, low + 1))
+            plt.xticks(ticks, [str(t) for t in ticks])
         self.refresh()

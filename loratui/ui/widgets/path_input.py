@@ -1,4 +1,4 @@
-"""Path completion for Input widgets (right arrow / end accepts the suggestion)."""
+"""Path inputs with completion (right arrow / end accepts the suggestion)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from textual.suggester import Suggester
+from textual.widgets import Input
 
 
 class PathSuggester(Suggester):
@@ -41,3 +42,12 @@ class PathSuggester(Suggester):
         typed_tail = len(prefix)
         completion = names[0][typed_tail:]
         return value + completion if completion else None
+
+
+class PathInput(Input):
+    """An Input for paths: the completion's ghost text goes away once Enter is pressed
+    (what was typed is submitted; right arrow / end accepts the completion first)."""
+
+    async def action_submit(self) -> None:
+        self._suggestion = ""
+        await super().action_submit()

@@ -1,0 +1,36 @@
+"""Paths shortened in the middle, so the end of a path (the folder that matters) shows."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def short_path(path: Path | str, width: int = 40) -> str:
+    """`path` in at most `width` characters, cut in the middle so that both the start and
+    the last folders stay readable: `/home/mei/…/hanfu/dataset`. `~` stands for home."""
+    text, home = str(path), str(Path.home())
+    if home != os.sep and (text == home or text.startswith(home + os.sep)):
+        text = "~" + text[len(home):]
+    if len(text) <= width:
+        return text
+    parts = text.split(os.sep)
+    # The root and first folder (`/home`, `~`), the last name, then as many folders
+    # next to the last name and then next to the first as fit.
+    head = parts[:2] if parts[0] == "" and len(parts) > 2 else parts[:1]
+    tail = parts[-1:]
+    middle = parts[len(head):-1]
+
+    def joined(h: list[str], t: list[str], cut: bool) -> str:
+        return os.sep.join([*h, "…", *t] if cut else [*h, *t])
+
+    if len(joined(head, tail, True)) > width:
+        head = [] if parts[0] != "" else [""]
+        if len(joined(head, tail, True)) > width:  # the last name alone is too long
+            name, keep = parts[-1], max(2, width - 1)
+            return name[: keep - keep // 2] + "…" + name[len(name) - keep // 2:]
+    while middle and len(joined(head, [middle[-1], *tail], True)) <= width:
+        tail.insert(0, middle.pop())
+    while middle and len(joined([*head, middle[0]], tail, True)) <= width:
+        head.append(middle.pop(0))
+    return joined(head, tail, bool(middle))

@@ -1,0 +1,107 @@
+"""The README's screenshot: the Train step following a real run, rendered to PNG.
+
+The run folder in tests/fixtures/readme-run was written by loratui's trainer (the demo's
+tiny model and images, 320 steps on a CPU), cut at step 240 as if it were still running:
+its loss rows, speed, ETA and sample images are real.
+The project sits where a user keeps one (~/loras/hanfu_girl). The test renders the
+screen at 120×40 to PNG and checks that every character has a glyph in the font, the
+curve stays inside its frame and the sample image shows. Set LORATUI_WRITE_SCREENSHOT=1
+to write docs/wizard-train.png (then look at it before committing).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+from png_render import Renderer, find_font
+from ui_helpers import fake_gpu, screen_lines
+
+from loratui.ui.app import create_app
+from loratui.ui.widgets.loss_chart import LossChart
+
+REPO = Path(__file__).resolve().parents[2]
+RUN = REPO / "tests" / "fixtures" / "readme-run"
+
+pytestmark = pytest.mark.skipif(find_font() is None, reason="DejaVu Sans Mono not installed")
+
+
+class CpuOnly:
+    """The machine that trained the fixture: no NVIDIA driver (the same on every runner)."""
+
+    available = False
+    reason = "no NVIDIA driver"
+
+    def __init__(self, index: int = 0) -> None:
+        pass
+
+    def sample(self) -> None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def realistic_project(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
+    home = tmp_path / "home" / "mei"
+    project = home / "loras" / "hanfu_girl"
+    run = project / "runs" / "hanfu_girl-20261125-030112"
+    shutil.copytree(RUN, run)
+    state = json.loads((run / "state.json").read_text())
+    state.update(state="running", pid=os.getpid(), host=socket.gethostname())
+    (run / "state.json").write_text(json.dumps(state))
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("LORATUI_IMAGES", "halfcell")
+    monkeypatch.setattr("loratui.gpustats.GpuSampler", CpuOnly)
+    return project, run
+
+
+async def test_readme_screenshot(tmp_path, monkeypatch) -> None:
+    project, run = realistic_project(tmp_path, monkeypatch)
+    steps = sum(1 for _ in (run / "metrics.jsonl").open())
+    app = create_app(project, gpu=fake_gpu(), run_dir=run, step="train", watch_interval=0.05)
+    async with app.run_test(size=(120, 40)) as pilot:
+        chart = app.screen.query_one(LossChart)
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if len(chart.steps) == steps and getattr(app.screen, "gpu_text", ""):
+                break
+        chart._draw()
+        await pilot.pause(0.3)
+        lines = screen_lines(app)
+        image, missing = Renderer().render(app)
+    shown = "\n".join(lines)
+    assert "~/loras/hanfu_girl" in shown  # a path a user has, not a test folder
+    assert f"/{state_max(run)}" in shown and "it/s" in shown and "ETA" in shown
+    assert "sample e0024_00.png" in shown  # the latest sample
+    assert not missing, f"no glyph for {sorted(missing)}"
+    assert curve_inside_frame(lines)
+    assert sample_shown(image, lines)
+    if os.environ.get("LORATUI_WRITE_SCREENSHOT"):
+        image.save(REPO / "docs" / "wizard-train.png", optimize=True)
+
+
+def state_max(run: Path) -> int:
+    return json.loads((run / "state.json").read_text())["max_steps"]
+
+
+def curve_inside_frame(lines: list[str]) -> bool:
+    """Every braille dot of the chart lies between the frame's top and bottom lines."""
+    top = next(i for i, line in enumerate(lines) if "┌" in line)
+    bottom = next(i for i, line in enumerate(lines) if "└" in line)
+    dots = [i for i, line in enumerate(lines) if any("\u2801" <= ch <= "\u28ff" for ch in line)]
+    return bool(dots) and top < min(dots) and max(dots) < bottom
+
+
+def sample_shown(image, lines: list[str]) -> bool:
+    """The sample's half-block cells are there, in more than a handful of colours."""
+    rows = [i for i, line in enumerate(lines) if "▀" in line or "▄" in line]
+    if len(rows) < 5:
+        return False
+    colours = image.crop((image.width * 3 // 4, 0, image.width, image.height)).getcolors(
+        1 << 16)
+    return colours is not None and len(colours) > 20

@@ -100,12 +100,12 @@ def tokenizer_folder_problem(folder: Path, text_encoder_config: Path | None = No
         else:
             fast = _read_json(folder / "tokenizer.json")
             size = len(fast["model"]["vocab"]) + len(fast.get("added_tokens") or [])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         return f"{folder}: the tokenizer files cannot be read ({exc})"
     if text_encoder_config is not None and text_encoder_config.is_file():
         try:
             limit = int(_read_json(text_encoder_config).get("vocab_size") or 0)
-        except (OSError, ValueError, TypeError, AttributeError):
+        except (OSError, ValueError, TypeError, AttributeError, RecursionError):
             limit = 0
         if limit and size > limit:
             return (f"{folder}: {size} tokens, but the text encoder has {limit} embeddings "

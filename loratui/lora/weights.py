@@ -87,7 +87,7 @@ class LoraWeights:
         try:
             history = json.loads(meta.get(HISTORY_KEY, "[]"))
             history = history if isinstance(history, list) else []
-        except ValueError:
+        except (ValueError, RecursionError):   # the file author's free text
             history = []
         history.append({"op": op, "at": datetime.now(timezone.utc).replace(
             microsecond=0).isoformat(), **details})
@@ -147,18 +147,25 @@ def _peft_alphas(modules: dict[str, Module], metadata: dict[str, str]) -> None:
         return
     try:
         config = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return
-    dtype = getattr(torch, metadata.get(ALPHA_DTYPE_KEY, ""), None)
+    if not isinstance(config, dict):
+        return
+    dtype = getattr(torch, str(metadata.get(ALPHA_DTYPE_KEY, "")), None)
+    dtype = dtype if isinstance(dtype, torch.dtype) else None     # not e.g. torch.save
     for name, module in modules.items():
         if module.alpha is not None:
             continue
         component, path = kohya_to_path(name)
         short = path.removeprefix("text_model.")
         pattern = config.get(f"{component}.alpha_pattern") or {}
+        pattern = pattern if isinstance(pattern, dict) else {}
         alpha = pattern.get(short, pattern.get(path, config.get(f"{component}.lora_alpha")))
-        if alpha is not None:
-            module.alpha = torch.tensor(float(alpha), dtype=dtype or module.down.dtype)
+        if isinstance(alpha, (int, float, str)) and not isinstance(alpha, bool):
+            try:
+                module.alpha = torch.tensor(float(alpha), dtype=dtype or module.down.dtype)
+            except ValueError:     # not a number: diffusers' default, alpha = rank
+                continue
 
 
 def kohya_tensors(weights: LoraWeights) -> dict[str, Any]:

@@ -236,9 +236,10 @@ def _read_json(path: Path) -> dict:
     import json
 
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
 def meta_models(family, text_encoders: bool = True):

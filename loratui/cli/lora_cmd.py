@@ -200,6 +200,10 @@ def fail(command: str, path, message: str) -> int:
 
 def run_blocks(args) -> int:
     import json
+    import os
+
+    # rank×rank products: BLAS threads only add start-up and, on a busy machine, wait time
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
     from loratui.cli import terminal_width
     from loratui.lora.blocks import BlocksError, block_strengths, render

@@ -8,11 +8,14 @@ a source folder.
 from __future__ import annotations
 
 import math
-import random
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import random
 
 CLIP_WINDOW = 75   # CLIP's 77 positions minus <start> and <end>
 
@@ -29,6 +32,7 @@ DEFAULT_NOISE_TAGS = (
 
 @dataclass
 class Decoded:
+    """A caption file's text and how its bytes were decoded."""
     text: str | None            # None when the bytes are not UTF-8
     bom: bool = False
     error: str = ""             # e.g. "byte 0x92 at offset 17 (looks like Windows-1252 ’)"
@@ -197,6 +201,8 @@ def build_edits(*, prefix: str = "", replace: tuple[str, str] | None = None,
     if prefix:
         edits.append(lambda t: add_prefix(t, prefix))
     if noise:
+        import random  # only caption edits use it, not the scan
+
         rng = random.Random(seed)
         tags = tuple(noise_tags) or DEFAULT_NOISE_TAGS
         edits.append(lambda t: add_noise_tag(t, rng, tags, noise_probability))

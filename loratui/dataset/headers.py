@@ -36,6 +36,7 @@ _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"heim", b
 
 @dataclass(slots=True)
 class Header:
+    """What an image file's header says: format, size, mode, problems."""
     format: str = ""                 # detected from content; "" = unknown
     width: int = 0
     height: int = 0

@@ -25,6 +25,7 @@ OWN_NAMES = {".loratui-backup", ".loratui-prepare.json"}
 
 @dataclass
 class ImageFile:
+    """One image file found by the walk, with its subset."""
     abspath: str
     rel: str              # relative to the scan root (posix separators)
     subset: str           # subset path relative to the scan root ("." for the root)
@@ -35,6 +36,7 @@ class ImageFile:
 
 @dataclass
 class Walk:
+    """The dataset walk's result: subsets, image files and layout findings."""
     root: Path
     layout: str = "flat"
     subsets: list[Subset] = field(default_factory=list)

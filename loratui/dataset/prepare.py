@@ -290,13 +290,25 @@ def _foreign(out: Path, owned: set[str]) -> list[str]:
     manifest_found = (out / MANIFEST).is_file()
     found = []
     for root, dirs, files in os.walk(out):
-        dirs[:] = sorted(d for d in dirs if d != ".loratui-backup")
+        # a linked folder is listed as one entry: a copy written through it would land
+        # somewhere else, so nothing is written into it (see `_through_link`)
+        files = files + [d for d in dirs if os.path.islink(os.path.join(root, d))]
+        dirs[:] = sorted(d for d in dirs if d != ".loratui-backup"
+                         and not os.path.islink(os.path.join(root, d)))
         for name in files:
             rel = Path(os.path.relpath(os.path.join(root, name), out)).as_posix()
             if rel != MANIFEST and rel not in owned and not TEMP_NAME.match(name) \
                     and not (manifest_found and OLD_TEMP_IMAGE.match(name)):
                 found.append(rel)
     return sorted(found)
+
+
+def _through_link(rel: str, out: Path) -> str | None:
+    """The linked folder (relative to `out`) that `rel` would be written through, if any."""
+    for parent in reversed(Path(rel).parents[:-1] if len(Path(rel).parents) > 1 else []):
+        if (out / parent).is_symlink():
+            return parent.as_posix()
+    return None
 
 
 def _out_names(records, fmt: str, caption_ext: str = ".txt",
@@ -394,6 +406,11 @@ def prepare(src: Path | str, out: Path | str, options: PrepareOptions | None = N
         cap_src = src / rec.caption_path if rec.caption_path else None
         cap_sig = _sig(cap_src)
         dst_rel = names[rec.path]
+        link = _through_link(dst_rel, out)
+        if link:
+            result.failed[rec.path] = (f"{out / link} is a link to another folder, not written "
+                                       "through; remove the link or choose another --out")
+            continue
         cap_rel = str(Path(dst_rel).with_suffix(opts.caption_extension).as_posix())
         entry = files.get(rec.path)
         if (entry and entry.get("sig") == [st.st_size, st.st_mtime_ns]

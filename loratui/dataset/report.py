@@ -209,6 +209,7 @@ class Subset:
 
 @dataclass
 class Totals:
+    """Counts over the whole dataset (training subsets; reg images apart)."""
     images: int = 0            # image files found (training subsets, not reg)
     usable: int = 0            # images that can be trained on
     broken: int = 0
@@ -227,6 +228,7 @@ class Totals:
 
 @dataclass
 class DatasetReport:
+    """What a scan found: subsets, images, findings and totals."""
     root: str
     layout: str = "flat"            # "flat" | "kohya" | "leaf"
     deep: bool = False

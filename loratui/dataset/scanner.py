@@ -36,6 +36,7 @@ POOL_MIN_FILES = 256               # below this a process pool costs more than i
 
 @dataclass
 class ScanOptions:
+    """How to scan: depth, caption extension, workers and limits."""
     deep: bool = False
     duplicates: bool | None = None          # None: only with deep
     caption_extension: str = ".txt"          # "auto": the extension most captions have

@@ -472,6 +472,32 @@ def test_doctor_config_startup_imports(tmp_path, name, text, absent):
     assert "CF102" in out.stdout
 
 
+def test_doctor_config_with_dataset_stays_lean(tmp_path):
+    """A config whose dataset folder is here is scanned too; that path imports no `random`
+    (caption edits only) and builds no dataclass whose docstring dataclasses would make by
+    calling inspect.signature (a few ms each at start-up)."""
+    from PIL import Image
+
+    data = tmp_path / "data"
+    data.mkdir()
+    Image.new("RGB", (64, 64), "white").save(data / "a.png")
+    (data / "a.txt").write_text("a photo", encoding="utf-8")
+    cfg = write(tmp_path, "loratui.toml", "[dataset]\ndir = \"data\"\n[network]\nrank = 64\n")
+    code = ("import sys, runpy, dataclasses; sys.argv=['loratui','doctor',%r];\n"
+            "try:\n runpy.run_module('loratui', run_name='__main__')\n"
+            "except SystemExit: pass\n"
+            "auto = sorted(c.__qualname__ for m in list(sys.modules.values())\n"
+            "  if getattr(m, '__name__', '').startswith('loratui.')\n"
+            "  for c in vars(m).values() if isinstance(c, type) and dataclasses.is_dataclass(c)\n"
+            "  and c.__module__ == m.__name__\n"
+            "  and c.__doc__ == c.__name__ + str(__import__('inspect').signature(c))"
+            ".replace(' -> None', ''))\n"
+            "print('LOADED', 'random' in sys.modules, auto, file=sys.stderr)") % str(cfg)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "LOADED False []" in out.stderr, out.stderr
+    assert "CF102" in out.stdout and "loratui.dataset.scanner" not in out.stderr
+
+
 def test_cli_parses_only_the_invoked_command_and_still_lists_all_on_errors():
     from loratui.cli import COMMAND_MODULES, _command_parser, build_parser
 

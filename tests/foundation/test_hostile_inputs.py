@@ -349,6 +349,24 @@ def test_prepare_never_overwrites_or_deletes_the_users_files(tmp_path):
     assert len(final) == len(before) + 2
 
 
+def test_prepare_never_writes_through_a_linked_folder(tmp_path):
+    src, out, elsewhere = tmp_path / "src", tmp_path / "out", tmp_path / "elsewhere"
+    _images(src / "10_x", ["a.png"])
+    _images(src, ["top.png"])
+    _images(elsewhere, ["a.png"])
+    (elsewhere / "a.txt").write_text("important")
+    (elsewhere / "root").symlink_to("/")               # never walked
+    out.mkdir()
+    (out / "10_x").symlink_to(elsewhere)
+    before = _digest(elsewhere)
+    r = loratui("dataset", "prepare", src, "--out", out, "--force")
+    assert r.returncode == 1 and b"Traceback" not in r.stderr
+    assert "is a link to another folder" in r.stdout.decode()
+    assert _digest(elsewhere) == before and sorted(p.name for p in elsewhere.iterdir()) == \
+        ["a.png", "a.txt", "root"]
+    assert (out / "top.png").is_file()
+
+
 def test_prepare_record_pointing_outside_is_not_followed(tmp_path):
     src, out = tmp_path / "src", tmp_path / "out"
     _images(src, ["a.png"])

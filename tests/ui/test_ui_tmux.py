@@ -113,7 +113,7 @@ def test_demo_wizard_in_tmux_and_reattach_after_the_terminal_dies(tmp_path, tmux
     demo = tmp_path / "demo"
     first = tmux("first")
     first.start([*loratui_command(), "demo", "--dir", str(demo)], tmp_path, env_for_tui())
-    first.wait_for("1/7 Start", timeout=120)  # tiny model + dataset are built first
+    first.wait_for("1/8 Start", timeout=120)  # tiny model + dataset are built first
     screen = first.wait_for("tiny SD1.5-shaped demo model")
     assert "Back" in screen and "Next" in screen and "Doctor" in screen  # footer keys
 
@@ -123,7 +123,7 @@ def test_demo_wizard_in_tmux_and_reattach_after_the_terminal_dies(tmp_path, tmux
     first.keys("C-g")
     first.wait_for("Re-check")  # the Doctor
     first.keys("Escape", "C-n", "C-n", "C-n")
-    screen = first.wait_for("5/7")
+    screen = first.wait_for("5/8")
     assert "VRAM estimate" in screen
     # One epoch instead of the demo's four keeps this test short: edit it by keys.
     keys = [r["key"] for r in field_docs() if r["key"] != "doctor"]
@@ -132,7 +132,7 @@ def test_demo_wizard_in_tmux_and_reattach_after_the_terminal_dies(tmp_path, tmux
     first.keys("C-u", "1", "Enter")
     first.wait_for("value: 1 ")
     first.keys("C-n")
-    first.wait_for("6/7")
+    first.wait_for("6/8")
     first.keys("C-t")
     # Pause the trainer as soon as it runs (a fast machine would finish the demo before
     # the checks below); it stays a live process in state "running".
@@ -152,7 +152,7 @@ def test_demo_wizard_in_tmux_and_reattach_after_the_terminal_dies(tmp_path, tmux
     finally:
         os.kill(pid, signal.SIGCONT)
     second.keys("y")
-    second.wait_for("6/7")
+    second.wait_for("6/8")
     screen = second.wait_for("finished:", timeout=240)
     assert "loss" in screen
     second.keys("C-n")

@@ -5,6 +5,7 @@ from .dataset import DatasetScreen
 from .export import ExportScreen
 from .parameters import ParametersScreen
 from .start import StartScreen
+from .test import TestScreen
 from .train import TrainScreen
 from .trigger import TriggerScreen
 
@@ -16,6 +17,7 @@ SCREENS = {
     "parameters": ParametersScreen,
     "train": TrainScreen,
     "export": ExportScreen,
+    "test": TestScreen,
 }
 
 __all__ = ["SCREENS"]

@@ -15,6 +15,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("parameters", "Parameters"),
     ("train", "Train"),
     ("export", "Export"),
+    ("test", "Test"),
 )
 
 

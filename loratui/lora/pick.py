@@ -1,0 +1,156 @@
+"""What the user picks after looking at a test grid: a weight, a block vector and maybe a
+second LoRA. Turns the pick into what they paste (the A1111 prompt with `lbw=`, a ComfyUI
+workflow applying the same weights), the guide's words on the blocks (P24/P25), and the
+doctor's usage findings on it (P17–P22). Core only: the wizard's Test step shows it.
+
+ComfyUI has no block-weight loader in its core nodes, so the workflow loads a copy of the
+LoRA with the block vector baked into its alphas (`lora scale --blocks`), at the picked
+weight: the same layers at the same strengths as the A1111 prompt.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loratui.lora.block_layout import BlockLayout
+from loratui.lora.usage import Use, check_uses, lora_tag
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+RESCUE_WEIGHT = 0.3   # P21
+SUM_LIMIT = 1.2       # P19 (the doctor's PR102 threshold decides; this is for the offer)
+
+# P24, in the guide's words, by the weight the user gave a block
+CORE = "core block (face, joints, weapon detail): the guide keeps these at 0.9–1"
+EDGE = "edge block (clothing pattern, background): the guide uses 0.5–0.7"
+POLLUTING = ("polluting block: the guide turns these to 0–0.3 or off (the \"mysterious "
+             "lace trim\"); finding and zeroing it \"saved 80% of debugging time\" (P25)")
+
+
+@dataclass
+class Pick:
+    lora: Path
+    weight: float = 0.6
+    vector: str = "ALL"
+    second: Path | None = None
+    second_weight: float = 0.5
+
+
+@dataclass
+class PickResult:
+    prompt: str
+    uses: list[Use]
+    workflow: dict[str, Any]
+    baked: Path | None
+    blocks: dict[str, float]
+    notes: list[str] = field(default_factory=list)
+    findings: list[Any] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[Any]:
+        return [d for d in self.findings if d.severity in ("error", "warning")]
+
+
+def block_words(blocks: dict[str, float], in_use: list[str]) -> list[str]:
+    """The guide's classification of each block the LoRA has, by its picked weight."""
+    lines = []
+    for label, test in ((POLLUTING, lambda v: v <= 0.3), (EDGE, lambda v: 0.3 < v < 0.9),
+                        (CORE, lambda v: v >= 0.9)):
+        names = [b for b in in_use if test(blocks.get(b, 0.0))]
+        if names:
+            lines.append(f"{', '.join(names)}: {label}")
+    return lines
+
+
+def rescue(pick: Pick) -> Pick:
+    """P21: a LoRA that breaks at normal weights can still help at 0.3 beside a second
+    LoRA of the same kind; the second gets what keeps the sum within P19."""
+    second_weight = min(pick.second_weight or 0.6, round(SUM_LIMIT - RESCUE_WEIGHT, 3), 0.9)
+    return Pick(pick.lora, RESCUE_WEIGHT, pick.vector, pick.second, second_weight)
+
+
+def build(pick: Pick, layout: BlockLayout, in_use: list[str], *, trigger: str = "",
+          text: str = "", bake_dir: Path | None = None, checkpoint: str =
+          "v1-5-pruned-emaonly.safetensors") -> PickResult:
+    """Everything the Test step shows for a pick; writes the baked copy when the vector is
+    not ALL and `bake_dir` is given. Raises ValueError for an unreadable vector."""
+    blocks = layout.vector(pick.vector)
+    long = any(blocks.get(b) for b in layout.blocks if b not in layout.lora_blocks)
+    lbw = layout.lbw_string(blocks, long=long)
+    uses = [Use(pick.lora.stem, pick.weight, lbw)]
+    if pick.second is not None:
+        uses.append(Use(pick.second.stem, pick.second_weight))
+    words = ", ".join(p for p in (trigger, text or "your prompt here") if p)
+    prompt = f"{words}, " + " ".join(lora_tag(u) for u in uses)
+    baked = None
+    if lbw != "ALL" and bake_dir is not None:
+        baked = bake(pick.lora, blocks, layout, bake_dir / f"{pick.lora.stem}-lbw.safetensors")
+    chain = [((baked or pick.lora).name, pick.weight)]
+    if pick.second is not None:
+        chain.append((pick.second.name, pick.second_weight))
+    result = PickResult(prompt, uses, comfy_workflow(chain, words, pick.lora.stem, checkpoint),
+                        baked, blocks)
+    result.notes = block_words(blocks, in_use)
+    result.findings = check_uses(uses, text=words)
+    if baked:
+        result.notes.append(f"ComfyUI: {baked.name} is this LoRA with the block weights "
+                            "baked in (core ComfyUI has no block-weight loader); copy it "
+                            "beside the original")
+    return result
+
+
+def bake(lora: Path, blocks: dict[str, float], layout: BlockLayout, out: Path) -> Path:
+    from loratui.lora import tools
+    from loratui.lora.weights import load_weights
+
+    weights = load_weights(lora)
+    scaled, _ = tools.scale(weights, 1.0, blocks, layout)
+    meta = scaled.with_note("scale", weight=1.0, blocks=layout.lbw_string(blocks),
+                            **{"from": lora.name})
+    meta["ss_output_name"] = out.stem
+    tools.write_output(scaled, meta, out, inputs=[lora], overwrite=out.exists())
+    return out
+
+
+def comfy_workflow(chain: list[tuple[str, float]], text: str, name: str,
+                   checkpoint: str) -> dict[str, Any]:
+    """ComfyUI API workflow: checkpoint → one LoraLoader per LoRA (chained) → sampler."""
+    wf: dict[str, Any] = {
+        "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": checkpoint}}}
+    model, clip = ["4", 0], ["4", 1]
+    for i, (file, weight) in enumerate(chain):
+        node = str(10 + i)
+        wf[node] = {"class_type": "LoraLoader", "_meta": {"title": f"LoRA {file}"},
+                    "inputs": {"lora_name": file, "strength_model": round(weight, 3),
+                               "strength_clip": round(weight, 3), "model": model,
+                               "clip": clip}}
+        model, clip = [node, 0], [node, 1]
+    wf["6"] = {"class_type": "CLIPTextEncode", "inputs": {"text": text, "clip": clip}}
+    wf["7"] = {"class_type": "CLIPTextEncode",
+               "inputs": {"text": "lowres, bad anatomy", "clip": clip}}
+    wf["5"] = {"class_type": "EmptyLatentImage",
+               "inputs": {"width": 512, "height": 512, "batch_size": 1}}
+    wf["3"] = {"class_type": "KSampler",
+               "inputs": {"seed": 1234, "steps": 25, "cfg": 7.0, "sampler_name": "euler",
+                          "scheduler": "normal", "denoise": 1.0, "model": model,
+                          "positive": ["6", 0], "negative": ["7", 0],
+                          "latent_image": ["5", 0]}}
+    wf["8"] = {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}}
+    wf["9"] = {"class_type": "SaveImage", "inputs": {"filename_prefix": name,
+                                                    "images": ["8", 0]}}
+    return wf
+
+
+def write_outputs(result: PickResult, folder: Path, stem: str) -> tuple[Path, Path]:
+    """`<stem>.prompt.txt` and `<stem>.comfyui-api.json` beside the LoRA, atomically."""
+    from loratui.atomic import atomic_write_text
+
+    prompt = folder / f"{stem}.prompt.txt"
+    workflow = folder / f"{stem}.comfyui-api.json"
+    atomic_write_text(prompt, result.prompt + "\n")
+    atomic_write_text(workflow, json.dumps(result.workflow, indent=1) + "\n")
+    return prompt, workflow

@@ -1,0 +1,90 @@
+"""The Test step (after Export): a pick of weight, block vector and second LoRA becomes the
+prompt and ComfyUI workflow, checked by the doctor, with the P21 rescue."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from ui_helpers import NO_GPU, paste, text, write_run
+
+from loratui.config import RunConfig, save_config
+from loratui.ui.app import create_app
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lora"))
+
+
+async def until(pilot, predicate, timeout: float = 60.0, app=None) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, \
+            f"timed out; result box: {text(app, '#test-result') if app else ''}"
+        await pilot.pause(0.05)
+
+
+def project_with_lora(tmp_path: Path) -> tuple[Path, Path]:
+    from lora_helpers import sd15_layout_lora
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    save_config(RunConfig.model_validate({"dataset": {"trigger_word": "ink_zx_"}}),
+                project / "loratui.toml")
+    run = write_run(project / "runs" / "ink-1", steps=5, state="finished")
+    lora = sd15_layout_lora(run / "ink.safetensors")
+    st = json.loads((run / "state.json").read_text())
+    st["lora"] = str(lora)
+    (run / "state.json").write_text(json.dumps(st))
+    return project, lora
+
+
+async def set_input(pilot, app, selector: str, value: str) -> None:
+    from textual.widgets import Input
+
+    app.screen.query_one(selector, Input).value = value
+    await pilot.pause()
+
+
+async def test_test_step_pick_prompt_workflow_doctor_and_rescue(tmp_path) -> None:
+    project, lora = project_with_lora(tmp_path)
+    second = lora.with_name("outfit.safetensors")
+    second.write_bytes(lora.read_bytes())
+    app = create_app(project, gpu=NO_GPU, step="test")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "<lora:ink:0.6>" in text(app, "#test-result"))
+        assert "ink.safetensors" in text(app, "#test-lora")
+        assert "✓" in text(app, "#test-result")
+        await set_input(pilot, app, "#test-weight", "1.0")
+        await until(pilot, lambda: "PR101" in text(app, "#test-result"))
+        await set_input(pilot, app, "#test-weight", "0.7")
+        await set_input(pilot, app, "#test-vector", "OUTALL")
+        await until(pilot, lambda: "<lora:ink:0.7:lbw=OUTALL>" in text(app, "#test-result"))
+        result = text(app, "#test-result")
+        assert "polluting" in result and "IN01" in result and "core block" in result
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: (lora.parent / "ink.comfyui-api.json").exists())
+        workflow = json.loads((lora.parent / "ink.comfyui-api.json").read_text())
+        assert workflow["10"]["inputs"]["lora_name"] == "ink-lbw.safetensors"
+        assert workflow["10"]["inputs"]["strength_model"] == 0.7
+        assert (lora.parent / "ink-lbw.safetensors").is_file()
+        assert "lbw=OUTALL" in (lora.parent / "ink.prompt.txt").read_text()
+        await paste(pilot, app, "#test-second", str(second))
+        await set_input(pilot, app, "#test-second-weight", "0.8")
+        await until(pilot, lambda: "PR102" in text(app, "#test-result"), app=app)
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: "<lora:ink:0.3:lbw=OUTALL> <lora:outfit:0.8>"
+                    in text(app, "#test-result"), app=app)
+        assert "PR102" not in text(app, "#test-result")
+
+
+async def test_test_step_without_a_lora_says_so(tmp_path) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    app = create_app(project, gpu=NO_GPU, step="test")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "No finished LoRA yet" in text(app, "#test-lora")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen.STEP == "test"

@@ -75,7 +75,10 @@ async def test_test_step_pick_prompt_workflow_doctor_and_rescue(tmp_path) -> Non
         await pilot.press("ctrl+t")
         await until(pilot, lambda: "<lora:ink:0.3:lbw=OUTALL> <lora:outfit:0.8>"
                     in text(app, "#test-result"), app=app)
-        assert "PR102" not in text(app, "#test-result")
+        result = text(app, "#test-result")
+        assert "PR102" not in result
+        # the same kind (P21): both SD1.5; character vs style is not in their metadata
+        assert "both are SD1.5" in result and "cannot be told" in result
 
 
 async def test_test_step_without_a_lora_says_so(tmp_path) -> None:

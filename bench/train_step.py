@@ -16,6 +16,11 @@ at 512 px, batch 1, fp16, and compares peak memory with the preset's estimate.
     python bench/train_step.py                 # tiny model, 128 px, batch 2
     python bench/train_step.py --res 64 --batch 1 --steps 40 --rounds 7
     python bench/train_step.py --gpu           # adds the full-size UNet figures (CUDA only)
+    python bench/train_step.py --family sdxl   # tiny SDXL vs diffusers' SDXL LoRA example
+
+SDXL: the reference follows `examples/text_to_image/train_text_to_image_lora_sdxl.py`: both
+text encoders' penultimate hidden states concatenated, the second's pooled output, and
+`add_time_ids` (original size, crop top-left, target size) in `added_cond_kwargs`.
 """
 
 from __future__ import annotations
@@ -39,13 +44,13 @@ from loratui.train.quiet import set_quiet_env  # noqa: E402
 set_quiet_env()
 
 
-def make_setup(tmp: Path, res: int, batch: int, rank: int):
+def make_setup(tmp: Path, res: int, batch: int, rank: int, family: str = "sd15"):
     from loratui.config import RunConfig
     from loratui.tiny import build_tiny_model, write_demo_dataset
 
     model, data = tmp / "model", tmp / "data"
     if not (model / "model_index.json").is_file():  # children reuse the parent's files
-        build_tiny_model(model, extra_words=["sks"])
+        build_tiny_model(model, extra_words=["sks"], family=family)
         write_demo_dataset(data, "sks")
     cfg = RunConfig.model_validate({
         "model": {"base": str(model)},
@@ -75,6 +80,19 @@ class Ours:
         batch = self.batches[self.k % len(self.batches)]
         self.k += 1
         return float(self.t.micro_step(batch, seed=self.k))
+
+
+def encode_latents(cfg) -> list:
+    import torch
+    from diffusers import AutoencoderKL
+
+    from loratui.train.data import load_pixels, plan_dataset
+
+    vae = AutoencoderKL.from_pretrained(cfg.model.base, subfolder="vae")
+    with torch.no_grad():
+        return [vae.encode(torch.from_numpy(load_pixels(it.path, it.bucket))[None])
+                .latent_dist.sample()[0] * vae.config.scaling_factor
+                for it in plan_dataset(cfg).items]
 
 
 class Reference:
@@ -123,16 +141,7 @@ class Reference:
                         truncation=True, return_tensors="pt").input_ids
         self.input_ids = ids
         if latents is None:  # encode once with the VAE, as a cache would
-            from diffusers import AutoencoderKL
-
-            from loratui.train.data import load_pixels, plan_dataset
-
-            vae = AutoencoderKL.from_pretrained(base, subfolder="vae")
-            with torch.no_grad():
-                latents = [vae.encode(torch.from_numpy(load_pixels(it.path, it.bucket))[None])
-                           .latent_dist.sample()[0] * vae.config.scaling_factor
-                           for it in plan_dataset(cfg).items]
-            del vae
+            latents = encode_latents(cfg)
         b = cfg.training.batch_size
         self.batches = [torch.stack(latents[i:i + b]) for i in range(0, len(latents) - b + 1, b)]
         self.k = 0
@@ -161,6 +170,90 @@ class Reference:
         return float(loss.detach().item())
 
 
+class ReferenceSDXL(Reference):
+    """diffusers' SDXL LoRA example loop on the same tiny SDXL components."""
+
+    def __init__(self, cfg, latents: list | None = None):
+        import torch
+        from accelerate import Accelerator
+        from diffusers import DDPMScheduler, UNet2DConditionModel
+        from diffusers.optimization import get_scheduler
+        from peft import LoraConfig, inject_adapter_in_model
+        from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+
+        from loratui.train.lora import TE_TARGET_BLOCKS, UNET_TARGET_BLOCKS, target_module_names
+
+        base = cfg.model.base
+        self.accelerator = Accelerator(gradient_accumulation_steps=1, cpu=True)
+        self.noise_scheduler = DDPMScheduler.from_pretrained(base, subfolder="scheduler")
+        toks = [CLIPTokenizer.from_pretrained(base, subfolder=s) for s in ("tokenizer",
+                                                                          "tokenizer_2")]
+        tes = [CLIPTextModel.from_pretrained(base, subfolder="text_encoder"),
+               CLIPTextModelWithProjection.from_pretrained(base, subfolder="text_encoder_2")]
+        self.unet = UNet2DConditionModel.from_pretrained(base, subfolder="unet")
+        self.unet.requires_grad_(False)
+        r = cfg.network.rank
+        self.unet.add_adapter(LoraConfig(
+            r=r, lora_alpha=r, init_lora_weights=True,
+            target_modules=target_module_names(self.unet, UNET_TARGET_BLOCKS)))
+        groups = [{"params": [p for p in self.unet.parameters() if p.requires_grad],
+                   "lr": cfg.optimizer.unet_lr}]
+        for te in tes:
+            te.requires_grad_(False)
+            inject_adapter_in_model(LoraConfig(
+                r=r, lora_alpha=r, init_lora_weights=True,
+                target_modules=target_module_names(te, TE_TARGET_BLOCKS)), te, "default")
+            groups.append({"params": [p for p in te.parameters() if p.requires_grad],
+                           "lr": cfg.optimizer.text_encoder_lr})
+        self.params = [p for g in groups for p in g["params"]]
+        optimizer = torch.optim.AdamW(groups, weight_decay=1e-2)
+        self.lr_scheduler = get_scheduler("constant", optimizer=optimizer)
+        self.unet, te1, te2, self.optimizer = self.accelerator.prepare(self.unet, *tes, optimizer)
+        self.text_encoders = [te1, te2]
+        self.unet.train()
+        for te in self.text_encoders:
+            te.train()
+        b = cfg.training.batch_size
+        self.input_ids = [t(["sks, a girl with red hair, smiling"] * b,
+                            max_length=t.model_max_length, padding="max_length",
+                            truncation=True, return_tensors="pt").input_ids for t in toks]
+        latents = latents if latents is not None else encode_latents(cfg)
+        res = cfg.dataset.resolution
+        self.add_time_ids = torch.tensor([[res, res, 0, 0, res, res]] * b, dtype=torch.float32)
+        self.batches = [torch.stack(latents[i:i + b]) for i in range(0, len(latents) - b + 1, b)]
+        self.k = 0
+
+    def step(self) -> float:
+        import torch
+        import torch.nn.functional as F
+
+        latents = self.batches[self.k % len(self.batches)]
+        self.k += 1
+        with self.accelerator.accumulate(self.unet):
+            noise = torch.randn_like(latents)
+            bsz = latents.shape[0]
+            timesteps = torch.randint(0, self.noise_scheduler.config.num_train_timesteps,
+                                      (bsz,), device=latents.device).long()
+            noisy = self.noise_scheduler.add_noise(latents, noise, timesteps)
+            embeds = []
+            for te, ids in zip(self.text_encoders, self.input_ids, strict=True):
+                out = te(ids, output_hidden_states=True, return_dict=False)
+                pooled = out[0]
+                embeds.append(out[-1][-2])
+            prompt_embeds = torch.cat(embeds, dim=-1)
+            pred = self.unet(noisy, timesteps, prompt_embeds, return_dict=False,
+                             added_cond_kwargs={"text_embeds": pooled,
+                                                "time_ids": self.add_time_ids})[0]
+            loss = F.mse_loss(pred.float(), noise.float(), reduction="mean")
+            self.accelerator.backward(loss)
+            if self.accelerator.sync_gradients:
+                self.accelerator.clip_grad_norm_(self.params, 1.0)
+            self.optimizer.step()
+            self.lr_scheduler.step()
+            self.optimizer.zero_grad()
+        return float(loss.detach().item())
+
+
 def timed(fn, steps: int) -> float:
     t0 = time.perf_counter()
     for _ in range(steps):
@@ -175,7 +268,7 @@ def peak_rss_mb() -> float:
 def child_rss(which: str, args, workdir: Path) -> dict | None:
     cmd = [sys.executable, __file__, "--only", which, "--res", str(args.res), "--batch",
            str(args.batch), "--rank", str(args.rank), "--steps", str(args.steps),
-           "--workdir", str(workdir)]
+           "--family", args.family, "--workdir", str(workdir)]
     out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
     try:
         return json.loads(out.stdout.strip().splitlines()[-1])
@@ -230,7 +323,7 @@ def gpu_full_size(steps: int = 20) -> dict | None:
     dt = (time.perf_counter() - t0) / steps
     peak = torch.cuda.max_memory_allocated() / 2**30
     eight = next(p for p in load_presets() if not p.cpu and p.min_vram_gb == 8
-                 and p.kind == "character")
+                 and p.kind == "character" and p.family == "sd15")
     return {"gpu": torch.cuda.get_device_name(0), "it_per_s": 1 / dt, "peak_gb": peak,
             "preset": eight.id, "preset_estimate_gb": eight.estimate().total_gb,
             "note": "UNet only (TE and VAE not loaded), gradient checkpointing, rank 8"}
@@ -245,6 +338,8 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--only", choices=("ours", "reference"))
     ap.add_argument("--gpu", action="store_true")
+    ap.add_argument("--family", choices=("sd15", "sdxl"), default="sd15",
+                    help="tiny model shape and reference loop (default sd15)")
     ap.add_argument("--no-rss", action="store_true", help="skip the child RSS runs")
     ap.add_argument("--workdir", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -253,9 +348,10 @@ def main() -> int:
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = args.workdir or tmp
-        cfg = make_setup(Path(tmp), args.res, args.batch, args.rank)
+        cfg = make_setup(Path(tmp), args.res, args.batch, args.rank, args.family)
+        RefLoop = ReferenceSDXL if args.family == "sdxl" else Reference
         if args.only:
-            side = Ours(cfg) if args.only == "ours" else Reference(cfg)
+            side = Ours(cfg) if args.only == "ours" else RefLoop(cfg)
             timed(side.step, args.steps)
             import psutil
 
@@ -263,7 +359,7 @@ def main() -> int:
                               "rss_mb": psutil.Process().memory_info().rss / 2**20}))
             return 0
         ours = Ours(cfg)
-        ref = Reference(cfg, [ours.t.latents[i] for i in sorted(ours.t.latents)])
+        ref = RefLoop(cfg, [ours.t.latents[i] for i in sorted(ours.t.latents)])
         timed(ours.step, 3)
         timed(ref.step, 3)  # warm-up
         t_ours, t_ref = [], []
@@ -282,7 +378,7 @@ def main() -> int:
     m_ours, m_ref = min(t_ours), min(t_ref)
     median_ratio = statistics.median(a / b for a, b in zip(t_ours, t_ref, strict=True))
     result = {
-        "date": time.strftime("%Y-%m-%d"), "res": args.res, "batch": args.batch,
+        "date": time.strftime("%Y-%m-%d"), "family": args.family, "res": args.res, "batch": args.batch,
         "rank": args.rank, "steps_per_round": args.steps, "rounds": args.rounds,
         "threads": torch.get_num_threads(), "ours_ms": m_ours * 1000, "ref_ms": m_ref * 1000,
         "ratio": m_ours / m_ref, "median_round_ratio": median_ratio, "target": 1.05,
@@ -290,7 +386,7 @@ def main() -> int:
     result.update(rss)
     if args.gpu:
         result["gpu_full_size"] = gpu_full_size() or "no CUDA GPU"
-    print(f"res {args.res} batch {args.batch} rank {args.rank}: ours {m_ours * 1000:.1f} ms/step,"
+    print(f"{args.family} res {args.res} batch {args.batch} rank {args.rank}: ours {m_ours * 1000:.1f} ms/step,"
           f" reference {m_ref * 1000:.1f} ms/step (best rounds), ratio {result['ratio']:.3f}, "
           f"median round ratio {median_ratio:.3f} "
           f"(target <= 1.05){'' if result['ratio'] <= 1.05 else '  ABOVE TARGET'}",

@@ -1,4 +1,5 @@
-"""Is this path a Stable Diffusion 1.5 base model? Reads headers and configs only.
+"""Which model family is this base model, and can loratui train it? Reads headers and
+configs only.
 
 A diffusers folder is judged by `model_index.json` and `unet/config.json`
 (`cross_attention_dim` 768 = SD1.x, 1024 = SD2.x, 2048 with added embeddings = SDXL);
@@ -23,7 +24,7 @@ PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
 
 @dataclass(frozen=True)
 class BaseModelCheck:
-    ok: bool | None  # True: SD1.5; False: not usable; None: cannot tell
+    ok: bool | None  # True: a family loratui trains; False: not usable; None: cannot tell
     family: str | None
     message: str
 
@@ -37,6 +38,9 @@ def _read_json(path: Path) -> dict:
 
 
 def folder_family(folder: Path) -> str | None:
+    index = _read_json(folder / "model_index.json")
+    if index.get("_class_name", "").startswith("StableDiffusionXL") or "text_encoder_2" in index:
+        return "sdxl"
     unet = _read_json(folder / "unet" / "config.json")
     dim = unet.get("cross_attention_dim")
     if isinstance(dim, list):
@@ -52,6 +56,7 @@ def folder_family(folder: Path) -> str | None:
 
 # The diffusers components whose weights training loads, and their file names.
 WEIGHT_PARTS = {"unet": "diffusion_pytorch_model", "vae": "diffusion_pytorch_model",
+                "text_encoder_2": "model",
                 "text_encoder": "model"}
 
 
@@ -129,9 +134,12 @@ def check_base_model(path: Path | str) -> BaseModelCheck:
         if not index:
             return BaseModelCheck(False, None, f"{path} has no model_index.json: not a "
                                   "diffusers model folder")
-        if (path / "loratui_tiny.json").is_file():  # loratui.tiny's marker
-            return BaseModelCheck(True, "sd15", "✓ the tiny SD1.5-shaped demo model (CPU "
-                                  "demos and tests; real LoRAs need a real SD1.5)")
+        marker = _read_json(path / "loratui_tiny.json")  # loratui.tiny's marker
+        if marker:
+            fam = marker.get("family", "sd15")
+            name = FAMILY_NAMES.get(fam, fam)
+            return BaseModelCheck(True, fam, f"✓ the tiny {name}-shaped demo model (CPU "
+                                  f"demos and tests; real LoRAs need a real {name})")
         family = folder_family(path)
         kind = "diffusers folder"
     elif path.suffix.lower() in PICKLE_SUFFIXES:
@@ -145,10 +153,12 @@ def check_base_model(path: Path | str) -> BaseModelCheck:
     else:
         return BaseModelCheck(False, None, f"{path.name}: not a diffusers folder nor a "
                               ".safetensors checkpoint")
-    if family == "sd15":
-        return BaseModelCheck(True, family, f"✓ SD1.5 {kind}")
+    from loratui.families import ids
+
+    if family in ids():
+        return BaseModelCheck(True, family, f"✓ {FAMILY_NAMES[family]} {kind}")
     if family is not None:
         return BaseModelCheck(False, family, f"{FAMILY_NAMES[family]} {kind}: loratui trains "
-                              "SD1.5 LoRAs only; pick an SD1.5 model (P3)")
-    return BaseModelCheck(None, None, f"{kind}: cannot tell which model family it is; training "
-                          "will fail if it is not SD1.5")
+                              "SD1.5 and SDXL LoRAs; pick an SD1.5 or SDXL model (P3)")
+    return BaseModelCheck(None, None, f"{kind}: cannot tell which model family it is; set "
+                          "model.family (sd15 or sdxl)")

@@ -23,6 +23,7 @@ DEMO_PRESET = "cpu-demo"
 class DemoContext:
     root: Path
     trigger: str = DEMO_TRIGGER
+    family: str = "sd15"  # which tiny model: sd15 or sdxl
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr)
     model_dir: Path | None = None
     dataset_dir: Path | None = None  # what training reads (the prepared copy, when made)
@@ -45,10 +46,12 @@ class DemoStep:
 
 
 def step_model(ctx: DemoContext) -> str:
+    from loratui.families import get
     from loratui.tiny import build_tiny_model
 
-    ctx.model_dir = build_tiny_model(ctx.root / "model", extra_words=[ctx.trigger])
-    return f"tiny SD1.5-shaped model in {ctx.model_dir}"
+    ctx.model_dir = build_tiny_model(ctx.root / "model", extra_words=[ctx.trigger],
+                                     family=ctx.family)
+    return f"tiny {get(ctx.family).label}-shaped model in {ctx.model_dir}"
 
 
 def step_dataset(ctx: DemoContext) -> str:
@@ -101,6 +104,7 @@ def step_config(ctx: DemoContext) -> str:
     cfg = demo_preset().to_config()
     data = cfg.model_dump()
     data["model"]["base"] = "model"
+    data["model"]["family"] = ctx.family
     data["dataset"].update(dir=str(ctx.dataset_dir.relative_to(ctx.root)),
                            trigger_word=ctx.trigger)
     data["output"].update(dir="runs", name="demo_lora")
@@ -183,10 +187,10 @@ DEMO_STEPS: list[DemoStep] = [
 
 
 def run_demo(root: Path | str, steps: list[DemoStep] | None = None,
-             log: Callable[[str], None] | None = None) -> DemoContext:
+             log: Callable[[str], None] | None = None, family: str = "sd15") -> DemoContext:
     root = Path(root).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
-    ctx = DemoContext(root=root)
+    ctx = DemoContext(root=root, family=family)
     if log is not None:
         ctx.log = log
     steps = steps if steps is not None else DEMO_STEPS

@@ -55,6 +55,11 @@ class Preset:
             train_text_encoder=te,
             cache_latents=self.get("training.cache_latents", d.cache_latents),
             no_half_vae=self.get("training.no_half_vae", d.no_half_vae),
+            optimizer=self.get("optimizer.name", d.optimizer),
+            family=self.family if not self.cpu else d.family,
+            cache_text_encoder_outputs=not te and not (
+                self.get("dataset.shuffle_captions", False)
+                or self.get("dataset.caption_dropout", 0.0)),
         )
 
     def estimate(self) -> VramEstimate:

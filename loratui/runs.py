@@ -64,11 +64,16 @@ NUMBER_FIELDS = frozenset({"step", "max_steps", "epoch", "epochs", "pid", "loss"
                            "mem_allocated_mb", "mem_peak_mb", "processes", "launcher_pid"})
 TEXT_FIELDS = frozenset({"state", "host", "error", "lora", "started_at", "updated_at", "type",
                          "message"})
+# Numbers the trainer writes as null when they were not measured (no CUDA, a zero step time).
+MAY_BE_NULL = frozenset({"images_per_sec", "mem_allocated_mb", "mem_reserved_mb",
+                         "mem_peak_mb"})
 
 
 def typed(row: dict[str, Any]) -> dict[str, Any]:
     """`row` without the known fields whose value has the wrong type."""
     def ok(key: str, value: Any) -> bool:
+        if value is None and key in MAY_BE_NULL:
+            return True
         if key in NUMBER_FIELDS:
             return isinstance(value, (int, float)) and not isinstance(value, bool)
         return key not in TEXT_FIELDS or isinstance(value, str)

@@ -1,6 +1,9 @@
-"""A tiny Stable-Diffusion-1.5-shaped pipeline and a small demo dataset, built offline.
+"""Tiny SD1.5- and SDXL-shaped pipelines and a small demo dataset, built offline.
 
-Used by the tests, the demo and the benches: the model keeps SD1.5's module names
+Used by the tests, the demo and the benches. The SDXL-shaped one has SDXL's layout: two
+CLIP text encoders (the second with projection, padding with "!"), `addition_embed_type =
+"text_time"`, no attention in the first level, 2 layers per block, linear projections, an
+Euler scheduler. The SD1.5-shaped model keeps SD1.5's module names
 (CrossAttn blocks, `to_q`/`proj_in`/`ff.net.0.proj`, CLIP `q_proj`/`fc1`), SD1.5's
 scheduler settings and an 8× VAE, but is ~1.1 M parameters and 4.5 MB on disk, so it
 trains for real on a CPU in milliseconds per step. The CLIP BPE tokenizer is written by
@@ -36,7 +39,8 @@ def _bytes_to_unicode() -> dict[int, str]:
 
 
 def write_tokenizer_files(folder: Path | str, words: tuple[str, ...] | list[str] = TINY_WORDS,
-                          extra_words: tuple[str, ...] | list[str] = ()) -> Path:
+                          extra_words: tuple[str, ...] | list[str] = (),
+                          pad_token: str = "<|endoftext|>") -> Path:
     """Write a CLIP byte-level BPE tokenizer (vocab.json, merges.txt, configs) into `folder`."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -60,7 +64,7 @@ def write_tokenizer_files(folder: Path | str, words: tuple[str, ...] | list[str]
     vocab["<|startoftext|>"] = len(vocab)
     vocab["<|endoftext|>"] = len(vocab)
     special = {"bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>",
-               "unk_token": "<|endoftext|>", "pad_token": "<|endoftext|>"}
+               "unk_token": "<|endoftext|>", "pad_token": pad_token}
     (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n",
                                        encoding="utf-8")
@@ -116,9 +120,67 @@ def build_tiny_components(seed: int = 0, tokenizer_dir: Path | str | None = None
             "scheduler": scheduler}
 
 
+def build_tiny_sdxl_components(seed: int = 0, extra_words: tuple[str, ...] | list[str] = ()):
+    """In-memory tiny SDXL-shaped components (pipeline keyword arguments)."""
+    import tempfile
+
+    from loratui.train.quiet import set_quiet_env
+
+    set_quiet_env()
+    import torch
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionModel
+    from transformers import (
+        CLIPTextConfig,
+        CLIPTextModel,
+        CLIPTextModelWithProjection,
+        CLIPTokenizer,
+    )
+
+    with tempfile.TemporaryDirectory() as tmp:
+        write_tokenizer_files(Path(tmp) / "t1", extra_words=extra_words)
+        write_tokenizer_files(Path(tmp) / "t2", extra_words=extra_words, pad_token="!")
+        tokenizer = CLIPTokenizer.from_pretrained(str(Path(tmp) / "t1"))
+        tokenizer_2 = CLIPTokenizer.from_pretrained(str(Path(tmp) / "t2"))
+
+    def clip(cls, act, hidden):  # widths differ as in SDXL (768 / 1280): loaders tell them apart
+        return cls(CLIPTextConfig(
+            vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden,
+            num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=77,
+            hidden_act=act, projection_dim=32, bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id))
+
+    gen_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        text_encoder = clip(CLIPTextModel, "quick_gelu", 32)
+        text_encoder_2 = clip(CLIPTextModelWithProjection, "gelu", 48)
+        unet = UNet2DConditionModel(
+            sample_size=8, in_channels=4, out_channels=4,
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+            block_out_channels=(32, 64), layers_per_block=2, transformer_layers_per_block=(1, 2),
+            cross_attention_dim=32 + 48, attention_head_dim=(2, 4), norm_num_groups=32,
+            use_linear_projection=True, addition_embed_type="text_time",
+            addition_time_embed_dim=8, projection_class_embeddings_input_dim=6 * 8 + 32)
+        vae = AutoencoderKL(
+            in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 4,
+            up_block_types=("UpDecoderBlock2D",) * 4, block_out_channels=(16, 32, 32, 32),
+            layers_per_block=1, latent_channels=4, norm_num_groups=16, sample_size=64,
+            scaling_factor=0.13025, force_upcast=True)
+    finally:
+        torch.random.set_rng_state(gen_state)
+    scheduler = EulerDiscreteScheduler(  # SDXL's scheduler config
+        num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012,
+        beta_schedule="scaled_linear", steps_offset=1, timestep_spacing="leading",
+        prediction_type="epsilon")
+    return {"unet": unet, "vae": vae, "text_encoder": text_encoder,
+            "text_encoder_2": text_encoder_2, "tokenizer": tokenizer, "tokenizer_2": tokenizer_2,
+            "scheduler": scheduler}
+
+
 def build_tiny_model(folder: Path | str, seed: int = 0,
-                     extra_words: tuple[str, ...] | list[str] = ()) -> Path:
-    """Write the tiny SD1.5-shaped pipeline as a diffusers folder; returns the folder.
+                     extra_words: tuple[str, ...] | list[str] = (), family: str = "sd15") -> Path:
+    """Write the tiny SD1.5- or SDXL-shaped pipeline as a diffusers folder; returns it.
 
     `extra_words` become single tokens (e.g. the demo's trigger word). Rebuilding with the
     same seed gives bit-identical weights. Safe to call on an existing tiny model folder.
@@ -126,14 +188,17 @@ def build_tiny_model(folder: Path | str, seed: int = 0,
     from loratui.train.quiet import quiet_libraries, set_quiet_env
 
     set_quiet_env()
-    from diffusers import StableDiffusionPipeline
+    from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
 
     quiet_libraries()
 
     folder = Path(folder)
-    parts = build_tiny_components(seed, extra_words=extra_words)
-    pipe = StableDiffusionPipeline(**parts, safety_checker=None, feature_extractor=None,
-                                   requires_safety_checker=False)
+    if family == "sdxl":
+        pipe = StableDiffusionXLPipeline(**build_tiny_sdxl_components(seed, extra_words))
+    else:
+        parts = build_tiny_components(seed, extra_words=extra_words)
+        pipe = StableDiffusionPipeline(**parts, safety_checker=None, feature_extractor=None,
+                                       requires_safety_checker=False)
     folder.mkdir(parents=True, exist_ok=True)
     pipe.save_pretrained(str(folder), safe_serialization=True)
     from loratui.atomic import follow_umask
@@ -141,8 +206,11 @@ def build_tiny_model(folder: Path | str, seed: int = 0,
     follow_umask(folder.rglob("*.safetensors"))  # safetensors writes them 0600
     # Keep the human-readable vocab/merges beside the fast tokenizer.json.
     write_tokenizer_files(folder / "tokenizer", extra_words=extra_words)
+    if family == "sdxl":
+        write_tokenizer_files(folder / "tokenizer_2", extra_words=extra_words, pad_token="!")
+    label = "SDXL" if family == "sdxl" else "SD1.5"
     (folder / TINY_MODEL_MARKER).write_text(json.dumps(
-        {"kind": "loratui tiny SD1.5-shaped model", "seed": seed,
+        {"kind": f"loratui tiny {label}-shaped model", "family": family, "seed": seed,
          "extra_words": list(extra_words), "resolution": 64}, indent=2) + "\n",
         encoding="utf-8")
     return folder

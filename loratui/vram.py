@@ -1,20 +1,22 @@
-"""Analytic GPU-memory estimate for SD1.5 LoRA training.
+"""Analytic GPU-memory estimate for LoRA training, per model family (SD1.5, SDXL).
 
     total = (weights + lora_state + activations + vae + fixed_overhead) × (1 + fragmentation)
 
-- weights: frozen UNet and text encoder in the compute dtype (2 bytes for fp16/bf16,
-  4 for fp32); the VAE only when latents are not cached (fp32 with no_half_vae).
+- weights: frozen UNet and text encoders in the compute dtype (2 bytes for fp16/bf16,
+  4 for fp32); text encoders leave the GPU when their outputs are cached (frozen encoders,
+  fixed captions); the VAE only when latents are not cached (fp32 with no_half_vae).
 - lora_state: trainable LoRA parameters in fp32 × (weight + grad + optimizer state):
-  16 bytes/param for AdamW, 10 for AdamW8bit. Parameter counts come from SD1.5's
-  exact module shapes (`lora_param_count`).
-- activations: per image, scaled by (resolution/512)² (token count) and, for eager
-  attention maps, (resolution/512)⁴; divided by ~5 with gradient checkpointing;
-  doubled in fp32.
+  16 bytes/param for AdamW, 10 for AdamW8bit, 12 for Adafactor. Parameter counts come
+  from the family's exact module shapes (`Family.lora_param_count`).
+- activations: per image, the family's figure at its native resolution, scaled by
+  (resolution/native)² (token count) and, for eager attention maps, (resolution/native)⁴;
+  divided by the family's checkpointing divisor; doubled in fp32.
 - fixed_overhead: CUDA context, cuDNN/cuBLAS workspaces.
 
-The activation and overhead constants are ESTIMATES from public reports of SD1.5 LoRA
-runs (kohya_ss, diffusers) until measured on a GPU (`bench/train_step.py --gpu`
-records the measured peak beside this estimate in bench/RESULTS.md).
+The parameter counts are exact (checked against the full-size models in the tests). The
+activation and overhead terms (`[vram]` in `data/<family>/family.toml` and the constants
+below) are ESTIMATES from public reports of LoRA runs (kohya_ss, diffusers) until measured
+on a GPU (`bench/gpu_check.py` records the measured peak beside this estimate).
 """
 
 from __future__ import annotations
@@ -23,38 +25,35 @@ from dataclasses import dataclass
 
 GB = 1024**3
 
-# SD1.5 parameter counts (frozen weights).
+# SD1.5 parameter counts (frozen weights); kept for callers, the family data is the source.
 SD15_UNET_PARAMS = 859_520_964
 SD15_TEXT_ENCODER_PARAMS = 123_060_480
 SD15_VAE_PARAMS = 83_653_863
 
-# Estimated constants (GB) — see module docstring.
-ACT_PER_IMAGE_SDPA_GB = 2.6  # 512 px, fp16, no checkpointing, memory-efficient attention
-ACT_PER_IMAGE_EAGER_EXTRA_GB = 2.5  # extra for materialised attention maps at 512 px
-CHECKPOINTING_DIVISOR = 5.0
-TEXT_ENCODER_ACT_GB = 0.15  # per image, when the text encoder is trained
-VAE_ENCODE_ACT_GB = 1.2  # encoding one 512 px image when latents are not cached
+# Estimated constants (GB), shared by the families.
 FIXED_OVERHEAD_GB = 0.8
 FRAGMENTATION = 0.10
+OPTIMIZER_STATE_BYTES = {"AdamW": 16, "AdamW8bit": 10, "Adafactor": 12, "Lion": 12,
+                         "Prodigy": 20, "SGD": 12}
 
 
-def _sd15_unet_lora_sum() -> int:
-    """Σ(in + out) over kohya's 192 SD1.5 UNet LoRA modules (rank multiplies it)."""
-    per_block = {320: 5, 640: 5, 1280: 6}  # transformer blocks per channel width
-    total = 0
-    for c, n in per_block.items():
-        # proj_in, attn1 q/k/v/out, attn2 q/out (C→C); attn2 k/v (768→C); ff 0 (C→8C), 2 (4C→C); proj_out
-        total += n * (2 * c + 4 * 2 * c + 2 * 2 * c + 2 * (768 + c) + 9 * c + 5 * c + 2 * c)
-    return total
+def _family(name: str):
+    from loratui import families
+
+    return families.get(name if name in families.ids() else "sd15")
 
 
-def _sd15_te_lora_sum() -> int:
-    """Σ(in + out) over the 72 text-encoder modules (12 layers × q/k/v/out, fc1, fc2)."""
-    return 12 * (4 * (768 + 768) + (768 + 3072) + (3072 + 768))
+def _family_id_of(cfg) -> str:
+    from loratui.families import family_id_of
+
+    try:
+        return family_id_of(cfg)
+    except AttributeError:  # duck-typed configs without a model section
+        return "sd15"
 
 
-def lora_param_count(rank: int, text_encoder: bool = True) -> int:
-    return rank * (_sd15_unet_lora_sum() + (_sd15_te_lora_sum() if text_encoder else 0))
+def lora_param_count(rank: int, text_encoder: bool = True, family: str = "sd15") -> int:
+    return _family(family).lora_param_count(rank, text_encoder)
 
 
 @dataclass(frozen=True)
@@ -69,6 +68,8 @@ class VramInputs:
     cache_latents: bool = True
     no_half_vae: bool = True
     optimizer: str = "AdamW"
+    family: str = "sd15"
+    cache_text_encoder_outputs: bool = False  # frozen encoders, fixed captions: off the GPU
 
     @classmethod
     def from_config(cls, cfg) -> VramInputs:
@@ -84,6 +85,10 @@ class VramInputs:
             cache_latents=cfg.training.cache_latents,
             no_half_vae=cfg.training.no_half_vae,
             optimizer=cfg.optimizer.name,
+            family=_family_id_of(cfg),
+            cache_text_encoder_outputs=not (cfg.network.train_text_encoder
+                                            and cfg.optimizer.text_encoder_lr > 0)
+            and not (cfg.dataset.shuffle_captions or cfg.dataset.caption_dropout),
         )
 
 
@@ -111,28 +116,32 @@ class VramEstimate:
 
 
 def estimate(inp: VramInputs) -> VramEstimate:
+    fam = _family(inp.family)
+    terms = fam.vram
     half = inp.mixed_precision in ("fp16", "bf16")
     wbytes = 2 if half else 4
-    weights = (SD15_UNET_PARAMS + SD15_TEXT_ENCODER_PARAMS) * wbytes / GB
-    state_bytes = 10 if inp.optimizer == "AdamW8bit" else 16
-    lora_state = lora_param_count(inp.rank, inp.train_text_encoder) * state_bytes / GB
+    te_on_gpu = inp.train_text_encoder or not inp.cache_text_encoder_outputs
+    frozen = fam.unet_params + (fam.text_encoder_params if te_on_gpu else 0)
+    weights = frozen * wbytes / GB
+    state_bytes = OPTIMIZER_STATE_BYTES.get(inp.optimizer, 16)
+    lora_state = fam.lora_param_count(inp.rank, inp.train_text_encoder) * state_bytes / GB
 
-    scale = (inp.resolution / 512) ** 2
-    per_image = ACT_PER_IMAGE_SDPA_GB * scale
+    scale = (inp.resolution / fam.native_resolution) ** 2
+    per_image = terms.act_per_image_gb * scale
     if inp.attention == "eager":
-        per_image += ACT_PER_IMAGE_EAGER_EXTRA_GB * scale**2
+        per_image += terms.eager_extra_gb * scale**2
     if inp.gradient_checkpointing:
-        per_image /= CHECKPOINTING_DIVISOR
+        per_image /= terms.checkpointing_divisor
     if not half:
         per_image *= 2
     if inp.train_text_encoder:
-        per_image += TEXT_ENCODER_ACT_GB
+        per_image += terms.text_encoder_act_gb * len(fam.text_encoders)
     activations = per_image * inp.batch_size
 
     vae = 0.0
     if not inp.cache_latents:
         vae_bytes = 4 if (inp.no_half_vae or not half) else 2
-        vae = SD15_VAE_PARAMS * vae_bytes / GB + VAE_ENCODE_ACT_GB * scale * inp.batch_size
+        vae = fam.vae_params * vae_bytes / GB + terms.vae_encode_act_gb * scale * inp.batch_size
     subtotal = weights + lora_state + activations + vae + FIXED_OVERHEAD_GB
     total = subtotal * (1 + FRAGMENTATION)
     return VramEstimate(

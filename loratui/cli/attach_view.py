@@ -59,8 +59,9 @@ def render(run: RunFolder, metrics: list[dict], events: list[dict]):
         if last.get("images_per_sec"):
             speed += f"   {last['images_per_sec']:.2f} img/s"
         if last.get("mem_peak_mb"):
-            speed += (f"   GPU {last['mem_allocated_mb']:.0f} MiB alloc, "
-                      f"{last['mem_peak_mb']:.0f} MiB peak")
+            alloc = last.get("mem_allocated_mb")
+            speed += (f"   GPU {alloc:.0f} MiB alloc," if alloc is not None else "   GPU") + \
+                f" {last['mem_peak_mb']:.0f} MiB peak"
         info.add_row("speed", speed)
     parts = [info]
     if _finite(max_steps) and max_steps > 0 and _finite(step):

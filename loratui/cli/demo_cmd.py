@@ -14,6 +14,7 @@ examples:
   loratui demo                            demo project in ./loratui-demo/, then the wizard
   loratui demo --headless                 the same flow in the terminal, no UI
   loratui demo --headless --dir /tmp/demo
+  loratui demo --family sdxl --headless   the same with a tiny SDXL-shaped model
 then:
   loratui runs --config loratui-demo/loratui.toml
   loratui attach <run folder>
@@ -25,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     epilog=EPILOG)
     p.add_argument("--dir", default=DEFAULT_DIR, metavar="PATH",
                    help=f"where to create the demo project (default: ./{DEFAULT_DIR}/)")
+    p.add_argument("--family", choices=("sd15", "sdxl"), default="sd15",
+                   help="shape of the tiny model: SD1.5 (default) or SDXL (two text encoders)")
     p.add_argument("--headless", action="store_true",
                    help="run every step in the terminal without the wizard")
     p.set_defaults(run=run)
@@ -45,9 +48,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.headless:
         from loratui.cli.wizard_cmd import run_demo_wizard
 
-        return run_demo_wizard(root)
+        return run_demo_wizard(root, family=args.family)
     t0 = time.perf_counter()
-    ctx = run_demo(root)
+    ctx = run_demo(root, family=args.family)
     wall = time.perf_counter() - t0
     if ctx.failed:
         print(f"loratui demo: step {ctx.failed!r} failed after {wall:.0f} s", file=sys.stderr)

@@ -12,6 +12,8 @@ examples:
   loratui presets                         detect the GPU and recommend a preset
   loratui presets --gpu 8GB --kind style  recommendation for an 8 GB card, style LoRA
   loratui presets --gpu 12GB --write loratui.toml
+  loratui presets --family sdxl --gpu 12GB  SDXL (Pony, Illustrious, NoobAI) on a 12 GB card
+  loratui presets --base ponyDiffusionV6XL.safetensors   family from the base model
   loratui presets --all                   every preset and its memory estimate
   loratui presets --json                  machine-readable
 """
@@ -25,6 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "`cpu` for the CPU demo preset")
     p.add_argument("--kind", choices=("character", "style"), default="character",
                    help="what the LoRA teaches (default: character)")
+    p.add_argument("--family", default="auto", metavar="auto|sd15|sdxl",
+                   help="model family; `auto` (default) takes it from --base, or from the "
+                        "model.base of the --write file, else sd15")
+    p.add_argument("--base", metavar="PATH",
+                   help="base model whose family picks the presets (headers only)")
     p.add_argument("--write", metavar="TOML",
                    help="write the recommendation into this loratui.toml (created, or updated "
                         "keeping its comments)")
@@ -57,9 +64,11 @@ def run(args: argparse.Namespace) -> int:
     from loratui.presets import PresetError, choose, load_presets
 
     try:
+        family = _resolve_family(args)
         vram, gpu_text, gpu = _resolve_vram(args.gpu)
-        presets = [p if p.cpu else p.for_gpu(gpu) for p in load_presets()]
-        preset = choose(vram, args.kind, presets=presets, gpu=gpu)
+        presets = [p if p.cpu else p.for_gpu(gpu) for p in load_presets()
+                   if p.cpu or p.family == family]
+        preset = choose(vram, args.kind, family, presets=presets, gpu=gpu)
     except (ValueError, PresetError) as exc:
         print(f"loratui presets: {exc}", file=sys.stderr)
         return 2
@@ -68,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         shown = presets if args.all else [preset]
         print(json.dumps({
             "gpu": gpu_text,
+            "family": family,
             "vram_gb": vram,
             "recommended": preset.id,
             "presets": [{"id": p.id, "label": p.label, "kind": p.kind,
@@ -76,24 +86,55 @@ def run(args: argparse.Namespace) -> int:
                         for p in shown],
         }, indent=2))
     else:
-        _print_tables(presets if args.all else [preset], preset, vram, gpu_text)
+        _print_tables(presets if args.all else [preset], preset, vram, gpu_text, family)
 
     if args.write:
         return _write(preset, args.write)
     return 0
 
 
-def _print_tables(shown, recommended, vram, gpu_text) -> None:
+def _resolve_family(args: argparse.Namespace) -> str:
+    """--family, else the family of --base, else of the --write file's model.base."""
+    from pathlib import Path
+
+    from loratui import families
+
+    if args.family != "auto":
+        if args.family not in families.ids():
+            raise ValueError(f"--family {args.family}: choose one of auto, "
+                             f"{', '.join(families.ids())}")
+        return args.family
+    base = args.base
+    if base is None and args.write and Path(args.write).is_file():
+        from loratui.config import ConfigError, load_config
+
+        try:
+            base = load_config(Path(args.write), resolve=False).model.base or None
+        except ConfigError:
+            base = None
+    if base:
+        if not Path(base).expanduser().exists():
+            raise ValueError(f"--base {base}: no such file or folder")
+        fam = families.detect(Path(base).expanduser())
+        if fam in families.ids():
+            return fam
+    return "sd15"
+
+
+def _print_tables(shown, recommended, vram, gpu_text, family: str = "sd15") -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from loratui import families
     from loratui.config import field_docs
     from loratui.wording import a_an
 
+    fam = families.get(family)
     console = Console()
-    console.print(f"[bold]GPU:[/] {gpu_text}")
+    console.print(f"[bold]GPU:[/] {gpu_text}   [bold]family:[/] {fam.label}")
     if len(shown) > 1:
-        table = Table(title="SD1.5 LoRA presets (512 px)", title_justify="left")
+        table = Table(title=f"{fam.label} LoRA presets ({fam.native_resolution} px)",
+                      title_justify="left")
         for col in ("preset", "rank", "batch×acc", "precision", "ckpt", "estimate"):
             table.add_column(col, no_wrap=True)
         for p in shown:

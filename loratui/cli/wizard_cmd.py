@@ -51,7 +51,7 @@ def run_wizard(project: Path | None = None, *, run_dir: str | None = None,
 DEMO_SETUP_STEPS = ("model", "dataset", "config")
 
 
-def run_demo_wizard(folder: str | Path) -> int:
+def run_demo_wizard(folder: str | Path, family: str = "sd15") -> int:
     """`loratui demo`: build the demo project (tiny model, dataset with deliberate problems,
     loratui.toml) unless it exists, then open the wizard on it to walk every step."""
     import sys
@@ -63,7 +63,7 @@ def run_demo_wizard(folder: str | Path) -> int:
 
         print(f"loratui demo: preparing the demo project in {root} …", file=sys.stderr)
         steps = [s for s in DEMO_STEPS if s.name in DEMO_SETUP_STEPS]
-        ctx = run_demo(root, steps=steps)
+        ctx = run_demo(root, steps=steps, family=family)
         if ctx.failed:
             print(f"loratui demo: step {ctx.failed!r} failed", file=sys.stderr)
             return 1

@@ -15,11 +15,11 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-Family = Literal["sd15", "sd2", "sdxl"]
+Family = Literal["auto", "sd15", "sd2", "sdxl"]
 LoraKind = Literal["character", "style", "concept"]
 Precision = Literal["no", "fp16", "bf16"]
 Attention = Literal["sdpa", "xformers", "eager"]
-Optimizer = Literal["AdamW", "AdamW8bit", "Lion", "Prodigy", "SGD"]
+Optimizer = Literal["AdamW", "AdamW8bit", "Adafactor", "Lion", "Prodigy", "SGD"]
 Scheduler = Literal[
     "constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts", "polynomial"
 ]
@@ -62,12 +62,25 @@ class ModelSection(_Section):
         pitfalls=("P16",),
     )
     family: Family = _f(
-        "sd15",
-        "Model family. Only `sd15` trains today; the schema keeps room for `sd2` and `sdxl`.",
+        "auto",
+        "Model family: `auto` detects it from the base model (model_index.json or the "
+        "checkpoint's tensors); `sd15` or `sdxl` (Pony, Illustrious, NoobAI) overrides it, and "
+        "an override that contradicts the base model is an error.",
         pitfalls=("P3",),
     )
     v_prediction: bool = _f(
-        False, "The base model predicts v instead of noise (SD2-768, some SDXL finetunes)."
+        False, "The base model predicts v instead of noise (SD2-768, NoobAI v-pred and other "
+        "v-prediction SDXL finetunes)."
+    )
+    zero_terminal_snr: bool = _f(
+        False, "Rescale the noise schedule to zero terminal SNR (with v_prediction, for models "
+        "trained that way, e.g. NoobAI v-pred)."
+    )
+    vae: str = _f(
+        "",
+        "Optional separate VAE (diffusers folder or .safetensors), e.g. the fp16-fixed SDXL "
+        "VAE; empty = the base model's own.",
+        unit="path", pitfalls=("P15",),
     )
 
 
@@ -117,11 +130,21 @@ class OptimizerSection(_Section):
     text_encoder_lr: float = _f(5e-6, "Learning rate of the text-encoder LoRA; 0 = UNet only. "
                                 "Too high and prompts stop working.", ge=0.0, le=10.0,
                                 pitfalls=("P9",))
-    name: Optimizer = _f("AdamW", "Optimizer. AdamW8bit needs bitsandbytes (CUDA only).")
+    text_encoder_2_lr: float | None = _f(
+        None, "Learning rate of the second text encoder's LoRA (SDXL); empty = "
+        "text_encoder_lr.", ge=0.0, le=10.0, pitfalls=("P9",))
+    name: Optimizer = _f("AdamW", "Optimizer. AdamW8bit needs bitsandbytes (CUDA only); "
+                         "Adafactor is transformers' implementation.")
     weight_decay: float = _f(1e-2, "AdamW weight decay.", ge=0.0, le=1.0)
     scheduler: Scheduler = _f("constant", "Learning-rate schedule.")
     warmup_steps: int = _f(0, "Linear warm-up at the start.", unit="steps", ge=0)
     max_grad_norm: float = _f(1.0, "Gradient clipping norm; 0 = off.", ge=0.0)
+
+    def text_encoder_lr_of(self, index: int) -> float:
+        """LR of text encoder `index` (0 = the first; SDXL's second may have its own)."""
+        if index >= 1 and self.text_encoder_2_lr is not None:
+            return self.text_encoder_2_lr
+        return self.text_encoder_lr
 
 
 class TrainingSection(_Section):

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 DEFAULTS = {
     'model.base': '',
-    'model.family': 'sd15',
+    'model.family': 'auto',
     'model.v_prediction': False,
+    'model.zero_terminal_snr': False,
+    'model.vae': '',
     'dataset.dir': '',
     'dataset.reg_dir': '',
     'dataset.prior_loss_weight': 1.0,
@@ -29,6 +31,7 @@ DEFAULTS = {
     'network.dropout': 0.0,
     'optimizer.unet_lr': 0.0001,
     'optimizer.text_encoder_lr': 5e-06,
+    'optimizer.text_encoder_2_lr': None,
     'optimizer.name': 'AdamW',
     'optimizer.weight_decay': 0.01,
     'optimizer.scheduler': 'constant',
@@ -64,8 +67,10 @@ DEFAULTS = {
 
 CONSTRAINTS = {
     'model.base': ('str', {}, [], ['P16']),
-    'model.family': ('choice', {}, ['sd15', 'sd2', 'sdxl'], ['P3']),
+    'model.family': ('choice', {}, ['auto', 'sd15', 'sd2', 'sdxl'], ['P3']),
     'model.v_prediction': ('bool', {}, [], []),
+    'model.zero_terminal_snr': ('bool', {}, [], []),
+    'model.vae': ('str', {}, [], ['P15']),
     'dataset.dir': ('str', {}, [], ['P1', 'P2']),
     'dataset.reg_dir': ('str', {}, [], ['P26']),
     'dataset.prior_loss_weight': ('float', {'ge': 0.0, 'le': 10.0}, [], ['P26']),
@@ -84,7 +89,8 @@ CONSTRAINTS = {
     'network.dropout': ('float', {'ge': 0.0, 'le': 1.0}, [], []),
     'optimizer.unet_lr': ('float', {'gt': 0.0, 'le': 10.0}, [], ['P8']),
     'optimizer.text_encoder_lr': ('float', {'ge': 0.0, 'le': 10.0}, [], ['P9']),
-    'optimizer.name': ('choice', {}, ['AdamW', 'AdamW8bit', 'Lion', 'Prodigy', 'SGD'], []),
+    'optimizer.text_encoder_2_lr': ('float | None', {'ge': 0.0, 'le': 10.0}, [], ['P9']),
+    'optimizer.name': ('choice', {}, ['AdamW', 'AdamW8bit', 'Adafactor', 'Lion', 'Prodigy', 'SGD'], []),
     'optimizer.weight_decay': ('float', {'ge': 0.0, 'le': 1.0}, [], []),
     'optimizer.scheduler': ('choice', {}, ['constant', 'constant_with_warmup', 'linear', 'cosine', 'cosine_with_restarts', 'polynomial'], []),
     'optimizer.warmup_steps': ('int', {'ge': 0}, [], []),

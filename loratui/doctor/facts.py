@@ -129,6 +129,8 @@ LORATUI_MAP = {
     "model.base": "pretrained_model_name_or_path",
     "model.family": "family",
     "model.v_prediction": "v_parameterization",
+    "model.vae": "vae",
+    "model.zero_terminal_snr": "zero_terminal_snr",
     "dataset.dir": "train_data_dir",
     "dataset.reg_dir": "reg_data_dir",
     "dataset.prior_loss_weight": "prior_loss_weight",

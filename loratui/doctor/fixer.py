@@ -15,7 +15,7 @@ import json
 import re
 from pathlib import Path
 
-from loratui.atomic import atomic_write_text
+from loratui.atomic import atomic_write_bytes, atomic_write_text
 from loratui.doctor.model import DELETE, Diagnostic, Relative
 
 TYPE_CHECKING = False
@@ -54,8 +54,11 @@ def apply_fixes(diags: list[Diagnostic], *, unsafe: bool = False) -> tuple[int, 
         path = Path(path_str)
         edits = merge_edits(group)
         try:
+            from loratui.userfiles import decode_text, sniff_encoding
+
             raw = path.read_bytes()
-            text = raw.decode("utf-8-sig")
+            codec, _name, bom_len = sniff_encoding(raw)
+            text = decode_text(raw, path)   # UTF-8 (BOM or not), UTF-16/32 as written
             newline = "\r\n" if "\r\n" in text else "\n"
             if path.suffix.lower() == ".json":
                 new = _edit_json(text, edits)
@@ -67,7 +70,10 @@ def apply_fixes(diags: list[Diagnostic], *, unsafe: bool = False) -> tuple[int, 
                 from loratui.userfiles import keep_backup
 
                 keep_backup(path)     # <name>.<time>.bak: never over an earlier backup
-                atomic_write_text(path, new)
+                if codec == "utf-8" and not bom_len:
+                    atomic_write_text(path, new)
+                else:                 # keep the file's own encoding and BOM
+                    atomic_write_bytes(path, raw[:bom_len] + new.encode(codec))
             fixed += len(group)
         except Exception as exc:  # report, never lose the file
             errors.append(f"{path}: could not apply fixes ({type(exc).__name__}: {exc}); "

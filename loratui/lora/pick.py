@@ -11,6 +11,7 @@ weight: the same layers at the same strengths as the A1111 prompt.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +72,61 @@ def rescue(pick: Pick) -> Pick:
     LoRA of the same kind; the second gets what keeps the sum within P19."""
     second_weight = min(pick.second_weight or 0.6, round(SUM_LIMIT - RESCUE_WEIGHT, 3), 0.9)
     return Pick(pick.lora, RESCUE_WEIGHT, pick.vector, pick.second, second_weight)
+
+
+KINDS = ("character", "style", "concept")
+KIND_FIELDS = ("modelspec.description", "modelspec.tags", "ss_training_comment")
+
+
+@dataclass
+class Kinship:
+    """Whether two LoRA files are of the same kind, as far as the files show (P21)."""
+    same: bool | None  # None: the files cannot tell
+    lines: list[str]
+
+
+def lora_kind(metadata: dict[str, str]) -> str | None:
+    """character / style / concept when the metadata names exactly one of them."""
+    words = set()
+    for key in KIND_FIELDS:
+        text = str(metadata.get(key) or "").lower()
+        words |= {k for k in KINDS if re.search(rf"\b{k}\b", text)}
+    return words.pop() if len(words) == 1 else None
+
+
+def same_kind(first: Path, second: Path) -> Kinship:
+    """Compare what both files show: the model family (tensor shapes, else ss_* /
+    modelspec metadata) and character vs style where the metadata names it."""
+    from loratui.families import NAMES
+    from loratui.lora.reader import open_lora
+
+    files = [open_lora(first), open_lora(second)]
+    fams = [f.family()[0] or f.metadata_family() for f in files]
+    kinds = [lora_kind(f.metadata) for f in files]
+    names = [first.name, second.name]
+    if None not in fams and fams[0] != fams[1]:
+        return Kinship(False, [f"P21: not the same kind — {names[0]} is "
+                               f"{NAMES.get(fams[0], fams[0])}, {names[1]} is "
+                               f"{NAMES.get(fams[1], fams[1])}; a LoRA only works on its own "
+                               "family's model"])
+    if None not in kinds and kinds[0] != kinds[1]:
+        return Kinship(False, [f"P21: not the same kind — {names[0]} is a {kinds[0]} LoRA, "
+                               f"{names[1]} a {kinds[1]} LoRA (their metadata says so); the "
+                               "rescue pairs it with one of the same kind"])
+    lines = []
+    if None in fams:
+        unknown = [n for n, f in zip(names, fams, strict=True) if f is None]
+        lines.append(f"P21: cannot tell the model family of {', '.join(unknown)} (no telling "
+                     "tensors, no ss_base_model_version): check both are for the same model")
+    else:
+        lines.append(f"P21: both are {NAMES.get(fams[0], fams[0])} LoRAs")
+    if None in kinds:
+        unknown = [n for n, k in zip(names, kinds, strict=True) if k is None]
+        lines.append(f"P21: whether they are both character or both style LoRAs cannot be "
+                     f"told: {', '.join(unknown)} does not say in its metadata")
+    else:
+        lines[-1] += f", both {kinds[0]} LoRAs"
+    return Kinship(None if None in fams or None in kinds else True, lines)
 
 
 def build(pick: Pick, layout: BlockLayout, in_use: list[str], *, trigger: str = "",

@@ -7,15 +7,19 @@ from pathlib import Path
 
 
 def load_pipeline(model_dir: Path | str):
+    """The model folder's own diffusers pipeline (SD1.5 or SDXL, by its family)."""
     from loratui.train.quiet import quiet_libraries, set_quiet_env
 
     set_quiet_env()
-    from diffusers import StableDiffusionPipeline
+    from loratui import families
 
+    family = families.resolve(model_dir)
     quiet_libraries()
-    pipe = StableDiffusionPipeline.from_pretrained(
-        str(model_dir), local_files_only=True, use_safetensors=True, safety_checker=None,
-        feature_extractor=None, requires_safety_checker=False)
+    extra = ({"safety_checker": None, "feature_extractor": None,
+              "requires_safety_checker": False} if family.pipeline == "StableDiffusionPipeline"
+             else {})
+    pipe = family.pipeline_class().from_pretrained(str(model_dir), local_files_only=True,
+                                                   use_safetensors=True, **extra)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 

@@ -221,6 +221,16 @@ def nearest_bucket(width: int, height: int, buckets: list[tuple[int, int]]) -> t
 
 # --- pixels -------------------------------------------------------------------------------
 
+def cover_crop(width: int, height: int, size: tuple[int, int]) -> tuple[tuple[int, int],
+                                                                        tuple[int, int]]:
+    """(resized (w, h), crop (top, left)) of an image scaled to cover `size` and centre-cropped;
+    SDXL's micro-conditioning reads the crop coordinates."""
+    bw, bh = size
+    scale = max(bw / width, bh / height)
+    new = (max(bw, round(width * scale)), max(bh, round(height * scale)))
+    return new, ((new[1] - bh) // 2, (new[0] - bw) // 2)
+
+
 def load_pixels(path: Path, size: tuple[int, int]):
     """Image → float32 array [3, H, W] in [-1, 1]: EXIF-rotated, RGB, resized to cover `size`
     (Lanczos), centre-cropped. The same as diffusers' example without torchvision. Raises
@@ -245,11 +255,9 @@ def _load_pixels(path: Path, size: tuple[int, int]):
             bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
             im = Image.alpha_composite(bg, im)
         im = im.convert("RGB")
-        scale = max(bw / im.width, bh / im.height)
-        new = (max(bw, round(im.width * scale)), max(bh, round(im.height * scale)))
+        new, (top, left) = cover_crop(im.width, im.height, size)
         if new != im.size:
             im = im.resize(new, Image.Resampling.LANCZOS)
-        left, top = (im.width - bw) // 2, (im.height - bh) // 2
         im = im.crop((left, top, left + bw, top + bh))
         arr = np.asarray(im, dtype=np.float32)
     return np.ascontiguousarray(arr.transpose(2, 0, 1) / 127.5 - 1.0)

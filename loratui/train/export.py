@@ -1,9 +1,11 @@
-"""Export the trained LoRA as a kohya sd-scripts SD1.5 file (what A1111, ComfyUI and diffusers load).
+"""Export the trained LoRA as a kohya sd-scripts file (what A1111, ComfyUI and diffusers load).
 
 Written by hand rather than with diffusers' `convert_state_dict_to_kohya`, which writes the
-SDXL-style `lora_te1_` prefix and alpha = rank (FORMATS.md §2.1). Rules (FORMATS.md §2.6):
-- `lora_unet_<diffusers module path, "." → "_">` and `lora_te_text_model_<CLIP path>`; the
-  `text_model.` level is inserted when transformers 5.x left it out of the module path;
+SDXL-style `lora_te1_` prefix for SD1.5 and alpha = rank (FORMATS.md §2.1). The names come
+from the model's `Family` (FORMATS.md §2.6):
+- SD1.5: `lora_unet_<diffusers module path, "." → "_">` and `lora_te_text_model_<CLIP path>`;
+- SDXL: `lora_unet_<LDM path>` (`input_blocks_4_1_…`), `lora_te1_…` and `lora_te2_…`;
+- the `text_model.` level is inserted when transformers 5.x left it out of the module path;
 - `.lora_down.weight` = peft lora_A, `.lora_up.weight` = peft lora_B, shapes as they are
   (1×1 convs stay 4-D), `.alpha` = the trained lora_alpha (0-dim tensor);
 - string-only metadata: kohya's `ss_*`, `sshs_model_hash` (sha256 of the data region) and
@@ -22,38 +24,57 @@ from typing import Any
 from loratui.atomic import atomic_write_bytes
 from loratui.train.lora import ADAPTER, lora_layers
 
-UNET_PREFIX = "lora_unet"
-TE_PREFIX = "lora_te"  # SD1.x: lora_te_, never SDXL's lora_te1_
 SAVE_DTYPES = {"fp16": "float16", "bf16": "bfloat16", "no": "float32"}
 
 
-def kohya_module_name(prefix: str, path: str) -> str:
-    if prefix == TE_PREFIX and not path.startswith("text_model."):
-        path = "text_model." + path  # transformers 5.x dropped this level from module names
-    return f"{prefix}_{path}".replace(".", "_")
+def _family(family=None, cfg=None):
+    from loratui import families
+
+    if family is not None:
+        return family
+    fid = getattr(getattr(cfg, "model", None), "family", "sd15")
+    return families.get(fid if fid in families.ids() else "sd15")
 
 
-def kohya_module_names(unet, text_encoder=None) -> list[str]:
+def _as_list(text_encoders) -> list:
+    if text_encoders is None:
+        return []
+    return list(text_encoders) if isinstance(text_encoders, (list, tuple)) else [text_encoders]
+
+
+def _prefixed_models(family, unet, text_encoders) -> list[tuple[str, Any]]:
+    """(kohya prefix, model) pairs; a text encoder that is None (frozen) is left out."""
+    pairs = [(family.unet_kohya_prefix, unet)]
+    for slot, te in zip(family.text_encoders, _as_list(text_encoders), strict=False):
+        if te is not None:
+            pairs.append((slot.kohya_prefix, te))
+    return pairs
+
+
+def kohya_module_name(prefix: str, path: str, family=None) -> str:
+    return _family(family).kohya_module_name(prefix, path)
+
+
+def kohya_module_names(unet, text_encoders=None, family=None) -> list[str]:
     """kohya module names of every LoRA layer in the models (no tensors needed)."""
-    names = [kohya_module_name(UNET_PREFIX, p) for p in lora_layers(unet)]
-    if text_encoder is not None:
-        names += [kohya_module_name(TE_PREFIX, p) for p in lora_layers(text_encoder)]
-    return names
+    family = _family(family)
+    return [family.kohya_module_name(prefix, p)
+            for prefix, model in _prefixed_models(family, unet, text_encoders)
+            for p in lora_layers(model)]
 
 
-def kohya_state_dict(unet, text_encoder=None, *, dtype: str = "fp16",
-                     multiplier: float = 1.0) -> dict[str, Any]:
+def kohya_state_dict(unet, text_encoders=None, *, dtype: str = "fp16",
+                     multiplier: float = 1.0, family=None) -> dict[str, Any]:
     """kohya tensors. `multiplier` (the dynamic weight at the end of training) is folded into
     the alphas so that the file at strength 1.0 behaves like the model did when it stopped."""
     import torch
 
+    family = _family(family)
     torch_dtype = getattr(torch, SAVE_DTYPES.get(dtype, dtype))
     out: dict[str, torch.Tensor] = {}
-    for prefix, model in ((UNET_PREFIX, unet), (TE_PREFIX, text_encoder)):
-        if model is None:
-            continue
+    for prefix, model in _prefixed_models(family, unet, text_encoders):
         for path, layer in lora_layers(model).items():
-            name = kohya_module_name(prefix, path)
+            name = family.kohya_module_name(prefix, path)
             down = layer.lora_A[ADAPTER].weight.detach()
             up = layer.lora_B[ADAPTER].weight.detach()
             alpha = float(layer.lora_alpha[ADAPTER]) * multiplier
@@ -97,12 +118,13 @@ def tag_frequency(captions_by_dir: dict[str, list[str]]) -> dict[str, dict[str, 
     return freq
 
 
-def build_metadata(cfg, info: dict[str, Any]) -> dict[str, str]:
+def build_metadata(cfg, info: dict[str, Any], family=None) -> dict[str, str]:
     """kohya `ss_*` + `modelspec.*` metadata. `info` holds what only the run knows:
     num_train_images, num_reg_images, num_batches_per_epoch, epoch, steps, max_steps,
     num_epochs (run so far), tag_frequency, dataset_dirs, started_at, finished_at (ISO 8601),
     session_id, alpha, base_model_hash."""
     tr, net, opt, ds = cfg.training, cfg.network, cfg.optimizer, cfg.dataset
+    family = _family(family, cfg)
     te_lr = opt.text_encoder_lr if net.train_text_encoder and opt.text_encoder_lr > 0 else None
     res = f"({ds.resolution}, {ds.resolution})"
     alpha = info.get("alpha", net.effective_alpha)
@@ -137,7 +159,7 @@ def build_metadata(cfg, info: dict[str, Any]) -> dict[str, str]:
         "ss_mixed_precision": tr.mixed_precision,
         "ss_full_fp16": False,
         "ss_v2": False,
-        "ss_base_model_version": "sd_v1_v" if cfg.model.v_prediction else "sd_v1",
+        "ss_base_model_version": family.base_model_version(cfg.model.v_prediction),
         "ss_clip_skip": None,
         "ss_max_token_length": None,
         "ss_cache_latents": tr.cache_latents,
@@ -169,7 +191,7 @@ def build_metadata(cfg, info: dict[str, Any]) -> dict[str, str]:
     trigger = ds.trigger_word.strip()
     spec = {
         "modelspec.sai_model_spec": "1.0.1",
-        "modelspec.architecture": "stable-diffusion-v1/lora",
+        "modelspec.architecture": family.modelspec_architecture,
         "modelspec.implementation": "diffusers",
         "modelspec.title": cfg.output.name,
         "modelspec.resolution": f"{ds.resolution}x{ds.resolution}",
@@ -209,24 +231,26 @@ def serialize(tensors: dict[str, Any], metadata: dict[str, str]) -> bytes:
     return save(tensors, metadata=full)
 
 
-def export_lora(path: Path | str, unet, text_encoder, cfg, info: dict[str, Any] | None = None,
-                *, multiplier: float = 1.0, dtype: str | None = None) -> Path:
-    """Write the kohya-format LoRA of `unet` (+ `text_encoder`) to `path`, atomically."""
+def export_lora(path: Path | str, unet, text_encoders, cfg, info: dict[str, Any] | None = None,
+                *, multiplier: float = 1.0, dtype: str | None = None, family=None) -> Path:
+    """Write the kohya-format LoRA of `unet` (+ the text encoders that carry a LoRA) to
+    `path`, atomically. `text_encoders`: one model, a list in pipeline order, or None."""
     path = Path(path)
     info = dict(info or {})
-    te = text_encoder if text_encoder is not None and lora_layers(text_encoder) else None
-    tensors = kohya_state_dict(unet, te, dtype=dtype or cfg.output.save_precision,
-                               multiplier=multiplier)
+    family = _family(family, cfg)
+    tes = [te if te is not None and lora_layers(te) else None for te in _as_list(text_encoders)]
+    tensors = kohya_state_dict(unet, tes, dtype=dtype or cfg.output.save_precision,
+                               multiplier=multiplier, family=family)
     info.setdefault("alpha", cfg.network.effective_alpha * multiplier)
     info["multiplier"] = multiplier
     info.setdefault("finished_at", now_iso())
-    atomic_write_bytes(path, serialize(tensors, build_metadata(cfg, info)))
+    atomic_write_bytes(path, serialize(tensors, build_metadata(cfg, info, family)))
     return path
 
 
-def estimate_export_bytes(unet, text_encoder=None, dtype: str = "fp16") -> int:
+def estimate_export_bytes(unet, text_encoders=None, dtype: str = "fp16") -> int:
     n = 0
-    for model in (unet, text_encoder):
+    for model in (unet, *_as_list(text_encoders)):
         if model is None:
             continue
         for layer in lora_layers(model).values():

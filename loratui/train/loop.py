@@ -81,12 +81,13 @@ def _oom_error_types() -> tuple[type[BaseException], ...]:
 
 class Trainer:
     def __init__(self, cfg, run: RunWriter | None = None, *, resume: bool = False,
-                 faults: Faults | None = None, cpu: bool | None = None):
+                 faults: Faults | None = None, cpu: bool | None = None, components=None):
         self.cfg = cfg
         self.run = run
         self.resume = resume
         self.faults = faults or Faults()
         self.force_cpu = cpu
+        self.preloaded = components  # already built Components (benches: random full-size)
         self.step = 0  # optimiser steps done
         self.epoch = 0  # epochs started (1-based while running)
         self.micro_in_epoch = 0  # micro-batches done in the current epoch
@@ -108,8 +109,9 @@ class Trainer:
         from accelerate import Accelerator
         from accelerate.utils import set_seed
 
+        from loratui import families
         from loratui.train import lora as L
-        from loratui.train.models import load_components
+        from loratui.train.models import ModelLoadError, load_components
 
         cfg, tr = self.cfg, self.cfg.training
         cuda = torch.cuda.is_available() and not self.force_cpu
@@ -129,35 +131,52 @@ class Trainer:
                                                                                 torch.float32)
         self._state("loading")
         log.info("loading %s", cfg.model.base)
-        comps = load_components(cfg.model.base)
+        try:
+            self.family = self.preloaded.family if self.preloaded else \
+                families.resolve(cfg.model.base, cfg.model.family)
+        except families.FamilyError as exc:
+            raise ModelLoadError(str(exc)) from None
+        comps = self.preloaded or load_components(cfg.model.base, family=self.family,
+                                                  vae=cfg.model.vae or None)
+        self.preloaded = None
         self.comps = comps
+        self.cond = self.family.conditioner(comps)
+        if cfg.model.zero_terminal_snr:
+            from diffusers import DDPMScheduler
+
+            comps.noise_scheduler = DDPMScheduler.from_config(
+                comps.noise_scheduler.config, rescale_betas_zero_snr=True)
         self._check_stop()
-        for m in (comps.unet, comps.vae, comps.text_encoder):
+        for m in (comps.unet, comps.vae, *comps.text_encoders):
             m.requires_grad_(False)
         net = cfg.network
         self.train_te = net.train_text_encoder and cfg.optimizer.text_encoder_lr > 0
         alpha = net.effective_alpha
         unet_targets = L.add_unet_lora(comps.unet, net.rank, alpha, net.dropout)
-        te_targets = (L.add_text_encoder_lora(comps.text_encoder, net.rank, alpha, net.dropout)
-                      if self.train_te else [])
-        log.info("LoRA rank %d alpha %g on %d UNet modules%s", net.rank, alpha,
-                 len(unet_targets), f" and {len(te_targets)} text-encoder modules"
-                 if te_targets else " (text encoder frozen)")
+        te_targets = [L.add_text_encoder_lora(te, net.rank, alpha, net.dropout)
+                      for te in comps.text_encoders] if self.train_te else []
+        log.info("%s: LoRA rank %d alpha %g on %d UNet modules%s", self.family.label, net.rank,
+                 alpha, len(unet_targets), " and " + " + ".join(str(len(t)) for t in te_targets)
+                 + " text-encoder modules" if te_targets else " (text encoders frozen)")
         set_attention(comps.unet, tr.attention)
         if tr.gradient_checkpointing:
             comps.unet.enable_gradient_checkpointing()
             if self.train_te:
-                comps.text_encoder.gradient_checkpointing_enable()
+                for te in comps.text_encoders:
+                    te.gradient_checkpointing_enable()
         vae_dtype = torch.float32 if tr.no_half_vae else self.weight_dtype
         comps.unet.to(self.device, dtype=self.weight_dtype)
-        comps.text_encoder.to(self.device, dtype=self.weight_dtype)
+        for te in comps.text_encoders:
+            te.to(self.device, dtype=self.weight_dtype)
         comps.vae.to(self.device, dtype=vae_dtype)
         self.vae_dtype = vae_dtype
-        for model in (comps.unet, comps.text_encoder):  # LoRA weights train in fp32
+        for model in (comps.unet, *comps.text_encoders):  # LoRA weights train in fp32
             for p in L.lora_parameters(model):
                 p.data = p.data.float()
         self.unet_params = L.lora_parameters(comps.unet)
-        self.te_params = L.lora_parameters(comps.text_encoder) if self.train_te else []
+        self.te_param_groups = ([L.lora_parameters(te) for te in comps.text_encoders]
+                                if self.train_te else [])
+        self.te_params = [p for group in self.te_param_groups for p in group]
 
         # data
         self._state("caching")
@@ -168,6 +187,7 @@ class Trainer:
                 self.run.event("warning", w)
         self.rules = D.CaptionRules.from_config(cfg)
         self._ids_cache: dict[int, Any] = {}
+        self._embeds_cache: dict[int, Any] = {}
         self.prompts = None
         self.latents: dict[int, Any] = {}
         self.skipped: set[int] = set()  # plan indices of images that could not be read
@@ -182,21 +202,25 @@ class Trainer:
 
         # optimiser
         groups = [{"params": self.unet_params, "lr": cfg.optimizer.unet_lr}]
-        if self.te_params:
-            groups.append({"params": self.te_params, "lr": cfg.optimizer.text_encoder_lr})
+        for k, params in enumerate(self.te_param_groups):  # each text encoder at its own LR
+            groups.append({"params": params, "lr": cfg.optimizer.text_encoder_lr_of(k)})
         self.optimizer = make_optimizer(cfg.optimizer, groups)
         from diffusers.optimization import get_scheduler
 
         self.lr_scheduler = get_scheduler(cfg.optimizer.scheduler, optimizer=self.optimizer,
                                           num_warmup_steps=cfg.optimizer.warmup_steps,
                                           num_training_steps=self.max_steps)
-        models = [comps.unet] + ([comps.text_encoder] if self.train_te else [])
+        models = [comps.unet] + (list(comps.text_encoders) if self.train_te else [])
         prepared = self.accel.prepare(*models, self.optimizer)
         self.unet = prepared[0]
-        self.text_encoder = prepared[1] if self.train_te else comps.text_encoder
+        self.text_encoders = list(prepared[1:-1]) if self.train_te else list(comps.text_encoders)
+        self.text_encoder = self.text_encoders[0]
         self.optimizer = prepared[-1]
         self.unet.train()
-        self.text_encoder.train(self.train_te)
+        for te in self.text_encoders:
+            te.train(self.train_te)
+        if not self.train_te and not self.rules.varies:
+            self._cache_text_embeddings()
         log.info("%d images (%d with repeats), %d reg images, %d batches/epoch, %d steps/epoch,"
                  " %d steps, %d epochs, device %s, precision %s", len(self.plan.train_items),
                  self.plan.num_train_images(), len(self.plan.reg_items),
@@ -286,12 +310,11 @@ class Trainer:
         log.info("cached %d latents in %.1f s", len(self.latents), time.perf_counter() - t0)
 
     # ------------------------------------------------------------------ step
-    def _tokenize(self, captions: list[str]):
-        tok = self.comps.tokenizer
-        return tok(captions, padding="max_length", truncation=True,
-                   max_length=tok.model_max_length, return_tensors="pt").input_ids
+    def _tokenize(self, captions: list[str]) -> tuple:
+        """One id tensor per text encoder (the family's tokenizers)."""
+        return self.cond.tokenize(captions)
 
-    def _input_ids(self, indices: list[int], items: list[D.Item]):
+    def _input_ids(self, indices: list[int], items: list[D.Item]) -> tuple:
         """Token ids for this micro-batch: per step when captions change (shuffle, dropout,
         label pollution), else tokenised once per image, as diffusers' example does."""
         import torch
@@ -301,14 +324,44 @@ class Trainer:
             missing = [i for i in indices if i not in cache]
             if missing:
                 ids = self._tokenize([self.plan.items[i].caption for i in missing])
-                cache.update(zip(missing, ids, strict=True))
-            return torch.stack([cache[i] for i in indices])
+                for k, i in enumerate(missing):
+                    cache[i] = tuple(t[k] for t in ids)
+            return tuple(torch.stack([cache[i][e] for i in indices])
+                         for e in range(len(cache[indices[0]])))
         seed = self.cfg.training.seed
         # the batch's place in the whole epoch, whichever process trains it
         position = self.micro_in_epoch * self.accel.num_processes + self.accel.process_index
         return self._tokenize([self.rules.apply(it.caption, D.step_rng(
             seed, self.epoch, position * 1000 + k), it.is_reg)
             for k, it in enumerate(items)])
+
+    def _cache_text_embeddings(self) -> None:
+        """Frozen text encoders and fixed captions: encode every caption once (the memory
+        saver of SDXL guides; the encoders then leave the GPU)."""
+        import torch
+
+        t0 = time.perf_counter()
+        for i in range(len(self.plan.items)):
+            with torch.no_grad():
+                hidden, pooled = self.cond.encode(self.text_encoders, self._input_ids([i], []))
+            self._embeds_cache[i] = (hidden[0], None if pooled is None else pooled[0])
+        if self.device.type == "cuda":
+            for te in self.text_encoders:
+                te.to("cpu")
+            torch.cuda.empty_cache()
+        log.info("cached %d text-encoder outputs in %.1f s", len(self._embeds_cache),
+                 time.perf_counter() - t0)
+
+    def _conditioning(self, indices: list[int], items: list[D.Item]):
+        """(prompt embeds, pooled embeds or None) for this micro-batch."""
+        import torch
+
+        if self._embeds_cache:
+            rows = [self._embeds_cache[i] for i in indices]
+            pooled = None if rows[0][1] is None else torch.stack([r[1] for r in rows])
+            return torch.stack([r[0] for r in rows]), pooled
+        with torch.set_grad_enabled(self.train_te):
+            return self.cond.encode(self.text_encoders, self._input_ids(indices, items))
 
     def micro_step(self, indices: list[int], seed: int, *, boundary: bool = True,
                    accumulate: int = 1):
@@ -336,20 +389,21 @@ class Trainer:
         noise = noise.to(self.device, latents.dtype)
         timesteps = timesteps.to(self.device)
         noisy = sched.add_noise(latents, noise, timesteps)
-        ids = self._input_ids(indices, items).to(self.device)
         sync = contextlib.ExitStack()
         if not boundary:  # several GPUs: all-reduce the gradients only at the group's end
             sync.enter_context(self.accel.no_sync(self.unet))
             if self.train_te:
-                sync.enter_context(self.accel.no_sync(self.text_encoder))
+                for te in self.text_encoders:
+                    sync.enter_context(self.accel.no_sync(te))
         with sync:
-            with torch.set_grad_enabled(self.train_te):
-                hidden = self.text_encoder(ids, return_dict=False)[0]
+            hidden, pooled = self._conditioning(indices, items)
+            hidden = hidden.to(self.device)
             if cfg.model.v_prediction:
                 target = sched.get_velocity(latents, noise, timesteps)
             else:
                 target = noise
-            pred = self.unet(noisy, timesteps, hidden, return_dict=False)[0]
+            extra = self.cond.unet_kwargs(items, pooled, self.device, hidden.dtype)
+            pred = self.unet(noisy, timesteps, hidden, return_dict=False, **extra)[0]
             per_sample = F.mse_loss(pred.float(), target.float(), reduction="none") \
                 .mean(dim=[1, 2, 3])
             if any(it.is_reg for it in items):  # prior preservation (P26)
@@ -452,7 +506,8 @@ class Trainer:
                 if cfg.tricks.dynamic_weight.enabled:
                     from loratui.train.lora import set_multiplier
 
-                    set_multiplier([self.comps.unet, self.comps.text_encoder], self.multiplier)
+                    set_multiplier([self.comps.unet, *self.comps.text_encoders],
+                                   self.multiplier)
                 # each process draws its own noise and timesteps: (seed, process, micro-step)
                 seed = tr.seed * 1_000_003 + self.micro_total * self.accel.num_processes \
                     + self.accel.process_index
@@ -540,7 +595,7 @@ class Trainer:
         from loratui.train.export import estimate_export_bytes
         from loratui.train.safety import check_free_disk
 
-        need = 3 * estimate_export_bytes(self.comps.unet, self.comps.text_encoder, "no")
+        need = 3 * estimate_export_bytes(self.comps.unet, self.comps.text_encoders, "no")
         problem = check_free_disk(path, need)
         if problem:
             raise TrainingStopped("disk", problem)
@@ -591,9 +646,9 @@ class Trainer:
             "tag_frequency": tag_frequency(self.plan.captions_by_dir()),
             "dataset_dirs": self.plan.dataset_dirs(), "bucket_info": self.plan.bucket_info(),
         }
-        te = self.comps.text_encoder if self.train_te else None
-        return export_lora(path, self.comps.unet, te, self.cfg, info,
-                           multiplier=self.multiplier)
+        tes = list(self.comps.text_encoders) if self.train_te else None
+        return export_lora(path, self.comps.unet, tes, self.cfg, info,
+                           multiplier=self.multiplier, family=self.family)
 
     def _save_resume(self, name: str = "resume") -> None:
         from loratui.train import resume
@@ -603,10 +658,14 @@ class Trainer:
                     "started_at": self.started_at, "session_id": self.session_id,
                     "max_steps": self.max_steps, "num_processes": self.accel.num_processes,
                     "saved_at": utc_now()}
-        resume.save(self.run.path / "checkpoints" / name,
-                    models={"unet": self.comps.unet,
-                            "text_encoder": self.comps.text_encoder if self.train_te else None},
+        resume.save(self.run.path / "checkpoints" / name, models=self._resume_models(),
                     optimizer=self.optimizer, counters=counters)
+
+    def _resume_models(self) -> dict[str, Any]:
+        models: dict[str, Any] = {"unet": self.comps.unet}
+        for slot, te in zip(self.family.text_encoders, self.comps.text_encoders, strict=True):
+            models[slot.attr] = te if self.train_te else None
+        return models
 
     def _load_resume(self) -> None:
         """Restore the newest intact state. A damaged one (its file named) is passed over for
@@ -617,8 +676,7 @@ class Trainer:
         if not folders:
             raise TrainingStopped("resume", f"{self.run.path if self.run else '?'}: no "
                                   "resumable state (checkpoints/resume*/) in this run")
-        models = {"unet": self.comps.unet,
-                  "text_encoder": self.comps.text_encoder if self.train_te else None}
+        models = self._resume_models()
         per_process = math.ceil(self.batches_per_epoch / self.accel.num_processes)
 
         def check(fields, path):
@@ -694,7 +752,7 @@ class Trainer:
             first = self.plan.train_items[0].caption if self.plan.train_items else ""
             self.prompts = sample_prompts(cfg, first)
         paths = render_samples(self.comps, self.accel.unwrap_model(self.unet),
-                               self.comps.text_encoder, self.prompts,
+                               self.comps.text_encoders, self.prompts,
                                folder=self.run.path / "samples", tag=tag,
                                resolution=cfg.dataset.resolution, steps=cfg.sample.steps,
                                seed=cfg.sample.seed, device=self.device)
@@ -816,7 +874,8 @@ class Trainer:
     def _release(self) -> None:
         import torch
 
-        for attr in ("unet", "text_encoder", "optimizer", "latents", "comps"):
+        for attr in ("unet", "text_encoder", "text_encoders", "optimizer", "latents", "comps",
+                     "_embeds_cache"):
             if hasattr(self, attr):
                 setattr(self, attr, None)
         gc.collect()

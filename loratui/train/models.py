@@ -1,9 +1,13 @@
-"""Load the base model's parts offline: a diffusers folder or a single-file checkpoint."""
+"""Load the base model's parts offline: a diffusers folder or a single-file checkpoint.
+
+What to load (how many text encoders, which classes, which shipped configs) comes from the
+model's `Family`; the same code loads SD1.5 and SDXL.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +23,29 @@ class ModelLoadError(Exception):
 class Components:
     unet: Any
     vae: Any
-    text_encoder: Any
-    tokenizer: Any
+    text_encoders: list[Any]
+    tokenizers: list[Any]
     noise_scheduler: Any  # DDPMScheduler for training (as diffusers' example does)
     scheduler_config: dict  # the model's own inference scheduler config, for samples
     source: str = ""
+    family: Any = field(default=None)  # loratui.families.Family
+
+    @property
+    def text_encoder(self):
+        return self.text_encoders[0]
+
+    @property
+    def tokenizer(self):
+        return self.tokenizers[0]
+
+    def pipeline_parts(self) -> dict[str, Any]:
+        """Text encoders and tokenizers under their pipeline names (text_encoder_2 …)."""
+        parts: dict[str, Any] = {}
+        for slot, te, tok in zip(self.family.text_encoders, self.text_encoders, self.tokenizers,
+                                 strict=True):
+            parts[slot.attr] = te
+            parts[slot.tokenizer] = tok
+        return parts
 
 
 SINGLE_FILE_SUFFIXES = (".safetensors",)
@@ -35,11 +57,13 @@ def sd15_config_dir() -> Path:
     return data_dir("data") / "sd15"
 
 
-def load_components(base: str | Path, *, config_dir: Path | str | None = None) -> Components:
-    """Load UNet, VAE, CLIP text encoder, tokenizer and noise scheduler from a local path.
+def load_components(base: str | Path, *, config_dir: Path | str | None = None,
+                    family=None, vae: str | Path | None = None) -> Components:
+    """Load UNet, VAE, text encoder(s), tokenizer(s) and noise scheduler from a local path.
 
-    `config_dir`: diffusers component configs for a single-file checkpoint (default: the
-    shipped SD1.5 configs, `data/sd15/`)."""
+    `family`: a `Family` (default: detected from the base model). `config_dir`: diffusers
+    component configs for a single-file checkpoint (default: the family's shipped configs).
+    `vae`: a separate VAE (diffusers folder or .safetensors), e.g. SDXL's fp16-fixed VAE."""
     set_quiet_env()
     path = Path(base).expanduser()
     if not str(base):
@@ -53,40 +77,87 @@ def load_components(base: str | Path, *, config_dir: Path | str | None = None) -
     problem = weights_problem(path)     # safetensors only, checked from the headers
     if problem:
         raise ModelLoadError(problem)
-    if path.is_dir():
-        return _load_folder(path)
-    if path.suffix.lower() in PICKLE_SUFFIXES:
+    if path.suffix.lower() in PICKLE_SUFFIXES and not path.is_dir():
         raise ModelLoadError(f"{path}: pickle checkpoints ({path.suffix}) can run code when "
                              "loaded and are refused; convert it to .safetensors first")
-    if path.suffix.lower() in SINGLE_FILE_SUFFIXES:
-        return _load_single_file(path, Path(config_dir) if config_dir else sd15_config_dir())
-    raise ModelLoadError(f"{path}: not a diffusers folder (model_index.json) nor a "
-                         ".safetensors checkpoint")
+    if family is None:
+        from loratui import families
+
+        try:
+            family = families.resolve(path)
+        except families.FamilyError as exc:
+            raise ModelLoadError(str(exc)) from None
+    if path.is_dir():
+        comps = _load_folder(path, family)
+    elif path.suffix.lower() in SINGLE_FILE_SUFFIXES:
+        comps = _load_single_file(path, family, Path(config_dir) if config_dir
+                                  else family.config_dir)
+    else:
+        raise ModelLoadError(f"{path}: not a diffusers folder (model_index.json) nor a "
+                             ".safetensors checkpoint")
+    if vae:
+        comps.vae = load_vae(vae)
+    return comps
 
 
-def _load_folder(path: Path) -> Components:
+def _classes(family):
+    import transformers
+    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+
+    te_classes = [getattr(transformers, slot.cls) for slot in family.text_encoders]
+    return AutoencoderKL, DDPMScheduler, UNet2DConditionModel, te_classes
+
+
+def _load_folder(path: Path, family=None) -> Components:
     if not (path / "model_index.json").is_file():
         raise ModelLoadError(f"{path}: no model_index.json — not a diffusers model folder")
-    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
-    from transformers import CLIPTextModel, CLIPTokenizer
+    if family is None:
+        from loratui import families
+
+        detected = families.detect(path)
+        family = families.get(detected if detected in families.ids() else "sd15")
+    from transformers import CLIPTokenizer
 
     quiet_libraries()
+    AutoencoderKL, DDPMScheduler, UNet2DConditionModel, te_classes = _classes(family)
     # safetensors only: a folder that also ships .bin pickles never has them read
     kw = {"local_files_only": True, "use_safetensors": True}
     try:
-        text_encoder = CLIPTextModel.from_pretrained(path, subfolder="text_encoder", **kw)
+        text_encoders = [cls.from_pretrained(path, subfolder=slot.attr, **kw)
+                         for cls, slot in zip(te_classes, family.text_encoders, strict=True)]
         return Components(
             unet=UNet2DConditionModel.from_pretrained(path, subfolder="unet", **kw),
             vae=AutoencoderKL.from_pretrained(path, subfolder="vae", **kw),
-            text_encoder=text_encoder,
-            tokenizer=_fit(CLIPTokenizer.from_pretrained(path, subfolder="tokenizer", **kw),
-                           text_encoder),
+            text_encoders=text_encoders,
+            tokenizers=[_fit(CLIPTokenizer.from_pretrained(path, subfolder=slot.tokenizer, **kw),
+                             te) for slot, te in zip(family.text_encoders, text_encoders,
+                                                     strict=True)],
             noise_scheduler=DDPMScheduler.from_pretrained(path, subfolder="scheduler", **kw),
             scheduler_config=_read_json(path / "scheduler" / "scheduler_config.json"),
-            source=str(path),
+            source=str(path), family=family,
         )
     except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"{path}: cannot load the diffusers model ({exc})") from None
+        raise ModelLoadError(f"{path}: cannot load the diffusers {family.label} model "
+                             f"({exc})") from None
+
+
+def load_vae(vae: str | Path):
+    """A separate VAE: a diffusers folder (config.json or vae/) or a .safetensors file."""
+    from diffusers import AutoencoderKL
+
+    path = Path(vae).expanduser()
+    try:
+        if path.is_dir():
+            sub = "vae" if (path / "vae" / "config.json").is_file() else None
+            return AutoencoderKL.from_pretrained(path, subfolder=sub, local_files_only=True)
+        if path.suffix.lower() in PICKLE_SUFFIXES:
+            raise ModelLoadError(f"{path}: pickle VAE files are refused; use .safetensors")
+        if path.suffix.lower() == ".safetensors" and path.is_file():
+            return AutoencoderKL.from_single_file(str(path), local_files_only=True)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise ModelLoadError(f"{path}: cannot load the VAE ({exc})") from None
+    raise ModelLoadError(f"{path}: model.vae must be a diffusers VAE folder or a .safetensors "
+                         "file")
 
 
 def _fit(tokenizer, text_encoder):
@@ -100,8 +171,8 @@ def _fit(tokenizer, text_encoder):
 
 def find_clip_tokenizer(checkpoint: Path) -> Path | None:
     """A user's own CLIP tokenizer for a single-file checkpoint: $LORATUI_CLIP_TOKENIZER, or a
-    `tokenizer/` folder beside the file. None: the shipped CLIP vocabulary serves (SD1.5 has
-    no other)."""
+    `tokenizer/` folder beside the file. None: the shipped CLIP vocabulary serves (SD1.5 and
+    both SDXL tokenizers share it)."""
     candidates = []
     if os.environ.get("LORATUI_CLIP_TOKENIZER"):
         candidates.append(Path(os.environ["LORATUI_CLIP_TOKENIZER"]).expanduser())
@@ -112,39 +183,53 @@ def find_clip_tokenizer(checkpoint: Path) -> Path | None:
     return None
 
 
-def single_file_tokenizer(checkpoint: Path):
-    from loratui.clip_tokenizer import clip_tokenizer
+def single_file_tokenizer(checkpoint: Path, pad_token: str | None = None):
+    """The CLIP tokenizer for a single-file checkpoint: the user's own, else the shipped CLIP
+    vocabulary. `pad_token="!"` gives SDXL's second tokenizer."""
+    from loratui.clip_tokenizer import EOS, clip_tokenizer
 
     tok_dir = find_clip_tokenizer(checkpoint)
     if tok_dir is None:
-        return clip_tokenizer()
+        return clip_tokenizer(pad_token=pad_token or EOS)
     from transformers import CLIPTokenizer
 
+    kw = {"pad_token": pad_token} if pad_token else {}
     try:
-        return CLIPTokenizer.from_pretrained(tok_dir, local_files_only=True)
+        return CLIPTokenizer.from_pretrained(tok_dir, local_files_only=True, **kw)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"{tok_dir}: cannot load this CLIP tokenizer ({exc}); remove it "
                              "(or unset LORATUI_CLIP_TOKENIZER) to use the built-in one") \
             from None
 
 
-def _load_single_file(path: Path, config: Path) -> Components:
-    from diffusers import DDPMScheduler, StableDiffusionPipeline
+def single_file_tokenizers(checkpoint: Path, family) -> dict[str, Any]:
+    """Every tokenizer the family needs, from one CLIP BPE vocabulary (SDXL's two tokenizers
+    share CLIP's vocabulary; the second pads with "!")."""
+    return {slot.tokenizer: single_file_tokenizer(checkpoint, slot.pad_token)
+            for slot in family.text_encoders}
+
+
+def _load_single_file(path: Path, family, config: Path) -> Components:
+    from diffusers import DDPMScheduler
 
     quiet_libraries()
-    tokenizer = single_file_tokenizer(path)
+    tokenizers = single_file_tokenizers(path, family)
+    extra = ({"safety_checker": None, "feature_extractor": None,
+              "requires_safety_checker": False} if family.pipeline == "StableDiffusionPipeline"
+             else {})
     try:
-        pipe = StableDiffusionPipeline.from_single_file(
-            str(path), config=str(config), local_files_only=True, tokenizer=tokenizer,
-            safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+        pipe = family.pipeline_class().from_single_file(
+            str(path), config=str(config), local_files_only=True, **tokenizers, **extra)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        raise ModelLoadError(f"{path}: cannot load the single-file checkpoint as SD1.5 ({exc})") \
-            from None
+        raise ModelLoadError(f"{path}: cannot load the single-file checkpoint as "
+                             f"{family.label} ({exc})") from None
     sched_cfg = dict(pipe.scheduler.config)
-    return Components(unet=pipe.unet, vae=pipe.vae, text_encoder=pipe.text_encoder,
-                      tokenizer=_fit(pipe.tokenizer, pipe.text_encoder),
+    return Components(unet=pipe.unet, vae=pipe.vae,
+                      text_encoders=[getattr(pipe, s.attr) for s in family.text_encoders],
+                      tokenizers=[_fit(getattr(pipe, s.tokenizer), getattr(pipe, s.attr))
+                                  for s in family.text_encoders],
                       noise_scheduler=DDPMScheduler.from_config(sched_cfg),
-                      scheduler_config=sched_cfg, source=str(path))
+                      scheduler_config=sched_cfg, source=str(path), family=family)
 
 
 def _read_json(path: Path) -> dict:
@@ -157,22 +242,31 @@ def _read_json(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def meta_sd15(text_encoder: bool = True):
-    """Full-size SD1.5 UNet (and CLIP text encoder) built from the shipped configs on the
-    meta device: the real module layout, no weights, no memory."""
+def meta_models(family, text_encoders: bool = True):
+    """Full-size UNet and text encoders of `family`, built from the shipped configs on the
+    meta device: the real module layout, no weights, no memory. Returns (unet, [te, …])."""
     import json
 
     import torch
+    import transformers
     from diffusers import UNet2DConditionModel
 
-    cfg_dir = sd15_config_dir()
+    cfg_dir = family.config_dir
     unet_cfg = json.loads((cfg_dir / "unet" / "config.json").read_text())
     with torch.device("meta"):
         unet = UNet2DConditionModel.from_config(unet_cfg)
-        te = None
-        if text_encoder:
-            from transformers import CLIPTextConfig, CLIPTextModel
+        tes = []
+        if text_encoders:
+            for slot in family.text_encoders:
+                config = transformers.CLIPTextConfig.from_json_file(cfg_dir / slot.attr /
+                                                                    "config.json")
+                tes.append(getattr(transformers, slot.cls)(config))
+    return unet, tes
 
-            te = CLIPTextModel(CLIPTextConfig.from_json_file(cfg_dir / "text_encoder" /
-                                                             "config.json"))
-    return unet, te
+
+def meta_sd15(text_encoder: bool = True):
+    """Full-size SD1.5 UNet (and CLIP text encoder) on the meta device."""
+    from loratui.families import get
+
+    unet, tes = meta_models(get("sd15"), text_encoder)
+    return unet, (tes[0] if tes else None)

@@ -33,12 +33,14 @@ def _leaf_keys(preset) -> list[str]:
 def current_preset(cfg, presets=None):
     """The preset whose memory-relevant values all match the config, else the one the
     detected GPU would get."""
+    from loratui.families import family_id_of
     from loratui.presets import choose, load_presets
 
     presets = presets if presets is not None else load_presets()
     data = cfg.model_dump()
+    family = family_id_of(cfg)
     same_kind = [p for p in presets if not p.cpu and p.kind == cfg.network.kind
-                 and p.family == cfg.model.family]
+                 and p.family == family]
     # A config written from a preset carries all its values; several tiers can be equal,
     # then the smallest of them is the one that really ran.
     for keys_of in (_leaf_keys, lambda p: MEMORY_KEYS):
@@ -54,7 +56,7 @@ def current_preset(cfg, presets=None):
     except Exception:
         vram = None
     if vram:
-        return choose(vram, cfg.network.kind, cfg.model.family, presets)
+        return choose(vram, cfg.network.kind, family, presets)
     return None
 
 
@@ -85,7 +87,8 @@ def suggestion(cfg) -> tuple[str, dict[str, Any] | None]:
             return generic, None
         smaller, changes = lower, changes_of(lower)
     text = (f"Try the next smaller preset `{smaller.id}` ({smaller.label}): "
-            f"`loratui presets --gpu {smaller.min_vram_gb:g}GB --kind {smaller.kind} --write "
+            f"`loratui presets --family {smaller.family} --gpu {smaller.min_vram_gb:g}GB "
+            f"--kind {smaller.kind} --write "
             "loratui.toml`" +
             (" — it changes " + ", ".join(f"{k} = {v}" for k, v in changes.items())
              if changes else "") + ". " + generic)

@@ -50,6 +50,11 @@ def make_optimizer(opt, groups):
                                   "(CUDA only): pip install bitsandbytes, or use AdamW") \
                 from None
         return bnb.optim.AdamW8bit(groups, weight_decay=opt.weight_decay)
+    if opt.name == "Adafactor":  # transformers' implementation, with explicit LRs
+        from transformers.optimization import Adafactor
+
+        return Adafactor(groups, scale_parameter=False, relative_step=False,
+                         warmup_init=False, weight_decay=opt.weight_decay)
     if opt.name == "Prodigy":
         try:
             from prodigyopt import Prodigy

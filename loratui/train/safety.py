@@ -56,6 +56,23 @@ def check_free_disk(folder: Path | str, need: int) -> str | None:
     return None
 
 
+def family_problems(cfg, base: Path | None) -> list[str]:
+    """model.family checked against the base model (headers only)."""
+    from loratui import families
+
+    fam = cfg.model.family
+    if fam not in ("auto", *families.ids()):
+        return [f"model.family = {fam!r}: loratui trains {', '.join(families.ids())} "
+                "(or \"auto\" to detect it from the base model)"]
+    if base is None or not base.exists():
+        return []
+    try:
+        families.resolve(base, fam)
+    except families.FamilyError as exc:
+        return [str(exc)]
+    return []
+
+
 def tokenizer_problem(base: Path) -> str | None:
     """A diffusers folder needs a usable `tokenizer/`; a single file uses the shipped CLIP
     vocabulary unless the user points at their own (then that one must be usable)."""
@@ -95,8 +112,7 @@ def preflight(cfg) -> list[str]:
             tokenizer = tokenizer_problem(base)
             if tokenizer:
                 problems.append(tokenizer)
-    if cfg.model.family != "sd15":
-        problems.append(f"model.family = {cfg.model.family!r}: only sd15 trains today")
+    problems += family_problems(cfg, base)
     for key, value in (("dataset.dir", cfg.dataset.dir), ("dataset.reg_dir", cfg.dataset.reg_dir)):
         if key == "dataset.dir" and not value:
             problems.append("dataset.dir is empty: set it to your images folder")

@@ -18,25 +18,34 @@ def sample_prompts(cfg, first_caption: str = "") -> list[str]:
     return [p for p in prompts if p]
 
 
-def render_samples(components, unet, text_encoder, prompts: list[str], *, folder: Path,
+def render_samples(components, unet, text_encoders, prompts: list[str], *, folder: Path,
                    tag: str, resolution: int, steps: int, seed: int, device) -> list[Path]:
-    """Render one PNG per prompt into `folder` with the current (LoRA-adapted) models."""
+    """Render one PNG per prompt into `folder` with the current (LoRA-adapted) models, in the
+    family's own pipeline (StableDiffusionPipeline, StableDiffusionXLPipeline)."""
     import torch
-    from diffusers import StableDiffusionPipeline
     from diffusers.schedulers import PNDMScheduler
 
     from loratui.atomic import atomic_write_bytes
 
+    family = components.family
+    text_encoders = list(text_encoders) if isinstance(text_encoders, (list, tuple)) \
+        else [text_encoders]
     sched_cfg = components.scheduler_config or dict(components.noise_scheduler.config)
     scheduler = PNDMScheduler.from_config({**sched_cfg, "skip_prk_steps": True})
-    pipe = StableDiffusionPipeline(
-        unet=unet, vae=components.vae, text_encoder=text_encoder,
-        tokenizer=components.tokenizer, scheduler=scheduler, safety_checker=None,
-        feature_extractor=None, requires_safety_checker=False)
+    parts = components.pipeline_parts()
+    parts.update({slot.attr: te for slot, te in zip(family.text_encoders, text_encoders,
+                                                    strict=True)})
+    extra = ({"safety_checker": None, "feature_extractor": None,
+              "requires_safety_checker": False} if family.pipeline == "StableDiffusionPipeline"
+             else {})
+    pipe = family.pipeline_class()(unet=unet, vae=components.vae, scheduler=scheduler,
+                                   **parts, **extra)
     pipe.set_progress_bar_config(disable=True)
-    was_training = (unet.training, text_encoder.training)
+    was_training = [unet.training, *(te.training for te in text_encoders)]
+    te_devices = [next(te.parameters()).device for te in text_encoders]
     unet.eval()
-    text_encoder.eval()
+    for te in text_encoders:
+        te.eval().to(device)  # cached text-encoder outputs may have moved them off the GPU
     paths = []
     vae = components.vae
     half = next(unet.parameters()).dtype if device.type == "cuda" else torch.float32
@@ -63,5 +72,6 @@ def render_samples(components, unet, text_encoder, prompts: list[str], *, folder
             paths.append(path)
     finally:
         unet.train(was_training[0])
-        text_encoder.train(was_training[1])
+        for te, mode, dev in zip(text_encoders, was_training[1:], te_devices, strict=True):
+            te.train(mode).to(dev)
     return paths

@@ -254,16 +254,14 @@ def bulk_edit(folder: Path, values: dict[str, Any], extension: str, in_place: bo
 
 
 def load_tokenizer(base: Path | None):
-    """The base model's CLIP tokenizer (slow: imports transformers), or None.
+    """The CLIP tokenizer for trigger-word facts (slow: imports transformers), or None.
 
-    A model without a readable tokenizer is not an error here: the trigger word is then
-    checked without token facts, and the Start step reports the model itself."""
+    Without a base model, or with one whose tokenizer is unreadable, this is the shipped
+    SD1.5 vocabulary; the Start step reports a bad model itself."""
     from loratui.dataset.trigger import load_tokenizer as load
 
-    if base is None or not base.exists():
-        return None
     try:
-        return load(base)
+        return load(base if base is not None and base.exists() else None)
     except (OSError, ValueError):
         return None
 

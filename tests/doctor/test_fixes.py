@@ -114,3 +114,20 @@ def test_all_fixes_at_once_on_real_kohya_configs(source, tmp_path, capsys):
     assert set(json.loads(path.read_text(encoding="utf-8"))) == \
         set(json.loads(source.read_text(encoding="utf-8"))) | \
         {k[0] for d in to_fix for k in d.fix.edits}
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig"])
+def test_fixes_keep_a_utf16_or_bom_config_in_its_encoding(encoding, tmp_path):
+    """A config PowerShell wrote as UTF-16 (or an editor with a BOM) is fixed like any other
+    and stays in its encoding; the original is kept as a backup."""
+    path = tmp_path / "loratui.toml"
+    original = "[network]\r\nrank = 128\r\nalpha = 1.0\r\n".encode(encoding)
+    path.write_bytes(original)
+    assert main(["doctor", str(path), "--unsafe-fixes", "--exit-zero"]) == 0
+    raw = path.read_bytes()
+    assert raw[:2] == original[:2] and raw != original
+    text = raw.decode(encoding)
+    assert "rank = 8" in text and "\r\n" in text
+    after, _ = run_doctor([path])
+    assert not {"CF102", "CF103", "CF104"} & {d.code for d in after}
+    assert [p.read_bytes() for p in tmp_path.glob("loratui.toml.*.bak")] == [original]

@@ -20,7 +20,7 @@ def test_defaults_follow_the_guide():
     assert cfg.training.attention == "sdpa"
     assert cfg.tricks.dynamic_weight.enabled is False  # P27 opt-in
     assert cfg.tricks.label_pollution.enabled is False  # P28 opt-in
-    assert cfg.model.family == "sd15"
+    assert cfg.model.family == "auto"  # detected from the base model
 
 
 def test_every_field_is_documented():

@@ -11,7 +11,8 @@ def test_every_tier_and_kind_exists_with_rationale():
     presets = load_presets()
     for gb in TIERS:
         for kind in ("character", "style"):
-            match = [p for p in presets if p.min_vram_gb == gb and p.kind == kind and not p.cpu]
+            match = [p for p in presets if p.min_vram_gb == gb and p.kind == kind and not p.cpu
+                     and p.family == "sd15"]
             assert len(match) == 1, (gb, kind)
             p = match[0]
             assert p.rationale and p.label
@@ -22,6 +23,50 @@ def test_every_tier_and_kind_exists_with_rationale():
                 assert p.get(key) is not None, (p.id, key)
             p.to_config()  # validates against RunConfig
     assert any(p.cpu for p in presets)
+
+
+SDXL_TIERS = (8, 10, 12, 16, 24, 40)
+
+
+def test_every_sdxl_tier_and_kind_exists_at_1024():
+    presets = [p for p in load_presets() if p.family == "sdxl"]
+    assert sorted({p.min_vram_gb for p in presets}) == list(SDXL_TIERS)
+    for gb in SDXL_TIERS:
+        for kind in ("character", "style"):
+            match = [p for p in presets if p.min_vram_gb == gb and p.kind == kind]
+            assert len(match) == 1, (gb, kind)
+            p = match[0]
+            assert p.rationale and p.get("dataset.resolution") == 1024
+            cfg = p.to_config()
+            assert cfg.model.family == "sdxl" and cfg.training.no_half_vae  # SDXL VAE, P15
+            assert p.estimate().fits(gb), p.id
+
+
+def test_sdxl_small_cards_follow_sd_scripts():
+    """sd-scripts' SDXL docs: 8-10 GB = U-Net only, cached text-encoder outputs, gradient
+    checkpointing, Adafactor (or an 8-bit optimizer)."""
+    for gb in (8, 10):
+        p = choose(gb, "character", "sdxl")
+        assert p.family == "sdxl" and p.min_vram_gb == gb
+        assert p.get("network.train_text_encoder") is False
+        assert p.get("training.gradient_checkpointing") is True
+        assert p.get("optimizer.name") in ("Adafactor", "AdamW8bit")
+        assert p.vram_inputs().cache_text_encoder_outputs
+    assert choose(12, "style", "sdxl").id == "sdxl-12gb-style"
+    assert choose(80, "character", "sdxl").min_vram_gb == 40
+    assert next_smaller(choose(12, "character", "sdxl")).id == "sdxl-10gb-character"
+
+
+def test_sdxl_estimate_uses_sdxl_parameter_counts():
+    sd15 = estimate(VramInputs(resolution=512))
+    xl = estimate(VramInputs(resolution=1024, family="sdxl"))
+    # fp16 weights: UNet 2.567 B + TE1 123 M + TE2 694.7 M params × 2 bytes
+    assert xl.weights_gb == round((2_567_463_684 + 123_060_480 + 694_659_840) * 2 / 2**30, 2)
+    assert xl.total_gb > 2 * sd15.total_gb
+    cached = estimate(VramInputs(resolution=1024, family="sdxl", train_text_encoder=False,
+                                 cache_text_encoder_outputs=True))
+    assert cached.weights_gb == round(2_567_463_684 * 2 / 2**30, 2)
+    assert lora_param_count(8, True, "sdxl") == 8 * (2_659_840 + 165_888 + 737_280)
 
 
 def test_8gb_preset_is_the_guides():

@@ -48,3 +48,40 @@ def test_pick_goes_through_the_doctor_and_rescue_fixes_the_sum(tiny_a, tiny_b, t
     saved = rescue(stacked)
     assert saved.weight == 0.3 and saved.second_weight == 0.7
     assert build(saved, layout, in_use).problems == []
+
+
+def test_rescue_checks_the_second_lora_is_of_the_same_kind(tiny_a, sd15_file, tmp_path):
+    """P21 pairs a failed LoRA with one of the same kind: the family from the tensors and
+    ss_* metadata, character vs style from the metadata, and "cannot tell" otherwise."""
+    from safetensors.torch import load_file
+
+    from loratui.lora.pick import same_kind
+    from loratui.train.export import serialize
+
+    def variant(name, meta, keep=lambda k: True):
+        tensors = {k: v for k, v in load_file(str(sd15_file)).items() if keep(k)}
+        path = tmp_path / name
+        path.write_bytes(serialize(tensors, meta))
+        return path
+
+    char = variant("char.safetensors", {"ss_base_model_version": "sd_v1",
+                                        "modelspec.description": "character LoRA trained"})
+    style = variant("style.safetensors", {"ss_base_model_version": "sd_v1",
+                                          "modelspec.description": "style LoRA trained"})
+    char2 = variant("char2.safetensors", {"modelspec.description": "Character lora"})
+    xl = variant("xl.safetensors", {"ss_base_model_version": "sdxl_base_v1-0",
+                                    "modelspec.description": "character LoRA"},
+                 keep=lambda k: k.startswith("lora_te_"))  # no telling tensors: metadata
+    plain = variant("plain.safetensors", {}, keep=lambda k: k.startswith("lora_te_"))
+
+    k = same_kind(char, char2)
+    assert k.same is True and "both are SD1.5" in k.lines[0] and "character" in k.lines[0]
+    k = same_kind(char, style)
+    assert k.same is False and "character" in k.lines[0] and "style" in k.lines[0]
+    k = same_kind(char, xl)
+    assert k.same is False and "SDXL" in k.lines[0]
+    k = same_kind(char, tiny_a)  # tiny_a's metadata names no kind
+    assert k.same is None and "tiny_a.safetensors" in k.lines[-1]
+    assert "cannot be told" in k.lines[-1]
+    k = same_kind(char, plain)
+    assert k.same is None and "cannot tell the model family of plain.safetensors" in k.lines[0]

@@ -124,3 +124,52 @@ def save_ldm_checkpoint(model_dir: Path, path: Path) -> Path:
     sd = {**unet_to_ldm(pipe.unet), **vae_to_ldm(pipe.vae), **te_to_ldm(pipe.text_encoder)}
     save_file({k: v.contiguous() for k, v in sd.items()}, str(path))
     return path
+
+
+def open_clip_to_sgm(text_encoder, prefix: str = "conditioner.embedders.1.model.") -> dict:
+    """CLIPTextModelWithProjection → OpenCLIP keys (SDXL's second encoder): the inverse of
+    diffusers' `convert_open_clip_checkpoint` (q/k/v fused into in_proj, text_projection
+    transposed)."""
+    import torch
+
+    sd = {k if k.startswith(("text_model.", "text_projection")) else "text_model." + k: v
+          for k, v in text_encoder.state_dict().items()}
+    out = {prefix + "positional_embedding": sd["text_model.embeddings.position_embedding.weight"],
+           prefix + "token_embedding.weight": sd["text_model.embeddings.token_embedding.weight"],
+           prefix + "ln_final.weight": sd["text_model.final_layer_norm.weight"],
+           prefix + "ln_final.bias": sd["text_model.final_layer_norm.bias"],
+           prefix + "text_projection": sd["text_projection.weight"].T.contiguous()}
+    n = text_encoder.config.num_hidden_layers
+    for i in range(n):
+        src = f"text_model.encoder.layers.{i}."
+        dst = f"{prefix}transformer.resblocks.{i}."
+        for kind in ("weight", "bias"):
+            out[f"{dst}attn.in_proj_{kind}"] = torch.cat(
+                [sd[f"{src}self_attn.{p}_proj.{kind}"] for p in "qkv"])
+            out[f"{dst}attn.out_proj.{kind}"] = sd[f"{src}self_attn.out_proj.{kind}"]
+            out[f"{dst}ln_1.{kind}"] = sd[f"{src}layer_norm1.{kind}"]
+            out[f"{dst}ln_2.{kind}"] = sd[f"{src}layer_norm2.{kind}"]
+            out[f"{dst}mlp.c_fc.{kind}"] = sd[f"{src}mlp.fc1.{kind}"]
+            out[f"{dst}mlp.c_proj.{kind}"] = sd[f"{src}mlp.fc2.{kind}"]
+    return out
+
+
+def save_sgm_checkpoint(model_dir: Path, path: Path) -> Path:
+    """A diffusers SDXL-shaped folder as an SGM single file (how Pony, Illustrious and
+    NoobAI ship): `model.diffusion_model.`, `first_stage_model.`, `conditioner.embedders.0/1`."""
+    from diffusers import StableDiffusionXLPipeline
+    from safetensors.torch import save_file
+
+    pipe = StableDiffusionXLPipeline.from_pretrained(str(model_dir), local_files_only=True)
+    sd = unet_to_ldm(pipe.unet)
+    for a, b in (("add_embedding.linear_1.", "label_emb.0.0."),
+                 ("add_embedding.linear_2.", "label_emb.0.2.")):
+        for kind in ("weight", "bias"):
+            sd[f"model.diffusion_model.{b}{kind}"] = pipe.unet.state_dict()[f"{a}{kind}"]
+    sd = {k: v for k, v in sd.items() if ".add_embedding." not in k}
+    sd.update(vae_to_ldm(pipe.vae))
+    sd.update({k.replace("cond_stage_model.transformer.", "conditioner.embedders.0.transformer."): v
+               for k, v in te_to_ldm(pipe.text_encoder).items()})
+    sd.update(open_clip_to_sgm(pipe.text_encoder_2))
+    save_file({k: v.contiguous() for k, v in sd.items()}, str(path))
+    return path

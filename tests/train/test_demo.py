@@ -72,3 +72,31 @@ def test_the_doctor_knows_the_demo_model_and_its_64px_copy(tmp_path):
     assert "the base model was trained at 64x64" in by_code["CF101"]
     assert "not 96x96, the config's training resolution" in by_code["DS103"]
     assert "shorter than 96 px, the config's training resolution" in by_code["DS104"]
+
+
+@pytest.mark.slow
+def test_demo_sdxl_headless_end_to_end(tmp_path):
+    """`loratui demo --family sdxl --headless`: the tiny SDXL-shaped model trains, exports a
+    kohya SDXL file and renders through StableDiffusionXLPipeline, on the CPU."""
+    from safetensors import safe_open
+
+    from loratui.runs import RunFolder, list_runs
+
+    t0 = time.perf_counter()
+    out = cli("demo", "--family", "sdxl", "--headless", "--dir", str(tmp_path / "demo"),
+              timeout=400)
+    wall = time.perf_counter() - t0
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert wall < 120, f"demo took {wall:.0f} s"
+    demo = tmp_path / "demo"
+    assert (demo / "model" / "text_encoder_2").is_dir()
+    assert "tiny SDXL-shaped model" in out.stderr
+    run = RunFolder(list_runs(demo / "runs")[0].path)
+    assert run.status == "finished"
+    with safe_open(str(run.lora_path()), framework="pt") as fh:
+        keys = list(fh.keys())
+        assert fh.metadata()["ss_base_model_version"] == "sdxl_base_v1-0"
+    assert any(k.startswith("lora_unet_input_blocks_4_1_") for k in keys)
+    assert any(k.startswith("lora_te2_") for k in keys)
+    names = [p.name for p in run.samples()]
+    assert "diffusers_lora_w0.8.png" in names

@@ -101,6 +101,9 @@ async def test_trigger_checked_as_typed_and_inserted_after_confirmation(tmp_path
         await pilot.press(*"beautiful girl")
         await until(pilot, lambda: "weak" in text(app, "#trigger-verdict"))
         assert "spaces" in text(app, "#trigger-findings")
+        # no base model set: token facts still come from the shipped SD1.5 vocabulary
+        await until(pilot, lambda: "beautiful | girl (2)" in text(app, "#trigger-tokenizer"),
+                    timeout=90)
         await pilot.press("ctrl+u", *"qzx_hanfu_")
         await until(pilot, lambda: "looks unique" in text(app, "#trigger-verdict"))
         assert "0 of 3 captions contain it" in text(app, "#trigger-captions")

@@ -75,7 +75,10 @@ async def test_test_step_pick_prompt_workflow_doctor_and_rescue(tmp_path) -> Non
         await pilot.press("ctrl+t")
         await until(pilot, lambda: "<lora:ink:0.3:lbw=OUTALL> <lora:outfit:0.8>"
                     in text(app, "#test-result"), app=app)
-        assert "PR102" not in text(app, "#test-result")
+        result = text(app, "#test-result")
+        assert "PR102" not in result
+        # the same kind (P21): both SD1.5; character vs style is not in their metadata
+        assert "both are SD1.5" in result and "cannot be told" in result
 
 
 async def test_test_step_without_a_lora_says_so(tmp_path) -> None:
@@ -88,3 +91,38 @@ async def test_test_step_without_a_lora_says_so(tmp_path) -> None:
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert app.screen.STEP == "test"
+
+
+async def test_test_step_ctrl_r_renders_the_grid_png_and_shows_it(tmp_path) -> None:
+    """ctrl+r on the tiny model: the grid PNG is written beside the LoRA and shown."""
+    from lora_helpers import TRIGGER, tiny_lora
+    from PIL import Image
+
+    from loratui.tiny import build_tiny_model
+    from loratui.ui.widgets.sample_view import SampleView
+
+    model = build_tiny_model(tmp_path / "model", extra_words=[TRIGGER])
+    project = tmp_path / "proj"
+    project.mkdir()
+    save_config(RunConfig.model_validate({
+        "dataset": {"trigger_word": TRIGGER}, "model": {"base": str(model)},
+        "sample": {"steps": 1, "prompts": ["{trigger}, a girl"]}}), project / "loratui.toml")
+    run = write_run(project / "runs" / "ink-1", steps=5, state="finished")
+    lora = tiny_lora(model, run / "ink.safetensors", seed=1)
+    st = json.loads((run / "state.json").read_text())
+    st["lora"] = str(lora)
+    (run / "state.json").write_text(json.dumps(st))
+    grid = run / "ink-grid.png"
+    app = create_app(project, gpu=NO_GPU, step="test")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "<lora:ink:0.6>" in text(app, "#test-result"), app=app)
+        await pilot.press("ctrl+r")
+        view = app.screen.query_one(SampleView)
+        await until(pilot, lambda: view.path == grid, timeout=120, app=app)
+        caption = str(view.query_one(".sample-caption").render())
+        assert "5 weights × 8 presets" in caption
+        assert view.query(".sample-image"), caption  # the picture itself is mounted
+    assert grid.is_file()
+    with Image.open(grid) as img:  # 8 preset columns side by side, 5 weight rows
+        assert img.width > img.height > 0
+    assert len(list((run / "ink-grid.cells").glob("*.png"))) >= 2

@@ -187,7 +187,10 @@ def _vram_inputs(f):
         train_text_encoder=bool(F.text_encoder_lr(f)),
         cache_latents=bool(f.get("cache_latents")),
         no_half_vae=bool(f.get("no_half_vae")),
-        optimizer="AdamW8bit" if "8bit" in opt.lower() else "AdamW",
+        optimizer="AdamW8bit" if "8bit" in opt.lower() else
+        "Adafactor" if "adafactor" in opt.lower() else "AdamW",
+        family=F.family(f),
+        cache_text_encoder_outputs=bool(f.get("cache_text_encoder_outputs")),
     )
 
 
@@ -198,7 +201,7 @@ def batch_too_big(inp, ctx, rule, th):
     batch = to_int(f.get("train_batch_size"))
     if vram is None or batch is None or batch <= 1:
         return
-    if F.family(f) != "sd15":
+    if F.family(f) not in ("sd15", "sdxl"):  # families with VRAM terms (loratui.families)
         return
     from loratui.vram import estimate
 
@@ -239,6 +242,8 @@ def fp16_vae(inp, ctx, rule, th):
     f = inp.facts
     if F.mixed_precision(f) != "fp16" or f.get("no_half_vae") or not f.known("no_half_vae"):
         return
+    if re.search(r"fp16[-_]?fix", str(f.get("vae") or ""), re.I):
+        return  # a VAE fixed for fp16 (madebyollin's sdxl-vae-fp16-fix) is meant to run in fp16
     if f.kind == "kohya-json" and not f.has("mixed_precision"):
         return
     yield Hit({"family": F.family(f)}, key="no_half_vae" if f.has("no_half_vae")
@@ -443,6 +448,8 @@ def sdxl_sd15_mixup(inp, ctx, rule, th):
     base_fam, how = _base_family(inp)
     if base_fam is None:
         return
+    if f.kind == "loratui" and f.get("family") in (None, "", "auto"):
+        return  # loratui trains the family it detects from the base model
     script = str(f.extra.get("script") or "")
     trains_sdxl = bool(f.get("sdxl")) or script.startswith("sdxl_") or \
         f.get("family") == "sdxl"
@@ -450,14 +457,15 @@ def sdxl_sd15_mixup(inp, ctx, rule, th):
     if base_fam == "sdxl" and not trains_sdxl:
         how_fix = {"cmdline": "run sdxl_train_network.py instead of train_network.py",
                    "kohya-json": "tick \"SDXL model\" (\"sdxl\": true)",
-                   "loratui": "loratui trains SD1.5 only: pick an SD1.5 base model"}.get(
+                   "loratui": "set model.family = \"auto\" (or \"sdxl\")"}.get(
                        f.kind, "use the SDXL training script")
         yield Hit({"base": base, "base_family": "SDXL", "trainer": "SD1.x/2.x", "how": how,
                    "fix": how_fix}, key="pretrained_model_name_or_path")
     elif base_fam in ("sd15", "sd2") and trains_sdxl:
         yield Hit({"base": base, "base_family": base_fam.upper().replace("SD15", "SD1.5"),
                    "trainer": "SDXL", "how": how,
-                   "fix": "use an SDXL base model or train with train_network.py"},
+                   "fix": "set model.family = \"auto\" (or \"sd15\")" if f.kind == "loratui"
+                   else "use an SDXL base model or train with train_network.py"},
                   key="pretrained_model_name_or_path")
 
 

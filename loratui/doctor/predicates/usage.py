@@ -65,13 +65,38 @@ def lbw_layout_vs_base(inp, ctx, rule, th):
         if use.lbw is None or "," not in use.lbw:
             continue
         n = len(use.lbw.split(","))
-        layout = {12: "sdxl", 20: "sdxl", 17: "sd15", 26: "sd15"}.get(n)
-        if base in ("sd15", "sd2") and layout == "sdxl":
-            yield Hit({"use": _label(use), "n": n, "layout": "SDXL", "base": base},
-                      **_where(use))
-        elif base == "sdxl" and layout == "sd15":
-            yield Hit({"use": _label(use), "n": n, "layout": "SD1.5", "base": base},
-                      **_where(use))
+        from loratui.families import by_lbw_count
+
+        layout = by_lbw_count(n)  # the family whose block-weight layout has n weights
+        if layout is None or base is None:
+            continue
+        if (base == "sd2" and layout.id == "sd15") or base == layout.id:
+            continue
+        yield Hit({"use": _label(use), "n": n, "layout": layout.label, "base": base},
+                  **_where(use))
+
+
+@predicate("lora_name_family_vs_base")
+def lora_name_family_vs_base(inp, ctx, rule, th):
+    """A LoRA whose name says one family used with a checkpoint (or --base) of another."""
+    from loratui.doctor.facts import family_from_name
+    from loratui.families import NAMES
+
+    checkpoints = list(getattr(inp.data, "checkpoints", []) or [])
+    named = {family_from_name(c) for c in checkpoints} - {None}
+    if checkpoints:
+        if len(named) != 1:
+            return  # no telling name, or several checkpoints of different families
+        base, how = named.pop(), f"the checkpoint `{checkpoints[0]}`"
+    else:
+        base, how = ctx.options.base, "--base"
+    if base is None:
+        return
+    for use in _uses(inp):
+        fam = family_from_name(use.name)
+        if fam is not None and fam != base:
+            yield Hit({"use": _label(use), "lora_family": NAMES.get(fam, fam),
+                       "base_family": NAMES.get(base, base), "base_how": how}, **_where(use))
 
 
 @predicate("comfy_a1111_tags")

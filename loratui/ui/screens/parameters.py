@@ -36,9 +36,10 @@ def range_text(row: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def value_text(value: Any) -> str:
-    if value is None:
-        return "(= rank)" if value is None else ""
+def value_text(value: Any, key: str = "") -> str:
+    if value is None:  # an optional value that follows another one
+        return {"network.alpha": "(= rank)",
+                "optimizer.text_encoder_2_lr": "(= TE1 LR)"}.get(key, "(default)")
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
@@ -153,7 +154,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
         key_width = max(len(r["key"]) for r in self.rows)
         width = max(10, int(self.app.size.width * 0.58) - key_width - 6)
         for row in self.rows:
-            value = value_text(get_dotted(cfg, row["key"]))
+            value = value_text(get_dotted(cfg, row["key"]), row["key"])
             if row["key"].endswith((".dir", ".base", "_dir")) or "/" in value:
                 value = short_path(value, width)
             elif len(value) > width:  # long lists (sample prompts): whole in the help panel
@@ -206,10 +207,11 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
     def help_for(self, row: dict[str, Any]) -> str:
         value = get_dotted(self.state.config, row["key"])
         lines = [row["key"], "", row["description"], ""]
-        shown = value_text(value)
+        key = row["key"]
+        shown = value_text(value, key)
         if "/" in shown:
             shown = short_path(shown, 40)
-        lines.append(f"value: {shown}   default: {value_text(row['default'])}")
+        lines.append(f"value: {shown}   default: {value_text(row['default'], key)}")
         if range_text(row):
             lines.append(f"allowed: {range_text(row)}" + (f" {row['unit']}" if row["unit"] else ""))
         if row["pitfalls"]:

@@ -47,7 +47,10 @@ Blocks          A preset name or 17 values (BASE,IN01,IN02,IN04,IN05,IN07,IN08,M
                 OUT03..OUT11); 26 for LoCon. The guide: core blocks 0.9-1, edge blocks
                 0.5-0.7, polluting blocks 0-0.3 (P24, P25).
 2nd LoRA        Another LoRA to stack, and its weight: the sum should stay within 1.2
-                (P19). ctrl+t is the rescue: this LoRA at 0.3 beside the other (P21).
+                (P19). ctrl+t is the rescue: this LoRA at 0.3 beside the other (P21);
+                it checks the two are of the same kind (model family from the tensors
+                and ss_* metadata; character vs style where the metadata names it) and
+                says when the files cannot tell.
 ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json and,
                 for a block vector, NAME-lbw.safetensors with the vector baked in, for
                 ComfyUI (its core nodes have no block weights).
@@ -59,6 +62,7 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
         self.block_layout: Any = None
         self.in_use: list[str] = []
         self.result: Any = None
+        self.kinship: Any = None  # the rescue's same-kind check (P21)
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="body"):
@@ -123,7 +127,9 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
                     number("test-second-weight", 0.5))
 
     @on(Input.Changed)
-    def changed(self) -> None:
+    def changed(self, event: Input.Changed) -> None:
+        if event.input.id == "test-second":
+            self.kinship = None
         self.update_pick()
 
     def update_pick(self, write: bool = False) -> None:
@@ -162,6 +168,8 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
         if any(d.code == "PR102" for d in problems):
             lines.append("  ctrl+t: the rescue (P21) — this LoRA at 0.3 beside the second")
         lines += ["", *r.notes]
+        if self.kinship is not None:
+            lines += ["", *self.kinship.lines]
         for path in message.extra.get("written") or ():
             lines.append(f"written: {path}")
         box.update("\n".join(lines))
@@ -180,6 +188,18 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
         from loratui.lora.pick import rescue
 
         pick = rescue(self.pick())
+        if pick.second is not None and pick.second.is_file():
+            from loratui.lora.pick import same_kind
+            from loratui.lora.reader import LoraError
+
+            try:
+                self.kinship = same_kind(pick.lora, pick.second)
+            except (LoraError, OSError, ValueError) as exc:  # say so, stay usable
+                self.kinship = None
+                self.notify(f"{pick.second.name}: {exc}", severity="warning")
+            if self.kinship is not None and self.kinship.same is False:
+                self.notify(self.kinship.lines[0], title="Rescue", severity="warning")
+            self.update_pick()
         self.query_one("#test-weight", Input).value = f"{pick.weight:g}"
         self.query_one("#test-second-weight", Input).value = f"{pick.second_weight:g}"
         if pick.second is None:

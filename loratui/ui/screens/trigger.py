@@ -95,7 +95,7 @@ CLIP tokens     How the base model's tokenizer splits the word. One or two rare 
           name="Tokenizer")
     def load_tokenizer(self) -> None:
         base = self.state.base_model
-        self.post_message(TaskDone("tokenizer", core.load_tokenizer(base) if base else None))
+        self.post_message(TaskDone("tokenizer", core.load_tokenizer(base)))
 
     @on(Input.Changed, "#trigger")
     def changed(self, event: Input.Changed) -> None:
@@ -158,9 +158,7 @@ CLIP tokens     How the base model's tokenizer splits the word. One or two rare 
         if rep.tokens is not None:
             tok.update(f"CLIP tokens: {' | '.join(rep.tokens)} ({len(rep.tokens)})")
         else:
-            tok.update("CLIP tokens: no base model yet (set it on the Start step)"
-                       if self.state.base_model is None else
-                       "CLIP tokens: reading the base model's tokenizer …"
+            tok.update("CLIP tokens: reading the tokenizer …"
                        if not self.tokenizer_tried else
                        "CLIP tokens: the base model has no readable tokenizer")
 

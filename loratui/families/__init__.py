@@ -1,0 +1,95 @@
+"""Model families (SD1.5, SDXL): one `Family` per module, backed by `data/<id>/family.toml`.
+
+Training, export, inspection, presets, the VRAM estimate and the doctor ask the family
+instead of branching on its name. Adding a family = one module here, its data folder, an
+entry in `_MODULES`, and tests.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from pathlib import Path
+
+from loratui.families.base import Family, TextEncoderSlot, VramTerms
+
+_MODULES = {"sd15": "loratui.families.sd15", "sdxl": "loratui.families.sdxl"}
+NAMES = {"sd15": "SD1.5", "sd2": "SD2.x", "sdxl": "SDXL"}  # every family loratui can name
+
+
+class FamilyError(Exception):
+    """An unknown family, or a model.family that contradicts the base model."""
+
+
+def ids() -> tuple[str, ...]:
+    """Families loratui trains."""
+    return tuple(_MODULES)
+
+
+@cache
+def get(family_id: str) -> Family:
+    if family_id not in _MODULES:
+        raise FamilyError(f"unknown model family {family_id!r}; loratui trains "
+                          f"{', '.join(_MODULES)}")
+    return importlib.import_module(_MODULES[family_id]).FAMILY
+
+
+def by_lbw_count(n: int) -> Family | None:
+    """The family whose LoRA Block Weight layout has `n` weights."""
+    for fid in _MODULES:
+        if n in get(fid).lbw_layouts:
+            return get(fid)
+    return None
+
+
+def detect(base: str | Path) -> str | None:
+    """Family id of a base model (sd15 / sd2 / sdxl) from its configs or tensor names."""
+    from loratui.basemodel import check_base_model
+
+    return check_base_model(base).family
+
+
+def family_id_of(cfg) -> str:
+    """The family a RunConfig trains, never raising: model.family, else the base model's
+    detected family, else sd15 (for presets, estimates and advice)."""
+    fam = cfg.model.family
+    if fam in _MODULES:
+        return fam
+    if cfg.model.base:
+        detected = detect(Path(cfg.model.base).expanduser())
+        if detected in _MODULES:
+            return detected
+    return "sd15"
+
+
+def resolve(base: str | Path, requested: str = "auto") -> Family:
+    """The family to train: `requested` (model.family) checked against the base model."""
+    detected = detect(base) if str(base) else None
+    if requested in ("", "auto", None):
+        if detected is None:
+            return get("sd15")
+        if detected not in _MODULES:
+            raise FamilyError(f"{base}: {NAMES.get(detected, detected)} base model; loratui "
+                              f"trains {', '.join(NAMES[f] for f in _MODULES)}")
+        return get(detected)
+    if detected is not None and detected != requested:
+        raise FamilyError(f"model.family = {requested!r} but {base} is an "
+                          f"{NAMES.get(detected, detected)} model (detected {detected!r}): "
+                          f"set model.family = {detected!r} or \"auto\", or pick a "
+                          f"{NAMES.get(requested, requested)} base model")
+    return get(requested)
+
+
+__all__ = [
+    "NAMES",
+    "Family",
+    "FamilyError",
+    "TextEncoderSlot",
+    "VramTerms",
+    "by_lbw_count",
+    "detect",
+    "family_id_of",
+    "get",
+    "ids",
+    "resolve",
+]

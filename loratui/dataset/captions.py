@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
+
+from .report import Record
 
 if TYPE_CHECKING:
     import random
@@ -30,13 +31,17 @@ DEFAULT_NOISE_TAGS = (
 )
 
 
-@dataclass
-class Decoded:
+class Decoded(Record):
     """A caption file's text and how its bytes were decoded."""
-    text: str | None            # None when the bytes are not UTF-8
-    bom: bool = False
-    error: str = ""             # e.g. "byte 0x92 at offset 17 (looks like Windows-1252 ’)"
-    guess: str = ""             # the text decoded with a guessed legacy encoding
+
+    _fields = ("text", "bom", "error", "guess")
+
+    def __init__(self, text: str | None, bom: bool = False, error: str = "",
+                 guess: str = "") -> None:
+        self.text = text  # None when the bytes are not UTF-8
+        self.bom = bom
+        self.error = error  # e.g. "byte 0x92 at offset 17 (looks like Windows-1252 ’)"
+        self.guess = guess  # the text decoded with a guessed legacy encoding
 
 
 def decode_caption(data: bytes) -> Decoded:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import struct
 import zlib
-from dataclasses import dataclass, field
 from typing import BinaryIO
+
+from .report import Record
 
 FIRST_READ = 4096         # enough for PNG/WebP/BMP/GIF headers and most JPEG ones
 HEAD_BYTES = 16384        # JPEG and PNG read on in steps of this when the header goes on
@@ -34,22 +35,30 @@ _SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0x
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"heim", b"heis"}
 
 
-@dataclass(slots=True)
-class Header:
+class Header(Record):
     """What an image file's header says: format, size, mode, problems."""
-    format: str = ""                 # detected from content; "" = unknown
-    width: int = 0
-    height: int = 0
-    mode: str = ""
-    bits: int = 8                    # bits per channel
-    has_alpha: bool = False
-    orientation: int = 1
-    animated: bool = False
-    truncated: bool = False
-    error: str = ""                  # why the header could not be read
-    size: int = 0                    # file size in bytes
-    head_crc: int = 0                # checksum of the first 4 KB (cheap duplicate pre-filter)
-    notes: list[str] = field(default_factory=list)
+
+    _fields = ("format", "width", "height", "mode", "bits", "has_alpha", "orientation", "animated",
+                 "truncated", "error", "size", "head_crc", "notes")
+    __slots__ = _fields
+
+    def __init__(self, format: str = "", width: int = 0, height: int = 0, mode: str = "",
+                 bits: int = 8, has_alpha: bool = False, orientation: int = 1,
+                 animated: bool = False, truncated: bool = False, error: str = "", size: int = 0,
+                 head_crc: int = 0, notes: list[str] | None = None) -> None:
+        self.format = format  # detected from content; "" = unknown
+        self.width = width
+        self.height = height
+        self.mode = mode
+        self.bits = bits  # bits per channel
+        self.has_alpha = has_alpha
+        self.orientation = orientation
+        self.animated = animated
+        self.truncated = truncated
+        self.error = error  # why the header could not be read
+        self.size = size  # file size in bytes
+        self.head_crc = head_crc  # checksum of the first 4 KB (cheap duplicate pre-filter)
+        self.notes: list[str] = [] if notes is None else notes
 
 
 def sniff(head: bytes) -> str:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .headers import ALL_IMAGE_EXTS
-from .report import Finding, Subset, make_finding
+from .report import Finding, Record, Subset, make_finding
 
 REPEAT_DIR = re.compile(r"^(\d+)_(.+)$")
 JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini", "ehthumbs.db"}
@@ -23,33 +22,47 @@ CAPTION_EXTS = (".txt", ".caption", ".tags")
 OWN_NAMES = {".loratui-backup", ".loratui-prepare.json"}
 
 
-@dataclass
-class ImageFile:
+class ImageFile(Record):
     """One image file found by the walk, with its subset."""
-    abspath: str
-    rel: str              # relative to the scan root (posix separators)
-    subset: str           # subset path relative to the scan root ("." for the root)
-    nested: bool = False  # below the subset folder itself
-    is_reg: bool = False
-    key: tuple[str, str] = ("", "")   # (folder abspath, stem): pairs it with its caption
+
+    _fields = ("abspath", "rel", "subset", "nested", "is_reg", "key")
+
+    def __init__(self, abspath: str, rel: str, subset: str, nested: bool = False,
+                 is_reg: bool = False, key: tuple[str, str] = ("", "")) -> None:
+        self.abspath = abspath
+        self.rel = rel  # relative to the scan root (posix separators)
+        self.subset = subset  # subset path relative to the scan root ("." for the root)
+        self.nested = nested  # below the subset folder itself
+        self.is_reg = is_reg
+        self.key = key  # (folder abspath, stem): pairs it with its caption
 
 
-@dataclass
-class Walk:
+class Walk(Record):
     """The dataset walk's result: subsets, image files and layout findings."""
-    root: Path
-    layout: str = "flat"
-    subsets: list[Subset] = field(default_factory=list)
-    images: list[ImageFile] = field(default_factory=list)
-    # (folder abspath, stem) -> {extension (lower): abspath}
-    captions: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
-    junk: list[str] = field(default_factory=list)
-    double_ext: list[str] = field(default_factory=list)
-    latent_caches: list[str] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    broken_links: list[str] = field(default_factory=list)
-    loops: list[str] = field(default_factory=list)
-    unreadable: dict[str, str] = field(default_factory=dict)
+
+    _fields = ("root", "layout", "subsets", "images", "captions", "junk", "double_ext", "latent_caches",
+               "findings", "broken_links", "loops", "unreadable")
+
+    def __init__(self, root: Path, layout: str = "flat", subsets: list[Subset] | None = None,
+                 images: list[ImageFile] | None = None,
+                 captions: dict[tuple[str, str], dict[str, str]] | None = None,
+                 junk: list[str] | None = None, double_ext: list[str] | None = None,
+                 latent_caches: list[str] | None = None, findings: list[Finding] | None = None,
+                 broken_links: list[str] | None = None, loops: list[str] | None = None,
+                 unreadable: dict[str, str] | None = None) -> None:
+        self.root = root
+        self.layout = layout
+        self.subsets: list[Subset] = [] if subsets is None else subsets
+        self.images: list[ImageFile] = [] if images is None else images
+        # (folder abspath, stem) -> {extension (lower): abspath}
+        self.captions: dict[tuple[str, str], dict[str, str]] = {} if captions is None else captions
+        self.junk: list[str] = [] if junk is None else junk
+        self.double_ext: list[str] = [] if double_ext is None else double_ext
+        self.latent_caches: list[str] = [] if latent_caches is None else latent_caches
+        self.findings: list[Finding] = [] if findings is None else findings
+        self.broken_links: list[str] = [] if broken_links is None else broken_links
+        self.loops: list[str] = [] if loops is None else loops
+        self.unreadable: dict[str, str] = {} if unreadable is None else unreadable
 
 
 def _splitext(name: str) -> tuple[str, str]:

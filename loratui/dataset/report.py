@@ -1,14 +1,15 @@
 """The typed result of a dataset scan: per-image records, findings and totals.
 
-Everything here is plain dataclasses of str/int/float/bool/list/dict, so a report
+Everything here is plain records of str/int/float/bool/list/dict, so a report
 round-trips through JSON (`DatasetReport.to_json()` / `DatasetReport.from_dict()`)
 and the doctor, the wizard and `loratui dataset scan --json` all read the same data.
-Importing this module costs nothing (stdlib only).
+Importing this module costs nothing: the records are plain classes (`Record`), not
+dataclasses, because `dataclasses` pulls in `inspect`/`ast`/`dis` and builds each class
+at import, which is most of what `loratui doctor` on a config with a dataset paid.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
 from operator import attrgetter
 from typing import Any
 
@@ -148,44 +149,90 @@ DOCTOR_CODES: dict[str, str] = {
 SEVERITY_ORDER = {"info": 0, "warning": 1, "error": 2}
 
 
-@dataclass
-class Finding:
+class Record:
+    """A plain record: fields named in `_fields` (in order), equality and repr over them,
+    unhashable, like a dataclass of the same fields."""
+
+    __slots__ = ()
+    _fields: tuple[str, ...] = ()
+    __hash__ = None  # type: ignore[assignment]
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self._fields)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._fields)
+        return f"{type(self).__qualname__}({inner})"
+
+    def as_dict(self) -> dict[str, Any]:
+        """Field name -> value (shallow)."""
+        return {n: getattr(self, n) for n in self._fields}
+
+    def replace(self, **changes: Any):
+        """A copy with `changes` (as `dataclasses.replace`)."""
+        return type(self)(**{**self.as_dict(), **changes})
+
+
+class Finding(Record):
     """One kind of problem and every file it was found in (aggregated, not one per file)."""
 
-    kind: str
-    severity: str
-    message: str
-    paths: list[str] = field(default_factory=list)
-    refs: list[str] = field(default_factory=list)
-    fix: str = ""
-    details: dict[str, str] = field(default_factory=dict)   # path -> what exactly is wrong
+    _fields = ("kind", "severity", "message", "paths", "refs", "fix", "details")
+
+    def __init__(self, kind: str, severity: str, message: str, paths: list[str] | None = None,
+                 refs: list[str] | None = None, fix: str = "",
+                 details: dict[str, str] | None = None) -> None:
+        self.kind = kind
+        self.severity = severity
+        self.message = message
+        self.paths: list[str] = [] if paths is None else paths
+        self.refs: list[str] = [] if refs is None else refs
+        self.fix = fix
+        self.details: dict[str, str] = {} if details is None else details  # path -> what
 
     @property
     def count(self) -> int:
         return len(self.paths)
 
 
-@dataclass(slots=True)
-class ImageRecord:
-    """What the scan learned about one image file (paths are relative to the report root)."""
+class ImageRecord(Record):
+    """What the scan learned about one image file (paths are relative to the report root).
+    format: detected from content (PNG, JPEG, WEBP, BMP, GIF, TIFF, ...); width/height:
+    stored pixels, before EXIF rotation (what sd-scripts loads); mode: PIL mode name;
+    orientation: EXIF (1 = upright); ok: usable for training; caption_tokens: CLIP tokens
+    (exact with a tokenizer, else an estimate); caption_style: "tags", "sentence" or "";
+    phash: perceptual hash (hex) when duplicates were checked; is_reg: from the
+    regularisation folder."""
 
-    path: str
-    subset: str = ""
-    bytes: int = 0
-    format: str = ""          # detected from content: PNG, JPEG, WEBP, BMP, GIF, TIFF, ...
-    width: int = 0            # stored pixels, before EXIF rotation (what sd-scripts loads)
-    height: int = 0
-    mode: str = ""            # PIL mode name: RGB, RGBA, L, LA, P, CMYK, I;16, ...
-    has_alpha: bool = False
-    orientation: int = 1      # EXIF orientation (1 = upright)
-    ok: bool = True           # usable for training
-    caption_path: str = ""
-    caption: str | None = None
-    caption_tokens: int = 0   # CLIP tokens (exact with a tokenizer, else an estimate)
-    caption_style: str = ""   # "tags", "sentence", "" (none)
-    phash: str = ""           # perceptual hash (hex) when duplicates were checked
-    is_reg: bool = False      # from the regularisation folder
-    problems: list[str] = field(default_factory=list)
+    _fields = ("path", "subset", "bytes", "format", "width", "height", "mode", "has_alpha",
+               "orientation", "ok", "caption_path", "caption", "caption_tokens",
+               "caption_style", "phash", "is_reg", "problems")
+    __slots__ = _fields
+
+    def __init__(self, path: str, subset: str = "", bytes: int = 0, format: str = "",
+                 width: int = 0, height: int = 0, mode: str = "", has_alpha: bool = False,
+                 orientation: int = 1, ok: bool = True, caption_path: str = "",
+                 caption: str | None = None, caption_tokens: int = 0, caption_style: str = "",
+                 phash: str = "", is_reg: bool = False,
+                 problems: list[str] | None = None) -> None:
+        self.path = path
+        self.subset = subset
+        self.bytes = bytes
+        self.format = format
+        self.width = width
+        self.height = height
+        self.mode = mode
+        self.has_alpha = has_alpha
+        self.orientation = orientation
+        self.ok = ok
+        self.caption_path = caption_path
+        self.caption = caption
+        self.caption_tokens = caption_tokens
+        self.caption_style = caption_style
+        self.phash = phash
+        self.is_reg = is_reg
+        self.problems: list[str] = [] if problems is None else problems
 
     @property
     def short_side(self) -> int:
@@ -196,53 +243,83 @@ class ImageRecord:
         return self.width / self.height if self.height else 0.0
 
 
-@dataclass
-class Subset:
+class Subset(Record):
     """One image folder: the root of a flat set, or a kohya `N_name` folder."""
 
-    path: str
-    repeats: int = 1
-    name: str = ""
-    is_reg: bool = False
-    images: int = 0
+    _fields = ("path", "repeats", "name", "is_reg", "images")
+
+    def __init__(self, path: str, repeats: int = 1, name: str = "", is_reg: bool = False,
+                 images: int = 0) -> None:
+        self.path = path
+        self.repeats = repeats
+        self.name = name
+        self.is_reg = is_reg
+        self.images = images
 
 
-@dataclass
-class Totals:
-    """Counts over the whole dataset (training subsets; reg images apart)."""
-    images: int = 0            # image files found (training subsets, not reg)
-    usable: int = 0            # images that can be trained on
-    broken: int = 0
-    reg_images: int = 0
-    steps_per_epoch_images: int = 0   # usable training images × repeats
-    captioned: int = 0
-    resolutions: dict[str, int] = field(default_factory=dict)     # "WxH" -> count
-    short_sides: dict[str, int] = field(default_factory=dict)     # "<256", "256-511", ...
-    aspects: dict[str, int] = field(default_factory=dict)         # "portrait", "square", ...
-    buckets: dict[str, int] = field(default_factory=dict)         # SD1.5 bucket -> count
-    modes: dict[str, int] = field(default_factory=dict)
-    formats: dict[str, int] = field(default_factory=dict)
-    caption_styles: dict[str, int] = field(default_factory=dict)
-    caption_files: dict[str, int] = field(default_factory=dict)   # extension -> files found
+class Totals(Record):
+    """Counts over the whole dataset (training subsets; reg images apart). images: image
+    files found (training subsets, not reg); usable: images that can be trained on;
+    steps_per_epoch_images: usable training images x repeats; resolutions: "WxH" -> count;
+    short_sides: "<256", "256-511", ...; aspects: "portrait", "square", ...; buckets: SD1.5
+    bucket -> count; caption_files: extension -> files found."""
+
+    _fields = ("images", "usable", "broken", "reg_images", "steps_per_epoch_images",
+               "captioned", "resolutions", "short_sides", "aspects", "buckets", "modes",
+               "formats", "caption_styles", "caption_files")
+
+    def __init__(self, images: int = 0, usable: int = 0, broken: int = 0, reg_images: int = 0,
+                 steps_per_epoch_images: int = 0, captioned: int = 0,
+                 resolutions: dict[str, int] | None = None,
+                 short_sides: dict[str, int] | None = None,
+                 aspects: dict[str, int] | None = None, buckets: dict[str, int] | None = None,
+                 modes: dict[str, int] | None = None, formats: dict[str, int] | None = None,
+                 caption_styles: dict[str, int] | None = None,
+                 caption_files: dict[str, int] | None = None) -> None:
+        self.images = images
+        self.usable = usable
+        self.broken = broken
+        self.reg_images = reg_images
+        self.steps_per_epoch_images = steps_per_epoch_images
+        self.captioned = captioned
+        self.resolutions: dict[str, int] = {} if resolutions is None else resolutions
+        self.short_sides: dict[str, int] = {} if short_sides is None else short_sides
+        self.aspects: dict[str, int] = {} if aspects is None else aspects
+        self.buckets: dict[str, int] = {} if buckets is None else buckets
+        self.modes: dict[str, int] = {} if modes is None else modes
+        self.formats: dict[str, int] = {} if formats is None else formats
+        self.caption_styles: dict[str, int] = {} if caption_styles is None else caption_styles
+        self.caption_files: dict[str, int] = {} if caption_files is None else caption_files
 
 
-@dataclass
-class DatasetReport:
-    """What a scan found: subsets, images, findings and totals."""
-    root: str
-    layout: str = "flat"            # "flat" | "kohya" | "leaf"
-    deep: bool = False
-    duplicates_checked: bool = False
-    caption_extension: str = ".txt"
-    trigger_word: str = ""
-    resolution: int = 512
-    tokens_exact: bool = False
-    subsets: list[Subset] = field(default_factory=list)
-    images: list[ImageRecord] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    totals: Totals = field(default_factory=Totals)
-    elapsed_s: float = 0.0
-    schema_version: int = SCHEMA_VERSION
+class DatasetReport(Record):
+    """What a scan found: subsets, images, findings and totals. layout: "flat", "kohya" or
+    "leaf"."""
+
+    _fields = ("root", "layout", "deep", "duplicates_checked", "caption_extension",
+               "trigger_word", "resolution", "tokens_exact", "subsets", "images", "findings",
+               "totals", "elapsed_s", "schema_version")
+
+    def __init__(self, root: str, layout: str = "flat", deep: bool = False,
+                 duplicates_checked: bool = False, caption_extension: str = ".txt",
+                 trigger_word: str = "", resolution: int = 512, tokens_exact: bool = False,
+                 subsets: list[Subset] | None = None, images: list[ImageRecord] | None = None,
+                 findings: list[Finding] | None = None, totals: Totals | None = None,
+                 elapsed_s: float = 0.0, schema_version: int = SCHEMA_VERSION) -> None:
+        self.root = root
+        self.layout = layout
+        self.deep = deep
+        self.duplicates_checked = duplicates_checked
+        self.caption_extension = caption_extension
+        self.trigger_word = trigger_word
+        self.resolution = resolution
+        self.tokens_exact = tokens_exact
+        self.subsets: list[Subset] = [] if subsets is None else subsets
+        self.images: list[ImageRecord] = [] if images is None else images
+        self.findings: list[Finding] = [] if findings is None else findings
+        self.totals = Totals() if totals is None else totals
+        self.elapsed_s = elapsed_s
+        self.schema_version = schema_version
 
     # -- queries used by the doctor and the UI ---------------------------------------
     def finding(self, kind: str) -> Finding | None:
@@ -264,10 +341,10 @@ class DatasetReport:
 
     # -- (de)serialisation --------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Plain dicts and lists (copies), as `dataclasses.asdict` gives, ~10x faster: a
+        """Plain dicts and lists (copies), as `dataclasses.asdict` would give, ~10x faster: a
         10,000-image report is mostly flat records that need no recursive copy."""
         out = {name: getattr(self, name) for name in _REPORT_SCALARS}
-        out["subsets"] = [asdict(s) for s in self.subsets]
+        out["subsets"] = [s.as_dict() for s in self.subsets]
         out["images"] = [_image_dict(r) for r in self.images]
         out["findings"] = [_finding_dict(f) for f in self.findings]
         out["totals"] = {k: dict(v) if isinstance(v, dict) else v
@@ -314,18 +391,18 @@ class DatasetReport:
         data["images"] = [ImageRecord(**r) for r in data.get("images", [])]
         data["findings"] = [Finding(**f) for f in data.get("findings", [])]
         data["totals"] = Totals(**data.get("totals", {}))
-        known = {f.name for f in fields(cls)}
+        known = set(cls._fields)
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-_REPORT_FIELDS = tuple(f.name for f in fields(DatasetReport))
+_REPORT_FIELDS = DatasetReport._fields
 _REPORT_SCALARS = tuple(n for n in _REPORT_FIELDS
                         if n not in ("subsets", "images", "findings", "totals"))
-_IMAGE_FIELDS = tuple(f.name for f in fields(ImageRecord))
+_IMAGE_FIELDS = ImageRecord._fields
 _image_values = attrgetter(*_IMAGE_FIELDS)
-_FINDING_FIELDS = tuple(f.name for f in fields(Finding))
+_FINDING_FIELDS = Finding._fields
 _finding_values = attrgetter(*_FINDING_FIELDS)
-_TOTALS_FIELDS = tuple(f.name for f in fields(Totals))
+_TOTALS_FIELDS = Totals._fields
 _totals_values = attrgetter(*_TOTALS_FIELDS)
 
 

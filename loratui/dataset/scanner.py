@@ -10,13 +10,11 @@ use) and checks near-duplicates; `duplicates=True` adds the near-duplicate check
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import time
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ from typing import Any
 from . import captions as cap
 from .headers import ALL_IMAGE_EXTS, TRAINABLE_FORMATS, read_path, read_small
 from .layout import Walk, walk_dataset
-from .report import DatasetReport, Finding, ImageRecord, Totals, make_finding
+from .report import DatasetReport, Finding, ImageRecord, Record, Totals, make_finding
 
 OTHER_FORMATS = frozenset({"GIF", "TIFF", "HEIF", "AVIF", "JXL", "PSD", "ICO", "JPEG2000",
                            "QOI", "SVG", "TGA"})
@@ -34,24 +32,35 @@ PIL_MAX_PIXELS = 89_478_485        # Pillow's own default decompression-bomb lim
 POOL_MIN_FILES = 256               # below this a process pool costs more than it saves
 
 
-@dataclass
-class ScanOptions:
+class ScanOptions(Record):
     """How to scan: depth, caption extension, workers and limits."""
-    deep: bool = False
-    duplicates: bool | None = None          # None: only with deep
-    caption_extension: str = ".txt"          # "auto": the extension most captions have
-    trigger_word: str = ""
-    resolution: int = 512
-    reg_dir: str | Path | None = None
-    default_repeats: int = 1
-    min_images: int = 100                   # P2
-    max_images: int = 300                   # P2
-    max_pixels: int = PIL_MAX_PIXELS
-    max_caption_tokens: int = cap.CLIP_WINDOW
-    near_duplicate_distance: int = 4        # of 64 phash bits
-    extreme_aspect: float = 2.0
-    workers: int | None = None              # None: all cores; 0/1: in this process
-    tokenizer: Any = None                   # a CLIP tokenizer (exact counts) or None
+
+    _fields = ("deep", "duplicates", "caption_extension", "trigger_word", "resolution", "reg_dir",
+               "default_repeats", "min_images", "max_images", "max_pixels", "max_caption_tokens",
+               "near_duplicate_distance", "extreme_aspect", "workers", "tokenizer")
+
+    def __init__(self, deep: bool = False, duplicates: bool | None = None,
+                 caption_extension: str = ".txt", trigger_word: str = "", resolution: int = 512,
+                 reg_dir: str | Path | None = None, default_repeats: int = 1,
+                 min_images: int = 100, max_images: int = 300, max_pixels: int = PIL_MAX_PIXELS,
+                 max_caption_tokens: int = cap.CLIP_WINDOW, near_duplicate_distance: int = 4,
+                 extreme_aspect: float = 2.0, workers: int | None = None,
+                 tokenizer: Any = None) -> None:
+        self.deep = deep
+        self.duplicates = duplicates  # None: only with deep
+        self.caption_extension = caption_extension  # "auto": the extension most captions have
+        self.trigger_word = trigger_word
+        self.resolution = resolution
+        self.reg_dir = reg_dir
+        self.default_repeats = default_repeats
+        self.min_images = min_images  # P2
+        self.max_images = max_images  # P2
+        self.max_pixels = max_pixels
+        self.max_caption_tokens = max_caption_tokens
+        self.near_duplicate_distance = near_duplicate_distance  # of 64 phash bits
+        self.extreme_aspect = extreme_aspect
+        self.workers = workers  # None: all cores; 0/1: in this process
+        self.tokenizer = tokenizer  # a CLIP tokenizer (exact counts) or None
 
     @classmethod
     def from_config(cls, cfg, **overrides) -> ScanOptions:
@@ -275,7 +284,7 @@ def scan(root: Path | str, options: ScanOptions | None = None, *,
          progress: Callable[[int, int], None] | None = None, **overrides) -> DatasetReport:
     """Scan the dataset at `root`. Never raises for bad files; raises FileNotFoundError /
     NotADirectoryError when `root` itself is unusable."""
-    opts = dataclasses.replace(options or ScanOptions(), **overrides)
+    opts = (options or ScanOptions()).replace(**overrides)
     root = Path(root).expanduser()
     if not root.exists():
         raise FileNotFoundError(f"{root}: no such folder")
@@ -289,7 +298,7 @@ def scan(root: Path | str, options: ScanOptions | None = None, *,
                         default_repeats=opts.default_repeats)
     cap_counts = Counter(ext for found in walk.captions.values() for ext in found)
     if auto_ext:   # the extension most captions have (.txt when there are none)
-        opts = dataclasses.replace(opts, caption_extension=max(
+        opts = opts.replace(caption_extension=max(
             cap_counts, key=lambda e: (cap_counts[e], e == ".txt"), default=".txt"))
     report = DatasetReport(root=str(root), layout=walk.layout, deep=opts.deep,
                            duplicates_checked=bool(hashes),

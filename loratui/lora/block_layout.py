@@ -1,9 +1,10 @@
-"""The LoRA Block Weight extension's block layout for SD1.x (FORMATS.md §3.2).
+"""The LoRA Block Weight extension's block layouts (FORMATS.md §3.2).
 
-Data plus one mapping function: which of the 26 blocks (BASE = text encoder, IN00–IN11,
-M00, OUT00–OUT11) a kohya module belongs to, the 17 a plain (attention-only) LoRA has,
-and the extension's built-in presets. A model family will own this layout once families
-exist; nothing here depends on where it lives.
+Data plus one mapping function: which block (BASE = text encoder, INnn, M00, OUTnn) a
+kohya module belongs to, the short layout a plain (attention-only) LoRA has, the long one
+of LyCORIS / LoCon, and the extension's built-in presets. Each model family owns its
+layout in its data (`[lbw]` in family.toml: SD1.x 17 / 26, SDXL 12 / 20); `layout_for`
+builds it from there.
 """
 
 from __future__ import annotations
@@ -118,12 +119,51 @@ SD15_RULES: tuple[tuple[str, Callable[[re.Match], str]], ...] = (
     (r"lora_unet_output_blocks_(\d+)_", lambda m: f"OUT{_n(m, 1):02d}"),
 )
 
+
+
+def _from_lbw(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple("M00" if n == "MID" else n for n in names)  # the extension's code name
+
+
+def _derived_presets(lora_blocks: tuple[str, ...]) -> dict[str, tuple[float, ...]]:
+    """The built-in presets on another family's short layout: uniform presets stay uniform;
+    the others keep their value per block name (the extension expands a 17-value vector
+    to the 26 named blocks, absent ones 0, and a layout reads its blocks by name)."""
+    out = {}
+    for name, values in SD15_PRESETS.items():
+        if len(set(values)) == 1:
+            out[name] = (values[0],) * len(lora_blocks)
+        else:
+            by_name = dict(zip(SD15_LORA_BLOCKS, values, strict=True))
+            out[name] = tuple(by_name.get(b, 0.0) for b in lora_blocks)
+    return out
+
+
+def layout_from_family(family) -> BlockLayout:
+    """A family's block layout from its `[lbw]` data (short = fewest weights). kohya's
+    module names map to blocks with the same rules for SD1.x and SDXL: both number LDM
+    input blocks 1 + 3·level + layer and output blocks 3·level + layer."""
+    counts = sorted(family.lbw_layouts)
+    short, long = _from_lbw(family.lbw_layouts[counts[0]]), _from_lbw(family.lbw_layouts[counts[-1]])
+    presets = SD15_PRESETS if short == SD15_LORA_BLOCKS else _derived_presets(short)
+    return BlockLayout(family=family.id, blocks=long, lora_blocks=short, presets=presets,
+                       rules=SD15_RULES)
+
+
 SD15 = BlockLayout(family="sd15", blocks=SD15_BLOCKS, lora_blocks=SD15_LORA_BLOCKS,
                    presets=SD15_PRESETS, rules=SD15_RULES)
 
-LAYOUTS = {"sd15": SD15}
+_LAYOUTS: dict[str, BlockLayout] = {}
 
 
 def layout_for(family: str | None) -> BlockLayout | None:
-    """The block layout of a model family (SD2 shares SD1's UNet block structure)."""
-    return LAYOUTS.get({"sd2": "sd15"}.get(family or "", family or ""))
+    """The block layout of a model family, from the family's data (SD2 shares SD1's UNet
+    block structure); None for a family loratui does not know."""
+    from loratui import families
+
+    fid = {"sd2": "sd15"}.get(family or "", family or "")
+    if fid not in families.ids():
+        return None
+    if fid not in _LAYOUTS:
+        _LAYOUTS[fid] = layout_from_family(families.get(fid))
+    return _LAYOUTS[fid]

@@ -67,8 +67,11 @@ class BlockStrengths:
             "blocks": [{"block": b, "modules": self.modules.get(b, 0),
                         "strength": self.strength.get(b, 0.0), "share": self.share(b)}
                        for b in blocks],
-            "blocks_26": {b: self.strength.get(b, 0.0) for b in self.layout.blocks},
-            "blocks_17": {b: self.strength.get(b, 0.0) for b in self.layout.lora_blocks},
+            # blocks_26 / blocks_17 for SD1.x, blocks_20 / blocks_12 for SDXL
+            f"blocks_{len(self.layout.blocks)}": {b: self.strength.get(b, 0.0)
+                                                  for b in self.layout.blocks},
+            f"blocks_{len(self.layout.lora_blocks)}": {b: self.strength.get(b, 0.0)
+                                                       for b in self.layout.lora_blocks},
             "dominant": self.dominant(), "outside_blocks": self.outside,
             "skipped_modules": self.skipped,
         }
@@ -92,7 +95,7 @@ def block_strengths(path: str | Path, lora: LoraFile | None = None) -> BlockStre
     layout = layout_for(fam)
     if layout is None:
         raise BlocksError(f"a {fam or 'unknown'}-family LoRA: block weights are mapped for "
-                          "SD1.x/SD2.x LoRAs (the 17/26-block layout) only so far")
+                          "SD1.x/SD2.x (17/26 blocks) and SDXL (12/20 blocks) LoRAs")
     pairs = module_pairs(lora)
     if not pairs:
         raise BlocksError(f"no LoRA modules ({lora.format()} file): `loratui lora inspect` "

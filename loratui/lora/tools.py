@@ -28,7 +28,7 @@ class Report:
 
 
 def layout_of(weights: LoraWeights) -> BlockLayout | None:
-    """The block layout of the file's family (None: a family without one yet, e.g. SDXL)."""
+    """The block layout of the file's family (None: a family loratui has no layout for)."""
     from loratui.lora.block_layout import SD15
     from loratui.lora.reader import open_lora
 

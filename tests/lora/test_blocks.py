@@ -13,7 +13,7 @@ def _cli(*args):
     return run_cli(*args)
 
 
-def _delta_norms_by_block(path, blocks=None):
+def _delta_norms_by_block(path, blocks=None, layout=SD15):
     """The reference: form every ΔW = up·down·alpha/rank with torch and take its norm."""
     from safetensors.torch import load_file
 
@@ -23,7 +23,7 @@ def _delta_norms_by_block(path, blocks=None):
         if not key.endswith(".lora_down.weight"):
             continue
         name = key[: -len(".lora_down.weight")]
-        block = SD15.block_of(name)
+        block = layout.block_of(name)
         if blocks and block not in blocks:
             continue
         down = sd[key].double().flatten(1)
@@ -100,3 +100,59 @@ def test_cli_bad_files_exit_2_with_one_message(tmp_path):
     assert "Traceback" not in r.stderr
     r = _cli("lora", "blocks", str(tmp_path / "missing.safetensors"))
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def _sdxl_lora(path, *, locon: bool = False, strong: str = "input_blocks_8_"):
+    """kohya's SDXL key layout (LDM-named UNet, two text encoders) at small sizes: the
+    attention blocks IN04/05/07/08, the middle block, OUT00–OUT05; cross-attention 2048
+    wide; `locon` adds a conv in input_blocks_0 (IN00, only in the 20-block layout)."""
+    import torch
+    from safetensors.torch import save_file
+
+    gen = torch.Generator().manual_seed(0)
+    modules = [f"lora_te{i}_text_model_encoder_layers_0_self_attn_q_proj" for i in (1, 2)]
+    for block in ("input_blocks_4_1", "input_blocks_5_1", "input_blocks_7_1",
+                  "input_blocks_8_1", "middle_block_1",
+                  *(f"output_blocks_{i}_1" for i in range(6))):
+        modules += [f"lora_unet_{block}_transformer_blocks_{t}_{m}" for t in (0, 1)
+                    for m in ("attn1_to_q", "attn2_to_k")]
+    if locon:
+        modules.append("lora_unet_input_blocks_0_0_conv")
+    tensors = {}
+    for name in modules:
+        width = 2048 if name.endswith("attn2_to_k") else 32
+        factor = 5.0 if strong in name else 1.0
+        tensors[f"{name}.lora_down.weight"] = torch.randn(2, width, generator=gen)
+        tensors[f"{name}.lora_up.weight"] = torch.randn(16, 2, generator=gen) * factor
+        tensors[f"{name}.alpha"] = torch.tensor(1.0)
+    save_file(tensors, str(path), {"ss_base_model_version": "sdxl_base_v1-0"})
+    return path
+
+
+def test_sdxl_lora_maps_to_the_extensions_12_and_20_block_layouts(tmp_path):
+    from loratui.lora.block_layout import layout_for
+
+    xl = layout_for("sdxl")
+    path = _sdxl_lora(tmp_path / "xl.safetensors")
+    r = _cli("lora", "blocks", str(path), "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["family"] == "sdxl" and data["layout"] == 12
+    assert [b["block"] for b in data["blocks"]] == ["BASE", "IN04", "IN05", "IN07", "IN08",
+                                                   "M00", *(f"OUT{i:02d}" for i in range(6))]
+    assert all(b["modules"] == (4 if b["block"] != "BASE" else 2) for b in data["blocks"])
+    assert data["dominant"][0] == "IN08"
+    ref = _delta_norms_by_block(path, layout=xl)
+    for b in data["blocks"]:
+        assert abs(b["strength"] - ref[b["block"]]) < 1e-6 * max(1.0, ref[b["block"]])
+    assert len(data["blocks_20"]) == 20
+    locon = _sdxl_lora(tmp_path / "xl_locon.safetensors", locon=True)
+    data = json.loads(_cli("lora", "blocks", str(locon), "--json").stdout)
+    assert data["layout"] == 20 and data["blocks"][1] == {**data["blocks"][1], "block": "IN00",
+                                                          "modules": 1}
+    r = _cli("lora", "blocks", str(path))
+    assert r.returncode == 0 and "12-block layout" in r.stdout and "OUT05" in r.stdout
+    # the presets keep their meaning by block name; ALL stays whole
+    assert xl.vector("INS")["IN04"] == 1 and xl.vector("INS")["IN05"] == 0
+    whole = xl.vector("ALL")
+    assert {whole[b] for b in xl.lora_blocks} == {1.0} and xl.lbw_string(whole) == "ALL"

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import sys
@@ -135,7 +136,7 @@ def run_preset(preset, args, workdir: Path) -> dict:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
-    losses = []
+    losses: list[float] = []
     for k in range(args.steps):
         losses.append(float(trainer.micro_step(batches[k % len(batches)], seed=1000 + k)))
     if cuda:
@@ -145,7 +146,8 @@ def run_preset(preset, args, workdir: Path) -> dict:
     row = {"preset": preset.id, "family": family.id, "optimizer": cfg.optimizer.name,
            "resolution": cfg.dataset.resolution, "batch": cfg.training.batch_size,
            "estimate_gb": est.total_gb, "it_per_s": args.steps / dt,
-           "loss_finite": all(x == x and abs(x) != float("inf") for x in losses),
+           "losses": losses,
+           "loss_finite": all(math.isfinite(x) for x in losses),
            "tiny": args.tiny}
     if cuda:
         row["torch_peak_gb"] = torch.cuda.max_memory_allocated() / 2**30
@@ -176,13 +178,15 @@ def child(preset_id: str, args, workdir: Path) -> dict:
                 [f"exit {out.returncode}"]}
 
 
-def print_table(rows: list[dict]) -> None:
+def print_table(rows: list[dict], cpu: bool) -> None:
+    import shutil
+
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title="loratui presets: measured vs estimated memory", title_justify="left")
-    for col in ("preset", "optimizer", "res×batch", "estimate", "torch peak", "NVML",
-                "meas/est", "it/s"):
+    for col in ("preset", "optimizer", "res×batch", "estimate",
+                "peak RSS" if cpu else "torch peak", "NVML", "meas/est", "it/s"):
         table.add_column(col, no_wrap=True)
     gb = lambda v: "—" if v is None else f"{v:.2f} GB"  # noqa: E731
     for r in rows:
@@ -194,7 +198,9 @@ def print_table(rows: list[dict]) -> None:
                       gb(r["estimate_gb"]), gb(r.get("torch_peak_gb", r.get("peak_rss_gb"))),
                       gb(r.get("nvml_gb")), "—" if ratio is None else f"{ratio:.2f}",
                       f"{r['it_per_s']:.2f}")
-    Console(stderr=True).print(table)
+    # wide enough for every column even when stderr is a pipe (CI logs)
+    width = max(110, shutil.get_terminal_size((110, 24)).columns)
+    Console(stderr=True, width=width).print(table)
 
 
 def main() -> int:
@@ -219,15 +225,25 @@ def main() -> int:
     from loratui.presets import load_presets
 
     presets = {p.id: p for p in load_presets() if not p.cpu}
+    unknown = [i for i in [*(args.presets or []), *([args.only] if args.only else [])]
+               if i not in presets]
+    if unknown:
+        print(f"gpu_check: unknown preset id(s): {', '.join(unknown)}; known: "
+              f"{', '.join(presets)}", file=sys.stderr)
+        return 2
     if args.only:
         print(json.dumps(run_preset(presets[args.only], args, Path(args.workdir))))
         return 0
     chosen = [p for p in presets.values()
               if (args.family == "all" or p.family == args.family)
               and (not args.presets or p.id in args.presets)]
+    if not chosen:
+        print(f"gpu_check: no preset of family {args.family} among {', '.join(args.presets or [])}",
+              file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory() as tmp:
         rows = [child(p.id, args, Path(tmp)) for p in chosen]
-    print_table(rows)
+    print_table(rows, args.cpu)
     out = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpu": args.cpu, "tiny": args.tiny,
            "steps": args.steps, "rows": rows}
     Path(args.json).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")

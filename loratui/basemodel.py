@@ -27,6 +27,7 @@ class BaseModelCheck:
     ok: bool | None  # True: a family loratui trains; False: not usable; None: cannot tell
     family: str | None
     message: str
+    source: str = ""  # what the family was read from ("model_index.json", "tensor names")
 
 
 def _read_json(path: Path) -> dict:
@@ -38,20 +39,26 @@ def _read_json(path: Path) -> dict:
 
 
 def folder_family(folder: Path) -> str | None:
+    return folder_family_source(folder)[0]
+
+
+def folder_family_source(folder: Path) -> tuple[str | None, str]:
+    """A diffusers folder's family and the file that tells it."""
     index = _read_json(folder / "model_index.json")
     if index.get("_class_name", "").startswith("StableDiffusionXL") or "text_encoder_2" in index:
-        return "sdxl"
+        return "sdxl", "model_index.json"
     unet = _read_json(folder / "unet" / "config.json")
     dim = unet.get("cross_attention_dim")
     if isinstance(dim, list):
         dim = dim[0] if dim else None
+    source = "unet/config.json"
     if unet.get("addition_embed_type") == "text_time" or dim == 2048:
-        return "sdxl"
+        return "sdxl", source
     if dim == 1024:
-        return "sd2"
+        return "sd2", source
     if dim == 768:
-        return "sd15"
-    return None
+        return "sd15", source
+    return None, ""
 
 
 # The diffusers components whose weights training loads, and their file names.
@@ -139,8 +146,9 @@ def check_base_model(path: Path | str) -> BaseModelCheck:
             fam = marker.get("family", "sd15")
             name = FAMILY_NAMES.get(fam, fam)
             return BaseModelCheck(True, fam, f"✓ the tiny {name}-shaped demo model (CPU "
-                                  f"demos and tests; real LoRAs need a real {name})")
-        family = folder_family(path)
+                                  f"demos and tests; real LoRAs need a real {name})",
+                                  "loratui_tiny.json")
+        family, source = folder_family_source(path)
         kind = "diffusers folder"
     elif path.suffix.lower() in PICKLE_SUFFIXES:
         return BaseModelCheck(False, None, f"{path.name} is a pickle checkpoint: it can run code "
@@ -149,16 +157,16 @@ def check_base_model(path: Path | str) -> BaseModelCheck:
         from loratui.lora.reader import checkpoint_family
 
         family = checkpoint_family(path)
-        kind = "single-file checkpoint"
+        kind, source = "single-file checkpoint", "its tensor names"
     else:
         return BaseModelCheck(False, None, f"{path.name}: not a diffusers folder nor a "
                               ".safetensors checkpoint")
     from loratui.families import ids
 
     if family in ids():
-        return BaseModelCheck(True, family, f"✓ {FAMILY_NAMES[family]} {kind}")
+        return BaseModelCheck(True, family, f"✓ {FAMILY_NAMES[family]} {kind}", source)
     if family is not None:
         return BaseModelCheck(False, family, f"{FAMILY_NAMES[family]} {kind}: loratui trains "
-                              "SD1.5 and SDXL LoRAs; pick an SD1.5 or SDXL model (P3)")
+                              "SD1.5 and SDXL LoRAs; pick an SD1.5 or SDXL model (P3)", source)
     return BaseModelCheck(None, None, f"{kind}: cannot tell which model family it is; set "
                           "model.family (sd15 or sdxl)")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loratui.basemodel import FAMILY_NAMES
 from loratui.basemodel import check_base_model as _check_base_model
 from loratui.deploy import DeployError as DeployProblem
 from loratui.deploy import find_lora_folder, install_lora
@@ -47,11 +48,16 @@ class RunInfo:
 
 def check_base_model(path: Path | None) -> Check:
     if path is None:
-        return Check(None, "enter the path of an SD1.5 model (diffusers folder or .safetensors)")
+        return Check(None, "enter the path of an SD1.5 or SDXL model (diffusers folder or "
+                     ".safetensors)")
     if not path.exists():
         return Check(False, f"{short_path(path, 60)} does not exist")
     result = _check_base_model(path)
-    return Check(result.ok, result.message)
+    text = result.message
+    if result.family:
+        text += f"\nFamily: {FAMILY_NAMES.get(result.family, result.family)} " \
+                f"(detected from {result.source})"
+    return Check(result.ok, text)
 
 
 def list_runs(output_dir: Path) -> list[RunInfo]:

@@ -81,3 +81,32 @@ async def test_switching_project_loads_its_config(tmp_path, gpu12) -> None:
         assert app.state.project == other
         assert app.state.config.network.rank == 12
         assert "found" in text(app, "#project-status")
+
+
+async def test_base_model_check_names_the_family_and_where_it_came_from(project, gpu12) -> None:
+    import json
+    import struct
+
+    xl = project / "models" / "xl"
+    xl.mkdir(parents=True)
+    (xl / "model_index.json").write_text(json.dumps(
+        {"_class_name": "StableDiffusionXLPipeline", "text_encoder_2": ["transformers", "x"]}))
+    header = json.dumps({"cond_stage_model.transformer.text_model.embeddings.x":
+                         {"dtype": "F16", "shape": [1], "data_offsets": [0, 2]}}).encode()
+    (project / "models" / "v15.safetensors").write_bytes(
+        struct.pack("<Q", len(header)) + header + b"\0\0")
+    app = create_app(project, gpu=gpu12)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        empty = text(app, "#model-status")
+        assert "SD1.5 or SDXL model" in empty and "Family:" not in empty
+        await pilot.press("tab", *"models/xl", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "Family: SDXL (detected from model_index.json)" in text(app, "#model-status")
+        app.screen.query_one("#base-model", Input).value = "models/v15.safetensors"
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "Family: SD1.5 (detected from its tensor names)" in text(app, "#model-status")

@@ -1,4 +1,4 @@
-"""Step 1: project folder, base model (with an SD1.5 check), GPU, runs to re-attach."""
+"""Step 1: project folder, base model (with its family check), GPU, runs to re-attach."""
 
 from __future__ import annotations
 
@@ -26,10 +26,10 @@ The Start step names the project and the model to train on.
 
 Project folder  The folder that holds loratui.toml (the settings) and runs/ (one folder
                 per training run). Type a path and press enter to switch projects.
-Base model      The Stable Diffusion 1.5 checkpoint to train on: a diffusers folder
+Base model      The SD1.5 or SDXL checkpoint to train on: a diffusers folder
                 (model_index.json, unet/, text_encoder/ …) or a single .safetensors
-                file. Its check says whether it looks like SD1.5. Tab / right arrow
-                accept the path completion.
+                file. Its check shows the family it detected and where from (set
+                model.family to override). Tab / right arrow accept the completion.
 GPU             The card found and its memory; the Parameters step picks a preset for it.
 Run folder      Open an earlier run (runs/<name>-<time>/) to follow or resume it on the
                 Train step. A run still training is offered for re-attaching.
@@ -41,7 +41,7 @@ Run folder      Open an earlier run (runs/<name>-<time>/) to follow or resume it
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="body"):
-            yield Static("Train a Stable Diffusion 1.5 LoRA, step by step. "
+            yield Static("Train an SD1.5 or SDXL LoRA, step by step. "
                          "Fill in the two paths and press ctrl+n.", classes="lead")
             # Rows of label + field, each with its status line below (wraps as needed).
             with Horizontal(classes="field-row"):
@@ -52,7 +52,7 @@ Run folder      Open an earlier run (runs/<name>-<time>/) to follow or resume it
             with Horizontal(classes="field-row"):
                 yield Label("Base model", classes="form-label")
                 yield PathInput(id="base-model",
-                                placeholder="SD1.5 diffusers folder or .safetensors",
+                                placeholder="SD1.5 / SDXL diffusers folder or .safetensors",
                                 suggester=PathSuggester())
             yield Static("", id="model-status", classes="field-help", markup=False)
             with Horizontal(classes="field-row"):
@@ -85,7 +85,7 @@ Run folder      Open an earlier run (runs/<name>-<time>/) to follow or resume it
         gpu = self.state.gpu
         if gpu.best is None:
             text = f"{gpu.summary()}: the CPU demo preset (tiny model) is used; " \
-                   "real SD1.5 training needs an NVIDIA GPU"
+                   "real training needs an NVIDIA GPU"
         else:
             text = gpu.summary()
             if len(gpu.gpus) > 1:
@@ -95,7 +95,7 @@ Run folder      Open an earlier run (runs/<name>-<time>/) to follow or resume it
     def problem(self) -> str:
         value = self.query_one("#base-model", PathInput).value.strip()
         if not value:
-            return ("enter the base model: an SD1.5 diffusers folder or .safetensors file "
+            return ("enter the base model: an SD1.5 or SDXL diffusers folder or .safetensors file "
                     "(Base model field)")
         result = core.check_base_model(self.state.resolve(value))
         if result.ok is False:

@@ -260,7 +260,14 @@ def to_resolution(value: Any) -> tuple[int, int] | None:
 # ---- derived facts used by many rules ----
 
 def family(f: ConfigFacts) -> str:
-    """sd15 / sd2 / sdxl, from explicit flags, the script name, then the base model name."""
+    """sd15 / sd2 / sdxl, from explicit flags, the script name, then the base model name;
+    sd15 (kohya's default script) when the config does not say."""
+    return shown_family(f) or "sd15"
+
+
+def shown_family(f: ConfigFacts) -> str | None:
+    """The family the config itself shows (explicit flag, script, base model name), or
+    None when nothing in it says."""
     explicit = f.get("family")
     if explicit in ("sd15", "sd2", "sdxl"):
         return explicit
@@ -269,9 +276,7 @@ def family(f: ConfigFacts) -> str:
         return "sdxl"
     if f.get("v2"):
         return "sd2"
-    base = str(f.get("pretrained_model_name_or_path") or "")
-    guess = family_from_name(base)
-    return guess or "sd15"
+    return family_from_name(str(f.get("pretrained_model_name_or_path") or ""))
 
 
 def family_from_name(name: str) -> str | None:

@@ -575,7 +575,10 @@ def test_kohya_fixtures_parse_with_sensible_findings():
         errors = {d.code for d in diags if d.severity == "error"}
         assert errors <= allowed_errors, (f.name, errors)
     edg = run_doctor([kohya / "sd15 - EDG_LoraOptiSettings.json"])[0]
-    assert {"CF101", "CF102"} <= codes(edg)
+    assert "CF102" in codes(edg)
+    # 512,650 with no base model and no sdxl/v2 flag: the file does not say which family,
+    # so there is no native size to hold it to (only the file's name says "sd15")
+    assert "CF101" not in codes(edg)
     for f in sorted((kohya / "test_config").glob("dataset*.toml")):
         diags, inputs = run_doctor([f])
         assert inputs[0].kind == "dataset-toml" and "DR001" not in codes(diags)

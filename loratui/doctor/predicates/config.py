@@ -330,8 +330,8 @@ def non_native_resolution(inp, ctx, rule, th):
     res = F.resolution(f)
     if res is None:
         return
-    fam = F.family(f)
-    native = {"sd15": th["sd15"], "sd2": th["sd2"], "sdxl": th["sdxl"]}.get(fam)
+    fam = F.shown_family(f)  # only a family the input shows: never a guess
+    native = family_native(fam, th) if fam else None
     own = base_model_native_size(inp)
     if own:  # the base model folder says what it was trained at (the tiny demo model: 64)
         native, fam = own, "the base model"
@@ -347,6 +347,38 @@ def non_native_resolution(inp, ctx, rule, th):
         edit_value = f"{target},{target}"
     yield Hit({"res": shown, "family": fam, "native": target}, key="resolution",
               edits={"resolution": edit_value})
+
+
+def family_native(fam: str, th) -> list[int] | None:
+    """A family's native sizes: the `[doctor]` table of the family's own data
+    (`data/<id>/family.toml`) for families loratui trains, else the rule's thresholds for
+    the others it can name (SD2: 512 / 768)."""
+    doctor = family_doctor_data(fam)
+    if doctor and doctor.get("native_resolutions"):
+        return list(doctor["native_resolutions"])
+    return th.get(fam)
+
+
+_FAMILY_DOCTOR: dict[str, dict | None] = {}
+
+
+def family_doctor_data(fam: str) -> dict | None:
+    """`[doctor]` of `data/<fam>/family.toml`, read with os.path (not `loratui.families`,
+    which pulls pathlib into the doctor's start-up)."""
+    if fam not in _FAMILY_DOCTOR:
+        from loratui.doctor.catalog import default_rules_dir
+
+        path = os.path.join(os.path.dirname(default_rules_dir()), "data", fam, "family.toml")
+        data = None
+        if fam.isidentifier() and os.path.isfile(path):
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10
+                import tomli as tomllib  # type: ignore[no-redef]
+            with open(path, encoding="utf-8") as fh:
+                data = tomllib.loads(fh.read()).get("doctor")
+        _FAMILY_DOCTOR[fam] = data
+    return _FAMILY_DOCTOR[fam]
 
 
 def base_model_native_size(inp) -> int | None:

@@ -7,20 +7,9 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
-from train_helpers import cli, repo_root
-
-
-def _wait_for(pred, timeout=300.0, every=0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = pred()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("timed out")
+from train_helpers import cli, repo_root, wait_for
 
 
 def _config(cfg_factory, tmp_path, epochs):
@@ -52,14 +41,14 @@ def test_gpus_2_group_steps_together_stops_and_resumes(cfg_factory, tmp_path):
     run = RunFolder(started.stdout.strip())
     launcher = run.raw_state()["launcher_pid"]
     assert os.getsid(launcher) == launcher  # detached: its own session, like any run
-    _wait_for(lambda: (run.last_metric() or {}).get("step", 0) >= 2)
+    wait_for(lambda: (run.last_metric() or {}).get("step", 0) >= 2, timeout=300)
     listing = json.loads(cli("runs", "--dir", str(run.path.parent), "--json").stdout)
     assert listing[0]["processes"] == 2 and listing[0]["state"] == "running"
     assert "×2 processes" in cli("attach", str(run.path), "--once").stdout
     stop = cli("stop", str(run.path))
     assert stop.returncode == 0, stop.stderr
-    _wait_for(lambda: run.state()["state"] in ("interrupted", "failed", "crashed"))
-    _wait_for(lambda: not pid_alive(launcher))
+    wait_for(lambda: run.state()["state"] in ("interrupted", "failed", "crashed"), timeout=300)
+    wait_for(lambda: not pid_alive(launcher), timeout=300)
     st = run.state()
     assert st["state"] == "interrupted" and st["resumable"], st
     stopped_at = st["step"]
@@ -76,7 +65,7 @@ def test_gpus_2_group_steps_together_stops_and_resumes(cfg_factory, tmp_path):
 
     resumed = cli("train", "--resume", str(run.path))  # the group size comes from the run
     assert resumed.returncode == 0, resumed.stderr
-    _wait_for(lambda: run.state()["state"] in ("finished", "failed", "crashed"))
+    wait_for(lambda: run.state()["state"] in ("finished", "failed", "crashed"), timeout=300)
     st = run.state()
     assert st["state"] == "finished", st
     assert [r["step"] for r in run.metrics()] == list(range(1, 25))

@@ -5,20 +5,9 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import pytest
-from train_helpers import cli, repo_root
-
-
-def _wait_for(pred, timeout=120.0, every=0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = pred()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("timed out")
+from train_helpers import cli, repo_root, wait_for
 
 
 @pytest.mark.slow
@@ -36,7 +25,7 @@ def test_sigterm_saves_state_and_resume_continues_the_same_loss_curve(cfg_factor
     started = start(config_path)  # detached, own session
     run = started.run
     assert os.getsid(started.pid) == started.pid  # a new session: outlives the terminal
-    _wait_for(lambda: (run.last_metric() or {}).get("step", 0) >= 4)
+    wait_for(lambda: (run.last_metric() or {}).get("step", 0) >= 4)
     os.kill(started.pid, signal.SIGTERM)
     _, status = os.waitpid(started.pid, 0)
     assert os.WEXITSTATUS(status) == 130

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 TRIGGER = "sks"
@@ -43,3 +44,14 @@ def cli(*args: str, cwd: Path | None = None, timeout: float = 300):
     env["PYTHONPATH"] = repo_root() + os.pathsep + env.get("PYTHONPATH", "")
     return subprocess.run([sys.executable, "-m", "loratui", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def wait_for(pred, timeout: float = 120.0, every: float = 0.05):
+    """Poll `pred` until it returns something truthy; that value, or AssertionError."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = pred()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("timed out")

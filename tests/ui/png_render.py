@@ -4,7 +4,6 @@ as boxes)."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -26,15 +25,10 @@ def _missing_mask(font):
 
 def screen_segments(app):
     """The screen as rows of (text, style) runs, as a terminal would draw it."""
-    from rich.console import Console
     from rich.segment import Segment
+    from ui_helpers import recorded_screen
 
-    width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
-                      color_system="truecolor", record=True, legacy_windows=False,
-                      safe_box=False)
-    console.print(app.screen._compositor.render_update(full=True,
-                                                       screen_stack=app._background_screens))
+    console = recorded_screen(app)
     rows: list[list] = [[]]
     for text, style, control in Segment.simplify(console._record_buffer):
         if control:  # cursor moves between lines: the rows are split on "\n" below
@@ -45,7 +39,7 @@ def screen_segments(app):
                 rows.append([])
             if part:
                 rows[-1].append((part, style))
-    return rows[:height]
+    return rows[:app.size.height]
 
 
 class Renderer:

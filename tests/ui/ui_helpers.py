@@ -102,8 +102,8 @@ def ready_project(project, images: int = 3):
     return project
 
 
-def screen_lines(app) -> list[str]:
-    """The terminal's text as the user sees it now, one string per row."""
+def recorded_screen(app):
+    """A recording rich Console that has drawn the screen as the terminal shows it now."""
     import io
 
     from rich.console import Console
@@ -114,7 +114,12 @@ def screen_lines(app) -> list[str]:
                       safe_box=False)
     console.print(app.screen._compositor.render_update(full=True,
                                                        screen_stack=app._background_screens))
-    return console.export_text().splitlines()
+    return console
+
+
+def screen_lines(app) -> list[str]:
+    """The terminal's text as the user sees it now, one string per row."""
+    return recorded_screen(app).export_text().splitlines()
 
 
 def cut_off(app) -> list[str]:

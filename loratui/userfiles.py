@@ -164,7 +164,7 @@ def has_surrogates(text: str) -> bool:
 def json_safe(obj: Any) -> Any:
     """`obj` made for strict JSON: the undecodable bytes of every string (keys too) written
     as `\\xNN`, so that the output is valid UTF-8; NaN and infinities (which JSON lacks)
-    as null."""
+    as null; records with `as_dict()` as their fields."""
     if isinstance(obj, str):
         return _SURROGATE.sub(_escape, obj) if _SURROGATE.search(obj) else obj
     if isinstance(obj, float):
@@ -173,6 +173,8 @@ def json_safe(obj: Any) -> Any:
         return {json_safe(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [json_safe(v) for v in obj]
+    if hasattr(obj, "as_dict"):     # the dataset package's plain records (Finding …)
+        return json_safe(obj.as_dict())
     return obj
 
 

@@ -11,7 +11,7 @@ import stat
 import struct
 
 import pytest
-from train_helpers import make_config
+from train_helpers import make_config, read_lora_file
 
 
 @pytest.fixture(scope="module")
@@ -118,12 +118,7 @@ def test_exported_file_is_kohya_sd15(trained):
     from safetensors import safe_open
 
     _trainer, result = trained
-    with safe_open(str(result.lora_path), framework="pt") as fh:
-        keys = set(fh.keys())
-        meta = fh.metadata()
-        tensors = {k: fh.get_tensor(k) for k in keys}
-    modules = {k.rsplit(".", 2)[0] if k.endswith(".weight") else k.rsplit(".", 1)[0]
-               for k in keys}
+    keys, meta, tensors, modules = read_lora_file(result.lora_path)
     assert all(k.startswith(("lora_unet_", "lora_te_")) for k in keys)
     assert not any(k.startswith("lora_te1_") for k in keys)
     assert len([m for m in modules if m.startswith("lora_unet_")]) == 48  # 4 blocks × 12

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from train_helpers import make_config
+from train_helpers import make_config, read_lora_file
 
 pytestmark = pytest.mark.slow
 
@@ -105,17 +105,11 @@ def test_sdxl_export_reloaded_with_diffusers_matches_trained_model(trained_xl, t
 
 def test_sdxl_file_is_kohya_sdxl(trained_xl):
     import torch
-    from safetensors import safe_open
 
     from loratui.lora.reader import open_lora
 
     _, result = trained_xl
-    with safe_open(str(result.lora_path), framework="pt") as fh:
-        keys = set(fh.keys())
-        meta = fh.metadata()
-        tensors = {k: fh.get_tensor(k) for k in keys}
-    modules = {k.rsplit(".", 2)[0] if k.endswith(".weight") else k.rsplit(".", 1)[0]
-               for k in keys}
+    _keys, meta, tensors, modules = read_lora_file(result.lora_path)
     unet = {m for m in modules if m.startswith("lora_unet_")}
     te1 = {m for m in modules if m.startswith("lora_te1_")}
     te2 = {m for m in modules if m.startswith("lora_te2_")}

@@ -55,3 +55,16 @@ def wait_for(pred, timeout: float = 120.0, every: float = 0.05):
             return value
         time.sleep(every)
     raise AssertionError("timed out")
+
+
+def read_lora_file(path):
+    """(keys, metadata, tensors, module names) of an exported LoRA file."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as fh:
+        keys = set(fh.keys())
+        meta = fh.metadata()
+        tensors = {k: fh.get_tensor(k) for k in keys}
+    modules = {k.rsplit(".", 2)[0] if k.endswith(".weight") else k.rsplit(".", 1)[0]
+               for k in keys}
+    return keys, meta, tensors, modules

@@ -74,8 +74,7 @@ def _fmt(v: float) -> str:
     return f"{v:g}"
 
 
-SD15_BLOCKS = ("BASE", *(f"IN{i:02d}" for i in range(12)), "M00",
-               *(f"OUT{i:02d}" for i in range(12)))
+# The columns of the extension's 17-value presets below (SD1.x's short layout).
 SD15_LORA_BLOCKS = ("BASE", "IN01", "IN02", "IN04", "IN05", "IN07", "IN08", "M00", "OUT03",
                     "OUT04", "OUT05", "OUT06", "OUT07", "OUT08", "OUT09", "OUT10", "OUT11")
 
@@ -149,9 +148,6 @@ def layout_from_family(family) -> BlockLayout:
     return BlockLayout(family=family.id, blocks=long, lora_blocks=short, presets=presets,
                        rules=SD15_RULES)
 
-
-SD15 = BlockLayout(family="sd15", blocks=SD15_BLOCKS, lora_blocks=SD15_LORA_BLOCKS,
-                   presets=SD15_PRESETS, rules=SD15_RULES)
 
 _LAYOUTS: dict[str, BlockLayout] = {}
 

@@ -29,14 +29,13 @@ class Report:
 
 def layout_of(weights: LoraWeights) -> BlockLayout | None:
     """The block layout of the file's family (None: a family loratui has no layout for)."""
-    from loratui.lora.block_layout import SD15
     from loratui.lora.reader import open_lora
 
     if weights.path is None:
-        return SD15
+        return layout_for("sd15")
     lora = open_lora(weights.path)
     family = lora.family()[0] or lora.metadata_family()
-    return layout_for(family) if family else SD15
+    return layout_for(family or "sd15")
 
 
 # ------------------------------------------------------------------------------ resize

@@ -6,11 +6,14 @@ import json
 
 from lora_helpers import cli_process, run_cli, sd15_layout_lora, tiny_lora
 
-from loratui.lora.block_layout import SD15
+from loratui.lora.block_layout import layout_for
 
 
 def _cli(*args):
     return run_cli(*args)
+
+
+SD15 = layout_for("sd15")
 
 
 def _delta_norms_by_block(path, blocks=None, layout=SD15):

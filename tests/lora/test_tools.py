@@ -169,8 +169,9 @@ def test_scale_0_7_equals_loading_at_0_7(tiny_model, tiny_a, tmp_path, base_outp
 
 
 def test_scale_block_vector_drops_zeroed_blocks(sd15_file, tmp_path):
-    from loratui.lora.block_layout import SD15
+    from loratui.lora.block_layout import layout_for
 
+    SD15 = layout_for("sd15")
     out = tmp_path / "outall.safetensors"
     r = _cli("lora", "scale", str(sd15_file), "--weight", "0.5", "--blocks", "OUTALL",
              "-o", str(out))

@@ -22,6 +22,7 @@ from loratui.deploy import DeployError as DeployProblem
 from loratui.deploy import find_lora_folder, install_lora
 from loratui.deploy import usage as _usage
 from loratui.deploy import workflow_json as comfy_workflow_json
+from loratui.i18n import _
 from loratui.runs import ACTIVE_STATES, TERMINAL_STATES, RunFolder
 from loratui.runs import list_runs as _list_runs
 from loratui.ui.text import short_path
@@ -48,15 +49,15 @@ class RunInfo:
 
 def check_base_model(path: Path | None) -> Check:
     if path is None:
-        return Check(None, "enter the path of an SD1.5 or SDXL model (diffusers folder or "
-                     ".safetensors)")
+        return Check(None, _("enter the path of an SD1.5 or SDXL model (diffusers folder or "
+                             ".safetensors)"))
     if not path.exists():
-        return Check(False, f"{short_path(path, 60)} does not exist")
+        return Check(False, _("{path} does not exist").format(path=short_path(path, 60)))
     result = _check_base_model(path)
     text = result.message
     if result.family:
-        text += f"\nFamily: {FAMILY_NAMES.get(result.family, result.family)} " \
-                f"(detected from {result.source})"
+        text += "\n" + _("Family: {family} (detected from {source})").format(
+            family=FAMILY_NAMES.get(result.family, result.family), source=result.source)
     return Check(result.ok, text)
 
 
@@ -64,16 +65,18 @@ def list_runs(output_dir: Path) -> list[RunInfo]:
     out = []
     for run in _list_runs(output_dir):
         s = run.summary()
-        label = f"{run.name} ({s['state']}, step {s['step']}/{s.get('max_steps') or '?'})"
+        label = _("{name} ({state}, step {step}/{max_steps})").format(
+            name=run.name, state=s["state"], step=s["step"], max_steps=s.get("max_steps") or "?")
         out.append(RunInfo(run.path, label, s["state"] in ACTIVE_STATES, s["state"]))
     return out
 
 
 def run_folder_problem(folder: Path) -> str:
     if not folder.is_dir():
-        return f"{folder} is not a folder"
+        return _("{folder} is not a folder").format(folder=folder)
     if not RunFolder(folder).exists():
-        return f"{folder} is not a run folder (no state.json or config.toml in it)"
+        return _("{folder} is not a run folder (no state.json or config.toml in it)").format(
+            folder=folder)
     return ""
 
 
@@ -175,16 +178,17 @@ def stop_run(run_path: Path) -> str:
     state = RunFolder(run_path).state()
     pid = state.get("pid")
     if state.get("host") not in (None, socket.gethostname()):
-        return f"this run trains on {state['host']}: stop it there"
+        return _("this run trains on {host}: stop it there").format(host=state["host"])
     if not pid or state.get("state") not in ACTIVE_STATES:
-        return "the run is not training"
+        return _("the run is not training")
     try:
         os.kill(int(pid), signal.SIGTERM)
     except ProcessLookupError:
-        return "the trainer process is already gone"
+        return _("the trainer process is already gone")
     except PermissionError:
-        return f"not allowed to signal pid {pid} (another user's run?)"
-    return f"stop requested (pid {pid}): the trainer saves a resumable state and exits"
+        return _("not allowed to signal pid {pid} (another user's run?)").format(pid=pid)
+    return _("stop requested (pid {pid}): the trainer saves a resumable state and "
+             "exits").format(pid=pid)
 
 
 # ---- dataset (loratui.dataset imports PIL: on use) ----------------------------------------

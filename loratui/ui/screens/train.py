@@ -15,6 +15,7 @@ from textual.css.query import NoMatches
 from textual.widgets import ProgressBar, RichLog, Static
 from textual.worker import get_current_worker
 
+from loratui.i18n import N_, _
 from loratui.ui import core
 from loratui.ui.messages import GpuUpdate, RunUpdate
 from loratui.ui.runwatch import RunPoller, Speed, format_duration
@@ -23,10 +24,20 @@ from loratui.ui.text import short_path
 from loratui.ui.widgets.loss_chart import LossChart
 from loratui.ui.widgets.sample_view import SampleView
 
+# A run's states (loratui.runs), as the title line shows them.
+RUN_STATES = {"starting": N_("starting"), "loading": N_("loading"), "caching": N_("caching"),
+              "running": N_("running"), "saving": N_("saving"), "finished": N_("finished"),
+              "failed": N_("failed"), "interrupted": N_("interrupted"),
+              "crashed": N_("crashed"), "stopping": N_("stopping")}
+
+
+def state_name(state: str) -> str:
+    return _(RUN_STATES[state]) if state in RUN_STATES else state
+
 
 class TrainScreen(WizardScreen):
     STEP = "train"
-    HELP = """
+    HELP = N_("""
 The Train step starts training in its own process and follows its run folder live.
 Training goes on when the wizard or the SSH session closes; `loratui` offers to
 re-attach next time.
@@ -40,11 +51,11 @@ Loss chart      Raw loss (grey) and its smoothed average (cyan) per step. The ra
                 a diffusion model is noisy by nature: read the average.
 Samples         The latest sample image the trainer rendered (at each epoch end).
 Events          What the trainer reported: checkpoints, samples, warnings, errors.
-"""
+""")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+t", "start", "Start"),
-        Binding("ctrl+x", "stop", "Stop"),
-        Binding("ctrl+r", "resume", "Resume"),
+        Binding("ctrl+t", "start", N_("Start")),
+        Binding("ctrl+x", "stop", N_("Stop")),
+        Binding("ctrl+r", "resume", N_("Resume")),
     ]
 
     def __init__(self) -> None:
@@ -77,8 +88,8 @@ Events          What the trainer reported: checkpoints, samples, warnings, error
         self.query_one("#run-progress-row").display = run is not None
         if run is None:
             self.query_one("#run-title", Static).update(
-                "No run yet. ctrl+t starts training with loratui.toml "
-                f"({self.state.config.output.name}); it keeps running if the terminal closes.")
+                _("No run yet. ctrl+t starts training with loratui.toml ({name}); it keeps "
+                  "running if the terminal closes.").format(name=self.state.config.output.name))
 
     # ---- following --------------------------------------------------------------------
     def follow(self, run_path: Path | None) -> None:
@@ -91,12 +102,13 @@ Events          What the trainer reported: checkpoints, samples, warnings, error
         if run_path is None:
             self.workers.cancel_group(self, "follow")
             return
-        self.query_one("#run-title", Static).update(f"starting: {short_path(run_path, 60)}")
+        self.query_one("#run-title", Static).update(
+            f"{state_name('starting')}: {short_path(run_path, 60)}")
         self._show_progress()
         self.watch_run(run_path)
         self.watch_gpu()
 
-    @work(thread=True, exclusive=True, group="follow", exit_on_error=False, name="Run follower")
+    @work(thread=True, exclusive=True, group="follow", exit_on_error=False, name=N_("Run follower"))
     def watch_run(self, run_path: Path) -> None:
         run = core.open_run(run_path)
         poller = RunPoller(run)
@@ -110,7 +122,7 @@ Events          What the trainer reported: checkpoints, samples, warnings, error
                 interval = max(interval, 2.0)
             time.sleep(interval)
 
-    @work(thread=True, exclusive=True, group="gpu", exit_on_error=False, name="GPU monitor")
+    @work(thread=True, exclusive=True, group="gpu", exit_on_error=False, name=N_("GPU monitor"))
     def watch_gpu(self) -> None:
         from loratui.gpustats import GpuSampler
 
@@ -168,19 +180,20 @@ Events          What the trainer reported: checkpoints, samples, warnings, error
             self._report_failure(message.state)
         if message.samples:
             latest = Path(message.samples[-1])
-            self.query_one(SampleView).show(latest, f"sample {latest.name}")
+            self.query_one(SampleView).show(latest, _("sample {name}").format(name=latest.name))
         self._show_progress()
 
     def _report_failure(self, st: dict[str, Any]) -> None:
         """The trainer died or failed while we watched: say so in a dialog, with its log."""
         run = core.open_run(self.run_path)
         tail = "\n".join(run.log_tail(8))
-        reason = st.get("error") or ("the trainer process ended without a word: killed "
-                                     "(out of memory?) or crashed")
-        hint = "Resume with ctrl+r if it saved a state." if st.get("resumable") else \
-            "Fix the cause and start again with ctrl+t."
-        self.wizard.show_error(f"Training {st.get('state')}", f"{reason}\n\n{tail}".strip(),
-                               f"{hint}\nFull log: {run.log_path}")
+        reason = st.get("error") or _("the trainer process ended without a word: killed "
+                                      "(out of memory?) or crashed")
+        hint = _("Resume with ctrl+r if it saved a state.") if st.get("resumable") else \
+            _("Fix the cause and start again with ctrl+t.")
+        self.wizard.show_error(_("Training {state}").format(state=state_name(st.get("state"))),
+                               f"{reason}\n\n{tail}".strip(),
+                               hint + "\n" + _("Full log: {path}").format(path=run.log_path))
 
     def _show_progress(self) -> None:
         st = self.run_state
@@ -194,11 +207,12 @@ Events          What the trainer reported: checkpoints, samples, warnings, error
         self.query_one("#run-numbers", Static).update(
             f"{step}/{max_steps or '?'}  ETA {format_duration(eta)}  "
             f"{f'{rate:.2f}' if rate else '–'} it/s")
-        title = f"{state}: {self.run_path.name if self.run_path else ''}"
+        title = f"{state_name(state)}: {self.run_path.name if self.run_path else ''}"
         if st.get("error"):
             title += f" — {st['error']}"
         if state == "crashed":
-            title += " — the trainer process is gone (ctrl+r resumes if it saved a state)"
+            title += " — " + _("the trainer process is gone (ctrl+r resumes if it saved a "
+                               "state)")
         self.query_one("#run-title", Static).update(title)
         self._show_stats()
 
@@ -206,12 +220,12 @@ Events          What the trainer reported: checkpoints, samples, warnings, error
         row = self.last
         parts = []
         if "epoch" in row:
-            parts.append(f"epoch {row['epoch']}" + (f"/{self.run_state['epochs']}"
-                                                    if self.run_state.get("epochs") else ""))
+            parts.append(_("epoch {epoch}").format(epoch=row["epoch"]) + (
+                f"/{self.run_state['epochs']}" if self.run_state.get("epochs") else ""))
         if isinstance(row.get("loss"), (int, float)):
             parts.append(f"loss {row['loss']:.4f}")
         if self.smooth is not None:
-            parts.append(f"avg {self.smooth:.4f}")
+            parts.append(_("avg {value}").format(value=f"{self.smooth:.4f}"))
         lr = row.get("lr_unet", row.get("lr"))
         if isinstance(lr, (int, float)):
             parts.append(f"lr {lr:.2g}")
@@ -221,12 +235,12 @@ Events          What the trainer reported: checkpoints, samples, warnings, error
     # ---- actions -------------------------------------------------------------------------
     def action_start(self) -> None:
         if self.run_state.get("state") in core.ACTIVE_STATES:
-            self.notify("This run is still training.", severity="warning")
+            self.notify(_("This run is still training."), severity="warning")
             return
         if self.save_config():
             self.start_training()
 
-    @work(thread=True, exclusive=True, group="start", exit_on_error=False, name="Start training")
+    @work(thread=True, exclusive=True, group="start", exit_on_error=False, name=N_("Start training"))
     def start_training(self) -> None:
         run_path = core.start_training(self.state.config_path)
         self.app.call_from_thread(self._attach_run, run_path)
@@ -237,21 +251,21 @@ Events          What the trainer reported: checkpoints, samples, warnings, error
 
     def action_stop(self) -> None:
         if self.run_path is None or self.run_state.get("state") not in core.ACTIVE_STATES:
-            self.notify("No active run to stop.", severity="warning")
+            self.notify(_("No active run to stop."), severity="warning")
             return
         message = core.stop_run(self.run_path)
         self.notify(message)
 
     def action_resume(self) -> None:
         if self.run_path is None:
-            self.notify("Open a run first.", severity="warning")
+            self.notify(_("Open a run first."), severity="warning")
             return
         if self.run_state.get("state") in core.ACTIVE_STATES:
-            self.notify("This run is still training.", severity="warning")
+            self.notify(_("This run is still training."), severity="warning")
             return
         self.resume_training(self.run_path)
 
-    @work(thread=True, exclusive=True, group="start", exit_on_error=False, name="Resume training")
+    @work(thread=True, exclusive=True, group="start", exit_on_error=False, name=N_("Resume training"))
     def resume_training(self, run_path: Path) -> None:
         new_path = core.resume_run(run_path)
         self.app.call_from_thread(self._attach_run, new_path)

@@ -16,7 +16,6 @@ import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from . import captions as cap
@@ -41,7 +40,7 @@ class ScanOptions(Record):
 
     def __init__(self, deep: bool = False, duplicates: bool | None = None,
                  caption_extension: str = ".txt", trigger_word: str = "", resolution: int = 512,
-                 reg_dir: str | Path | None = None, default_repeats: int = 1,
+                 reg_dir: str | os.PathLike | None = None, default_repeats: int = 1,
                  min_images: int = 100, max_images: int = 300, max_pixels: int = PIL_MAX_PIXELS,
                  max_caption_tokens: int = cap.CLIP_WINDOW, near_duplicate_distance: int = 4,
                  extreme_aspect: float = 2.0, workers: int | None = None,
@@ -280,15 +279,15 @@ def _run_forked(bounds: tuple[int, int]) -> list:
 
 
 # --------------------------------------------------------------------------- assembly
-def scan(root: Path | str, options: ScanOptions | None = None, *,
+def scan(root: str | os.PathLike, options: ScanOptions | None = None, *,
          progress: Callable[[int, int], None] | None = None, **overrides) -> DatasetReport:
     """Scan the dataset at `root`. Never raises for bad files; raises FileNotFoundError /
     NotADirectoryError when `root` itself is unusable."""
     opts = (options or ScanOptions()).replace(**overrides)
-    root = Path(root).expanduser()
-    if not root.exists():
+    root = os.path.normpath(os.path.expanduser(os.fspath(root)))  # str: no pathlib import
+    if not os.path.exists(root):
         raise FileNotFoundError(f"{root}: no such folder")
-    if not root.is_dir():
+    if not os.path.isdir(root):
         raise NotADirectoryError(f"{root}: not a folder (give the dataset folder)")
     t0 = time.perf_counter()
     hashes = opts.deep if opts.duplicates is None else opts.duplicates
@@ -444,7 +443,7 @@ def _duplicates(report: DatasetReport, opts: ScanOptions, per_kind,
                 samples: dict[str, int | None]) -> None:
     """Exact duplicates among `by_size` groups (usable files by size and head checksum,
     with `samples` taken of every group of two or more); near duplicates by phash."""
-    root = Path(report.root)
+    root = report.root
     exact_pairs: set[tuple[str, str]] = set()
     for group in by_size.values():
         if len(group) < 2:
@@ -499,7 +498,7 @@ def _pread(fd: int, n: int, offset: int) -> bytes:
     return os.read(fd, n)
 
 
-def _full_digest(path: Path) -> bytes:
+def _full_digest(path: str) -> bytes:
     import hashlib
 
     h = hashlib.blake2b()
@@ -509,7 +508,7 @@ def _full_digest(path: Path) -> bytes:
     return h.digest()
 
 
-def _identical_groups(root: Path, group: list[ImageRecord],
+def _identical_groups(root: str, group: list[ImageRecord],
                       samples: dict[str, int | None]) -> list[list[ImageRecord]]:
     """Groups of byte-identical files among files of one size: a sampled hash first
     (`samples`), the full hash only for files whose samples match."""
@@ -526,7 +525,7 @@ def _identical_groups(root: Path, group: list[ImageRecord],
 
     out: list[list[ImageRecord]] = []
     for candidates in split(group, lambda rec: samples.get(rec.path)):
-        out.extend(split(candidates, lambda rec: _full_digest(root / rec.path)))
+        out.extend(split(candidates, lambda rec: _full_digest(os.path.join(root, rec.path))))
     return out
 
 
@@ -586,13 +585,13 @@ def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_
             per_kind["caption-style-mixed"][p] = f"{minority} among mostly {majority} captions"
     # captions with no image
     image_keys = {i.key for i in walk.images}
-    root = Path(report.root)
+    root = report.root
     for key, files in walk.captions.items():
         if key not in image_keys:
             inner = os.path.splitext(key[1])
             named_after = (key[0], inner[0]) in image_keys and inner[1].lower() in ALL_IMAGE_EXTS
             for path in files.values():
-                rel = Path(os.path.relpath(path, root)).as_posix()
+                rel = os.path.relpath(path, root).replace(os.sep, "/")
                 per_kind["caption-orphan"][rel] = (
                     f"named after the whole image file name: rename to {inner[0]}"
                     f"{os.path.splitext(path)[1]}" if named_after else "no image with this stem")

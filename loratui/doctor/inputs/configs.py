@@ -571,12 +571,10 @@ def attach_dataset(inp: Input, path: str) -> None:
         if not os.path.isdir(p) or p in seen:
             continue
         seen.add(p)
-        from pathlib import Path
-
         from loratui.doctor.inputs.dataset import load_dataset
 
         child = Input(p, "dataset")
-        child.data = load_dataset(Path(p), caption_extension=ext, layout=layout)
+        child.data = load_dataset(p, caption_extension=ext, layout=layout)
         child.parent = inp
         child.data.config = f  # the config's facts, for cross-checks (trigger word, C01)
         inp.children.append(child)

@@ -1,7 +1,7 @@
 """loratui's own TOML data (rule files, family tables), parsed once and kept as `marshal`.
 
-tomllib is pure Python: importing it (with typing, datetime, string) and parsing ~150 rules
-costs more than the whole start-up budget of `loratui doctor`. So what loratui parses from
+Importing a TOML parser and parsing ~150 rules with it costs more than the whole start-up
+budget of `loratui doctor`. So what loratui parses from
 its shipped data is cached in the user cache folder (`$LORATUI_CACHE_DIR`,
 `$XDG_CACHE_HOME/loratui` or `~/.cache/loratui`; `LORATUI_NO_CACHE=1` turns it off), keyed by
 the files' paths, sizes and mtimes and the Python version. The cache holds plain data in
@@ -29,12 +29,10 @@ KEEP_CACHES = 4  # per kind: a checkout and a venv used in turn each keep theirs
 
 
 def toml_loads(text: str) -> dict[str, Any]:
-    """tomllib (tomli on Python 3.10), imported only when some TOML is really parsed."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    return tomllib.loads(text)
+    """Parsed TOML; the parser is imported only when some TOML is really parsed."""
+    from loratui.tomlparser import loads
+
+    return loads(text)
 
 
 def cached(kind: str, files: list[str], build: Callable[[list[str]], Any]) -> Any:

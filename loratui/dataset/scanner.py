@@ -9,19 +9,21 @@ use) and checks near-duplicates; `duplicates=True` adds the near-duplicate check
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 from . import captions as cap
 from .headers import ALL_IMAGE_EXTS, TRAINABLE_FORMATS, read_path, read_small
 from .layout import Walk, walk_dataset
 from .report import DatasetReport, Finding, ImageRecord, Record, Totals, make_finding
+
+TYPE_CHECKING = False  # not typing's: importing typing costs the doctor's start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 OTHER_FORMATS = frozenset({"GIF", "TIFF", "HEIF", "AVIF", "JXL", "PSD", "ICO", "JPEG2000",
                            "QOI", "SVG", "TGA"})
@@ -100,6 +102,14 @@ def _phash(im) -> str:
 # what a worker sends back for one image (a tuple pickles cheaper than a dict)
 Probe = tuple   # (bytes, crc, format, width, height, mode, has_alpha, orientation, phash,
                 #  problems [(kind, detail)], captions [(ext, path, text, bom, error, info)])
+
+
+def _orientation(im) -> int:
+    """EXIF orientation (1 = upright; also for an unreadable EXIF block)."""
+    try:
+        return int(im.getexif().get(0x0112, 1) or 1)
+    except Exception:
+        return 1
 
 
 def _probe(path: str, caption_files: list[tuple[str, str]], settings: tuple) -> Probe:
@@ -185,8 +195,7 @@ def _check_pixels(path: str, h, out: dict, deep: bool, hashes: bool, max_pixels:
         if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
             alpha = im.convert("RGBA").getchannel("A") if im.mode != "LA" else im.getchannel("A")
             out["has_alpha"] = alpha.getextrema()[0] < 255
-        with contextlib.suppress(Exception):
-            out["orientation"] = int(im.getexif().get(0x0112, 1) or 1)
+        out["orientation"] = _orientation(im)
     if hashes:
         try:
             if im is None:

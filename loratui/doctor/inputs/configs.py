@@ -86,12 +86,10 @@ def coerce(key: str, value: Any) -> Any:
 
 
 def _tomllib():
-    """tomllib, imported when a TOML file is read (a kohya JSON run never needs it)."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    return tomllib
+    """The TOML parser, imported when a TOML file is read (a kohya JSON run never needs it)."""
+    from loratui.tomlparser import parser
+
+    return parser()
 
 
 _ASSIGN_RE = r'^[ \t]*["\']?([^"\'=:\n]*?)["\']?[ \t]*[=:]'

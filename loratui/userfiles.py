@@ -156,11 +156,6 @@ def one_line(text: str) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
-def has_surrogates(text: str) -> bool:
-    """Whether `text` holds undecodable bytes of a file name (which UTF-8 cannot write)."""
-    return _SURROGATE.search(text) is not None
-
-
 def json_safe(obj: Any) -> Any:
     """`obj` made for strict JSON: the undecodable bytes of every string (keys too) written
     as `\\xNN`, so that the output is valid UTF-8; NaN and infinities (which JSON lacks)

@@ -138,6 +138,18 @@ def _err(msg: str) -> None:
     print(f"loratui: {msg}", file=sys.stderr)
 
 
+def _write_json(report) -> None:
+    """The report as JSON on stdout, written record by record in UTF-8."""
+    out = getattr(sys.stdout, "buffer", None)
+    if out is None:      # a text-only stream (redirected in-process)
+        print(report.to_json())
+        return
+    sys.stdout.flush()
+    report.write_json(out)
+    out.write(b"\n")
+    out.flush()
+
+
 def _progress(label: str, enabled: bool = True):
     """A rich progress bar on stderr (a no-op callback when stderr is not a terminal)."""
     if not enabled or not sys.stderr.isatty():
@@ -199,7 +211,7 @@ def run_scan(args) -> int:
         _err(str(exc))
         return 2
     if args.json:
-        print(report.to_json())
+        _write_json(report)
     else:
         print(render(report, minimum=args.min_severity, max_paths=-1 if args.all else 5))
     order = {"info": 0, "warning": 1, "error": 2}

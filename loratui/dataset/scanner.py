@@ -22,7 +22,7 @@ from typing import Any
 from . import captions as cap
 from .headers import ALL_IMAGE_EXTS, TRAINABLE_FORMATS, read_path, read_small
 from .layout import Walk, walk_dataset
-from .report import DatasetReport, Finding, ImageRecord, Record, Totals, make_finding
+from .report import DatasetReport, Finding, ImageRecord, PausedGC, Record, Totals, make_finding
 
 OTHER_FORMATS = frozenset({"GIF", "TIFF", "HEIF", "AVIF", "JXL", "PSD", "ICO", "JPEG2000",
                            "QOI", "SVG", "TGA"})
@@ -290,6 +290,12 @@ def scan(root: Path | str, options: ScanOptions | None = None, *,
         raise FileNotFoundError(f"{root}: no such folder")
     if not root.is_dir():
         raise NotADirectoryError(f"{root}: not a folder (give the dataset folder)")
+    with PausedGC():
+        return _scan(root, opts, progress)
+
+
+def _scan(root: Path, opts: ScanOptions, progress: Callable[[int, int], None] | None
+          ) -> DatasetReport:
     t0 = time.perf_counter()
     hashes = opts.deep if opts.duplicates is None else opts.duplicates
     auto_ext = opts.caption_extension in ("", "auto")

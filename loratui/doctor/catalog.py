@@ -172,16 +172,11 @@ def _cache_path(files: list[str]) -> str | None:
 
 
 def default_rules_dir() -> str:
-    """`loratui.resources.rules_dir()` as a string, without importing pathlib (the
-    doctor's start-up budget): `loratui/_data/rules` in a wheel, `rules/` in a checkout."""
-    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
-    for candidate in (os.path.join(package, "_data", "rules"),
-                      os.path.join(os.path.dirname(package), "rules")):
-        if os.path.isdir(candidate):
-            return candidate
-    from loratui.resources import rules_dir
+    """The shipped `rules/` folder as a string (no pathlib: the doctor's start-up budget):
+    `loratui/_data/rules` in a wheel, `rules/` in a checkout."""
+    from loratui.resources import data_path
 
-    return str(rules_dir())  # raises the standard "reinstall loratui" error
+    return data_path("rules")
 
 
 def load_catalog(rules_dir: str | os.PathLike | None = None, *, use_cache: bool = True

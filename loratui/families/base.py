@@ -11,11 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
-
+from loratui import familydata
 from loratui.resources import data_dir
 
 
@@ -66,8 +62,9 @@ class Family:
 
     @classmethod
     def from_data(cls, family_id: str) -> Family:
-        path = data_dir("data") / family_id / "family.toml"
-        d = tomllib.loads(path.read_text(encoding="utf-8"))
+        d = familydata.table(family_id)
+        if d is None:
+            raise FileNotFoundError(f"no family data: {familydata.table_path(family_id)}")
         fam, unet, exp = d["family"], d["unet"], d["export"]
         tes = tuple(TextEncoderSlot(t["attr"], t["tokenizer"], t["class"], int(t["params"]),
                                     t["kohya_prefix"], int(t["kohya_modules"]),
@@ -85,7 +82,7 @@ class Family:
             ss_base_model_version_v=exp["ss_base_model_version_v"],
             modelspec_architecture=exp["modelspec_architecture"],
             lbw_layouts={int(k): tuple(v) for k, v in d.get("lbw", {}).items()},
-            vram=VramTerms(**d["vram"]), doctor=dict(d.get("doctor", {})),
+            vram=VramTerms(**d["vram"]), doctor=familydata.doctor_thresholds(family_id) or {},
         )
 
     # ------------------------------------------------------------------ data views

@@ -9,6 +9,7 @@ from loratui.doctor import facts as F
 from loratui.doctor.facts import to_bool, to_float, to_int
 from loratui.doctor.model import DELETE, Relative
 from loratui.doctor.registry import Hit, predicate
+from loratui.familydata import doctor_thresholds
 
 
 def _dir_of(inp) -> str:
@@ -211,7 +212,8 @@ def batch_too_big(inp, ctx, rule, th):
     if est.fits(vram) and not guide:
         return
     why = (f"the estimate is {est.total_gb:.1f} GB" if not est.fits(vram) else
-           "the guide saw batch 4 run out of memory on 8 GB")
+           f"above batch {th['max_batch_small_card']} a card of {th['small_card_gb']:g} GB or "
+           f"less runs out of memory (the guide's batch 4 did on 8 GB with SD1.5)")
     yield Hit({"batch": batch, "vram": vram, "why": why, "accum": batch * accum},
               key="train_batch_size",
               edits={"train_batch_size": 1, "gradient_accumulation_steps": batch * accum})
@@ -350,35 +352,12 @@ def non_native_resolution(inp, ctx, rule, th):
 
 
 def family_native(fam: str, th) -> list[int] | None:
-    """A family's native sizes: the `[doctor]` table of the family's own data
-    (`data/<id>/family.toml`) for families loratui trains, else the rule's thresholds for
-    the others it can name (SD2: 512 / 768)."""
-    doctor = family_doctor_data(fam)
-    if doctor and doctor.get("native_resolutions"):
-        return list(doctor["native_resolutions"])
+    """A family's native sizes: its data table's (`loratui.familydata`) for families
+    loratui trains, else the rule's thresholds for the others it can name (SD2: 512 / 768)."""
+    doctor = doctor_thresholds(fam)
+    if doctor:
+        return doctor["native_resolutions"]
     return th.get(fam)
-
-
-_FAMILY_DOCTOR: dict[str, dict | None] = {}
-
-
-def family_doctor_data(fam: str) -> dict | None:
-    """`[doctor]` of `data/<fam>/family.toml`, read with os.path (not `loratui.families`,
-    which pulls pathlib into the doctor's start-up)."""
-    if fam not in _FAMILY_DOCTOR:
-        from loratui.doctor.catalog import default_rules_dir
-
-        path = os.path.join(os.path.dirname(default_rules_dir()), "data", fam, "family.toml")
-        data = None
-        if fam.isidentifier() and os.path.isfile(path):
-            try:
-                import tomllib
-            except ModuleNotFoundError:  # Python 3.10
-                import tomli as tomllib  # type: ignore[no-redef]
-            with open(path, encoding="utf-8") as fh:
-                data = tomllib.loads(fh.read()).get("doctor")
-        _FAMILY_DOCTOR[fam] = data
-    return _FAMILY_DOCTOR[fam]
 
 
 def base_model_native_size(inp) -> int | None:
@@ -405,7 +384,7 @@ def bucket_reso_steps(inp, ctx, rule, th):
     if steps is None:
         return
     fam = F.family(f)
-    need = th["sdxl_multiple"] if fam == "sdxl" else th["sd_multiple"]
+    need = int(th["bucket_multiple"])  # the family's (`[doctor]` of its family.toml)
     if steps <= 0 or steps % need:
         yield Hit({"steps": steps, "need": need, "family": fam}, key="bucket_reso_steps",
                   edits={"bucket_reso_steps": 64})

@@ -1,0 +1,55 @@
+"""One reader of `data/<family>/family.toml`: the families package and the doctor agree."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from loratui import families, familydata
+from loratui.doctor.predicates.config import family_native
+
+from .helpers import codes, run_doctor, write
+
+
+@pytest.mark.parametrize("fid", ["sd15", "sdxl"])
+def test_families_and_doctor_read_the_same_thresholds(fid):
+    fam = families.get(fid)
+    doctor = familydata.doctor_thresholds(fid)
+    assert fam.doctor == doctor
+    assert family_native(fid, {}) == doctor["native_resolutions"]
+    assert fam.native_resolution in doctor["native_resolutions"]
+    assert fam.bucket_step % doctor["bucket_multiple"] == 0
+    assert familydata.table(fid)["family"]["label"] == fam.label
+
+
+def test_families_loratui_does_not_train_have_no_table_and_fall_back_to_the_rule():
+    assert familydata.table("sd2") is None and familydata.doctor_thresholds("sd2") is None
+    assert familydata.table("../sd15") is None
+    assert family_native("sd2", {"sd2": [512, 768]}) == [512, 768]
+
+
+def test_bucket_multiple_comes_from_the_family_data(tmp_path):
+    sdxl = {"pretrained_model_name_or_path": "/m/sd_xl_base_1.0.safetensors", "sdxl": True,
+            "bucket_reso_steps": 32, "enable_bucket": True, "output_dir": "/out"}
+    sd15 = dict(sdxl, pretrained_model_name_or_path="/m/v1-5-pruned.safetensors", sdxl=False)
+    assert "CF118" not in codes(run_doctor([write(tmp_path, "xl.json", json.dumps(sdxl))])[0])
+    assert "CF118" in codes(run_doctor([write(tmp_path, "v15.json", json.dumps(sd15))])[0])
+
+
+def test_doctor_reads_family_data_without_pathlib(tmp_path):
+    """A non-native SDXL resolution makes the doctor read sdxl's family.toml: still no
+    pathlib and no families package on its start-up path."""
+    cfg = write(tmp_path, "cfg.json", json.dumps({
+        "pretrained_model_name_or_path": "/m/sd_xl_base_1.0.safetensors", "sdxl": True,
+        "resolution": "768,768", "output_dir": "/out", "network_dim": 16}))
+    code = ("import sys, runpy; sys.argv=['loratui','doctor',%r];\n"
+            "try:\n runpy.run_module('loratui', run_name='__main__')\n"
+            "except SystemExit: pass\n"
+            "print('LOADED', sorted(m for m in ('pathlib', 'loratui.families') "
+            "if m in sys.modules), file=sys.stderr)") % str(cfg)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "LOADED []" in out.stderr, out.stderr
+    assert "CF101" in out.stdout and "1024" in out.stdout

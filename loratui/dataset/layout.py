@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 from loratui.wording import plural
 
@@ -45,7 +44,7 @@ class Walk(Record):
     _fields = ("root", "layout", "subsets", "images", "captions", "junk", "double_ext", "latent_caches",
                "findings", "broken_links", "loops", "unreadable")
 
-    def __init__(self, root: Path, layout: str = "flat", subsets: list[Subset] | None = None,
+    def __init__(self, root: str, layout: str = "flat", subsets: list[Subset] | None = None,
                  images: list[ImageFile] | None = None,
                  captions: dict[tuple[str, str], dict[str, str]] | None = None,
                  junk: list[str] | None = None, double_ext: list[str] | None = None,
@@ -75,8 +74,8 @@ def _splitext(name: str) -> tuple[str, str]:
     return os.path.splitext(name)
 
 
-def _rel(path: str, root: Path) -> str:
-    return Path(os.path.relpath(path, root)).as_posix()
+def _rel(path: str, root: str) -> str:
+    return os.path.relpath(path, root).replace(os.sep, "/")
 
 
 class _Walker:
@@ -247,16 +246,16 @@ def _scan_root(w: _Walker, root: str, *, is_reg: bool, default_repeats: int) -> 
     return "flat"
 
 
-def walk_dataset(root: Path | str, *, reg_dir: Path | str | None = None,
+def walk_dataset(root: str | os.PathLike, *, reg_dir: str | os.PathLike | None = None,
                  caption_extension: str = ".txt", default_repeats: int = 1) -> Walk:
     """Find every file of the dataset at `root` (and of `reg_dir` when given)."""
-    root = Path(root).expanduser()
+    root = os.path.normpath(os.path.expanduser(os.fspath(root)))  # str: no pathlib import
     walk = Walk(root=root)
     caption_exts = tuple(dict.fromkeys((caption_extension.lower(), *CAPTION_EXTS)))
     walker = _Walker(walk, caption_exts)
     walk.layout = _scan_root(walker, str(root), is_reg=False, default_repeats=default_repeats)
     if reg_dir:
-        _scan_root(walker, str(Path(reg_dir).expanduser()), is_reg=True,
+        _scan_root(walker, os.path.normpath(os.path.expanduser(os.fspath(reg_dir))), is_reg=True,
                    default_repeats=default_repeats)
     # nested images inside kohya subsets
     nested = [i.rel for i in walk.images if i.nested and walk.layout != "flat"]

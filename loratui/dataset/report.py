@@ -11,7 +11,10 @@ at import, which is most of what `loratui doctor` on a config with a dataset pai
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: importing typing costs the doctor's start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 SCHEMA_VERSION = 1
 

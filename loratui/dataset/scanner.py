@@ -9,15 +9,12 @@ use) and checks near-duplicates; `duplicates=True` adds the near-duplicate check
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
-from typing import Any
 
 from loratui.wording import plural
 
@@ -25,6 +22,10 @@ from . import captions as cap
 from .headers import ALL_IMAGE_EXTS, TRAINABLE_FORMATS, read_path, read_small
 from .layout import Walk, walk_dataset
 from .report import DatasetReport, Finding, ImageRecord, PausedGC, Record, Totals, make_finding
+
+TYPE_CHECKING = False  # not typing's: importing typing costs the doctor's start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 OTHER_FORMATS = frozenset({"GIF", "TIFF", "HEIF", "AVIF", "JXL", "PSD", "ICO", "JPEG2000",
                            "QOI", "SVG", "TGA"})
@@ -43,7 +44,7 @@ class ScanOptions(Record):
 
     def __init__(self, deep: bool = False, duplicates: bool | None = None,
                  caption_extension: str = ".txt", trigger_word: str = "", resolution: int = 512,
-                 reg_dir: str | Path | None = None, default_repeats: int = 1,
+                 reg_dir: str | os.PathLike | None = None, default_repeats: int = 1,
                  min_images: int = 100, max_images: int = 300, max_pixels: int = PIL_MAX_PIXELS,
                  max_caption_tokens: int = cap.CLIP_WINDOW, near_duplicate_distance: int = 4,
                  extreme_aspect: float = 2.0, workers: int | None = None,
@@ -103,6 +104,14 @@ def _phash(im) -> str:
 # what a worker sends back for one image (a tuple pickles cheaper than a dict)
 Probe = tuple   # (bytes, crc, format, width, height, mode, has_alpha, orientation, phash,
                 #  problems [(kind, detail)], captions [(ext, path, text, bom, error, info)])
+
+
+def _orientation(im) -> int:
+    """EXIF orientation (1 = upright; also for an unreadable EXIF block)."""
+    try:
+        return int(im.getexif().get(0x0112, 1) or 1)
+    except Exception:
+        return 1
 
 
 def _probe(path: str, caption_files: list[tuple[str, str]], settings: tuple) -> Probe:
@@ -188,8 +197,7 @@ def _check_pixels(path: str, h, out: dict, deep: bool, hashes: bool, max_pixels:
         if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
             alpha = im.convert("RGBA").getchannel("A") if im.mode != "LA" else im.getchannel("A")
             out["has_alpha"] = alpha.getextrema()[0] < 255
-        with contextlib.suppress(Exception):
-            out["orientation"] = int(im.getexif().get(0x0112, 1) or 1)
+        out["orientation"] = _orientation(im)
     if hashes:
         try:
             if im is None:
@@ -282,21 +290,21 @@ def _run_forked(bounds: tuple[int, int]) -> list:
 
 
 # --------------------------------------------------------------------------- assembly
-def scan(root: Path | str, options: ScanOptions | None = None, *,
+def scan(root: str | os.PathLike, options: ScanOptions | None = None, *,
          progress: Callable[[int, int], None] | None = None, **overrides) -> DatasetReport:
     """Scan the dataset at `root`. Never raises for bad files; raises FileNotFoundError /
     NotADirectoryError when `root` itself is unusable."""
     opts = (options or ScanOptions()).replace(**overrides)
-    root = Path(root).expanduser()
-    if not root.exists():
+    root = os.path.normpath(os.path.expanduser(os.fspath(root)))  # str: no pathlib import
+    if not os.path.exists(root):
         raise FileNotFoundError(f"{root}: no such folder")
-    if not root.is_dir():
+    if not os.path.isdir(root):
         raise NotADirectoryError(f"{root}: not a folder (give the dataset folder)")
     with PausedGC():
         return _scan(root, opts, progress)
 
 
-def _scan(root: Path, opts: ScanOptions, progress: Callable[[int, int], None] | None
+def _scan(root: str, opts: ScanOptions, progress: Callable[[int, int], None] | None
           ) -> DatasetReport:
     t0 = time.perf_counter()
     hashes = opts.deep if opts.duplicates is None else opts.duplicates
@@ -452,7 +460,7 @@ def _duplicates(report: DatasetReport, opts: ScanOptions, per_kind,
                 samples: dict[str, int | None]) -> None:
     """Exact duplicates among `by_size` groups (usable files by size and head checksum,
     with `samples` taken of every group of two or more); near duplicates by phash."""
-    root = Path(report.root)
+    root = report.root
     exact_pairs: set[tuple[str, str]] = set()
     for group in by_size.values():
         if len(group) < 2:
@@ -507,7 +515,7 @@ def _pread(fd: int, n: int, offset: int) -> bytes:
     return os.read(fd, n)
 
 
-def _full_digest(path: Path) -> bytes:
+def _full_digest(path: str) -> bytes:
     import hashlib
 
     h = hashlib.blake2b()
@@ -517,7 +525,7 @@ def _full_digest(path: Path) -> bytes:
     return h.digest()
 
 
-def _identical_groups(root: Path, group: list[ImageRecord],
+def _identical_groups(root: str, group: list[ImageRecord],
                       samples: dict[str, int | None]) -> list[list[ImageRecord]]:
     """Groups of byte-identical files among files of one size: a sampled hash first
     (`samples`), the full hash only for files whose samples match."""
@@ -534,7 +542,7 @@ def _identical_groups(root: Path, group: list[ImageRecord],
 
     out: list[list[ImageRecord]] = []
     for candidates in split(group, lambda rec: samples.get(rec.path)):
-        out.extend(split(candidates, lambda rec: _full_digest(root / rec.path)))
+        out.extend(split(candidates, lambda rec: _full_digest(os.path.join(root, rec.path))))
     return out
 
 
@@ -594,13 +602,13 @@ def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_
             per_kind["caption-style-mixed"][p] = f"{minority} among mostly {majority} captions"
     # captions with no image
     image_keys = {i.key for i in walk.images}
-    root = Path(report.root)
+    root = report.root
     for key, files in walk.captions.items():
         if key not in image_keys:
             inner = os.path.splitext(key[1])
             named_after = (key[0], inner[0]) in image_keys and inner[1].lower() in ALL_IMAGE_EXTS
             for path in files.values():
-                rel = Path(os.path.relpath(path, root)).as_posix()
+                rel = os.path.relpath(path, root).replace(os.sep, "/")
                 per_kind["caption-orphan"][rel] = (
                     f"named after the whole image file name: rename to {inner[0]}"
                     f"{os.path.splitext(path)[1]}" if named_after else "no image with this stem")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import re
 
+from loratui.wording import plural
+
 from .headers import ALL_IMAGE_EXTS
 from .report import Finding, Record, Subset, make_finding
 
@@ -193,7 +195,7 @@ def _scan_root(w: _Walker, root: str, *, is_reg: bool, default_repeats: int) -> 
         if loose:
             paths = [i.rel for i in walk.images[-loose:]]
             walk.findings.append(make_finding(
-                "images-in-parent", f"{loose} image(s) directly in {root_name}/, beside the "
+                "images-in-parent", f"{plural(loose, 'image')} directly in {root_name}/, beside the "
                 "`N_name` folders", paths, extra_refs=extra))
         bad, stray = [], []
         for d in dirs:
@@ -214,11 +216,11 @@ def _scan_root(w: _Walker, root: str, *, is_reg: bool, default_repeats: int) -> 
                 stray.append(rel)
         if bad:
             walk.findings.append(make_finding(
-                "bad-folder-name", f"{len(bad)} image folder(s) not named `<repeats>_<name>`: "
+                "bad-folder-name", f"{plural(len(bad), 'image folder')} not named `<repeats>_<name>`: "
                 + ", ".join(bad[:5]), bad, extra_refs=extra))
         if stray:
             walk.findings.append(make_finding(
-                "stray-folder", f"{len(stray)} folder(s) without images among the `N_name` "
+                "stray-folder", f"{plural(len(stray), 'folder')} without images among the `N_name` "
                 "folders: " + ", ".join(stray[:5]), stray, extra_refs=extra))
         return "kohya"
     match = REPEAT_DIR.match(root_name)
@@ -233,13 +235,13 @@ def _scan_root(w: _Walker, root: str, *, is_reg: bool, default_repeats: int) -> 
                                match.group(2) if match else root_name, is_reg, n))
     if match and n:
         walk.findings.append(make_finding(
-            "leaf-folder", f"{root_name}/ is itself a repeat folder ({repeats} repeats)",
+            "leaf-folder", f"{root_name}/ is itself a repeat folder ({plural(repeats, 'repeat')})",
             [_rel(root, walk.root)], extra_refs=extra))
         return "leaf"
     nested = [i.rel for i in walk.images[before:] if i.nested]
     if nested:
         walk.findings.append(make_finding(
-            "nested-images", f"{len(nested)} image(s) in sub-folders of {root_name}/",
+            "nested-images", f"{plural(len(nested), 'image')} in sub-folders of {root_name}/",
             nested, extra_refs=extra))
     return "flat"
 
@@ -259,6 +261,6 @@ def walk_dataset(root: str | os.PathLike, *, reg_dir: str | os.PathLike | None =
     nested = [i.rel for i in walk.images if i.nested and walk.layout != "flat"]
     if nested:
         walk.findings.append(make_finding(
-            "nested-images", f"{len(nested)} image(s) in sub-folders of `N_name` folders",
+            "nested-images", f"{plural(len(nested), 'image')} in sub-folders of `N_name` folders",
             nested))
     return walk

@@ -16,10 +16,12 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from functools import partial
 
+from loratui.wording import plural
+
 from . import captions as cap
 from .headers import ALL_IMAGE_EXTS, TRAINABLE_FORMATS, read_path, read_small
 from .layout import Walk, walk_dataset
-from .report import DatasetReport, Finding, ImageRecord, Record, Totals, make_finding
+from .report import DatasetReport, Finding, ImageRecord, PausedGC, Record, Totals, make_finding
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the doctor's start-up time
 if TYPE_CHECKING:
@@ -298,6 +300,12 @@ def scan(root: str | os.PathLike, options: ScanOptions | None = None, *,
         raise FileNotFoundError(f"{root}: no such folder")
     if not os.path.isdir(root):
         raise NotADirectoryError(f"{root}: not a folder (give the dataset folder)")
+    with PausedGC():
+        return _scan(root, opts, progress)
+
+
+def _scan(root: str, opts: ScanOptions, progress: Callable[[int, int], None] | None
+          ) -> DatasetReport:
     t0 = time.perf_counter()
     hashes = opts.deep if opts.duplicates is None else opts.duplicates
     auto_ext = opts.caption_extension in ("", "auto")
@@ -606,41 +614,60 @@ def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_
                     f"{os.path.splitext(path)[1]}" if named_after else "no image with this stem")
 
 
-_MESSAGES = {
-    "empty-file": "{n} empty (0-byte) file(s)",
-    "truncated": "{n} truncated image(s)",
-    "corrupt": "{n} unreadable or non-image file(s) with an image extension",
-    "wrong-extension": "{n} file(s) whose extension does not match the content",
-    "unsupported-format": "{n} image(s) in a format trainers do not read",
-    "decompression-bomb": "{n} image(s) refused as decompression bombs",
-    "junk-file": "{n} OS metadata file(s) (._*, .DS_Store, Thumbs.db)",
-    "double-extension": "{n} file(s) with a double extension",
-    "unreadable": "{n} path(s) that cannot be read",
-    "broken-symlink": "{n} broken or looping symbolic link(s)",
-    "symlink-loop": "{n} folder link(s) back into the tree (skipped)",
-    "latent-cache": "{n} .npz latent cache file(s) beside the images",
-    "same-stem": "{n} images share a stem with another image",
-    "exact-duplicate": "{n} exact duplicate image(s)",
-    "near-duplicate": "{n} near-duplicate image(s)",
-    "not-512": "{n} image(s) are not {res}×{res}, the training resolution",
-    "small-image": "{n} image(s) with the short side below {res} px, the training resolution",
-    "extreme-aspect": "{n} image(s) longer than 2:1",
-    "alpha": "{n} image(s) with transparency",
-    "palette": "{n} palette image(s)",
-    "cmyk": "{n} CMYK image(s)",
-    "16-bit": "{n} 16-bit image(s)",
-    "grayscale": "{n} greyscale image(s)",
-    "exif-rotated": "{n} image(s) rotated by EXIF orientation",
-    "caption-missing": "{n} image(s) without a {ext} caption",
-    "caption-empty": "{n} empty caption(s)",
-    "caption-not-utf8": "{n} caption(s) not in UTF-8",
-    "caption-bom": "{n} caption(s) start with a UTF-8 byte-order mark",
-    "caption-other-extension": "{n} caption(s) found only with another extension than {ext}",
-    "caption-too-long": "{n} caption(s) longer than CLIP's 75-token window",
-    "caption-no-trigger": "{n} caption(s) without the trigger word `{trigger}`",
-    "trigger-not-first": "{n} caption(s) where `{trigger}` is not first",
-    "caption-style-mixed": "{n} caption(s) in a different style from the rest",
-    "caption-orphan": "{n} caption file(s) without an image",
+# kind -> (message for one, message for several)
+_MESSAGES: dict[str, tuple[str, str]] = {
+    "empty-file": ("{n} empty (0-byte) file", "{n} empty (0-byte) files"),
+    "truncated": ("{n} truncated image", "{n} truncated images"),
+    "corrupt": ("{n} unreadable or non-image file with an image extension",
+                "{n} unreadable or non-image files with an image extension"),
+    "wrong-extension": ("{n} file whose extension does not match the content",
+                        "{n} files whose extension does not match the content"),
+    "unsupported-format": ("{n} image in a format trainers do not read",
+                           "{n} images in a format trainers do not read"),
+    "decompression-bomb": ("{n} image refused as a decompression bomb",
+                           "{n} images refused as decompression bombs"),
+    "junk-file": ("{n} OS metadata file (._*, .DS_Store, Thumbs.db)",
+                  "{n} OS metadata files (._*, .DS_Store, Thumbs.db)"),
+    "double-extension": ("{n} file with a double extension", "{n} files with a double extension"),
+    "unreadable": ("{n} path that cannot be read", "{n} paths that cannot be read"),
+    "broken-symlink": ("{n} broken or looping symbolic link",
+                       "{n} broken or looping symbolic links"),
+    "symlink-loop": ("{n} folder link back into the tree (skipped)",
+                     "{n} folder links back into the tree (skipped)"),
+    "latent-cache": ("{n} .npz latent cache file beside the images",
+                     "{n} .npz latent cache files beside the images"),
+    "same-stem": ("{n} image shares a stem with another image",
+                  "{n} images share a stem with another image"),
+    "exact-duplicate": ("{n} exact duplicate image", "{n} exact duplicate images"),
+    "near-duplicate": ("{n} near-duplicate image", "{n} near-duplicate images"),
+    "not-512": ("{n} image is not {res}×{res}, the training resolution",
+                "{n} images are not {res}×{res}, the training resolution"),
+    "small-image": ("{n} image with the short side below {res} px, the training resolution",
+                    "{n} images with the short side below {res} px, the training resolution"),
+    "extreme-aspect": ("{n} image longer than 2:1", "{n} images longer than 2:1"),
+    "alpha": ("{n} image with transparency", "{n} images with transparency"),
+    "palette": ("{n} palette image", "{n} palette images"),
+    "cmyk": ("{n} CMYK image", "{n} CMYK images"),
+    "16-bit": ("{n} 16-bit image", "{n} 16-bit images"),
+    "grayscale": ("{n} greyscale image", "{n} greyscale images"),
+    "exif-rotated": ("{n} image rotated by EXIF orientation",
+                     "{n} images rotated by EXIF orientation"),
+    "caption-missing": ("{n} image without a {ext} caption", "{n} images without a {ext} caption"),
+    "caption-empty": ("{n} empty caption", "{n} empty captions"),
+    "caption-not-utf8": ("{n} caption not in UTF-8", "{n} captions not in UTF-8"),
+    "caption-bom": ("{n} caption starts with a UTF-8 byte-order mark",
+                    "{n} captions start with a UTF-8 byte-order mark"),
+    "caption-other-extension": ("{n} caption found only with another extension than {ext}",
+                                "{n} captions found only with another extension than {ext}"),
+    "caption-too-long": ("{n} caption longer than CLIP's 75-token window",
+                         "{n} captions longer than CLIP's 75-token window"),
+    "caption-no-trigger": ("{n} caption without the trigger word `{trigger}`",
+                           "{n} captions without the trigger word `{trigger}`"),
+    "trigger-not-first": ("{n} caption where `{trigger}` is not first",
+                          "{n} captions where `{trigger}` is not first"),
+    "caption-style-mixed": ("{n} caption in a different style from the rest",
+                            "{n} captions in a different style from the rest"),
+    "caption-orphan": ("{n} caption file without an image", "{n} caption files without an image"),
 }
 
 
@@ -648,9 +675,10 @@ def _emit(report: DatasetReport, per_kind: dict[str, dict[str, str]]) -> None:
     for kind, details in per_kind.items():
         if not details:
             continue
-        msg = _MESSAGES.get(kind, kind).format(n=len(details), res=report.resolution,
-                                               ext=report.caption_extension,
-                                               trigger=report.trigger_word)
+        one, many = _MESSAGES.get(kind, (kind, kind))
+        msg = (one if len(details) == 1 else many).format(
+            n=len(details), res=report.resolution, ext=report.caption_extension,
+            trigger=report.trigger_word)
         if kind == "caption-style-mixed":
             first = next(iter(details.values()))
             msg += f" ({first.split(' among')[0]} vs {first.split('mostly ')[1]})"
@@ -665,7 +693,7 @@ def _set_findings(report: DatasetReport, opts: ScanOptions) -> None:
             "no-images", "no images found (looked for .png .jpg .jpeg .webp .bmp)", []))
     elif usable < opts.min_images:
         report.findings.append(make_finding(
-            "too-few-images", f"{usable} usable image(s); the guide recommends "
+            "too-few-images", f"{plural(usable, 'usable image')}; the guide recommends "
             f"{opts.min_images}–{opts.max_images}", []))
     elif usable > opts.max_images:
         report.findings.append(make_finding(

@@ -40,7 +40,8 @@ def open_path(path, *, trainer: str | None = None):
                          "TensorBoard log folder, a trainer's output folder or - for stdin")
     if p.is_file():
         if "tfevents" in p.name:
-            return _tensorboard(p.parent, trainer, _samples_near(p.parent))
+            return _tensorboard(p.parent, trainer or _folder_trainer(p.parent),
+                                _samples_near(p.parent))
         return _log(p, trainer, _samples_near(p.parent))
     if not p.is_dir():
         raise WatchError(f"{text}: not a file or a folder")
@@ -116,6 +117,8 @@ def _samples_near(folder: Path) -> list[Path]:
 
 def _folder_trainer(folder: Path) -> str | None:
     """A trainer known from its output folder's layout."""
+    if (folder.parent / "state.json").is_file():
+        return "loratui"  # a loratui run's tensorboard/ (its trackers use sd-scripts' tags)
     names = {e.name for e in folder.iterdir()} if folder.is_dir() else set()
     if {"tensorboard", "save"} <= names or {"backup", "samples", "tensorboard"} <= names:
         return "onetrainer"

@@ -21,6 +21,7 @@ from typing import Any
 from loratui.watch.progress import utc_now
 
 WINDOW_LINES = 400
+MAX_LINE = 4000
 # Rules about the whole log, not a moment of it: they wait for the end, or are step rules.
 WHOLE_LOG = ("LG138", "LG163", "LG168")
 QUIET_ONLY = ("LG139",)
@@ -46,7 +47,7 @@ class LiveDoctor:
 
     # -- input
     def add_line(self, text: str) -> None:
-        self.window.append(text)
+        self.window.append(text[:MAX_LINE])
         self.new_lines += 1
 
     def reset(self) -> None:

@@ -173,7 +173,7 @@ class WatchSource:
             return []
         alive = self._writer_alive()
         if self.ended or alive is False:
-            return [self._ended_event()]
+            return self._ended_event()
         silent = self._silent_for(now)
         step_time = self.last_row.get("sec_per_step") or 0
         if self.state_name == "running" and silent > max(STALL_SECONDS, 20 * step_time):

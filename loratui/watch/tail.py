@@ -18,6 +18,7 @@ HEAD = 256 * 1024
 CATCH_UP = 8 << 20
 MAX_READ = 4 << 20
 MAX_SEGMENT = 64 * 1024
+MARK = 64
 
 
 class Chunk:
@@ -40,6 +41,7 @@ class FileTail:
         st = os.fstat(self.fh.fileno())
         self.ino = (st.st_dev, st.st_ino)
         self.offset = 0
+        self._mark = b""  # the last bytes read, to tell a rewritten file from a grown one
         self._skip_to: int | None = None
         if st.st_size > catch_up + HEAD:
             self._skip_to = st.st_size - catch_up
@@ -50,9 +52,12 @@ class FileTail:
             size = os.fstat(self.fh.fileno()).st_size
         except OSError:
             size = self.offset
-        if size < self.offset:  # truncated in place (`> log` again, a restarted run)
+        if size < self.offset or not self._same_bytes_before():
+            # truncated in place (`> log` again, a restarted run), maybe already longer
+            # than before: the bytes before the offset are not the ones read there
             self.offset = 0
             self._skip_to = None
+            self._mark = b""
             chunks.append(Chunk(note="truncated"))
         data = self._read_upto(size)
         if data:
@@ -63,6 +68,7 @@ class FileTail:
             st = os.fstat(self.fh.fileno())
             self.ino = (st.st_dev, st.st_ino)
             self.offset = 0
+            self._mark = b""
             chunks.append(Chunk(note="rotated"))
             data = self._read_upto(st.st_size)
             if data:
@@ -76,6 +82,7 @@ class FileTail:
             # the first line there is cut: resume at the next line (or update)
             self.fh.readline(MAX_SEGMENT)
             self.offset = self.fh.tell()
+            self._mark = b""
             return b"\n"
         if size <= self.offset:
             return b""
@@ -85,7 +92,14 @@ class FileTail:
         self.fh.seek(self.offset)
         data = self.fh.read(want)
         self.offset += len(data)
+        self._mark = (self._mark + data[-MARK:])[-MARK:]
         return data
+
+    def _same_bytes_before(self) -> bool:
+        if not self._mark:
+            return True
+        self.fh.seek(self.offset - len(self._mark))
+        return self.fh.read(len(self._mark)) == self._mark
 
     def _rotated(self) -> bool:
         try:
@@ -183,6 +197,6 @@ class Segments:
     def _split(data: bytes) -> list[str]:
         if not data:
             return []
-        text = data.decode("utf-8", errors="replace")
-        text = ANSI_RE.sub("", text)
+        text = data.decode("utf-8", errors="replace").replace("\x00", "")
+        text = ANSI_RE.sub("", text)  # (NULs: a preallocated or sparse log's unwritten part)
         return [s for s in re.split(r"[\r\n]", text) if s.strip()]

@@ -66,7 +66,8 @@ class Stream:
 
 def sd_scripts(steps: int = 60, epochs: int = 3, *, nan_at: int | None = None,
                slow_from: int | None = None, crlf: bool = False, gui: bool = False,
-               output_dir: str = "/data/lora/out", rise: float = 0.0, seed: int = 1) -> Stream:
+               output_dir: str = "/data/lora/out", rise: float = 0.0, prefixed: bool = False,
+               seed: int = 1) -> Stream:
     rnd = random.Random(seed)
     s = Stream()
     if gui:
@@ -112,6 +113,13 @@ def sd_scripts(steps: int = 60, epochs: int = 3, *, nan_at: int | None = None,
                                   "clip_skipは動作しません"))
     s.add("\n" + rich_log("INFO", "model saved.", "train_network.py:1116"))
     text = "".join(s.parts)
+    if prefixed:  # a GUI that logs the trainer's stderr: each update on a line of its own,
+        # after a clock and the stream's name, some twice, a log line glued to a bar
+        lines = [f"[08:03:{i % 60:02d}] [STDERR] {seg}" for i, seg in
+                 enumerate(x for x in text.replace("\r", "\n").split("\n") if x)]
+        lines = [x for line in lines for x in ((line, line) if "avr_loss" in line else (line,))]
+        text = "\n".join(lines) + "\n"
+        text = text.replace("]\n[08:03:01] [STDERR] ", "]INFO:train_util:epoch is incremented.\n", 1)
     if crlf:
         text = text.replace("\n", "\r\n")
     s.parts = [text]

@@ -3,38 +3,25 @@
 Every rule is data: code, kebab-case name, severity, refs to PITFALLS (P..) and FAILURES
 (C/D/E/R/O..) ids, the input kinds it applies to, the predicate that computes it,
 thresholds, log regexes, a message template, a fix template and an explanation.
-
-Parsing ~150 rules with the pure-Python `tomllib` costs more than the whole start-up
-budget of `loratui doctor`, so the parsed catalog is cached in the user cache folder,
-keyed by the rule files' paths, sizes and mtimes and the Python version. The cache holds
-plain data (lists, dicts, strings, numbers) in `marshal` form: built in, so reading it
-imports nothing (`import json` alone is 5% of the budget). `marshal` is not meant for
-untrusted input, so the file is ours only: written atomically by this module, with a magic
-number and a CRC-32 of the payload checked before it is read; anything else is ignored
-and the rules are parsed again.
+The parsed rules are kept in loratui's data cache (`loratui.datacache`): parsing them with
+tomllib costs more than the doctor's whole start-up budget.
 """
 
 from __future__ import annotations
 
-import marshal
 import os
-import sys
-import zlib
 
+from loratui import datacache
 from loratui.doctor.model import APPLICABILITIES, SEVERITIES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-CACHE_VERSION = 4
-CACHE_MAGIC = b"LTRC"
-KEEP_CACHES = 4
-
 # Input kinds a rule can name, and the groups that expand to several kinds.
-INPUT_KINDS = ("loratui", "kohya-json", "sdscripts-toml", "cmdline", "dataset-toml", "log",
-               "lora", "prompt", "comfy", "dataset", "run", "env")
-KIND_GROUPS = {"config": ("loratui", "kohya-json", "sdscripts-toml", "cmdline"),
+INPUT_KINDS = ("loratui", "kohya-json", "sdscripts-toml", "cmdline", "aitoolkit", "dataset-toml",
+               "log", "lora", "prompt", "comfy", "dataset", "run", "env")
+KIND_GROUPS = {"config": ("loratui", "kohya-json", "sdscripts-toml", "cmdline", "aitoolkit"),
                "usage": ("prompt", "comfy")}
 EXPLAIN_FIELDS = ("what", "why", "example", "fix_safety")
 
@@ -136,18 +123,13 @@ def _validate(data: dict[str, Any], file: str) -> None:
 
 
 def _parse_files(files: list[str]) -> list[dict[str, Any]]:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-
     out: list[dict[str, Any]] = []
     for path in files:
         name = os.path.basename(path)
         try:
             with open(path, encoding="utf-8") as fh:
-                doc = tomllib.loads(fh.read())
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+                doc = datacache.toml_loads(fh.read())
+        except (OSError, UnicodeDecodeError, ValueError) as exc:  # TOMLDecodeError: a ValueError
             raise CatalogError(f"{path}: cannot read rule file ({exc})") from None
         module = doc.get("meta", {}).get("module", "loratui.doctor.predicates")
         for data in doc.get("rule", []):
@@ -156,19 +138,6 @@ def _parse_files(files: list[str]) -> list[dict[str, Any]]:
             data["_file"] = name
             out.append(data)
     return out
-
-
-def _cache_path(files: list[str]) -> str | None:
-    if os.environ.get("LORATUI_NO_CACHE"):
-        return None
-    base = os.environ.get("LORATUI_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME") or \
-        os.path.join(os.path.expanduser("~"), ".cache")
-    key = [f"{CACHE_VERSION}|{sys.version_info[:2]}|{marshal.version}"]
-    for f in files:
-        st = os.stat(f)
-        key.append(f"{os.path.realpath(f)}|{st.st_size}|{st.st_mtime_ns}")
-    digest = zlib.crc32("\n".join(key).encode()) ^ (len(files) << 24)
-    return os.path.join(base, "loratui", f"rules-{digest:08x}.cache")
 
 
 def default_rules_dir() -> str:
@@ -183,57 +152,12 @@ def load_catalog(rules_dir: str | os.PathLike | None = None, *, use_cache: bool 
                  ) -> Catalog:
     folder = os.fspath(rules_dir) if rules_dir is not None else default_rules_dir()
     files = sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".toml"))
-    cache = _cache_path(files) if use_cache else None
-    raw = _read_cache(cache) if cache is not None else None
-    if raw is None:
+    raw = datacache.cached("rules", files, _parse_files) if use_cache else None
+    if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
         raw = _parse_files(files)
-        if cache is not None:
-            _write_cache(cache, raw)
     rules = [Rule(d, d["module"], d["_file"]) for d in raw]
     codes = [r.code for r in rules]
     dupes = sorted({c for c in codes if codes.count(c) > 1})
     if dupes:
         raise CatalogError(f"duplicate rule codes: {', '.join(dupes)}")
     return Catalog(rules)
-
-
-def _read_cache(path: str) -> list[dict[str, Any]] | None:
-    try:
-        with open(path, "rb") as fh:
-            blob = fh.read()
-    except OSError:
-        return None
-    payload = blob[8:]
-    if blob[:4] != CACHE_MAGIC or int.from_bytes(blob[4:8], "little") != zlib.crc32(payload):
-        return None
-    try:
-        raw = marshal.loads(payload)
-    except (ValueError, EOFError, TypeError):
-        return None
-    if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
-        return None
-    return raw
-
-
-def _write_cache(path: str, raw: list[dict[str, Any]]) -> None:
-    import contextlib
-
-    folder = os.path.dirname(path)
-    try:
-        payload = marshal.dumps(raw)
-    except ValueError:  # a value marshal cannot hold (a TOML date): no cache
-        return
-    try:
-        os.makedirs(folder, exist_ok=True)
-        tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(CACHE_MAGIC + zlib.crc32(payload).to_bytes(4, "little") + payload)
-        os.replace(tmp, path)
-        # keep the newest few: two installs used in turn (a checkout and a venv) keep theirs
-        old = sorted((os.path.join(folder, n) for n in os.listdir(folder)
-                      if n.startswith("rules-")), key=os.path.getmtime, reverse=True)
-        for stale in old[KEEP_CACHES:]:
-            with contextlib.suppress(OSError):
-                os.unlink(stale)
-    except OSError:
-        pass  # a read-only home is fine: we just parse every time

@@ -96,3 +96,62 @@ def test_cache_follows_rule_edits(tmp_path, monkeypatch):
     edited = text[:sev] + 'severity = "error"' + text[sev + len('severity = "warning"'):]
     (rules / "config.toml").write_text(edited, encoding="utf-8")
     assert load_catalog(rules).get("CF102").severity == "error"
+
+
+# Rule files whose rules all carry `[rule.zh]`; the last batch makes this every file.
+TRANSLATED_FILES = {"config.toml"}
+
+
+def test_every_rule_has_its_chinese_texts():
+    from loratui.doctor.catalog import placeholders
+
+    cat = load_catalog(use_cache=False, lang="zh")
+    missing = []
+    for r in cat.rules:
+        if r.file not in TRANSLATED_FILES:
+            continue
+        zh = r.translation
+        needed = ["title", "message", "what", "why", "fix_safety"]
+        if (r.fix or {}).get("title"):
+            needed.append("fix")
+        missing += [f"{r.code}.{f}" for f in needed if not zh.get(f, "").strip()]
+        assert placeholders(zh.get("message", "")) == placeholders(r.message), r.code
+        assert placeholders(zh.get("fix", "")) == placeholders((r.fix or {}).get("title", "")), \
+            r.code
+        # Chinese text, not a copy of the English
+        assert re.search(r"[\u4e00-\u9fff]", zh.get("title", "")), r.code
+    assert not missing, f"rules without a Chinese translation: {missing}"
+
+
+def test_translation_placeholders_must_match(tmp_path):
+    import pytest
+
+    from loratui.doctor.catalog import CatalogError
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    rule = ('[[rule]]\ncode = "CF999"\nname = "x"\nseverity = "info"\ninputs = ["config"]\n'
+            'message = "{key} = {rank} is high"\n[rule.zh]\nmessage = "{key} 太高"\n')
+    (rules / "x.toml").write_text(rule, encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"placeholders \['key'\].*\['key', 'rank'\]"):
+        load_catalog(rules, use_cache=False)
+    (rules / "x.toml").write_text(rule.replace("{key} 太高", "{key} = {rank} 太高")
+                                  .replace("[rule.zh]\n", "[rule.zh]\ntitel = \"x\"\n"),
+                                  encoding="utf-8")
+    with pytest.raises(CatalogError, match="unknown .rule.zh. field.*titel"):
+        load_catalog(rules, use_cache=False)
+
+
+def test_chinese_texts_load_only_when_asked(tmp_path, monkeypatch):
+    monkeypatch.setenv("LORATUI_CACHE_DIR", str(tmp_path))
+    english = load_catalog()
+    assert english.lang is None and not english.get("CF102").translation
+    assert english.get("CF102").text("title") == english.get("CF102").title
+    (cache,) = (tmp_path / "loratui").glob("rules-*.cache")
+    zh_cache = cache.with_name(cache.name + ".zh")
+    assert "蟑螂" not in cache.read_bytes().decode("utf-8", "replace")  # English cache: no zh
+    assert "蟑螂" in zh_cache.read_bytes().decode("utf-8", "replace")
+    chinese = load_catalog(lang="zh")  # from the cache
+    assert "赛博朋克蟑螂人" in chinese.get("CF102").text("message")
+    zh_cache.write_bytes(b"LTRC damaged")  # a damaged translation cache: parsed again
+    assert "赛博朋克蟑螂人" in load_catalog(lang="zh").get("CF102").text("message")

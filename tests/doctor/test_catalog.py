@@ -99,7 +99,8 @@ def test_cache_follows_rule_edits(tmp_path, monkeypatch):
 
 
 # Rule files whose rules all carry `[rule.zh]`; the last batch makes this every file.
-TRANSLATED_FILES = {"config.toml", "dataset.toml", "dataset-scan.toml", "run.toml"}
+TRANSLATED_FILES = {"config.toml", "dataset.toml", "dataset-scan.toml", "run.toml", "lora.toml",
+                    "usage.toml"}
 
 
 def test_every_rule_has_its_chinese_texts():

@@ -14,6 +14,7 @@ import os
 import sys
 
 from loratui import __version__
+from loratui.i18n import LANGS, N_, _, set_language
 
 # Subcommand modules, in the order `--help` lists them. Each defines register(subparsers).
 COMMAND_MODULES = (
@@ -34,14 +35,16 @@ COMMAND_ALIASES = {
     "stop": "loratui.cli.runs_cmd",
 }
 
-EPILOG = """\
+EPILOG = N_("""\
 examples:
   loratui                               open the wizard
   loratui presets --gpu auto            what to start from on this GPU
   loratui presets --gpu 8GB --write loratui.toml
   loratui config check loratui.toml     validate a run config
+  loratui --lang zh                     the wizard and messages in Chinese
   loratui <command> --help              help and examples for one command
-"""
+""")
+LANG_HELP = N_("language of messages: en or zh (default: $LORATUI_LANG, then the locale)")
 
 
 def terminal_width() -> int:
@@ -96,12 +99,13 @@ def build_parser(modules: tuple[str, ...] = COMMAND_MODULES, *, summary: bool = 
     """The parser of `modules`' commands; `summary`: names and helps only (for --help)."""
     parser = argparse.ArgumentParser(
         prog="loratui",
-        description="A terminal wizard and doctor for training Stable Diffusion LoRAs.",
-        epilog=EPILOG,
+        description=_("A terminal wizard and doctor for training Stable Diffusion LoRAs."),
+        epilog=_(EPILOG),
         formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"loratui {__version__}")
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND",
+    parser.add_argument("--lang", choices=LANGS, help=_(LANG_HELP))  # read by take_lang()
+    sub = parser.add_subparsers(title=_("commands"), metavar="COMMAND",
                                 parser_class=SummaryParser if summary else argparse.ArgumentParser)
     for name in modules:
         importlib.import_module(name).register(sub)
@@ -133,9 +137,35 @@ def add_command(sub, name: str, *, help: str, epilog: str = "", description: str
     )
 
 
+def take_lang(argv: list[str]) -> list[str]:
+    """Set the language from `--lang X` / `--lang=X` wherever it stands before `--`
+    (`loratui --lang zh doctor`, `loratui doctor . --lang zh`); argv without it."""
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest += argv[i:]
+            break
+        if arg == "--lang" or arg.startswith("--lang="):
+            value = arg.partition("=")[2] if "=" in arg else (
+                argv[i + 1] if i + 1 < len(argv) else "")
+            i += 1 if "=" in arg else 2
+            if value not in LANGS:
+                print(_("loratui: --lang: choose one of {choices} (got {value!r})").format(
+                    choices=", ".join(LANGS), value=value), file=sys.stderr)
+                raise SystemExit(2)
+            set_language(value)
+            continue
+        rest.append(arg)
+        i += 1
+    return rest
+
+
 def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
+    argv = take_lang(argv)
     if argv in (["--help"], ["-h"]):
         build_parser(summary=True).parse_args(argv)  # prints the command list, exits
     parser = _command_parser(argv) or build_parser()

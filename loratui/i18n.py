@@ -1,0 +1,105 @@
+"""The message catalogue: English source strings, translated at display time with gettext.
+
+    from loratui.i18n import _, N_, ngettext
+    _("Dataset")                              # translated now
+    ngettext("{n} image", "{n} images", n).format(n=n)
+    LABEL = N_("Trigger")                     # marked at import, translated by _(LABEL) later
+
+The language comes, in order, from `set_language()` (the `--lang zh|en` option), the
+`LORATUI_LANG` variable, then the POSIX locale variables `LC_ALL`, `LC_MESSAGES`, `LANG`
+(the first one set). Any Chinese locale reads the Simplified Chinese catalogue, as GNU
+gettext does (it falls back from `zh_TW` to `zh`): zh_TW and zh_HK readers get Simplified
+Chinese rather than English; `LORATUI_LANG=en` overrides. Everything else is English.
+
+The catalogue is `locale/zh/LC_MESSAGES/loratui.mo` beside this module, read by the
+standard library's gettext on the first translated call; in English it is never opened.
+Babel extracts and compiles it at development time only (docs/translating.md).
+"""
+
+from __future__ import annotations
+
+import os
+
+LANGS = ("en", "zh")
+DOMAIN = "loratui"
+LOCALE_DIR = os.path.join(os.path.dirname(__file__), "locale")
+ENV_VAR = "LORATUI_LANG"
+LOCALE_VARS = ("LC_ALL", "LC_MESSAGES", "LANG")
+
+_explicit: str | None = None
+_catalogs: dict[str, object] = {}   # language -> gettext translations, loaded once
+
+
+def set_language(lang: str | None) -> None:
+    """Use `lang` ("en", "zh" or a locale name such as "zh_CN.UTF-8"); None: back to the
+    environment."""
+    global _explicit
+    _explicit = None if lang is None else normalize(lang)
+
+
+def normalize(name: str) -> str:
+    """'zh', 'zh_CN.UTF-8', 'zh-Hans', 'zh_SG', 'zh_TW' -> 'zh'; anything else -> 'en'."""
+    base = name.strip().lower().replace("-", "_").split(".")[0].split("@")[0]
+    return "zh" if base == "zh" or base.startswith("zh_") else "en"
+
+
+def language() -> str:
+    """The language messages are shown in now: "en" or "zh"."""
+    if _explicit is not None:
+        return _explicit
+    chosen = os.environ.get(ENV_VAR, "").strip()
+    if chosen:
+        return normalize(chosen)
+    for var in LOCALE_VARS:
+        value = os.environ.get(var, "").strip()
+        if value:
+            return normalize(value)
+    return "en"
+
+
+def _catalog(lang: str):
+    catalog = _catalogs.get(lang)
+    if catalog is None:
+        import gettext
+
+        catalog = gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
+        _catalogs[lang] = catalog
+    return catalog
+
+
+def _(msgid: str) -> str:
+    """`msgid` in the current language (itself in English or when it has no translation)."""
+    lang = language()
+    if lang == "en" or not msgid:
+        return msgid
+    return _catalog(lang).gettext(msgid)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The form of a message for `n` things (Chinese has one form for every n)."""
+    lang = language()
+    if lang == "en":
+        return singular if n == 1 else plural
+    return _catalog(lang).ngettext(singular, plural, n)
+
+
+def pgettext(context: str, msgid: str) -> str:
+    """`msgid` translated in a context, for a short English word that needs two
+    translations ("Train" the step, "train" the verb)."""
+    lang = language()
+    if lang == "en":
+        return msgid
+    return _catalog(lang).pgettext(context, msgid)
+
+
+def N_(msgid: str) -> str:
+    """Marks `msgid` for extraction and returns it unchanged: translate it with `_()` when
+    it is shown (for constants built at import time, before the language is known)."""
+    return msgid
+
+
+def width(text: str) -> int:
+    """Terminal columns `text` takes (CJK characters take two): for padding and layout."""
+    from rich.cells import cell_len
+
+    return cell_len(text)

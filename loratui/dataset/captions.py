@@ -11,10 +11,10 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from .report import Record
 
+TYPE_CHECKING = False  # not typing's: importing typing costs the doctor's start-up time
 if TYPE_CHECKING:
     import random
 

@@ -6,34 +6,22 @@ thresholds, log regexes, a message template, a fix template and an explanation.
 Its `[rule.zh]` table holds the same texts in Simplified Chinese (title, message, fix,
 what, why, example, fix_safety), with the same `{placeholders}`; codes, names and refs
 are shared by every language.
-
-Parsing ~150 rules with the pure-Python `tomllib` costs more than the whole start-up
-budget of `loratui doctor`, so the parsed catalog is cached in the user cache folder,
-keyed by the rule files' paths, sizes and mtimes and the Python version. The cache holds
-plain data (lists, dicts, strings, numbers) in `marshal` form: built in, so reading it
-imports nothing (`import json` alone is 5% of the budget). `marshal` is not meant for
-untrusted input, so the file is ours only: written atomically by this module, with a magic
-number and a CRC-32 of the payload checked before it is read; anything else is ignored
-and the rules are parsed again. The translations go to a cache file of their own, read
-only when a language other than English is asked for.
+The parsed rules are kept in loratui's data cache (`loratui.datacache`): parsing them with
+tomllib costs more than the doctor's whole start-up budget. Their translations are cached
+apart (`zh-rules`) and read only when a language other than English is asked for.
 """
 
 from __future__ import annotations
 
-import marshal
 import os
-import sys
-import zlib
 
+from loratui import datacache
 from loratui.doctor.model import APPLICABILITIES, SEVERITIES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
-
-CACHE_VERSION = 5
-CACHE_MAGIC = b"LTRC"
-KEEP_CACHES = 4
 
 # Input kinds a rule can name, and the groups that expand to several kinds.
 INPUT_KINDS = ("loratui", "kohya-json", "sdscripts-toml", "cmdline", "dataset-toml", "log",
@@ -162,14 +150,21 @@ def _validate_translation(data: dict[str, Any], lang: str, where: str) -> None:
     if unknown:
         raise CatalogError(f"{where}: unknown [rule.{lang}] field(s) {', '.join(unknown)}; "
                            f"allowed: {', '.join(TRANSLATED_FIELDS)}")
+    # A text whose placeholders no longer match the English (the English changed, the
+    # translation did not yet) is left out: that field is shown in English. The catalog
+    # test (`stale_translations`) fails on it.
+    for field in stale_translations(data, lang):
+        del table[field]
+
+
+def stale_translations(data: dict[str, Any], lang: str) -> list[str]:
+    """The `[rule.<lang>]` fields of a rule's data whose placeholders differ from the
+    English ones."""
+    table = data.get(lang) or {}
     english = {"message": data.get("message", ""),
                "fix": (data.get("fix") or {}).get("title", "")}
-    for field, source in english.items():
-        if field in table and placeholders(table[field]) != placeholders(source):
-            raise CatalogError(
-                f"{where}: [rule.{lang}] {field} has placeholders "
-                f"{sorted(placeholders(table[field]))}, the English has "
-                f"{sorted(placeholders(source))}")
+    return [field for field, source in english.items()
+            if field in table and placeholders(table[field]) != placeholders(source)]
 
 
 def _validate(data: dict[str, Any], file: str) -> None:
@@ -190,21 +185,27 @@ def _validate(data: dict[str, Any], file: str) -> None:
             _validate_translation(data, lang, where)
 
 
-def _parse_files(files: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The rules' data, and their translations by language then code."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+def _parse_files(files: list[str]) -> list[dict[str, Any]]:
+    """The rules' data, without their translations."""
+    return _parse_all(files)[0]
 
+
+def _parse_translations(lang: str) -> Callable[[list[str]], dict[str, Any]]:
+    """A builder of the rules' `[rule.<lang>]` tables, by code."""
+    def build(files: list[str]) -> dict[str, Any]:
+        return _parse_all(files)[1][lang]
+    return build
+
+
+def _parse_all(files: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     out: list[dict[str, Any]] = []
     translations: dict[str, Any] = {lang: {} for lang in LANGUAGES}
     for path in files:
         name = os.path.basename(path)
         try:
             with open(path, encoding="utf-8") as fh:
-                doc = tomllib.loads(fh.read())
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+                doc = datacache.toml_loads(fh.read())
+        except (OSError, UnicodeDecodeError, ValueError) as exc:  # TOMLDecodeError: a ValueError
             raise CatalogError(f"{path}: cannot read rule file ({exc})") from None
         module = doc.get("meta", {}).get("module", "loratui.doctor.predicates")
         for data in doc.get("rule", []):
@@ -218,19 +219,6 @@ def _parse_files(files: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]
     return out, translations
 
 
-def _cache_path(files: list[str]) -> str | None:
-    if os.environ.get("LORATUI_NO_CACHE"):
-        return None
-    base = os.environ.get("LORATUI_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME") or \
-        os.path.join(os.path.expanduser("~"), ".cache")
-    key = [f"{CACHE_VERSION}|{sys.version_info[:2]}|{marshal.version}"]
-    for f in files:
-        st = os.stat(f)
-        key.append(f"{os.path.realpath(f)}|{st.st_size}|{st.st_mtime_ns}")
-    digest = zlib.crc32("\n".join(key).encode()) ^ (len(files) << 24)
-    return os.path.join(base, "loratui", f"rules-{digest:08x}.cache")
-
-
 def default_rules_dir() -> str:
     """The shipped `rules/` folder as a string (no pathlib: the doctor's start-up budget):
     `loratui/_data/rules` in a wheel, `rules/` in a checkout."""
@@ -241,82 +229,28 @@ def default_rules_dir() -> str:
 
 def load_catalog(rules_dir: str | os.PathLike | None = None, *, use_cache: bool = True,
                  lang: str | None = None) -> Catalog:
-    """The rules of `rules_dir` (the installed ones by default). With `lang` ("zh") each
-    rule also carries its texts in that language (`Rule.text`); English needs no more
-    than the rules themselves, so their translations are not even read from the cache."""
+    """The rules of `rules_dir` (the shipped ones by default). With `lang` ("zh") each rule
+    also carries its texts in that language (`Rule.text`); in English the translations
+    are not even read from the cache."""
     folder = os.fspath(rules_dir) if rules_dir is not None else default_rules_dir()
     files = sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".toml"))
-    cache = _cache_path(files) if use_cache else None
-    raw = _read_cache(cache) if cache is not None else None
-    lang = lang if lang in LANGUAGES else None
-    translated: dict[str, Any] | None = None
-    if raw is not None and lang is not None:
-        translated = _read_cache(f"{cache}.{lang}")
-        if not isinstance(translated, dict):
-            raw = translated = None  # parse again: the rules and their translations agree
-    if raw is None:
-        raw, translations = _parse_files(files)
-        if cache is not None:
-            _write_cache(cache, raw)
-            for code, table in translations.items():
-                _write_cache(f"{cache}.{code}", table)
-        translated = translations.get(lang) if lang else None
+    raw = datacache.cached("rules", files, _parse_files) if use_cache else None
+    if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
+        raw = _parse_files(files)
     rules = [Rule(d, d["module"], d["_file"]) for d in raw]
     codes = [r.code for r in rules]
     dupes = sorted({c for c in codes if codes.count(c) > 1})
     if dupes:
         raise CatalogError(f"duplicate rule codes: {', '.join(dupes)}")
-    if translated:
-        for rule in rules:
-            table = translated.get(rule.code)
-            if isinstance(table, dict):
-                rule.translation = table
-                rule.lang = lang
+    if lang not in LANGUAGES:
+        return Catalog(rules)
+    build = _parse_translations(lang)
+    translated = datacache.cached(f"{lang}-rules", files, build) if use_cache else None
+    if not isinstance(translated, dict):
+        translated = build(files)
+    for rule in rules:
+        table = translated.get(rule.code)
+        if isinstance(table, dict):
+            rule.translation = table
+            rule.lang = lang
     return Catalog(rules, lang)
-
-
-def _read_cache(path: str) -> Any:
-    try:
-        with open(path, "rb") as fh:
-            blob = fh.read()
-    except OSError:
-        return None
-    payload = blob[8:]
-    if blob[:4] != CACHE_MAGIC or int.from_bytes(blob[4:8], "little") != zlib.crc32(payload):
-        return None
-    try:
-        raw = marshal.loads(payload)
-    except (ValueError, EOFError, TypeError):
-        return None
-    if isinstance(raw, dict):  # translations: code -> table
-        return raw
-    if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
-        return None
-    return raw
-
-
-def _write_cache(path: str, raw: Any) -> None:
-    import contextlib
-
-    folder = os.path.dirname(path)
-    try:
-        payload = marshal.dumps(raw)
-    except ValueError:  # a value marshal cannot hold (a TOML date): no cache
-        return
-    try:
-        os.makedirs(folder, exist_ok=True)
-        tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(CACHE_MAGIC + zlib.crc32(payload).to_bytes(4, "little") + payload)
-        os.replace(tmp, path)
-        # keep the newest few: two installs used in turn (a checkout and a venv) keep theirs
-        # (a catalog's translations, `<cache>.zh`, go with it)
-        old = sorted((os.path.join(folder, n) for n in os.listdir(folder)
-                      if n.startswith("rules-") and n.endswith(".cache")),
-                     key=os.path.getmtime, reverse=True)
-        for stale in old[KEEP_CACHES:]:
-            for companion in (stale, *(f"{stale}.{lang}" for lang in LANGUAGES)):
-                with contextlib.suppress(OSError):
-                    os.unlink(companion)
-    except OSError:
-        pass  # a read-only home is fine: we just parse every time

@@ -18,6 +18,7 @@ from loratui.doctor.catalog import Catalog, Rule, load_catalog
 from loratui.doctor.inputs import Input
 from loratui.doctor.model import DELETE, Diagnostic, Fix, Location, Relative
 from loratui.doctor.registry import PREDICATES, Hit
+from loratui.familydata import doctor_thresholds
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -106,19 +107,44 @@ def _driver_present() -> bool:
     return os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/nvidiactl")
 
 
-def thresholds_for(rule: Rule, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Rule thresholds with overrides: `name = value` (any rule having that threshold) or
-    `CODE = { name = value }` (that rule only)."""
+def thresholds_for(rule: Rule, overrides: dict[str, Any],
+                   family: str | None = None) -> dict[str, Any]:
+    """Rule thresholds (the guide's figures, for SD1.5), then the model family's (the
+    `[doctor]` table of `data/<family>/family.toml`), then the user's overrides. Both
+    tables take `name = value` (any rule having that threshold) or `CODE = { name = value }`
+    (that rule only)."""
     th = dict(rule.thresholds)
+    if family:
+        _overlay(th, rule, doctor_thresholds(family) or {})
+    _overlay(th, rule, overrides)
+    return th
+
+
+def _overlay(th: dict[str, Any], rule: Rule, table: dict[str, Any]) -> None:
     for name in th:
-        if name in overrides and not isinstance(overrides[name], dict):
-            th[name] = overrides[name]
-    per_rule = overrides.get(rule.code) or overrides.get(rule.name)
+        if name in table and not isinstance(table[name], dict):
+            th[name] = table[name]
+    per_rule = table.get(rule.code) or table.get(rule.name)
     if isinstance(per_rule, dict):
         for name, value in per_rule.items():
             if name in th:
                 th[name] = value
-    return th
+
+
+def input_family(inp: Input) -> str | None:
+    """The model family an input shows — a config's flag, script or base model name, a
+    LoRA's tensors or metadata — for the family's thresholds; None when it does not say
+    (the rules' own thresholds apply: never a guess)."""
+    if inp.facts is not None:
+        from loratui.doctor.facts import shown_family
+
+        return shown_family(inp.facts)
+    if inp.kind == "lora" and inp.data is not None:
+        from loratui.lora.reader import LoraFile
+
+        if isinstance(inp.data, LoraFile) and inp.data.tensors:
+            return inp.data.family()[0] or inp.data.metadata_family()
+    return None
 
 
 class _SafeVars(dict):
@@ -170,12 +196,16 @@ def run_rules(ctx: Context) -> list[Diagnostic]:
         if not any(k in kinds for k in rule.inputs):
             continue
         fn = _predicate(rule)
-        th = thresholds_for(rule, ctx.options.overrides)
+        by_family: dict[str | None, dict[str, Any]] = {}
         targets = [i for i in inputs if i.kind in rule.inputs and i.error is None]
         if "env" in rule.inputs and "env" in kinds:
             targets.append(Input("<environment>", "env"))
         for inp in targets:
             try:
+                fam = input_family(inp) if rule.thresholds else None
+                if fam not in by_family:
+                    by_family[fam] = thresholds_for(rule, ctx.options.overrides, fam)
+                th = by_family[fam]
                 if fn is None:
                     raise LookupError(f"predicate {rule.predicate!r} is not registered "
                                       f"(module {rule.module})")

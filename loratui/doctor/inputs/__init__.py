@@ -282,9 +282,6 @@ def _load_comfy(inp: Input, path: str) -> None:
 
 
 def _load_dataset(inp: Input, path: str) -> None:
-    from pathlib import Path
-
-    path = Path(path)
     from loratui.doctor.inputs.dataset import load_dataset
 
     inp.data = load_dataset(path)

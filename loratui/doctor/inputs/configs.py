@@ -86,12 +86,10 @@ def coerce(key: str, value: Any) -> Any:
 
 
 def _tomllib():
-    """tomllib, imported when a TOML file is read (a kohya JSON run never needs it)."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    return tomllib
+    """The TOML parser, imported when a TOML file is read (a kohya JSON run never needs it)."""
+    from loratui.tomlparser import parser
+
+    return parser()
 
 
 _ASSIGN_RE = r'^[ \t]*["\']?([^"\'=:\n]*?)["\']?[ \t]*[=:]'
@@ -571,12 +569,10 @@ def attach_dataset(inp: Input, path: str) -> None:
         if not os.path.isdir(p) or p in seen:
             continue
         seen.add(p)
-        from pathlib import Path
-
         from loratui.doctor.inputs.dataset import load_dataset
 
         child = Input(p, "dataset")
-        child.data = load_dataset(Path(p), caption_extension=ext, layout=layout)
+        child.data = load_dataset(p, caption_extension=ext, layout=layout)
         child.parent = inp
         child.data.config = f  # the config's facts, for cross-checks (trigger word, C01)
         inp.children.append(child)

@@ -212,7 +212,8 @@ def batch_too_big(inp, ctx, rule, th):
     if est.fits(vram) and not guide:
         return
     why = (f"the estimate is {est.total_gb:.1f} GB" if not est.fits(vram) else
-           "the guide saw batch 4 run out of memory on 8 GB")
+           f"above batch {th['max_batch_small_card']} a card of {th['small_card_gb']:g} GB or "
+           f"less runs out of memory (the guide's batch 4 did on 8 GB with SD1.5)")
     yield Hit({"batch": batch, "vram": vram, "why": why, "accum": batch * accum},
               key="train_batch_size",
               edits={"train_batch_size": 1, "gradient_accumulation_steps": batch * accum})
@@ -383,8 +384,7 @@ def bucket_reso_steps(inp, ctx, rule, th):
     if steps is None:
         return
     fam = F.family(f)
-    need = (doctor_thresholds(fam) or {}).get("bucket_multiple") or (
-        th["sdxl_multiple"] if fam == "sdxl" else th["sd_multiple"])
+    need = int(th["bucket_multiple"])  # the family's (`[doctor]` of its family.toml)
     if steps <= 0 or steps % need:
         yield Hit({"steps": steps, "need": need, "family": fam}, key="bucket_reso_steps",
                   edits={"bucket_reso_steps": 64})

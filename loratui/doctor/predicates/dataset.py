@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 
@@ -23,9 +24,10 @@ def _examples(paths, root, n=3) -> str:
     out = []
     for p in list(paths)[:n]:
         try:
-            out.append(shown(p.relative_to(root)))
-        except ValueError:
-            out.append(shown(p))
+            rel = os.path.relpath(p, root)
+        except ValueError:  # another drive (Windows)
+            rel = ".."
+        out.append(shown(p if rel.startswith("..") else rel))
     more = len(paths) - n
     return ", ".join(out) + (f" and {more} more" if more > 0 else "")
 
@@ -108,7 +110,7 @@ def caption_extension_mismatch(inp, ctx, rule, th):
 @predicate("folder_layout")
 def folder_layout(inp, ctx, rule, th):
     ds = _ds(inp)
-    name = ds.root.name
+    name = os.path.basename(os.path.normpath(ds.root))
     if ds.layout == "kohya" and (REPEATS_RE.match(name) or (ds.root_images and not ds.subdirs)):
         yield Hit({"problem": f"`{ds.root}` holds the images itself; train_data_dir must be "
                    "its parent (the folder that contains `N_name` folders): sd-scripts "
@@ -129,7 +131,7 @@ def duplicate_stems(inp, ctx, rule, th):
     if ds.duplicate_stems:
         from loratui.userfiles import shown
 
-        groups = "; ".join(" + ".join(shown(p.name) for p in g) for g in ds.duplicate_stems[:3])
+        groups = "; ".join(" + ".join(shown(os.path.basename(p)) for p in g) for g in ds.duplicate_stems[:3])
         yield Hit({"n": len(ds.duplicate_stems), "groups": groups})
 
 
@@ -206,7 +208,7 @@ def transparent_images(inp, ctx, rule, th):
 @predicate("odd_formats")
 def odd_formats(inp, ctx, rule, th):
     ds = _ds(inp)
-    bad = [i.path for i in ds.images if i.path.suffix.lower() in ODD_FORMATS]
+    bad = [i.path for i in ds.images if os.path.splitext(i.path)[1].lower() in ODD_FORMATS]
     if bad:
         yield Hit({"n": len(bad), "examples": _examples(bad, ds.root)})
 

@@ -429,3 +429,31 @@ def log_dropped_lr(inp, ctx, rule, th):
                 any(inp.data.contains(n) for n in ADAPTIVE_NAMES):
             yield Hit(_vars(m, line.text, 1), line=line.line)
             return
+
+
+@predicate("log_loss_not_falling")
+def log_loss_not_falling(inp, ctx, rule, th):
+    """The mean loss per epoch, read from the progress updates the log shows (the last
+    update before each `epoch N/M` line, sd-scripts' running epoch average): LG168."""
+    from loratui.watch.doctor_live import judge_epochs
+    from loratui.watch.progress import ProgressReader
+
+    reader = ProgressReader()
+    per_epoch: dict = {}
+    for line, _m in inp.data.lines_with(["epoch ", "epoch:", "%|"], limit=5000):
+        row = reader.feed(line.text)
+        if row is None or row.get("epoch") is None:
+            continue
+        loss = row.get("loss_avg", row.get("loss"))
+        if isinstance(loss, float) and loss == loss:
+            first, last, losses = per_epoch.get(row["epoch"], (row["step"], row["step"], []))
+            losses.append(loss)
+            per_epoch[row["epoch"]] = (first, row["step"], losses)
+    means = []
+    before = 0  # the last step of the epoch before
+    for epoch, (_first, last, losses) in per_epoch.items():
+        means.append((epoch, sum(losses) / len(losses), last - before))
+        before = last
+        for _code, hit_vars in judge_epochs(means, th):
+            yield Hit(hit_vars)
+            return

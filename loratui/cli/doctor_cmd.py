@@ -29,8 +29,8 @@ exit status: 0 no errors, 1 errors found (or warnings with --strict), 2 could no
 """
 
 CONFIG_NAME = "loratui.toml"
-KINDS = ("loratui", "kohya-json", "sdscripts-toml", "dataset-toml", "cmdline", "log", "lora",
-         "prompt", "comfy", "dataset", "run")
+KINDS = ("loratui", "kohya-json", "sdscripts-toml", "dataset-toml", "cmdline", "aitoolkit",
+         "log", "lora", "prompt", "comfy", "dataset", "run")
 
 
 def _codes(text: str) -> list[str]:

@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from typing import Any
 
 # Input kinds a rule can name, and the groups that expand to several kinds.
-INPUT_KINDS = ("loratui", "kohya-json", "sdscripts-toml", "cmdline", "dataset-toml", "log",
-               "lora", "prompt", "comfy", "dataset", "run", "env")
-KIND_GROUPS = {"config": ("loratui", "kohya-json", "sdscripts-toml", "cmdline"),
+INPUT_KINDS = ("loratui", "kohya-json", "sdscripts-toml", "cmdline", "aitoolkit", "dataset-toml",
+               "log", "lora", "prompt", "comfy", "dataset", "run", "env")
+KIND_GROUPS = {"config": ("loratui", "kohya-json", "sdscripts-toml", "cmdline", "aitoolkit"),
                "usage": ("prompt", "comfy")}
 EXPLAIN_FIELDS = ("what", "why", "example", "fix_safety")
 

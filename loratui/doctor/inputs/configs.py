@@ -135,6 +135,13 @@ def load(inp: Input, path: str | Path) -> None:
         _attach_config_file(inp, path)
         attach_dataset(inp, path)
         return
+    if inp.kind == "aitoolkit":
+        from loratui.doctor.inputs.aitoolkit import aitoolkit_facts, parse
+
+        inp.facts = aitoolkit_facts(parse(text), text)
+        check_other(inp.facts)
+        attach_dataset(inp, path)
+        return
     if inp.kind == "kohya-json":
         import json
 
@@ -560,6 +567,8 @@ def attach_dataset(inp: Input, path: str) -> None:
             if sub.get("image_dir"):
                 targets.append((str(sub["image_dir"]), sub.get("caption_extension") or
                                 f.get("caption_extension"), "flat"))
+    elif inp.kind == "aitoolkit":
+        targets += [(folder, ext, "flat") for folder, ext in f.extra.get("dataset_folders", [])]
     elif f.get("train_data_dir") and not f.get("dataset_config"):
         layout = "auto" if inp.kind == "loratui" else "kohya"
         targets.append((str(f.get("train_data_dir")), f.get("caption_extension"), layout))

@@ -49,6 +49,8 @@ def rank_too_high(inp, ctx, rule, th):
     dim = to_int(f.get("network_dim"))
     if dim is None or not F.rank_is_meaningful(f) or dim <= th["max_rank"]:
         return
+    if f.extra.get("model_arch") and F.shown_family(f) is None:
+        return  # Flux, SD3, ...: the guide's rank range is for Stable Diffusion
     suggested = int(th["suggested_rank"])
     edits = {"network_dim": suggested}
     alpha = to_float(f.get("network_alpha"))
@@ -465,10 +467,13 @@ def sdxl_sd15_mixup(inp, ctx, rule, th):
     trains_sdxl = bool(f.get("sdxl")) or script.startswith("sdxl_") or \
         f.get("family") == "sdxl"
     base = str(f.get("pretrained_model_name_or_path"))
-    if base_fam == "sdxl" and not trains_sdxl:
+    # A command whose script name the paste cut off: which script trains is not shown.
+    trainer_shown = trains_sdxl or f.kind != "cmdline" or bool(script)
+    if base_fam == "sdxl" and not trains_sdxl and trainer_shown:
         how_fix = {"cmdline": "run sdxl_train_network.py instead of train_network.py",
                    "kohya-json": "tick \"SDXL model\" (\"sdxl\": true)",
-                   "loratui": "set model.family = \"auto\" (or \"sdxl\")"}.get(
+                   "loratui": "set model.family = \"auto\" (or \"sdxl\")",
+                   "aitoolkit": "set model.is_xl: true (or arch: \"sdxl\")"}.get(
                        f.kind, "use the SDXL training script")
         yield Hit({"base": base, "base_family": "SDXL", "trainer": "SD1.x/2.x", "how": how,
                    "fix": how_fix}, key="pretrained_model_name_or_path")

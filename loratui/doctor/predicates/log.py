@@ -129,7 +129,7 @@ def log_no_reg(inp, ctx, rule, th):
     if not hits:
         return
     reg_set = inp.data.contains("--reg_data_dir") or inp.data.contains("reg_data_dir=")
-    for cfg_kind in ("loratui", "kohya-json", "sdscripts-toml", "cmdline"):
+    for cfg_kind in ("loratui", "kohya-json", "sdscripts-toml", "cmdline", "aitoolkit"):
         for sib in ctx.siblings(inp, cfg_kind):
             if sib.facts is not None and sib.facts.get("reg_data_dir"):
                 reg_set = True

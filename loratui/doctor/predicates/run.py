@@ -8,7 +8,7 @@ from loratui.doctor import facts as F
 from loratui.doctor.facts import to_float, to_int
 from loratui.doctor.registry import Hit, predicate
 
-CONFIG_KINDS = ("loratui", "kohya-json", "sdscripts-toml", "cmdline")
+CONFIG_KINDS = ("loratui", "kohya-json", "sdscripts-toml", "cmdline", "aitoolkit")
 NAN_NEEDLES = ("loss=nan", "loss: nan", "loss:nan", "NaN detected in latents",
                "NaN found in latents", "invalid value encountered in cast")
 

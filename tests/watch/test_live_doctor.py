@@ -100,3 +100,17 @@ def test_falling_loss_is_not_flagged_by_the_doctor(tmp_path):
 
     diags, _inputs = diagnose_paths([str(log)])
     assert "LG168" not in [d.code for d in diags]
+
+
+def test_onetrainer_stops_on_nan_with_its_own_message(tmp_path):
+    from tests.watch.streams import onetrainer
+
+    data = onetrainer(epochs=2, per_epoch=10).data
+    data = data[:data.index(b"Saving")] + (
+        b"\nTraceback (most recent call last):\n"
+        b'  File "/home/me/OneTrainer/modules/trainer/GenericTrainer.py", line 760, in train\n'
+        b"    raise RuntimeError(\"Training loss became NaN. ...\")\n"
+        b"RuntimeError: Training loss became NaN. This may be due to invalid parameters, "
+        b"precision issues, or a bug in the loss computation.\n")
+    _src, _rows, events, _ = follow_growing(tmp_path, data)
+    assert [f["code"] for f in findings(events)] == ["LG101"]

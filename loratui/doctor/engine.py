@@ -304,6 +304,7 @@ def _to_diagnostic(rule: Rule, th: dict[str, Any], inp: Input, hit: Hit) -> Diag
     if line is None and facts is not None and facts.extra.get("from_paste"):
         line = facts.extra.get("command_line")  # a setting left out: point at the command
     message = render(rule.message, variables)
+    local = rule.translation  # `[rule.zh]` when the catalog was loaded in Chinese
     fix = None
     if rule.fix:
         applicability = hit.applicability or rule.fix.get("applicability", "display-only")
@@ -328,14 +329,20 @@ def _to_diagnostic(rule: Rule, th: dict[str, Any], inp: Input, hit: Hit) -> Diag
         command = render(hit.command, variables) if hit.command else None
         if not command and rule.fix.get("command"):
             command = render(rule.fix["command"], variables)
-        fix = Fix(applicability, title, edits, command)
+        local_fix = render(local["fix"], variables) if local.get("fix") else None
+        fix = Fix(applicability, title, edits, command, local_fix)
     location = Location(hit.path or inp.path, key_out, line, None, hit.span, hit.image)
     refs = hit.refs if hit.refs is not None else rule.refs
     severity = hit.severity or rule.severity
     cap = getattr(inp, "severity_cap", None)
     if cap is not None and SEVERITY_RANK.get(severity, 0) > SEVERITY_RANK[cap]:
         severity = cap
-    return Diagnostic(rule.code, rule.name, severity, message, location, refs, fix)
+    if not local:
+        return Diagnostic(rule.code, rule.name, severity, message, location, refs, fix)
+    return Diagnostic(rule.code, rule.name, severity, message, location, refs, fix,
+                      lang=rule.lang, local_message=render(local.get("message", ""),
+                                                               variables) or None,
+                      local_title=local.get("title") or None)
 
 
 def _new_key_path(facts, canon: str) -> tuple[str, ...] | None:

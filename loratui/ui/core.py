@@ -298,5 +298,19 @@ def finished_lora(run_dir: Path | None, output_dir: Path) -> Path | None:
     return None
 
 
-def lora_usage(lora: Path, trigger: str, kind: str):
-    return _usage(lora, trigger=trigger, kind=kind)
+def lora_usage(lora: Path, cfg):
+    """The prompt and ComfyUI workflow for a LoRA trained with `cfg`: its family's latent
+    size, and its base model's file name when that is a single file."""
+    family, checkpoint = base_for_usage(cfg)
+    return _usage(lora, trigger=cfg.dataset.trigger_word, kind=cfg.network.kind,
+                  family=family, checkpoint=checkpoint)
+
+
+def base_for_usage(cfg) -> tuple[str, str | None]:
+    """(family id, checkpoint file name or None) of the config's base model, for the
+    usage prompt, the ComfyUI workflow and the doctor's usage rules."""
+    from loratui.families import family_id_of
+
+    base = str(cfg.model.base or "")
+    single = base.lower().endswith((".safetensors", ".ckpt"))
+    return family_id_of(cfg), (Path(base).name if single else None)

@@ -96,6 +96,8 @@ class LiveDoctor:
         for diag in run_rules(Context([inp], opts, self.catalog)):
             if diag.code in self.fired or diag.code.startswith("DR"):
                 continue
+            if diag.code in QUIET_ONLY and diag.severity == "info":
+                continue  # a traceback the run went on after: not what it ended on
             self.fired.add(diag.code)
             rule = self.catalog.get(diag.code)
             out.append(finding_event(diag, rule.title if rule else ""))

@@ -146,3 +146,11 @@ def test_a_traceback_the_output_stopped_on_is_reported_once_quiet(tmp_path):
     os.utime(tmp_path / "train.log", (time.time() - 60, time.time() - 60))
     events = source.poll()[1]
     assert [f["code"] for f in findings(events)] == ["LG139"]
+
+
+def test_a_loss_that_does_not_move_over_an_epoch(tmp_path):
+    stream = sd_scripts(steps=60, epochs=3, frozen=True)
+    _src, _rows, events, _ = follow_growing(tmp_path, stream.data)
+    flat = findings(events, "LG168")
+    assert len(flat) == 1 and "stayed flat from epoch 1 to epoch 2" in flat[0]["message"]
+    assert "nothing is being learned" in flat[0]["message"]

@@ -96,6 +96,8 @@ class LiveDoctor:
         for diag in run_rules(Context([inp], opts, self.catalog)):
             if diag.code in self.fired or diag.code.startswith("DR"):
                 continue
+            if diag.code in QUIET_ONLY and diag.severity == "info":
+                continue  # a traceback the run went on after: not what it ended on
             self.fired.add(diag.code)
             rule = self.catalog.get(diag.code)
             out.append(finding_event(diag, rule.title if rule else ""))
@@ -226,15 +228,16 @@ def judge_epochs(means: list[tuple[Any, float, int]], th: dict[str, Any]):
     """LG168's verdict on the last two finished epochs: (code, vars) once it fires."""
     if len(means) < 2:
         return
-    (_e0, m0, n0), (e1, m1, n1) = means[-2], means[-1]
+    (e0, m0, n0), (e1, m1, n1) = means[-2], means[-1]
     if min(n0, n1) < int(th.get("min_steps", 10)) or m0 <= 0:
         return
     change = (m1 - m0) / m0
     rise, flat = float(th.get("rise", 0.1)), float(th.get("flat", 0.002))
     if change >= rise:
-        how = f"rose {change:.0%}"
+        how, meaning = f"rose {change:.0%}", "the run is diverging (the learning rate is too high)"
     elif abs(change) <= flat:
-        how = "stayed flat"
+        how, meaning = "stayed flat", "nothing is being learned"
     else:
         return
-    yield "LG168", {"epoch": e1, "before": f"{m0:.4g}", "after": f"{m1:.4g}", "how": how}
+    yield "LG168", {"before_epoch": e0, "epoch": e1, "before": f"{m0:.4g}",
+                    "after": f"{m1:.4g}", "how": how, "meaning": meaning}

@@ -100,6 +100,11 @@ class WatchSource:
         return pid_alive(self.pid)
 
     # -- the interface
+    @property
+    def name(self) -> str:
+        """A short name for a title: the log's or the folder's name, "stdin" for a pipe."""
+        return "stdin" if self.source == "-" else Path(self.source).name
+
     def poll(self) -> tuple[list[dict], list[dict], dict[str, Any], list[str] | None]:
         rows, events = self._read()
         now = time.monotonic()

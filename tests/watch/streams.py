@@ -67,7 +67,7 @@ class Stream:
 def sd_scripts(steps: int = 60, epochs: int = 3, *, nan_at: int | None = None,
                slow_from: int | None = None, crlf: bool = False, gui: bool = False,
                output_dir: str = "/data/lora/out", rise: float = 0.0, prefixed: bool = False,
-               seed: int = 1) -> Stream:
+               frozen: bool = False, seed: int = 1) -> Stream:
     rnd = random.Random(seed)
     s = Stream()
     if gui:
@@ -99,6 +99,8 @@ def sd_scripts(steps: int = 60, epochs: int = 3, *, nan_at: int | None = None,
             spi *= 10
         elapsed += spi
         loss = 0.12 - 0.0004 * step + rnd.random() * 0.01 + rise * (epoch - 1)
+        if frozen:  # learning rate 0: the same loss, give or take the timestep noise
+            loss = 0.12 + (0.0001 if step % 2 else -0.0001)
         losses.append(loss)
         avg = sum(losses[-per_epoch:]) / len(losses[-per_epoch:])
         avg = round(avg, 4)

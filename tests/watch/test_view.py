@@ -55,3 +55,17 @@ def test_gpu_memory_of_the_run_found_by_its_pid():
             return [Proc(os.getpid(), 3 << 30), Proc(1, 5 << 30)] if h == 1 else [Proc(1, 1)]
 
     assert process_gpu_memory(os.getpid(), FakeNvml) == [(1, 3 << 30)]
+
+
+def test_live_view_of_a_finished_loratui_run_exits(tmp_path):
+    import json
+
+    run = tmp_path / "runs" / "mylora-20260101-120000"
+    run.mkdir(parents=True)
+    (run / "state.json").write_text(json.dumps({"state": "finished", "step": 2,
+                                                "max_steps": 2}))
+    (run / "metrics.jsonl").write_text("".join(json.dumps(
+        {"step": s, "loss": 0.1, "loss_avg": 0.1, "max_steps": 2}) + "\n" for s in (1, 2)))
+    r = watch(str(run), "--interval", "0.05", stdin=b"", tmp_path=tmp_path)
+    assert r.returncode == 0, r.stderr.decode()
+    assert "finished" in r.stdout.decode() and "loratui" in r.stdout.decode()

@@ -189,7 +189,7 @@ def _text_kind(head: str, path: str) -> str:
     if "process:" in head and size < SMALL_TEXT and _aitoolkit_head(head) and \
             not re.search(r"Traceback \(most recent|\d+%\|", head):
         return "aitoolkit"  # an ai-toolkit job pasted into a .txt
-    if "<lora:" in head and size < SMALL_TEXT and lines <= 40:
+    if "<lora:" in head and size < SMALL_TEXT and lines <= 40 and not RUN_SIGNS.search(head):
         return "prompt"
     if re.match(r"\s*(\[[\w.]+\]|\w+\s*=)", head) and "=" in head and lines < 400 and \
             not re.search(r"^\s*(Traceback|INFO|WARNING|ERROR)", head, re.M):

@@ -114,6 +114,10 @@ KINDS: dict[str, tuple[str, tuple[str, ...], str]] = {
                       "at least 4 characters."),
     "trigger-non-ascii": ("warning", ("P7",), "CLIP's tokenizer handles non-ASCII text poorly: "
                           "prefer ASCII letters, digits and `_`."),
+    "trigger-cjk": ("warning", ("P7",), "CLIP's vocabulary has almost no Chinese: the trigger "
+                    "is learned from byte pieces that other Chinese words share. Use a unique "
+                    "ASCII prefix from its meaning or pinyin, as the guide does: `hanfu_girl_` "
+                    "for 汉服女孩 (Chinese tags can stay after it in the captions)."),
     "trigger-known-token": ("warning", ("P7",), "The tokenizer has this as one existing token: it "
                             "already means something. Make it unusual."),
     "trigger-many-tokens": ("info", ("P7",), "Splits into many tokens: shorter triggers leave "

@@ -580,6 +580,28 @@ def trigger_word(inp, ctx, rule, th):
                        "prompt that uses it"}, key=key)
 
 
+@predicate("cjk_trigger")
+def cjk_trigger(inp, ctx, rule, th):
+    """A trigger word in Chinese (Japanese, Korean) characters: CLIP has almost none of
+    them in its vocabulary and splits each into 2–3 byte-level tokens."""
+    from loratui.dataset.captions import has_cjk
+
+    f = inp.facts
+    words: list[tuple[str, str]] = []
+    if f.kind == "loratui":
+        words.append((str(f.get("trigger_word") or "").strip(), "trigger_word"))
+    elif f.kind == "dataset-toml":
+        words += [(str(sub["class_tokens"]).strip(), "class_tokens")
+                  for _i, _j, sub in f.extra.get("subsets", [])
+                  if sub.get("class_tokens") and not sub.get("is_reg")]
+    for word, key in words:
+        if word and has_cjk(word):
+            from loratui.dataset.trigger import cjk_tokens
+
+            yield Hit({"word": word, "tokens": len(cjk_tokens(word)), "chars": len(word)},
+                      key=key)
+
+
 # ------------------------------------------------------------------ paths
 
 @predicate("save_path_unwritable")

@@ -169,6 +169,12 @@ def empty_captions(inp, ctx, rule, th):
         yield Hit({"n": len(empty), "examples": _examples(empty, ds.root)})
 
 
+def _has_cjk(text: str) -> bool:
+    from loratui.dataset.captions import has_cjk
+
+    return has_cjk(text)
+
+
 def _first_tag(caption: str) -> str:
     return re.split(r"[,\n]", caption.strip(), maxsplit=1)[0].strip().lower()
 
@@ -192,6 +198,13 @@ def dataset_trigger(inp, ctx, rule, th):
         if common_trigger(tag, th):
             yield Hit({"problem": f"every caption starts with `{tag}`, a common phrase: use a "
                        "unique trigger word instead"})
+        elif _has_cjk(tag):
+            from loratui.dataset.trigger import cjk_tokens
+
+            yield Hit({"problem": f"every caption starts with `{tag}`, in Chinese characters: "
+                       f"CLIP splits it into {len(cjk_tokens(tag))} byte-level tokens that "
+                       "other Chinese words share, a weak trigger; put a unique ASCII one "
+                       "such as `hanfu_girl_` first"})
     elif not any(all(w in c.lower() for c in caps) for w in re.findall(r"\w{4,}",
                                                                         caps[0].lower())[:20]):
         yield Hit({"problem": "no word is shared by every caption, so there is no trigger word"})

@@ -18,7 +18,6 @@ from loratui.doctor.catalog import Catalog, Rule, load_catalog
 from loratui.doctor.inputs import Input
 from loratui.doctor.model import DELETE, Diagnostic, Fix, Location, Relative
 from loratui.doctor.registry import PREDICATES, Hit
-from loratui.familydata import doctor_thresholds
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -115,6 +114,8 @@ def thresholds_for(rule: Rule, overrides: dict[str, Any],
     (that rule only)."""
     th = dict(rule.thresholds)
     if family:
+        from loratui.familydata import doctor_thresholds  # only for an input showing one
+
         _overlay(th, rule, doctor_thresholds(family) or {})
     _overlay(th, rule, overrides)
     return th

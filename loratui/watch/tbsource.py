@@ -93,6 +93,7 @@ class TensorBoardSource(WatchSource):
         self.tags_seen: set[str] = set()
         self._last_wall: tuple[int, float] | None = None
         self._emitted = -1
+        self._first_wall: float | None = None
         self.epoch_means: list[tuple[int, float, int]] = []
         self._epochs_judged = 0
         self._guessed = trainer is not None
@@ -110,6 +111,7 @@ class TensorBoardSource(WatchSource):
                 self.doctor.reset()
                 self._last_wall = None
                 self._emitted = -1
+                self._first_wall = None
                 self.epoch_means, self._epochs_judged = [], 0
             self.run_dir = newest_dir
         got = 0
@@ -197,5 +199,8 @@ class TensorBoardSource(WatchSource):
                     row["sec_per_step"] = round((wall - self._last_wall[1]) /
                                                 (step - self._last_wall[0]), 4)
                 self._last_wall = (step, wall)
+                if self._first_wall is None:
+                    self._first_wall = wall
+                row["elapsed_s"] = round(wall - self._first_wall, 3)  # since the first step
             rows.append(row)
         return rows

@@ -117,3 +117,7 @@ def test_doctor_on_a_chinese_set(tmp_path):
     assert "starts with `汉服`, in Chinese characters" in trigger["message"]
     assert "5 byte-level tokens" in trigger["message"]
     assert trigger["fix"]["title_zh"].startswith("在每条标注最前面放一个独有的触发词")
+    # the part the rule computes is translated too, not left in English
+    assert trigger["message_zh"] == ("每条标注都以汉字 `汉服` 开头：CLIP 会把它拆成 5 个和其他中文词"
+                                     "共用的字节级 token，当触发词很弱；请在最前面放一个独有的英文"
+                                     "触发词，比如 `hanfu_girl_`")

@@ -109,3 +109,26 @@ def test_rule_explanation_and_list_in_chinese():
     assert "条规则" in listed.stderr
     as_json = json.loads(loratui("rule", "PR103", "--format", "json", "--lang", "zh").stdout)
     assert as_json[0]["zh"]["why"].startswith("“没这个冒号插件不认！”")
+
+
+def test_computed_message_parts_follow_the_language(tmp_path: Path):
+    from loratui import i18n
+    from loratui.doctor.registry import Text
+    from loratui.i18n import N_
+
+    part = Text(N_("the estimate is {gb} GB"), gb="32.1")
+    assert str(part) == f"{part}" == "the estimate is 32.1 GB"
+    try:
+        i18n.set_language("zh")
+        assert part.localized() == "估计需要 32.1 GB"
+        assert str(part) == "the estimate is 32.1 GB"  # English wherever a string is made
+        i18n.set_language("en")
+        assert part.localized() == "the estimate is 32.1 GB"
+    finally:
+        i18n.set_language(None)
+    cfg = write(tmp_path, "my_lora.json", KOHYA)
+    data = json.loads(loratui("doctor", str(cfg), "--vram", "8GB", "--format", "json",
+                              "--lang", "zh").stdout)
+    batch = next(d for d in data["diagnostics"] if d["code"] == "CF110")
+    assert "the estimate is" in batch["message"] and "估计需要" not in batch["message"]
+    assert "估计需要" in batch["message_zh"] and "estimate" not in batch["message_zh"]

@@ -94,3 +94,25 @@ class Text:
             return _(self.template).format(**args)
         except (KeyError, IndexError, ValueError):  # a translation with other placeholders
             return str(self)
+
+
+class TextList(Text):
+    """Computed parts joined into one: "a, b and c" in English, the catalogue's separators
+    in another language. `TextList([Text(...), ...], "and")` or `"comma"`."""
+
+    __slots__ = ("parts", "separator")
+
+    def __init__(self, parts: list[Any], separator: str = "comma") -> None:
+        super().__init__("")
+        self.parts = list(parts)
+        self.separator = separator
+
+    def __str__(self) -> str:
+        return (" and " if self.separator == "and" else ", ").join(str(p) for p in self.parts)
+
+    def localized(self) -> str:
+        from loratui.i18n import pgettext
+
+        sep = pgettext("list separator", " and ") if self.separator == "and" else \
+            pgettext("list separator", ", ")
+        return sep.join(p.localized() if isinstance(p, Text) else str(p) for p in self.parts)

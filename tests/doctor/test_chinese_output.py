@@ -113,7 +113,7 @@ def test_rule_explanation_and_list_in_chinese():
 
 def test_computed_message_parts_follow_the_language(tmp_path: Path):
     from loratui import i18n
-    from loratui.doctor.registry import Text
+    from loratui.doctor.registry import Text, TextList
     from loratui.i18n import N_
 
     part = Text(N_("the estimate is {gb} GB"), gb="32.1")
@@ -122,6 +122,10 @@ def test_computed_message_parts_follow_the_language(tmp_path: Path):
         i18n.set_language("zh")
         assert part.localized() == "估计需要 32.1 GB"
         assert str(part) == "the estimate is 32.1 GB"  # English wherever a string is made
+        causes = TextList([Text(N_("batch size {batch}"), batch=4),
+                           Text(N_("no gradient checkpointing"))])
+        assert str(causes) == "batch size 4, no gradient checkpointing"
+        assert causes.localized() == "批量大小 4，没开梯度检查点"
         i18n.set_language("en")
         assert part.localized() == "the estimate is 32.1 GB"
     finally:

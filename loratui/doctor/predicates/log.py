@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from loratui.doctor.registry import Hit, predicate
+from loratui.doctor.registry import Hit, Text, predicate
+from loratui.i18n import N_
 from loratui.wording import a_an
 
 _REGEX_CACHE: dict[str, re.Pattern] = {}
@@ -66,7 +67,8 @@ def log_loss_nan(inp, ctx, rule, th):
         if m_earlier is not None:
             first, m = earlier, m_earlier
     step = STEP_RE.search(first.text)
-    where = f" from step {step.group(1)} of {step.group(2)}" if step else ""
+    where = Text(N_(" from step {step} of {total}"), step=step.group(1),
+                 total=step.group(2)) if step else ""
     yield Hit({**_vars(m, first.text, len(hits)), "where": where}, line=first.line)
 
 

@@ -136,3 +136,14 @@ def test_computed_message_parts_follow_the_language(tmp_path: Path):
     batch = next(d for d in data["diagnostics"] if d["code"] == "CF110")
     assert "the estimate is" in batch["message"] and "估计需要" not in batch["message"]
     assert "估计需要" in batch["message_zh"] and "estimate" not in batch["message_zh"]
+
+
+def test_prompt_findings_in_chinese_keep_the_guides_words():
+    out = loratui("doctor", "--prompt", "<lora:hanfu:0.8 lbw=MIDD> <lora:ink:0.7:lbw=1,1,0>",
+                  "--format", "json", "--lang", "zh")
+    by_code = {d["code"]: d for d in json.loads(out.stdout)["diagnostics"]}
+    colon = by_code["PR103"]
+    assert "without this colon the plugin ignores it" in colon["message"]
+    assert "“没这个冒号插件不认！”" in colon["message_zh"] and "`:lbw=MIDD`" in colon["message_zh"]
+    assert "分层权重向量有 3 个值" in by_code["PR105"]["message_zh"]
+    assert "克苏鲁新娘" in by_code["PR102"]["message_zh"]

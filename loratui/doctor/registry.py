@@ -98,7 +98,8 @@ class Text:
 
 class TextList(Text):
     """Computed parts joined into one: "a, b and c" in English, the catalogue's separators
-    in another language. `TextList([Text(...), ...], "and")` or `"comma"`."""
+    in another language. `TextList([Text(...), ...], "and")`, `"comma"` or `"none"`
+    (parts that carry their own spacing)."""
 
     __slots__ = ("parts", "separator")
 
@@ -108,11 +109,12 @@ class TextList(Text):
         self.separator = separator
 
     def __str__(self) -> str:
-        return (" and " if self.separator == "and" else ", ").join(str(p) for p in self.parts)
+        sep = {"and": " and ", "none": ""}.get(self.separator, ", ")
+        return sep.join(str(p) for p in self.parts)
 
     def localized(self) -> str:
         from loratui.i18n import pgettext
 
         sep = pgettext("list separator", " and ") if self.separator == "and" else \
-            pgettext("list separator", ", ")
+            "" if self.separator == "none" else pgettext("list separator", ", ")
         return sep.join(p.localized() if isinstance(p, Text) else str(p) for p in self.parts)

@@ -147,3 +147,13 @@ def test_prompt_findings_in_chinese_keep_the_guides_words():
     assert "“没这个冒号插件不认！”" in colon["message_zh"] and "`:lbw=MIDD`" in colon["message_zh"]
     assert "分层权重向量有 3 个值" in by_code["PR105"]["message_zh"]
     assert "克苏鲁新娘" in by_code["PR102"]["message_zh"]
+
+
+def test_out_of_memory_log_in_chinese(tmp_path: Path):
+    log = write(tmp_path, "train.log", "steps:  12%| 120/1000\ntorch.cuda.OutOfMemoryError: CUDA "
+                "out of memory. Tried to allocate 20.00 MiB (GPU 0; 7.76 GiB total capacity; "
+                "6.1 GiB already allocated)\n")
+    zh = loratui("doctor", str(log), "--lang", "zh").stdout
+    en = loratui("doctor", str(log), LANG="C").stdout
+    assert "显存不够了：分配 20.00 MiB 时，显卡共 7.76 GiB [E10, P12, P14]" in zh
+    assert "the GPU ran out of memory while allocating 20.00 MiB on a 7.76 GiB card" in en

@@ -121,3 +121,18 @@ def test_doctor_on_a_chinese_set(tmp_path):
     assert trigger["message_zh"] == ("每条标注都以汉字 `汉服` 开头：CLIP 会把它拆成 5 个和其他中文词"
                                      "共用的字节级 token，当触发词很弱；请在最前面放一个独有的英文"
                                      "触发词，比如 `hanfu_girl_`")
+
+
+def test_trigger_command_gives_the_advice_in_chinese(tmp_path):
+    src = chinese_set(tmp_path)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("LORATUI_LANG", "LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")}
+    run = subprocess.run([sys.executable, "-m", "loratui", "--lang", "zh", "dataset", "trigger",
+                          str(src), "汉服女孩"], capture_output=True, text=True,
+                         encoding="utf-8", env=env)
+    assert "trigger-cjk" in run.stdout and "9 byte-level tokens" in run.stdout
+    assert "汉服女孩 用 `hanfu_girl_`" in run.stdout  # the fix, from the message catalogue
+    english = subprocess.run([sys.executable, "-m", "loratui", "dataset", "trigger", str(src),
+                              "汉服女孩"], capture_output=True, text=True, encoding="utf-8",
+                             env=env)
+    assert "as the guide does: `hanfu_girl_` for 汉服女孩" in english.stdout

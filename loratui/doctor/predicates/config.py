@@ -457,9 +457,9 @@ def _base_family(inp):
 
         fam = checkpoint_family(p)
         if fam:
-            return fam, "its tensors"
+            return fam, Text(N_("its tensors"))
     fam = F.family_from_name(str(base or ""))
-    return fam, "its name"
+    return fam, Text(N_("its name"))
 
 
 @predicate("sdxl_sd15_mixup")

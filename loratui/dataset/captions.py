@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
+from loratui.cjk import count_cjk, has_cjk
+
 from .report import Record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the doctor's start-up time
@@ -106,13 +108,6 @@ def estimate_clip_tokens(text: str) -> int:
     return count
 
 
-def has_cjk(text: str) -> bool:
-    """Whether `text` has Chinese, Japanese or Korean characters (ideographs, kana,
-    hangul, CJK punctuation and full-width forms)."""
-    return bool(_CJK.search(text))
-
-
-_CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 # Chinese / Japanese sentence ends and clause marks.
 _CJK_SENTENCE_END = "。！？"
 
@@ -137,7 +132,7 @@ def caption_style(text: str) -> str:
         return "sentence"
     if has_cjk(t):  # Chinese has no spaces: about two characters make a word
         t = t.replace("，", ",").replace("、", ",")
-        words = [max(len(p.split()), len(_CJK.findall(p)) // 2) for p in split_tags(t) or [t]]
+        words = [max(len(p.split()), count_cjk(p) // 2) for p in split_tags(t) or [t]]
         if len(words) == 1:
             return "sentence" if words[0] >= 4 else "tags"
         return "sentence" if sum(words) / len(words) >= 4.5 else "tags"

@@ -591,7 +591,7 @@ def trigger_word(inp, ctx, rule, th):
 def cjk_trigger(inp, ctx, rule, th):
     """A trigger word in Chinese (Japanese, Korean) characters: CLIP has almost none of
     them in its vocabulary and splits each into 2–3 byte-level tokens."""
-    from loratui.dataset.captions import has_cjk
+    from loratui.cjk import has_cjk
 
     f = inp.facts
     words: list[tuple[str, str]] = []

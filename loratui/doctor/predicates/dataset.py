@@ -173,7 +173,7 @@ def empty_captions(inp, ctx, rule, th):
 
 
 def _has_cjk(text: str) -> bool:
-    from loratui.dataset.captions import has_cjk
+    from loratui.cjk import has_cjk
 
     return has_cjk(text)
 

@@ -46,7 +46,10 @@ class RunInfo:
     state: str = ""
 
 
-def check_base_model(path: Path | None) -> Check:
+def check_base_model(path: Path | None, family: str = "auto") -> Check:
+    """The base model check; `family` is model.family as loratui.toml sets it: a hand-set
+    family is the one in use, and one the model contradicts is an error naming the
+    detected family (as `loratui train` says)."""
     if path is None:
         return Check(None, "enter the path of an SD1.5 or SDXL model (diffusers folder or "
                      ".safetensors)")
@@ -54,10 +57,18 @@ def check_base_model(path: Path | None) -> Check:
         return Check(False, f"{short_path(path, 60)} does not exist")
     result = _check_base_model(path)
     text = result.message
-    if result.family:
-        text += f"\nFamily: {FAMILY_NAMES.get(result.family, result.family)} " \
-                f"(detected from {result.source})"
-    return Check(result.ok, text)
+    detected = f"detected from {result.source}" if result.family else ""
+    if family in ("", "auto", None):
+        if result.family:
+            text += f"\nFamily: {FAMILY_NAMES.get(result.family, result.family)} ({detected})"
+        return Check(result.ok, text)
+    from loratui.families import override_problem
+
+    problem = override_problem(short_path(path, 60), family, result.family)
+    if problem:
+        return Check(False, f"{text}\nFamily: {problem}")
+    how = "; ".join(p for p in ("set by model.family in loratui.toml", detected) if p)
+    return Check(result.ok, f"{text}\nFamily: {FAMILY_NAMES.get(family, family)} ({how})")
 
 
 def list_runs(output_dir: Path) -> list[RunInfo]:

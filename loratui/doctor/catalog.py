@@ -93,6 +93,7 @@ class Rule:
             "message": self.message, "fix": self.fix, "explain": self.explain,
             "supersedes": list(self.supersedes), "fallback": self.fallback,
             "file": self.file,
+            **({self.lang: dict(self.translation)} if self.lang else {}),
         }
 
     def __repr__(self) -> str:
@@ -217,6 +218,14 @@ def _parse_all(files: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                     translations[lang][data["code"]] = data.pop(lang)
             out.append(data)
     return out, translations
+
+
+def localized_catalog(rules_dir: str | os.PathLike | None = None) -> Catalog:
+    """The rules in the language messages are shown in now (`loratui.i18n.language()`:
+    `--lang`, `LORATUI_LANG`, the locale); English reads no translation at all."""
+    from loratui.i18n import language
+
+    return load_catalog(rules_dir, lang=language())
 
 
 def default_rules_dir() -> str:

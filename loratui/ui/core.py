@@ -140,10 +140,10 @@ def safe_fix_count(diags: list[Any]) -> int:
 
 def explain(code: str) -> str:
     """What `loratui rule CODE` prints ("" for a code the catalog does not know)."""
-    from loratui.doctor.catalog import load_catalog
+    from loratui.doctor.catalog import localized_catalog
     from loratui.doctor.explain import explain_rule
 
-    rule = load_catalog().get(code)
+    rule = localized_catalog().get(code)
     return explain_rule(rule) if rule is not None else ""
 
 

@@ -158,3 +158,15 @@ def test_chinese_texts_load_only_when_asked(tmp_path, monkeypatch):
     assert "赛博朋克蟑螂人" in load_catalog(lang="zh").get("CF102").text("message")  # cached
     zh_cache.write_bytes(b"LTRC damaged")  # a damaged translation cache: parsed again
     assert "赛博朋克蟑螂人" in load_catalog(lang="zh").get("CF102").text("message")
+
+
+def test_chinese_reference_in_sync_with_the_rules():
+    from loratui.doctor.reference import render
+
+    doc = TESTS.parent.parent / "docs" / "doctor.zh-CN.md"
+    assert doc.read_text(encoding="utf-8") == render(load_catalog(use_cache=False, lang="zh")), \
+        "docs/doctor.zh-CN.md is stale: python -m loratui.doctor.reference > docs/doctor.zh-CN.md"
+    text = doc.read_text(encoding="utf-8")
+    for n in range(1, 35):
+        assert re.search(rf"^\| P{n} \|", text, re.M), f"P{n} missing"
+    assert "| CF102 | `rank-too-high` | 警告 | LoRA 网络维度 rank 超出指南范围 |" in text

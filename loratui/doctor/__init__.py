@@ -44,10 +44,11 @@ def diagnose_config(cfg: Any, *, vram_gb: float | None = None, select=None, igno
     from loratui.doctor.catalog import localized_catalog
     from loratui.doctor.engine import Context, Options, run_rules
     from loratui.doctor.inputs import Input
-    from loratui.doctor.inputs.configs import facts_from_run_config
+    from loratui.doctor.inputs.configs import facts_from_run_config, note_base_family
 
     inp = Input(path, "loratui")
     inp.facts = facts_from_run_config(cfg)
+    note_base_family(inp.facts, path)
     table = dict(inp.facts.extra.get("doctor") or {})
     table.update(overrides or {})
     opts = Options(vram_gb=vram_gb, select=select, ignore=ignore, overrides=table,

@@ -49,7 +49,8 @@ def open_path(path, *, trainer: str | None = None):
                                 _samples_near(p.parent))
         return _log(p, trainer, _samples_near(p.parent))
     if not p.is_dir():
-        raise WatchError(f"{text}: not a file or a folder")
+        raise WatchError(f"{text}: not a file or a folder (a named pipe: "
+                         f"`loratui watch - < {text}`)")
     if (p / "state.json").is_file():
         from loratui.runs import RunFolder
         from loratui.watch.runsource import RunFolderSource

@@ -109,3 +109,51 @@ def test_rule_explanation_and_list_in_chinese():
     assert "条规则" in listed.stderr
     as_json = json.loads(loratui("rule", "PR103", "--format", "json", "--lang", "zh").stdout)
     assert as_json[0]["zh"]["why"].startswith("“没这个冒号插件不认！”")
+
+
+def test_computed_message_parts_follow_the_language(tmp_path: Path):
+    from loratui import i18n
+    from loratui.doctor.registry import Text, TextList
+    from loratui.i18n import N_
+
+    part = Text(N_("the estimate is {gb} GB"), gb="32.1")
+    assert str(part) == f"{part}" == "the estimate is 32.1 GB"
+    try:
+        i18n.set_language("zh")
+        assert part.localized() == "估计需要 32.1 GB"
+        assert str(part) == "the estimate is 32.1 GB"  # English wherever a string is made
+        causes = TextList([Text(N_("batch size {batch}"), batch=4),
+                           Text(N_("no gradient checkpointing"))])
+        assert str(causes) == "batch size 4, no gradient checkpointing"
+        assert causes.localized() == "批量大小 4，没开梯度检查点"
+        i18n.set_language("en")
+        assert part.localized() == "the estimate is 32.1 GB"
+    finally:
+        i18n.set_language(None)
+    cfg = write(tmp_path, "my_lora.json", KOHYA)
+    data = json.loads(loratui("doctor", str(cfg), "--vram", "8GB", "--format", "json",
+                              "--lang", "zh").stdout)
+    batch = next(d for d in data["diagnostics"] if d["code"] == "CF110")
+    assert "the estimate is" in batch["message"] and "估计需要" not in batch["message"]
+    assert "估计需要" in batch["message_zh"] and "estimate" not in batch["message_zh"]
+
+
+def test_prompt_findings_in_chinese_keep_the_guides_words():
+    out = loratui("doctor", "--prompt", "<lora:hanfu:0.8 lbw=MIDD> <lora:ink:0.7:lbw=1,1,0>",
+                  "--format", "json", "--lang", "zh")
+    by_code = {d["code"]: d for d in json.loads(out.stdout)["diagnostics"]}
+    colon = by_code["PR103"]
+    assert "without this colon the plugin ignores it" in colon["message"]
+    assert "“没这个冒号插件不认！”" in colon["message_zh"] and "`:lbw=MIDD`" in colon["message_zh"]
+    assert "分层权重向量有 3 个值" in by_code["PR105"]["message_zh"]
+    assert "克苏鲁新娘" in by_code["PR102"]["message_zh"]
+
+
+def test_out_of_memory_log_in_chinese(tmp_path: Path):
+    log = write(tmp_path, "train.log", "steps:  12%| 120/1000\ntorch.cuda.OutOfMemoryError: CUDA "
+                "out of memory. Tried to allocate 20.00 MiB (GPU 0; 7.76 GiB total capacity; "
+                "6.1 GiB already allocated)\n")
+    zh = loratui("doctor", str(log), "--lang", "zh").stdout
+    en = loratui("doctor", str(log), LANG="C").stdout
+    assert "显存不够了：分配 20.00 MiB 时，显卡共 7.76 GiB [E10, P12, P14]" in zh
+    assert "the GPU ran out of memory while allocating 20.00 MiB on a 7.76 GiB card" in en

@@ -67,7 +67,7 @@ class Stream:
 def sd_scripts(steps: int = 60, epochs: int = 3, *, nan_at: int | None = None,
                slow_from: int | None = None, crlf: bool = False, gui: bool = False,
                output_dir: str = "/data/lora/out", rise: float = 0.0, prefixed: bool = False,
-               frozen: bool = False, seed: int = 1) -> Stream:
+               frozen: bool = False, sample_every: int = 0, seed: int = 1) -> Stream:
     rnd = random.Random(seed)
     s = Stream()
     if gui:
@@ -98,6 +98,10 @@ def sd_scripts(steps: int = 60, epochs: int = 3, *, nan_at: int | None = None,
         if slow_from and step >= slow_from:
             spi *= 10
         elapsed += spi
+        if sample_every and step % sample_every == 0:  # sample images: the bar's clock runs on
+            s.add("\n" + rich_log("INFO", f"generating sample images at step / サンプル画像生成 "
+                                   f"ステップ: {step}", "train_util.py:5506"))
+            elapsed += 45
         loss = 0.12 - 0.0004 * step + rnd.random() * 0.01 + rise * (epoch - 1)
         if frozen:  # learning rate 0: the same loss, give or take the timestep noise
             loss = 0.12 + (0.0001 if step % 2 else -0.0001)

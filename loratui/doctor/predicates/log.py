@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from loratui.doctor.registry import Hit, predicate
+from loratui.doctor.registry import Hit, Text, TextList, predicate
+from loratui.i18n import N_
 from loratui.wording import a_an
 
 _REGEX_CACHE: dict[str, re.Pattern] = {}
@@ -66,7 +67,8 @@ def log_loss_nan(inp, ctx, rule, th):
         if m_earlier is not None:
             first, m = earlier, m_earlier
     step = STEP_RE.search(first.text)
-    where = f" from step {step.group(1)} of {step.group(2)}" if step else ""
+    where = Text(N_(" from step {step} of {total}"), step=step.group(1),
+                 total=step.group(2)) if step else ""
     yield Hit({**_vars(m, first.text, len(hits)), "where": where}, line=first.line)
 
 
@@ -79,17 +81,20 @@ def log_oom(inp, ctx, rule, th):
     text = first.text
     tried = re.search(r"Tried to allocate ([\d.]+ [GM]iB)", text)
     total = re.search(r"([\d.]+) GiB total capacity", text)
-    detail = ""
+    parts = []
     if tried:
-        detail += f" while allocating {tried.group(1)}"
+        parts.append(Text(N_(" while allocating {size}"), size=tried.group(1)))
     if total:
-        detail += f" on {a_an(total.group(1) + ' GiB')} card"
+        size = total.group(1) + " GiB"
+        parts.append(Text(N_(" on an {size} card") if a_an(size).startswith("an ") else
+                          N_(" on a {size} card"), size=size))
+    detail = TextList(parts, "none") if parts else ""
     script = ""
     # Refs for the causes this log shows, not every cause an OOM can have.
     refs = ["E10", "P12", "P14"]
     if _full_finetune(inp):
-        script = "; the log runs a full fine-tuning script (train_db.py / fine_tune.py), " \
-                 "not a LoRA script (E09)"
+        script = Text(N_("; the log runs a full fine-tuning script (train_db.py / "
+                         "fine_tune.py), not a LoRA script (E09)"))
         refs.insert(0, "E09")
     if _in_notebook(inp):
         refs.append("P32")

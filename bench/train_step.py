@@ -17,6 +17,7 @@ at 512 px, batch 1, fp16, and compares peak memory with the preset's estimate.
     python bench/train_step.py --res 64 --batch 1 --steps 40 --rounds 7
     python bench/train_step.py --gpu           # adds the full-size UNet figures (CUDA only)
     python bench/train_step.py --family sdxl   # tiny SDXL vs diffusers' SDXL LoRA example
+    python bench/train_step.py --trackers      # a run's per-step record, TensorBoard on / off
 
 SDXL: the reference follows `examples/text_to_image/train_text_to_image_lora_sdxl.py`: both
 text encoders' penultimate hidden states concatenated, the second's pooled output, and
@@ -65,21 +66,41 @@ def make_setup(tmp: Path, res: int, batch: int, rank: int, family: str = "sd15")
 
 
 class Ours:
-    def __init__(self, cfg):
+    """loratui's step. With `record`, also what a real run does after each step: the
+    metrics.jsonl row, state.json now and then, and the trackers of `training.log_with`."""
+
+    def __init__(self, cfg, record: str | None = None, folder: Path | None = None):
         from loratui.train.loop import Trainer
 
-        self.t = Trainer(cfg)
+        run = None
+        if record is not None:
+            from loratui.train.runfolder import RunWriter
+
+            cfg = cfg.model_copy(deep=True)
+            cfg.training.log_with = record
+            run = RunWriter.create(cfg, folder)
+        self.t = Trainer(cfg, run)
         self.t.setup()
         self.t.epoch = 1
+        if run is not None:
+            self.t.trackers.start(step=0, run_name=run.path.name, config={})
         self.batches = [b for b in __import__("loratui.train.data", fromlist=["x"])
                         .epoch_batches(self.t.plan, cfg.training.batch_size, 0, 1)
                         if len(b) == cfg.training.batch_size]
         self.k = 0
+        self.t0 = self.t_last = time.perf_counter()
 
     def step(self) -> float:
         batch = self.batches[self.k % len(self.batches)]
         self.k += 1
-        return float(self.t.micro_step(batch, seed=self.k))
+        loss = float(self.t.micro_step(batch, seed=self.k))
+        if self.t.run is not None:
+            now = time.perf_counter()
+            self.t.step += 1
+            self.t.max_steps = max(self.t.max_steps, self.t.step)
+            self.t._metric([loss], len(batch), now - self.t_last, now - self.t0)
+            self.t_last = now
+        return loss
 
 
 def encode_latents(cfg) -> list:
@@ -329,6 +350,33 @@ def gpu_full_size(steps: int = 20) -> dict | None:
             "note": "UNet only (TE and VAE not loaded), gradient checkpointing, rank 8"}
 
 
+def trackers_bench(cfg, args, tmp: Path) -> int:
+    """Steps with the run's record and TensorBoard against the record alone, alternating."""
+    sides = {name: Ours(cfg, record=name, folder=tmp / name) for name in ("tensorboard", "none")}
+    for side in sides.values():
+        timed(side.step, 3)  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for k in range(args.rounds):
+        order = list(sides) if k % 2 == 0 else list(reversed(sides))
+        for name in order:
+            times[name].append(timed(sides[name].step, args.steps))
+    for side in sides.values():
+        side.t.trackers.finish()
+    best = {name: min(t) for name, t in times.items()}
+    median_ratio = statistics.median(a / b for a, b in zip(times["tensorboard"], times["none"],
+                                                           strict=True))
+    result = {"date": time.strftime("%Y-%m-%d"), "family": args.family, "res": args.res,
+              "batch": args.batch, "steps_per_round": args.steps, "rounds": args.rounds,
+              "tensorboard_ms": best["tensorboard"] * 1000, "none_ms": best["none"] * 1000,
+              "ratio": best["tensorboard"] / best["none"], "median_round_ratio": median_ratio,
+              "target": 1.05}
+    print(f"record + TensorBoard {result['tensorboard_ms']:.1f} ms/step, record alone "
+          f"{result['none_ms']:.1f} ms/step (best rounds), ratio {result['ratio']:.3f}, median "
+          f"round ratio {median_ratio:.3f} (target <= 1.05)", file=sys.stderr)
+    print(json.dumps(result))
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--res", type=int, default=128)
@@ -341,6 +389,9 @@ def main() -> int:
     ap.add_argument("--family", choices=("sd15", "sdxl"), default="sd15",
                     help="tiny model shape and reference loop (default sd15)")
     ap.add_argument("--no-rss", action="store_true", help="skip the child RSS runs")
+    ap.add_argument("--trackers", action="store_true",
+                    help="instead: a run's per-step record with TensorBoard against without "
+                    "(training.log_with = tensorboard / none)")
     ap.add_argument("--workdir", help=argparse.SUPPRESS)
     args = ap.parse_args()
     import torch
@@ -358,6 +409,8 @@ def main() -> int:
             print(json.dumps({"peak_rss_mb": peak_rss_mb(),
                               "rss_mb": psutil.Process().memory_info().rss / 2**20}))
             return 0
+        if args.trackers:
+            return trackers_bench(cfg, args, Path(tmp))
         ours = Ours(cfg)
         ref = RefLoop(cfg, [ours.t.latents[i] for i in sorted(ours.t.latents)])
         timed(ours.step, 3)

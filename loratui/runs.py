@@ -12,6 +12,8 @@ training goes on. Layout:
     train.log          human-readable log (and the detached process's stdout/stderr)
     environment.json   versions, GPU, command line
     samples/           PNGs from fixed prompts and seed
+    tensorboard/       TensorBoard event files (sd-scripts' tags), unless training.log_with
+                       is "none" or "wandb"
     checkpoints/       kohya LoRAs every N epochs; resumable states: resume/ (stop, finish)
                        and resume-eNNNN/ (each epoch checkpoint, the newest two kept)
     <name>.safetensors the final LoRA (kohya format)
@@ -36,6 +38,7 @@ RESUME_DIR = "checkpoints/resume"
 STATE_DIRS = ("resume",)         # in checkpoints/: the state written at a stop or the end
 EPOCH_STATE_PREFIX = "resume-e"  # checkpoints/resume-e0003/: the state of an epoch checkpoint
 TRAINER_FILE = "trainer.json"
+TENSORBOARD_DIR = "tensorboard"
 
 ACTIVE_STATES = ("starting", "loading", "caching", "running", "saving")
 TERMINAL_STATES = ("finished", "failed", "interrupted", "crashed")

@@ -75,6 +75,13 @@ def _optimizer(v: Any) -> str:
     return mapped
 
 
+def _log_with(v: Any) -> str:
+    name = _str(v).lower()
+    if name not in ("tensorboard", "wandb", "all"):
+        raise ValueError(f"tracker {name!r} is not one loratui writes (tensorboard, wandb, all)")
+    return name
+
+
 # (kohya key, loratui key, converter). GUI JSON and sd-scripts TOML share most names.
 KEYMAP: list[tuple[str, str, Callable[[Any], Any]]] = [
     ("pretrained_model_name_or_path", "model.base", _path),
@@ -113,6 +120,7 @@ KEYMAP: list[tuple[str, str, Callable[[Any], Any]]] = [
     ("output_name", "output.name", _str),
     ("save_precision", "output.save_precision", _precision),
     ("sample_every_n_epochs", "sample.every_n_epochs", _int),
+    ("log_with", "training.log_with", _log_with),
 ]
 _BY_KEY: dict[str, list[tuple[str, Callable[[Any], Any]]]] = {}
 for _k, _dst, _conv in KEYMAP:

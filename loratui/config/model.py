@@ -19,6 +19,7 @@ Family = Literal["auto", "sd15", "sd2", "sdxl"]
 LoraKind = Literal["character", "style", "concept"]
 Precision = Literal["no", "fp16", "bf16"]
 Attention = Literal["sdpa", "xformers", "eager"]
+LogWith = Literal["tensorboard", "wandb", "all", "none"]
 Optimizer = Literal["AdamW", "AdamW8bit", "Adafactor", "Lion", "Prodigy", "SGD"]
 Scheduler = Literal[
     "constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts", "polynomial"
@@ -171,6 +172,12 @@ class TrainingSection(_Section):
                              "when used.", ge=0.0, le=1.0)
     save_every_n_epochs: int = _f(1, "Save a LoRA checkpoint every N epochs; 0 = only at the end.",
                                   unit="epochs", ge=0)
+    log_with: LogWith = _f("tensorboard", "Experiment trackers (accelerate's) besides "
+                           "metrics.jsonl: `tensorboard` writes event files to the run folder's "
+                           "tensorboard/ with sd-scripts' tags (loss/current, loss/average, "
+                           "lr/unet, lr/textencoder); `wandb` logs to Weights & Biases when it is "
+                           "installed (`wandb login` first, or WANDB_MODE=offline); `all` = every "
+                           "tracker accelerate finds installed; `none` = metrics.jsonl only.")
 
 
 class OutputSection(_Section):

@@ -26,6 +26,8 @@ from typing import Any
 from loratui.train import data as D
 from loratui.train.parts import StopRequested, TrainingStopped, make_optimizer, set_attention
 from loratui.train.runfolder import RunWriter, utc_now
+from loratui.train.trackers import RunTrackers, step_scalars
+from loratui.wording import plural
 
 log = logging.getLogger("loratui.train")
 
@@ -126,6 +128,8 @@ class Trainer:
         self.main = self.accel.is_main_process
         if self.run is not None:
             self.run.enabled = self.main
+        self.trackers = RunTrackers(self.accel, self.run.path if self.run is not None and
+                                    self.main else None, tr.log_with)
         set_seed(tr.seed)
         self.weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision,
                                                                                 torch.float32)
@@ -477,6 +481,9 @@ class Trainer:
                     return self._fail("model", str(exc))
                 log.exception("training failed")
                 return self._fail("error", f"{type(exc).__name__}: {exc}")
+            finally:
+                if hasattr(self, "trackers"):
+                    self.trackers.finish()
 
     def _loop(self) -> TrainResult:
 
@@ -487,6 +494,7 @@ class Trainer:
             self.run.event("resumed" if self.resume else "started",
                            f"step {self.step}/{self.max_steps}", step=self.step,
                            max_steps=self.max_steps)
+            self._start_trackers()
         t_start = time.perf_counter()
         t_last = t_start
         start_epoch = max(1, self.epoch)
@@ -500,6 +508,7 @@ class Trainer:
             step_losses: list[float] = []
             rank_losses: list[list[float]] = []
             images = 0
+            epoch_first = len(self.losses)
             while self.micro_in_epoch < len(batches) and self.step < self.max_steps:
                 batch = batches[self.micro_in_epoch]
                 self.multiplier = dynamic_multiplier(cfg, self.step + 1, self.max_steps)
@@ -534,9 +543,13 @@ class Trainer:
                 if self.stop_asked or (self.accel.num_processes == 1
                                        and self.signals.requested):
                     return self._interrupted()
+            epoch_done = self.micro_in_epoch >= len(batches)
+            if epoch_done and len(self.losses) > epoch_first:  # sd-scripts' tag, step = epoch
+                epoch_losses = self.losses[epoch_first:]
+                self.trackers.log({"loss/epoch": sum(epoch_losses) / len(epoch_losses)}, epoch)
             if self.step >= self.max_steps:
                 break
-            if self.micro_in_epoch >= len(batches):
+            if epoch_done:
                 self._end_of_epoch(epoch)
                 t_last = time.perf_counter()  # saving and sampling are not step time
         return self._finish()
@@ -570,6 +583,7 @@ class Trainer:
             row.update(mem_allocated_mb=None, mem_reserved_mb=None, mem_peak_mb=None)
         if self.run is not None:
             self.run.metric(row)
+            self.trackers.log(step_scalars(row, text_encoder=self.train_te), self.step)
             if self.step == 1 or self.step % 10 == 0 or self.step == self.max_steps:
                 self.run.set_state("running", step=self.step, epoch=self.epoch)
         if self.step == 1 or self.step % 25 == 0:
@@ -577,6 +591,13 @@ class Trainer:
                      self.max_steps, self.epoch, loss, self.loss_avg, dt)
 
     _resume_step = 0
+
+    def _start_trackers(self) -> None:
+        """TensorBoard / wandb (`training.log_with`); one that cannot start is a warning."""
+        for warning in self.trackers.start(step=self.step, run_name=self.run.path.name,
+                                           config=self.cfg.model_dump(mode="json")):
+            log.warning("%s", warning)
+            self.run.event("warning", warning)
 
     # ------------------------------------------------------------------ saving
     def _end_of_epoch(self, epoch: int) -> None:
@@ -756,7 +777,7 @@ class Trainer:
                                folder=self.run.path / "samples", tag=tag,
                                resolution=cfg.dataset.resolution, steps=cfg.sample.steps,
                                seed=cfg.sample.seed, device=self.device)
-        self.run.event("sample", f"{len(paths)} sample image(s)", paths=[str(p) for p in paths],
+        self.run.event("sample", plural(len(paths), "sample image"), paths=[str(p) for p in paths],
                        step=self.step, epoch=self.epoch, prompts=self.prompts)
         return paths
 
@@ -819,7 +840,7 @@ class Trainer:
             lora_path = self.run.path / f"{self.cfg.output.name}.safetensors"
             self._write(lora_path, lambda: self._export(lora_path))
             self._samples(f"final_e{self.epoch:04d}")
-            self.run.event("finished", f"{lora_path.name} after {self.step} steps",
+            self.run.event("finished", f"{lora_path.name} after {plural(self.step, 'step')}",
                            path=str(lora_path), step=self.step)
             self.run.set_state("finished", step=self.step, lora=str(lora_path),
                                finished_at=utc_now())

@@ -32,7 +32,7 @@ WIZARD_FIXES: dict[str, str] = {
 
 def wizard_fix(kind: str, fix: str) -> str:
     """The fix for a dataset finding kind, in the wizard's keys when it has one."""
-    return _(WIZARD_FIXES[kind]) if kind in WIZARD_FIXES else fix
+    return _(WIZARD_FIXES[kind]) if kind in WIZARD_FIXES else _(fix)
 
 
 def wizard_fix_for_code(code: str) -> str:

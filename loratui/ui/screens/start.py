@@ -97,7 +97,8 @@ Run folder      Open an earlier run (runs/<name>-<time>/) to follow or resume it
         if not value:
             return _("enter the base model: an SD1.5 or SDXL diffusers folder or .safetensors "
                      "file (Base model field)")
-        result = core.check_base_model(self.state.resolve(value))
+        result = core.check_base_model(self.state.resolve(value),
+                                       self.state.config.model.family)
         if result.ok is False:
             return _("{problem} (Base model field)").format(problem=result.text)
         return ""
@@ -127,7 +128,7 @@ Run folder      Open an earlier run (runs/<name>-<time>/) to follow or resume it
           name=N_("Base model check"))
     def check_model(self, value: str) -> None:
         path = self.state.resolve(value)
-        result = core.check_base_model(path)
+        result = core.check_base_model(path, self.state.config.model.family)
         self.app.call_from_thread(self._show_model_check, value, result)
 
     def _show_model_check(self, value: str, result: core.Check) -> None:

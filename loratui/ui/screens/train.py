@@ -82,7 +82,8 @@ a run it did not start; escape stops watching.
                 yield Static("", id="run-numbers", markup=False)
             yield Static("", id="run-stats", markup=False)
             with Horizontal(id="run-main"):
-                yield LossChart(interval=self.wizard.watch_interval, id="loss-chart")
+                # Redrawn once a second at most: plotext's render is most of the view's CPU.
+                yield LossChart(interval=max(1.0, self.wizard.watch_interval), id="loss-chart")
                 yield SampleView(id="samples")
             yield RichLog(id="run-events", max_lines=200, markup=False, wrap=False)
 
@@ -108,7 +109,7 @@ a run it did not start; escape stops watching.
             self.follow(run)
         self.query_one("#run-progress-row").display = run is not None
         if run is None:
-            self.query_one("#run-title", Static).update(
+            self._set("#run-title",
                 "No run yet. ctrl+t starts training with loratui.toml "
                 f"({self.state.config.output.name}); it keeps running if the terminal closes.")
 
@@ -128,7 +129,7 @@ a run it did not start; escape stops watching.
             self.workers.cancel_group(self, "follow")
             return
         verb = "opening" if self.foreign else "starting"
-        self.query_one("#run-title", Static).update(f"{verb}: {short_path(run_path, 60)}")
+        self._set("#run-title", f"{verb}: {short_path(run_path, 60)}")
         self._show_progress()
         self.watch_run(run_path, self.foreign)
         self.watch_gpu()
@@ -140,11 +141,14 @@ a run it did not start; escape stops watching.
         if source is None:
             return
         interval = self.wizard.watch_interval
+        last_state: dict[str, Any] | None = None
         try:
             while not worker.is_cancelled:
                 metrics, events, state, samples = source.poll()
-                self.post_message(RunUpdate(str(run_path), metrics, events, state,
-                                            samples or []))
+                if metrics or events or samples or state != last_state:  # else: no news
+                    self.post_message(RunUpdate(str(run_path), metrics, events, state,
+                                                samples or []))
+                    last_state = state
                 if state.get("state") in core.TERMINAL_STATES and not metrics and not events:
                     # Finished or dead: one slow look now and then (it may be resumed).
                     interval = max(interval, 2.0)
@@ -283,9 +287,8 @@ a run it did not start; escape stops watching.
         eta = self.speed.eta_seconds(step, max_steps)
         rate = self.speed.per_second
         state = st.get("state", "opening" if self.foreign else "starting")
-        self.query_one("#run-numbers", Static).update(
-            f"{step}/{max_steps or '?'}  ETA {format_duration(eta)}  "
-            f"{f'{rate:.2f}' if rate else '–'} it/s")
+        self._set("#run-numbers", f"{step}/{max_steps or '?'}  ETA {format_duration(eta)}  "
+                  f"{f'{rate:.2f}' if rate else '–'} it/s")
         title = f"{state}: {self.run_path.name if self.run_path else ''}"
         if self.foreign:
             trainer = st.get("trainer") or "another trainer"
@@ -297,7 +300,7 @@ a run it did not start; escape stops watching.
             title += f" — {st['error']}"
         if state == "crashed":
             title += " — the trainer process is gone (ctrl+r resumes if it saved a state)"
-        self.query_one("#run-title", Static).update(title)
+        self._set("#run-title", title)
         self._show_stats()
 
     def _show_stats(self) -> None:
@@ -314,7 +317,14 @@ a run it did not start; escape stops watching.
         if isinstance(lr, (int, float)):
             parts.append(f"lr {lr:.2g}")
         parts.append(getattr(self, "gpu_text", "GPU: –"))
-        self.query_one("#run-stats", Static).update("  ".join(parts))
+        self._set("#run-stats", "  ".join(parts))
+
+    def _set(self, selector: str, text: str) -> None:
+        """Update a line only when its text changes (a redraw costs the UI's CPU)."""
+        widget = self.query_one(selector, Static)
+        if getattr(widget, "_shown_text", None) != text:
+            widget._shown_text = text
+            widget.update(text)
 
     # ---- actions -------------------------------------------------------------------------
     def action_unwatch(self) -> None:

@@ -11,7 +11,7 @@
    to 512², save PNG). Target ≥ 1.7 on 2 cores.
 
 Usage: python bench/dataset_scan.py [--images 10000] [--prepare-images 400] [--dir PATH]
-                                    [--cli-only]
+                                    [--cli-only [--bytecode]]
 The generated set is kept in --dir (default: a temp folder) and reused when present.
 """
 
@@ -161,7 +161,23 @@ def run_process(cmd: list[str]) -> None:
         raise SystemExit(f"{' '.join(cmd)} failed: {out.stderr.decode()[-2000:]}")
 
 
+def has_bytecode() -> bool:
+    """Whether loratui's scanner has current bytecode beside it (else every run compiles
+    loratui's sources, as an editable install under PYTHONDONTWRITEBYTECODE does)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("loratui.dataset.scanner")
+    if spec is None or spec.origin is None:
+        return False
+    cached = importlib.util.cache_from_source(spec.origin)
+    return os.path.exists(cached) and os.stat(cached).st_mtime >= os.stat(spec.origin).st_mtime
+
+
 def cli_figures(data: Path, repeat: int) -> None:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average {load}; "
+          + ("loratui bytecode present" if has_bytecode() else
+             "no loratui bytecode: every run compiles its sources"))
     base = [sys.executable, "-c", READ_LOOP, str(data)]
     scan_cmd = [*loratui_command(), "dataset", "scan", str(data)]
     run_process(scan_cmd)  # warm the page cache and the rules cache
@@ -196,6 +212,9 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cli-only", action="store_true",
                     help="only the whole-command figures (2.)")
+    ap.add_argument("--bytecode", action="store_true",
+                    help="with --cli-only: then compile loratui (as a wheel install leaves it) "
+                         "and time the commands again")
     ap.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "loratui-bench-dataset"))
     args = ap.parse_args()
 
@@ -212,6 +231,14 @@ def main() -> int:
 
     if args.cli_only:
         cli_figures(data, args.repeat)
+        if args.bytecode and not has_bytecode():
+            import subprocess
+
+            subprocess.run([sys.executable, "-m", "compileall", "-q",
+                            str(Path(__file__).resolve().parents[1] / "loratui")],
+                           stdout=subprocess.DEVNULL, check=True)
+            print("with bytecode (compileall, as a wheel install leaves it):")
+            cli_figures(data, args.repeat)
         return 0
     scaling = cpu_scaling(cores)
     print(f"this machine: {cores} processes run plain CPU work {scaling:.2f}x faster than one")

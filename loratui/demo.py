@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loratui.wording import plural
+
 DEMO_TRIGGER = "lrt_girl"  # unique, as the guide asks (P7); not a word the model knows
 DEMO_PRESET = "cpu-demo"
 
@@ -73,7 +75,8 @@ def step_scan(ctx: DemoContext) -> str:
     ctx.results["scan_report"] = report
     for f in report.by_severity("warning")[:8]:
         ctx.log(f"        {f.severity:<7} {f.kind}: {f.message[:100]}")
-    return f"{len(report.images)} images, {len(report.findings)} kind(s) of finding"
+    return (f"{plural(len(report.images), 'image')}, "
+            f"{plural(len(report.findings), 'kind')} of finding")
 
 
 def demo_preset():

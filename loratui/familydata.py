@@ -2,7 +2,9 @@
 
 The one reader of those files: `loratui.families` builds its `Family` from it, and the
 doctor asks it for thresholds directly, because the families package (pathlib, dataclasses)
-costs too much of the doctor's start-up budget. os.path and tomllib only.
+costs too much of the doctor's start-up budget. os.path only; the parsed table comes from
+loratui's data cache (`loratui.datacache`), so a doctor run on a JSON config never imports
+tomllib.
 """
 
 from __future__ import annotations
@@ -10,15 +12,13 @@ from __future__ import annotations
 import os
 from functools import cache
 
+from loratui import datacache
 from loratui.resources import data_path
 
 
-def _load_toml(text: str) -> dict:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    return tomllib.loads(text)
+def _parse(files: list[str]) -> dict:
+    with open(files[0], encoding="utf-8") as fh:
+        return datacache.toml_loads(fh.read())
 
 
 def table_path(family_id: str) -> str:
@@ -34,8 +34,17 @@ def table(family_id: str) -> dict | None:
     path = table_path(family_id)
     if not os.path.isfile(path):
         return None
-    with open(path, encoding="utf-8") as fh:
-        return _load_toml(fh.read())
+    data = datacache.cached(f"family-{family_id}", [path], _parse)
+    return data if isinstance(data, dict) else _parse([path])
+
+
+def usage_defaults(family_id: str | None) -> tuple[str, int]:
+    """(checkpoint file name, image size) a ComfyUI workflow for a LoRA of this family
+    starts from: `[usage] comfy_checkpoint` and the native resolution (SD1.5's when the
+    family has no table)."""
+    data = table(family_id or "") or table("sd15") or {}
+    return (data.get("usage", {}).get("comfy_checkpoint", "v1-5-pruned-emaonly.safetensors"),
+            int(data.get("family", {}).get("native_resolution", 512)))
 
 
 def doctor_thresholds(family_id: str) -> dict | None:

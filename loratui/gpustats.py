@@ -143,3 +143,31 @@ class GpuSampler:
             with contextlib.suppress(Exception):
                 self._nvml.nvmlShutdown()
         self._nvml = self._handle = None
+
+
+def process_gpu_memory(pid: int, nvml=None) -> list[tuple[int, int]]:
+    """(GPU index, bytes) held by process `pid` and its children (a launcher's training
+    processes), through NVML; [] when NVML, a driver or the process is missing."""
+    try:
+        import psutil
+
+        proc = psutil.Process(pid)
+        pids = {pid, *(c.pid for c in proc.children(recursive=True))}
+    except Exception:
+        pids = {pid}
+    try:
+        if nvml is None:
+            import pynvml as nvml
+
+            nvml.nvmlInit()
+        out = []
+        for index in range(nvml.nvmlDeviceGetCount()):
+            handle = nvml.nvmlDeviceGetHandleByIndex(index)
+            held = sum(int(p.usedGpuMemory or 0)
+                       for p in nvml.nvmlDeviceGetComputeRunningProcesses(handle)
+                       if p.pid in pids)
+            if held:
+                out.append((index, held))
+        return out
+    except Exception:  # no driver, no permission to list processes
+        return []

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "loratui.cli.lora_cmd",
     "loratui.cli.train_cmd",
     "loratui.cli.runs_cmd",
+    "loratui.cli.watch_cmd",
     "loratui.cli.demo_cmd",
     "loratui.cli.wizard_cmd",
 )

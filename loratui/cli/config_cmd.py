@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from loratui.cli import add_command
+from loratui.wording import plural
 
 EPILOG = """\
 examples:
@@ -125,7 +126,7 @@ def run_import(args: argparse.Namespace) -> int:
     for problem in result.errors:
         print(f"  not imported (invalid): {problem}", file=err)
     if result.unmapped:
-        print(f"  {len(result.unmapped)} key(s) with no loratui equivalent:", file=err)
+        print(f"  {plural(len(result.unmapped), 'key')} with no loratui equivalent:", file=err)
         for key, value in result.unmapped.items():
             text = repr(value)
             print(f"    {key} = {text[:70] + '…' if len(text) > 70 else text}", file=err)

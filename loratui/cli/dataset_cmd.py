@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from loratui.i18n import _
+from loratui.wording import plural
+
 EPILOG = """\
 examples:
   loratui dataset scan ./train                     problems, sizes, captions (headers only)
@@ -138,6 +141,18 @@ def _err(msg: str) -> None:
     print(f"loratui: {msg}", file=sys.stderr)
 
 
+def _write_json(report) -> None:
+    """The report as JSON on stdout, written record by record in UTF-8."""
+    out = getattr(sys.stdout, "buffer", None)
+    if out is None:      # a text-only stream (redirected in-process)
+        print(report.to_json())
+        return
+    sys.stdout.flush()
+    report.write_json(out)
+    out.write(b"\n")
+    out.flush()
+
+
 def _progress(label: str, enabled: bool = True):
     """A rich progress bar on stderr (a no-op callback when stderr is not a terminal)."""
     if not enabled or not sys.stderr.isatty():
@@ -199,7 +214,7 @@ def run_scan(args) -> int:
         _err(str(exc))
         return 2
     if args.json:
-        print(report.to_json())
+        _write_json(report)
     else:
         print(render(report, minimum=args.min_severity, max_paths=-1 if args.all else 5))
     order = {"info": 0, "warning": 1, "error": 2}
@@ -271,7 +286,7 @@ def run_prepare(args) -> int:
     if res.written + res.up_to_date == 0:
         found = len(res.excluded) + len(res.failed)
         _err(f"{shown(args.dir)}: " + (
-            f"none of its {found} image file(s) could be used, nothing was written; see why "
+            f"none of its {plural(found, 'image file')} could be used, nothing was written; see why "
             f"with `loratui dataset scan {shown(args.dir)}`" if found else
             "no image files found, nothing was written; check the folder (images may sit in "
             "sub-folders such as `10_name`)"))
@@ -287,12 +302,13 @@ def _print_prepared(res, src: str, *, every: bool = False, first: int = 5) -> No
     from loratui.userfiles import one_line, shown
 
     print(f"{shown(res.out)}: {res.written} written, {res.up_to_date} already up to date, "
-          f"{res.removed} removed, {len(res.failed)} failed, {len(res.excluded)} broken "
-          f"source file(s) skipped ({res.elapsed_s:.1f} s)")
+          f"{res.removed} removed, {len(res.failed)} failed, "
+          f"{plural(len(res.excluded), 'broken source file')} skipped ({res.elapsed_s:.1f} s)")
     if res.sizes:
         print("  sizes: " + " · ".join(f"{k} {v}" for k, v in sorted(res.sizes.items())))
     if res.kept:
-        print(f"  {len(res.kept)} file(s) in {shown(res.out)} were not written by loratui: "
+        print(f"  {plural(len(res.kept), 'file')} in {shown(res.out)} "
+              f"{'was' if len(res.kept) == 1 else 'were'} not written by loratui: "
               "left as they are (a copy whose name would clash gets another name)")
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for path, why in res.excluded.items():
@@ -302,10 +318,12 @@ def _print_prepared(res, src: str, *, every: bool = False, first: int = 5) -> No
     for path, why in res.captions_converted.items():
         groups[("caption", why.split(" at offset")[0])].append(path)
     for (what, why), paths in groups.items():
-        label = {"skipped": f"skipped {len(paths)} broken source file(s) ({why})",
-                 "failed": f"failed  {len(paths)} file(s): {why}",
-                 "caption": f"{len(paths)} caption(s) "
-                            + (why if why.startswith("saved as") else f"were not UTF-8 ({why})")
+        n = len(paths)
+        label = {"skipped": f"skipped {plural(n, 'broken source file')} ({why})",
+                 "failed": f"failed  {plural(n, 'file')}: {why}",
+                 "caption": f"{plural(n, 'caption')} "
+                            + (why if why.startswith("saved as") else
+                               f"{'was' if n == 1 else 'were'} not UTF-8 ({why})")
                             + "; the copies are UTF-8"}[what]
         print("  " + one_line(label))
         shown_paths = paths if every else paths[:first]
@@ -317,10 +335,13 @@ def _print_prepared(res, src: str, *, every: bool = False, first: int = 5) -> No
             print(f"          … and {len(paths) - len(shown_paths)} more (--all lists them; "
                   f"`loratui dataset scan {shown(src)}` says why)")
     if res.upscaled:
-        print(f"  {len(res.upscaled)} image(s) were smaller than the target and upscaled "
+        one = len(res.upscaled) == 1
+        print(f"  {plural(len(res.upscaled), 'image')} {'was' if one else 'were'} smaller than "
+              f"the target and upscaled "
               "(soft detail; P3/D09)")
     if res.captions_missing:
-        print(f"  {len(res.captions_missing)} image(s) have no caption: "
+        print(f"  {plural(len(res.captions_missing), 'image')} "
+              f"{'has' if len(res.captions_missing) == 1 else 'have'} no caption: "
               f"`loratui dataset caption {shown(res.out)} --model PATH`")
 
 
@@ -353,7 +374,7 @@ def run_caption(args) -> int:
             _err(str(exc))
             return 2
         verb = "would change" if args.dry_run else "changed"
-        print(f"{verb} {len(res.changed)} caption(s), {res.unchanged} unchanged")
+        print(f"{verb} {plural(len(res.changed), 'caption')}, {res.unchanged} unchanged")
         for p, why in res.skipped.items():
             print(f"  skipped {p}: {why}")
         if res.backup_dir:
@@ -383,7 +404,7 @@ def _run_blip(args) -> int:
     except (FileNotFoundError, NotADirectoryError) as exc:
         _err(str(exc))
         return 2
-    print(f"BLIP ({res.model}, {res.device or 'not loaded'}): {len(res.written)} caption(s) "
+    print(f"BLIP ({res.model}, {res.device or 'not loaded'}): {plural(len(res.written), 'caption')} "
           f"written, {res.kept} existing kept" + ("" if args.overwrite else
                                                    " (--overwrite replaces them)"))
     for p, why in res.failed.items():
@@ -455,21 +476,22 @@ def run_trigger(args) -> int:
     else:
         print(f"trigger `{args.word}`")
         if rep.tokens is not None:
-            print(f"  CLIP splits it into {len(rep.tokens)} token(s): {' | '.join(rep.tokens)}")
+            print(f"  CLIP splits it into {plural(len(rep.tokens), 'token')}: "
+                  f"{' | '.join(rep.tokens)}")
         for f in rep.findings:
             print(f"  {f.severity:<7} {f.kind}: {f.message} [{', '.join(f.refs)}]")
-            print(f"          fix: {f.fix}")
+            print(f"          fix: {_(f.fix)}")
         if rep.suggestions:
             print("  try instead: " + ", ".join(rep.suggestions))
-        print(f"  in {rep.captions_checked - len(rep.missing)} of {rep.captions_checked} "
-              "caption(s)" + (f"; first in {rep.captions_checked - len(rep.missing) - len(rep.not_first)}"
+        print(f"  in {rep.captions_checked - len(rep.missing)} of "
+              f"{plural(rep.captions_checked, 'caption')}" + (f"; first in {rep.captions_checked - len(rep.missing) - len(rep.not_first)}"
                              if rep.captions_checked else ""))
         for p in rep.missing[:10]:
             print(f"          missing in {p}")
         if len(rep.missing) > 10:
             print(f"          … and {len(rep.missing) - 10} more")
         if inserted:
-            print(f"  inserted into {len(inserted.changed)} caption(s), created "
+            print(f"  inserted into {plural(len(inserted.changed), 'caption')}, created "
                   f"{len(inserted.created)}" + (f"; originals backed up in {inserted.backup_dir}"
                                                 if inserted.backup_dir else ""))
         elif rep.missing:

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from loratui.cli import add_command
+from loratui.wording import plural
 
 DEFAULT_DIR = "loratui-demo"  # its own folder: model/ dataset/ runs/ … stay out of the cwd
 
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"loratui demo: step {ctx.failed!r} failed after {wall:.0f} s", file=sys.stderr)
         return 1
     print(f"demo done in {wall:.0f} s.\n  LoRA:    {ctx.lora_path}\n  samples: "
-          f"{ctx.run_dir / 'samples'} ({len(ctx.samples)} images)\n  config:  {ctx.config_path}"
+          f"{ctx.run_dir / 'samples'} ({plural(len(ctx.samples), 'image')})\n  config:  {ctx.config_path}"
           f"\n  inspect: loratui runs --config {ctx.config_path}", file=sys.stderr)
     print(ctx.lora_path)
     return 0

@@ -31,7 +31,7 @@ def register(sub) -> None:
     p = add_command(sub, "lora", help="inspect LoRA .safetensors files", epilog=EPILOG)
     lsub = p.add_subparsers(title="lora commands", metavar="ACTION")
     i = add_command(lsub, "inspect", help="show what a LoRA file is", epilog=EPILOG)
-    i.add_argument("file", nargs="+", help=".safetensors file(s)")
+    i.add_argument("file", nargs="+", help="one or more .safetensors files")
     i.add_argument("--json", action="store_true", help="print JSON")
     i.add_argument("--modules", action="store_true", help="include rank/alpha per module")
     i.add_argument("--no-stats", action="store_true",

@@ -9,8 +9,8 @@ working) plus `.report` for the scanner's own rules in `rules/dataset-scan.toml`
 
 from __future__ import annotations
 
+import os
 from collections import Counter
-from pathlib import Path
 
 from loratui.doctor.inputs.dataset import DatasetFacts, ImageFact
 from loratui.doctor.registry import Hit, predicate
@@ -26,7 +26,7 @@ _ERROR_KINDS = ("empty-file", "truncated", "corrupt", "decompression-bomb", "unr
 class ScanFacts(DatasetFacts):
     """DatasetFacts from a full scan; `.report` is the scanner's DatasetReport."""
 
-    def __init__(self, root: Path, caption_extension: str | None, layout: str,
+    def __init__(self, root: str, caption_extension: str | None, layout: str,
                  report: DatasetReport) -> None:
         super().__init__(root, caption_extension, layout)
         self.report = report
@@ -34,7 +34,7 @@ class ScanFacts(DatasetFacts):
 
 def facts_from_report(report: DatasetReport, caption_extension: str | None,
                       layout: str) -> ScanFacts:
-    root = Path(report.root)
+    root = report.root
     facts = ScanFacts(root, caption_extension, layout, report)
     details = {f.kind: f.details for f in report.findings}
     not_utf8 = details.get("caption-not-utf8", {})
@@ -48,7 +48,7 @@ def facts_from_report(report: DatasetReport, caption_extension: str | None,
             folders[top] += 1
         else:
             facts.root_images += 1
-        img = ImageFact(root / rec.path, top)
+        img = ImageFact(os.path.join(root, rec.path), top)
         broken = [k for k in rec.problems if k in _ERROR_KINDS]
         if broken:
             d = details.get(broken[0], {}).get(rec.path, "")
@@ -57,13 +57,13 @@ def facts_from_report(report: DatasetReport, caption_extension: str | None,
             img.width, img.height = rec.width, rec.height
             img.mode = "PA" if rec.mode == "P" and rec.has_alpha else rec.mode
         if rec.caption_path and (wanted is None or rec.caption_path.lower().endswith(wanted)):
-            img.caption_path = root / rec.caption_path
+            img.caption_path = os.path.join(root, rec.caption_path)
             img.caption = (rec.caption or "").strip() if rec.caption is not None else None
             if rec.caption_path in not_utf8:
                 img.caption_error = not_utf8[rec.caption_path]
                 try:   # the text as far as it can be read, as the built-in scan keeps it
-                    img.caption = img.caption_path.read_bytes().decode(
-                        "utf-8", errors="replace").strip()
+                    with open(img.caption_path, "rb") as fh:
+                        img.caption = fh.read().decode("utf-8", errors="replace").strip()
                 except OSError:
                     img.caption = ""
         facts.images.append(img)
@@ -71,13 +71,13 @@ def facts_from_report(report: DatasetReport, caption_extension: str | None,
     facts.caption_exts = Counter(report.totals.caption_files)
     for f in report.findings:
         if f.kind == "junk-file":
-            facts.junk += [root / p for p in f.paths]
+            facts.junk += [os.path.join(root, p) for p in f.paths]
         elif f.kind == "double-extension":
-            facts.double_ext += [root / p for p in f.paths]
-    stems: dict[str, list[Path]] = {}
+            facts.double_ext += [os.path.join(root, p) for p in f.paths]
+    stems: dict[str, list[str]] = {}
     same = report.finding("same-stem")
     for p in same.paths if same else []:
-        stems.setdefault(p.rsplit(".", 1)[0], []).append(root / p)
+        stems.setdefault(p.rsplit(".", 1)[0], []).append(os.path.join(root, p))
     facts.duplicate_stems = [g for g in stems.values() if len(g) > 1]
     return facts
 
@@ -114,7 +114,7 @@ def scan_findings(inp, ctx, rule, th):
             detail = detail or (f.details.get(f.paths[0], "") if f.paths else "")
     if paths:
         yield Hit({"n": len(paths), "examples": _examples(paths), "detail": detail},
-                  image=str(Path(rep.root) / paths[0]))
+                  image=os.path.join(rep.root, paths[0]))
 
 
 @predicate("scan_caption_too_long")
@@ -126,7 +126,7 @@ def scan_caption_too_long(inp, ctx, rule, th):
     if long_:
         worst = max(long_, key=lambda r: r.caption_tokens)
         yield Hit({"n": len(long_), "examples": _examples([r.caption_path for r in long_]),
-                   "tokens": worst.caption_tokens}, image=str(Path(rep.root) / worst.caption_path))
+                   "tokens": worst.caption_tokens}, image=os.path.join(rep.root, worst.caption_path))
 
 
 @predicate("scan_trigger_not_first")

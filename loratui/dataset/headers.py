@@ -12,9 +12,12 @@ from __future__ import annotations
 import os
 import struct
 import zlib
-from typing import BinaryIO
 
 from .report import Record
+
+TYPE_CHECKING = False  # not typing's: importing typing costs the doctor's start-up time
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 FIRST_READ = 4096         # enough for PNG/WebP/BMP/GIF headers and most JPEG ones
 HEAD_BYTES = 16384        # JPEG and PNG read on in steps of this when the header goes on

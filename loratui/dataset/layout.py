@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
+
+from loratui.wording import plural
 
 from .headers import ALL_IMAGE_EXTS
 from .report import Finding, Record, Subset, make_finding
@@ -43,7 +44,7 @@ class Walk(Record):
     _fields = ("root", "layout", "subsets", "images", "captions", "junk", "double_ext", "latent_caches",
                "findings", "broken_links", "loops", "unreadable")
 
-    def __init__(self, root: Path, layout: str = "flat", subsets: list[Subset] | None = None,
+    def __init__(self, root: str, layout: str = "flat", subsets: list[Subset] | None = None,
                  images: list[ImageFile] | None = None,
                  captions: dict[tuple[str, str], dict[str, str]] | None = None,
                  junk: list[str] | None = None, double_ext: list[str] | None = None,
@@ -73,8 +74,8 @@ def _splitext(name: str) -> tuple[str, str]:
     return os.path.splitext(name)
 
 
-def _rel(path: str, root: Path) -> str:
-    return Path(os.path.relpath(path, root)).as_posix()
+def _rel(path: str, root: str) -> str:
+    return os.path.relpath(path, root).replace(os.sep, "/")
 
 
 class _Walker:
@@ -194,7 +195,7 @@ def _scan_root(w: _Walker, root: str, *, is_reg: bool, default_repeats: int) -> 
         if loose:
             paths = [i.rel for i in walk.images[-loose:]]
             walk.findings.append(make_finding(
-                "images-in-parent", f"{loose} image(s) directly in {root_name}/, beside the "
+                "images-in-parent", f"{plural(loose, 'image')} directly in {root_name}/, beside the "
                 "`N_name` folders", paths, extra_refs=extra))
         bad, stray = [], []
         for d in dirs:
@@ -215,11 +216,11 @@ def _scan_root(w: _Walker, root: str, *, is_reg: bool, default_repeats: int) -> 
                 stray.append(rel)
         if bad:
             walk.findings.append(make_finding(
-                "bad-folder-name", f"{len(bad)} image folder(s) not named `<repeats>_<name>`: "
+                "bad-folder-name", f"{plural(len(bad), 'image folder')} not named `<repeats>_<name>`: "
                 + ", ".join(bad[:5]), bad, extra_refs=extra))
         if stray:
             walk.findings.append(make_finding(
-                "stray-folder", f"{len(stray)} folder(s) without images among the `N_name` "
+                "stray-folder", f"{plural(len(stray), 'folder')} without images among the `N_name` "
                 "folders: " + ", ".join(stray[:5]), stray, extra_refs=extra))
         return "kohya"
     match = REPEAT_DIR.match(root_name)
@@ -234,32 +235,32 @@ def _scan_root(w: _Walker, root: str, *, is_reg: bool, default_repeats: int) -> 
                                match.group(2) if match else root_name, is_reg, n))
     if match and n:
         walk.findings.append(make_finding(
-            "leaf-folder", f"{root_name}/ is itself a repeat folder ({repeats} repeats)",
+            "leaf-folder", f"{root_name}/ is itself a repeat folder ({plural(repeats, 'repeat')})",
             [_rel(root, walk.root)], extra_refs=extra))
         return "leaf"
     nested = [i.rel for i in walk.images[before:] if i.nested]
     if nested:
         walk.findings.append(make_finding(
-            "nested-images", f"{len(nested)} image(s) in sub-folders of {root_name}/",
+            "nested-images", f"{plural(len(nested), 'image')} in sub-folders of {root_name}/",
             nested, extra_refs=extra))
     return "flat"
 
 
-def walk_dataset(root: Path | str, *, reg_dir: Path | str | None = None,
+def walk_dataset(root: str | os.PathLike, *, reg_dir: str | os.PathLike | None = None,
                  caption_extension: str = ".txt", default_repeats: int = 1) -> Walk:
     """Find every file of the dataset at `root` (and of `reg_dir` when given)."""
-    root = Path(root).expanduser()
+    root = os.path.normpath(os.path.expanduser(os.fspath(root)))  # str: no pathlib import
     walk = Walk(root=root)
     caption_exts = tuple(dict.fromkeys((caption_extension.lower(), *CAPTION_EXTS)))
     walker = _Walker(walk, caption_exts)
     walk.layout = _scan_root(walker, str(root), is_reg=False, default_repeats=default_repeats)
     if reg_dir:
-        _scan_root(walker, str(Path(reg_dir).expanduser()), is_reg=True,
+        _scan_root(walker, os.path.normpath(os.path.expanduser(os.fspath(reg_dir))), is_reg=True,
                    default_repeats=default_repeats)
     # nested images inside kohya subsets
     nested = [i.rel for i in walk.images if i.nested and walk.layout != "flat"]
     if nested:
         walk.findings.append(make_finding(
-            "nested-images", f"{len(nested)} image(s) in sub-folders of `N_name` folders",
+            "nested-images", f"{plural(len(nested), 'image')} in sub-folders of `N_name` folders",
             nested))
     return walk

@@ -30,6 +30,7 @@ from typing import Any
 
 from loratui.atomic import atomic_write_bytes, atomic_write_text
 from loratui.userfiles import shown
+from loratui.wording import plural
 
 from . import captions as cap
 from ._io import OLD_TEMP_IMAGE, TEMP_NAME, atomic_save_image, remove_stale_temps
@@ -357,7 +358,7 @@ def prepare(src: Path | str, out: Path | str, options: PrepareOptions | None = N
     if foreign and manifest is None and not opts.force:
         damaged = " (its prepare record is damaged)" if (out / MANIFEST).exists() else ""
         raise PrepareError(
-            f"--out {out} already holds {len(foreign)} file(s) that loratui did not write"
+            f"--out {out} already holds {plural(len(foreign), 'file')} that loratui did not write"
             f"{damaged}, e.g. {shown(foreign[0])}: choose a new or empty folder, or add --force "
             "to write beside them (they are never overwritten or deleted)")
     stale: set[str] = set()     # our outputs of a rebuild, removed unless written again

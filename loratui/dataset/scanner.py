@@ -9,20 +9,23 @@ use) and checks near-duplicates; `duplicates=True` adds the near-duplicate check
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
-from typing import Any
+
+from loratui.wording import plural
 
 from . import captions as cap
 from .headers import ALL_IMAGE_EXTS, TRAINABLE_FORMATS, read_path, read_small
 from .layout import Walk, walk_dataset
-from .report import DatasetReport, Finding, ImageRecord, Record, Totals, make_finding
+from .report import DatasetReport, Finding, ImageRecord, PausedGC, Record, Totals, make_finding
+
+TYPE_CHECKING = False  # not typing's: importing typing costs the doctor's start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 OTHER_FORMATS = frozenset({"GIF", "TIFF", "HEIF", "AVIF", "JXL", "PSD", "ICO", "JPEG2000",
                            "QOI", "SVG", "TGA"})
@@ -41,7 +44,7 @@ class ScanOptions(Record):
 
     def __init__(self, deep: bool = False, duplicates: bool | None = None,
                  caption_extension: str = ".txt", trigger_word: str = "", resolution: int = 512,
-                 reg_dir: str | Path | None = None, default_repeats: int = 1,
+                 reg_dir: str | os.PathLike | None = None, default_repeats: int = 1,
                  min_images: int = 100, max_images: int = 300, max_pixels: int = PIL_MAX_PIXELS,
                  max_caption_tokens: int = cap.CLIP_WINDOW, near_duplicate_distance: int = 4,
                  extreme_aspect: float = 2.0, workers: int | None = None,
@@ -101,6 +104,14 @@ def _phash(im) -> str:
 # what a worker sends back for one image (a tuple pickles cheaper than a dict)
 Probe = tuple   # (bytes, crc, format, width, height, mode, has_alpha, orientation, phash,
                 #  problems [(kind, detail)], captions [(ext, path, text, bom, error, info)])
+
+
+def _orientation(im) -> int:
+    """EXIF orientation (1 = upright; also for an unreadable EXIF block)."""
+    try:
+        return int(im.getexif().get(0x0112, 1) or 1)
+    except Exception:
+        return 1
 
 
 def _probe(path: str, caption_files: list[tuple[str, str]], settings: tuple) -> Probe:
@@ -186,8 +197,7 @@ def _check_pixels(path: str, h, out: dict, deep: bool, hashes: bool, max_pixels:
         if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
             alpha = im.convert("RGBA").getchannel("A") if im.mode != "LA" else im.getchannel("A")
             out["has_alpha"] = alpha.getextrema()[0] < 255
-        with contextlib.suppress(Exception):
-            out["orientation"] = int(im.getexif().get(0x0112, 1) or 1)
+        out["orientation"] = _orientation(im)
     if hashes:
         try:
             if im is None:
@@ -280,16 +290,22 @@ def _run_forked(bounds: tuple[int, int]) -> list:
 
 
 # --------------------------------------------------------------------------- assembly
-def scan(root: Path | str, options: ScanOptions | None = None, *,
+def scan(root: str | os.PathLike, options: ScanOptions | None = None, *,
          progress: Callable[[int, int], None] | None = None, **overrides) -> DatasetReport:
     """Scan the dataset at `root`. Never raises for bad files; raises FileNotFoundError /
     NotADirectoryError when `root` itself is unusable."""
     opts = (options or ScanOptions()).replace(**overrides)
-    root = Path(root).expanduser()
-    if not root.exists():
+    root = os.path.normpath(os.path.expanduser(os.fspath(root)))  # str: no pathlib import
+    if not os.path.exists(root):
         raise FileNotFoundError(f"{root}: no such folder")
-    if not root.is_dir():
+    if not os.path.isdir(root):
         raise NotADirectoryError(f"{root}: not a folder (give the dataset folder)")
+    with PausedGC():
+        return _scan(root, opts, progress)
+
+
+def _scan(root: str, opts: ScanOptions, progress: Callable[[int, int], None] | None
+          ) -> DatasetReport:
     t0 = time.perf_counter()
     hashes = opts.deep if opts.duplicates is None else opts.duplicates
     auto_ext = opts.caption_extension in ("", "auto")
@@ -444,7 +460,7 @@ def _duplicates(report: DatasetReport, opts: ScanOptions, per_kind,
                 samples: dict[str, int | None]) -> None:
     """Exact duplicates among `by_size` groups (usable files by size and head checksum,
     with `samples` taken of every group of two or more); near duplicates by phash."""
-    root = Path(report.root)
+    root = report.root
     exact_pairs: set[tuple[str, str]] = set()
     for group in by_size.values():
         if len(group) < 2:
@@ -499,7 +515,7 @@ def _pread(fd: int, n: int, offset: int) -> bytes:
     return os.read(fd, n)
 
 
-def _full_digest(path: Path) -> bytes:
+def _full_digest(path: str) -> bytes:
     import hashlib
 
     h = hashlib.blake2b()
@@ -509,7 +525,7 @@ def _full_digest(path: Path) -> bytes:
     return h.digest()
 
 
-def _identical_groups(root: Path, group: list[ImageRecord],
+def _identical_groups(root: str, group: list[ImageRecord],
                       samples: dict[str, int | None]) -> list[list[ImageRecord]]:
     """Groups of byte-identical files among files of one size: a sampled hash first
     (`samples`), the full hash only for files whose samples match."""
@@ -526,7 +542,7 @@ def _identical_groups(root: Path, group: list[ImageRecord],
 
     out: list[list[ImageRecord]] = []
     for candidates in split(group, lambda rec: samples.get(rec.path)):
-        out.extend(split(candidates, lambda rec: _full_digest(root / rec.path)))
+        out.extend(split(candidates, lambda rec: _full_digest(os.path.join(root, rec.path))))
     return out
 
 
@@ -586,53 +602,72 @@ def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_
             per_kind["caption-style-mixed"][p] = f"{minority} among mostly {majority} captions"
     # captions with no image
     image_keys = {i.key for i in walk.images}
-    root = Path(report.root)
+    root = report.root
     for key, files in walk.captions.items():
         if key not in image_keys:
             inner = os.path.splitext(key[1])
             named_after = (key[0], inner[0]) in image_keys and inner[1].lower() in ALL_IMAGE_EXTS
             for path in files.values():
-                rel = Path(os.path.relpath(path, root)).as_posix()
+                rel = os.path.relpath(path, root).replace(os.sep, "/")
                 per_kind["caption-orphan"][rel] = (
                     f"named after the whole image file name: rename to {inner[0]}"
                     f"{os.path.splitext(path)[1]}" if named_after else "no image with this stem")
 
 
-_MESSAGES = {
-    "empty-file": "{n} empty (0-byte) file(s)",
-    "truncated": "{n} truncated image(s)",
-    "corrupt": "{n} unreadable or non-image file(s) with an image extension",
-    "wrong-extension": "{n} file(s) whose extension does not match the content",
-    "unsupported-format": "{n} image(s) in a format trainers do not read",
-    "decompression-bomb": "{n} image(s) refused as decompression bombs",
-    "junk-file": "{n} OS metadata file(s) (._*, .DS_Store, Thumbs.db)",
-    "double-extension": "{n} file(s) with a double extension",
-    "unreadable": "{n} path(s) that cannot be read",
-    "broken-symlink": "{n} broken or looping symbolic link(s)",
-    "symlink-loop": "{n} folder link(s) back into the tree (skipped)",
-    "latent-cache": "{n} .npz latent cache file(s) beside the images",
-    "same-stem": "{n} images share a stem with another image",
-    "exact-duplicate": "{n} exact duplicate image(s)",
-    "near-duplicate": "{n} near-duplicate image(s)",
-    "not-512": "{n} image(s) are not {res}×{res}, the training resolution",
-    "small-image": "{n} image(s) with the short side below {res} px, the training resolution",
-    "extreme-aspect": "{n} image(s) longer than 2:1",
-    "alpha": "{n} image(s) with transparency",
-    "palette": "{n} palette image(s)",
-    "cmyk": "{n} CMYK image(s)",
-    "16-bit": "{n} 16-bit image(s)",
-    "grayscale": "{n} greyscale image(s)",
-    "exif-rotated": "{n} image(s) rotated by EXIF orientation",
-    "caption-missing": "{n} image(s) without a {ext} caption",
-    "caption-empty": "{n} empty caption(s)",
-    "caption-not-utf8": "{n} caption(s) not in UTF-8",
-    "caption-bom": "{n} caption(s) start with a UTF-8 byte-order mark",
-    "caption-other-extension": "{n} caption(s) found only with another extension than {ext}",
-    "caption-too-long": "{n} caption(s) longer than CLIP's 75-token window",
-    "caption-no-trigger": "{n} caption(s) without the trigger word `{trigger}`",
-    "trigger-not-first": "{n} caption(s) where `{trigger}` is not first",
-    "caption-style-mixed": "{n} caption(s) in a different style from the rest",
-    "caption-orphan": "{n} caption file(s) without an image",
+# kind -> (message for one, message for several)
+_MESSAGES: dict[str, tuple[str, str]] = {
+    "empty-file": ("{n} empty (0-byte) file", "{n} empty (0-byte) files"),
+    "truncated": ("{n} truncated image", "{n} truncated images"),
+    "corrupt": ("{n} unreadable or non-image file with an image extension",
+                "{n} unreadable or non-image files with an image extension"),
+    "wrong-extension": ("{n} file whose extension does not match the content",
+                        "{n} files whose extension does not match the content"),
+    "unsupported-format": ("{n} image in a format trainers do not read",
+                           "{n} images in a format trainers do not read"),
+    "decompression-bomb": ("{n} image refused as a decompression bomb",
+                           "{n} images refused as decompression bombs"),
+    "junk-file": ("{n} OS metadata file (._*, .DS_Store, Thumbs.db)",
+                  "{n} OS metadata files (._*, .DS_Store, Thumbs.db)"),
+    "double-extension": ("{n} file with a double extension", "{n} files with a double extension"),
+    "unreadable": ("{n} path that cannot be read", "{n} paths that cannot be read"),
+    "broken-symlink": ("{n} broken or looping symbolic link",
+                       "{n} broken or looping symbolic links"),
+    "symlink-loop": ("{n} folder link back into the tree (skipped)",
+                     "{n} folder links back into the tree (skipped)"),
+    "latent-cache": ("{n} .npz latent cache file beside the images",
+                     "{n} .npz latent cache files beside the images"),
+    "same-stem": ("{n} image shares a stem with another image",
+                  "{n} images share a stem with another image"),
+    "exact-duplicate": ("{n} exact duplicate image", "{n} exact duplicate images"),
+    "near-duplicate": ("{n} near-duplicate image", "{n} near-duplicate images"),
+    "not-512": ("{n} image is not {res}×{res}, the training resolution",
+                "{n} images are not {res}×{res}, the training resolution"),
+    "small-image": ("{n} image with the short side below {res} px, the training resolution",
+                    "{n} images with the short side below {res} px, the training resolution"),
+    "extreme-aspect": ("{n} image longer than 2:1", "{n} images longer than 2:1"),
+    "alpha": ("{n} image with transparency", "{n} images with transparency"),
+    "palette": ("{n} palette image", "{n} palette images"),
+    "cmyk": ("{n} CMYK image", "{n} CMYK images"),
+    "16-bit": ("{n} 16-bit image", "{n} 16-bit images"),
+    "grayscale": ("{n} greyscale image", "{n} greyscale images"),
+    "exif-rotated": ("{n} image rotated by EXIF orientation",
+                     "{n} images rotated by EXIF orientation"),
+    "caption-missing": ("{n} image without a {ext} caption", "{n} images without a {ext} caption"),
+    "caption-empty": ("{n} empty caption", "{n} empty captions"),
+    "caption-not-utf8": ("{n} caption not in UTF-8", "{n} captions not in UTF-8"),
+    "caption-bom": ("{n} caption starts with a UTF-8 byte-order mark",
+                    "{n} captions start with a UTF-8 byte-order mark"),
+    "caption-other-extension": ("{n} caption found only with another extension than {ext}",
+                                "{n} captions found only with another extension than {ext}"),
+    "caption-too-long": ("{n} caption longer than CLIP's 75-token window",
+                         "{n} captions longer than CLIP's 75-token window"),
+    "caption-no-trigger": ("{n} caption without the trigger word `{trigger}`",
+                           "{n} captions without the trigger word `{trigger}`"),
+    "trigger-not-first": ("{n} caption where `{trigger}` is not first",
+                          "{n} captions where `{trigger}` is not first"),
+    "caption-style-mixed": ("{n} caption in a different style from the rest",
+                            "{n} captions in a different style from the rest"),
+    "caption-orphan": ("{n} caption file without an image", "{n} caption files without an image"),
 }
 
 
@@ -640,9 +675,10 @@ def _emit(report: DatasetReport, per_kind: dict[str, dict[str, str]]) -> None:
     for kind, details in per_kind.items():
         if not details:
             continue
-        msg = _MESSAGES.get(kind, kind).format(n=len(details), res=report.resolution,
-                                               ext=report.caption_extension,
-                                               trigger=report.trigger_word)
+        one, many = _MESSAGES.get(kind, (kind, kind))
+        msg = (one if len(details) == 1 else many).format(
+            n=len(details), res=report.resolution, ext=report.caption_extension,
+            trigger=report.trigger_word)
         if kind == "caption-style-mixed":
             first = next(iter(details.values()))
             msg += f" ({first.split(' among')[0]} vs {first.split('mostly ')[1]})"
@@ -657,7 +693,7 @@ def _set_findings(report: DatasetReport, opts: ScanOptions) -> None:
             "no-images", "no images found (looked for .png .jpg .jpeg .webp .bmp)", []))
     elif usable < opts.min_images:
         report.findings.append(make_finding(
-            "too-few-images", f"{usable} usable image(s); the guide recommends "
+            "too-few-images", f"{plural(usable, 'usable image')}; the guide recommends "
             f"{opts.min_images}–{opts.max_images}", []))
     elif usable > opts.max_images:
         report.findings.append(make_finding(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from loratui.i18n import _
 from loratui.userfiles import one_line, shown
+from loratui.wording import plural
 
 from .report import DatasetReport, Finding
 
@@ -21,7 +23,7 @@ def summary_lines(report: DatasetReport) -> list[str]:
     t = report.totals
     kind = "deep scan" if report.deep else "header scan"
     subsets = [s for s in report.subsets if not s.is_reg]
-    lines = [f"{shown(report.root)}  ({report.layout} layout, {len(subsets)} image folder(s), "
+    lines = [f"{shown(report.root)}  ({report.layout} layout, {plural(len(subsets), 'image folder')}, "
              f"{kind}, {report.elapsed_s:.2f} s)"]
     lines.append(f"  images   {t.usable} usable / {t.images} found ({t.broken} broken) · "
                  f"{t.captioned} captioned · {t.reg_images} regularisation · "
@@ -49,7 +51,7 @@ def finding_lines(f: Finding, *, max_paths: int = 5) -> list[str]:
     if len(listed) < len(f.paths):
         lines.append(f"          … and {len(f.paths) - len(listed)} more (--all lists them)")
     if f.fix:
-        lines.append(f"        fix: {f.fix}")
+        lines.append(f"        fix: {_(f.fix)}")  # the KINDS fixes are in the catalogue
     return lines
 
 
@@ -63,7 +65,8 @@ def render(report: DatasetReport, *, minimum: str = "info", max_paths: int = 5) 
     n = {s: sum(1 for f in report.findings if f.severity == s)
          for s in ("error", "warning", "info")}
     lines.append("")
-    lines.append(f"summary: {n['error']} error(s), {n['warning']} warning(s), {n['info']} note(s)"
+    lines.append(f"summary: {plural(n['error'], 'error')}, {plural(n['warning'], 'warning')}, "
+                 f"{plural(n['info'], 'note')}"
                  + ("" if report.duplicates_checked else
                     "; near-duplicates not checked (--dupes or --deep)"))
     return "\n".join(lines)

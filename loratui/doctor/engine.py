@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from loratui.doctor.catalog import Catalog, Rule, load_catalog
 from loratui.doctor.inputs import Input
 from loratui.doctor.model import DELETE, Diagnostic, Fix, Location, Relative
-from loratui.doctor.registry import PREDICATES, Hit
+from loratui.doctor.registry import PREDICATES, Hit, Text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -106,19 +106,46 @@ def _driver_present() -> bool:
     return os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/nvidiactl")
 
 
-def thresholds_for(rule: Rule, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Rule thresholds with overrides: `name = value` (any rule having that threshold) or
-    `CODE = { name = value }` (that rule only)."""
+def thresholds_for(rule: Rule, overrides: dict[str, Any],
+                   family: str | None = None) -> dict[str, Any]:
+    """Rule thresholds (the guide's figures, for SD1.5), then the model family's (the
+    `[doctor]` table of `data/<family>/family.toml`), then the user's overrides. Both
+    tables take `name = value` (any rule having that threshold) or `CODE = { name = value }`
+    (that rule only)."""
     th = dict(rule.thresholds)
+    if family:
+        from loratui.familydata import doctor_thresholds  # only for an input showing one
+
+        _overlay(th, rule, doctor_thresholds(family) or {})
+    _overlay(th, rule, overrides)
+    return th
+
+
+def _overlay(th: dict[str, Any], rule: Rule, table: dict[str, Any]) -> None:
     for name in th:
-        if name in overrides and not isinstance(overrides[name], dict):
-            th[name] = overrides[name]
-    per_rule = overrides.get(rule.code) or overrides.get(rule.name)
+        if name in table and not isinstance(table[name], dict):
+            th[name] = table[name]
+    per_rule = table.get(rule.code) or table.get(rule.name)
     if isinstance(per_rule, dict):
         for name, value in per_rule.items():
             if name in th:
                 th[name] = value
-    return th
+
+
+def input_family(inp: Input) -> str | None:
+    """The model family an input shows — a config's flag, script or base model name, a
+    LoRA's tensors or metadata — for the family's thresholds; None when it does not say
+    (the rules' own thresholds apply: never a guess)."""
+    if inp.facts is not None:
+        from loratui.doctor.facts import shown_family
+
+        return shown_family(inp.facts)
+    if inp.kind == "lora" and inp.data is not None:
+        from loratui.lora.reader import LoraFile
+
+        if isinstance(inp.data, LoraFile) and inp.data.tensors:
+            return inp.data.family()[0] or inp.data.metadata_family()
+    return None
 
 
 class _SafeVars(dict):
@@ -170,12 +197,16 @@ def run_rules(ctx: Context) -> list[Diagnostic]:
         if not any(k in kinds for k in rule.inputs):
             continue
         fn = _predicate(rule)
-        th = thresholds_for(rule, ctx.options.overrides)
+        by_family: dict[str | None, dict[str, Any]] = {}
         targets = [i for i in inputs if i.kind in rule.inputs and i.error is None]
         if "env" in rule.inputs and "env" in kinds:
             targets.append(Input("<environment>", "env"))
         for inp in targets:
             try:
+                fam = input_family(inp) if rule.thresholds else None
+                if fam not in by_family:
+                    by_family[fam] = thresholds_for(rule, ctx.options.overrides, fam)
+                th = by_family[fam]
                 if fn is None:
                     raise LookupError(f"predicate {rule.predicate!r} is not registered "
                                       f"(module {rule.module})")
@@ -257,6 +288,11 @@ def _internal(code: str, message: str, location: Location) -> Diagnostic:
     return Diagnostic(code, name, severity, message, location, ())
 
 
+def _localized(variables: dict[str, Any]) -> dict[str, Any]:
+    """The variables for a translated message: computed `Text` parts in its language."""
+    return {k: v.localized() if isinstance(v, Text) else v for k, v in variables.items()}
+
+
 def _to_diagnostic(rule: Rule, th: dict[str, Any], inp: Input, hit: Hit) -> Diagnostic:
     facts = inp.facts
     variables: dict[str, Any] = {k: fmt_num(v) for k, v in th.items()}
@@ -274,6 +310,7 @@ def _to_diagnostic(rule: Rule, th: dict[str, Any], inp: Input, hit: Hit) -> Diag
     if line is None and facts is not None and facts.extra.get("from_paste"):
         line = facts.extra.get("command_line")  # a setting left out: point at the command
     message = render(rule.message, variables)
+    local = rule.translation  # `[rule.zh]` when the catalog was loaded in Chinese
     fix = None
     if rule.fix:
         applicability = hit.applicability or rule.fix.get("applicability", "display-only")
@@ -298,14 +335,20 @@ def _to_diagnostic(rule: Rule, th: dict[str, Any], inp: Input, hit: Hit) -> Diag
         command = render(hit.command, variables) if hit.command else None
         if not command and rule.fix.get("command"):
             command = render(rule.fix["command"], variables)
-        fix = Fix(applicability, title, edits, command)
+        local_fix = render(local["fix"], _localized(variables)) if local.get("fix") else None
+        fix = Fix(applicability, title, edits, command, local_fix)
     location = Location(hit.path or inp.path, key_out, line, None, hit.span, hit.image)
     refs = hit.refs if hit.refs is not None else rule.refs
     severity = hit.severity or rule.severity
     cap = getattr(inp, "severity_cap", None)
     if cap is not None and SEVERITY_RANK.get(severity, 0) > SEVERITY_RANK[cap]:
         severity = cap
-    return Diagnostic(rule.code, rule.name, severity, message, location, refs, fix)
+    if not local:
+        return Diagnostic(rule.code, rule.name, severity, message, location, refs, fix)
+    return Diagnostic(rule.code, rule.name, severity, message, location, refs, fix,
+                      lang=rule.lang, local_message=render(local.get("message", ""),
+                                                               _localized(variables)) or None,
+                      local_title=local.get("title") or None)
 
 
 def _new_key_path(facts, canon: str) -> tuple[str, ...] | None:

@@ -40,13 +40,11 @@ class Project:
 
 
 def _settings(path: str) -> dict:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    from loratui.tomlparser import parser
+
     try:
         with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+            data = parser().load(fh)
     except (OSError, ValueError):
         return {}  # the doctor reports the unreadable file itself (DR002)
     return data if isinstance(data, dict) else {}

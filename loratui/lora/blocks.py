@@ -15,6 +15,7 @@ from pathlib import Path
 from loratui.lora.block_layout import BlockLayout, layout_for
 from loratui.lora.names import split_key
 from loratui.lora.reader import LoraFile, _to_array, open_lora
+from loratui.wording import plural
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -179,6 +180,6 @@ def render(s: BlockStrengths, width: int = 80) -> str:
         lines.append(f"  {s.outside:.3g} more in modules outside the blocks (kept at full "
                      "weight by the block-weight extension)")
     if s.skipped:
-        lines.append(f"  {len(s.skipped)} module(s) skipped (not a down/up pair), e.g. "
+        lines.append(f"  {plural(len(s.skipped), 'module')} skipped (not a down/up pair), e.g. "
                      f"{s.skipped[0]}")
     return "\n".join(lines) + "\n"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from loratui.lora.block_layout import BlockLayout, layout_for
 from loratui.lora.weights import LoraWeights, Module, serialize_weights
+from loratui.wording import plural
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -186,7 +187,7 @@ def scale(weights: LoraWeights, factor: float, blocks: dict[str, float] | None,
                         f"the old one at {factor:g}" + (" with those block weights" if blocks
                                                         else ""))
     if dropped:
-        report.lines.append(f"  {dropped} module(s) at block weight 0 left out")
+        report.lines.append(f"  {plural(dropped, 'module')} at block weight 0 left out")
     return LoraWeights(out, weights.metadata, weights.source_format, weights.path), report
 
 

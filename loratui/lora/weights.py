@@ -17,6 +17,7 @@ from pathlib import Path
 
 from loratui.lora.names import kohya_to_path, split_key
 from loratui.lora.reader import LoraError, open_lora
+from loratui.wording import plural
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -121,7 +122,7 @@ def load_weights(path: str | Path) -> LoraWeights:
             continue
         parts.setdefault(split[0], {})[split[1]] = tensor
     if unknown:
-        raise WeightsError(f"{len(unknown)} tensor(s) the LoRA tools do not handle, e.g. "
+        raise WeightsError(f"{plural(len(unknown), 'tensor')} the LoRA tools do not handle, e.g. "
                            f"`{unknown[0]}` (DoRA scales or LyCORIS parts)")
     modules: dict[str, Module] = {}
     for name, p in parts.items():

@@ -27,6 +27,7 @@ from loratui.train import data as D
 from loratui.train.parts import StopRequested, TrainingStopped, make_optimizer, set_attention
 from loratui.train.runfolder import RunWriter, utc_now
 from loratui.train.trackers import RunTrackers, step_scalars
+from loratui.wording import plural
 
 log = logging.getLogger("loratui.train")
 
@@ -776,7 +777,7 @@ class Trainer:
                                folder=self.run.path / "samples", tag=tag,
                                resolution=cfg.dataset.resolution, steps=cfg.sample.steps,
                                seed=cfg.sample.seed, device=self.device)
-        self.run.event("sample", f"{len(paths)} sample image(s)", paths=[str(p) for p in paths],
+        self.run.event("sample", plural(len(paths), "sample image"), paths=[str(p) for p in paths],
                        step=self.step, epoch=self.epoch, prompts=self.prompts)
         return paths
 
@@ -839,7 +840,7 @@ class Trainer:
             lora_path = self.run.path / f"{self.cfg.output.name}.safetensors"
             self._write(lora_path, lambda: self._export(lora_path))
             self._samples(f"final_e{self.epoch:04d}")
-            self.run.event("finished", f"{lora_path.name} after {self.step} steps",
+            self.run.event("finished", f"{lora_path.name} after {plural(self.step, 'step')}",
                            path=str(lora_path), step=self.step)
             self.run.set_state("finished", step=self.step, lora=str(lora_path),
                                finished_at=utc_now())

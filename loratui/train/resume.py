@@ -25,6 +25,7 @@ from typing import Any
 
 from loratui.atomic import atomic_write_bytes, atomic_write_text
 from loratui.runs import EPOCH_STATE_PREFIX, STATE_DIRS, TRAINER_FILE
+from loratui.wording import plural
 
 # safetensors files, named `.st` so that LoRA browsers (A1111's Lora tab, `loratui doctor` on
 # a run folder) do not take the resume state for a LoRA.
@@ -206,7 +207,7 @@ def check_counters(fields: dict[str, Any], path: Path, *, max_steps: int, epochs
     _count(fields, "micro_total", path, step, epochs * micro_per_epoch)
     if epoch and not (epoch - 1) * steps_per_epoch <= step <= epoch * steps_per_epoch:
         raise StateError(path, f"step {step} cannot be in epoch {epoch} "
-                         f"({steps_per_epoch} steps per epoch)")
+                         f"({plural(steps_per_epoch, 'step')} per epoch)")
     loss = fields.get("loss_avg")
     if loss is not None and (not isinstance(loss, (int, float)) or not math.isfinite(loss)):
         raise StateError(path, f"loss_avg = {loss!r} is not a finite number")

@@ -46,7 +46,10 @@ class RunInfo:
     state: str = ""
 
 
-def check_base_model(path: Path | None) -> Check:
+def check_base_model(path: Path | None, family: str = "auto") -> Check:
+    """The base model check; `family` is model.family as loratui.toml sets it: a hand-set
+    family is the one in use, and one the model contradicts is an error naming the
+    detected family (as `loratui train` says)."""
     if path is None:
         return Check(None, "enter the path of an SD1.5 or SDXL model (diffusers folder or "
                      ".safetensors)")
@@ -54,10 +57,18 @@ def check_base_model(path: Path | None) -> Check:
         return Check(False, f"{short_path(path, 60)} does not exist")
     result = _check_base_model(path)
     text = result.message
-    if result.family:
-        text += f"\nFamily: {FAMILY_NAMES.get(result.family, result.family)} " \
-                f"(detected from {result.source})"
-    return Check(result.ok, text)
+    detected = f"detected from {result.source}" if result.family else ""
+    if family in ("", "auto", None):
+        if result.family:
+            text += f"\nFamily: {FAMILY_NAMES.get(result.family, result.family)} ({detected})"
+        return Check(result.ok, text)
+    from loratui.families import override_problem
+
+    problem = override_problem(short_path(path, 60), family, result.family)
+    if problem:
+        return Check(False, f"{text}\nFamily: {problem}")
+    how = "; ".join(p for p in ("set by model.family in loratui.toml", detected) if p)
+    return Check(result.ok, f"{text}\nFamily: {FAMILY_NAMES.get(family, family)} ({how})")
 
 
 def list_runs(output_dir: Path) -> list[RunInfo]:
@@ -129,10 +140,10 @@ def safe_fix_count(diags: list[Any]) -> int:
 
 def explain(code: str) -> str:
     """What `loratui rule CODE` prints ("" for a code the catalog does not know)."""
-    from loratui.doctor.catalog import load_catalog
+    from loratui.doctor.catalog import localized_catalog
     from loratui.doctor.explain import explain_rule
 
-    rule = load_catalog().get(code)
+    rule = localized_catalog().get(code)
     return explain_rule(rule) if rule is not None else ""
 
 
@@ -298,5 +309,19 @@ def finished_lora(run_dir: Path | None, output_dir: Path) -> Path | None:
     return None
 
 
-def lora_usage(lora: Path, trigger: str, kind: str):
-    return _usage(lora, trigger=trigger, kind=kind)
+def lora_usage(lora: Path, cfg):
+    """The prompt and ComfyUI workflow for a LoRA trained with `cfg`: its family's latent
+    size, and its base model's file name when that is a single file."""
+    family, checkpoint = base_for_usage(cfg)
+    return _usage(lora, trigger=cfg.dataset.trigger_word, kind=cfg.network.kind,
+                  family=family, checkpoint=checkpoint)
+
+
+def base_for_usage(cfg) -> tuple[str, str | None]:
+    """(family id, checkpoint file name or None) of the config's base model, for the
+    usage prompt, the ComfyUI workflow and the doctor's usage rules."""
+    from loratui.families import family_id_of
+
+    base = str(cfg.model.base or "")
+    single = base.lower().endswith((".safetensors", ".ckpt"))
+    return family_id_of(cfg), (Path(base).name if single else None)

@@ -95,6 +95,30 @@ def test_report_json_is_every_field_one_record_per_line(broken_set):
     assert "\n" not in report.to_json(None)
 
 
+def test_report_json_keeps_records_apart_whatever_captions_and_names_hold(tmp_path):
+    """Captions that look like JSON record boundaries, control characters, non-ASCII and a
+    file name that is not UTF-8: one valid UTF-8 record per image line, equal to to_dict."""
+    captions = {"img0.png": 'a}, {"path": "x"}, {b', "img1.png": "tab\there\x00nul",
+                "img2.png": "ünï ×", "img3.png": "}\n{"}
+    for i, (name, text) in enumerate(captions.items()):
+        write_image(tmp_path / name, 64, 64, seed=i, caption=text)
+    write_image(Path(os.fsdecode(bytes(tmp_path) + b"/bad\xff.png")), 64, 64, caption=None)
+    report = scan(tmp_path)
+    data = report.to_json_bytes()
+    text = data.decode("utf-8")                      # strict: valid UTF-8
+    assert text == report.to_json()
+    parsed = json.loads(text)
+    assert {r["path"]: r["caption"] for r in parsed["images"]} == {**captions,
+                                                                     "bad\\xff.png": None}
+    rows = [ln for ln in text.splitlines() if ln.startswith('    {"path": ')
+            and '"subset": ' in ln]
+    assert len(rows) == len(report.images) == 5
+    assert [json.loads(r.rstrip(","))["path"] for r in rows] == \
+        [r["path"] for r in parsed["images"]]
+    report.elapsed_s = float("nan")                 # JSON has no NaN: null
+    assert json.loads(report.to_json(None))["elapsed_s"] is None
+
+
 def test_kohya_layout_repeats_and_layout_errors(tmp_path):
     root = tmp_path / "train"
     for i in range(3):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -41,7 +42,8 @@ def test_bucket_multiple_comes_from_the_family_data(tmp_path):
 
 def test_doctor_reads_family_data_without_pathlib(tmp_path):
     """A non-native SDXL resolution makes the doctor read sdxl's family.toml: still no
-    pathlib and no families package on its start-up path."""
+    pathlib and no families package on its start-up path, and (the table cached by the
+    first run) no tomllib for a JSON config."""
     cfg = write(tmp_path, "cfg.json", json.dumps({
         "pretrained_model_name_or_path": "/m/sd_xl_base_1.0.safetensors", "sdxl": True,
         "resolution": "768,768", "output_dir": "/out", "network_dim": 16}))
@@ -49,7 +51,31 @@ def test_doctor_reads_family_data_without_pathlib(tmp_path):
             "try:\n runpy.run_module('loratui', run_name='__main__')\n"
             "except SystemExit: pass\n"
             "print('LOADED', sorted(m for m in ('pathlib', 'loratui.families') "
-            "if m in sys.modules), file=sys.stderr)") % str(cfg)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert "LOADED []" in out.stderr, out.stderr
-    assert "CF101" in out.stdout and "1024" in out.stdout
+            "if m in sys.modules), 'toml' in str(sorted(sys.modules)), file=sys.stderr)"
+            ) % str(cfg)
+    env = dict(os.environ, LORATUI_CACHE_DIR=str(tmp_path / "cache"))
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert "LOADED [] True" in first.stderr, first.stderr
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert "LOADED [] False" in out.stderr, out.stderr
+    assert "CF101" in out.stdout and "1024" in out.stdout and out.stdout == first.stdout
+
+
+def test_data_cache_follows_edits_and_ignores_foreign_files(tmp_path, monkeypatch):
+    from loratui import datacache
+
+    monkeypatch.setenv("LORATUI_CACHE_DIR", str(tmp_path / "cache"))
+    src = write(tmp_path, "t.toml", "a = 1\n")
+    calls = []
+
+    def build(files):
+        calls.append(files)
+        return datacache.toml_loads(open(files[0], encoding="utf-8").read())
+
+    assert datacache.cached("t", [str(src)], build) == {"a": 1}
+    assert datacache.cached("t", [str(src)], build) == {"a": 1} and len(calls) == 1
+    src.write_text("a = 22\n", encoding="utf-8")  # another size: another key
+    assert datacache.cached("t", [str(src)], build) == {"a": 22} and len(calls) == 2
+    for f in (tmp_path / "cache" / "loratui").glob("t-*.cache"):
+        f.write_bytes(b"LTRC\0\0\0\0junk")
+    assert datacache.cached("t", [str(src)], build) == {"a": 22} and len(calls) == 3

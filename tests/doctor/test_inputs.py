@@ -474,7 +474,7 @@ def test_doctor_config_startup_imports(tmp_path, name, text, absent):
 
 def test_doctor_config_with_dataset_stays_lean(tmp_path):
     """A config whose dataset folder is here is scanned too; that path imports no `random`
-    (caption edits only) and builds no dataclass whose docstring dataclasses would make by
+    (caption edits only), no `pathlib` (file names are strings there) and builds no dataclass whose docstring dataclasses would make by
     calling inspect.signature (a few ms each at start-up)."""
     from PIL import Image
 
@@ -492,9 +492,10 @@ def test_doctor_config_with_dataset_stays_lean(tmp_path):
             "  and c.__module__ == m.__name__\n"
             "  and c.__doc__ == c.__name__ + str(__import__('inspect').signature(c))"
             ".replace(' -> None', ''))\n"
-            "print('LOADED', 'random' in sys.modules, auto, file=sys.stderr)") % str(cfg)
+            "print('LOADED', 'random' in sys.modules, 'pathlib' in sys.modules, auto,"
+            " file=sys.stderr)") % str(cfg)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert "LOADED False []" in out.stderr, out.stderr
+    assert "LOADED False False []" in out.stderr, out.stderr
     assert "CF102" in out.stdout and "loratui.dataset.scanner" not in out.stderr
 
 

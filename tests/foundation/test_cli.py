@@ -10,7 +10,7 @@ import pytest
 import tomllib
 
 KOHYA = Path(__file__).resolve().parents[1] / "fixtures" / "kohya_ss_presets"
-HEAVY = ("torch", "diffusers", "peft", "transformers", "textual", "accelerate")
+HEAVY = ("torch", "diffusers", "peft", "transformers", "textual", "accelerate", "tensorboard")
 
 
 def loratui(*args, cwd=None, env=None):
@@ -92,7 +92,7 @@ def test_config_export(tmp_path):
 
 
 @pytest.mark.parametrize("args", [["--help"], ["presets", "--gpu", "auto"],
-                                  ["config", "fields", "--markdown"]])
+                                  ["config", "fields", "--markdown"], ["watch", "--help"]])
 def test_cheap_commands_import_nothing_heavy(args):
     code = ("import sys, runpy; sys.argv = ['loratui', *%r]\n"
             "try:\n    runpy.run_module('loratui', run_name='__main__')\n"

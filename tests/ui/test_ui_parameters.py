@@ -120,3 +120,29 @@ async def test_the_preset_a_config_came_from_is_named_not_custom(project) -> Non
         assert select.value == "cpu-demo"
         assert "CPU (demo, tiny model)" in str(select.query_one("SelectCurrent #label").render())
         assert not app.screen.dirty  # naming it applied nothing
+
+
+async def test_preset_box_follows_the_values(project, gpu12) -> None:
+    """Editing a value away from the preset shows "(custom)"; setting it back names the
+    preset again, and nothing is applied on the way."""
+    from textual.widgets import Select
+
+    app = create_app(project, gpu=gpu12, step="parameters")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        select = app.screen.query_one("#preset", Select)
+        preset_id = select.value
+        assert isinstance(preset_id, str) and preset_id.startswith("sd15-12gb")
+        rank = app.state.config.network.rank
+        await open_field(app, pilot, "network.rank")
+        await pilot.press("ctrl+u", *str(rank * 2), "enter")
+        await pilot.pause()
+        assert app.state.config.network.rank == rank * 2
+        assert select.is_blank()
+        assert "(custom)" in str(select.query_one("SelectCurrent #label").render())
+        await open_field(app, pilot, "network.rank")
+        await pilot.press("ctrl+u", *str(rank), "enter")
+        await pilot.pause()
+        assert app.state.config.network.rank == rank
+        assert select.value == preset_id
+        assert "(custom)" not in str(select.query_one("SelectCurrent #label").render())

@@ -3,7 +3,8 @@
 This is a seam. `DatasetFacts` is what dataset rules read; `scan_folder` fills it with
 simple size / caption / naming checks. The full scanner (`loratui.dataset.scan`) can
 replace it: `set_dataset_provider(fn)` where `fn(path, caption_extension, layout)`
-returns a `DatasetFacts` (or a subclass with more facts for its own rules).
+returns a `DatasetFacts` (or a subclass with more facts for its own rules). File names
+are strings (os.path): pathlib costs start-up time.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 
 from loratui.doctor.inputs import IMAGE_EXTS
 
@@ -25,7 +25,7 @@ class ImageFact:
     __slots__ = ("caption", "caption_error", "caption_path", "error", "folder", "height",
                  "mode", "path", "width")
 
-    def __init__(self, path: Path, folder: str) -> None:
+    def __init__(self, path: str, folder: str) -> None:
         self.path = path
         self.folder = folder
         self.width: int | None = None
@@ -33,12 +33,12 @@ class ImageFact:
         self.mode: str | None = None
         self.error: str | None = None
         self.caption: str | None = None
-        self.caption_path: Path | None = None
+        self.caption_path: str | None = None
         self.caption_error: str | None = None
 
 
 class DatasetFacts:
-    def __init__(self, root: Path, caption_extension: str | None, layout: str) -> None:
+    def __init__(self, root: str, caption_extension: str | None, layout: str) -> None:
         self.root = root
         self.caption_extension = caption_extension  # None = unknown, look for any
         self.layout = layout  # "kohya" (parent of N_name), "flat" or "auto"
@@ -46,20 +46,22 @@ class DatasetFacts:
         self.subdirs: list[tuple[str, int]] = []  # (name, image count)
         self.root_images = 0
         self.caption_exts: Counter = Counter()
-        self.junk: list[Path] = []
-        self.double_ext: list[Path] = []
-        self.duplicate_stems: list[list[Path]] = []
+        self.junk: list[str] = []
+        self.double_ext: list[str] = []
+        self.duplicate_stems: list[list[str]] = []
         self.truncated = False
         self.config = None  # ConfigFacts of the config that points here, when there is one
 
 
 def _read_caption(img: ImageFact, exts: tuple[str, ...]) -> None:
+    stem = os.path.splitext(img.path)[0]
     for ext in exts:
-        p = img.path.with_suffix(ext)
-        if p.exists():
+        p = stem + ext
+        if os.path.isfile(p):
             img.caption_path = p
             try:
-                raw = p.read_bytes()
+                with open(p, "rb") as fh:
+                    raw = fh.read()
             except OSError as exc:
                 img.caption_error = str(exc)
                 return
@@ -71,17 +73,22 @@ def _read_caption(img: ImageFact, exts: tuple[str, ...]) -> None:
             return
 
 
-def scan_folder(root: Path, caption_extension: str | None = None, layout: str = "auto",
+def _suffix(name: str) -> str:
+    return os.path.splitext(name)[1].lower()
+
+
+def scan_folder(root: str, caption_extension: str | None = None, layout: str = "auto",
                 read_sizes: bool = True) -> DatasetFacts:
+    root = os.fspath(root)
     facts = DatasetFacts(root, caption_extension, layout)
-    folders: list[tuple[Path, str]] = [(root, "")]
+    folders: list[tuple[str, str]] = [(root, "")]
     try:
         entries = sorted(os.scandir(root), key=lambda e: e.name)
     except OSError:
         return facts
     for e in entries:
         if e.is_dir() and not e.name.startswith("."):
-            folders.append((Path(e.path), e.name))
+            folders.append((e.path, e.name))
     exts = (caption_extension,) if caption_extension else CAPTION_EXTS
     Image = None
     if read_sizes:
@@ -94,28 +101,29 @@ def scan_folder(root: Path, caption_extension: str | None = None, layout: str = 
             files = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
             continue
-        stems: dict[str, list[Path]] = {}
+        stems: dict[str, list[str]] = {}
         count = 0
         for f in files:
             if not f.is_file():
                 continue
             name = f.name
             low = name.lower()
-            p = Path(f.path)
+            p = f.path
             if low in JUNK_NAMES or name.startswith("._"):
                 facts.junk.append(p)
                 continue
-            suffix = p.suffix.lower()
+            stem, suffix = os.path.splitext(name)
+            suffix = suffix.lower()
             if suffix in CAPTION_EXTS:
                 facts.caption_exts[suffix] += 1
-                if Path(p.stem).suffix.lower() in CAPTION_EXTS:
+                if _suffix(stem) in CAPTION_EXTS:
                     facts.double_ext.append(p)
                 continue
             if suffix not in IMAGE_EXTS:
                 continue
-            if Path(p.stem).suffix.lower() in IMAGE_EXTS:
+            if _suffix(stem) in IMAGE_EXTS:
                 facts.double_ext.append(p)
-            stems.setdefault(p.stem, []).append(p)
+            stems.setdefault(stem, []).append(p)
             count += 1
             if len(facts.images) >= MAX_IMAGES:
                 facts.truncated = True
@@ -150,14 +158,14 @@ def set_dataset_provider(fn: Callable[..., DatasetFacts] | None) -> None:
     _PROVIDER = fn
 
 
-def load_dataset(path: Path, caption_extension: str | None = None, layout: str = "auto"
+def load_dataset(path: str, caption_extension: str | None = None, layout: str = "auto"
                  ) -> DatasetFacts:
     provider = _PROVIDER
     if provider == _SCANNER:
         from loratui.dataset.doctor_rules import provide as provider
     if provider is not None:
         return provider(path, caption_extension=caption_extension, layout=layout)
-    return scan_folder(Path(path), caption_extension, layout)
+    return scan_folder(os.fspath(path), caption_extension, layout)
 
 
 REPEATS_RE = re.compile(r"^\d+_\S")

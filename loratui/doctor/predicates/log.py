@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from loratui.doctor.registry import Hit, predicate
+from loratui.doctor.registry import Hit, Text, TextList, predicate
+from loratui.i18n import N_
 from loratui.wording import a_an
 
 _REGEX_CACHE: dict[str, re.Pattern] = {}
@@ -66,7 +67,8 @@ def log_loss_nan(inp, ctx, rule, th):
         if m_earlier is not None:
             first, m = earlier, m_earlier
     step = STEP_RE.search(first.text)
-    where = f" from step {step.group(1)} of {step.group(2)}" if step else ""
+    where = Text(N_(" from step {step} of {total}"), step=step.group(1),
+                 total=step.group(2)) if step else ""
     yield Hit({**_vars(m, first.text, len(hits)), "where": where}, line=first.line)
 
 
@@ -79,17 +81,20 @@ def log_oom(inp, ctx, rule, th):
     text = first.text
     tried = re.search(r"Tried to allocate ([\d.]+ [GM]iB)", text)
     total = re.search(r"([\d.]+) GiB total capacity", text)
-    detail = ""
+    parts = []
     if tried:
-        detail += f" while allocating {tried.group(1)}"
+        parts.append(Text(N_(" while allocating {size}"), size=tried.group(1)))
     if total:
-        detail += f" on {a_an(total.group(1) + ' GiB')} card"
+        size = total.group(1) + " GiB"
+        parts.append(Text(N_(" on an {size} card") if a_an(size).startswith("an ") else
+                          N_(" on a {size} card"), size=size))
+    detail = TextList(parts, "none") if parts else ""
     script = ""
     # Refs for the causes this log shows, not every cause an OOM can have.
     refs = ["E10", "P12", "P14"]
     if _full_finetune(inp):
-        script = "; the log runs a full fine-tuning script (train_db.py / fine_tune.py), " \
-                 "not a LoRA script (E09)"
+        script = Text(N_("; the log runs a full fine-tuning script (train_db.py / "
+                         "fine_tune.py), not a LoRA script (E09)"))
         refs.insert(0, "E09")
     if _in_notebook(inp):
         refs.append("P32")
@@ -129,7 +134,7 @@ def log_no_reg(inp, ctx, rule, th):
     if not hits:
         return
     reg_set = inp.data.contains("--reg_data_dir") or inp.data.contains("reg_data_dir=")
-    for cfg_kind in ("loratui", "kohya-json", "sdscripts-toml", "cmdline"):
+    for cfg_kind in ("loratui", "kohya-json", "sdscripts-toml", "cmdline", "aitoolkit"):
         for sib in ctx.siblings(inp, cfg_kind):
             if sib.facts is not None and sib.facts.get("reg_data_dir"):
                 reg_set = True
@@ -428,4 +433,32 @@ def log_dropped_lr(inp, ctx, rule, th):
         if any(n in optimizer for n in ADAPTIVE_NAMES) or \
                 any(inp.data.contains(n) for n in ADAPTIVE_NAMES):
             yield Hit(_vars(m, line.text, 1), line=line.line)
+            return
+
+
+@predicate("log_loss_not_falling")
+def log_loss_not_falling(inp, ctx, rule, th):
+    """The mean loss per epoch, read from the progress updates the log shows (the last
+    update before each `epoch N/M` line, sd-scripts' running epoch average): LG168."""
+    from loratui.watch.doctor_live import judge_epochs
+    from loratui.watch.progress import ProgressReader
+
+    reader = ProgressReader()
+    per_epoch: dict = {}
+    for line, _m in inp.data.lines_with(["epoch ", "epoch:", "%|"], limit=5000):
+        row = reader.feed(line.text)
+        if row is None or row.get("epoch") is None:
+            continue
+        loss = row.get("loss_avg", row.get("loss"))
+        if isinstance(loss, float) and loss == loss:
+            first, last, losses = per_epoch.get(row["epoch"], (row["step"], row["step"], []))
+            losses.append(loss)
+            per_epoch[row["epoch"]] = (first, row["step"], losses)
+    means = []
+    before = 0  # the last step of the epoch before
+    for epoch, (_first, last, losses) in per_epoch.items():
+        means.append((epoch, sum(losses) / len(losses), last - before))
+        before = last
+        for _code, hit_vars in judge_epochs(means, th):
+            yield Hit(hit_vars)
             return

@@ -73,7 +73,7 @@ ComfyUI         An API-format workflow with a LoraLoader node, saved beside the 
         box.update(f"LoRA: {short_path(self.lora, max(30, self.size.width - 16))} "
                    f"({self.lora.stat().st_size / 2**20:.1f} MB)")
         cfg = self.state.config
-        self.usage = core.lora_usage(self.lora, cfg.dataset.trigger_word, cfg.network.kind)
+        self.usage = core.lora_usage(self.lora, cfg)
         u = self.usage
         self.query_one("#export-usage", Static).update(
             f"AUTOMATIC1111 prompt (paste it, then adjust the weight):\n  {u.prompt}\n"

@@ -97,7 +97,8 @@ The Parameters step holds every training setting, starting from a preset chosen 
 the GPU's memory. Enter edits the highlighted setting; ctrl+s saves loratui.toml.
 
 Preset          The starting point: ctrl+r picks the one for this GPU. Editing a value
-                makes the settings "(custom)".
+                away from the preset shows "(custom)"; the preset's name returns when
+                the values match it again.
 Settings        Every key of loratui.toml and its value. The right side explains the
                 highlighted one: meaning, default, allowed range, related pitfalls.
 VRAM            The estimated GPU memory for these settings against the card's.
@@ -139,12 +140,20 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
         for row in self.rows:
             table.add_row(row["key"], "", key=row["key"])
         self.refresh_from_state()
+        self._name_preset()
+        table.focus()
+
+    def _name_preset(self) -> None:
+        """The preset box names the preset whose values the settings hold, else shows
+        "(custom)": after an edit away from a preset, and again once the values match it."""
         from loratui.presets import matching
 
-        preset = matching(self.state.config, self.presets)  # name the preset, not "(custom)"
-        if preset is not None:
-            self.query_one("#preset", Select).value = preset.id
-        table.focus()
+        preset = matching(self.state.config, self.presets)
+        select = self.query_one("#preset", Select)
+        if preset is None:
+            select.clear()
+        elif select.value != preset.id:
+            select.value = preset.id  # applying it changes nothing (preset_changed)
 
     def refresh_from_state(self) -> None:
         cfg = self.state.config
@@ -248,8 +257,8 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
                 return
             self.state.config = with_value(self.state.config, row["key"], value)
             self.dirty = True
-            self.query_one("#preset", Select).clear()
             self.refresh_from_state()
+            self._name_preset()
 
         self.app.push_screen(EditFieldDialog(row, current, self.help_for(row), parse), done)
 

@@ -113,7 +113,8 @@ Watch a run     Follow a run that another trainer writes (kohya_ss / sd-scripts,
         if not value:
             return ("enter the base model: an SD1.5 or SDXL diffusers folder or .safetensors file "
                     "(Base model field)")
-        result = core.check_base_model(self.state.resolve(value))
+        result = core.check_base_model(self.state.resolve(value),
+                                       self.state.config.model.family)
         if result.ok is False:
             return f"{result.text} (Base model field)"
         return ""
@@ -143,7 +144,7 @@ Watch a run     Follow a run that another trainer writes (kohya_ss / sd-scripts,
           name="Base model check")
     def check_model(self, value: str) -> None:
         path = self.state.resolve(value)
-        result = core.check_base_model(path)
+        result = core.check_base_model(path, self.state.config.model.family)
         self.app.call_from_thread(self._show_model_check, value, result)
 
     def _show_model_check(self, value: str, result: core.Check) -> None:

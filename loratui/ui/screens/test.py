@@ -145,8 +145,10 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
         try:
             if pick.second is not None and not pick.second.is_file():
                 raise ValueError(f"{pick.second}: no such file")
+            family, checkpoint = core.base_for_usage(cfg)
             result = build(pick, self.block_layout, self.in_use, trigger=cfg.dataset.trigger_word,
-                           bake_dir=pick.lora.parent if write else None)
+                           bake_dir=pick.lora.parent if write else None, family=family,
+                           checkpoint=checkpoint)
             written = write_outputs(result, pick.lora.parent, pick.lora.stem) if write else ()
         except (ValueError, OSError) as exc:
             self.post_message(TaskDone("pick", None, {"error": str(exc)}))

@@ -1,0 +1,250 @@
+"""The doctor, live: the catalog's log rules run on the stream as it arrives, and each
+finding is an event the moment its rule fires (once per rule and run).
+
+Two kinds of checks share the catalog's codes, messages and fixes:
+- text rules (rules/log.toml, and the output-path rules of rules/config.toml for the
+  command a log prints) run on a window of the latest lines whenever new lines came;
+- step rules read the metric rows: a NaN / inf loss (LG101), a multi-fold rise in
+  seconds per step (LG163), a loss flat or rising over a whole epoch (LG168).
+
+A traceback is judged only once the stream went quiet after it (LG139: a run that
+printed a harmless traceback and went on is not a crash).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from typing import Any
+
+from loratui.watch.progress import utc_now
+
+WINDOW_LINES = 400
+MAX_LINE = 4000
+# Rules about the whole log, not a moment of it: they wait for the end, or are step rules.
+WHOLE_LOG = ("LG138", "LG163", "LG168")
+QUIET_ONLY = ("LG139",)
+LIVE_SELECT = ["LG", "CF129", "CF131"]
+SPEED_WINDOW = 5.0  # seconds a step-time reading spans at least (the bar's clock ticks in 1 s)
+EARLY_READINGS = 20
+RECENT_READINGS = 15
+
+
+def finding_event(diag, title: str = "") -> dict[str, Any]:
+    fix = diag.fix.title if diag.fix is not None else ""
+    return {"type": "finding", "event": "finding", "time": utc_now(), "code": diag.code,
+            "severity": diag.severity, "title": title or diag.name,
+            "message": diag.message, "fix": fix, "refs": list(diag.refs)}
+
+
+class LiveDoctor:
+    def __init__(self, name: str, *, overrides: dict[str, Any] | None = None) -> None:
+        self.name = name
+        self.overrides = overrides or {}
+        self.window: deque[str] = deque(maxlen=WINDOW_LINES)
+        self.new_lines = 0
+        self.fired: set[str] = set()
+        self._catalog = None
+        self.steps = StepChecks()
+
+    # -- input
+    def add_line(self, text: str) -> None:
+        self.window.append(text[:MAX_LINE])
+        self.new_lines += 1
+
+    def reset(self) -> None:
+        """A new run in the same stream: its findings fire again."""
+        self.fired.clear()
+        self.window.clear()
+        self.new_lines = 0
+        self.steps = StepChecks()
+
+    # -- checks
+    def check_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for row in rows:
+            for code, hit_vars in self.steps.add(row, self._thresholds):
+                event = self._fire_rule(code, hit_vars)
+                if event is not None:
+                    out.append(event)
+        return out
+
+    def check_text(self, *, quiet: bool = False) -> list[dict[str, Any]]:
+        """Run the text rules when lines came since the last check (or, once quiet, the
+        rules that wait for the stream to stop)."""
+        if not self.new_lines and not (quiet and self._pending_quiet):
+            return []
+        self._pending_quiet = bool(self.new_lines) or (self._pending_quiet and not quiet)
+        self.new_lines = 0
+        from loratui.doctor.engine import Context, Options, run_rules
+        from loratui.doctor.inputs import Input
+        from loratui.doctor.inputs.log import LogData
+        from loratui.doctor.inputs.paste import attach_command
+
+        data = ("\n".join(self.window) + "\n").encode("utf-8", errors="replace")
+        inp = Input(self.name, "log")
+        inp.data = LogData(self.name, data)
+        try:
+            attach_command(inp)
+        except Exception:  # an odd command line: the log rules still run
+            inp.children = []
+        for child in inp.children:
+            if child.facts is not None:  # written on this machine now, not a paste from
+                child.facts.extra["from_paste"] = False  # another: its paths are checked
+        ignore = list(WHOLE_LOG) + ([] if quiet else list(QUIET_ONLY))
+        opts = Options(select=LIVE_SELECT, ignore=ignore, overrides=self.overrides,
+                       probe_gpu=False)
+        out = []
+        for diag in run_rules(Context([inp], opts, self.catalog)):
+            if diag.code in self.fired or diag.code.startswith("DR"):
+                continue
+            if diag.code in QUIET_ONLY and diag.severity == "info":
+                continue  # a traceback the run went on after: not what it ended on
+            self.fired.add(diag.code)
+            rule = self.catalog.get(diag.code)
+            out.append(finding_event(diag, rule.title if rule else ""))
+        return out
+
+    _pending_quiet = False
+
+    # -- helpers
+    @property
+    def catalog(self):
+        if self._catalog is None:
+            from loratui.doctor.catalog import load_catalog
+
+            self._catalog = load_catalog()
+        return self._catalog
+
+    def _thresholds(self, code: str) -> dict[str, Any]:
+        from loratui.doctor.engine import thresholds_for
+
+        rule = self.catalog.get(code)
+        return thresholds_for(rule, self.overrides) if rule is not None else {}
+
+    def _fire_rule(self, code: str, hit_vars: dict[str, Any]) -> dict[str, Any] | None:
+        if code in self.fired:
+            return None
+        rule = self.catalog.get(code)
+        if rule is None:
+            return None
+        from loratui.doctor.engine import _to_diagnostic
+        from loratui.doctor.inputs import Input
+        from loratui.doctor.registry import Hit
+
+        self.fired.add(code)
+        diag = _to_diagnostic(rule, self._thresholds(code), Input(self.name, "log"),
+                              Hit(hit_vars))
+        return finding_event(diag, rule.title)
+
+
+def _median(values) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def _iso_seconds(value: Any) -> float | None:
+    if not isinstance(value, str):
+        return None
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+class StepChecks:
+    """Rules over metric rows, fed one row at a time (bounded state)."""
+
+    def __init__(self) -> None:
+        self.points: deque[tuple[int, float]] = deque(maxlen=1024)  # (step, seconds)
+        self.early: list[float] = []
+        self.recent: deque[float] = deque(maxlen=RECENT_READINGS)
+        self.epoch: Any = None
+        self.epoch_losses: list[float] = []
+        self.epoch_means: list[tuple[Any, float, int]] = []  # (epoch, mean, steps)
+        self.t0 = time.monotonic()
+
+    def add(self, row: dict[str, Any], thresholds):
+        yield from self._nan(row)
+        yield from self._slowdown(row, thresholds("LG163"))
+        yield from self._flat(row, thresholds("LG168"))
+
+    def _nan(self, row):
+        for key in ("loss", "loss_avg"):
+            value = row.get(key)
+            if isinstance(value, float) and not math.isfinite(value):
+                step = row.get("step")
+                where = f" from step {step} of {row.get('max_steps', '?')}" if step else ""
+                text = f"step {step}: {key.replace('loss_avg', 'average loss')} = {value}"
+                yield "LG101", {"where": where, "text": text, "count": 1}
+                return
+
+    def _slowdown(self, row, th):
+        """Seconds per step, each measured over at least 5 s of the run (the clock the bar
+        prints, else the rows' times): the median of the latest 15 against the median of
+        the first 20. Medians: a pause for sample images or a checkpoint is no slowdown."""
+        step = row.get("step")
+        t = row.get("elapsed_s")
+        if not isinstance(t, (int, float)):
+            t = _iso_seconds(row.get("time"))
+        if t is None:
+            t = time.monotonic() - self.t0
+        if not isinstance(step, int):
+            return
+        self.points.append((step, float(t)))
+        base = next(((s, bt) for s, bt in reversed(self.points)
+                     if t - bt >= SPEED_WINDOW and step > s), None)
+        if base is None:
+            return
+        spi = (t - base[1]) / (step - base[0])
+        if len(self.early) < EARLY_READINGS:
+            self.early.append(spi)
+            return
+        self.recent.append(spi)
+        if len(self.recent) < self.recent.maxlen:
+            return
+        early, now = _median(self.early), _median(self.recent)
+        factor, min_s = float(th.get("factor", 3.0)), float(th.get("min_seconds", 1.0))
+        if early > 0 and now >= factor * early and now >= min_s:
+            yield "LG163", {"before": f"{early:.2f}", "after": f"{now:.2f}",
+                            "factor": f"{now / early:.0f}", "total": row.get("max_steps")}
+
+    def _flat(self, row, th):
+        """The mean loss of each finished epoch against the one before it."""
+        loss = row.get("loss_avg", row.get("loss"))
+        epoch = row.get("epoch")
+        if epoch is None or not _finite(loss):
+            return
+        if self.epoch is not None and epoch != self.epoch and self.epoch_losses:
+            losses = self.epoch_losses
+            self.epoch_means.append((self.epoch, sum(losses) / len(losses), len(losses)))
+            self.epoch_losses = []
+            yield from judge_epochs(self.epoch_means, th)
+        self.epoch = epoch
+        self.epoch_losses.append(float(loss))
+
+
+def judge_epochs(means: list[tuple[Any, float, int]], th: dict[str, Any]):
+    """LG168's verdict on the last two finished epochs: (code, vars) once it fires."""
+    if len(means) < 2:
+        return
+    (e0, m0, n0), (e1, m1, n1) = means[-2], means[-1]
+    if min(n0, n1) < int(th.get("min_steps", 10)) or m0 <= 0:
+        return
+    change = (m1 - m0) / m0
+    rise, flat = float(th.get("rise", 0.1)), float(th.get("flat", 0.002))
+    if change >= rise:
+        how, meaning = f"rose {change:.0%}", "the run is diverging (the learning rate is too high)"
+    elif abs(change) <= flat:
+        how, meaning = "stayed flat", "nothing is being learned"
+    else:
+        return
+    yield "LG168", {"before_epoch": e0, "epoch": e1, "before": f"{m0:.4g}",
+                    "after": f"{m1:.4g}", "how": how, "meaning": meaning}

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from loratui.doctor.inputs import detect, load
 
@@ -169,3 +171,39 @@ def test_yaml_is_imported_only_for_yaml(tmp_path):
             "print('YAML', 'yaml' in sys.modules, file=sys.stderr)") % str(cfg)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "YAML False" in out.stderr, out.stderr
+
+
+_scalars = st.none() | st.booleans() | st.integers(-10**6, 10**6) | \
+    st.floats(allow_nan=True) | st.text(max_size=12)
+_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4) |
+                       st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+_sections = st.fixed_dictionaries({}, optional={
+    k: _values | st.dictionaries(st.sampled_from(
+        ["linear", "linear_alpha", "lr", "steps", "batch_size", "dtype", "optimizer",
+         "name_or_path", "is_xl", "arch", "folder_path", "caption_ext", "resolution",
+         "save_every", "type"]), _values, max_size=6)
+    for k in ("network", "train", "model", "save", "datasets", "type", "training_folder")})
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(_sections | _values, max_size=3), st.none() | st.text(max_size=10))
+def test_fuzz_aitoolkit_jobs(procs, name):
+    """Any job ai-toolkit's shape allows (and many it does not) is facts or one ReadError."""
+    from loratui.doctor.inputs import ReadError
+    from loratui.doctor.inputs.aitoolkit import aitoolkit_facts
+
+    data = {"job": "extension", "config": {"name": name, "process": procs}}
+    try:
+        f = aitoolkit_facts(data, "")
+    except ReadError:
+        return
+    assert f.trainer == "ai-toolkit" and not f.complete
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.text(max_size=400))
+def test_fuzz_yaml_text_never_crashes(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("y") / "job.yaml"
+    path.write_text("config:\n  process:\n    - type: sd_trainer\n" + text, encoding="utf-8")
+    diags, _ = run_doctor([path], as_kind="aitoolkit")
+    assert "DR001" not in codes(diags)

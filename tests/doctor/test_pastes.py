@@ -118,7 +118,10 @@ def test_cut_command_is_not_whole():
 @given(st.lists(st.sampled_from(["accelerate launch", "train_network.py", "--a=1", "\\\n",
                                  "`\n", "^\n", ">> ", "PS C:\\x> ", "!", "'", '"', "Command '[",
                                  "']' returned non-zero exit status 1", "\n", " ", "...",
-                                 "INFO ", "        --b"]), max_size=30), st.text(max_size=40))
+                                 "INFO ", "        --b", "--network_dim=8 ",
+                                 "--pretrained_model_name_or_path x ", "--train_data_dir=d ",
+                                 "  --network_module networks.lora"]), max_size=30),
+       st.text(max_size=40))
 def test_fuzz_find_commands(parts, noise):
     for cmd in find_commands("".join(parts) + noise):
         assert isinstance(cmd.args, list) and cmd.line >= 1

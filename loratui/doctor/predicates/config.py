@@ -774,14 +774,14 @@ def diffusers_no_metadata(inp, ctx, rule, th):
 def invalid_config_value(inp, ctx, rule, th):
     f = inp.facts
     ours = f.kind == "loratui"
-    checker = "`loratui config check` rejects it and training does not start" if ours \
-        else "the trainer fails on it or trains on nonsense"
-    hint = " (`loratui config fields` lists each key's range)" if ours else ""
+    checker = Text(N_("`loratui config check` rejects it and training does not start")) \
+        if ours else Text(N_("the trainer fails on it or trains on nonsense"))
+    hint = Text(N_(" (`loratui config fields` lists each key's range)")) if ours else ""
     for bad in f.extra.get("invalid", ()):
         value = bad.value
         shown = repr(value) if isinstance(value, str) else \
             str(value).lower() if isinstance(value, bool) else str(value)
-        refs = f" (see {', '.join(bad.pitfalls)})" if bad.pitfalls else ""
+        refs = Text(N_(" (see {refs})"), refs=", ".join(bad.pitfalls)) if bad.pitfalls else ""
         line = f.line_of(bad.key)
         if line is None and f.text:
             from loratui.doctor.inputs.configs import key_line
@@ -800,7 +800,7 @@ def unknown_config_key(inp, ctx, rule, th):
         import difflib
 
         close = difflib.get_close_matches(dotted, list(DEFAULTS), n=1, cutoff=0.6)
-        hint = f"; did you mean `{close[0]}`?" if close else ""
+        hint = Text(N_("; did you mean `{key}`?"), key=close[0]) if close else ""
         leaf = dotted.rsplit(".", 1)[-1]
         from loratui.doctor.inputs.configs import key_line
 
@@ -817,8 +817,8 @@ def dataset_toml_keys(inp, ctx, rule, th):
         import difflib
 
         close = difflib.get_close_matches(leaf, sorted(GENERAL_KEYS), n=1, cutoff=0.7)
-        hint = f"; did you mean `{close[0]}`?" if close and close[0] != leaf else \
-            "; it is valid, but not at this level" if leaf in GENERAL_KEYS else ""
+        hint = Text(N_("; did you mean `{key}`?"), key=close[0]) if close and close[0] != leaf \
+            else Text(N_("; it is valid, but not at this level")) if leaf in GENERAL_KEYS else ""
         yield Hit({"key": dotted, "level": level, "hint": hint}, key=dotted, line=line)
 
 

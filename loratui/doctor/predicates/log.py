@@ -241,21 +241,26 @@ def log_base_size_mismatch(inp, ctx, rule, th):
                 continue
             ckpt, model = _family_of(sm.group(2)), _family_of(sm.group(3))
             if ckpt and model and ckpt != model:
-                detail = (f"the checkpoint's `{sm.group(1)}` has {ckpt} shapes "
-                          f"({sm.group(2)}) where the script builds {model} ({sm.group(3)})")
+                detail = Text(N_("the checkpoint's `{key}` has {family} shapes ({shape}) where "
+                                 "the script builds {model} ({model_shape})"),
+                              key=sm.group(1), family=ckpt, shape=sm.group(2), model=model,
+                              model_shape=sm.group(3))
             else:
-                detail = (f"`{sm.group(1)}` is [{sm.group(2)}] in the checkpoint and "
-                          f"[{sm.group(3)}] in the model the script builds")
+                detail = Text(N_("`{key}` is [{shape}] in the checkpoint and [{model_shape}] in "
+                                 "the model the script builds"),
+                              key=sm.group(1), shape=sm.group(2), model_shape=sm.group(3))
             yield Hit({"detail": detail}, line=line.line)
             return
         if "KeyError" in line.text and "conditioner.embedders" in line.text:
-            yield Hit({"detail": "the SDXL script looks for SDXL keys (`conditioner.embedders`) "
-                       "the checkpoint lacks: an SD1.x/SD2.x checkpoint"}, line=line.line)
+            yield Hit({"detail": Text(N_("the SDXL script looks for SDXL keys "
+                                         "(`conditioner.embedders`) the checkpoint lacks: an "
+                                         "SD1.x/SD2.x checkpoint"))}, line=line.line)
             return
         km = SDXL_KEYS_RE.search(line.text)
         if km is not None:
-            yield Hit({"detail": f"the checkpoint has SDXL keys (`{km.group(1)}`) the "
-                       "script's SD1.x/SD2.x model does not"}, line=line.line)
+            yield Hit({"detail": Text(N_("the checkpoint has SDXL keys (`{key}`) the script's "
+                                         "SD1.x/SD2.x model does not"), key=km.group(1))},
+                      line=line.line)
             return
 
 

@@ -36,6 +36,30 @@ class GpuUsage:
         return " ".join(parts)
 
 
+@dataclass(frozen=True)
+class ProcessMemory:
+    """GPU memory a run's process (or one of its children) holds, as NVML reports it."""
+    pid: int
+    index: int  # the GPU
+    used_bytes: int | None  # None: NVML does not say (Windows WDDM, some containers)
+
+    def summary(self) -> str:
+        used = "" if self.used_bytes is None else f" {self.used_bytes / 1024**3:.1f} GB"
+        return f"pid {self.pid}{used} on GPU {self.index}"
+
+
+def process_tree(pid: int) -> set[int]:
+    """`pid` and its descendants (an `accelerate launch` parent's trainers)."""
+    pids = {pid}
+    try:
+        import psutil
+
+        pids |= {c.pid for c in psutil.Process(pid).children(recursive=True)}
+    except Exception:  # gone, no access, no psutil: the pid alone
+        pass
+    return pids
+
+
 class GpuSampler:
     """Holds an NVML session open between samples; `close()` ends it."""
 
@@ -80,6 +104,39 @@ class GpuSampler:
         except Exception:
             temp = None
         return GpuUsage(self.index, name, int(mem.used), int(mem.total), util, temp)
+
+    def process_memory(self, pid: int) -> list[ProcessMemory]:
+        """Where the process `pid` (with its children) holds GPU memory, on every GPU.
+        Empty when it holds none or NVML cannot see it (another PID namespace)."""
+        if self._nvml is None:
+            return []
+        nv, pids, found = self._nvml, process_tree(pid), []
+        try:
+            count = nv.nvmlDeviceGetCount()
+        except Exception:
+            return []
+        for index in range(count):
+            try:
+                handle = nv.nvmlDeviceGetHandleByIndex(index)
+                procs = list(nv.nvmlDeviceGetComputeRunningProcesses(handle))
+            except Exception:
+                continue
+            for proc in procs:
+                if proc.pid in pids:
+                    used = getattr(proc, "usedGpuMemory", None)
+                    found.append(ProcessMemory(int(proc.pid), index,
+                                               int(used) if isinstance(used, int) else None))
+        return found
+
+    def use(self, index: int) -> None:
+        """Sample GPU `index` from now on (the one the followed run uses)."""
+        if self._nvml is None or index == self.index:
+            return
+        try:
+            self._handle = self._nvml.nvmlDeviceGetHandleByIndex(index)
+            self.index = index
+        except Exception as exc:
+            self.reason = f"NVML: {exc}"
 
     def close(self) -> None:
         if self._nvml is not None:

@@ -33,10 +33,15 @@ Base model      The SD1.5 or SDXL checkpoint to train on: a diffusers folder
 GPU             The card found and its memory; the Parameters step picks a preset for it.
 Run folder      Open an earlier run (runs/<name>-<time>/) to follow or resume it on the
                 Train step. A run still training is offered for re-attaching.
+Watch a run     Follow a run that another trainer writes (kohya_ss / sd-scripts,
+                OneTrainer, ai-toolkit) in the Train step's live view: its log file
+                (`... 2>&1 | tee train.log`), its TensorBoard --logging_dir or its output
+                folder. The doctor reads it live and pops up what goes wrong. ctrl+l.
 """)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+o", "open_run", N_("Open run")),
         Binding("ctrl+r", "reattach", N_("Re-attach"), show=True),
+        Binding("ctrl+l", "watch_run", N_("Watch run")),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -64,6 +69,17 @@ Run folder      Open an earlier run (runs/<name>-<time>/) to follow or resume it
                                 placeholder=_("open an existing run folder (optional)"),
                                 suggester=PathSuggester(dirs_only=True))
             yield Static("", id="runs-status", classes="field-help", markup=False)
+            with Horizontal(classes="field-row"):
+                yield Label(_("Watch a run"), classes="form-label")
+                yield PathInput(id="watch-path",
+                                placeholder=_("another trainer's log or output folder"),
+                                suggester=PathSuggester())
+            yield Static(_("kohya_ss / sd-scripts, OneTrainer, ai-toolkit: watch its log, "
+                           "TensorBoard folder or output folder live (ctrl+l)"),
+                         id="watch-status", classes="field-help", markup=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action != "back"  # the first step: nothing to go back to (room in the footer)
 
     def on_mount(self) -> None:
         self.refresh_from_state()
@@ -195,6 +211,7 @@ Run folder      Open an earlier run (runs/<name>-<time>/) to follow or resume it
                                    _("A run folder is made by training: runs/<name>-<time>/."))
             return
         self.state.run_dir = folder.resolve()
+        self.state.watch_path = None
         self.wizard.goto("train")
 
     def action_reattach(self) -> None:
@@ -203,6 +220,45 @@ Run folder      Open an earlier run (runs/<name>-<time>/) to follow or resume it
             self.notify(_("No training run is active."), severity="warning")
             return
         self.state.run_dir = active.path
+        self.state.watch_path = None
+        self.wizard.goto("train")
+
+    # ---- another trainer's run -------------------------------------------------------
+    def action_watch_run(self) -> None:
+        field = self.query_one("#watch-path", PathInput)
+        if field.has_focus and field.value.strip():
+            self.watch_run(field.value.strip())
+        else:
+            field.focus()
+
+    @on(Input.Submitted, "#watch-path")
+    def watch_path_submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip():
+            self.watch_run(event.value.strip())
+
+    def watch_run(self, value: str) -> None:
+        path = Path(value).expanduser()
+        if not path.is_absolute():
+            path = self.state.project / path
+        self.check_watch_path(path)
+
+    @work(thread=True, exclusive=True, group="watch-check", exit_on_error=False,
+          name=N_("Watch path check"))
+    def check_watch_path(self, path: Path) -> None:
+        from loratui.watch import WatchError, open_source
+
+        try:
+            open_source(path).close()
+        except WatchError as exc:
+            self.app.call_from_thread(
+                self.wizard.show_error, _("Cannot watch this run"), str(exc),
+                _("Give the trainer's log file, its TensorBoard log folder (--logging_dir) "
+                  "or its output folder."))
+            return
+        self.app.call_from_thread(self._watch, path)
+
+    def _watch(self, path: Path) -> None:
+        self.state.watch_path = path.resolve()
         self.wizard.goto("train")
 
     def before_next(self) -> bool:

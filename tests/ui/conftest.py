@@ -32,3 +32,23 @@ def _quiet_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # No user config or simulated GPU leaks into the tests.
     monkeypatch.delenv("LORATUI_FAKE_GPU", raising=False)
     monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
+
+
+@pytest.fixture(autouse=True)
+def _english_unless_asked():
+    """Tests read English whatever the machine's locale; `set_language("zh")` (or the
+    `chinese` fixture) switches one test to Chinese."""
+    from loratui import i18n
+
+    i18n.set_language("en")
+    yield
+    i18n.set_language(None)
+
+
+@pytest.fixture
+def chinese():
+    from loratui import i18n
+
+    i18n.set_language("zh")
+    yield "zh"
+    i18n.set_language("en")

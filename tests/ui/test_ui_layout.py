@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from ui_helpers import NO_GPU, cut_off, ready_project, screen_lines, write_run
 
+from loratui import i18n
 from loratui.config import load_config, save_config
 from loratui.ui.app import create_app
 from loratui.ui.dialogs.help import HelpScreen
@@ -39,14 +40,17 @@ async def settle(pilot, seconds: float = 0.6) -> None:
     await pilot.pause()
 
 
+@pytest.mark.parametrize("lang", i18n.LANGS)
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-async def test_every_screen_shows_its_texts_whole(tmp_path, size) -> None:
+async def test_every_screen_shows_its_texts_whole(tmp_path, size, lang) -> None:
+    """In English and in Chinese, whose characters take two columns each."""
+    i18n.set_language(lang)
     project, run = busy_project(tmp_path)
     app = create_app(project, gpu=NO_GPU, run_dir=run, watch_interval=0.1)
     problems: dict[str, list[str]] = {}
     async with app.run_test(size=size) as pilot:
         for step in ("start", "dataset", "captions", "trigger", "parameters", "train",
-                     "export"):
+                     "export", "test"):
             app.goto(step)
             await settle(pilot, 1.2 if step in ("dataset", "train") else 0.6)
             problems[step] = cut_off(app)
@@ -75,9 +79,10 @@ async def test_every_screen_shows_its_texts_whole(tmp_path, size) -> None:
         await settle(pilot, 0.3)
         assert app.screen.STEP == "start"
         problems["start guard"] = cut_off(app)
-        app.show_error("Dataset scan failed", f"{project}/dataset-with-problems: "
-                       "Permission denied", "This user may not read or write it: fix its "
-                       "permissions (chmod / chown) or pick a folder you own.")
+        app.show_error(i18n._("{what} failed").format(what=i18n._("Dataset scan")),
+                       f"{project}/dataset-with-problems: Permission denied",
+                       i18n._("This user may not read or write it: fix its permissions "
+                              "(chmod / chown) or pick a folder you own."))
         await settle(pilot, 0.3)
         problems["error dialog"] = cut_off(app)
     bad = [f"{where}: {line}" for where, lines in problems.items() for line in lines]

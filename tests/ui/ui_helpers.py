@@ -122,6 +122,19 @@ def screen_lines(app) -> list[str]:
     return recorded_screen(app).export_text().splitlines()
 
 
+def columns(line: str, start: int, end: int) -> str:
+    """The text in terminal columns [start, end) of a row: a Chinese character takes two
+    columns, so a row's columns are not its string indices."""
+    from rich.cells import get_character_cell_size
+
+    cells: list[str] = []
+    for ch in line:
+        width = get_character_cell_size(ch)
+        cells.append(ch)
+        cells.extend([""] * (width - 1))
+    return "".join(cells[start:end])
+
+
 def cut_off(app) -> list[str]:
     """Texts of the screen's Static widgets that the user cannot read whole: cropped by a
     parent that cannot scroll, off the screen's edge, or wrapped into a too-small box."""
@@ -156,7 +169,7 @@ def cut_off(app) -> list[str]:
             if not scrolls:
                 problems.append(f"{widget.id}: cropped to {seen.size} of {region.size}: {want}")
             continue  # partly scrolled out of view: the user can scroll to it
-        shown = " ".join(" ".join(line[region.x:region.right]
+        shown = " ".join(" ".join(columns(line, region.x, region.right)
                                   for line in lines[region.y:region.bottom]).split())
         if want.replace(" ", "") not in shown.replace(" ", ""):  # a long path may fold
             problems.append(f"{widget.id}: {want!r} shows as {shown!r}")

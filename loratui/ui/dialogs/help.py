@@ -63,7 +63,7 @@ def blocks(text: str) -> list[str | list[tuple[str, str]]]:
                 rows.append((match.group(1), match.group(2).strip()))
             elif rows and line.startswith(" "):
                 name, said = rows[-1]
-                rows[-1] = (name, f"{said} {line.strip()}")
+                rows[-1] = (name, join_lines([said, line.strip()]))
             elif line.startswith("  ") and para:
                 para.append("\n" + line)  # a list (keys): keep its lines
             elif line.startswith("#"):  # a heading of `loratui rule`'s text
@@ -96,7 +96,7 @@ def is_wide(ch: str) -> bool:
 def field_table(rows: list[tuple[str, str]]) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
-    table.add_column(ratio=1)
+    table.add_column(ratio=1, overflow="fold")  # Chinese has no spaces to wrap at
     for name, said in rows:
         table.add_row(name, said)
     return table

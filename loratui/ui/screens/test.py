@@ -29,9 +29,9 @@ class TestScreen(WizardScreen):
     STEP = "test"
     __test__ = False  # not a pytest class
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+r", "grid", N_("Render grid"), priority=True),
-        Binding("ctrl+s", "write", N_("Write prompt"), priority=True),
-        Binding("ctrl+t", "rescue", N_("Rescue 0.3"), priority=True),
+        Binding("ctrl+r", "grid", N_("Grid"), priority=True),
+        Binding("ctrl+s", "write", N_("Write"), priority=True),
+        Binding("ctrl+t", "rescue", N_("Rescue"), priority=True),
     ]
 
     HELP = N_("""

@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# A path in a notification: Textual's toasts are at most half the screen wide, 40 columns
+# at 80, less their border and padding.
+TOAST_PATH = 34
+
 
 def short_path(path: Path | str, width: int = 40) -> str:
     """`path` in at most `width` characters, cut in the middle so that both the start and

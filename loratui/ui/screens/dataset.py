@@ -17,7 +17,7 @@ from loratui.ui.dialogs.prepare import PrepareDialog
 from loratui.ui.fixes import wizard_fix
 from loratui.ui.messages import Progress, TaskDone
 from loratui.ui.screens.base import WizardScreen
-from loratui.ui.text import short_path
+from loratui.ui.text import TOAST_PATH, short_path
 from loratui.ui.widgets import PathInput, PathSuggester
 from loratui.ui.widgets.sample_view import ImagePreview
 from loratui.wording import plural
@@ -154,7 +154,9 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
                    "that holds your images."
         if not folder.is_dir():
             return f"{short_path(folder)} is a file: type the folder that holds your images."
-        if value != self.state.config.dataset.dir or (self.report is None and not self.scanning):
+        # the same folder written another way ("dataset/" after a completion) is no change
+        changed = folder != self.state.resolve(self.state.config.dataset.dir)
+        if changed or (self.report is None and not self.scanning):
             self.state.config.dataset.dir = value
             self.action_scan()
             return f"scanning {short_path(folder)}: press ctrl+n again when it is done."
@@ -295,7 +297,8 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
         cfg.dataset.bucketing = mode == "bucket"
         failed = f", {len(result.failed)} failed" if result.failed else ""
         self.notify(f"{result.written} written, {result.up_to_date} up to date{failed}; "
-                    f"dataset.dir is now {out}", title="Prepared", timeout=8)
+                    f"dataset.dir is now {short_path(out, TOAST_PATH)}", title="Prepared",
+                    timeout=8)
         self.query_one("#dataset-dir", PathInput).value = str(out)
         self.report = None
         self.action_scan()

@@ -15,7 +15,7 @@ from loratui.ui import core
 from loratui.ui.dialogs.edit_field import EditFieldDialog
 from loratui.ui.messages import TaskDone
 from loratui.ui.screens.base import WizardScreen
-from loratui.ui.text import short_path
+from loratui.ui.text import TOAST_PATH, short_path
 
 HIDDEN = {"doctor"}  # free-form threshold overrides: edited in loratui.toml, not here
 
@@ -314,7 +314,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
             self.wizard.show_error("Cannot save", f"{self.state.config_path}: {exc}")
             return
         self.dirty = False
-        self.notify(f"saved {path}")
+        self.notify(f"saved {short_path(path, TOAST_PATH)}")  # whole in an 80-column toast
 
     def before_next(self) -> bool:
         self.action_save()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,6 +23,13 @@ from loratui.ui.screens.base import WizardScreen
 from loratui.ui.text import short_path
 from loratui.ui.widgets.loss_chart import LossChart
 from loratui.ui.widgets.sample_view import SampleView
+
+
+def event_line(event: dict[str, Any], project: Path) -> str:
+    """One event of the run for the log: time, type, message; paths inside the project
+    written relative to it (`dataset/demo_04.png: no caption`), and the log wraps the rest."""
+    message = str(event.get("message", "")).replace(f"{project}{os.sep}", "")
+    return f"{str(event.get('time', ''))[11:19]} {event.get('type', '?'):12} {message}"
 
 
 class TrainScreen(WizardScreen):
@@ -65,7 +73,7 @@ Events          What the trainer reported: checkpoints, samples, warnings, error
             with Horizontal(id="run-main"):
                 yield LossChart(interval=self.wizard.watch_interval, id="loss-chart")
                 yield SampleView(id="samples")
-            yield RichLog(id="run-events", max_lines=200, markup=False, wrap=False)
+            yield RichLog(id="run-events", max_lines=200, markup=False, wrap=True)
 
     def on_mount(self) -> None:
         self.refresh_from_state()
@@ -159,8 +167,7 @@ Events          What the trainer reported: checkpoints, samples, warnings, error
             self.query_one(LossChart).extend(steps, raw, smooth)
         log = self.query_one("#run-events", RichLog)
         for ev in message.events:
-            log.write(f"{str(ev.get('time', ''))[11:19]} {ev.get('type', '?'):12} "
-                      f"{ev.get('message', '')}")
+            log.write(event_line(ev, self.state.project))
         was = self.run_state.get("state")
         self.run_state = message.state
         now = message.state.get("state")

@@ -27,9 +27,11 @@ class TestScreen(WizardScreen):
     STEP = "test"
     __test__ = False  # not a pytest class
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+r", "grid", "Render grid", priority=True),
-        Binding("ctrl+s", "write", "Write prompt", priority=True),
-        Binding("ctrl+t", "rescue", "Rescue 0.3", priority=True),
+        # short labels: with Back, Next, Doctor, Quit and Help they fit 80 columns (F1
+        # says what each does)
+        Binding("ctrl+r", "grid", "Grid", priority=True),
+        Binding("ctrl+s", "write", "Save", priority=True),
+        Binding("ctrl+t", "rescue", "Rescue", priority=True),
     ]
 
     HELP = """

@@ -18,6 +18,7 @@ from textual.css.query import NoMatches
 from textual.widgets import ProgressBar, RichLog, Static
 from textual.worker import get_current_worker
 
+from loratui.i18n import N_, _
 from loratui.ui import core
 from loratui.ui.messages import GpuUpdate, RunUpdate
 from loratui.ui.runwatch import Speed, format_duration, open_run_source
@@ -25,6 +26,16 @@ from loratui.ui.screens.base import WizardScreen
 from loratui.ui.text import short_path
 from loratui.ui.widgets.loss_chart import LossChart
 from loratui.ui.widgets.sample_view import SampleView
+
+# A run's states (loratui.runs), as the title line shows them.
+RUN_STATES = {"starting": N_("starting"), "opening": N_("opening"), "loading": N_("loading"), "caching": N_("caching"),
+              "running": N_("running"), "saving": N_("saving"), "finished": N_("finished"),
+              "failed": N_("failed"), "interrupted": N_("interrupted"),
+              "crashed": N_("crashed"), "stopping": N_("stopping")}
+
+
+def state_name(state: str) -> str:
+    return _(RUN_STATES[state]) if state in RUN_STATES else state
 
 
 def finite(value: Any) -> float | None:
@@ -35,7 +46,7 @@ def finite(value: Any) -> float | None:
 
 class TrainScreen(WizardScreen):
     STEP = "train"
-    HELP = """
+    HELP = N_("""
 The Train step starts training in its own process and follows its run folder live.
 Training goes on when the wizard or the SSH session closes; `loratui` offers to
 re-attach next time.
@@ -55,12 +66,12 @@ TensorBoard folder or output folder. The doctor reads the stream as it grows: a 
 (NaN loss, out of memory, a tenfold slower step ...) pops up with its code and fix the
 moment it appears, and stays listed under Events. loratui cannot start, stop or resume
 a run it did not start; escape stops watching.
-"""
+""")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+t", "start", "Start"),
-        Binding("ctrl+x", "stop", "Stop"),
-        Binding("ctrl+r", "resume", "Resume"),
-        Binding("escape", "unwatch", "Stop watching"),
+        Binding("ctrl+t", "start", N_("Start")),
+        Binding("ctrl+x", "stop", N_("Stop")),
+        Binding("ctrl+r", "resume", N_("Resume")),
+        Binding("escape", "unwatch", N_("Stop watching")),
     ]
     OWN_RUN_ACTIONS = ("start", "stop", "resume")
 
@@ -110,8 +121,9 @@ a run it did not start; escape stops watching.
         self.query_one("#run-progress-row").display = run is not None
         if run is None:
             self._set("#run-title",
-                "No run yet. ctrl+t starts training with loratui.toml "
-                f"({self.state.config.output.name}); it keeps running if the terminal closes.")
+                      _("No run yet. ctrl+t starts training with loratui.toml ({name}); it "
+                        "keeps running if the terminal closes.").format(
+                          name=self.state.config.output.name))
 
     # ---- following --------------------------------------------------------------------
     def follow(self, run_path: Path | None, *, foreign: bool = False) -> None:
@@ -129,12 +141,12 @@ a run it did not start; escape stops watching.
             self.workers.cancel_group(self, "follow")
             return
         verb = "opening" if self.foreign else "starting"
-        self._set("#run-title", f"{verb}: {short_path(run_path, 60)}")
+        self._set("#run-title", f"{state_name(verb)}: {short_path(run_path, 60)}")
         self._show_progress()
         self.watch_run(run_path, self.foreign)
         self.watch_gpu()
 
-    @work(thread=True, exclusive=True, group="follow", exit_on_error=False, name="Run follower")
+    @work(thread=True, exclusive=True, group="follow", exit_on_error=False, name=N_("Run follower"))
     def watch_run(self, run_path: Path, foreign: bool = False) -> None:
         worker = get_current_worker()
         source = self._open_source(run_path, foreign)
@@ -166,12 +178,12 @@ a run it did not start; escape stops watching.
             return open_run_source(run_path, foreign=True)
         except WatchError as exc:
             self.app.call_from_thread(
-                self.wizard.show_error, "Cannot watch this run", str(exc),
-                "On the Start step, ctrl+l takes a training log, a TensorBoard log folder "
-                "or a trainer's output folder.")
+                self.wizard.show_error, _("Cannot watch this run"), str(exc),
+                _("On the Start step, ctrl+l takes a training log, a TensorBoard log folder "
+                  "or a trainer's output folder."))
             return None
 
-    @work(thread=True, exclusive=True, group="gpu", exit_on_error=False, name="GPU monitor")
+    @work(thread=True, exclusive=True, group="gpu", exit_on_error=False, name=N_("GPU monitor"))
     def watch_gpu(self) -> None:
         from loratui.gpustats import GpuSampler
 
@@ -249,7 +261,7 @@ a run it did not start; escape stops watching.
                 self._report_failure(message.state)
         if message.samples:
             latest = Path(message.samples[-1])
-            self.query_one(SampleView).show(latest, f"sample {latest.name}")
+            self.query_one(SampleView).show(latest, _("sample {name}").format(name=latest.name))
         self._show_progress()
 
     def _finding(self, ev: dict[str, Any], log: RichLog) -> None:
@@ -271,12 +283,13 @@ a run it did not start; escape stops watching.
         """The trainer died or failed while we watched: say so in a dialog, with its log."""
         run = core.open_run(self.run_path)
         tail = "\n".join(run.log_tail(8))
-        reason = st.get("error") or ("the trainer process ended without a word: killed "
-                                     "(out of memory?) or crashed")
-        hint = "Resume with ctrl+r if it saved a state." if st.get("resumable") else \
-            "Fix the cause and start again with ctrl+t."
-        self.wizard.show_error(f"Training {st.get('state')}", f"{reason}\n\n{tail}".strip(),
-                               f"{hint}\nFull log: {run.log_path}")
+        reason = st.get("error") or _("the trainer process ended without a word: killed "
+                                      "(out of memory?) or crashed")
+        hint = _("Resume with ctrl+r if it saved a state.") if st.get("resumable") else \
+            _("Fix the cause and start again with ctrl+t.")
+        self.wizard.show_error(_("Training {state}").format(state=state_name(st.get("state"))),
+                               f"{reason}\n\n{tail}".strip(),
+                               hint + "\n" + _("Full log: {path}").format(path=run.log_path))
 
     def _show_progress(self) -> None:
         st = self.run_state
@@ -307,12 +320,12 @@ a run it did not start; escape stops watching.
         row = self.last
         parts = []
         if "epoch" in row:
-            parts.append(f"epoch {row['epoch']}" + (f"/{self.run_state['epochs']}"
-                                                    if self.run_state.get("epochs") else ""))
+            parts.append(_("epoch {epoch}").format(epoch=row["epoch"]) + (
+                f"/{self.run_state['epochs']}" if self.run_state.get("epochs") else ""))
         if isinstance(row.get("loss"), (int, float)):
             parts.append(f"loss {row['loss']:.4f}")
         if self.smooth is not None:
-            parts.append(f"avg {self.smooth:.4f}")
+            parts.append(_("avg {value}").format(value=f"{self.smooth:.4f}"))
         lr = row.get("lr_unet", row.get("lr"))
         if isinstance(lr, (int, float)):
             parts.append(f"lr {lr:.2g}")
@@ -337,12 +350,12 @@ a run it did not start; escape stops watching.
 
     def action_start(self) -> None:
         if self.run_state.get("state") in core.ACTIVE_STATES:
-            self.notify("This run is still training.", severity="warning")
+            self.notify(_("This run is still training."), severity="warning")
             return
         if self.save_config():
             self.start_training()
 
-    @work(thread=True, exclusive=True, group="start", exit_on_error=False, name="Start training")
+    @work(thread=True, exclusive=True, group="start", exit_on_error=False, name=N_("Start training"))
     def start_training(self) -> None:
         run_path = core.start_training(self.state.config_path)
         self.app.call_from_thread(self._attach_run, run_path)
@@ -353,21 +366,21 @@ a run it did not start; escape stops watching.
 
     def action_stop(self) -> None:
         if self.run_path is None or self.run_state.get("state") not in core.ACTIVE_STATES:
-            self.notify("No active run to stop.", severity="warning")
+            self.notify(_("No active run to stop."), severity="warning")
             return
         message = core.stop_run(self.run_path)
         self.notify(message)
 
     def action_resume(self) -> None:
         if self.run_path is None:
-            self.notify("Open a run first.", severity="warning")
+            self.notify(_("Open a run first."), severity="warning")
             return
         if self.run_state.get("state") in core.ACTIVE_STATES:
-            self.notify("This run is still training.", severity="warning")
+            self.notify(_("This run is still training."), severity="warning")
             return
         self.resume_training(self.run_path)
 
-    @work(thread=True, exclusive=True, group="start", exit_on_error=False, name="Resume training")
+    @work(thread=True, exclusive=True, group="start", exit_on_error=False, name=N_("Resume training"))
     def resume_training(self, run_path: Path) -> None:
         new_path = core.resume_run(run_path)
         self.app.call_from_thread(self._attach_run, new_path)

@@ -38,6 +38,14 @@ def state_name(state: str) -> str:
     return _(RUN_STATES[state]) if state in RUN_STATES else state
 
 
+def remember_watched(state: dict[str, Any]) -> None:
+    """Record another trainer's run in the watched-runs list (`loratui runs` shows it),
+    as `loratui watch` does: when it is opened, when its state changes, when left."""
+    from loratui.watch import registry
+
+    registry.record(state)
+
+
 def finite(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -157,6 +165,8 @@ a run it did not start; escape stops watching.
         try:
             while not worker.is_cancelled:
                 metrics, events, state, samples = source.poll()
+                if foreign and state.get("state") != (last_state or {}).get("state"):
+                    remember_watched(state)
                 if metrics or events or samples or state != last_state:  # else: no news
                     self.post_message(RunUpdate(str(run_path), metrics, events, state,
                                                 samples or []))
@@ -167,6 +177,8 @@ a run it did not start; escape stops watching.
                 time.sleep(interval)
         finally:
             source.close()
+            if foreign and last_state is not None:
+                remember_watched(last_state)
 
     def _open_source(self, run_path: Path, foreign: bool):
         """The source of run updates, or None after telling the user why it cannot be."""

@@ -234,3 +234,24 @@ async def test_a_kohya_gui_log_replayed_in_uneven_chunks_matches_the_stream(proj
         assert list(chart.smooth) == pytest.approx([r["loss_avg"] for r in stream.rows])
         assert app.screen.run_state.get("trainer") == "kohya_ss"
         assert "60/60" in "\n".join(screen_lines(app))
+
+
+async def test_sample_images_appear_as_the_trainer_writes_them(project) -> None:
+    """sd-scripts writes its samples to <output_dir>/sample/ beside the log."""
+    from PIL import Image
+
+    total, epochs = 60, 3
+    head, shown, _ = sd_scripts_log(total, epochs)
+    out = project / "output"
+    (out / "sample").mkdir(parents=True)
+    log = out / "train.log"
+    log.write_text(head + lines_for(shown[:20], total, epochs), encoding="utf-8")
+    app = create_app(project, gpu=NO_GPU, watch_interval=0.05)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_watch(pilot, app, log)
+        caption = app.screen.query_one(".sample-caption")
+        await wait_for(pilot, lambda: len(app.screen.query_one(LossChart).smooth_steps) == 20)
+        name = "my_lora_e000001_00_20240501190211.png"  # sd-scripts' sample file name
+        assert name not in str(caption.render())
+        Image.new("RGB", (64, 64), (200, 40, 40)).save(out / "sample" / name)
+        await wait_for(pilot, lambda: name in str(caption.render()))

@@ -8,6 +8,7 @@ of the model, per part (UNet, text encoder 1, text encoder 2).
 
     python bench/comfy_lora_check.py --comfy ~/ComfyUI                  # loratui's exports
     python bench/comfy_lora_check.py --comfy ~/ComfyUI a.safetensors b.safetensors
+    python bench/comfy_lora_check.py --comfy ~/ComfyUI --keep out/   # keep the exports
 
 Without LoRA files it writes, with loratui's own export code, one LoRA per family on the
 full-size architecture (rank 1; the models are built from the shipped configs on the meta
@@ -63,10 +64,14 @@ def import_comfy(root: Path):
             comfy.cli_args.args.cpu = True  # model_management asks CUDA otherwise
     except (ImportError, AttributeError):
         pass
-    import comfy.lora
-    import comfy.model_detection
-    import comfy.utils
-
+    try:
+        import comfy.lora
+        import comfy.model_detection
+        import comfy.utils
+    except ImportError as exc:
+        raise CheckError(f"{root}: importing ComfyUI failed ({exc}); run this with ComfyUI's "
+                         "requirements installed (pip install -r requirements.txt in its "
+                         "folder) and loratui in the same environment") from None
     try:
         import comfy.lora_convert as convert
     except ImportError:  # older ComfyUI: load_lora_for_models did not convert
@@ -227,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--comfy", required=True, type=Path, metavar="PATH",
                     help="a ComfyUI checkout (the folder with main.py and comfy/)")
+    ap.add_argument("--keep", type=Path, metavar="DIR",
+                    help="write the full-size exports there (to load them in ComfyUI itself)")
     ap.add_argument("loras", nargs="*", type=Path, metavar="LORA",
                     help="kohya-format .safetensors files (default: loratui's full-size "
                          "exports, one per family)")
@@ -238,6 +245,12 @@ def main(argv: list[str] | None = None) -> int:
         for path in args.loras:
             if not path.is_file():
                 raise CheckError(f"{path}: no such file")
+        if args.keep:
+            taken = [args.keep.expanduser() / f"fullsize-{fid}.safetensors"
+                     for fid in families.ids()]
+            if any(p.exists() for p in taken):
+                raise CheckError(f"{args.keep}: already holds {taken[0].name} or "
+                                 f"{taken[-1].name}; give --keep an empty folder")
         comfy, convert = import_comfy(args.comfy.expanduser())
         models = {}
         for fid in families.ids():
@@ -248,13 +261,17 @@ def main(argv: list[str] | None = None) -> int:
                       f"{fam.label} UNet are not in loratui's, e.g. {models[fid][2][0]}")
         ok = True
         with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            if args.keep:
+                folder = args.keep.expanduser()
+                folder.mkdir(parents=True, exist_ok=True)
             todo = [(p, None) for p in args.loras]
             if not todo:
                 for fid in families.ids():
                     fam = families.get(fid)
                     expected = {fam.unet_kohya_prefix: fam.unet_kohya_modules,
                                 **{t.kohya_prefix: t.kohya_modules for t in fam.text_encoders}}
-                    todo.append((full_size_export(fam, Path(tmp)), expected))
+                    todo.append((full_size_export(fam, folder), expected))
             for path, expected in todo:
                 ok = report(check_file(comfy, convert, path, models), expected) and ok
     except CheckError as exc:

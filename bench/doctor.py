@@ -283,14 +283,15 @@ def loratui_command() -> list[str]:
 
 
 def has_bytecode() -> bool:
-    """Whether loratui's modules have current bytecode beside them (or every run compiles)."""
+    """Whether every loratui module has current bytecode beside it (else the stale ones are
+    compiled on every run, and the figures say so)."""
     import importlib.util
 
-    spec = importlib.util.find_spec("loratui.doctor.engine")
-    if spec is None or spec.origin is None:
-        return False
-    cached = importlib.util.cache_from_source(spec.origin)
-    return os.path.exists(cached) and os.stat(cached).st_mtime >= os.stat(spec.origin).st_mtime
+    for path in (ROOT / "loratui").rglob("*.py"):
+        cached = importlib.util.cache_from_source(str(path))
+        if not os.path.exists(cached) or os.stat(cached).st_mtime < os.stat(path).st_mtime:
+            return False
+    return True
 
 
 def write_demo_project(root: Path) -> Path:

@@ -203,6 +203,35 @@ def print_table(rows: list[dict], cpu: bool) -> None:
     Console(stderr=True, width=width).print(table)
 
 
+def environment(cuda: bool) -> dict:
+    """What the figures were measured on (the JSON's `env`): GPU, driver and library
+    versions, so a result sent back can be read without asking."""
+    import importlib.metadata as md
+    import platform
+
+    import torch
+
+    env = {"python": platform.python_version(), "torch": torch.__version__,
+           "cuda": torch.version.cuda}
+    for lib in ("diffusers", "transformers", "peft", "accelerate", "bitsandbytes"):
+        try:
+            env[lib] = md.version(lib)
+        except md.PackageNotFoundError:
+            env[lib] = None
+    if cuda:
+        props = torch.cuda.get_device_properties(0)
+        env.update(gpu=props.name, gpu_total_gb=round(props.total_memory / 2**30, 2),
+                   compute_capability=f"{props.major}.{props.minor}")
+        try:
+            import pynvml
+
+            pynvml.nvmlInit()
+            env["driver"] = pynvml.nvmlSystemGetDriverVersion()
+        except Exception:  # NVML missing or unreadable: the rest still says enough
+            env["driver"] = None
+    return env
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--family", choices=("all", "sd15", "sdxl"), default="all")
@@ -245,7 +274,7 @@ def main() -> int:
         rows = [child(p.id, args, Path(tmp)) for p in chosen]
     print_table(rows, args.cpu)
     out = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpu": args.cpu, "tiny": args.tiny,
-           "steps": args.steps, "rows": rows}
+           "steps": args.steps, "env": environment(not args.cpu), "rows": rows}
     Path(args.json).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.json}", file=sys.stderr)
     return 1 if any("error" in r for r in rows) else 0

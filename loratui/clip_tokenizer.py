@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +113,60 @@ def tokenizer_folder_problem(folder: Path, text_encoder_config: Path | None = No
             return (f"{folder}: {size} tokens, but the text encoder has {limit} embeddings "
                     "(a tokenizer from another model?)")
     return None
+
+
+# CLIP's pre-tokenizer (letter runs, single digits, punctuation runs) in `re` syntax:
+# `[^\W\d_]` is a letter (CJK included), `(?:[^\s\w]|_)+` a run of anything else but space.
+_PRETOKENIZE = re.compile(r"'s|'t|'re|'ve|'m|'ll|'d|[^\W\d_]+|\d|(?:[^\s\w]|_)+",
+                          re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _merge_ranks() -> dict[tuple[str, str], int]:
+    return {pair: i for i, pair in enumerate(clip_bpe()[1])}
+
+
+@lru_cache(maxsize=4096)
+def _bpe(word: str) -> tuple[str, ...]:
+    ranks = _merge_ranks()
+    parts = [*word[:-1], word[-1] + "</w>"]
+    while len(parts) > 1:
+        pairs = set(pairwise(parts))
+        best = min(pairs, key=lambda p: ranks.get(p, 1 << 30))
+        if best not in ranks:
+            break
+        merged: list[str] = []
+        i = 0
+        while i < len(parts):
+            if i + 1 < len(parts) and (parts[i], parts[i + 1]) == best:
+                merged.append(parts[i] + parts[i + 1])
+                i += 2
+            else:
+                merged.append(parts[i])
+                i += 1
+        parts = merged
+    return tuple(parts)
+
+
+def bpe_tokens(text: str) -> list[str]:
+    """CLIP's tokens of `text` (SD1.5's text encoder), with the standard library only: the
+    same split as transformers' CLIPTokenizer, `</w>` marks a word's end. Chinese, Japanese
+    and other non-Latin text falls apart into byte-level pieces (汉服 is 5 tokens)."""
+    symbols = byte_symbols_by_value()
+    out: list[str] = []
+    for word in _PRETOKENIZE.findall(" ".join(text.split()).lower()):
+        out.extend(_bpe("".join(symbols[b] for b in word.encode("utf-8"))))
+    return out
+
+
+@lru_cache(maxsize=1)
+def byte_symbols_by_value() -> list[str]:
+    """The printable stand-in of each byte value 0–255 (GPT-2 / CLIP's byte encoder)."""
+    order = byte_symbols()
+    printable = (list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
+                 + list(range(ord("®"), ord("ÿ") + 1)))
+    values = printable + [b for b in range(256) if b not in printable]
+    table = [""] * 256
+    for value, symbol in zip(values, order, strict=True):
+        table[value] = symbol
+    return table

@@ -82,7 +82,13 @@ class Usage:
 
 
 def usage(lora_file: Path | str, *, trigger: str = "", kind: str = "character",
-          checkpoint: str = "v1-5-pruned-emaonly.safetensors") -> Usage:
+          family: str = "sd15", checkpoint: str | None = None) -> Usage:
+    """`checkpoint`: the base model's file name for the ComfyUI workflow (default: the
+    family's usual one); the empty latent is the family's native size."""
+    from loratui.familydata import usage_defaults
+
+    default_checkpoint, size = usage_defaults(family)
+    checkpoint = checkpoint or default_checkpoint
     name = Path(lora_file).stem
     low, high = WEIGHT_RANGES.get(kind, WEIGHT_RANGES["style"])
     w = START_WEIGHT
@@ -98,7 +104,7 @@ def usage(lora_file: Path | str, *, trigger: str = "", kind: str = "character",
         "7": {"class_type": "CLIPTextEncode",
               "inputs": {"text": "lowres, bad anatomy", "clip": ["10", 1]}},
         "5": {"class_type": "EmptyLatentImage",
-              "inputs": {"width": 512, "height": 512, "batch_size": 1}},
+              "inputs": {"width": size, "height": size, "batch_size": 1}},
         "3": {"class_type": "KSampler",
               "inputs": {"seed": 1234, "steps": 25, "cfg": 7.0, "sampler_name": "euler",
                          "scheduler": "normal", "denoise": 1.0, "model": ["10", 0],

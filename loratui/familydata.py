@@ -38,6 +38,15 @@ def table(family_id: str) -> dict | None:
     return data if isinstance(data, dict) else _parse([path])
 
 
+def usage_defaults(family_id: str | None) -> tuple[str, int]:
+    """(checkpoint file name, image size) a ComfyUI workflow for a LoRA of this family
+    starts from: `[usage] comfy_checkpoint` and the native resolution (SD1.5's when the
+    family has no table)."""
+    data = table(family_id or "") or table("sd15") or {}
+    return (data.get("usage", {}).get("comfy_checkpoint", "v1-5-pruned-emaonly.safetensors"),
+            int(data.get("family", {}).get("native_resolution", 512)))
+
+
 def doctor_thresholds(family_id: str) -> dict | None:
     """What the doctor checks a config against for this family: `native_resolutions`
     (square sizes it was trained at) and `bucket_multiple` (what bucket sizes must divide

@@ -36,6 +36,30 @@ class GpuUsage:
         return " ".join(parts)
 
 
+@dataclass(frozen=True)
+class ProcessMemory:
+    """GPU memory a run's process (or one of its children) holds, as NVML reports it."""
+    pid: int
+    index: int  # the GPU
+    used_bytes: int | None  # None: NVML does not say (Windows WDDM, some containers)
+
+    def summary(self) -> str:
+        used = "" if self.used_bytes is None else f" {self.used_bytes / 1024**3:.1f} GB"
+        return f"pid {self.pid}{used} on GPU {self.index}"
+
+
+def process_tree(pid: int) -> set[int]:
+    """`pid` and its descendants (an `accelerate launch` parent's trainers)."""
+    pids = {pid}
+    try:
+        import psutil
+
+        pids |= {c.pid for c in psutil.Process(pid).children(recursive=True)}
+    except Exception:  # gone, no access, no psutil: the pid alone
+        pass
+    return pids
+
+
 class GpuSampler:
     """Holds an NVML session open between samples; `close()` ends it."""
 
@@ -81,8 +105,69 @@ class GpuSampler:
             temp = None
         return GpuUsage(self.index, name, int(mem.used), int(mem.total), util, temp)
 
+    def process_memory(self, pid: int) -> list[ProcessMemory]:
+        """Where the process `pid` (with its children) holds GPU memory, on every GPU.
+        Empty when it holds none or NVML cannot see it (another PID namespace)."""
+        if self._nvml is None:
+            return []
+        nv, pids, found = self._nvml, process_tree(pid), []
+        try:
+            count = nv.nvmlDeviceGetCount()
+        except Exception:
+            return []
+        for index in range(count):
+            try:
+                handle = nv.nvmlDeviceGetHandleByIndex(index)
+                procs = list(nv.nvmlDeviceGetComputeRunningProcesses(handle))
+            except Exception:
+                continue
+            for proc in procs:
+                if proc.pid in pids:
+                    used = getattr(proc, "usedGpuMemory", None)
+                    found.append(ProcessMemory(int(proc.pid), index,
+                                               int(used) if isinstance(used, int) else None))
+        return found
+
+    def use(self, index: int) -> None:
+        """Sample GPU `index` from now on (the one the followed run uses)."""
+        if self._nvml is None or index == self.index:
+            return
+        try:
+            self._handle = self._nvml.nvmlDeviceGetHandleByIndex(index)
+            self.index = index
+        except Exception as exc:
+            self.reason = f"NVML: {exc}"
+
     def close(self) -> None:
         if self._nvml is not None:
             with contextlib.suppress(Exception):
                 self._nvml.nvmlShutdown()
         self._nvml = self._handle = None
+
+
+def process_gpu_memory(pid: int, nvml=None) -> list[tuple[int, int]]:
+    """(GPU index, bytes) held by process `pid` and its children (a launcher's training
+    processes), through NVML; [] when NVML, a driver or the process is missing."""
+    try:
+        import psutil
+
+        proc = psutil.Process(pid)
+        pids = {pid, *(c.pid for c in proc.children(recursive=True))}
+    except Exception:
+        pids = {pid}
+    try:
+        if nvml is None:
+            import pynvml as nvml
+
+            nvml.nvmlInit()
+        out = []
+        for index in range(nvml.nvmlDeviceGetCount()):
+            handle = nvml.nvmlDeviceGetHandleByIndex(index)
+            held = sum(int(p.usedGpuMemory or 0)
+                       for p in nvml.nvmlDeviceGetComputeRunningProcesses(handle)
+                       if p.pid in pids)
+            if held:
+                out.append((index, held))
+        return out
+    except Exception:  # no driver, no permission to list processes
+        return []

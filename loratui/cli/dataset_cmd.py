@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from loratui.i18n import _
 from loratui.wording import plural
 
 EPILOG = """\
@@ -483,7 +484,7 @@ def run_trigger(args) -> int:
                   f"{' | '.join(rep.tokens)}")
         for f in rep.findings:
             print(f"  {f.severity:<7} {f.kind}: {f.message} [{', '.join(f.refs)}]")
-            print(f"          fix: {f.fix}")
+            print(f"          fix: {_(f.fix)}")
         if rep.suggestions:
             print("  try instead: " + ", ".join(rep.suggestions))
         print(f"  in {rep.captions_checked - len(rep.missing)} of "

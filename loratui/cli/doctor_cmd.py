@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from loratui.cli import add_command
+from loratui.i18n import _
 
 DOCTOR_EPILOG = """\
 inputs (detected from the path; override with --as KIND):
@@ -29,8 +30,8 @@ exit status: 0 no errors, 1 errors found (or warnings with --strict), 2 could no
 """
 
 CONFIG_NAME = "loratui.toml"
-KINDS = ("loratui", "kohya-json", "sdscripts-toml", "dataset-toml", "cmdline", "log", "lora",
-         "prompt", "comfy", "dataset", "run")
+KINDS = ("loratui", "kohya-json", "sdscripts-toml", "dataset-toml", "cmdline", "aitoolkit",
+         "log", "lora", "prompt", "comfy", "dataset", "run")
 
 
 def _codes(text: str) -> list[str]:
@@ -108,10 +109,10 @@ def _overrides(items: list[str]) -> dict:
 
 
 def run_doctor(args) -> int:
-    from loratui.doctor.catalog import CatalogError, load_catalog
+    from loratui.doctor.catalog import CatalogError, localized_catalog
 
     try:
-        catalog = load_catalog()
+        catalog = localized_catalog()  # Chinese rule texts only in a Chinese run
     except (CatalogError, FileNotFoundError) as exc:
         print(f"loratui doctor: {exc}", file=sys.stderr)
         return 2
@@ -140,20 +141,21 @@ def run_doctor(args) -> int:
 
         project = find_project(".")
         if not project.paths and not args.env:
-            print(f"loratui doctor: nothing to check in {project.folder}: no {CONFIG_NAME} "
-                  "here.\n  Run it in a project folder, or name what to check: "
-                  "loratui doctor PATH... (a config, log, LoRA file, run folder or dataset)",
-                  file=sys.stderr)
+            print(_("loratui doctor: nothing to check in {folder}: no {config} here.\n"
+                    "  Run it in a project folder, or name what to check: loratui doctor "
+                    "PATH... (a config, log, LoRA file, run folder or dataset)").format(
+                        folder=project.folder, config=CONFIG_NAME), file=sys.stderr)
             return 2
         if project.paths:
             notes = "".join(f"; {n}" for n in project.notes)
-            print(f"checking the project in {project.folder}: {project.describe()}{notes}",
-                  file=sys.stderr)
+            print(_("checking the project in {folder}: {inputs}").format(
+                folder=project.folder, inputs=project.describe()) + notes, file=sys.stderr)
             args.paths = project.paths
     missing = [p for p in args.paths if not os.path.exists(p)]
     if missing:
         for p in missing:
-            print(f"loratui doctor: {p}: no such file or folder", file=sys.stderr)
+            print(_("loratui doctor: {path}: no such file or folder").format(path=p),
+                  file=sys.stderr)
         return 2
     from loratui.doctor.engine import Options, diagnose
 
@@ -207,21 +209,24 @@ def _list_rules(catalog, fmt: str) -> int:
         print(json.dumps([r.to_dict() for r in catalog.rules], indent=2, ensure_ascii=False))
         return 0
     width = max(len(r.name) for r in catalog.rules)
+    refs_width = max(len(",".join(r.refs)) for r in catalog.rules)
     for r in catalog.rules:
         fix = (r.fix or {}).get("applicability", "")
         mark = {"safe": "fix", "unsafe": "fix*", "display-only": "help"}.get(fix, "")
-        refs = ",".join(r.refs)
-        print(f"{r.code}  {r.name.ljust(width)}  {r.severity:<7}  {mark:<4}  {refs}")
-    print(f"\n{len(catalog.rules)} rules. `loratui rule CODE` explains one; "
-          "fix = --fix, fix* = --unsafe-fixes, help = advice.", file=sys.stderr)
+        refs = ",".join(r.refs).ljust(refs_width)
+        print(f"{r.code}  {r.name.ljust(width)}  {r.severity:<7}  {mark:<4}  {refs}  "
+              f"{r.text('title')}".rstrip())
+    print("\n" + _("{n} rules. `loratui rule CODE` explains one; fix = --fix, "
+                   "fix* = --unsafe-fixes, help = advice.").format(n=len(catalog.rules)),
+          file=sys.stderr)
     return 0
 
 
 def run_rule(args) -> int:
-    from loratui.doctor.catalog import CatalogError, load_catalog
+    from loratui.doctor.catalog import CatalogError, localized_catalog
 
     try:
-        catalog = load_catalog()
+        catalog = localized_catalog()
     except (CatalogError, FileNotFoundError) as exc:
         print(f"loratui rule: {exc}", file=sys.stderr)
         return 2
@@ -230,12 +235,12 @@ def run_rule(args) -> int:
     elif args.code:
         rule = catalog.get(args.code)
         if rule is None:
-            print(f"loratui rule: no rule {args.code!r} (see `loratui doctor --list-rules`)",
-                  file=sys.stderr)
+            print(_("loratui rule: no rule {code!r} (see `loratui doctor --list-rules`)").format(
+                code=args.code), file=sys.stderr)
             return 2
         rules = [rule]
     else:
-        print("loratui rule: name a rule code, e.g. `loratui rule CF103`", file=sys.stderr)
+        print(_("loratui rule: name a rule code, e.g. `loratui rule CF103`"), file=sys.stderr)
         return 2
     if args.format == "json":
         import json

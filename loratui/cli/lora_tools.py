@@ -132,7 +132,7 @@ def run_grid(args) -> int:
             result = render_grid(spec, layout, in_use, progress=advance)
     except GridError as exc:
         return _fail("grid", path, str(exc))
-    tag, findings = pick_tag(path.stem, pick_weight, pick, layout)
+    tag, findings = pick_tag(path.stem, pick_weight, pick, layout, base_family(spec.base, layout))
     summary = {"grid": str(out), "cells_dir": str(spec.cells_dir), "rows": result.rows,
                "columns": [c.label for c in result.columns], "rendered": result.rendered,
                "reused": result.reused, "pipeline_seconds": round(result.pipeline_seconds, 4),
@@ -151,14 +151,25 @@ def run_grid(args) -> int:
     return 0
 
 
-def pick_tag(name: str, weight: float, vector: dict[str, float], layout):
-    """The A1111 tag for a weight and block vector, and the doctor's findings on it."""
+def base_family(base: Path, layout) -> str:
+    """The grid's base model family (what the tag is used with), else the LoRA's."""
+    from loratui import families
+
+    try:
+        return families.detect(base) or layout.family
+    except (OSError, ValueError):
+        return layout.family
+
+
+def pick_tag(name: str, weight: float, vector: dict[str, float], layout, base: str = "sd15"):
+    """The A1111 tag for a weight and block vector, and the doctor's findings on it (with a
+    base model of the family `base`)."""
     from loratui.lora.usage import Use, check_uses, lora_tag
 
     lbw = layout.lbw_string(vector, long=any(
         vector.get(b) for b in layout.blocks if b not in layout.lora_blocks))
     use = Use(name, weight, lbw)
-    return lora_tag(use), check_uses([use])
+    return lora_tag(use), check_uses([use], base=base)
 
 
 class _progress:

@@ -1,6 +1,7 @@
 """`loratui runs`, `loratui attach`, `loratui stop`: list, follow and stop training runs.
 
-Only reads run folders (`loratui.runs`), so it starts fast and never touches torch.
+Only reads run folders (`loratui.runs`) and the list of runs `loratui watch` followed
+(`loratui.watch.registry`), so it starts fast and never touches torch.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ if TYPE_CHECKING:  # pathlib costs ~6 ms of `loratui --help`'s budget; imported 
 
 RUNS_EPILOG = """\
 examples:
-  loratui runs                     runs under ./runs (or loratui.toml's output.dir)
+  loratui runs                     runs under ./runs (or loratui.toml's output.dir), then
+                                   the other trainers' runs `loratui watch` followed
   loratui runs --dir ~/loras/runs
-  loratui runs --json
+  loratui runs --json              one list; watched runs have "watched": true
 """
 ATTACH_EPILOG = """\
 examples:
@@ -96,20 +98,49 @@ def _find(args):
     return run
 
 
+def watched_rows(skip: set[str]) -> list[dict]:
+    """Runs of other trainers that `loratui watch` followed (newest first), as of the last
+    look; `skip`: paths already listed as loratui's own runs."""
+    from loratui.watch.registry import load
+
+    rows = []
+    for entry in load():
+        path = entry["path"]
+        if os.path.realpath(path) in skip:
+            continue
+        state = entry.get("last_state") or "unknown"
+        if not os.path.exists(path):
+            state = "missing"  # the log or folder is gone
+        rows.append({"name": os.path.basename(path.rstrip(os.sep)) or path, "path": path,
+                     "trainer": entry.get("trainer") or "unknown", "state": state,
+                     "step": entry.get("last_step"), "max_steps": entry.get("max_steps"),
+                     "first_seen": entry.get("first_seen"),
+                     "last_seen": entry.get("last_seen"), "watched": True})
+    return rows
+
+
 def run_runs(args: argparse.Namespace) -> int:
 
     from loratui.runs import list_runs
 
     root = runs_root(args)
-    rows = [r.summary() for r in list_runs(root)]
+    rows = [{**r.summary(), "trainer": "loratui", "watched": False} for r in list_runs(root)]
+    watched = watched_rows({os.path.realpath(r["path"]) for r in rows})
     if args.json:
         from loratui.userfiles import dumps_json
 
-        print(dumps_json(rows, indent=2))
+        print(dumps_json(rows + watched, indent=2))
         return 0
     if not rows:
         print(f"no runs under {root}", file=sys.stderr)
-        return 0
+    if rows:
+        _own_table(rows, root)
+    if watched:
+        _watched_table(watched)
+    return 0
+
+
+def _own_table(rows: list[dict], root: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -129,12 +160,29 @@ def run_runs(args: argparse.Namespace) -> int:
         table.add_row(r["name"], state, step, epoch, loss,
                       (r.get("started_at") or "")[5:16].replace("T", " "), tail)
     Console(width=max(Console().width, 120)).print(table)
-    return 0
+
+
+def _watched_table(rows: list[dict]) -> None:
+    """Other trainers' runs: their state when loratui last watched them."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="watched runs (loratui watch PATH follows one again)",
+                  title_justify="left")
+    for col in ("trainer", "state", "step", "last seen", "source"):
+        table.add_column(col, no_wrap=col != "source", overflow="fold")
+    for r in rows:
+        step = r["step"] if r["step"] is not None else ""
+        step = f"{step}/{r['max_steps']}" if r.get("max_steps") else str(step)
+        table.add_row(escape(r["trainer"]), _state_markup(r["state"]), step,
+                      (r.get("last_seen") or "")[5:16].replace("T", " "), escape(r["path"]))
+    Console(width=max(Console().width, 120)).print(table)
 
 
 def _state_markup(state: str) -> str:
     colour = {"finished": "green", "running": "cyan", "failed": "red", "crashed": "red",
-              "interrupted": "yellow"}.get(state, "white")
+              "interrupted": "yellow", "stalled": "yellow", "missing": "red"}.get(state, "white")
     return f"[{colour}]{state}[/]"
 
 

@@ -83,8 +83,25 @@ def render(snap: dict[str, Any], rows: list[dict[str, Any]], events: list[dict[s
     samples = snap.get("samples") or []
     if samples:
         parts.append(Text(f"samples: {len(samples)} shown, newest {samples[-1]}", style="dim"))
-    return Panel(Group(*parts), title="[bold]loratui watch[/]", subtitle=snap.get("source"),
+    return Panel(Group(*parts), title="[bold]loratui watch[/]", subtitle="stdin" if snap.get("source") == "-" else snap.get("source"),
                  title_align="left")
+
+
+def gpu_line(gpu, state: dict[str, Any]) -> str | None:
+    """The GPU's memory and use, and what the run's process holds (found by its PID)."""
+    usage = gpu.sample() if gpu.available else None
+    if usage is None:
+        return None
+    line = usage.summary()
+    pid = state.get("pid")
+    if isinstance(pid, int):
+        from loratui.gpustats import process_gpu_memory
+
+        held = process_gpu_memory(pid, gpu._nvml)
+        if held:
+            line += "   the run holds " + ", ".join(f"{b / 1024**3:.1f} GB on GPU {i}"
+                                                   for i, b in held)
+    return line
 
 
 def follow(source, *, interval: float = 0.5, notifier=None) -> int:
@@ -111,9 +128,7 @@ def follow(source, *, interval: float = 0.5, notifier=None) -> int:
                     live.console.print(f"[{SEVERITY_STYLE.get(f['severity'], '')}]"
                                        f"{f['code']}[/] {f['title']}: {f['message']}",
                                        markup=True, highlight=False)
-                usage = gpu.sample() if gpu.available else None
-                live.update(render(source.snapshot(), rows, events,
-                                   usage.summary() if usage else None))
+                live.update(render(source.snapshot(), rows, events, gpu_line(gpu, state)))
                 now = time.monotonic()
                 if now - last_record > 5:
                     registry.record(state)

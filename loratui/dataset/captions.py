@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
+from loratui.cjk import count_cjk, has_cjk
+
 from .report import Record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the doctor's start-up time
@@ -65,6 +67,9 @@ def decode_caption(data: bytes) -> Decoded:
         byte = data[exc.start]
         guess, name = guess_legacy(data)
         hint = f" (looks like {name})" if name else ""
+        if name and has_cjk(guess):  # show the Chinese / Japanese the bytes hold
+            start = " ".join(guess.split())
+            hint = f" (looks like {name}: “{start[:24]}{'…' if len(start) > 24 else ''}”)"
         return Decoded(None, bom=bom, error=f"byte 0x{byte:02x} at offset {exc.start}{hint}",
                        guess=guess)
 
@@ -89,9 +94,22 @@ def guess_legacy(data: bytes) -> tuple[str, str]:
 
 def estimate_clip_tokens(text: str) -> int:
     """Approximate CLIP BPE token count (no vocabulary needed): short words are one
-    token, long or rare words split into pieces of ~5 letters."""
+    token, long or rare words split into pieces of ~5 letters. CLIP has almost no Chinese,
+    Japanese or Korean in its vocabulary: such text splits into byte-level pieces, about
+    9 tokens per 10 UTF-8 bytes (汉服女孩, 12 bytes, is 9 tokens)."""
     words = _CLIP_WORDS.findall(text.lower())
-    return len(words) + sum(math.ceil(len(w) / 5) - 1 for w in words if len(w) > 8)
+    count = 0
+    for w in words:
+        if w.isascii():
+            count += math.ceil(len(w) / 5) if len(w) > 8 else 1
+        else:
+            count += max(1, math.ceil(len(w.encode("utf-8")) * 0.9)) if has_cjk(w) else \
+                math.ceil(len(w) / 4)
+    return count
+
+
+# Chinese / Japanese sentence ends and clause marks.
+_CJK_SENTENCE_END = "。！？"
 
 
 def count_tokens(text: str, tokenizer=None) -> int:
@@ -110,8 +128,14 @@ def caption_style(text: str) -> str:
     t = text.strip()
     if not t:
         return ""
-    if re.search(r"[.!?]$", t):
+    if re.search(r"[.!?]$", t) or t[-1] in _CJK_SENTENCE_END:
         return "sentence"
+    if has_cjk(t):  # Chinese has no spaces: about two characters make a word
+        t = t.replace("，", ",").replace("、", ",")
+        words = [max(len(p.split()), count_cjk(p) // 2) for p in split_tags(t) or [t]]
+        if len(words) == 1:
+            return "sentence" if words[0] >= 4 else "tags"
+        return "sentence" if sum(words) / len(words) >= 4.5 else "tags"
     words = [len(p.split()) for p in split_tags(t) or [t]]
     if len(words) == 1:
         return "sentence" if words[0] >= 4 else "tags"

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from operator import attrgetter
 
+from loratui.i18n import N_
+
 TYPE_CHECKING = False  # not typing's: importing typing costs the doctor's start-up time
 if TYPE_CHECKING:
     from typing import Any
@@ -23,112 +25,116 @@ SCHEMA_VERSION = 1
 KINDS: dict[str, tuple[str, tuple[str, ...], str]] = {
     # -- size of the set --------------------------------------------------------------
     "no-images": ("error", ("P2", "D01"),
-                  "Point at the folder that holds the images (or the parent of `N_name` folders)."),
+                  N_("Point at the folder that holds the images (or the parent of `N_name` folders).")),
     "too-few-images": ("warning", ("P2",),
-                       "Collect more images: the guide recommends 100–300 (its good runs used "
-                       "120 and 300)."),
+                       N_("Collect more images: the guide recommends 100–300 (its good runs used "
+                          "120 and 300).")),
     "many-images": ("info", ("P2", "P6"),
-                    "More than the guide's 100–300: fine if they share one source and style; "
-                    "otherwise trim to the most consistent ones."),
+                    N_("More than the guide's 100–300: fine if they share one source and style; "
+                       "otherwise trim to the most consistent ones.")),
     # -- resolution / pixels ----------------------------------------------------------
     "not-512": ("info", ("P3", "P4"),
-                "Not the training resolution (dataset.resolution; SD1.5's native size is "
-                "512×512): `loratui dataset prepare DIR --out DIR2` crops (or `--mode bucket` "
-                "buckets) without distorting."),
+                N_("Not the training resolution (dataset.resolution; SD1.5's native size is "
+                   "512×512): `loratui dataset prepare DIR --out DIR2` crops (or `--mode bucket` "
+                   "buckets) without distorting.")),
     "small-image": ("warning", ("P3", "D09"),
-                    "Short side below the training resolution: it will be upscaled (soft, "
-                    "blurry detail is learned). Replace with a larger original or drop it."),
+                    N_("Short side below the training resolution: it will be upscaled (soft, "
+                       "blurry detail is learned). Replace with a larger original or drop it.")),
     "extreme-aspect": ("info", ("P4", "D10"),
-                       "Centre-cropping keeps only the middle: use `--mode bucket` or crop by hand."),
+                       N_("Centre-cropping keeps only the middle: use `--mode bucket` or crop by hand.")),
     "alpha": ("warning", ("D08",),
-              "Transparency is dropped by trainers and the background colour gets learned: "
-              "prepare flattens onto `--background` (pick the colour you want)."),
-    "palette": ("info", ("D08",), "Palette image: prepare converts it to RGB."),
-    "cmyk": ("warning", ("D08",), "CMYK image: colours shift when a trainer converts it; prepare "
-             "converts to RGB."),
-    "16-bit": ("info", ("D08",), "16-bit image: prepare converts to 8-bit RGB."),
-    "grayscale": ("info", ("D08", "P6"), "Greyscale image in a colour set: the LoRA may learn to "
-                  "drain colour. Keep it only if that is the style."),
-    "exif-rotated": ("info", ("P4",), "EXIF says the image is rotated; some loaders ignore it and "
-                     "train on sideways pictures. prepare applies the rotation."),
+              N_("Transparency is dropped by trainers and the background colour gets learned: "
+                 "prepare flattens onto `--background` (pick the colour you want).")),
+    "palette": ("info", ("D08",), N_("Palette image: prepare converts it to RGB.")),
+    "cmyk": ("warning", ("D08",), N_("CMYK image: colours shift when a trainer converts it; prepare "
+                "converts to RGB.")),
+    "16-bit": ("info", ("D08",), N_("16-bit image: prepare converts to 8-bit RGB.")),
+    "grayscale": ("info", ("D08", "P6"), N_("Greyscale image in a colour set: the LoRA may learn to "
+                     "drain colour. Keep it only if that is the style.")),
+    "exif-rotated": ("info", ("P4",), N_("EXIF says the image is rotated; some loaders ignore it and "
+                        "train on sideways pictures. prepare applies the rotation.")),
     # -- broken files -----------------------------------------------------------------
-    "empty-file": ("error", ("D05",), "0-byte file: delete it (an interrupted copy or download)."),
-    "truncated": ("error", ("D05",), "The file ends early (interrupted copy or download): copy "
-                  "it again or delete it."),
-    "corrupt": ("error", ("D05",), "Not a readable image: re-export it or delete it."),
-    "wrong-extension": ("warning", ("D05",), "The extension lies about the content: rename the "
-                        "file to its real format's extension."),
-    "unsupported-format": ("error", ("D11",), "Trainers skip or mis-read this format: convert to "
-                           "PNG or JPEG (prepare does it for the copy)."),
-    "decompression-bomb": ("error", ("D05",), "Refused: too many pixels to decode safely. "
-                           "Downscale it with an image editor if it is genuine."),
-    "junk-file": ("warning", ("D05",), "OS metadata file (macOS `._*`, .DS_Store, Thumbs.db) that "
-                  "trainers try to open as an image: delete it."),
-    "double-extension": ("warning", ("D05",), "Double extension (e.g. `.png.jpg`): rename to one."),
-    "unreadable": ("error", ("D05",), "Cannot be read (permissions or I/O error): check the file."),
-    "broken-symlink": ("error", ("D05",), "Symbolic link to nothing: fix or delete the link."),
-    "symlink-loop": ("warning", (), "A folder link points back into the tree: skipped once."),
-    "same-stem": ("error", ("D06",), "Two images share a name stem (`a.png` + `a.jpg`): they share "
-                  "one caption and one latent cache. Rename or delete one."),
-    "exact-duplicate": ("warning", ("P6", "P2"), "Byte-identical copies weigh one image double and "
-                        "overfit it: delete the copies."),
-    "near-duplicate": ("info", ("P6", "P2"), "Nearly identical images (perceptual hash): keep the "
-                       "best one unless the differences matter."),
-    "latent-cache": ("info", ("D07",), "`.npz` latent caches beside the images: delete them if you "
-                     "changed resolution or bucketing."),
+    "empty-file": ("error", ("D05",), N_("0-byte file: delete it (an interrupted copy or download).")),
+    "truncated": ("error", ("D05",), N_("The file ends early (interrupted copy or download): copy "
+                     "it again or delete it.")),
+    "corrupt": ("error", ("D05",), N_("Not a readable image: re-export it or delete it.")),
+    "wrong-extension": ("warning", ("D05",), N_("The extension lies about the content: rename the "
+                           "file to its real format's extension.")),
+    "unsupported-format": ("error", ("D11",), N_("Trainers skip or mis-read this format: convert to "
+                              "PNG or JPEG (prepare does it for the copy).")),
+    "decompression-bomb": ("error", ("D05",), N_("Refused: too many pixels to decode safely. "
+                              "Downscale it with an image editor if it is genuine.")),
+    "junk-file": ("warning", ("D05",), N_("OS metadata file (macOS `._*`, .DS_Store, Thumbs.db) that "
+                     "trainers try to open as an image: delete it.")),
+    "double-extension": ("warning", ("D05",), N_("Double extension (e.g. `.png.jpg`): rename to one.")),
+    "unreadable": ("error", ("D05",), N_("Cannot be read (permissions or I/O error): check the file.")),
+    "broken-symlink": ("error", ("D05",), N_("Symbolic link to nothing: fix or delete the link.")),
+    "symlink-loop": ("warning", (), N_("A folder link points back into the tree: skipped once.")),
+    "same-stem": ("error", ("D06",), N_("Two images share a name stem (`a.png` + `a.jpg`): they share "
+                     "one caption and one latent cache. Rename or delete one.")),
+    "exact-duplicate": ("warning", ("P6", "P2"), N_("Byte-identical copies weigh one image double and "
+                           "overfit it: delete the copies.")),
+    "near-duplicate": ("info", ("P6", "P2"), N_("Nearly identical images (perceptual hash): keep the "
+                          "best one unless the differences matter.")),
+    "latent-cache": ("info", ("D07",), N_("`.npz` latent caches beside the images: delete them if you "
+                        "changed resolution or bucketing.")),
     # -- captions ---------------------------------------------------------------------
-    "caption-missing": ("warning", ("P5", "P1"), "Caption it: `loratui dataset caption DIR --model "
-                        "PATH` (BLIP), then edit by hand."),
-    "caption-empty": ("warning", ("P5", "P1"), "Empty caption: write one or run "
-                      "`loratui dataset caption DIR --model PATH --overwrite-empty`."),
-    "caption-not-utf8": ("error", ("D04",), "Re-save the caption as UTF-8 (prepare converts the "
-                         "copy)."),
-    "caption-bom": ("warning", ("D04", "P7"), "UTF-8 byte-order mark: it becomes part of the first "
-                    "tag (the trigger word). prepare strips it in the copy."),
-    "caption-other-extension": ("error", ("C01",), "Captions exist with another extension than "
-                                "the config's: rename them or set `dataset.caption_extension`."),
-    "caption-too-long": ("warning", ("P5",), "CLIP reads 75 tokens; the rest is cut off. Shorten "
-                         "it or move the key tags first."),
-    "caption-no-trigger": ("error", ("P7",), "Without the trigger word the model 'does not "
-                           "recognise your LoRA': `loratui dataset prepare ... --trigger WORD` "
-                           "inserts it in the copy."),
-    "trigger-not-first": ("info", ("P7",), "Put the trigger word first (kept in place by "
-                          "`keep_tokens` when tags are shuffled)."),
-    "caption-style-mixed": ("warning", ("P6", "P33"), "Mix of tag lists and sentences: pick one "
-                            "style for every caption (style collapse otherwise)."),
-    "caption-orphan": ("info", ("D06",), "Caption file with no image of the same stem."),
+    "caption-missing": ("warning", ("P5", "P1"), N_("Caption it: `loratui dataset caption DIR --model "
+                           "PATH` (BLIP), then edit by hand.")),
+    "caption-empty": ("warning", ("P5", "P1"), N_("Empty caption: write one or run "
+                         "`loratui dataset caption DIR --model PATH --overwrite-empty`.")),
+    "caption-not-utf8": ("error", ("D04",), N_("Re-save the caption as UTF-8 (prepare converts the "
+                            "copy).")),
+    "caption-bom": ("warning", ("D04", "P7"), N_("UTF-8 byte-order mark: it becomes part of the first "
+                       "tag (the trigger word). prepare strips it in the copy.")),
+    "caption-other-extension": ("error", ("C01",), N_("Captions exist with another extension than "
+                                   "the config's: rename them or set `dataset.caption_extension`.")),
+    "caption-too-long": ("warning", ("P5",), N_("CLIP reads 75 tokens; the rest is cut off. Shorten "
+                            "it or move the key tags first.")),
+    "caption-no-trigger": ("error", ("P7",), N_("Without the trigger word the model 'does not "
+                              "recognise your LoRA': `loratui dataset prepare ... --trigger WORD` "
+                              "inserts it in the copy.")),
+    "trigger-not-first": ("info", ("P7",), N_("Put the trigger word first (kept in place by "
+                             "`keep_tokens` when tags are shuffled).")),
+    "caption-style-mixed": ("warning", ("P6", "P33"), N_("Mix of tag lists and sentences: pick one "
+                               "style for every caption (style collapse otherwise).")),
+    "caption-orphan": ("info", ("D06",), N_("Caption file with no image of the same stem.")),
     # -- trigger word (check_trigger) ----------------------------------------------------
-    "trigger-empty": ("warning", ("P7",), "Choose a unique trigger word such as `hanfu_girl_` "
-                      "and put it first in every caption."),
-    "trigger-space": ("error", ("P7",), "No spaces: join the parts with `_` and make it unique "
-                      "(e.g. `hanfu_girl_`)."),
-    "trigger-punctuation": ("error", ("P7",), "Commas and other separators split the trigger into "
-                            "several tags: use letters, digits and `_` only."),
-    "trigger-english-word": ("error", ("P7",), "An everyday English word already means something "
-                             "to the model: use a unique token-like word."),
-    "trigger-common-phrase": ("error", ("P7",), "Made only of everyday English words (like "
-                              "`beautiful girl`): add a unique part, e.g. `hanfu_girl_`."),
-    "trigger-run-together": ("warning", ("P7",), "Reads as English words run together: the "
-                             "tokenizer splits it into those words. Add a unique part."),
-    "trigger-short": ("warning", ("P7",), "Very short triggers collide with existing tokens: use "
-                      "at least 4 characters."),
-    "trigger-non-ascii": ("warning", ("P7",), "CLIP's tokenizer handles non-ASCII text poorly: "
-                          "prefer ASCII letters, digits and `_`."),
-    "trigger-known-token": ("warning", ("P7",), "The tokenizer has this as one existing token: it "
-                            "already means something. Make it unusual."),
-    "trigger-many-tokens": ("info", ("P7",), "Splits into many tokens: shorter triggers leave "
-                            "more of CLIP's 75 tokens to the caption."),
+    "trigger-empty": ("warning", ("P7",), N_("Choose a unique trigger word such as `hanfu_girl_` "
+                         "and put it first in every caption.")),
+    "trigger-space": ("error", ("P7",), N_("No spaces: join the parts with `_` and make it unique "
+                         "(e.g. `hanfu_girl_`).")),
+    "trigger-punctuation": ("error", ("P7",), N_("Commas and other separators split the trigger into "
+                               "several tags: use letters, digits and `_` only.")),
+    "trigger-english-word": ("error", ("P7",), N_("An everyday English word already means something "
+                                "to the model: use a unique token-like word.")),
+    "trigger-common-phrase": ("error", ("P7",), N_("Made only of everyday English words (like "
+                                 "`beautiful girl`): add a unique part, e.g. `hanfu_girl_`.")),
+    "trigger-run-together": ("warning", ("P7",), N_("Reads as English words run together: the "
+                                "tokenizer splits it into those words. Add a unique part.")),
+    "trigger-short": ("warning", ("P7",), N_("Very short triggers collide with existing tokens: use "
+                         "at least 4 characters.")),
+    "trigger-non-ascii": ("warning", ("P7",), N_("CLIP's tokenizer handles non-ASCII text poorly: "
+                             "prefer ASCII letters, digits and `_`.")),
+    "trigger-cjk": ("warning", ("P7",), N_("CLIP's vocabulary has almost no Chinese: the trigger "
+                       "is learned from byte pieces that other Chinese words share. Use a unique "
+                       "ASCII prefix from its meaning or pinyin, as the guide does: `hanfu_girl_` "
+                       "for 汉服女孩 (Chinese tags can stay after it in the captions).")),
+    "trigger-known-token": ("warning", ("P7",), N_("The tokenizer has this as one existing token: it "
+                               "already means something. Make it unusual.")),
+    "trigger-many-tokens": ("info", ("P7",), N_("Splits into many tokens: shorter triggers leave "
+                               "more of CLIP's 75 tokens to the caption.")),
     # -- layout ------------------------------------------------------------------------
-    "images-in-parent": ("error", ("D01",), "Images beside `N_name` folders are ignored by kohya: "
-                         "move them into a `N_name` folder."),
-    "leaf-folder": ("warning", ("D01",), "This is a `N_name` folder itself: for kohya, point "
-                    "`train_data_dir` at its parent."),
-    "bad-folder-name": ("error", ("D02",), "Folder beside `N_name` folders is not named "
-                        "`<repeats>_<name>` (e.g. `10_hanfu`): rename it (underscore, no space)."),
-    "stray-folder": ("warning", ("D02",), "Folder without images among `N_name` folders; some "
-                     "trainers fail on it: move it out."),
-    "nested-images": ("warning", ("D01",), "Images in sub-sub-folders are not read by kohya "
-                      "(non-recursive): move them up."),
+    "images-in-parent": ("error", ("D01",), N_("Images beside `N_name` folders are ignored by kohya: "
+                            "move them into a `N_name` folder.")),
+    "leaf-folder": ("warning", ("D01",), N_("This is a `N_name` folder itself: for kohya, point "
+                       "`train_data_dir` at its parent.")),
+    "bad-folder-name": ("error", ("D02",), N_("Folder beside `N_name` folders is not named "
+                           "`<repeats>_<name>` (e.g. `10_hanfu`): rename it (underscore, no space).")),
+    "stray-folder": ("warning", ("D02",), N_("Folder without images among `N_name` folders; some "
+                        "trainers fail on it: move it out.")),
+    "nested-images": ("warning", ("D01",), N_("Images in sub-sub-folders are not read by kohya "
+                         "(non-recursive): move them up.")),
 }
 
 # kind -> the `loratui doctor` rule that reports it (rules/dataset.toml, dataset-scan.toml).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from loratui.i18n import _
 from loratui.userfiles import one_line, shown
 from loratui.wording import plural
 
@@ -51,7 +52,7 @@ def finding_lines(f: Finding, *, max_paths: int = 5) -> list[str]:
     if len(listed) < len(f.paths):
         lines.append(f"          … and {len(f.paths) - len(listed)} more (--all lists them)")
     if f.fix:
-        lines.append(f"        fix: {f.fix}")
+        lines.append(f"        fix: {_(f.fix)}")  # the KINDS fixes are in the catalogue
     return lines
 
 

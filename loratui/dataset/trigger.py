@@ -78,9 +78,14 @@ def word_problems(word: str, tokens: list[str] | None = None) -> list[Finding]:
         add("trigger-space", f"`{w}` contains spaces")
     if re.search(r"[,;:()\[\]{}<>|]", w):
         add("trigger-punctuation", f"`{w}` contains separators")
-    if not w.isascii():
+    if cap.has_cjk(w):
+        pieces = tokens if tokens is not None else cjk_tokens(w)
+        add("trigger-cjk", f"`{w}` is written in Chinese/Japanese/Korean characters: CLIP splits "
+            f"it into {len(pieces)} byte-level tokens, about 2–3 per character, pieces that "
+            "other CJK words share")
+    elif not w.isascii():
         add("trigger-non-ascii", f"`{w}` has non-ASCII characters")
-    parts = word_parts(w)
+    parts = [] if cap.has_cjk(w) else word_parts(w)  # English checks: Latin words only
     if len(parts) == 1 and parts[0] in words:
         add("trigger-english-word", f"`{w}` is an English word")
     elif len(parts) >= 2 and all(p in words or len(p) <= 1 for p in parts):
@@ -91,18 +96,30 @@ def word_problems(word: str, tokens: list[str] | None = None) -> list[Finding]:
             if split:
                 add("trigger-run-together", f"`{p}` reads as {' + '.join(split)}")
                 break
-    if len(w.strip("_-")) < 4:
+    if len(w.strip("_-")) < 4 and not cap.has_cjk(w):
         add("trigger-short", f"`{w}` is {len(w.strip('_-'))} characters")
     if tokens is not None:
         if len(tokens) == 1:
             add("trigger-known-token", f"`{w}` is a single existing token")
-        elif len(tokens) > 6:
+        elif len(tokens) > 6 and not cap.has_cjk(w):
             add("trigger-many-tokens", f"`{w}` is {len(tokens)} tokens")
     return found
 
 
+def cjk_tokens(word: str) -> list[str]:
+    """How SD1.5's CLIP tokenizer splits `word` (its vocabulary ships with loratui; the
+    standard library only, no transformers)."""
+    from loratui.clip_tokenizer import bpe_tokens
+
+    return [t.replace("</w>", "") for t in bpe_tokens(word)]
+
+
 def suggest(word: str, n: int = 5) -> list[str]:
-    """Alternatives that pass the word checks: consonant skeletons and unique suffixes."""
+    """Alternatives that pass the word checks: consonant skeletons and unique suffixes. A
+    word in Chinese characters gets none: its meaning or pinyin, which loratui cannot
+    guess, makes the ASCII trigger (`汉服女孩` -> `hanfu_girl_`)."""
+    if cap.has_cjk(word) and not word_parts(word):
+        return []
     parts = word_parts(word) or ["my", "lora"]
     skel = [re.sub(r"(?<=.)[aeiou]", "", p) or p for p in parts]
     stem = "_".join(parts)

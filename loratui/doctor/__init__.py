@@ -41,18 +41,19 @@ def diagnose_config(cfg: Any, *, vram_gb: float | None = None, select=None, igno
                     overrides: dict | None = None, path: str = "loratui.toml"
                     ) -> list[Diagnostic]:
     """Run every config rule on a RunConfig (or its `model_dump()` dict)."""
-    from loratui.doctor.catalog import load_catalog
+    from loratui.doctor.catalog import localized_catalog
     from loratui.doctor.engine import Context, Options, run_rules
     from loratui.doctor.inputs import Input
-    from loratui.doctor.inputs.configs import facts_from_run_config
+    from loratui.doctor.inputs.configs import facts_from_run_config, note_base_family
 
     inp = Input(path, "loratui")
     inp.facts = facts_from_run_config(cfg)
+    note_base_family(inp.facts, path)
     table = dict(inp.facts.extra.get("doctor") or {})
     table.update(overrides or {})
     opts = Options(vram_gb=vram_gb, select=select, ignore=ignore, overrides=table,
                    probe_gpu=vram_gb is None)
-    return run_rules(Context([inp], opts, load_catalog()))
+    return run_rules(Context([inp], opts, localized_catalog()))
 
 
 def code_for_dataset_kind(kind: str) -> str:

@@ -3,8 +3,12 @@
 Every rule is data: code, kebab-case name, severity, refs to PITFALLS (P..) and FAILURES
 (C/D/E/R/O..) ids, the input kinds it applies to, the predicate that computes it,
 thresholds, log regexes, a message template, a fix template and an explanation.
+Its `[rule.zh]` table holds the same texts in Simplified Chinese (title, message, fix,
+what, why, example, fix_safety), with the same `{placeholders}`; codes, names and refs
+are shared by every language.
 The parsed rules are kept in loratui's data cache (`loratui.datacache`): parsing them with
-tomllib costs more than the doctor's whole start-up budget.
+tomllib costs more than the doctor's whole start-up budget. Their translations are cached
+apart (`zh-rules`) and read only when a language other than English is asked for.
 """
 
 from __future__ import annotations
@@ -16,14 +20,19 @@ from loratui.doctor.model import APPLICABILITIES, SEVERITIES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 # Input kinds a rule can name, and the groups that expand to several kinds.
-INPUT_KINDS = ("loratui", "kohya-json", "sdscripts-toml", "cmdline", "dataset-toml", "log",
-               "lora", "prompt", "comfy", "dataset", "run", "env")
-KIND_GROUPS = {"config": ("loratui", "kohya-json", "sdscripts-toml", "cmdline"),
+INPUT_KINDS = ("loratui", "kohya-json", "sdscripts-toml", "cmdline", "aitoolkit", "dataset-toml",
+               "log", "lora", "prompt", "comfy", "dataset", "run", "env")
+KIND_GROUPS = {"config": ("loratui", "kohya-json", "sdscripts-toml", "cmdline", "aitoolkit"),
                "usage": ("prompt", "comfy")}
 EXPLAIN_FIELDS = ("what", "why", "example", "fix_safety")
+# Translated texts of a rule, per language table (`[rule.zh]`). `fix` is the fix's title;
+# `example` may stay out (it is usually the user's own config or log text).
+LANGUAGES = ("zh",)
+TRANSLATED_FIELDS = ("title", "message", "fix", *EXPLAIN_FIELDS)
 
 
 class CatalogError(Exception):
@@ -31,9 +40,9 @@ class CatalogError(Exception):
 
 
 class Rule:
-    __slots__ = ("code", "explain", "fallback", "file", "fix", "inputs", "kinds", "message",
-                 "module", "name", "needles", "predicate", "refs", "regex", "severity",
-                 "supersedes", "thresholds", "title")
+    __slots__ = ("code", "explain", "fallback", "file", "fix", "inputs", "kinds", "lang",
+                 "message", "module", "name", "needles", "predicate", "refs", "regex",
+                 "severity", "supersedes", "thresholds", "title", "translation")
 
     def __init__(self, data: dict[str, Any], module: str, file: str) -> None:
         self.code: str = data["code"]
@@ -60,6 +69,21 @@ class Rule:
         # A fallback rule is dropped when another error/warning was found in the same file.
         self.fallback: bool = bool(data.get("fallback", False))
         self.file = file
+        # The `[rule.<lang>]` texts of the language the catalog was loaded in, if any.
+        self.translation: dict[str, str] = {}
+        self.lang: str | None = None
+
+    def text(self, field: str) -> str:
+        """A field in the catalog's language, English where it has no translation:
+        `title`, `message`, `fix` (the fix's title) or an explanation field."""
+        own = self.translation.get(field)
+        if own:
+            return own
+        if field == "fix":
+            return (self.fix or {}).get("title", "")
+        if field in EXPLAIN_FIELDS:
+            return self.explain.get(field, "")
+        return getattr(self, field)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +93,7 @@ class Rule:
             "message": self.message, "fix": self.fix, "explain": self.explain,
             "supersedes": list(self.supersedes), "fallback": self.fallback,
             "file": self.file,
+            **({self.lang: dict(self.translation)} if self.lang else {}),
         }
 
     def __repr__(self) -> str:
@@ -76,7 +101,8 @@ class Rule:
 
 
 class Catalog:
-    def __init__(self, rules: list[Rule]) -> None:
+    def __init__(self, rules: list[Rule], lang: str | None = None) -> None:
+        self.lang = lang  # the language of the rules' `translation`, None for English only
         self.rules = sorted(rules, key=lambda r: r.code)
         self.by_code = {r.code: r for r in self.rules}
         self.by_name = {r.name: r for r in self.rules}
@@ -107,6 +133,41 @@ class Catalog:
         return rules
 
 
+def placeholders(template: str) -> set[str]:
+    """The `{names}` a message or fix template fills in."""
+    import string
+
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    except ValueError:
+        return set()
+
+
+def _validate_translation(data: dict[str, Any], lang: str, where: str) -> None:
+    table = data[lang]
+    if not isinstance(table, dict):
+        raise CatalogError(f"{where}: [rule.{lang}] must be a table")
+    unknown = sorted(set(table) - set(TRANSLATED_FIELDS))
+    if unknown:
+        raise CatalogError(f"{where}: unknown [rule.{lang}] field(s) {', '.join(unknown)}; "
+                           f"allowed: {', '.join(TRANSLATED_FIELDS)}")
+    # A text whose placeholders no longer match the English (the English changed, the
+    # translation did not yet) is left out: that field is shown in English. The catalog
+    # test (`stale_translations`) fails on it.
+    for field in stale_translations(data, lang):
+        del table[field]
+
+
+def stale_translations(data: dict[str, Any], lang: str) -> list[str]:
+    """The `[rule.<lang>]` fields of a rule's data whose placeholders differ from the
+    English ones."""
+    table = data.get(lang) or {}
+    english = {"message": data.get("message", ""),
+               "fix": (data.get("fix") or {}).get("title", "")}
+    return [field for field, source in english.items()
+            if field in table and placeholders(table[field]) != placeholders(source)]
+
+
 def _validate(data: dict[str, Any], file: str) -> None:
     where = f"{file}: rule {data.get('code', '?')}"
     for key in ("code", "name", "severity", "message", "inputs"):
@@ -120,10 +181,26 @@ def _validate(data: dict[str, Any], file: str) -> None:
     for kind in data["inputs"]:
         if kind not in INPUT_KINDS and kind not in KIND_GROUPS:
             raise CatalogError(f"{where}: unknown input kind {kind!r}")
+    for lang in LANGUAGES:
+        if lang in data:
+            _validate_translation(data, lang, where)
 
 
 def _parse_files(files: list[str]) -> list[dict[str, Any]]:
+    """The rules' data, without their translations."""
+    return _parse_all(files)[0]
+
+
+def _parse_translations(lang: str) -> Callable[[list[str]], dict[str, Any]]:
+    """A builder of the rules' `[rule.<lang>]` tables, by code."""
+    def build(files: list[str]) -> dict[str, Any]:
+        return _parse_all(files)[1][lang]
+    return build
+
+
+def _parse_all(files: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     out: list[dict[str, Any]] = []
+    translations: dict[str, Any] = {lang: {} for lang in LANGUAGES}
     for path in files:
         name = os.path.basename(path)
         try:
@@ -136,8 +213,19 @@ def _parse_files(files: list[str]) -> list[dict[str, Any]]:
             _validate(data, name)
             data.setdefault("module", module)
             data["_file"] = name
+            for lang in LANGUAGES:
+                if lang in data:
+                    translations[lang][data["code"]] = data.pop(lang)
             out.append(data)
-    return out
+    return out, translations
+
+
+def localized_catalog(rules_dir: str | os.PathLike | None = None) -> Catalog:
+    """The rules in the language messages are shown in now (`loratui.i18n.language()`:
+    `--lang`, `LORATUI_LANG`, the locale); English reads no translation at all."""
+    from loratui.i18n import language
+
+    return load_catalog(rules_dir, lang=language())
 
 
 def default_rules_dir() -> str:
@@ -148,8 +236,11 @@ def default_rules_dir() -> str:
     return data_path("rules")
 
 
-def load_catalog(rules_dir: str | os.PathLike | None = None, *, use_cache: bool = True
-                 ) -> Catalog:
+def load_catalog(rules_dir: str | os.PathLike | None = None, *, use_cache: bool = True,
+                 lang: str | None = None) -> Catalog:
+    """The rules of `rules_dir` (the shipped ones by default). With `lang` ("zh") each rule
+    also carries its texts in that language (`Rule.text`); in English the translations
+    are not even read from the cache."""
     folder = os.fspath(rules_dir) if rules_dir is not None else default_rules_dir()
     files = sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".toml"))
     raw = datacache.cached("rules", files, _parse_files) if use_cache else None
@@ -160,4 +251,15 @@ def load_catalog(rules_dir: str | os.PathLike | None = None, *, use_cache: bool 
     dupes = sorted({c for c in codes if codes.count(c) > 1})
     if dupes:
         raise CatalogError(f"duplicate rule codes: {', '.join(dupes)}")
-    return Catalog(rules)
+    if lang not in LANGUAGES:
+        return Catalog(rules)
+    build = _parse_translations(lang)
+    translated = datacache.cached(f"{lang}-rules", files, build) if use_cache else None
+    if not isinstance(translated, dict):
+        translated = build(files)
+    for rule in rules:
+        table = translated.get(rule.code)
+        if isinstance(table, dict):
+            rule.translation = table
+            rule.lang = lang
+    return Catalog(rules, lang)

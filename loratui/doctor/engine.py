@@ -17,8 +17,7 @@ from collections.abc import Iterable
 from loratui.doctor.catalog import Catalog, Rule, load_catalog
 from loratui.doctor.inputs import Input
 from loratui.doctor.model import DELETE, Diagnostic, Fix, Location, Relative
-from loratui.doctor.registry import PREDICATES, Hit
-from loratui.familydata import doctor_thresholds
+from loratui.doctor.registry import PREDICATES, Hit, Text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -115,6 +114,8 @@ def thresholds_for(rule: Rule, overrides: dict[str, Any],
     (that rule only)."""
     th = dict(rule.thresholds)
     if family:
+        from loratui.familydata import doctor_thresholds  # only for an input showing one
+
         _overlay(th, rule, doctor_thresholds(family) or {})
     _overlay(th, rule, overrides)
     return th
@@ -287,6 +288,11 @@ def _internal(code: str, message: str, location: Location) -> Diagnostic:
     return Diagnostic(code, name, severity, message, location, ())
 
 
+def _localized(variables: dict[str, Any]) -> dict[str, Any]:
+    """The variables for a translated message: computed `Text` parts in its language."""
+    return {k: v.localized() if isinstance(v, Text) else v for k, v in variables.items()}
+
+
 def _to_diagnostic(rule: Rule, th: dict[str, Any], inp: Input, hit: Hit) -> Diagnostic:
     facts = inp.facts
     variables: dict[str, Any] = {k: fmt_num(v) for k, v in th.items()}
@@ -304,6 +310,7 @@ def _to_diagnostic(rule: Rule, th: dict[str, Any], inp: Input, hit: Hit) -> Diag
     if line is None and facts is not None and facts.extra.get("from_paste"):
         line = facts.extra.get("command_line")  # a setting left out: point at the command
     message = render(rule.message, variables)
+    local = rule.translation  # `[rule.zh]` when the catalog was loaded in Chinese
     fix = None
     if rule.fix:
         applicability = hit.applicability or rule.fix.get("applicability", "display-only")
@@ -328,14 +335,20 @@ def _to_diagnostic(rule: Rule, th: dict[str, Any], inp: Input, hit: Hit) -> Diag
         command = render(hit.command, variables) if hit.command else None
         if not command and rule.fix.get("command"):
             command = render(rule.fix["command"], variables)
-        fix = Fix(applicability, title, edits, command)
+        local_fix = render(local["fix"], _localized(variables)) if local.get("fix") else None
+        fix = Fix(applicability, title, edits, command, local_fix)
     location = Location(hit.path or inp.path, key_out, line, None, hit.span, hit.image)
     refs = hit.refs if hit.refs is not None else rule.refs
     severity = hit.severity or rule.severity
     cap = getattr(inp, "severity_cap", None)
     if cap is not None and SEVERITY_RANK.get(severity, 0) > SEVERITY_RANK[cap]:
         severity = cap
-    return Diagnostic(rule.code, rule.name, severity, message, location, refs, fix)
+    if not local:
+        return Diagnostic(rule.code, rule.name, severity, message, location, refs, fix)
+    return Diagnostic(rule.code, rule.name, severity, message, location, refs, fix,
+                      lang=rule.lang, local_message=render(local.get("message", ""),
+                                                               _localized(variables)) or None,
+                      local_title=local.get("title") or None)
 
 
 def _new_key_path(facts, canon: str) -> tuple[str, ...] | None:

@@ -1,33 +1,40 @@
-"""`loratui rule CODE`: a rule's explanation, ruff style."""
+"""`loratui rule CODE`: a rule's explanation, ruff style, in the catalog's language."""
 
 from __future__ import annotations
 
 from loratui.doctor.catalog import Rule
+from loratui.doctor.output import severity_word
+from loratui.i18n import N_, _
 
-HEADINGS = (("what", "What it does"), ("why", "Why is this bad?"), ("example", "Example"),
-            ("fix_safety", "Fix safety"))
+HEADINGS = (("what", N_("What it does")), ("why", N_("Why is this bad?")),
+            ("example", N_("Example")), ("fix_safety", N_("Fix safety")))
+FIX_KINDS = {"safe": N_("Fix: safe, applied by --fix."),
+             "unsafe": N_("Fix: unsafe, applied only with --unsafe-fixes."),
+             "display-only": N_("Fix: advice only (shown, never applied).")}
 
 
 def explain_rule(rule: Rule) -> str:
-    lines = [f"# {rule.name} ({rule.code})", ""]
+    lines = [f"# {rule.name} ({rule.code})"]
+    if rule.text("title"):
+        lines.append(rule.text("title"))
+    lines.append("")
     fix = (rule.fix or {}).get("applicability")
-    lines.append(f"Severity: {rule.severity}. Reads: {', '.join(rule.inputs)}.")
+    lines.append(_("Severity: {severity}. Reads: {inputs}.").format(
+        severity=severity_word(rule.severity), inputs=", ".join(rule.inputs)))
     if rule.refs:
-        lines.append(f"Covers: {', '.join(rule.refs)} "
-                     "(P = PITFALLS.md, C/D/E/R/O = FAILURES.md).")
+        lines.append(_("Covers: {refs} (P = PITFALLS.md, C/D/E/R/O = FAILURES.md).").format(
+            refs=", ".join(rule.refs)))
     if fix:
-        lines.append({"safe": "Fix: safe, applied by --fix.",
-                      "unsafe": "Fix: unsafe, applied only with --unsafe-fixes.",
-                      "display-only": "Fix: advice only (shown, never applied)."}[fix])
+        lines.append(_(FIX_KINDS[fix]))
     if rule.thresholds:
         shown = ", ".join(f"{k} = {v!r}" for k, v in rule.thresholds.items())
-        lines.append(f"Thresholds: {shown} (override in loratui.toml [doctor] or "
-                     f"with --set {rule.code}.NAME=VALUE).")
+        lines.append(_("Thresholds: {thresholds} (override in loratui.toml [doctor] or with "
+                       "--set {code}.NAME=VALUE).").format(thresholds=shown, code=rule.code))
     if rule.supersedes:
-        lines.append(f"When it fires it replaces: {', '.join(rule.supersedes)} "
-                     "(one root cause instead of several symptoms).")
+        lines.append(_("When it fires it replaces: {codes} (one root cause instead of several "
+                       "symptoms).").format(codes=", ".join(rule.supersedes)))
     for key, heading in HEADINGS:
-        text = rule.explain.get(key)
+        text = rule.text(key)
         if text:
-            lines += ["", f"## {heading}", text.strip()]
+            lines += ["", f"## {_(heading)}", text.strip()]
     return "\n".join(lines)

@@ -266,8 +266,8 @@ def family(f: ConfigFacts) -> str:
 
 
 def shown_family(f: ConfigFacts) -> str | None:
-    """The family the config itself shows (explicit flag, script, base model name), or
-    None when nothing in it says."""
+    """The family the config itself shows (explicit flag, script, the base model it names
+    when that is on this machine, else its name), or None when nothing in it says."""
     explicit = f.get("family")
     if explicit in ("sd15", "sd2", "sdxl"):
         return explicit
@@ -276,7 +276,8 @@ def shown_family(f: ConfigFacts) -> str | None:
         return "sdxl"
     if f.get("v2"):
         return "sd2"
-    return family_from_name(str(f.get("pretrained_model_name_or_path") or ""))
+    return f.extra.get("base_family") or \
+        family_from_name(str(f.get("pretrained_model_name_or_path") or ""))
 
 
 def family_from_name(name: str) -> str | None:

@@ -48,23 +48,27 @@ class Fix:
     """A proposed change. `edits` maps a key path in the source file to a new value
     (`DELETE` removes the key); display-only fixes carry advice or a command instead."""
 
-    __slots__ = ("applicability", "command", "edits", "title")
+    __slots__ = ("applicability", "command", "edits", "local_title", "title")
 
     def __init__(self, applicability: str, title: str,
-                 edits: dict[tuple[str, ...], Any] | None = None, command: str | None = None):
+                 edits: dict[tuple[str, ...], Any] | None = None, command: str | None = None,
+                 local_title: str | None = None):
         if applicability not in APPLICABILITIES:
             raise ValueError(f"unknown fix applicability {applicability!r}")
         self.applicability = applicability
         self.title = title
         self.edits = edits or {}
         self.command = command
+        self.local_title = local_title  # the title in the report's language, if translated
 
     @property
     def writable(self) -> bool:
         return bool(self.edits) and self.applicability != "display-only"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, lang: str | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"applicability": self.applicability, "title": self.title}
+        if lang and self.local_title:
+            out[f"title_{lang}"] = self.local_title
         if self.edits:
             out["edits"] = [_edit_dict(k, v) for k, v in self.edits.items()]
         if self.command:
@@ -117,13 +121,17 @@ def _edit_dict(key: tuple[str, ...], value: Any) -> dict[str, Any]:
 
 
 class Diagnostic:
-    """One finding: stable code, kebab-case name, severity, message, location, refs, fix."""
+    """One finding: stable code, kebab-case name, severity, message, location, refs, fix.
+    `message` is English; `lang` and `local_message` / `local_title` are the message and the
+    rule's title in another language when the catalog was loaded in one (`[rule.zh]`)."""
 
-    __slots__ = ("code", "fix", "location", "message", "name", "refs", "severity")
+    __slots__ = ("code", "fix", "lang", "local_message", "local_title", "location", "message",
+                 "name", "refs", "severity")
 
     def __init__(self, code: str, name: str, severity: str, message: str,
                  location: Location | None = None, refs: tuple[str, ...] | list[str] = (),
-                 fix: Fix | None = None) -> None:
+                 fix: Fix | None = None, *, lang: str | None = None,
+                 local_message: str | None = None, local_title: str | None = None) -> None:
         if severity not in SEVERITIES:
             raise ValueError(f"unknown severity {severity!r}")
         self.code = code
@@ -133,17 +141,34 @@ class Diagnostic:
         self.location = location or Location()
         self.refs = tuple(refs)
         self.fix = fix
+        self.lang = lang
+        self.local_message = local_message
+        self.local_title = local_title
+
+    @property
+    def shown_message(self) -> str:
+        """The message in the report's language."""
+        return self.local_message or self.message
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """English keys and English text; `message_zh` / `title_zh` (and the fix's
+        `title_zh`) are added when the report was asked for in Chinese."""
+        out: dict[str, Any] = {
             "code": self.code,
             "name": self.name,
             "severity": self.severity,
             "message": self.message,
+        }
+        if self.lang and self.local_message:
+            out[f"message_{self.lang}"] = self.local_message
+        if self.lang and self.local_title:
+            out[f"title_{self.lang}"] = self.local_title
+        out.update({
             "refs": list(self.refs),
             "location": self.location.to_dict(),
-            "fix": self.fix.to_dict() if self.fix else None,
-        }
+            "fix": self.fix.to_dict(self.lang) if self.fix else None,
+        })
+        return out
 
     def sort_key(self) -> tuple:
         loc = self.location

@@ -1,5 +1,10 @@
 """Report formats: text for people (grouped by file, coloured, summary line), JSON and
-SARIF 2.1.0 for machines. Plain string building: no rich, to keep start-up fast."""
+SARIF 2.1.0 for machines. Plain string building: no rich, to keep start-up fast.
+
+The text report speaks the user's language (`loratui.i18n`): its own words go through the
+message catalogue and each finding shows its rule's `[rule.zh]` message when the catalog
+was loaded in Chinese. JSON and SARIF keep English keys and English text, plus
+`message_zh` / `title_zh` beside them in a Chinese run."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import sys
 
 from loratui import __version__
 from loratui.doctor.model import Diagnostic
+from loratui.i18n import _, ngettext, pgettext
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -18,6 +24,27 @@ COLORS = {"error": "\033[1;31m", "warning": "\033[33m", "info": "\033[36m",
           "path": "\033[1m", "dim": "\033[2m", "code": "\033[1;35m", "ok": "\033[32m",
           "reset": "\033[0m"}
 SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+# Words of the text report, translated when shown.
+SEVERITY_WORDS = {"error": lambda: pgettext("severity", "error"),
+                  "warning": lambda: pgettext("severity", "warning"),
+                  "info": lambda: pgettext("severity", "info")}
+FIX_LABELS = {"safe": lambda: pgettext("fix label", "fix"),
+              "unsafe": lambda: pgettext("fix label", "fix (unsafe)"),
+              "display-only": lambda: pgettext("fix label", "help")}
+
+
+def severity_word(severity: str) -> str:
+    return SEVERITY_WORDS[severity]()
+
+
+def pad(text: str, columns: int) -> str:
+    """`text` padded to `columns` terminal cells (a CJK character takes two)."""
+    if text.isascii():
+        return text.ljust(columns)
+    from unicodedata import east_asian_width
+
+    cells = sum(2 if east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(0, columns - cells)
 
 
 def use_color(stream=None) -> bool:
@@ -63,16 +90,16 @@ def render_text(diags: list[Diagnostic], *, color: bool = False, fixed: int = 0,
             where.append(shown(loc.image))
         place = ":".join(where[:1]) + (f" {' '.join(where[1:])}" if len(where) > 1 else "")
         refs = f" [{', '.join(d.refs)}]" if d.refs else ""
-        head = f"  {c(d.severity, d.severity.ljust(7))} {c('code', d.code)} {d.name}"
+        head = f"  {c(d.severity, pad(severity_word(d.severity), 7))} {c('code', d.code)} {d.name}"
         if place:
             head += f"  {c('dim', place)}"
         lines.append(head)
-        for i, text_line in enumerate(d.message.splitlines() or [""]):
+        for i, text_line in enumerate(d.shown_message.splitlines() or [""]):
             lines.append(f"    {shown(text_line)}{c('dim', refs) if i == 0 else ''}")
         if show_fixes and d.fix is not None:
-            label = {"safe": "fix", "unsafe": "fix (unsafe)", "display-only": "help"}[
-                d.fix.applicability]
-            lines.append(f"    {c('ok', label)}: {d.fix.title}")
+            label = FIX_LABELS[d.fix.applicability]()
+            lines.append("    " + _("{label}: {fix}").format(
+                label=c("ok", label), fix=d.fix.local_title or d.fix.title))
             if d.fix.command:
                 lines.append(f"      $ {d.fix.command}")
     n = counts(diags)
@@ -81,27 +108,42 @@ def render_text(diags: list[Diagnostic], *, color: bool = False, fixed: int = 0,
     if lines:
         lines.append("")
     if not diags and checked is not None and not checked:
-        lines.append(c("warning", "Nothing was checked."))
+        lines.append(c("warning", _("Nothing was checked.")))
+    elif not diags and checked:
+        lines.append(c("ok", ngettext("All checks passed in {n} input.",
+                                      "All checks passed in {n} inputs.",
+                                      len(checked)).format(n=len(checked))))
     elif not diags:
-        what = f" in {len(checked)} input{'s' if len(checked) != 1 else ''}" if checked else ""
-        lines.append(c("ok", f"All checks passed{what}."))
+        lines.append(c("ok", _("All checks passed.")))
     else:
-        total = len(diags)
-        summary = (f"Found {total} problem{'s' if total != 1 else ''} "
-                   f"({n['error']} error{'s' if n['error'] != 1 else ''}, "
-                   f"{n['warning']} warning{'s' if n['warning'] != 1 else ''}, {n['info']} info)")
-        extras = []
-        if safe:
-            extras.append(f"{safe} fixable with --fix")
-        if unsafe:
-            extras.append(f"{unsafe} more with --unsafe-fixes")
-        if extras:
-            summary += "; " + ", ".join(extras)
         lines.append(c("error" if n["error"] else "warning" if n["warning"] else "info",
-                       summary + "."))
+                       summary_line(n, safe, unsafe)))
     if fixed:
-        lines.append(c("ok", f"Fixed {fixed} problem{'s' if fixed != 1 else ''}."))
+        lines.append(c("ok", ngettext("Fixed {n} problem.", "Fixed {n} problems.",
+                                      fixed).format(n=fixed)))
     return "\n".join(lines) + "\n"
+
+
+def summary_line(n: dict[str, int], safe: int, unsafe: int) -> str:
+    """`Found 3 problems (1 error, 2 warnings, 0 info); 1 fixable with --fix.`"""
+    total = n["error"] + n["warning"] + n["info"]
+    parts = pgettext("list separator", ", ").join((
+        ngettext("{n} error", "{n} errors", n["error"]).format(n=n["error"]),
+        ngettext("{n} warning", "{n} warnings", n["warning"]).format(n=n["warning"]),
+        ngettext("{n} info", "{n} info", n["info"]).format(n=n["info"])))
+    summary = ngettext("Found {n} problem ({parts})", "Found {n} problems ({parts})",
+                       total).format(n=total, parts=parts)
+    extras = []
+    if safe:
+        extras.append(ngettext("{n} fixable with --fix", "{n} fixable with --fix",
+                               safe).format(n=safe))
+    if unsafe:
+        extras.append(ngettext("{n} more with --unsafe-fixes", "{n} more with --unsafe-fixes",
+                               unsafe).format(n=unsafe))
+    if not extras:
+        return _("{summary}.").format(summary=summary)
+    return _("{summary}; {fixable}.").format(
+        summary=summary, fixable=pgettext("list separator", ", ").join(extras))
 
 
 def to_json_obj(diags: list[Diagnostic], *, fixed: int = 0,
@@ -148,6 +190,8 @@ def render_sarif(diags: list[Diagnostic], catalog=None) -> str:
                                                           d0.severity]},
             "properties": {"tags": list(d0.refs)},
         }
+        if d0.lang and d0.local_title:
+            meta["properties"][f"title_{d0.lang}"] = d0.local_title
         if rule and rule.explain:
             meta["fullDescription"] = {"text": rule.explain.get("what", "")}
             meta["help"] = {"text": "\n\n".join(
@@ -170,6 +214,8 @@ def render_sarif(diags: list[Diagnostic], catalog=None) -> str:
             "locations": [location],
             "properties": {"name": d.name, "refs": list(d.refs)},
         }
+        if d.lang and d.local_message:
+            result["properties"][f"message_{d.lang}"] = d.local_message
         if d.fix is not None:
             result["properties"]["fix"] = d.fix.to_dict()
         results.append(result)

@@ -60,3 +60,61 @@ class Hit:
         # the run went on after is information, not "the run stopped with").
         self.refs = tuple(refs) if refs is not None else None
         self.severity = severity
+
+
+class Text:
+    """A message part a predicate computes, in English with its translations in the message
+    catalogue: `Text(N_("the trigger word `{word}` is a common phrase"), word=w)`. It is
+    English wherever a string is formatted (the `message`, JSON, SARIF); a report in
+    another language renders `localized()` into the rule's translated message."""
+
+    __slots__ = ("args", "template")
+
+    def __init__(self, template: str, **args: Any) -> None:
+        self.template = template
+        self.args = args
+
+    def __str__(self) -> str:
+        return self.template.format(**{k: str(v) for k, v in self.args.items()})
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __eq__(self, other: object) -> bool:
+        return str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def localized(self) -> str:
+        from loratui.i18n import _
+
+        args = {k: v.localized() if isinstance(v, Text) else v for k, v in self.args.items()}
+        try:
+            return _(self.template).format(**args)
+        except (KeyError, IndexError, ValueError):  # a translation with other placeholders
+            return str(self)
+
+
+class TextList(Text):
+    """Computed parts joined into one: "a, b and c" in English, the catalogue's separators
+    in another language. `TextList([Text(...), ...], "and")`, `"comma"` or `"none"`
+    (parts that carry their own spacing)."""
+
+    __slots__ = ("parts", "separator")
+
+    def __init__(self, parts: list[Any], separator: str = "comma") -> None:
+        super().__init__("")
+        self.parts = list(parts)
+        self.separator = separator
+
+    def __str__(self) -> str:
+        sep = {"and": " and ", "none": ""}.get(self.separator, ", ")
+        return sep.join(str(p) for p in self.parts)
+
+    def localized(self) -> str:
+        from loratui.i18n import pgettext
+
+        sep = pgettext("list separator", " and ") if self.separator == "and" else \
+            "" if self.separator == "none" else pgettext("list separator", ", ")
+        return sep.join(p.localized() if isinstance(p, Text) else str(p) for p in self.parts)

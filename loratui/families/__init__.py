@@ -72,12 +72,20 @@ def resolve(base: str | Path, requested: str = "auto") -> Family:
             raise FamilyError(f"{base}: {NAMES.get(detected, detected)} base model; loratui "
                               f"trains {', '.join(NAMES[f] for f in _MODULES)}")
         return get(detected)
-    if detected is not None and detected != requested:
-        raise FamilyError(f"model.family = {requested!r} but {base} is an "
-                          f"{NAMES.get(detected, detected)} model (detected {detected!r}): "
-                          f"set model.family = {detected!r} or \"auto\", or pick a "
-                          f"{NAMES.get(requested, requested)} base model")
+    problem = override_problem(base, requested, detected)
+    if problem:
+        raise FamilyError(problem)
     return get(requested)
+
+
+def override_problem(base, requested: str, detected: str | None) -> str | None:
+    """What is wrong with a hand-set model.family that contradicts the base model's detected
+    family (None when it does not): the CLI's error and the wizard's Start step say it."""
+    if requested in ("", "auto", None) or detected is None or detected == requested:
+        return None
+    return (f"model.family = {requested!r} but {base} is an {NAMES.get(detected, detected)} "
+            f"model (detected {detected!r}): set model.family = {detected!r} or \"auto\", or "
+            f"pick a {NAMES.get(requested, requested)} base model")
 
 
 __all__ = [
@@ -91,5 +99,6 @@ __all__ = [
     "family_id_of",
     "get",
     "ids",
+    "override_problem",
     "resolve",
 ]

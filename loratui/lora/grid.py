@@ -121,8 +121,10 @@ def unet_attention_blocks(unet, layout: BlockLayout) -> dict[str, tuple[str, int
 
 
 def adapter_weights(unet, layout: BlockLayout, weight: float, vector: dict[str, float],
-                    te: bool) -> dict[str, Any]:
-    """diffusers' per-block `set_adapters` dict for weight × block vector."""
+                    te: bool | tuple[str, ...]) -> dict[str, Any]:
+    """diffusers' per-block `set_adapters` dict for weight × block vector. `te`: the text
+    encoders carrying the LoRA (pipeline attributes; True = SD1.x's one), all at BASE: a
+    text encoder left out of the dict would stay at 1.0."""
     unet_scales: dict[str, Any] = {"down": {}, "up": {}}
     for block, (side, i, j) in unet_attention_blocks(unet, layout).items():
         value = weight * vector.get(block, 0.0)
@@ -134,8 +136,8 @@ def adapter_weights(unet, layout: BlockLayout, weight: float, vector: dict[str, 
         unet_scales[side] = {k: [v for _, v in sorted(vals)]
                              for k, vals in unet_scales[side].items()}
     out: dict[str, Any] = {"unet": unet_scales}
-    if te:
-        out["text_encoder"] = weight * vector.get("BASE", 0.0)
+    for component in (("text_encoder",) if te is True else te or ()):
+        out[component] = weight * vector.get("BASE", 0.0)
     return out
 
 
@@ -143,7 +145,7 @@ def apply_cell_scales(pipe, layout: BlockLayout, weight: float, vector: dict[str
                       ) -> None:
     from peft.tuners.lora import LoraLayer
 
-    te = ADAPTER in pipe.get_list_adapters().get("text_encoder", [])
+    te = text_encoders_with_lora(pipe)
     pipe.set_adapters([ADAPTER], adapter_weights=[adapter_weights(pipe.unet, layout, weight,
                                                                   vector, te)])
     # LoRA layers outside the attention blocks (LoCon convs): diffusers leaves them at 1.0
@@ -152,6 +154,12 @@ def apply_cell_scales(pipe, layout: BlockLayout, weight: float, vector: dict[str
                 ".attentions." not in name:
             block = layout.block_of("lora_unet_" + name.replace(".", "_"))
             module.set_scale(ADAPTER, weight * (vector.get(block, 0.0) if block else 1.0))
+
+
+def text_encoders_with_lora(pipe) -> tuple[str, ...]:
+    """The pipeline's text encoders (text_encoder, SDXL's text_encoder_2) carrying the LoRA."""
+    return tuple(name for name, adapters in pipe.get_list_adapters().items()
+                 if name.startswith("text_encoder") and ADAPTER in adapters)
 
 
 # ---------------------------------------------------------------------------- cells
@@ -203,7 +211,7 @@ def render_grid(spec: GridSpec, layout: BlockLayout, in_use: list[str], *,
     pipe = pipe or load_grid_pipeline(spec.base, spec.lora)
     columns = columns_for(spec.columns, layout, in_use)
     size = spec.size or int(pipe.unet.config.sample_size) * pipe.vae_scale_factor
-    te = ADAPTER in pipe.get_list_adapters().get("text_encoder", [])
+    te = bool(text_encoders_with_lora(pipe))
     sampler = type(pipe.scheduler).__name__
     settings = {"lora": file_fingerprint(spec.lora), "base": str(Path(spec.base).resolve()),
                 "prompt": spec.prompt, "negative": spec.negative, "seed": spec.seed,

@@ -130,10 +130,16 @@ def same_kind(first: Path, second: Path) -> Kinship:
 
 
 def build(pick: Pick, layout: BlockLayout, in_use: list[str], *, trigger: str = "",
-          text: str = "", bake_dir: Path | None = None, checkpoint: str =
-          "v1-5-pruned-emaonly.safetensors") -> PickResult:
+          text: str = "", bake_dir: Path | None = None, checkpoint: str | None = None,
+          family: str | None = None) -> PickResult:
     """Everything the Test step shows for a pick; writes the baked copy when the vector is
-    not ALL and `bake_dir` is given. Raises ValueError for an unreadable vector."""
+    not ALL and `bake_dir` is given. `family`: the base model's (default: the LoRA's block
+    layout's); `checkpoint`: its file name for the ComfyUI workflow (default: the family's
+    usual one). Raises ValueError for an unreadable vector."""
+    from loratui.familydata import usage_defaults
+
+    family = family or layout.family
+    default_checkpoint, size = usage_defaults(family)
     blocks = layout.vector(pick.vector)
     long = any(blocks.get(b) for b in layout.blocks if b not in layout.lora_blocks)
     lbw = layout.lbw_string(blocks, long=long)
@@ -148,10 +154,11 @@ def build(pick: Pick, layout: BlockLayout, in_use: list[str], *, trigger: str = 
     chain = [((baked or pick.lora).name, pick.weight)]
     if pick.second is not None:
         chain.append((pick.second.name, pick.second_weight))
-    result = PickResult(prompt, uses, comfy_workflow(chain, words, pick.lora.stem, checkpoint),
+    result = PickResult(prompt, uses, comfy_workflow(chain, words, pick.lora.stem,
+                                                     checkpoint or default_checkpoint, size),
                         baked, blocks)
     result.notes = block_words(blocks, in_use)
-    result.findings = check_uses(uses, text=words)
+    result.findings = check_uses(uses, text=words, base=family)
     if baked:
         result.notes.append(f"ComfyUI: {baked.name} is this LoRA with the block weights "
                             "baked in (core ComfyUI has no block-weight loader); copy it "
@@ -173,7 +180,7 @@ def bake(lora: Path, blocks: dict[str, float], layout: BlockLayout, out: Path) -
 
 
 def comfy_workflow(chain: list[tuple[str, float]], text: str, name: str,
-                   checkpoint: str) -> dict[str, Any]:
+                   checkpoint: str, size: int = 512) -> dict[str, Any]:
     """ComfyUI API workflow: checkpoint → one LoraLoader per LoRA (chained) → sampler."""
     wf: dict[str, Any] = {
         "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": checkpoint}}}
@@ -189,7 +196,7 @@ def comfy_workflow(chain: list[tuple[str, float]], text: str, name: str,
     wf["7"] = {"class_type": "CLIPTextEncode",
                "inputs": {"text": "lowres, bad anatomy", "clip": clip}}
     wf["5"] = {"class_type": "EmptyLatentImage",
-               "inputs": {"width": 512, "height": 512, "batch_size": 1}}
+               "inputs": {"width": size, "height": size, "batch_size": 1}}
     wf["3"] = {"class_type": "KSampler",
                "inputs": {"seed": 1234, "steps": 25, "cfg": 7.0, "sampler_name": "euler",
                           "scheduler": "normal", "denoise": 1.0, "model": model,

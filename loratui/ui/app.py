@@ -12,6 +12,7 @@ from textual.worker import Worker, WorkerState
 from loratui import __version__
 from loratui.config import ConfigError
 from loratui.gpu import GpuReport
+from loratui.i18n import N_, _
 from loratui.ui import core
 from loratui.ui.errors import describe, write_log
 from loratui.ui.state import WizardState, open_project
@@ -24,8 +25,8 @@ class LoratuiApp(App):
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", priority=True),
-        Binding("f1,question_mark", "help", "Help"),
+        Binding("ctrl+q", "quit", N_("Quit"), priority=True),
+        Binding("f1,question_mark", "help", N_("Help")),
     ]
 
     def __init__(
@@ -44,7 +45,7 @@ class LoratuiApp(App):
         self.initial_step = step
         self.watch_interval = watch_interval
         self.state: WizardState | None = None  # type: ignore[assignment]
-        self.step_names = [name for name, _ in STEPS]
+        self.step_names = [name for name, _label in STEPS]
         self.offered_runs: set[Path] = set()  # runs the re-attach question was asked for
         self.shown_errors: dict[str, str] = {}  # error message -> step that showed it
 
@@ -69,9 +70,9 @@ class LoratuiApp(App):
             cfg = choose(best.total_gb if best else None, gpu=best).to_config()
             self.state = WizardState(project.expanduser().resolve(), cfg, gpu)
             self.call_after_refresh(
-                self.show_error, "loratui.toml cannot be used", str(exc),
-                "The wizard starts from a preset. Saving first keeps your file as "
-                "loratui.toml.<time>.bak.")
+                self.show_error, _("loratui.toml cannot be used"), str(exc),
+                _("The wizard starts from a preset. Saving first keeps your file as "
+                  "loratui.toml.<time>.bak."))
         self.project = self.state.project
         self.sub_title = short_path(self.project, 48)
         # Screens built for an older project show stale data: rebuild them on demand.
@@ -128,8 +129,8 @@ class LoratuiApp(App):
         where = getattr(self.screen, "STEP", "") or type(self.screen).__name__
         seen = self.shown_errors.get(message)
         if seen is not None and seen != where:
-            self.notify(f"{title}: same problem as before ({first_line(message)})",
-                        severity="error", timeout=6)
+            self.notify(_("{title}: same problem as before ({message})").format(
+                title=title, message=first_line(message)), severity="error", timeout=6)
             return
         self.shown_errors[message] = where
         self.push_screen(ErrorDialog(title, message, hint))
@@ -140,13 +141,14 @@ class LoratuiApp(App):
         hint = failure.hint
         if failure.bug:
             log = write_log(self.project, what, err) if self.state else None
-            hint += (f"\nThe traceback is in {log}: please attach it to a bug report."
-                     if log else "\nThe traceback could not be written to .loratui/errors.log.")
+            hint += "\n" + (
+                _("The traceback is in {log}: please attach it to a bug report.").format(log=log)
+                if log else _("The traceback could not be written to .loratui/errors.log."))
         self.show_error(failure.title, failure.message, hint)
 
     def report_worker_failure(self, worker: Worker) -> None:
         if worker.error is not None:
-            self.report_failure(worker.name or "Task", worker.error)
+            self.report_failure(worker.name or N_("Task"), worker.error)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
@@ -161,15 +163,20 @@ class LoratuiApp(App):
         reopen = f"loratui wizard {project}"
         run_dir = self.state.run_dir if self.state else None
         if run_dir is None:
-            saved = "settings in" if (project / "loratui.toml").is_file() else "no settings saved in"
-            return f"loratui: no run started; {saved} {project}. Reopen: {reopen}"
+            if (project / "loratui.toml").is_file():
+                return _("loratui: no run started; settings in {project}. Reopen: "
+                         "{command}").format(project=project, command=reopen)
+            return _("loratui: no run started; no settings saved in {project}. Reopen: "
+                     "{command}").format(project=project, command=reopen)
         state = RunFolder(run_dir).summary()
-        where = f"run {run_dir} is {state['state']} (step {state['step']}/" \
-                f"{state.get('max_steps') or '?'})"
+        where = _("run {run} is {state} (step {step}/{max_steps})").format(
+            run=run_dir, state=state["state"], step=state["step"],
+            max_steps=state.get("max_steps") or "?")
         if state["state"] in core.ACTIVE_STATES:
-            return f"loratui: {where}; it goes on without the wizard. Re-attach: " \
-                   f"loratui wizard --run {run_dir}"
-        return f"loratui: {where}. Reopen: loratui wizard --run {run_dir}"
+            return _("loratui: {where}; it goes on without the wizard. Re-attach: "
+                     "{command}").format(where=where, command=f"loratui wizard --run {run_dir}")
+        return _("loratui: {where}. Reopen: {command}").format(
+            where=where, command=f"loratui wizard --run {run_dir}")
 
 
 def first_line(text: str) -> str:

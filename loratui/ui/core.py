@@ -22,6 +22,7 @@ from loratui.deploy import DeployError as DeployProblem
 from loratui.deploy import find_lora_folder, install_lora
 from loratui.deploy import usage as _usage
 from loratui.deploy import workflow_json as comfy_workflow_json
+from loratui.i18n import _
 from loratui.runs import ACTIVE_STATES, TERMINAL_STATES, RunFolder
 from loratui.runs import list_runs as _list_runs
 from loratui.ui.text import short_path
@@ -46,34 +47,50 @@ class RunInfo:
     state: str = ""
 
 
-def check_base_model(path: Path | None) -> Check:
+def check_base_model(path: Path | None, family: str = "auto") -> Check:
+    """The base model check; `family` is model.family as loratui.toml sets it: a hand-set
+    family is the one in use, and one the model contradicts is an error naming the
+    detected family (as `loratui train` says)."""
     if path is None:
-        return Check(None, "enter the path of an SD1.5 or SDXL model (diffusers folder or "
-                     ".safetensors)")
+        return Check(None, _("enter the path of an SD1.5 or SDXL model (diffusers folder or "
+                             ".safetensors)"))
     if not path.exists():
-        return Check(False, f"{short_path(path, 60)} does not exist")
+        return Check(False, _("{path} does not exist").format(path=short_path(path, 60)))
     result = _check_base_model(path)
     text = result.message
-    if result.family:
-        text += f"\nFamily: {FAMILY_NAMES.get(result.family, result.family)} " \
-                f"(detected from {result.source})"
-    return Check(result.ok, text)
+    detected = _("detected from {source}").format(source=result.source) \
+        if result.family else ""
+    if family in ("", "auto", None):
+        if result.family:
+            text += "\n" + _("Family: {family} ({how})").format(
+                family=FAMILY_NAMES.get(result.family, result.family), how=detected)
+        return Check(result.ok, text)
+    from loratui.families import override_problem
+
+    problem = override_problem(short_path(path, 60), family, result.family)
+    if problem:
+        return Check(False, text + "\n" + _("Family: {problem}").format(problem=problem))
+    how = "; ".join(p for p in (_("set by model.family in loratui.toml"), detected) if p)
+    return Check(result.ok, text + "\n" + _("Family: {family} ({how})").format(
+        family=FAMILY_NAMES.get(family, family), how=how))
 
 
 def list_runs(output_dir: Path) -> list[RunInfo]:
     out = []
     for run in _list_runs(output_dir):
         s = run.summary()
-        label = f"{run.name} ({s['state']}, step {s['step']}/{s.get('max_steps') or '?'})"
+        label = _("{name} ({state}, step {step}/{max_steps})").format(
+            name=run.name, state=s["state"], step=s["step"], max_steps=s.get("max_steps") or "?")
         out.append(RunInfo(run.path, label, s["state"] in ACTIVE_STATES, s["state"]))
     return out
 
 
 def run_folder_problem(folder: Path) -> str:
     if not folder.is_dir():
-        return f"{folder} is not a folder"
+        return _("{folder} is not a folder").format(folder=folder)
     if not RunFolder(folder).exists():
-        return f"{folder} is not a run folder (no state.json or config.toml in it)"
+        return _("{folder} is not a run folder (no state.json or config.toml in it)").format(
+            folder=folder)
     return ""
 
 
@@ -129,10 +146,10 @@ def safe_fix_count(diags: list[Any]) -> int:
 
 def explain(code: str) -> str:
     """What `loratui rule CODE` prints ("" for a code the catalog does not know)."""
-    from loratui.doctor.catalog import load_catalog
+    from loratui.doctor.catalog import localized_catalog
     from loratui.doctor.explain import explain_rule
 
-    rule = load_catalog().get(code)
+    rule = localized_catalog().get(code)
     return explain_rule(rule) if rule is not None else ""
 
 
@@ -175,16 +192,17 @@ def stop_run(run_path: Path) -> str:
     state = RunFolder(run_path).state()
     pid = state.get("pid")
     if state.get("host") not in (None, socket.gethostname()):
-        return f"this run trains on {state['host']}: stop it there"
+        return _("this run trains on {host}: stop it there").format(host=state["host"])
     if not pid or state.get("state") not in ACTIVE_STATES:
-        return "the run is not training"
+        return _("the run is not training")
     try:
         os.kill(int(pid), signal.SIGTERM)
     except ProcessLookupError:
-        return "the trainer process is already gone"
+        return _("the trainer process is already gone")
     except PermissionError:
-        return f"not allowed to signal pid {pid} (another user's run?)"
-    return f"stop requested (pid {pid}): the trainer saves a resumable state and exits"
+        return _("not allowed to signal pid {pid} (another user's run?)").format(pid=pid)
+    return _("stop requested (pid {pid}): the trainer saves a resumable state and "
+             "exits").format(pid=pid)
 
 
 # ---- dataset (loratui.dataset imports PIL: on use) ----------------------------------------
@@ -298,5 +316,19 @@ def finished_lora(run_dir: Path | None, output_dir: Path) -> Path | None:
     return None
 
 
-def lora_usage(lora: Path, trigger: str, kind: str):
-    return _usage(lora, trigger=trigger, kind=kind)
+def lora_usage(lora: Path, cfg):
+    """The prompt and ComfyUI workflow for a LoRA trained with `cfg`: its family's latent
+    size, and its base model's file name when that is a single file."""
+    family, checkpoint = base_for_usage(cfg)
+    return _usage(lora, trigger=cfg.dataset.trigger_word, kind=cfg.network.kind,
+                  family=family, checkpoint=checkpoint)
+
+
+def base_for_usage(cfg) -> tuple[str, str | None]:
+    """(family id, checkpoint file name or None) of the config's base model, for the
+    usage prompt, the ComfyUI workflow and the doctor's usage rules."""
+    from loratui.families import family_id_of
+
+    base = str(cfg.model.base or "")
+    single = base.lower().endswith((".safetensors", ".ckpt"))
+    return family_id_of(cfg), (Path(base).name if single else None)

@@ -18,10 +18,13 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
+from loratui.i18n import N_, _
+from loratui.ui.widgets.steps import step_label
+
 # Config keys that are set on a step other than Parameters.
-KEY_STEPS = {"model.base": "Start", "dataset.dir": "Dataset", "dataset.trigger_word": "Trigger"}
-KEY_FIELDS = {"model.base": "Base model", "dataset.dir": "Images folder",
-              "dataset.trigger_word": "Trigger word"}
+KEY_STEPS = {"model.base": "start", "dataset.dir": "dataset", "dataset.trigger_word": "trigger"}
+KEY_FIELDS = {"model.base": N_("Base model"), "dataset.dir": N_("Images folder"),
+              "dataset.trigger_word": N_("Trigger word")}
 
 
 @dataclass(frozen=True)
@@ -41,14 +44,14 @@ def _key_pattern() -> re.Pattern[str]:
 
 
 def step_of_key(key: str) -> str:
-    """The wizard step where a config key is edited."""
-    return KEY_STEPS.get(key, "Parameters")
+    """The wizard step where a config key is edited (its label, translated)."""
+    return step_label(KEY_STEPS.get(key, "parameters"))
 
 
 def where_to_fix(key: str) -> str:
     step = step_of_key(key)
-    field = KEY_FIELDS.get(key, key)
-    return f"the {step} step ({field})"
+    field = _(KEY_FIELDS[key]) if key in KEY_FIELDS else key
+    return _("the {step} step ({field})").format(step=step, field=field)
 
 
 def keys_in(text: str) -> list[str]:
@@ -70,7 +73,7 @@ def fix_hint(text: str) -> str:
         place = where_to_fix(key)
         if place not in places:
             places.append(place)
-    return f"Fix it on {' and on '.join(places)}, then try again."
+    return _("Fix it on {places}, then try again.").format(places=_(" and on ").join(places))
 
 
 def is_users_problem(err: BaseException) -> bool:
@@ -86,33 +89,34 @@ def _os_message(err: OSError) -> tuple[str, str]:
     reason = err.strerror or str(err)
     message = f"{name}: {reason}" if name else str(err)
     if isinstance(err, FileNotFoundError):
-        return message, ("The file or folder is not there: check the path (absolute paths "
-                         "are safest, P34), or create it.")
+        return message, _("The file or folder is not there: check the path (absolute paths "
+                          "are safest, P34), or create it.")
     if isinstance(err, PermissionError):
-        return message, ("This user may not read or write it: fix its permissions "
-                         "(chmod / chown) or pick a folder you own.")
+        return message, _("This user may not read or write it: fix its permissions "
+                          "(chmod / chown) or pick a folder you own.")
     if err.errno == errno.ENOSPC:
-        return message, ("The disk is full: free some space, or set output.dir to another "
-                         "disk on the Parameters step.")
+        return message, _("The disk is full: free some space, or set output.dir to another "
+                          "disk on the Parameters step.")
     if isinstance(err, IsADirectoryError | NotADirectoryError):
-        return message, "A folder was expected where there is a file, or the reverse."
-    return message, "Check the file named above."
+        return message, _("A folder was expected where there is a file, or the reverse.")
+    return message, _("Check the file named above.")
 
 
 def describe(what: str, err: BaseException) -> Failure:
     """The dialog for `err`, raised while doing `what` ("Dataset scan")."""
     if not is_users_problem(err):
-        return Failure(f"{what} failed: this is a bug in loratui",
+        return Failure(_("{what} failed: this is a bug in loratui").format(what=_(what)),
                        f"{type(err).__name__}: {err}",
-                       "It is not something you did wrong.", bug=True)
+                       _("It is not something you did wrong."), bug=True)
     if isinstance(err, OSError):
         message, hint = _os_message(err)
     elif isinstance(err, MemoryError):
-        message, hint = "out of memory", "Pick a smaller preset on the Parameters step (P12)."
+        message, hint = _("out of memory"), _("Pick a smaller preset on the Parameters step "
+                                              "(P12).")
     else:
         message = str(err)
         hint = fix_hint(message)
-    return Failure(f"{what} failed", message, hint, bug=False)
+    return Failure(_("{what} failed").format(what=_(what)), message, hint, bug=False)
 
 
 def write_log(project: Path, what: str, err: BaseException) -> Path | None:

@@ -6,31 +6,33 @@ line. Inside the wizard the same fix is one key away; this table says which.
 
 from __future__ import annotations
 
-PREPARE = "ctrl+o on the Dataset step (Prepare copy)"
+from loratui.i18n import N_, _
 
 WIZARD_FIXES: dict[str, str] = {
-    "not-512": f"SD1.5 trains at 512×512: {PREPARE} crops, or buckets, without distorting.",
-    "extreme-aspect": f"Centre-cropping keeps only the middle: {PREPARE} with mode bucket, "
-                      "or crop it by hand.",
-    "alpha": "Trainers drop transparency and learn the background colour: "
-             f"{PREPARE} flattens it onto a background you pick.",
-    "caption-missing": "Caption it on the Captions step: ctrl+o auto-captions with BLIP, "
-                       "then read and fix each caption by hand.",
-    "caption-empty": "Write a caption on the Captions step, or press ctrl+o there (BLIP, "
-                     "'Also replace empty captions').",
-    "caption-no-trigger": "Without the trigger word the model 'does not recognise your "
-                          "LoRA': ctrl+o on the Trigger step puts it first in every caption.",
-    "trigger-not-first": "Put the trigger word first: ctrl+o on the Trigger step does it "
-                         "(keep_tokens keeps it there when tags are shuffled).",
-    "caption-other-extension": "Captions exist with another extension than the config's: "
-                               "rename them, or set dataset.caption_extension on the "
-                               "Parameters step.",
+    "not-512": N_("SD1.5 trains at 512×512: ctrl+o on the Dataset step (Prepare copy) "
+                  "crops, or buckets, without distorting."),
+    "extreme-aspect": N_("Centre-cropping keeps only the middle: ctrl+o on the Dataset step "
+                         "(Prepare copy) with mode bucket, or crop it by hand."),
+    "alpha": N_("Trainers drop transparency and learn the background colour: ctrl+o on the "
+                "Dataset step (Prepare copy) flattens it onto a background you pick."),
+    "caption-missing": N_("Caption it on the Captions step: ctrl+o auto-captions with BLIP, "
+                          "then read and fix each caption by hand."),
+    "caption-empty": N_("Write a caption on the Captions step, or press ctrl+o there (BLIP, "
+                        "'Also replace empty captions')."),
+    "caption-no-trigger": N_("Without the trigger word the model 'does not recognise your "
+                             "LoRA': ctrl+o on the Trigger step puts it first in every "
+                             "caption."),
+    "trigger-not-first": N_("Put the trigger word first: ctrl+o on the Trigger step does it "
+                            "(keep_tokens keeps it there when tags are shuffled)."),
+    "caption-other-extension": N_("Captions exist with another extension than the config's: "
+                                  "rename them, or set dataset.caption_extension on the "
+                                  "Parameters step."),
 }
 
 
 def wizard_fix(kind: str, fix: str) -> str:
     """The fix for a dataset finding kind, in the wizard's keys when it has one."""
-    return WIZARD_FIXES.get(kind, fix)
+    return _(WIZARD_FIXES[kind]) if kind in WIZARD_FIXES else _(fix)
 
 
 def wizard_fix_for_code(code: str) -> str:
@@ -38,4 +40,4 @@ def wizard_fix_for_code(code: str) -> str:
     from loratui.dataset.report import DOCTOR_CODES
 
     kind = next((k for k, c in DOCTOR_CODES.items() if c == code), None)
-    return WIZARD_FIXES.get(kind, "") if kind else ""
+    return _(WIZARD_FIXES[kind]) if kind in WIZARD_FIXES else ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 
 def row_time(row: dict[str, Any]) -> float | None:
@@ -74,6 +74,20 @@ def format_duration(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+Poll = tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any], "list[str] | None"]
+
+
+class RunSource(Protocol):
+    """A source of run updates: what the Train step's live view follows. A loratui run
+    folder (`RunPoller`) or any trainer's run (`loratui.watch.open_source`)."""
+
+    def poll(self) -> Poll:
+        """(new metric rows, new events, state, every sample so far if a new one appeared)."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class RunPoller:
     """One poll of a run folder: rows appended since the last poll, state, samples."""
 
@@ -83,6 +97,9 @@ class RunPoller:
         self.events = run.follow_events()
         self.last_samples: list[str] = []
 
+    def close(self) -> None:
+        pass
+
     def poll(self) -> tuple[list[dict], list[dict], dict[str, Any], list[str] | None]:
         metrics = self.metrics.poll()
         events = self.events.poll()
@@ -91,6 +108,20 @@ class RunPoller:
         new_samples = samples if samples != self.last_samples else None
         self.last_samples = samples
         return metrics, events, state, new_samples
+
+
+def open_run_source(path, *, foreign: bool = False) -> RunSource:
+    """What the live view follows at `path`: a run folder loratui's trainer writes, or
+    (`foreign`) another trainer's log, TensorBoard folder or output folder. Raises
+    loratui.watch.WatchError (one line naming the path and the fix) for a foreign path
+    that cannot be watched."""
+    if foreign:
+        from loratui.watch import open_source
+
+        return open_source(path)
+    from loratui.runs import RunFolder
+
+    return RunPoller(RunFolder(path))
 
 
 def sleep_until(deadline: float) -> None:

@@ -20,6 +20,7 @@ class WizardState:
     gpu: GpuReport
     config_found: bool = False
     run_dir: Path | None = None
+    watch_path: Path | None = None  # another trainer's run the Train step follows
     dataset_report: Any = None
     diagnostics: list[Any] = field(default_factory=list)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from loratui.i18n import N_, _
+
 # A path in a notification: Textual's toasts are at most half the screen wide, 40 columns
 # at 80, less their border and padding.
 TOAST_PATH = 34
@@ -38,3 +40,19 @@ def short_path(path: Path | str, width: int = 40) -> str:
     while middle and len(joined([*head, middle[0]], tail, True)) <= width:
         head.append(middle.pop(0))
     return joined(head, tail, bool(middle))
+
+
+def pad(text: str, width: int) -> str:
+    """`text` padded with spaces to `width` terminal columns (a Chinese character takes
+    two; str.ljust counts it as one)."""
+    from rich.cells import cell_len
+
+    return text + " " * max(0, width - cell_len(text))
+
+
+SEVERITY_NAMES = {"error": N_("error"), "warning": N_("warning"), "info": N_("info")}
+
+
+def severity_name(severity: str) -> str:
+    """'error', 'warning', 'info' in the user's language."""
+    return _(SEVERITY_NAMES[severity]) if severity in SEVERITY_NAMES else severity

@@ -20,6 +20,8 @@ from loratui.watch import TRAINERS, WatchError
 LOG_NAMES = ("log.txt", "output.txt", "stdout.txt", "train.txt", "training.txt")
 LOG_EXTS = (".log", ".out", ".err")
 SAMPLE_DIRS = ("sample", "samples")
+NOT_LOGS = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".png", ".jpg", ".jpeg", ".webp",
+            ".zip", ".gz", ".npz", ".toml", ".json", ".yaml", ".yml")
 
 
 def open_path(path, *, trainer: str | None = None):
@@ -39,12 +41,16 @@ def open_path(path, *, trainer: str | None = None):
         raise WatchError(f"{text}: no such file or folder; give a training log, a "
                          "TensorBoard log folder, a trainer's output folder or - for stdin")
     if p.is_file():
+        if p.suffix.lower() in NOT_LOGS:
+            raise WatchError(f"{text}: a {p.suffix.lower()} file is not a training log; give "
+                             "the trainer's log, its --logging_dir or its output folder")
         if "tfevents" in p.name:
             return _tensorboard(p.parent, trainer or _folder_trainer(p.parent),
                                 _samples_near(p.parent))
         return _log(p, trainer, _samples_near(p.parent))
     if not p.is_dir():
-        raise WatchError(f"{text}: not a file or a folder")
+        raise WatchError(f"{text}: not a file or a folder (a named pipe: "
+                         f"`loratui watch - < {text}`)")
     if (p / "state.json").is_file():
         from loratui.runs import RunFolder
         from loratui.watch.runsource import RunFolderSource
@@ -95,7 +101,13 @@ def newest_log(folder: Path) -> Path | None:
             e.suffix.lower() in LOG_EXTS or e.name.lower() in LOG_NAMES)]
     if not found:
         return None
-    return max(found, key=lambda p: (p.stat().st_mtime, p.name))
+
+    def newest(p: Path) -> tuple[float, str]:
+        try:
+            return p.stat().st_mtime, p.name
+        except OSError:
+            return 0.0, p.name
+    return max(found, key=newest)
 
 
 def _subdirs(folder: Path) -> list[Path]:
@@ -119,7 +131,10 @@ def _folder_trainer(folder: Path) -> str | None:
     """A trainer known from its output folder's layout."""
     if (folder.parent / "state.json").is_file():
         return "loratui"  # a loratui run's tensorboard/ (its trackers use sd-scripts' tags)
-    names = {e.name for e in folder.iterdir()} if folder.is_dir() else set()
+    try:
+        names = {e.name for e in folder.iterdir()}
+    except OSError:
+        return None
     if {"tensorboard", "save"} <= names or {"backup", "samples", "tensorboard"} <= names:
         return "onetrainer"
     if any(n.endswith((".yaml", ".yml")) for n in names) and "samples" in names:

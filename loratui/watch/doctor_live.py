@@ -26,6 +26,9 @@ MAX_LINE = 4000
 WHOLE_LOG = ("LG138", "LG163", "LG168")
 QUIET_ONLY = ("LG139",)
 LIVE_SELECT = ["LG", "CF129", "CF131"]
+SPEED_WINDOW = 5.0  # seconds a step-time reading spans at least (the bar's clock ticks in 1 s)
+EARLY_READINGS = 20
+RECENT_READINGS = 15
 
 
 def finding_event(diag, title: str = "") -> dict[str, Any]:
@@ -96,6 +99,8 @@ class LiveDoctor:
         for diag in run_rules(Context([inp], opts, self.catalog)):
             if diag.code in self.fired or diag.code.startswith("DR"):
                 continue
+            if diag.code in QUIET_ONLY and diag.severity == "info":
+                continue  # a traceback the run went on after: not what it ended on
             self.fired.add(diag.code)
             rule = self.catalog.get(diag.code)
             out.append(finding_event(diag, rule.title if rule else ""))
@@ -134,6 +139,11 @@ class LiveDoctor:
         return finding_event(diag, rule.title)
 
 
+def _median(values) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
 def _iso_seconds(value: Any) -> float | None:
     if not isinstance(value, str):
         return None
@@ -153,9 +163,9 @@ class StepChecks:
     """Rules over metric rows, fed one row at a time (bounded state)."""
 
     def __init__(self) -> None:
-        self.points: deque[tuple[int, float]] = deque(maxlen=64)  # (step, seconds)
+        self.points: deque[tuple[int, float]] = deque(maxlen=1024)  # (step, seconds)
         self.early: list[float] = []
-        self.slow_in_a_row = 0
+        self.recent: deque[float] = deque(maxlen=RECENT_READINGS)
         self.epoch: Any = None
         self.epoch_losses: list[float] = []
         self.epoch_means: list[tuple[Any, float, int]] = []  # (epoch, mean, steps)
@@ -177,8 +187,9 @@ class StepChecks:
                 return
 
     def _slowdown(self, row, th):
-        """Seconds per step measured over the last ~30 s of the run (the elapsed time the
-        bar prints, else the rows' arrival), against the median of the first minutes."""
+        """Seconds per step, each measured over at least 5 s of the run (the clock the bar
+        prints, else the rows' times): the median of the latest 15 against the median of
+        the first 20. Medians: a pause for sample images or a checkpoint is no slowdown."""
         step = row.get("step")
         t = row.get("elapsed_s")
         if not isinstance(t, (int, float)):
@@ -188,24 +199,22 @@ class StepChecks:
         if not isinstance(step, int):
             return
         self.points.append((step, float(t)))
-        # the newest point at least 30 s (and 3 steps) before this one
         base = next(((s, bt) for s, bt in reversed(self.points)
-                     if t - bt >= 30 and step - s >= 3), None)
+                     if t - bt >= SPEED_WINDOW and step > s), None)
         if base is None:
             return
         spi = (t - base[1]) / (step - base[0])
-        if len(self.early) < 10:
+        if len(self.early) < EARLY_READINGS:
             self.early.append(spi)
             return
-        early = sorted(self.early)[len(self.early) // 2]
+        self.recent.append(spi)
+        if len(self.recent) < self.recent.maxlen:
+            return
+        early, now = _median(self.early), _median(self.recent)
         factor, min_s = float(th.get("factor", 3.0)), float(th.get("min_seconds", 1.0))
-        if early > 0 and spi >= factor * early and spi >= min_s:
-            self.slow_in_a_row += 1
-        else:
-            self.slow_in_a_row = 0
-        if self.slow_in_a_row >= 3:
-            yield "LG163", {"before": f"{early:.2f}", "after": f"{spi:.2f}",
-                            "factor": f"{spi / early:.0f}", "total": row.get("max_steps")}
+        if early > 0 and now >= factor * early and now >= min_s:
+            yield "LG163", {"before": f"{early:.2f}", "after": f"{now:.2f}",
+                            "factor": f"{now / early:.0f}", "total": row.get("max_steps")}
 
     def _flat(self, row, th):
         """The mean loss of each finished epoch against the one before it."""
@@ -226,15 +235,16 @@ def judge_epochs(means: list[tuple[Any, float, int]], th: dict[str, Any]):
     """LG168's verdict on the last two finished epochs: (code, vars) once it fires."""
     if len(means) < 2:
         return
-    (_e0, m0, n0), (e1, m1, n1) = means[-2], means[-1]
+    (e0, m0, n0), (e1, m1, n1) = means[-2], means[-1]
     if min(n0, n1) < int(th.get("min_steps", 10)) or m0 <= 0:
         return
     change = (m1 - m0) / m0
     rise, flat = float(th.get("rise", 0.1)), float(th.get("flat", 0.002))
     if change >= rise:
-        how = f"rose {change:.0%}"
+        how, meaning = f"rose {change:.0%}", "the run is diverging (the learning rate is too high)"
     elif abs(change) <= flat:
-        how = "stayed flat"
+        how, meaning = "stayed flat", "nothing is being learned"
     else:
         return
-    yield "LG168", {"epoch": e1, "before": f"{m0:.4g}", "after": f"{m1:.4g}", "how": how}
+    yield "LG168", {"before_epoch": e0, "epoch": e1, "before": f"{m0:.4g}",
+                    "after": f"{m1:.4g}", "how": how, "meaning": meaning}

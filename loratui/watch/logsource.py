@@ -14,6 +14,7 @@ from loratui.watch.tail import FileTail, PipeTail, Segments
 
 PID_RETRY = 15.0  # seconds between looks for the writing process
 GUESS_LINES = 2000  # lines read for the trainer's signs before giving up
+QUIET_SECONDS = 10.0  # no output for this long: the writer stopped writing
 
 
 class LogSource(WatchSource):
@@ -26,6 +27,7 @@ class LogSource(WatchSource):
         self.doctor = LiveDoctor(Path(source).name if source != "-" else "<stdin>")
         self._guess_left = 0 if trainer else GUESS_LINES
         self._pid_checked = 0.0
+        self._in_progress = False
 
     def _read(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         rows: list[dict[str, Any]] = []
@@ -42,9 +44,19 @@ class LogSource(WatchSource):
                 self.ended = True
             for text in texts:
                 self._line(text, rows, events)
-        events += self.doctor.check_text(quiet=not chunks and not self.tail.pending)
+        if any(c.data for c in chunks):
+            self._last_output = time.monotonic()
         self._find_pid()
+        events += self.doctor.check_text(quiet=self._quiet(bool(chunks)))
         return rows, events
+
+    def _quiet(self, read_something: bool) -> bool:
+        """The writer stopped: the pipe closed, its process exited, or nothing came for
+        QUIET_SECONDS (a traceback is then what the run ended on)."""
+        if self.ended or self._writer_alive() is False:
+            return True
+        return not read_something and not self.tail.pending and \
+            self._silent_for(time.monotonic()) >= QUIET_SECONDS
 
     def _line(self, text: str, rows: list, events: list) -> None:
         if self._guess_left:
@@ -62,7 +74,11 @@ class LogSource(WatchSource):
         if row is not None:
             rows.append(row)
             events.extend(self.doctor.check_rows([row]))
+            if not self._in_progress:  # one progress line after other lines: the doctor
+                self._in_progress = True  # sees that the run went on after them
+                self.doctor.add_line(text)
         elif "%|" not in text:  # progress redraws are not lines of the log
+            self._in_progress = False
             self.doctor.add_line(text)
 
     def _silent_for(self, now: float) -> float:

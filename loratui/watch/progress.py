@@ -27,7 +27,10 @@ BAR_RE = re.compile(
     r"(?P<unit>s/it|it/s))?(?:,\s*(?P<postfix>[^\]]*))?\]")
 NUMBER = r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|NaN|inf|Inf|-inf)"
 POSTFIX_RE = re.compile(r"([A-Za-z_][\w/ ]*?)\s*[=:]\s*(" + NUMBER + r")(?=[,\s]|$)")
-EPOCH_RE = re.compile(r"^\s*(?:epoch|Epoch)\s+(\d+)\s*/\s*(\d+)\s*$")
+EPOCH_RE = re.compile(r"(?:^|[\]\s])(?:epoch|Epoch)\s+(\d+)\s*/\s*(\d+)\s*$")
+# A bar's name is the words before its colon: GUIs and loggers put timestamps and
+# `[STDERR]` in front of every line (`[08:03:35] [STDERR] steps:  38%|...`).
+DESC_RE = re.compile(r"[A-Za-z_][\w .\-]*$")
 LOSS_KEYS = ("loss", "current_loss", "loss/current", "step_loss")
 AVG_KEYS = ("avr_loss", "smooth loss", "smooth_loss", "loss_avg", "avg_loss", "average_loss",
             "loss/average")
@@ -64,7 +67,9 @@ class Update:
     __slots__ = ("desc", "elapsed_s", "eta_s", "n", "postfix", "sec_per_step", "total")
 
     def __init__(self, m: re.Match) -> None:
-        self.desc = m.group("desc").strip().rstrip(":").strip()
+        raw = m.group("desc").strip().rstrip(":").strip()
+        name = DESC_RE.search(raw)
+        self.desc = name.group(0).strip() if name else ""
         self.n = int(m.group("n"))
         self.total = int(m.group("total"))
         self.eta_s = _seconds(m.group("remaining"))
@@ -170,7 +175,7 @@ class ProgressReader:
 
     def feed(self, text: str) -> dict[str, Any] | None:
         """A metric row when `text` moved the run to a new step, else None."""
-        m = EPOCH_RE.match(text)
+        m = EPOCH_RE.search(text)
         if m:
             self.epoch, self.epochs = int(m.group(1)), int(m.group(2))
             return None

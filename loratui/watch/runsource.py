@@ -50,6 +50,7 @@ class RunFolderSource(WatchSource):
                 st["error"] = "interrupted (resumable)" if rs.get("resumable") else \
                     "interrupted"
         self.state_name = st["state"]
+        self.ended = st["state"] in ("finished", "failed")  # state.json is the last word
         return st
 
     def _judge_end(self, now: float):

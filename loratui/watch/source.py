@@ -100,6 +100,11 @@ class WatchSource:
         return pid_alive(self.pid)
 
     # -- the interface
+    @property
+    def name(self) -> str:
+        """A short name for a title: the log's or the folder's name, "stdin" for a pipe."""
+        return "stdin" if self.source == "-" else Path(self.source).name
+
     def poll(self) -> tuple[list[dict], list[dict], dict[str, Any], list[str] | None]:
         rows, events = self._read()
         now = time.monotonic()
@@ -173,7 +178,7 @@ class WatchSource:
             return []
         alive = self._writer_alive()
         if self.ended or alive is False:
-            return [self._ended_event()]
+            return self._ended_event()
         silent = self._silent_for(now)
         step_time = self.last_row.get("sec_per_step") or 0
         if self.state_name == "running" and silent > max(STALL_SECONDS, 20 * step_time):

@@ -44,7 +44,18 @@ class FileTail:
         self._mark = b""  # the last bytes read, to tell a rewritten file from a grown one
         self._skip_to: int | None = None
         if st.st_size > catch_up + HEAD:
-            self._skip_to = st.st_size - catch_up
+            self._skip_to = (st.st_size - catch_up) & ~1  # even: a UTF-16 log stays aligned
+        self.decoder = None
+        self._detect_encoding()
+
+    def _detect_encoding(self) -> None:
+        """UTF-16 (PowerShell's `>` writes it) is decoded as it comes; else bytes as-is."""
+        self.fh.seek(0)
+        self.decoder = None
+        if self.fh.read(2) in (b"\xff\xfe", b"\xfe\xff"):
+            import codecs
+
+            self.decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")
 
     def read(self) -> list[Chunk]:
         chunks: list[Chunk] = []
@@ -58,10 +69,11 @@ class FileTail:
             self.offset = 0
             self._skip_to = None
             self._mark = b""
+            self._detect_encoding()
             chunks.append(Chunk(note="truncated"))
         data = self._read_upto(size)
         if data:
-            chunks.append(Chunk(data))
+            chunks.append(Chunk(self._utf8(data)))
         if self.offset >= size and self._rotated():
             self.fh.close()
             self.fh = open(self.path, "rb")  # noqa: SIM115
@@ -69,11 +81,17 @@ class FileTail:
             self.ino = (st.st_dev, st.st_ino)
             self.offset = 0
             self._mark = b""
+            self._detect_encoding()
             chunks.append(Chunk(note="rotated"))
             data = self._read_upto(st.st_size)
             if data:
-                chunks.append(Chunk(data))
+                chunks.append(Chunk(self._utf8(data)))
         return chunks
+
+    def _utf8(self, data: bytes) -> bytes:
+        if self.decoder is None:
+            return data
+        return self.decoder.decode(data).encode("utf-8")
 
     def _read_upto(self, size: int) -> bytes:
         if self._skip_to is not None and self.offset >= HEAD:
@@ -82,6 +100,9 @@ class FileTail:
             # the first line there is cut: resume at the next line (or update)
             self.fh.readline(MAX_SEGMENT)
             self.offset = self.fh.tell()
+            if self.decoder is not None:
+                self.offset += self.offset & 1  # "\n\x00": the line starts after the NUL
+                self.decoder.reset()
             self._mark = b""
             return b"\n"
         if size <= self.offset:

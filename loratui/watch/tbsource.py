@@ -31,6 +31,8 @@ TAGS: dict[str, tuple[str, ...]] = {
     "lr_te": ("lr/textencoder", "lr_te", "lr/te1", "lr/text_encoder", "lr/textencoder1"),
     "epoch": ("epoch",),
 }
+EPOCH_LOSS_TAG = "loss/epoch"
+EPOCH_STEPS_UNKNOWN = 1 << 30  # its epochs are whole: the step-count check passes
 TAG_KEY = {tag: key for key, tags in TAGS.items() for tag in tags}
 TRAINER_TAGS = (("loss/current", "sd-scripts"), ("loss/train_step", "onetrainer"),
                 ("lr_unet", "loratui"))
@@ -91,6 +93,9 @@ class TensorBoardSource(WatchSource):
         self.tags_seen: set[str] = set()
         self._last_wall: tuple[int, float] | None = None
         self._emitted = -1
+        self._first_wall: float | None = None
+        self.epoch_means: list[tuple[int, float, int]] = []
+        self._epochs_judged = 0
         self._guessed = trainer is not None
         self._pid_checked = False
 
@@ -106,6 +111,8 @@ class TensorBoardSource(WatchSource):
                 self.doctor.reset()
                 self._last_wall = None
                 self._emitted = -1
+                self._first_wall = None
+                self.epoch_means, self._epochs_judged = [], 0
             self.run_dir = newest_dir
         got = 0
         for path in [f for f in files if f.parent == self.run_dir]:
@@ -122,6 +129,7 @@ class TensorBoardSource(WatchSource):
                 events.append(event("warning", f"{path.name}: {type(exc).__name__}: {exc}"))
         rows = self._rows(flush_last=got == 0)
         events += self.doctor.check_rows(rows)
+        events += self._judge_epochs()
         if not self._pid_checked and self.run_dir is not None:
             self._pid_checked = True
             from loratui.watch.procs import writer_pid
@@ -135,6 +143,10 @@ class TensorBoardSource(WatchSource):
         for value in ev.summary.value:
             key = TAG_KEY.get(value.tag)
             self.tags_seen.add(value.tag)
+            if value.tag == EPOCH_LOSS_TAG:  # sd-scripts: the epoch's mean loss, x = epoch
+                number = _scalar(value)
+                if number is not None:
+                    self.epoch_means.append((int(ev.step), number, EPOCH_STEPS_UNKNOWN))
             if key is None:
                 continue
             number = _scalar(value)
@@ -152,6 +164,20 @@ class TensorBoardSource(WatchSource):
                 if tag in self.tags_seen:
                     self.trainer, self._guessed = name, True
                     break
+
+    def _judge_epochs(self) -> list[dict[str, Any]]:
+        """LG168 on sd-scripts' `loss/epoch` scalars, as each epoch's arrives."""
+        if len(self.epoch_means) == self._epochs_judged:
+            return []
+        self._epochs_judged = len(self.epoch_means)
+        from loratui.watch.doctor_live import judge_epochs
+
+        out = []
+        for code, hit_vars in judge_epochs(self.epoch_means, self.doctor._thresholds("LG168")):
+            ev = self.doctor._fire_rule(code, hit_vars)
+            if ev is not None:
+                out.append(ev)
+        return out
 
     def _rows(self, *, flush_last: bool) -> list[dict[str, Any]]:
         if not self.pending:
@@ -173,5 +199,8 @@ class TensorBoardSource(WatchSource):
                     row["sec_per_step"] = round((wall - self._last_wall[1]) /
                                                 (step - self._last_wall[0]), 4)
                 self._last_wall = (step, wall)
+                if self._first_wall is None:
+                    self._first_wall = wall
+                row["elapsed_s"] = round(wall - self._first_wall, 3)  # since the first step
             rows.append(row)
         return rows

@@ -50,7 +50,8 @@ def test_style_and_tokens():
     ("beautifulgirl", "trigger-run-together"),
     ("ab", "trigger-short"),
     ("my,lora", "trigger-punctuation"),
-    ("汉服女孩", "trigger-non-ascii"),
+    ("汉服女孩", "trigger-cjk"),
+    ("café_style", "trigger-non-ascii"),
 ])
 def test_bad_trigger_words(word, kind):
     assert kind in {f.kind for f in word_problems(word)}

@@ -96,3 +96,77 @@ def test_cache_follows_rule_edits(tmp_path, monkeypatch):
     edited = text[:sev] + 'severity = "error"' + text[sev + len('severity = "warning"'):]
     (rules / "config.toml").write_text(edited, encoding="utf-8")
     assert load_catalog(rules).get("CF102").severity == "error"
+
+
+def _rule_data() -> list[dict]:
+    import tomllib
+
+    rules = TESTS.parent.parent / "rules"
+    return [data for path in sorted(rules.glob("*.toml"))
+            for data in tomllib.loads(path.read_text(encoding="utf-8")).get("rule", [])]
+
+
+def test_every_rule_has_its_chinese_texts():
+    from loratui.doctor.catalog import stale_translations
+
+    missing, stale = [], []
+    for data in _rule_data():
+        zh = data.get("zh", {})
+        needed = ["title", "message", "what", "why", "fix_safety"]
+        if (data.get("fix") or {}).get("title"):
+            needed.append("fix")
+        missing += [f"{data['code']}.{f}" for f in needed if not zh.get(f, "").strip()]
+        stale += [f"{data['code']}.{f}" for f in stale_translations(data, "zh")]
+        # Chinese text, not a copy of the English
+        assert re.search(r"[\u4e00-\u9fff]", zh.get("title", "")), data["code"]
+    assert not missing, f"rules without a Chinese translation: {missing}"
+    assert not stale, f"Chinese texts whose {{placeholders}} differ from the English: {stale}"
+
+
+def test_translation_with_other_placeholders_falls_back_to_english(tmp_path):
+    import pytest
+
+    from loratui.doctor.catalog import CatalogError
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    rule = ('[[rule]]\ncode = "CF999"\nname = "x"\nseverity = "info"\ninputs = ["config"]\n'
+            'message = "{key} = {rank} is high"\n[rule.zh]\ntitle = "太高"\n'
+            'message = "{key} 太高"\n')
+    (rules / "x.toml").write_text(rule, encoding="utf-8")
+    rule_zh = load_catalog(rules, use_cache=False, lang="zh").get("CF999")
+    assert rule_zh.text("title") == "太高"
+    assert rule_zh.text("message") == "{key} = {rank} is high"  # stale: the English is shown
+    (rules / "x.toml").write_text(rule.replace("[rule.zh]\n", "[rule.zh]\ntitel = \"x\"\n"),
+                                  encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"unknown \[rule.zh\] field.*titel"):
+        load_catalog(rules, use_cache=False)
+
+
+def test_chinese_texts_load_only_when_asked(tmp_path, monkeypatch):
+    monkeypatch.setenv("LORATUI_CACHE_DIR", str(tmp_path))
+    english = load_catalog()
+    assert english.lang is None and not english.get("CF102").translation
+    assert english.get("CF102").text("title") == english.get("CF102").title
+    (cache,) = (tmp_path / "loratui").glob("rules-*.cache")
+    assert "蟑螂" not in cache.read_bytes().decode("utf-8", "replace")  # English cache: no zh
+    assert not list((tmp_path / "loratui").glob("zh-rules-*.cache"))
+    chinese = load_catalog(lang="zh")
+    assert chinese.lang == "zh" and "赛博朋克蟑螂人" in chinese.get("CF102").text("message")
+    (zh_cache,) = (tmp_path / "loratui").glob("zh-rules-*.cache")
+    assert "蟑螂" in zh_cache.read_bytes().decode("utf-8", "replace")
+    assert "赛博朋克蟑螂人" in load_catalog(lang="zh").get("CF102").text("message")  # cached
+    zh_cache.write_bytes(b"LTRC damaged")  # a damaged translation cache: parsed again
+    assert "赛博朋克蟑螂人" in load_catalog(lang="zh").get("CF102").text("message")
+
+
+def test_chinese_reference_in_sync_with_the_rules():
+    from loratui.doctor.reference import render
+
+    doc = TESTS.parent.parent / "docs" / "doctor.zh-CN.md"
+    assert doc.read_text(encoding="utf-8") == render(load_catalog(use_cache=False, lang="zh")), \
+        "docs/doctor.zh-CN.md is stale: python -m loratui.doctor.reference > docs/doctor.zh-CN.md"
+    text = doc.read_text(encoding="utf-8")
+    for n in range(1, 35):
+        assert re.search(rf"^\| P{n} \|", text, re.M), f"P{n} missing"
+    assert "| CF102 | `rank-too-high` | 警告 | LoRA 网络维度 rank 超出指南范围 |" in text

@@ -135,3 +135,32 @@ def test_every_shipped_preset_passes_its_familys_thresholds(preset):
     cfg = preset.to_config()
     found = {d.code: d.message for d in diagnose_config(cfg, vram_gb=preset.min_vram_gb)}
     assert not set(found) & FAMILY_RULES, found
+
+
+def test_the_base_model_on_disk_tells_the_family(tmp_path):
+    """A loratui.toml with model.family = "auto" and a base model folder whose name says
+    nothing: its model_index.json (or a checkpoint's tensor names) is what the input shows."""
+    import struct
+
+    xl = tmp_path / "models" / "base"
+    xl.mkdir(parents=True)
+    (xl / "model_index.json").write_text(json.dumps(
+        {"_class_name": "StableDiffusionXLPipeline", "text_encoder_2": ["transformers", "x"]}))
+    header = json.dumps({"cond_stage_model.transformer.text_model.embeddings.x":
+                         {"dtype": "F16", "shape": [1], "data_offsets": [0, 2]}}).encode()
+    (tmp_path / "models" / "merged.safetensors").write_bytes(
+        struct.pack("<Q", len(header)) + header + b"\0\0")
+    body = '[network]\nrank = 32\nalpha = 16.0\n[dataset]\nresolution = 1024\n'
+    on_xl = write(tmp_path, "xl.toml", f'[model]\nbase = "models/base"\n{body}')
+    on_v15 = write(tmp_path, "v15.toml", f'[model]\nbase = "models/merged.safetensors"\n{body}')
+    assert not codes(run_doctor([on_xl])[0]) & {"CF101", "CF102"}
+    assert {"CF101", "CF102"} <= codes(run_doctor([on_v15])[0])
+    # the wizard's path: a RunConfig, the base model resolved the same way
+    from loratui.config import RunConfig
+
+    cfg = RunConfig()
+    cfg.model.base = str(xl)
+    cfg.network.rank, cfg.network.alpha = 32, 16.0
+    assert "CF102" not in {d.code for d in diagnose_config(cfg, vram_gb=24)}
+    cfg.model.base = str(tmp_path / "models" / "merged.safetensors")
+    assert "CF102" in {d.code for d in diagnose_config(cfg, vram_gb=24)}

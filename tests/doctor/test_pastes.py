@@ -118,7 +118,10 @@ def test_cut_command_is_not_whole():
 @given(st.lists(st.sampled_from(["accelerate launch", "train_network.py", "--a=1", "\\\n",
                                  "`\n", "^\n", ">> ", "PS C:\\x> ", "!", "'", '"', "Command '[",
                                  "']' returned non-zero exit status 1", "\n", " ", "...",
-                                 "INFO ", "        --b"]), max_size=30), st.text(max_size=40))
+                                 "INFO ", "        --b", "--network_dim=8 ",
+                                 "--pretrained_model_name_or_path x ", "--train_data_dir=d ",
+                                 "  --network_module networks.lora"]), max_size=30),
+       st.text(max_size=40))
 def test_fuzz_find_commands(parts, noise):
     for cmd in find_commands("".join(parts) + noise):
         assert isinstance(cmd.args, list) and cmd.line >= 1
@@ -266,3 +269,37 @@ def test_rich_wrapped_logged_command():
     assert cmd.script == "sdxl_train_network.py" and cmd.line == 1
     assert cmd.args == ["--config_file", "D:/lora/config_lora-20240601.toml"]
     assert cmd.launcher[-4:] == ["--mixed_precision", "fp16", "--num_processes", "1"]
+
+
+def test_command_whose_script_name_was_cut_off():
+    """A paste that keeps only sd-scripts' arguments (one a line, or `\\`-joined) is still
+    a command; which script ran is not shown, so it is not whole."""
+    for sep in (" \\\n", "\n"):
+        text = sep.join(["  --pretrained_model_name_or_path=\"/m/sd_xl_base_1.0.safetensors\"",
+                         "  --train_data_dir=\"/data/img\"", "  --network_module=networks.lora",
+                         "  --network_dim=256", "  --network_alpha=1"]) + "\n"
+        cmd = _best("here is my command\n" + text)
+        assert cmd.script == "" and cmd.line == 2, sep
+        assert "--network_dim=256" in cmd.args and "--network_alpha=1" in cmd.args
+    # other tools' flags are not sd-scripts': no command
+    assert best_command(find_commands("--output_dir x --resolution 512 --seed 1\n")) is None
+    assert best_command(find_commands("--train_batch_size 1 --learning_rate 1e-4 "
+                                      "--output_dir /o\n")) is None
+
+
+def test_scriptless_command_is_an_excerpt(tmp_path):
+    text = ("it stops after caching latents, args:\n"
+            "--pretrained_model_name_or_path=/m/sd_xl_base_1.0.safetensors "
+            "--train_data_dir=/d --network_module=networks.lora --network_dim=128\n")
+    diags, inputs = run_doctor([write(tmp_path, "paste.txt", text)])
+    f = inputs[0].facts
+    assert inputs[0].kind == "cmdline" and not f.complete
+    assert f.origin("network_alpha") == "unknown"  # not sd-scripts' default 1
+    found = {d.code for d in diags}
+    assert "CF102" in found and "CF104" not in found
+    assert "CF125" not in found  # the script (SD1 or SDXL) is not in the paste
+    log = write(tmp_path, "run.log", "INFO     prepare tokenizer\n" + text.split("\n", 1)[1]
+                + "Traceback (most recent call last):\n  File \"x.py\", line 1\n"
+                "torch.cuda.OutOfMemoryError: CUDA out of memory.\n")
+    diags, inputs = run_doctor([log])
+    assert {"CF102", "LG103"} <= {d.code for d in diags}, [d.code for d in diags]

@@ -56,6 +56,33 @@ def tiny_lora(model_dir: Path, path: Path, *, rank: int = 4, alpha: float = 2.0,
     return path
 
 
+def tiny_sdxl_lora(model_dir: Path, path: Path, *, rank: int = 4, alpha: float = 2.0,
+                   seed: int = 0, scale: float = 0.2) -> Path:
+    """A kohya SDXL LoRA (lora_unet_ in the LDM layout, lora_te1_, lora_te2_) for the tiny
+    SDXL model, random (seeded) weights, written by the real export path."""
+    import torch
+
+    from loratui import families
+    from loratui.train.check import load_pipeline
+    from loratui.train.export import kohya_state_dict, serialize
+    from loratui.train.lora import add_text_encoder_lora, add_unet_lora, lora_layers
+
+    pipe = load_pipeline(model_dir)
+    tes = [pipe.text_encoder, pipe.text_encoder_2]
+    add_unet_lora(pipe.unet, rank, alpha)
+    for te in tes:
+        add_text_encoder_lora(te, rank, alpha)
+    gen = torch.Generator().manual_seed(seed)
+    for model in (pipe.unet, *tes):
+        _randomize(lora_layers(model), gen, scale)
+    tensors = kohya_state_dict(pipe.unet, tes, dtype="no", family=families.get("sdxl"))
+    meta = {"ss_network_module": "networks.lora", "ss_network_dim": str(rank),
+            "ss_network_alpha": f"{alpha:g}", "ss_base_model_version": "sdxl_base_v1-0",
+            "ss_output_name": path.stem}
+    path.write_bytes(serialize(tensors, meta))
+    return path
+
+
 def sd15_layout_lora(path: Path, *, rank: int = 2, alpha: float = 1.0, seed: int = 0,
                      block_scale: dict[str, float] | None = None) -> Path:
     """Every module of a full-size SD1.5 LoRA (FORMATS.md §1.1), fp16, shapes from the

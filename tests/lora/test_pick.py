@@ -85,3 +85,22 @@ def test_rescue_checks_the_second_lora_is_of_the_same_kind(tiny_a, sd15_file, tm
     assert "cannot be told" in k.lines[-1]
     k = same_kind(char, plain)
     assert k.same is None and "cannot tell the model family of plain.safetensors" in k.lines[0]
+
+
+def test_an_sdxl_pick_is_checked_and_written_for_an_sdxl_checkpoint(tmp_path):
+    """The Test step on an SDXL LoRA: the workflow loads an SDXL checkpoint at 1024 px and
+    the usage rules compare the LoRA with an SDXL base (no false family mismatch)."""
+    from loratui.lora.block_layout import layout_for
+    from loratui.lora.pick import Pick, build
+
+    xl = layout_for("sdxl")
+    lora = tmp_path / "hanfu_xl.safetensors"
+    r = build(Pick(lora, 0.7), xl, list(xl.lora_blocks))
+    assert r.workflow["4"]["inputs"]["ckpt_name"] == "sd_xl_base_1.0.safetensors"
+    assert r.workflow["5"]["inputs"]["width"] == 1024
+    assert "PR111" not in {d.code for d in r.findings}
+    own = build(Pick(lora, 0.7), xl, list(xl.lora_blocks), checkpoint="noobai.safetensors")
+    assert own.workflow["4"]["inputs"]["ckpt_name"] == "noobai.safetensors"
+    # the same LoRA against an SD1.5 base is the mismatch PR111 names
+    v15 = build(Pick(lora, 0.7), xl, list(xl.lora_blocks), family="sd15")
+    assert "PR111" in {d.code for d in v15.findings}

@@ -26,3 +26,24 @@ def test_missing_lora_file(tmp_path):
     out = run("--comfy", str(tmp_path), str(tmp_path / "nope.safetensors"), cwd=tmp_path)
     assert out.returncode == 2
     assert "nope.safetensors: no such file" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_keep_never_overwrites(tmp_path):
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "fullsize-sdxl.safetensors").write_bytes(b"mine")
+    checkout = tmp_path / "ComfyUI"
+    (checkout / "comfy").mkdir(parents=True)
+    (checkout / "comfy" / "lora.py").write_text("")
+    out = run("--comfy", str(checkout), "--keep", str(keep), cwd=tmp_path)
+    assert out.returncode == 2 and "give --keep an empty folder" in out.stderr
+    assert (keep / "fullsize-sdxl.safetensors").read_bytes() == b"mine"
+
+
+def test_a_checkout_that_does_not_import_is_one_message(tmp_path):
+    checkout = tmp_path / "ComfyUI"
+    (checkout / "comfy").mkdir(parents=True)
+    (checkout / "comfy" / "lora.py").write_text("import comfy_missing_requirement\n")
+    out = run("--comfy", str(checkout), cwd=tmp_path)
+    assert out.returncode == 2 and "importing ComfyUI failed" in out.stderr
+    assert "requirements" in out.stderr and "Traceback" not in out.stderr

@@ -24,8 +24,11 @@ def run(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
 def test_cpu_tiny_trains_one_preset_of_each_family(tmp_path):
     out = run(tmp_path, "--steps", "2", "--warmup", "0", "--presets", *PRESETS)
     assert out.returncode == 0, out.stderr
-    rows = json.loads((tmp_path / "check.json").read_text())["rows"]
+    result = json.loads((tmp_path / "check.json").read_text())
+    rows = result["rows"]
     assert [r["preset"] for r in rows] == PRESETS
+    # what it ran on travels with the figures
+    assert result["env"]["torch"] and "diffusers" in result["env"] and "gpu" not in result["env"]
     assert {r["family"] for r in rows} == {"sd15", "sdxl"}
     for r in rows:
         assert "error" not in r, r

@@ -56,3 +56,30 @@ def test_usage_follows_the_guide(tmp_path) -> None:
     assert lora["inputs"]["lora_name"] == "hanfu.safetensors"
     assert lora["inputs"]["strength_model"] == 0.6
     assert wf["3"]["inputs"]["model"] == ["10", 0]  # the sampler uses the LoRA'd model
+
+
+def test_usage_of_an_sdxl_lora_loads_an_sdxl_checkpoint_at_1024(tmp_path) -> None:
+    """The workflow written for an SDXL LoRA loads an SDXL checkpoint — the user's own base
+    model file when it is one — at SDXL's size, and our doctor finds no family mismatch in it."""
+    from loratui.config import RunConfig
+    from loratui.doctor import diagnose_paths
+    from loratui.ui.core import lora_usage
+
+    lora = tmp_path / "hanfu_xl.safetensors"
+    u = usage(lora, trigger="hanfu_girl_", kind="character", family="sdxl")
+    wf = json.loads(workflow_json(u))
+    assert wf["4"]["inputs"]["ckpt_name"] == "sd_xl_base_1.0.safetensors"
+    assert (wf["5"]["inputs"]["width"], wf["5"]["inputs"]["height"]) == (1024, 1024)
+    assert json.loads(workflow_json(usage(lora)))["5"]["inputs"]["width"] == 512  # SD1.5
+    flow = tmp_path / "hanfu_xl.comfyui-api.json"
+    flow.write_text(workflow_json(u))
+    diags, _ = diagnose_paths([str(flow)])
+    assert "PR111" not in {d.code for d in diags}
+
+    cfg = RunConfig()
+    cfg.model.family = "sdxl"
+    cfg.model.base = str(tmp_path / "ponyDiffusionV6XL.safetensors")
+    cfg.dataset.trigger_word = "hanfu_girl_"
+    own = json.loads(workflow_json(lora_usage(lora, cfg)))
+    assert own["4"]["inputs"]["ckpt_name"] == "ponyDiffusionV6XL.safetensors"
+    assert own["5"]["inputs"]["width"] == 1024

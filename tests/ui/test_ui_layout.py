@@ -46,7 +46,7 @@ async def test_every_screen_shows_its_texts_whole(tmp_path, size) -> None:
     problems: dict[str, list[str]] = {}
     async with app.run_test(size=size) as pilot:
         for step in ("start", "dataset", "captions", "trigger", "parameters", "train",
-                     "export", "test"):
+                     "export"):
             app.goto(step)
             await settle(pilot, 1.2 if step in ("dataset", "train") else 0.6)
             problems[step] = cut_off(app)

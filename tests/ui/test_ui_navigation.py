@@ -46,6 +46,11 @@ async def test_footer_shows_the_step_keys(project, gpu12) -> None:
         await pilot.pause()
         assert app.screen.query_one(Footer)
         shown = {b.key for (_, b, enabled, _tip) in app.active_bindings.values() if b.show}
+        assert {"ctrl+n", "ctrl+g", "ctrl+q", "ctrl+l"} <= shown
+        assert "ctrl+p" not in shown  # the first step: no Back
+        app.goto("dataset")
+        await pilot.pause()
+        shown = {b.key for (_, b, enabled, _tip) in app.active_bindings.values() if b.show}
         assert {"ctrl+n", "ctrl+p", "ctrl+g", "ctrl+q"} <= shown
 
 

@@ -110,3 +110,48 @@ async def test_base_model_check_names_the_family_and_where_it_came_from(project,
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert "Family: SD1.5 (detected from its tensor names)" in text(app, "#model-status")
+
+
+async def test_hand_set_family_is_shown_and_a_wrong_one_is_an_error(project, gpu12) -> None:
+    """model.family from loratui.toml is the family in use; one the base model contradicts
+    is an error naming the detected family (the words `loratui train` uses) and Next stays."""
+    import json
+
+    xl = project / "models" / "xl"
+    xl.mkdir(parents=True)
+    (xl / "model_index.json").write_text(json.dumps(
+        {"_class_name": "StableDiffusionXLPipeline", "text_encoder_2": ["transformers", "x"]}))
+    odd = project / "models" / "merge"
+    odd.mkdir()
+    (odd / "model_index.json").write_text(json.dumps({"_class_name": "SomePipeline"}))
+    toml = project / "loratui.toml"
+    toml.write_text('[model]\nfamily = "sd15"\n')
+    app = create_app(project, gpu=gpu12)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert app.state.config.model.family == "sd15"
+        await pilot.press("tab", *"models/xl", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        status = text(app, "#model-status")
+        assert "model.family = 'sd15'" in status and "detected 'sdxl'" in status, status
+        assert "SDXL model" in status and "set model.family = 'sdxl'" in status
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert app.screen.STEP == "start"
+        assert "detected 'sdxl'" in text(app, "#guard")
+    toml.write_text('[model]\nfamily = "sdxl"\n')
+    app = create_app(project, gpu=gpu12)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("tab", *"models/xl", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "Family: SDXL (set by model.family in loratui.toml; detected from " \
+               "model_index.json)" in text(app, "#model-status")
+        # a model whose family cannot be told: the hand-set one is shown as in use
+        app.screen.query_one("#base-model", Input).value = "models/merge"
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        status = text(app, "#model-status")
+        assert "Family: SDXL (set by model.family in loratui.toml)" in status, status

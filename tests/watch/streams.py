@@ -66,7 +66,8 @@ class Stream:
 
 def sd_scripts(steps: int = 60, epochs: int = 3, *, nan_at: int | None = None,
                slow_from: int | None = None, crlf: bool = False, gui: bool = False,
-               output_dir: str = "/data/lora/out", rise: float = 0.0, seed: int = 1) -> Stream:
+               output_dir: str = "/data/lora/out", rise: float = 0.0, prefixed: bool = False,
+               frozen: bool = False, sample_every: int = 0, seed: int = 1) -> Stream:
     rnd = random.Random(seed)
     s = Stream()
     if gui:
@@ -97,7 +98,13 @@ def sd_scripts(steps: int = 60, epochs: int = 3, *, nan_at: int | None = None,
         if slow_from and step >= slow_from:
             spi *= 10
         elapsed += spi
+        if sample_every and step % sample_every == 0:  # sample images: the bar's clock runs on
+            s.add("\n" + rich_log("INFO", f"generating sample images at step / サンプル画像生成 "
+                                   f"ステップ: {step}", "train_util.py:5506"))
+            elapsed += 45
         loss = 0.12 - 0.0004 * step + rnd.random() * 0.01 + rise * (epoch - 1)
+        if frozen:  # learning rate 0: the same loss, give or take the timestep noise
+            loss = 0.12 + (0.0001 if step % 2 else -0.0001)
         losses.append(loss)
         avg = sum(losses[-per_epoch:]) / len(losses[-per_epoch:])
         avg = round(avg, 4)
@@ -112,6 +119,13 @@ def sd_scripts(steps: int = 60, epochs: int = 3, *, nan_at: int | None = None,
                                   "clip_skipは動作しません"))
     s.add("\n" + rich_log("INFO", "model saved.", "train_network.py:1116"))
     text = "".join(s.parts)
+    if prefixed:  # a GUI that logs the trainer's stderr: each update on a line of its own,
+        # after a clock and the stream's name, some twice, a log line glued to a bar
+        lines = [f"[08:03:{i % 60:02d}] [STDERR] {seg}" for i, seg in
+                 enumerate(x for x in text.replace("\r", "\n").split("\n") if x)]
+        lines = [x for line in lines for x in ((line, line) if "avr_loss" in line else (line,))]
+        text = "\n".join(lines) + "\n"
+        text = text.replace("]\n[08:03:01] [STDERR] ", "]INFO:train_util:epoch is incremented.\n", 1)
     if crlf:
         text = text.replace("\n", "\r\n")
     s.parts = [text]

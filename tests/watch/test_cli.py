@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.watch.streams import sd_scripts
 
 
@@ -52,14 +54,17 @@ def test_bad_path_is_one_line_and_exit_2(tmp_path):
     assert r.returncode == 2 and "no training log" in r.stderr.decode()
 
 
-def test_watching_a_log_imports_nothing_heavy(tmp_path):
+@pytest.mark.parametrize("command", [["watch", "{log}", "--once", "--json"],
+                                     ["doctor", "{log}"]])
+def test_watching_or_diagnosing_a_log_imports_nothing_heavy(tmp_path, command):
     log = tmp_path / "train.log"
-    log.write_bytes(sd_scripts(steps=10, epochs=1).data)
-    code = ("import sys, runpy; sys.argv = ['loratui', 'watch', %r, '--once', '--json']\n"
+    log.write_bytes(sd_scripts(steps=30, epochs=3, rise=0.04).data)
+    args = [a.format(log=log) for a in command]
+    code = ("import sys, runpy; sys.argv = ['loratui', *%r]\n"
             "try:\n    runpy.run_module('loratui', run_name='__main__')\n"
             "except SystemExit:\n    pass\n"
             "print('HEAVY:', [m for m in ('torch', 'tensorboard', 'textual', 'diffusers') "
-            "if m in sys.modules], file=sys.stderr)" % str(log))
+            "if m in sys.modules], file=sys.stderr)" % args)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "HEAVY: []" in r.stderr, r.stderr[-2000:]
 

@@ -175,3 +175,25 @@ def test_unknown_paths_and_trainers(tmp_path):
         open_source(tmp_path / "missing.log")
     with pytest.raises(WatchError, match="unknown trainer"):
         open_source(tmp_path, trainer="kohya")
+
+
+def test_powershell_utf16_log(tmp_path):
+    """`python train_network.py ... > train.log` in PowerShell 5 writes UTF-16 with a BOM."""
+    stream = sd_scripts(steps=20, epochs=2, crlf=True)
+    log = tmp_path / "train.log"
+    data = stream.data.decode("utf-8").encode("utf-16")
+    log.write_bytes(data[:len(data) // 2 + 1])  # cut inside a character
+    source = open_source(log)
+    rows = source.poll()[0]
+    with open(log, "ab") as fh:
+        fh.write(data[len(data) // 2 + 1:])
+    rows += source.poll()[0] + source.poll()[0]
+    assert [r["step"] for r in rows] == list(range(1, 21))
+    assert rows[-1]["loss_avg"] == pytest.approx(stream.rows[-1]["loss_avg"])
+
+
+def test_a_weights_file_is_not_a_log(tmp_path):
+    lora = tmp_path / "my_lora.safetensors"
+    lora.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
+    with pytest.raises(WatchError, match="not a training log"):
+        open_source(lora)

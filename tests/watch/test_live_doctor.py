@@ -3,6 +3,9 @@ catalog's code and fix."""
 
 from __future__ import annotations
 
+import os
+import time
+
 from loratui.watch import open_source
 from tests.watch.helpers import findings, follow_growing
 from tests.watch.streams import OOM_TRACEBACK, sd_scripts, tqdm_line
@@ -66,7 +69,9 @@ def test_slowdown_fires_when_steps_become_many_times_slower(tmp_path):
 
 
 def test_healthy_run_has_no_slowdown(tmp_path):
-    stream = sd_scripts(steps=200, epochs=2)
+    """Pauses for sample images (45 s every 25 steps, the bar's clock running on) are not
+    a slowdown."""
+    stream = sd_scripts(steps=200, epochs=2, sample_every=25)
     _src, _rows, events, _ = follow_growing(tmp_path, stream.data, max_chunk=4000)
     assert findings(events) == []
 
@@ -100,3 +105,54 @@ def test_falling_loss_is_not_flagged_by_the_doctor(tmp_path):
 
     diags, _inputs = diagnose_paths([str(log)])
     assert "LG168" not in [d.code for d in diags]
+
+
+def test_onetrainer_stops_on_nan_with_its_own_message(tmp_path):
+    from tests.watch.streams import onetrainer
+
+    data = onetrainer(epochs=2, per_epoch=10).data
+    data = data[:data.index(b"Saving")] + (
+        b"\nTraceback (most recent call last):\n"
+        b'  File "/home/me/OneTrainer/modules/trainer/GenericTrainer.py", line 760, in train\n'
+        b"    raise RuntimeError(\"Training loss became NaN. ...\")\n"
+        b"RuntimeError: Training loss became NaN. This may be due to invalid parameters, "
+        b"precision issues, or a bug in the loss computation.\n")
+    _src, _rows, events, _ = follow_growing(tmp_path, data)
+    assert [f["code"] for f in findings(events)] == ["LG101"]
+
+
+def test_a_traceback_the_run_went_on_after_is_not_a_crash(tmp_path):
+    """A warning traceback (a dataloader worker, a probe) printed mid-run, then progress:
+    the fallback rule (LG139) waits for the output to stop, and then sees the run went on."""
+    data = sd_scripts(steps=30, epochs=2).data
+    cut = data.index(b"\rsteps:  50%")
+    odd = (b"\nTraceback (most recent call last):\n"
+           b'  File "/home/me/sd-scripts/library/train_util.py", line 2103, in __getitem__\n'
+           b"    img = self.load_image(path)\n"
+           b"SomeWorkerError: worker 3 hiccup, retrying\n")
+    source, _rows, events, states = follow_growing(tmp_path, data[:cut] + odd + data[cut:])
+    os.utime(tmp_path / "train.log", (time.time() - 60, time.time() - 60))  # long quiet
+    events += source.poll()[1]
+    assert findings(events) == [] and states[-1]["state"] == "finished"
+
+
+def test_a_traceback_the_output_stopped_on_is_reported_once_quiet(tmp_path):
+    data = sd_scripts(steps=30, epochs=2).data
+    cut = data.index(b"\rsteps:  50%")
+    crash = (b"\nTraceback (most recent call last):\n"
+             b'  File "/home/me/sd-scripts/train_network.py", line 783, in train\n'
+             b"    loss = self.strange_step()\n"
+             b"SomeOddError: nothing any rule knows\n")
+    source, _rows, events, _ = follow_growing(tmp_path, data[:cut] + crash)
+    assert findings(events) == []  # not yet: the trainer may go on
+    os.utime(tmp_path / "train.log", (time.time() - 60, time.time() - 60))
+    events = source.poll()[1]
+    assert [f["code"] for f in findings(events)] == ["LG139"]
+
+
+def test_a_loss_that_does_not_move_over_an_epoch(tmp_path):
+    stream = sd_scripts(steps=60, epochs=3, frozen=True)
+    _src, _rows, events, _ = follow_growing(tmp_path, stream.data)
+    flat = findings(events, "LG168")
+    assert len(flat) == 1 and "stayed flat from epoch 1 to epoch 2" in flat[0]["message"]
+    assert "nothing is being learned" in flat[0]["message"]

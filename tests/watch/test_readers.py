@@ -67,3 +67,12 @@ def test_a_restarted_run_in_the_same_log(tmp_path):
     assert len(restarts) == 1
     assert [r["step"] for r in rows] == list(range(1, 31)) + list(range(1, 41))
     assert states[-1]["max_steps"] == 40 and states[-1]["step"] == 40
+
+
+def test_gui_prefixed_lines_as_users_paste_them(tmp_path):
+    """`[08:03:35] [STDERR] steps:  38%|███▊ | 36/96 [13:09<21:55, 21.93s/it, avr_loss=0.0796]`:
+    each update on its own line behind a clock, some printed twice."""
+    stream = sd_scripts(steps=40, epochs=2, prefixed=True)
+    _source, rows, _events, states = follow_growing(tmp_path, stream.data)
+    check_rows(rows, stream.rows, ("loss_avg", "epoch", "max_steps"))
+    assert states[-1]["state"] == "finished"

@@ -113,3 +113,17 @@ def test_loratui_run_tensorboard_folder(tmp_path):
     source = open_source(run / "tensorboard")
     rows = source.poll()[0] + source.poll()[0]
     assert [r["step"] for r in rows] == [1, 2, 3] and source.trainer == "loratui"
+
+
+def test_epoch_loss_scalars_rising_raise_lg168(tmp_path):
+    writer = EventFileWriter(str(tmp_path / "tb"))
+    write_steps(writer, SD_SCRIPTS, range(1, 4))
+    source = open_source(tmp_path / "tb")
+    source.poll()
+    for epoch, loss in ((1, 0.100), (2, 0.098), (3, 0.125)):  # sd-scripts: x = epoch
+        writer.add_event(scalar_event(epoch, "loss/epoch", loss, 1_700_000_000.0 + epoch))
+        writer.flush()
+        events = source.poll()[1] + source.poll()[1]
+        codes = [e["code"] for e in events if e["type"] == "finding"]
+        assert codes == (["LG168"] if epoch == 3 else [])
+    writer.close()

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 # Paths are handled as strings with os.path here: `import pathlib` alone costs a tenth of
 # the start-up budget of `loratui doctor CONFIG`. Loaders off that path take a Path.
 
-KINDS = ("loratui", "kohya-json", "sdscripts-toml", "dataset-toml", "cmdline", "log", "lora",
+KINDS = ("loratui", "kohya-json", "sdscripts-toml", "dataset-toml", "cmdline", "aitoolkit",
+         "log", "lora",
          "prompt", "comfy", "dataset", "run")
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".jxl",
@@ -81,6 +82,9 @@ def decode(raw: bytes) -> str:
 
 def _looks_like_json_kind(data: Any) -> str | None:
     if isinstance(data, dict):
+        if isinstance(data.get("config"), dict) and isinstance(data["config"].get("process"),
+                                                                list):
+            return "aitoolkit"
         if isinstance(data.get("nodes"), list) and ("links" in data or "last_node_id" in data):
             return "comfy"
         values = list(data.values())
@@ -130,6 +134,8 @@ def detect(path: str | Path) -> str | None:
         return None
     if ext == ".toml":
         return sniff_toml_kind(head, name)
+    if ext in (".yaml", ".yml") and _aitoolkit_head(head):
+        return "aitoolkit"
     if ext == ".json" or head.lstrip().startswith("{"):
         import json
 
@@ -154,17 +160,36 @@ RUN_SIGNS = LazyRe(
     re.M)
 
 
+def _aitoolkit_head(head: str) -> bool:
+    from loratui.doctor.inputs.aitoolkit import looks_like_aitoolkit
+
+    return looks_like_aitoolkit(head)
+
+
+def _has_scriptless_command(head: str) -> bool:
+    """sd-scripts' arguments with the script name cut off (`--network_dim 32 ...`)."""
+    if "--" not in head:
+        return False
+    from loratui.doctor.inputs.commands import scriptless_start
+
+    return scriptless_start(head.replace("\n", " ")) is not None
+
+
 def _text_kind(head: str, path: str) -> str:
     try:
         size = os.stat(path).st_size
     except OSError:
         size = 0
     lines = head.count("\n") + 1
-    has_script = bool(SCRIPT_RE.search(head)) or "accelerate launch" in head
+    has_script = bool(SCRIPT_RE.search(head)) or "accelerate launch" in head or \
+        _has_scriptless_command(head)
     has_args = bool(re.search(r"(?:^|\s)--?[a-z_][\w-]*", head))
     if has_script and has_args and size < SMALL_TEXT and not RUN_SIGNS.search(head):
         return "cmdline"
-    if "<lora:" in head and size < SMALL_TEXT and lines <= 40:
+    if "process:" in head and size < SMALL_TEXT and _aitoolkit_head(head) and \
+            not re.search(r"Traceback \(most recent|\d+%\|", head):
+        return "aitoolkit"  # an ai-toolkit job pasted into a .txt
+    if "<lora:" in head and size < SMALL_TEXT and lines <= 40 and not RUN_SIGNS.search(head):
         return "prompt"
     if re.match(r"\s*(\[[\w.]+\]|\w+\s*=)", head) and "=" in head and lines < 400 and \
             not re.search(r"^\s*(Traceback|INFO|WARNING|ERROR)", head, re.M):
@@ -298,7 +323,8 @@ def _load_run(inp: Input, path: str) -> None:
 
 LOADERS = {
     "loratui": _load_config, "kohya-json": _load_config, "sdscripts-toml": _load_config,
-    "dataset-toml": _load_config, "cmdline": _load_config, "log": _load_log,
+    "dataset-toml": _load_config, "cmdline": _load_config, "aitoolkit": _load_config,
+    "log": _load_log,
     "lora": _load_lora, "prompt": _load_prompt, "comfy": _load_comfy,
     "dataset": _load_dataset, "run": _load_run,
 }

@@ -46,6 +46,17 @@ LAUNCHER = LazyRe(
 SCRIPT = LazyRe(r"[^\s\"'=]*?(?:train_network|sdxl_train_network|train_db|sdxl_train|fine_tune|"
                 r"train_textual_inversion|train_text_to_image_lora\w*|train_dreambooth_lora\w*|"
                 r"sd3_train_network|flux_train_network|flux_train|[\w-]*train[\w-]*)\.py\b")
+# sd-scripts' own arguments: a run of them is an sd-scripts command even when the paste cut
+# off its launcher and script name (`--pretrained_model_name_or_path=... --network_dim 32`).
+SDSCRIPTS_FLAG = LazyRe(
+    r"(?:^|\s)--(pretrained_model_name_or_path|network_module|network_dim|network_alpha|"
+    r"train_data_dir|reg_data_dir|dataset_config|output_name|save_model_as|train_batch_size|"
+    r"max_train_steps|max_train_epochs|optimizer_type|network_train_unet_only|"
+    r"caption_extension|enable_bucket|cache_latents|save_every_n_epochs|lr_scheduler|"
+    r"unet_lr|text_encoder_lr|min_snr_gamma|keep_tokens|shuffle_caption|sample_prompts)\b")
+# Arguments only sd-scripts has: one of them must be among those found.
+SDSCRIPTS_ONLY = ("pretrained_model_name_or_path", "network_module", "network_dim",
+                  "train_data_dir", "dataset_config", "save_model_as")
 CALLED = LazyRe(r"Command '(\[.*?\])' (?:returned non-zero exit status|died with)", re.S)
 QUOTED_ITEM = LazyRe(r"'((?:[^'\\]|\\.)*)'")
 ARG = LazyRe(r"(?:^|\s)--?[A-Za-z][\w-]*")
@@ -147,8 +158,8 @@ def _logical_lines(text: str) -> list[tuple[int, str, bool]]:
         body = line.strip()
         # Loggers wrap a long command onto indented lines that go on with `--flag`; some
         # pastes lose the `\\` and keep one `--flag` a line.
-        wrapped = bool(cur) and body.startswith("--") and not logged and \
-            SCRIPT.search(" ".join(cur)) is not None
+        wrapped = bool(cur) and body.startswith("--") and not logged and (
+            cur[0].startswith("--") or SCRIPT.search(" ".join(cur)) is not None)
         # A logger (rich) wraps a long message onto lines indented to its message column.
         wrapped = wrapped or (cur_logged and not logged and bool(body) and
                               raw[:16].isspace() and len(raw) > 16)
@@ -167,10 +178,26 @@ def _logical_lines(text: str) -> list[tuple[int, str, bool]]:
     return out
 
 
+def scriptless_start(body: str) -> int | None:
+    """Where an sd-scripts argument list starts in a line that names no script (the paste
+    cut it off), or None: at least three of sd-scripts' arguments, one of them its own."""
+    names = {m.group(1): m.start() for m in SDSCRIPTS_FLAG.finditer(body)}
+    if len(names) < 3 or not any(n in names for n in SDSCRIPTS_ONLY):
+        return None
+    first = min(names.values())
+    launcher = next(iter(LAUNCHER.finditer(body, 0, first)), None)
+    if launcher is not None:
+        return launcher.start()
+    return first + (body[first].isspace())
+
+
 def _command_in(body: str) -> tuple[str, bool] | None:
     """The command inside one logical line (from its launcher to its end), or None."""
     script = SCRIPT.search(body)
-    if script is None or not ARG.search(body, script.end()):
+    if script is None:
+        start = scriptless_start(body)
+        return None if start is None else (body[start:].strip(), False)
+    if not ARG.search(body, script.end()):
         return None
     start = script.start()
     for m in LAUNCHER.finditer(body, 0, script.start()):

@@ -125,7 +125,38 @@ def _beside(path: str, value: str) -> str:
     return os.path.normpath(os.path.join(os.path.dirname(path), os.path.expanduser(value)))
 
 
+def note_base_family(f: ConfigFacts, path: str) -> None:
+    """The family of the base model the config names, when that model is on this machine (a
+    diffusers folder's configs, a checkpoint's tensor names): `facts.shown_family` uses it
+    after the config's own flags and script, before a guess from the name."""
+    base = f.get("pretrained_model_name_or_path")
+    if not isinstance(base, str) or not base.strip().strip("\"'"):
+        return
+    where = _beside(path, base.strip().strip("\"'"))
+    fam = None
+    if os.path.isfile(os.path.join(where, "model_index.json")):
+        from pathlib import Path as _Path
+
+        from loratui.basemodel import folder_family_source
+
+        fam = folder_family_source(_Path(where))[0]
+    elif os.path.isfile(where) and where.lower().endswith(".safetensors"):
+        from pathlib import Path as _Path
+
+        from loratui.lora.reader import checkpoint_family
+
+        fam = checkpoint_family(_Path(where))
+    if fam:
+        f.extra["base_family"] = fam
+
+
 def load(inp: Input, path: str | Path) -> None:
+    _load(inp, path)
+    if inp.facts is not None and inp.kind != "dataset-toml":
+        note_base_family(inp.facts, os.fspath(path))
+
+
+def _load(inp: Input, path: str | Path) -> None:
     path = os.fspath(path)
     text = read_text(path)
     inp.text = text
@@ -133,6 +164,13 @@ def load(inp: Input, path: str | Path) -> None:
         inp.facts = parse_cmdline(text)
         check_other(inp.facts)
         _attach_config_file(inp, path)
+        attach_dataset(inp, path)
+        return
+    if inp.kind == "aitoolkit":
+        from loratui.doctor.inputs.aitoolkit import aitoolkit_facts, parse
+
+        inp.facts = aitoolkit_facts(parse(text), text)
+        check_other(inp.facts)
         attach_dataset(inp, path)
         return
     if inp.kind == "kohya-json":
@@ -560,6 +598,8 @@ def attach_dataset(inp: Input, path: str) -> None:
             if sub.get("image_dir"):
                 targets.append((str(sub["image_dir"]), sub.get("caption_extension") or
                                 f.get("caption_extension"), "flat"))
+    elif inp.kind == "aitoolkit":
+        targets += [(folder, ext, "flat") for folder, ext in f.extra.get("dataset_folders", [])]
     elif f.get("train_data_dir") and not f.get("dataset_config"):
         layout = "auto" if inp.kind == "loratui" else "kohya"
         targets.append((str(f.get("train_data_dir")), f.get("caption_extension"), layout))

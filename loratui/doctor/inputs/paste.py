@@ -36,7 +36,7 @@ def _regions(log) -> list[tuple[int, str]]:
     if len(view) <= WHOLE_FROM:
         return [(1, view.decode("utf-8", errors="replace"))]
     spans: list[list[int]] = []
-    for needle in (b".py", b"Command '["):
+    for needle in (b".py", b"Command '[", b"--pretrained_model_name_or_path"):
         pos = view.find(needle)
         hits = 0
         while pos != -1 and hits < MAX_WINDOWS:

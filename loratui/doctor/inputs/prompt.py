@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 
+from loratui.doctor.registry import Text
+from loratui.i18n import N_
+
 LBW_LENGTHS = (12, 17, 20, 26, 61)
 LBW_PRESETS = {
     "NONE": 17, "ALL": 17, "INS": 17, "IND": 17, "INALL": 17, "MIDD": 17, "OUTD": 17,
@@ -67,8 +70,9 @@ def parse_prompt(text: str) -> PromptData:
         end = text.find(">", m.end())
         nxt = text.find("<", m.end())
         if end == -1 or (nxt != -1 and nxt < end):
-            data.problems.append(("unclosed", f"`{text[start:start + 40]}` has no closing `>`: "
-                                  "the tag is treated as plain prompt text",
+            data.problems.append(("unclosed", Text(N_("`{tag}` has no closing `>`: the tag "
+                                                      "is treated as plain prompt text"),
+                                                   tag=text[start:start + 40]),
                                   (start, len(text) if end == -1 else nxt)))
             continue
         inner = text[m.end():end]
@@ -84,7 +88,7 @@ def parse_tag(inner: str, span: tuple[int, int], raw: str) -> LoraUse:
     name = items[0].strip().strip('"')
     use = LoraUse(name, span=span, raw=raw)
     if not name:
-        use.problems.append(("syntax", "the tag has no LoRA name"))
+        use.problems.append(("syntax", Text(N_("the tag has no LoRA name"))))
     for item in items[1:]:
         parts = item.split("=", 2)
         if len(parts) == 2:
@@ -113,8 +117,9 @@ def parse_tag(inner: str, span: tuple[int, int], raw: str) -> LoraUse:
         if key in ("te", "unet"):
             v = _float(value)
             if v is None:
-                use.problems.append(("syntax", f"`{key}={value}` is not a number: A1111 raises "
-                                     "\"could not convert string to float\""))
+                use.problems.append(("syntax", Text(N_("`{item}` is not a number: A1111 raises "
+                                                       "\"could not convert string to "
+                                                       "float\""), item=f"{key}={value}")))
             elif key == "te":
                 use.te = v
                 if "unet" not in use.named and len(pos) < 2:
@@ -123,7 +128,8 @@ def parse_tag(inner: str, span: tuple[int, int], raw: str) -> LoraUse:
                 use.unet = v
         elif key == "dyn":
             if _float(value) is None:
-                use.problems.append(("syntax", f"`dyn={value}` is not a number"))
+                use.problems.append(("syntax", Text(N_("`{item}` is not a number"),
+                                                    item=f"dyn={value}")))
             else:
                 use.dyn = int(float(value))
         elif key in ("lbw", "w"):
@@ -131,53 +137,62 @@ def parse_tag(inner: str, span: tuple[int, int], raw: str) -> LoraUse:
         elif key == "lbwe":
             use.lbwe = value
         elif "lbw" in low or "block_weight" in low or "lora_block_weight" in low:
-            use.problems.append(("lbw-colon", f"`{key}={value}` is not its own `:`-separated "
-                                 "item, so the block-weight extension ignores it (\"without this "
-                                 "colon the plugin ignores it\"); write `:lbw=" + value + "`"))
+            use.problems.append(("lbw-colon", Text(N_(
+                "`{item}` is not its own `:`-separated item, so the block-weight extension "
+                "ignores it (\"without this colon the plugin ignores it\"); write "
+                "`:lbw={value}`"), item=f"{key}={value}", value=value)))
         elif key not in KNOWN_NAMED:
-            use.problems.append(("unknown-arg", f"`{key}=` is not an argument A1111 or the "
-                                 "block-weight extension knows; it is ignored"))
+            use.problems.append(("unknown-arg", Text(N_(
+                "`{key}=` is not an argument A1111 or the block-weight extension knows; it "
+                "is ignored"), key=key)))
     return use
 
 
 def _bad_positional(use: LoraUse, item: str, index: int) -> None:
     low = item.lower()
     if "lbw" in low or "block_weight" in low:
-        use.problems.append(("lbw-colon", f"`{item}` runs the block weights into another "
-                             "value: without its own colon (`:lbw=...`) the extension "
-                             "ignores it, and A1111 cannot read the weight"))
+        use.problems.append(("lbw-colon", Text(N_(
+            "`{item}` runs the block weights into another value: without its own colon "
+            "(`:lbw=...`) the extension ignores it, and A1111 cannot read the weight"),
+            item=item)))
     elif re.fullmatch(r"[A-Za-z][\w.]*", item.strip()) or "," in item:
-        use.problems.append(("lbw-legacy", f"`{item}` as positional argument {index + 1} is "
-                             "the old block-weight syntax: A1111 ≥ 1.5 raises \"could not "
-                             f"convert string to float\"; write `:lbw={item.strip()}`"))
+        use.problems.append(("lbw-legacy", Text(N_(
+            "`{item}` as positional argument {n} is the old block-weight syntax: A1111 ≥ 1.5 "
+            "raises \"could not convert string to float\"; write `:lbw={value}`"),
+            item=item, n=index + 1, value=item.strip())))
     else:
-        use.problems.append(("syntax", f"`{item}` is not a number: A1111 raises \"could not "
-                             "convert string to float\""))
+        use.problems.append(("syntax", Text(N_("`{item}` is not a number: A1111 raises "
+                                               "\"could not convert string to float\""),
+                                            item=item)))
 
 
-def check_lbw(value: str) -> tuple[str, str] | None:
+def check_lbw(value: str) -> tuple[str, Text] | None:
     """(kind, message) when an `lbw=` value is wrong, else None."""
     v = value.strip().strip('"')
     if not v:
-        return ("lbw-vector", "`lbw=` is empty")
+        return ("lbw-vector", Text(N_("`lbw=` is empty")))
     if "," not in v:
         if v in LBW_PRESETS:
             return None
         if v.upper() in LBW_PRESETS:
-            return ("lbw-preset", f"preset `{v}` is spelled in the wrong case: presets are "
-                    f"case-sensitive, use `{v.upper()}`")
+            return ("lbw-preset", Text(N_("preset `{preset}` is spelled in the wrong case: "
+                                          "presets are case-sensitive, use `{upper}`"),
+                                       preset=v, upper=v.upper()))
         if re.fullmatch(r"(IN|OUT|M|MID|BASE)\d*", v.upper()):
             return None  # single-block shorthand, e.g. lbw=IN02 (README example)
-        return ("lbw-preset", f"`{v}` is not a built-in block-weight preset "
-                f"({', '.join(sorted(LBW_PRESETS))}); unless it is defined in your "
-                "lbwpresets.txt the weights stay all 1")
+        return ("lbw-preset", Text(N_("`{preset}` is not a built-in block-weight preset "
+                                      "({presets}); unless it is defined in your "
+                                      "lbwpresets.txt the weights stay all 1"),
+                                   preset=v, presets=", ".join(sorted(LBW_PRESETS))))
     tokens = v.split(",")
     bad = [t for t in tokens if not LBW_TOKEN_RE.match(t)]
     if bad:
-        return ("lbw-vector", f"block-weight values {', '.join(repr(b) for b in bad[:3])} are "
-                "not numbers (or R / U / X, X+d)")
+        return ("lbw-vector", Text(N_("block-weight values {values} are not numbers (or R / "
+                                      "U / X, X+d)"),
+                                   values=", ".join(repr(b) for b in bad[:3])))
     if len(tokens) not in LBW_LENGTHS:
-        return ("lbw-vector", f"the block-weight vector has {len(tokens)} values; the extension "
-                "only accepts 12, 17 (SD1.5 LoRA), 20, 26 (SD1.5 LyCORIS) or 61 and silently "
-                "ignores any other length")
+        return ("lbw-vector", Text(N_("the block-weight vector has {n} values; the extension "
+                                      "only accepts 12, 17 (SD1.5 LoRA), 20, 26 (SD1.5 "
+                                      "LyCORIS) or 61 and silently ignores any other length"),
+                                   n=len(tokens)))
     return None

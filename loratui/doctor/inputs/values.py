@@ -17,6 +17,8 @@ import math
 import re
 
 from loratui.doctor.facts import LORATUI_KEYS, LORATUI_MAP
+from loratui.doctor.registry import Text
+from loratui.i18n import N_
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -32,7 +34,7 @@ class Invalid:
 
     __slots__ = ("key", "pitfalls", "problem", "shown", "value")
 
-    def __init__(self, key: str, shown: str, value: Any, problem: str,
+    def __init__(self, key: str, shown: str, value: Any, problem: Text,
                  pitfalls: list[str] | tuple[str, ...] = ()) -> None:
         self.key = key
         self.shown = shown
@@ -60,7 +62,7 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-def problem_of(kind: str, bounds: dict[str, Any], choices: list[Any], value: Any) -> str | None:
+def problem_of(kind: str, bounds: dict[str, Any], choices: list[Any], value: Any) -> Text | None:
     """Why `value` is not valid for a field of this type, bounds and choices (None: valid).
     Mirrors pydantic's lax mode, which `config check` uses."""
     if kind == "float | None" and value is None:
@@ -71,48 +73,48 @@ def problem_of(kind: str, bounds: dict[str, Any], choices: list[Any], value: Any
             return None
         if isinstance(value, int) and value in (0, 1):
             return None
-        return "must be true or false"
+        return Text(N_("must be true or false"))
     if kind == "choice":
         if value in choices:
             return None
-        return "must be one of " + ", ".join(str(c) for c in choices)
+        return Text(N_("must be one of {choices}"), choices=", ".join(str(c) for c in choices))
     if kind == "str":
         if not isinstance(value, str):
-            return "must be a string (in quotes)"
+            return Text(N_("must be a string (in quotes)"))
         pattern = bounds.get("pattern")
         if pattern and not re.search(pattern, value):
-            return "must not contain / \\ : * ? \" < > |" if "<>" in pattern else \
-                f"must match `{pattern}`"
+            return Text(N_("must not contain / \\ : * ? \" < > |")) if "<>" in pattern else \
+                Text(N_("must match `{pattern}`"), pattern=pattern)
         return None
     if kind in ("list", "dict"):
         expected = list if kind == "list" else dict
-        return None if isinstance(value, expected) else f"must be a {kind}"
+        return None if isinstance(value, expected) else Text(N_("must be a {kind}"), kind=kind)
     if kind not in ("int", "float", "float | None"):
         return None
     number = _number(value)
     if number is None:
-        return "must be a number"
+        return Text(N_("must be a number"))
     if math.isnan(number):
-        return "is not a number (NaN)"
+        return Text(N_("is not a number (NaN)"))
     if math.isinf(number):
-        return "is infinite"
+        return Text(N_("is infinite"))
     if kind == "int" and not number.is_integer():
-        return "must be a whole number"
+        return Text(N_("must be a whole number"))
     return bounds_problem(number, bounds)
 
 
-def bounds_problem(number: float, bounds: dict[str, Any]) -> str | None:
+def bounds_problem(number: float, bounds: dict[str, Any]) -> Text | None:
     if "ge" in bounds and number < bounds["ge"]:
-        return f"must be at least {_fmt(bounds['ge'])}"
+        return Text(N_("must be at least {bound}"), bound=_fmt(bounds["ge"]))
     if "gt" in bounds and number <= bounds["gt"]:
-        return f"must be more than {_fmt(bounds['gt'])}"
+        return Text(N_("must be more than {bound}"), bound=_fmt(bounds["gt"]))
     if "le" in bounds and number > bounds["le"]:
-        return f"must be at most {_fmt(bounds['le'])}"
+        return Text(N_("must be at most {bound}"), bound=_fmt(bounds["le"]))
     if "lt" in bounds and number >= bounds["lt"]:
-        return f"must be less than {_fmt(bounds['lt'])}"
+        return Text(N_("must be less than {bound}"), bound=_fmt(bounds["lt"]))
     step = bounds.get("multiple_of")
     if step and number % step:
-        return f"must be a multiple of {_fmt(step)}"
+        return Text(N_("must be a multiple of {step}"), step=_fmt(step))
     return None
 
 
@@ -160,7 +162,7 @@ def check_other(facts: ConfigFacts) -> None:
                 if not isinstance(raw, (list, tuple)) else \
                 [int(n) for n in raw if isinstance(n, (int, float)) and not isinstance(n, bool)]
             if any(n <= 0 for n in nums):
-                found.append(Invalid(canon, shown, raw, "must be a positive size in pixels",
+                found.append(Invalid(canon, shown, raw, Text(N_("must be a positive size in pixels")),
                                      ("P3",)))
                 _forget(facts, canon)
             continue
@@ -168,11 +170,11 @@ def check_other(facts: ConfigFacts) -> None:
             continue
         problem = None
         if math.isnan(value):
-            problem = "is not a number (NaN)"
+            problem = Text(N_("is not a number (NaN)"))
         elif math.isinf(value):
-            problem = "is infinite"
+            problem = Text(N_("is infinite"))
         elif value < 0 and canon in _NON_NEGATIVE:
-            problem = "must not be negative"
+            problem = Text(N_("must not be negative"))
         if problem:
             dotted = LORATUI_KEYS.get(canon, "")
             from loratui.doctor.config_defaults import CONSTRAINTS

@@ -8,8 +8,9 @@ import re
 from loratui.doctor import facts as F
 from loratui.doctor.facts import to_bool, to_float, to_int
 from loratui.doctor.model import DELETE, Relative
-from loratui.doctor.registry import Hit, predicate
+from loratui.doctor.registry import Hit, Text, predicate
 from loratui.familydata import doctor_thresholds
+from loratui.i18n import N_
 
 
 def _dir_of(inp) -> str:
@@ -49,6 +50,8 @@ def rank_too_high(inp, ctx, rule, th):
     dim = to_int(f.get("network_dim"))
     if dim is None or not F.rank_is_meaningful(f) or dim <= th["max_rank"]:
         return
+    if f.extra.get("model_arch") and F.shown_family(f) is None:
+        return  # Flux, SD3, ...: the guide's rank range is for Stable Diffusion
     suggested = int(th["suggested_rank"])
     edits = {"network_dim": suggested}
     alpha = to_float(f.get("network_alpha"))
@@ -211,9 +214,11 @@ def batch_too_big(inp, ctx, rule, th):
     guide = vram <= th["small_card_gb"] and batch > th["max_batch_small_card"]
     if est.fits(vram) and not guide:
         return
-    why = (f"the estimate is {est.total_gb:.1f} GB" if not est.fits(vram) else
-           f"above batch {th['max_batch_small_card']} a card of {th['small_card_gb']:g} GB or "
-           f"less runs out of memory (the guide's batch 4 did on 8 GB with SD1.5)")
+    why = (Text(N_("the estimate is {gb} GB"), gb=f"{est.total_gb:.1f}")
+           if not est.fits(vram) else
+           Text(N_("above batch {batch} a card of {gb} GB or less runs out of memory (the "
+                   "guide's batch 4 did on 8 GB with SD1.5)"),
+                batch=th["max_batch_small_card"], gb=f"{th['small_card_gb']:g}"))
     yield Hit({"batch": batch, "vram": vram, "why": why, "accum": batch * accum},
               key="train_batch_size",
               edits={"train_batch_size": 1, "gradient_accumulation_steps": batch * accum})
@@ -248,8 +253,12 @@ def fp16_vae(inp, ctx, rule, th):
         return  # a VAE fixed for fp16 (madebyollin's sdxl-vae-fp16-fix) is meant to run in fp16
     if f.kind == "kohya-json" and not f.has("mixed_precision"):
         return
-    yield Hit({"family": F.family(f)}, key="no_half_vae" if f.has("no_half_vae")
-              else "mixed_precision", edits={"no_half_vae": True})
+    fam = F.family(f)
+    # SDXL's VAE overflows in fp16 (NaN latents, R02); for SD1.x/2.x the guide only says to
+    # check no_half_vae when colours come out distorted (P15): advice, not a problem.
+    narrow = {} if fam == "sdxl" else {"severity": "info", "refs": ["P15"]}
+    yield Hit({"family": fam}, key="no_half_vae" if f.has("no_half_vae")
+              else "mixed_precision", edits={"no_half_vae": True}, **narrow)
 
 
 @predicate("no_gradient_checkpointing")
@@ -448,9 +457,9 @@ def _base_family(inp):
 
         fam = checkpoint_family(p)
         if fam:
-            return fam, "its tensors"
+            return fam, Text(N_("its tensors"))
     fam = F.family_from_name(str(base or ""))
-    return fam, "its name"
+    return fam, Text(N_("its name"))
 
 
 @predicate("sdxl_sd15_mixup")
@@ -465,18 +474,22 @@ def sdxl_sd15_mixup(inp, ctx, rule, th):
     trains_sdxl = bool(f.get("sdxl")) or script.startswith("sdxl_") or \
         f.get("family") == "sdxl"
     base = str(f.get("pretrained_model_name_or_path"))
-    if base_fam == "sdxl" and not trains_sdxl:
-        how_fix = {"cmdline": "run sdxl_train_network.py instead of train_network.py",
-                   "kohya-json": "tick \"SDXL model\" (\"sdxl\": true)",
-                   "loratui": "set model.family = \"auto\" (or \"sdxl\")"}.get(
-                       f.kind, "use the SDXL training script")
+    # A command whose script name the paste cut off: which script trains is not shown.
+    trainer_shown = trains_sdxl or f.kind != "cmdline" or bool(script)
+    if base_fam == "sdxl" and not trains_sdxl and trainer_shown:
+        how_fix = Text({"cmdline": N_("run sdxl_train_network.py instead of train_network.py"),
+                        "kohya-json": N_("tick \"SDXL model\" (\"sdxl\": true)"),
+                        "loratui": N_("set model.family = \"auto\" (or \"sdxl\")"),
+                        "aitoolkit": N_("set model.is_xl: true (or arch: \"sdxl\")")}.get(
+                            f.kind, N_("use the SDXL training script")))
         yield Hit({"base": base, "base_family": "SDXL", "trainer": "SD1.x/2.x", "how": how,
                    "fix": how_fix}, key="pretrained_model_name_or_path")
     elif base_fam in ("sd15", "sd2") and trains_sdxl:
         yield Hit({"base": base, "base_family": base_fam.upper().replace("SD15", "SD1.5"),
                    "trainer": "SDXL", "how": how,
-                   "fix": "set model.family = \"auto\" (or \"sd15\")" if f.kind == "loratui"
-                   else "use an SDXL base model or train with train_network.py"},
+                   "fix": Text(N_("set model.family = \"auto\" (or \"sd15\")"))
+                   if f.kind == "loratui"
+                   else Text(N_("use an SDXL base model or train with train_network.py"))},
                   key="pretrained_model_name_or_path")
 
 
@@ -490,17 +503,18 @@ def vpred_flags(inp, ctx, rule, th):
     vpred_base = bool(F.VPRED_NAME_HINTS.search(base_name))
     key = "v_parameterization"
     if vpred_base and not vparam and f.known("v_parameterization"):
-        yield Hit({"problem": f"the base model `{base_name}` looks like a v-prediction model "
-                   "but v-parameterization is off: training will produce brown or noisy "
-                   "images"}, key="pretrained_model_name_or_path",
+        yield Hit({"problem": Text(N_("the base model `{name}` looks like a v-prediction "
+                                      "model but v-parameterization is off: training will "
+                                      "produce brown or noisy images"), name=base_name)}, key="pretrained_model_name_or_path",
                   edits={"v_parameterization": True})
     elif vparam and fam == "sd15" and not vpred_base and not f.get("v2"):
-        yield Hit({"problem": "v-parameterization is on for an SD1.5 base, which predicts "
-                   "noise (epsilon): the LoRA will learn the wrong target"}, key=key,
+        yield Hit({"problem": Text(N_("v-parameterization is on for an SD1.5 base, which "
+                                      "predicts noise (epsilon): the LoRA will learn the "
+                                      "wrong target"))}, key=key,
                   edits={"v_parameterization": False})
     if f.get("zero_terminal_snr") and not vparam and f.known("v_parameterization"):
-        yield Hit({"problem": "zero_terminal_snr without v_parameterization: ZTSNR needs "
-                   "v-prediction"}, key="zero_terminal_snr")
+        yield Hit({"problem": Text(N_("zero_terminal_snr without v_parameterization: ZTSNR "
+                                      "needs v-prediction"))}, key="zero_terminal_snr")
 
 
 @predicate("vpred_loss_flag")
@@ -556,8 +570,9 @@ def trigger_word(inp, ctx, rule, th):
     if f.kind == "loratui":
         word = str(f.get("trigger_word") or "").strip()
         if not word:
-            yield Hit({"problem": "no trigger word is set: without one the model \"does "
-                       "not recognise your LoRA\""}, key="trigger_word")
+            yield Hit({"problem": Text(N_("no trigger word is set: without one the model "
+                                          "\"does not recognise your LoRA\""))},
+                      key="trigger_word")
             return
         triggers.append((word, "trigger_word"))
     elif f.kind == "dataset-toml":
@@ -566,9 +581,32 @@ def trigger_word(inp, ctx, rule, th):
                 triggers.append((str(sub["class_tokens"]), "class_tokens"))
     for word, key in triggers:
         if common_trigger(word, th):
-            yield Hit({"problem": f"the trigger word `{word}` is a common phrase: the base "
-                       "model already means something by it, so the LoRA bleeds into every "
-                       "prompt that uses it"}, key=key)
+            yield Hit({"problem": Text(N_("the trigger word `{word}` is a common phrase: the "
+                                          "base model already means something by it, so the "
+                                          "LoRA bleeds into every prompt that uses it"),
+                                       word=word)}, key=key)
+
+
+@predicate("cjk_trigger")
+def cjk_trigger(inp, ctx, rule, th):
+    """A trigger word in Chinese (Japanese, Korean) characters: CLIP has almost none of
+    them in its vocabulary and splits each into 2–3 byte-level tokens."""
+    from loratui.cjk import has_cjk
+
+    f = inp.facts
+    words: list[tuple[str, str]] = []
+    if f.kind == "loratui":
+        words.append((str(f.get("trigger_word") or "").strip(), "trigger_word"))
+    elif f.kind == "dataset-toml":
+        words += [(str(sub["class_tokens"]).strip(), "class_tokens")
+                  for _i, _j, sub in f.extra.get("subsets", [])
+                  if sub.get("class_tokens") and not sub.get("is_reg")]
+    for word, key in words:
+        if word and has_cjk(word):
+            from loratui.dataset.trigger import cjk_tokens
+
+            yield Hit({"word": word, "tokens": len(cjk_tokens(word)), "chars": len(word)},
+                      key=key)
 
 
 # ------------------------------------------------------------------ paths
@@ -587,11 +625,11 @@ def save_path_unwritable(inp, ctx, rule, th):
         probe = os.path.dirname(probe)
     problem = None
     if os.path.exists(probe) and not os.path.isdir(probe):
-        problem = f"`{probe}` is a file, not a folder"
+        problem = Text(N_("`{path}` is a file, not a folder"), path=probe)
     elif not os.access(probe, os.W_OK | os.X_OK):
-        problem = (f"`{probe}` is not writable" if probe == p else
-                   f"`{p}` does not exist and `{probe}` is not writable, so it cannot be "
-                   "created")
+        problem = (Text(N_("`{path}` is not writable"), path=probe) if probe == p else
+                   Text(N_("`{path}` does not exist and `{parent}` is not writable, so it "
+                           "cannot be created"), path=p, parent=probe))
     if problem:
         yield Hit({"dir": str(out), "problem": problem}, key="output_dir",
                   command=f"mkdir -p \"{p}\"" if os.name != "nt" else f"mkdir \"{p}\"")
@@ -640,7 +678,8 @@ def sample_prompts_file(inp, ctx, rule, th):
     if p is None:
         return
     if not os.path.exists(p):
-        yield Hit({"problem": f"`{value}` does not exist: no samples will be drawn"},
+        yield Hit({"problem": Text(N_("`{path}` does not exist: no samples will be drawn"),
+                                   path=value)},
                   key="sample_prompts")
         return
     try:
@@ -651,14 +690,17 @@ def sample_prompts_file(inp, ctx, rule, th):
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        yield Hit({"problem": f"`{value}` is not UTF-8 (byte {raw[exc.start]:#04x} at "
-                   f"offset {exc.start}): sd-scripts fails with a UnicodeDecodeError"},
+        yield Hit({"problem": Text(N_("`{path}` is not UTF-8 (byte {byte} at offset "
+                                      "{offset}): sd-scripts fails with a "
+                                      "UnicodeDecodeError"), path=value,
+                                   byte=f"{raw[exc.start]:#04x}", offset=exc.start)},
                   key="sample_prompts")
         return
     if not any(line.strip() and not line.lstrip().startswith("#")
                for line in text.splitlines()):
-        yield Hit({"problem": f"`{value}` is empty: the samples will show something "
-                   "unrelated (\"houses\")"}, key="sample_prompts")
+        yield Hit({"problem": Text(N_("`{path}` is empty: the samples will show something "
+                                      "unrelated (\"houses\")"), path=value)},
+                  key="sample_prompts")
 
 
 # ------------------------------------------------------------------ scripts / resume
@@ -732,14 +774,14 @@ def diffusers_no_metadata(inp, ctx, rule, th):
 def invalid_config_value(inp, ctx, rule, th):
     f = inp.facts
     ours = f.kind == "loratui"
-    checker = "`loratui config check` rejects it and training does not start" if ours \
-        else "the trainer fails on it or trains on nonsense"
-    hint = " (`loratui config fields` lists each key's range)" if ours else ""
+    checker = Text(N_("`loratui config check` rejects it and training does not start")) \
+        if ours else Text(N_("the trainer fails on it or trains on nonsense"))
+    hint = Text(N_(" (`loratui config fields` lists each key's range)")) if ours else ""
     for bad in f.extra.get("invalid", ()):
         value = bad.value
         shown = repr(value) if isinstance(value, str) else \
             str(value).lower() if isinstance(value, bool) else str(value)
-        refs = f" (see {', '.join(bad.pitfalls)})" if bad.pitfalls else ""
+        refs = Text(N_(" (see {refs})"), refs=", ".join(bad.pitfalls)) if bad.pitfalls else ""
         line = f.line_of(bad.key)
         if line is None and f.text:
             from loratui.doctor.inputs.configs import key_line
@@ -758,7 +800,7 @@ def unknown_config_key(inp, ctx, rule, th):
         import difflib
 
         close = difflib.get_close_matches(dotted, list(DEFAULTS), n=1, cutoff=0.6)
-        hint = f"; did you mean `{close[0]}`?" if close else ""
+        hint = Text(N_("; did you mean `{key}`?"), key=close[0]) if close else ""
         leaf = dotted.rsplit(".", 1)[-1]
         from loratui.doctor.inputs.configs import key_line
 
@@ -775,8 +817,8 @@ def dataset_toml_keys(inp, ctx, rule, th):
         import difflib
 
         close = difflib.get_close_matches(leaf, sorted(GENERAL_KEYS), n=1, cutoff=0.7)
-        hint = f"; did you mean `{close[0]}`?" if close and close[0] != leaf else \
-            "; it is valid, but not at this level" if leaf in GENERAL_KEYS else ""
+        hint = Text(N_("; did you mean `{key}`?"), key=close[0]) if close and close[0] != leaf \
+            else Text(N_("; it is valid, but not at this level")) if leaf in GENERAL_KEYS else ""
         yield Hit({"key": dotted, "level": level, "hint": hint}, key=dotted, line=line)
 
 
@@ -788,7 +830,7 @@ def dataset_toml_subsets(inp, ctx, rule, th):
     for i, j, sub in f.extra.get("subsets", []):
         if not sub.get("image_dir") and not sub.get("metadata_file"):
             yield Hit({"where": f"datasets[{i}].subsets[{j}]",
-                       "problem": "has neither `image_dir` nor `metadata_file`"},
+                       "problem": Text(N_("has neither `image_dir` nor `metadata_file`"))},
                       key=f"datasets[{i}].subsets[{j}]", line=key_line(f.text, "subsets"))
             continue
         image_dir = str(sub.get("image_dir") or "")
@@ -796,9 +838,10 @@ def dataset_toml_subsets(inp, ctx, rule, th):
         m = re.match(r"^(\d+)_", name)
         if m and "num_repeats" not in sub and int(m.group(1)) > 1:
             yield Hit({"where": f"datasets[{i}].subsets[{j}]",
-                       "problem": f"image_dir `{name}` is named like a kohya repeats folder, "
-                       f"but with a dataset config the folder name is not read: it trains "
-                       f"with num_repeats = 1, not {m.group(1)}"},
+                       "problem": Text(N_("image_dir `{name}` is named like a kohya repeats "
+                                          "folder, but with a dataset config the folder name "
+                                          "is not read: it trains with num_repeats = 1, not "
+                                          "{repeats}"), name=name, repeats=m.group(1))},
                       key=f"datasets[{i}].subsets[{j}].image_dir",
                       line=key_line(f.text, "image_dir"))
 
@@ -813,12 +856,14 @@ def dynamic_weight(inp, ctx, rule, th):
     start = to_float(f.get("dynamic_weight_start")) or 0
     end = to_float(f.get("dynamic_weight_end")) or 0
     if start < th["min_start_fraction"]:
-        yield Hit({"problem": f"starts at {start:.2f} of the steps, before the LoRA has "
-                   f"learned the concept (the guide waits about 1/3)"},
+        yield Hit({"problem": Text(N_("starts at {start} of the steps, before the LoRA has "
+                                      "learned the concept (the guide waits about 1/3)"),
+                                   start=f"{start:.2f}")},
                   key="dynamic_weight_start")
     if end < th["min_end_scale"]:
-        yield Hit({"problem": f"ends at scale {end:.2f}, far below the guide's 0.7: the "
-                   "last epochs barely train"}, key="dynamic_weight_end")
+        yield Hit({"problem": Text(N_("ends at scale {end}, far below the guide's 0.7: the "
+                                      "last epochs barely train"), end=f"{end:.2f}")},
+                  key="dynamic_weight_end")
 
 
 @predicate("label_pollution_trigger")

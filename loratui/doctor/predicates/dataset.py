@@ -9,7 +9,8 @@ from collections import Counter
 from loratui.doctor import facts as F
 from loratui.doctor.inputs.dataset import REPEATS_RE
 from loratui.doctor.predicates.config import common_trigger
-from loratui.doctor.registry import Hit, predicate
+from loratui.doctor.registry import Hit, Text, predicate
+from loratui.i18n import N_
 
 ODD_FORMATS = (".jxl", ".avif", ".heic", ".gif", ".tif", ".tiff")
 
@@ -112,17 +113,19 @@ def folder_layout(inp, ctx, rule, th):
     ds = _ds(inp)
     name = os.path.basename(os.path.normpath(ds.root))
     if ds.layout == "kohya" and (REPEATS_RE.match(name) or (ds.root_images and not ds.subdirs)):
-        yield Hit({"problem": f"`{ds.root}` holds the images itself; train_data_dir must be "
-                   "its parent (the folder that contains `N_name` folders): sd-scripts "
-                   "finds no data"})
+        yield Hit({"problem": Text(N_("`{path}` holds the images itself; train_data_dir must "
+                                      "be its parent (the folder that contains `N_name` "
+                                      "folders): sd-scripts finds no data"), path=ds.root)})
         return
     bad = [n for n, count in ds.subdirs if count and not REPEATS_RE.match(n)]
     good = [n for n, count in ds.subdirs if count and REPEATS_RE.match(n)]
     if ds.layout == "kohya" or good:
         for n in bad:
             fix = re.sub(r"^(\d+)\s+", r"\1_", n) if re.match(r"^\d+\s", n) else f"10_{n}"
-            yield Hit({"problem": f"sub-folder `{n}` is not named `<repeats>_<name>` "
-                       f"(e.g. `{fix}`): sd-scripts stops with \"invalid literal for int()\""})
+            yield Hit({"problem": Text(N_("sub-folder `{name}` is not named "
+                                          "`<repeats>_<name>` (e.g. `{example}`): sd-scripts "
+                                          "stops with \"invalid literal for int()\""),
+                                       name=n, example=fix)})
 
 
 @predicate("duplicate_stems")
@@ -169,6 +172,12 @@ def empty_captions(inp, ctx, rule, th):
         yield Hit({"n": len(empty), "examples": _examples(empty, ds.root)})
 
 
+def _has_cjk(text: str) -> bool:
+    from loratui.cjk import has_cjk
+
+    return has_cjk(text)
+
+
 def _first_tag(caption: str) -> str:
     return re.split(r"[,\n]", caption.strip(), maxsplit=1)[0].strip().lower()
 
@@ -183,18 +192,30 @@ def dataset_trigger(inp, ctx, rule, th):
     if cfg_trigger:
         missing = [c for c in caps if cfg_trigger.lower() not in c.lower()]
         if missing:
-            yield Hit({"problem": f"the trigger word `{cfg_trigger}` is missing from "
-                       f"{len(missing)} of {len(caps)} captions"})
+            yield Hit({"problem": Text(N_("the trigger word `{word}` is missing from {n} of "
+                                          "{total} captions"), word=cfg_trigger,
+                                       n=len(missing), total=len(caps))})
         return
     firsts = Counter(_first_tag(c) for c in caps)
     tag, count = firsts.most_common(1)[0]
     if count == len(caps) and tag:
         if common_trigger(tag, th):
-            yield Hit({"problem": f"every caption starts with `{tag}`, a common phrase: use a "
-                       "unique trigger word instead"})
+            yield Hit({"problem": Text(N_("every caption starts with `{tag}`, a common "
+                                          "phrase: use a unique trigger word instead"),
+                                       tag=tag)})
+        elif _has_cjk(tag):
+            from loratui.dataset.trigger import cjk_tokens
+
+            yield Hit({"problem": Text(N_("every caption starts with `{tag}`, in Chinese "
+                                          "characters: CLIP splits it into {n} byte-level "
+                                          "tokens that other Chinese words share, a weak "
+                                          "trigger; put a unique ASCII one such as "
+                                          "`hanfu_girl_` first"),
+                                       tag=tag, n=len(cjk_tokens(tag)))})
     elif not any(all(w in c.lower() for c in caps) for w in re.findall(r"\w{4,}",
                                                                         caps[0].lower())[:20]):
-        yield Hit({"problem": "no word is shared by every caption, so there is no trigger word"})
+        yield Hit({"problem": Text(N_("no word is shared by every caption, so there is no "
+                                      "trigger word"))})
 
 
 @predicate("transparent_images")

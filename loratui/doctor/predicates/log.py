@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from loratui.doctor.registry import Hit, predicate
+from loratui.doctor.registry import Hit, Text, TextList, predicate
+from loratui.i18n import N_
 from loratui.wording import a_an
 
 _REGEX_CACHE: dict[str, re.Pattern] = {}
@@ -66,7 +67,8 @@ def log_loss_nan(inp, ctx, rule, th):
         if m_earlier is not None:
             first, m = earlier, m_earlier
     step = STEP_RE.search(first.text)
-    where = f" from step {step.group(1)} of {step.group(2)}" if step else ""
+    where = Text(N_(" from step {step} of {total}"), step=step.group(1),
+                 total=step.group(2)) if step else ""
     yield Hit({**_vars(m, first.text, len(hits)), "where": where}, line=first.line)
 
 
@@ -79,17 +81,20 @@ def log_oom(inp, ctx, rule, th):
     text = first.text
     tried = re.search(r"Tried to allocate ([\d.]+ [GM]iB)", text)
     total = re.search(r"([\d.]+) GiB total capacity", text)
-    detail = ""
+    parts = []
     if tried:
-        detail += f" while allocating {tried.group(1)}"
+        parts.append(Text(N_(" while allocating {size}"), size=tried.group(1)))
     if total:
-        detail += f" on {a_an(total.group(1) + ' GiB')} card"
+        size = total.group(1) + " GiB"
+        parts.append(Text(N_(" on an {size} card") if a_an(size).startswith("an ") else
+                          N_(" on a {size} card"), size=size))
+    detail = TextList(parts, "none") if parts else ""
     script = ""
     # Refs for the causes this log shows, not every cause an OOM can have.
     refs = ["E10", "P12", "P14"]
     if _full_finetune(inp):
-        script = "; the log runs a full fine-tuning script (train_db.py / fine_tune.py), " \
-                 "not a LoRA script (E09)"
+        script = Text(N_("; the log runs a full fine-tuning script (train_db.py / "
+                         "fine_tune.py), not a LoRA script (E09)"))
         refs.insert(0, "E09")
     if _in_notebook(inp):
         refs.append("P32")
@@ -129,7 +134,7 @@ def log_no_reg(inp, ctx, rule, th):
     if not hits:
         return
     reg_set = inp.data.contains("--reg_data_dir") or inp.data.contains("reg_data_dir=")
-    for cfg_kind in ("loratui", "kohya-json", "sdscripts-toml", "cmdline"):
+    for cfg_kind in ("loratui", "kohya-json", "sdscripts-toml", "cmdline", "aitoolkit"):
         for sib in ctx.siblings(inp, cfg_kind):
             if sib.facts is not None and sib.facts.get("reg_data_dir"):
                 reg_set = True
@@ -236,21 +241,26 @@ def log_base_size_mismatch(inp, ctx, rule, th):
                 continue
             ckpt, model = _family_of(sm.group(2)), _family_of(sm.group(3))
             if ckpt and model and ckpt != model:
-                detail = (f"the checkpoint's `{sm.group(1)}` has {ckpt} shapes "
-                          f"({sm.group(2)}) where the script builds {model} ({sm.group(3)})")
+                detail = Text(N_("the checkpoint's `{key}` has {family} shapes ({shape}) where "
+                                 "the script builds {model} ({model_shape})"),
+                              key=sm.group(1), family=ckpt, shape=sm.group(2), model=model,
+                              model_shape=sm.group(3))
             else:
-                detail = (f"`{sm.group(1)}` is [{sm.group(2)}] in the checkpoint and "
-                          f"[{sm.group(3)}] in the model the script builds")
+                detail = Text(N_("`{key}` is [{shape}] in the checkpoint and [{model_shape}] in "
+                                 "the model the script builds"),
+                              key=sm.group(1), shape=sm.group(2), model_shape=sm.group(3))
             yield Hit({"detail": detail}, line=line.line)
             return
         if "KeyError" in line.text and "conditioner.embedders" in line.text:
-            yield Hit({"detail": "the SDXL script looks for SDXL keys (`conditioner.embedders`) "
-                       "the checkpoint lacks: an SD1.x/SD2.x checkpoint"}, line=line.line)
+            yield Hit({"detail": Text(N_("the SDXL script looks for SDXL keys "
+                                         "(`conditioner.embedders`) the checkpoint lacks: an "
+                                         "SD1.x/SD2.x checkpoint"))}, line=line.line)
             return
         km = SDXL_KEYS_RE.search(line.text)
         if km is not None:
-            yield Hit({"detail": f"the checkpoint has SDXL keys (`{km.group(1)}`) the "
-                       "script's SD1.x/SD2.x model does not"}, line=line.line)
+            yield Hit({"detail": Text(N_("the checkpoint has SDXL keys (`{key}`) the script's "
+                                         "SD1.x/SD2.x model does not"), key=km.group(1))},
+                      line=line.line)
             return
 
 

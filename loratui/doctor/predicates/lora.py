@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 from loratui.doctor.facts import to_float, to_int
-from loratui.doctor.registry import Hit, predicate
+from loratui.doctor.registry import Hit, Text, predicate
+from loratui.i18n import N_
 from loratui.lora.reader import LoraError, LoraFile
 
 FAMILY_NAMES = {"sd15": "SD1.x", "sd2": "SD2.x", "sdxl": "SDXL"}
@@ -28,20 +29,25 @@ def _stats(inp):
 @predicate("lora_unreadable")
 def lora_unreadable(inp, ctx, rule, th):
     if isinstance(inp.data, LoraError):
-        fixes = {"lfs-pointer": "download the real file (git lfs pull, or the site's download "
-                                "button)",
-                 "pickle": "get the .safetensors version, or convert it in a trusted "
-                           "environment",
-                 "zip": "get the .safetensors version, or convert it in a trusted environment",
-                 "html": "download the file again (you saved a web page)"}
+        fixes = {"lfs-pointer": N_("download the real file (git lfs pull, or the site's "
+                                   "download button)"),
+                 "pickle": N_("get the .safetensors version, or convert it in a trusted "
+                              "environment"),
+                 "zip": N_("get the .safetensors version, or convert it in a trusted "
+                           "environment"),
+                 "html": N_("download the file again (you saved a web page)")}
         yield Hit({"problem": str(inp.data), "kind": inp.data.kind,
-                   "todo": fixes.get(inp.data.kind, "download or copy the file again")})
+                   "todo": Text(fixes.get(inp.data.kind,
+                                          N_("download or copy the file again")))})
     elif isinstance(inp.data, LoraFile) and not inp.data.tensors:
-        meta = " (a header with metadata only)" if inp.data.metadata else ""
-        yield Hit({"problem": f"the file holds no tensors{meta}: A1111 and ComfyUI load "
-                   "nothing from it; the export or the download did not finish",
-                   "kind": "empty",
-                   "todo": "export the LoRA again, or download or copy the file again"})
+        problem = N_("the file holds no tensors (a header with metadata only): A1111 and "
+                     "ComfyUI load nothing from it; the export or the download did not "
+                     "finish") if inp.data.metadata else \
+            N_("the file holds no tensors: A1111 and ComfyUI load nothing from it; the "
+               "export or the download did not finish")
+        yield Hit({"problem": Text(problem), "kind": "empty",
+                   "todo": Text(N_("export the LoRA again, or download or copy the file "
+                                   "again"))})
 
 
 @predicate("lora_is_checkpoint")
@@ -91,12 +97,13 @@ def lora_zero_up(inp, ctx, rule, th):
         return
     zero = [m for m, v in ups.items() if v <= th["near_zero"]]
     if len(zero) == len(ups):
-        yield Hit({"problem": f"every lora_up weight is (near) zero (max |w| "
-                   f"{max(ups.values()):.2g}): nothing was learned — kohya initialises lora_up "
-                   "to zero, so this file is exactly as it started"})
+        yield Hit({"problem": Text(N_("every lora_up weight is (near) zero (max |w| {max}): "
+                                      "nothing was learned — kohya initialises lora_up to "
+                                      "zero, so this file is exactly as it started"),
+                                   max=f"{max(ups.values()):.2g}")})
     elif len(zero) / len(ups) >= th["fraction"]:
-        yield Hit({"problem": f"{len(zero)} of {len(ups)} modules have all-zero lora_up: "
-                   "those layers learned nothing"})
+        yield Hit({"problem": Text(N_("{n} of {total} modules have all-zero lora_up: those "
+                                      "layers learned nothing"), n=len(zero), total=len(ups))})
 
 
 def _meta_num(lora, key):
@@ -114,21 +121,23 @@ def lora_metadata_mismatch(inp, ctx, rule, th):
             "dynamic" not in lora.metadata.get("ss_network_args", "") and \
             md_dim not in set(ranks.values()):
         common = Counter(ranks.values()).most_common(1)[0][0]
-        yield Hit({"what": f"ss_network_dim = {md_dim} but the tensors have rank {common}"})
+        yield Hit({"what": Text(N_("ss_network_dim = {dim} but the tensors have rank {rank}"),
+                                dim=md_dim, rank=common)})
     alphas = lora.alphas()
     md_alpha = _meta_num(lora, "ss_network_alpha")
     if alphas and md_alpha is not None and lora.format() == "kohya":
         common = Counter(round(a, 4) for a in alphas.values()).most_common(1)[0][0]
         if md_alpha not in (0,) and abs(common - md_alpha) > 1e-3 * max(1, md_alpha) and \
                 not (md_dim and md_alpha == 0):
-            yield Hit({"what": f"ss_network_alpha = {md_alpha:g} but the tensors' alpha "
-                       f"is {common:g}"})
+            yield Hit({"what": Text(N_("ss_network_alpha = {meta} but the tensors' alpha is "
+                                       "{alpha}"), meta=f"{md_alpha:g}", alpha=f"{common:g}")})
     tensor_fam, how = lora.family()
     meta_fam = lora.metadata_family()
     if tensor_fam and meta_fam and tensor_fam != meta_fam:
-        yield Hit({"what": f"the metadata says {FAMILY_NAMES[meta_fam]} but the tensors are "
-                   f"{FAMILY_NAMES[tensor_fam]} ({how}); UIs that trust the metadata will "
-                   "hide or misapply it"})
+        yield Hit({"what": Text(N_("the metadata says {meta} but the tensors are {family} "
+                                   "({how}); UIs that trust the metadata will hide or misapply "
+                                   "it"), meta=FAMILY_NAMES[meta_fam],
+                                family=FAMILY_NAMES[tensor_fam], how=how)})
 
 
 @predicate("lora_rank_too_high")

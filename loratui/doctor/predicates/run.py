@@ -6,9 +6,10 @@ import os
 
 from loratui.doctor import facts as F
 from loratui.doctor.facts import to_float, to_int
-from loratui.doctor.registry import Hit, predicate
+from loratui.doctor.registry import Hit, Text, TextList, predicate
+from loratui.i18n import N_
 
-CONFIG_KINDS = ("loratui", "kohya-json", "sdscripts-toml", "cmdline")
+CONFIG_KINDS = ("loratui", "kohya-json", "sdscripts-toml", "cmdline", "aitoolkit")
 NAN_NEEDLES = ("loss=nan", "loss: nan", "loss:nan", "NaN detected in latents",
                "NaN found in latents", "invalid value encountered in cast")
 
@@ -41,8 +42,7 @@ def run_nan_fp16_vae(inp, ctx, rule, th):
     if f is None or log is None:
         return
     if F.mixed_precision(f) == "fp16" and not f.get("no_half_vae"):
-        yield Hit({"where": f" (line {line})" if line else ""}, path=log.path, line=line,
-                  suppress=("CF112",))
+        yield Hit({"where": _at_line(line)}, path=log.path, line=line, suppress=("CF112",))
 
 
 @predicate("run_nan_lr")
@@ -56,14 +56,14 @@ def run_nan_lr(inp, ctx, rule, th):
     lr = F.unet_lr(f)
     if not F.is_adaptive(F.optimizer(f)):
         if te and te > 5e-5:
-            causes.append(f"the text-encoder LR is {te:g} (guide: 5e-6)")
+            causes.append(Text(N_("the text-encoder LR is {lr} (guide: 5e-6)"), lr=f"{te:g}"))
         if lr and lr >= 1e-3:
-            causes.append(f"the UNet LR is {lr:g} (guide: 1e-4)")
+            causes.append(Text(N_("the UNet LR is {lr} (guide: 1e-4)"), lr=f"{lr:g}"))
     dim, alpha = to_int(f.get("network_dim")), to_float(f.get("network_alpha"))
     if dim and alpha and alpha / dim > 1.5:
-        causes.append(f"alpha is {alpha / dim:g}× the rank")
+        causes.append(Text(N_("alpha is {ratio}× the rank"), ratio=f"{alpha / dim:g}"))
     if causes and not (F.mixed_precision(f) == "fp16" and not f.get("no_half_vae")):
-        yield Hit({"where": f" (line {line})" if line else "", "cause": " and ".join(causes)},
+        yield Hit({"where": _at_line(line), "cause": TextList(causes, "and")},
                   path=log.path, line=line)
 
 
@@ -78,24 +78,24 @@ def run_oom(inp, ctx, rule, th):
     script = str(f.extra.get("script") or "")
     if script in ("train_db.py", "sdxl_train.py", "fine_tune.py") or \
             logs[0].data.contains("train_db.py"):
-        causes.append("a full fine-tuning script instead of a LoRA script")
-        fixes.append("use train_network.py")
+        causes.append(Text(N_("a full fine-tuning script instead of a LoRA script")))
+        fixes.append(Text(N_("use train_network.py")))
     batch = to_int(f.get("train_batch_size")) or 1
     if batch > 1:
-        causes.append(f"batch size {batch}")
-        fixes.append("batch 1 with gradient accumulation")
+        causes.append(Text(N_("batch size {batch}"), batch=batch))
+        fixes.append(Text(N_("batch 1 with gradient accumulation")))
     if F.mixed_precision(f) == "no":
-        causes.append("fp32 (no mixed precision)")
+        causes.append(Text(N_("fp32 (no mixed precision)")))
         fixes.append("fp16")
     if f.get("gradient_checkpointing") is False:
-        causes.append("no gradient checkpointing")
-        fixes.append("gradient checkpointing")
+        causes.append(Text(N_("no gradient checkpointing")))
+        fixes.append(Text(N_("gradient checkpointing")))
     if not F.memory_efficient_attention(f):
-        causes.append("no memory-efficient attention")
+        causes.append(Text(N_("no memory-efficient attention")))
         fixes.append("SDPA/xformers")
     if causes:
         hits = logs[0].data.lines_with(["out of memory", "OutOfMemoryError"], limit=1)
-        yield Hit({"causes": ", ".join(causes), "fixes": ", ".join(fixes)}, path=logs[0].path,
+        yield Hit({"causes": TextList(causes), "fixes": TextList(fixes)}, path=logs[0].path,
                   line=hits[0][0].line if hits else None)
 
 
@@ -116,11 +116,13 @@ def run_untrained(inp, ctx, rule, th):
     opt = F.optimizer(f)
     lr = F.unet_lr(f)
     if F.is_adaptive(opt) and lr is not None and lr < 0.1:
-        yield Hit({"cause": f"{opt} ran with learning rate {lr:g} (it expects about 1.0)",
-                   "fix": "set every learning rate to 1.0 and retrain"}, path=loras[0].path)
+        yield Hit({"cause": Text(N_("{optimizer} ran with learning rate {lr} (it expects "
+                                    "about 1.0)"), optimizer=opt, lr=f"{lr:g}"),
+                   "fix": Text(N_("set every learning rate to 1.0 and retrain"))},
+                  path=loras[0].path)
     elif not F.is_adaptive(opt) and lr is not None and lr < 1e-5:
-        yield Hit({"cause": f"the learning rate is {lr:g}",
-                   "fix": "use about 1e-4 and retrain"}, path=loras[0].path)
+        yield Hit({"cause": Text(N_("the learning rate is {lr}"), lr=f"{lr:g}"),
+                   "fix": Text(N_("use about 1e-4 and retrain"))}, path=loras[0].path)
 
 
 @predicate("run_rank_mismatch")
@@ -159,3 +161,7 @@ def gpu_processes(inp, ctx, rule, th):
                           for p in procs[:4])
         pids = " ".join(str(p.pid) for p in procs)
         yield Hit({"procs": names, "total_mb": total}, command=f"kill {pids}")
+
+
+def _at_line(line: int | None) -> Text | str:
+    return Text(N_(" (line {line})"), line=line) if line else ""

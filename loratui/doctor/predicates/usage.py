@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from loratui.doctor.inputs.prompt import check_lbw
-from loratui.doctor.registry import Hit, predicate
+from loratui.doctor.registry import Hit, Text, predicate
+from loratui.i18n import N_
 
 
 def _uses(inp):
@@ -51,11 +52,13 @@ def prompt_problems(inp, ctx, rule, th):
     for use in _uses(inp):
         for kind, message in use.problems:
             if kind in kinds:
-                yield Hit({"problem": f"{_label(use)}: {message}"}, **_where(use))
+                yield Hit({"problem": Text(N_("{use}: {problem}"), use=_label(use),
+                                           problem=message)}, **_where(use))
         if use.lbw is not None and ("lbw-vector" in kinds or "lbw-preset" in kinds):
             bad = check_lbw(use.lbw)
             if bad and bad[0] in kinds:
-                yield Hit({"problem": f"{_label(use)}: {bad[1]}"}, **_where(use))
+                yield Hit({"problem": Text(N_("{use}: {problem}"), use=_label(use),
+                                           problem=bad[1])}, **_where(use))
 
 
 @predicate("lbw_layout_vs_base")

@@ -11,13 +11,14 @@ from textual.containers import Grid, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
+from loratui.i18n import N_, _
 from loratui.ui.widgets import PathSuggester
 
 
 class _FormDialog(ModalScreen[dict[str, Any] | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "accept", "Run"),
+        Binding("escape", "cancel", N_("Cancel")),
+        Binding("ctrl+s", "accept", N_("Run")),
     ]
 
     def __init__(self) -> None:
@@ -44,20 +45,21 @@ class AutoCaptionDialog(_FormDialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-box"):
-            yield Static("Auto-caption with BLIP", id="dialog-title")
-            yield Static("Writes a caption beside every image that has none, with the trigger "
-                         "word first. Then read and fix them by hand (P5): BLIP describes, it "
-                         "does not know your subject. Nothing is downloaded: give a local BLIP "
-                         "folder, or leave it empty to use the Hugging Face cache.",
+            yield Static(_("Auto-caption with BLIP"), id="dialog-title")
+            yield Static(_("Writes a caption beside every image that has none, with the "
+                           "trigger word first. Then read and fix them by hand (P5): BLIP "
+                           "describes, it does not know your subject. Nothing is downloaded: "
+                           "give a local BLIP folder, or leave it empty to use the Hugging "
+                           "Face cache."),
                          id="dialog-message")
             with Grid(classes="form"):
-                yield Label("BLIP model", classes="form-label")
+                yield Label(_("BLIP model"), classes="form-label")
                 yield Input(self.model, id="model", placeholder="blip-image-captioning-base/",
                             suggester=PathSuggester(dirs_only=True))
-            yield Checkbox("Also replace empty captions", True, id="overwrite_empty")
-            yield Checkbox("Replace ALL captions (originals are backed up)", False,
+            yield Checkbox(_("Also replace empty captions"), True, id="overwrite_empty")
+            yield Checkbox(_("Replace ALL captions (originals are backed up)"), False,
                            id="overwrite")
-            yield Button("Caption (ctrl+s)", id="go", variant="primary")
+            yield Button(_("Caption (ctrl+s)"), id="go", variant="primary")
 
     @on(Input.Submitted)
     def submitted(self) -> None:
@@ -67,17 +69,17 @@ class AutoCaptionDialog(_FormDialog):
 class BulkEditDialog(_FormDialog):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-box"):
-            yield Static("Edit every caption", id="dialog-title")
-            yield Static("Applied in this order: replace, remove tags, de-duplicate, prefix.",
+            yield Static(_("Edit every caption"), id="dialog-title")
+            yield Static(_("Applied in this order: replace, remove tags, de-duplicate, prefix."),
                          id="dialog-message")
             with Grid(classes="form"):
-                yield Label("Replace", classes="form-label")
-                yield Input(id="old", placeholder="text to find")
-                yield Label("with", classes="form-label")
-                yield Input(id="new", placeholder="replacement")
-                yield Label("Remove tags", classes="form-label")
+                yield Label(_("Replace"), classes="form-label")
+                yield Input(id="old", placeholder=_("text to find"))
+                yield Label(_("with"), classes="form-label")
+                yield Input(id="new", placeholder=_("replacement"))
+                yield Label(_("Remove tags"), classes="form-label")
                 yield Input(id="remove", placeholder="tag1, tag2")
-                yield Label("Prefix", classes="form-label")
-                yield Input(id="prefix", placeholder="put first in every caption")
-            yield Checkbox("Remove duplicate tags", False, id="dedupe")
-            yield Button("Apply (ctrl+s)", id="go", variant="primary")
+                yield Label(_("Prefix"), classes="form-label")
+                yield Input(id="prefix", placeholder=_("put first in every caption"))
+            yield Checkbox(_("Remove duplicate tags"), False, id="dedupe")
+            yield Button(_("Apply (ctrl+s)"), id="go", variant="primary")

@@ -12,6 +12,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, Static
 
+from loratui.i18n import N_, _
+
 # (text typed by the user) -> (value, error message or "")
 Parser = Callable[[Any], tuple[Any, str]]
 
@@ -20,7 +22,8 @@ class EditFieldDialog(ModalScreen[Any]):
     """Dismisses with the new value, or with `EditFieldDialog.CANCEL`."""
 
     CANCEL = object()
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "accept", "Set")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", N_("Cancel")),
+                                             Binding("ctrl+s", "accept", N_("Set"))]
 
     def __init__(self, row: dict[str, Any], current: Any, help_text: str, parse: Parser) -> None:
         super().__init__(classes="dialog")
@@ -39,7 +42,7 @@ class EditFieldDialog(ModalScreen[Any]):
             else:
                 yield Input(_to_text(self.current), id="field-value", select_on_focus=True)
             yield Static("", id="field-error", classes="bad")
-            yield Button("Set (enter)", id="set", variant="primary")
+            yield Button(_("Set (enter)"), id="set", variant="primary")
 
     def on_mount(self) -> None:
         self.query_one("#field-value").focus()

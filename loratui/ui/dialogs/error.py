@@ -10,10 +10,12 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from loratui.i18n import N_, _
+
 
 class ErrorDialog(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,enter", "dismiss", "Close"),
+        Binding("escape,enter", "dismiss", N_("Close")),
     ]
 
     def __init__(self, title: str, message: str, hint: str = "") -> None:
@@ -29,7 +31,7 @@ class ErrorDialog(ModalScreen[None]):
                 yield Static(self.message, id="dialog-message", markup=False)
                 if self.hint:
                     yield Static(self.hint, id="dialog-hint", markup=False)
-            yield Button("Close", id="dialog-close", variant="error")
+            yield Button(_("Close"), id="dialog-close", variant="error")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

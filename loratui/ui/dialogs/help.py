@@ -13,6 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from loratui.i18n import N_, _
 from loratui.ui import core
 
 
@@ -21,24 +22,26 @@ def pitfall_text(code: str) -> str:
     from loratui.doctor.catalog import load_catalog
 
     rules = [r for r in load_catalog().rules if code in r.refs]
-    lines = [f"# {code}: pitfall {code[1:]} of the LoRA guide (PITFALLS.md)"]
+    lines = [_("# {code}: pitfall {n} of the LoRA guide (PITFALLS.md)").format(
+        code=code, n=code[1:])]
     if rules:
-        lines.append("Checked by: " + ", ".join(f"{r.code} {r.name}" for r in rules))
-        lines.append(f"`loratui rule {rules[0].code}` explains one of them.")
+        lines.append(_("Checked by: {rules}").format(
+            rules=", ".join(f"{r.code} {r.name}" for r in rules)))
+        lines.append(_("`loratui rule {code}` explains one of them.").format(code=rules[0].code))
     return "\n".join(lines)
 
 
 def code_text(code: str) -> str:
     if code[:1] == "P" and code[1:].isdigit():
         return pitfall_text(code)
-    return core.explain(code) or f"# {code}\n(no rule with this code in this version)"
+    return core.explain(code) or f"# {code}\n" + _("(no rule with this code in this version)")
 
 
 def help_text(body: str, codes: list[str]) -> str:
-    parts = [body.strip(), "", "Everywhere:", "  F1 / ?   this help", "  ctrl+q   quit (a run "
-             "goes on training; the wizard re-attaches next time)"]
+    parts = [body.strip(), "", _("Everywhere:"), "  F1 / ?   " + _("this help"),
+             "  ctrl+q   " + _("quit (a run goes on training; the wizard re-attaches next time)")]
     if codes:
-        parts += ["", "Codes shown on this step (as `loratui rule CODE` explains them):"]
+        parts += ["", _("Codes shown on this step (as `loratui rule CODE` explains them):")]
         parts += ["", *("\n".join([code_text(c), ""]) for c in codes)]
     return "\n".join(parts).rstrip()
 
@@ -68,10 +71,26 @@ def blocks(text: str) -> list[str | list[tuple[str, str]]]:
             else:
                 para.append(line.strip())
         if para:
-            out.append(" ".join(para).replace(" \n", "\n").replace("\n ", "\n").strip())
+            out.append(join_lines(para).replace(" \n", "\n").replace("\n ", "\n").strip())
         if rows:
             out.append(rows)
     return out
+
+
+def join_lines(lines: list[str]) -> str:
+    """A paragraph's lines as one: a space between them, except between two Chinese
+    characters (Chinese has no spaces between words)."""
+    text = ""
+    for line in lines:
+        if text and not (is_wide(text[-1]) and line[:1] and is_wide(line[0])):
+            text += " "
+        text += line
+    return text
+
+
+def is_wide(ch: str) -> bool:
+    """A CJK character or full-width punctuation mark."""
+    return ch >= "\u2e80" and not ("\ud800" <= ch <= "\uf8ff")
 
 
 def field_table(rows: list[tuple[str, str]]) -> Table:
@@ -85,7 +104,7 @@ def field_table(rows: list[tuple[str, str]]) -> Table:
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,f1,q,question_mark", "dismiss", "Close help"),
+        Binding("escape,f1,q,question_mark", "dismiss", N_("Close help")),
     ]
 
     def __init__(self, title: str, body: str, codes: list[str]) -> None:
@@ -95,7 +114,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
-            yield Static(f"{self.title_text}   (escape closes)", id="dialog-title",
+            yield Static(self.title_text + "   " + _("(escape closes)"), id="dialog-title",
                          markup=False)
             with VerticalScroll(id="help-body"):
                 for block in blocks(self.text):

@@ -12,22 +12,23 @@ from textual.containers import Grid, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from loratui.i18n import N_, _
 from loratui.ui.widgets import PathSuggester
 
 MODE_HELP = {
-    "crop": "centre-crop every image to resolution² (SD1.5's square; faces at the edge "
-            "may be cut)",
-    "pad": "fit every image inside resolution² and pad the rest (nothing cut; borders "
-           "are learned)",
-    "bucket": "crop each image to its nearest aspect bucket (area ≈ resolution²); turns "
-              "dataset.bucketing on",
+    "crop": N_("centre-crop every image to resolution² (SD1.5's square; faces at the edge "
+               "may be cut)"),
+    "pad": N_("fit every image inside resolution² and pad the rest (nothing cut; borders "
+              "are learned)"),
+    "bucket": N_("crop each image to its nearest aspect bucket (area ≈ resolution²); turns "
+                 "dataset.bucketing on"),
 }
 
 
 class PrepareDialog(ModalScreen[tuple[str, Path] | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "accept", "Prepare"),
+        Binding("escape", "cancel", N_("Cancel")),
+        Binding("ctrl+s", "accept", N_("Prepare")),
     ]
 
     def __init__(self, out: Path, resolution: int, mode: str = "crop") -> None:
@@ -36,22 +37,26 @@ class PrepareDialog(ModalScreen[tuple[str, Path] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-box"):
-            yield Static(f"Prepare a {self.resolution}px training copy", id="dialog-title")
-            yield Static("The source folder is never changed: images are rotated, converted "
-                         "to RGB and resized into a new folder, captions copied beside them.",
+            yield Static(_("Prepare a {resolution}px training copy").format(
+                resolution=self.resolution), id="dialog-title")
+            yield Static(_("The source folder is never changed: images are rotated, converted "
+                           "to RGB and resized into a new folder, captions copied beside "
+                           "them."),
                          id="dialog-message")
             with Grid(classes="form"):
-                yield Label("Mode", classes="form-label")
+                yield Label(_("Mode"), classes="form-label")
                 yield Select([(m, m) for m in MODE_HELP], value=self.mode, allow_blank=False,
                              id="mode")
-                yield Static(MODE_HELP[self.mode], id="mode-help", classes="form-help")
-                yield Label("Write to", classes="form-label")
+                yield Static(_(MODE_HELP[self.mode]), id="mode-help", classes="form-help")
+                yield Label(_("Write to"), classes="form-label")
                 yield Input(str(self.out), id="out", suggester=PathSuggester(dirs_only=True))
-            yield Button("Prepare (ctrl+s)", id="go", variant="primary")
+            yield Button(_("Prepare (ctrl+s)"), id="go", variant="primary")
 
     @on(Select.Changed, "#mode")
     def mode_changed(self, event: Select.Changed) -> None:
-        self.query_one("#mode-help", Static).update(MODE_HELP.get(str(event.value), ""))
+        mode = str(event.value)
+        self.query_one("#mode-help", Static).update(_(MODE_HELP[mode]) if mode in MODE_HELP
+                                                    else "")
 
     @on(Button.Pressed, "#go")
     @on(Input.Submitted, "#out")

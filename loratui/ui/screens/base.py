@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
-from loratui.ui.widgets import STEPS, StepIndicator
+from loratui.i18n import N_, _
+from loratui.ui.widgets import Footer, StepIndicator, step_label
 
 if TYPE_CHECKING:
     from loratui.ui.app import LoratuiApp
@@ -37,9 +38,6 @@ def guarded(what: str) -> Callable:
     return wrap
 
 
-def step_label(name: str) -> str:
-    return dict(STEPS).get(name, name.title())
-
 
 class WizardScreen(Screen):
     """One step of the wizard. Subclasses set STEP and implement compose_body().
@@ -50,9 +48,9 @@ class WizardScreen(Screen):
     STEP: ClassVar[str] = ""
     HELP: ClassVar[str] = ""
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+p", "back", "Back", priority=True),
-        Binding("ctrl+n", "next", "Next", priority=True),
-        Binding("ctrl+g", "doctor", "Doctor", priority=True),
+        Binding("ctrl+p", "back", N_("Back"), priority=True),
+        Binding("ctrl+n", "next", N_("Next"), priority=True),
+        Binding("ctrl+g", "doctor", N_("Doctor"), priority=True),
     ]
 
     @property
@@ -106,10 +104,10 @@ class WizardScreen(Screen):
         return []
 
     def help_topic(self) -> tuple[str, str, list[str]]:
-        keys = [f"{b.key_display or b.key:8} {b.description}" for b in self._bindings_shown()]
-        body = self.HELP.strip() + "\n\nKeys on this step:\n" + "\n".join(
+        keys = [f"{b.key_display or b.key:8} {_(b.description)}" for b in self._bindings_shown()]
+        body = _(self.HELP).strip() + "\n\n" + _("Keys on this step:") + "\n" + "\n".join(
             f"  {k}" for k in keys)
-        return f"Help: the {self.label} step", body, self.codes_shown()
+        return _("Help: the {step} step").format(step=self.label), body, self.codes_shown()
 
     def _bindings_shown(self) -> list[Binding]:
         rows = []
@@ -123,15 +121,16 @@ class WizardScreen(Screen):
         try:
             self.state.save()
         except OSError as exc:
-            self.wizard.show_error("Cannot save loratui.toml", f"{self.state.config_path}: {exc}",
-                                   "Pick a project folder you can write to.")
+            self.wizard.show_error(_("Cannot save loratui.toml"),
+                                   f"{self.state.config_path}: {exc}",
+                                   _("Pick a project folder you can write to."))
             return False
         return True
 
     def action_next(self) -> None:
         problem = self.problem()
         if problem:
-            self.say(f"{self.label} step: {problem}")
+            self.say(_("{step} step: {problem}").format(step=self.label, problem=problem))
             self.app.bell()
             return
         self.say("")

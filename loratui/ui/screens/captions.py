@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, ProgressBar, Static, TextArea
 
+from loratui.i18n import N_, _, ngettext
 from loratui.ui import core
 from loratui.ui.dialogs import ConfirmDialog
 from loratui.ui.dialogs.captions import AutoCaptionDialog, BulkEditDialog
@@ -18,19 +19,26 @@ from loratui.ui.messages import Progress, TaskDone
 from loratui.ui.screens.base import WizardScreen, guarded
 from loratui.ui.text import short_path
 from loratui.ui.widgets.sample_view import ImagePreview
-from loratui.wording import plural
 
 
 def short(text: str | None, width: int = 60) -> str:
+    """The caption on one line in at most `width` terminal columns (a Chinese character
+    takes two)."""
+    from rich.cells import cell_len, set_cell_size
+
     if text is None:
-        return "(no caption)"
+        return _("(no caption)")
     text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return text if cell_len(text) <= width else set_cell_size(text, width - 1).rstrip() + "…"
+
+
+TASKS = {"caption": N_("caption"), "scan": N_("scan")}
+CAPTION_STYLES = (N_("tags"), N_("prose"))  # what core.caption_style() says, translated
 
 
 class CaptionsScreen(WizardScreen):
     STEP = "captions"
-    HELP = """
+    HELP = N_("""
 The Captions step is where each image's caption is read and fixed (P5: captions
 decide what the LoRA learns; what is not captioned is learned as the subject).
 
@@ -44,12 +52,12 @@ Auto-caption    ctrl+o writes BLIP captions for images that have none (a local B
                 model folder; nothing is downloaded). Read them afterwards.
 Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, in every
                 caption at once.
-"""
+""")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save_caption", "Save"),
+        Binding("ctrl+s", "save_caption", N_("Save")),
         Binding("ctrl+o", "autocaption", "BLIP"),
-        Binding("ctrl+l", "bulk", "Bulk"),
-        Binding("ctrl+r", "rescan", "Reload", show=False)  # in F1 help; the footer is full,
+        Binding("ctrl+l", "bulk", N_("Bulk")),
+        Binding("ctrl+r", "rescan", N_("Reload"), show=False)  # in F1 help; the footer is full,
     ]
 
     def __init__(self) -> None:
@@ -65,15 +73,15 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
                 yield ProgressBar(id="task-progress", show_eta=False)
             with Horizontal(id="captions-main"):
                 yield DataTable(id="caption-list", cursor_type="row")
-                yield ImagePreview(empty="select an image", id="caption-preview")
+                yield ImagePreview(empty=_("select an image"), id="caption-preview")
             yield TextArea(id="caption-editor", soft_wrap=True, show_line_numbers=False)
             yield Static("", id="caption-info", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#task-progress").display = False
         table = self.query_one("#caption-list", DataTable)
-        table.add_column("image", key="image")  # columns size to their content
-        table.add_column("caption", key="caption")
+        table.add_column(_("image"), key="image")  # columns size to their content
+        table.add_column(_("caption"), key="caption")
         self.refresh_from_state()
 
     def refresh_from_state(self) -> None:
@@ -90,7 +98,7 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
     def action_rescan(self) -> None:
         if self.folder is None:
             self.query_one("#captions-summary", Static).update(
-                "No images folder yet: set it on the Dataset step (ctrl+p).")
+                _("No images folder yet: set it on the Dataset step (ctrl+p)."))
             return
         self.attempted = self.folder
         self.scan(self.folder)
@@ -102,11 +110,12 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
         if event.state == WorkerState.ERROR:
             self.query_one("#task-progress").display = False
             self.query_one("#captions-summary", Static).update(
-                f"{event.worker.name} failed: ctrl+r reads the captions again.")
+                _("{task} failed: ctrl+r reads the captions again.").format(
+                    task=_(event.worker.name)))
         super().on_worker_state_changed(event)
 
     @work(thread=True, exclusive=True, group="caption-scan", exit_on_error=False,
-          name="Caption scan")
+          name=N_("Caption scan"))
     def scan(self, folder: Path) -> None:
         self.post_message(TaskDone("scan", core.scan_dataset(self.state.resolved(), folder)))
 
@@ -131,9 +140,11 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
         prepared = core.is_prepared_copy(root)
         missing = sum(1 for r in self.records if r.caption is None)
         self.query_one("#captions-summary", Static).update(
-            f"{plural(len(self.records), 'image')}, {missing} without caption · "
-            + ("prepared copy: edited in place" if prepared else
-               "source folder: originals are backed up to .loratui-backup/ before a change"))
+            ngettext("{n} image, {missing} without caption", "{n} images, {missing} without "
+                     "caption", len(self.records)).format(n=len(self.records), missing=missing)
+            + " · " + (_("prepared copy: edited in place") if prepared else
+                       _("source folder: originals are backed up to .loratui-backup/ before "
+                         "a change")))
 
     @on(DataTable.RowHighlighted, "#caption-list")
     def highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -157,17 +168,18 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
     def _show_info(self, text: str) -> None:
         tokens = core.caption_tokens(text)
         trigger = self.state.config.dataset.trigger_word
-        parts = [f"{tokens}/75 CLIP tokens" + (" — the rest is cut off" if tokens > 75 else "")]
+        parts = [_("{n}/75 CLIP tokens").format(n=tokens) +
+                 (_(" — the rest is cut off") if tokens > 75 else "")]
         style = core.caption_style(text)
         if style:
-            parts.append(style)
+            parts.append(_(style))
         if trigger:
-            parts.append(f"trigger `{trigger}` " + ("present" if core.has_trigger(text, trigger)
-                                                     else "MISSING"))
+            parts.append((_("trigger `{trigger}` present") if core.has_trigger(text, trigger)
+                          else _("trigger `{trigger}` MISSING")).format(trigger=trigger))
         self.query_one("#caption-info", Static).update(" · ".join(parts))
 
     # ---- saving one caption -------------------------------------------------------------------
-    @guarded("Saving the caption")
+    @guarded(N_("Saving the caption"))
     def action_save_caption(self) -> None:
         if self.current is None:
             return
@@ -179,12 +191,12 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
         table = self.query_one("#caption-list", DataTable)
         table.update_cell(str(self.current), "caption", short(text))
         self._show_summary()  # the count of captions missing changes
-        self.notify(f"saved {path.name}")
+        self.notify(_("saved {name}").format(name=path.name))
 
     # ---- BLIP ------------------------------------------------------------------------------------
     def action_autocaption(self) -> None:
         if self.folder is None:
-            self.say("Captions step: set the images folder on the Dataset step (ctrl+p).")
+            self.say(_("Captions step: set the images folder on the Dataset step (ctrl+p)."))
             return
 
         def go(values: dict[str, Any] | None) -> None:
@@ -194,11 +206,11 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
         self.app.push_screen(AutoCaptionDialog(getattr(self, "blip_model", "")), go)
 
     @work(thread=True, exclusive=True, group="captions", exit_on_error=False,
-          name="Auto-caption (BLIP)")
+          name=N_("Auto-caption (BLIP)"))
     def autocaption(self, folder: Path, values: dict[str, Any]) -> None:
         self.blip_model = values.get("model", "")
         cfg = self.state.resolved()
-        self.post_message(Progress("caption", 0, None, "loading BLIP…"))
+        self.post_message(Progress("caption", 0, None, _("loading BLIP…")))
         result = core.caption_folder(
             folder, model=values.get("model") or None, overwrite=values.get("overwrite", False),
             overwrite_empty=values.get("overwrite_empty", True),
@@ -219,14 +231,15 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
                 self.bulk(self.folder, values, False)
                 return
             self.app.push_screen(ConfirmDialog(
-                "Edit captions in the source folder?",
-                f"{self.folder} is not a prepared copy. The captions will be changed in place; "
-                "every original is first copied to .loratui-backup/.", yes="Edit"),
+                _("Edit captions in the source folder?"),
+                _("{folder} is not a prepared copy. The captions will be changed in place; "
+                  "every original is first copied to .loratui-backup/.").format(
+                    folder=self.folder), yes=_("Edit")),
                 lambda yes: yes and self.bulk(self.folder, values, True))
 
         self.app.push_screen(BulkEditDialog(), go)
 
-    @work(thread=True, exclusive=True, group="captions", exit_on_error=False, name="Bulk edit")
+    @work(thread=True, exclusive=True, group="captions", exit_on_error=False, name=N_("Bulk edit"))
     def bulk(self, folder: Path, values: dict[str, Any], in_place: bool) -> None:
         cfg = self.state.resolved()
         result = core.bulk_edit(folder, values, cfg.dataset.caption_extension, in_place)
@@ -240,7 +253,8 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
         bar.display = True
         bar.update(total=message.total, progress=message.done)
         self.query_one("#captions-summary", Static).update(
-            f"{message.task}: {message.done}/{message.total or '?'} {message.detail}")
+            f"{_(TASKS.get(message.task, message.task))}: "
+            f"{message.done}/{message.total or '?'} {message.detail}")
 
     @on(TaskDone)
     def done(self, message: TaskDone) -> None:
@@ -249,11 +263,17 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
         if message.task == "scan":
             self._fill(r)
         elif message.task == "caption":
-            failed = f", {len(r.failed)} failed" if r.failed else ""
-            self.notify(f"{plural(len(r.written), 'caption')} written, {r.kept} kept{failed}",
+            failed = _(", {n} failed").format(n=len(r.failed)) if r.failed else ""
+            self.notify(ngettext("{n} caption written, {kept} kept{failed}",
+                                 "{n} captions written, {kept} kept{failed}",
+                                 len(r.written)).format(n=len(r.written), kept=r.kept,
+                                                        failed=failed),
                         title="BLIP", timeout=8)
         elif message.task == "bulk":
-            backup = f"; originals in {r.backup_dir}" if r.backup_dir else ""
-            self.notify(f"{plural(len(r.changed), 'caption')} changed, {r.unchanged} "
-                        f"unchanged{backup}",
-                        title="Bulk edit", timeout=8)
+            backup = _("; originals in {folder}").format(folder=r.backup_dir) \
+                if r.backup_dir else ""
+            self.notify(ngettext("{n} caption changed, {unchanged} unchanged{backup}",
+                                 "{n} captions changed, {unchanged} unchanged{backup}",
+                                 len(r.changed)).format(n=len(r.changed), unchanged=r.unchanged,
+                                                        backup=backup),
+                        title=_("Bulk edit"), timeout=8)

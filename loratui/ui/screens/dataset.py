@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from loratui.i18n import N_, _, ngettext
 from loratui.ui import core
 from loratui.ui.dialogs.prepare import PrepareDialog
 from loratui.ui.fixes import wizard_fix
@@ -20,27 +21,27 @@ from loratui.ui.screens.base import WizardScreen
 from loratui.ui.text import TOAST_PATH, short_path
 from loratui.ui.widgets import PathInput, PathSuggester
 from loratui.ui.widgets.sample_view import ImagePreview
-from loratui.wording import plural
 
-SEVERITY_MARK = {"error": "✖ error", "warning": "▲ warn", "info": "· info"}
+SEVERITY_MARK = {"error": N_("✖ error"), "warning": N_("▲ warn"), "info": N_("· info")}
+SEVERITY = {"error": N_("error"), "warning": N_("warning"), "info": N_("info")}
 
 
 def histogram(counts: dict[str, int], width: int = 24, top: int = 6) -> str:
     """Text bars for a {label: count} table, largest first."""
     if not counts:
-        return "  (none)"
+        return "  " + _("(none)")
     rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     peak = rows[0][1]
     lines = [f"  {label:>11} {'█' * max(1, round(width * n / peak)):<{width}} {n}"
              for label, n in rows[:top]]
     if len(rows) > top:
-        lines.append(f"  {'…':>11} {len(rows) - top} more sizes")
+        lines.append(f"  {'…':>11} " + _("{n} more sizes").format(n=len(rows) - top))
     return "\n".join(lines)
 
 
 class DatasetScreen(WizardScreen):
     STEP = "dataset"
-    HELP = """
+    HELP = N_("""
 The Dataset step scans the folder of training images and their captions.
 
 Images folder   The folder with your images (.png .jpg .webp …) and a caption file
@@ -54,10 +55,10 @@ Images tab      Every image, its size and whether it has a caption; a preview.
 Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to the
                 training resolution, RGB, captions with the trigger word first) and
                 points dataset.dir at it. The source folder is never changed.
-"""
+""")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+r", "scan", "Rescan"),
-        Binding("ctrl+o", "prepare", "Prepare"),
+        Binding("ctrl+r", "scan", N_("Rescan")),
+        Binding("ctrl+o", "prepare", N_("Prepare")),
     ]
 
     def __init__(self) -> None:
@@ -69,33 +70,33 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
     def compose_body(self) -> ComposeResult:
         with Vertical(id="body"):
             with Horizontal(classes="form-row"):
-                yield Label("Images folder", classes="form-label")
-                yield PathInput(id="dataset-dir", placeholder="folder of images + captions",
+                yield Label(_("Images folder"), classes="form-label")
+                yield PathInput(id="dataset-dir", placeholder=_("folder of images + captions"),
                             suggester=PathSuggester(dirs_only=True))
             with Horizontal(id="task-row"):
                 yield Static("", id="dataset-summary", markup=False)
                 yield ProgressBar(id="task-progress", show_eta=False)
             with TabbedContent(id="dataset-tabs"):
-                with TabPane("Summary", id="tab-summary"), VerticalScroll():
+                with TabPane(_("Summary"), id="tab-summary"), VerticalScroll():
                     yield Static("", id="dataset-histogram", markup=False)
-                with TabPane("Problems", id="tab-problems"), Horizontal():
+                with TabPane(_("Problems"), id="tab-problems"), Horizontal():
                     yield DataTable(id="problems", cursor_type="row")
                     with VerticalScroll(id="problem-detail-box"):
                         yield Static("", id="problem-detail", markup=False)
-                with TabPane("Images", id="tab-images"), Horizontal():
+                with TabPane(_("Images"), id="tab-images"), Horizontal():
                     yield DataTable(id="images", cursor_type="row")
-                    yield ImagePreview(empty="select an image", id="image-preview")
+                    yield ImagePreview(empty=_("select an image"), id="image-preview")
 
     def on_mount(self) -> None:
         self.query_one("#task-progress").display = False
         problems = self.query_one("#problems", DataTable)
-        problems.add_column("severity", key="severity")  # columns size to their content
-        problems.add_column("problem", key="problem")
-        problems.add_column("files", key="files")
+        problems.add_column(_("severity"), key="severity")  # columns size to their content
+        problems.add_column(_("problem"), key="problem")
+        problems.add_column(_("files"), key="files")
         images = self.query_one("#images", DataTable)
-        images.add_column("image", key="image")
-        images.add_column("size", key="size")
-        images.add_column("caption", key="caption")
+        images.add_column(_("image"), key="image")
+        images.add_column(_("size"), key="size")
+        images.add_column(_("caption"), key="caption")
         self.refresh_from_state()
 
     def refresh_from_state(self) -> None:
@@ -108,7 +109,7 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
             self.action_scan()
         else:
             self.query_one("#dataset-summary", Static).update(
-                "Type the images folder and press enter to scan it.")
+                _("Type the images folder and press enter to scan it."))
             field.focus()
 
     # ---- scanning ---------------------------------------------------------------------------
@@ -121,16 +122,18 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
     def action_scan(self) -> None:
         folder = self.state.dataset_dir
         if folder is None:
-            self.say("Dataset step: type the images folder and press enter.")
+            self.say(_("Dataset step: type the images folder and press enter."))
             return
         if not folder.is_dir():  # a typo: one line that says so, not a failed scan
             self.report = None
-            self.say(f"Dataset step: {self.problem()}")
+            self.say(_("{step} step: {problem}").format(step=self.label,
+                                                          problem=self.problem()))
             self.query_one("#dataset-summary", Static).update("")
             return
         self.attempted = folder
         self.scanning = True
-        self.query_one("#dataset-summary", Static).update(f"scanning {short_path(folder)} …")
+        self.query_one("#dataset-summary", Static).update(
+            _("scanning {folder} …").format(folder=short_path(folder)))
         self.scan(folder)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -138,33 +141,36 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
         if event.worker.group == "scan" and event.state == WorkerState.ERROR:
             self.scanning = False
             self.query_one("#task-progress").display = False
-            folder = short_path(self.attempted) if self.attempted else "the folder"
+            folder = short_path(self.attempted) if self.attempted else _("the folder")
             self.query_one("#dataset-summary", Static).update(
-                f"{event.worker.name} of {folder} failed: fix the folder, then ctrl+r "
-                "scans again.")
+                _("{task} of {folder} failed: fix the folder, then ctrl+r scans again.").format(
+                    task=_(event.worker.name), folder=folder))
         super().on_worker_state_changed(event)
 
     def problem(self) -> str:
         value = self.query_one("#dataset-dir", PathInput).value.strip()
         if not value:
-            return "type the images folder (Images folder field) and press enter to scan it."
+            return _("type the images folder (Images folder field) and press enter to scan it.")
         folder = self.state.resolve(value)
+        shown = short_path(folder)
         if not folder.exists():
-            return f"the images folder {short_path(folder)} does not exist: type the folder " \
-                   "that holds your images."
+            return _("the images folder {folder} does not exist: type the folder that holds "
+                     "your images.").format(folder=shown)
         if not folder.is_dir():
-            return f"{short_path(folder)} is a file: type the folder that holds your images."
+            return _("{folder} is a file: type the folder that holds your images.").format(
+                folder=shown)
         # the same folder written another way ("dataset/" after a completion) is no change
         changed = folder != self.state.resolve(self.state.config.dataset.dir)
         if changed or (self.report is None and not self.scanning):
             self.state.config.dataset.dir = value
             self.action_scan()
-            return f"scanning {short_path(folder)}: press ctrl+n again when it is done."
+            return _("scanning {folder}: press ctrl+n again when it is done.").format(
+                folder=shown)
         if self.scanning:
-            return f"the scan of {short_path(folder)} is still running: wait for it."
+            return _("the scan of {folder} is still running: wait for it.").format(folder=shown)
         if self.report.totals.usable == 0:
-            return f"{short_path(folder)} has no usable images (.png .jpg .webp): pick the " \
-                   "folder that holds them."
+            return _("{folder} has no usable images (.png .jpg .webp): pick the folder that "
+                     "holds them.").format(folder=shown)
         return ""
 
     def codes_shown(self) -> list[str]:
@@ -174,7 +180,7 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
             codes += [c for c in (code, *f.refs) if c and c not in codes]
         return codes
 
-    @work(thread=True, exclusive=True, group="scan", exit_on_error=False, name="Dataset scan")
+    @work(thread=True, exclusive=True, group="scan", exit_on_error=False, name=N_("Dataset scan"))
     def scan(self, folder: Path) -> None:
         report = core.scan_dataset(self.state.resolved(), folder,
                                    lambda done, total: self.post_message(
@@ -186,7 +192,8 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
         bar = self.query_one("#task-progress", ProgressBar)
         bar.display = message.total is None or message.done < message.total
         bar.update(total=message.total, progress=message.done)
-        label = {"scan": "scanning", "prepare": "preparing"}.get(message.task, message.task)
+        label = {"scan": _("scanning"), "prepare": _("preparing")}.get(message.task,
+                                                                       message.task)
         self.query_one("#dataset-summary", Static).update(
             f"{label} {message.done}/{message.total or '?'} {message.detail}")
 
@@ -197,15 +204,20 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
         self.query_one("#task-progress").display = False
         t = report.totals
         self.query_one("#dataset-summary", Static).update(
-            f"{plural(t.images, 'image')} · {t.usable} usable · {t.broken} broken · "
-            f"{t.captioned} captioned · {report.layout} layout · "
-            f"{plural(t.steps_per_epoch_images, 'step')}/epoch (batch 1) · "
-            f"{report.elapsed_s:.1f}s")
+            ngettext("{n} image", "{n} images", t.images).format(n=t.images) + " · " +
+            _("{usable} usable · {broken} broken · {captioned} captioned · {layout} layout"
+              ).format(usable=t.usable, broken=t.broken, captioned=t.captioned,
+                       layout=report.layout) + " · " +
+            ngettext("{n} step/epoch (batch 1)", "{n} steps/epoch (batch 1)",
+                     t.steps_per_epoch_images).format(n=t.steps_per_epoch_images) +
+            f" · {report.elapsed_s:.1f}s")
         self.query_one("#dataset-histogram", Static).update(
-            f"Resolutions (train at {report.resolution}×{report.resolution}):\n"
-            f"{histogram(t.resolutions)}\n\nShort side:\n{histogram(t.short_sides)}\n\n"
-            f"Aspect:\n{histogram(t.aspects)}\n\nCaption style:\n"
-            f"{histogram(t.caption_styles)}")
+            _("Resolutions (train at {size}):").format(
+                size=f"{report.resolution}×{report.resolution}") +
+            f"\n{histogram(t.resolutions)}\n\n" + _("Short side:") +
+            f"\n{histogram(t.short_sides)}\n\n" + _("Aspect:") +
+            f"\n{histogram(t.aspects)}\n\n" + _("Caption style:") +
+            f"\n{histogram(t.caption_styles)}")
         problems = self.query_one("#problems", DataTable)
         problems.clear()
         order = {"error": 0, "warning": 1, "info": 2}
@@ -215,7 +227,8 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
             title, code, severity = _shown(f)
             detail = f" ({f.kind})" if code and not title.endswith(f" {f.kind}") \
                 and self.size.width >= 110 else ""  # narrow: the detail says "found as"
-            problems.add_row(SEVERITY_MARK.get(severity, severity), title + detail,
+            mark = _(SEVERITY_MARK[severity]) if severity in SEVERITY_MARK else severity
+            problems.add_row(mark, title + detail,
                              str(f.count or ""), key=str(i))
         width = max(16, self.size.width // 2 - 22)  # the preview takes the other half
         self._show_problem(0)
@@ -223,10 +236,11 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
         images.clear()
         self.image_rows = report.images
         for i, rec in enumerate(report.images):
-            cap = "–" if rec.caption is None else ("empty" if not rec.caption.strip() else "yes")
+            cap = "–" if rec.caption is None else (
+                _("empty") if not rec.caption.strip() else _("yes"))
             images.add_row(short_path(rec.path, width),
                            f"{rec.width}×{rec.height}" if rec.width else "?",
-                           cap if rec.ok else "broken", key=str(i))
+                           cap if rec.ok else _("broken"), key=str(i))
         tabs = self.query_one("#dataset-tabs", TabbedContent)
         if report.worst in ("error", "warning"):
             tabs.active = "tab-problems"
@@ -239,22 +253,26 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
         findings = getattr(self, "findings", [])
         box = self.query_one("#problem-detail", Static)
         if not findings:
-            box.update("No problems found." if self.report else "")
+            box.update(_("No problems found.") if self.report else "")
             return
         f = findings[min(index, len(findings) - 1)]
         files = "\n".join(f"  {p}" + (f": {f.details[p]}" if p in f.details else "")
                           for p in f.paths[:12])
-        more = f"\n  … {len(f.paths) - 12} more" if len(f.paths) > 12 else ""
+        more = "\n  … " + _("{n} more").format(n=len(f.paths) - 12) if len(f.paths) > 12 \
+            else ""
         title, code, severity = _shown(f)
-        kind = f"\nfound as: {f.kind}" if code else ""
-        box.update(f"{title} ({severity}){kind}\n{f.message}\n\n"
-                   f"Fix: {wizard_fix(f.kind, f.fix)}\n\nRefs: {', '.join(f.refs) or '–'}  "
-                   f"(F1 explains the codes)\n\nFiles:\n{files}{more}")
+        kind = "\n" + _("found as: {kind}").format(kind=f.kind) if code else ""
+        severity = _(SEVERITY[severity]) if severity in SEVERITY else severity
+        box.update(f"{title} ({severity}){kind}\n{f.message}\n\n" +
+                   _("Fix: {fix}").format(fix=wizard_fix(f.kind, f.fix)) + "\n\n" +
+                   _("Refs: {refs}  (F1 explains the codes)").format(
+                       refs=", ".join(f.refs) or "–") +
+                   "\n\n" + _("Files:") + f"\n{files}{more}")
 
     @on(DataTable.RowHighlighted, "#images")
     def image_highlighted(self, event: DataTable.RowHighlighted) -> None:
         rec = self.image_rows[event.cursor_row]
-        caption = rec.caption if rec.caption is not None else "(no caption)"
+        caption = rec.caption if rec.caption is not None else _("(no caption)")
         self.query_one(ImagePreview).show(Path(self.report.root) / rec.path,
                                           f"{rec.path}: {caption}")
 
@@ -262,7 +280,7 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
     def action_prepare(self) -> None:
         source = self.state.dataset_dir
         if source is None or self.report is None:
-            self.say("Dataset step: scan a folder first (type it and press enter).")
+            self.say(_("Dataset step: scan a folder first (type it and press enter)."))
             return
         res = self.state.config.dataset.resolution
         out = source.parent / f"{source.name}-{res}"
@@ -277,7 +295,7 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
 
         self.app.push_screen(PrepareDialog(out, res, mode), go)
 
-    @work(thread=True, exclusive=True, group="scan", exit_on_error=False, name="Prepare")
+    @work(thread=True, exclusive=True, group="scan", exit_on_error=False, name=N_("Prepare"))
     def prepare(self, source: Path, out: Path, mode: str) -> None:
         result = core.prepare_dataset(self.state.resolved(), source, out, mode,
                                       lambda done, total: self.post_message(
@@ -295,10 +313,11 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
         cfg = self.state.config
         cfg.dataset.dir = str(out)
         cfg.dataset.bucketing = mode == "bucket"
-        failed = f", {len(result.failed)} failed" if result.failed else ""
-        self.notify(f"{result.written} written, {result.up_to_date} up to date{failed}; "
-                    f"dataset.dir is now {short_path(out, TOAST_PATH)}", title="Prepared",
-                    timeout=8)
+        failed = _(", {n} failed").format(n=len(result.failed)) if result.failed else ""
+        self.notify(_("{written} written, {up_to_date} up to date{failed}; dataset.dir is now "
+                      "{out}").format(written=result.written, up_to_date=result.up_to_date,
+                                      failed=failed, out=short_path(out, TOAST_PATH)),
+                    title=_("Prepared"), timeout=8)
         self.query_one("#dataset-dir", PathInput).value = str(out)
         self.report = None
         self.action_scan()

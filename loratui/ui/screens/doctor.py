@@ -11,24 +11,26 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker, WorkerState
 
+from loratui.i18n import N_, _, ngettext
 from loratui.ui import core
 from loratui.ui.fixes import wizard_fix_for_code
 from loratui.ui.messages import TaskDone
 from loratui.ui.screens.base import guarded
-from loratui.ui.text import short_path
-from loratui.wording import plural
+from loratui.ui.text import severity_name, short_path
+from loratui.ui.widgets import Footer
 
-MARK = {"error": "✖ error", "warning": "▲ warn", "info": "· info"}
+MARK = {"error": N_("✖ error"), "warning": N_("▲ warn"), "info": N_("· info")}
+APPLICABILITY = (N_("safe"), N_("unsafe"), N_("display-only"))  # a fix's, translated
 
 
 class DoctorScreen(Screen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,ctrl+g", "close", "Back"),
-        Binding("ctrl+f", "fix", "Safe fixes"),
-        Binding("ctrl+r", "run", "Re-check"),
+        Binding("escape,ctrl+g", "close", N_("Back")),
+        Binding("ctrl+f", "fix", N_("Safe fixes")),
+        Binding("ctrl+r", "run", N_("Re-check")),
     ]
 
     def __init__(self) -> None:
@@ -51,8 +53,8 @@ class DoctorScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#diagnostics", DataTable)
-        table.add_column("finding", key="finding")  # columns size to their content
-        table.add_column("where", key="where")
+        table.add_column(_("finding"), key="finding")  # columns size to their content
+        table.add_column(_("where"), key="where")
         self.action_run()
         table.focus()
 
@@ -71,10 +73,11 @@ class DoctorScreen(Screen):
     def action_run(self) -> None:
         targets = self.targets()
         self.query_one("#doctor-summary", Static).update(
-            "checking " + (", ".join(short_path(p) for p in targets) or "the settings") + " …")
+            _("checking {what} …").format(
+                what=", ".join(short_path(p) for p in targets) or _("the settings")))
         self.diagnose(targets)
 
-    @work(thread=True, exclusive=True, group="doctor", exit_on_error=False, name="Doctor")
+    @work(thread=True, exclusive=True, group="doctor", exit_on_error=False, name=N_("Doctor"))
     def diagnose(self, targets: list[Path]) -> None:
         st = self.state
         if targets:
@@ -93,15 +96,20 @@ class DoctorScreen(Screen):
             loc = d.location
             where = Path(loc.path).name + (f":{loc.key}" if loc.key else
                                            f":{loc.line}" if loc.line else "")
-            table.add_row(f"{MARK.get(d.severity, d.severity)} {d.code}", where, key=str(i))
+            mark = _(MARK[d.severity]) if d.severity in MARK else d.severity
+            table.add_row(f"{mark} {d.code}", where, key=str(i))
         counts = {s: sum(1 for d in self.diags if d.severity == s) for s in order}
         fixable = core.safe_fix_count(self.diags)
-        checked = ", ".join(p.name for p in message.extra["targets"]) or "unsaved settings"
+        checked = ", ".join(p.name for p in message.extra["targets"]) or _("unsaved settings")
         self.query_one("#doctor-summary", Static).update(
-            f"{checked}: {plural(counts['error'], 'error')}, "
-            f"{plural(counts['warning'], 'warning')}, {plural(counts['info'], 'note')}"
-            + (f" · ctrl+f applies {plural(fixable, 'safe fix', 'safe fixes')}"
-               if fixable else "") + " · enter explains a finding, F1 helps")
+            f"{checked}: " +
+            ngettext("{n} error", "{n} errors", counts["error"]).format(n=counts["error"]) +
+            ", " + ngettext("{n} warning", "{n} warnings", counts["warning"]).format(
+                n=counts["warning"]) +
+            ", " + ngettext("{n} note", "{n} notes", counts["info"]).format(n=counts["info"])
+            + (" · " + ngettext("ctrl+f applies {n} safe fix", "ctrl+f applies {n} safe fixes",
+                                fixable).format(n=fixable) if fixable else "")
+            + " · " + _("enter explains a finding, F1 helps"))
         self._detail(0)
 
     @on(DataTable.RowHighlighted, "#diagnostics")
@@ -111,22 +119,23 @@ class DoctorScreen(Screen):
     def _detail(self, index: int) -> None:
         box = self.query_one("#diagnostic-detail", Static)
         if not self.diags:
-            box.update("No findings: nothing the guide warns about.")
+            box.update(_("No findings: nothing the guide warns about."))
             return
         d = self.diags[min(index, len(self.diags) - 1)]
-        lines = [f"{d.code} {d.name} ({d.severity})", "", d.message, ""]
+        lines = [f"{d.code} {d.name} ({severity_name(d.severity)})", "", d.message, ""]
         if d.refs:
-            lines.append("refs: " + ", ".join(d.refs))
+            lines.append(_("refs: {refs}").format(refs=", ".join(d.refs)))
         if d.location.path:
-            lines.append(f"in: {short_path(d.location.path, 40)}" + (f" [{d.location.key}]"
-                                                      if d.location.key else ""))
+            lines.append(_("in: {path}").format(path=short_path(d.location.path, 40)) + (
+                f" [{d.location.key}]" if d.location.key else ""))
         in_wizard = wizard_fix_for_code(d.code)
         if in_wizard:
-            lines += ["", f"fix: {in_wizard}"]
+            lines += ["", _("fix: {fix}").format(fix=in_wizard)]
         elif d.fix:
-            lines += ["", f"fix ({d.fix.applicability}): {d.fix.title}"]
+            lines += ["", _("fix ({applicability}): {title}").format(
+                applicability=_(d.fix.applicability), title=d.fix.title)]
             if d.fix.applicability == "safe":
-                lines.append("  ctrl+f applies it (and the other safe fixes)")
+                lines.append("  " + _("ctrl+f applies it (and the other safe fixes)"))
         box.update("\n".join(lines))
 
     @on(DataTable.RowSelected, "#diagnostics")
@@ -137,7 +146,7 @@ class DoctorScreen(Screen):
             self.query_one("#diagnostic-detail", Static).update(text)
 
     def help_topic(self) -> tuple[str, str, list[str]]:
-        body = """
+        body = _("""
 The Doctor checks the project's loratui.toml, images folder, run folder and LoRA against
 the guide's pitfalls, the way `loratui doctor` does on the command line.
 
@@ -149,23 +158,25 @@ Detail          Why it matters, the pitfalls it refers to (P…, PITFALLS.md), a
 
 Keys: ctrl+f applies the safe fixes to loratui.toml (comments kept), ctrl+r checks
 again, escape goes back to the wizard.
-"""
+""")
         codes: list[str] = []
         for d in self.diags:
             codes += [c for c in (d.code, *d.refs) if c not in codes]
-        return "Help: the Doctor", body, codes
+        return _("Help: the Doctor"), body, codes
 
-    @guarded("Applying fixes")
+    @guarded(N_("Applying fixes"))
     def action_fix(self) -> None:
         if not core.safe_fix_count(self.diags):
-            self.notify("No safe fixes to apply.", severity="warning")
+            self.notify(_("No safe fixes to apply."), severity="warning")
             return
         fixed, errors = core.apply_safe_fixes(self.diags)
         for err in errors:
             self.notify(err, severity="error", timeout=10)
         # The config file changed on disk: the wizard reloads it.
         self.app.load_project(self.state.project, self.state.gpu)  # type: ignore[attr-defined]
-        self.notify(f"{plural(fixed, 'fix', 'fixes')} applied to loratui.toml (comments kept)")
+        self.notify(ngettext("{n} fix applied to loratui.toml (comments kept)",
+                             "{n} fixes applied to loratui.toml (comments kept)", fixed).format(
+                                 n=fixed))
         self.action_run()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

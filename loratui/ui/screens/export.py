@@ -11,18 +11,18 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Static
 
+from loratui.i18n import N_, _, ngettext
 from loratui.ui import core
 from loratui.ui.dialogs import ConfirmDialog
 from loratui.ui.messages import TaskDone
 from loratui.ui.screens.base import WizardScreen, guarded
-from loratui.ui.text import short_path
+from loratui.ui.text import severity_name, short_path
 from loratui.ui.widgets import PathInput, PathSuggester
-from loratui.wording import plural
 
 
 class ExportScreen(WizardScreen):
     STEP = "export"
-    HELP = """
+    HELP = N_("""
 The Export step hands the finished LoRA to a WebUI.
 
 LoRA            The finished run's .safetensors file (kohya format, loads in
@@ -34,10 +34,10 @@ Prompt          What to paste into AUTOMATIC1111: <lora:NAME:WEIGHT> and the tri
                 with the weight range the guide recommends (P17, P18).
 Verdict         The doctor on the file, the suggested prompt and the ComfyUI workflow.
 ComfyUI         An API-format workflow with a LoraLoader node, saved beside the LoRA.
-"""
+""")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+o", "install", "Copy to WebUI"),
-        Binding("ctrl+r", "refresh", "Refresh"),
+        Binding("ctrl+o", "install", N_("Copy to WebUI")),
+        Binding("ctrl+r", "refresh", N_("Refresh")),
     ]
 
     def __init__(self) -> None:
@@ -49,8 +49,8 @@ ComfyUI         An API-format workflow with a LoraLoader node, saved beside the 
         with Vertical(id="body"):
             yield Static("", id="export-lora", markup=False)
             with Horizontal(classes="form-row"):
-                yield Label("WebUI folder", classes="form-label")
-                yield PathInput(id="webui", placeholder="stable-diffusion-webui/ or ComfyUI/",
+                yield Label(_("WebUI folder"), classes="form-label")
+                yield PathInput(id="webui", placeholder=_("stable-diffusion-webui/ or ComfyUI/"),
                             suggester=PathSuggester(dirs_only=True))
             yield Static("", id="export-target", markup=False)
             with VerticalScroll(id="export-box"):
@@ -61,33 +61,33 @@ ComfyUI         An API-format workflow with a LoraLoader node, saved beside the 
     def on_mount(self) -> None:
         self.refresh_from_state()
 
-    @guarded("Reading the LoRA")
+    @guarded(N_("Reading the LoRA"))
     def refresh_from_state(self) -> None:
         self.lora = core.finished_lora(self.state.run_dir, self.state.output_dir)
         box = self.query_one("#export-lora", Static)
         if self.lora is None:
-            box.update("No finished LoRA yet: train one on the Train step (ctrl+p).")
+            box.update(_("No finished LoRA yet: train one on the Train step (ctrl+p)."))
             for sel in ("#export-usage", "#export-verdict", "#export-comfy"):
                 self.query_one(sel, Static).update("")
             return
         box.update(f"LoRA: {short_path(self.lora, max(30, self.size.width - 16))} "
                    f"({self.lora.stat().st_size / 2**20:.1f} MB)")
         cfg = self.state.config
-        self.usage = core.lora_usage(self.lora, cfg.dataset.trigger_word, cfg.network.kind)
+        self.usage = core.lora_usage(self.lora, cfg)
         u = self.usage
         self.query_one("#export-usage", Static).update(
-            f"AUTOMATIC1111 prompt (paste it, then adjust the weight):\n  {u.prompt}\n"
-            f"  {u.advice}")
+            _("AUTOMATIC1111 prompt (paste it, then adjust the weight):") +
+            f"\n  {u.prompt}\n  {u.advice}")
         self.query_one("#export-comfy", Static).update(
-            "ComfyUI (API format, 'Load (API format)'; the LoraLoader node is \"10\"):\n"
-            + core.comfy_workflow_json(u))
-        self.query_one("#export-verdict", Static).update("doctor: checking the file …")
+            _("ComfyUI (API format, 'Load (API format)'; the LoraLoader node is \"10\"):") +
+            "\n" + core.comfy_workflow_json(u))
+        self.query_one("#export-verdict", Static).update(_("doctor: checking the file …"))
         self.verdict(self.lora, u.prompt)
 
     def action_refresh(self) -> None:
         self.refresh_from_state()
 
-    @work(thread=True, exclusive=True, group="verdict", exit_on_error=False, name="LoRA check")
+    @work(thread=True, exclusive=True, group="verdict", exit_on_error=False, name=N_("LoRA check"))
     def verdict(self, lora: Path, prompt: str) -> None:
         """The doctor on the file, on the prompt we suggest and on the ComfyUI workflow."""
         diags = core.diagnose_paths([lora], self.state.gpu)
@@ -97,7 +97,7 @@ ComfyUI         An API-format workflow with a LoraLoader node, saved beside the 
             from loratui.config import atomic_write_text
 
             atomic_write_text(workflow, core.comfy_workflow_json(self.usage))
-            notes.append(f"ComfyUI workflow saved beside the LoRA: {workflow.name}")
+            notes.append(_("ComfyUI workflow saved as {path}").format(path=workflow.name))
         except OSError:
             workflow = None
         usage = core.diagnose_usage(prompt, workflow)
@@ -109,10 +109,11 @@ ComfyUI         An API-format workflow with a LoraLoader node, saved beside the 
             return
         diags = message.result
         worst = [d for d in diags if d.severity in ("error", "warning")]
-        lines = ["doctor: ✓ the file loads like a kohya SD1.5 LoRA; the prompt and the "
-                 "workflow use it within the guide's weights" if not worst else
-                 f"doctor: {plural(len(worst), 'problem')}:"]
-        lines += [f"  {d.severity} {d.code} {d.message}" for d in diags[:6]]
+        lines = [_("doctor: ✓ the file loads like a kohya SD1.5 LoRA; the prompt and the "
+                   "workflow use it within the guide's weights") if not worst else
+                 ngettext("doctor: {n} problem:", "doctor: {n} problems:", len(worst)).format(
+                     n=len(worst))]
+        lines += [f"  {severity_name(d.severity)} {d.code} {d.message}" for d in diags[:6]]
         lines += [f"  {n}" for n in message.extra["notes"]]
         widget = self.query_one("#export-verdict", Static)
         widget.update("\n".join(lines))
@@ -123,7 +124,7 @@ ComfyUI         An API-format workflow with a LoraLoader node, saved beside the 
         self.action_install()
 
     @on(Input.Changed, "#webui")
-    @guarded("Looking at the WebUI folder")
+    @guarded(N_("Looking at the WebUI folder"))
     def webui_changed(self, event: Input.Changed) -> None:
         target = self.query_one("#export-target", Static)
         value = event.value.strip()
@@ -138,34 +139,36 @@ ComfyUI         An API-format workflow with a LoraLoader node, saved beside the 
             return
         target.set_class(False, "bad")
         target.update(f"→ {folder.ui}: {short_path(folder.path, 60)}" if folder.ui != "folder"
-                      else f"→ {short_path(folder.path, 60)} (not a known WebUI layout: "
-                      "copied as is)")
+                      else f"→ {short_path(folder.path, 60)} " +
+                      _("(not a known WebUI layout: copied as is)"))
 
-    @guarded("Copying the LoRA")
+    @guarded(N_("Copying the LoRA"))
     def action_install(self) -> None:
         if self.lora is None:
-            self.say("Export step: no finished LoRA to copy yet: train one on the Train step.")
+            self.say(_("Export step: no finished LoRA to copy yet: train one on the Train "
+                       "step."))
             return
         value = self.query_one("#webui", Input).value.strip()
         if not value:
             self.query_one("#webui", Input).focus()
-            self.say("Export step: type your WebUI folder (WebUI folder field) first.")
+            self.say(_("Export step: type your WebUI folder (WebUI folder field) first."))
             return
         try:
             folder = core.find_lora_folder(Path(value).expanduser())
         except core.DeployProblem as exc:
-            self.wizard.show_error("Cannot copy there", str(exc))
+            self.wizard.show_error(_("Cannot copy there"), str(exc))
             return
         if (folder.path / self.lora.name).exists():
             self.app.push_screen(ConfirmDialog(
-                "Replace the existing LoRA?", f"{folder.path / self.lora.name} exists.",
-                yes="Replace"), lambda yes: yes and self.install(folder.path, True))
+                _("Replace the existing LoRA?"),
+                _("{path} exists.").format(path=folder.path / self.lora.name),
+                yes=_("Replace")), lambda yes: yes and self.install(folder.path, True))
         else:
             self.install(folder.path, False)
 
-    @work(thread=True, exclusive=True, group="install", exit_on_error=False, name="Copy LoRA")
+    @work(thread=True, exclusive=True, group="install", exit_on_error=False, name=N_("Copy LoRA"))
     def install(self, folder: Path, overwrite: bool) -> None:
         target = core.install_lora(self.lora, folder, overwrite=overwrite)
-        self.app.call_from_thread(self.notify, f"copied to {target}", title="Installed",
-                                  timeout=8)
+        self.app.call_from_thread(self.notify, _("copied to {path}").format(path=target),
+                                  title=_("Installed"), timeout=8)
         self.installed = target

@@ -11,11 +11,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, Select, Static
 
 from loratui.config import ConfigError, RunConfig, field_docs, parse_config
+from loratui.i18n import N_, _
 from loratui.ui import core
 from loratui.ui.dialogs.edit_field import EditFieldDialog
 from loratui.ui.messages import TaskDone
 from loratui.ui.screens.base import WizardScreen
-from loratui.ui.text import TOAST_PATH, short_path
+from loratui.ui.text import TOAST_PATH, pad, severity_name, short_path
 
 HIDDEN = {"doctor"}  # free-form threshold overrides: edited in loratui.toml, not here
 
@@ -39,14 +40,14 @@ def range_text(row: dict[str, Any]) -> str:
 def value_text(value: Any, key: str = "") -> str:
     if value is None:  # an optional value that follows another one
         return {"network.alpha": "(= rank)",
-                "optimizer.text_encoder_2_lr": "(= TE1 LR)"}.get(key, "(default)")
+                "optimizer.text_encoder_2_lr": "(= TE1 LR)"}.get(key, _("(default)"))
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, list):
-        return " | ".join(map(str, value)) or "(none)"
-    return str(value) if value != "" else "(empty)"
+        return " | ".join(map(str, value)) or _("(none)")
+    return str(value) if value != "" else _("(empty)")
 
 
 def get_dotted(cfg: RunConfig, key: str) -> Any:
@@ -87,12 +88,12 @@ def parse_text(row: dict[str, Any], raw: Any) -> Any:
 class FieldTable(DataTable):
     """The settings list; enter edits the highlighted setting (shown in the footer)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Edit")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", N_("Edit"))]
 
 
 class ParametersScreen(WizardScreen):
     STEP = "parameters"
-    HELP = """
+    HELP = N_("""
 The Parameters step holds every training setting, starting from a preset chosen for
 the GPU's memory. Enter edits the highlighted setting; ctrl+s saves loratui.toml.
 
@@ -104,10 +105,10 @@ Settings        Every key of loratui.toml and its value. The right side explains
 VRAM            The estimated GPU memory for these settings against the card's.
 Warnings        The doctor's findings for these settings (code, what is wrong); ctrl+g
                 opens the Doctor with all of them and their fixes.
-"""
+""")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save"),
-        Binding("ctrl+r", "recommended", "GPU preset"),
+        Binding("ctrl+s", "save", N_("Save")),
+        Binding("ctrl+r", "recommended", N_("GPU preset")),
     ]
 
     def __init__(self) -> None:
@@ -122,10 +123,10 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
         self.presets = [p if p.cpu else p.for_gpu(gpu) for p in load_presets()]
         with Vertical(id="body"):
             with Horizontal(id="preset-bar"):
-                yield Label("Preset", classes="form-label")
+                yield Label(_("Preset"), classes="form-label")
                 yield Select([(p.label + ("" if p.cpu else f" · {p.kind}"), p.id)
                               for p in self.presets], id="preset", allow_blank=True,
-                             prompt="(custom)")
+                             prompt=_("(custom)"))
             with Horizontal(id="param-main"):
                 yield FieldTable(id="fields", cursor_type="row", zebra_stripes=True)
                 with VerticalScroll(id="field-help-box"):
@@ -135,8 +136,8 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
 
     def on_mount(self) -> None:
         table = self.query_one("#fields", DataTable)
-        table.add_column("setting", key="setting")  # columns size to their content
-        table.add_column("value", key="value")
+        table.add_column(_("setting"), key="setting")  # columns size to their content
+        table.add_column(_("value"), key="value")
         for row in self.rows:
             table.add_row(row["key"], "", key=row["key"])
         self.refresh_from_state()
@@ -178,7 +179,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
         fields = "\n".join(f"{r['key']}  {r['description']}"
                            + (f" ({', '.join(r['pitfalls'])})" if r["pitfalls"] else "")
                            for r in self.rows)
-        return title, f"{body}\n\nEvery setting:\n{fields}", codes
+        return title, f"{body}\n\n" + _("Every setting:") + f"\n{fields}", codes
 
     def codes_shown(self) -> list[str]:
         codes: list[str] = []
@@ -220,11 +221,13 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
         shown = value_text(value, key)
         if "/" in shown:
             shown = short_path(shown, 40)
-        lines.append(f"value: {shown}   default: {value_text(row['default'], key)}")
+        lines.append(_("value: {value}   default: {default}").format(
+            value=shown, default=value_text(row["default"], key)))
         if range_text(row):
-            lines.append(f"allowed: {range_text(row)}" + (f" {row['unit']}" if row["unit"] else ""))
+            lines.append(_("allowed: {range}").format(range=range_text(row)) +
+                         (f" {row['unit']}" if row["unit"] else ""))
         if row["pitfalls"]:
-            lines.append("pitfalls: " + ", ".join(row["pitfalls"]))
+            lines.append(_("pitfalls: {refs}").format(refs=", ".join(row["pitfalls"])))
         return "\n".join(lines)
 
     @on(DataTable.RowHighlighted, "#fields")
@@ -247,7 +250,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
                 value = parse_text(row, raw)
                 with_value(self.state.config, row["key"], value)
             except ValueError as exc:
-                return None, f"not a {row['type']}: {exc}"
+                return None, _("not a {type}: {error}").format(type=row["type"], error=exc)
             except ConfigError as exc:
                 return None, "\n".join(exc.problems)
             return value, ""
@@ -270,16 +273,18 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
         card = self.state.card_gb
         widget = self.query_one("#vram", Static)
         if card is None:
-            widget.update(f"VRAM estimate {est.total_gb:.1f} GB for SD1.5 — no GPU here "
-                          "(the CPU demo trains the tiny model)")
+            widget.update(_("VRAM estimate {gb} GB for SD1.5 — no GPU here (the CPU demo "
+                            "trains the tiny model)").format(gb=f"{est.total_gb:.1f}"))
             widget.set_class(False, "bad")
             return
         width = 30
         filled = min(width, round(width * est.total_gb / card))
         bar = "█" * filled + "░" * (width - filled)
         fits = est.fits(card)
-        widget.update(f"VRAM {bar} {est.total_gb:.1f} of {card:.1f} GB "
-                      + ("fits" if fits else "DOES NOT FIT: lower batch or resolution (P12)"))
+        widget.update(_("VRAM {bar} {used} of {card} GB").format(
+            bar=bar, used=f"{est.total_gb:.1f}", card=f"{card:.1f}") + " "
+                      + (_("fits") if fits else
+                         _("DOES NOT FIT: lower batch or resolution (P12)")))
         widget.set_class(not fits, "bad")
 
     def _show_warnings(self) -> None:
@@ -287,7 +292,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
         self.check_config(st.resolved(), str(st.config_path))
 
     @work(thread=True, exclusive=True, group="doctor", exit_on_error=False,
-          name="Doctor warnings")
+          name=N_("Doctor warnings"))
     def check_config(self, cfg: RunConfig, path: str) -> None:
         self.post_message(TaskDone("warnings", core.config_findings(cfg, self.state.gpu, path)))
 
@@ -296,13 +301,14 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
         found = self.found = message.result
         widget = self.query_one("#warnings", Static)
         if not found:
-            widget.update("doctor: no warnings for these settings")
+            widget.update(_("doctor: no warnings for these settings"))
         else:
             shown = 3 if self.size.height >= 30 else 2
-            lines = [f"{d.severity:7} {d.code} {d.message}" for d in found[:shown]]
+            lines = [f"{pad(severity_name(d.severity), 7)} {d.code} {d.message}"
+                     for d in found[:shown]]
             if len(found) > shown:
-                lines.append(f"… {len(found) - shown} more: ctrl+g opens the Doctor; "
-                             "F1 explains the codes")
+                lines.append("… " + _("{n} more: ctrl+g opens the Doctor; F1 explains the "
+                                      "codes").format(n=len(found) - shown))
             widget.update("\n".join(lines))
         widget.set_class(bool(found), "warn")
 
@@ -311,10 +317,10 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
         try:
             path = self.state.save()
         except OSError as exc:
-            self.wizard.show_error("Cannot save", f"{self.state.config_path}: {exc}")
+            self.wizard.show_error(_("Cannot save"), f"{self.state.config_path}: {exc}")
             return
         self.dirty = False
-        self.notify(f"saved {short_path(path, TOAST_PATH)}")  # whole in an 80-column toast
+        self.notify(_("saved {name}").format(name=short_path(path, TOAST_PATH)))
 
     def before_next(self) -> bool:
         self.action_save()

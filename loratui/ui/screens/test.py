@@ -13,28 +13,28 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Static
 
+from loratui.i18n import N_, _
 from loratui.ui import core
 from loratui.ui.messages import Progress, TaskDone
 from loratui.ui.screens.base import WizardScreen
+from loratui.ui.text import severity_name
 from loratui.ui.widgets import PathSuggester
 from loratui.ui.widgets.sample_view import SampleView
 
-INTRO = ("Rows: weights 0.3–1.0. Columns: block presets (P23). Find the column where the "
-         "unwanted detail goes away, then pick a weight and a vector.")
+INTRO = N_("Rows: weights 0.3–1.0. Columns: block presets (P23). Find the column where the "
+           "unwanted detail goes away, then pick a weight and a vector.")
 
 
 class TestScreen(WizardScreen):
     STEP = "test"
     __test__ = False  # not a pytest class
     BINDINGS: ClassVar[list[BindingType]] = [
-        # short labels: with Back, Next, Doctor, Quit and Help they fit 80 columns (F1
-        # says what each does)
-        Binding("ctrl+r", "grid", "Grid", priority=True),
-        Binding("ctrl+s", "write", "Save", priority=True),
-        Binding("ctrl+t", "rescue", "Rescue", priority=True),
+        Binding("ctrl+r", "grid", N_("Render grid"), priority=True),
+        Binding("ctrl+s", "write", N_("Write prompt"), priority=True),
+        Binding("ctrl+t", "rescue", N_("Rescue 0.3"), priority=True),
     ]
 
-    HELP = """
+    HELP = N_("""
 The Test step tries the finished LoRA and fixes it without retraining.
 
 Grid            ctrl+r renders test images on the base model: rows are weights 0.3-1.0
@@ -56,7 +56,7 @@ Blocks          A preset name or 17 values (BASE,IN01,IN02,IN04,IN05,IN07,IN08,M
 ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json and,
                 for a block vector, NAME-lbw.safetensors with the vector baked in, for
                 ComfyUI (its core nodes have no block weights).
-"""
+""")
 
     def __init__(self) -> None:
         super().__init__()
@@ -68,19 +68,19 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="body"):
-            yield SampleView("no grid yet: ctrl+r renders one", id="test-grid")
+            yield SampleView(_("no grid yet: ctrl+r renders one"), id="test-grid")
             with Vertical(id="test-side"):
                 yield Static("", id="test-lora", markup=False)
-                for label, wid, value in (("Weight", "test-weight", "0.6"),
-                                          ("Blocks", "test-vector", "ALL"),
-                                          ("2nd LoRA", "test-second", ""),
-                                          ("2nd weight", "test-second-weight", "0.5")):
+                for label, wid, value in ((N_("Weight"), "test-weight", "0.6"),
+                                          (N_("Blocks"), "test-vector", "ALL"),
+                                          (N_("2nd LoRA"), "test-second", ""),
+                                          (N_("2nd weight"), "test-second-weight", "0.5")):
                     with Horizontal(classes="form-row"):
-                        yield Label(label, classes="form-label")
+                        yield Label(_(label), classes="form-label")
                         yield Input(value, id=wid, suggester=PathSuggester()
                                     if wid == "test-second" else None)
                 with VerticalScroll(id="test-box"):
-                    yield Static(INTRO, id="test-result", markup=False)
+                    yield Static(_(INTRO), id="test-result", markup=False)
 
     def on_mount(self) -> None:
         self.refresh_from_state()
@@ -89,7 +89,7 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
         self.lora = core.finished_lora(self.state.run_dir, self.state.output_dir)
         label = self.query_one("#test-lora", Static)
         if self.lora is None:
-            label.update("No finished LoRA yet: train one first (ctrl+p).")
+            label.update(_("No finished LoRA yet: train one first (ctrl+p)."))
             return
         try:
             from loratui.lora.blocks import block_strengths
@@ -102,11 +102,12 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
         self.block_layout = strengths.layout
         self.in_use = [b for b in self.block_layout.blocks if strengths.modules.get(b)]
         dominant = strengths.dominant()
-        label.update(f"{self.lora.name}" + (f" · strongest: {', '.join(dominant)}"
-                                            if dominant else ""))
+        label.update(f"{self.lora.name}" + (
+            " · " + _("strongest: {blocks}").format(blocks=", ".join(dominant))
+            if dominant else ""))
         grid = self.grid_path()
         if grid and grid.is_file():
-            self.query_one(SampleView).show(grid, f"{grid.name} ({INTRO[:40]}…)")
+            self.query_one(SampleView).show(grid, f"{grid.name} ({_(INTRO)[:40]}…)")
         self.update_pick()
 
     def grid_path(self) -> Path | None:
@@ -139,16 +140,18 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
             return
         self.compute(self.pick(), write)
 
-    @work(thread=True, exclusive=True, group="pick", exit_on_error=False, name="Check pick")
+    @work(thread=True, exclusive=True, group="pick", exit_on_error=False, name=N_("Check pick"))
     def compute(self, pick, write: bool) -> None:
         from loratui.lora.pick import build, write_outputs
 
         cfg = self.state.config
         try:
             if pick.second is not None and not pick.second.is_file():
-                raise ValueError(f"{pick.second}: no such file")
+                raise ValueError(_("{path}: no such file").format(path=pick.second))
+            family, checkpoint = core.base_for_usage(cfg)
             result = build(pick, self.block_layout, self.in_use, trigger=cfg.dataset.trigger_word,
-                           bake_dir=pick.lora.parent if write else None)
+                           bake_dir=pick.lora.parent if write else None, family=family,
+                           checkpoint=checkpoint)
             written = write_outputs(result, pick.lora.parent, pick.lora.stem) if write else ()
         except (ValueError, OSError) as exc:
             self.post_message(TaskDone("pick", None, {"error": str(exc)}))
@@ -158,29 +161,31 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
     def show_pick(self, message: TaskDone) -> None:
         box = self.query_one("#test-result", Static)
         if message.result is None:
-            box.update(f"{INTRO}\n\n{message.extra['error']}")
+            box.update(f"{_(INTRO)}\n\n{message.extra['error']}")
             box.set_class(True, "warn")
             return
         r = message.result
         self.result = r
-        lines = ["A1111 prompt:", f"  {r.prompt}", ""]
+        lines = [_("A1111 prompt:"), f"  {r.prompt}", ""]
         problems = r.problems
-        lines += (["doctor: ✓ within the guide's usage rules"] if not problems else
-                  [f"doctor: {d.severity} {d.code} {d.message}" for d in problems])
+        lines += ([_("doctor: ✓ within the guide's usage rules")] if not problems else
+                  [f"doctor: {severity_name(d.severity)} {d.code} {d.message}"
+                   for d in problems])
         if any(d.code == "PR102" for d in problems):
-            lines.append("  ctrl+t: the rescue (P21) — this LoRA at 0.3 beside the second")
+            lines.append("  " + _("ctrl+t: the rescue (P21) — this LoRA at 0.3 beside the "
+                                  "second"))
         lines += ["", *r.notes]
         if self.kinship is not None:
             lines += ["", *self.kinship.lines]
         for path in message.extra.get("written") or ():
-            lines.append(f"written: {path}")
+            lines.append(_("written: {path}").format(path=path))
         box.update("\n".join(lines))
         box.set_class(bool(problems), "warn")
 
     # ------------------------------------------------------------------ actions
     def action_write(self) -> None:
         if self.lora is None:
-            self.notify("No finished LoRA to test yet.", severity="warning")
+            self.notify(_("No finished LoRA to test yet."), severity="warning")
             return
         self.update_pick(write=True)
 
@@ -200,25 +205,25 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
                 self.kinship = None
                 self.notify(f"{pick.second.name}: {exc}", severity="warning")
             if self.kinship is not None and self.kinship.same is False:
-                self.notify(self.kinship.lines[0], title="Rescue", severity="warning")
+                self.notify(self.kinship.lines[0], title=_("Rescue"), severity="warning")
             self.update_pick()
         self.query_one("#test-weight", Input).value = f"{pick.weight:g}"
         self.query_one("#test-second-weight", Input).value = f"{pick.second_weight:g}"
         if pick.second is None:
-            self.notify("P21: add a second LoRA of the same kind to stack with it at 0.3.",
-                        title="Rescue")
+            self.notify(_("P21: add a second LoRA of the same kind to stack with it at 0.3."),
+                        title=_("Rescue"))
             self.query_one("#test-second", Input).focus()
 
     def action_grid(self) -> None:
         base = self.state.base_model
         if self.lora is None or base is None or not base.exists():
-            self.notify("The grid needs a finished LoRA and the base model (Parameters).",
+            self.notify(_("The grid needs a finished LoRA and the base model (Parameters)."),
                         severity="warning")
             return
-        self.query_one(SampleView).show(None, "rendering the grid …")
+        self.query_one(SampleView).show(None, _("rendering the grid …"))
         self.render_grid(self.lora, base)
 
-    @work(thread=True, exclusive=True, group="grid", exit_on_error=False, name="Test grid")
+    @work(thread=True, exclusive=True, group="grid", exit_on_error=False, name=N_("Test grid"))
     def render_grid(self, lora: Path, base: Path) -> None:
         from loratui.lora.grid import GridSpec, render_grid
 
@@ -234,8 +239,8 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
     @on(Progress)
     def progress(self, message: Progress) -> None:
         if message.task == "grid":
-            self.query_one(SampleView).show(None, f"rendering the grid: cell {message.done}"
-                                                  f"/{message.total}")
+            self.query_one(SampleView).show(None, _("rendering the grid: cell {done}/{total}")
+                                            .format(done=message.done, total=message.total))
 
     @on(TaskDone)
     def done(self, message: TaskDone) -> None:
@@ -244,5 +249,7 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
         elif message.task == "grid":
             r = message.result
             self.query_one(SampleView).show(
-                r.path, f"{r.path.name}: {len(r.rows)} weights × {len(r.columns)} presets "
-                f"({r.rendered} rendered, {r.reused} reused)")
+                r.path, f"{r.path.name}: " + _("{rows} weights × {columns} presets ({rendered} "
+                                               "rendered, {reused} reused)").format(
+                    rows=len(r.rows), columns=len(r.columns), rendered=r.rendered,
+                    reused=r.reused))

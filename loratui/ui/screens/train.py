@@ -1,13 +1,16 @@
-"""Step 6: start training in its own process and follow its run folder live."""
+"""Step 6: start training in its own process and follow its run folder live; or follow
+another trainer's run (sd-scripts, kohya_ss, OneTrainer, ai-toolkit) the same way."""
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -16,13 +19,38 @@ from textual.css.query import NoMatches
 from textual.widgets import ProgressBar, RichLog, Static
 from textual.worker import get_current_worker
 
+from loratui.i18n import N_, _
 from loratui.ui import core
 from loratui.ui.messages import GpuUpdate, RunUpdate
-from loratui.ui.runwatch import RunPoller, Speed, format_duration
+from loratui.ui.runwatch import Speed, format_duration, open_run_source
 from loratui.ui.screens.base import WizardScreen
 from loratui.ui.text import short_path
 from loratui.ui.widgets.loss_chart import LossChart
 from loratui.ui.widgets.sample_view import SampleView
+
+# A run's states (loratui.runs), as the title line shows them.
+RUN_STATES = {"starting": N_("starting"), "opening": N_("opening"), "loading": N_("loading"), "caching": N_("caching"),
+              "running": N_("running"), "saving": N_("saving"), "finished": N_("finished"),
+              "failed": N_("failed"), "interrupted": N_("interrupted"),
+              "crashed": N_("crashed"), "stopping": N_("stopping")}
+
+
+def state_name(state: str) -> str:
+    return _(RUN_STATES[state]) if state in RUN_STATES else state
+
+
+def remember_watched(state: dict[str, Any]) -> None:
+    """Record another trainer's run in the watched-runs list (`loratui runs` shows it),
+    as `loratui watch` does: when it is opened, when its state changes, when left."""
+    from loratui.watch import registry
+
+    registry.record(state)
+
+
+def finite(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
 
 
 def event_line(event: dict[str, Any], project: Path) -> str:
@@ -34,7 +62,7 @@ def event_line(event: dict[str, Any], project: Path) -> str:
 
 class TrainScreen(WizardScreen):
     STEP = "train"
-    HELP = """
+    HELP = N_("""
 The Train step starts training in its own process and follows its run folder live.
 Training goes on when the wizard or the SSH session closes; `loratui` offers to
 re-attach next time.
@@ -48,12 +76,20 @@ Loss chart      Raw loss (grey) and its smoothed average (cyan) per step. The ra
                 a diffusion model is noisy by nature: read the average.
 Samples         The latest sample image the trainer rendered (at each epoch end).
 Events          What the trainer reported: checkpoints, samples, warnings, errors.
-"""
+
+Watching another trainer's run (Start step, ctrl+l): the same view follows its log,
+TensorBoard folder or output folder. The doctor reads the stream as it grows: a finding
+(NaN loss, out of memory, a tenfold slower step ...) pops up with its code and fix the
+moment it appears, and stays listed under Events. loratui cannot start, stop or resume
+a run it did not start; escape stops watching.
+""")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+t", "start", "Start"),
-        Binding("ctrl+x", "stop", "Stop"),
-        Binding("ctrl+r", "resume", "Resume"),
+        Binding("ctrl+t", "start", N_("Start")),
+        Binding("ctrl+x", "stop", N_("Stop")),
+        Binding("ctrl+r", "resume", N_("Resume")),
+        Binding("escape", "unwatch", N_("Stop watching")),
     ]
+    OWN_RUN_ACTIONS = ("start", "stop", "resume")
 
     def __init__(self) -> None:
         super().__init__()
@@ -62,6 +98,8 @@ Events          What the trainer reported: checkpoints, samples, warnings, error
         self.speed = Speed()
         self.last: dict[str, Any] = {}
         self.smooth: float | None = None
+        self.foreign = False  # following another trainer's run (watch), not loratui's
+        self.findings: list[dict[str, Any]] = []
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="body"):
@@ -71,54 +109,101 @@ Events          What the trainer reported: checkpoints, samples, warnings, error
                 yield Static("", id="run-numbers", markup=False)
             yield Static("", id="run-stats", markup=False)
             with Horizontal(id="run-main"):
-                yield LossChart(interval=self.wizard.watch_interval, id="loss-chart")
+                # Redrawn once a second at most: plotext's render is most of the view's CPU.
+                yield LossChart(interval=max(1.0, self.wizard.watch_interval), id="loss-chart")
                 yield SampleView(id="samples")
             yield RichLog(id="run-events", max_lines=200, markup=False, wrap=True)
 
     def on_mount(self) -> None:
         self.refresh_from_state()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A watched run is another trainer's: no start / stop / resume keys for it."""
+        if action in self.OWN_RUN_ACTIONS:
+            return not self.foreign
+        if action == "unwatch":
+            return self.foreign
+        return True
+
     def refresh_from_state(self) -> None:
+        watched = self.state.watch_path
+        if watched is not None:
+            if watched != self.run_path or not self.foreign:
+                self.follow(watched, foreign=True)
+            return
         run = self.state.run_dir
-        if run != self.run_path:
+        if run != self.run_path or self.foreign:
             self.follow(run)
         self.query_one("#run-progress-row").display = run is not None
         if run is None:
-            self.query_one("#run-title", Static).update(
-                "No run yet. ctrl+t starts training with loratui.toml "
-                f"({self.state.config.output.name}); it keeps running if the terminal closes.")
+            self._set("#run-title",
+                      _("No run yet. ctrl+t starts training with loratui.toml ({name}); it "
+                        "keeps running if the terminal closes.").format(
+                          name=self.state.config.output.name))
 
     # ---- following --------------------------------------------------------------------
-    def follow(self, run_path: Path | None) -> None:
-        """Show `run_path` from now on: the progress row appears at once (step 0/?)."""
+    def follow(self, run_path: Path | None, *, foreign: bool = False) -> None:
+        """Show `run_path` from now on: the progress row appears at once (step 0/?).
+        `foreign`: another trainer's log or folder, read through loratui.watch."""
         self.run_path = run_path
+        self.foreign = foreign and run_path is not None
+        self.refresh_bindings()
         self.speed, self.last, self.smooth, self.run_state = Speed(), {}, None, {}
+        self.findings = []
         self.query_one(LossChart).clear_data()
         self.query_one("#run-events", RichLog).clear()
         self.query_one("#run-progress-row").display = run_path is not None
         if run_path is None:
             self.workers.cancel_group(self, "follow")
             return
-        self.query_one("#run-title", Static).update(f"starting: {short_path(run_path, 60)}")
+        verb = "opening" if self.foreign else "starting"
+        self._set("#run-title", f"{state_name(verb)}: {short_path(run_path, 60)}")
         self._show_progress()
-        self.watch_run(run_path)
+        self.watch_run(run_path, self.foreign)
         self.watch_gpu()
 
-    @work(thread=True, exclusive=True, group="follow", exit_on_error=False, name="Run follower")
-    def watch_run(self, run_path: Path) -> None:
-        run = core.open_run(run_path)
-        poller = RunPoller(run)
+    @work(thread=True, exclusive=True, group="follow", exit_on_error=False, name=N_("Run follower"))
+    def watch_run(self, run_path: Path, foreign: bool = False) -> None:
         worker = get_current_worker()
+        source = self._open_source(run_path, foreign)
+        if source is None:
+            return
         interval = self.wizard.watch_interval
-        while not worker.is_cancelled:
-            metrics, events, state, samples = poller.poll()
-            self.post_message(RunUpdate(str(run_path), metrics, events, state, samples or []))
-            if state.get("state") in core.TERMINAL_STATES and not metrics and not events:
-                # Finished or dead: one slow look now and then (it may be resumed).
-                interval = max(interval, 2.0)
-            time.sleep(interval)
+        last_state: dict[str, Any] | None = None
+        try:
+            while not worker.is_cancelled:
+                metrics, events, state, samples = source.poll()
+                if foreign and state.get("state") != (last_state or {}).get("state"):
+                    remember_watched(state)
+                if metrics or events or samples or state != last_state:  # else: no news
+                    self.post_message(RunUpdate(str(run_path), metrics, events, state,
+                                                samples or []))
+                    last_state = state
+                if state.get("state") in core.TERMINAL_STATES and not metrics and not events:
+                    # Finished or dead: one slow look now and then (it may be resumed).
+                    interval = max(interval, 2.0)
+                time.sleep(interval)
+        finally:
+            source.close()
+            if foreign and last_state is not None:
+                remember_watched(last_state)
 
-    @work(thread=True, exclusive=True, group="gpu", exit_on_error=False, name="GPU monitor")
+    def _open_source(self, run_path: Path, foreign: bool):
+        """The source of run updates, or None after telling the user why it cannot be."""
+        if not foreign:
+            return open_run_source(run_path)
+        from loratui.watch import WatchError
+
+        try:
+            return open_run_source(run_path, foreign=True)
+        except WatchError as exc:
+            self.app.call_from_thread(
+                self.wizard.show_error, _("Cannot watch this run"), str(exc),
+                _("On the Start step, ctrl+l takes a training log, a TensorBoard log folder "
+                  "or a trainer's output folder."))
+            return None
+
+    @work(thread=True, exclusive=True, group="gpu", exit_on_error=False, name=N_("GPU monitor"))
     def watch_gpu(self) -> None:
         from loratui.gpustats import GpuSampler
 
@@ -129,12 +214,24 @@ Events          What the trainer reported: checkpoints, samples, warnings, error
                 self.post_message(GpuUpdate(f"GPU: {sampler.reason}"))
                 return
             while not worker.is_cancelled:
+                held = self._run_memory(sampler)
                 usage = sampler.sample()
-                self.post_message(GpuUpdate(f"GPU {usage.summary()}" if usage else
-                                            f"GPU: {sampler.reason}"))
+                text = f"GPU {usage.summary()}" if usage else f"GPU: {sampler.reason}"
+                self.post_message(GpuUpdate(text + (f" ({held})" if held else "")))
                 time.sleep(1.0)
         finally:
             sampler.close()
+
+    def _run_memory(self, sampler) -> str:
+        """The memory the run's process holds (found by its PID), and its GPU followed."""
+        pid = self.run_state.get("pid")
+        if not isinstance(pid, int) or isinstance(pid, bool):
+            return ""
+        held = sampler.process_memory(pid)
+        if not held:
+            return ""
+        sampler.use(held[0].index)
+        return ", ".join(h.summary() for h in held)
 
     @on(GpuUpdate)
     def gpu_update(self, message: GpuUpdate) -> None:
@@ -153,41 +250,65 @@ Events          What the trainer reported: checkpoints, samples, warnings, error
         steps, raw, smooth = [], [], []
         for row in message.metrics:
             self.speed.add(row)
-            step, loss = row.get("step"), row.get("loss")
-            if isinstance(step, int) and isinstance(loss, (int, float)):
-                steps.append(step)
-                raw.append(float(loss))
-                avg = row.get("loss_avg")
-                if not isinstance(avg, (int, float)):  # trainer wrote no average: EMA
-                    avg = loss if self.smooth is None else 0.9 * self.smooth + 0.1 * loss
-                self.smooth = float(avg)
-                smooth.append((step, self.smooth))
+            step, loss, avg = row.get("step"), finite(row.get("loss")), finite(row.get("loss_avg"))
+            if isinstance(step, int):  # a NaN is not drawn: the doctor's finding says it
+                if loss is not None:
+                    steps.append(step)
+                    raw.append(loss)
+                    if avg is None:  # trainer wrote no average: EMA
+                        avg = loss if self.smooth is None else 0.9 * self.smooth + 0.1 * loss
+                if avg is not None:  # sd-scripts' console shows its average only
+                    self.smooth = avg
+                    smooth.append((step, avg))
             self.last = row
-        if steps:
+        if steps or smooth:
             self.query_one(LossChart).extend(steps, raw, smooth)
         log = self.query_one("#run-events", RichLog)
         for ev in message.events:
+            if (ev.get("type") or ev.get("event")) == "finding":
+                self._finding(ev, log)
+                continue
             log.write(event_line(ev, self.state.project))
         was = self.run_state.get("state")
         self.run_state = message.state
         now = message.state.get("state")
         if was in core.ACTIVE_STATES and now in ("failed", "crashed"):
-            self._report_failure(message.state)
+            if self.foreign:
+                self.notify(f"The run {now}: {message.state.get('error') or 'see its log'}",
+                            severity="error", timeout=30)
+            else:
+                self._report_failure(message.state)
         if message.samples:
             latest = Path(message.samples[-1])
-            self.query_one(SampleView).show(latest, f"sample {latest.name}")
+            self.query_one(SampleView).show(latest, _("sample {name}").format(name=latest.name))
         self._show_progress()
+
+    def _finding(self, ev: dict[str, Any], log: RichLog) -> None:
+        """A live doctor finding: a notification with its code and fix, and a line under
+        Events that stays."""
+        self.findings.append(ev)
+        code, severity = str(ev.get("code") or "?"), str(ev.get("severity") or "warning")
+        title = str(ev.get("title") or ev.get("message") or "")
+        fix = str(ev.get("fix") or "")
+        self.notify(f"{title}\nFix: {fix}" if fix else title, title=f"{code} ({severity})",
+                    severity="error" if severity == "error" else "warning",
+                    timeout=30 if severity == "error" else 12)
+        mark = "✖" if severity == "error" else "!"
+        line = f"{str(ev.get('time', ''))[11:19]} {mark} {code:10} {title}"
+        log.write(Text(line + (f" — fix: {fix}" if fix else ""),
+                       style="bold red" if severity == "error" else "yellow"))
 
     def _report_failure(self, st: dict[str, Any]) -> None:
         """The trainer died or failed while we watched: say so in a dialog, with its log."""
         run = core.open_run(self.run_path)
         tail = "\n".join(run.log_tail(8))
-        reason = st.get("error") or ("the trainer process ended without a word: killed "
-                                     "(out of memory?) or crashed")
-        hint = "Resume with ctrl+r if it saved a state." if st.get("resumable") else \
-            "Fix the cause and start again with ctrl+t."
-        self.wizard.show_error(f"Training {st.get('state')}", f"{reason}\n\n{tail}".strip(),
-                               f"{hint}\nFull log: {run.log_path}")
+        reason = st.get("error") or _("the trainer process ended without a word: killed "
+                                      "(out of memory?) or crashed")
+        hint = _("Resume with ctrl+r if it saved a state.") if st.get("resumable") else \
+            _("Fix the cause and start again with ctrl+t.")
+        self.wizard.show_error(_("Training {state}").format(state=state_name(st.get("state"))),
+                               f"{reason}\n\n{tail}".strip(),
+                               hint + "\n" + _("Full log: {path}").format(path=run.log_path))
 
     def _show_progress(self) -> None:
         st = self.run_state
@@ -197,43 +318,63 @@ Events          What the trainer reported: checkpoints, samples, warnings, error
         bar.update(total=max_steps or None, progress=step)
         eta = self.speed.eta_seconds(step, max_steps)
         rate = self.speed.per_second
-        state = st.get("state", "starting")
-        self.query_one("#run-numbers", Static).update(
-            f"{step}/{max_steps or '?'}  ETA {format_duration(eta)}  "
-            f"{f'{rate:.2f}' if rate else '–'} it/s")
+        state = st.get("state", "opening" if self.foreign else "starting")
+        self._set("#run-numbers", f"{step}/{max_steps or '?'}  ETA {format_duration(eta)}  "
+                  f"{f'{rate:.2f}' if rate else '–'} it/s")
         title = f"{state}: {self.run_path.name if self.run_path else ''}"
+        if self.foreign:
+            trainer = st.get("trainer") or "another trainer"
+            title = f"watching {trainer}, {state}: {short_path(self.run_path, 50)}"
+            codes = dict.fromkeys(str(f.get("code")) for f in self.findings)
+            if codes:
+                title += f" — doctor: {', '.join(codes)}"
         if st.get("error"):
             title += f" — {st['error']}"
         if state == "crashed":
             title += " — the trainer process is gone (ctrl+r resumes if it saved a state)"
-        self.query_one("#run-title", Static).update(title)
+        self._set("#run-title", title)
         self._show_stats()
 
     def _show_stats(self) -> None:
         row = self.last
         parts = []
         if "epoch" in row:
-            parts.append(f"epoch {row['epoch']}" + (f"/{self.run_state['epochs']}"
-                                                    if self.run_state.get("epochs") else ""))
+            parts.append(_("epoch {epoch}").format(epoch=row["epoch"]) + (
+                f"/{self.run_state['epochs']}" if self.run_state.get("epochs") else ""))
         if isinstance(row.get("loss"), (int, float)):
             parts.append(f"loss {row['loss']:.4f}")
         if self.smooth is not None:
-            parts.append(f"avg {self.smooth:.4f}")
+            parts.append(_("avg {value}").format(value=f"{self.smooth:.4f}"))
         lr = row.get("lr_unet", row.get("lr"))
         if isinstance(lr, (int, float)):
             parts.append(f"lr {lr:.2g}")
         parts.append(getattr(self, "gpu_text", "GPU: –"))
-        self.query_one("#run-stats", Static).update("  ".join(parts))
+        self._set("#run-stats", "  ".join(parts))
+
+    def _set(self, selector: str, text: str) -> None:
+        """Update a line only when its text changes (a redraw costs the UI's CPU)."""
+        widget = self.query_one(selector, Static)
+        if getattr(widget, "_shown_text", None) != text:
+            widget._shown_text = text
+            widget.update(text)
 
     # ---- actions -------------------------------------------------------------------------
+    def action_unwatch(self) -> None:
+        """Stop following another trainer's run; back to loratui's own (if any)."""
+        if not self.foreign:
+            return
+        self.state.watch_path = None
+        self.refresh_from_state()
+        self.notify("Stopped watching; the run itself goes on.")
+
     def action_start(self) -> None:
         if self.run_state.get("state") in core.ACTIVE_STATES:
-            self.notify("This run is still training.", severity="warning")
+            self.notify(_("This run is still training."), severity="warning")
             return
         if self.save_config():
             self.start_training()
 
-    @work(thread=True, exclusive=True, group="start", exit_on_error=False, name="Start training")
+    @work(thread=True, exclusive=True, group="start", exit_on_error=False, name=N_("Start training"))
     def start_training(self) -> None:
         run_path = core.start_training(self.state.config_path)
         self.app.call_from_thread(self._attach_run, run_path)
@@ -244,21 +385,21 @@ Events          What the trainer reported: checkpoints, samples, warnings, error
 
     def action_stop(self) -> None:
         if self.run_path is None or self.run_state.get("state") not in core.ACTIVE_STATES:
-            self.notify("No active run to stop.", severity="warning")
+            self.notify(_("No active run to stop."), severity="warning")
             return
         message = core.stop_run(self.run_path)
         self.notify(message)
 
     def action_resume(self) -> None:
         if self.run_path is None:
-            self.notify("Open a run first.", severity="warning")
+            self.notify(_("Open a run first."), severity="warning")
             return
         if self.run_state.get("state") in core.ACTIVE_STATES:
-            self.notify("This run is still training.", severity="warning")
+            self.notify(_("This run is still training."), severity="warning")
             return
         self.resume_training(self.run_path)
 
-    @work(thread=True, exclusive=True, group="start", exit_on_error=False, name="Resume training")
+    @work(thread=True, exclusive=True, group="start", exit_on_error=False, name=N_("Resume training"))
     def resume_training(self, run_path: Path) -> None:
         new_path = core.resume_run(run_path)
         self.app.call_from_thread(self._attach_run, new_path)

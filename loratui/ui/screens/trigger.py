@@ -11,18 +11,18 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Static
 
+from loratui.i18n import N_, _, ngettext
 from loratui.ui import core
 from loratui.ui.dialogs import ConfirmDialog
 from loratui.ui.messages import TaskDone
 from loratui.ui.screens.base import WizardScreen
-from loratui.wording import plural
 
 MARK = {"error": "✖", "warning": "▲", "info": "·"}
 
 
 class TriggerScreen(WizardScreen):
     STEP = "trigger"
-    HELP = """
+    HELP = N_("""
 The Trigger step picks the word that calls your LoRA in a prompt (P7).
 
 Trigger word    A made-up token such as `hanfu_girl_`: no spaces, not an English word or
@@ -35,9 +35,9 @@ Captions        How many captions contain the word, and how many have it first.
                 are copied to .loratui-backup/ first).
 CLIP tokens     How the base model's tokenizer splits the word. One or two rare pieces
                 are good; common words are not.
-"""
+""")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+o", "insert", "Insert"),
+        Binding("ctrl+o", "insert", N_("Insert")),
     ]
 
     def __init__(self) -> None:
@@ -48,12 +48,12 @@ CLIP tokens     How the base model's tokenizer splits the word. One or two rare 
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="body"):
-            yield Static("A unique made-up token (e.g. `hanfu_girl_`, `char_xx_style`) that calls "
-                         "your LoRA; never a common phrase like `beautiful girl` (P7).",
+            yield Static(_("A unique made-up token (e.g. `hanfu_girl_`, `char_xx_style`) that "
+                           "calls your LoRA; never a common phrase like `beautiful girl` (P7)."),
                          classes="lead")
             with Horizontal(classes="form-row"):
-                yield Label("Trigger word", classes="form-label")
-                yield Input(id="trigger", placeholder="e.g. hanfu_girl_")
+                yield Label(_("Trigger word"), classes="form-label")
+                yield Input(id="trigger", placeholder=_("e.g. hanfu_girl_"))
             with VerticalScroll(id="trigger-result-box"):
                 yield Static("", id="trigger-verdict", markup=False)
                 yield Static("", id="trigger-findings", markup=False)
@@ -70,7 +70,7 @@ CLIP tokens     How the base model's tokenizer splits the word. One or two rare 
         self.rescan()
 
     @work(thread=True, exclusive=True, group="trigger-scan", exit_on_error=False,
-          name="Caption scan")
+          name=N_("Caption scan"))
     def rescan(self) -> None:
         folder = self.state.dataset_dir
         if folder is not None and folder.is_dir():
@@ -87,12 +87,12 @@ CLIP tokens     How the base model's tokenizer splits the word. One or two rare 
     def problem(self) -> str:
         word = self.query_one("#trigger", Input).value.strip()
         if " " in word or "," in word:
-            return f"`{word}` would be split into several tags: join its parts with `_` " \
-                   "(Trigger word field)."
+            return _("`{word}` would be split into several tags: join its parts with `_` "
+                     "(Trigger word field).").format(word=word)
         return ""
 
     @work(thread=True, exclusive=True, group="tokenizer", exit_on_error=False,
-          name="Tokenizer")
+          name=N_("Tokenizer"))
     def load_tokenizer(self) -> None:
         base = self.state.base_model
         self.post_message(TaskDone("tokenizer", core.load_tokenizer(base)))
@@ -102,7 +102,7 @@ CLIP tokens     How the base model's tokenizer splits the word. One or two rare 
         self.check(event.value)
 
     @work(thread=True, exclusive=True, group="trigger", exit_on_error=False,
-          name="Trigger check")
+          name=N_("Trigger check"))
     def check(self, word: str) -> None:
         report = self.state.dataset_report
         captions = None
@@ -123,10 +123,13 @@ CLIP tokens     How the base model's tokenizer splits the word. One or two rare 
                 self._show(message.result, message.extra["captions"])
         elif message.task == "insert":
             r = message.result
-            backup = f"; originals in {r.backup_dir}" if r.backup_dir else ""
-            self.notify(f"{plural(len(r.changed), 'caption')} changed, "
-                        f"{len(r.created)} created{backup}",
-                        title="Trigger word inserted", timeout=8)
+            backup = _("; originals in {folder}").format(folder=r.backup_dir) \
+                if r.backup_dir else ""
+            self.notify(ngettext("{n} caption changed, {created} created{backup}",
+                                 "{n} captions changed, {created} created{backup}",
+                                 len(r.changed)).format(n=len(r.changed),
+                                                        created=len(r.created), backup=backup),
+                        title=_("Trigger word inserted"), timeout=8)
             self.check(self.query_one("#trigger", Input).value)
 
     def _show(self, rep: Any, have_captions: bool) -> None:
@@ -134,53 +137,59 @@ CLIP tokens     How the base model's tokenizer splits the word. One or two rare 
         serious = [f for f in rep.findings if f.severity in ("error", "warning")]
         verdict = self.query_one("#trigger-verdict", Static)
         if not rep.word.strip():
-            verdict.update("Type a trigger word.")
+            verdict.update(_("Type a trigger word."))
         elif serious:
-            verdict.update(f"▲ `{rep.word}` is a weak trigger word")
+            verdict.update("▲ " + _("`{word}` is a weak trigger word").format(word=rep.word))
         else:
-            verdict.update(f"✓ `{rep.word}` looks unique")
+            verdict.update("✓ " + _("`{word}` looks unique").format(word=rep.word))
         verdict.set_class(bool(serious), "warn")
         verdict.set_class(not serious and bool(rep.word.strip()), "good")
         lines = [f"{MARK.get(f.severity, '·')} {f.message}: {f.fix}" for f in rep.findings]
         if rep.suggestions:
-            lines.append("try: " + "  ".join(rep.suggestions))
+            lines.append(_("try:") + " " + "  ".join(rep.suggestions))
         self.query_one("#trigger-findings", Static).update("\n".join(lines))
         caps = self.query_one("#trigger-captions", Static)
         if not have_captions:
-            caps.update("captions: not scanned yet (Dataset step)")
+            caps.update(_("captions: not scanned yet (Dataset step)"))
         elif rep.word.strip():
-            caps.update(f"captions: {rep.captions_checked - len(rep.missing)} of "
-                        f"{plural(rep.captions_checked, 'caption')} contain it, "
-                        f"{len(rep.missing)} without it, {len(rep.not_first)} not first"
-                        + (" — ctrl+o puts it first everywhere" if rep.missing or rep.not_first
-                           else ""))
+            caps.update(ngettext(
+                "captions: {with_it} of {n} caption contain it, {missing} without it, "
+                "{not_first} not first",
+                "captions: {with_it} of {n} captions contain it, {missing} without it, "
+                "{not_first} not first", rep.captions_checked).format(
+                    with_it=rep.captions_checked - len(rep.missing), n=rep.captions_checked,
+                    missing=len(rep.missing), not_first=len(rep.not_first))
+                + (_(" — ctrl+o puts it first everywhere") if rep.missing or rep.not_first
+                   else ""))
         tok = self.query_one("#trigger-tokenizer", Static)
         if rep.tokens is not None:
-            tok.update(f"CLIP tokens: {' | '.join(rep.tokens)} ({len(rep.tokens)})")
+            tok.update(_("CLIP tokens: {tokens} ({n})").format(tokens=" | ".join(rep.tokens),
+                                                              n=len(rep.tokens)))
         else:
-            tok.update("CLIP tokens: reading the tokenizer …"
+            tok.update(_("CLIP tokens: reading the tokenizer …")
                        if not self.tokenizer_tried else
-                       "CLIP tokens: the base model has no readable tokenizer")
+                       _("CLIP tokens: the base model has no readable tokenizer"))
 
     def action_insert(self) -> None:
         word = self.query_one("#trigger", Input).value.strip()
         folder = self.state.dataset_dir
         if not word or folder is None:
-            self.say("Trigger step: type a trigger word (and set the images folder on the "
-                     "Dataset step) first.")
+            self.say(_("Trigger step: type a trigger word (and set the images folder on the "
+                       "Dataset step) first."))
             return
         self.state.config.dataset.trigger_word = word
         if core.is_prepared_copy(folder):
             self.insert(folder, word, False)
             return
         self.app.push_screen(ConfirmDialog(
-            "Insert into the source captions?",
-            f"{folder} is not a prepared copy. Captions will be changed in place; every "
-            "original is first copied to .loratui-backup/.", yes="Insert"),
+            _("Insert into the source captions?"),
+            _("{folder} is not a prepared copy. Captions will be changed in place; every "
+              "original is first copied to .loratui-backup/.").format(folder=folder),
+            yes=_("Insert")),
             lambda yes: yes and self.insert(folder, word, True))
 
     @work(thread=True, exclusive=True, group="insert", exit_on_error=False,
-          name="Insert trigger word")
+          name=N_("Insert trigger word"))
     def insert(self, folder: Path, word: str, in_place: bool) -> None:
         cfg = self.state.resolved()
         result = core.insert_trigger(folder, word, cfg.dataset.caption_extension, in_place)

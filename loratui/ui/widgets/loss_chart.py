@@ -78,16 +78,22 @@ class LossChart(PlotextPlot):
         plt.clear_data()
         plt.clear_figure()
         # The legend is in the title: plotext's legend box sits on the curve's start.
-        plt.title("loss: raw (grey), average (cyan)")
+        # A trainer that prints only its average (sd-scripts' avr_loss) has no raw series.
+        plt.title("loss: raw (grey), average (cyan)" if len(self.steps) or
+                  not len(self.smooth_steps) else "loss: average (cyan)")
         plt.xlabel("step")
-        if len(self.steps):
-            xs, ys = downsample(self.steps, self.raw)
-            plt.plot(xs, ys, marker="braille", color="gray")
-            every = list(ys)
+        if len(self.steps) or len(self.smooth_steps):
+            xs: list = []
+            every: list[float] = []
+            if len(self.steps):
+                xs, ys = downsample(self.steps, self.raw)
+                plt.plot(xs, ys, marker="braille", color="gray")
+                every += list(ys)
             if len(self.smooth_steps):
                 sx, sy = downsample(self.smooth_steps, self.smooth)
                 plt.plot(sx, sy, marker="braille", color="cyan")
                 every += list(sy)
+                xs = xs + sx
             plt.ylim(*padded(every))
             low, high = int(min(xs)), int(max(xs))
             plt.xlim(low, max(high, low + 1))

@@ -15,6 +15,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from loratui.i18n import _
+
 
 def detect_graphics() -> None:
     """Import textual-image now: it queries the terminal (Kitty / Sixel support, cell size)
@@ -43,13 +45,14 @@ class SampleView(Vertical):
     SampleView > .sample-image { height: 1fr; width: 1fr; }
     """
 
-    def __init__(self, empty: str = "no sample images yet", **kw) -> None:
+    def __init__(self, empty: str = "", **kw) -> None:
         super().__init__(**kw)
         self.path: Path | None = None
         self.empty = empty
 
     def compose(self) -> ComposeResult:
-        yield Static(self.empty, classes="sample-caption", markup=False)
+        yield Static(self.empty or _("no sample images yet"), classes="sample-caption",
+                     markup=False)
 
     def show(self, path: Path | None, caption: str = "") -> None:
         if path == self.path:
@@ -64,12 +67,12 @@ class SampleView(Vertical):
         cls = _image_class()
         label.update(caption or path.name)
         if cls is None:
-            label.update(f"{caption or path.name} (install textual-image to preview)")
+            label.update(f"{caption or path.name} " + _("(install textual-image to preview)"))
             return
         try:
             self.mount(cls(path, classes="sample-image"))
         except Exception as exc:  # unreadable or half-written PNG: show why, keep going
-            label.update(f"{path.name}: cannot show ({exc})")
+            label.update(_("{name}: cannot show ({error})").format(name=path.name, error=exc))
 
 
 ImagePreview = SampleView  # the same widget previews dataset images

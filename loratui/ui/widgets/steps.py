@@ -6,17 +6,24 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-# (screen name, label). The order is the wizard's order.
+from loratui.i18n import N_, _
+
+# (screen name, label). The order is the wizard's order; `step_label()` translates.
 STEPS: tuple[tuple[str, str], ...] = (
-    ("start", "Start"),
-    ("dataset", "Dataset"),
-    ("captions", "Captions"),
-    ("trigger", "Trigger"),
-    ("parameters", "Parameters"),
-    ("train", "Train"),
-    ("export", "Export"),
-    ("test", "Test"),
+    ("start", N_("Start")),
+    ("dataset", N_("Dataset")),
+    ("captions", N_("Captions")),
+    ("trigger", N_("Trigger")),
+    ("parameters", N_("Parameters")),
+    ("train", N_("Train")),
+    ("export", N_("Export")),
+    ("test", N_("Test")),
 )
+
+
+def step_label(name: str) -> str:
+    """The label of the step `name` in the user's language."""
+    return _(dict(STEPS).get(name, name.title()))
 
 
 class StepIndicator(Widget):
@@ -31,11 +38,12 @@ class StepIndicator(Widget):
         self.set_reactive(StepIndicator.current, current)
 
     def render(self) -> Text:
-        names = [name for name, _ in STEPS]
+        names = [name for name, _label in STEPS]
         index = names.index(self.current) if self.current in names else -1
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"{index + 1}/{len(STEPS)} " if index >= 0 else "    ", style="dim")
-        for i, (_name, label) in enumerate(STEPS):
+        for i, (name, _label) in enumerate(STEPS):
+            label = step_label(name)
             if i:
                 text.append(" › ", style="dim")
             if i == index:

@@ -1,0 +1,159 @@
+"""The doctor in Chinese: `--lang zh` / LORATUI_LANG=zh / a zh locale show the rules'
+`[rule.zh]` texts and the report's own words from the message catalogue; JSON and SARIF
+keep English keys and text and add `message_zh` / `title_zh` beside them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.doctor.helpers import write
+
+LANG_VARS = ("LORATUI_LANG", "LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")
+KOHYA = json.dumps({"network_dim": 64, "network_alpha": 64, "learning_rate": "1e-4",
+                    "train_batch_size": 4, "mixed_precision": "fp16"})
+
+
+def loratui(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in LANG_VARS}
+    clean.update(NO_COLOR="1", **env)
+    return subprocess.run([sys.executable, "-m", "loratui", *args], capture_output=True,
+                          text=True, encoding="utf-8", env=clean)
+
+
+def test_text_report_in_chinese(tmp_path: Path):
+    cfg = write(tmp_path, "my_lora.json", KOHYA)
+    english = loratui("doctor", str(cfg), "--vram", "8GB", LANG="C.UTF-8")
+    assert "cyberpunk cockroach men" in english.stdout
+    found = re.search(r"Found (\d+) problems \((\d+) errors?, (\d+) warnings?, (\d+) info\)",
+                      english.stdout)
+    assert found, english.stdout
+    total, errors, warnings, info = found.groups()
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in english.stdout)
+    for run in (loratui("doctor", str(cfg), "--vram", "8GB", "--lang", "zh"),
+                loratui("doctor", str(cfg), "--vram", "8GB", LORATUI_LANG="zh"),
+                loratui("doctor", str(cfg), "--vram", "8GB", LANG="zh_CN.UTF-8")):
+        out = run.stdout
+        assert run.returncode == english.returncode == 1
+        # the guide's own words, the rule's code, name and refs as in English
+        assert "“设32跑出赛博朋克蟑螂人，重训3次才明白不是越高越好”" in out
+        assert "  警告    CF102 rank-too-high  network_dim" in out
+        assert "[P10, P20]" in out and "生成清朝僵尸" in out
+        assert "修复（不安全）：把 rank 设为 8" in out
+        assert f"发现 {total} 个问题（{errors} 个错误，{warnings} 个警告，{info} 条提示）" in out
+        assert "cyberpunk" not in out and "Found" not in out
+    forced = loratui("doctor", str(cfg), "--vram", "8GB", "--lang", "en", LANG="zh_CN.UTF-8")
+    assert forced.stdout == english.stdout
+
+
+def test_all_checks_passed_in_chinese(tmp_path: Path):
+    cfg = write(tmp_path, "loratui.toml", "[network]\nrank = 8\n")
+    out = loratui("doctor", str(cfg), "--select", "CF102", "--lang", "zh")
+    assert out.returncode == 0 and out.stdout.strip() == "全部检查通过（共 1 项输入）。"
+
+
+def test_json_keeps_english_and_adds_chinese_when_asked(tmp_path: Path):
+    cfg = write(tmp_path, "my_lora.json", KOHYA)
+    plain = json.loads(loratui("doctor", str(cfg), "--vram", "8GB", "--format", "json",
+                               LANG="zh_CN.UTF-8", LORATUI_LANG="en").stdout)
+    chinese = json.loads(loratui("doctor", str(cfg), "--vram", "8GB", "--format", "json",
+                                 "--lang", "zh").stdout)
+    assert not any("message_zh" in d for d in plain["diagnostics"])
+    by_code = {d["code"]: d for d in chinese["diagnostics"]}
+    rank = by_code["CF102"]
+    english = next(d for d in plain["diagnostics"] if d["code"] == "CF102")
+    assert rank["message"] == english["message"]  # English text stays as it was
+    assert "赛博朋克蟑螂人" in rank["message_zh"] and rank["title_zh"] == "LoRA 网络维度 rank 超出指南范围"
+    assert rank["fix"]["title"] == english["fix"]["title"]
+    assert rank["fix"]["title_zh"].startswith("把 rank 设为 8")
+    assert {k for d in chinese["diagnostics"] for k in d} - {"message_zh", "title_zh"} == \
+        {k for d in plain["diagnostics"] for k in d}
+
+
+def test_sarif_in_chinese_still_validates(tmp_path: Path):
+    import jsonschema
+
+    schema = json.loads((Path(__file__).parent / "sarif-2.1.0-subset.schema.json")
+                        .read_text(encoding="utf-8"))
+    cfg = write(tmp_path, "my_lora.json", KOHYA)
+    doc = json.loads(loratui("doctor", str(cfg), "--vram", "8GB", "--format", "sarif",
+                             "--lang", "zh").stdout)
+    jsonschema.validate(doc, schema)
+    result = next(r for r in doc["runs"][0]["results"] if r["ruleId"] == "CF102")
+    assert result["message"]["text"].startswith("network_dim = 64 is above 16")
+    assert "赛博朋克蟑螂人" in result["properties"]["message_zh"]
+    rule = next(r for r in doc["runs"][0]["tool"]["driver"]["rules"] if r["id"] == "CF102")
+    assert rule["shortDescription"]["text"] == "LoRA rank above the guide's range"
+    assert rule["properties"]["title_zh"] == "LoRA 网络维度 rank 超出指南范围"
+
+
+def test_rule_explanation_and_list_in_chinese():
+    rule = loratui("rule", "CF102", "--lang", "zh")
+    assert rule.returncode == 0
+    out = rule.stdout
+    assert out.startswith("# rank-too-high (CF102)\nLoRA 网络维度 rank 超出指南范围\n")
+    for heading in ("## 检查什么", "## 为什么有问题？", "## 示例", "## 修复的安全性"):
+        assert heading in out
+    assert "rank 就是容量" in out and "严重程度：警告" in out
+    assert "network_dim = 64, network_alpha = 64" in out  # the example is the user's config
+    english = loratui("rule", "CF102", LANG="C")
+    assert "## Why is this bad?" in english.stdout and "rank 就是容量" not in english.stdout
+    listed = loratui("doctor", "--list-rules", "--lang", "zh")
+    line = next(x for x in listed.stdout.splitlines() if x.startswith("PR102 "))
+    assert "stacked-weights-too-high" in line or "PR102" in line
+    assert line.rstrip().endswith("叠加的 LoRA 权重之和超过 1.2")
+    assert "条规则" in listed.stderr
+    as_json = json.loads(loratui("rule", "PR103", "--format", "json", "--lang", "zh").stdout)
+    assert as_json[0]["zh"]["why"].startswith("“没这个冒号插件不认！”")
+
+
+def test_computed_message_parts_follow_the_language(tmp_path: Path):
+    from loratui import i18n
+    from loratui.doctor.registry import Text, TextList
+    from loratui.i18n import N_
+
+    part = Text(N_("the estimate is {gb} GB"), gb="32.1")
+    assert str(part) == f"{part}" == "the estimate is 32.1 GB"
+    try:
+        i18n.set_language("zh")
+        assert part.localized() == "估计需要 32.1 GB"
+        assert str(part) == "the estimate is 32.1 GB"  # English wherever a string is made
+        causes = TextList([Text(N_("batch size {batch}"), batch=4),
+                           Text(N_("no gradient checkpointing"))])
+        assert str(causes) == "batch size 4, no gradient checkpointing"
+        assert causes.localized() == "批量大小 4，没开梯度检查点"
+        i18n.set_language("en")
+        assert part.localized() == "the estimate is 32.1 GB"
+    finally:
+        i18n.set_language(None)
+    cfg = write(tmp_path, "my_lora.json", KOHYA)
+    data = json.loads(loratui("doctor", str(cfg), "--vram", "8GB", "--format", "json",
+                              "--lang", "zh").stdout)
+    batch = next(d for d in data["diagnostics"] if d["code"] == "CF110")
+    assert "the estimate is" in batch["message"] and "估计需要" not in batch["message"]
+    assert "估计需要" in batch["message_zh"] and "estimate" not in batch["message_zh"]
+
+
+def test_prompt_findings_in_chinese_keep_the_guides_words():
+    out = loratui("doctor", "--prompt", "<lora:hanfu:0.8 lbw=MIDD> <lora:ink:0.7:lbw=1,1,0>",
+                  "--format", "json", "--lang", "zh")
+    by_code = {d["code"]: d for d in json.loads(out.stdout)["diagnostics"]}
+    colon = by_code["PR103"]
+    assert "without this colon the plugin ignores it" in colon["message"]
+    assert "“没这个冒号插件不认！”" in colon["message_zh"] and "`:lbw=MIDD`" in colon["message_zh"]
+    assert "分层权重向量有 3 个值" in by_code["PR105"]["message_zh"]
+    assert "克苏鲁新娘" in by_code["PR102"]["message_zh"]
+
+
+def test_out_of_memory_log_in_chinese(tmp_path: Path):
+    log = write(tmp_path, "train.log", "steps:  12%| 120/1000\ntorch.cuda.OutOfMemoryError: CUDA "
+                "out of memory. Tried to allocate 20.00 MiB (GPU 0; 7.76 GiB total capacity; "
+                "6.1 GiB already allocated)\n")
+    zh = loratui("doctor", str(log), "--lang", "zh").stdout
+    en = loratui("doctor", str(log), LANG="C").stdout
+    assert "显存不够了：分配 20.00 MiB 时，显卡共 7.76 GiB [E10, P12, P14]" in zh
+    assert "the GPU ran out of memory while allocating 20.00 MiB on a 7.76 GiB card" in en

@@ -112,7 +112,9 @@ def play_sd_scripts(log: Path, steps: int, rate: float, steady_rate: float,
             delay = due - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-        nan_file.write_text(repr(time.time()))
+        tmp = nan_file.with_suffix(".tmp")
+        tmp.write_text(repr(time.time()))
+        tmp.replace(nan_file)
         fh.write(tqdm_line(steps + steady + 1, total, 1.5, "nan"))
         fh.flush()
     time.sleep(30)  # the trainer lives on (a NaN does not stop sd-scripts)
@@ -127,6 +129,7 @@ from loratui.ui.app import create_app
 from loratui.ui.widgets.loss_chart import LossChart
 
 project, log, steps, window = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+nan_file = Path(sys.argv[5])
 app = create_app(project, gpu=GpuReport(reason="bench"), step="start", watch_interval=0.5)
 me = psutil.Process()
 result, mark = {}, {}
@@ -143,8 +146,7 @@ def watch():
 
     def finding(ev, events_log):  # the moment the view shows a finding
         shown(ev, events_log)
-        result.setdefault("nan_seen", time.time())
-        result.setdefault("finding", ev.get("code"))
+        result.setdefault("findings", []).append((ev.get("code"), time.time()))
 
     screen._finding = finding
 
@@ -167,6 +169,11 @@ def check():
         result["cpu_fraction"] = (cpu() - mark["cpu0"]) / (now - mark["wall0"])
         result["window_s"] = now - mark["wall0"]
         result["steps_in_window"] = points - mark["points0"]
+    if nan_file.exists() and "nan_seen" not in result:
+        written = float(nan_file.read_text() or "inf")
+        after = [(c, t) for c, t in result.get("findings", []) if t >= written]
+        if after:
+            result["finding"], result["nan_seen"] = after[0]
     if "nan_seen" in result and "cpu_fraction" in result:
         result["points"] = points
         result["rss_mb"] = me.memory_info().rss / 2**20
@@ -247,7 +254,8 @@ def foreign(args) -> None:
             env = dict(os.environ, LORATUI_IMAGES="halfcell",
                        PYTHONPATH=str(Path(__file__).resolve().parents[1]))
             out = subprocess.run([sys.executable, "-c", UI_WATCH_CHILD, str(project), str(log),
-                                  str(args.steps), str(args.window)], capture_output=True,
+                                  str(args.steps), str(args.window), str(nan_file)],
+                                 capture_output=True,
                                  text=True, env=env, timeout=900)
             if out.returncode != 0:
                 raise SystemExit(f"UI process failed:\n{out.stderr[-3000:]}")
@@ -264,6 +272,8 @@ def foreign(args) -> None:
           f"{100 * r['cpu_fraction']:.2f} % of one core over {r['window_s']:.1f} s "
           f"({r['steps_in_window']} steps); ratio to the {100 * CPU_LIMIT:g} % limit = "
           f"{r['cpu_fraction'] / CPU_LIMIT:.2f}")
+    before = sorted({c for c, t in r.get("findings", []) if t < nan_written})
+    print(f"findings before the NaN: {', '.join(before) or 'none'}")
     print(f"NaN line written -> {r['finding']} shown in the view: {nan_s:.2f} s "
           f"(limit {NAN_LIMIT_S:g} s; ratio {nan_s / NAN_LIMIT_S:.2f})")
     print(f"end: RSS {r['rss_mb']:.1f} MB (peak {r['peak_mb']:.1f} MB) vs limit {LIMIT_MB} MB: "

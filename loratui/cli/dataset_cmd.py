@@ -128,7 +128,9 @@ def register(sub) -> None:
 def _common_scan(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="loratui.toml: take caption extension, trigger, "
                    "resolution, reg folder and repeats from it")
-    p.add_argument("--caption-ext", default=None, help="caption extension (default .txt)")
+    p.add_argument("--caption-ext", default=None,
+                   help="caption extension (default: the --config's; without one, the "
+                        "extension most captions have: .txt, .caption ...)")
     p.add_argument("--trigger", default=None, help="trigger word every caption must contain")
     p.add_argument("--reg", default=None, help="regularisation folder")
     p.add_argument("--resolution", type=int, default=None, help="training resolution (512)")
@@ -190,6 +192,8 @@ def run_scan(args) -> int:
     if not folder:
         _err("give a dataset folder (or --config with dataset.dir set)")
         return 2
+    if not args.config:   # no config to say which: the captions the folder has (.caption …)
+        opts.caption_extension = "auto"
     for attr, value in (("caption_extension", args.caption_ext), ("trigger_word", args.trigger),
                         ("reg_dir", args.reg), ("resolution", args.resolution)):
         if value is not None:

@@ -36,7 +36,8 @@ def summary_lines(report: DatasetReport) -> list[str]:
     lines.append(f"  buckets  {_counts(t.buckets)} (with bucketing on)")
     lines.append(f"  modes    {_counts(t.modes)}   formats {_counts(t.formats)}")
     tok = "exact" if report.tokens_exact else "estimated"
-    lines.append(f"  captions {_counts(t.caption_styles)} (tokens {tok})")
+    lines.append(f"  captions {report.caption_extension} files · {_counts(t.caption_styles)} "
+                 f"(tokens {tok})")
     return lines
 
 

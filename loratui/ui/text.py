@@ -7,6 +7,10 @@ from pathlib import Path
 
 from loratui.i18n import N_, _
 
+# A path in a notification: Textual's toasts are at most half the screen wide, 40 columns
+# at 80, less their border and padding.
+TOAST_PATH = 34
+
 
 def short_path(path: Path | str, width: int = 40) -> str:
     """`path` in at most `width` characters, cut in the middle so that both the start and

@@ -98,3 +98,26 @@ def test_dataset_commands_do_not_import_torch(tmp_path):
     p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                        timeout=60)
     assert p.stdout.strip() == "[]", p.stdout + p.stderr
+
+
+def test_scan_takes_the_captions_a_kohya_folder_has(tmp_path):
+    """A kohya `10_name` folder with upper-case extensions, a .webp and sd-scripts' own
+    `.caption` files: without a config every image counts as captioned; a config that
+    reads .txt is told its captions are ignored."""
+    sub = tmp_path / "train" / "10_mei"
+    for i, name in enumerate(["IMG_0001.JPG", "IMG_0002.PNG", "photo3.webp", "IMG_0004.JPEG"]):
+        write_image(sub / name, 512, 512, seed=i, caption=None)
+        (sub / name).with_suffix(".caption").write_text(f"mei_zx, 1girl, pose {i}",
+                                                         encoding="utf-8")
+    p = run("scan", str(tmp_path / "train"))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "4 usable / 4 found" in p.stdout and "4 captioned" in p.stdout
+    assert "10_mei ×10 (4)" in p.stdout and "captions .caption files" in p.stdout
+    assert "caption-other-extension" not in p.stdout
+    data = json.loads(run("scan", str(tmp_path / "train"), "--json").stdout)
+    assert data["caption_extension"] == ".caption" and data["layout"] == "kohya"
+    assert sorted(data["totals"]["formats"]) == ["JPEG", "PNG", "WEBP"]
+    cfg = tmp_path / "loratui.toml"
+    cfg.write_text('[dataset]\ndir = "train"\n', encoding="utf-8")
+    by_config = run("scan", "--config", str(cfg))
+    assert by_config.returncode == 1 and "caption-other-extension" in by_config.stdout

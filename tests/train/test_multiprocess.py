@@ -71,6 +71,18 @@ def test_gpus_2_group_steps_together_stops_and_resumes(cfg_factory, tmp_path):
     assert [r["step"] for r in run.metrics()] == list(range(1, 25))
     assert _assert_ranks_agree(st) != first  # trained on after the resume, still identical
     assert "resumed" in [e["type"] for e in run.events()]
+    # TensorBoard from process 0 only: one event file per session, the steps of metrics.jsonl
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from loratui.runs import TENSORBOARD_DIR
+
+    assert len(list((run.path / TENSORBOARD_DIR).glob("events.out.tfevents.*"))) == 2
+    acc = EventAccumulator(str(run.path / TENSORBOARD_DIR))
+    acc.Reload()
+    points = acc.Scalars("loss/current")
+    assert [p.step for p in points] == list(range(1, 25))
+    assert [p.value for p in points] == pytest.approx([r["loss"] for r in run.metrics()],
+                                                      rel=1e-6)
 
 
 @pytest.mark.slow

@@ -42,6 +42,18 @@ def test_a_run_writes_tensorboard_scalars_that_match_metrics_jsonl(cfg_factory):
     first = [r["loss"] for r in rows if r["epoch"] == 1]
     assert epochs[0][1] == pytest.approx(sum(first) / len(first), rel=1e-6)
 
+    # `loratui watch` reads the folder as it reads sd-scripts' --logging_dir: same numbers.
+    from loratui.watch import open_source
+
+    source = open_source(result.run_dir / TENSORBOARD_DIR)
+    try:
+        watched = source.poll()[0] + source.poll()[0]  # the last step once a poll is quiet
+    finally:
+        source.close()
+    assert [r["step"] for r in watched] == steps
+    for key in ("loss", "loss_avg", "lr_unet", "lr_te"):
+        assert [r[key] for r in watched] == pytest.approx([r[key] for r in rows], rel=1e-6)
+
 
 @pytest.mark.slow
 def test_a_resumed_run_drops_the_lost_steps_in_tensorboard_too(cfg_factory):

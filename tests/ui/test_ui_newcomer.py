@@ -201,6 +201,49 @@ async def test_completion_ghost_text_goes_away_on_enter(project, gpu12) -> None:
         assert field._suggestion == "" and field.value == "models/sd"
 
 
+async def test_a_completed_folder_name_is_the_same_folder(tmp_path) -> None:
+    """Accepting the completion ("images" -> "images/") does not make ctrl+n scan again and
+    ask to be pressed once more: it is the folder that was scanned."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    ready_project(project)
+    app = create_app(project, gpu=fake_gpu(), step="dataset")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.report is not None)
+        field = app.screen.query_one("#dataset-dir")
+        field.focus()
+        field.value = app.state.config.dataset.dir.rstrip("/") + "/"
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert app.screen.STEP == "captions", app.screen.STEP
+
+
+async def test_run_events_are_whole_at_80_columns(project, gpu12) -> None:
+    """A trainer warning naming a file of the project is shown relative to the project and
+    wrapped, not cut at the terminal's edge."""
+    import json
+
+    run = write_run(project / "runs" / "demo-1", steps=5, max_steps=40, state="finished")
+    image = project / "dataset" / "a_rather_long_image_name_from_a_camera_0001.png"
+    message = f"{image}: no caption file found; it trains on the class token only"
+    with (run / "events.jsonl").open("a") as fh:
+        fh.write(json.dumps({"time": "2025-11-24T16:00:01+00:00", "type": "warning",
+                             "message": message}) + "\n")
+    app = create_app(project, gpu=gpu12, run_dir=run, step="train", watch_interval=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        log = app.screen.query_one("#run-events")
+
+        def shown() -> str:
+            return " ".join(line.text.rstrip() for line in log.lines)
+
+        await wait_for(pilot, lambda: "class token" in shown())
+        assert str(project) not in shown()
+        assert "dataset/a_rather_long_image_name_from_a_camera_0001.png: no caption" in \
+            shown().replace("\n", "")
+        assert shown().rstrip().endswith("it trains on the class token only")
+        assert all(len(line.text.rstrip()) <= 80 for line in log.lines)
+
+
 # ---- leaving ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("state", ["running", "finished"])
 async def test_quitting_says_where_the_run_is(project, gpu12, state) -> None:

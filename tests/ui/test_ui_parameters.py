@@ -146,3 +146,18 @@ async def test_preset_box_follows_the_values(project, gpu12) -> None:
         assert app.state.config.network.rank == rank
         assert select.value == preset_id
         assert "(custom)" not in str(select.query_one("SelectCurrent #label").render())
+
+
+async def test_saved_notice_shows_the_whole_file_name_at_80_columns(tmp_path, gpu12) -> None:
+    """The toast is 40 columns wide at 80: the saved file's path is shortened in the middle
+    so that its end (project folder, loratui.toml) shows, not cut at the toast's edge."""
+    project = tmp_path / "a_long_folder_name_for_projects" / "another_level" / "hanfu_girl"
+    project.mkdir(parents=True)
+    app = create_app(project, gpu=gpu12, step="parameters")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        message = list(app._notifications)[-1].message
+        assert message.startswith("saved ") and message.endswith("hanfu_girl/loratui.toml")
+        assert len(message) <= 40 - 4 and "…" in message

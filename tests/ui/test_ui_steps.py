@@ -149,6 +149,10 @@ async def test_export_copies_into_comfyui_and_asks_before_replacing(tmp_path) ->
         assert "ink_zx_, your prompt here, <lora:ink:0.6>" in usage
         assert "style LoRA usually sits at 0.6–0.8" in usage and "0.95" in usage
         assert '"class_type": "LoraLoader"' in text(app, "#export-comfy")
+        # named by its file name (it sits beside the LoRA shown above), not a full path
+        # that wraps in the middle of a word
+        await until(pilot, lambda: "ComfyUI workflow saved as ink.comfyui-api.json"
+                    in text(app, "#export-verdict"))
         await paste(pilot, app, "#webui", str(comfy))
         assert "ComfyUI" in text(app, "#export-target")
         await pilot.press("ctrl+o")

@@ -15,6 +15,12 @@ from loratui.ui.widgets.loss_chart import LossChart
 BLOCKS = " ▏▎▍▌▋▊▉█"
 
 
+@pytest.fixture(autouse=True)
+def _state_home(tmp_path, monkeypatch):
+    """The watched-runs list goes to the test's folder, never the user's."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
 def tqdm_bar(n: int, total: int, spi: float, avr_loss: str) -> str:
     """sd-scripts' progress line, as tqdm draws it (`\\r` before each redraw)."""
     frac = n / total
@@ -107,10 +113,15 @@ async def test_a_growing_sd_scripts_log_is_followed_with_the_streams_numbers(pro
         assert "0.62 it/s" in lines  # 1.6 s/it, from the bar
         footer = lines.splitlines()[-1]
         assert "Stop watching" in footer and "Start" not in footer and "Resume" not in footer
+        from loratui.watch import registry
+
+        entry = registry.load()[0]  # `loratui runs` lists it, as after `loratui watch`
+        assert entry["path"] == str(log) and entry["trainer"] == "sd-scripts"
         await pilot.press("escape")  # stop watching: back to loratui's own (no run yet)
         await wait_for(pilot, lambda: not screen.foreign)
         assert app.state.watch_path is None
         assert screen.check_action("start", ()) is True
+        await wait_for(pilot, lambda: registry.load()[0]["last_step"] == total)
 
 
 async def test_an_injected_nan_raises_the_notification_within_one_update(project) -> None:
@@ -189,3 +200,58 @@ async def test_watch_view_and_start_field_fit_the_terminal(project, size) -> Non
         await wait_for(pilot, lambda: app.screen.findings)
         await pilot.pause(0.5)
         assert cut_off(app) == []
+
+
+async def test_a_kohya_gui_log_replayed_in_uneven_chunks_matches_the_stream(project) -> None:
+    """The kohya_ss GUI's console as users tee it (Windows CRLF, ANSI-coloured rich log
+    lines, a warning printed in the middle of the bar's line), written in chunks cut
+    mid-line and mid-UTF-8 while the wizard follows: the chart shows each step's avr_loss."""
+    import random
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from tests.watch.streams import sd_scripts
+
+    stream = sd_scripts(steps=60, epochs=3, crlf=True, gui=True)
+    data = stream.data
+    log = project / "kohya_gui.log"
+    log.write_bytes(b"")
+    app = create_app(project, gpu=NO_GPU, watch_interval=0.05)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_watch(pilot, app, log)
+        chart = app.screen.query_one(LossChart)
+        rnd, i = random.Random(3), 0
+        with log.open("ab") as fh:
+            while i < len(data):
+                n = rnd.randint(1, 900)
+                fh.write(data[i:i + n])
+                fh.flush()
+                i += n
+                await pilot.pause(0.02)
+        await wait_for(pilot, lambda: len(chart.smooth_steps) == len(stream.rows))
+        assert list(chart.smooth_steps) == [r["step"] for r in stream.rows]
+        assert list(chart.smooth) == pytest.approx([r["loss_avg"] for r in stream.rows])
+        assert app.screen.run_state.get("trainer") == "kohya_ss"
+        assert "60/60" in "\n".join(screen_lines(app))
+
+
+async def test_sample_images_appear_as_the_trainer_writes_them(project) -> None:
+    """sd-scripts writes its samples to <output_dir>/sample/ beside the log."""
+    from PIL import Image
+
+    total, epochs = 60, 3
+    head, shown, _ = sd_scripts_log(total, epochs)
+    out = project / "output"
+    (out / "sample").mkdir(parents=True)
+    log = out / "train.log"
+    log.write_text(head + lines_for(shown[:20], total, epochs), encoding="utf-8")
+    app = create_app(project, gpu=NO_GPU, watch_interval=0.05)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_watch(pilot, app, log)
+        caption = app.screen.query_one(".sample-caption")
+        await wait_for(pilot, lambda: len(app.screen.query_one(LossChart).smooth_steps) == 20)
+        name = "my_lora_e000001_00_20240501190211.png"  # sd-scripts' sample file name
+        assert name not in str(caption.render())
+        Image.new("RGB", (64, 64), (200, 40, 40)).save(out / "sample" / name)
+        await wait_for(pilot, lambda: name in str(caption.render()))

@@ -18,7 +18,7 @@ from loratui.ui.dialogs.prepare import PrepareDialog
 from loratui.ui.fixes import wizard_fix
 from loratui.ui.messages import Progress, TaskDone
 from loratui.ui.screens.base import WizardScreen
-from loratui.ui.text import short_path
+from loratui.ui.text import TOAST_PATH, short_path
 from loratui.ui.widgets import PathInput, PathSuggester
 from loratui.ui.widgets.sample_view import ImagePreview
 
@@ -159,7 +159,9 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
         if not folder.is_dir():
             return _("{folder} is a file: type the folder that holds your images.").format(
                 folder=shown)
-        if value != self.state.config.dataset.dir or (self.report is None and not self.scanning):
+        # the same folder written another way ("dataset/" after a completion) is no change
+        changed = folder != self.state.resolve(self.state.config.dataset.dir)
+        if changed or (self.report is None and not self.scanning):
             self.state.config.dataset.dir = value
             self.action_scan()
             return _("scanning {folder}: press ctrl+n again when it is done.").format(
@@ -314,7 +316,7 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
         failed = _(", {n} failed").format(n=len(result.failed)) if result.failed else ""
         self.notify(_("{written} written, {up_to_date} up to date{failed}; dataset.dir is now "
                       "{out}").format(written=result.written, up_to_date=result.up_to_date,
-                                      failed=failed, out=out),
+                                      failed=failed, out=short_path(out, TOAST_PATH)),
                     title=_("Prepared"), timeout=8)
         self.query_one("#dataset-dir", PathInput).value = str(out)
         self.report = None

@@ -97,7 +97,7 @@ ComfyUI         An API-format workflow with a LoraLoader node, saved beside the 
             from loratui.config import atomic_write_text
 
             atomic_write_text(workflow, core.comfy_workflow_json(self.usage))
-            notes.append(_("ComfyUI workflow saved as {path}").format(path=workflow))
+            notes.append(_("ComfyUI workflow saved as {path}").format(path=workflow.name))
         except OSError:
             workflow = None
         usage = core.diagnose_usage(prompt, workflow)

@@ -16,7 +16,7 @@ from loratui.ui import core
 from loratui.ui.dialogs.edit_field import EditFieldDialog
 from loratui.ui.messages import TaskDone
 from loratui.ui.screens.base import WizardScreen
-from loratui.ui.text import pad, severity_name, short_path
+from loratui.ui.text import TOAST_PATH, pad, severity_name, short_path
 
 HIDDEN = {"doctor"}  # free-form threshold overrides: edited in loratui.toml, not here
 
@@ -320,7 +320,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
             self.wizard.show_error(_("Cannot save"), f"{self.state.config_path}: {exc}")
             return
         self.dirty = False
-        self.notify(_("saved {name}").format(name=path))
+        self.notify(_("saved {name}").format(name=short_path(path, TOAST_PATH)))
 
     def before_next(self) -> bool:
         self.action_save()

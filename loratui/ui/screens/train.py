@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -38,10 +39,25 @@ def state_name(state: str) -> str:
     return _(RUN_STATES[state]) if state in RUN_STATES else state
 
 
+def remember_watched(state: dict[str, Any]) -> None:
+    """Record another trainer's run in the watched-runs list (`loratui runs` shows it),
+    as `loratui watch` does: when it is opened, when its state changes, when left."""
+    from loratui.watch import registry
+
+    registry.record(state)
+
+
 def finite(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value) if math.isfinite(value) else None
+
+
+def event_line(event: dict[str, Any], project: Path) -> str:
+    """One event of the run for the log: time, type, message; paths inside the project
+    written relative to it (`dataset/demo_04.png: no caption`), and the log wraps the rest."""
+    message = str(event.get("message", "")).replace(f"{project}{os.sep}", "")
+    return f"{str(event.get('time', ''))[11:19]} {event.get('type', '?'):12} {message}"
 
 
 class TrainScreen(WizardScreen):
@@ -96,7 +112,7 @@ a run it did not start; escape stops watching.
                 # Redrawn once a second at most: plotext's render is most of the view's CPU.
                 yield LossChart(interval=max(1.0, self.wizard.watch_interval), id="loss-chart")
                 yield SampleView(id="samples")
-            yield RichLog(id="run-events", max_lines=200, markup=False, wrap=False)
+            yield RichLog(id="run-events", max_lines=200, markup=False, wrap=True)
 
     def on_mount(self) -> None:
         self.refresh_from_state()
@@ -157,6 +173,8 @@ a run it did not start; escape stops watching.
         try:
             while not worker.is_cancelled:
                 metrics, events, state, samples = source.poll()
+                if foreign and state.get("state") != (last_state or {}).get("state"):
+                    remember_watched(state)
                 if metrics or events or samples or state != last_state:  # else: no news
                     self.post_message(RunUpdate(str(run_path), metrics, events, state,
                                                 samples or []))
@@ -167,6 +185,8 @@ a run it did not start; escape stops watching.
                 time.sleep(interval)
         finally:
             source.close()
+            if foreign and last_state is not None:
+                remember_watched(last_state)
 
     def _open_source(self, run_path: Path, foreign: bool):
         """The source of run updates, or None after telling the user why it cannot be."""
@@ -248,8 +268,7 @@ a run it did not start; escape stops watching.
             if (ev.get("type") or ev.get("event")) == "finding":
                 self._finding(ev, log)
                 continue
-            log.write(f"{str(ev.get('time', ''))[11:19]} {ev.get('type', '?'):12} "
-                      f"{ev.get('message', '')}")
+            log.write(event_line(ev, self.state.project))
         was = self.run_state.get("state")
         self.run_state = message.state
         now = message.state.get("state")

@@ -17,7 +17,7 @@ from train_helpers import repo_root
 # check before saving, once without it (the write itself fails with ENOSPC; then the disk is
 # freed and the run resumed). Prints one JSON object.
 SCRIPT = r"""
-import json, os, sys, threading, time
+import json, os, sys
 from pathlib import Path
 
 disk = Path(sys.argv[1])
@@ -28,9 +28,7 @@ from loratui.runs import RunFolder
 from loratui.train import train
 from loratui.train.loop import Trainer
 
-def fill_after_first_checkpoint(root, filler):
-    while not list(root.glob("*/checkpoints/resume-e0001/trainer.json")):
-        time.sleep(0.002)
+def fill_disk(filler):
     with open(filler, "wb") as fh:
         try:
             while True:
@@ -38,6 +36,16 @@ def fill_after_first_checkpoint(root, filler):
                 fh.flush()
         except OSError:
             pass
+
+# Fill the disk right after the epoch-1 checkpoint, in the trainer's own thread, so the
+# epoch-2 checkpoint always meets a full disk however fast the steps run.
+checkpoint = Trainer._checkpoint
+def checkpoint_then_fill(self, epoch):
+    checkpoint(self, epoch)
+    if epoch == 1:
+        fill_disk(FILLER[0])
+Trainer._checkpoint = checkpoint_then_fill
+FILLER = [None]
 
 out = {}
 for case in ("precheck", "write"):
@@ -47,8 +55,7 @@ for case in ("precheck", "write"):
     if case == "write":
         Trainer._need_disk = lambda self, path: None   # let the write itself meet the full disk
     filler = disk / f"filler-{case}"
-    threading.Thread(target=fill_after_first_checkpoint, args=(root, filler),
-                     daemon=True).start()
+    FILLER[0] = filler
     res = train(cfg, log_to_stderr=False)
     run = RunFolder(res.run_dir)
     entry = {"state": res.state, "reason": res.reason, "message": res.message,

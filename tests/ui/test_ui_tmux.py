@@ -115,7 +115,7 @@ def test_demo_wizard_in_tmux_and_reattach_after_the_terminal_dies(tmp_path, tmux
     first.start([*loratui_command(), "demo", "--dir", str(demo)], tmp_path, env_for_tui())
     first.wait_for("1/8 Start", timeout=120)  # tiny model + dataset are built first
     screen = first.wait_for("tiny SD1.5-shaped demo model")
-    assert "Back" in screen and "Next" in screen and "Doctor" in screen  # footer keys
+    assert "Next" in screen and "Doctor" in screen and "Watch run" in screen  # footer keys (Start has no Back)
 
     first.keys("C-n")
     screen = first.wait_for("8 images")

@@ -61,12 +61,11 @@ def test_parameters_screen(snap_compare, fixed_project, size) -> None:
     assert snap_compare(app, terminal_size=size, press=["down", "down", "down", "down"])
 
 
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_train_screen(snap_compare, fixed_project, size) -> None:
-    run = write_run(fixed_project / "runs" / "hanfu_girl-20251124-160000", steps=300,
+def following_a_run(project):
+    """The wizard on the Train step following a 300-of-800-step run, and what waits for it."""
+    run = write_run(project / "runs" / "hanfu_girl-20251124-160000", steps=300,
                     max_steps=800, state="running", samples=2)
-    app = create_app(fixed_project, gpu=NO_GPU, run_dir=run, step="train",
-                     watch_interval=0.05)
+    app = create_app(project, gpu=NO_GPU, run_dir=run, step="train", watch_interval=0.05)
 
     async def loaded(pilot) -> None:
         chart = app.screen.query_one(LossChart)
@@ -76,6 +75,12 @@ def test_train_screen(snap_compare, fixed_project, size) -> None:
         chart._draw()
         await pilot.pause(0.2)
 
+    return app, loaded
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_train_screen(snap_compare, fixed_project, size) -> None:
+    app, loaded = following_a_run(fixed_project)
     assert snap_compare(app, terminal_size=size, run_before=loaded)
 
 

@@ -10,13 +10,12 @@ keeps its layout. Update with `pytest tests/ui/test_ui_snapshots_zh.py --snapsho
 from __future__ import annotations
 
 import pytest
-from test_ui_snapshots import fixed_project  # noqa: F401 (the fixture)
-from ui_helpers import NO_GPU, fake_gpu, write_run
+from test_ui_snapshots import fixed_project, following_a_run  # noqa: F401 (the fixture)
+from ui_helpers import NO_GPU, fake_gpu
 
 from loratui.ui.app import create_app
 from loratui.ui.dialogs import ErrorDialog
 from loratui.ui.dialogs.help import HelpScreen
-from loratui.ui.widgets.loss_chart import LossChart
 
 SIZE = (80, 24)
 # Steps that show the project as it is (no dataset, no LoRA yet): what a new user sees.
@@ -41,19 +40,7 @@ def test_step_in_chinese(snap_compare, fixed_project, chinese, step) -> None:  #
 
 
 def test_train_in_chinese(snap_compare, fixed_project, chinese) -> None:  # noqa: F811
-    run = write_run(fixed_project / "runs" / "hanfu_girl-20251124-160000", steps=300,
-                    max_steps=800, state="running", samples=2)
-    app = create_app(fixed_project, gpu=NO_GPU, run_dir=run, step="train",
-                     watch_interval=0.05)
-
-    async def loaded(pilot) -> None:
-        chart = app.screen.query_one(LossChart)
-        while len(chart.steps) < 300 or not app.screen.run_state or \
-                not getattr(app.screen, "gpu_text", ""):
-            await pilot.pause(0.05)
-        chart._draw()
-        await pilot.pause(0.2)
-
+    app, loaded = following_a_run(fixed_project)
     assert snap_compare(app, terminal_size=SIZE, run_before=loaded)
 
 

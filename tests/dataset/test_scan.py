@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from loratui.dataset import DatasetReport, ScanOptions, scan
+from loratui.dataset.headers import read_path
 
 from .dataset_fixtures import make_broken_set, write_image
 
@@ -349,3 +350,17 @@ def test_scan_command_pauses_the_collector_for_its_scan_only(tmp_path, monkeypat
     assert gc.isenabled()                      # switched back on after the command
     assert len(json.loads(capsys.readouterr().out)["images"]) == 3
 
+
+def test_uncompressed_bmps_that_share_their_first_rows_are_not_duplicates(tmp_path):
+    """BMPs of one size that start alike (a plain bottom edge) differ in the middle: only
+    the byte-identical copy is an exact duplicate."""
+    for name, colour in (("a", (200, 0, 0)), ("b", (0, 200, 0))):
+        im = Image.new("RGB", (256, 256), (255, 255, 255))
+        im.paste(colour, (0, 0, 256, 140))   # the upper rows (stored last in a BMP)
+        im.save(tmp_path / f"{name}.bmp", "BMP")
+    shutil.copy(tmp_path / "a.bmp", tmp_path / "a copy.bmp")
+    a, b = (tmp_path / "a.bmp").read_bytes(), (tmp_path / "b.bmp").read_bytes()
+    assert len(a) == len(b) and a[:4096] == b[:4096] and a != b
+    # the duplicate pre-filter key already tells them apart (no sampling needed)
+    assert read_path(str(tmp_path / "a.bmp")).head_crc != read_path(str(tmp_path / "b.bmp")).head_crc
+    assert kinds(scan(tmp_path))["exact-duplicate"] in (["a.bmp"], ["a copy.bmp"])

@@ -696,7 +696,7 @@ def _set_findings(report: DatasetReport, opts: ScanOptions) -> None:
             f"{opts.min_images}–{opts.max_images}", []))
     elif usable > opts.max_images:
         report.findings.append(make_finding(
-            "many-images", f"{usable} usable images; the guide's range is "
+            "many-images", f"{plural(usable, 'usable image')}; the guide's range is "
             f"{opts.min_images}–{opts.max_images}", []))
 
 

@@ -22,7 +22,7 @@ from loratui.i18n import Message as M
 from . import captions as cap
 from .headers import ALL_IMAGE_EXTS, TRAINABLE_FORMATS, read_path, read_small
 from .layout import Walk, walk_dataset
-from .report import DatasetReport, Finding, ImageRecord, PausedGC, Record, Totals, make_finding
+from .report import DatasetReport, Finding, ImageRecord, Record, Totals, make_finding
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the doctor's start-up time
 if TYPE_CHECKING:
@@ -313,8 +313,7 @@ def scan(root: str | os.PathLike, options: ScanOptions | None = None, *,
     if not os.path.isdir(root):
         raise NotADirectoryError(M(N_("{path}: not a folder (give the dataset folder)"),
                                    path=root))
-    with PausedGC():
-        return _scan(root, opts, progress)
+    return _scan(root, opts, progress)
 
 
 def _scan(root: str, opts: ScanOptions, progress: Callable[[int, int], None] | None

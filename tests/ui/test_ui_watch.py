@@ -11,6 +11,7 @@ from ui_helpers import NO_GPU, cut_off, screen_lines
 
 from loratui.ui.app import create_app
 from loratui.ui.widgets.loss_chart import LossChart
+from tests.trainer_streams import sd_scripts
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
 
@@ -207,11 +208,6 @@ async def test_a_kohya_gui_log_replayed_in_uneven_chunks_matches_the_stream(proj
     lines, a warning printed in the middle of the bar's line), written in chunks cut
     mid-line and mid-UTF-8 while the wizard follows: the chart shows each step's avr_loss."""
     import random
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from tests.watch.streams import sd_scripts
 
     stream = sd_scripts(steps=60, epochs=3, crlf=True, gui=True)
     data = stream.data

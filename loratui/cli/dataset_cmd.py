@@ -155,6 +155,26 @@ def _write_json(report) -> None:
     out.flush()
 
 
+class PausedGC:
+    """`with PausedGC():` no cyclic garbage collection inside (restored after, if it was
+    on). For the one-shot `dataset scan` process only: the switch is process-wide, so the
+    wizard (a long-lived app with its own threads) scans with the collector on. A scan builds
+    a record and a few lists per image, none of them cycles, and the collector would walk
+    every record built so far again and again (~15 % of a 10,000-image scan's time)."""
+
+    def __enter__(self) -> None:
+        import gc
+
+        self._was_on = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        import gc
+
+        if self._was_on:
+            gc.enable()
+
+
 def _progress(label: str, enabled: bool = True):
     """A rich progress bar on stderr (a no-op callback when stderr is not a terminal)."""
     if not enabled or not sys.stderr.isatty():
@@ -208,19 +228,20 @@ def run_scan(args) -> int:
     opts.duplicates = True if (args.dupes or args.deep) else None
     opts.workers = args.workers
     prog, update = _progress("scanning")
-    try:
-        if prog:
-            with prog:
-                report = scan(folder, opts, progress=update)
+    with PausedGC():
+        try:
+            if prog:
+                with prog:
+                    report = scan(folder, opts, progress=update)
+            else:
+                report = scan(folder, opts)
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            _err(str(exc))
+            return 2
+        if args.json:
+            _write_json(report)
         else:
-            report = scan(folder, opts)
-    except (FileNotFoundError, NotADirectoryError) as exc:
-        _err(str(exc))
-        return 2
-    if args.json:
-        _write_json(report)
-    else:
-        print(render(report, minimum=args.min_severity, max_paths=-1 if args.all else 5))
+            print(render(report, minimum=args.min_severity, max_paths=-1 if args.all else 5))
     order = {"info": 0, "warning": 1, "error": 2}
     if args.fail_on != "never" and report.findings and any(
             order[f.severity] >= order[args.fail_on] for f in report.findings):

@@ -168,6 +168,10 @@ class _SafeVars(dict):
 
 
 def render(template: str, variables: dict[str, Any]) -> str:
+    """`template` filled in; `{n:image|images}` picks the singular or plural by `n`."""
+    from loratui.wording import counted
+
+    variables = counted(variables)
     try:
         return template.format_map(_SafeVars(variables))
     except (ValueError, TypeError, IndexError, KeyError, AttributeError):

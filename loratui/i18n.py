@@ -103,3 +103,64 @@ def width(text: str) -> int:
     from rich.cells import cell_len
 
     return cell_len(text)
+
+
+class Message(str):
+    """A computed message that is its English text wherever a string is used (JSON, logs,
+    comparisons, `+`), and knows its msgid and arguments so that `localized()` gives it in
+    the current language: `Message(N_("short side {px} px"), px=200)`, or for a count
+    `Message.ngettext("{n} image", "{n} images", n)` (extracted as a plural, as `ngettext`). Arguments may be Messages
+    themselves (localized in turn); it pickles, so worker processes can send it back."""
+
+    template: str
+    plural_template: str
+    count: int | None
+    args: dict
+
+    def __new__(cls, template: str, /, **args) -> Message:
+        return cls._make(template, "", None, args)
+
+    @classmethod
+    def ngettext(cls, singular: str, plural: str, n: int, /, **args) -> Message:
+        return cls._make(singular, plural, n, {"n": n, **args})
+
+    @classmethod
+    def _make(cls, template: str, plural: str, count: int | None, args: dict) -> Message:
+        chosen = template if count is None or count == 1 else plural
+        self = super().__new__(cls, chosen.format(**args) if args else chosen)
+        self.template, self.plural_template, self.count, self.args = \
+            template, plural, count, args
+        return self
+
+    def __reduce__(self):
+        return (_rebuild_message, (self.template, self.plural_template, self.count,
+                                   self.args))
+
+    def localized(self) -> str:
+        if language() == "en":
+            return str.__str__(self)
+        args = {k: localized(v) for k, v in self.args.items()}
+        text = _(self.template) if self.count is None else \
+            ngettext(self.template, self.plural_template, self.count)
+        try:
+            return text.format(**args) if args else text
+        except (KeyError, IndexError, ValueError):   # a translation with other placeholders
+            return str.__str__(self)
+
+
+def _rebuild_message(template: str, plural: str, count: int | None, args: dict) -> Message:
+    return Message._make(template, plural, count, args)
+
+
+def localized(value):
+    """`value` in the current language when it knows how (a Message, the doctor's Text),
+    else as it is."""
+    method = getattr(value, "localized", None)
+    return method() if method is not None else value
+
+
+def error_text(exc: BaseException) -> str:
+    """An exception's message in the current language: its argument when that is a
+    `Message` (raised as `SomeError(Message(N_("..."), ...))`), else `str(exc)`."""
+    first = exc.args[0] if len(exc.args) == 1 else None
+    return localized(first) if isinstance(first, Message) else str(exc)

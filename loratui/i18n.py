@@ -12,7 +12,9 @@ gettext does (it falls back from `zh_TW` to `zh`): zh_TW and zh_HK readers get S
 Chinese rather than English; `LORATUI_LANG=en` overrides. Everything else is English.
 
 The catalogue is `locale/zh/LC_MESSAGES/loratui.mo` beside this module, read by the
-standard library's gettext on the first translated call; in English it is never opened.
+standard library's gettext on the first translated call and kept parsed in loratui's data
+cache (`datacache`, keyed by the file's size and time) for the next runs; in English it is
+never opened.
 Babel extracts and compiles it at development time only (docs/translating.md).
 """
 
@@ -27,7 +29,7 @@ ENV_VAR = "LORATUI_LANG"
 LOCALE_VARS = ("LC_ALL", "LC_MESSAGES", "LANG")
 
 _explicit: str | None = None
-_catalogs: dict[str, object] = {}   # language -> gettext translations, loaded once
+_catalogs: dict[str, Catalog] = {}   # language -> its compiled catalogue, loaded once
 
 
 def set_language(lang: str | None) -> None:
@@ -57,14 +59,54 @@ def language() -> str:
     return "en"
 
 
-def _catalog(lang: str):
+def _catalog(lang: str) -> Catalog:
     catalog = _catalogs.get(lang)
     if catalog is None:
-        import gettext
+        from loratui.datacache import cached
 
-        catalog = gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
+        mo = os.path.join(LOCALE_DIR, lang, "LC_MESSAGES", DOMAIN + ".mo")
+        catalog = Catalog(*cached(f"messages-{lang}", [mo], _read_mo)) \
+            if os.path.exists(mo) else Catalog({}, "")
         _catalogs[lang] = catalog
     return catalog
+
+
+def _read_mo(files: list[str]) -> tuple[dict, str]:
+    """(messages, plural rule) of a compiled catalogue, read by the standard library's
+    gettext; kept by `datacache` (marshal), so later runs import and parse nothing."""
+    import gettext
+
+    with open(files[0], "rb") as fh:
+        parsed = gettext.GNUTranslations(fh)
+    plural = parsed._info.get("plural-forms", "").partition("plural=")[2].strip().rstrip(";")
+    return dict(parsed._catalog), plural
+
+
+class Catalog:
+    """A compiled catalogue's lookups, as `gettext.GNUTranslations` does them: `messages`
+    maps msgid (with "context\x04" before it for pgettext) and (msgid, form) for plurals to
+    the translation; `plural` is the catalogue's C rule ("0" for Chinese)."""
+
+    def __init__(self, messages: dict, plural: str) -> None:
+        self.messages = messages
+        self.plural_rule = plural
+
+    def form(self, n: int) -> int:
+        if self.plural_rule in ("", "0"):
+            return 0
+        import gettext
+
+        return gettext.c2py(self.plural_rule)(n)
+
+    def gettext(self, msgid: str) -> str:
+        return self.messages.get(msgid, msgid)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        found = self.messages.get((singular, self.form(n)))
+        return found if found is not None else (singular if n == 1 else plural)
+
+    def pgettext(self, context: str, msgid: str) -> str:
+        return self.messages.get(f"{context}\x04{msgid}", msgid)
 
 
 def _(msgid: str) -> str:

@@ -349,9 +349,6 @@ class LogData:
                 break
         return out
 
-    def text_head(self, n: int = 256 * 1024) -> str:
-        return ANSI_RE.sub("", self.view[:n].decode("utf-8", errors="replace"))
-
 
 def load_log(path: Path) -> LogData:
     return LogData.from_file(path)

@@ -71,10 +71,6 @@ class Traceback:
         return self.exc_type in ("ModuleNotFoundError", "ImportError") and any(
             BENIGN_FRAME.search(f.func) or "triton" in f.file.lower() for f in self.frames)
 
-    def in_frames(self, pattern: re.Pattern | LazyRe) -> bool:
-        return any(pattern.search(f.func) or pattern.search(f.file.replace("\\", "/"))
-                   for f in self.frames)
-
     def __repr__(self) -> str:
         return f"<Traceback line {self.line} {self.exc_type}: {self.message[:40]}>"
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from pathlib import Path
 
-from loratui.lora.reader import LoraFile, open_lora
+from loratui.lora.reader import LoraFile
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -160,7 +159,3 @@ def render(summary: dict[str, Any]) -> str:
     if s["top_tags"]:
         lines.append("  top tags    " + ", ".join(f"{t} ({c})" for t, c in s["top_tags"]))
     return "\n".join(lines) + "\n"
-
-
-def inspect_path(path: str | Path, *, per_module: bool = False) -> dict[str, Any]:
-    return summarize(open_lora(path), per_module=per_module)

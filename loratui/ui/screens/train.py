@@ -19,7 +19,7 @@ from textual.css.query import NoMatches
 from textual.widgets import ProgressBar, RichLog, Static
 from textual.worker import get_current_worker
 
-from loratui.i18n import N_, _, ngettext, width
+from loratui.i18n import N_, _, ngettext, pgettext, width
 from loratui.ui import core
 from loratui.ui.messages import GpuUpdate, RunUpdate
 from loratui.ui.runwatch import Speed, format_duration, open_run_source
@@ -53,13 +53,22 @@ def finite(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-# The trainer's event types (loratui.train), as the Events log names them.
-EVENT_TYPES = {"started": N_("started"), "resumed": N_("resumed"), "sample": N_("sample"),
-               "checkpoint": N_("checkpoint"), "warning": N_("warning"),
-               "skipped": N_("skipped"), "finished": N_("finished"),
-               "interrupted": N_("interrupted"), "nan": N_("NaN loss"),
-               "oom": N_("out of memory"), "failed": N_("failed"), "crashed": N_("crashed"),
-               "resume_fallback": N_("resumed earlier")}
+def event_name(kind: str) -> str:
+    """A trainer's event type (loratui.train) as the Events log names it."""
+    names = {"started": pgettext("run event", "started"),
+             "resumed": pgettext("run event", "resumed"),
+             "sample": pgettext("run event", "sample"),
+             "checkpoint": pgettext("run event", "checkpoint"),
+             "warning": pgettext("run event", "warning"),
+             "skipped": pgettext("run event", "skipped"),
+             "finished": pgettext("run event", "finished"),
+             "interrupted": pgettext("run event", "interrupted"),
+             "nan": pgettext("run event", "NaN loss"),
+             "oom": pgettext("run event", "out of memory"),
+             "failed": pgettext("run event", "failed"),
+             "crashed": pgettext("run event", "crashed"),
+             "resume_fallback": pgettext("run event", "resumed earlier")}
+    return names.get(kind, kind)
 
 
 def event_message(event: dict[str, Any]) -> str:
@@ -80,8 +89,7 @@ def event_line(event: dict[str, Any], project: Path) -> str:
     """One event of the run for the log: time, type, message; paths inside the project
     written relative to it (`dataset/demo_04.png: no caption`), and the log wraps the rest."""
     message = event_message(event).replace(f"{project}{os.sep}", "")
-    kind = str(event.get("type", "?"))
-    name = _(EVENT_TYPES[kind]) if kind in EVENT_TYPES else kind
+    name = event_name(str(event.get("type", "?")))
     return f"{str(event.get('time', ''))[11:19]} {name}{' ' * max(1, 13 - width(name))}{message}"
 
 

@@ -191,4 +191,4 @@ def run_fields(args: argparse.Namespace) -> int:
 def _range(row: dict) -> str:
     from loratui.config.docs import range_text
 
-    return range_text(row)
+    return localized(range_text(row))

@@ -184,5 +184,14 @@ def test_command_messages_in_chinese(tmp_path, monkeypatch):
     config.write_text("[network]\nrank = 8\n", encoding="utf-8")
     code, out, _ = run_cli(["--lang", "zh", "config", "check", str(config)], monkeypatch)
     assert code == 0 and out.strip() == f"{config}：没问题"
+    config.write_text('[network]\nrank = 0\nrnk = 2\n[training]\nmixed_precision = "fp8"\n',
+                      encoding="utf-8")
+    code, out, _ = run_cli(["--lang", "zh", "config", "check", str(config)], monkeypatch)
+    assert code == 1 and out.startswith(f"错误：{config}: \n")
+    assert "`network.rank` = 0：应大于或等于 1（[1, 1024]）" in out
+    assert "未知的配置项 `network.rnk`（检查拼写" in out
+    assert "`training.mixed_precision` = 'fp8'：应为 'no', 'fp16' 或 'bf16'（可选 no, fp16, bf16）" in out
+    code, out, _ = run_cli(["--lang", "en", "config", "check", str(config)], monkeypatch)
+    assert "`network.rank` = 0: Input should be greater than or equal to 1 ([1, 1024])" in out
     code, _, err = run_cli(["--lang", "zh", "doctor", "--set", "oops"], monkeypatch)
     assert code == 2 and "--set 'oops'：请写成 NAME=VALUE" in err

@@ -77,7 +77,10 @@ def run_show(args: argparse.Namespace) -> int:
         cfg = load_config(args.path, resolve=False)
     except ConfigError as exc:
         return _fail(exc)
-    sys.stdout.write(config_to_toml(cfg))
+    from loratui.cli import terminal_width
+    from loratui.textfit import fit_toml
+
+    sys.stdout.write(fit_toml(config_to_toml(cfg), terminal_width()))
     return 0
 
 
@@ -156,9 +159,12 @@ def run_export(args: argparse.Namespace) -> int:
             print(f"  {target} was there before: kept as {keep_backup(target)}",
                   file=sys.stderr)
         atomic_write_text(target, text)
-    print(f"wrote {out / 'config.toml'} and {out / 'dataset.toml'}\n"
-          f"  accelerate launch train_network.py --config_file {out / 'config.toml'} "
-          f"--dataset_config {out / 'dataset.toml'}", file=sys.stderr)
+    from loratui.cli import terminal_width
+    from loratui.textfit import fit
+
+    print(fit(f"wrote {out / 'config.toml'} and {out / 'dataset.toml'}\n"
+              f"  accelerate launch train_network.py --config_file {out / 'config.toml'} "
+              f"--dataset_config {out / 'dataset.toml'}", terminal_width()), file=sys.stderr)
     return 0
 
 

@@ -132,7 +132,16 @@ def _print_tables(shown, recommended, vram, gpu_text, family: str = "sd15") -> N
 
     fam = families.get(family)
     console = Console()
-    console.print(f"[bold]GPU:[/] {gpu_text}   [bold]family:[/] {fam.label}")
+    from rich.cells import cell_len
+    from rich.markup import escape
+
+    fields = (f"[bold]GPU:[/] {escape(gpu_text)}", f"[bold]family:[/] {fam.label}")
+    # one line when both fit, else one field a line: a field is never split
+    if cell_len(f"GPU: {gpu_text}   family: {fam.label}") <= console.width:
+        console.print("   ".join(fields))
+    else:
+        for field in fields:
+            console.print(field)
     if len(shown) > 1:
         table = Table(title=f"{fam.label} LoRA presets ({fam.native_resolution} px)",
                       title_justify="left")

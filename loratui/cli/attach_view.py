@@ -6,6 +6,7 @@ import math
 import sys
 import time
 
+from loratui.i18n import _
 from loratui.runs import TERMINAL_STATES, RunFolder
 
 BLOCKS = "▁▂▃▄▅▆▇█"
@@ -109,8 +110,8 @@ def attach(run: RunFolder, *, once: bool = False, interval: float = 0.5) -> int:
                     break
                 time.sleep(interval)
     except KeyboardInterrupt:
-        print(f"detached; training goes on. Re-attach: loratui attach {run.path}",
-              file=sys.stderr)
+        print(_("detached; training goes on. Re-attach: {command}").format(
+            command=f"loratui attach {run.path}"), file=sys.stderr)
         return 0
     st = run.state()
     return 0 if st["state"] == "finished" else 1

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from loratui.cli.attach_view import _fmt_eta, sparkline
+from loratui.i18n import _
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 STATE_STYLE = {"running": "green", "finished": "bold green", "failed": "bold red",
@@ -137,7 +138,7 @@ def follow(source, *, interval: float = 0.5, notifier=None) -> int:
                     break
                 time.sleep(interval)
     except KeyboardInterrupt:
-        print("stopped watching; the run goes on", file=sys.stderr)
+        print(_("stopped watching; the run goes on"), file=sys.stderr)
         registry.record(source.state())
         return 0
     finally:

@@ -192,7 +192,7 @@ def scale(weights: LoraWeights, factor: float, blocks: dict[str, float] | None,
 
 
 # ------------------------------------------------------------------------------ output
-def default_output(source: Path, suffix: str, fmt: str = "kohya") -> Path:
+def default_output(source: Path, suffix: str) -> Path:
     return source.with_name(f"{source.stem}-{suffix}.safetensors")
 
 

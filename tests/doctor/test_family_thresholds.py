@@ -14,6 +14,7 @@ from loratui.doctor import diagnose_config
 from loratui.doctor.catalog import load_catalog
 from loratui.doctor.engine import thresholds_for
 from loratui.presets import load_presets
+from tests.model_files import checkpoint_with
 
 from .helpers import codes, run_doctor, write
 
@@ -140,16 +141,12 @@ def test_every_shipped_preset_passes_its_familys_thresholds(preset):
 def test_the_base_model_on_disk_tells_the_family(tmp_path):
     """A loratui.toml with model.family = "auto" and a base model folder whose name says
     nothing: its model_index.json (or a checkpoint's tensor names) is what the input shows."""
-    import struct
-
     xl = tmp_path / "models" / "base"
     xl.mkdir(parents=True)
     (xl / "model_index.json").write_text(json.dumps(
         {"_class_name": "StableDiffusionXLPipeline", "text_encoder_2": ["transformers", "x"]}))
-    header = json.dumps({"cond_stage_model.transformer.text_model.embeddings.x":
-                         {"dtype": "F16", "shape": [1], "data_offsets": [0, 2]}}).encode()
-    (tmp_path / "models" / "merged.safetensors").write_bytes(
-        struct.pack("<Q", len(header)) + header + b"\0\0")
+    checkpoint_with(tmp_path / "models" / "merged.safetensors",
+                    ["cond_stage_model.transformer.text_model.embeddings.x"])
     body = '[network]\nrank = 32\nalpha = 16.0\n[dataset]\nresolution = 1024\n'
     on_xl = write(tmp_path, "xl.toml", f'[model]\nbase = "models/base"\n{body}')
     on_v15 = write(tmp_path, "v15.toml", f'[model]\nbase = "models/merged.safetensors"\n{body}')

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Static
 
-from loratui.i18n import N_, _, ngettext
+from loratui.i18n import N_, _, localized, ngettext
 from loratui.ui import core
 from loratui.ui.dialogs import ConfirmDialog
 from loratui.ui.messages import TaskDone
@@ -144,7 +144,8 @@ CLIP tokens     How the base model's tokenizer splits the word. One or two rare 
             verdict.update("✓ " + _("`{word}` looks unique").format(word=rep.word))
         verdict.set_class(bool(serious), "warn")
         verdict.set_class(not serious and bool(rep.word.strip()), "good")
-        lines = [f"{MARK.get(f.severity, '·')} {f.message}: {f.fix}" for f in rep.findings]
+        lines = [f"{MARK.get(f.severity, '·')} " + _("{message}: {fix}").format(
+            message=localized(f.message), fix=_(f.fix)) for f in rep.findings]
         if rep.suggestions:
             lines.append(_("try:") + " " + "  ".join(rep.suggestions))
         self.query_one("#trigger-findings", Static).update("\n".join(lines))

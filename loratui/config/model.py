@@ -162,7 +162,7 @@ class TrainingSection(_Section):
     mixed_precision: Precision = _f("fp16", N_("Compute precision. Never plain fp32 on small cards; "
                                     "bf16 needs an Ampere or newer GPU."), pitfalls=("P14",))
     gradient_checkpointing: bool = _f(True, N_("Recompute activations in the backward pass: much "
-                                      "less memory, ~20% slower."), pitfalls=("P12", "P14"))
+                                      "less memory, slower by ~20%."), pitfalls=("P12", "P14"))
     attention: Attention = _f("sdpa", N_("Attention kernel: PyTorch SDPA (memory-efficient, default) "
                               "or xformers when installed."), pitfalls=("P14",))
     no_half_vae: bool = _f(True, N_("Keep the VAE in fp32 (avoids NaN latents and washed-out "

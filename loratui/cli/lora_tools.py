@@ -42,7 +42,7 @@ def run_tool(args, command: str) -> int:
                           "warnings": report.warnings, **report.data}, indent=2))
     else:
         for line in report.lines:
-            print(line)
+            print(localized(line))
         print(_("wrote {path} (previous file kept as {backup})").format(path=out, backup=backup)
               if backup else _("wrote {path}").format(path=out))
     for warning in report.warnings:

@@ -34,3 +34,14 @@ def test_inspect_and_blocks_in_chinese(sd15_file):
     assert "主导分层：" in blocks.stdout and "dominant" not in blocks.stdout
     english = run_cli("--lang", "en", "lora", "blocks", str(sd15_file))
     assert "  block  mods  strength  share" in english.stdout and "dominant:" in english.stdout
+
+
+def test_resize_report_and_refusal_in_chinese(tiny_a, tmp_path):
+    out = tmp_path / "small.safetensors"
+    done = run_cli("--lang", "zh", "lora", "resize", str(tiny_a), "--rank", "1", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"rank \d+(–\d+)? → 1：保留了 [\d.]+% 的能量（Σσ²）", done.stdout), done.stdout
+    assert f"已写出 {out}" in done.stdout and "energy" not in done.stdout
+    again = run_cli("--lang", "zh", "lora", "resize", str(tiny_a), "--rank", "1", "-o", str(out))
+    assert again.returncode == 2
+    assert "已存在：换一个 --output，或者加 --overwrite" in again.stderr

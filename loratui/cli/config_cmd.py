@@ -189,7 +189,7 @@ def run_fields(args: argparse.Namespace) -> int:
     table = Table(_("key"), _("default"), _("range"), _("pitfalls"), _("meaning"))
     for row in field_docs():
         table.add_row(row["key"], repr(row["default"]), _range(row), " ".join(row["pitfalls"]),
-                      row["description"])
+                      _(row["description"]))
     Console().print(table)
     return 0
 

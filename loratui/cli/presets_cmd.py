@@ -172,7 +172,7 @@ def _print_tables(shown, recommended, vram, gpu_text, family: str = "sd15") -> N
         for key, value in values.items():
             row = docs.get(f"{section}.{key}", {})
             refs = f" [dim]({', '.join(row['pitfalls'])})[/]" if row.get("pitfalls") else ""
-            table.add_row(f"{section}.{key}", str(value), (row.get("description") or "") + refs)
+            table.add_row(f"{section}.{key}", str(value), _(row.get("description") or "") + refs)
     console.print(table)
     est = p.estimate()
     gb = f"{est.total_gb:.1f}"

@@ -176,7 +176,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
 
     def help_topic(self) -> tuple[str, str, list[str]]:
         title, body, codes = super().help_topic()
-        fields = "\n".join(f"{r['key']}  {r['description']}"
+        fields = "\n".join(f"{r['key']}  {_(r['description'])}"
                            + (f" ({', '.join(r['pitfalls'])})" if r["pitfalls"] else "")
                            for r in self.rows)
         return title, f"{body}\n\n" + _("Every setting:") + f"\n{fields}", codes
@@ -216,7 +216,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
 
     def help_for(self, row: dict[str, Any]) -> str:
         value = get_dotted(self.state.config, row["key"])
-        lines = [row["key"], "", row["description"], ""]
+        lines = [row["key"], "", _(row["description"]), ""]
         key = row["key"]
         shown = value_text(value, key)
         if "/" in shown:

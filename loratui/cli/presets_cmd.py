@@ -161,8 +161,8 @@ def _print_tables(shown, recommended, vram, gpu_text, family: str = "sd15") -> N
         return
 
     p = recommended
-    console.print(_("[bold]Preset:[/] {id} — {label}").format(id=p.id, label=p.label))
-    console.print(f"[dim]{p.rationale}[/]")
+    console.print(_("[bold]Preset:[/] {id} — {label}").format(id=p.id, label=p.text("label")))
+    console.print(f"[dim]{p.text('rationale')}[/]")
     docs = {row["key"]: row for row in field_docs()}
     table = Table(show_header=True, header_style="bold")
     table.add_column(_("setting"))

@@ -124,7 +124,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
         with Vertical(id="body"):
             with Horizontal(id="preset-bar"):
                 yield Label(_("Preset"), classes="form-label")
-                yield Select([(p.label + ("" if p.cpu else f" · {p.kind}"), p.id)
+                yield Select([(p.text("label") + ("" if p.cpu else f" · {p.kind}"), p.id)
                               for p in self.presets], id="preset", allow_blank=True,
                              prompt=_("(custom)"))
             with Horizontal(id="param-main"):
@@ -206,7 +206,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
         self.state.config = cfg
         self.dirty = True
         self.refresh_from_state()
-        self.notify(preset.rationale, title=preset.label, timeout=6)
+        self.notify(preset.text("rationale"), title=preset.text("label"), timeout=6)
 
     # ---- one field ------------------------------------------------------------------------
     @property

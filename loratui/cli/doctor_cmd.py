@@ -199,7 +199,11 @@ def _emit(diags, inputs, args, catalog, fixed: int) -> None:
     else:
         color = not args.no_color and output.use_color(sys.stdout)
         checked = [i.path for i in inputs] + (["<environment>"] if args.env else [])
-        sys.stdout.write(output.render_text(diags, color=color, fixed=fixed, checked=checked))
+        from loratui.cli import terminal_width
+        from loratui.textfit import fit
+
+        sys.stdout.write(fit(output.render_text(diags, color=color, fixed=fixed,
+                                                checked=checked), terminal_width()))
 
 
 def _list_rules(catalog, fmt: str) -> int:
@@ -247,7 +251,9 @@ def run_rule(args) -> int:
 
         print(json.dumps([r.to_dict() for r in rules], indent=2, ensure_ascii=False))
         return 0
+    from loratui.cli import terminal_width
     from loratui.doctor.explain import explain_rule
+    from loratui.textfit import fit
 
-    print("\n\n".join(explain_rule(r) for r in rules))
+    print(fit("\n\n".join(explain_rule(r) for r in rules), terminal_width()))
     return 0

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Header, Static
+from textual.widgets import Header, Input, Static
 from textual.worker import Worker, WorkerState
 
 from loratui.i18n import N_, _
@@ -94,6 +94,11 @@ class WizardScreen(Screen):
         guard.update(line)
         guard.display = bool(line)
 
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """The user edits a field: the line about what was wrong with it is out of date."""
+        if event.input.has_focus:
+            self.say("")
+
     @property
     def label(self) -> str:
         return step_label(self.STEP)
@@ -112,7 +117,8 @@ class WizardScreen(Screen):
     def _bindings_shown(self) -> list[Binding]:
         rows = []
         for b in [*self.BINDINGS, *WizardScreen.BINDINGS]:
-            if isinstance(b, Binding) and b.description and b not in rows:
+            if isinstance(b, Binding) and b.description and b not in rows \
+                    and self.check_action(b.action, ()) is not False:  # keys the step has
                 rows.append(b)
         return rows
 

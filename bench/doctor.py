@@ -40,6 +40,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.trainer_streams import tqdm_line  # noqa: E402  (the trainer output the tests use)
 
 CONFIG = """\
 [model]
@@ -137,22 +140,10 @@ def _info(t: float, msg: str, src: str, level: str = "INFO") -> str:
     return f"{_stamp(t)} {level:<8} {msg:<70} {src}\n"
 
 
-def _clock(s: float) -> str:
-    s = int(s)
-    h, m = divmod(s, 3600)
-    m, s = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
-
-
 def _bar(desc: str, i: int, total: int, elapsed: float, rate: float, loss: str | None) -> str:
-    frac = i / total
-    full = int(frac * 10)
-    part = " ▏▎▍▌▋▊▉"[int((frac * 10 - full) * 8)] if full < 10 else ""
-    bar = ("█" * full + part).ljust(10)
-    left = (total - i) / rate if rate else 0
-    post = f", avr_loss={loss}" if loss else ""
-    return (f"{desc}: {int(frac * 100):3d}%|{bar}| {i}/{total} "
-            f"[{_clock(elapsed)}<{_clock(left)}, {rate:5.2f}it/s{post}]")
+    """sd-scripts' progress line at `rate` it/s, as tqdm draws it."""
+    return tqdm_line(desc, i, total, elapsed, 1 / rate if rate else 0,
+                     f"avr_loss={loss}" if loss else "")
 
 
 HEADER = """\
@@ -200,7 +191,7 @@ def make_log(path: Path, mb: int, seed: int = 0) -> int:
                      ("caching latents.", "train_util.py:923")]:
         t += rng.uniform(0.2, 3)
         out.append(_info(t, msg, src))
-    updates = [_bar("", i, 120, i / 5.6, 5.6, None).lstrip(": ") for i in range(0, 121, 3)]
+    updates = [_bar("", i, 120, i / 5.6, 5.6, None) for i in range(0, 121, 3)]
     out.append("\r" + "\r".join(updates) + "\n")
     for msg, src in [("create LoRA network. base dim (rank): 16, alpha: 8", "lora.py:810"),
                      ("create LoRA for Text Encoder: 72 modules.", "lora.py:866"),

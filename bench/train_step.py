@@ -179,8 +179,7 @@ class Reference:
             timesteps = torch.randint(0, self.noise_scheduler.config.num_train_timesteps,
                                       (bsz,), device=latents.device).long()
             noisy = self.noise_scheduler.add_noise(latents, noise, timesteps)
-            hidden = self.text_encoder(self.input_ids, return_dict=False)[0]
-            pred = self.unet(noisy, timesteps, hidden, return_dict=False)[0]
+            pred = self.predict(noisy, timesteps)
             loss = F.mse_loss(pred.float(), noise.float(), reduction="mean")
             self.accelerator.backward(loss)
             if self.accelerator.sync_gradients:
@@ -189,6 +188,10 @@ class Reference:
             self.lr_scheduler.step()
             self.optimizer.zero_grad()
         return float(loss.detach().item())
+
+    def predict(self, noisy, timesteps):
+        hidden = self.text_encoder(self.input_ids, return_dict=False)[0]
+        return self.unet(noisy, timesteps, hidden, return_dict=False)[0]
 
 
 class ReferenceSDXL(Reference):
@@ -244,35 +247,18 @@ class ReferenceSDXL(Reference):
         self.batches = [torch.stack(latents[i:i + b]) for i in range(0, len(latents) - b + 1, b)]
         self.k = 0
 
-    def step(self) -> float:
+    def predict(self, noisy, timesteps):
         import torch
-        import torch.nn.functional as F
 
-        latents = self.batches[self.k % len(self.batches)]
-        self.k += 1
-        with self.accelerator.accumulate(self.unet):
-            noise = torch.randn_like(latents)
-            bsz = latents.shape[0]
-            timesteps = torch.randint(0, self.noise_scheduler.config.num_train_timesteps,
-                                      (bsz,), device=latents.device).long()
-            noisy = self.noise_scheduler.add_noise(latents, noise, timesteps)
-            embeds = []
-            for te, ids in zip(self.text_encoders, self.input_ids, strict=True):
-                out = te(ids, output_hidden_states=True, return_dict=False)
-                pooled = out[0]
-                embeds.append(out[-1][-2])
-            prompt_embeds = torch.cat(embeds, dim=-1)
-            pred = self.unet(noisy, timesteps, prompt_embeds, return_dict=False,
-                             added_cond_kwargs={"text_embeds": pooled,
-                                                "time_ids": self.add_time_ids})[0]
-            loss = F.mse_loss(pred.float(), noise.float(), reduction="mean")
-            self.accelerator.backward(loss)
-            if self.accelerator.sync_gradients:
-                self.accelerator.clip_grad_norm_(self.params, 1.0)
-            self.optimizer.step()
-            self.lr_scheduler.step()
-            self.optimizer.zero_grad()
-        return float(loss.detach().item())
+        embeds = []
+        for te, ids in zip(self.text_encoders, self.input_ids, strict=True):
+            out = te(ids, output_hidden_states=True, return_dict=False)
+            pooled = out[0]
+            embeds.append(out[-1][-2])
+        prompt_embeds = torch.cat(embeds, dim=-1)
+        return self.unet(noisy, timesteps, prompt_embeds, return_dict=False,
+                         added_cond_kwargs={"text_embeds": pooled,
+                                            "time_ids": self.add_time_ids})[0]
 
 
 def timed(fn, steps: int) -> float:

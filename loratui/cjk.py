@@ -20,3 +20,60 @@ def has_cjk(text: str) -> bool:
 
 def count_cjk(text: str) -> int:
     return 0 if text.isascii() else sum(1 for ch in text if is_cjk(ch))
+
+
+def cells(text: str) -> int:
+    """Terminal columns `text` takes: two for each CJK character (they are wide)."""
+    return len(text) if text.isascii() else len(text) + count_cjk(text)
+
+
+# CJK punctuation that never starts a line (it stays on the line before, one column over).
+NO_LINE_START = "，。、；：？！）》」』】”’"
+NO_LINE_END = "（《「『【“‘"
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width` terminal columns, broken at spaces and between
+    CJK characters (Chinese has no spaces between words); what textwrap does for English,
+    which counts characters, not columns."""
+    units: list[tuple[str, str]] = []   # (separator before, unbreakable piece)
+    sep, word = "", ""
+    for ch in text:
+        if ch.isspace():
+            if word:
+                units.append((sep, word))
+                word = ""
+            sep = " "
+        elif is_cjk(ch):
+            if word:
+                units.append((sep, word))
+                sep, word = "", ""
+            units.append((sep, ch))
+            sep = ""
+        else:
+            word += ch
+    if word:
+        units.append((sep, word))
+    lines: list[str] = []
+    line = ""
+    for sep, piece in _glue_openers(units):
+        joined = line + sep + piece if line else piece
+        if not line or cells(joined) <= width or piece in NO_LINE_START:
+            line = joined
+        else:
+            lines.append(line)
+            line = piece
+    if line:
+        lines.append(line)
+    return lines
+
+
+def _glue_openers(units: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """An opening bracket or quote joins the piece after it (it never ends a line)."""
+    out: list[tuple[str, str]] = []
+    for sep, piece in units:
+        if out and out[-1][1][-1] in NO_LINE_END:
+            out[-1] = (out[-1][0], out[-1][1] + sep + piece)
+        else:
+            out.append((sep, piece))
+    return out

@@ -67,10 +67,8 @@ def step_dataset(ctx: DemoContext) -> str:
 
 def step_scan(ctx: DemoContext) -> str:
     """The dataset scanner (`loratui.dataset`) on the generated images."""
-    try:
-        from loratui.dataset import ScanOptions, scan
-    except ImportError:
-        return "skipped: loratui.dataset is not part of this build"
+    from loratui.dataset import ScanOptions, scan
+
     report = scan(ctx.dataset_dir, ScanOptions(trigger_word=ctx.trigger, workers=0))
     ctx.results["scan_report"] = report
     for f in report.by_severity("warning")[:8]:
@@ -88,10 +86,8 @@ def demo_preset():
 def step_prepare(ctx: DemoContext) -> str:
     """A cleaned training copy at the preset's resolution (the tiny model's native 64 px):
     square crops, the trigger word first in every caption."""
-    try:
-        from loratui.dataset.prepare import PrepareOptions, prepare
-    except ImportError:
-        return "skipped: loratui.dataset is not part of this build"
+    from loratui.dataset.prepare import PrepareOptions, prepare
+
     size = demo_preset().to_config().dataset.resolution
     out = ctx.root / "dataset_prepared"
     res = prepare(ctx.dataset_dir, out, PrepareOptions(mode="crop", resolution=size,

@@ -178,6 +178,15 @@ def build_tiny_sdxl_components(seed: int = 0, extra_words: tuple[str, ...] | lis
             "scheduler": scheduler}
 
 
+def _tiny_sd15_components(seed: int, extra_words: tuple[str, ...] | list[str]):
+    return {**build_tiny_components(seed, extra_words=extra_words), "safety_checker": None,
+            "feature_extractor": None, "requires_safety_checker": False}
+
+
+# Pipeline keyword arguments of each family's tiny model.
+TINY_COMPONENTS = {"sd15": _tiny_sd15_components, "sdxl": build_tiny_sdxl_components}
+
+
 def build_tiny_model(folder: Path | str, seed: int = 0,
                      extra_words: tuple[str, ...] | list[str] = (), family: str = "sd15") -> Path:
     """Write the tiny SD1.5- or SDXL-shaped pipeline as a diffusers folder; returns it.
@@ -185,33 +194,29 @@ def build_tiny_model(folder: Path | str, seed: int = 0,
     `extra_words` become single tokens (e.g. the demo's trigger word). Rebuilding with the
     same seed gives bit-identical weights. Safe to call on an existing tiny model folder.
     """
+    from loratui import families
     from loratui.train.quiet import quiet_libraries, set_quiet_env
 
+    fam = families.get(family)
     set_quiet_env()
-    from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
+    import diffusers
 
     quiet_libraries()
 
     folder = Path(folder)
-    if family == "sdxl":
-        pipe = StableDiffusionXLPipeline(**build_tiny_sdxl_components(seed, extra_words))
-    else:
-        parts = build_tiny_components(seed, extra_words=extra_words)
-        pipe = StableDiffusionPipeline(**parts, safety_checker=None, feature_extractor=None,
-                                       requires_safety_checker=False)
+    pipe = getattr(diffusers, fam.pipeline)(**TINY_COMPONENTS[fam.id](seed, extra_words))
     folder.mkdir(parents=True, exist_ok=True)
     pipe.save_pretrained(str(folder), safe_serialization=True)
     from loratui.atomic import follow_umask
 
     follow_umask(folder.rglob("*.safetensors"))  # safetensors writes them 0600
     # Keep the human-readable vocab/merges beside the fast tokenizer.json.
-    write_tokenizer_files(folder / "tokenizer", extra_words=extra_words)
-    if family == "sdxl":
-        write_tokenizer_files(folder / "tokenizer_2", extra_words=extra_words, pad_token="!")
-    label = "SDXL" if family == "sdxl" else "SD1.5"
+    for encoder in fam.text_encoders:
+        write_tokenizer_files(folder / encoder.tokenizer, extra_words=extra_words,
+                              pad_token=encoder.pad_token)
     (folder / TINY_MODEL_MARKER).write_text(json.dumps(
-        {"kind": f"loratui tiny {label}-shaped model", "family": family, "seed": seed,
-         "extra_words": list(extra_words), "resolution": 64}, indent=2) + "\n",
+        {"kind": f"loratui tiny {fam.label}-shaped model", "family": fam.id, "seed": seed,
+         "extra_words": list(extra_words), "resolution": fam.tiny_resolution}, indent=2) + "\n",
         encoding="utf-8")
     return folder
 

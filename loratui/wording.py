@@ -13,3 +13,23 @@ def a_an(text: str) -> str:
     first = text.lstrip()[:2].lower()
     vowel_sound = first[:1] in ("a", "e", "i", "o", "8") or first in ("11", "18")
     return f"{'an' if vowel_sound else 'a'} {text}"
+
+
+class Count(int):
+    """A whole number a message template can put in the singular or the plural:
+    `"{n} {n:image has|images have}"` gives "1 image has", "3 images have" (`str.format`
+    hands the text after the colon to `__format__`); a spec without `|` formats as an int."""
+
+    def __format__(self, spec: str) -> str:
+        if "|" in spec:
+            one, _, many = spec.partition("|")
+            return one if self == 1 else many
+        return int.__format__(self, spec)
+
+
+def counted(variables: dict) -> dict:
+    """`variables` with whole numbers (ints, and digit strings such as thresholds formatted
+    for display) as `Count`s, for templates with `{n:one|many}` choices."""
+    return {k: Count(v) if type(v) is int or (type(v) is str and v.isdigit()
+                                               and (v == "0" or v[0] != "0")) else v
+            for k, v in variables.items()}

@@ -67,6 +67,29 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def __init__(self, prog: str) -> None:
         super().__init__(prog, max_help_position=34, width=terminal_width() - 2)
 
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        """Argument help wrapped by terminal columns when it holds Chinese (textwrap
+        counts characters, and a CJK character takes two columns)."""
+        from loratui.cjk import has_cjk, wrap
+
+        if not has_cjk(text):
+            return super()._split_lines(text, width)
+        return wrap(" ".join(text.split()), width)
+
+    def _format_usage(self, usage, actions, groups, prefix) -> str:
+        """The usage's continuation lines lined up under a translated "usage:" that takes
+        more columns than characters (argparse indents by characters)."""
+        from loratui.cjk import cells
+
+        text = super()._format_usage(usage, actions, groups, prefix)
+        shown = argparse._("usage: ") if prefix is None else prefix
+        extra = cells(shown) - len(shown)
+        if extra <= 0:
+            return text
+        first, *rest = text.split("\n")
+        return "\n".join([first, *(" " * extra + line if line.startswith(" ") else line
+                                   for line in rest)])
+
 
 class _Ignored:
     """Stands in for what a command registers beyond its name and help."""
@@ -104,7 +127,8 @@ def build_parser(modules: tuple[str, ...] = COMMAND_MODULES, *, summary: bool = 
         epilog=_(EPILOG),
         formatter_class=HelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"loratui {__version__}")
+    parser.add_argument("--version", action="version", version=f"loratui {__version__}",
+                        help=_("show the version and exit"))
     parser.add_argument("--lang", choices=LANGS, help=_(LANG_HELP))  # read by take_lang()
     sub = parser.add_subparsers(title=_("commands"), metavar="COMMAND",
                                 parser_class=SummaryParser if summary else argparse.ArgumentParser)
@@ -128,14 +152,26 @@ def _command_parser(argv: list[str]) -> argparse.ArgumentParser | None:
 
 
 def add_command(sub, name: str, *, help: str, epilog: str = "", description: str = ""):
-    """Add a subcommand parser with our formatter; `set_defaults(run=...)` is the caller's."""
+    """Add a subcommand parser with our formatter; `set_defaults(run=...)` is the caller's.
+    `help` comes translated (`_()`), `epilog` and `description` marked (`N_()`)."""
     return sub.add_parser(
         name,
         help=help,
-        description=description or help,
-        epilog=epilog,
+        description=_(description) if description else help,
+        epilog=_(epilog) if epilog else "",
         formatter_class=HelpFormatter,
     )
+
+
+def translate_argparse() -> None:
+    """argparse's own texts ("usage:", "options:", its errors) from our catalogue in a
+    non-English run: argparse calls the module globals `_` and `ngettext` for each of
+    them (loratui/cli/argparse_texts.py lists them for the catalogue)."""
+    from loratui.i18n import language, ngettext
+
+    if language() != "en":
+        argparse._ = _
+        argparse.ngettext = ngettext
 
 
 def take_lang(argv: list[str]) -> list[str]:
@@ -167,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
     argv = take_lang(argv)
+    translate_argparse()
     if argv in (["--help"], ["-h"]):
         build_parser(summary=True).parse_args(argv)  # prints the command list, exits
     parser = _command_parser(argv) or build_parser()

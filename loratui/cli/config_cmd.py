@@ -6,9 +6,10 @@ import argparse
 import sys
 
 from loratui.cli import add_command
+from loratui.i18n import N_, _
 from loratui.wording import plural
 
-EPILOG = """\
+EPILOG = N_("""\
 examples:
   loratui config show loratui.toml            the full config, defaults filled in
   loratui config check loratui.toml           validate (exit 1 on errors, 2 unreadable)
@@ -16,48 +17,48 @@ examples:
   loratui config import config.toml --dataset dataset.toml -o loratui.toml
   loratui config export loratui.toml --out kohya/   sd-scripts config + dataset TOML
   loratui config fields                       every key with meaning, range and pitfall
-"""
+""")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = add_command(sub, "config", help="show, check, import and export run configs",
+    p = add_command(sub, "config", help=_("show, check, import and export run configs"),
                     epilog=EPILOG)
-    csub = p.add_subparsers(title="actions", metavar="ACTION")
+    csub = p.add_subparsers(title=_("actions"), metavar="ACTION")
 
-    show = add_command(csub, "show", help="print a config with every default filled in",
-                       epilog="example:\n  loratui config show loratui.toml > full.toml\n")
+    show = add_command(csub, "show", help=_("print a config with every default filled in"),
+                       epilog=N_("example:\n  loratui config show loratui.toml > full.toml\n"))
     show.add_argument("path", nargs="?", default="loratui.toml")
     show.set_defaults(run=run_show)
 
-    check = add_command(csub, "check", help="validate a config; exit 1 when it is invalid, "
-                        "2 when it cannot be read",
-                        epilog="example:\n  loratui config check runs/my_lora.toml && loratui train "
-                               "runs/my_lora.toml\n")
+    check = add_command(csub, "check", help=_("validate a config; exit 1 when it is invalid, "
+                        "2 when it cannot be read"),
+                        epilog=N_("example:\n  loratui config check runs/my_lora.toml && loratui train "
+                               "runs/my_lora.toml\n"))
     check.add_argument("path", nargs="?", default="loratui.toml")
     check.set_defaults(run=run_check)
 
-    imp = add_command(csub, "import", help="convert a kohya_ss GUI JSON or sd-scripts TOML",
-                      epilog="examples:\n  loratui config import my_kohya.json -o loratui.toml\n"
-                             "  loratui config import config.toml --dataset dataset.toml\n")
-    imp.add_argument("source", help="kohya_ss .json, sd-scripts config .toml or dataset .toml")
-    imp.add_argument("--dataset", metavar="TOML", help="sd-scripts dataset config to merge")
-    imp.add_argument("-o", "--out", default="loratui.toml", help="target (default loratui.toml)")
+    imp = add_command(csub, "import", help=_("convert a kohya_ss GUI JSON or sd-scripts TOML"),
+                      epilog=N_("examples:\n  loratui config import my_kohya.json -o loratui.toml\n"
+                             "  loratui config import config.toml --dataset dataset.toml\n"))
+    imp.add_argument("source", help=_("kohya_ss .json, sd-scripts config .toml or dataset .toml"))
+    imp.add_argument("--dataset", metavar="TOML", help=_("sd-scripts dataset config to merge"))
+    imp.add_argument("-o", "--out", default="loratui.toml", help=_("target (default loratui.toml)"))
     imp.add_argument("--force", action="store_true",
-                     help="replace an existing target (kept first as a timestamped .bak)")
+                     help=_("replace an existing target (kept first as a timestamped .bak)"))
     imp.set_defaults(run=run_import)
 
-    exp = add_command(csub, "export", help="write an sd-scripts config TOML + dataset TOML",
-                      epilog="example:\n  loratui config export loratui.toml --out kohya/\n"
+    exp = add_command(csub, "export", help=_("write an sd-scripts config TOML + dataset TOML"),
+                      epilog=N_("example:\n  loratui config export loratui.toml --out kohya/\n"
                              "  accelerate launch train_network.py --config_file "
-                             "kohya/config.toml --dataset_config kohya/dataset.toml\n")
+                             "kohya/config.toml --dataset_config kohya/dataset.toml\n"))
     exp.add_argument("path", nargs="?", default="loratui.toml")
-    exp.add_argument("--out", default=".", help="folder for config.toml and dataset.toml")
+    exp.add_argument("--out", default=".", help=_("folder for config.toml and dataset.toml"))
     exp.set_defaults(run=run_export)
 
-    fields = add_command(csub, "fields", help="document every config key",
-                         epilog="examples:\n  loratui config fields\n"
-                                "  loratui config fields --markdown > docs/config.md\n")
-    fields.add_argument("--markdown", action="store_true", help="print the docs/config.md table")
+    fields = add_command(csub, "fields", help=_("document every config key"),
+                         epilog=N_("examples:\n  loratui config fields\n"
+                                "  loratui config fields --markdown > docs/config.md\n"))
+    fields.add_argument("--markdown", action="store_true", help=_("print the docs/config.md table"))
     fields.set_defaults(run=run_fields)
 
     p.set_defaults(run=lambda args: (p.print_help(), 2)[1])

@@ -6,11 +6,12 @@ import argparse
 import sys
 
 from loratui.cli import add_command
+from loratui.i18n import N_, _
 from loratui.wording import plural
 
 DEFAULT_DIR = "loratui-demo"  # its own folder: model/ dataset/ runs/ … stay out of the cwd
 
-EPILOG = """\
+EPILOG = N_("""\
 examples:
   loratui demo                            demo project in ./loratui-demo/, then the wizard
   loratui demo --headless                 the same flow in the terminal, no UI
@@ -19,18 +20,19 @@ examples:
 then:
   loratui runs --config loratui-demo/loratui.toml
   loratui attach <run folder>
-"""
+""")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = add_command(sub, "demo", help="build a tiny model + dataset and train a LoRA on the CPU",
+    p = add_command(sub, "demo", help=_("build a tiny model + dataset and train a LoRA on the CPU"),
                     epilog=EPILOG)
     p.add_argument("--dir", default=DEFAULT_DIR, metavar="PATH",
-                   help=f"where to create the demo project (default: ./{DEFAULT_DIR}/)")
+                   help=_("where to create the demo project (default: ./{folder}/)").format(
+                       folder=DEFAULT_DIR))
     p.add_argument("--family", choices=("sd15", "sdxl"), default="sd15",
-                   help="shape of the tiny model: SD1.5 (default) or SDXL (two text encoders)")
+                   help=_("shape of the tiny model: SD1.5 (default) or SDXL (two text encoders)"))
     p.add_argument("--headless", action="store_true",
-                   help="run every step in the terminal without the wizard")
+                   help=_("run every step in the terminal without the wizard"))
     p.set_defaults(run=run)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 
 from loratui.cli import add_command
-from loratui.i18n import _
+from loratui.i18n import N_, _
 
-DOCTOR_EPILOG = """\
+DOCTOR_EPILOG = N_("""\
 inputs (detected from the path; override with --as KIND):
   loratui.toml, kohya_ss GUI .json, sd-scripts config/dataset .toml, a pasted command
   line (.sh/.bat/.ps1/.txt), a training log, a LoRA .safetensors, a ComfyUI workflow
@@ -27,7 +27,7 @@ examples:
   loratui rule CF103                         explain one rule
 
 exit status: 0 no errors, 1 errors found (or warnings with --strict), 2 could not run.
-"""
+""")
 
 CONFIG_NAME = "loratui.toml"
 KINDS = ("loratui", "kohya-json", "sdscripts-toml", "dataset-toml", "cmdline", "aitoolkit",
@@ -39,43 +39,43 @@ def _codes(text: str) -> list[str]:
 
 
 def register(sub) -> None:
-    p = add_command(sub, "doctor", help="diagnose a config, log, LoRA file, prompt or run",
+    p = add_command(sub, "doctor", help=_("diagnose a config, log, LoRA file, prompt or run"),
                     epilog=DOCTOR_EPILOG)
     p.add_argument("paths", nargs="*", metavar="PATH",
-                   help="files or folders to check (default: the project here: loratui.toml, "
-                        "its dataset and its latest run)")
+                   help=_("files or folders to check (default: the project here: loratui.toml, "
+                        "its dataset and its latest run)"))
     p.add_argument("--prompt", action="append", default=[], metavar="TEXT",
-                   help="an A1111 prompt to check (<lora:name:w>, lbw=); repeatable")
+                   help=_("an A1111 prompt to check (<lora:name:w>, lbw=); repeatable"))
     p.add_argument("--as", dest="as_kind", choices=KINDS, metavar="KIND",
-                   help=f"read every PATH as this kind ({', '.join(KINDS)})")
-    p.add_argument("--vram", metavar="GB", help="GPU memory to check against (e.g. 8GB); "
-                   "default: the detected GPU")
+                   help=_("read every PATH as this kind ({kinds})").format(kinds=", ".join(KINDS)))
+    p.add_argument("--vram", metavar="GB", help=_("GPU memory to check against (e.g. 8GB); "
+                   "default: the detected GPU"))
     p.add_argument("--base", choices=("sd15", "sd2", "sdxl"),
-                   help="the base model family the LoRA will be used with")
+                   help=_("the base model family the LoRA will be used with"))
     p.add_argument("--select", type=_codes, default=[], metavar="CODES",
-                   help="only these rules (codes, prefixes, names or refs like P10)")
+                   help=_("only these rules (codes, prefixes, names or refs like P10)"))
     p.add_argument("--ignore", type=_codes, default=[], metavar="CODES",
-                   help="skip these rules")
+                   help=_("skip these rules"))
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                   help="override a rule threshold, e.g. max_rank=32 or CF103.max_rank=32")
+                   help=_("override a rule threshold, e.g. max_rank=32 or CF103.max_rank=32"))
     p.add_argument("--format", choices=("text", "json", "sarif"), default="text")
-    p.add_argument("--fix", action="store_true", help="apply safe fixes to config files")
+    p.add_argument("--fix", action="store_true", help=_("apply safe fixes to config files"))
     p.add_argument("--unsafe-fixes", action="store_true",
-                   help="with --fix, also apply fixes that change training behaviour")
-    p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
-    p.add_argument("--exit-zero", action="store_true", help="always exit 0 unless it could "
-                   "not run")
+                   help=_("with --fix, also apply fixes that change training behaviour"))
+    p.add_argument("--strict", action="store_true", help=_("exit 1 on warnings too"))
+    p.add_argument("--exit-zero", action="store_true", help=_("always exit 0 unless it could "
+                   "not run"))
     p.add_argument("--env", action="store_true",
-                   help="also check this machine (GPU processes, libraries)")
-    p.add_argument("--no-color", action="store_true", help="plain text output")
-    p.add_argument("--list-rules", action="store_true", help="list every rule and exit")
+                   help=_("also check this machine (GPU processes, libraries)"))
+    p.add_argument("--no-color", action="store_true", help=_("plain text output"))
+    p.add_argument("--list-rules", action="store_true", help=_("list every rule and exit"))
     p.set_defaults(run=run_doctor)
 
-    r = add_command(sub, "rule", help="explain a doctor rule",
-                    epilog="examples:\n  loratui rule CF103\n  loratui rule rank-too-high\n"
-                           "  loratui rule --all     every rule, one after another\n")
-    r.add_argument("code", nargs="?", help="rule code or name")
-    r.add_argument("--all", action="store_true", help="explain every rule")
+    r = add_command(sub, "rule", help=_("explain a doctor rule"),
+                    epilog=N_("examples:\n  loratui rule CF103\n  loratui rule rank-too-high\n"
+                           "  loratui rule --all     every rule, one after another\n"))
+    r.add_argument("code", nargs="?", help=_("rule code or name"))
+    r.add_argument("--all", action="store_true", help=_("explain every rule"))
     r.add_argument("--format", choices=("text", "json"), default="text")
     r.set_defaults(run=run_rule)
 

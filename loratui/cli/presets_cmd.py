@@ -6,8 +6,9 @@ import argparse
 import sys
 
 from loratui.cli import add_command
+from loratui.i18n import N_, _
 
-EPILOG = """\
+EPILOG = N_("""\
 examples:
   loratui presets                         detect the GPU and recommend a preset
   loratui presets --gpu 8GB --kind style  recommendation for an 8 GB card, style LoRA
@@ -16,27 +17,27 @@ examples:
   loratui presets --base ponyDiffusionV6XL.safetensors   family from the base model
   loratui presets --all                   every preset and its memory estimate
   loratui presets --json                  machine-readable
-"""
+""")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = add_command(sub, "presets", help="recommend training settings for a GPU size",
+    p = add_command(sub, "presets", help=_("recommend training settings for a GPU size"),
                     epilog=EPILOG)
     p.add_argument("--gpu", default="auto", metavar="auto|SIZE",
-                   help="card memory, e.g. 8GB; `auto` detects it with NVML (default), "
-                        "`cpu` for the CPU demo preset")
+                   help=_("card memory, e.g. 8GB; `auto` detects it with NVML (default), "
+                        "`cpu` for the CPU demo preset"))
     p.add_argument("--kind", choices=("character", "style"), default="character",
-                   help="what the LoRA teaches (default: character)")
+                   help=_("what the LoRA teaches (default: character)"))
     p.add_argument("--family", default="auto", metavar="auto|sd15|sdxl",
-                   help="model family; `auto` (default) takes it from --base, or from the "
-                        "model.base of the --write file, else sd15")
+                   help=_("model family; `auto` (default) takes it from --base, or from the "
+                        "model.base of the --write file, else sd15"))
     p.add_argument("--base", metavar="PATH",
-                   help="base model whose family picks the presets (headers only)")
+                   help=_("base model whose family picks the presets (headers only)"))
     p.add_argument("--write", metavar="TOML",
-                   help="write the recommendation into this loratui.toml (created, or updated "
-                        "keeping its comments)")
-    p.add_argument("--all", action="store_true", help="list every preset")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+                   help=_("write the recommendation into this loratui.toml (created, or updated "
+                        "keeping its comments)"))
+    p.add_argument("--all", action="store_true", help=_("list every preset"))
+    p.add_argument("--json", action="store_true", help=_("print JSON instead of a table"))
     p.set_defaults(run=run)
 
 

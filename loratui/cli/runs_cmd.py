@@ -11,57 +11,58 @@ import os
 import sys
 
 from loratui.cli import add_command
+from loratui.i18n import N_, _
 
 TYPE_CHECKING = False  # (importing typing costs start-up time)
 
 if TYPE_CHECKING:  # pathlib costs ~6 ms of `loratui --help`'s budget; imported where used
     from pathlib import Path
 
-RUNS_EPILOG = """\
+RUNS_EPILOG = N_("""\
 examples:
   loratui runs                     runs under ./runs (or loratui.toml's output.dir), then
                                    the other trainers' runs `loratui watch` followed
   loratui runs --dir ~/loras/runs
   loratui runs --json              one list; watched runs have "watched": true
-"""
-ATTACH_EPILOG = """\
+""")
+ATTACH_EPILOG = N_("""\
 examples:
   loratui attach runs/my_lora-20260101-120000   live view; Ctrl-C detaches, training goes on
   loratui attach my_lora                        newest run whose name starts with my_lora
   loratui attach my_lora --once                 print the view once and exit
-"""
-STOP_EPILOG = """\
+""")
+STOP_EPILOG = N_("""\
 examples:
   loratui stop runs/my_lora-20260101-120000     save a resumable state and stop
   loratui train --resume runs/my_lora-20260101-120000
-"""
+""")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = add_command(sub, "runs", help="list training runs and their state", epilog=RUNS_EPILOG)
+    p = add_command(sub, "runs", help=_("list training runs and their state"), epilog=RUNS_EPILOG)
     _dir_args(p)
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--json", action="store_true", help=_("print JSON"))
     p.set_defaults(run=run_runs)
 
-    a = add_command(sub, "attach", help="follow a training run live (Ctrl-C detaches)",
+    a = add_command(sub, "attach", help=_("follow a training run live (Ctrl-C detaches)"),
                     epilog=ATTACH_EPILOG)
-    a.add_argument("run_ref", metavar="RUN", help="run folder, or run name under --dir")
+    a.add_argument("run_ref", metavar="RUN", help=_("run folder, or run name under --dir"))
     _dir_args(a)
-    a.add_argument("--once", action="store_true", help="print the view once and exit")
-    a.add_argument("--interval", type=float, default=0.5, help="refresh seconds (default 0.5)")
+    a.add_argument("--once", action="store_true", help=_("print the view once and exit"))
+    a.add_argument("--interval", type=float, default=0.5, help=_("refresh seconds (default 0.5)"))
     a.set_defaults(run=run_attach)
 
-    s = add_command(sub, "stop", help="stop a running training run (it saves a resumable state)",
+    s = add_command(sub, "stop", help=_("stop a running training run (it saves a resumable state)"),
                     epilog=STOP_EPILOG)
-    s.add_argument("run_ref", metavar="RUN", help="run folder, or run name under --dir")
+    s.add_argument("run_ref", metavar="RUN", help=_("run folder, or run name under --dir"))
     _dir_args(s)
     s.set_defaults(run=run_stop)
 
 
 def _dir_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dir", metavar="DIR", help="folder holding run folders (default: "
-                   "output.dir of ./loratui.toml, else ./runs)")
-    p.add_argument("--config", metavar="TOML", help="take the runs folder from this config")
+    p.add_argument("--dir", metavar="DIR", help=_("folder holding run folders (default: "
+                   "output.dir of ./loratui.toml, else ./runs)"))
+    p.add_argument("--config", metavar="TOML", help=_("take the runs folder from this config"))
 
 
 def runs_root(args: argparse.Namespace) -> Path:
@@ -168,7 +169,7 @@ def _watched_table(rows: list[dict]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title="watched runs (loratui watch PATH follows one again)",
+    table = Table(title=_("watched runs (loratui watch PATH follows one again)"),
                   title_justify="left")
     for col in ("trainer", "state", "step", "last seen", "source"):
         table.add_column(col, no_wrap=col != "source", overflow="fold")

@@ -6,8 +6,9 @@ import argparse
 import sys
 
 from loratui.cli import add_command
+from loratui.i18n import N_, _
 
-EPILOG = """\
+EPILOG = N_("""\
 examples:
   loratui train loratui.toml                  start in the background, print the run folder
   loratui train loratui.toml --foreground     train in this terminal (Ctrl-C saves and stops)
@@ -21,22 +22,22 @@ several machines (the run folder and dataset at the same paths on each):
   accelerate launch --multi_gpu --num_machines 2 --machine_rank 0 --num_processes 4 \
     --main_process_ip 10.0.0.1 --main_process_port 29500 -m loratui.train.worker "$RUN"
   (and --machine_rank 1 on the second machine; see docs/training.md)
-"""
+""")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = add_command(sub, "train", help="train a LoRA from a loratui.toml (detached by default)",
+    p = add_command(sub, "train", help=_("train a LoRA from a loratui.toml (detached by default)"),
                     epilog=EPILOG)
-    p.add_argument("config", nargs="?", metavar="CONFIG", help="the run config (loratui.toml)")
+    p.add_argument("config", nargs="?", metavar="CONFIG", help=_("the run config (loratui.toml)"))
     p.add_argument("--resume", metavar="RUN",
-                   help="continue an interrupted run (folder path or name) from its saved state")
+                   help=_("continue an interrupted run (folder path or name) from its saved state"))
     p.add_argument("--foreground", action="store_true",
-                   help="train in this process instead of a detached one")
+                   help=_("train in this process instead of a detached one"))
     p.add_argument("--gpus", type=int, metavar="N",
-                   help="train with N processes (one per GPU) through accelerate's launcher; "
-                        "a resumed run keeps the number it was trained with")
+                   help=_("train with N processes (one per GPU) through accelerate's launcher; "
+                        "a resumed run keeps the number it was trained with"))
     p.add_argument("--no-start", action="store_true",
-                   help="only check and create the run folder, print it (for accelerate launch)")
+                   help=_("only check and create the run folder, print it (for accelerate launch)"))
     p.set_defaults(run=run)
 
 

@@ -7,8 +7,9 @@ import math
 import sys
 
 from loratui.cli import add_command
+from loratui.i18n import N_, _
 
-WATCH_EPILOG = """\
+WATCH_EPILOG = N_("""\
 PATH is one of:
   a training log being written     kohya_ss / sd-scripts / OneTrainer / ai-toolkit output
   -                                stdin: `accelerate launch train_network.py ... 2>&1 |
@@ -27,25 +28,25 @@ examples:
   loratui watch ~/lora/logs                        sd-scripts' --logging_dir
   loratui watch train.log --once --json            the state now, for scripts
   loratui watch train.log --notify 'curl -d "$LORATUI_TITLE: $LORATUI_MESSAGE" ntfy.sh/my-runs'
-"""
+""")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = add_command(sub, "watch", help="follow any trainer's run live, with the doctor "
-                    "watching (logs, pipes, TensorBoard folders)", epilog=WATCH_EPILOG)
-    p.add_argument("path", metavar="PATH", help="log file, - for stdin, TensorBoard folder, "
-                   "output folder or loratui run folder")
+    p = add_command(sub, "watch", help=_("follow any trainer's run live, with the doctor "
+                    "watching (logs, pipes, TensorBoard folders)"), epilog=WATCH_EPILOG)
+    p.add_argument("path", metavar="PATH", help=_("log file, - for stdin, TensorBoard folder, "
+                   "output folder or loratui run folder"))
     p.add_argument("--trainer", choices=("sd-scripts", "kohya_ss", "onetrainer",
                                          "ai-toolkit", "loratui"),
-                   help="the trainer writing PATH (default: recognised from its output)")
+                   help=_("the trainer writing PATH (default: recognised from its output)"))
     p.add_argument("--once", action="store_true",
-                   help="read what is there now, print the state and exit")
-    p.add_argument("--json", action="store_true", help="with --once: print JSON")
+                   help=_("read what is there now, print the state and exit"))
+    p.add_argument("--json", action="store_true", help=_("with --once: print JSON"))
     p.add_argument("--notify", metavar="CMD",
-                   help="shell command run on each error finding; the finding is in "
+                   help=_("shell command run on each error finding; the finding is in "
                    "$LORATUI_CODE, $LORATUI_TITLE, $LORATUI_MESSAGE, $LORATUI_FIX, "
-                   "$LORATUI_SOURCE")
-    p.add_argument("--interval", type=float, default=0.5, help="refresh seconds (default 0.5)")
+                   "$LORATUI_SOURCE"))
+    p.add_argument("--interval", type=float, default=0.5, help=_("refresh seconds (default 0.5)"))
     p.set_defaults(run=run_watch)
 
 
@@ -78,7 +79,7 @@ def catch_up(source, notifier=None, *, max_polls: int = 10_000):
     """Poll until what is written now is read (stdin: until it closes)."""
     import time
 
-    for _ in range(max_polls):
+    for _poll in range(max_polls):
         rows, events, _state, _samples = source.poll()
         if notifier is not None:
             notifier(events)

@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
+from loratui.i18n import N_, _
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
 
-EXAMPLES = """\
+EXAMPLES = N_("""\
 examples:
   loratui                          open the wizard on the current folder
   loratui wizard ~/loras/hanfu     open it on a project folder
   loratui wizard --run runs/hanfu-20261125-0300   follow a run folder
   TEXTUAL_COLOR_SYSTEM=256 loratui     force 256 colours (ssh does not forward COLORTERM)
-"""
+""")
 
 
 def register(sub) -> None:
     from loratui.cli import add_command
 
-    p = add_command(sub, "wizard", help="open the terminal wizard (the default command)",
+    p = add_command(sub, "wizard", help=_("open the terminal wizard (the default command)"),
                     epilog=EXAMPLES)
-    p.add_argument("project", nargs="?", default=".", help="project folder (default: here)")
+    p.add_argument("project", nargs="?", default=".", help=_("project folder (default: here)"))
     p.add_argument("--run", dest="run_dir", metavar="DIR",
-                   help="open this run folder on the Train step")
+                   help=_("open this run folder on the Train step"))
     p.set_defaults(run=_run)
 
 

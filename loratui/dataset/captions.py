@@ -50,6 +50,8 @@ def decode_caption(data: bytes) -> Decoded:
     """Decode caption bytes as UTF-8; on failure say which byte and guess the encoding.
     UTF-16 / UTF-32 (Notepad's "Unicode", PowerShell's `>`) is recognised by its BOM or its
     zero bytes and decoded as such, never taken for a legacy code page."""
+    if data.isascii() and b"\0" not in data:    # most captions: no BOM, no UTF-16
+        return Decoded(data.decode("ascii"))
     from loratui.userfiles import sniff_encoding
 
     codec, name, skip = sniff_encoding(data)
@@ -98,6 +100,8 @@ def estimate_clip_tokens(text: str) -> int:
     Japanese or Korean in its vocabulary: such text splits into byte-level pieces, about
     9 tokens per 10 UTF-8 bytes (汉服女孩, 12 bytes, is 9 tokens)."""
     words = _CLIP_WORDS.findall(text.lower())
+    if text.isascii() and max(map(len, words), default=0) <= 8:
+        return len(words)        # the usual tag list: one token a word
     count = 0
     for w in words:
         if w.isascii():
@@ -110,6 +114,7 @@ def estimate_clip_tokens(text: str) -> int:
 
 # Chinese / Japanese sentence ends and clause marks.
 _CJK_SENTENCE_END = "。！？"
+_SENTENCE_END = ".!?" + _CJK_SENTENCE_END
 
 
 def count_tokens(text: str, tokenizer=None) -> int:
@@ -128,7 +133,7 @@ def caption_style(text: str) -> str:
     t = text.strip()
     if not t:
         return ""
-    if re.search(r"[.!?]$", t) or t[-1] in _CJK_SENTENCE_END:
+    if t[-1] in _SENTENCE_END:
         return "sentence"
     if has_cjk(t):  # Chinese has no spaces: about two characters make a word
         t = t.replace("，", ",").replace("、", ",")
@@ -136,7 +141,8 @@ def caption_style(text: str) -> str:
         if len(words) == 1:
             return "sentence" if words[0] >= 4 else "tags"
         return "sentence" if sum(words) / len(words) >= 4.5 else "tags"
-    words = [len(p.split()) for p in split_tags(t) or [t]]
+    # words per non-empty tag (a tag of only spaces has none)
+    words = [n for n in map(len, map(str.split, t.split(","))) if n] or [len(t.split())]
     if len(words) == 1:
         return "sentence" if words[0] >= 4 else "tags"
     # short comma-separated phrases ("a girl with red hair, smiling") are tag lists

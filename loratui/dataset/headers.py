@@ -60,7 +60,9 @@ class Header(Record):
         self.truncated = truncated
         self.error = error  # why the header could not be read
         self.size = size  # file size in bytes
-        self.head_crc = head_crc  # checksum of the first 4 KB (cheap duplicate pre-filter)
+        # checksum of the first 4 KB and of the bytes read at the end (or, for an uncompressed
+        # BMP, of 4 KB from its middle): a cheap pre-filter for exact duplicates
+        self.head_crc = head_crc
         self.notes: list[str] = [] if notes is None else notes
 
 
@@ -314,6 +316,16 @@ def read_header(f: BinaryIO, size: int | None = None) -> Header:
             tail = buf[-TAIL_BYTES:]
         if not _tail_ok(h.format, tail):
             h.truncated = True
+        h.head_crc = zlib.adler32(tail, h.head_crc)
+    elif h.format == "BMP" and size > 2 * FIRST_READ:
+        # uncompressed rows: images of one size often share their first 4 KB (a gradient, a
+        # plain background), and the parent would then sample every one of them
+        try:
+            middle = os.pread(f.fileno(), FIRST_READ, size // 2)
+        except (AttributeError, OSError, ValueError):   # no fd (BytesIO) or no pread
+            f.seek(size // 2)
+            middle = f.read(FIRST_READ)
+        h.head_crc = zlib.adler32(middle, h.head_crc)
     if h.format and h.width == 0 and not h.error and h.format in ("PNG", "JPEG", "WEBP", "BMP"):
         h.error = f"{h.format} header without a size"
     return h

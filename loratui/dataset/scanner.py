@@ -21,7 +21,7 @@ from loratui.wording import plural
 from . import captions as cap
 from .headers import ALL_IMAGE_EXTS, TRAINABLE_FORMATS, read_path, read_small
 from .layout import Walk, walk_dataset
-from .report import DatasetReport, Finding, ImageRecord, PausedGC, Record, Totals, make_finding
+from .report import DatasetReport, Finding, ImageRecord, Record, Totals, make_finding
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the doctor's start-up time
 if TYPE_CHECKING:
@@ -300,8 +300,7 @@ def scan(root: str | os.PathLike, options: ScanOptions | None = None, *,
         raise FileNotFoundError(f"{root}: no such folder")
     if not os.path.isdir(root):
         raise NotADirectoryError(f"{root}: not a folder (give the dataset folder)")
-    with PausedGC():
-        return _scan(root, opts, progress)
+    return _scan(root, opts, progress)
 
 
 def _scan(root: str, opts: ScanOptions, progress: Callable[[int, int], None] | None
@@ -697,7 +696,7 @@ def _set_findings(report: DatasetReport, opts: ScanOptions) -> None:
             f"{opts.min_images}–{opts.max_images}", []))
     elif usable > opts.max_images:
         report.findings.append(make_finding(
-            "many-images", f"{usable} usable images; the guide's range is "
+            "many-images", f"{plural(usable, 'usable image')}; the guide's range is "
             f"{opts.min_images}–{opts.max_images}", []))
 
 

@@ -121,6 +121,20 @@ def thresholds_for(rule: Rule, overrides: dict[str, Any],
     return th
 
 
+def family_thresholds(rule: Rule) -> dict[str, dict[str, Any]]:
+    """For each family loratui has data for, the thresholds of `rule` its `[doctor]` table
+    changes (name -> value); families that change none are left out."""
+    from loratui import families
+
+    changed = {}
+    for family in families.ids():
+        th = thresholds_for(rule, {}, family)
+        diff = {name: value for name, value in th.items() if value != rule.thresholds[name]}
+        if diff:
+            changed[family] = diff
+    return changed
+
+
 def _overlay(th: dict[str, Any], rule: Rule, table: dict[str, Any]) -> None:
     for name in th:
         if name in table and not isinstance(table[name], dict):
@@ -154,6 +168,10 @@ class _SafeVars(dict):
 
 
 def render(template: str, variables: dict[str, Any]) -> str:
+    """`template` filled in; `{n:image|images}` picks the singular or plural by `n`."""
+    from loratui.wording import counted
+
+    variables = counted(variables)
     try:
         return template.format_map(_SafeVars(variables))
     except (ValueError, TypeError, IndexError, KeyError, AttributeError):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from loratui.doctor.catalog import Rule
+from loratui.doctor.engine import family_thresholds
 from loratui.doctor.output import severity_word
+from loratui.families import NAMES
 from loratui.i18n import N_, _
 
 HEADINGS = (("what", N_("What it does")), ("why", N_("Why is this bad?")),
@@ -27,9 +29,12 @@ def explain_rule(rule: Rule) -> str:
     if fix:
         lines.append(_(FIX_KINDS[fix]))
     if rule.thresholds:
-        shown = ", ".join(f"{k} = {v!r}" for k, v in rule.thresholds.items())
         lines.append(_("Thresholds: {thresholds} (override in loratui.toml [doctor] or with "
-                       "--set {code}.NAME=VALUE).").format(thresholds=shown, code=rule.code))
+                       "--set {code}.NAME=VALUE).").format(thresholds=_shown(rule.thresholds), code=rule.code))
+        for family, changed in family_thresholds(rule).items():
+            lines.append(_("Thresholds for {family}: {thresholds} (when the input shows that "
+                           "model family; your [doctor] values still win).").format(
+                family=NAMES.get(family, family), thresholds=_shown(changed)))
     if rule.supersedes:
         lines.append(_("When it fires it replaces: {codes} (one root cause instead of several "
                        "symptoms).").format(codes=", ".join(rule.supersedes)))
@@ -38,3 +43,7 @@ def explain_rule(rule: Rule) -> str:
         if text:
             lines += ["", f"## {_(heading)}", text.strip()]
     return "\n".join(lines)
+
+
+def _shown(thresholds: dict) -> str:
+    return ", ".join(f"{name} = {value!r}" for name, value in thresholds.items())

@@ -75,7 +75,10 @@ class Text:
         self.args = args
 
     def __str__(self) -> str:
-        return self.template.format(**{k: str(v) for k, v in self.args.items()})
+        from loratui.wording import counted
+
+        return self.template.format(**counted({k: v if type(v) is int else str(v)
+                                               for k, v in self.args.items()}))
 
     def __format__(self, spec: str) -> str:
         return format(str(self), spec)
@@ -88,10 +91,11 @@ class Text:
 
     def localized(self) -> str:
         from loratui.i18n import _
+        from loratui.wording import counted
 
         args = {k: v.localized() if isinstance(v, Text) else v for k, v in self.args.items()}
         try:
-            return _(self.template).format(**args)
+            return _(self.template).format(**counted(args))
         except (KeyError, IndexError, ValueError):  # a translation with other placeholders
             return str(self)
 

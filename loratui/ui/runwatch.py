@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from datetime import datetime
 from typing import Any, Protocol
+
+from loratui.watch.progress import iso_seconds
 
 
 def row_time(row: dict[str, Any]) -> float | None:
     value = row.get("time", row.get("t"))
     if isinstance(value, (int, float)):
         return float(value)
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            return None
-    return None
+    return iso_seconds(value)
 
 
 class Speed:

@@ -18,7 +18,8 @@ import time
 from collections import deque
 from typing import Any
 
-from loratui.watch.progress import utc_now
+from loratui.doctor.predicates.log import judge_epochs, judge_slowdown
+from loratui.watch.progress import iso_seconds, utc_now
 
 WINDOW_LINES = 400
 MAX_LINE = 4000
@@ -46,6 +47,7 @@ class LiveDoctor:
         self.new_lines = 0
         self.fired: set[str] = set()
         self._catalog = None
+        self._pending_quiet = False  # lines came that the quiet-only rules have not seen
         self.steps = StepChecks()
 
     # -- input
@@ -69,6 +71,13 @@ class LiveDoctor:
                 if event is not None:
                     out.append(event)
         return out
+
+    def check_epoch_means(self, means: list[tuple[Any, float, int]]) -> list[dict[str, Any]]:
+        """LG168 on `(epoch, mean loss, steps)` a trainer reports itself (sd-scripts'
+        `loss/epoch` scalar)."""
+        hit_vars = judge_epochs(means, self._thresholds("LG168"))
+        event = self._fire_rule("LG168", hit_vars) if hit_vars is not None else None
+        return [event] if event is not None else []
 
     def check_text(self, *, quiet: bool = False) -> list[dict[str, Any]]:
         """Run the text rules when lines came since the last check (or, once quiet, the
@@ -106,8 +115,6 @@ class LiveDoctor:
             out.append(finding_event(diag, rule.title if rule else ""))
         return out
 
-    _pending_quiet = False
-
     # -- helpers
     @property
     def catalog(self):
@@ -142,17 +149,6 @@ class LiveDoctor:
 def _median(values) -> float:
     ordered = sorted(values)
     return ordered[len(ordered) // 2]
-
-
-def _iso_seconds(value: Any) -> float | None:
-    if not isinstance(value, str):
-        return None
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 def _finite(value: Any) -> bool:
@@ -193,7 +189,7 @@ class StepChecks:
         step = row.get("step")
         t = row.get("elapsed_s")
         if not isinstance(t, (int, float)):
-            t = _iso_seconds(row.get("time"))
+            t = iso_seconds(row.get("time"))
         if t is None:
             t = time.monotonic() - self.t0
         if not isinstance(step, int):
@@ -210,11 +206,10 @@ class StepChecks:
         self.recent.append(spi)
         if len(self.recent) < self.recent.maxlen:
             return
-        early, now = _median(self.early), _median(self.recent)
-        factor, min_s = float(th.get("factor", 3.0)), float(th.get("min_seconds", 1.0))
-        if early > 0 and now >= factor * early and now >= min_s:
-            yield "LG163", {"before": f"{early:.2f}", "after": f"{now:.2f}",
-                            "factor": f"{now / early:.0f}", "total": row.get("max_steps")}
+        hit_vars = judge_slowdown(_median(self.early), _median(self.recent),
+                                  row.get("max_steps"), th)
+        if hit_vars is not None:
+            yield "LG163", hit_vars
 
     def _flat(self, row, th):
         """The mean loss of each finished epoch against the one before it."""
@@ -226,25 +221,8 @@ class StepChecks:
             losses = self.epoch_losses
             self.epoch_means.append((self.epoch, sum(losses) / len(losses), len(losses)))
             self.epoch_losses = []
-            yield from judge_epochs(self.epoch_means, th)
+            hit_vars = judge_epochs(self.epoch_means, th)
+            if hit_vars is not None:
+                yield "LG168", hit_vars
         self.epoch = epoch
         self.epoch_losses.append(float(loss))
-
-
-def judge_epochs(means: list[tuple[Any, float, int]], th: dict[str, Any]):
-    """LG168's verdict on the last two finished epochs: (code, vars) once it fires."""
-    if len(means) < 2:
-        return
-    (e0, m0, n0), (e1, m1, n1) = means[-2], means[-1]
-    if min(n0, n1) < int(th.get("min_steps", 10)) or m0 <= 0:
-        return
-    change = (m1 - m0) / m0
-    rise, flat = float(th.get("rise", 0.1)), float(th.get("flat", 0.002))
-    if change >= rise:
-        how, meaning = f"rose {change:.0%}", "the run is diverging (the learning rate is too high)"
-    elif abs(change) <= flat:
-        how, meaning = "stayed flat", "nothing is being learned"
-    else:
-        return
-    yield "LG168", {"before_epoch": e0, "epoch": e1, "before": f"{m0:.4g}",
-                    "after": f"{m1:.4g}", "how": how, "meaning": meaning}

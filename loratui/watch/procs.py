@@ -9,10 +9,8 @@ TRAINER_HINTS = ("python", "accelerate", "torchrun")
 
 
 def writer_pid(path: str) -> int | None:
-    try:
-        import psutil
-    except ImportError:
-        return None
+    import psutil
+
     target = os.path.realpath(path)
     me = os.getpid()
     named = None

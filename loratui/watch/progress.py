@@ -39,7 +39,18 @@ LR_TE_KEYS = ("lr/textencoder", "lr_te", "lr/te")
 
 
 def utc_now() -> str:
+    """Now, as the rows' and events' `time`: ISO 8601, UTC, whole seconds."""
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def iso_seconds(value: object) -> float | None:
+    """A `time` field (ISO 8601, a trailing `Z` too) as a Unix timestamp; None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def _seconds(text: str | None) -> float | None:

@@ -170,14 +170,7 @@ class TensorBoardSource(WatchSource):
         if len(self.epoch_means) == self._epochs_judged:
             return []
         self._epochs_judged = len(self.epoch_means)
-        from loratui.watch.doctor_live import judge_epochs
-
-        out = []
-        for code, hit_vars in judge_epochs(self.epoch_means, self.doctor._thresholds("LG168")):
-            ev = self.doctor._fire_rule(code, hit_vars)
-            if ev is not None:
-                out.append(ev)
-        return out
+        return self.doctor.check_epoch_means(self.epoch_means)
 
     def _rows(self, *, flush_last: bool) -> list[dict[str, Any]]:
         if not self.pending:

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from loratui.dataset import DatasetReport, ScanOptions, scan
+from loratui.dataset.headers import read_path
 
 from .dataset_fixtures import make_broken_set, write_image
 
@@ -309,3 +310,57 @@ def test_heic_is_unsupported_not_corrupt(tmp_path):
     found = kinds(scan(tmp_path))
     assert found["unsupported-format"] == ["phone.heic"]
     assert "corrupt" not in found
+
+
+def test_scan_leaves_the_garbage_collector_on(tmp_path):
+    """The wizard scans in a thread of a long-lived app: the scan must not switch off the
+    process-wide collector (only the one-shot `dataset scan` command may)."""
+    import gc
+    import threading
+
+    for i in range(40):
+        Image.new("RGB", (32, 24), (i, 0, 0)).save(tmp_path / f"{i}.png")
+    seen: list[bool] = []
+    t = threading.Thread(target=lambda: scan(tmp_path, workers=1,
+                                             progress=lambda *_: seen.append(gc.isenabled())))
+    t.start()
+    t.join(60)
+    assert seen and all(seen)
+    assert gc.isenabled()
+
+
+def test_scan_command_pauses_the_collector_for_its_scan_only(tmp_path, monkeypatch, capsys):
+    import gc
+
+    import loratui.dataset
+    from loratui.cli import main
+
+    for i in range(3):
+        write_image(tmp_path / f"{i}.png", 64, 64, seed=i, caption="red dress")
+    real_scan, seen = loratui.dataset.scan, []
+
+    def scan_watching(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real_scan(*args, **kwargs)
+
+    monkeypatch.setattr(loratui.dataset, "scan", scan_watching)
+    assert gc.isenabled()
+    assert main(["dataset", "scan", str(tmp_path), "--json", "--fail-on", "never"]) == 0
+    assert seen == [False]
+    assert gc.isenabled()                      # switched back on after the command
+    assert len(json.loads(capsys.readouterr().out)["images"]) == 3
+
+
+def test_uncompressed_bmps_that_share_their_first_rows_are_not_duplicates(tmp_path):
+    """BMPs of one size that start alike (a plain bottom edge) differ in the middle: only
+    the byte-identical copy is an exact duplicate."""
+    for name, colour in (("a", (200, 0, 0)), ("b", (0, 200, 0))):
+        im = Image.new("RGB", (256, 256), (255, 255, 255))
+        im.paste(colour, (0, 0, 256, 140))   # the upper rows (stored last in a BMP)
+        im.save(tmp_path / f"{name}.bmp", "BMP")
+    shutil.copy(tmp_path / "a.bmp", tmp_path / "a copy.bmp")
+    a, b = (tmp_path / "a.bmp").read_bytes(), (tmp_path / "b.bmp").read_bytes()
+    assert len(a) == len(b) and a[:4096] == b[:4096] and a != b
+    # the duplicate pre-filter key already tells them apart (no sampling needed)
+    assert read_path(str(tmp_path / "a.bmp")).head_crc != read_path(str(tmp_path / "b.bmp")).head_crc
+    assert kinds(scan(tmp_path))["exact-duplicate"] in (["a.bmp"], ["a copy.bmp"])

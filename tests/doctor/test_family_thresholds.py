@@ -14,6 +14,7 @@ from loratui.doctor import diagnose_config
 from loratui.doctor.catalog import load_catalog
 from loratui.doctor.engine import thresholds_for
 from loratui.presets import load_presets
+from tests.model_files import checkpoint_with
 
 from .helpers import codes, run_doctor, write
 
@@ -140,16 +141,12 @@ def test_every_shipped_preset_passes_its_familys_thresholds(preset):
 def test_the_base_model_on_disk_tells_the_family(tmp_path):
     """A loratui.toml with model.family = "auto" and a base model folder whose name says
     nothing: its model_index.json (or a checkpoint's tensor names) is what the input shows."""
-    import struct
-
     xl = tmp_path / "models" / "base"
     xl.mkdir(parents=True)
     (xl / "model_index.json").write_text(json.dumps(
         {"_class_name": "StableDiffusionXLPipeline", "text_encoder_2": ["transformers", "x"]}))
-    header = json.dumps({"cond_stage_model.transformer.text_model.embeddings.x":
-                         {"dtype": "F16", "shape": [1], "data_offsets": [0, 2]}}).encode()
-    (tmp_path / "models" / "merged.safetensors").write_bytes(
-        struct.pack("<Q", len(header)) + header + b"\0\0")
+    checkpoint_with(tmp_path / "models" / "merged.safetensors",
+                    ["cond_stage_model.transformer.text_model.embeddings.x"])
     body = '[network]\nrank = 32\nalpha = 16.0\n[dataset]\nresolution = 1024\n'
     on_xl = write(tmp_path, "xl.toml", f'[model]\nbase = "models/base"\n{body}')
     on_v15 = write(tmp_path, "v15.toml", f'[model]\nbase = "models/merged.safetensors"\n{body}')
@@ -164,3 +161,41 @@ def test_the_base_model_on_disk_tells_the_family(tmp_path):
     assert "CF102" not in {d.code for d in diagnose_config(cfg, vram_gb=24)}
     cfg.model.base = str(tmp_path / "models" / "merged.safetensors")
     assert "CF102" in {d.code for d in diagnose_config(cfg, vram_gb=24)}
+
+
+def test_rule_explanation_shows_each_familys_thresholds_where_they_differ():
+    """`loratui rule CODE`: the rule's own figures, then a line per family whose
+    `[doctor]` table changes them, in English and in Chinese."""
+    from loratui import i18n
+    from loratui.doctor.explain import explain_rule
+
+    text = explain_rule(_rule("CF102"))
+    assert "Thresholds: max_rank = 16, suggested_rank = 8 (" in text
+    assert "Thresholds for SDXL: max_rank = 64, suggested_rank = 32 (" in text
+    assert "Thresholds for SD1.5" not in text  # its table repeats the rule's figures
+    assert "Thresholds for SDXL: suggested = 1e-05 (" in explain_rule(_rule("CF105"))
+    assert "Thresholds for SDXL: native_resolutions = [1024] (" in explain_rule(_rule("CF101"))
+    assert "Thresholds for SDXL: small_card_gb = 12.5, max_batch_small_card = 1 (" in \
+        explain_rule(_rule("CF110"))
+    assert "Thresholds for" not in explain_rule(_rule("CF106"))  # the same for every family
+    try:
+        i18n.set_language("zh")
+        zh = explain_rule(_rule("CF102"))
+    finally:
+        i18n.set_language(None)
+    assert "阈值：max_rank = 16, suggested_rank = 8（" in zh
+    assert "SDXL 的阈值：max_rank = 64, suggested_rank = 32（" in zh
+
+
+def test_native_sizes_are_a_threshold_users_can_override(tmp_path):
+    """CF101's native sizes come from the family's table, and `--set` changes them."""
+    cfg = _kohya(tmp_path, "xl.json", sdxl=True, pretrained_model_name_or_path=SDXL_BASE,
+                 max_resolution="896,896", network_dim=32, network_alpha=16)
+    from loratui.doctor.engine import Options, diagnose
+
+    def found(overrides):
+        return codes(diagnose([str(cfg)], options=Options(overrides=overrides))[0])
+
+    assert "CF101" in found({})
+    assert "CF101" not in found({"CF101": {"native_resolutions": [896, 1024]}})
+    assert "CF101" not in found({"CF101": {"native_resolutions": 896}})  # --set's one number

@@ -10,6 +10,8 @@ import sys
 import pytest
 
 from loratui import families, familydata
+from loratui.doctor.catalog import load_catalog
+from loratui.doctor.engine import thresholds_for
 from loratui.doctor.predicates.config import family_native
 
 from .helpers import codes, run_doctor, write
@@ -20,7 +22,8 @@ def test_families_and_doctor_read_the_same_thresholds(fid):
     fam = families.get(fid)
     doctor = familydata.doctor_thresholds(fid)
     assert fam.doctor == doctor
-    assert family_native(fid, {}) == doctor["native_resolutions"]
+    cf101 = next(r for r in load_catalog(use_cache=False).rules if r.code == "CF101")
+    assert family_native(fid, thresholds_for(cf101, {}, fid)) == doctor["native_resolutions"]
     assert fam.native_resolution in doctor["native_resolutions"]
     assert fam.bucket_step % doctor["bucket_multiple"] == 0
     assert familydata.table(fid)["family"]["label"] == fam.label
@@ -30,6 +33,7 @@ def test_families_loratui_does_not_train_have_no_table_and_fall_back_to_the_rule
     assert familydata.table("sd2") is None and familydata.doctor_thresholds("sd2") is None
     assert familydata.table("../sd15") is None
     assert family_native("sd2", {"sd2": [512, 768]}) == [512, 768]
+    assert family_native("flux", {"native_resolutions": [512]}) is None  # never SD1.5's
 
 
 def test_bucket_multiple_comes_from_the_family_data(tmp_path):

@@ -3,13 +3,12 @@ device from the shipped configs), detection of the base model's family, override
 
 from __future__ import annotations
 
-import json
 import re
-import struct
 
 import pytest
 
 from loratui import families
+from tests.model_files import checkpoint_with, diffusers_folder
 
 
 def test_families_are_data_backed_and_distinct():
@@ -71,31 +70,16 @@ def test_family_data_matches_the_full_size_models(fid):
         assert counts == [192, 72]
 
 
-def _folder(root, index, unet_cfg):
-    (root / "unet").mkdir(parents=True)
-    (root / "model_index.json").write_text(json.dumps(index))
-    (root / "unet" / "config.json").write_text(json.dumps(unet_cfg))
-    return root
-
-
-def _checkpoint(path, names):
-    header = {n: {"dtype": "F16", "shape": [1], "data_offsets": [2 * i, 2 * i + 2]}
-              for i, n in enumerate(names)}
-    blob = json.dumps(header).encode()
-    path.write_bytes(struct.pack("<Q", len(blob)) + blob + b"\0\0" * len(names))
-    return path
-
-
 def test_detection_and_overrides(tmp_path):
-    xl = _folder(tmp_path / "xl", {"_class_name": "StableDiffusionXLPipeline",
+    xl = diffusers_folder(tmp_path / "xl", {"_class_name": "StableDiffusionXLPipeline",
                                    "text_encoder_2": ["transformers", "CLIPTextModelWithProjection"]},
                  {"cross_attention_dim": 2048, "addition_embed_type": "text_time"})
-    v15 = _folder(tmp_path / "v15", {"_class_name": "StableDiffusionPipeline"},
+    v15 = diffusers_folder(tmp_path / "v15", {"_class_name": "StableDiffusionPipeline"},
                   {"cross_attention_dim": 768})
-    pony = _checkpoint(tmp_path / "ponyDiffusionV6XL.safetensors",
+    pony = checkpoint_with(tmp_path / "ponyDiffusionV6XL.safetensors",
                        ["conditioner.embedders.0.transformer.text_model.x",
                         "conditioner.embedders.1.model.ln_final.weight"])
-    anything = _checkpoint(tmp_path / "anything.safetensors",
+    anything = checkpoint_with(tmp_path / "anything.safetensors",
                            ["cond_stage_model.transformer.text_model.x"])
     assert families.detect(xl) == "sdxl" and families.detect(pony) == "sdxl"
     assert families.detect(v15) == "sd15" and families.detect(anything) == "sd15"
@@ -113,7 +97,7 @@ def test_wrong_family_override_stops_before_loading(tmp_path):
     from loratui.config import RunConfig
     from loratui.train.safety import preflight
 
-    pony = _checkpoint(tmp_path / "pony.safetensors", ["conditioner.embedders.1.model.x"])
+    pony = checkpoint_with(tmp_path / "pony.safetensors", ["conditioner.embedders.1.model.x"])
     (tmp_path / "data").mkdir()
     cfg = RunConfig.model_validate({"model": {"base": str(pony), "family": "sd15"},
                                     "dataset": {"dir": str(tmp_path / "data")},

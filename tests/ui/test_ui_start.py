@@ -7,6 +7,7 @@ from ui_helpers import NO_GPU, text
 
 from loratui.ui.app import create_app
 from loratui.ui.dialogs import ErrorDialog
+from tests.model_files import checkpoint_with
 
 
 async def test_gpu_line_names_the_card_or_says_no_gpu(project, gpu12) -> None:
@@ -85,16 +86,13 @@ async def test_switching_project_loads_its_config(tmp_path, gpu12) -> None:
 
 async def test_base_model_check_names_the_family_and_where_it_came_from(project, gpu12) -> None:
     import json
-    import struct
 
     xl = project / "models" / "xl"
     xl.mkdir(parents=True)
     (xl / "model_index.json").write_text(json.dumps(
         {"_class_name": "StableDiffusionXLPipeline", "text_encoder_2": ["transformers", "x"]}))
-    header = json.dumps({"cond_stage_model.transformer.text_model.embeddings.x":
-                         {"dtype": "F16", "shape": [1], "data_offsets": [0, 2]}}).encode()
-    (project / "models" / "v15.safetensors").write_bytes(
-        struct.pack("<Q", len(header)) + header + b"\0\0")
+    checkpoint_with(project / "models" / "v15.safetensors",
+                    ["cond_stage_model.transformer.text_model.embeddings.x"])
     app = create_app(project, gpu=gpu12)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()

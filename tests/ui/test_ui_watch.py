@@ -11,25 +11,12 @@ from ui_helpers import NO_GPU, cut_off, screen_lines
 
 from loratui.ui.app import create_app
 from loratui.ui.widgets.loss_chart import LossChart
-
-BLOCKS = " ▏▎▍▌▋▊▉█"
-
-
-@pytest.fixture(autouse=True)
-def _state_home(tmp_path, monkeypatch):
-    """The watched-runs list goes to the test's folder, never the user's."""
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+from tests.trainer_streams import sd_scripts, tqdm_line
 
 
 def tqdm_bar(n: int, total: int, spi: float, avr_loss: str) -> str:
     """sd-scripts' progress line, as tqdm draws it (`\\r` before each redraw)."""
-    frac = n / total
-    full, part = int(frac * 10), int((frac * 10 - int(frac * 10)) * 8)
-    bar = ("█" * full + (BLOCKS[part] if full < 10 else "")).ljust(10)
-    elapsed, left = int(n * spi), int((total - n) * spi)
-    rate = f"{spi:5.2f}s/it" if spi >= 1 else f"{1 / spi:5.2f}it/s"
-    return (f"\rsteps: {int(100 * frac):3d}%|{bar}| {n}/{total} [{elapsed // 60:02d}:"
-            f"{elapsed % 60:02d}<{left // 60:02d}:{left % 60:02d}, {rate}, avr_loss={avr_loss}]")
+    return "\r" + tqdm_line("steps", n, total, n * spi, spi, f"avr_loss={avr_loss}")
 
 
 def sd_scripts_log(total: int = 60, epochs: int = 3) -> tuple[str, list[tuple[int, float]], str]:
@@ -41,8 +28,7 @@ def sd_scripts_log(total: int = 60, epochs: int = 3) -> tuple[str, list[tuple[in
             "  num train images * repeats / 学習画像の数×繰り返し回数: 200\n"
             f"  num epochs / epoch数: {epochs}\n"
             f"  total optimization steps / 学習ステップ数: {total}\n"
-            + tqdm_bar(0, total, 1.0, "0").replace(", avr_loss=0", "").replace(
-                " 0/", " 0/"))
+            + "\r" + tqdm_line("steps", 0, total, 0, 0))
     shown = [(step, round(0.12 - 0.0005 * step + (step % 7) * 0.001, 4))
              for step in range(1, total + 1)]
     return head, shown, "\n"
@@ -207,11 +193,6 @@ async def test_a_kohya_gui_log_replayed_in_uneven_chunks_matches_the_stream(proj
     lines, a warning printed in the middle of the bar's line), written in chunks cut
     mid-line and mid-UTF-8 while the wizard follows: the chart shows each step's avr_loss."""
     import random
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from tests.watch.streams import sd_scripts
 
     stream = sd_scripts(steps=60, epochs=3, crlf=True, gui=True)
     data = stream.data

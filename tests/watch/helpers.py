@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import math
 
-from tests.watch.streams import replay
+from tests.trainer_streams import replay
 
 
 def follow_growing(tmp_path, data: bytes, *, trainer=None, name="train.log", seed=0,

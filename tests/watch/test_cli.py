@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.watch.streams import sd_scripts
+from tests.trainer_streams import sd_scripts
 
 
 def loratui(*args, stdin=None, env=None, cwd=None, timeout=60):

@@ -13,8 +13,8 @@ import tracemalloc
 import pytest
 
 from loratui.watch import WatchError, open_source
+from tests.trainer_streams import onetrainer, sd_scripts, tqdm_line
 from tests.watch.helpers import findings
-from tests.watch.streams import onetrainer, sd_scripts, tqdm_line
 
 
 def poll_all(source, times=3):

@@ -7,8 +7,8 @@ import os
 import time
 
 from loratui.watch import open_source
+from tests.trainer_streams import OOM_TRACEBACK, sd_scripts, tqdm_line
 from tests.watch.helpers import findings, follow_growing
-from tests.watch.streams import OOM_TRACEBACK, sd_scripts, tqdm_line
 
 
 def test_one_injected_nan_fires_within_one_poll(tmp_path):
@@ -108,7 +108,7 @@ def test_falling_loss_is_not_flagged_by_the_doctor(tmp_path):
 
 
 def test_onetrainer_stops_on_nan_with_its_own_message(tmp_path):
-    from tests.watch.streams import onetrainer
+    from tests.trainer_streams import onetrainer
 
     data = onetrainer(epochs=2, per_epoch=10).data
     data = data[:data.index(b"Saving")] + (

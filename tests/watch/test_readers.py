@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.trainer_streams import ai_toolkit, onetrainer, sd_scripts
 from tests.watch.helpers import findings, follow_growing, same
-from tests.watch.streams import ai_toolkit, onetrainer, sd_scripts
 
 
 def check_rows(rows, expected, keys):

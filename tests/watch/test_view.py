@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from tests.watch.streams import OOM_TRACEBACK, sd_scripts
+from tests.trainer_streams import OOM_TRACEBACK, sd_scripts
 
 
 def watch(*args, stdin: bytes, tmp_path):

@@ -93,10 +93,8 @@ def parse(text: str) -> dict:
         except ValueError as exc:
             raise ReadError(f"not valid JSON: {exc}") from None
     else:
-        try:
-            import yaml
-        except ImportError:  # pragma: no cover - PyYAML comes with huggingface_hub
-            raise ReadError("reading YAML needs PyYAML: pip install pyyaml") from None
+        import yaml
+
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:

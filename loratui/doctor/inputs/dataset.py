@@ -92,10 +92,7 @@ def scan_folder(root: str, caption_extension: str | None = None, layout: str = "
     exts = (caption_extension,) if caption_extension else CAPTION_EXTS
     Image = None
     if read_sizes:
-        try:
-            from PIL import Image
-        except ImportError:  # pragma: no cover - pillow is a dependency
-            Image = None
+        from PIL import Image
     for folder, label in folders:
         try:
             files = sorted(os.scandir(folder), key=lambda e: e.name)

@@ -361,12 +361,14 @@ def non_native_resolution(inp, ctx, rule, th):
 
 
 def family_native(fam: str, th) -> list[int] | None:
-    """A family's native sizes: its data table's (`loratui.familydata`) for families
-    loratui trains, else the rule's thresholds for the others it can name (SD2: 512 / 768)."""
-    doctor = doctor_thresholds(fam)
-    if doctor:
-        return doctor["native_resolutions"]
-    return th.get(fam)
+    """A family's native sizes: `native_resolutions` (the engine lays the family's data
+    table over the rule's) for families loratui has data for, the threshold named after
+    the family for the others it can name (SD2: 512 / 768), else None."""
+    if fam in th:
+        return th[fam]
+    if doctor_thresholds(fam) is not None:
+        return th["native_resolutions"]
+    return None
 
 
 def base_model_native_size(inp) -> int | None:

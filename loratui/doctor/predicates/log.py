@@ -4,6 +4,7 @@ sheet), plus a few that read context (the command line in the log, the step coun
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from loratui.doctor.registry import Hit, Text, TextList, predicate
 from loratui.i18n import N_
@@ -331,11 +332,9 @@ def log_slowdown(inp, ctx, rule, th):
             continue
         n = max(len(seq) // 5, 2)
         early = sorted(r for _s, r in seq[:n])[n // 2]
-        late = [r for _s, r in seq[-n:]]
-        factor = th["factor"]
-        if early > 0 and min(late) >= factor * early and min(late) >= th["min_seconds"]:
-            yield Hit({"before": f"{early:.2f}", "after": f"{min(late):.2f}",
-                       "factor": f"{min(late) / early:.0f}", "total": total})
+        hit_vars = judge_slowdown(early, min(r for _s, r in seq[-n:]), total, th)
+        if hit_vars is not None:
+            yield Hit(hit_vars)
             return
 
 
@@ -445,7 +444,6 @@ def log_dropped_lr(inp, ctx, rule, th):
 def log_loss_not_falling(inp, ctx, rule, th):
     """The mean loss per epoch, read from the progress updates the log shows (the last
     update before each `epoch N/M` line, sd-scripts' running epoch average): LG168."""
-    from loratui.watch.doctor_live import judge_epochs
     from loratui.watch.progress import ProgressReader
 
     reader = ProgressReader()
@@ -464,6 +462,38 @@ def log_loss_not_falling(inp, ctx, rule, th):
     for epoch, (_first, last, losses) in per_epoch.items():
         means.append((epoch, sum(losses) / len(losses), last - before))
         before = last
-        for _code, hit_vars in judge_epochs(means, th):
+        hit_vars = judge_epochs(means, th)
+        if hit_vars is not None:
             yield Hit(hit_vars)
             return
+
+
+def judge_epochs(means: list[tuple[Any, float, int]], th: dict[str, Any]) -> dict | None:
+    """LG168's verdict on the last two finished epochs `(epoch, mean loss, steps)`: the
+    message's values when it fires, else None. The whole log's rule and the live watch
+    share it."""
+    if len(means) < 2:
+        return None
+    (e0, m0, n0), (e1, m1, n1) = means[-2], means[-1]
+    if min(n0, n1) < int(th["min_steps"]) or m0 <= 0:
+        return None
+    change = (m1 - m0) / m0
+    rise, flat = float(th["rise"]), float(th["flat"])
+    if change >= rise:
+        how, meaning = f"rose {change:.0%}", "the run is diverging (the learning rate is too high)"
+    elif abs(change) <= flat:
+        how, meaning = "stayed flat", "nothing is being learned"
+    else:
+        return None
+    return {"before_epoch": e0, "epoch": e1, "before": f"{m0:.4g}",
+                    "after": f"{m1:.4g}", "how": how, "meaning": meaning}
+
+
+def judge_slowdown(before: float, after: float, total, th: dict[str, Any]) -> dict | None:
+    """LG163's verdict on seconds per step `after` against `before` (each a robust reading
+    of its part of the run): the message's values when it fires, else None. The whole
+    log's rule and the live watch share it."""
+    if before > 0 and after >= float(th["factor"]) * before and after >= float(th["min_seconds"]):
+        return {"before": f"{before:.2f}", "after": f"{after:.2f}",
+                "factor": f"{after / before:.0f}", "total": total}
+    return None

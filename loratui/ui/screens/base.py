@@ -93,10 +93,13 @@ class WizardScreen(Screen):
         guard = self.query_one("#guard", Static)
         guard.update(line)
         guard.display = bool(line)
+        self._said_over = {field.id: field.value for field in self.query(Input)}
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        """The user edits a field: the line about what was wrong with it is out of date."""
-        if event.input.has_focus:
+        """A field now holds something else than when the line was said: the line about
+        what was wrong is out of date."""
+        said_over = getattr(self, "_said_over", {})
+        if event.input.id in said_over and event.value != said_over[event.input.id]:
             self.say("")
 
     @property

@@ -264,3 +264,25 @@ async def test_a_kept_grid_is_captioned_whole(tmp_path) -> None:
         await wait_for(pilot, lambda: box.path is not None, timeout=60)
         caption = str(box.query_one(".sample-caption").render())
         assert "columns: block presets (P23)" in caption and "…" not in caption
+
+
+@pytest.mark.parametrize("pasted", ["'{path}' ", '"{path}"', "{escaped}", "file://{url}"])
+async def test_a_dropped_folder_is_read_as_the_folder(tmp_path, pasted) -> None:
+    """Dropping a folder on the terminal pastes it quoted, with escaped spaces or as a
+    file:// address: the field holds the folder itself, which then scans."""
+    from urllib.parse import quote
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    ready_project(project)
+    data = project / "my images (v2)"
+    (project / "images").rename(data)
+    escaped = re.sub(r"([ ()])", r"\\\1", str(data))
+    app = create_app(project, gpu=fake_gpu(), step="dataset")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await paste(pilot, app, "#dataset-dir",
+                    pasted.format(path=data, escaped=escaped, url=quote(str(data))))
+        assert app.screen.query_one("#dataset-dir").value == str(data)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.report is not None)
+        assert app.screen.report.totals.usable == 3

@@ -24,7 +24,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "lora"))
 
 PIPELINE_CALLS = """
 import sys, torch
@@ -57,7 +56,7 @@ def timed(cmd: list[str]) -> tuple[float, str]:
 
 
 def bench_blocks(folder: Path, rank: int, repeat: int) -> float:
-    from lora_helpers import sd15_layout_lora
+    from tests.lora.lora_helpers import sd15_layout_lora
 
     path = folder / f"sd15_r{rank}.safetensors"
     if not path.exists():
@@ -79,9 +78,8 @@ def bench_blocks(folder: Path, rank: int, repeat: int) -> float:
 
 
 def bench_grid(folder: Path, steps: int, repeat: int) -> float:
-    from lora_helpers import tiny_lora
-
     from loratui.tiny import build_tiny_model
+    from tests.lora.lora_helpers import tiny_lora
 
     model = folder / "tiny"
     if not (model / "model_index.json").exists():

@@ -38,10 +38,6 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
-def folder_family(folder: Path) -> str | None:
-    return folder_family_source(folder)[0]
-
-
 def folder_family_source(folder: Path) -> tuple[str | None, str]:
     """A diffusers folder's family and the file that tells it."""
     index = _read_json(folder / "model_index.json")

@@ -12,7 +12,9 @@ gettext does (it falls back from `zh_TW` to `zh`): zh_TW and zh_HK readers get S
 Chinese rather than English; `LORATUI_LANG=en` overrides. Everything else is English.
 
 The catalogue is `locale/zh/LC_MESSAGES/loratui.mo` beside this module, read by the
-standard library's gettext on the first translated call; in English it is never opened.
+standard library's gettext on the first translated call and kept parsed in loratui's data
+cache (`datacache`, keyed by the file's size and time) for the next runs; in English it is
+never opened.
 Babel extracts and compiles it at development time only (docs/translating.md).
 """
 
@@ -27,7 +29,7 @@ ENV_VAR = "LORATUI_LANG"
 LOCALE_VARS = ("LC_ALL", "LC_MESSAGES", "LANG")
 
 _explicit: str | None = None
-_catalogs: dict[str, object] = {}   # language -> gettext translations, loaded once
+_catalogs: dict[str, Catalog] = {}   # language -> its compiled catalogue, loaded once
 
 
 def set_language(lang: str | None) -> None:
@@ -57,14 +59,54 @@ def language() -> str:
     return "en"
 
 
-def _catalog(lang: str):
+def _catalog(lang: str) -> Catalog:
     catalog = _catalogs.get(lang)
     if catalog is None:
-        import gettext
+        from loratui.datacache import cached
 
-        catalog = gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
+        mo = os.path.join(LOCALE_DIR, lang, "LC_MESSAGES", DOMAIN + ".mo")
+        catalog = Catalog(*cached(f"messages-{lang}", [mo], _read_mo)) \
+            if os.path.exists(mo) else Catalog({}, "")
         _catalogs[lang] = catalog
     return catalog
+
+
+def _read_mo(files: list[str]) -> tuple[dict, str]:
+    """(messages, plural rule) of a compiled catalogue, read by the standard library's
+    gettext; kept by `datacache` (marshal), so later runs import and parse nothing."""
+    import gettext
+
+    with open(files[0], "rb") as fh:
+        parsed = gettext.GNUTranslations(fh)
+    plural = parsed._info.get("plural-forms", "").partition("plural=")[2].strip().rstrip(";")
+    return dict(parsed._catalog), plural
+
+
+class Catalog:
+    """A compiled catalogue's lookups, as `gettext.GNUTranslations` does them: `messages`
+    maps msgid (with "context\x04" before it for pgettext) and (msgid, form) for plurals to
+    the translation; `plural` is the catalogue's C rule ("0" for Chinese)."""
+
+    def __init__(self, messages: dict, plural: str) -> None:
+        self.messages = messages
+        self.plural_rule = plural
+
+    def form(self, n: int) -> int:
+        if self.plural_rule in ("", "0"):
+            return 0
+        import gettext
+
+        return gettext.c2py(self.plural_rule)(n)
+
+    def gettext(self, msgid: str) -> str:
+        return self.messages.get(msgid, msgid)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        found = self.messages.get((singular, self.form(n)))
+        return found if found is not None else (singular if n == 1 else plural)
+
+    def pgettext(self, context: str, msgid: str) -> str:
+        return self.messages.get(f"{context}\x04{msgid}", msgid)
 
 
 def _(msgid: str) -> str:
@@ -103,3 +145,67 @@ def width(text: str) -> int:
     from rich.cells import cell_len
 
     return cell_len(text)
+
+
+class Message(str):
+    """A computed message that is its English text wherever a string is used (JSON, logs,
+    comparisons, `+`), and knows its msgid and arguments so that `localized()` gives it in
+    the current language: `Message(N_("short side {px} px"), px=200)`, or for a count
+    `Message.ngettext("{n} image", "{n} images", n)` (extracted as a plural, as `ngettext`). Arguments may be Messages
+    themselves (localized in turn); it pickles, so worker processes can send it back."""
+
+    template: str
+    plural_template: str
+    count: int | None
+    args: dict
+
+    def __new__(cls, template: str, /, **args) -> Message:
+        return cls._make(template, "", None, args)
+
+    @classmethod
+    def ngettext(cls, singular: str, plural: str, n: int, /, **args) -> Message:
+        return cls._make(singular, plural, n, {"n": n, **args})
+
+    @classmethod
+    def _make(cls, template: str, plural: str, count: int | None, args: dict) -> Message:
+        chosen = template if count is None or count == 1 else plural
+        self = super().__new__(cls, chosen.format(**args) if args else chosen)
+        self.template, self.plural_template, self.count, self.args = \
+            template, plural, count, args
+        return self
+
+    def __reduce__(self):
+        return (_rebuild_message, (self.template, self.plural_template, self.count,
+                                   self.args))
+
+    def localized(self) -> str:
+        if language() == "en":
+            return str.__str__(self)
+        args = {k: localized(v) for k, v in self.args.items()}
+        text = _(self.template) if self.count is None else \
+            ngettext(self.template, self.plural_template, self.count)
+        try:
+            return text.format(**args) if args else text
+        except (KeyError, IndexError, ValueError):   # a translation with other placeholders
+            return str.__str__(self)
+
+
+def _rebuild_message(template: str, plural: str, count: int | None, args: dict) -> Message:
+    return Message._make(template, plural, count, args)
+
+
+def localized(value):
+    """`value` in the current language when it knows how (a Message, the doctor's Text),
+    else as it is."""
+    method = getattr(value, "localized", None)
+    return method() if method is not None else value
+
+
+def error_text(exc: BaseException) -> str:
+    """An exception's message in the current language: its argument when that is a
+    `Message` (raised as `SomeError(Message(N_("..."), ...))`), else `str(exc)`."""
+    method = getattr(exc, "localized", None)
+    if method is not None:
+        return method()
+    first = exc.args[0] if len(exc.args) == 1 else None
+    return localized(first) if isinstance(first, Message) else str(exc)

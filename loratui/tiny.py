@@ -199,12 +199,10 @@ def build_tiny_model(folder: Path | str, seed: int = 0,
 
     fam = families.get(family)
     set_quiet_env()
-    import diffusers
-
     quiet_libraries()
 
     folder = Path(folder)
-    pipe = getattr(diffusers, fam.pipeline)(**TINY_COMPONENTS[fam.id](seed, extra_words))
+    pipe = fam.pipeline_class()(**TINY_COMPONENTS[fam.id](seed, extra_words))
     folder.mkdir(parents=True, exist_ok=True)
     pipe.save_pretrained(str(folder), safe_serialization=True)
     from loratui.atomic import follow_umask

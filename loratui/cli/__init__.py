@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(run(args) or 0)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(_("interrupted"), file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
@@ -240,17 +240,20 @@ def _printable_streams() -> None:
 
 def unexpected_message(exc: BaseException) -> str:
     """One line for an error no command caught: the file when one is known, what to do."""
+    from loratui.i18n import error_text
     from loratui.userfiles import UserFileError, one_line, shown
 
     if isinstance(exc, UserFileError):
-        return str(exc)
+        return error_text(exc)
     if isinstance(exc, RecursionError):
-        return ("an input is nested too deeply to read (hundreds of levels of brackets); "
-                "check that each file given is the right one")
+        return _("an input is nested too deeply to read (hundreds of levels of brackets); "
+                 "check that each file given is the right one")
     if isinstance(exc, OSError) and exc.filename:
-        return one_line(f"{shown(exc.filename)}: {exc.strerror or exc}; check the path, "
-                        "the free space and your permissions")
+        return one_line(_("{path}: {error}; check the path, the free space and your "
+                          "permissions").format(path=shown(exc.filename),
+                                                error=exc.strerror or exc))
     if isinstance(exc, UnicodeError):
-        return one_line(f"a file is not UTF-8 text ({exc}); save it as UTF-8")
-    return one_line(f"unexpected {type(exc).__name__}: {exc}. Run again with LORATUI_DEBUG=1 "
-                    "to see where, and report it")
+        return one_line(_("a file is not UTF-8 text ({error}); save it as UTF-8").format(
+            error=exc))
+    return one_line(_("unexpected {kind}: {error}. Run again with LORATUI_DEBUG=1 to see "
+                      "where, and report it").format(kind=type(exc).__name__, error=exc))

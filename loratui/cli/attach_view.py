@@ -6,6 +6,7 @@ import math
 import sys
 import time
 
+from loratui.i18n import _
 from loratui.runs import TERMINAL_STATES, RunFolder
 
 BLOCKS = "▁▂▃▄▅▆▇█"
@@ -33,6 +34,13 @@ def _fmt_eta(seconds) -> str:
     return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
 
 
+def state_name(state: str) -> str:
+    """A run's state in the current language (the run's files keep the English word)."""
+    from loratui.cli.runs_cmd import STATES
+
+    return _(STATES[state]) if state in STATES else state
+
+
 def render(run: RunFolder, metrics: list[dict], events: list[dict]):
     from rich.console import Group
     from rich.panel import Panel
@@ -46,14 +54,18 @@ def render(run: RunFolder, metrics: list[dict], events: list[dict]):
     info = Table.grid(padding=(0, 2))
     info.add_column(style="bold")
     info.add_column()
-    procs = f" ×{st['processes']} processes" if (st.get("processes") or 1) > 1 else ""
-    info.add_row("state", st["state"] + procs + (f" ({st['error']})" if st.get("error") else ""))
-    info.add_row("step", f"{step}/{max_steps or '?'}   epoch {last.get('epoch', '?')}/"
-                 f"{st.get('epochs', '?')}   ETA {_fmt_eta(last.get('eta_s'))}")
+    procs = " " + _("×{n} processes").format(n=st["processes"]) \
+        if (st.get("processes") or 1) > 1 else ""
+    info.add_row(_("state"), state_name(st["state"]) + procs +
+                 (f" ({st['error']})" if st.get("error") else ""))
+    info.add_row(_("step"), f"{step}/{max_steps or '?'}   " + _("epoch {epoch}/{epochs}").format(
+        epoch=last.get("epoch", "?"), epochs=st.get("epochs", "?")) +
+        f"   ETA {_fmt_eta(last.get('eta_s'))}")
     if last:
         lr = f"unet {last.get('lr_unet', 0):.2e}" + (f"  te {last['lr_te']:.2e}"
                                                     if last.get("lr_te") else "")
-        info.add_row("loss", f"{last.get('loss', 0):.4f}   avg {last.get('loss_avg', 0):.4f}")
+        info.add_row("loss", f"{last.get('loss', 0):.4f}   " + _("avg {value}").format(
+            value=f"{last.get('loss_avg', 0):.4f}"))
         info.add_row("lr", lr)
         speed = f"{last.get('sec_per_step', 0):.2f} s/step"
         if last.get("images_per_sec"):
@@ -62,7 +74,7 @@ def render(run: RunFolder, metrics: list[dict], events: list[dict]):
             alloc = last.get("mem_allocated_mb")
             speed += (f"   GPU {alloc:.0f} MiB alloc," if alloc is not None else "   GPU") + \
                 f" {last['mem_peak_mb']:.0f} MiB peak"
-        info.add_row("speed", speed)
+        info.add_row(_("speed"), speed)
     parts = [info]
     if _finite(max_steps) and max_steps > 0 and _finite(step):
         done = max(0.0, min(1.0, step / max_steps))
@@ -70,7 +82,7 @@ def render(run: RunFolder, metrics: list[dict], events: list[dict]):
                                    ("─" * (50 - round(done * 50)), "dim"), f" {done:4.0%}"))
     line = sparkline([m.get("loss_avg") for m in metrics])
     if line:
-        parts.append(Text(f"loss avg  {line}", style="cyan"))
+        parts.append(Text(f"{_('loss avg')}  {line}", style="cyan"))
     if events:
         ev = Table.grid(padding=(0, 1))
         for e in events[-5:]:
@@ -78,7 +90,7 @@ def render(run: RunFolder, metrics: list[dict], events: list[dict]):
                      "interrupted": "yellow", "warning": "yellow"}.get(e.get("type"), "")
             ev.add_row(str(e.get("time", ""))[11:19], Text(e.get("type", ""), style=style),
                        Text(str(e.get("message", ""))[:100]))
-        parts.append(Panel(ev, title="events", title_align="left"))
+        parts.append(Panel(ev, title=_("events"), title_align="left"))
     tail = run.log_tail(6)
     if tail:
         parts.append(Panel(Text("\n".join(t[:140] for t in tail), style="dim"),
@@ -109,8 +121,8 @@ def attach(run: RunFolder, *, once: bool = False, interval: float = 0.5) -> int:
                     break
                 time.sleep(interval)
     except KeyboardInterrupt:
-        print(f"detached; training goes on. Re-attach: loratui attach {run.path}",
-              file=sys.stderr)
+        print(_("detached; training goes on. Re-attach: {command}").format(
+            command=f"loratui attach {run.path}"), file=sys.stderr)
         return 0
     st = run.state()
     return 0 if st["state"] == "finished" else 1

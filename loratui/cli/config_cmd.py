@@ -6,8 +6,7 @@ import argparse
 import sys
 
 from loratui.cli import add_command
-from loratui.i18n import N_, _
-from loratui.wording import plural
+from loratui.i18n import N_, Message, _, error_text, localized, ngettext
 
 EPILOG = N_("""\
 examples:
@@ -65,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _fail(exc: Exception) -> int:
-    print(f"error: {exc}", file=sys.stderr)
+    print(_("error: {message}").format(message=error_text(exc)), file=sys.stderr)
     return 2
 
 
@@ -88,11 +87,11 @@ def run_check(args: argparse.Namespace) -> int:
         load_config(args.path)
     except ConfigError as exc:
         if exc.unreadable:  # not a config at all: bad input, on stderr
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        print(f"error: {exc}")  # the verdict is the command's output: stdout, like `ruff check`
+            return _fail(exc)
+        # the verdict is the command's output: stdout, like `ruff check`
+        print(_("error: {message}").format(message=error_text(exc)))
         return 1
-    print(f"{args.path}: ok")
+    print(_("{path}: ok").format(path=args.path))
     return 0
 
 
@@ -104,10 +103,12 @@ def run_import(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if out.is_dir():
-        return _fail(IsADirectoryError(f"{out} is a folder; give a file name for -o, e.g. "
-                                       f"{out / 'loratui.toml'}"))
+        return _fail(IsADirectoryError(Message(
+            N_("{out} is a folder; give a file name for -o, e.g. {example}"), out=out,
+            example=out / "loratui.toml")))
     if out.exists() and not args.force:
-        return _fail(FileExistsError(f"{out} exists; pass --force to overwrite it"))
+        return _fail(FileExistsError(Message(N_("{out} exists; pass --force to overwrite it"),
+                                             out=out)))
     try:
         result = import_config(args.source, args.dataset)
     except ConfigError as exc:
@@ -119,15 +120,19 @@ def run_import(args: argparse.Namespace) -> int:
         backup = keep_backup(out)
     save_config(result.config, out)
     err = sys.stderr
-    print(f"imported {args.source} → {out}", file=err)
+    print(_("imported {source} → {out}").format(source=args.source, out=out), file=err)
     if backup:
-        print(f"  the previous {out.name} is kept as {backup}", file=err)
+        print("  " + _("the previous {name} is kept as {backup}").format(
+            name=out.name, backup=backup), file=err)
     for note in result.notes:
-        print(f"  note: {note}", file=err)
+        print("  " + _("note: {note}").format(note=localized(note)), file=err)
     for problem in result.errors:
-        print(f"  not imported (invalid): {problem}", file=err)
+        print("  " + _("not imported (invalid): {problem}").format(problem=localized(problem)),
+              file=err)
     if result.unmapped:
-        print(f"  {plural(len(result.unmapped), 'key')} with no loratui equivalent:", file=err)
+        print("  " + ngettext("{n} key with no loratui equivalent:",
+                              "{n} keys with no loratui equivalent:",
+                              len(result.unmapped)).format(n=len(result.unmapped)), file=err)
         for key, value in result.unmapped.items():
             text = repr(value)
             print(f"    {key} = {text[:70] + '…' if len(text) > 70 else text}", file=err)
@@ -149,15 +154,17 @@ def run_export(args: argparse.Namespace) -> int:
     conf, dataset = export_sdscripts(cfg)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
-        return _fail(NotADirectoryError(f"--out {out} is a file; give a folder"))
+        return _fail(NotADirectoryError(Message(N_("--out {out} is a file; give a folder"),
+                                                out=out)))
     for name, text in (("config.toml", conf), ("dataset.toml", dataset)):
         target = out / name
         if target.is_file() and target.read_bytes() != text.encode("utf-8"):
-            print(f"  {target} was there before: kept as {keep_backup(target)}",
-                  file=sys.stderr)
+            print("  " + _("{target} was there before: kept as {backup}").format(
+                target=target, backup=keep_backup(target)), file=sys.stderr)
         atomic_write_text(target, text)
-    print(f"wrote {out / 'config.toml'} and {out / 'dataset.toml'}\n"
-          f"  accelerate launch train_network.py --config_file {out / 'config.toml'} "
+    print(_("wrote {config} and {dataset}").format(config=out / "config.toml",
+                                                   dataset=out / "dataset.toml") +
+          f"\n  accelerate launch train_network.py --config_file {out / 'config.toml'} "
           f"--dataset_config {out / 'dataset.toml'}", file=sys.stderr)
     return 0
 
@@ -173,7 +180,7 @@ def run_fields(args: argparse.Namespace) -> int:
 
     from loratui.config import field_docs
 
-    table = Table("key", "default", "range", "pitfalls", "meaning")
+    table = Table(_("key"), _("default"), _("range"), _("pitfalls"), _("meaning"))
     for row in field_docs():
         table.add_row(row["key"], repr(row["default"]), _range(row), " ".join(row["pitfalls"]),
                       row["description"])
@@ -184,4 +191,4 @@ def run_fields(args: argparse.Namespace) -> int:
 def _range(row: dict) -> str:
     from loratui.config.docs import range_text
 
-    return range_text(row)
+    return localized(range_text(row))

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from loratui.i18n import N_, _
-from loratui.wording import plural
+from loratui.i18n import N_, _, error_text, localized, ngettext
 
 EPILOG = N_("""\
 examples:
@@ -205,12 +204,12 @@ def run_scan(args) -> int:
         try:
             cfg = load_config(args.config)
         except ConfigError as exc:
-            _err(str(exc))
+            _err(error_text(exc))
             return 2
         opts = ScanOptions.from_config(cfg)
         folder = folder or cfg.dataset.dir
     if not folder:
-        _err("give a dataset folder (or --config with dataset.dir set)")
+        _err(_("give a dataset folder (or --config with dataset.dir set)"))
         return 2
     if not args.config:   # no config to say which: the captions the folder has (.caption …)
         opts.caption_extension = "auto"
@@ -223,11 +222,12 @@ def run_scan(args) -> int:
 
         opts.tokenizer = load_tokenizer(args.tokenizer)
         if opts.tokenizer is None:
-            _err(f"no CLIP tokenizer in {args.tokenizer}; token counts are estimates")
+            _err(_("no CLIP tokenizer in {path}; token counts are estimates").format(
+                path=args.tokenizer))
     opts.deep = args.deep
     opts.duplicates = True if (args.dupes or args.deep) else None
     opts.workers = args.workers
-    prog, update = _progress("scanning")
+    prog, update = _progress(_("scanning"))
     with PausedGC():
         try:
             if prog:
@@ -236,7 +236,7 @@ def run_scan(args) -> int:
             else:
                 report = scan(folder, opts)
         except (FileNotFoundError, NotADirectoryError) as exc:
-            _err(str(exc))
+            _err(error_text(exc))
             return 2
         if args.json:
             _write_json(report)
@@ -260,7 +260,8 @@ def parse_colour(text: str) -> tuple[int, int, int]:
     parts = t.split(",")
     if len(parts) == 3 and all(p.strip().isdigit() and int(p) <= 255 for p in parts):
         return tuple(int(p) for p in parts)  # type: ignore[return-value]
-    raise ValueError(f"--background {text!r}: use white, black, grey, #RRGGBB or R,G,B")
+    raise ValueError(_("--background {value!r}: use white, black, grey, #RRGGBB or R,G,B").format(
+        value=text))
 
 
 def run_prepare(args) -> int:
@@ -272,7 +273,7 @@ def run_prepare(args) -> int:
     try:
         bg = parse_colour(args.background)
     except ValueError as exc:
-        _err(str(exc))
+        _err(error_text(exc))
         return 2
     opts = PrepareOptions(background=bg, format=args.format, workers=args.workers,
                           force=args.force)
@@ -282,7 +283,7 @@ def run_prepare(args) -> int:
         try:
             ds = load_config(args.config).dataset
         except ConfigError as exc:
-            _err(str(exc))
+            _err(error_text(exc))
             return 2
         opts.mode = "bucket" if ds.bucketing else "crop"
         opts.resolution, opts.caption_extension = ds.resolution, ds.caption_extension
@@ -291,7 +292,7 @@ def run_prepare(args) -> int:
                         ("trigger_word", args.trigger), ("caption_extension", args.caption_ext)):
         if value is not None:
             setattr(opts, attr, value)
-    prog, update = _progress("preparing")
+    prog, update = _progress(_("preparing"))
     try:
         if prog:
             with prog:
@@ -299,10 +300,10 @@ def run_prepare(args) -> int:
         else:
             res = prepare(args.dir, args.out, opts)
     except PrepareError as exc:
-        _err(str(exc))
+        _err(error_text(exc))
         return 2
     except (FileNotFoundError, NotADirectoryError) as exc:
-        _err(str(exc))
+        _err(error_text(exc))
         return 2
     if args.json:
         print(dumps_json(asdict(res), indent=2))
@@ -310,11 +311,13 @@ def run_prepare(args) -> int:
         _print_prepared(res, args.dir, every=args.all)
     if res.written + res.up_to_date == 0:
         found = len(res.excluded) + len(res.failed)
-        _err(f"{shown(args.dir)}: " + (
-            f"none of its {plural(found, 'image file')} could be used, nothing was written; see why "
-            f"with `loratui dataset scan {shown(args.dir)}`" if found else
-            "no image files found, nothing was written; check the folder (images may sit in "
-            "sub-folders such as `10_name`)"))
+        _err(ngettext("{folder}: none of its {n} image file could be used, nothing was "
+                      "written; see why with `loratui dataset scan {folder}`",
+                      "{folder}: none of its {n} image files could be used, nothing was "
+                      "written; see why with `loratui dataset scan {folder}`", found).format(
+            folder=shown(args.dir), n=found) if found else
+             _("{folder}: no image files found, nothing was written; check the folder (images "
+               "may sit in sub-folders such as `10_name`)").format(folder=shown(args.dir)))
         return 2
     return 1 if res.failed else 0
 
@@ -326,48 +329,74 @@ def _print_prepared(res, src: str, *, every: bool = False, first: int = 5) -> No
 
     from loratui.userfiles import one_line, shown
 
-    print(f"{shown(res.out)}: {res.written} written, {res.up_to_date} already up to date, "
-          f"{res.removed} removed, {len(res.failed)} failed, "
-          f"{plural(len(res.excluded), 'broken source file')} skipped ({res.elapsed_s:.1f} s)")
+    print(ngettext("{out}: {written} written, {current} already up to date, {removed} removed, "
+                   "{failed} failed, {n} broken source file skipped ({seconds} s)",
+                   "{out}: {written} written, {current} already up to date, {removed} removed, "
+                   "{failed} failed, {n} broken source files skipped ({seconds} s)",
+                   len(res.excluded)).format(
+        out=shown(res.out), written=res.written, current=res.up_to_date, removed=res.removed,
+        failed=len(res.failed), n=len(res.excluded), seconds=f"{res.elapsed_s:.1f}"))
     if res.sizes:
-        print("  sizes: " + " · ".join(f"{k} {v}" for k, v in sorted(res.sizes.items())))
+        print("  " + _("sizes: {sizes}").format(
+            sizes=" · ".join(f"{k} {v}" for k, v in sorted(res.sizes.items()))))
     if res.kept:
-        print(f"  {plural(len(res.kept), 'file')} in {shown(res.out)} "
-              f"{'was' if len(res.kept) == 1 else 'were'} not written by loratui: "
-              "left as they are (a copy whose name would clash gets another name)")
+        print("  " + ngettext(
+            "{n} file in {out} was not written by loratui: left as it is (a copy whose name "
+            "would clash gets another name)",
+            "{n} files in {out} were not written by loratui: left as they are (a copy whose "
+            "name would clash gets another name)", len(res.kept)).format(
+                n=len(res.kept), out=shown(res.out)))
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for path, why in res.excluded.items():
         groups[("skipped", why)].append(path)
     for path, why in res.failed.items():
         groups[("failed", why if len(res.failed) <= first else _reason(why))].append(path)
     for path, why in res.captions_converted.items():
-        groups[("caption", why.split(" at offset")[0])].append(path)
+        groups[("caption", _caption_cause(why))].append(path)
     for (what, why), paths in groups.items():
         n = len(paths)
-        label = {"skipped": f"skipped {plural(n, 'broken source file')} ({why})",
-                 "failed": f"failed  {plural(n, 'file')}: {why}",
-                 "caption": f"{plural(n, 'caption')} "
-                            + (why if why.startswith("saved as") else
-                               f"{'was' if n == 1 else 'were'} not UTF-8 ({why})")
-                            + "; the copies are UTF-8"}[what]
+        if what == "skipped":
+            label = ngettext("skipped {n} broken source file ({why})",
+                             "skipped {n} broken source files ({why})", n)
+        elif what == "failed":
+            label = ngettext("failed  {n} file: {why}", "failed  {n} files: {why}", n)
+        elif str(getattr(why, "template", "")).startswith("saved as"):
+            label = ngettext("{n} caption {why}; the copies are UTF-8",
+                             "{n} captions {why}; the copies are UTF-8", n)
+        else:
+            label = ngettext("{n} caption was not UTF-8 ({why}); the copies are UTF-8",
+                             "{n} captions were not UTF-8 ({why}); the copies are UTF-8", n)
+        label = label.format(n=n, why=localized(why))
         print("  " + one_line(label))
         shown_paths = paths if every else paths[:first]
         for p in shown_paths:
             detail = res.failed.get(p, "") if what == "failed" and len(res.failed) > first \
                 else ""
-            print(f"          {shown(p)}" + (f": {one_line(detail)}" if detail else ""))
+            print("          " + (_("{path}: {detail}").format(
+                path=shown(p), detail=one_line(localized(detail))) if detail else shown(p)))
         if len(shown_paths) < len(paths):
-            print(f"          … and {len(paths) - len(shown_paths)} more (--all lists them; "
-                  f"`loratui dataset scan {shown(src)}` says why)")
+            print("          " + _("… and {n} more (--all lists them; `loratui dataset scan "
+                                   "{folder}` says why)").format(
+                n=len(paths) - len(shown_paths), folder=shown(src)))
     if res.upscaled:
-        one = len(res.upscaled) == 1
-        print(f"  {plural(len(res.upscaled), 'image')} {'was' if one else 'were'} smaller than "
-              f"the target and upscaled "
-              "(soft detail; P3/D09)")
+        print("  " + ngettext("{n} image was smaller than the target and upscaled (soft "
+                              "detail; P3/D09)",
+                              "{n} images were smaller than the target and upscaled (soft "
+                              "detail; P3/D09)", len(res.upscaled)).format(n=len(res.upscaled)))
     if res.captions_missing:
-        print(f"  {plural(len(res.captions_missing), 'image')} "
-              f"{'has' if len(res.captions_missing) == 1 else 'have'} no caption: "
-              f"`loratui dataset caption {shown(res.out)} --model PATH`")
+        print("  " + ngettext("{n} image has no caption: `loratui dataset caption {out} --model "
+                              "PATH`",
+                              "{n} images have no caption: `loratui dataset caption {out} "
+                              "--model PATH`", len(res.captions_missing)).format(
+            n=len(res.captions_missing), out=shown(res.out)))
+
+
+def _caption_cause(why: str) -> str:
+    """What a caption's conversion was about, without the file's own offset (to group)."""
+    from loratui.i18n import Message
+
+    args = getattr(why, "args", {})
+    return Message(N_("byte {byte}"), byte=args["byte"]) if "offset" in args else why
 
 
 def _reason(message: str) -> str:
@@ -396,14 +425,18 @@ def run_caption(args) -> int:
             res = edit_captions(args.dir, edits, caption_extension=args.caption_ext,
                                 in_place=args.in_place, dry_run=args.dry_run)
         except SourceFolderError as exc:
-            _err(str(exc))
+            _err(error_text(exc))
             return 2
-        verb = "would change" if args.dry_run else "changed"
-        print(f"{verb} {plural(len(res.changed), 'caption')}, {res.unchanged} unchanged")
+        n = len(res.changed)
+        print((ngettext("would change {n} caption, {same} unchanged",
+                        "would change {n} captions, {same} unchanged", n) if args.dry_run else
+               ngettext("changed {n} caption, {same} unchanged",
+                        "changed {n} captions, {same} unchanged", n)).format(
+            n=n, same=res.unchanged))
         for p, why in res.skipped.items():
-            print(f"  skipped {p}: {why}")
+            print("  " + _("skipped {path}: {why}").format(path=p, why=localized(why)))
         if res.backup_dir:
-            print(f"  originals backed up in {res.backup_dir}")
+            print("  " + _("originals backed up in {folder}").format(folder=res.backup_dir))
     if args.clip:
         rc = max(rc, _run_clip(args))
     return rc
@@ -412,7 +445,7 @@ def run_caption(args) -> int:
 def _run_blip(args) -> int:
     from loratui.dataset.models import ModelNotFound, caption_folder
 
-    prog, update = _progress("captioning")
+    prog, update = _progress(_("captioning"))
     try:
         kw = dict(batch_size=args.batch_size, device=args.device, overwrite=args.overwrite,
                   overwrite_empty=args.overwrite_empty, prefix=args.prefix,
@@ -424,18 +457,23 @@ def _run_blip(args) -> int:
         else:
             res = caption_folder(args.dir, args.model, **kw)
     except ModelNotFound as exc:
-        _err(str(exc))
+        _err(error_text(exc))
         return 2
     except (FileNotFoundError, NotADirectoryError) as exc:
-        _err(str(exc))
+        _err(error_text(exc))
         return 2
-    print(f"BLIP ({res.model}, {res.device or 'not loaded'}): {plural(len(res.written), 'caption')} "
-          f"written, {res.kept} existing kept" + ("" if args.overwrite else
-                                                   " (--overwrite replaces them)"))
+    written = ngettext("BLIP ({model}, {device}): {n} caption written, {kept} existing kept",
+                       "BLIP ({model}, {device}): {n} captions written, {kept} existing kept",
+                       len(res.written)).format(
+        model=res.model, device=res.device or _("not loaded"), n=len(res.written),
+        kept=res.kept)
+    print(written if args.overwrite else
+          _("{summary} (--overwrite replaces them)").format(summary=written))
     for p, why in res.failed.items():
-        print(f"  failed {p}: {why}")
+        print("  " + _("failed {path}: {why}").format(path=p, why=localized(why)))
     if res.backup_dir:
-        print(f"  overwritten captions backed up in {res.backup_dir}")
+        print("  " + _("overwritten captions backed up in {folder}").format(
+            folder=res.backup_dir))
     return 1 if res.failed else 0
 
 
@@ -446,9 +484,9 @@ def _run_clip(args) -> int:
         worst = clip_agreement(args.dir, args.clip, top=args.worst, device=args.device,
                                caption_extension=args.caption_ext)
     except ModelNotFound as exc:
-        _err(str(exc))
+        _err(error_text(exc))
         return 2
-    print("worst-matching image/caption pairs (CLIP cosine, lower = worse; P1):")
+    print(_("worst-matching image/caption pairs (CLIP cosine, lower = worse; P1):"))
     for a in worst:
         print(f"  {a.score:+.3f}  {a.path}: {a.caption[:80]}")
     return 0
@@ -468,7 +506,7 @@ def run_trigger(args) -> int:
         try:
             cfg = load_config(args.config)
         except ConfigError as exc:
-            _err(str(exc))
+            _err(error_text(exc))
             return 2
         tokenizer_path = tokenizer_path or cfg.model.base or None
         caption_ext = caption_ext or cfg.dataset.caption_extension
@@ -477,9 +515,9 @@ def run_trigger(args) -> int:
     try:
         report = scan(args.dir, ScanOptions(caption_extension=caption_ext))
     except (FileNotFoundError, NotADirectoryError) as exc:
-        _err(str(exc))
+        _err(error_text(exc))
         return 2
-    captions = {(r.caption_path or f"{r.path} (no caption)"): r.caption
+    captions = {(r.caption_path or _("{path} (no caption)").format(path=r.path)): r.caption
                 for r in report.usable_images()}
     rep = check_trigger(args.word, captions, tokenizer=tokenizer)
     inserted = None
@@ -490,7 +528,7 @@ def run_trigger(args) -> int:
             inserted = insert_trigger(args.dir, args.word, caption_extension=caption_ext,
                                       in_place=args.in_place)
         except SourceFolderError as exc:
-            _err(str(exc))
+            _err(error_text(exc))
             return 2
     if args.json:
         data = asdict(rep)
@@ -499,28 +537,45 @@ def run_trigger(args) -> int:
             data["inserted"] = asdict(inserted)
         print(dumps_json(data, indent=2))
     else:
-        print(f"trigger `{args.word}`")
-        if rep.tokens is not None:
-            print(f"  CLIP splits it into {plural(len(rep.tokens), 'token')}: "
-                  f"{' | '.join(rep.tokens)}")
-        for f in rep.findings:
-            print(f"  {f.severity:<7} {f.kind}: {f.message} [{', '.join(f.refs)}]")
-            print(f"          fix: {_(f.fix)}")
-        if rep.suggestions:
-            print("  try instead: " + ", ".join(rep.suggestions))
-        print(f"  in {rep.captions_checked - len(rep.missing)} of "
-              f"{plural(rep.captions_checked, 'caption')}" + (f"; first in {rep.captions_checked - len(rep.missing) - len(rep.not_first)}"
-                             if rep.captions_checked else ""))
-        for p in rep.missing[:10]:
-            print(f"          missing in {p}")
-        if len(rep.missing) > 10:
-            print(f"          … and {len(rep.missing) - 10} more")
-        if inserted:
-            print(f"  inserted into {plural(len(inserted.changed), 'caption')}, created "
-                  f"{len(inserted.created)}" + (f"; originals backed up in {inserted.backup_dir}"
-                                                if inserted.backup_dir else ""))
-        elif rep.missing:
-            print("  --insert puts it first in every caption (in a prepared copy)")
+        _print_trigger(args.word, rep, inserted)
     if inserted is not None:
         return 0 if not any(f.severity == "error" for f in rep.findings) else 1
     return 0 if rep.ok else 1
+
+
+def _print_trigger(word: str, rep, inserted) -> None:
+    from loratui.dataset.text import severity_label
+
+    print(_("trigger `{word}`").format(word=word))
+    if rep.tokens is not None:
+        print("  " + ngettext("CLIP splits it into {n} token: {tokens}",
+                              "CLIP splits it into {n} tokens: {tokens}", len(rep.tokens)).format(
+            n=len(rep.tokens), tokens=" | ".join(rep.tokens)))
+    for f in rep.findings:
+        print(f"  {severity_label(f.severity)} {f.kind}: {localized(f.message)} "
+              f"[{', '.join(f.refs)}]")
+        print("          " + _("fix: {fix}").format(fix=_(f.fix)))
+    if rep.suggestions:
+        print("  " + _("try instead: {words}").format(words=", ".join(rep.suggestions)))
+    found = rep.captions_checked - len(rep.missing)
+    line = ngettext("in {found} of {n} caption", "in {found} of {n} captions",
+                    rep.captions_checked).format(found=found, n=rep.captions_checked)
+    if rep.captions_checked:
+        line = _("{line}; first in {first}").format(line=line,
+                                                    first=found - len(rep.not_first))
+    print("  " + line)
+    for p in rep.missing[:10]:
+        print("          " + _("missing in {path}").format(path=p))
+    if len(rep.missing) > 10:
+        print("          " + _("… and {n} more").format(n=len(rep.missing) - 10))
+    if inserted:
+        done = ngettext("inserted into {n} caption, created {created}",
+                        "inserted into {n} captions, created {created}",
+                        len(inserted.changed)).format(n=len(inserted.changed),
+                                                      created=len(inserted.created))
+        if inserted.backup_dir:
+            done = _("{summary}; originals backed up in {folder}").format(
+                summary=done, folder=inserted.backup_dir)
+        print("  " + done)
+    elif rep.missing:
+        print("  " + _("--insert puts it first in every caption (in a prepared copy)"))

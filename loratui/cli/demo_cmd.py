@@ -6,8 +6,7 @@ import argparse
 import sys
 
 from loratui.cli import add_command
-from loratui.i18n import N_, _
-from loratui.wording import plural
+from loratui.i18n import N_, _, ngettext
 
 DEFAULT_DIR = "loratui-demo"  # its own folder: model/ dataset/ runs/ … stay out of the cwd
 
@@ -45,8 +44,9 @@ def run(args: argparse.Namespace) -> int:
 
     root = Path(args.dir)
     if (root / "loratui.toml").exists() and not is_tiny_model(root / "model"):
-        print(f"loratui demo: {root.resolve()} already holds a loratui.toml that is not a demo's;"
-              " choose another folder with --dir PATH", file=sys.stderr)
+        print("loratui demo: " + _("{folder} already holds a loratui.toml that is not a demo's; "
+                                   "choose another folder with --dir PATH").format(
+            folder=root.resolve()), file=sys.stderr)
         return 2
     if not args.headless:
         from loratui.cli.wizard_cmd import run_demo_wizard
@@ -56,10 +56,16 @@ def run(args: argparse.Namespace) -> int:
     ctx = run_demo(root, family=args.family)
     wall = time.perf_counter() - t0
     if ctx.failed:
-        print(f"loratui demo: step {ctx.failed!r} failed after {wall:.0f} s", file=sys.stderr)
+        print("loratui demo: " + _("step {step!r} failed after {seconds} s").format(
+            step=ctx.failed, seconds=f"{wall:.0f}"), file=sys.stderr)
         return 1
-    print(f"demo done in {wall:.0f} s.\n  LoRA:    {ctx.lora_path}\n  samples: "
-          f"{ctx.run_dir / 'samples'} ({plural(len(ctx.samples), 'image')})\n  config:  {ctx.config_path}"
-          f"\n  inspect: loratui runs --config {ctx.config_path}", file=sys.stderr)
+    n = len(ctx.samples)
+    print(_("demo done in {seconds} s.").format(seconds=f"{wall:.0f}") + "\n  " +
+          _("LoRA:    {path}").format(path=ctx.lora_path) + "\n  " +
+          ngettext("samples: {folder} ({n} image)", "samples: {folder} ({n} images)", n).format(
+              folder=ctx.run_dir / "samples", n=n) + "\n  " +
+          _("config:  {path}").format(path=ctx.config_path) + "\n  " +
+          _("inspect: {command}").format(command=f"loratui runs --config {ctx.config_path}"),
+          file=sys.stderr)
     print(ctx.lora_path)
     return 0

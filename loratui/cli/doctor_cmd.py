@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from loratui.cli import add_command
-from loratui.i18n import N_, _
+from loratui.i18n import N_, Message, _, error_text
 
 DOCTOR_EPILOG = N_("""\
 inputs (detected from the path; override with --as KIND):
@@ -99,7 +99,7 @@ def _overrides(items: list[str]) -> dict:
     for item in items:
         name, eq, value = item.partition("=")
         if not eq:
-            raise ValueError(f"--set {item!r}: write it as NAME=VALUE")
+            raise ValueError(Message(N_("--set {item!r}: write it as NAME=VALUE"), item=item))
         code, dot, thr = name.partition(".")
         if dot:
             out.setdefault(code.upper(), {})[thr] = _parse_value(value)
@@ -114,7 +114,7 @@ def run_doctor(args) -> int:
     try:
         catalog = localized_catalog()  # Chinese rule texts only in a Chinese run
     except (CatalogError, FileNotFoundError) as exc:
-        print(f"loratui doctor: {exc}", file=sys.stderr)
+        print(f"loratui doctor: {error_text(exc)}", file=sys.stderr)
         return 2
     if args.list_rules:
         return _list_rules(catalog, args.format)
@@ -132,7 +132,7 @@ def run_doctor(args) -> int:
     try:
         overrides = _overrides(args.set)
     except ValueError as exc:
-        print(f"loratui doctor: {exc}", file=sys.stderr)
+        print(f"loratui doctor: {error_text(exc)}", file=sys.stderr)
         return 2
     import os
 
@@ -228,7 +228,7 @@ def run_rule(args) -> int:
     try:
         catalog = localized_catalog()
     except (CatalogError, FileNotFoundError) as exc:
-        print(f"loratui rule: {exc}", file=sys.stderr)
+        print(f"loratui rule: {error_text(exc)}", file=sys.stderr)
         return 2
     if args.all:
         rules = catalog.rules

@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+from loratui.i18n import N_, Message, _, error_text, localized
+
 
 def _fail(command: str, path, message: str) -> int:
     print(f"loratui lora {command}: {path}: {message}", file=sys.stderr)
@@ -32,7 +34,7 @@ def run_tool(args, command: str) -> int:
                                     overwrite=args.overwrite, fmt=fmt)
     except tools.ToolError as exc:
         return _fail(command, files[0] if len(files) == 1 else ", ".join(map(str, files)),
-                     str(exc))
+                     error_text(exc))
     except OSError as exc:
         return _fail(command, args.output or files[0], exc.strerror or str(exc))
     if args.json:
@@ -40,10 +42,11 @@ def run_tool(args, command: str) -> int:
                           "warnings": report.warnings, **report.data}, indent=2))
     else:
         for line in report.lines:
-            print(line)
-        print(f"wrote {out}" + (f" (previous file kept as {backup})" if backup else ""))
+            print(localized(line))
+        print(_("wrote {path} (previous file kept as {backup})").format(path=out, backup=backup)
+              if backup else _("wrote {path}").format(path=out))
     for warning in report.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(_("warning: {message}").format(message=localized(warning)), file=sys.stderr)
     return 0
 
 
@@ -62,8 +65,8 @@ def _transform(args, command: str, loaded, files):
         try:
             ws = [float(w) for w in args.weights.split(",")]
         except ValueError:
-            raise tools.ToolError(f"--weights {args.weights!r}: give numbers, e.g. "
-                                  "0.7,0.5") from None
+            raise tools.ToolError(Message(N_("--weights {weights!r}: give numbers, e.g. 0.7,0.5"),
+                                          weights=args.weights)) from None
         weights, report = tools.merge(loaded, ws)
         report.warnings += _usage_warnings(files, ws)
         out = Path(args.output) if args.output else \
@@ -74,7 +77,8 @@ def _transform(args, command: str, loaded, files):
         blocks = None
         if args.blocks:
             if layout is None:
-                raise tools.ToolError("block vectors exist for SD1.x/SD2.x LoRAs only so far")
+                raise tools.ToolError(Message(N_("block vectors exist for SD1.x/SD2.x LoRAs only "
+                                                 "so far")))
             try:
                 blocks = layout.vector(args.blocks)
             except ValueError as exc:
@@ -142,10 +146,11 @@ def run_grid(args) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
-    print(f"wrote {out} ({len(result.rows)} weights × {len(result.columns)} block vectors; "
-          f"{result.rendered} rendered, {result.reused} reused; {result.sampler}, seed "
-          f"{args.seed}, {args.steps} steps)")
-    print(f"prompt: {tag}")
+    print(_("wrote {path} ({rows} weights × {columns} block vectors; {rendered} rendered, "
+            "{reused} reused; {sampler}, seed {seed}, {steps} steps)").format(
+        path=out, rows=len(result.rows), columns=len(result.columns), rendered=result.rendered,
+        reused=result.reused, sampler=result.sampler, seed=args.seed, steps=args.steps))
+    print(_("prompt: {tag}").format(tag=tag))
     for d in findings:
         print(f"  {d.severity} {d.code} {d.message}")
     return 0

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from loratui.cli import add_command
-from loratui.i18n import N_, _
+from loratui.i18n import N_, Message, _, error_text, language, localized, pgettext
 
 EPILOG = N_("""\
 examples:
@@ -48,10 +48,10 @@ def _resolve_vram(gpu: str):
 
     low = gpu.strip().lower()
     if low == "cpu":
-        return None, "CPU (no GPU)", None
+        return None, Message(N_("CPU (no GPU)")), None
     if low != "auto":
         gb = parse_vram(gpu)
-        return gb, f"{gb:g} GB (as given)", None
+        return gb, Message(N_("{gb} GB (as given)"), gb=f"{gb:g}"), None
     report = detect(allow_torch=False)
     best = report.best
     if best is None:
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
                    if p.cpu or p.family == family]
         preset = choose(vram, args.kind, family, presets=presets, gpu=gpu)
     except (ValueError, PresetError) as exc:
-        print(f"loratui presets: {exc}", file=sys.stderr)
+        print(f"loratui presets: {error_text(exc)}", file=sys.stderr)
         return 2
 
     if args.json:
@@ -102,8 +102,8 @@ def _resolve_family(args: argparse.Namespace) -> str:
 
     if args.family != "auto":
         if args.family not in families.ids():
-            raise ValueError(f"--family {args.family}: choose one of auto, "
-                             f"{', '.join(families.ids())}")
+            raise ValueError(Message(N_("--family {family}: choose one of auto, {families}"),
+                                     family=args.family, families=", ".join(families.ids())))
         return args.family
     base = args.base
     if base is None and args.write and Path(args.write).is_file():
@@ -115,7 +115,7 @@ def _resolve_family(args: argparse.Namespace) -> str:
             base = None
     if base:
         if not Path(base).expanduser().exists():
-            raise ValueError(f"--base {base}: no such file or folder")
+            raise ValueError(Message(N_("--base {base}: no such file or folder"), base=base))
         fam = families.detect(Path(base).expanduser())
         if fam in families.ids():
             return fam
@@ -132,32 +132,35 @@ def _print_tables(shown, recommended, vram, gpu_text, family: str = "sd15") -> N
 
     fam = families.get(family)
     console = Console()
-    console.print(f"[bold]GPU:[/] {gpu_text}   [bold]family:[/] {fam.label}")
+    console.print(_("[bold]GPU:[/] {gpu}   [bold]family:[/] {family}").format(
+        gpu=localized(gpu_text), family=fam.label))
     if len(shown) > 1:
-        table = Table(title=f"{fam.label} LoRA presets ({fam.native_resolution} px)",
-                      title_justify="left")
-        for col in ("preset", "rank", "batch×acc", "precision", "ckpt", "estimate"):
-            table.add_column(col, no_wrap=True)
+        table = Table(title=_("{family} LoRA presets ({px} px)").format(
+            family=fam.label, px=fam.native_resolution), title_justify="left")
+        for col in (N_("preset"), N_("rank"), N_("batch×acc"), N_("precision"), N_("ckpt"),
+                    N_("estimate")):
+            table.add_column(_(col), no_wrap=True)
         for p in shown:
             mark = " ◀" if p.id == recommended.id else ""
             table.add_row(
                 p.id + mark, str(p.get("network.rank")),
                 f"{p.get('training.batch_size')}×{p.get('training.gradient_accumulation')}",
                 p.get("training.mixed_precision"),
-                "yes" if p.get("training.gradient_checkpointing") else "no",
-                "tiny model" if p.cpu else f"{p.estimate().total_gb:.1f} GB",
+                pgettext("switch", "yes") if p.get("training.gradient_checkpointing") else
+                pgettext("switch", "no"),
+                _("tiny model") if p.cpu else f"{p.estimate().total_gb:.1f} GB",
             )
         console.print(table)
         return
 
     p = recommended
-    console.print(f"[bold]Preset:[/] {p.id} — {p.label}")
+    console.print(_("[bold]Preset:[/] {id} — {label}").format(id=p.id, label=p.label))
     console.print(f"[dim]{p.rationale}[/]")
     docs = {row["key"]: row for row in field_docs()}
     table = Table(show_header=True, header_style="bold")
-    table.add_column("setting")
-    table.add_column("value", justify="right")
-    table.add_column("why / range")
+    table.add_column(_("setting"))
+    table.add_column(_("value"), justify="right")
+    table.add_column(_("why / range"))
     for section, values in p.config.items():
         for key, value in values.items():
             row = docs.get(f"{section}.{key}", {})
@@ -165,12 +168,15 @@ def _print_tables(shown, recommended, vram, gpu_text, family: str = "sd15") -> N
             table.add_row(f"{section}.{key}", str(value), (row.get("description") or "") + refs)
     console.print(table)
     est = p.estimate()
-    verdict = ""
+    gb = f"{est.total_gb:.1f}"
+    line = _("[bold]VRAM estimate:[/] {gb} GB").format(gb=gb)
     if vram:
-        verdict = "fits" if est.fits(vram) else "[red]may not fit[/]"
-        verdict = f" on {a_an(f'{vram:g} GB')} card: {verdict}"
-    console.print(f"[bold]VRAM estimate:[/] {est.total_gb:.1f} GB{verdict} "
-                  "[dim](analytic estimate, not yet measured on a GPU)[/]")
+        size = f"{vram:g} GB"
+        card = a_an(size) if language() == "en" else size   # "an 8 GB card"
+        line = (_("[bold]VRAM estimate:[/] {gb} GB on {card} card: fits") if est.fits(vram)
+                else _("[bold]VRAM estimate:[/] {gb} GB on {card} card: [red]may not fit[/]")
+                ).format(gb=gb, card=card)
+    console.print(line + " " + _("[dim](analytic estimate, not yet measured on a GPU)[/]"))
     for name, gb in est.as_rows()[:-1]:
         console.print(f"  {name:<34} {gb:6.2f} GB")
 
@@ -191,8 +197,9 @@ def _write(preset, target: str) -> int:
             backup = keep_backup(path)
         save_config(cfg, path)
     except (ConfigError, OSError) as exc:
-        print(f"loratui presets: {exc}", file=sys.stderr)
+        print(f"loratui presets: {error_text(exc)}", file=sys.stderr)
         return 2
-    print(f"wrote {preset.id} into {path}" + (f" (the previous file is kept as {backup})"
-                                              if backup else ""), file=sys.stderr)
+    print(_("wrote {preset} into {path} (the previous file is kept as {backup})").format(
+        preset=preset.id, path=path, backup=backup) if backup else
+          _("wrote {preset} into {path}").format(preset=preset.id, path=path), file=sys.stderr)
     return 0

@@ -94,8 +94,8 @@ def _find(args):
 
     run = find_run(args.run_ref, runs_root(args))
     if run is None:
-        print(f"loratui: {args.run_ref}: no such run under {runs_root(args)} "
-              "(see `loratui runs`)", file=sys.stderr)
+        print("loratui: " + _("{run}: no such run under {folder} (see `loratui runs`)").format(
+            run=args.run_ref, folder=runs_root(args)), file=sys.stderr)
     return run
 
 
@@ -133,7 +133,7 @@ def run_runs(args: argparse.Namespace) -> int:
         print(dumps_json(rows + watched, indent=2))
         return 0
     if not rows:
-        print(f"no runs under {root}", file=sys.stderr)
+        print(_("no runs under {folder}").format(folder=root), file=sys.stderr)
     if rows:
         _own_table(rows, root)
     if watched:
@@ -145,9 +145,10 @@ def _own_table(rows: list[dict], root: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"runs in {root}", title_justify="left")
-    for col in ("run", "state", "step", "epoch", "loss avg", "started", "LoRA / error"):
-        table.add_column(col, no_wrap=col in ("run", "started"), overflow="fold")
+    table = Table(title=_("runs in {folder}").format(folder=root), title_justify="left")
+    for col in (N_("run"), N_("state"), N_("step"), N_("epoch"), N_("loss avg"), N_("started"),
+                N_("LoRA / error")):
+        table.add_column(_(col), no_wrap=col in ("run", "started"), overflow="fold")
     for r in rows:
         step = f"{r['step']}/{r['max_steps']}" if r.get("max_steps") else str(r["step"] or 0)
         epoch = f"{r['epoch']}/{r['epochs']}" if r.get("epochs") else str(r["epoch"] or "")
@@ -157,7 +158,7 @@ def _own_table(rows: list[dict], root: Path) -> None:
         if (r.get("processes") or 1) > 1:
             state += f" ×{r['processes']}"
         if r["state"] in ("interrupted", "crashed") and r["resumable"]:
-            tail = "resume: loratui train --resume " + r["path"]
+            tail = _("resume: {command}").format(command="loratui train --resume " + r["path"])
         table.add_row(r["name"], state, step, epoch, loss,
                       (r.get("started_at") or "")[5:16].replace("T", " "), tail)
     Console(width=max(Console().width, 120)).print(table)
@@ -171,8 +172,8 @@ def _watched_table(rows: list[dict]) -> None:
 
     table = Table(title=_("watched runs (loratui watch PATH follows one again)"),
                   title_justify="left")
-    for col in ("trainer", "state", "step", "last seen", "source"):
-        table.add_column(col, no_wrap=col != "source", overflow="fold")
+    for col in (N_("trainer"), N_("state"), N_("step"), N_("last seen"), N_("source")):
+        table.add_column(_(col), no_wrap=col != "source", overflow="fold")
     for r in rows:
         step = r["step"] if r["step"] is not None else ""
         step = f"{step}/{r['max_steps']}" if r.get("max_steps") else str(step)
@@ -181,10 +182,17 @@ def _watched_table(rows: list[dict]) -> None:
     Console(width=max(Console().width, 120)).print(table)
 
 
+# a run's state as `runs` shows it (the JSON keeps the English word)
+STATES = {"finished": N_("finished"), "running": N_("running"), "failed": N_("failed"),
+          "crashed": N_("crashed"), "interrupted": N_("interrupted"), "stalled": N_("stalled"),
+          "missing": N_("missing"), "starting": N_("starting"), "loading": N_("loading"),
+          "caching": N_("caching"), "saving": N_("saving")}
+
+
 def _state_markup(state: str) -> str:
     colour = {"finished": "green", "running": "cyan", "failed": "red", "crashed": "red",
               "interrupted": "yellow", "stalled": "yellow", "missing": "red"}.get(state, "white")
-    return f"[{colour}]{state}[/]"
+    return f"[{colour}]{_(STATES[state]) if state in STATES else state}[/]"
 
 
 def run_attach(args: argparse.Namespace) -> int:
@@ -205,7 +213,9 @@ def run_stop(args: argparse.Namespace) -> int:
         return 2
     st = run.state()
     if st["state"] not in ("starting", "loading", "caching", "running", "saving"):
-        print(f"loratui stop: {run.path} is {st['state']}, not running", file=sys.stderr)
+        state = _(STATES[st["state"]]) if st["state"] in STATES else st["state"]
+        print("loratui stop: " + _("{run} is {state}, not running").format(
+            run=run.path, state=state), file=sys.stderr)
         return 1
     # a group: every trainer process on this machine (they agree on the step to stop at)
     pids = run.local_pids() or [st.get("pid")]
@@ -215,9 +225,11 @@ def run_stop(args: argparse.Namespace) -> int:
             os.kill(int(pid), signal.SIGINT)
             asked.append(str(pid))
         except (OSError, TypeError, ValueError) as exc:
-            print(f"loratui stop: cannot signal pid {pid}: {exc}", file=sys.stderr)
+            print("loratui stop: " + _("cannot signal pid {pid}: {error}").format(
+                pid=pid, error=exc), file=sys.stderr)
     if not asked:
         return 1
-    print(f"asked pid {', '.join(asked)} to stop; it saves a resumable state at the next step "
-          f"(resume: loratui train --resume {run.path})", file=sys.stderr)
+    print(_("asked pid {pids} to stop; it saves a resumable state at the next step (resume: "
+            "{command})").format(pids=", ".join(asked),
+                                 command=f"loratui train --resume {run.path}"), file=sys.stderr)
     return 0

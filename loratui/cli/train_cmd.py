@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from loratui.cli import add_command
-from loratui.i18n import N_, _
+from loratui.i18n import N_, _, error_text, localized
 
 EPILOG = N_("""\
 examples:
@@ -46,13 +46,14 @@ def run(args: argparse.Namespace) -> int:
     from loratui.train.safety import PreflightError
 
     if not args.config and not args.resume:
-        print("loratui train: give a CONFIG (loratui.toml) or --resume RUN", file=sys.stderr)
+        print("loratui train: " + _("give a CONFIG (loratui.toml) or --resume RUN"),
+              file=sys.stderr)
         return 2
     try:
         if args.no_start:
             from loratui.train.launch import prepare_run
 
-            _, run_folder = prepare_run(args.config, resume=args.resume)
+            _config, run_folder = prepare_run(args.config, resume=args.resume)
             print(run_folder.path)
             return 0
         from loratui.train import start
@@ -60,15 +61,16 @@ def run(args: argparse.Namespace) -> int:
         result = start(args.config, resume=args.resume, detach=not args.foreground,
                        gpus=args.gpus)
     except ConfigError as exc:
-        print(f"loratui train: {exc}", file=sys.stderr)
+        print(f"loratui train: {error_text(exc)}", file=sys.stderr)
         return 2
     except PreflightError as exc:
         if len(exc.problems) == 1:
-            print(f"loratui train: cannot start: {exc.problems[0]}", file=sys.stderr)
+            print("loratui train: " + _("cannot start: {problem}").format(
+                problem=localized(exc.problems[0])), file=sys.stderr)
             return 2
-        print("loratui train: cannot start:", file=sys.stderr)
+        print("loratui train: " + _("cannot start:"), file=sys.stderr)
         for problem in exc.problems:
-            print(f"  - {problem}", file=sys.stderr)
+            print(f"  - {localized(problem)}", file=sys.stderr)
         return 2
     run_dir = result.run.path
     if result.exit_code is not None:
@@ -80,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"loratui train: {st['error']}", file=sys.stderr)
         return result.exit_code
     print(run_dir)
-    print(f"training in the background (pid {result.pid}); it keeps going if this terminal "
-          f"closes.\n  follow: loratui attach {run_dir}\n  stop:   loratui stop {run_dir}  "
-          "(saves a resumable state)", file=sys.stderr)
+    print(_("training in the background (pid {pid}); it keeps going if this terminal closes.")
+          .format(pid=result.pid) + "\n  " +
+          _("follow: {command}").format(command=f"loratui attach {run_dir}") + "\n  " +
+          _("stop:   {command}  (saves a resumable state)").format(
+              command=f"loratui stop {run_dir}"), file=sys.stderr)
     return 0

@@ -7,7 +7,7 @@ import math
 import sys
 
 from loratui.cli import add_command
-from loratui.i18n import N_, _
+from loratui.i18n import N_, _, error_text
 
 WATCH_EPILOG = N_("""\
 PATH is one of:
@@ -56,7 +56,7 @@ def run_watch(args: argparse.Namespace) -> int:
     try:
         source = open_source(args.path, trainer=args.trainer)
     except WatchError as exc:
-        print(f"loratui watch: {exc}", file=sys.stderr)
+        print(f"loratui watch: {error_text(exc)}", file=sys.stderr)
         return 2
     notifier = None
     if args.notify:

@@ -7,7 +7,8 @@ import sys
 import time
 from typing import Any
 
-from loratui.cli.attach_view import _fmt_eta, sparkline
+from loratui.cli.attach_view import _fmt_eta, sparkline, state_name
+from loratui.i18n import _, width
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 STATE_STYLE = {"running": "green", "finished": "bold green", "failed": "bold red",
@@ -34,20 +35,20 @@ def render(snap: dict[str, Any], rows: list[dict[str, Any]], events: list[dict[s
     info.add_column(style="bold")
     info.add_column()
     state = snap.get("state", "unknown")
-    line = Text(state, style=STATE_STYLE.get(state, ""))
-    line.append(f"   {snap.get('trainer', 'unknown')}")
+    line = Text(state_name(state), style=STATE_STYLE.get(state, ""))
+    line.append(f"   {snap.get('trainer') or _('unknown')}")
     if snap.get("pid"):
         line.append(f"   pid {snap['pid']}")
     if snap.get("error"):
         line.append(f"   {snap['error']}", style="red")
-    info.add_row("state", line)
+    info.add_row(_("state"), line)
     sec = last.get("sec_per_step")
     speed = (f"{1 / sec:.2f} it/s" if sec < 1 else f"{sec:.2f} s/it") if \
         isinstance(sec, (int, float)) and sec > 0 else "–"
-    info.add_row("step", f"{step}/{max_steps or '?'}   epoch {snap.get('epoch') or '?'}   "
-                 f"{speed}   ETA {_fmt_eta(last.get('eta_s'))}")
-    info.add_row("loss", f"{_num(last.get('loss'), '.4f')}   avg "
-                 f"{_num(last.get('loss_avg'), '.4f')}")
+    info.add_row(_("step"), f"{step}/{max_steps or '?'}   " + _("epoch {epoch}").format(
+        epoch=snap.get("epoch") or "?") + f"   {speed}   ETA {_fmt_eta(last.get('eta_s'))}")
+    info.add_row("loss", f"{_num(last.get('loss'), '.4f')}   " + _("avg {value}").format(
+        value=_num(last.get("loss_avg"), ".4f")))
     lr = _num(last.get("lr_unet"), ".2e")
     if last.get("lr_te"):
         lr += f"   te {_num(last.get('lr_te'), '.2e')}"
@@ -59,10 +60,11 @@ def render(snap: dict[str, Any], rows: list[dict[str, Any]], events: list[dict[s
         done = max(0.0, min(1.0, step / max_steps))
         parts.append(Text.assemble(("━" * round(done * 50), "green"),
                                    ("─" * (50 - round(done * 50)), "dim"), f" {done:4.0%}"))
-    for key, label in (("loss", "loss    "), ("loss_avg", "loss avg")):
+    for key, label in (("loss", "loss"), ("loss_avg", _("loss avg"))):
         spark = sparkline([r.get(key) for r in rows])
         if spark:
-            parts.append(Text(f"{label}  {spark}", style="cyan"))
+            parts.append(Text(f"{label}{' ' * max(0, 8 - width(label))}  {spark}",
+                              style="cyan"))
     findings = snap.get("findings") or []
     if findings:
         table = Table.grid(padding=(0, 1))
@@ -71,18 +73,19 @@ def render(snap: dict[str, Any], rows: list[dict[str, Any]], events: list[dict[s
                                                                              "")),
                           Text(f"{f.get('title', '')}: {f.get('message', '')}"[:160]))
             if f.get("fix"):
-                table.add_row("", Text(f"fix: {f['fix']}"[:160], style="dim"))
-        parts.append(Panel(table, title="doctor", title_align="left"))
+                table.add_row("", Text(_("fix: {fix}").format(fix=f["fix"])[:160], style="dim"))
+        parts.append(Panel(table, title=_("doctor"), title_align="left"))
     other = [e for e in events if e.get("type") not in ("finding",)][-4:]
     if other:
         table = Table.grid(padding=(0, 1))
         for e in other:
             table.add_row(str(e.get("time", ""))[11:19], e.get("type", ""),
                           Text(str(e.get("message", ""))[:120]))
-        parts.append(Panel(table, title="events", title_align="left"))
+        parts.append(Panel(table, title=_("events"), title_align="left"))
     samples = snap.get("samples") or []
     if samples:
-        parts.append(Text(f"samples: {len(samples)} shown, newest {samples[-1]}", style="dim"))
+        parts.append(Text(_("samples: {n} shown, newest {path}").format(
+            n=len(samples), path=samples[-1]), style="dim"))
     return Panel(Group(*parts), title="[bold]loratui watch[/]", subtitle="stdin" if snap.get("source") == "-" else snap.get("source"),
                  title_align="left")
 
@@ -99,8 +102,9 @@ def gpu_line(gpu, state: dict[str, Any]) -> str | None:
 
         held = process_gpu_memory(pid, gpu._nvml)
         if held:
-            line += "   the run holds " + ", ".join(f"{b / 1024**3:.1f} GB on GPU {i}"
-                                                   for i, b in held)
+            line += "   " + _("the run holds {memory}").format(memory=", ".join(
+                _("{gb} GB on GPU {index}").format(gb=f"{b / 1024**3:.1f}", index=i)
+                for i, b in held))
     return line
 
 
@@ -137,7 +141,7 @@ def follow(source, *, interval: float = 0.5, notifier=None) -> int:
                     break
                 time.sleep(interval)
     except KeyboardInterrupt:
-        print("stopped watching; the run goes on", file=sys.stderr)
+        print(_("stopped watching; the run goes on"), file=sys.stderr)
         registry.record(source.state())
         return 0
     finally:

@@ -9,18 +9,25 @@ from .model import field_docs
 
 def range_text(row: dict[str, Any]) -> str:
     """'[1, 1024]', '(0.0, 10.0]', 'one of no, fp16, bf16', '' — from a field_docs() row."""
+    from loratui.i18n import N_, Message
+
     b = row["bounds"]
-    parts = []
+    parts: list[str] = []
     lo, hi = b.get("ge", b.get("gt")), b.get("le", b.get("lt"))
     if lo is not None or hi is not None:
         left = "[" if "ge" in b else "("
         right = "]" if "le" in b else ")"
         parts.append(f"{left}{'' if lo is None else lo}, {'' if hi is None else hi}{right}")
     if "multiple_of" in b:
-        parts.append(f"multiple of {b['multiple_of']}")
+        parts.append(Message(N_("multiple of {n}"), n=b["multiple_of"]))
     if row["choices"]:
-        parts.append("one of " + ", ".join(map(str, row["choices"])))
-    return "; ".join(parts)
+        parts.append(Message(N_("one of {choices}"), choices=", ".join(map(str, row["choices"]))))
+    if not parts:
+        return ""
+    text = parts[0]
+    for part in parts[1:]:   # English and Chinese both separate them with "; "
+        text = Message("{first}; {second}", first=text, second=part)
+    return text
 
 
 def fields_markdown() -> str:

@@ -10,6 +10,7 @@ import tomlkit
 from pydantic import ValidationError
 
 from loratui.atomic import atomic_write_text
+from loratui.i18n import N_, Message, localized
 from loratui.userfiles import UserFileError, keep_backup, read_text, too_deep
 
 from .model import RunConfig, field_docs
@@ -25,8 +26,15 @@ class ConfigError(Exception):
         self.path = Path(path)
         self.problems = problems
         self.unreadable = unreadable
-        super().__init__(f"{self.path}: " + ("\n  " if len(problems) > 1 else "")
-                         + "\n  ".join(problems))
+        super().__init__(self._text(str))
+
+    def _text(self, shown) -> str:
+        return f"{self.path}: " + ("\n  " if len(self.problems) > 1 else "") + \
+            "\n  ".join(shown(p) for p in self.problems)
+
+    def localized(self) -> str:
+        """The message in the current language (the problems are `Message`s)."""
+        return self._text(localized)
 
 
 def _allowed(key: str) -> str:
@@ -37,24 +45,66 @@ def _allowed(key: str) -> str:
 
 
 def describe_validation_error(path: Path | str, err: ValidationError) -> ConfigError:
-    problems = []
+    problems: list[str] = []
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"])
         value = e.get("input")
         if e["type"] == "extra_forbidden":
-            problems.append(f"unknown key `{key}` (check the spelling; `loratui config show` "
-                            "lists every key)")
+            problems.append(Message(N_("unknown key `{key}` (check the spelling; `loratui config "
+                                       "show` lists every key)"), key=key))
             continue
-        text = e["msg"].removeprefix("Value error, ")
+        text = _problem(e)
         if text.startswith("`"):      # the validator named the key and value itself
             problems.append(text)
             continue
         allowed = _allowed(key)
-        msg = f"`{key}` = {value!r}: {text}"
-        if allowed:
-            msg += f" ({allowed})"
-        problems.append(msg)
+        msg = Message(N_("`{key}` = {value}: {problem}"), key=key, value=repr(value),
+                      problem=text)
+        problems.append(Message(N_("{problem} ({allowed})"), problem=msg, allowed=allowed)
+                        if allowed else msg)
     return ConfigError(path, problems)
+
+
+# pydantic's messages for the errors a config has, in its own English wording (the
+# catalogue translates them); another wording from a newer pydantic is shown as it is
+PYDANTIC_MESSAGES = {
+    "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
+    "greater_than": N_("Input should be greater than {gt}"),
+    "less_than_equal": N_("Input should be less than or equal to {le}"),
+    "less_than": N_("Input should be less than {lt}"),
+    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
+    "int_from_float": N_("Input should be a valid integer, got a number with a fractional part"),
+    "int_type": N_("Input should be a valid integer"),
+    "float_parsing": N_("Input should be a valid number, unable to parse string as a number"),
+    "float_type": N_("Input should be a valid number"),
+    "finite_number": N_("Input should be a finite number"),
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+    "bool_type": N_("Input should be a valid boolean"),
+    "string_type": N_("Input should be a valid string"),
+    "literal_error": N_("Input should be {expected}"),
+}
+
+
+def _problem(e: dict) -> str:
+    """What is wrong with one value: pydantic's message as a `Message`, or the validator's
+    own (a ValueError raised with a Message keeps it)."""
+    ctx = dict(e.get("ctx") or {})
+    if e["type"] == "value_error" and isinstance(ctx.get("error"), ValueError):
+        cause = ctx["error"]
+        return cause.args[0] if cause.args and isinstance(cause.args[0], Message) else \
+            e["msg"].removeprefix("Value error, ")
+    template = PYDANTIC_MESSAGES.get(e["type"])
+    if template is None:
+        return e["msg"]
+    if "expected" in ctx:   # "'no', 'fp16' or 'bf16'"
+        items, sep, last = str(ctx["expected"]).rpartition(" or ")
+        if sep:
+            ctx["expected"] = Message(N_("{items} or {last}"), items=items, last=last)
+    try:
+        text = Message(template, **ctx)
+    except (KeyError, IndexError, ValueError):
+        return e["msg"]
+    return text if text == e["msg"] else e["msg"]
 
 
 def parse_config(data: dict[str, Any], path: Path | str = "<config>") -> RunConfig:
@@ -68,8 +118,8 @@ def load_config(path: Path | str, *, resolve: bool = True) -> RunConfig:
     """Read a loratui.toml. Relative paths inside are taken from the file's folder."""
     path = Path(path)
     if not path.exists():
-        raise ConfigError(path, ["file not found (create one with `loratui presets --write`)"],
-                          unreadable=True)
+        raise ConfigError(path, [Message(N_("file not found (create one with `loratui presets "
+                                            "--write`)"))], unreadable=True)
     try:
         data = parse_toml(read_text(path), path)
     except UserFileError as exc:

@@ -258,7 +258,7 @@ def _map_flat(flat: dict[str, Any], source: Path, *, gui: bool = False) -> Impor
     except ConfigError as exc:
         # Keep what is valid: drop offending keys one by one, report each.
         result.errors.extend(exc.problems)
-        result.config = _best_effort(data, exc.problems)
+        result.config = _best_effort(data)
     return result
 
 
@@ -281,7 +281,8 @@ def _bool_safe(v: Any) -> bool:
         return False
 
 
-def _best_effort(data: dict[str, Any], problems: list[str]) -> RunConfig:
+def _best_effort(data: dict[str, Any]) -> RunConfig:
+    """`data` validated, dropping each field the model rejects (already reported)."""
     from pydantic import ValidationError
 
     for _ in range(64):

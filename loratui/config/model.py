@@ -15,6 +15,8 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from loratui.i18n import N_, Message
+
 Family = Literal["auto", "sd15", "sd2", "sdxl"]
 LoraKind = Literal["character", "style", "concept"]
 Precision = Literal["no", "fp16", "bf16"]
@@ -50,7 +52,7 @@ class _Section(BaseModel):
         """`rank = true` is not a rank: pydantic would read true as 1."""
         field = cls.model_fields.get(info.field_name or "")
         if isinstance(value, bool) and field is not None and _numeric(field.annotation):
-            raise ValueError("expected a number, not true/false")
+            raise ValueError(Message(N_("expected a number, not true/false")))
         return value
 
 

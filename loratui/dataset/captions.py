@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from loratui.cjk import count_cjk, has_cjk
+from loratui.i18n import N_
+from loratui.i18n import Message as M
 
 from .report import Record
 
@@ -56,9 +58,10 @@ def decode_caption(data: bytes) -> Decoded:
 
     codec, name, skip = sniff_encoding(data)
     if codec != "utf-8":
-        how = "with a BOM" if skip else "without a BOM"
+        error = M(N_("saved as {encoding} (with a BOM), not UTF-8") if skip else
+                  N_("saved as {encoding} (without a BOM), not UTF-8"), encoding=name)
         try:
-            return Decoded(None, error=f"saved as {name} ({how}), not UTF-8",
+            return Decoded(None, error=error,
                            guess=data[skip:].decode(codec))
         except UnicodeDecodeError:
             pass
@@ -66,14 +69,19 @@ def decode_caption(data: bytes) -> Decoded:
     try:
         return Decoded(data.decode("utf-8-sig"), bom=bom)
     except UnicodeDecodeError as exc:
-        byte = data[exc.start]
+        where = {"byte": f"0x{data[exc.start]:02x}", "offset": exc.start}
         guess, name = guess_legacy(data)
-        hint = f" (looks like {name})" if name else ""
         if name and has_cjk(guess):  # show the Chinese / Japanese the bytes hold
             start = " ".join(guess.split())
-            hint = f" (looks like {name}: “{start[:24]}{'…' if len(start) > 24 else ''}”)"
-        return Decoded(None, bom=bom, error=f"byte 0x{byte:02x} at offset {exc.start}{hint}",
-                       guess=guess)
+            error = M(N_("byte {byte} at offset {offset} (looks like {encoding}: “{text}”)"),
+                      encoding=name, text=start[:24] + ("…" if len(start) > 24 else ""),
+                      **where)
+        elif name:
+            error = M(N_("byte {byte} at offset {offset} (looks like {encoding})"),
+                      encoding=name, **where)
+        else:
+            error = M(N_("byte {byte} at offset {offset}"), **where)
+        return Decoded(None, bom=bom, error=error, guess=guess)
 
 
 def guess_legacy(data: bytes) -> tuple[str, str]:

@@ -13,7 +13,9 @@ import os
 from collections import Counter
 
 from loratui.doctor.inputs.dataset import DatasetFacts, ImageFact
-from loratui.doctor.registry import Hit, predicate
+from loratui.doctor.registry import Hit, Text, TextList, predicate
+from loratui.i18n import N_
+from loratui.i18n import Message as M
 
 from . import captions as cap
 from .report import DatasetReport
@@ -52,7 +54,7 @@ def facts_from_report(report: DatasetReport, caption_extension: str | None,
         broken = [k for k in rec.problems if k in _ERROR_KINDS]
         if broken:
             d = details.get(broken[0], {}).get(rec.path, "")
-            img.error = f"{broken[0]}: {d}" if d else broken[0]
+            img.error = M(N_("{kind}: {detail}"), kind=broken[0], detail=d) if d else broken[0]
         elif rec.width:
             img.width, img.height = rec.width, rec.height
             img.mode = "PA" if rec.mode == "P" and rec.has_alpha else rec.mode
@@ -95,7 +97,8 @@ def _report(inp) -> DatasetReport | None:
 
 def _examples(paths: list[str], n: int = 3) -> str:
     more = len(paths) - n
-    return ", ".join(paths[:n]) + (f" and {more} more" if more > 0 else "")
+    listed = TextList(paths[:n])
+    return Text(N_("{listed} and {n} more"), listed=listed, n=more) if more > 0 else listed
 
 
 @predicate("scan_findings")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 
-from loratui.wording import plural
+from loratui.i18n import Message as M
 
 from .headers import ALL_IMAGE_EXTS
 from .report import Finding, Record, Subset, make_finding
@@ -195,8 +195,10 @@ def _scan_root(w: _Walker, root: str, *, is_reg: bool, default_repeats: int) -> 
         if loose:
             paths = [i.rel for i in walk.images[-loose:]]
             walk.findings.append(make_finding(
-                "images-in-parent", f"{plural(loose, 'image')} directly in {root_name}/, beside the "
-                "`N_name` folders", paths, extra_refs=extra))
+                "images-in-parent", M.ngettext(
+                    "{n} image directly in {folder}/, beside the `N_name` folders",
+                    "{n} images directly in {folder}/, beside the `N_name` folders", loose,
+                    folder=root_name), paths, extra_refs=extra))
         bad, stray = [], []
         for d in dirs:
             match = REPEAT_DIR.match(d.name)
@@ -216,12 +218,16 @@ def _scan_root(w: _Walker, root: str, *, is_reg: bool, default_repeats: int) -> 
                 stray.append(rel)
         if bad:
             walk.findings.append(make_finding(
-                "bad-folder-name", f"{plural(len(bad), 'image folder')} not named `<repeats>_<name>`: "
-                + ", ".join(bad[:5]), bad, extra_refs=extra))
+                "bad-folder-name", M.ngettext(
+                    "{n} image folder not named `<repeats>_<name>`: {folders}",
+                    "{n} image folders not named `<repeats>_<name>`: {folders}", len(bad),
+                    folders=", ".join(bad[:5])), bad, extra_refs=extra))
         if stray:
             walk.findings.append(make_finding(
-                "stray-folder", f"{plural(len(stray), 'folder')} without images among the `N_name` "
-                "folders: " + ", ".join(stray[:5]), stray, extra_refs=extra))
+                "stray-folder", M.ngettext(
+                    "{n} folder without images among the `N_name` folders: {folders}",
+                    "{n} folders without images among the `N_name` folders: {folders}",
+                    len(stray), folders=", ".join(stray[:5])), stray, extra_refs=extra))
         return "kohya"
     match = REPEAT_DIR.match(root_name)
     before = len(walk.images)
@@ -235,13 +241,17 @@ def _scan_root(w: _Walker, root: str, *, is_reg: bool, default_repeats: int) -> 
                                match.group(2) if match else root_name, is_reg, n))
     if match and n:
         walk.findings.append(make_finding(
-            "leaf-folder", f"{root_name}/ is itself a repeat folder ({plural(repeats, 'repeat')})",
+            "leaf-folder", M.ngettext("{folder}/ is itself a repeat folder ({n} repeat)",
+                                      "{folder}/ is itself a repeat folder ({n} repeats)",
+                                      repeats, folder=root_name),
             [_rel(root, walk.root)], extra_refs=extra))
         return "leaf"
     nested = [i.rel for i in walk.images[before:] if i.nested]
     if nested:
         walk.findings.append(make_finding(
-            "nested-images", f"{plural(len(nested), 'image')} in sub-folders of {root_name}/",
+            "nested-images", M.ngettext("{n} image in sub-folders of {folder}/",
+                                        "{n} images in sub-folders of {folder}/", len(nested),
+                                        folder=root_name),
             nested, extra_refs=extra))
     return "flat"
 
@@ -261,6 +271,8 @@ def walk_dataset(root: str | os.PathLike, *, reg_dir: str | os.PathLike | None =
     nested = [i.rel for i in walk.images if i.nested and walk.layout != "flat"]
     if nested:
         walk.findings.append(make_finding(
-            "nested-images", f"{plural(len(nested), 'image')} in sub-folders of `N_name` folders",
+            "nested-images", M.ngettext("{n} image in sub-folders of `N_name` folders",
+                                        "{n} images in sub-folders of `N_name` folders",
+                                        len(nested)),
             nested))
     return walk

@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from loratui.atomic import atomic_write_bytes, atomic_write_text
+from loratui.i18n import N_
+from loratui.i18n import Message as M
 from loratui.userfiles import shown
-from loratui.wording import plural
 
 from . import captions as cap
 from ._io import OLD_TEMP_IMAGE, TEMP_NAME, atomic_save_image, remove_stale_temps
@@ -218,7 +219,7 @@ def _copy_caption(cap_src: str | None, cap_dst: str, trigger: str, res: dict) ->
             else:
                 text = d.text
         except OSError as exc:
-            res["converted"] = f"cannot read: {exc.strerror}"
+            res["converted"] = M(N_("cannot read: {error}"), error=exc.strerror or str(exc))
     if text is None and not trigger:
         Path(cap_dst).unlink(missing_ok=True)
         return False
@@ -236,16 +237,17 @@ def _prepare_chunk(tasks: list[tuple]) -> list[dict[str, Any]]:
 # -------------------------------------------------------------------------- planning
 def _check_folders(src: Path, out: Path) -> None:
     if not src.is_dir():
-        raise PrepareError(f"{src}: not a folder")
+        raise PrepareError(M(N_("{path}: not a folder"), path=src))
     s, o = src.resolve(), out.resolve()
     if s == o:
-        raise PrepareError(f"--out {out} is the source folder: prepare never writes into the "
-                           "source; choose a new folder")
+        raise PrepareError(M(N_("--out {out} is the source folder: prepare never writes into "
+                                "the source; choose a new folder"), out=out))
     if o.is_relative_to(s):
-        raise PrepareError(f"--out {out} is inside the source folder {src}: a later scan would "
-                           "count the copies twice; choose a folder outside it")
+        raise PrepareError(M(N_("--out {out} is inside the source folder {src}: a later scan "
+                                "would count the copies twice; choose a folder outside it"),
+                             out=out, src=src))
     if out.exists() and not out.is_dir():
-        raise PrepareError(f"--out {out} exists and is not a folder")
+        raise PrepareError(M(N_("--out {out} exists and is not a folder"), out=out))
 
 
 def _load_manifest(out: Path) -> dict[str, Any] | None:
@@ -346,9 +348,10 @@ def prepare(src: Path | str, out: Path | str, options: PrepareOptions | None = N
     for k, v in overrides.items():
         setattr(opts, k, v)
     if opts.mode not in MODES:
-        raise PrepareError(f"mode {opts.mode!r}: use one of {', '.join(MODES)}")
+        raise PrepareError(M(N_("mode {mode!r}: use one of {modes}"), mode=opts.mode,
+                             modes=", ".join(MODES)))
     if opts.format not in ("png", "jpg"):
-        raise PrepareError(f"format {opts.format!r}: use png or jpg")
+        raise PrepareError(M(N_("format {format!r}: use png or jpg"), format=opts.format))
     src, out = Path(src).expanduser(), Path(out).expanduser()
     _check_folders(src, out)
     settings = opts.signature()
@@ -356,18 +359,22 @@ def prepare(src: Path | str, out: Path | str, options: PrepareOptions | None = N
     owned = _owned(out, manifest)
     foreign = _foreign(out, owned) if out.is_dir() else []
     if foreign and manifest is None and not opts.force:
-        damaged = " (its prepare record is damaged)" if (out / MANIFEST).exists() else ""
-        raise PrepareError(
-            f"--out {out} already holds {plural(len(foreign), 'file')} that loratui did not write"
-            f"{damaged}, e.g. {shown(foreign[0])}: choose a new or empty folder, or add --force "
-            "to write beside them (they are never overwritten or deleted)")
+        damaged = M(N_(" (its prepare record is damaged)")) if (out / MANIFEST).exists() else ""
+        raise PrepareError(M.ngettext(
+            "--out {out} already holds {n} file that loratui did not write{damaged}, e.g. "
+            "{example}: choose a new or empty folder, or add --force to write beside them "
+            "(they are never overwritten or deleted)",
+            "--out {out} already holds {n} files that loratui did not write{damaged}, e.g. "
+            "{example}: choose a new or empty folder, or add --force to write beside them "
+            "(they are never overwritten or deleted)", len(foreign), out=out,
+            example=shown(foreign[0]), damaged=damaged))
     stale: set[str] = set()     # our outputs of a rebuild, removed unless written again
     if manifest and manifest.get("settings") != settings:
         if not opts.force:
             changed = [k for k, v in settings.items() if manifest["settings"].get(k) != v]
-            raise PrepareError(
-                f"{out} was prepared with other settings ({', '.join(changed)}): add --force "
-                "to rebuild it, or choose a new --out folder")
+            raise PrepareError(M(
+                N_("{out} was prepared with other settings ({changed}): add --force to rebuild "
+                   "it, or choose a new --out folder"), out=out, changed=", ".join(changed)))
         stale, manifest = owned, None
     elif manifest:   # outputs of a killed run that were not recorded as done
         stale = owned - {v for e in manifest["files"].values() for k in ("out", "caption")

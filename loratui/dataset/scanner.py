@@ -16,7 +16,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from functools import partial
 
-from loratui.wording import plural
+from loratui.i18n import N_
+from loratui.i18n import Message as M
 
 from . import captions as cap
 from .headers import ALL_IMAGE_EXTS, TRAINABLE_FORMATS, read_path, read_small
@@ -27,6 +28,9 @@ TYPE_CHECKING = False  # not typing's: importing typing costs the doctor's start
 if TYPE_CHECKING:
     from typing import Any
 
+# what `headers` calls content that is not an image, for the catalogue
+CONTENT_NAMES = {"HTML page": N_("HTML page"), "text": N_("text"), "PDF": N_("PDF document"),
+                 "git-lfs pointer": N_("git-lfs pointer"), "MP4/ISO media": N_("MP4/ISO media")}
 OTHER_FORMATS = frozenset({"GIF", "TIFF", "HEIF", "AVIF", "JXL", "PSD", "ICO", "JPEG2000",
                            "QOI", "SVG", "TGA"})
 BROKEN = frozenset({"empty-file", "truncated", "corrupt", "unsupported-format",
@@ -125,7 +129,7 @@ def _probe(path: str, caption_files: list[tuple[str, str]], settings: tuple) -> 
                "width": h.width, "height": h.height, "mode": h.mode, "bits": h.bits,
                "has_alpha": h.has_alpha, "orientation": h.orientation}
         if h.size == 0:
-            problems.append(("empty-file", "0 bytes"))
+            problems.append(("empty-file", M(N_("0 bytes"))))
         else:
             _check_pixels(path, h, out, deep, hashes, max_pixels)
             if not any(k in BROKEN for k, _ in problems):
@@ -139,7 +143,8 @@ def _probe(path: str, caption_files: list[tuple[str, str]], settings: tuple) -> 
         try:
             data = read_small(cpath)
         except OSError as exc:
-            problems.append(("caption-not-utf8", f"{ext}: cannot read ({exc.strerror})"))
+            problems.append(("caption-not-utf8", M(N_("{ext}: cannot read ({error})"), ext=ext,
+                                                   error=exc.strerror or str(exc))))
             continue
         d = cap.decode_caption(data)
         text = (d.text or "").strip()
@@ -161,25 +166,30 @@ def _check_pixels(path: str, h, out: dict, deep: bool, hashes: bool, max_pixels:
     expected = ALL_IMAGE_EXTS.get(ext, ext[1:].upper())
     fmt = h.format
     if fmt and fmt not in TRAINABLE_FORMATS and fmt not in OTHER_FORMATS:
-        problems.append(("corrupt", f"not an image: the content is a {fmt}"))
+        name = M(CONTENT_NAMES[fmt]) if fmt in CONTENT_NAMES else fmt
+        problems.append(("corrupt", M(N_("not an image: the content is a {format}"), format=name)))
         return
     if not fmt:   # no signature we know (TGA has none): Pillow decides
         if _pil_size(path, out) and out.get("format"):
-            problems.append(("unsupported-format", f"{out['format']} is not read by trainers"))
+            problems.append(("unsupported-format", M(N_("{format} is not read by trainers"),
+                                                        format=out["format"])))
         return
     if fmt != expected:
-        problems.append(("wrong-extension", f"content is {fmt}, extension is {ext}"))
+        problems.append(("wrong-extension", M(N_("content is {format}, extension is {ext}"),
+                                              format=fmt, ext=ext)))
     if fmt not in TRAINABLE_FORMATS:
         readable = _pil_size(path, out, report=False)
-        problems.append(("unsupported-format", f"{fmt} is not read by trainers" + (
-            "" if readable else "; Pillow cannot read it either (convert it elsewhere)")))
+        problems.append(("unsupported-format", M(N_("{format} is not read by trainers"), format=fmt)
+                         if readable else M(N_("{format} is not read by trainers; Pillow cannot "
+                                               "read it either (convert it elsewhere)"), format=fmt)))
         return
     # when our parser gives up, Pillow decides (it knows more variants)
     if h.error and not h.truncated and not _pil_size(path, out):
         return
     if out.get("width", 0) * out.get("height", 0) > max_pixels:
         problems.append(("decompression-bomb",
-                         f"{out['width']}×{out['height']} px > limit {max_pixels:,}"))
+                         M(N_("{width}×{height} px > limit {limit}"), width=out["width"],
+                           height=out["height"], limit=f"{max_pixels:,}")))
         return
     need_decode = deep or h.truncated or h.error
     im = None
@@ -191,7 +201,9 @@ def _check_pixels(path: str, h, out: dict, deep: bool, hashes: bool, max_pixels:
             kind = "truncated" if (h.truncated or "truncated" in msg) else "corrupt"
             if "decompression bomb" in msg.lower():
                 kind = "decompression-bomb"
-            problems.append((kind, msg))
+            problems.append((kind, M(N_("the file ends before its image data does"))
+                             if kind == "truncated" else M(N_("cannot be decoded: {error}"),
+                                                           error=msg)))
             return
         out.update(width=im.width, height=im.height, mode=im.mode)
         if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
@@ -210,7 +222,7 @@ def _check_pixels(path: str, h, out: dict, deep: bool, hashes: bool, max_pixels:
             else:
                 out["phash"] = _phash(im)
         except Exception as exc:
-            problems.append(("corrupt", f"cannot decode for hashing: {exc}"))
+            problems.append(("corrupt", M(N_("cannot decode for hashing: {error}"), error=str(exc))))
 
 
 def _pil_size(path: str, out: dict, report: bool = True) -> bool:
@@ -297,9 +309,10 @@ def scan(root: str | os.PathLike, options: ScanOptions | None = None, *,
     opts = (options or ScanOptions()).replace(**overrides)
     root = os.path.normpath(os.path.expanduser(os.fspath(root)))  # str: no pathlib import
     if not os.path.exists(root):
-        raise FileNotFoundError(f"{root}: no such folder")
+        raise FileNotFoundError(M(N_("{path}: no such folder"), path=root))
     if not os.path.isdir(root):
-        raise NotADirectoryError(f"{root}: not a folder (give the dataset folder)")
+        raise NotADirectoryError(M(N_("{path}: not a folder (give the dataset folder)"),
+                                   path=root))
     return _scan(root, opts, progress)
 
 
@@ -390,7 +403,7 @@ def _record(img, res: Probe, cap_ext: str, per_kind, cap_info: dict) -> ImageRec
             continue
         if bom:
             rec.problems.append("caption-bom")
-            per_kind["caption-bom"][rec.caption_path] = "starts with EF BB BF"
+            per_kind["caption-bom"][rec.caption_path] = M(N_("starts with EF BB BF"))
         rec.caption = text
     return rec
 
@@ -410,37 +423,38 @@ def pixel_problems(info: dict, resolution: int, extreme: float) -> list[tuple[st
     if w != resolution or h != resolution:
         out.append(("not-512", f"{w}×{h}"))
     if short < resolution:
-        out.append(("small-image", f"short side {short} px"))
+        out.append(("small-image", M(N_("short side {px} px"), px=short)))
     if long_ > extreme * max(1, short):
         out.append(("extreme-aspect", f"{w}×{h} ({long_ / max(1, short):.1f}:1)"))
     if info.get("has_alpha"):
-        out.append(("alpha", f"mode {mode}"))
+        out.append(("alpha", M(N_("mode {mode}"), mode=mode)))
     if mode == "P":
-        out.append(("palette", "palette (P)"))
+        out.append(("palette", M(N_("palette (P)"))))
     elif mode == "CMYK":
         out.append(("cmyk", "CMYK"))
     if bits == 16 or mode.startswith("I"):
-        out.append(("16-bit", f"{bits}-bit, mode {mode}"))
+        out.append(("16-bit", M(N_("{bits}-bit, mode {mode}"), bits=bits, mode=mode)))
     if mode in ("L", "LA", "1", "I;16", "I"):
-        out.append(("grayscale", f"mode {mode}"))
+        out.append(("grayscale", M(N_("mode {mode}"), mode=mode)))
     if orientation not in (0, 1):
-        out.append(("exif-rotated", f"orientation {orientation}"))
+        out.append(("exif-rotated", M(N_("orientation {n}"), n=orientation)))
     return out
 
 
 def _file_findings(report: DatasetReport, walk: Walk, per_kind) -> None:
     for rel in walk.junk:
-        per_kind["junk-file"][rel] = "OS metadata file"
+        per_kind["junk-file"][rel] = M(N_("OS metadata file"))
     for rel in walk.double_ext:
-        per_kind["double-extension"][rel] = "two extensions"
+        per_kind["double-extension"][rel] = M(N_("two extensions"))
     for rel in walk.broken_links:
-        per_kind["broken-symlink"][rel] = "link target missing or a link loop"
+        per_kind["broken-symlink"][rel] = M(N_("link target missing or a link loop"))
     for rel in walk.loops:
-        per_kind["symlink-loop"][rel] = "folder already scanned through another path"
+        per_kind["symlink-loop"][rel] = M(N_("folder already scanned through another path"))
     for rel, why in walk.unreadable.items():
         per_kind["unreadable"][rel] = why
     if walk.latent_caches:
-        per_kind["latent-cache"].update({r: ".npz latent cache" for r in walk.latent_caches})
+        cache = M(N_(".npz latent cache"))
+        per_kind["latent-cache"].update(dict.fromkeys(walk.latent_caches, cache))
     # same stem, different image extension (D06)
     groups: dict[str, list[str]] = defaultdict(list)
     by_path = {r.path: r for r in report.images}
@@ -449,8 +463,8 @@ def _file_findings(report: DatasetReport, walk: Walk, per_kind) -> None:
     for paths in groups.values():
         if len(paths) > 1:
             for p in paths:
-                per_kind["same-stem"][p] = "shares its stem with " + ", ".join(
-                    q for q in paths if q != p)
+                per_kind["same-stem"][p] = M(N_("shares its stem with {paths}"), paths=", ".join(
+                    q for q in paths if q != p))
                 by_path[p].problems.append("same-stem")
 
 
@@ -466,7 +480,8 @@ def _duplicates(report: DatasetReport, opts: ScanOptions, per_kind,
             continue
         for same in _identical_groups(root, group, samples):
             for rec in same[1:]:
-                per_kind["exact-duplicate"][rec.path] = f"same bytes as {same[0].path}"
+                per_kind["exact-duplicate"][rec.path] = M(N_("same bytes as {path}"),
+                                                            path=same[0].path)
                 rec.problems.append("exact-duplicate")
                 exact_pairs.add((same[0].path, rec.path))
     hashed = [r for r in report.images if r.ok and r.phash]
@@ -483,8 +498,8 @@ def _duplicates(report: DatasetReport, opts: ScanOptions, per_kind,
             if (a.path, b.path) in exact_pairs or b.path in reported:
                 continue
             reported.add(b.path)
-            per_kind["near-duplicate"][b.path] = (f"looks like {a.path} "
-                                                  f"(hash distance {int(dist[j])})")
+            per_kind["near-duplicate"][b.path] = M(N_("looks like {path} (hash distance {n})"),
+                                                   path=a.path, n=int(dist[j]))
             b.problems.append("near-duplicate")
 
 
@@ -565,15 +580,16 @@ def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_
             if "caption-not-utf8" not in rec.problems:
                 rec.problems.append("caption-missing")
                 token = class_tokens.get(rec.subset, "")
-                per_kind["caption-missing"][rec.path] = (
-                    f"no {os.path.splitext(rec.path)[0]}{opts.caption_extension}" + (
-                        f" (sd-scripts trains it as the folder's class token `{token}`)"
-                        if token else ""))
+                expected = os.path.splitext(rec.path)[0] + opts.caption_extension
+                per_kind["caption-missing"][rec.path] = M(
+                    N_("no {caption} (sd-scripts trains it as the folder's class token "
+                       "`{token}`)"), caption=expected, token=token) if token else \
+                    M(N_("no {caption}"), caption=expected)
             continue
         text = rec.caption.strip()
         if not text:
             rec.problems.append("caption-empty")
-            per_kind["caption-empty"][rec.caption_path] = "empty"
+            per_kind["caption-empty"][rec.caption_path] = M(N_("empty"))
             continue
         info = cap_info.get(rec.path)
         if info is None:     # (not from a worker)
@@ -585,20 +601,22 @@ def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_
         styles[rec.caption_style].append(rec.caption_path)
         if rec.caption_tokens > opts.max_caption_tokens:
             rec.problems.append("caption-too-long")
-            approx = "" if opts.tokenizer is not None else "about "
-            per_kind["caption-too-long"][rec.caption_path] = f"{approx}{rec.caption_tokens} tokens"
+            per_kind["caption-too-long"][rec.caption_path] = M(
+                N_("{n} tokens") if opts.tokenizer is not None else N_("about {n} tokens"),
+                n=rec.caption_tokens)
         if trigger:
             if not has_trigger:
                 rec.problems.append("caption-no-trigger")
-                per_kind["caption-no-trigger"][rec.caption_path] = f"no `{trigger}`"
+                per_kind["caption-no-trigger"][rec.caption_path] = M(N_("no `{trigger}`"),
+                                                                       trigger=trigger)
             elif not first:
                 rec.problems.append("trigger-not-first")
-                per_kind["trigger-not-first"][rec.caption_path] = "trigger word not first"
+                per_kind["trigger-not-first"][rec.caption_path] = M(N_("trigger word not first"))
     if len(styles) > 1:
-        minority = min(styles, key=lambda s: len(styles[s]))
-        majority = max(styles, key=lambda s: len(styles[s]))
+        minority = min(styles, key=lambda s: len(styles[s]))   # tags or sentence
+        detail = M(STYLE_DETAILS[minority])
         for p in styles[minority]:
-            per_kind["caption-style-mixed"][p] = f"{minority} among mostly {majority} captions"
+            per_kind["caption-style-mixed"][p] = detail
     # captions with no image
     image_keys = {i.key for i in walk.images}
     root = report.root
@@ -608,65 +626,124 @@ def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_
             named_after = (key[0], inner[0]) in image_keys and inner[1].lower() in ALL_IMAGE_EXTS
             for path in files.values():
                 rel = os.path.relpath(path, root).replace(os.sep, "/")
-                per_kind["caption-orphan"][rel] = (
-                    f"named after the whole image file name: rename to {inner[0]}"
-                    f"{os.path.splitext(path)[1]}" if named_after else "no image with this stem")
+                per_kind["caption-orphan"][rel] = M(
+                    N_("named after the whole image file name: rename to {name}"),
+                    name=inner[0] + os.path.splitext(path)[1]) if named_after else \
+                    M(N_("no image with this stem"))
 
 
-# kind -> (message for one, message for several)
-_MESSAGES: dict[str, tuple[str, str]] = {
-    "empty-file": ("{n} empty (0-byte) file", "{n} empty (0-byte) files"),
-    "truncated": ("{n} truncated image", "{n} truncated images"),
-    "corrupt": ("{n} unreadable or non-image file with an image extension",
-                "{n} unreadable or non-image files with an image extension"),
-    "wrong-extension": ("{n} file whose extension does not match the content",
-                        "{n} files whose extension does not match the content"),
-    "unsupported-format": ("{n} image in a format trainers do not read",
-                           "{n} images in a format trainers do not read"),
-    "decompression-bomb": ("{n} image refused as a decompression bomb",
-                           "{n} images refused as decompression bombs"),
-    "junk-file": ("{n} OS metadata file (._*, .DS_Store, Thumbs.db)",
-                  "{n} OS metadata files (._*, .DS_Store, Thumbs.db)"),
-    "double-extension": ("{n} file with a double extension", "{n} files with a double extension"),
-    "unreadable": ("{n} path that cannot be read", "{n} paths that cannot be read"),
-    "broken-symlink": ("{n} broken or looping symbolic link",
-                       "{n} broken or looping symbolic links"),
-    "symlink-loop": ("{n} folder link back into the tree (skipped)",
-                     "{n} folder links back into the tree (skipped)"),
-    "latent-cache": ("{n} .npz latent cache file beside the images",
-                     "{n} .npz latent cache files beside the images"),
-    "same-stem": ("{n} image shares a stem with another image",
-                  "{n} images share a stem with another image"),
-    "exact-duplicate": ("{n} exact duplicate image", "{n} exact duplicate images"),
-    "near-duplicate": ("{n} near-duplicate image", "{n} near-duplicate images"),
-    "not-512": ("{n} image is not {res}×{res}, the training resolution",
-                "{n} images are not {res}×{res}, the training resolution"),
-    "small-image": ("{n} image with the short side below {res} px, the training resolution",
-                    "{n} images with the short side below {res} px, the training resolution"),
-    "extreme-aspect": ("{n} image longer than 2:1", "{n} images longer than 2:1"),
-    "alpha": ("{n} image with transparency", "{n} images with transparency"),
-    "palette": ("{n} palette image", "{n} palette images"),
-    "cmyk": ("{n} CMYK image", "{n} CMYK images"),
-    "16-bit": ("{n} 16-bit image", "{n} 16-bit images"),
-    "grayscale": ("{n} greyscale image", "{n} greyscale images"),
-    "exif-rotated": ("{n} image rotated by EXIF orientation",
-                     "{n} images rotated by EXIF orientation"),
-    "caption-missing": ("{n} image without a {ext} caption", "{n} images without a {ext} caption"),
-    "caption-empty": ("{n} empty caption", "{n} empty captions"),
-    "caption-not-utf8": ("{n} caption not in UTF-8", "{n} captions not in UTF-8"),
-    "caption-bom": ("{n} caption starts with a UTF-8 byte-order mark",
-                    "{n} captions start with a UTF-8 byte-order mark"),
-    "caption-other-extension": ("{n} caption found only with another extension than {ext}",
-                                "{n} captions found only with another extension than {ext}"),
-    "caption-too-long": ("{n} caption longer than CLIP's 75-token window",
-                         "{n} captions longer than CLIP's 75-token window"),
-    "caption-no-trigger": ("{n} caption without the trigger word `{trigger}`",
-                           "{n} captions without the trigger word `{trigger}`"),
-    "trigger-not-first": ("{n} caption where `{trigger}` is not first",
-                          "{n} captions where `{trigger}` is not first"),
-    "caption-style-mixed": ("{n} caption in a different style from the rest",
-                            "{n} captions in a different style from the rest"),
-    "caption-orphan": ("{n} caption file without an image", "{n} caption files without an image"),
+# the odd caption style out -> its detail, and the finding's message for one and several
+STYLE_DETAILS = {"tags": N_("a tag list among mostly sentence captions"),
+                 "sentence": N_("a sentence among mostly tag-list captions")}
+STYLE_MESSAGES: dict[str, Callable[..., M]] = {
+    "tags": lambda n, **a: M.ngettext("{n} tag-list caption among mostly sentence captions",
+                                      "{n} tag-list captions among mostly sentence captions", n),
+    "sentence": lambda n, **a: M.ngettext(
+        "{n} sentence caption among mostly tag-list captions",
+        "{n} sentence captions among mostly tag-list captions", n),
+}
+
+# kind -> its finding's message for n files (`res`, `ext`, `trigger` given)
+_MESSAGES: dict[str, Callable[..., M]] = {
+    "empty-file": lambda n, **a: M.ngettext(
+        "{n} empty (0-byte) file",
+        "{n} empty (0-byte) files", n, **a),
+    "truncated": lambda n, **a: M.ngettext(
+        "{n} truncated image",
+        "{n} truncated images", n, **a),
+    "corrupt": lambda n, **a: M.ngettext(
+        "{n} unreadable or non-image file with an image extension",
+        "{n} unreadable or non-image files with an image extension", n, **a),
+    "wrong-extension": lambda n, **a: M.ngettext(
+        "{n} file whose extension does not match the content",
+        "{n} files whose extension does not match the content", n, **a),
+    "unsupported-format": lambda n, **a: M.ngettext(
+        "{n} image in a format trainers do not read",
+        "{n} images in a format trainers do not read", n, **a),
+    "decompression-bomb": lambda n, **a: M.ngettext(
+        "{n} image refused as a decompression bomb",
+        "{n} images refused as decompression bombs", n, **a),
+    "junk-file": lambda n, **a: M.ngettext(
+        "{n} OS metadata file (._*, .DS_Store, Thumbs.db)",
+        "{n} OS metadata files (._*, .DS_Store, Thumbs.db)", n, **a),
+    "double-extension": lambda n, **a: M.ngettext(
+        "{n} file with a double extension",
+        "{n} files with a double extension", n, **a),
+    "unreadable": lambda n, **a: M.ngettext(
+        "{n} path that cannot be read",
+        "{n} paths that cannot be read", n, **a),
+    "broken-symlink": lambda n, **a: M.ngettext(
+        "{n} broken or looping symbolic link",
+        "{n} broken or looping symbolic links", n, **a),
+    "symlink-loop": lambda n, **a: M.ngettext(
+        "{n} folder link back into the tree (skipped)",
+        "{n} folder links back into the tree (skipped)", n, **a),
+    "latent-cache": lambda n, **a: M.ngettext(
+        "{n} .npz latent cache file beside the images",
+        "{n} .npz latent cache files beside the images", n, **a),
+    "same-stem": lambda n, **a: M.ngettext(
+        "{n} image shares a stem with another image",
+        "{n} images share a stem with another image", n, **a),
+    "exact-duplicate": lambda n, **a: M.ngettext(
+        "{n} exact duplicate image",
+        "{n} exact duplicate images", n, **a),
+    "near-duplicate": lambda n, **a: M.ngettext(
+        "{n} near-duplicate image",
+        "{n} near-duplicate images", n, **a),
+    "not-512": lambda n, **a: M.ngettext(
+        "{n} image is not {res}×{res}, the training resolution",
+        "{n} images are not {res}×{res}, the training resolution", n, **a),
+    "small-image": lambda n, **a: M.ngettext(
+        "{n} image with the short side below {res} px, the training resolution",
+        "{n} images with the short side below {res} px, the training resolution", n, **a),
+    "extreme-aspect": lambda n, **a: M.ngettext(
+        "{n} image longer than 2:1",
+        "{n} images longer than 2:1", n, **a),
+    "alpha": lambda n, **a: M.ngettext(
+        "{n} image with transparency",
+        "{n} images with transparency", n, **a),
+    "palette": lambda n, **a: M.ngettext(
+        "{n} palette image",
+        "{n} palette images", n, **a),
+    "cmyk": lambda n, **a: M.ngettext(
+        "{n} CMYK image",
+        "{n} CMYK images", n, **a),
+    "16-bit": lambda n, **a: M.ngettext(
+        "{n} 16-bit image",
+        "{n} 16-bit images", n, **a),
+    "grayscale": lambda n, **a: M.ngettext(
+        "{n} greyscale image",
+        "{n} greyscale images", n, **a),
+    "exif-rotated": lambda n, **a: M.ngettext(
+        "{n} image rotated by EXIF orientation",
+        "{n} images rotated by EXIF orientation", n, **a),
+    "caption-missing": lambda n, **a: M.ngettext(
+        "{n} image without a {ext} caption",
+        "{n} images without a {ext} caption", n, **a),
+    "caption-empty": lambda n, **a: M.ngettext(
+        "{n} empty caption",
+        "{n} empty captions", n, **a),
+    "caption-not-utf8": lambda n, **a: M.ngettext(
+        "{n} caption not in UTF-8",
+        "{n} captions not in UTF-8", n, **a),
+    "caption-bom": lambda n, **a: M.ngettext(
+        "{n} caption starts with a UTF-8 byte-order mark",
+        "{n} captions start with a UTF-8 byte-order mark", n, **a),
+    "caption-other-extension": lambda n, **a: M.ngettext(
+        "{n} caption found only with another extension than {ext}",
+        "{n} captions found only with another extension than {ext}", n, **a),
+    "caption-too-long": lambda n, **a: M.ngettext(
+        "{n} caption longer than CLIP's 75-token window",
+        "{n} captions longer than CLIP's 75-token window", n, **a),
+    "caption-no-trigger": lambda n, **a: M.ngettext(
+        "{n} caption without the trigger word `{trigger}`",
+        "{n} captions without the trigger word `{trigger}`", n, **a),
+    "trigger-not-first": lambda n, **a: M.ngettext(
+        "{n} caption where `{trigger}` is not first",
+        "{n} captions where `{trigger}` is not first", n, **a),
+    "caption-orphan": lambda n, **a: M.ngettext(
+        "{n} caption file without an image",
+        "{n} caption files without an image", n, **a),
 }
 
 
@@ -674,13 +751,13 @@ def _emit(report: DatasetReport, per_kind: dict[str, dict[str, str]]) -> None:
     for kind, details in per_kind.items():
         if not details:
             continue
-        one, many = _MESSAGES.get(kind, (kind, kind))
-        msg = (one if len(details) == 1 else many).format(
-            n=len(details), res=report.resolution, ext=report.caption_extension,
-            trigger=report.trigger_word)
-        if kind == "caption-style-mixed":
-            first = next(iter(details.values()))
-            msg += f" ({first.split(' among')[0]} vs {first.split('mostly ')[1]})"
+        if kind == "caption-style-mixed":   # which style is the odd one out
+            first = next(iter(details.values())).template
+            message = STYLE_MESSAGES[next(k for k, v in STYLE_DETAILS.items() if v == first)]
+        else:
+            message = _MESSAGES[kind]
+        msg = message(len(details), res=report.resolution, ext=report.caption_extension,
+                      trigger=report.trigger_word)
         report.findings.append(make_finding(kind, msg, list(details), details=details))
 
 
@@ -689,15 +766,16 @@ def _set_findings(report: DatasetReport, opts: ScanOptions) -> None:
     usable = sum(r.ok for r in train)
     if not train:
         report.findings.append(make_finding(
-            "no-images", "no images found (looked for .png .jpg .jpeg .webp .bmp)", []))
+            "no-images", M(N_("no images found (looked for .png .jpg .jpeg .webp .bmp)")), []))
     elif usable < opts.min_images:
-        report.findings.append(make_finding(
-            "too-few-images", f"{plural(usable, 'usable image')}; the guide recommends "
-            f"{opts.min_images}–{opts.max_images}", []))
+        report.findings.append(make_finding("too-few-images", M.ngettext(
+            "{n} usable image; the guide recommends {low}–{high}",
+            "{n} usable images; the guide recommends {low}–{high}", usable,
+            low=opts.min_images, high=opts.max_images), []))
     elif usable > opts.max_images:
-        report.findings.append(make_finding(
-            "many-images", f"{plural(usable, 'usable image')}; the guide's range is "
-            f"{opts.min_images}–{opts.max_images}", []))
+        report.findings.append(make_finding("many-images", M(
+            N_("{n} usable images; the guide's range is {low}–{high}"), n=usable,
+            low=opts.min_images, high=opts.max_images), []))
 
 
 def _short_bucket(s: int) -> str:

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from loratui.i18n import N_
+from loratui.i18n import Message as M
+
 from . import captions as cap
 from .report import Finding, make_finding
 
@@ -67,42 +70,44 @@ def word_problems(word: str, tokens: list[str] | None = None) -> list[Finding]:
     w = word.strip()
     found: list[Finding] = []
 
-    def add(kind: str, msg: str) -> None:
-        found.append(make_finding(kind, msg, [w]))
+    def add(kind: str, msg: str, **args) -> None:
+        found.append(make_finding(kind, M(msg, word=w, **args), [w]))
 
     if not w:
-        add("trigger-empty", "no trigger word set")
+        add("trigger-empty", N_("no trigger word set"))
         return found
     words = english_words()
     if re.search(r"\s", w):
-        add("trigger-space", f"`{w}` contains spaces")
+        add("trigger-space", N_("`{word}` contains spaces"))
     if re.search(r"[,;:()\[\]{}<>|]", w):
-        add("trigger-punctuation", f"`{w}` contains separators")
+        add("trigger-punctuation", N_("`{word}` contains separators"))
     if cap.has_cjk(w):
         pieces = tokens if tokens is not None else cjk_tokens(w)
-        add("trigger-cjk", f"`{w}` is written in Chinese/Japanese/Korean characters: CLIP splits "
-            f"it into {len(pieces)} byte-level tokens, about 2–3 per character, pieces that "
-            "other CJK words share")
+        add("trigger-cjk", N_("`{word}` is written in Chinese/Japanese/Korean characters: CLIP "
+                              "splits it into {n} byte-level tokens, about 2–3 per character, "
+                              "pieces that other CJK words share"), n=len(pieces))
     elif not w.isascii():
-        add("trigger-non-ascii", f"`{w}` has non-ASCII characters")
+        add("trigger-non-ascii", N_("`{word}` has non-ASCII characters"))
     parts = [] if cap.has_cjk(w) else word_parts(w)  # English checks: Latin words only
     if len(parts) == 1 and parts[0] in words:
-        add("trigger-english-word", f"`{w}` is an English word")
+        add("trigger-english-word", N_("`{word}` is an English word"))
     elif len(parts) >= 2 and all(p in words or len(p) <= 1 for p in parts):
-        add("trigger-common-phrase", f"`{w}` is made of English words: {', '.join(parts)}")
+        add("trigger-common-phrase", N_("`{word}` is made of English words: {parts}"),
+            parts=", ".join(parts))
     else:
         for p in parts:
             split = None if p in words else _run_together(p, words)
             if split:
-                add("trigger-run-together", f"`{p}` reads as {' + '.join(split)}")
+                add("trigger-run-together", N_("`{part}` reads as {split}"), part=p,
+                    split=" + ".join(split))
                 break
     if len(w.strip("_-")) < 4 and not cap.has_cjk(w):
-        add("trigger-short", f"`{w}` is {len(w.strip('_-'))} characters")
+        add("trigger-short", N_("`{word}` is {n} characters"), n=len(w.strip("_-")))
     if tokens is not None:
         if len(tokens) == 1:
-            add("trigger-known-token", f"`{w}` is a single existing token")
+            add("trigger-known-token", N_("`{word}` is a single existing token"))
         elif len(tokens) > 6 and not cap.has_cjk(w):
-            add("trigger-many-tokens", f"`{w}` is {len(tokens)} tokens")
+            add("trigger-many-tokens", N_("`{word}` is {n} tokens"), n=len(tokens))
     return found
 
 

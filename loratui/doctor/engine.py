@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from loratui.doctor.catalog import Catalog, Rule, load_catalog
 from loratui.doctor.inputs import Input
 from loratui.doctor.model import DELETE, Diagnostic, Fix, Location, Relative
-from loratui.doctor.registry import PREDICATES, Hit, Text
+from loratui.doctor.registry import PREDICATES, Hit
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -308,7 +308,9 @@ def _internal(code: str, message: str, location: Location) -> Diagnostic:
 
 def _localized(variables: dict[str, Any]) -> dict[str, Any]:
     """The variables for a translated message: computed `Text` parts in its language."""
-    return {k: v.localized() if isinstance(v, Text) else v for k, v in variables.items()}
+    from loratui.i18n import localized
+
+    return {k: localized(v) for k, v in variables.items()}
 
 
 def _to_diagnostic(rule: Rule, th: dict[str, Any], inp: Input, hit: Hit) -> Diagnostic:

@@ -90,10 +90,10 @@ class Text:
         return hash(str(self))
 
     def localized(self) -> str:
-        from loratui.i18n import _
+        from loratui.i18n import _, localized
         from loratui.wording import counted
 
-        args = {k: v.localized() if isinstance(v, Text) else v for k, v in self.args.items()}
+        args = {k: localized(v) for k, v in self.args.items()}
         try:
             return _(self.template).format(**counted(args))
         except (KeyError, IndexError, ValueError):  # a translation with other placeholders
@@ -117,8 +117,8 @@ class TextList(Text):
         return sep.join(str(p) for p in self.parts)
 
     def localized(self) -> str:
-        from loratui.i18n import pgettext
+        from loratui.i18n import localized, pgettext
 
         sep = pgettext("list separator", " and ") if self.separator == "and" else \
             "" if self.separator == "none" else pgettext("list separator", ", ")
-        return sep.join(p.localized() if isinstance(p, Text) else str(p) for p in self.parts)
+        return sep.join(str(localized(p)) for p in self.parts)

@@ -30,3 +30,9 @@ class LazyRe:
         if self._re is None:
             self._re = re.compile(*self._args)
         return getattr(self._re, name)
+
+
+# Terminal escape sequences that logs keep and readers drop: CSI (colours, cursor moves),
+# OSC ended by BEL (window titles, links), and two-byte ones (keypad modes, cursor
+# save / restore, reverse index). The log readers, the command finder and the watch share it.
+ANSI = LazyRe(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[=>78M]")

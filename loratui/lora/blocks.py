@@ -8,14 +8,14 @@ tensors is the cost, so the command stays close to the time of a plain read.
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loratui.cjk import cells, wrap
+from loratui.i18n import _, ngettext
 from loratui.lora.block_layout import BlockLayout, layout_for
 from loratui.lora.names import split_key
 from loratui.lora.reader import LoraFile, _to_array, open_lora
-from loratui.wording import plural
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -149,14 +149,21 @@ def bar(fraction: float, width: int) -> str:
     return "█" * full + (BAR_EIGHTHS[rest] if rest and full < width else "")
 
 
+def pad(text: str, columns: int, *, right: bool = False) -> str:
+    """`text` padded to `columns` terminal columns (CJK characters take two)."""
+    fill = " " * max(0, columns - cells(text))
+    return fill + text if right else text + fill
+
+
 def render(s: BlockStrengths, width: int = 80) -> str:
     data = s.to_json()
     top = max((b["strength"] for b in data["blocks"]), default=0.0) or 1.0
     bar_width = max(10, width - 38)
     dominant = set(data["dominant"])
-    lines = [f"{s.path}", f"  per-block strength ‖ΔW‖ (up·down·alpha/rank), "
-             f"{data['layout']}-block layout (BASE = text encoder)", "",
-             f"  {'block':<6} {'mods':>4} {'strength':>9} {'share':>6}  "]
+    lines = [f"{s.path}", "  " + _("per-block strength ‖ΔW‖ (up·down·alpha/rank), {layout}-block "
+                                   "layout (BASE = text encoder)").format(layout=data["layout"]),
+             "", "  " + pad(_("block"), 6) + " " + pad(_("mods"), 4, right=True) + " " +
+             pad(_("strength"), 9, right=True) + " " + pad(_("share"), 6, right=True) + "  "]
     for b in data["blocks"]:
         mark = "◀" if b["block"] in dominant else " "
         strength = f"{b['strength']:9.3g}" if b["modules"] else f"{'—':>9}"
@@ -165,21 +172,28 @@ def render(s: BlockStrengths, width: int = 80) -> str:
     lines.append("")
     if data["dominant"]:
         carried = sum(s.share(b) for b in data["dominant"]) * 100
-        lines += textwrap.wrap(
-            f"dominant: {', '.join(data['dominant'])} "
-            f"{'carries' if len(data['dominant']) == 1 else 'carry'} {carried:.0f}% of the LoRA's "
-            "strength: try them alone and zeroed on a grid (`loratui lora grid`) to see "
-            "whether it holds the subject or pollutes it", width - 2,
-            initial_indent="  ", subsequent_indent="    ")
+        text = ngettext("dominant: {blocks} carries {share}% of the LoRA's strength: try them "
+                        "alone and zeroed on a grid (`loratui lora grid`) to see whether it "
+                        "holds the subject or pollutes it",
+                        "dominant: {blocks} carry {share}% of the LoRA's strength: try them "
+                        "alone and zeroed on a grid (`loratui lora grid`) to see whether it "
+                        "holds the subject or pollutes it", len(data["dominant"])).format(
+            blocks=", ".join(data["dominant"]), share=f"{carried:.0f}")
+        first, *rest = wrap(text, width - 4)
+        lines += ["  " + first, *("    " + line for line in rest)]
     else:
-        lines.append("  no dominant block: the strength is spread evenly")
+        lines.append("  " + _("no dominant block: the strength is spread evenly"))
     empty = [b["block"] for b in data["blocks"] if not b["modules"]]
     if empty:
-        lines.append(f"  no modules in {', '.join(empty)}: their block weights change nothing")
+        lines.append("  " + _("no modules in {blocks}: their block weights change nothing")
+                     .format(blocks=", ".join(empty)))
     if s.outside:
-        lines.append(f"  {s.outside:.3g} more in modules outside the blocks (kept at full "
-                     "weight by the block-weight extension)")
+        lines.append("  " + _("{strength} more in modules outside the blocks (kept at full "
+                              "weight by the block-weight extension)").format(
+            strength=f"{s.outside:.3g}"))
     if s.skipped:
-        lines.append(f"  {plural(len(s.skipped), 'module')} skipped (not a down/up pair), e.g. "
-                     f"{s.skipped[0]}")
+        lines.append("  " + ngettext("{n} module skipped (not a down/up pair), e.g. {example}",
+                                     "{n} modules skipped (not a down/up pair), e.g. {example}",
+                                     len(s.skipped)).format(n=len(s.skipped),
+                                                            example=s.skipped[0]))
     return "\n".join(lines) + "\n"

@@ -254,13 +254,16 @@ def _png(image) -> bytes:
     return buf.getvalue()
 
 
+LABELS_LEFT, LABELS_TOP, FOOTER = 44, 18, 16  # px: the weights, the columns, the run's line
+
+
 def compose(result: GridResult, spec: GridSpec):
     """One labelled PNG: weights down the left, block vectors across the top."""
     from PIL import Image, ImageDraw, ImageFont
 
     font = ImageFont.load_default()
     cell = result.size
-    left, top, foot = 44, 18, 16
+    left, top, foot = LABELS_LEFT, LABELS_TOP, FOOTER
     w = left + cell * len(result.columns)
     h = top + cell * len(result.rows) + foot
     grid = Image.new("RGB", (w, h), (255, 255, 255))
@@ -272,8 +275,7 @@ def compose(result: GridResult, spec: GridSpec):
         draw.text((4, top + r * cell + cell // 2 - 5), f"{weight:g}", fill=(0, 0, 0), font=font)
         for c in range(len(result.columns)):
             with Image.open(result.cells[(r, c)]) as img:
-                grid.paste(img.convert("RGB").resize((cell, cell)),
-                           (left + c * cell, top + r * cell))
+                grid.paste(img.convert("RGB").resize((cell, cell)), cell_box(result, r, c)[:2])
     draw.text((4, h - foot + 3), f"{spec.lora.name} · seed {spec.seed} · {spec.steps} steps "
               f"{result.sampler} · cfg {spec.guidance:g}", fill=(80, 80, 80), font=font)
     return grid
@@ -281,6 +283,5 @@ def compose(result: GridResult, spec: GridSpec):
 
 def cell_box(result: GridResult, row: int, col: int) -> tuple[int, int, int, int]:
     """Pixel box of a cell inside the composed grid (for viewers)."""
-    left, top = 44, 18
-    return (left + col * result.size, top + row * result.size,
-            left + (col + 1) * result.size, top + (row + 1) * result.size)
+    left, top, size = LABELS_LEFT, LABELS_TOP, result.size
+    return (left + col * size, top + row * size, left + (col + 1) * size, top + (row + 1) * size)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from pathlib import Path
 
-from loratui.lora.reader import LoraFile, open_lora
+from loratui.lora.reader import LoraFile
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -106,61 +105,76 @@ def human_size(n: int) -> str:
     return f"{n} B"
 
 
+def _row(label: str, value: str) -> str:
+    """One `  label       value` line, the label padded to 12 columns in every language."""
+    from loratui.i18n import _, width
+
+    text = _(label)
+    return f"  {text}{' ' * max(1, 12 - width(text))}{value}"
+
+
 def render(summary: dict[str, Any]) -> str:
+    from loratui.i18n import N_, _, ngettext, pgettext
+
     s = summary
-    fam_names = {"sd15": "SD1.x", "sd2": "SD2.x", "sdxl": "SDXL", None: "unknown"}
+    fam_names = {"sd15": "SD1.x", "sd2": "SD2.x", "sdxl": "SDXL", None: _("unknown")}
     lines = [s["path"], ""]
     fmt = s["format"] + (f" ({s['lycoris_algo']})" if s.get("lycoris_algo") else "")
-    lines.append(f"  format      {fmt}")
+    lines.append(_row(N_("format"), fmt))
     fam = fam_names.get(s["family"], s["family"])
     detail = []
     if s["family_from_tensors"]:
-        detail.append(f"tensors: {s['family_reason']}")
+        detail.append(_("tensors: {reason}").format(reason=s["family_reason"]))
     if s["family_from_metadata"]:
-        detail.append(f"metadata: {fam_names.get(s['family_from_metadata'])}")
-    lines.append(f"  family      {fam}" + (f"  ({'; '.join(detail)})" if detail else ""))
-    lines.append(f"  modules     {s['modules']} ({s['unet_modules']} UNet, "
-                 f"{s['text_encoder_modules']} text encoder), {s['tensors']} tensors")
+        detail.append(_("metadata: {family}").format(
+            family=fam_names.get(s["family_from_metadata"])))
+    lines.append(_row(N_("family"), fam + (f"  ({'; '.join(detail)})" if detail else "")))
+    lines.append(_row(N_("modules"), _("{n} ({unet} UNet, {te} text encoder), {tensors} tensors")
+                      .format(n=s["modules"], unet=s["unet_modules"],
+                              te=s["text_encoder_modules"], tensors=s["tensors"])))
 
     def spread(d: dict[str, Any]) -> str:
         if not d:
             return "-"
         if d["min"] == d["max"]:
             return f"{d['min']:g}"
-        return f"{d['most_common']:g} (most modules; {d['min']:g}–{d['max']:g}, " \
-               f"{d['distinct']} values)"
+        return _("{common} (most modules; {low}–{high}, {n} values)").format(
+            common=f"{d['most_common']:g}", low=f"{d['min']:g}", high=f"{d['max']:g}",
+            n=d["distinct"])
 
-    lines.append(f"  rank        {spread(s['rank'])}")
+    lines.append(_row(N_("rank"), spread(s["rank"])))
     alpha = spread(s["alpha"])
     if s["alpha_missing_modules"]:
-        alpha += f"; {s['alpha_missing_modules']} modules without alpha (= rank)"
-    lines.append(f"  alpha       {alpha}")
-    lines.append(f"  scale       {spread(s['scale'])}  (alpha / rank, applied at weight 1.0)")
-    lines.append(f"  dtype       {', '.join(f'{k} ×{v}' for k, v in s['dtypes'].items())}")
-    lines.append(f"  size        {human_size(s['size_bytes'])}")
+        alpha += "; " + ngettext("{n} module without alpha (= rank)",
+                                 "{n} modules without alpha (= rank)",
+                                 s["alpha_missing_modules"]).format(n=s["alpha_missing_modules"])
+    lines.append(_row(N_("alpha"), alpha))
+    lines.append(_row(N_("scale"), _("{scale}  (alpha / rank, applied at weight 1.0)").format(
+        scale=spread(s["scale"]))))
+    lines.append(_row(N_("dtype"), ", ".join(f"{k} ×{v}" for k, v in s["dtypes"].items())))
+    lines.append(_row(N_("size"), human_size(s["size_bytes"])))
     if "nan_tensors" in s:
-        health = []
-        health.append(f"{s['nan_tensors']} tensors with NaN" if s["nan_tensors"] else "no NaN")
-        health.append(f"{s['inf_tensors']} with Inf" if s["inf_tensors"] else "no Inf")
+        health = [ngettext("{n} tensor with NaN", "{n} tensors with NaN", s["nan_tensors"])
+                  .format(n=s["nan_tensors"]) if s["nan_tensors"] else _("no NaN"),
+                  _("{n} with Inf").format(n=s["inf_tensors"]) if s["inf_tensors"]
+                  else _("no Inf")]
         if s["up_modules"]:
             if s["zero_up_modules"] == s["up_modules"]:
-                health.append("ALL lora_up weights are zero (untrained)")
+                health.append(_("ALL lora_up weights are zero (untrained)"))
             elif s["zero_up_modules"]:
-                health.append(f"{s['zero_up_modules']} of {s['up_modules']} lora_up all zero")
+                health.append(_("{zero} of {n} lora_up all zero").format(
+                    zero=s["zero_up_modules"], n=s["up_modules"]))
             else:
-                health.append(f"max |lora_up| {s['max_abs_up']:.3g}")
-        lines.append(f"  health      {', '.join(health)}")
+                health.append(_("max |lora_up| {value}").format(value=f"{s['max_abs_up']:.3g}"))
+        lines.append(_row(N_("health"), pgettext("list separator", ", ").join(health)))
     if s["metadata"] or s["modelspec"]:
-        lines.append("  metadata")
+        lines.append("  " + _("metadata"))
         for k, v in {**s["metadata"], **s["modelspec"]}.items():
             text = str(v)
             lines.append(f"    {k:<28} {text[:70] + '…' if len(text) > 70 else text}")
     else:
-        lines.append("  metadata    none (A1111 cannot tell which base model it is for)")
+        lines.append(_row(N_("metadata"), _("none (A1111 cannot tell which base model it is "
+                                            "for)")))
     if s["top_tags"]:
-        lines.append("  top tags    " + ", ".join(f"{t} ({c})" for t, c in s["top_tags"]))
+        lines.append(_row(N_("top tags"), ", ".join(f"{t} ({c})" for t, c in s["top_tags"])))
     return "\n".join(lines) + "\n"
-
-
-def inspect_path(path: str | Path, *, per_module: bool = False) -> dict[str, Any]:
-    return summarize(open_lora(path), per_module=per_module)

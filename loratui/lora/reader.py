@@ -25,6 +25,16 @@ DTYPE_SIZES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16
 CHECKPOINT_PREFIXES = ("model.diffusion_model.", "cond_stage_model.", "first_stage_model.",
                        "conditioner.embedders.", "model_ema.")
 KOHYA_PREFIXES = ("lora_unet_", "lora_te_", "lora_te1_", "lora_te2_", "lora_te3_")
+
+# The two matrices of a LoRA module: key endings (kohya, PEFT without an adapter name,
+# diffusers' old attention processors), and PEFT's keys that name the adapter.
+PAIR_KEYS = {
+    "down": ((".lora_down.weight", ".lora_A.weight", "_lora.down.weight", ".lora.down.weight"),
+             re.compile(r"(.+)\.lora_A\.[^.]+\.weight$")),
+    "up": ((".lora_up.weight", ".lora_B.weight", "_lora.up.weight", ".lora.up.weight"),
+           re.compile(r"(.+)\.lora_B\.[^.]+\.weight$")),
+}
+
 LYCORIS_MARKERS = (".hada_w1_a", ".hada_w2_a", ".lokr_w1", ".lokr_w2", ".oft_blocks",
                    ".oft_diag", ".diff", ".on_input", ".lora_mid.", ".b1.weight", ".a1.weight",
                    ".dora_scale")
@@ -134,33 +144,26 @@ class LoraFile:
                 names.add(key[: -len(".down.weight")])
         return sorted(names)
 
-    def _down_keys(self) -> dict[str, TensorInfo]:
+    def _side_keys(self, side: str) -> dict[str, TensorInfo]:
+        """Module name → its `down` or `up` matrix, in any format's key naming."""
+        suffixes, adapter = PAIR_KEYS[side]
         out = {}
         for key, t in self.tensors.items():
-            for suffix in (".lora_down.weight", ".lora_A.weight", "_lora.down.weight",
-                           ".lora.down.weight"):
+            for suffix in suffixes:
                 if key.endswith(suffix):
                     out[key[: -len(suffix)]] = t
                     break
             else:
-                m = re.match(r"(.+)\.lora_A\.[^.]+\.weight$", key)
+                m = adapter.match(key)
                 if m:
                     out[m.group(1)] = t
         return out
 
+    def _down_keys(self) -> dict[str, TensorInfo]:
+        return self._side_keys("down")
+
     def _up_keys(self) -> dict[str, TensorInfo]:
-        out = {}
-        for key, t in self.tensors.items():
-            for suffix in (".lora_up.weight", ".lora_B.weight", "_lora.up.weight",
-                           ".lora.up.weight"):
-                if key.endswith(suffix):
-                    out[key[: -len(suffix)]] = t
-                    break
-            else:
-                m = re.match(r"(.+)\.lora_B\.[^.]+\.weight$", key)
-                if m:
-                    out[m.group(1)] = t
-        return out
+        return self._side_keys("up")
 
     def ranks(self) -> dict[str, int]:
         return {m: t.shape[0] for m, t in self._down_keys().items() if t.shape}

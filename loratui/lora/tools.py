@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loratui.i18n import N_
+from loratui.i18n import Message as M
 from loratui.lora.block_layout import BlockLayout, layout_for
 from loratui.lora.weights import LoraWeights, Module, serialize_weights
-from loratui.wording import plural
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def resize(weights: LoraWeights, rank: int, layout: BlockLayout | None
     import torch
 
     if rank < 1:
-        raise ToolError("--rank must be at least 1")
+        raise ToolError(M(N_("--rank must be at least 1")))
     out: dict[str, Module] = {}
     kept: dict[str, list[float]] = {}
     for name, m in weights.modules.items():
@@ -86,16 +87,17 @@ def resize(weights: LoraWeights, rank: int, layout: BlockLayout | None
     total = sum(v[0] for v in kept.values()) / (sum(v[1] for v in kept.values()) or 1.0)
     report.data = {"rank": rank, "energy_kept": total, "energy_kept_per_block": per_block,
                    "from_rank": dict(weights.ranks())}
-    report.lines.append(f"rank {_ranks(weights)} → {rank}: {total * 100:.2f}% of the energy "
-                        "(Σσ²) kept")
+    report.lines.append(M(N_("rank {old} → {new}: {share}% of the energy (Σσ²) kept"),
+                          old=_ranks(weights), new=rank, share=f"{total * 100:.2f}"))
     known = layout.blocks if layout else ()
     order = [b for b in known if b in per_block] + [b for b in per_block if b not in known]
     for b in order:
         report.lines.append(f"  {b:<6} {per_block[b] * 100:7.2f}%")
     low = [b for b in order if per_block[b] < 0.9]
     if low:
-        report.warnings.append(f"{', '.join(low)} keep less than 90% of their energy: compare "
-                               "both files on a grid before deleting the old one")
+        report.warnings.append(M(N_("{blocks} keep less than 90% of their energy: compare both "
+                                    "files on a grid before deleting the old one"),
+                                 blocks=", ".join(low)))
     return LoraWeights(out, weights.metadata, weights.source_format, weights.path), report
 
 
@@ -118,8 +120,8 @@ def merge(loras: list[LoraWeights], weights: list[float]) -> tuple[LoraWeights, 
     import torch
 
     if len(loras) != len(weights):
-        raise ToolError(f"{len(loras)} files but {len(weights)} weights: give one weight "
-                        "per file, e.g. --weights 0.7,0.5")
+        raise ToolError(M(N_("{files} files but {weights} weights: give one weight per file, "
+                             "e.g. --weights 0.7,0.5"), files=len(loras), weights=len(weights)))
     dtype = loras[0].dtype
     names = sorted({n for lora in loras for n in lora.modules})
     shapes: dict[str, tuple] = {}
@@ -132,8 +134,9 @@ def merge(loras: list[LoraWeights], weights: list[float]) -> tuple[LoraWeights, 
                 continue
             shape = (tuple(m.up.shape[:1]), tuple(m.down.shape[1:]))
             if shapes.setdefault(name, shape) != shape:
-                raise ToolError(f"`{name}` has different shapes in the files ({shape} vs "
-                                f"{shapes[name]}): they are for different base models")
+                raise ToolError(M(N_("`{name}` has different shapes in the files ({shape} vs "
+                                     "{other}): they are for different base models"),
+                                  name=name, shape=shape, other=shapes[name]))
             downs.append(m.down.float())
             ups.append(m.up.float() * (w * m.scale))
         if not downs:
@@ -146,8 +149,10 @@ def merge(loras: list[LoraWeights], weights: list[float]) -> tuple[LoraWeights, 
     meta = dict(loras[0].metadata)
     report = Report()
     report.data = {"weights": weights, "sum": sum(weights), "modules": len(out)}
-    report.lines.append(f"merged {len(loras)} LoRAs at {' + '.join(f'{w:g}' for w in weights)}"
-                        f" = {sum(weights):g}: {len(out)} modules, rank {_ranks_of(out)}")
+    report.lines.append(M(N_("merged {n} LoRAs at {weights} = {total}: {modules} modules, rank "
+                             "{ranks}"), n=len(loras),
+                          weights=" + ".join(f"{w:g}" for w in weights),
+                          total=f"{sum(weights):g}", modules=len(out), ranks=_ranks_of(out)))
     return LoraWeights(out, meta, "kohya", None), report
 
 
@@ -165,7 +170,7 @@ def scale(weights: LoraWeights, factor: float, blocks: dict[str, float] | None,
     import torch
 
     if blocks and layout is None:
-        raise ToolError("block vectors exist for SD1.x/SD2.x LoRAs only so far")
+        raise ToolError(M(N_("block vectors exist for SD1.x/SD2.x LoRAs only so far")))
     out: dict[str, Module] = {}
     dropped = 0
     for name, m in weights.modules.items():
@@ -178,21 +183,25 @@ def scale(weights: LoraWeights, factor: float, blocks: dict[str, float] | None,
         dtype = m.alpha.dtype if m.alpha is not None else m.down.dtype
         out[name] = Module(m.down, m.up, torch.tensor(value, dtype=_exact_dtype(value, dtype)))
     if not out:
-        raise ToolError("every module would be at weight 0: nothing left to write")
+        raise ToolError(M(N_("every module would be at weight 0: nothing left to write")))
     report = Report()
     report.data = {"weight": factor, "blocks": blocks, "dropped_modules": dropped}
-    what = f"weight {factor:g}" + (f" × block vector {layout.lbw_string(blocks)}"
-                                   if blocks and layout else "")
-    report.lines.append(f"baked {what} into the alphas: at strength 1.0 the new file acts as "
-                        f"the old one at {factor:g}" + (" with those block weights" if blocks
-                                                        else ""))
+    if blocks and layout:
+        report.lines.append(M(N_("baked weight {weight} × block vector {vector} into the alphas: "
+                                 "at strength 1.0 the new file acts as the old one at {weight} "
+                                 "with those block weights"), weight=f"{factor:g}",
+                              vector=layout.lbw_string(blocks)))
+    else:
+        report.lines.append(M(N_("baked weight {weight} into the alphas: at strength 1.0 the new "
+                                 "file acts as the old one at {weight}"), weight=f"{factor:g}"))
     if dropped:
-        report.lines.append(f"  {plural(dropped, 'module')} at block weight 0 left out")
+        report.lines.append(M.ngettext("  {n} module at block weight 0 left out",
+                                       "  {n} modules at block weight 0 left out", dropped))
     return LoraWeights(out, weights.metadata, weights.source_format, weights.path), report
 
 
 # ------------------------------------------------------------------------------ output
-def default_output(source: Path, suffix: str, fmt: str = "kohya") -> Path:
+def default_output(source: Path, suffix: str) -> Path:
     return source.with_name(f"{source.stem}-{suffix}.safetensors")
 
 
@@ -209,9 +218,11 @@ def write_output(weights: LoraWeights, metadata: dict[str, str], out: Path, *,
     if out.exists():
         is_input = any(out.resolve() == Path(p).resolve() for p in inputs)
         if not overwrite:
-            what = "is the input file" if is_input else "exists"
-            raise ToolError(f"{out} {what}: choose another --output, or add --overwrite "
-                            "(the old file is kept as a timestamped .bak)")
+            raise ToolError(M(N_("{out} is the input file: choose another --output, or add "
+                                 "--overwrite (the old file is kept as a timestamped .bak)")
+                              if is_input else
+                              N_("{out} exists: choose another --output, or add --overwrite "
+                                 "(the old file is kept as a timestamped .bak)"), out=out))
         backup = keep_backup(out)
     atomic_write_bytes(out, serialize_weights(weights, metadata, fmt))
     return backup

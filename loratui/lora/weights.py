@@ -224,7 +224,9 @@ def serialize_weights(weights: LoraWeights, metadata: dict[str, str], fmt: str =
 def read_error(exc: Exception) -> str:
     """One line for any failure to read a LoRA for the tools."""
     if isinstance(exc, (LoraError, WeightsError)):
-        return str(exc)
+        from loratui.i18n import error_text
+
+        return error_text(exc)
     if isinstance(exc, OSError):
         return exc.strerror or str(exc)
     return f"{type(exc).__name__}: {exc}"

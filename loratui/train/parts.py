@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
+from typing import Any
 
 log = logging.getLogger("loratui.train")
 
@@ -34,39 +36,40 @@ def set_attention(unet, kind: str) -> None:
     unet.set_attn_processor(AttnProcessor() if kind == "eager" else AttnProcessor2_0())
 
 
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """Where an optimiser comes from; `package`: what to install when it is not a dependency."""
+    module: str
+    cls: str
+    package: str = ""
+    note: str = ""
+    kwargs: dict[str, Any] = field(default_factory=dict)  # beyond the groups and weight decay
+
+
+OPTIMIZERS = {  # optimizer.name -> where it comes from
+    "AdamW": OptimizerSpec("torch.optim", "AdamW"),
+    "SGD": OptimizerSpec("torch.optim", "SGD", kwargs={"momentum": 0.9}),
+    "AdamW8bit": OptimizerSpec("bitsandbytes.optim", "AdamW8bit", "bitsandbytes", " (CUDA only)"),
+    # transformers' implementation, with explicit LRs
+    "Adafactor": OptimizerSpec("transformers.optimization", "Adafactor", kwargs={
+        "scale_parameter": False, "relative_step": False, "warmup_init": False}),
+    "Prodigy": OptimizerSpec("prodigyopt", "Prodigy", "prodigyopt"),
+    "Lion": OptimizerSpec("lion_pytorch", "Lion", "lion-pytorch"),
+}
+
+
 def make_optimizer(opt, groups):
     """The optimiser named in `[optimizer]` over the LoRA parameter groups."""
-    import torch
+    import importlib
 
-    if opt.name == "AdamW":
-        return torch.optim.AdamW(groups, weight_decay=opt.weight_decay)
-    if opt.name == "SGD":
-        return torch.optim.SGD(groups, weight_decay=opt.weight_decay, momentum=0.9)
-    if opt.name == "AdamW8bit":
-        try:
-            import bitsandbytes as bnb
-        except ImportError:
-            raise TrainingStopped("config", "optimizer.name = AdamW8bit needs bitsandbytes "
-                                  "(CUDA only): pip install bitsandbytes, or use AdamW") \
-                from None
-        return bnb.optim.AdamW8bit(groups, weight_decay=opt.weight_decay)
-    if opt.name == "Adafactor":  # transformers' implementation, with explicit LRs
-        from transformers.optimization import Adafactor
-
-        return Adafactor(groups, scale_parameter=False, relative_step=False,
-                         warmup_init=False, weight_decay=opt.weight_decay)
-    if opt.name == "Prodigy":
-        try:
-            from prodigyopt import Prodigy
-        except ImportError:
-            raise TrainingStopped("config", "optimizer.name = Prodigy needs prodigyopt: "
-                                  "pip install prodigyopt, or use AdamW") from None
-        return Prodigy(groups, weight_decay=opt.weight_decay)
-    if opt.name == "Lion":
-        try:
-            from lion_pytorch import Lion
-        except ImportError:
-            raise TrainingStopped("config", "optimizer.name = Lion needs lion-pytorch: "
-                                  "pip install lion-pytorch, or use AdamW") from None
-        return Lion(groups, weight_decay=opt.weight_decay)
-    raise TrainingStopped("config", f"unknown optimizer {opt.name!r}")
+    spec = OPTIMIZERS.get(opt.name)
+    if spec is None:
+        raise TrainingStopped("config", f"unknown optimizer {opt.name!r}")
+    try:
+        factory = getattr(importlib.import_module(spec.module), spec.cls)
+    except ImportError:
+        if not spec.package:
+            raise
+        raise TrainingStopped("config", f"optimizer.name = {opt.name} needs {spec.package}"
+                              f"{spec.note}: pip install {spec.package}, or use AdamW") from None
+    return factory(groups, weight_decay=opt.weight_decay, **spec.kwargs)

@@ -62,7 +62,7 @@ class RunTrackers:
                                      "(pip install wandb); not logging to wandb")
                 continue
             try:
-                tracker = self._make(name, step=step, run_name=run_name, config=config)
+                tracker = self._make(name, step=step, run_name=run_name)
                 tracker.start()
                 if name == "wandb":
                     tracker.store_init_configuration(config)
@@ -74,7 +74,7 @@ class RunTrackers:
             self.accel.trackers.append(tracker)
         return self.warnings
 
-    def _make(self, name: str, *, step: int, run_name: str, config: dict[str, Any]):
+    def _make(self, name: str, *, step: int, run_name: str):
         from accelerate.tracking import LOGGER_TYPE_TO_CLASS, TensorBoardTracker, WandBTracker
 
         if name == "tensorboard":  # <run>/tensorboard/events.out.tfevents.*

@@ -13,7 +13,8 @@ import queue
 import re
 import threading
 
-ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[=>78M]")
+from loratui.doctor.util import ANSI
+
 HEAD = 256 * 1024
 CATCH_UP = 8 << 20
 MAX_READ = 4 << 20
@@ -219,5 +220,5 @@ class Segments:
         if not data:
             return []
         text = data.decode("utf-8", errors="replace").replace("\x00", "")
-        text = ANSI_RE.sub("", text)  # (NULs: a preallocated or sparse log's unwritten part)
+        text = ANSI.sub("", text)  # (NULs: a preallocated or sparse log's unwritten part)
         return [s for s in re.split(r"[\r\n]", text) if s.strip()]

@@ -130,7 +130,8 @@ def test_trigger_command_gives_the_advice_in_chinese(tmp_path):
     run = subprocess.run([sys.executable, "-m", "loratui", "--lang", "zh", "dataset", "trigger",
                           str(src), "汉服女孩"], capture_output=True, text=True,
                          encoding="utf-8", env=env)
-    assert "trigger-cjk" in run.stdout and "9 byte-level tokens" in run.stdout
+    assert "trigger-cjk" in run.stdout and "拆成 9 个字节级 token" in run.stdout
+    assert "byte-level" not in run.stdout   # the computed message is translated too
     assert "汉服女孩 用 `hanfu_girl_`" in run.stdout  # the fix, from the message catalogue
     english = subprocess.run([sys.executable, "-m", "loratui", "dataset", "trigger", str(src),
                               "汉服女孩"], capture_output=True, text=True, encoding="utf-8",

@@ -153,3 +153,45 @@ def test_argparse_texts_cover_the_running_python():
     listed = set(argparse_texts.ARGPARSE_MESSAGES)
     missing = {t.encode().decode("unicode_escape") for t in shown - developer_only} - listed
     assert not missing, missing
+
+
+def run_cli(argv: list[str], monkeypatch) -> tuple[int, str, str]:
+    """(exit status, stdout, stderr) of `loratui ARGV` run in this process."""
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setenv("LORATUI_FAKE_GPU", "")
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(argv)
+        except SystemExit as exc:
+            code = exc.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_command_messages_in_chinese(tmp_path, monkeypatch):
+    code, out, _ = run_cli(["--lang", "zh", "presets", "--gpu", "8GB"], monkeypatch)
+    assert code == 0
+    assert "显卡：8 GB（按给定值）" in out and "系列：SD1.5" in out
+    assert "显存估算：3.7 GB，8 GB 显卡：装得下" in out and "estimate" not in out
+    code, out, _ = run_cli(["--lang", "en", "presets", "--gpu", "8GB"], monkeypatch)
+    assert "GPU: 8 GB (as given)" in out and "on an 8 GB card: fits" in out
+    code, _, err = run_cli(["--lang", "zh", "runs", "--dir", str(tmp_path)], monkeypatch)
+    assert code == 0 and f"{tmp_path} 下没有训练" in err
+    code, _, err = run_cli(["--lang", "zh", "config", "import", "x.json", "-o", str(tmp_path)],
+                           monkeypatch)
+    assert code == 2 and err.startswith(f"错误：{tmp_path} 是个文件夹；请给 -o 一个文件名")
+    config = tmp_path / "loratui.toml"
+    config.write_text("[network]\nrank = 8\n", encoding="utf-8")
+    code, out, _ = run_cli(["--lang", "zh", "config", "check", str(config)], monkeypatch)
+    assert code == 0 and out.strip() == f"{config}：没问题"
+    config.write_text('[network]\nrank = 0\nrnk = 2\n[training]\nmixed_precision = "fp8"\n',
+                      encoding="utf-8")
+    code, out, _ = run_cli(["--lang", "zh", "config", "check", str(config)], monkeypatch)
+    assert code == 1 and out.startswith(f"错误：{config}: \n")
+    assert "`network.rank` = 0：应大于或等于 1（[1, 1024]）" in out
+    assert "未知的配置项 `network.rnk`（检查拼写" in out
+    assert "`training.mixed_precision` = 'fp8'：应为 'no', 'fp16' 或 'bf16'（可选 no, fp16, bf16）" in out
+    code, out, _ = run_cli(["--lang", "en", "config", "check", str(config)], monkeypatch)
+    assert "`network.rank` = 0: Input should be greater than or equal to 1 ([1, 1024])" in out
+    code, _, err = run_cli(["--lang", "zh", "doctor", "--set", "oops"], monkeypatch)
+    assert code == 2 and "--set 'oops'：请写成 NAME=VALUE" in err

@@ -152,3 +152,24 @@ def test_cli_grid_bad_base_exit_2(tiny_a, tmp_path):
     r = run_cli("lora", "grid", str(tiny_a), "--base", str(tmp_path), "--prompt", "x",
                 "--columns", "ALL", "--weights", "1", "-o", str(tmp_path / "g.png"))
     assert r.returncode == 2 and "model_index.json" in r.stderr
+
+
+def test_composed_grid_puts_each_cell_at_its_box(tmp_path):
+    """The labelled PNG holds every rendered cell, unchanged, where `cell_box` says."""
+    from PIL import Image
+
+    from loratui.lora.grid import Column, GridResult, GridSpec, cell_box, compose
+
+    cells = {}
+    for r in range(2):
+        for c in range(3):
+            cells[(r, c)] = tmp_path / f"{r}-{c}.png"
+            Image.new("RGB", (16, 16), (40 * r + 10, 60 * c + 20, 200)).save(cells[(r, c)])
+    result = GridResult(tmp_path / "grid.png", [0.6, 0.8],
+                        [Column(n, {}) for n in ("ALL", "INS", "OUTS")], cells, size=16)
+    spec = GridSpec(tmp_path / "a.safetensors", tmp_path, "sks", tmp_path / "grid.png")
+    grid = np.asarray(compose(result, spec), dtype=np.int16)
+    for (r, c), path in cells.items():
+        x0, y0, x1, y1 = cell_box(result, r, c)
+        with Image.open(path) as img:
+            assert np.array_equal(grid[y0:y1, x0:x1], np.asarray(img, dtype=np.int16))

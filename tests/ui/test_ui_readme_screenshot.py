@@ -1,12 +1,15 @@
-"""The README's screenshot: the Train step following a real run, rendered to PNG.
+"""The READMEs' screenshots: the Train step following a real run, rendered to PNG, in
+English (README.md) and in Chinese (README.zh-CN.md).
 
 The run folder in tests/fixtures/readme-run was written by loratui's trainer (the demo's
 tiny model and images, 320 steps on a CPU), cut at step 240 as if it were still running:
 its loss rows, speed, ETA and sample images are real.
 The project sits where a user keeps one (~/loras/hanfu_girl). The test renders the
 screen at 120×40 to PNG and checks that every character has a glyph in the font, the
-curve stays inside its frame and the sample image shows. Set LORATUI_WRITE_SCREENSHOT=1
-to write docs/wizard-train.png (then look at it before committing).
+curve stays inside its frame and the sample image shows. The Chinese one also needs a
+CJK font (fonts-wqy-microhei, fonts-noto-cjk): each Chinese character is drawn from it
+across two cells and must stay inside them. Set LORATUI_WRITE_SCREENSHOT=1 to write
+docs/wizard-train.png and docs/wizard-train-zh.png (then look at them before committing).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import socket
 from pathlib import Path
 
 import pytest
-from png_render import Renderer, find_font
+from png_render import Renderer, find_cjk_font, find_font
+from rich.cells import get_character_cell_size
 from ui_helpers import fake_gpu, screen_lines
 
 from loratui.ui.app import create_app
@@ -60,8 +64,9 @@ def realistic_project(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
     return project, run
 
 
-async def test_readme_screenshot(tmp_path, monkeypatch) -> None:
-    project, run = realistic_project(tmp_path, monkeypatch)
+async def following(project: Path, run: Path, renderer: Renderer):
+    """The Train step once the whole run folder is read: (screen text, image, characters
+    no font draws)."""
     steps = sum(1 for _ in (run / "metrics.jsonl").open())
     app = create_app(project, gpu=fake_gpu(), run_dir=run, step="train", watch_interval=0.05)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -73,7 +78,13 @@ async def test_readme_screenshot(tmp_path, monkeypatch) -> None:
         chart._draw()
         await pilot.pause(0.3)
         lines = screen_lines(app)
-        image, missing = Renderer().render(app)
+        image, missing = renderer.render(app)
+    return lines, image, missing
+
+
+async def test_readme_screenshot(tmp_path, monkeypatch) -> None:
+    project, run = realistic_project(tmp_path, monkeypatch)
+    lines, image, missing = await following(project, run, Renderer())
     shown = "\n".join(lines)
     assert "~/loras/hanfu_girl" in shown  # a path a user has, not a test folder
     assert f"/{state_max(run)}" in shown and "it/s" in shown and "ETA" in shown
@@ -83,6 +94,31 @@ async def test_readme_screenshot(tmp_path, monkeypatch) -> None:
     assert sample_shown(image, lines)
     if os.environ.get("LORATUI_WRITE_SCREENSHOT"):
         image.save(REPO / "docs" / "wizard-train.png", optimize=True)
+
+
+@pytest.mark.skipif(find_cjk_font() is None,
+                    reason="no CJK font found by fontconfig or in the usual places "
+                           "(install fonts-wqy-microhei or fonts-noto-cjk)")
+async def test_readme_screenshot_in_chinese(tmp_path, monkeypatch, chinese) -> None:
+    project, run = realistic_project(tmp_path, monkeypatch)
+    renderer = Renderer(cjk=True)
+    lines, image, missing = await following(project, run, renderer)
+    shown = "\n".join(lines)
+    assert "~/loras/hanfu_girl" in shown
+    assert "训练中: hanfu_girl-20261125-030112" in shown  # the title line, in Chinese
+    assert f"/{state_max(run)}" in shown and "it/s" in shown
+    assert "样图 e0024_00.png" in shown and "步数" in shown
+    assert not missing, f"no glyph for {sorted(missing)}"
+    # Every Chinese character came from the CJK font, inside its two cells.
+    wide = {ch for line in lines for ch in line if get_character_cell_size(ch) == 2}
+    cjk_name = " ".join(renderer.cjk.getname())
+    assert len(wide) > 20 and wide <= renderer.drawn[cjk_name], wide - renderer.drawn[cjk_name]
+    assert not renderer.outside, f"drawn outside their cells: {sorted(renderer.outside)}"
+    assert curve_inside_frame(lines)
+    assert sample_shown(image, lines)
+    if os.environ.get("LORATUI_WRITE_SCREENSHOT"):
+        image.save(REPO / "docs" / "wizard-train-zh.png", optimize=True)
+    assert "(docs/wizard-train-zh.png)" in (REPO / "README.zh-CN.md").read_text()
 
 
 def state_max(run: Path) -> int:

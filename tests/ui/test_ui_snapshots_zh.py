@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 from test_ui_snapshots import fixed_project, following_a_run  # noqa: F401 (the fixture)
-from ui_helpers import NO_GPU, fake_gpu
+from ui_helpers import NO_GPU, fake_gpu, settle
 
 from loratui.ui.app import create_app
 from loratui.ui.dialogs import ErrorDialog
@@ -19,17 +19,7 @@ from loratui.ui.dialogs.help import HelpScreen
 
 SIZE = (80, 24)
 # Steps that show the project as it is (no dataset, no LoRA yet): what a new user sees.
-# The Trigger step's Chinese snapshot differs when run after the other UI tests (it passes
-# alone); until that leak is found it is marked xfail rather than left to fail at random.
-STEPS = ("start", "dataset", "captions",
-         pytest.param("trigger", marks=pytest.mark.xfail(
-             reason="order-dependent render after other UI tests", strict=False)),
-         "parameters", "export", "test")
-
-
-async def settle(pilot) -> None:
-    await pilot.pause(0.3)
-    await pilot.pause()
+STEPS = ("start", "dataset", "captions", "trigger", "parameters", "export", "test")
 
 
 @pytest.mark.parametrize("step", STEPS)

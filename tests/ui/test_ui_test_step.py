@@ -4,7 +4,6 @@ prompt and ComfyUI workflow, checked by the doctor, with the P21 rescue."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -12,8 +11,6 @@ from ui_helpers import NO_GPU, paste, text, write_run
 
 from loratui.config import RunConfig, save_config
 from loratui.ui.app import create_app
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lora"))
 
 
 async def until(pilot, predicate, timeout: float = 60.0, app=None) -> None:
@@ -25,7 +22,7 @@ async def until(pilot, predicate, timeout: float = 60.0, app=None) -> None:
 
 
 def project_with_lora(tmp_path: Path) -> tuple[Path, Path]:
-    from lora_helpers import sd15_layout_lora
+    from tests.lora.lora_helpers import sd15_layout_lora
 
     project = tmp_path / "proj"
     project.mkdir()
@@ -95,11 +92,11 @@ async def test_test_step_without_a_lora_says_so(tmp_path) -> None:
 
 async def test_test_step_ctrl_r_renders_the_grid_png_and_shows_it(tmp_path) -> None:
     """ctrl+r on the tiny model: the grid PNG is written beside the LoRA and shown."""
-    from lora_helpers import TRIGGER, tiny_lora
     from PIL import Image
 
     from loratui.tiny import build_tiny_model
     from loratui.ui.widgets.sample_view import SampleView
+    from tests.lora.lora_helpers import TRIGGER, tiny_lora
 
     model = build_tiny_model(tmp_path / "model", extra_words=[TRIGGER])
     project = tmp_path / "proj"

@@ -58,6 +58,37 @@ def write_run(folder, *, steps: int = 50, max_steps: int = 100, state: str = "ru
     return folder
 
 
+async def settle(pilot, *, timeout: float = 10.0) -> None:
+    """Bring the screen to a steady state for a snapshot: background work done (the
+    tokenizer, a scan, a check) and what it posted drawn, and every text cursor shown
+    steadily. A blinking cursor's phase at the moment of the snapshot depends on how long
+    that work took (slower when transformers is first imported, faster once an earlier
+    test imported it), so a blinking cursor would make snapshots depend on test order."""
+    import time
+
+    from textual.widgets import Input, TextArea
+
+    app = pilot.app
+    deadline = time.monotonic() + timeout
+    await pilot.pause(0.1)
+    while time.monotonic() < deadline:
+        busy = [w for w in app.workers if w.is_running and w.group not in FOLLOWERS]
+        if not busy:
+            await pilot.pause()
+            if not any(w.is_running and w.group not in FOLLOWERS for w in app.workers):
+                break
+        await pilot.pause(0.05)
+    for screen in app.screen_stack:
+        for field in [*screen.query(Input), *screen.query(TextArea)]:
+            field.cursor_blink = False
+    await pilot.pause()
+    await pilot.pause()
+
+
+# Workers that run as long as the screen shows (following a run, sampling the GPU).
+FOLLOWERS = {"follow", "gpu"}
+
+
 async def paste(pilot, app, selector: str, text: str) -> None:
     """Focus an input, clear it, and paste `text` the way a terminal delivers a paste
     (bracketed paste → a Paste event), which is how users enter long paths."""

@@ -103,3 +103,18 @@ def test_a_failing_or_slow_notify_never_stops_the_watch(tmp_path):
     failing.wait(5)
     assert any("still running" in f for f in slow.failures)
     assert any("status 3" in f for f in failing.failures)
+
+
+def test_once_view_in_chinese(tmp_path):
+    """The live view's labels and state follow --lang; numbers, codes and paths stay."""
+    stream = sd_scripts(steps=30, epochs=2)
+    log = tmp_path / "train.log"
+    log.write_bytes(stream.data)
+    env = {"XDG_STATE_HOME": str(tmp_path / "state"), "COLUMNS": "120", "NO_COLOR": "1"}
+    r = loratui("--lang", "zh", "watch", log, "--once", env=env)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert "状态" in out and "已完成" in out and "第 2 轮" in out and "平均" in out
+    assert "finished" not in out and "epoch" not in out
+    english = loratui("--lang", "en", "watch", log, "--once", env=env).stdout.decode()
+    assert "finished" in english and "epoch 2" in english

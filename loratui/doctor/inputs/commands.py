@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import re
 
-from loratui.doctor.util import LazyRe
+from loratui.doctor.util import ANSI, LazyRe
 
-ANSI = LazyRe(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
 # Prompts and prefixes in front of a command on its line.
 PROMPT = LazyRe(
     r"^\s*(?:\([\w.-]+\)\s*)?(?:"

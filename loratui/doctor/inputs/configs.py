@@ -383,7 +383,7 @@ def command_facts(cmd, text: str, env: dict | None = None, *, excerpt: bool = Fa
     """Facts from one `Command` (None: no command, only a script's variables). A command
     whose settings are partly elsewhere (`--config_file`), cut short, or found in an
     excerpt with no whole command leaves missing keys unknown."""
-    from loratui.doctor.inputs.commands import substitute
+    from loratui.doctor.inputs.commands import substitute, unquote
 
     f = ConfigFacts("cmdline", text)
     f.defaults.update(SDSCRIPTS_DEFAULTS)
@@ -414,7 +414,7 @@ def command_facts(cmd, text: str, env: dict | None = None, *, excerpt: bool = Fa
             canon = ONETRAINER_KEYS.get(canon, canon)
         line = _arg_line(text, name, cmd)
         if isinstance(value, str):
-            value = unquote_value(value)
+            value = unquote(value)
             if re.fullmatch(r"\{\w+\}", value):
                 continue  # a notebook's `{VARIABLE}`: the value is not in the paste
         _set_arg(f, canon, value, (name,), line)
@@ -439,19 +439,13 @@ def command_facts(cmd, text: str, env: dict | None = None, *, excerpt: bool = Fa
     # accelerate's own --mixed_precision applies when the script does not set one.
     acc_mp = f.extra.get("accelerate", {}).get("mixed_precision")
     if acc_mp and not f.has("mixed_precision"):
-        f.inferred["mixed_precision"] = unquote_value(str(acc_mp))
+        f.inferred["mixed_precision"] = unquote(str(acc_mp))
     if f.extra["script"].startswith("sdxl_"):
         f.inferred["sdxl"] = True
     whole = cmd is not None and cmd.whole and bool(cmd.script)
     f.complete = whole and not excerpt and not f.has("config_file") and \
         f.extra.get("trainer") != "onetrainer"
     return f
-
-
-def unquote_value(value: str) -> str:
-    from loratui.doctor.inputs.commands import unquote
-
-    return unquote(value)
 
 
 def _arg_line(text: str, name: str, cmd) -> int | None:

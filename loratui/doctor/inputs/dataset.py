@@ -15,6 +15,8 @@ from collections import Counter
 from collections.abc import Callable
 
 from loratui.doctor.inputs import IMAGE_EXTS
+from loratui.i18n import N_
+from loratui.i18n import Message as M
 
 CAPTION_EXTS = (".txt", ".caption", ".cap", ".tags")
 JUNK_NAMES = (".ds_store", "thumbs.db", "desktop.ini")
@@ -68,7 +70,8 @@ def _read_caption(img: ImageFact, exts: tuple[str, ...]) -> None:
             try:
                 img.caption = raw.decode("utf-8-sig").strip()
             except UnicodeDecodeError as exc:
-                img.caption_error = f"byte {raw[exc.start]:#04x} at offset {exc.start}"
+                img.caption_error = M(N_("byte {byte} at offset {offset}"),
+                                      byte=f"{raw[exc.start]:#04x}", offset=exc.start)
                 img.caption = raw.decode("utf-8", errors="replace").strip()
             return
 

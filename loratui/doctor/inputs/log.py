@@ -20,7 +20,8 @@ import re
 from bisect import bisect_right
 from pathlib import Path
 
-ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
+from loratui.doctor.util import ANSI
+
 MAX_HITS_PER_NEEDLE = 200
 BLOCK = 8 << 20
 # Past this many lines holding a `\r` while the view stays over half the size read (a `\r`
@@ -54,7 +55,7 @@ def _segment_at(buf: bytes, pos: int) -> str:
     if end - start > 4000:
         start, end = max(start, pos - 2000), min(end, pos + 2000)
     text = buf[start:end].decode("utf-8", errors="replace")
-    return ANSI_RE.sub("", text).strip()
+    return ANSI.sub("", text).strip()
 
 
 def _blocks(path: str | Path, skip: int = 0, encoding: str | None = None):
@@ -348,9 +349,6 @@ class LogData:
             if len(out) >= limit:
                 break
         return out
-
-    def text_head(self, n: int = 256 * 1024) -> str:
-        return ANSI_RE.sub("", self.view[:n].decode("utf-8", errors="replace"))
 
 
 def load_log(path: Path) -> LogData:

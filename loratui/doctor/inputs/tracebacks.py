@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from loratui.doctor.util import LazyRe
+from loratui.doctor.util import ANSI, LazyRe
 
 PLAIN = b"Traceback (most recent call last)"
 MAX_TRACEBACKS = 100
@@ -20,7 +20,6 @@ FRAME = LazyRe(r'^\s*File "([^"]+)", line (\d+), in (\S+)')
 RICH_FRAME = LazyRe(r"^[│|]\s*(\S.*?):(\d+)\s+in\s+(\S+)\s*[│|]?\s*$")
 EXC = LazyRe(r"^(?:[\w.]+\.)?(\w*(?:Error|Exception|Interrupt|Exit|Fault)\w*|Killed)"
              r"(?::\s*(.*))?$")
-ANSI = LazyRe(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 # After a traceback: the run went on (progress, epochs, saving) ...
 PROGRESS = LazyRe(rb"\d+/\d+ \[[^\]\n]*(?:it/s|s/it)|^\s*epoch \d+/\d+|saving checkpoint|"
                   rb"model saved|steps:\s+\d+%", re.M)
@@ -70,10 +69,6 @@ class Traceback:
             return True
         return self.exc_type in ("ModuleNotFoundError", "ImportError") and any(
             BENIGN_FRAME.search(f.func) or "triton" in f.file.lower() for f in self.frames)
-
-    def in_frames(self, pattern: re.Pattern | LazyRe) -> bool:
-        return any(pattern.search(f.func) or pattern.search(f.file.replace("\\", "/"))
-                   for f in self.frames)
 
     def __repr__(self) -> str:
         return f"<Traceback line {self.line} {self.exc_type}: {self.message[:40]}>"

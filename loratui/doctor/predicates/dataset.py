@@ -9,7 +9,7 @@ from collections import Counter
 from loratui.doctor import facts as F
 from loratui.doctor.inputs.dataset import REPEATS_RE
 from loratui.doctor.predicates.config import common_trigger
-from loratui.doctor.registry import Hit, Text, predicate
+from loratui.doctor.registry import Hit, Text, TextList, predicate
 from loratui.i18n import N_
 
 ODD_FORMATS = (".jxl", ".avif", ".heic", ".gif", ".tif", ".tiff")
@@ -30,7 +30,8 @@ def _examples(paths, root, n=3) -> str:
             rel = ".."
         out.append(shown(p if rel.startswith("..") else rel))
     more = len(paths) - n
-    return ", ".join(out) + (f" and {more} more" if more > 0 else "")
+    listed = TextList(out)
+    return Text(N_("{listed} and {n} more"), listed=listed, n=more) if more > 0 else listed
 
 
 @predicate("dataset_tiny")
@@ -52,8 +53,8 @@ def training_size(ds, default: int) -> tuple[tuple[int, int], str]:
     points at this folder, else the rule's default (SD1.5's native 512)."""
     res = F.resolution(ds.config) if ds.config is not None else None
     if res:
-        return res, "the config's training resolution"
-    return (default, default), "SD1.5's native size"
+        return res, Text(N_("the config's training resolution"))
+    return (default, default), Text(N_("SD1.5's native size"))
 
 
 @predicate("images_not_native")
@@ -92,7 +93,7 @@ def missing_captions(inp, ctx, rule, th):
     if ds.caption_extension and other and len(missing) == len(ds.images):
         return  # every caption has another extension: that is caption-extension-mismatch
     yield Hit({"n": len(missing), "total": len(ds.images),
-               "ext": ds.caption_extension or "any caption extension",
+               "ext": ds.caption_extension or Text(N_("any caption extension")),
                "examples": _examples(missing, ds.root)})
 
 

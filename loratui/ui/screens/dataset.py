@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from loratui.i18n import N_, _, ngettext
+from loratui.i18n import N_, _, localized, ngettext
 from loratui.ui import core
 from loratui.ui.dialogs.prepare import PrepareDialog
 from loratui.ui.fixes import wizard_fix
@@ -290,14 +290,14 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
             box.update(_("No problems found.") if self.report else "")
             return
         f = findings[min(index, len(findings) - 1)]
-        files = "\n".join(f"  {p}" + (f": {f.details[p]}" if p in f.details else "")
-                          for p in f.paths[:12])
+        files = "\n".join(f"  {p}" + (f": {localized(f.details[p])}" if p in f.details
+                                      else "") for p in f.paths[:12])
         more = "\n  … " + _("{n} more").format(n=len(f.paths) - 12) if len(f.paths) > 12 \
             else ""
         title, code, severity = _shown(f)
         kind = "\n" + _("found as: {kind}").format(kind=f.kind) if code else ""
         severity = _(SEVERITY[severity]) if severity in SEVERITY else severity
-        box.update(f"{title} ({severity}){kind}\n{f.message}\n\n" +
+        box.update(f"{title} ({severity}){kind}\n{localized(f.message)}\n\n" +
                    _("Fix: {fix}").format(fix=wizard_fix(f.kind, f.fix)) + "\n\n" +
                    _("Refs: {refs}  (F1 explains the codes)").format(
                        refs=", ".join(f.refs) or "–") +

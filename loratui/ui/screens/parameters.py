@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, Select, Static
 
 from loratui.config import ConfigError, RunConfig, field_docs, parse_config
-from loratui.i18n import N_, _
+from loratui.i18n import N_, _, localized
 from loratui.ui import core
 from loratui.ui.dialogs.edit_field import EditFieldDialog
 from loratui.ui.messages import TaskDone
@@ -224,7 +224,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
         lines.append(_("value: {value}   default: {default}").format(
             value=shown, default=value_text(row["default"], key)))
         if range_text(row):
-            lines.append(_("allowed: {range}").format(range=range_text(row)) +
+            lines.append(_("allowed: {range}").format(range=localized(range_text(row))) +
                          (f" {row['unit']}" if row["unit"] else ""))
         if row["pitfalls"]:
             lines.append(_("pitfalls: {refs}").format(refs=", ".join(row["pitfalls"])))

@@ -19,7 +19,7 @@ from textual.css.query import NoMatches
 from textual.widgets import ProgressBar, RichLog, Static
 from textual.worker import get_current_worker
 
-from loratui.i18n import N_, _
+from loratui.i18n import N_, _, ngettext, pgettext, width
 from loratui.ui import core
 from loratui.ui.messages import GpuUpdate, RunUpdate
 from loratui.ui.runwatch import Speed, format_duration, open_run_source
@@ -53,11 +53,44 @@ def finite(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def event_name(kind: str) -> str:
+    """A trainer's event type (loratui.train) as the Events log names it."""
+    names = {"started": pgettext("run event", "started"),
+             "resumed": pgettext("run event", "resumed"),
+             "sample": pgettext("run event", "sample"),
+             "checkpoint": pgettext("run event", "checkpoint"),
+             "warning": pgettext("run event", "warning"),
+             "skipped": pgettext("run event", "skipped"),
+             "finished": pgettext("run event", "finished"),
+             "interrupted": pgettext("run event", "interrupted"),
+             "nan": pgettext("run event", "NaN loss"),
+             "oom": pgettext("run event", "out of memory"),
+             "failed": pgettext("run event", "failed"),
+             "crashed": pgettext("run event", "crashed"),
+             "resume_fallback": pgettext("run event", "resumed earlier")}
+    return names.get(kind, kind)
+
+
+def event_message(event: dict[str, Any]) -> str:
+    """An event's message in the wizard's language where its fields say it all; else as
+    the trainer wrote it."""
+    kind, paths = event.get("type"), event.get("paths")
+    if kind == "sample" and isinstance(paths, list):
+        return ngettext("{n} sample image", "{n} sample images", len(paths)).format(
+            n=len(paths))
+    if kind in ("started", "resumed") and isinstance(event.get("step"), int) \
+            and isinstance(event.get("max_steps"), int):
+        return _("step {step}/{max_steps}").format(step=event["step"],
+                                                  max_steps=event["max_steps"])
+    return str(event.get("message", ""))
+
+
 def event_line(event: dict[str, Any], project: Path) -> str:
     """One event of the run for the log: time, type, message; paths inside the project
     written relative to it (`dataset/demo_04.png: no caption`), and the log wraps the rest."""
-    message = str(event.get("message", "")).replace(f"{project}{os.sep}", "")
-    return f"{str(event.get('time', ''))[11:19]} {event.get('type', '?'):12} {message}"
+    message = event_message(event).replace(f"{project}{os.sep}", "")
+    name = event_name(str(event.get("type", "?")))
+    return f"{str(event.get('time', ''))[11:19]} {name}{' ' * max(1, 13 - width(name))}{message}"
 
 
 class TrainScreen(WizardScreen):
@@ -274,7 +307,8 @@ a run it did not start; escape stops watching.
         now = message.state.get("state")
         if was in core.ACTIVE_STATES and now in ("failed", "crashed"):
             if self.foreign:
-                self.notify(f"The run {now}: {message.state.get('error') or 'see its log'}",
+                self.notify(_("The run {state}: {error}").format(
+                    state=state_name(now), error=message.state.get("error") or _("see its log")),
                             severity="error", timeout=30)
             else:
                 self._report_failure(message.state)
@@ -290,12 +324,13 @@ a run it did not start; escape stops watching.
         code, severity = str(ev.get("code") or "?"), str(ev.get("severity") or "warning")
         title = str(ev.get("title") or ev.get("message") or "")
         fix = str(ev.get("fix") or "")
-        self.notify(f"{title}\nFix: {fix}" if fix else title, title=f"{code} ({severity})",
+        self.notify(f"{title}\n" + _("Fix: {fix}").format(fix=fix) if fix else title,
+                    title=f"{code} ({severity})",
                     severity="error" if severity == "error" else "warning",
                     timeout=30 if severity == "error" else 12)
         mark = "✖" if severity == "error" else "!"
         line = f"{str(ev.get('time', ''))[11:19]} {mark} {code:10} {title}"
-        log.write(Text(line + (f" — fix: {fix}" if fix else ""),
+        log.write(Text(line + (" — " + _("fix: {fix}").format(fix=fix) if fix else ""),
                        style="bold red" if severity == "error" else "yellow"))
 
     def _report_failure(self, st: dict[str, Any]) -> None:
@@ -322,18 +357,20 @@ a run it did not start; escape stops watching.
         rate = self.speed.per_second
         self._set("#run-numbers", f"{step}/{max_steps or '?'}  ETA {format_duration(eta)}  "
                   f"{f'{rate:.2f}' if rate else '–'} it/s")
-        title = f"{state}: {self.run_path.name if self.run_path else ''}"
+        title = f"{state_name(state)}: {self.run_path.name if self.run_path else ''}"
         if self.foreign:
-            trainer = st.get("trainer") or "another trainer"
-            title = f"watching {trainer}, {state}: {short_path(self.run_path, 50)}"
+            title = _("watching {trainer}, {state}: {path}").format(
+                trainer=st.get("trainer") or _("another trainer"), state=state_name(state),
+                path=short_path(self.run_path, 50))
             codes = dict.fromkeys(str(f.get("code")) for f in self.findings)
             if codes:
-                title += f" — doctor: {', '.join(codes)}"
+                title += " — " + _("doctor: {codes}").format(codes=", ".join(codes))
         if st.get("error"):  # its first line: the whole text is in the dialog and the log
             error = str(st["error"]).strip().splitlines()[0]
             title += f" — {error[:157] + '…' if len(error) > 160 else error}"
         if state == "crashed":
-            title += " — the trainer process is gone (ctrl+r resumes if it saved a state)"
+            title += " — " + _("the trainer process is gone (ctrl+r resumes if it saved a "
+                               "state)")
         self._set("#run-title", title)
         self._show_stats()
 
@@ -367,7 +404,7 @@ a run it did not start; escape stops watching.
             return
         self.state.watch_path = None
         self.refresh_from_state()
-        self.notify("Stopped watching; the run itself goes on.")
+        self.notify(_("Stopped watching; the run itself goes on."))
 
     def action_start(self) -> None:
         if self.run_state.get("state") in core.ACTIVE_STATES:

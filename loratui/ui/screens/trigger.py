@@ -11,9 +11,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Static
 
-from loratui.i18n import N_, _, ngettext
+from loratui.i18n import N_, _, localized, ngettext
 from loratui.ui import core
 from loratui.ui.dialogs import ConfirmDialog
+from loratui.ui.fixes import wizard_fix
 from loratui.ui.messages import TaskDone
 from loratui.ui.screens.base import WizardScreen
 
@@ -144,7 +145,8 @@ CLIP tokens     How the base model's tokenizer splits the word. One or two rare 
             verdict.update("✓ " + _("`{word}` looks unique").format(word=rep.word))
         verdict.set_class(bool(serious), "warn")
         verdict.set_class(not serious and bool(rep.word.strip()), "good")
-        lines = [f"{MARK.get(f.severity, '·')} {f.message}: {f.fix}" for f in rep.findings]
+        lines = [f"{MARK.get(f.severity, '·')} " + _("{message}: {fix}").format(
+            message=localized(f.message), fix=wizard_fix(f.kind, f.fix)) for f in rep.findings]
         if rep.suggestions:
             lines.append(_("try:") + " " + "  ".join(rep.suggestions))
         self.query_one("#trigger-findings", Static).update("\n".join(lines))
@@ -162,7 +164,9 @@ CLIP tokens     How the base model's tokenizer splits the word. One or two rare 
                 + (_(" — ctrl+o puts it first everywhere") if rep.missing or rep.not_first
                    else ""))
         tok = self.query_one("#trigger-tokenizer", Static)
-        if rep.tokens is not None:
+        if not rep.word.strip():
+            tok.update("")  # nothing to split (not "no tokenizer": it may well be loaded)
+        elif rep.tokens is not None:
             tok.update(_("CLIP tokens: {tokens} ({n})").format(tokens=" | ".join(rep.tokens),
                                                               n=len(rep.tokens)))
         else:

@@ -6,6 +6,8 @@ from array import array
 
 from textual_plotext import PlotextPlot
 
+from loratui.i18n import _
+
 MAX_POINTS = 400  # plotted points per series; more cannot be seen in a terminal anyway
 
 
@@ -79,9 +81,9 @@ class LossChart(PlotextPlot):
         plt.clear_figure()
         # The legend is in the title: plotext's legend box sits on the curve's start.
         # A trainer that prints only its average (sd-scripts' avr_loss) has no raw series.
-        plt.title("loss: raw (grey), average (cyan)" if len(self.steps) or
-                  not len(self.smooth_steps) else "loss: average (cyan)")
-        plt.xlabel("step")
+        plt.title(_("loss: raw (grey), average (cyan)") if len(self.steps) or
+                  not len(self.smooth_steps) else _("loss: average (cyan)"))
+        plt.xlabel(_("step"))
         if len(self.steps) or len(self.smooth_steps):
             xs: list = []
             every: list[float] = []

@@ -1,0 +1,47 @@
+"""`loratui --lang zh lora inspect|blocks` in Chinese: the labels, counts and verdicts come
+from the message catalogue; module names, block names and numbers stay as they are."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from loratui import i18n
+
+from .lora_helpers import run_cli
+
+
+@pytest.fixture(autouse=True)
+def english_after():
+    yield
+    i18n.set_language(None)
+
+
+def test_inspect_and_blocks_in_chinese(sd15_file):
+    inspect = run_cli("--lang", "zh", "lora", "inspect", str(sd15_file))
+    assert inspect.returncode == 0, inspect.stderr
+    out = inspect.stdout
+    for label in ("  格式        ", "  系列        ", "  模块        ", "  健康状况    ",
+                  "  数据类型    "):
+        assert label in out, out
+    assert re.search(r"个（UNet \d+ 个，文本编码器 \d+ 个），张量 \d+ 个", out), out
+    assert "（alpha / rank，在权重 1.0 时生效）" in out and "没有 NaN" in out
+    assert not re.search(r"\b(tensors|modules|applied|weight|untrained)\b", out), out
+    blocks = run_cli("--lang", "zh", "lora", "blocks", str(sd15_file))
+    assert blocks.returncode == 0, blocks.stderr
+    assert "各分层强度 ‖ΔW‖" in blocks.stdout and "  分层   模块      强度   占比" in blocks.stdout
+    assert "主导分层：" in blocks.stdout and "dominant" not in blocks.stdout
+    english = run_cli("--lang", "en", "lora", "blocks", str(sd15_file))
+    assert "  block  mods  strength  share" in english.stdout and "dominant:" in english.stdout
+
+
+def test_resize_report_and_refusal_in_chinese(tiny_a, tmp_path):
+    out = tmp_path / "small.safetensors"
+    done = run_cli("--lang", "zh", "lora", "resize", str(tiny_a), "--rank", "1", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"rank \d+(–\d+)? → 1：保留了 [\d.]+% 的能量（Σσ²）", done.stdout), done.stdout
+    assert f"已写出 {out}" in done.stdout and "energy" not in done.stdout
+    again = run_cli("--lang", "zh", "lora", "resize", str(tiny_a), "--rank", "1", "-o", str(out))
+    assert again.returncode == 2
+    assert "已存在：换一个 --output，或者加 --overwrite" in again.stderr

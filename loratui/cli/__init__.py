@@ -70,9 +70,13 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def format_help(self) -> str:
         """The help fitted to the terminal: example rows and long lines wrap under their
         own text (`loratui.textfit`), commands continue after ` \\`."""
+        text = super().format_help()
+        width = self._width + 2
+        if all(len(line) * 2 <= width for line in text.split("\n")):
+            return text          # fits even if all wide (argparse formats `prog` this way too)
         from loratui.textfit import fit
 
-        return fit(super().format_help(), self._width + 2)
+        return fit(text, width)
 
     def _split_lines(self, text: str, width: int) -> list[str]:
         """Argument help wrapped by terminal columns when it holds Chinese (textwrap

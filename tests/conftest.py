@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.model_files import TRIGGER
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -19,3 +21,20 @@ def _state_home(tmp_path, monkeypatch):
     """loratui's state (the watched-runs list) goes to the test's folder, never the user's;
     subprocesses inherit it."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
+# The tiny SD-shaped models (loratui.tiny), built once per test session for every folder
+# that trains, exports or loads LoRAs; `TRIGGER` is one token in their vocabulary.
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    from loratui.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model", extra_words=[TRIGGER])
+
+
+@pytest.fixture(scope="session")
+def tiny_sdxl_model(tmp_path_factory) -> Path:
+    from loratui.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny_sdxl") / "model",
+                            extra_words=[TRIGGER], family="sdxl")

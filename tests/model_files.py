@@ -8,6 +8,8 @@ import json
 import struct
 from pathlib import Path
 
+TRIGGER = "sks"  # the trigger word the tiny models (loratui.tiny) have as a single token
+
 
 def diffusers_folder(root: Path, index: dict, unet_config: dict) -> Path:
     """`root` with model_index.json = `index` and unet/config.json = `unet_config`."""

@@ -8,14 +8,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lora_helpers import TRIGGER, sd15_layout_lora, tiny_lora, tiny_sdxl_lora
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
-    from loratui.tiny import build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model", extra_words=[TRIGGER])
+from lora_helpers import sd15_layout_lora, tiny_lora, tiny_sdxl_lora
 
 
 @pytest.fixture(scope="session")
@@ -36,14 +29,6 @@ def tiny_b(tiny_model, lora_dir) -> Path:
 @pytest.fixture(scope="session")
 def sd15_file(lora_dir) -> Path:
     return sd15_layout_lora(lora_dir / "sd15_layout.safetensors")
-
-
-@pytest.fixture(scope="session")
-def tiny_sdxl_model(tmp_path_factory) -> Path:
-    from loratui.tiny import build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("tiny_sdxl") / "model",
-                            extra_words=[TRIGGER], family="sdxl")
 
 
 @pytest.fixture(scope="session")

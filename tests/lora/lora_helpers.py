@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-TRIGGER = "sks"
+from tests.model_files import TRIGGER  # noqa: F401  (the tests import it from here)
 
 
 def _randomize(layers, gen, scale: float, block_scale: dict[str, float] | None = None):

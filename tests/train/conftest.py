@@ -16,21 +16,6 @@ from train_helpers import TRIGGER, make_config
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
-    from loratui.tiny import build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model", extra_words=[TRIGGER])
-
-
-@pytest.fixture(scope="session")
-def tiny_sdxl_model(tmp_path_factory) -> Path:
-    from loratui.tiny import build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("tiny_sdxl") / "model",
-                            extra_words=[TRIGGER], family="sdxl")
-
-
-@pytest.fixture(scope="session")
 def demo_dataset(tmp_path_factory) -> Path:
     from loratui.tiny import write_demo_dataset
 

@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-TRIGGER = "sks"
+from tests.model_files import TRIGGER
 
 
 def make_config(model_dir: Path, dataset_dir: Path, out: Path, **sections):

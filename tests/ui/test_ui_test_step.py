@@ -90,15 +90,14 @@ async def test_test_step_without_a_lora_says_so(tmp_path) -> None:
         assert app.screen.STEP == "test"
 
 
-async def test_test_step_ctrl_r_renders_the_grid_png_and_shows_it(tmp_path) -> None:
+async def test_test_step_ctrl_r_renders_the_grid_png_and_shows_it(tmp_path, tiny_model) -> None:
     """ctrl+r on the tiny model: the grid PNG is written beside the LoRA and shown."""
     from PIL import Image
 
-    from loratui.tiny import build_tiny_model
     from loratui.ui.widgets.sample_view import SampleView
     from tests.lora.lora_helpers import TRIGGER, tiny_lora
 
-    model = build_tiny_model(tmp_path / "model", extra_words=[TRIGGER])
+    model = tiny_model
     project = tmp_path / "proj"
     project.mkdir()
     save_config(RunConfig.model_validate({

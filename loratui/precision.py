@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from loratui.i18n import N_, Message
+
 # Turing without tensor cores (TU116 / TU117): fp16 gives NaN in training.
 FP16_UNRELIABLE_RE = re.compile(
     r"\bGTX\s*16\d\d|\bMX\s*[45]50\b|(?:^|\s)T(?:400|600|1000|1200)\b", re.I)
@@ -33,10 +35,15 @@ def precision_for(preferred: str, gpu_name: str | None = None,
     """The mixed precision to train in on this GPU, and why it differs from `preferred`
     ("" when it does not)."""
     if preferred in ("fp16", "bf16") and fp16_unreliable(gpu_name):
-        return "no", f"fp32 on {gpu_name}: GTX 16xx-class cards give NaN in fp16 (E06)"
+        return "no", Message(N_("fp32 on {gpu}: GTX 16xx-class cards give NaN in fp16 (E06)"),
+                             gpu=gpu_name)
     if preferred == "bf16" and not bf16_supported(cc):
         if cc is None:
-            return "fp16", "fp16: bf16 only once the GPU is known to be Ampere (8.0) or newer"
-        where = f"{gpu_name} is {cc[0]}.{cc[1]}" if gpu_name else f"this GPU is {cc[0]}.{cc[1]}"
-        return "fp16", f"fp16: bf16 needs compute capability 8.0 or newer ({where})"
+            return "fp16", Message(N_("fp16: bf16 only once the GPU is known to be Ampere (8.0) "
+                                      "or newer"))
+        version = f"{cc[0]}.{cc[1]}"
+        where = Message(N_("{gpu} is {version}"), gpu=gpu_name, version=version) if gpu_name \
+            else Message(N_("this GPU is {version}"), version=version)
+        return "fp16", Message(N_("fp16: bf16 needs compute capability 8.0 or newer ({where})"),
+                               where=where)
     return preferred, ""

@@ -31,6 +31,24 @@ class Preset:
     config: dict[str, Any] = field(default_factory=dict)
     cpu: bool = False
     path: Path | None = None
+    # language -> {"label": ..., "rationale": ...} from the file's [preset.zh] table
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)
+    # why for_gpu() changed the precision (a Message), appended to the rationale
+    adjustment: str = ""
+
+    def text(self, name: str) -> str:
+        """`label` or `rationale` in the current language (English when the file has no
+        translation for it), with the GPU adjustment after the rationale."""
+        from loratui.i18n import _, language, localized
+
+        english = {"label": self.label, "rationale": self.rationale}[name]
+        translated = self.translations.get(language(), {}).get(name)
+        if translated is None:
+            return english
+        if name == "rationale" and self.adjustment:
+            return translated + " " + _("Here: {why}.").format(
+                why=localized(self.adjustment))
+        return translated
 
     def get(self, dotted: str, default: Any = None) -> Any:
         node: Any = self.config
@@ -88,7 +106,8 @@ class Preset:
         config.setdefault("training", {})["mixed_precision"] = precision
         if precision == "no":
             config["training"]["no_half_vae"] = True
-        return replace(self, config=config, rationale=f"{self.rationale} Here: {why}.")
+        return replace(self, config=config, rationale=f"{self.rationale} Here: {why}.",
+                       adjustment=why)
 
     def to_config(self, base=None):
         """A RunConfig with this preset applied over `base` (a RunConfig or None)."""
@@ -119,6 +138,8 @@ def load_preset(path: Path) -> Preset:
             min_vram_gb=float(meta["min_vram_gb"]), label=meta["label"],
             rationale=meta["rationale"], config=data.get("config", {}),
             cpu=bool(meta.get("cpu", False)), path=path,
+            translations={lang: {k: str(v) for k, v in texts.items()}
+                          for lang, texts in meta.items() if isinstance(texts, dict)},
         )
     except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
         raise PresetError(f"{path}: invalid preset ({exc})") from None

@@ -67,13 +67,27 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def __init__(self, prog: str) -> None:
         super().__init__(prog, max_help_position=34, width=terminal_width() - 2)
 
+    def format_help(self) -> str:
+        """The help fitted to the terminal: example rows and long lines wrap under their
+        own text (`loratui.textfit`), commands continue after ` \\`."""
+        text = super().format_help()
+        width = self._width + 2
+        if all(len(line) * 2 <= width for line in text.split("\n")):
+            return text          # fits even if all wide (argparse formats `prog` this way too)
+        from loratui.textfit import fit
+
+        return fit(text, width)
+
     def _split_lines(self, text: str, width: int) -> list[str]:
         """Argument help wrapped by terminal columns when it holds Chinese (textwrap
         counts characters, and a CJK character takes two columns)."""
         from loratui.cjk import has_cjk, wrap
 
-        if not has_cjk(text):
-            return super()._split_lines(text, width)
+        if not has_cjk(text):   # argparse's, but never at a hyphen (`kohya-` / `json`)
+            import textwrap
+
+            return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False,
+                                 break_long_words=False)
         return wrap(" ".join(text.split()), width)
 
     def _format_usage(self, usage, actions, groups, prefix) -> str:

@@ -76,7 +76,10 @@ def run_show(args: argparse.Namespace) -> int:
         cfg = load_config(args.path, resolve=False)
     except ConfigError as exc:
         return _fail(exc)
-    sys.stdout.write(config_to_toml(cfg))
+    from loratui.cli import terminal_width
+    from loratui.textfit import fit_toml
+
+    sys.stdout.write(fit_toml(config_to_toml(cfg), terminal_width()))
     return 0
 
 
@@ -162,10 +165,13 @@ def run_export(args: argparse.Namespace) -> int:
             print("  " + _("{target} was there before: kept as {backup}").format(
                 target=target, backup=keep_backup(target)), file=sys.stderr)
         atomic_write_text(target, text)
-    print(_("wrote {config} and {dataset}").format(config=out / "config.toml",
-                                                   dataset=out / "dataset.toml") +
-          f"\n  accelerate launch train_network.py --config_file {out / 'config.toml'} "
-          f"--dataset_config {out / 'dataset.toml'}", file=sys.stderr)
+    from loratui.cli import terminal_width
+    from loratui.textfit import fit
+
+    print(fit(_("wrote {config} and {dataset}").format(config=out / "config.toml",
+                                                      dataset=out / "dataset.toml") +
+              f"\n  accelerate launch train_network.py --config_file {out / 'config.toml'} "
+              f"--dataset_config {out / 'dataset.toml'}", terminal_width()), file=sys.stderr)
     return 0
 
 
@@ -183,7 +189,7 @@ def run_fields(args: argparse.Namespace) -> int:
     table = Table(_("key"), _("default"), _("range"), _("pitfalls"), _("meaning"))
     for row in field_docs():
         table.add_row(row["key"], repr(row["default"]), _range(row), " ".join(row["pitfalls"]),
-                      row["description"])
+                      _(row["description"]))
     Console().print(table)
     return 0
 

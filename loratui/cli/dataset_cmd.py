@@ -241,7 +241,11 @@ def run_scan(args) -> int:
         if args.json:
             _write_json(report)
         else:
-            print(render(report, minimum=args.min_severity, max_paths=-1 if args.all else 5))
+            from loratui.cli import terminal_width
+            from loratui.textfit import fit
+
+            print(fit(render(report, minimum=args.min_severity,
+                             max_paths=-1 if args.all else 5), terminal_width()))
     order = {"info": 0, "warning": 1, "error": 2}
     if args.fail_on != "never" and report.findings and any(
             order[f.severity] >= order[args.fail_on] for f in report.findings):

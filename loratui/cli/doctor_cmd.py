@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from loratui.cli import add_command
-from loratui.i18n import N_, Message, _, error_text
+from loratui.i18n import N_, Message, _, error_text, localized
 
 DOCTOR_EPILOG = N_("""\
 inputs (detected from the path; override with --as KIND):
@@ -147,7 +147,7 @@ def run_doctor(args) -> int:
                         folder=project.folder, config=CONFIG_NAME), file=sys.stderr)
             return 2
         if project.paths:
-            notes = "".join(f"; {n}" for n in project.notes)
+            notes = "".join(_("; {note}").format(note=localized(n)) for n in project.notes)
             print(_("checking the project in {folder}: {inputs}").format(
                 folder=project.folder, inputs=project.describe()) + notes, file=sys.stderr)
             args.paths = project.paths
@@ -199,7 +199,11 @@ def _emit(diags, inputs, args, catalog, fixed: int) -> None:
     else:
         color = not args.no_color and output.use_color(sys.stdout)
         checked = [i.path for i in inputs] + (["<environment>"] if args.env else [])
-        sys.stdout.write(output.render_text(diags, color=color, fixed=fixed, checked=checked))
+        from loratui.cli import terminal_width
+        from loratui.textfit import fit
+
+        sys.stdout.write(fit(output.render_text(diags, color=color, fixed=fixed,
+                                                checked=checked), terminal_width()))
 
 
 def _list_rules(catalog, fmt: str) -> int:
@@ -247,7 +251,9 @@ def run_rule(args) -> int:
 
         print(json.dumps([r.to_dict() for r in rules], indent=2, ensure_ascii=False))
         return 0
+    from loratui.cli import terminal_width
     from loratui.doctor.explain import explain_rule
+    from loratui.textfit import fit
 
-    print("\n\n".join(explain_rule(r) for r in rules))
+    print(fit("\n\n".join(explain_rule(r) for r in rules), terminal_width()))
     return 0

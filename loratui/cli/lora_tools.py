@@ -117,7 +117,7 @@ def run_grid(args) -> int:
     try:
         strengths = block_strengths(path)
         weights = tuple(float(w) for w in args.weights.split(","))
-        use_weight, _, use_vector = args.use.partition(":")
+        use_weight, _colon, use_vector = args.use.partition(":")
         pick_weight = float(use_weight)
         pick = strengths.layout.vector(use_vector or "ALL")
     except (LoraError, BlocksError, OSError) as exc:

@@ -55,7 +55,7 @@ def _resolve_vram(gpu: str):
     report = detect(allow_torch=False)
     best = report.best
     if best is None:
-        return None, report.summary(), None
+        return None, report.summary(), None   # a Message: English in JSON, shown localized
     return best.total_gb, f"{best.name}, {best.total_gb:.1f} GB", best
 
 
@@ -125,6 +125,7 @@ def _resolve_family(args: argparse.Namespace) -> str:
 def _print_tables(shown, recommended, vram, gpu_text, family: str = "sd15") -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from loratui import families
     from loratui.config import field_docs
@@ -132,8 +133,14 @@ def _print_tables(shown, recommended, vram, gpu_text, family: str = "sd15") -> N
 
     fam = families.get(family)
     console = Console()
-    console.print(_("[bold]GPU:[/] {gpu}   [bold]family:[/] {family}").format(
-        gpu=localized(gpu_text), family=fam.label))
+    header = _("[bold]GPU:[/] {gpu}   [bold]family:[/] {family}").format(
+        gpu=localized(gpu_text), family=fam.label)
+    # one line when both fields fit, else one a line: a field is never split
+    if Text.from_markup(header).cell_len <= console.width:
+        console.print(header)
+    else:
+        for field in header.split("   "):
+            console.print(field.strip())
     if len(shown) > 1:
         table = Table(title=_("{family} LoRA presets ({px} px)").format(
             family=fam.label, px=fam.native_resolution), title_justify="left")
@@ -154,8 +161,8 @@ def _print_tables(shown, recommended, vram, gpu_text, family: str = "sd15") -> N
         return
 
     p = recommended
-    console.print(_("[bold]Preset:[/] {id} — {label}").format(id=p.id, label=p.label))
-    console.print(f"[dim]{p.rationale}[/]")
+    console.print(_("[bold]Preset:[/] {id} — {label}").format(id=p.id, label=p.text("label")))
+    console.print(f"[dim]{p.text('rationale')}[/]")
     docs = {row["key"]: row for row in field_docs()}
     table = Table(show_header=True, header_style="bold")
     table.add_column(_("setting"))
@@ -165,7 +172,7 @@ def _print_tables(shown, recommended, vram, gpu_text, family: str = "sd15") -> N
         for key, value in values.items():
             row = docs.get(f"{section}.{key}", {})
             refs = f" [dim]({', '.join(row['pitfalls'])})[/]" if row.get("pitfalls") else ""
-            table.add_row(f"{section}.{key}", str(value), (row.get("description") or "") + refs)
+            table.add_row(f"{section}.{key}", str(value), _(row.get("description") or "") + refs)
     console.print(table)
     est = p.estimate()
     gb = f"{est.total_gb:.1f}"

@@ -161,7 +161,7 @@ def _own_table(rows: list[dict], root: Path) -> None:
             tail = _("resume: {command}").format(command="loratui train --resume " + r["path"])
         table.add_row(r["name"], state, step, epoch, loss,
                       (r.get("started_at") or "")[5:16].replace("T", " "), tail)
-    Console(width=max(Console().width, 120)).print(table)
+    Console().print(table)
 
 
 def _watched_table(rows: list[dict]) -> None:
@@ -179,7 +179,7 @@ def _watched_table(rows: list[dict]) -> None:
         step = f"{step}/{r['max_steps']}" if r.get("max_steps") else str(step)
         table.add_row(escape(r["trainer"]), _state_markup(r["state"]), step,
                       (r.get("last_seen") or "")[5:16].replace("T", " "), escape(r["path"]))
-    Console(width=max(Console().width, 120)).print(table)
+    Console().print(table)
 
 
 # a run's state as `runs` shows it (the JSON keeps the English word)

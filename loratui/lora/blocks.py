@@ -172,13 +172,13 @@ def render(s: BlockStrengths, width: int = 80) -> str:
     lines.append("")
     if data["dominant"]:
         carried = sum(s.share(b) for b in data["dominant"]) * 100
-        text = ngettext("dominant: {blocks} carries {share}% of the LoRA's strength: try them "
+        text = ngettext("dominant: {blocks} carries {share} of the LoRA's strength: try them "
                         "alone and zeroed on a grid (`loratui lora grid`) to see whether it "
                         "holds the subject or pollutes it",
-                        "dominant: {blocks} carry {share}% of the LoRA's strength: try them "
+                        "dominant: {blocks} carry {share} of the LoRA's strength: try them "
                         "alone and zeroed on a grid (`loratui lora grid`) to see whether it "
                         "holds the subject or pollutes it", len(data["dominant"])).format(
-            blocks=", ".join(data["dominant"]), share=f"{carried:.0f}")
+            blocks=", ".join(data["dominant"]), share=f"{carried:.0f}%")
         first, *rest = wrap(text, width - 4)
         lines += ["  " + first, *("    " + line for line in rest)]
     else:

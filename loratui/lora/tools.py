@@ -87,17 +87,17 @@ def resize(weights: LoraWeights, rank: int, layout: BlockLayout | None
     total = sum(v[0] for v in kept.values()) / (sum(v[1] for v in kept.values()) or 1.0)
     report.data = {"rank": rank, "energy_kept": total, "energy_kept_per_block": per_block,
                    "from_rank": dict(weights.ranks())}
-    report.lines.append(M(N_("rank {old} → {new}: {share}% of the energy (Σσ²) kept"),
-                          old=_ranks(weights), new=rank, share=f"{total * 100:.2f}"))
+    report.lines.append(M(N_("rank {old} → {new}: {share} of the energy (Σσ²) kept"),
+                          old=_ranks(weights), new=rank, share=f"{total * 100:.2f}%"))
     known = layout.blocks if layout else ()
     order = [b for b in known if b in per_block] + [b for b in per_block if b not in known]
     for b in order:
         report.lines.append(f"  {b:<6} {per_block[b] * 100:7.2f}%")
     low = [b for b in order if per_block[b] < 0.9]
     if low:
-        report.warnings.append(M(N_("{blocks} keep less than 90% of their energy: compare both "
-                                    "files on a grid before deleting the old one"),
-                                 blocks=", ".join(low)))
+        report.warnings.append(M(N_("{blocks} keep less than {limit} of their energy: compare "
+                                    "both files on a grid before deleting the old one"),
+                                 blocks=", ".join(low), limit="90%"))
     return LoraWeights(out, weights.metadata, weights.source_format, weights.path), report
 
 

@@ -364,3 +364,76 @@ def test_uncompressed_bmps_that_share_their_first_rows_are_not_duplicates(tmp_pa
     # the duplicate pre-filter key already tells them apart (no sampling needed)
     assert read_path(str(tmp_path / "a.bmp")).head_crc != read_path(str(tmp_path / "b.bmp")).head_crc
     assert kinds(scan(tmp_path))["exact-duplicate"] in (["a.bmp"], ["a copy.bmp"])
+
+
+def _chunk_or_fail(chunk: list) -> list:
+    if 13 in chunk:
+        raise ValueError("chunk with 13")
+    return [x * 2 for x in chunk]
+
+
+def _reaped(pids: list[int]) -> bool:
+    """Every one of `pids` has exited and been waited for."""
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            continue
+        return False
+    return bool(pids)
+
+
+def _double(chunk: list) -> list:
+    return [x * 2 for x in chunk]
+
+
+def test_forked_workers_keep_order_pass_errors_and_leave_no_process(monkeypatch):
+    from loratui.dataset.scanner import _forked_map
+
+    forked: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+
+    def _no_children_left() -> bool:
+        done = _reaped(forked)
+        forked.clear()
+        return done
+
+    def bounds(n: int, step: int) -> list[tuple[int, int]]:
+        return [(i, min(n, i + step)) for i in range(0, n, step)]
+
+    tasks = list(range(100, 1100))
+    out = [x for part in _forked_map(_double, tasks, bounds(1000, 16), 2) for x in part]
+    assert out == [x * 2 for x in tasks] and _no_children_left()
+    with pytest.raises(ValueError, match="chunk with 13"):
+        list(_forked_map(_chunk_or_fail, list(range(40)), bounds(40, 8), 2))
+    assert _no_children_left()
+    parts = _forked_map(_double, list(range(5000)), bounds(5000, 8), 2)
+    assert next(parts) == [x * 2 for x in range(8)]
+    parts.close()                       # the reader stops early: workers stopped and reaped
+    assert _no_children_left()
+
+
+def test_scan_command_starts_without_an_executor(tmp_path):
+    """The one-shot command forks its workers itself: `concurrent.futures` (with logging)
+    costs its start-up ~15 ms."""
+    import subprocess
+    import sys
+
+    for i in range(300):
+        Image.new("RGB", (16, 16), (i % 256, i // 256, 0)).save(tmp_path / f"{i}.png")
+    code = ("import sys; from loratui.cli import main; "
+            "main(['dataset', 'scan', sys.argv[1], '--json', '--workers', '2']); "
+            "print('executor' if 'concurrent.futures' in sys.modules else 'none', "
+            "file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                         text=True, timeout=120)
+    assert out.stderr.strip().endswith("none"), out.stderr
+    assert len(json.loads(out.stdout)["images"]) == 300

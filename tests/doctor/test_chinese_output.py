@@ -20,7 +20,7 @@ KOHYA = json.dumps({"network_dim": 64, "network_alpha": 64, "learning_rate": "1e
 
 def loratui(*args: str, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in LANG_VARS}
-    clean.update(NO_COLOR="1", **env)
+    clean.update(NO_COLOR="1", COLUMNS="200", **env)   # the content, not the layout
     return subprocess.run([sys.executable, "-m", "loratui", *args], capture_output=True,
                           text=True, encoding="utf-8", env=clean)
 

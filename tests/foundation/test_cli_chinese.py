@@ -195,3 +195,21 @@ def test_command_messages_in_chinese(tmp_path, monkeypatch):
     assert "`network.rank` = 0: Input should be greater than or equal to 1 ([1, 1024])" in out
     code, _, err = run_cli(["--lang", "zh", "doctor", "--set", "oops"], monkeypatch)
     assert code == 2 and "--set 'oops'：请写成 NAME=VALUE" in err
+
+
+def test_every_preset_has_its_chinese_label_and_rationale(monkeypatch):
+    from loratui.presets import load_presets
+
+    for preset in load_presets():
+        zh = preset.translations.get("zh", {})
+        assert set(zh) == {"label", "rationale"}, preset.path
+        assert re.search(r"[\u4e00-\u9fff]", zh["rationale"]), preset.path
+    i18n.set_language("zh")
+    slow = next(p for p in load_presets() if p.id == "sd15-4gb-character").for_gpu(
+        type("Gpu", (), {"name": "NVIDIA GeForce GTX 1660 SUPER", "compute_capability": (7, 5)}))
+    assert slow.text("rationale").endswith(
+        "在这块卡上：NVIDIA GeForce GTX 1660 SUPER 上用 fp32：GTX 16xx 系列的卡用 fp16 会出 NaN（E06）。")
+    i18n.set_language("en")
+    assert slow.text("rationale") == slow.rationale and "Here: fp32 on" in slow.rationale
+    code, out, _ = run_cli(["--lang", "zh", "presets", "--gpu", "8GB"], monkeypatch)
+    assert code == 0 and "指南的 8 GB 方案：批量 1 + 梯度累积 4" in out and "recipe" not in out

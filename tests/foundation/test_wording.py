@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -212,3 +213,109 @@ def test_dataset_scan_on_one_offending_file_speaks_in_the_singular(one_offence_s
     for folder in one_offence_sets:
         text = render(scan(folder, workers=1), max_paths=5)
         assert not _wrong_singulars(text), (folder.name, _wrong_singulars(text))
+
+
+# -- piped at 80 columns: nothing wraps in the middle of a field --------------------------
+
+NARROW_COMMANDS = [
+    ("presets",), ("presets", "--all"), ("presets", "--gpu", "8GB"),
+    ("doctor", "loratui.toml", "dataset", "runs/readme-run"), ("rule", "DS105"),
+    ("runs", "--config", "loratui.toml"), ("dataset", "scan", "dataset", "--fail-on", "never"),
+    ("dataset", "trigger", "dataset", "lrt_girl"), ("config", "check", "loratui.toml"),
+    ("config", "show", "loratui.toml"), ("config", "export", "loratui.toml", "--out", "kohya"),
+    ("--help",), ("dataset", "--help"), ("doctor", "--help"), ("train", "--help"),
+    ("watch", "--help"), ("attach", "--help"), ("config", "--help"), ("presets", "--help"),
+]
+TABLES = {"presets", "runs"}      # rich tables wrap text inside their cells
+
+
+def test_fit_wraps_under_the_text_and_keeps_commands_pasteable():
+    from loratui.textfit import fit, fit_line, visible
+
+    row = ("  loratui dataset scan ./train                     problems, sizes, captions "
+           "(headers only)")
+    assert fit_line(row, 80) == [row[:76], " " * 51 + "(headers only)"]
+    command = ("  loratui dataset caption ./train_512 --remove-tag watermark --dedupe "
+               "--add-prefix hanfu_girl_")
+    assert fit_line(command, 80) == [
+        "  loratui dataset caption ./train_512 --remove-tag watermark --dedupe \\",
+        "      --add-prefix hanfu_girl_"]
+    finding = ("warning caption-style-mixed      1 caption in a different style from the "
+               "rest (sentence vs tags captions) [P6, P33]")
+    assert fit_line(finding, 80)[1] == " " * 33 + "(sentence vs tags captions) [P6, P33]"
+    helped = "    help: " + "crop or resize " * 6
+    assert all(ln.startswith(" " * 10) for ln in fit_line(helped, 60)[1:])
+    quoted = "  loratui watch train.log --notify 'curl -d \"$T: $M\" ntfy.sh/my-runs-for-today'"
+    assert "'curl -d \"$T: $M\" ntfy.sh/my-runs-for-today'" in fit(quoted, 60)
+    zh = "    只有 8 张图：远少于指南建议的 100~300 张（它的两个成功例子用了 120 张和 300 张）"
+    assert all(visible(ln) <= 60 for ln in fit(zh, 60).splitlines())
+    coloured = "    \x1b[2m" + "word " * 20 + "\x1b[0m"
+    assert all(visible(ln) <= 40 for ln in fit(coloured, 40).splitlines())
+    assert fit("/a/very/long/path/" * 6, 40) == "/a/very/long/path/" * 6    # one word: whole
+
+
+def _piped(cwd: Path, *args: str, columns: str | None = None) -> str:
+    """The command's stdout and stderr as a pipe gets them (no terminal: 80 columns)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env["LORATUI_FAKE_GPU"] = ""
+    if columns:
+        env["COLUMNS"] = columns
+    out = subprocess.run([sys.executable, "-m", "loratui", *args], cwd=cwd, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode in (0, 1), (args, out.stderr[-2000:])
+    return out.stdout + out.stderr
+
+
+def _too_wide(text: str, width: int = 80) -> list[str]:
+    """Lines wider than `width` that could have been broken: a lone long word or a TOML
+    value (never wrapped: it must stay valid) may be wider."""
+    from rich.cells import cell_len
+
+    return [ln for ln in text.splitlines() if cell_len(ln) > width and " " in ln.strip()
+            and not re.match(r"\s*[\w.]+ = [^#]*$", ln)]
+
+
+def _split_fields(text: str) -> list[str]:
+    """A field's `label:` left at the end of a line with its value on the next, unindented
+    line (`GPU: …   family:` / `SD1.5`), or a ` \\` continuation that no indented line
+    continues."""
+    lines = text.splitlines()
+    bad = []
+    for line, after in pairwise(lines):
+        indent = len(line) - len(line.lstrip())
+        deeper = after.strip() and len(after) - len(after.lstrip()) > indent
+        if re.search(r"(^|\S {2,})[\w/-]+:$", line.rstrip()) and after.strip() and not deeper:
+            bad.append(f"{line!r} / {after!r}")
+        if line.endswith(" \\") and not (after.strip() and after.startswith(" ")):
+            bad.append(f"{line!r} / {after!r}")
+    return bad
+
+
+def _words(text: str) -> list[str]:
+    text = re.sub(r"\d+\.\d\d s\)", "s)", text)           # a scan's elapsed time
+    return [w for w in text.split() if w not in ("\\", "#")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", NARROW_COMMANDS, ids=" ".join)
+def test_piped_output_fits_80_columns(demo_project, args):
+    narrow = _piped(demo_project, *args)
+    assert narrow.strip(), args
+    assert not _too_wide(narrow), _too_wide(narrow)
+    assert not _split_fields(narrow), _split_fields(narrow)
+    if args[0] in TABLES:
+        return
+    wide = _piped(demo_project, *args, columns="400")
+    if args[:2] == ("config", "show"):   # a comment may move above its long value
+        import tomllib
+
+        assert tomllib.loads(narrow) == tomllib.loads(wide)
+        assert sorted(_words(narrow)) == sorted(_words(wide))
+    else:                          # the same words in the same order: none cut in two
+        assert _words(narrow) == _words(wide)
+
+
+def test_presets_header_keeps_each_field_whole(demo_project):
+    text = _piped(demo_project, "presets", columns="80")
+    assert "family: SD1.5" in text.splitlines()[1] or "family: SD1.5" in text.splitlines()[0]
+    assert not _split_fields(text) and not _too_wide(text)

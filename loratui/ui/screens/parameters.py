@@ -16,7 +16,7 @@ from loratui.ui import core
 from loratui.ui.dialogs.edit_field import EditFieldDialog
 from loratui.ui.messages import TaskDone
 from loratui.ui.screens.base import WizardScreen
-from loratui.ui.text import TOAST_PATH, pad, severity_name, short_path
+from loratui.ui.text import TOAST_PATH, in_project, pad, severity_name, short_path
 
 HIDDEN = {"doctor"}  # free-form threshold overrides: edited in loratui.toml, not here
 
@@ -124,7 +124,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
         with Vertical(id="body"):
             with Horizontal(id="preset-bar"):
                 yield Label(_("Preset"), classes="form-label")
-                yield Select([(p.label + ("" if p.cpu else f" · {p.kind}"), p.id)
+                yield Select([(p.text("label") + ("" if p.cpu else f" · {p.kind}"), p.id)
                               for p in self.presets], id="preset", allow_blank=True,
                              prompt=_("(custom)"))
             with Horizontal(id="param-main"):
@@ -166,7 +166,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
         for row in self.rows:
             value = value_text(get_dotted(cfg, row["key"]), row["key"])
             if row["key"].endswith((".dir", ".base", "_dir")) or "/" in value:
-                value = short_path(value, width)
+                value = short_path(in_project(value, self.state.project), width)
             elif len(value) > width:  # long lists (sample prompts): whole in the help panel
                 value = value[: width - 1] + "…"
             table.update_cell(row["key"], "value", value)
@@ -176,7 +176,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
 
     def help_topic(self) -> tuple[str, str, list[str]]:
         title, body, codes = super().help_topic()
-        fields = "\n".join(f"{r['key']}  {r['description']}"
+        fields = "\n".join(f"{r['key']}  {_(r['description'])}"
                            + (f" ({', '.join(r['pitfalls'])})" if r["pitfalls"] else "")
                            for r in self.rows)
         return title, f"{body}\n\n" + _("Every setting:") + f"\n{fields}", codes
@@ -206,7 +206,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
         self.state.config = cfg
         self.dirty = True
         self.refresh_from_state()
-        self.notify(preset.rationale, title=preset.label, timeout=6)
+        self.notify(preset.text("rationale"), title=preset.text("label"), timeout=6)
 
     # ---- one field ------------------------------------------------------------------------
     @property
@@ -216,7 +216,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
 
     def help_for(self, row: dict[str, Any]) -> str:
         value = get_dotted(self.state.config, row["key"])
-        lines = [row["key"], "", row["description"], ""]
+        lines = [row["key"], "", _(row["description"]), ""]
         key = row["key"]
         shown = value_text(value, key)
         if "/" in shown:

@@ -11,6 +11,8 @@ import contextlib
 import os
 from dataclasses import asdict, dataclass, field
 
+from loratui.i18n import N_, Message
+
 GIB = 1024**3
 
 
@@ -59,10 +61,12 @@ class GpuReport:
 
     def summary(self) -> str:
         if not self.gpus:
-            return f"no GPU ({self.reason})" if self.reason else "no GPU"
+            return Message(N_("no GPU ({reason})"), reason=self.reason) if self.reason else \
+                Message(N_("no GPU"))
         g = self.best
         assert g is not None
-        return f"{g.name}, {g.total_gb:.1f} GB ({g.free_gb:.1f} GB free)"
+        return Message(N_("{name}, {total} GB ({free} GB free)"), name=g.name,
+                       total=f"{g.total_gb:.1f}", free=f"{g.free_gb:.1f}")
 
 
 def _decode(value) -> str:
@@ -82,11 +86,12 @@ def detect_nvml() -> GpuReport:
     try:
         import pynvml
     except ImportError:
-        return GpuReport(reason="nvidia-ml-py is not installed")
+        return GpuReport(reason=Message(N_("nvidia-ml-py is not installed")))
     try:
         pynvml.nvmlInit()
     except pynvml.NVMLError as exc:
-        return GpuReport(reason=f"NVIDIA driver not found ({_decode(exc)})")
+        return GpuReport(reason=Message(N_("NVIDIA driver not found ({error})"),
+                                        error=_decode(exc)))
     try:
         driver = _decode(pynvml.nvmlSystemGetDriverVersion())
         gpus = []
@@ -109,9 +114,9 @@ def detect_nvml() -> GpuReport:
                     pass
             gpus.append(GpuInfo(i, _decode(pynvml.nvmlDeviceGetName(h)), int(mem.total),
                                 int(mem.free), cc, driver, tuple(procs)))
-        return GpuReport(gpus=gpus, reason="" if gpus else "NVML sees no GPU")
+        return GpuReport(gpus=gpus, reason="" if gpus else Message(N_("NVML sees no GPU")))
     except pynvml.NVMLError as exc:
-        return GpuReport(reason=f"NVML error: {_decode(exc)}")
+        return GpuReport(reason=Message(N_("NVML error: {error}"), error=_decode(exc)))
     finally:
         with contextlib.suppress(pynvml.NVMLError):
             pynvml.nvmlShutdown()
@@ -122,10 +127,10 @@ def detect_torch() -> GpuReport:
     try:
         import torch
     except ImportError:
-        return GpuReport(reason="neither NVML nor torch is available")
+        return GpuReport(reason=Message(N_("neither NVML nor torch is available")))
     try:
         if not torch.cuda.is_available():
-            return GpuReport(reason="torch sees no CUDA device")
+            return GpuReport(reason=Message(N_("torch sees no CUDA device")))
         gpus = []
         for i in range(torch.cuda.device_count()):
             free, total = torch.cuda.mem_get_info(i)
@@ -134,7 +139,7 @@ def detect_torch() -> GpuReport:
                                 (props.major, props.minor), "", (), "torch"))
         return GpuReport(gpus=gpus)
     except Exception as exc:  # broken driver, AssertionError on CPU builds...
-        return GpuReport(reason=f"torch.cuda failed: {exc}")
+        return GpuReport(reason=Message(N_("torch.cuda failed: {error}"), error=str(exc)))
 
 
 def detect(*, allow_torch: bool = True) -> GpuReport:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from loratui.cli import add_command
-from loratui.i18n import N_, Message, _, error_text
+from loratui.i18n import N_, Message, _, error_text, localized
 
 DOCTOR_EPILOG = N_("""\
 inputs (detected from the path; override with --as KIND):
@@ -147,7 +147,7 @@ def run_doctor(args) -> int:
                         folder=project.folder, config=CONFIG_NAME), file=sys.stderr)
             return 2
         if project.paths:
-            notes = "".join(f"; {n}" for n in project.notes)
+            notes = "".join(_("; {note}").format(note=localized(n)) for n in project.notes)
             print(_("checking the project in {folder}: {inputs}").format(
                 folder=project.folder, inputs=project.describe()) + notes, file=sys.stderr)
             args.paths = project.paths

@@ -55,7 +55,7 @@ def _resolve_vram(gpu: str):
     report = detect(allow_torch=False)
     best = report.best
     if best is None:
-        return None, report.summary(), None
+        return None, report.summary(), None   # a Message: English in JSON, shown localized
     return best.total_gb, f"{best.name}, {best.total_gb:.1f} GB", best
 
 

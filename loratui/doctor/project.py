@@ -29,14 +29,19 @@ class Project:
                 for p in (self.config, self.run) if p]
 
     def describe(self) -> str:
+        """What will be checked, in the current language."""
+        from loratui.i18n import _, pgettext
+
         parts = []
         if self.config:
             parts.append(os.path.relpath(self.config, self.folder))
         if self.dataset:
-            parts.append(f"its dataset {os.path.relpath(self.dataset, self.folder)}")
+            parts.append(_("its dataset {path}").format(
+                path=os.path.relpath(self.dataset, self.folder)))
         if self.run:
-            parts.append(f"its latest run {os.path.relpath(self.run, self.folder)}")
-        return ", ".join(parts)
+            parts.append(_("its latest run {path}").format(
+                path=os.path.relpath(self.run, self.folder)))
+        return pgettext("list separator", ", ").join(parts)
 
 
 def _settings(path: str) -> dict:
@@ -86,7 +91,10 @@ def find_project(folder: str = ".") -> Project:
         if os.path.isdir(path):
             project.dataset = os.path.normpath(path)
         else:
-            project.notes.append(f"its dataset folder {dataset_dir} does not exist here")
+            from loratui.i18n import N_, Message
+
+            project.notes.append(Message(N_("its dataset folder {path} does not exist here"),
+                                         path=dataset_dir))
     output = _section(data, "output")
     out_dir = os.path.join(folder, os.path.expanduser(str(output.get("dir") or "runs")))
     project.run = latest_run(out_dir, str(output.get("name") or ""))

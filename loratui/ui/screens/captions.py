@@ -138,7 +138,7 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
     def _show_summary(self) -> None:
         root = Path(self.state.dataset_report.root)
         prepared = core.is_prepared_copy(root)
-        missing = sum(1 for r in self.records if r.caption is None)
+        missing = sum(1 for r in self.records if not (r.caption or "").strip())  # or empty
         self.query_one("#captions-summary", Static).update(
             ngettext("{n} image, {missing} without caption", "{n} images, {missing} without "
                      "caption", len(self.records)).format(n=len(self.records), missing=missing)

@@ -16,7 +16,7 @@ from loratui.ui import core
 from loratui.ui.dialogs.edit_field import EditFieldDialog
 from loratui.ui.messages import TaskDone
 from loratui.ui.screens.base import WizardScreen
-from loratui.ui.text import TOAST_PATH, pad, severity_name, short_path
+from loratui.ui.text import TOAST_PATH, in_project, pad, severity_name, short_path
 
 HIDDEN = {"doctor"}  # free-form threshold overrides: edited in loratui.toml, not here
 
@@ -166,7 +166,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
         for row in self.rows:
             value = value_text(get_dotted(cfg, row["key"]), row["key"])
             if row["key"].endswith((".dir", ".base", "_dir")) or "/" in value:
-                value = short_path(value, width)
+                value = short_path(in_project(value, self.state.project), width)
             elif len(value) > width:  # long lists (sample prompts): whole in the help panel
                 value = value[: width - 1] + "…"
             table.update_cell(row["key"], "value", value)

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Static
 
-from loratui.i18n import N_, _, ngettext
+from loratui.i18n import N_, _, localized, ngettext
 from loratui.ui import core
 from loratui.ui.dialogs import ConfirmDialog
 from loratui.ui.screens.base import WizardScreen
@@ -101,9 +101,9 @@ Watch a run     Follow a run that another trainer writes (kohya_ss / sd-scripts,
         gpu = self.state.gpu
         if gpu.best is None:
             text = _("{gpu}: the CPU demo preset (tiny model) is used; real training needs "
-                     "an NVIDIA GPU").format(gpu=gpu.summary())
+                     "an NVIDIA GPU").format(gpu=localized(gpu.summary()))
         else:
-            text = gpu.summary()
+            text = localized(gpu.summary())
             if len(gpu.gpus) > 1:
                 text += " " + _("(+{n} more)").format(n=len(gpu.gpus) - 1)
         self.query_one("#gpu-status", Static).update(text)

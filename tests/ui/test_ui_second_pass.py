@@ -362,3 +362,28 @@ async def test_a_read_only_dataset_points_at_a_training_copy(tmp_path) -> None:
     finally:
         undo()
     assert (project / "images" / "0.txt").read_text() == "zq_girl_, red dress, pose 0\n"
+
+
+async def test_a_typo_in_a_number_is_said_in_words(tmp_path) -> None:
+    """Typing `abc` for network.alpha said "not a float | None: could not convert string
+    to float: 'abc'"; it says what to type instead."""
+    from loratui.ui.dialogs.edit_field import EditFieldDialog
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    ready_project(project)
+    app = create_app(project, gpu=fake_gpu(), step="parameters")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        table = app.screen.query_one("#fields", DataTable)
+        for key, typo, said in (("network.alpha", "abc", "`abc` is not a number"),
+                                ("network.rank", "8.5", "`8.5` is not a whole number")):
+            table.move_cursor(row=table.get_row_index(key))
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, EditFieldDialog))
+            await pilot.press("ctrl+u", *typo)
+            await pilot.pause()
+            error = text(app, "#field-error")
+            assert error.startswith(said) and "float" not in error and "convert" not in error
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, EditFieldDialog))

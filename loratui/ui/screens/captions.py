@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -193,7 +194,18 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
         rec = self.records[self.current]
         text = self.query_one("#caption-editor", TextArea).text.strip()
         root = Path(self.state.dataset_report.root)
-        path = core.save_caption(root, rec.path, text, self.state.config.dataset.caption_extension)
+        try:
+            path = core.save_caption(root, rec.path, text,
+                                     self.state.config.dataset.caption_extension)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise
+            # A read-only source folder: the wizard's way round it is a training copy.
+            self.wizard.show_error(
+                _("Cannot save the caption"), f"{exc.filename or root}: {exc.strerror}",
+                _("This folder cannot be written: make a training copy with ctrl+o on the "
+                  "Dataset step (Prepare copy) and edit the captions there."))
+            return
         rec.caption = text
         table = self.query_one("#caption-list", DataTable)
         table.update_cell(str(self.current), "caption", short(text))

@@ -167,7 +167,7 @@ def step_doctor(ctx: DemoContext) -> str:
 
     # The run folder holds the resolved copy of the config, so the config is read once, there.
     paths = [p for p in (ctx.source_dir or ctx.dataset_dir, ctx.run_dir) if p is not None]
-    diags, _ = diagnose_paths([str(p) for p in paths])
+    diags, _inputs = diagnose_paths([str(p) for p in paths])
     ctx.results["doctor_diagnostics"] = diags
     counts: dict[str, int] = {}
     for d in diags:

@@ -70,10 +70,12 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def format_help(self) -> str:
         """The help fitted to the terminal: example rows and long lines wrap under their
         own text (`loratui.textfit`), commands continue after ` \\`."""
+        from loratui.cjk import cells
+
         text = super().format_help()
         width = self._width + 2
-        if all(len(line) * 2 <= width for line in text.split("\n")):
-            return text          # fits even if all wide (argparse formats `prog` this way too)
+        if all(cells(line) <= width for line in text.split("\n")):
+            return text          # (argparse formats `prog` this way too: keep it cheap)
         from loratui.textfit import fit
 
         return fit(text, width)

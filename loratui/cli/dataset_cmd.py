@@ -194,7 +194,6 @@ def _progress(label: str, enabled: bool = True):
 
 def run_scan(args) -> int:
     from loratui.dataset import ScanOptions, scan
-    from loratui.dataset.text import render
 
     opts = ScanOptions()
     folder = args.dir
@@ -242,6 +241,7 @@ def run_scan(args) -> int:
             _write_json(report)
         else:
             from loratui.cli import terminal_width
+            from loratui.dataset.text import render  # (not needed for --json: start-up)
             from loratui.textfit import fit
 
             print(fit(render(report, minimum=args.min_severity,

@@ -212,17 +212,28 @@ def _list_rules(catalog, fmt: str) -> int:
 
         print(json.dumps([r.to_dict() for r in catalog.rules], indent=2, ensure_ascii=False))
         return 0
+    from loratui.cjk import cells
+    from loratui.cli import terminal_width
+    from loratui.textfit import hang
+
     width = max(len(r.name) for r in catalog.rules)
     refs_width = max(len(",".join(r.refs)) for r in catalog.rules)
+    columns = terminal_width()
+    lines = []
     for r in catalog.rules:
         fix = (r.fix or {}).get("applicability", "")
         mark = {"safe": "fix", "unsafe": "fix*", "display-only": "help"}.get(fix, "")
-        refs = ",".join(r.refs).ljust(refs_width)
-        print(f"{r.code}  {r.name.ljust(width)}  {r.severity:<7}  {mark:<4}  {refs}  "
-              f"{r.text('title')}".rstrip())
-    print("\n" + _("{n} rules. `loratui rule CODE` explains one; fix = --fix, "
-                   "fix* = --unsafe-fixes, help = advice.").format(n=len(catalog.rules)),
-          file=sys.stderr)
+        head = f"{r.code}  {r.name.ljust(width)}  {r.severity:<7}  {mark:<4}  "
+        line = f"{head}{','.join(r.refs).ljust(refs_width)}  {r.text('title')}".rstrip()
+        if cells(line) <= columns:
+            lines.append(line)
+        else:        # narrow: the title on its own line(s) under the name
+            lines.append(f"{head}{','.join(r.refs)}".rstrip())
+            lines += hang(" " * (len(r.code) + 2), r.text("title"), columns)
+    print("\n".join(lines))
+    note = _("{n} rules. `loratui rule CODE` explains one; fix = --fix, "
+             "fix* = --unsafe-fixes, help = advice.").format(n=len(catalog.rules))
+    print("\n" + "\n".join(hang("", note, columns)), file=sys.stderr)
     return 0
 
 

@@ -330,6 +330,12 @@ def is_adaptive(name: str) -> bool:
         low.endswith("prodigy") or "dadapt" in low
 
 
+def takes_lr_as_given(name: str) -> bool:
+    """The optimizer steps at the learning rate it is given: not an adaptive one (Prodigy,
+    D-Adaptation) and not Adafactor (which may pick its own)."""
+    return not is_adaptive(name) and "adafactor" not in name.lower()
+
+
 def algo(f: ConfigFacts) -> str:
     """The network algorithm in lower case: lora, locon, loha, lokr, ia3, dylora, ..."""
     lora_type = str(f.get("lora_type") or "").lower()

@@ -28,12 +28,13 @@ SAVE_DTYPES = {"fp16": "float16", "bf16": "bfloat16", "no": "float32"}
 
 
 def _family(family=None, cfg=None):
+    """The family given, else the one `cfg` trains (model.family, else its base model's),
+    else SD1.5."""
     from loratui import families
 
     if family is not None:
         return family
-    fid = getattr(getattr(cfg, "model", None), "family", "sd15")
-    return families.get(fid if fid in families.ids() else "sd15")
+    return families.get(families.family_id_of(cfg) if cfg is not None else "sd15")
 
 
 def _as_list(text_encoders) -> list:

@@ -169,8 +169,10 @@ class LoratuiApp(App):
             return _("loratui: no run started; no settings saved in {project}. Reopen: "
                      "{command}").format(project=project, command=reopen)
         state = RunFolder(run_dir).summary()
-        where = _("run {run} is {state} (step {step}/{max_steps})").format(
-            run=run_dir, state=state["state"], step=state["step"],
+        from loratui.ui.screens.train import state_name
+
+        where = _("run {run}: {state} at step {step}/{max_steps}").format(
+            run=run_dir, state=state_name(state["state"]), step=state["step"],
             max_steps=state.get("max_steps") or "?")
         if state["state"] in core.ACTIVE_STATES:
             return _("loratui: {where}; it goes on without the wizard. Re-attach: "

@@ -9,8 +9,9 @@ from __future__ import annotations
 from loratui.i18n import N_, _
 
 WIZARD_FIXES: dict[str, str] = {
-    "not-512": N_("SD1.5 trains at 512×512: ctrl+o on the Dataset step (Prepare copy) "
-                  "crops, or buckets, without distorting."),
+    "not-512": N_("Not the training resolution (dataset.resolution on the Parameters "
+                  "step): ctrl+o on the Dataset step (Prepare copy) crops, or buckets, "
+                  "without distorting."),
     "extreme-aspect": N_("Centre-cropping keeps only the middle: ctrl+o on the Dataset step "
                          "(Prepare copy) with mode bucket, or crop it by hand."),
     "alpha": N_("Trainers drop transparency and learn the background colour: ctrl+o on the "

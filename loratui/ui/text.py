@@ -42,6 +42,17 @@ def short_path(path: Path | str, width: int = 40) -> str:
     return joined(head, tail, bool(middle))
 
 
+def in_project(path: str, project: Path) -> str:
+    """A path inside the project as the project sees it (`dataset-512`, not the whole
+    absolute path), which is also how loratui.toml reads it; any other path as it is."""
+    if not path or not os.path.isabs(path):
+        return path
+    try:
+        return str(Path(path).relative_to(project)) or path
+    except ValueError:
+        return path
+
+
 def pad(text: str, width: int) -> str:
     """`text` padded with spaces to `width` terminal columns (a Chinese character takes
     two; str.ljust counts it as one)."""

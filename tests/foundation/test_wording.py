@@ -223,7 +223,7 @@ NARROW_COMMANDS = [
     ("runs", "--config", "loratui.toml"), ("dataset", "scan", "dataset", "--fail-on", "never"),
     ("dataset", "trigger", "dataset", "lrt_girl"), ("config", "check", "loratui.toml"),
     ("config", "show", "loratui.toml"), ("config", "export", "loratui.toml", "--out", "kohya"),
-    ("--help",), ("dataset", "--help"), ("doctor", "--help"), ("train", "--help"),
+    ("doctor", "--list-rules"), ("--help",), ("dataset", "--help"), ("doctor", "--help"), ("train", "--help"),
     ("watch", "--help"), ("attach", "--help"), ("config", "--help"), ("presets", "--help"),
 ]
 TABLES = {"presets", "runs"}      # rich tables wrap text inside their cells

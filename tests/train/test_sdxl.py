@@ -84,6 +84,12 @@ def test_sdxl_export_reloaded_with_diffusers_matches_trained_model(trained_xl, t
 
     fp32 = export_lora(tmp_path / "fp32.safetensors", comps.unet, comps.text_encoders,
                        trainer.cfg, dtype="no", family=trainer.family)
+    # without `family`, the config's base model tells it (model.family = "auto")
+    assert trainer.cfg.model.family == "auto"
+    found = export_lora(tmp_path / "found.safetensors", comps.unet, comps.text_encoders,
+                        trainer.cfg, dtype="no")
+    keys = read_lora_file(found)[0]
+    assert keys == read_lora_file(fp32)[0] and any(k.startswith("lora_te2_") for k in keys)
     pipe = _pipe(tiny_sdxl_model, fp32)
     u, e = _probe(pipe, pipe.unet, [pipe.text_encoder, pipe.text_encoder_2])
     torch.testing.assert_close(u, u_tr, atol=1e-5, rtol=1e-4)

@@ -41,11 +41,18 @@ class NoNvml:
 def fixed_project(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("LORATUI_IMAGES", "halfcell")
     monkeypatch.setattr("loratui.gpustats.GpuSampler", NoNvml)
+    import fcntl
+
     folder = ROOT / "proj"  # the path shown on screen is always the same
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    yield folder.resolve()
-    shutil.rmtree(folder, ignore_errors=True)
+    ROOT.mkdir(parents=True, exist_ok=True)
+    # One test run at a time uses the folder: two checkouts tested on one machine would
+    # otherwise delete each other's run folders mid-snapshot.
+    with open(ROOT / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        yield folder.resolve()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

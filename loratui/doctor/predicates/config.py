@@ -105,7 +105,7 @@ def _lr_key(f, canon: str) -> str:
 @predicate("te_lr_too_high")
 def te_lr_too_high(inp, ctx, rule, th):
     f = inp.facts
-    if F.is_adaptive(F.optimizer(f)) or "adafactor" in F.optimizer(f).lower():
+    if not F.takes_lr_as_given(F.optimizer(f)):
         return
     te = F.text_encoder_lr(f)
     if not te or te <= th["max_text_encoder_lr"]:
@@ -119,7 +119,7 @@ def te_lr_too_high(inp, ctx, rule, th):
 def unet_lr_too_high(inp, ctx, rule, th):
     f = inp.facts
     opt = F.optimizer(f)
-    if F.is_adaptive(opt) or "adafactor" in opt.lower():
+    if not F.takes_lr_as_given(opt):
         return
     lr = F.unet_lr(f)
     if lr is None or lr < th["max_lr"]:
@@ -131,8 +131,7 @@ def unet_lr_too_high(inp, ctx, rule, th):
 @predicate("unet_lr_too_low")
 def unet_lr_too_low(inp, ctx, rule, th):
     f = inp.facts
-    opt = F.optimizer(f)
-    if F.is_adaptive(opt) or "adafactor" in opt.lower():
+    if not F.takes_lr_as_given(F.optimizer(f)):
         return
     lr = F.unet_lr(f)
     if lr is None or lr <= 0 or lr >= th["min_lr"]:

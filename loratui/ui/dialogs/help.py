@@ -46,7 +46,8 @@ def help_text(body: str, codes: list[str]) -> str:
     return "\n".join(parts).rstrip()
 
 
-FIELD = re.compile(r"^([\w.][^ ]*(?: [^ ]+)?)\s{2,}(\S.*)$")  # "Name   what it is"
+# "Name   what it is": a name of up to four words ("Watch a run"), then two or more spaces.
+FIELD = re.compile(r"^([\w.][^ ]*(?: [^ ]+){0,3})\s{2,}(\S.*)$")
 
 
 def blocks(text: str) -> list[str | list[tuple[str, str]]]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Header, Static
+from textual.widgets import Header, Input, Static
 from textual.worker import Worker, WorkerState
 
 from loratui.i18n import N_, _
@@ -93,6 +93,14 @@ class WizardScreen(Screen):
         guard = self.query_one("#guard", Static)
         guard.update(line)
         guard.display = bool(line)
+        self._said_over = {field.id: field.value for field in self.query(Input)}
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """A field now holds something else than when the line was said: the line about
+        what was wrong is out of date."""
+        said_over = getattr(self, "_said_over", {})
+        if event.input.id in said_over and event.value != said_over[event.input.id]:
+            self.say("")
 
     @property
     def label(self) -> str:
@@ -112,7 +120,8 @@ class WizardScreen(Screen):
     def _bindings_shown(self) -> list[Binding]:
         rows = []
         for b in [*self.BINDINGS, *WizardScreen.BINDINGS]:
-            if isinstance(b, Binding) and b.description and b not in rows:
+            if isinstance(b, Binding) and b.description and b not in rows \
+                    and self.check_action(b.action, ()) is not False:  # keys the step has
                 rows.append(b)
         return rows
 

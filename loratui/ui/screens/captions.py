@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -138,7 +139,7 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
     def _show_summary(self) -> None:
         root = Path(self.state.dataset_report.root)
         prepared = core.is_prepared_copy(root)
-        missing = sum(1 for r in self.records if r.caption is None)
+        missing = sum(1 for r in self.records if not (r.caption or "").strip())  # or empty
         self.query_one("#captions-summary", Static).update(
             ngettext("{n} image, {missing} without caption", "{n} images, {missing} without "
                      "caption", len(self.records)).format(n=len(self.records), missing=missing)
@@ -186,7 +187,18 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
         rec = self.records[self.current]
         text = self.query_one("#caption-editor", TextArea).text.strip()
         root = Path(self.state.dataset_report.root)
-        path = core.save_caption(root, rec.path, text, self.state.config.dataset.caption_extension)
+        try:
+            path = core.save_caption(root, rec.path, text,
+                                     self.state.config.dataset.caption_extension)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise
+            # A read-only source folder: the wizard's way round it is a training copy.
+            self.wizard.show_error(
+                _("Cannot save the caption"), f"{exc.filename or root}: {exc.strerror}",
+                _("This folder cannot be written: make a training copy with ctrl+o on the "
+                  "Dataset step (Prepare copy) and edit the captions there."))
+            return
         rec.caption = text
         table = self.query_one("#caption-list", DataTable)
         table.update_cell(str(self.current), "caption", short(text))

@@ -24,6 +24,8 @@ from loratui.ui.widgets.sample_view import ImagePreview
 
 SEVERITY_MARK = {"error": N_("✖ error"), "warning": N_("▲ warn"), "info": N_("· info")}
 SEVERITY = {"error": N_("error"), "warning": N_("warning"), "info": N_("info")}
+SYMBOL = {"error": "✖", "warning": "▲", "info": "·"}  # alone where the table is narrow
+NARROW = 110  # below this many columns the Problems table drops words the detail says
 
 
 def histogram(counts: dict[str, int], width: int = 24, top: int = 6) -> str:
@@ -90,7 +92,8 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
     def on_mount(self) -> None:
         self.query_one("#task-progress").display = False
         problems = self.query_one("#problems", DataTable)
-        problems.add_column(_("severity"), key="severity")  # columns size to their content
+        narrow = self.app.size.width < NARROW
+        problems.add_column("" if narrow else _("severity"), key="severity")  # sized to content
         problems.add_column(_("problem"), key="problem")
         problems.add_column(_("files"), key="files")
         images = self.query_one("#images", DataTable)
@@ -125,10 +128,9 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
             self.say(_("Dataset step: type the images folder and press enter."))
             return
         if not folder.is_dir():  # a typo: one line that says so, not a failed scan
-            self.report = None
+            self._clear_report()
             self.say(_("{step} step: {problem}").format(step=self.label,
                                                           problem=self.problem()))
-            self.query_one("#dataset-summary", Static).update("")
             return
         self.attempted = folder
         self.scanning = True
@@ -197,9 +199,22 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
         self.query_one("#dataset-summary", Static).update(
             f"{label} {message.done}/{message.total or '?'} {message.detail}")
 
+    def _clear_report(self) -> None:
+        """No folder to show: nothing of the last one stays on the tabs."""
+        self.report = None
+        self.findings = []
+        self.image_rows = []
+        self.query_one("#dataset-summary", Static).update("")
+        self.query_one("#dataset-histogram", Static).update("")
+        self.query_one("#problems", DataTable).clear()
+        self.query_one("#images", DataTable).clear()
+        self.query_one("#problem-detail", Static).update("")
+        self.query_one(ImagePreview).show(None)
+
     def _show_report(self, report: Any) -> None:
         self.report = report
         self.scanning = False
+        self.say("")  # what ctrl+n said about the folder before this scan is out of date
         self.state.dataset_report = report
         self.query_one("#task-progress").display = False
         t = report.totals
@@ -223,13 +238,8 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
         order = {"error": 0, "warning": 1, "info": 2}
         self.findings = sorted(report.findings,
                                key=lambda f: (order.get(_shown(f)[2], 3), f.kind))
-        for i, f in enumerate(self.findings):
-            title, code, severity = _shown(f)
-            detail = f" ({f.kind})" if code and not title.endswith(f" {f.kind}") \
-                and self.size.width >= 110 else ""  # narrow: the detail says "found as"
-            mark = _(SEVERITY_MARK[severity]) if severity in SEVERITY_MARK else severity
-            problems.add_row(mark, title + detail,
-                             str(f.count or ""), key=str(i))
+        for i, row in enumerate(self._problem_rows()):
+            problems.add_row(*row, key=str(i))
         width = max(16, self.size.width // 2 - 22)  # the preview takes the other half
         self._show_problem(0)
         images = self.query_one("#images", DataTable)
@@ -244,6 +254,30 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
         tabs = self.query_one("#dataset-tabs", TabbedContent)
         if report.worst in ("error", "warning"):
             tabs.active = "tab-problems"
+
+    def _problem_rows(self) -> list[tuple[str, str, str]]:
+        """(severity, problem, files) for each finding, in as many words as the table's
+        share of the screen holds: where the longest would not fit, the finding's kind
+        goes (the detail says "found as"), then the severity's word (the detail says it)."""
+        from rich.cells import cell_len
+
+        narrow = self.size.width < NARROW
+        marks = SYMBOL if narrow else {k: _(v) for k, v in SEVERITY_MARK.items()}
+        rows = []
+        for f in self.findings:
+            title, code, severity = _shown(f)
+            detail = f" ({f.kind})" if code and not title.endswith(f" {f.kind}") else ""
+            rows.append((marks.get(severity, severity), title, detail, str(f.count or "")))
+        room = self.size.width * 3 // 5 - 2  # the table's 3fr, less its scrollbar
+
+        def width(col: int, header: str) -> int:
+            return max([cell_len(header)] + [cell_len(r[col]) for r in rows]) + 2  # padding
+
+        fixed = width(0, "" if narrow else _("severity")) + width(3, _("files"))
+        whole = max((cell_len(r[1] + r[2]) for r in rows), default=0) + 2
+        keep_detail = fixed + whole <= room
+        return [(mark, title + (detail if keep_detail else ""), count)
+                for mark, title, detail, count in rows]
 
     @on(DataTable.RowHighlighted, "#problems")
     def problem_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -267,7 +301,7 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
                    _("Fix: {fix}").format(fix=wizard_fix(f.kind, f.fix)) + "\n\n" +
                    _("Refs: {refs}  (F1 explains the codes)").format(
                        refs=", ".join(f.refs) or "–") +
-                   "\n\n" + _("Files:") + f"\n{files}{more}")
+                   ("\n\n" + _("Files:") + f"\n{files}{more}" if files else ""))
 
     @on(DataTable.RowHighlighted, "#images")
     def image_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -70,8 +70,8 @@ ComfyUI         An API-format workflow with a LoraLoader node, saved beside the 
             for sel in ("#export-usage", "#export-verdict", "#export-comfy"):
                 self.query_one(sel, Static).update("")
             return
-        box.update(f"LoRA: {short_path(self.lora, max(30, self.size.width - 16))} "
-                   f"({self.lora.stat().st_size / 2**20:.1f} MB)")
+        size = f"({self.lora.stat().st_size / 2**20:.1f}\u00a0MB)"  # one line with its path
+        box.update(f"LoRA: {short_path(self.lora, max(30, self.size.width - 20))} {size}")
         cfg = self.state.config
         self.usage = core.lora_usage(self.lora, cfg)
         u = self.usage

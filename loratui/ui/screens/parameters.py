@@ -16,7 +16,7 @@ from loratui.ui import core
 from loratui.ui.dialogs.edit_field import EditFieldDialog
 from loratui.ui.messages import TaskDone
 from loratui.ui.screens.base import WizardScreen
-from loratui.ui.text import TOAST_PATH, pad, severity_name, short_path
+from loratui.ui.text import TOAST_PATH, in_project, pad, severity_name, short_path
 
 HIDDEN = {"doctor"}  # free-form threshold overrides: edited in loratui.toml, not here
 
@@ -78,11 +78,17 @@ def parse_text(row: dict[str, Any], raw: Any) -> Any:
         return [p.strip() for p in text.split("|") if p.strip()]
     if "None" in kind and text == "":
         return None
-    if kind.startswith("int"):
-        return int(text)
-    if kind.startswith("float"):
-        return float(text)
-    return text
+    number = int if kind.startswith("int") else float if kind.startswith("float") else None
+    if number is None:
+        return text
+    try:
+        return number(text)
+    except ValueError:
+        said = (_("`{text}` is not a whole number: type one, e.g. 8") if number is int else
+                _("`{text}` is not a number: type one, e.g. 0.0001 or 1e-4")).format(text=text)
+        if "None" in kind:
+            said += " " + _("(empty = the default)")
+        raise ValueError(said) from None
 
 
 class FieldTable(DataTable):
@@ -166,7 +172,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
         for row in self.rows:
             value = value_text(get_dotted(cfg, row["key"]), row["key"])
             if row["key"].endswith((".dir", ".base", "_dir")) or "/" in value:
-                value = short_path(value, width)
+                value = short_path(in_project(value, self.state.project), width)
             elif len(value) > width:  # long lists (sample prompts): whole in the help panel
                 value = value[: width - 1] + "…"
             table.update_cell(row["key"], "value", value)
@@ -249,8 +255,8 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
             try:
                 value = parse_text(row, raw)
                 with_value(self.state.config, row["key"], value)
-            except ValueError as exc:
-                return None, _("not a {type}: {error}").format(type=row["type"], error=exc)
+            except ValueError as exc:  # parse_text says it in words, not Python's types
+                return None, str(exc)
             except ConfigError as exc:
                 return None, "\n".join(exc.problems)
             return value, ""

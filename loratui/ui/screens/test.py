@@ -23,6 +23,7 @@ from loratui.ui.widgets.sample_view import SampleView
 
 INTRO = N_("Rows: weights 0.3–1.0. Columns: block presets (P23). Find the column where the "
            "unwanted detail goes away, then pick a weight and a vector.")
+GRID_AXES = N_("rows: weights 0.3–1.0; columns: block presets (P23)")  # under a grid shown
 
 
 class TestScreen(WizardScreen):
@@ -107,7 +108,7 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
             if dominant else ""))
         grid = self.grid_path()
         if grid and grid.is_file():
-            self.query_one(SampleView).show(grid, f"{grid.name} ({_(INTRO)[:40]}…)")
+            self.query_one(SampleView).show(grid, f"{grid.name} ({_(GRID_AXES)})")
         self.update_pick()
 
     def grid_path(self) -> Path | None:

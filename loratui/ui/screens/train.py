@@ -349,11 +349,12 @@ a run it did not start; escape stops watching.
         st = self.run_state
         step = int(self.last.get("step", st.get("step", 0)) or 0)
         max_steps = st.get("max_steps") or self.last.get("max_steps")
-        bar = self.query_one("#run-progress", ProgressBar)
-        bar.update(total=max_steps or None, progress=step)
-        eta = self.speed.eta_seconds(step, max_steps)
-        rate = self.speed.per_second
         state = st.get("state", "opening" if self.foreign else "starting")
+        ended = state in core.TERMINAL_STATES  # its bar stops and it has no ETA
+        bar = self.query_one("#run-progress", ProgressBar)
+        bar.update(total=max_steps or (max(step, 1) if ended else None), progress=step)
+        eta = None if ended else self.speed.eta_seconds(step, max_steps)
+        rate = self.speed.per_second
         self._set("#run-numbers", f"{step}/{max_steps or '?'}  ETA {format_duration(eta)}  "
                   f"{f'{rate:.2f}' if rate else '–'} it/s")
         title = f"{state_name(state)}: {self.run_path.name if self.run_path else ''}"
@@ -364,8 +365,9 @@ a run it did not start; escape stops watching.
             codes = dict.fromkeys(str(f.get("code")) for f in self.findings)
             if codes:
                 title += " — " + _("doctor: {codes}").format(codes=", ".join(codes))
-        if st.get("error"):
-            title += f" — {st['error']}"
+        if st.get("error"):  # its first line: the whole text is in the dialog and the log
+            error = str(st["error"]).strip().splitlines()[0]
+            title += f" — {error[:157] + '…' if len(error) > 160 else error}"
         if state == "crashed":
             title += " — " + _("the trainer process is gone (ctrl+r resumes if it saved a "
                                "state)")

@@ -55,10 +55,13 @@ class SampleView(Vertical):
                      markup=False)
 
     def show(self, path: Path | None, caption: str = "") -> None:
+        label = self.query_one(".sample-caption", Static)
+        if path is None and self.path is None:  # no image: the text is news ("cell 3/40")
+            label.update(caption or self.empty)
+            return
         if path == self.path:
             return
         self.path = path
-        label = self.query_one(".sample-caption", Static)
         for old in self.query(".sample-image"):
             old.remove()
         if path is None:

@@ -41,7 +41,8 @@ class LoratuiApp(App):
         super().__init__()
         from loratui.ui import cjkwrap
 
-        cjkwrap.install()  # Chinese text wraps between characters, not as one long word
+        # Chinese text wraps between characters, not as one long word, while the app runs.
+        self._rich_word = cjkwrap.install()
         self.project = Path(project or Path.cwd()).expanduser().resolve()
         self._gpu = gpu
         self.initial_run = Path(run_dir).expanduser().resolve() if run_dir else None
@@ -51,6 +52,11 @@ class LoratuiApp(App):
         self.step_names = [name for name, _label in STEPS]
         self.offered_runs: set[Path] = set()  # runs the re-attach question was asked for
         self.shown_errors: dict[str, str] = {}  # error message -> step that showed it
+
+    def on_unmount(self) -> None:
+        from loratui.ui import cjkwrap
+
+        cjkwrap.restore(self._rich_word)
 
     # ---- start-up ---------------------------------------------------------------
     def on_mount(self) -> None:

@@ -23,10 +23,21 @@ WORD = re.compile(
     rf"\s*[{NO_LINE_END}]*(?:[{_CJK}]|[^\s{_CJK}]+)[{NO_LINE_START}]*\s*")
 
 
-def install() -> None:
-    """Make Rich (and so Textual's widgets) break lines between CJK characters."""
+def install() -> re.Pattern | None:
+    """Make Rich (and so Textual's widgets) break lines between CJK characters. Returns
+    what was there, for `restore()` (None: a Rich that wraps differently, left alone)."""
     import rich._wrap
 
-    if not hasattr(rich._wrap, "re_word"):  # a Rich that wraps differently: leave it
-        return
-    rich._wrap.re_word = WORD
+    previous = getattr(rich._wrap, "re_word", None)
+    if previous is not None:
+        rich._wrap.re_word = WORD
+    return previous
+
+
+def restore(previous: re.Pattern | None) -> None:
+    """Rich's wrapping as it was before `install()` (the wizard is done: the rest of the
+    process, a test run for one, gets Rich's own)."""
+    import rich._wrap
+
+    if previous is not None:
+        rich._wrap.re_word = previous

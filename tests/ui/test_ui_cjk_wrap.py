@@ -33,12 +33,14 @@ def wrapped(text: str, width: int) -> list[str]:
     return [str(line) for line in Text(text).wrap(Console(width=width), width)]
 
 
-@pytest.fixture(autouse=True)
-def installed() -> None:
-    cjkwrap.install()
+@pytest.fixture
+def installed():
+    previous = cjkwrap.install()
+    yield
+    cjkwrap.restore(previous)
 
 
-def test_english_breaks_where_it_always_did() -> None:
+def test_english_breaks_where_it_always_did(installed) -> None:
     pairs = catalogue()
     assert len(pairs) > 500
     for english, _chinese in pairs:
@@ -48,14 +50,14 @@ def test_english_breaks_where_it_always_did() -> None:
             [m.group(0) for m in RICH_WORD.finditer(english)], english
 
 
-def test_every_character_is_in_a_piece() -> None:
+def test_every_character_is_in_a_piece(installed) -> None:
     """No character is left out of the pieces (Rich would stop breaking there)."""
     for english, chinese in catalogue():
         for text in (english, chinese):
             assert "".join(m.group(0) for m in cjkwrap.WORD.finditer(text)) == text
 
 
-def test_chinese_fills_its_lines_and_keeps_words_whole() -> None:
+def test_chinese_fills_its_lines_and_keeps_words_whole(installed) -> None:
     text = ("kohya_ss / sd-scripts、OneTrainer、ai-toolkit：实时查看它的日志、TensorBoard "
             "文件夹或输出文件夹（ctrl+l）")
     lines = wrapped(text, 40)
@@ -64,7 +66,7 @@ def test_chinese_fills_its_lines_and_keeps_words_whole() -> None:
                      "TensorBoard 文件夹或输出文件夹（ctrl+l）"]
 
 
-def test_punctuation_rules() -> None:
+def test_punctuation_rules(installed) -> None:
     """A line never starts with a closing mark (，。）) nor ends with an opening one (（「),
     unless a piece longer than the line had to be cut."""
     for _english, chinese in catalogue():
@@ -77,3 +79,18 @@ def test_punctuation_rules() -> None:
                 for before, after in pairwise(lines):
                     assert not after or after[0] not in NO_LINE_START, (paragraph, after)
                     assert not before or before[-1] not in NO_LINE_END, (paragraph, before)
+
+
+async def test_the_wizard_wraps_chinese_while_it_runs_only(project) -> None:
+    """Installed for the app's life: Rich is its own again after, for the rest of the
+    process (a test run, a CLI command in the same interpreter)."""
+    import rich._wrap
+
+    from loratui.ui.app import create_app
+
+    before = rich._wrap.re_word
+    assert before is not cjkwrap.WORD
+    app = create_app(project)
+    async with app.run_test(size=(80, 24)):
+        assert rich._wrap.re_word is cjkwrap.WORD
+    assert rich._wrap.re_word is before

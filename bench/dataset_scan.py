@@ -29,6 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchkit import has_bytecode, loratui_command
+
 SIZES = [(512, 512), (640, 480), (480, 640), (768, 1024), (1024, 768), (300, 400),
          (1200, 800), (512, 768), (256, 256), (1536, 1024)]
 FORMATS = [("png", "PNG"), ("jpg", "JPEG"), ("jpg", "JPEG"), ("webp", "WEBP"), ("bmp", "BMP")]
@@ -146,12 +148,6 @@ for dirpath, _dirs, files in os.walk(sys.argv[1]):
 """
 
 
-def loratui_command() -> list[str]:
-    """The installed `loratui` script beside this interpreter, else `python -m loratui`."""
-    script = Path(sys.executable).with_name("loratui")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "loratui"]
-
-
 def run_process(cmd: list[str]) -> None:
     """Run `cmd` with its output read through a pipe, as a terminal or `| jq` would."""
     import subprocess
@@ -159,18 +155,6 @@ def run_process(cmd: list[str]) -> None:
     out = subprocess.run(cmd, capture_output=True, check=False)
     if out.returncode not in (0, 1):  # 1: findings at --fail-on level
         raise SystemExit(f"{' '.join(cmd)} failed: {out.stderr.decode()[-2000:]}")
-
-
-def has_bytecode() -> bool:
-    """Whether loratui's scanner has current bytecode beside it (else every run compiles
-    loratui's sources, as an editable install under PYTHONDONTWRITEBYTECODE does)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("loratui.dataset.scanner")
-    if spec is None or spec.origin is None:
-        return False
-    cached = importlib.util.cache_from_source(spec.origin)
-    return os.path.exists(cached) and os.stat(cached).st_mtime >= os.stat(spec.origin).st_mtime
 
 
 def cli_figures(data: Path, repeat: int) -> None:

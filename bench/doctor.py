@@ -42,6 +42,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchkit import has_bytecode, loratui_command  # noqa: E402  (beside this script)
+
 from tests.trainer_streams import tqdm_line  # noqa: E402  (the trainer output the tests use)
 
 CONFIG = """\
@@ -260,29 +262,6 @@ Traceback (most recent call last):
     sys.exit(main())
 subprocess.CalledProcessError: Command '['/usr/bin/python', 'train_network.py', '--config_file=/workspace/config/hanfu.toml']' returned non-zero exit status 1.
 """
-
-
-def loratui_command() -> list[str]:
-    """The console script `pip install` put beside this Python (what the user types)."""
-    script = Path(sys.executable).with_name("loratui")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("loratui")
-    if found:
-        return [found]
-    raise SystemExit("loratui is not installed in this environment: pip install -e .")
-
-
-def has_bytecode() -> bool:
-    """Whether every loratui module has current bytecode beside it (else the stale ones are
-    compiled on every run, and the figures say so)."""
-    import importlib.util
-
-    for path in (ROOT / "loratui").rglob("*.py"):
-        cached = importlib.util.cache_from_source(str(path))
-        if not os.path.exists(cached) or os.stat(cached).st_mtime < os.stat(path).st_mtime:
-            return False
-    return True
 
 
 def write_demo_project(root: Path) -> Path:

@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchkit import loratui_command  # noqa: E402  (beside this script)
+
 PIPELINE_CALLS = """
 import sys, torch
 from pathlib import Path
@@ -39,11 +41,6 @@ for _ in range(n):
         pipe("sks, a girl", height=size, width=size, num_inference_steps=steps,
              guidance_scale=7.0, generator=gen)
 """
-
-
-def loratui_cmd() -> list[str]:
-    exe = Path(sys.executable).with_name("loratui")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "loratui"]
 
 
 def timed(cmd: list[str]) -> tuple[float, str]:
@@ -64,7 +61,7 @@ def bench_blocks(folder: Path, rank: int, repeat: int) -> float:
     size = path.stat().st_size / 2**20
     read = [sys.executable, "-c", "import sys; from safetensors.numpy import load_file; "
             "load_file(sys.argv[1])", str(path)]
-    blocks = [*loratui_cmd(), "lora", "blocks", str(path)]
+    blocks = [*loratui_command(), "lora", "blocks", str(path)]
     timed(read), timed(blocks)  # warm the page cache and bytecode
     base, ours = [], []
     for _ in range(repeat):  # interleaved, so load changes hit both sides
@@ -92,7 +89,7 @@ def bench_grid(folder: Path, steps: int, repeat: int) -> float:
     for i in range(repeat + 1):
         out = folder / f"grid{i}.png"
         shutil.rmtree(out.with_name(out.stem + ".cells"), ignore_errors=True)
-        wall, stdout = timed([*loratui_cmd(), "lora", "grid", str(lora), "--base", str(model),
+        wall, stdout = timed([*loratui_command(), "lora", "grid", str(lora), "--base", str(model),
                               "--prompt", "sks, a girl", "--steps", str(steps), "--size",
                               str(size), "-o", str(out), "--json"])
         data = json.loads(stdout)

@@ -43,6 +43,31 @@ def _row(rule: Rule) -> str:
             f"{_cell(rule.text('title'))} | {_cell(how)} | {', '.join(rule.refs)} |")
 
 
+def _family_thresholds(catalog: Catalog) -> list[str]:
+    """A row per threshold that some model family's `[doctor]` table changes."""
+    from loratui.doctor.engine import family_thresholds
+    from loratui.families import NAMES, ids
+
+    fams = [f for f in ids() if f != "sd15"]
+    rows = []
+    for rule in catalog.rules:
+        changed = family_thresholds(rule)
+        for name, default in rule.thresholds.items():
+            if any(name in diff for diff in changed.values()):
+                values = [changed.get(f, {}).get(name, default) for f in ["sd15", *fams]]
+                rows.append(f"| {rule.code} | `{name}` | "
+                            + " | ".join(f"{v!r}" for v in values) + " |")
+    if not rows:
+        return []
+    return ["", "## 按模型系列的阈值", "",
+            "规则自带的阈值是指南的数字（SD1.5）；输入显示为其他模型系列时（配置的 SDXL 开关、"
+            "训练脚本、底模，或 LoRA 的张量），换成 `data/<系列>/family.toml` 的 `[doctor]` 表；"
+            "你在 loratui.toml 的 `[doctor]` 或 `--set` 里设的值仍然优先。"
+            "`loratui rule 代码 --lang zh` 也会列出。", "",
+            "| 代码 | 阈值 | SD1.5 | " + " | ".join(NAMES[f] for f in fams) + " |",
+            "|---|---|---|" + "---|" * len(fams), *rows]
+
+
 def render(catalog: Catalog | None = None) -> str:
     catalog = catalog or load_catalog(lang="zh")
     lines = [
@@ -80,6 +105,7 @@ def render(catalog: Catalog | None = None) -> str:
         lines += ["", "## 其他", "", "| 代码 | 名字 | 严重程度 | 标题 | 修复 | 对应 |",
                   "|---|---|---|---|---|---|"]
         lines += [_row(r) for r in others]
+    lines += _family_thresholds(catalog)
     lines += ["", "## 指南里的坑（PITFALLS.md）和检查它们的规则", "",
               "| 坑 | 指南的建议或翻车 | 规则 |", "|---|---|---|"]
     for n, text in enumerate(PITFALLS, start=1):

@@ -199,3 +199,13 @@ def test_native_sizes_are_a_threshold_users_can_override(tmp_path):
     assert "CF101" in found({})
     assert "CF101" not in found({"CF101": {"native_resolutions": [896, 1024]}})
     assert "CF101" not in found({"CF101": {"native_resolutions": 896}})  # --set's one number
+
+
+def test_chinese_reference_tabulates_the_family_thresholds():
+    from loratui.doctor.reference import render
+
+    text = render()
+    assert "| 代码 | 阈值 | SD1.5 | SDXL |" in text
+    assert "| CF102 | `max_rank` | 16 | 64 |" in text
+    assert "| CF118 | `bucket_multiple` | 64 | 32 |" in text
+    assert "| CF106 |" not in text.split("## 按模型系列的阈值")[1].split("## ")[0]

@@ -70,7 +70,7 @@ async def test_out_of_range_value_is_refused_with_the_range(project, gpu12) -> N
         assert "multiple of 8" in error
         await pilot.press("ctrl+u", *"abc")
         await pilot.pause()
-        assert "not a int" in str(app.screen.query_one("#field-error", Static).render())
+        assert "`abc` is not a whole number" in str(app.screen.query_one("#field-error", Static).render())
         await pilot.press("escape")
         await pilot.pause()
         assert app.state.config.dataset.resolution == 512

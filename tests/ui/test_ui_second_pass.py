@@ -231,13 +231,25 @@ async def test_paths_inside_the_project_read_as_the_project_sees_them(tmp_path) 
 
 
 # ---- dialogs and the way out -----------------------------------------------------------------
-def test_a_write_refused_names_the_file_not_its_temporary_twin() -> None:
-    err = PermissionError(1, "Operation not permitted",
-                          "/srv/webui/models/Lora/.hanfu.safetensors.z1tqf9xv.tmp")
-    failure = describe("Copy LoRA", err)
+def test_a_write_refused_names_the_file_not_its_temporary_twin(tmp_path) -> None:
+    """A disk that fills up while the LoRA is copied: the dialog names the file the user
+    asked for, not the hidden `.NAME.RANDOM.tmp` the atomic write started with."""
+    import errno
+
+    from loratui.atomic import atomic_write
+
+    target = tmp_path / "Lora" / "hanfu.safetensors"
+
+    def full_disk(fh) -> None:
+        fh.write(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError) as info:
+        atomic_write(target, full_disk)
+    failure = describe("Copy LoRA", info.value)
     assert not failure.bug
-    assert failure.message.startswith("/srv/webui/models/Lora/hanfu.safetensors: ")
-    assert ".tmp" not in failure.message
+    assert failure.message == f"{target}: No space left on device"
+    assert "disk is full" in failure.hint
 
 
 async def test_quitting_after_a_failed_run_reads_well(project, gpu12) -> None:
@@ -286,3 +298,104 @@ async def test_a_dropped_folder_is_read_as_the_folder(tmp_path, pasted) -> None:
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen.report is not None)
         assert app.screen.report.totals.usable == 3
+
+
+# ---- the Start step --------------------------------------------------------------------------
+async def test_next_takes_the_typed_project_folder_along(tmp_path, gpu12) -> None:
+    """"Fill in the two paths and press ctrl+n": a project folder typed without enter is
+    where loratui.toml goes, with the base model typed beside it (it went to the folder
+    the wizard was opened in)."""
+    from ui_helpers import sd15_folder
+
+    opened = tmp_path / "home"
+    opened.mkdir()
+    model = sd15_folder(tmp_path / "models" / "sd15")
+    wanted = tmp_path / "loras" / "hanfu"
+    app = create_app(opened, gpu=gpu12)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await paste(pilot, app, "#project", str(wanted))
+        await paste(pilot, app, "#base-model", str(model))
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: app.screen.STEP == "dataset")
+        assert app.project == wanted.resolve()
+    assert not (opened / "loratui.toml").exists()
+    assert f'base = "{model}"' in (wanted / "loratui.toml").read_text()
+
+
+async def test_a_project_folder_that_is_a_file_stays_on_start(tmp_path, gpu12) -> None:
+    opened = tmp_path / "home"
+    opened.mkdir()
+    (tmp_path / "notes.txt").write_text("x")
+    app = create_app(opened, gpu=gpu12)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await paste(pilot, app, "#project", str(tmp_path / "notes.txt"))
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert app.screen.STEP == "start"
+        assert "notes.txt is a file" in text(app, "#guard")
+        assert "(Project folder field)" in text(app, "#guard")
+
+
+def make_read_only(folder) -> callable:
+    """Make `folder` unwritable for this user (chmod, or chattr +i for root); returns the
+    undo. Skips the test where neither works."""
+    import os
+    import subprocess
+
+    folder.chmod(0o555)
+    if not os.access(folder, os.W_OK):
+        return lambda: folder.chmod(0o755)
+    folder.chmod(0o755)
+    done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("cannot make a folder read-only here")
+    return lambda: subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+async def test_a_read_only_dataset_points_at_a_training_copy(tmp_path) -> None:
+    from loratui.ui.dialogs import ErrorDialog
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    ready_project(project)
+    undo = make_read_only(project / "images")
+    try:
+        app = create_app(project, gpu=fake_gpu(), step="captions")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: "3 images" in text(app, "#captions-summary"))
+            app.screen.query_one("#caption-editor").load_text("zq_girl_, blue dress")
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog))
+            dialog = app.screen
+            assert "bug" not in dialog.title_text
+            assert "ctrl+o on the Dataset step (Prepare copy)" in dialog.hint
+    finally:
+        undo()
+    assert (project / "images" / "0.txt").read_text() == "zq_girl_, red dress, pose 0\n"
+
+
+async def test_a_typo_in_a_number_is_said_in_words(tmp_path) -> None:
+    """Typing `abc` for network.alpha said "not a float | None: could not convert string
+    to float: 'abc'"; it says what to type instead."""
+    from loratui.ui.dialogs.edit_field import EditFieldDialog
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    ready_project(project)
+    app = create_app(project, gpu=fake_gpu(), step="parameters")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        table = app.screen.query_one("#fields", DataTable)
+        for key, typo, said in (("network.alpha", "abc", "`abc` is not a number"),
+                                ("network.rank", "8.5", "`8.5` is not a whole number")):
+            table.move_cursor(row=table.get_row_index(key))
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, EditFieldDialog))
+            await pilot.press("ctrl+u", *typo)
+            await pilot.pause()
+            error = text(app, "#field-error")
+            assert error.startswith(said) and "float" not in error and "convert" not in error
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, EditFieldDialog))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -11,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, ProgressBar, Static, TextArea
 
-from loratui.i18n import N_, _, ngettext
+from loratui.i18n import N_, _, ngettext, width
 from loratui.ui import core
 from loratui.ui.dialogs import ConfirmDialog
 from loratui.ui.dialogs.captions import AutoCaptionDialog, BulkEditDialog
@@ -80,9 +81,18 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
     def on_mount(self) -> None:
         self.query_one("#task-progress").display = False
         table = self.query_one("#caption-list", DataTable)
-        table.add_column(_("image"), key="image")  # columns size to their content
-        table.add_column(_("caption"), key="caption")
+        self._columns(table)
         self.refresh_from_state()
+
+    @staticmethod
+    def _columns(table: DataTable, names: list[str] | None = None) -> None:
+        """Made anew for each list: a cleared table keeps the widths of the rows it had.
+        The image column is as wide as its longest name, set before the rows come: a
+        width that grows with the rows left the header drawn at the old width now and
+        then (DataTable keeps the lines it drew)."""
+        longest = max(width(n) for n in [_("image"), *(names or [])])
+        table.add_column(_("image"), key="image", width=longest if names else None)
+        table.add_column(_("caption"), key="caption")
 
     def refresh_from_state(self) -> None:
         """Every visit reads the captions again (they may have changed on disk)."""
@@ -124,12 +134,13 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
         self.records = report.usable_images()
         table = self.query_one("#caption-list", DataTable)
         keep = table.cursor_row
-        table.clear()
         name_width = max(12, self.size.width // 5)
         caption_width = max(20, self.size.width * 3 // 5 - name_width - 6)
-        for i, rec in enumerate(self.records):
-            table.add_row(short_path(Path(rec.path).name, name_width),
-                          short(rec.caption, caption_width), key=str(i))
+        names = [short_path(Path(rec.path).name, name_width) for rec in self.records]
+        table.clear(columns=True)
+        self._columns(table, names)
+        for i, (rec, name) in enumerate(zip(self.records, names, strict=True)):
+            table.add_row(name, short(rec.caption, caption_width), key=str(i))
         self._show_summary()
         if self.records:
             table.move_cursor(row=min(max(keep, 0), len(self.records) - 1))
@@ -186,7 +197,18 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
         rec = self.records[self.current]
         text = self.query_one("#caption-editor", TextArea).text.strip()
         root = Path(self.state.dataset_report.root)
-        path = core.save_caption(root, rec.path, text, self.state.config.dataset.caption_extension)
+        try:
+            path = core.save_caption(root, rec.path, text,
+                                     self.state.config.dataset.caption_extension)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise
+            # A read-only source folder: the wizard's way round it is a training copy.
+            self.wizard.show_error(
+                _("Cannot save the caption"), f"{exc.filename or root}: {exc.strerror}",
+                _("This folder cannot be written: make a training copy with ctrl+o on the "
+                  "Dataset step (Prepare copy) and edit the captions there."))
+            return
         rec.caption = text
         table = self.query_one("#caption-list", DataTable)
         table.update_cell(str(self.current), "caption", short(text))

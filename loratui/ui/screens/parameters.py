@@ -78,11 +78,17 @@ def parse_text(row: dict[str, Any], raw: Any) -> Any:
         return [p.strip() for p in text.split("|") if p.strip()]
     if "None" in kind and text == "":
         return None
-    if kind.startswith("int"):
-        return int(text)
-    if kind.startswith("float"):
-        return float(text)
-    return text
+    number = int if kind.startswith("int") else float if kind.startswith("float") else None
+    if number is None:
+        return text
+    try:
+        return number(text)
+    except ValueError:
+        said = (_("`{text}` is not a whole number: type one, e.g. 8") if number is int else
+                _("`{text}` is not a number: type one, e.g. 0.0001 or 1e-4")).format(text=text)
+        if "None" in kind:
+            said += " " + _("(empty = the default)")
+        raise ValueError(said) from None
 
 
 class FieldTable(DataTable):
@@ -249,8 +255,8 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
             try:
                 value = parse_text(row, raw)
                 with_value(self.state.config, row["key"], value)
-            except ValueError as exc:
-                return None, _("not a {type}: {error}").format(type=row["type"], error=exc)
+            except ValueError as exc:  # parse_text says it in words, not Python's types
+                return None, str(exc)
             except ConfigError as exc:
                 return None, "\n".join(exc.problems)
             return value, ""
@@ -304,7 +310,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
             widget.update(_("doctor: no warnings for these settings"))
         else:
             shown = 3 if self.size.height >= 30 else 2
-            lines = [f"{pad(severity_name(d.severity), 7)} {d.code} {d.message}"
+            lines = [f"{pad(severity_name(d.severity), 7)} {d.code} {d.shown_message}"
                      for d in found[:shown]]
             if len(found) > shown:
                 lines.append("… " + _("{n} more: ctrl+g opens the Doctor; F1 explains the "

@@ -109,6 +109,9 @@ Watch a run     Follow a run that another trainer writes (kohya_ss / sd-scripts,
         self.query_one("#gpu-status", Static).update(text)
 
     def problem(self) -> str:
+        moved = self._switch_to_typed_project()
+        if moved:
+            return moved
         value = self.query_one("#base-model", PathInput).value.strip()
         if not value:
             return _("enter the base model: an SD1.5 or SDXL diffusers folder or .safetensors "
@@ -129,6 +132,29 @@ Watch a run     Follow a run that another trainer writes (kohya_ss / sd-scripts,
             return
         self.wizard.load_project(folder)
         self.refresh_from_state()
+
+    def _switch_to_typed_project(self) -> str:
+        """ctrl+n with a project folder typed but not entered: the settings go there, not
+        to the folder the wizard was opened in. A base model typed beside it is kept.
+        Returns what is wrong with the folder ("" when it is usable)."""
+        typed = self.query_one("#project", PathInput).value.strip()
+        if not typed:
+            return ""
+        folder = Path(typed).expanduser()
+        folder = folder if folder.is_absolute() else self.state.project / folder
+        if folder.resolve() == self.state.project:
+            return ""
+        if folder.exists() and not folder.is_dir():
+            return _("{path} is a file: type the folder that holds (or will hold) "
+                     "loratui.toml (Project folder field)").format(path=short_path(folder, 50))
+        model = self.query_one("#base-model", PathInput).value.strip()
+        before = self.state.config.model.base
+        self.wizard.load_project(folder)
+        self.refresh_from_state()
+        if model and model != before:  # typed for this project: it wins over its file
+            self.state.config.model.base = model
+            self.query_one("#base-model", PathInput).value = model
+        return ""
 
     # ---- base model ------------------------------------------------------------------
     @on(Input.Submitted, "#base-model")

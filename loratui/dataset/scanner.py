@@ -248,16 +248,19 @@ def _probe_chunk(settings: tuple, tasks: list[tuple]) -> list[Probe]:
     return [_probe(path, captions, settings) for path, captions in tasks]
 
 
-def _can_fork() -> bool:
-    """Whether worker processes may be forked: on Linux (macOS lists fork too, but its
-    system libraries are not fork-safe), from a process without other threads (forking a
-    threaded process, such as the Textual UI, can deadlock). `threading` never imported
-    means no thread was started from Python."""
+def _pool_context():
+    # fork is fastest, but forking a threaded process (the Textual UI) can deadlock.
+    import multiprocessing
     import sys
+    import threading
 
-    threading = sys.modules.get("threading")
-    return (sys.platform.startswith("linux") and hasattr(os, "fork")
-            and (threading is None or threading.active_count() == 1))
+    methods = multiprocessing.get_all_start_methods()
+    # (macOS lists fork too, but system libraries there are not fork-safe)
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("spawn")
 
 
 def iter_parallel(fn: Callable[[list], list], tasks: list, workers: int | None,
@@ -273,82 +276,29 @@ def iter_parallel(fn: Callable[[list], list], tasks: list, workers: int | None,
         return
     chunk = chunk or max(8, min(256, total // (n * 8) or 1))
     bounds = [(i, min(total, i + chunk)) for i in range(0, total, chunk)]
-    if _can_fork():
-        yield from _forked_map(fn, tasks, bounds, n)
-        return
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=n,
-                             mp_context=multiprocessing.get_context(method)) as ex:
-        yield from ex.map(fn, [tasks[i:j] for i, j in bounds])
-
-
-def _forked_map(fn: Callable[[list], list], tasks: list, bounds: list[tuple[int, int]],
-                n: int):
-    """`fn` over the chunks `tasks[i:j]` in `n` forked children (chunk k in child k % n),
-    yielded in order. The children inherit `fn` and `tasks`; only results travel, pickled
-    through a pipe. No executor: `concurrent.futures` with its `logging` costs a one-shot
-    `loratui dataset scan` ~15 ms to import, and its threads and queues more per chunk."""
-    import pickle
-
-    n = min(n, len(bounds))
-    pids: list[int] = []
-    readers = []
-    finished = False
+    ctx = _pool_context()
+    forked = ctx.get_start_method() == "fork"
+    global _FORKED
     try:
-        for k in range(n):
-            r, w = os.pipe()
-            pid = os.fork()
-            if pid == 0:                                      # the child
-                os.close(r)
-                for f in readers:
-                    f.close()
-                _child(fn, tasks, bounds[k::n], w, pickle)
-            os.close(w)
-            pids.append(pid)
-            readers.append(os.fdopen(r, "rb"))
-        for k in range(len(bounds)):
-            stream = readers[k % n]
-            head = stream.read(8)
-            if len(head) < 8:
-                raise RuntimeError("a worker process ended early (killed, or out of memory?)")
-            ok, value = pickle.loads(stream.read(int.from_bytes(head, "little")))
-            if not ok:
-                raise value
-            yield value
-        finished = True
+        if forked:   # forked workers inherit `fn` and `tasks`: only chunk bounds travel
+            _FORKED = (fn, tasks)
+        with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as ex:
+            yield from (ex.map(_run_forked, bounds) if forked
+                        else ex.map(fn, [tasks[i:j] for i, j in bounds]))
     finally:
-        for f in readers:
-            f.close()
-        for pid in pids:
-            if not finished:   # stopped early: their work is moot (not yet reaped: no race)
-                os.kill(pid, 9)
-            os.waitpid(pid, 0)
+        _FORKED = None
 
 
-def _child(fn, tasks: list, bounds: list[tuple[int, int]], fd: int, pickle) -> None:
-    """A forked worker: results (or the exception) of its chunks, length-prefixed, to `fd`;
-    it never returns (no `atexit`, no flushing of output buffers copied from the parent)."""
-    code = 0
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for i, j in bounds:
-                try:
-                    item = (True, fn(tasks[i:j]))
-                except Exception as exc:
-                    item = (False, exc)
-                try:
-                    data = pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
-                except Exception:                       # an exception that cannot pickle
-                    data = pickle.dumps((False, RuntimeError(repr(item[1]))))
-                out.write(len(data).to_bytes(8, "little"))
-                out.write(data)
-    except BaseException:           # the parent stopped reading (or Ctrl-C)
-        code = 1
-    finally:
-        os._exit(code)
+_FORKED: tuple[Callable[[list], list], list] | None = None   # set while a fork pool runs
+
+
+def _run_forked(bounds: tuple[int, int]) -> list:
+    if _FORKED is None:
+        raise RuntimeError("worker started without the parent's tasks")
+    fn, tasks = _FORKED
+    return fn(tasks[bounds[0]:bounds[1]])
 
 
 # --------------------------------------------------------------------------- assembly

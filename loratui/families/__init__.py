@@ -2,8 +2,7 @@
 
 Training, export, inspection, presets, the VRAM estimate and the doctor ask the family
 instead of branching on its name. Adding a family = one module here, its data folder (its
-label is `[family] label`), an
-entry in `_MODULES`, and tests.
+name is `[family] label`), an entry in `_MODULES`, and tests.
 """
 
 from __future__ import annotations

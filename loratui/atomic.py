@@ -59,7 +59,10 @@ def atomic_write(path: Path | str, write: Callable[[BinaryIO], object], *,
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = file_mode(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    except OSError as exc:
+        raise _naming(exc, path) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             os.fchmod(fh.fileno(), mode)
@@ -68,10 +71,23 @@ def atomic_write(path: Path | str, write: Callable[[BinaryIO], object], *,
                 fh.flush()
                 os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if exc.filename not in (None, tmp):
+            raise
+        raise _naming(exc, path) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """`exc` about the file the user asked for, not its hidden temporary twin (a full
+    disk, a folder without write permission): messages name what the user knows."""
+    if exc.errno is None:
+        return exc
+    return OSError(exc.errno, exc.strerror, str(path)).with_traceback(exc.__traceback__)
 
 
 def atomic_write_bytes(path: Path | str, data: bytes, *, fsync: bool = True) -> Path:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loratui.wording import plural
+from loratui.i18n import N_, _, error_text, localized, ngettext
 
 DEMO_TRIGGER = "lrt_girl"  # unique, as the guide asks (P7); not a word the model knows
 DEMO_PRESET = "cpu-demo"
@@ -53,7 +53,8 @@ def step_model(ctx: DemoContext) -> str:
 
     ctx.model_dir = build_tiny_model(ctx.root / "model", extra_words=[ctx.trigger],
                                      family=ctx.family)
-    return f"tiny {get(ctx.family).label}-shaped model in {ctx.model_dir}"
+    return _("tiny {family}-shaped model in {folder}").format(family=get(ctx.family).label,
+                                                               folder=ctx.model_dir)
 
 
 def step_dataset(ctx: DemoContext) -> str:
@@ -61,20 +62,23 @@ def step_dataset(ctx: DemoContext) -> str:
 
     ctx.dataset_dir = write_demo_dataset(ctx.root / "dataset", ctx.trigger)
     n = len(list(ctx.dataset_dir.glob("*.png")))
-    return (f"{n} images in {ctx.dataset_dir} (with problems: non-512 sizes, a missing caption,"
-            " a caption without the trigger word)")
+    return _("{n} images in {folder} (with problems: non-512 sizes, a missing caption, a caption "
+             "without the trigger word)").format(n=n, folder=ctx.dataset_dir)
 
 
 def step_scan(ctx: DemoContext) -> str:
     """The dataset scanner (`loratui.dataset`) on the generated images."""
     from loratui.dataset import ScanOptions, scan
+    from loratui.dataset.text import severity_label
 
     report = scan(ctx.dataset_dir, ScanOptions(trigger_word=ctx.trigger, workers=0))
     ctx.results["scan_report"] = report
     for f in report.by_severity("warning")[:8]:
-        ctx.log(f"        {f.severity:<7} {f.kind}: {f.message[:100]}")
-    return (f"{plural(len(report.images), 'image')}, "
-            f"{plural(len(report.findings), 'kind')} of finding")
+        ctx.log(f"        {severity_label(f.severity)} {f.kind}: {localized(f.message)[:100]}")
+    images, kinds = len(report.images), len(report.findings)
+    return _("{images}, {kinds}").format(
+        images=ngettext("{n} image", "{n} images", images).format(n=images),
+        kinds=ngettext("{n} kind of finding", "{n} kinds of finding", kinds).format(n=kinds))
 
 
 def demo_preset():
@@ -93,8 +97,9 @@ def step_prepare(ctx: DemoContext) -> str:
     res = prepare(ctx.dataset_dir, out, PrepareOptions(mode="crop", resolution=size,
                                                        trigger_word=ctx.trigger, workers=0))
     ctx.source_dir, ctx.dataset_dir = ctx.dataset_dir, out
-    return (f"{res.written + res.up_to_date} images in {out} ({size}×{size} crops, trigger "
-            f"word first); {len(res.captions_missing)} still without a caption")
+    return _("{n} images in {folder} ({size}×{size} crops, trigger word first); {missing} still "
+             "without a caption").format(n=res.written + res.up_to_date, folder=out, size=size,
+                                         missing=len(res.captions_missing))
 
 
 def step_config(ctx: DemoContext) -> str:
@@ -112,7 +117,7 @@ def step_config(ctx: DemoContext) -> str:
     cfg = type(cfg).model_validate(data)
     ctx.config_path = ctx.root / "loratui.toml"
     save_config(cfg, ctx.config_path)
-    return f"{ctx.config_path} from preset {DEMO_PRESET}"
+    return _("{path} from preset {preset}").format(path=ctx.config_path, preset=DEMO_PRESET)
 
 
 def step_train(ctx: DemoContext) -> str:
@@ -128,8 +133,9 @@ def step_train(ctx: DemoContext) -> str:
     losses = result.losses
     k = max(1, len(losses) // 4)  # first vs last quarter: single steps are noisy
     first, last = sum(losses[:k]) / k, sum(losses[-k:]) / k
-    return (f"{result.step} steps, mean loss {first:.3f} (first {k} steps) → {last:.3f} "
-            f"(last {k}); run folder {ctx.run_dir}")
+    return _("{steps} steps, mean loss {first} (first {k} steps) → {last} (last {k}); run folder "
+             "{folder}").format(steps=result.step, first=f"{first:.3f}", k=k, last=f"{last:.3f}",
+                                folder=ctx.run_dir)
 
 
 def step_export(ctx: DemoContext) -> str:
@@ -149,39 +155,42 @@ def step_export(ctx: DemoContext) -> str:
                              prompt=f"{ctx.trigger}, a girl with red hair, smiling",
                              weights=(0.0, 0.8))
     ctx.samples = RunFolder(ctx.run_dir).samples()
-    return (f"{ctx.lora_path.name}: {len(modules)} kohya modules, alpha "
-            f"{meta.get('ss_network_alpha')}, {meta.get('ss_base_model_version')}; "
-            f"diffusers renders {', '.join(p.name for p in paths)}")
+    return _("{name}: {n} kohya modules, alpha {alpha}, {base}; diffusers renders {images}").format(
+        name=ctx.lora_path.name, n=len(modules), alpha=meta.get("ss_network_alpha"),
+        base=meta.get("ss_base_model_version"), images=", ".join(p.name for p in paths))
 
 
 def step_doctor(ctx: DemoContext) -> str:
     """`loratui doctor` on the config, the dataset and the finished run (with its LoRA)."""
+    from loratui.dataset.text import SEVERITY_LABELS, severity_label
     from loratui.doctor import diagnose_paths
 
     # The run folder holds the resolved copy of the config, so the config is read once, there.
     paths = [p for p in (ctx.source_dir or ctx.dataset_dir, ctx.run_dir) if p is not None]
-    diags, _ = diagnose_paths([str(p) for p in paths])
+    diags, _inputs = diagnose_paths([str(p) for p in paths])
     ctx.results["doctor_diagnostics"] = diags
     counts: dict[str, int] = {}
     for d in diags:
         counts[d.severity] = counts.get(d.severity, 0) + 1
     for d in diags[:12]:
-        ctx.log(f"        {d.severity:<7} {d.code} {d.message[:110]}")
-    summary = ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items())) or "no findings"
-    return (f"{summary} (the demo's deliberate dataset problems and its CPU-size settings); "
-            f"full report: loratui doctor {' '.join(str(p) for p in paths)}")
+        ctx.log(f"        {severity_label(d.severity)} {d.code} {d.shown_message[:110]}")
+    summary = ", ".join(f"{n} {_(SEVERITY_LABELS.get(sev, sev))}"
+                        for sev, n in sorted(counts.items())) or _("no findings")
+    return _("{summary} (the demo's deliberate dataset problems and its CPU-size settings); full "
+             "report: {command}").format(summary=summary, command="loratui doctor " + " ".join(
+                 str(p) for p in paths))
 
 
 DEMO_STEPS: list[DemoStep] = [
-    DemoStep("model", "build the tiny model", step_model),
-    DemoStep("dataset", "write the demo dataset", step_dataset),
+    DemoStep("model", N_("build the tiny model"), step_model),
+    DemoStep("dataset", N_("write the demo dataset"), step_dataset),
     # scan / prepare use loratui.dataset and are skipped in a build without it
-    DemoStep("scan", "scan the dataset", step_scan, required=False),
-    DemoStep("prepare", "prepare a training copy", step_prepare, required=False),
-    DemoStep("config", "write loratui.toml", step_config),
-    DemoStep("train", "train the LoRA", step_train),
-    DemoStep("export", "check and render the exported LoRA", step_export),
-    DemoStep("doctor", "doctor on the config, dataset and run", step_doctor, required=False),
+    DemoStep("scan", N_("scan the dataset"), step_scan, required=False),
+    DemoStep("prepare", N_("prepare a training copy"), step_prepare, required=False),
+    DemoStep("config", N_("write loratui.toml"), step_config),
+    DemoStep("train", N_("train the LoRA"), step_train),
+    DemoStep("export", N_("check and render the exported LoRA"), step_export),
+    DemoStep("doctor", N_("doctor on the config, dataset and run"), step_doctor, required=False),
 ]
 
 
@@ -194,13 +203,14 @@ def run_demo(root: Path | str, steps: list[DemoStep] | None = None,
         ctx.log = log
     steps = steps if steps is not None else DEMO_STEPS
     for n, step in enumerate(steps, start=1):
-        ctx.log(f"[{n}/{len(steps)}] {step.title} ...")
+        ctx.log(f"[{n}/{len(steps)}] {_(step.title)} ...")
         t0 = time.perf_counter()
         try:
             summary = step.run(ctx)
         except Exception as exc:
             ctx.timings[step.name] = time.perf_counter() - t0
-            ctx.log(f"      failed: {type(exc).__name__}: {exc}")
+            ctx.log("      " + _("failed: {kind}: {error}").format(kind=type(exc).__name__,
+                                                                  error=error_text(exc)))
             if step.required:
                 ctx.failed = step.name
                 return ctx
@@ -208,5 +218,6 @@ def run_demo(root: Path | str, steps: list[DemoStep] | None = None,
         ctx.timings[step.name] = time.perf_counter() - t0
         ctx.results[step.name] = summary
         if summary:
-            ctx.log(f"      {summary} ({ctx.timings[step.name]:.1f} s)")
+            ctx.log("      " + _("{summary} ({seconds} s)").format(
+                summary=summary, seconds=f"{ctx.timings[step.name]:.1f}"))
     return ctx

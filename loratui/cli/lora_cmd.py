@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from loratui.cli import add_command
-from loratui.i18n import N_, _
+from loratui.i18n import N_, _, error_text
 
 EPILOG = N_("""\
 examples:
@@ -58,7 +58,7 @@ def run_inspect(args) -> int:
         try:
             lora = open_lora(path)
         except LoraError as exc:
-            print(f"loratui lora inspect: {path}: {exc}", file=sys.stderr)
+            print(f"loratui lora inspect: {path}: {error_text(exc)}", file=sys.stderr)
             status = 2 if len(args.file) == 1 else 1
             continue
         except OSError as exc:
@@ -214,7 +214,7 @@ def run_blocks(args) -> int:
     try:
         result = block_strengths(args.file)
     except (LoraError, BlocksError) as exc:
-        return fail("blocks", args.file, str(exc))
+        return fail("blocks", args.file, error_text(exc))
     except OSError as exc:
         return fail("blocks", args.file, exc.strerror or str(exc))
     if args.json:

@@ -121,7 +121,7 @@ def run_grid(args) -> int:
         pick_weight = float(use_weight)
         pick = strengths.layout.vector(use_vector or "ALL")
     except (LoraError, BlocksError, OSError) as exc:
-        return _fail("grid", path, getattr(exc, "strerror", None) or str(exc))
+        return _fail("grid", path, getattr(exc, "strerror", None) or error_text(exc))
     except ValueError as exc:
         return _fail("grid", path, f"--weights / --use: {exc}")
     layout = strengths.layout

@@ -15,6 +15,9 @@ import struct
 from collections import Counter
 from pathlib import Path
 
+from loratui.i18n import N_
+from loratui.i18n import Message as M
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -69,16 +72,17 @@ class TensorInfo:
 
 def _sniff_not_safetensors(head: bytes) -> tuple[str, str] | None:
     if head.startswith(b"version https://git-lfs"):
-        return ("lfs-pointer", "this is a git-LFS pointer (a small text file), not the "
-                "weights: the download fetched the pointer, not the file")
+        return ("lfs-pointer", M(N_("this is a git-LFS pointer (a small text file), not the "
+                                    "weights: the download fetched the pointer, not the file")))
     if head.startswith(b"PK\x03\x04"):
-        return ("zip", "this is a zip archive (a PyTorch .pt/.ckpt saved with torch.save), not "
-                "safetensors; loratui never unpickles it")
+        return ("zip", M(N_("this is a zip archive (a PyTorch .pt/.ckpt saved with torch.save), "
+                            "not safetensors; loratui never unpickles it")))
     if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
-        return ("pickle", "this is a Python pickle (a .bin/.ckpt renamed to .safetensors); "
-                "loratui never unpickles it")
+        return ("pickle", M(N_("this is a Python pickle (a .bin/.ckpt renamed to .safetensors); "
+                               "loratui never unpickles it")))
     if head.lstrip().startswith((b"<!DOCTYPE", b"<html", b"<HTML")):
-        return ("html", "this is an HTML page (a failed download or a login page), not weights")
+        return ("html", M(N_("this is an HTML page (a failed download or a login page), not "
+                             "weights")))
     return None
 
 
@@ -307,40 +311,42 @@ def read_header(path: Path) -> tuple[int, int, dict[str, Any]]:
     """(file size, header length, parsed header) with every check done before parsing."""
     path = Path(path)
     if not path.is_file():
-        raise LoraError("not-a-file", "not a file")
+        raise LoraError("not-a-file", M(N_("not a file")))
     size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(64)
         if size == 0:
-            raise LoraError("empty", "the file is empty (0 bytes): an interrupted save, copy "
-                            "or download")
+            raise LoraError("empty", M(N_("the file is empty (0 bytes): an interrupted save, "
+                                          "copy or download")))
         sniff = _sniff_not_safetensors(head)
         if sniff:
             raise LoraError(*sniff)
         if size < 8:
-            raise LoraError("too-small", f"only {size} bytes: \"header too small\" (a truncated "
-                            "file)")
+            raise LoraError("too-small", M(N_("only {n} bytes: \"header too small\" (a truncated "
+                                              "file)"), n=size))
         (n,) = struct.unpack("<Q", head[:8])
         if n > MAX_HEADER or n + 8 > size:
-            raise LoraError("header-too-large", f"the header says it is {n} bytes long but the "
-                            f"file has {size} bytes: \"HeaderTooLarge\" — truncated or not "
-                            "safetensors")
+            raise LoraError("header-too-large", M(
+                N_("the header says it is {n} bytes long but the file has {size} bytes: "
+                   "\"HeaderTooLarge\" — truncated or not safetensors"), n=n, size=size))
         if n < 2:
-            raise LoraError("too-small", "\"header too small\": the header is empty")
+            raise LoraError("too-small", M(N_("\"header too small\": the header is empty")))
         fh.seek(8)
         raw = fh.read(n)
     if not raw.lstrip().startswith(b"{"):
-        raise LoraError("bad-header", "\"InvalidHeaderDeserialization\": the header is not JSON")
+        raise LoraError("bad-header", M(N_("\"InvalidHeaderDeserialization\": the header is not "
+                                           "JSON")))
     try:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise LoraError("bad-header", f"\"InvalidHeaderDeserialization\": {exc}") from None
     except RecursionError:
-        raise LoraError("bad-header", "\"InvalidHeaderDeserialization\": the header is nested "
-                        "hundreds of levels deep (no safetensors writer does that)") from None
+        raise LoraError("bad-header", M(N_("\"InvalidHeaderDeserialization\": the header is "
+                                           "nested hundreds of levels deep (no safetensors "
+                                           "writer does that)"))) from None
     if not isinstance(header, dict):
-        raise LoraError("bad-header", "\"InvalidHeaderDeserialization\": the header is not an "
-                        "object")
+        raise LoraError("bad-header", M(N_("\"InvalidHeaderDeserialization\": the header is not "
+                                           "an object")))
     return size, n, header
 
 
@@ -354,7 +360,8 @@ def open_lora(path: str | Path) -> LoraFile:
     tensors: dict[str, TensorInfo] = {}
     for name, info in header.items():
         if not isinstance(info, dict):
-            raise LoraError("bad-header", f"tensor `{name}` has no dtype/shape/offsets")
+            raise LoraError("bad-header", M(N_("tensor `{name}` has no dtype/shape/offsets"),
+                                            name=name))
         dtype = info.get("dtype")
         shape = info.get("shape")
         offsets = info.get("data_offsets")
@@ -363,15 +370,19 @@ def open_lora(path: str | Path) -> LoraFile:
                         for s in shape) or \
                 not isinstance(offsets, list) or len(offsets) != 2 or \
                 not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets):
-            raise LoraError("bad-header", f"tensor `{name}` has an invalid entry: {info!r:.120}")
+            raise LoraError("bad-header", M(N_("tensor `{name}` has an invalid entry: {entry}"),
+                                            name=name, entry=f"{info!r:.120}"))
         start, end = offsets
         t = TensorInfo(name, dtype, shape, start, end)
         if not 0 <= start <= end <= data_len:
-            raise LoraError("bad-offsets", f"tensor `{name}` lies outside the file "
-                            f"(bytes {start}–{end} of {data_len}): the file is truncated")
+            raise LoraError("bad-offsets", M(N_("tensor `{name}` lies outside the file (bytes "
+                                                "{start}–{end} of {size}): the file is "
+                                                "truncated"), name=name, start=start, end=end,
+                                             size=data_len))
         if end - start != t.numel * DTYPE_SIZES[dtype]:
-            raise LoraError("bad-offsets", f"tensor `{name}`: {end - start} bytes for shape "
-                            f"{shape} {dtype}")
+            raise LoraError("bad-offsets", M(N_("tensor `{name}`: {n} bytes for shape {shape} "
+                                                "{dtype}"), name=name, n=end - start,
+                                             shape=shape, dtype=dtype))
         tensors[name] = t
     _check_no_overlap(tensors)
     return LoraFile(path, size, n, tensors, metadata)
@@ -384,9 +395,10 @@ def _check_no_overlap(tensors: dict[str, TensorInfo]) -> None:
     for t in sorted((t for t in tensors.values() if t.end > t.start),
                     key=lambda t: (t.start, t.end)):
         if last is not None and t.start < last.end:
-            raise LoraError("bad-offsets", f"tensors `{last.name}` and `{t.name}` overlap "
-                            f"(bytes {t.start}–{min(t.end, last.end)}): \"InvalidOffset\" — a "
-                            "damaged or crafted file")
+            raise LoraError("bad-offsets", M(
+                N_("tensors `{first}` and `{second}` overlap (bytes {start}–{end}): "
+                   "\"InvalidOffset\" — a damaged or crafted file"), first=last.name,
+                second=t.name, start=t.start, end=min(t.end, last.end)))
         last = t
 
 

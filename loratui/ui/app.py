@@ -39,6 +39,9 @@ class LoratuiApp(App):
         watch_interval: float = 0.5,
     ) -> None:
         super().__init__()
+        from loratui.ui import cjkwrap
+
+        cjkwrap.install()  # Chinese text wraps between characters, not as one long word
         self.project = Path(project or Path.cwd()).expanduser().resolve()
         self._gpu = gpu
         self.initial_run = Path(run_dir).expanduser().resolve() if run_dir else None

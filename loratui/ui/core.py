@@ -116,19 +116,23 @@ def config_findings(cfg: Any, gpu: Any, path: str = "loratui.toml") -> list[Any]
 def diagnose_paths(paths: list[Path], gpu: Any = None) -> list[Any]:
     """The doctor on files and folders (config, dataset, run folder, LoRA), all at once,
     so a dataset reached through several of them is reported once."""
+    from loratui.doctor.catalog import localized_catalog
     from loratui.doctor.engine import Options, diagnose
 
     best = gpu.best if gpu is not None else None
     found, _inputs = diagnose([str(p) for p in paths], options=Options(
-        vram_gb=best.total_gb if best else None, probe_gpu=False))
+        vram_gb=best.total_gb if best else None, probe_gpu=False),
+        catalog=localized_catalog())
     return list(found)
 
 
 def diagnose_usage(prompt: str, workflow: Path | None = None) -> list[Any]:
     """The doctor's usage rules on a prompt (and a ComfyUI workflow file)."""
-    from loratui.doctor import diagnose_paths as diagnose
+    from loratui.doctor.catalog import localized_catalog
+    from loratui.doctor.engine import diagnose
 
-    diags, _inputs = diagnose([str(workflow)] if workflow else [], prompts=[prompt])
+    diags, _inputs = diagnose([str(workflow)] if workflow else [], prompts=[prompt],
+                              catalog=localized_catalog())
     return list(diags)
 
 

@@ -105,3 +105,29 @@ def test_files_a_library_wrote_0600_follow_the_umask(tmp_path, umask):
     os.chmod(path, 0o600)
     follow_umask([path])
     assert mode(path) == 0o666 & ~umask
+
+
+def test_errors_name_the_file_asked_for_not_its_temporary_twin(tmp_path):
+    """A full disk mid-write, or a folder the user may not write: the error names the
+    target (what the user knows), never `.NAME.RANDOM.tmp`, and no temp file is left."""
+    import errno
+
+    from loratui.atomic import atomic_write
+
+    target = tmp_path / "lora.safetensors"
+
+    def full_disk(fh):
+        fh.write(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError) as info:
+        atomic_write(target, full_disk)
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(target)
+    assert str(target) in str(info.value) and ".tmp" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o555)
+        with pytest.raises(PermissionError) as info:
+            atomic_write_bytes(locked / "x.toml", b"x")
+        assert info.value.filename == str(locked / "x.toml")

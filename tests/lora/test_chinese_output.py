@@ -45,3 +45,16 @@ def test_resize_report_and_refusal_in_chinese(tiny_a, tmp_path):
     again = run_cli("--lang", "zh", "lora", "resize", str(tiny_a), "--rank", "1", "-o", str(out))
     assert again.returncode == 2
     assert "已存在：换一个 --output，或者加 --overwrite" in again.stderr
+
+
+def test_unreadable_lora_files_are_explained_in_chinese(tmp_path):
+    pointer = tmp_path / "model.safetensors"
+    pointer.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:ab\n")
+    short = tmp_path / "short.safetensors"
+    short.write_bytes(b"x\n")
+    for path, expected in ((pointer, "这是一个 git-LFS 指针（很小的文本文件），不是权重"),
+                           (short, "只有 2 字节：\"header too small\"（文件被截断了）")):
+        ran = run_cli("--lang", "zh", "lora", "inspect", str(path))
+        assert ran.returncode == 2 and expected in ran.stderr, ran.stderr
+    english = run_cli("--lang", "en", "lora", "inspect", str(short))
+    assert 'only 2 bytes: "header too small" (a truncated file)' in english.stderr

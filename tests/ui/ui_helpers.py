@@ -13,6 +13,22 @@ def fake_gpu(name: str = "NVIDIA GeForce RTX 3060", gb: float = 12.0) -> GpuRepo
 NO_GPU = GpuReport(reason="NVIDIA driver not found")
 
 
+class NoNvml:
+    """A GPU monitor (loratui.gpustats.GpuSampler) on a machine without an NVIDIA driver."""
+
+    available = False
+    reason = "no NVIDIA driver"
+
+    def __init__(self, index: int = 0) -> None:
+        pass
+
+    def sample(self):
+        return None
+
+    def close(self) -> None:
+        pass
+
+
 def text(app, selector: str) -> str:
     """The rendered text of a Static on the active screen."""
     from textual.widgets import Static

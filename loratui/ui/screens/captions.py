@@ -81,9 +81,15 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
     def on_mount(self) -> None:
         self.query_one("#task-progress").display = False
         table = self.query_one("#caption-list", DataTable)
-        table.add_column(_("image"), key="image")  # columns size to their content
-        table.add_column(_("caption"), key="caption")
+        self._columns(table)
         self.refresh_from_state()
+
+    @staticmethod
+    def _columns(table: DataTable) -> None:
+        # Columns size to their content: made anew for each list, since a cleared
+        # table keeps the widths of the rows it had (they would only ever grow).
+        table.add_column(_("image"), key="image")
+        table.add_column(_("caption"), key="caption")
 
     def refresh_from_state(self) -> None:
         """Every visit reads the captions again (they may have changed on disk)."""
@@ -125,7 +131,8 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
         self.records = report.usable_images()
         table = self.query_one("#caption-list", DataTable)
         keep = table.cursor_row
-        table.clear()
+        table.clear(columns=True)
+        self._columns(table)
         names = [short_path(Path(rec.path).name, max(12, self.size.width // 5))
                  for rec in self.records]
         self.caption_width = self._caption_room(names)

@@ -122,7 +122,7 @@ class DoctorScreen(Screen):
             box.update(_("No findings: nothing the guide warns about."))
             return
         d = self.diags[min(index, len(self.diags) - 1)]
-        lines = [f"{d.code} {d.name} ({severity_name(d.severity)})", "", d.message, ""]
+        lines = [f"{d.code} {d.name} ({severity_name(d.severity)})", "", d.shown_message, ""]
         if d.refs:
             lines.append(_("refs: {refs}").format(refs=", ".join(d.refs)))
         if d.location.path:
@@ -133,7 +133,7 @@ class DoctorScreen(Screen):
             lines += ["", _("fix: {fix}").format(fix=in_wizard)]
         elif d.fix:
             lines += ["", _("fix ({applicability}): {title}").format(
-                applicability=_(d.fix.applicability), title=d.fix.title)]
+                applicability=_(d.fix.applicability), title=d.fix.local_title or d.fix.title)]
             if d.fix.applicability == "safe":
                 lines.append("  " + _("ctrl+f applies it (and the other safe fixes)"))
         box.update("\n".join(lines))

@@ -113,7 +113,7 @@ ComfyUI         An API-format workflow with a LoraLoader node, saved beside the 
                    "workflow use it within the guide's weights") if not worst else
                  ngettext("doctor: {n} problem:", "doctor: {n} problems:", len(worst)).format(
                      n=len(worst))]
-        lines += [f"  {severity_name(d.severity)} {d.code} {d.message}" for d in diags[:6]]
+        lines += [f"  {severity_name(d.severity)} {d.code} {d.shown_message}" for d in diags[:6]]
         lines += [f"  {n}" for n in message.extra["notes"]]
         widget = self.query_one("#export-verdict", Static)
         widget.update("\n".join(lines))

@@ -310,7 +310,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
             widget.update(_("doctor: no warnings for these settings"))
         else:
             shown = 3 if self.size.height >= 30 else 2
-            lines = [f"{pad(severity_name(d.severity), 7)} {d.code} {d.message}"
+            lines = [f"{pad(severity_name(d.severity), 7)} {d.code} {d.shown_message}"
                      for d in found[:shown]]
             if len(found) > shown:
                 lines.append("… " + _("{n} more: ctrl+g opens the Doctor; F1 explains the "

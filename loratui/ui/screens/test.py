@@ -170,7 +170,7 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
         lines = [_("A1111 prompt:"), f"  {r.prompt}", ""]
         problems = r.problems
         lines += ([_("doctor: ✓ within the guide's usage rules")] if not problems else
-                  [f"doctor: {severity_name(d.severity)} {d.code} {d.message}"
+                  [f"doctor: {severity_name(d.severity)} {d.code} {d.shown_message}"
                    for d in problems])
         if any(d.code == "PR102" for d in problems):
             lines.append("  " + _("ctrl+t: the rescue (P21) — this LoRA at 0.3 beside the "

@@ -84,15 +84,8 @@ def is_users_problem(err: BaseException) -> bool:
     return module == "loratui" or module.startswith("loratui.")
 
 
-# The temporary file an atomic write starts with (loratui.atomic): `.NAME.RANDOM.tmp`.
-ATOMIC_TEMP = re.compile(r"^\.(?P<name>.+)\.\w{8}\.tmp$")
-
-
 def _os_message(err: OSError) -> tuple[str, str]:
-    name = err.filename
-    temp = ATOMIC_TEMP.match(Path(name).name) if isinstance(name, str) else None
-    if temp:  # the user knows the file being written, not its hidden temporary twin
-        name = str(Path(name).with_name(temp["name"]))
+    name = err.filename  # an atomic write names its target, not its temporary twin
     reason = err.strerror or str(err)
     message = f"{name}: {reason}" if name else str(err)
     if isinstance(err, FileNotFoundError):

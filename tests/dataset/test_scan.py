@@ -387,6 +387,12 @@ def _double(chunk: list) -> list:
     return [x * 2 for x in chunk]
 
 
+def _die_on_13(chunk: list) -> list:
+    if 13 in chunk:
+        os._exit(3)                      # a worker killed (the OOM killer, kill -9)
+    return chunk
+
+
 def test_forked_workers_keep_order_pass_errors_and_leave_no_process(monkeypatch):
     from loratui.dataset.scanner import _forked_map
 
@@ -414,6 +420,9 @@ def test_forked_workers_keep_order_pass_errors_and_leave_no_process(monkeypatch)
     assert out == [x * 2 for x in tasks] and _no_children_left()
     with pytest.raises(ValueError, match="chunk with 13"):
         list(_forked_map(_chunk_or_fail, list(range(40)), bounds(40, 8), 2))
+    assert _no_children_left()
+    with pytest.raises(RuntimeError, match="ended early"):
+        list(_forked_map(_die_on_13, list(range(400)), bounds(400, 8), 2))
     assert _no_children_left()
     parts = _forked_map(_double, list(range(5000)), bounds(5000, 8), 2)
     assert next(parts) == [x * 2 for x in range(8)]

@@ -115,6 +115,10 @@ async def _scanned(app, pilot) -> None:
     await until(pilot, lambda: app.screen.report is not None)
 
 
+async def _captions_listed(app, pilot) -> None:
+    await until(pilot, lambda: len(app.screen.records) == 3)
+
+
 async def _epochs_row(app, pilot) -> None:
     table = app.screen.query_one("#fields")
     table.focus()
@@ -146,8 +150,8 @@ SCREENS: dict[str, Setup] = {
     "confirm": on_top("trigger", ("ctrl+o",), ConfirmDialog, ready=True),
     "edit-field": on_top("parameters", ("enter",), EditFieldDialog, before=_epochs_row),
     "prepare": on_top("dataset", ("ctrl+o",), PrepareDialog, ready=True, before=_scanned),
-    # Over an empty list: the list's header under a dialog is drawn one column wider or
-    # narrower in Chinese depending on the app before it in the same process.
-    "auto-caption": on_top("captions", ("ctrl+o",), AutoCaptionDialog, ready=True, images=0),
-    "bulk-edit": on_top("captions", ("ctrl+l",), BulkEditDialog, ready=True, images=0),
+    "auto-caption": on_top("captions", ("ctrl+o",), AutoCaptionDialog, ready=True,
+                           before=_captions_listed),
+    "bulk-edit": on_top("captions", ("ctrl+l",), BulkEditDialog, ready=True,
+                        before=_captions_listed),
 }

@@ -87,3 +87,23 @@ async def test_every_screen_shows_its_texts_whole(tmp_path, size, lang) -> None:
         problems["error dialog"] = cut_off(app)
     bad = [f"{where}: {line}" for where, lines in problems.items() for line in lines]
     assert not bad, "\n\n".join(bad)
+
+
+DIALOGS = ("confirm", "edit-field", "prepare", "auto-caption", "bulk-edit", "error")
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_dialogs_show_their_texts_whole_in_chinese(fixed_project, chinese, size) -> None:
+    """Each dialog, as the snapshots open it, in Chinese: no label or field pushed out."""
+    from snapshot_screens import SCREENS
+
+    problems = {}
+    for name in DIALOGS:
+        folder = fixed_project / name
+        folder.mkdir()
+        app, opened = SCREENS[name](folder)
+        async with app.run_test(size=size) as pilot:
+            await opened(pilot)
+            problems[name] = cut_off(app)
+    bad = [f"{where}: {line}" for where, lines in problems.items() for line in lines]
+    assert not bad, "\n\n".join(bad)

@@ -231,13 +231,25 @@ async def test_paths_inside_the_project_read_as_the_project_sees_them(tmp_path) 
 
 
 # ---- dialogs and the way out -----------------------------------------------------------------
-def test_a_write_refused_names_the_file_not_its_temporary_twin() -> None:
-    err = PermissionError(1, "Operation not permitted",
-                          "/srv/webui/models/Lora/.hanfu.safetensors.z1tqf9xv.tmp")
-    failure = describe("Copy LoRA", err)
+def test_a_write_refused_names_the_file_not_its_temporary_twin(tmp_path) -> None:
+    """A disk that fills up while the LoRA is copied: the dialog names the file the user
+    asked for, not the hidden `.NAME.RANDOM.tmp` the atomic write started with."""
+    import errno
+
+    from loratui.atomic import atomic_write
+
+    target = tmp_path / "Lora" / "hanfu.safetensors"
+
+    def full_disk(fh) -> None:
+        fh.write(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError) as info:
+        atomic_write(target, full_disk)
+    failure = describe("Copy LoRA", info.value)
     assert not failure.bug
-    assert failure.message.startswith("/srv/webui/models/Lora/hanfu.safetensors: ")
-    assert ".tmp" not in failure.message
+    assert failure.message == f"{target}: No space left on device"
+    assert "disk is full" in failure.hint
 
 
 async def test_quitting_after_a_failed_run_reads_well(project, gpu12) -> None:

@@ -43,11 +43,15 @@ class PrepareDialog(ModalScreen[tuple[str, Path] | None]):
                            "to RGB and resized into a new folder, captions copied beside "
                            "them."),
                          id="dialog-message")
+            # The help line sits between two grids: spanning a grid's columns, its height
+            # was measured in the first column's width, and in Chinese (one long "word"
+            # to measure) that pushed the Write to row and the button out of the box.
             with Grid(classes="form"):
                 yield Label(_("Mode"), classes="form-label")
                 yield Select([(m, m) for m in MODE_HELP], value=self.mode, allow_blank=False,
                              id="mode")
-                yield Static(_(MODE_HELP[self.mode]), id="mode-help", classes="form-help")
+            yield Static(_(MODE_HELP[self.mode]), id="mode-help", classes="form-help")
+            with Grid(classes="form"):
                 yield Label(_("Write to"), classes="form-label")
                 yield Input(str(self.out), id="out", suggester=PathSuggester(dirs_only=True))
             yield Button(_("Prepare (ctrl+s)"), id="go", variant="primary")

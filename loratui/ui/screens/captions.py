@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, ProgressBar, Static, TextArea
 
-from loratui.i18n import N_, _, ngettext
+from loratui.i18n import N_, _, ngettext, width
 from loratui.ui import core
 from loratui.ui.dialogs import ConfirmDialog
 from loratui.ui.dialogs.captions import AutoCaptionDialog, BulkEditDialog
@@ -85,10 +85,13 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
         self.refresh_from_state()
 
     @staticmethod
-    def _columns(table: DataTable) -> None:
-        # Columns size to their content: made anew for each list, since a cleared
-        # table keeps the widths of the rows it had (they would only ever grow).
-        table.add_column(_("image"), key="image")
+    def _columns(table: DataTable, names: list[str] | None = None) -> None:
+        """Made anew for each list: a cleared table keeps the widths of the rows it had.
+        The image column is as wide as its longest name, set before the rows come: a
+        width that grows with the rows left the header drawn at the old width now and
+        then (DataTable keeps the lines it drew)."""
+        longest = max(width(n) for n in [_("image"), *(names or [])])
+        table.add_column(_("image"), key="image", width=longest if names else None)
         table.add_column(_("caption"), key="caption")
 
     def refresh_from_state(self) -> None:
@@ -131,12 +134,12 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
         self.records = report.usable_images()
         table = self.query_one("#caption-list", DataTable)
         keep = table.cursor_row
-        table.clear(columns=True)
-        self._columns(table)
         names = [short_path(Path(rec.path).name, max(12, self.size.width // 5))
                  for rec in self.records]
         self.caption_width = self._caption_room(names)
-        for i, (name, rec) in enumerate(zip(names, self.records, strict=True)):
+        table.clear(columns=True)
+        self._columns(table, names)
+        for i, (rec, name) in enumerate(zip(self.records, names, strict=True)):
             table.add_row(name, short(rec.caption, self.caption_width), key=str(i))
         self._show_summary()
         if self.records:

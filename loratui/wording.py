@@ -1,6 +1,9 @@
-"""Plurals and articles for messages: "1 caption changed", "an 8 GB card"."""
+"""Plurals, articles and durations for messages: "1 caption changed", "an 8 GB card",
+"ETA 1:02:03"."""
 
 from __future__ import annotations
+
+import math
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -13,6 +16,16 @@ def a_an(text: str) -> str:
     first = text.lstrip()[:2].lower()
     vowel_sound = first[:1] in ("a", "e", "i", "o", "8") or first in ("11", "18")
     return f"{'an' if vowel_sound else 'a'} {text}"
+
+
+def format_duration(seconds: object) -> str:
+    """'1:39', '1:02:03' (an ETA, an elapsed time); '–' when unknown (None, NaN, negative)."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
+            or not math.isfinite(seconds) or seconds < 0:
+        return "–"
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 class Count(int):

@@ -8,6 +8,7 @@ import time
 
 from loratui.i18n import _
 from loratui.runs import TERMINAL_STATES, RunFolder
+from loratui.wording import format_duration
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 
@@ -23,15 +24,6 @@ def sparkline(values: list[float], width: int = 60) -> str:
     lo, hi = min(values), max(values)
     span = (hi - lo) or 1.0
     return "".join(BLOCKS[min(7, int((v - lo) / span * 7.999))] for v in values)
-
-
-def _fmt_eta(seconds) -> str:
-    if not _finite(seconds) or seconds < 0:
-        return "?"
-    seconds = int(seconds)
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
 
 
 def state_name(state: str) -> str:
@@ -60,7 +52,7 @@ def render(run: RunFolder, metrics: list[dict], events: list[dict]):
                  (f" ({st['error']})" if st.get("error") else ""))
     info.add_row(_("step"), f"{step}/{max_steps or '?'}   " + _("epoch {epoch}/{epochs}").format(
         epoch=last.get("epoch", "?"), epochs=st.get("epochs", "?")) +
-        f"   ETA {_fmt_eta(last.get('eta_s'))}")
+        f"   ETA {format_duration(last.get('eta_s'))}")
     if last:
         lr = f"unet {last.get('lr_unet', 0):.2e}" + (f"  te {last['lr_te']:.2e}"
                                                     if last.get("lr_te") else "")

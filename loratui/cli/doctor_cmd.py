@@ -260,7 +260,11 @@ def run_rule(args) -> int:
     if args.format == "json":
         import json
 
-        print(json.dumps([r.to_dict() for r in rules], indent=2, ensure_ascii=False))
+        from loratui.doctor.engine import family_thresholds
+
+        # family id -> the thresholds its [doctor] table changes, as the text shows them
+        print(json.dumps([{**r.to_dict(), "family_thresholds": family_thresholds(r)}
+                          for r in rules], indent=2, ensure_ascii=False))
         return 0
     from loratui.cli import terminal_width
     from loratui.doctor.explain import explain_rule

@@ -7,8 +7,9 @@ import sys
 import time
 from typing import Any
 
-from loratui.cli.attach_view import _fmt_eta, sparkline, state_name
+from loratui.cli.attach_view import sparkline, state_name
 from loratui.i18n import _, width
+from loratui.wording import format_duration
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 STATE_STYLE = {"running": "green", "finished": "bold green", "failed": "bold red",
@@ -46,7 +47,7 @@ def render(snap: dict[str, Any], rows: list[dict[str, Any]], events: list[dict[s
     speed = (f"{1 / sec:.2f} it/s" if sec < 1 else f"{sec:.2f} s/it") if \
         isinstance(sec, (int, float)) and sec > 0 else "–"
     info.add_row(_("step"), f"{step}/{max_steps or '?'}   " + _("epoch {epoch}").format(
-        epoch=snap.get("epoch") or "?") + f"   {speed}   ETA {_fmt_eta(last.get('eta_s'))}")
+        epoch=snap.get("epoch") or "?") + f"   {speed}   ETA {format_duration(last.get('eta_s'))}")
     info.add_row("loss", f"{_num(last.get('loss'), '.4f')}   " + _("avg {value}").format(
         value=_num(last.get("loss_avg"), ".4f")))
     lr = _num(last.get("lr_unet"), ".2e")

@@ -61,15 +61,6 @@ class Speed:
         return (max_steps - step) / rate
 
 
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    seconds = int(seconds)
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
 Poll = tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any], "list[str] | None"]
 
 

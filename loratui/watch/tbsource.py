@@ -34,8 +34,9 @@ TAGS: dict[str, tuple[str, ...]] = {
 EPOCH_LOSS_TAG = "loss/epoch"
 EPOCH_STEPS_UNKNOWN = 1 << 30  # its epochs are whole: the step-count check passes
 TAG_KEY = {tag: key for key, tags in TAGS.items() for tag in tags}
-TRAINER_TAGS = (("loss/current", "sd-scripts"), ("loss/train_step", "onetrainer"),
-                ("lr_unet", "loratui"))
+# a tag only one trainer writes; loratui's runs write sd-scripts' tags and are told by
+# their run folder (state.json) instead
+TRAINER_TAGS = (("loss/current", "sd-scripts"), ("loss/train_step", "onetrainer"))
 
 
 def event_files(folder: Path) -> list[Path]:

@@ -187,6 +187,23 @@ def test_rule_explanation_shows_each_familys_thresholds_where_they_differ():
     assert "SDXL 的阈值：max_rank = 64, suggested_rank = 32（" in zh
 
 
+def test_rule_json_carries_each_familys_thresholds(capsys):
+    """`loratui rule CODE --format json`: the same per-family figures as the text, keyed by
+    family id and threshold name (English in any language)."""
+    from loratui import i18n
+    from loratui.cli import main
+
+    try:
+        assert main(["rule", "CF102", "--format", "json", "--lang", "zh"]) == 0
+    finally:
+        i18n.set_language(None)
+    [cf102] = json.loads(capsys.readouterr().out)
+    assert cf102["thresholds"] == {"max_rank": 16, "suggested_rank": 8}
+    assert cf102["family_thresholds"] == {"sdxl": {"max_rank": 64, "suggested_rank": 32}}
+    assert main(["rule", "CF106", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["family_thresholds"] == {}
+
+
 def test_native_sizes_are_a_threshold_users_can_override(tmp_path):
     """CF101's native sizes come from the family's table, and `--set` changes them."""
     cfg = _kohya(tmp_path, "xl.json", sdxl=True, pretrained_model_name_or_path=SDXL_BASE,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from loratui.wording import a_an, plural
+from loratui.wording import a_an, format_duration, plural
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,6 +23,20 @@ def test_plural_and_article():
     assert plural(2, "sample image") == "2 sample images"
     assert plural(3, "kind", "kinds") == "3 kinds"
     assert a_an("8 GB card") == "an 8 GB card" and a_an("12 GB card") == "a 12 GB card"
+
+
+def test_durations_read_alike_in_the_wizard_attach_and_watch():
+    assert format_duration(99) == "1:39" and format_duration(3723.9) == "1:02:03"
+    for unknown in (None, float("nan"), float("inf"), -5, True, "12"):
+        assert format_duration(unknown) == "–"
+    from rich.console import Console
+
+    from loratui.cli.watch_view import render
+
+    console = Console(width=100, record=True)
+    console.print(render({"state": "running", "step": 10, "max_steps": 100},
+                         [{"step": 10, "eta_s": 3723.0}], []))
+    assert "ETA 1:02:03" in console.export_text()
 
 
 def test_templates_choose_singular_or_plural_by_the_count():

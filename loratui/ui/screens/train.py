@@ -22,11 +22,12 @@ from textual.worker import get_current_worker
 from loratui.i18n import N_, _, ngettext, pgettext, width
 from loratui.ui import core
 from loratui.ui.messages import GpuUpdate, RunUpdate
-from loratui.ui.runwatch import Speed, format_duration, open_run_source
+from loratui.ui.runwatch import Speed, open_run_source
 from loratui.ui.screens.base import WizardScreen
 from loratui.ui.text import short_path
 from loratui.ui.widgets.loss_chart import LossChart
 from loratui.ui.widgets.sample_view import SampleView
+from loratui.wording import format_duration
 
 # A run's states (loratui.runs), as the title line shows them.
 RUN_STATES = {"starting": N_("starting"), "opening": N_("opening"), "loading": N_("loading"), "caching": N_("caching"),

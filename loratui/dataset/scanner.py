@@ -248,16 +248,19 @@ def _probe_chunk(settings: tuple, tasks: list[tuple]) -> list[Probe]:
     return [_probe(path, captions, settings) for path, captions in tasks]
 
 
-def _can_fork() -> bool:
-    """Whether worker processes may be forked: on Linux (macOS lists fork too, but its
-    system libraries are not fork-safe), from a process without other threads (forking a
-    threaded process, such as the Textual UI, can deadlock). `threading` never imported
-    means no thread was started from Python."""
+def _pool_context():
+    # fork is fastest, but forking a threaded process (the Textual UI) can deadlock.
+    import multiprocessing
     import sys
+    import threading
 
-    threading = sys.modules.get("threading")
-    return (sys.platform.startswith("linux") and hasattr(os, "fork")
-            and (threading is None or threading.active_count() == 1))
+    methods = multiprocessing.get_all_start_methods()
+    # (macOS lists fork too, but system libraries there are not fork-safe)
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("spawn")
 
 
 def iter_parallel(fn: Callable[[list], list], tasks: list, workers: int | None,
@@ -272,118 +275,30 @@ def iter_parallel(fn: Callable[[list], list], tasks: list, workers: int | None,
             yield fn(tasks[i:i + step])
         return
     chunk = chunk or max(8, min(256, total // (n * 8) or 1))
-    chunk = max(chunk, -(-total // 16000))     # at most 16,000 chunks (64 KB of numbers)
     bounds = [(i, min(total, i + chunk)) for i in range(0, total, chunk)]
-    if _can_fork():
-        yield from _forked_map(fn, tasks, bounds, n)
-        return
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=n,
-                             mp_context=multiprocessing.get_context(method)) as ex:
-        yield from ex.map(fn, [tasks[i:j] for i, j in bounds])
-
-
-def _forked_map(fn: Callable[[list], list], tasks: list, bounds: list[tuple[int, int]],
-                n: int):
-    """`fn` over the chunks `tasks[i:j]` in `n` forked children, yielded in order. The
-    children inherit `fn` and `tasks` and take chunk numbers from a shared pipe as they
-    finish the one before (a child that the machine slows down takes fewer); only results
-    travel back, pickled, through one pipe per child. No executor: `concurrent.futures`
-    with its `logging` costs a one-shot `loratui dataset scan` ~15 ms to import, and its
-    threads and queues more per chunk."""
-    import pickle
-    import selectors
-
-    n = min(n, len(bounds))
-    todo_r, todo_w = os.pipe()
-    os.write(todo_w, b"".join(k.to_bytes(4, "little") for k in range(len(bounds))))
-    os.close(todo_w)                  # (iter_parallel keeps the numbers within a pipe's buffer)
-    pids: list[int] = []
-    readers: list[int] = []
-    finished = False
+    ctx = _pool_context()
+    forked = ctx.get_start_method() == "fork"
+    global _FORKED
     try:
-        for _k in range(n):
-            r, w = os.pipe()
-            pid = os.fork()
-            if pid == 0:                                      # the child
-                for fd in (r, *readers):
-                    os.close(fd)
-                _child(fn, tasks, bounds, todo_r, w, pickle)
-            os.close(w)
-            pids.append(pid)
-            readers.append(r)
-        os.close(todo_r)
-        todo_r = -1
-        ready: dict[int, list] = {}
-        with selectors.DefaultSelector() as sel:
-            for fd in readers:
-                sel.register(fd, selectors.EVENT_READ)
-            for k in range(len(bounds)):
-                while k not in ready:
-                    if not sel.get_map():
-                        raise RuntimeError("a worker process ended early (killed, or out of "
-                                           "memory?)")
-                    for key, _events in sel.select():
-                        head = _read_exactly(key.fd, 12)
-                        if len(head) < 12:                   # this child is done (or died)
-                            sel.unregister(key.fd)
-                            continue
-                        size = int.from_bytes(head[4:], "little")
-                        ok, value = pickle.loads(_read_exactly(key.fd, size))
-                        if not ok:
-                            raise value
-                        ready[int.from_bytes(head[:4], "little")] = value
-                yield ready.pop(k)
-        finished = True
+        if forked:   # forked workers inherit `fn` and `tasks`: only chunk bounds travel
+            _FORKED = (fn, tasks)
+        with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as ex:
+            yield from (ex.map(_run_forked, bounds) if forked
+                        else ex.map(fn, [tasks[i:j] for i, j in bounds]))
     finally:
-        for fd in readers if todo_r < 0 else (*readers, todo_r):
-            os.close(fd)
-        for pid in pids:
-            if not finished:   # stopped early: their work is moot (not yet reaped: no race)
-                os.kill(pid, 9)
-            os.waitpid(pid, 0)
+        _FORKED = None
 
 
-def _read_exactly(fd: int, size: int) -> bytes:
-    """`size` bytes from the pipe `fd`, fewer only at its end."""
-    parts = []
-    while size:
-        part = os.read(fd, min(size, 1 << 20))
-        if not part:
-            break
-        parts.append(part)
-        size -= len(part)
-    return b"".join(parts)
+_FORKED: tuple[Callable[[list], list], list] | None = None   # set while a fork pool runs
 
 
-def _child(fn, tasks: list, bounds: list[tuple[int, int]], todo: int, fd: int,
-           pickle) -> None:
-    """A forked worker: takes chunk numbers from `todo` until it is empty and writes each
-    result (or the exception), numbered and length-prefixed, to `fd`; never returns (no
-    `atexit`, no flushing of output buffers copied from the parent)."""
-    code = 0
-    try:
-        with os.fdopen(fd, "wb") as out:
-            while head := os.read(todo, 4):          # 4 bytes a number: reads never split one
-                k = int.from_bytes(head, "little")
-                i, j = bounds[k]
-                try:
-                    item = (True, fn(tasks[i:j]))
-                except Exception as exc:
-                    item = (False, exc)
-                try:
-                    data = pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
-                except Exception:                       # an exception that cannot pickle
-                    data = pickle.dumps((False, RuntimeError(repr(item[1]))))
-                out.write(head + len(data).to_bytes(8, "little") + data)
-                out.flush()
-    except BaseException:           # the parent stopped reading (or Ctrl-C)
-        code = 1
-    finally:
-        os._exit(code)
+def _run_forked(bounds: tuple[int, int]) -> list:
+    if _FORKED is None:
+        raise RuntimeError("worker started without the parent's tasks")
+    fn, tasks = _FORKED
+    return fn(tasks[bounds[0]:bounds[1]])
 
 
 # --------------------------------------------------------------------------- assembly

@@ -399,3 +399,28 @@ async def test_a_typo_in_a_number_is_said_in_words(tmp_path) -> None:
             assert error.startswith(said) and "float" not in error and "convert" not in error
             await pilot.press("escape")
             await wait_for(pilot, lambda: not isinstance(app.screen, EditFieldDialog))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_the_caption_column_uses_its_room(tmp_path, size) -> None:
+    """The caption column is as wide as the list leaves it (it was cut at 42 columns at
+    120), and a saved long caption does not widen the list past its pane (it was cut to
+    60 columns, whatever the terminal)."""
+    long = "zq_girl_, " + ", ".join(f"detail number {i}" for i in range(12))
+    project = tmp_path / "proj"
+    project.mkdir()
+    ready_project(project)
+    for caption in (project / "images").glob("*.txt"):
+        caption.write_text(long)
+    app = create_app(project, gpu=fake_gpu(), step="captions")
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: "3 images" in text(app, "#captions-summary"))
+        await pilot.pause()
+        table = app.screen.query_one("#caption-list", DataTable)
+        room = table.scrollable_content_region.width
+        assert table.virtual_size.width <= room
+        assert table.virtual_size.width >= room - 3  # the captions fill the list
+        app.screen.query_one("#caption-editor").load_text(long + ", and one more")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert table.virtual_size.width <= room

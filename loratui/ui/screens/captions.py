@@ -134,17 +134,25 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
         self.records = report.usable_images()
         table = self.query_one("#caption-list", DataTable)
         keep = table.cursor_row
-        name_width = max(12, self.size.width // 5)
-        caption_width = max(20, self.size.width * 3 // 5 - name_width - 6)
-        names = [short_path(Path(rec.path).name, name_width) for rec in self.records]
+        names = [short_path(Path(rec.path).name, max(12, self.size.width // 5))
+                 for rec in self.records]
+        self.caption_width = self._caption_room(names)
         table.clear(columns=True)
         self._columns(table, names)
         for i, (rec, name) in enumerate(zip(self.records, names, strict=True)):
-            table.add_row(name, short(rec.caption, caption_width), key=str(i))
+            table.add_row(name, short(rec.caption, self.caption_width), key=str(i))
         self._show_summary()
         if self.records:
             table.move_cursor(row=min(max(keep, 0), len(self.records) - 1))
             self._select(table.cursor_row)
+
+    def _caption_room(self, names: list[str]) -> int:
+        """Columns left for the caption: the list's 3fr of the screen, less the names'
+        column as wide as its longest name, the cells' padding and the scrollbar."""
+        from rich.cells import cell_len
+
+        names_width = max([cell_len(_("image"))] + [cell_len(n) for n in names])
+        return max(20, self.size.width * 3 // 5 - names_width - 6)
 
     def _show_summary(self) -> None:
         root = Path(self.state.dataset_report.root)
@@ -211,7 +219,8 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
             return
         rec.caption = text
         table = self.query_one("#caption-list", DataTable)
-        table.update_cell(str(self.current), "caption", short(text))
+        table.update_cell(str(self.current), "caption",
+                          short(text, getattr(self, "caption_width", 60)))
         self._show_summary()  # the count of captions missing changes
         self.notify(_("saved {name}").format(name=path.name))
 

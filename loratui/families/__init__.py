@@ -1,8 +1,8 @@
 """Model families (SD1.5, SDXL): one `Family` per module, backed by `data/<id>/family.toml`.
 
 Training, export, inspection, presets, the VRAM estimate and the doctor ask the family
-instead of branching on its name. Adding a family = one module here, its data folder, an
-entry in `_MODULES`, and tests.
+instead of branching on its name. Adding a family = one module here, its data folder (its
+name is `[family] label`), an entry in `_MODULES`, and tests.
 """
 
 from __future__ import annotations
@@ -14,11 +14,28 @@ from pathlib import Path
 from loratui.families.base import Family, TextEncoderSlot, VramTerms
 
 _MODULES = {"sd15": "loratui.families.sd15", "sdxl": "loratui.families.sdxl"}
-NAMES = {"sd15": "SD1.5", "sd2": "SD2.x", "sdxl": "SDXL"}  # every family loratui can name
+# Families loratui recognises in a base model or a LoRA but has no data for (it does not
+# train them); the others are named by the `label` of their family.toml.
+_NAMED_ONLY = {"sd2": "SD2.x"}
 
 
 class FamilyError(Exception):
     """An unknown family, or a model.family that contradicts the base model."""
+
+
+def __getattr__(name: str):
+    if name == "NAMES":  # read from the data on first use, not at import
+        return names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@cache
+def names() -> dict[str, str]:
+    """Every family loratui can name: id -> label ("sdxl" -> "SDXL")."""
+    from loratui.familydata import table
+
+    labels = {fid: table(fid)["family"]["label"] for fid in _MODULES}
+    return dict(sorted({**labels, **_NAMED_ONLY}.items()))
 
 
 def ids() -> tuple[str, ...]:
@@ -69,8 +86,8 @@ def resolve(base: str | Path, requested: str = "auto") -> Family:
         if detected is None:
             return get("sd15")
         if detected not in _MODULES:
-            raise FamilyError(f"{base}: {NAMES.get(detected, detected)} base model; loratui "
-                              f"trains {', '.join(NAMES[f] for f in _MODULES)}")
+            raise FamilyError(f"{base}: {names().get(detected, detected)} base model; loratui "
+                              f"trains {', '.join(names()[f] for f in _MODULES)}")
         return get(detected)
     problem = override_problem(base, requested, detected)
     if problem:
@@ -83,9 +100,9 @@ def override_problem(base, requested: str, detected: str | None) -> str | None:
     family (None when it does not): the CLI's error and the wizard's Start step say it."""
     if requested in ("", "auto", None) or detected is None or detected == requested:
         return None
-    return (f"model.family = {requested!r} but {base} is an {NAMES.get(detected, detected)} "
+    return (f"model.family = {requested!r} but {base} is an {names().get(detected, detected)} "
             f"model (detected {detected!r}): set model.family = {detected!r} or \"auto\", or "
-            f"pick a {NAMES.get(requested, requested)} base model")
+            f"pick a {names().get(requested, requested)} base model")
 
 
 __all__ = [
@@ -99,6 +116,7 @@ __all__ = [
     "family_id_of",
     "get",
     "ids",
+    "names",
     "override_problem",
     "resolve",
 ]

@@ -29,6 +29,25 @@ def test_families_and_doctor_read_the_same_thresholds(fid):
     assert familydata.table(fid)["family"]["label"] == fam.label
 
 
+def test_family_names_come_from_the_family_data(monkeypatch):
+    """`families.NAMES`: each trained family's `label` as its family.toml writes it, plus
+    the families loratui recognises without data (SD2)."""
+    assert families.NAMES == {"sd15": "SD1.5", "sd2": "SD2.x", "sdxl": "SDXL"}
+    assert all(families.NAMES[fid] == families.get(fid).label for fid in families.ids())
+    real = familydata.table
+
+    def relabelled(fid):
+        data = real(fid)
+        return {**data, "family": {**data["family"], "label": "XL"}} if fid == "sdxl" else data
+
+    monkeypatch.setattr(familydata, "table", relabelled)
+    families.names.cache_clear()
+    try:
+        assert families.NAMES["sdxl"] == "XL"
+    finally:
+        families.names.cache_clear()
+
+
 def test_families_loratui_does_not_train_have_no_table_and_fall_back_to_the_rule():
     assert familydata.table("sd2") is None and familydata.doctor_thresholds("sd2") is None
     assert familydata.table("../sd15") is None

@@ -26,7 +26,7 @@ from typing import Any
 from loratui.train import data as D
 from loratui.train.parts import StopRequested, TrainingStopped, make_optimizer, set_attention
 from loratui.train.runfolder import RunWriter, utc_now
-from loratui.train.trackers import RunTrackers, step_scalars
+from loratui.train.trackers import RunTrackers, epoch_scalars, step_scalars
 from loratui.wording import plural
 
 log = logging.getLogger("loratui.train")
@@ -544,9 +544,8 @@ class Trainer:
                                        and self.signals.requested):
                     return self._interrupted()
             epoch_done = self.micro_in_epoch >= len(batches)
-            if epoch_done and len(self.losses) > epoch_first:  # sd-scripts' tag, step = epoch
-                epoch_losses = self.losses[epoch_first:]
-                self.trackers.log({"loss/epoch": sum(epoch_losses) / len(epoch_losses)}, epoch)
+            if epoch_done and len(self.losses) > epoch_first:
+                self.trackers.log(epoch_scalars(self.losses[epoch_first:]), epoch)
             if self.step >= self.max_steps:
                 break
             if epoch_done:

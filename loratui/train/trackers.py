@@ -41,6 +41,12 @@ def step_scalars(row: dict[str, Any], *, text_encoder: bool) -> dict[str, float]
     return {k: float(v) for k, v in values.items()}
 
 
+def epoch_scalars(losses: list[float]) -> dict[str, float]:
+    """An epoch's step losses as sd-scripts' epoch scalar: their mean, logged at step = the
+    epoch's number."""
+    return {"loss/epoch": float(sum(losses) / len(losses))}
+
+
 class RunTrackers:
     """The trackers of one run, on the main process (others keep an empty set)."""
 

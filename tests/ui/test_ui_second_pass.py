@@ -424,3 +424,28 @@ async def test_the_caption_column_uses_its_room(tmp_path, size) -> None:
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert table.virtual_size.width <= room
+
+
+async def test_a_finding_without_files_has_no_files_heading(tmp_path) -> None:
+    """DS102 (too few images) concerns the folder, not files: no empty "Files:" under it."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    ready_project(project)
+    app = create_app(project, gpu=fake_gpu(), step="dataset")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.report is not None)
+        kinds = [f.kind for f in app.screen.findings]
+        app.screen._show_problem(kinds.index("too-few-images"))
+        assert "Files:" not in text(app, "#problem-detail")
+
+
+async def test_the_lora_line_keeps_its_size_with_it_at_80_columns(tmp_path) -> None:
+    """`LoRA: …/ink.safetensors (0.0 MB)`: the size wrapped onto a line of its own."""
+    from test_ui_test_step import project_with_lora
+
+    project, _lora = project_with_lora(tmp_path)
+    app = create_app(project, gpu=NO_GPU, step="export")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "MB)" in text(app, "#export-lora"), timeout=30)
+        await pilot.pause()
+        assert app.screen.query_one("#export-lora").region.height == 1

@@ -27,9 +27,12 @@ KINDS: dict[str, tuple[str, tuple[str, ...], str]] = {
     # -- size of the set --------------------------------------------------------------
     "no-images": ("error", ("P2", "D01"),
                   N_("Point at the folder that holds the images (or the parent of `N_name` folders).")),
-    "too-few-images": ("warning", ("P2",),
-                       N_("Collect more images: the guide recommends 100–300 (its good runs used "
-                          "120 and 300).")),
+    "very-few-images": ("warning", ("P2",),
+                        N_("Collect more images: the guide recommends 100–300 (its good runs used "
+                           "120 and 300).")),
+    "too-few-images": ("info", ("P2",),
+                       N_("Add images if the result overfits: the guide recommends 100–300; fewer "
+                          "can work for a character, with fewer repeats/epochs.")),
     "many-images": ("info", ("P2", "P6"),
                     N_("More than the guide's 100–300: fine if they share one source and style; "
                        "otherwise trim to the most consistent ones.")),
@@ -140,7 +143,8 @@ KINDS: dict[str, tuple[str, tuple[str, ...], str]] = {
 
 # kind -> the `loratui doctor` rule that reports it (rules/dataset.toml, dataset-scan.toml).
 DOCTOR_CODES: dict[str, str] = {
-    "no-images": "DS101", "too-few-images": "DS102", "many-images": "DS213",
+    "no-images": "DS101", "very-few-images": "DS101", "too-few-images": "DS102",
+    "many-images": "DS213",
     "not-512": "DS103", "small-image": "DS104", "caption-missing": "DS105",
     "caption-other-extension": "DS106", "images-in-parent": "DS107", "leaf-folder": "DS107",
     "bad-folder-name": "DS107", "stray-folder": "DS107", "same-stem": "DS108",

@@ -43,13 +43,14 @@ class ScanOptions(Record):
     """How to scan: depth, caption extension, workers and limits."""
 
     _fields = ("deep", "duplicates", "caption_extension", "trigger_word", "resolution", "reg_dir",
-               "default_repeats", "min_images", "max_images", "max_pixels", "max_caption_tokens",
+               "default_repeats", "tiny_images", "min_images", "max_images", "max_pixels", "max_caption_tokens",
                "near_duplicate_distance", "extreme_aspect", "workers", "tokenizer")
 
     def __init__(self, deep: bool = False, duplicates: bool | None = None,
                  caption_extension: str = ".txt", trigger_word: str = "", resolution: int = 512,
                  reg_dir: str | os.PathLike | None = None, default_repeats: int = 1,
-                 min_images: int = 100, max_images: int = 300, max_pixels: int = PIL_MAX_PIXELS,
+                 tiny_images: int | None = None, min_images: int | None = None,
+                 max_images: int | None = None, max_pixels: int = PIL_MAX_PIXELS,
                  max_caption_tokens: int = cap.CLIP_WINDOW, near_duplicate_distance: int = 4,
                  extreme_aspect: float = 2.0, workers: int | None = None,
                  tokenizer: Any = None) -> None:
@@ -60,8 +61,10 @@ class ScanOptions(Record):
         self.resolution = resolution
         self.reg_dir = reg_dir
         self.default_repeats = default_repeats
-        self.min_images = min_images  # P2
-        self.max_images = max_images  # P2
+        # P2 image counts; None: the doctor rules' thresholds (DS101, DS102, DS213)
+        self.tiny_images = tiny_images
+        self.min_images = min_images
+        self.max_images = max_images
         self.max_pixels = max_pixels
         self.max_caption_tokens = max_caption_tokens
         self.near_duplicate_distance = near_duplicate_distance  # of 64 phash bits
@@ -76,12 +79,27 @@ class ScanOptions(Record):
         doc = getattr(cfg, "doctor", {}) or {}
         opts = cls(caption_extension=ds.caption_extension, trigger_word=ds.trigger_word,
                    resolution=ds.resolution, reg_dir=ds.reg_dir or None,
-                   default_repeats=ds.repeats,
-                   min_images=int(doc.get("min_images", 100)),
-                   max_images=int(doc.get("max_images", 300)))
+                   default_repeats=ds.repeats, **image_count_limits(doc))
         for k, v in overrides.items():
             setattr(opts, k, v)
         return opts
+
+
+# The doctor rules that judge the image count, and the threshold each ScanOptions field reads.
+_COUNT_RULES = {"tiny_images": ("DS101", "min_images"), "min_images": ("DS102", "recommended_min"),
+                "max_images": ("DS213", "max_images")}
+
+
+def image_count_limits(overrides: dict | None = None) -> dict[str, int]:
+    """ScanOptions' image-count fields from the doctor rules that judge the same count
+    (rules/*.toml, with the `[doctor]` table's overrides), so a scan and `loratui doctor`
+    give one folder the same finding."""
+    from loratui.doctor.catalog import load_catalog
+    from loratui.doctor.engine import thresholds_for
+
+    catalog = load_catalog()
+    return {field: int(thresholds_for(catalog.get(code), overrides or {})[name])
+            for field, (code, name) in _COUNT_RULES.items()}
 
 
 # ---------------------------------------------------------------------------- workers
@@ -764,18 +782,24 @@ def _emit(report: DatasetReport, per_kind: dict[str, dict[str, str]]) -> None:
 def _set_findings(report: DatasetReport, opts: ScanOptions) -> None:
     train = [r for r in report.images if not r.is_reg]
     usable = sum(r.ok for r in train)
+    limits = image_count_limits() if None in (opts.tiny_images, opts.min_images,
+                                              opts.max_images) else {}
+    tiny = opts.tiny_images if opts.tiny_images is not None else limits["tiny_images"]
+    low = opts.min_images if opts.min_images is not None else limits["min_images"]
+    high = opts.max_images if opts.max_images is not None else limits["max_images"]
     if not train:
         report.findings.append(make_finding(
             "no-images", M(N_("no images found (looked for .png .jpg .jpeg .webp .bmp)")), []))
-    elif usable < opts.min_images:
-        report.findings.append(make_finding("too-few-images", M.ngettext(
-            "{n} usable image; the guide recommends {low}–{high}",
-            "{n} usable images; the guide recommends {low}–{high}", usable,
-            low=opts.min_images, high=opts.max_images), []))
-    elif usable > opts.max_images:
+    elif usable < low:
+        report.findings.append(make_finding(
+            "very-few-images" if usable < tiny else "too-few-images", M.ngettext(
+                "{n} usable image; the guide recommends {low}–{high}",
+                "{n} usable images; the guide recommends {low}–{high}", usable,
+                low=low, high=high), []))
+    elif usable > high:
         report.findings.append(make_finding("many-images", M(
             N_("{n} usable images; the guide's range is {low}–{high}"), n=usable,
-            low=opts.min_images, high=opts.max_images), []))
+            low=low, high=high), []))
 
 
 def _short_bucket(s: int) -> str:

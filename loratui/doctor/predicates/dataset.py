@@ -41,10 +41,18 @@ def dataset_tiny(inp, ctx, rule, th):
         yield Hit({"n": n})
 
 
+def _tiny_limit(ctx) -> int:
+    """DS101's threshold: below it DS101 reports the count, so DS102 starts there."""
+    from loratui.doctor.engine import thresholds_for
+
+    tiny = ctx.catalog.get("DS101")
+    return int(thresholds_for(tiny, ctx.options.overrides)["min_images"]) if tiny else 0
+
+
 @predicate("dataset_small")
 def dataset_small(inp, ctx, rule, th):
     n = len(_ds(inp).images)
-    if th["hard_min"] <= n < th["recommended_min"]:
+    if _tiny_limit(ctx) <= n < th["recommended_min"]:
         yield Hit({"n": n})
 
 

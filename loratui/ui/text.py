@@ -58,6 +58,20 @@ def break_dotted(key: str, width: int) -> str:
     return "\n".join(lines)
 
 
+def hanging(text: str, width: int, indent: str = "  ") -> str:
+    """`text` wrapped to `width` columns with every line after `indent`, so wrapped lines
+    hang under its first character (as the terminal would wrap it, CJK included); just
+    `indent + text` while the width is not known (0)."""
+    from rich.console import Console
+    from rich.text import Text
+
+    room = width - len(indent)
+    if room <= 0:
+        return indent + text
+    lines = Text(text).wrap(Console(width=width), room, overflow="fold")
+    return "\n".join(indent + line.plain.rstrip() for line in lines)
+
+
 def in_project(path: str, project: Path) -> str:
     """A path inside the project as the project sees it (`dataset-512`, not the whole
     absolute path), which is also how loratui.toml reads it; any other path as it is."""

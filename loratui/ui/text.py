@@ -42,6 +42,36 @@ def short_path(path: Path | str, width: int = 40) -> str:
     return joined(head, tail, bool(middle))
 
 
+def break_dotted(key: str, width: int) -> str:
+    """A dotted setting name in lines of at most `width` columns, broken after its dots
+    (`optimizer.` / `text_encoder_2_lr`), never inside a part; as it is when it fits or
+    the width is not known yet (0)."""
+    if width <= 0 or len(key) <= width:
+        return key
+    parts = [p + "." for p in key.split(".")]
+    parts[-1] = parts[-1][:-1]
+    lines = [""]
+    for part in parts:
+        if lines[-1] and len(lines[-1]) + len(part) > width:
+            lines.append("")
+        lines[-1] += part
+    return "\n".join(lines)
+
+
+def hanging(text: str, width: int, indent: str = "  ") -> str:
+    """`text` wrapped to `width` columns with every line after `indent`, so wrapped lines
+    hang under its first character (as the terminal would wrap it, CJK included); just
+    `indent + text` while the width is not known (0)."""
+    from rich.console import Console
+    from rich.text import Text
+
+    room = width - len(indent)
+    if room <= 0:
+        return indent + text
+    lines = Text(text).wrap(Console(width=width), room, overflow="fold")
+    return "\n".join(indent + line.plain.rstrip() for line in lines)
+
+
 def in_project(path: str, project: Path) -> str:
     """A path inside the project as the project sees it (`dataset-512`, not the whole
     absolute path), which is also how loratui.toml reads it; any other path as it is."""

@@ -161,3 +161,32 @@ async def test_saved_notice_shows_the_whole_file_name_at_80_columns(tmp_path, gp
         message = list(app._notifications)[-1].message
         assert message.startswith("saved ") and message.endswith("hanfu_girl/loratui.toml")
         assert len(message) <= 40 - 4 and "…" in message
+
+
+def _help_column(app) -> list[str]:
+    """The help panel's lines as the terminal shows them (right of the table's border)."""
+    from ui_helpers import screen_lines
+
+    return [line.split("│", 1)[1].strip() for line in screen_lines(app) if "│" in line]
+
+
+async def test_long_setting_names_break_at_their_dots_in_the_help_panel(project, gpu12) -> None:
+    """At 80×24 `optimizer.text_encoder_2_lr` is wider than the help panel: it breaks after
+    the dot, never mid-word (`optimizer.text_encoder_` / `2_lr`)."""
+    app = create_app(project, gpu=gpu12, step="parameters")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#fields", DataTable)
+        room = app.screen.query_one("#field-help", Static).content_region.width
+        for key in ("optimizer.text_encoder_2_lr", "dataset.caption_extension",
+                    "training.gradient_checkpointing"):
+            table.move_cursor(row=goto_row(app, key))
+            await pilot.pause()
+            column = _help_column(app)
+            count = next((i for i in range(1, key.count(".") + 2)
+                          if "".join(column[:i]) == key), 0)
+            assert count, (key, column[:3])  # whole, on lines of its own
+            name_lines = column[:count]
+            assert all(line.endswith(".") for line in name_lines[:-1]), name_lines
+            assert all(len(line) <= room for line in name_lines), (room, name_lines)
+        assert column[0] == "training." and column[1] == "gradient_checkpointing"

@@ -70,8 +70,8 @@ async def test_test_step_pick_prompt_workflow_doctor_and_rescue(tmp_path) -> Non
         await set_input(pilot, app, "#test-second-weight", "0.8")
         await until(pilot, lambda: "PR102" in text(app, "#test-result"), app=app)
         await pilot.press("ctrl+t")
-        await until(pilot, lambda: "<lora:ink:0.3:lbw=OUTALL> <lora:outfit:0.8>"
-                    in text(app, "#test-result"), app=app)
+        await until(pilot, lambda: "<lora:ink:0.3:lbw=OUTALL> <lora:outfit:0.8>"  # wrapped
+                    in " ".join(text(app, "#test-result").split()), app=app)
         result = text(app, "#test-result")
         assert "PR102" not in result
         # the same kind (P21): both SD1.5; character vs style is not in their metadata
@@ -122,3 +122,33 @@ async def test_test_step_ctrl_r_renders_the_grid_png_and_shows_it(tmp_path, tiny
     with Image.open(grid) as img:  # 8 preset columns side by side, 5 weight rows
         assert img.width > img.height > 0
     assert len(list((run / "ink-grid.cells").glob("*.png"))) >= 2
+
+
+async def test_a_wrapped_a1111_prompt_hangs_under_its_first_character(tmp_path) -> None:
+    """At 80×24 a prompt with a block vector and a second LoRA takes several lines: each
+    continues under the prompt's first character, not at the box's left edge."""
+    from ui_helpers import screen_lines
+
+    project, lora = project_with_lora(tmp_path)
+    second = lora.with_name("outfit_with_a_long_name.safetensors")
+    second.write_bytes(lora.read_bytes())
+    app = create_app(project, gpu=NO_GPU, step="test")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "<lora:ink:0.6>" in text(app, "#test-result"), app=app)
+        await set_input(pilot, app, "#test-vector", "OUTALL")
+        await set_input(pilot, app, "#test-second", str(second))
+        await until(pilot, lambda: "outfit_with" in text(app, "#test-result"), app=app)
+        await pilot.pause(0.2)
+        prompt = app.screen.result.prompt
+        lines = screen_lines(app)
+        head = next(i for i, line in enumerate(lines) if "A1111 prompt:" in line)
+        start = lines[head].index("A1111 prompt:") + 2
+        shown = []
+        for line in lines[head + 1:]:
+            if not line.strip():
+                break
+            shown.append(line)
+        assert len(shown) > 1, shown  # it does wrap at this size
+        for line in shown:
+            assert line[:start].strip() == "" and line[start] != " ", (start, shown)
+        assert " ".join(line[start:].strip() for line in shown) == prompt

@@ -16,7 +16,7 @@ from loratui.ui import core
 from loratui.ui.dialogs.edit_field import EditFieldDialog
 from loratui.ui.messages import TaskDone
 from loratui.ui.screens.base import WizardScreen
-from loratui.ui.text import TOAST_PATH, in_project, pad, severity_name, short_path
+from loratui.ui.text import TOAST_PATH, break_dotted, in_project, pad, severity_name, short_path
 
 HIDDEN = {"doctor"}  # free-form threshold overrides: edited in loratui.toml, not here
 
@@ -220,10 +220,11 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
         table = self.query_one("#fields", DataTable)
         return self.rows[max(0, table.cursor_row)]
 
-    def help_for(self, row: dict[str, Any]) -> str:
+    def help_for(self, row: dict[str, Any], width: int = 0) -> str:
+        """The help text of a setting; its dotted name broken to fit `width` (0: whole)."""
         value = get_dotted(self.state.config, row["key"])
-        lines = [row["key"], "", _(row["description"]), ""]
         key = row["key"]
+        lines = [break_dotted(key, width), "", _(row["description"]), ""]
         shown = value_text(value, key)
         if "/" in shown:
             shown = short_path(shown, 40)
@@ -241,7 +242,12 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
         self._show_help()
 
     def _show_help(self) -> None:
-        self.query_one("#field-help", Static).update(self.help_for(self.current_row))
+        panel = self.query_one("#field-help", Static)
+        panel.update(self.help_for(self.current_row, panel.content_region.width))
+
+    def on_resize(self) -> None:
+        # the setting's name breaks at the help panel's width, known once it is laid out
+        self.call_after_refresh(self._show_help)
 
     @on(DataTable.RowSelected, "#fields")
     def _selected(self) -> None:

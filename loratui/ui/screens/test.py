@@ -17,7 +17,7 @@ from loratui.i18n import N_, _, localized
 from loratui.ui import core
 from loratui.ui.messages import Progress, TaskDone
 from loratui.ui.screens.base import WizardScreen
-from loratui.ui.text import severity_name
+from loratui.ui.text import hanging, severity_name
 from loratui.ui.widgets import PathSuggester
 from loratui.ui.widgets.sample_view import SampleView
 
@@ -66,6 +66,8 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
         self.in_use: list[str] = []
         self.result: Any = None
         self.kinship: Any = None  # the rescue's same-kind check (P21)
+        self._shown: TaskDone | None = None  # the pick on show, laid out again on resize
+        self._shown_width = 0
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="body"):
@@ -167,7 +169,9 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
             return
         r = message.result
         self.result = r
-        lines = [_("A1111 prompt:"), f"  {r.prompt}", ""]
+        self._shown, self._shown_width = message, box.content_region.width
+        room = self._shown_width
+        lines = [_("A1111 prompt:"), hanging(r.prompt, room), ""]
         problems = r.problems
         lines += ([_("doctor: ✓ within the guide's usage rules")] if not problems else
                   [f"doctor: {severity_name(d.severity)} {d.code} {d.shown_message}"
@@ -182,6 +186,17 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
             lines.append(_("written: {path}").format(path=path))
         box.update("\n".join(lines))
         box.set_class(bool(problems), "warn")
+        self.call_after_refresh(self._rewrap)
+
+    def _rewrap(self) -> None:
+        """The prompt hangs under its first character at the box's width now (a scroll bar
+        that came with the text, or a resized terminal, changes it)."""
+        box = self.query_one("#test-result", Static)
+        if self._shown is not None and box.content_region.width != self._shown_width:
+            self.show_pick(self._shown)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._rewrap)
 
     # ------------------------------------------------------------------ actions
     def action_write(self) -> None:

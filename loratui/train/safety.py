@@ -8,6 +8,9 @@ import signal
 import tempfile
 from pathlib import Path
 
+from loratui.i18n import N_, localized
+from loratui.i18n import Message as M
+
 MIN_FREE_BYTES = 64 * 1024 * 1024
 
 
@@ -17,6 +20,9 @@ class PreflightError(Exception):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("\n".join(problems))
+
+    def localized(self) -> str:
+        return "\n".join(localized(p) for p in self.problems)
 
 
 def check_writable(folder: Path | str) -> str | None:
@@ -98,16 +104,16 @@ def preflight(cfg) -> list[str]:
     problems = []
     base = Path(cfg.model.base).expanduser() if cfg.model.base else None
     if base is None:
-        problems.append("model.base is empty: set it to a diffusers folder or a "
-                        ".safetensors checkpoint")
+        problems.append(M(N_("model.base is empty: set it to a diffusers folder or a "
+                             ".safetensors checkpoint")))
     elif not base.exists():
-        problems.append(f"{base}: base model not found (model.base)")
+        problems.append(M(N_("{path}: base model not found (model.base)"), path=str(base)))
     else:
         from loratui.basemodel import weights_problem
 
         problem = weights_problem(base)
         if problem:
-            problems.append(f"{problem} (model.base)")
+            problems.append(M(N_("{problem} (model.base)"), problem=problem))
         else:
             tokenizer = tokenizer_problem(base)
             if tokenizer:
@@ -115,9 +121,9 @@ def preflight(cfg) -> list[str]:
     problems += family_problems(cfg, base)
     for key, value in (("dataset.dir", cfg.dataset.dir), ("dataset.reg_dir", cfg.dataset.reg_dir)):
         if key == "dataset.dir" and not value:
-            problems.append("dataset.dir is empty: set it to your images folder")
+            problems.append(M(N_("dataset.dir is empty: set it to your images folder")))
         elif value and not Path(value).expanduser().is_dir():
-            problems.append(f"{value}: folder not found ({key})")
+            problems.append(M(N_("{path}: folder not found ({key})"), path=str(value), key=key))
     out_problem = check_writable(cfg.output.dir)
     if out_problem:
         problems.append(out_problem)

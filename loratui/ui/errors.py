@@ -18,7 +18,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-from loratui.i18n import N_, _
+from loratui.i18n import N_, _, error_text
 from loratui.ui.widgets.steps import step_label
 
 # Config keys that are set on a step other than Parameters.
@@ -114,7 +114,7 @@ def describe(what: str, err: BaseException) -> Failure:
         message, hint = _("out of memory"), _("Pick a smaller preset on the Parameters step "
                                               "(P12).")
     else:
-        message = str(err)
+        message = error_text(err)
         hint = fix_hint(message)
     return Failure(_("{what} failed").format(what=_(what)), message, hint, bug=False)
 

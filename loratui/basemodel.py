@@ -18,6 +18,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from loratui.i18n import N_
+from loratui.i18n import Message as M
+
 FAMILY_NAMES = {"sd15": "SD1.5", "sd2": "SD2.x", "sdxl": "SDXL"}
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
 
@@ -80,9 +83,10 @@ def weights_problem(path: Path | str) -> str | None:
                 pickles = sorted(p.name for p in folder.iterdir()
                                  if p.suffix.lower() in PICKLE_SUFFIXES)
                 if pickles:
-                    return (f"{folder}: only pickle weights ({', '.join(pickles[:3])}); loratui "
-                            "loads safetensors only: get the model's .safetensors files, or "
-                            "convert these with a tool you trust")
+                    return M(N_("{folder}: only pickle weights ({files}); loratui loads "
+                                "safetensors only: get the model's .safetensors files, or "
+                                "convert these with a tool you trust"),
+                             folder=str(folder), files=", ".join(pickles[:3]))
                 continue
             for file in files:
                 problem = _safetensors_problem(file)
@@ -90,8 +94,9 @@ def weights_problem(path: Path | str) -> str | None:
                     return problem
         return None
     if path.suffix.lower() in PICKLE_SUFFIXES:
-        return (f"{path}: a pickle checkpoint ({path.suffix}) can run code when loaded and is "
-                "refused; convert it to .safetensors first")
+        return M(N_("{path}: a pickle checkpoint ({suffix}) can run code when loaded and is "
+                    "refused; convert it to .safetensors first"), path=str(path),
+                 suffix=path.suffix)
     if path.is_file():
         return _safetensors_problem(path)
     return None
@@ -103,10 +108,12 @@ def _safetensors_problem(file: Path) -> str | None:
     try:
         open_lora(file)
     except LoraError as exc:
-        return (f"{file}: not a usable safetensors file: {exc}. Download or convert it "
-                "again (loratui loads nothing else)")
+        return M(N_("{file}: not a usable safetensors file: {error}. Download or convert it "
+                    "again (loratui loads nothing else)"), file=str(file),
+                 error=exc.args[0] if exc.args else str(exc))
     except OSError as exc:
-        return f"{file}: cannot read ({exc.strerror or exc}); check the path and permissions"
+        return M(N_("{file}: cannot read ({error}); check the path and permissions"),
+                 file=str(file), error=exc.strerror or str(exc))
     return None
 
 
@@ -127,7 +134,7 @@ def native_resolution(folder: Path | str) -> int | None:
 def check_base_model(path: Path | str) -> BaseModelCheck:
     path = Path(path).expanduser()
     if not path.exists():
-        return BaseModelCheck(False, None, f"{path} does not exist")
+        return BaseModelCheck(False, None, M(N_("{path} does not exist"), path=str(path)))
     if path.suffix.lower() == ".safetensors" or path.is_dir():
         problem = weights_problem(path)
         if problem:
@@ -135,34 +142,37 @@ def check_base_model(path: Path | str) -> BaseModelCheck:
     if path.is_dir():
         index = _read_json(path / "model_index.json")
         if not index:
-            return BaseModelCheck(False, None, f"{path} has no model_index.json: not a "
-                                  "diffusers model folder")
+            return BaseModelCheck(False, None, M(N_("{path} has no model_index.json: not a "
+                                                    "diffusers model folder"), path=str(path)))
         marker = _read_json(path / "loratui_tiny.json")  # loratui.tiny's marker
         if marker:
             fam = marker.get("family", "sd15")
             name = FAMILY_NAMES.get(fam, fam)
-            return BaseModelCheck(True, fam, f"✓ the tiny {name}-shaped demo model (CPU "
-                                  f"demos and tests; real LoRAs need a real {name})",
-                                  "loratui_tiny.json")
+            return BaseModelCheck(True, fam, M(N_("✓ the tiny {name}-shaped demo model (CPU "
+                                                  "demos and tests; real LoRAs need a real "
+                                                  "{name})"), name=name), "loratui_tiny.json")
         family, source = folder_family_source(path)
-        kind = "diffusers folder"
+        kind = M(N_("diffusers folder"))
     elif path.suffix.lower() in PICKLE_SUFFIXES:
-        return BaseModelCheck(False, None, f"{path.name} is a pickle checkpoint: it can run code "
-                              "when loaded and is refused; convert it to .safetensors")
+        return BaseModelCheck(False, None, M(N_("{name} is a pickle checkpoint: it can run code "
+                                                "when loaded and is refused; convert it to "
+                                                ".safetensors"), name=path.name))
     elif path.suffix.lower() == ".safetensors":
         from loratui.lora.reader import checkpoint_family
 
         family = checkpoint_family(path)
-        kind, source = "single-file checkpoint", "its tensor names"
+        kind, source = M(N_("single-file checkpoint")), M(N_("its tensor names"))
     else:
-        return BaseModelCheck(False, None, f"{path.name}: not a diffusers folder nor a "
-                              ".safetensors checkpoint")
+        return BaseModelCheck(False, None, M(N_("{name}: not a diffusers folder nor a "
+                                                ".safetensors checkpoint"), name=path.name))
     from loratui.families import ids
 
     if family in ids():
-        return BaseModelCheck(True, family, f"✓ {FAMILY_NAMES[family]} {kind}", source)
+        return BaseModelCheck(True, family, M(N_("✓ {family} {kind}"),
+                                              family=FAMILY_NAMES[family], kind=kind), source)
     if family is not None:
-        return BaseModelCheck(False, family, f"{FAMILY_NAMES[family]} {kind}: loratui trains "
-                              "SD1.5 and SDXL LoRAs; pick an SD1.5 or SDXL model (P3)", source)
-    return BaseModelCheck(None, None, f"{kind}: cannot tell which model family it is; set "
-                          "model.family (sd15 or sdxl)")
+        return BaseModelCheck(False, family, M(N_("{family} {kind}: loratui trains SD1.5 and "
+                                                  "SDXL LoRAs; pick an SD1.5 or SDXL model (P3)"),
+                                               family=FAMILY_NAMES[family], kind=kind), source)
+    return BaseModelCheck(None, None, M(N_("{kind}: cannot tell which model family it is; set "
+                                           "model.family (sd15 or sdxl)"), kind=kind))

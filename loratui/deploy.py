@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loratui.atomic import atomic_copy
+from loratui.i18n import N_, Message
 
 # The guide's weights (PITFALLS P17, P18). The doctor's usage rules check the same limits.
 START_WEIGHT = 0.6
@@ -76,9 +77,13 @@ class Usage:
     comfy_workflow: dict
 
     @property
-    def advice(self) -> str:
-        return (f"start at {self.weight:g}; a {self.kind} LoRA usually sits at "
-                f"{self.low:g}–{self.high:g}; never above {MAX_WEIGHT:g} (P17, P18)")
+    def advice(self) -> Message:
+        kinds = {"character": N_("a character LoRA"), "style": N_("a style LoRA"),
+                 "concept": N_("a concept LoRA")}
+        return Message(N_("start at {weight}; {kind} usually sits at {low}–{high}; never "
+                          "above {top} (P17, P18)"), weight=f"{self.weight:g}",
+                       kind=Message(kinds.get(self.kind, N_("a style LoRA"))),
+                       low=f"{self.low:g}", high=f"{self.high:g}", top=f"{MAX_WEIGHT:g}")
 
 
 def usage(lora_file: Path | str, *, trigger: str = "", kind: str = "character",

@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
+from loratui.i18n import N_, Message
+
 
 @dataclass(frozen=True)
 class GpuUsage:
@@ -75,9 +77,10 @@ class GpuSampler:
             self._nvml = pynvml
             self._handle = pynvml.nvmlDeviceGetHandleByIndex(index)
         except ImportError:
-            self.reason = "nvidia-ml-py is not installed"
+            self.reason = Message(N_("nvidia-ml-py is not installed"))
         except Exception as exc:  # NVMLError subclasses: no driver, no such GPU
-            self.reason = "no NVIDIA driver" if "Library" in str(exc) else f"NVML: {exc}"
+            self.reason = (Message(N_("no NVIDIA driver")) if "Library" in str(exc)
+                           else f"NVML: {exc}")
             self.close()
 
     @property

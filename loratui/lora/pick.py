@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loratui.i18n import N_, Message
 from loratui.lora.block_layout import BlockLayout
 from loratui.lora.usage import Use, check_uses, lora_tag
 
@@ -26,10 +27,11 @@ RESCUE_WEIGHT = 0.3   # P21
 SUM_LIMIT = 1.2       # P19 (the doctor's PR102 threshold decides; this is for the offer)
 
 # P24, in the guide's words, by the weight the user gave a block
-CORE = "core block (face, joints, weapon detail): the guide keeps these at 0.9–1"
-EDGE = "edge block (clothing pattern, background): the guide uses 0.5–0.7"
-POLLUTING = ("polluting block: the guide turns these to 0–0.3 or off (the \"mysterious "
-             "lace trim\"); finding and zeroing it \"saved 80% of debugging time\" (P25)")
+CORE = N_("{blocks}: core block (face, joints, weapon detail): the guide keeps these at 0.9–1")
+EDGE = N_("{blocks}: edge block (clothing pattern, background): the guide uses 0.5–0.7")
+POLLUTING = N_("{blocks}: polluting block: the guide turns these to 0–0.3 or off (the "
+               "\"mysterious lace trim\"); finding and zeroing it saved 80 percent of "
+               "debugging time (P25)")
 
 
 @dataclass
@@ -63,7 +65,7 @@ def block_words(blocks: dict[str, float], in_use: list[str]) -> list[str]:
                         (CORE, lambda v: v >= 0.9)):
         names = [b for b in in_use if test(blocks.get(b, 0.0))]
         if names:
-            lines.append(f"{', '.join(names)}: {label}")
+            lines.append(Message(label, blocks=", ".join(names)))
     return lines
 
 
@@ -160,9 +162,9 @@ def build(pick: Pick, layout: BlockLayout, in_use: list[str], *, trigger: str = 
     result.notes = block_words(blocks, in_use)
     result.findings = check_uses(uses, text=words, base=family)
     if baked:
-        result.notes.append(f"ComfyUI: {baked.name} is this LoRA with the block weights "
-                            "baked in (core ComfyUI has no block-weight loader); copy it "
-                            "beside the original")
+        result.notes.append(Message(N_("ComfyUI: {name} is this LoRA with the block weights "
+                                       "baked in (core ComfyUI has no block-weight loader); "
+                                       "copy it beside the original"), name=baked.name))
     return result
 
 

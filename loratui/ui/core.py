@@ -22,7 +22,7 @@ from loratui.deploy import DeployError as DeployProblem
 from loratui.deploy import find_lora_folder, install_lora
 from loratui.deploy import usage as _usage
 from loratui.deploy import workflow_json as comfy_workflow_json
-from loratui.i18n import _
+from loratui.i18n import _, localized
 from loratui.runs import ACTIVE_STATES, TERMINAL_STATES, RunFolder
 from loratui.runs import list_runs as _list_runs
 from loratui.ui.text import short_path
@@ -57,8 +57,8 @@ def check_base_model(path: Path | None, family: str = "auto") -> Check:
     if not path.exists():
         return Check(False, _("{path} does not exist").format(path=short_path(path, 60)))
     result = _check_base_model(path)
-    text = result.message
-    detected = _("detected from {source}").format(source=result.source) \
+    text = localized(result.message)
+    detected = _("detected from {source}").format(source=localized(result.source)) \
         if result.family else ""
     if family in ("", "auto", None):
         if result.family:

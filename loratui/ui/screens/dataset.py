@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from loratui.dataset.text import LAYOUTS
 from loratui.i18n import N_, _, localized, ngettext
 from loratui.ui import core
 from loratui.ui.dialogs.prepare import PrepareDialog
@@ -220,9 +221,9 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
         t = report.totals
         self.query_one("#dataset-summary", Static).update(
             ngettext("{n} image", "{n} images", t.images).format(n=t.images) + " · " +
-            _("{usable} usable · {broken} broken · {captioned} captioned · {layout} layout"
+            _("{usable} usable · {broken} broken · {captioned} captioned · {layout}"
               ).format(usable=t.usable, broken=t.broken, captioned=t.captioned,
-                       layout=report.layout) + " · " +
+                       layout=_(LAYOUTS.get(report.layout, report.layout))) + " · " +
             ngettext("{n} step/epoch (batch 1)", "{n} steps/epoch (batch 1)",
                      t.steps_per_epoch_images).format(n=t.steps_per_epoch_images) +
             f" · {report.elapsed_s:.1f}s")

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Static
 
-from loratui.i18n import N_, _, ngettext
+from loratui.i18n import N_, _, localized, ngettext
 from loratui.ui import core
 from loratui.ui.dialogs import ConfirmDialog
 from loratui.ui.messages import TaskDone
@@ -77,7 +77,7 @@ ComfyUI         An API-format workflow with a LoraLoader node, saved beside the 
         u = self.usage
         self.query_one("#export-usage", Static).update(
             _("AUTOMATIC1111 prompt (paste it, then adjust the weight):") +
-            f"\n  {u.prompt}\n  {u.advice}")
+            f"\n  {u.prompt}\n  {localized(u.advice)}")
         self.query_one("#export-comfy", Static).update(
             _("ComfyUI (API format, 'Load (API format)'; the LoraLoader node is \"10\"):") +
             "\n" + core.comfy_workflow_json(u))

@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Static
 
-from loratui.i18n import N_, _
+from loratui.i18n import N_, _, localized
 from loratui.ui import core
 from loratui.ui.messages import Progress, TaskDone
 from loratui.ui.screens.base import WizardScreen
@@ -179,7 +179,7 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
         if any(d.code == "PR102" for d in problems):
             lines.append("  " + _("ctrl+t: the rescue (P21) — this LoRA at 0.3 beside the "
                                   "second"))
-        lines += ["", *r.notes]
+        lines += ["", *map(localized, r.notes)]
         if self.kinship is not None:
             lines += ["", *self.kinship.lines]
         for path in message.extra.get("written") or ():

@@ -19,7 +19,7 @@ from textual.css.query import NoMatches
 from textual.widgets import ProgressBar, RichLog, Static
 from textual.worker import get_current_worker
 
-from loratui.i18n import N_, _, ngettext, pgettext, width
+from loratui.i18n import N_, _, localized, ngettext, pgettext, width
 from loratui.ui import core
 from loratui.ui.messages import GpuUpdate, RunUpdate
 from loratui.ui.runwatch import Speed, open_run_source
@@ -83,6 +83,11 @@ def event_message(event: dict[str, Any]) -> str:
             and isinstance(event.get("max_steps"), int):
         return _("step {step}/{max_steps}").format(step=event["step"],
                                                   max_steps=event["max_steps"])
+    if kind == "finished" and isinstance(event.get("path"), str) \
+            and isinstance(event.get("step"), int):
+        return ngettext("{name} after {n} step", "{name} after {n} steps",
+                        event["step"]).format(name=os.path.basename(event["path"]),
+                                              n=event["step"])
     return str(event.get("message", ""))
 
 
@@ -245,12 +250,12 @@ a run it did not start; escape stops watching.
         worker = get_current_worker()
         try:
             if not sampler.available:
-                self.post_message(GpuUpdate(f"GPU: {sampler.reason}"))
+                self.post_message(GpuUpdate(f"GPU: {localized(sampler.reason)}"))
                 return
             while not worker.is_cancelled:
                 held = self._run_memory(sampler)
                 usage = sampler.sample()
-                text = f"GPU {usage.summary()}" if usage else f"GPU: {sampler.reason}"
+                text = f"GPU {usage.summary()}" if usage else f"GPU: {localized(sampler.reason)}"
                 self.post_message(GpuUpdate(text + (f" ({held})" if held else "")))
                 time.sleep(1.0)
         finally:

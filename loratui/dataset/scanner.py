@@ -838,7 +838,9 @@ def _totals(report: DatasetReport, opts: ScanOptions) -> Totals:
         t.usable += 1
         t.steps_per_epoch_images += repeats.get(r.subset, 1)
         if r.caption_style:            # set for every non-empty caption
-            t.captioned += 1
+            # only captions the trainer reads (the configured extension) count as captioned;
+            # the others are caption-other-extension (DS106)
+            t.captioned += "caption-other-extension" not in r.problems
             styles[r.caption_style] += 1
         sizes[(r.width, r.height)] += 1
         modes[r.mode] += 1

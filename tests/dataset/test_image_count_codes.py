@@ -71,3 +71,21 @@ def test_an_override_moves_both_sides_alike(tmp_path) -> None:
     diags = diagnose_paths([str(root)], options=Options(probe_gpu=False,
                                                         overrides={"min_images": 5}))[0]
     assert {d.code for d in diags if d.code in COUNT_CODES} == {"DS102"}
+
+
+def test_captions_in_another_extension_are_not_counted_as_captioned(tmp_path) -> None:
+    """With `.txt` configured, a `.caption` file is not read by the trainer: the summary
+    counts it out of "captioned" and DS106 names it instead."""
+    root = tmp_path / "mixed"
+    root.mkdir()
+    for i in range(4):
+        Image.new("RGB", (512, 512), (i, 40, 90)).save(root / f"{i}.png")
+    for i in range(2):
+        (root / f"{i}.txt").write_text("zq_cat, a cat", encoding="utf-8")
+    (root / "2.caption").write_text("zq_cat, a cat", encoding="utf-8")
+    report = scan(root, ScanOptions(caption_extension=".txt", workers=0))
+    assert report.totals.usable == 4 and report.totals.captioned == 2
+    other = report.finding("caption-other-extension")
+    assert other is not None and other.paths == ["2.png"]
+    # the `.caption` files are the captions when that is the configured extension
+    assert scan(root, ScanOptions(caption_extension=".caption", workers=0)).totals.captioned == 1

@@ -209,3 +209,33 @@ def error_text(exc: BaseException) -> str:
         return method()
     first = exc.args[0] if len(exc.args) == 1 else None
     return localized(first) if isinstance(first, Message) else str(exc)
+
+
+def message_fields(message: Message) -> dict:
+    """A Message as JSON fields (`msgid`, `args`, and `plural` + `n` for a count), for
+    records such as a run's events.jsonl that are read back and shown in another language;
+    an argument that is a Message is written as such fields in turn."""
+    fields: dict = {"msgid": message.template,
+                    "args": {k: message_fields(v) if isinstance(v, Message)
+                             else v if isinstance(v, (str, int, float, bool)) or v is None
+                             else str(v) for k, v in message.args.items()}}
+    if message.count is not None:
+        fields.update(plural=message.plural_template, n=message.count)
+    return fields
+
+
+def message_from_fields(record: dict) -> Message | None:
+    """The Message that `message_fields()` wrote into `record`; None when the record has
+    none (written before, or by hand) or its fields are not what it writes."""
+    msgid, args = record.get("msgid"), record.get("args", {})
+    if not isinstance(msgid, str) or not isinstance(args, dict):
+        return None
+    args = {k: (message_from_fields(v) or str(v)) if isinstance(v, dict) else v
+            for k, v in args.items()}
+    count, plural = record.get("n"), record.get("plural")
+    try:
+        if isinstance(count, int) and isinstance(plural, str):
+            return Message._make(msgid, plural, count, {**args, "n": count})
+        return Message._make(msgid, "", None, args)
+    except (KeyError, IndexError, ValueError):
+        return None

@@ -19,7 +19,7 @@ from textual.css.query import NoMatches
 from textual.widgets import ProgressBar, RichLog, Static
 from textual.worker import get_current_worker
 
-from loratui.i18n import N_, _, localized, ngettext, pgettext, width
+from loratui.i18n import N_, _, localized, message_from_fields, ngettext, pgettext, width
 from loratui.ui import core
 from loratui.ui.messages import GpuUpdate, RunUpdate
 from loratui.ui.runwatch import Speed, open_run_source
@@ -88,7 +88,9 @@ def event_message(event: dict[str, Any]) -> str:
         return ngettext("{name} after {n} step", "{name} after {n} steps",
                         event["step"]).format(name=os.path.basename(event["path"]),
                                               n=event["step"])
-    return str(event.get("message", ""))
+    english = str(event.get("message", ""))
+    message = message_from_fields(event)   # the trainer records msgid/args beside the English
+    return message.localized() if message is not None and message == english else english
 
 
 def event_line(event: dict[str, Any], project: Path) -> str:

@@ -239,3 +239,22 @@ def message_from_fields(record: dict) -> Message | None:
         return Message._make(msgid, "", None, args)
     except (KeyError, IndexError, ValueError):
         return None
+
+
+class Translated(str):
+    """Text that arrives with its own translations rather than from the catalogue (a rule's
+    `[rule.zh]` title recorded in a finding): English wherever a string is used,
+    `localized()` gives the current language's text when it has one."""
+
+    translations: dict[str, str]
+
+    def __new__(cls, english: str, translations: dict[str, str]) -> Translated:
+        self = super().__new__(cls, english)
+        self.translations = {k: v for k, v in translations.items() if v}
+        return self
+
+    def __reduce__(self):
+        return (Translated, (str.__str__(self), self.translations))
+
+    def localized(self) -> str:
+        return self.translations.get(language()) or str.__str__(self)

@@ -258,3 +258,10 @@ class Translated(str):
 
     def localized(self) -> str:
         return self.translations.get(language()) or str.__str__(self)
+
+
+def message_of(exc: BaseException) -> str:
+    """An exception's message as the `Message` it was raised with (kept, to be shown later
+    in the reader's language), else its text."""
+    first = exc.args[0] if len(exc.args) == 1 else None
+    return first if isinstance(first, Message) else str(exc)

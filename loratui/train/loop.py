@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loratui.i18n import N_, Message
+from loratui.i18n import N_, Message, message_of
 from loratui.train import data as D
 from loratui.train.parts import StopRequested, TrainingStopped, make_optimizer, set_attention
 from loratui.train.runfolder import RunWriter, utc_now
@@ -465,7 +465,7 @@ class Trainer:
                     self.setup()
                 return self._loop()
             except TrainingStopped as exc:
-                return self._fail(exc.reason, exc_message(exc))
+                return self._fail(exc.reason, message_of(exc))
             except StopRequested as exc:
                 return self._fail("signal", Message(
                     N_("{signal} before training began; nothing new to save"), signal=str(exc)),
@@ -473,7 +473,7 @@ class Trainer:
             except oom as exc:
                 return self._oom(exc)
             except D.DatasetError as exc:
-                return self._fail("dataset", exc_message(exc))
+                return self._fail("dataset", message_of(exc))
             except KeyboardInterrupt:
                 return self._fail("interrupted",
                                   Message(N_("stopped by a second Ctrl-C before saving")),
@@ -482,7 +482,7 @@ class Trainer:
                 from loratui.train.models import ModelLoadError
 
                 if isinstance(exc, ModelLoadError):
-                    return self._fail("model", exc_message(exc))
+                    return self._fail("model", message_of(exc))
                 log.exception("training failed")
                 return self._fail("error", f"{type(exc).__name__}: {exc}")
             finally:
@@ -719,7 +719,7 @@ class Trainer:
                 log.warning("resume state damaged: %s", exc)
                 if self.run is not None:
                     self.run.event("warning", Message(N_("resume state damaged: {problem}"),
-                                                      problem=exc_message(exc)),
+                                                      problem=message_of(exc)),
                                    path=str(exc.path))
                 continue
             break
@@ -927,10 +927,3 @@ class Trainer:
         return TrainResult(state, self.step, getattr(self, "max_steps", 0), None,
                            self.run.path if self.run else None, reason=reason, message=message,
                            losses=self.losses)
-
-
-def exc_message(exc: BaseException) -> str:
-    """An exception's message, as the `Message` it was raised with when it was (kept so
-    that the run's events can be shown in the reader's language), else its text."""
-    first = exc.args[0] if len(exc.args) == 1 else None
-    return first if isinstance(first, Message) else str(exc)

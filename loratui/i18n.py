@@ -209,3 +209,59 @@ def error_text(exc: BaseException) -> str:
         return method()
     first = exc.args[0] if len(exc.args) == 1 else None
     return localized(first) if isinstance(first, Message) else str(exc)
+
+
+def message_fields(message: Message) -> dict:
+    """A Message as JSON fields (`msgid`, `args`, and `plural` + `n` for a count), for
+    records such as a run's events.jsonl that are read back and shown in another language;
+    an argument that is a Message is written as such fields in turn."""
+    fields: dict = {"msgid": message.template,
+                    "args": {k: message_fields(v) if isinstance(v, Message)
+                             else v if isinstance(v, (str, int, float, bool)) or v is None
+                             else str(v) for k, v in message.args.items()}}
+    if message.count is not None:
+        fields.update(plural=message.plural_template, n=message.count)
+    return fields
+
+
+def message_from_fields(record: dict) -> Message | None:
+    """The Message that `message_fields()` wrote into `record`; None when the record has
+    none (written before, or by hand) or its fields are not what it writes."""
+    msgid, args = record.get("msgid"), record.get("args", {})
+    if not isinstance(msgid, str) or not isinstance(args, dict):
+        return None
+    args = {k: (message_from_fields(v) or str(v)) if isinstance(v, dict) else v
+            for k, v in args.items()}
+    count, plural = record.get("n"), record.get("plural")
+    try:
+        if isinstance(count, int) and isinstance(plural, str):
+            return Message._make(msgid, plural, count, {**args, "n": count})
+        return Message._make(msgid, "", None, args)
+    except (KeyError, IndexError, ValueError):
+        return None
+
+
+class Translated(str):
+    """Text that arrives with its own translations rather than from the catalogue (a rule's
+    `[rule.zh]` title recorded in a finding): English wherever a string is used,
+    `localized()` gives the current language's text when it has one."""
+
+    translations: dict[str, str]
+
+    def __new__(cls, english: str, translations: dict[str, str]) -> Translated:
+        self = super().__new__(cls, english)
+        self.translations = {k: v for k, v in translations.items() if v}
+        return self
+
+    def __reduce__(self):
+        return (Translated, (str.__str__(self), self.translations))
+
+    def localized(self) -> str:
+        return self.translations.get(language()) or str.__str__(self)
+
+
+def message_of(exc: BaseException) -> str:
+    """An exception's message as the `Message` it was raised with (kept, to be shown later
+    in the reader's language), else its text."""
+    first = exc.args[0] if len(exc.args) == 1 else None
+    return first if isinstance(first, Message) else str(exc)

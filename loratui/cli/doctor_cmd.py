@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from loratui.cli import add_command
-from loratui.i18n import N_, Message, _, error_text, localized
+from loratui.i18n import N_, Message, _, error_text, language, localized, pgettext
 
 DOCTOR_EPILOG = N_("""\
 inputs (detected from the path; override with --as KIND):
@@ -30,6 +30,10 @@ exit status: 0 no errors, 1 errors found (or warnings with --strict), 2 could no
 """)
 
 CONFIG_NAME = "loratui.toml"
+# `--list-rules`' fix column: what a rule's fix is, by its applicability.
+FIX_MARKS = {"safe": lambda: pgettext("rule fix", "fix"),
+             "unsafe": lambda: pgettext("rule fix", "fix*"),
+             "display-only": lambda: pgettext("rule fix", "help")}
 KINDS = ("loratui", "kohya-json", "sdscripts-toml", "dataset-toml", "cmdline", "aitoolkit",
          "log", "lora", "prompt", "comfy", "dataset", "run")
 
@@ -165,7 +169,7 @@ def run_doctor(args) -> int:
                              options=options, catalog=catalog)
     if inputs and all(i.error is not None for i in inputs):
         for i in inputs:
-            print(f"loratui doctor: {i.path}: {i.error}", file=sys.stderr)
+            print(f"loratui doctor: {i.path}: {localized(i.error)}", file=sys.stderr)
         if args.format == "text":
             return 2
     fixed = 0
@@ -191,8 +195,7 @@ def _emit(diags, inputs, args, catalog, fixed: int) -> None:
     from loratui.doctor import output
 
     if args.format == "json":
-        info = [{"path": i.path, "kind": i.kind, **({"error": i.error} if i.error else {})}
-                for i in inputs]
+        info = [{"path": i.path, "kind": i.kind, **_error_fields(i.error)} for i in inputs]
         sys.stdout.write(output.render_json(diags, fixed=fixed, inputs=info))
     elif args.format == "sarif":
         sys.stdout.write(output.render_sarif(diags, catalog))
@@ -206,6 +209,22 @@ def _emit(diags, inputs, args, catalog, fixed: int) -> None:
                                                 checked=checked), terminal_width()))
 
 
+def _error_fields(error) -> dict:
+    """An input's read error for the JSON report: English `error`, and `error_zh` beside it
+    in a Chinese run (as findings carry `message_zh`)."""
+    if not error:
+        return {}
+    shown, lang = localized(error), language()
+    return {"error": str.__str__(error), **({f"error_{lang}": shown} if shown != error else {})}
+
+
+def pad(text: str, columns: int) -> str:
+    """`text` padded to `columns` terminal columns (a CJK character takes two)."""
+    from loratui.cjk import cells
+
+    return text + " " * max(0, columns - cells(text))
+
+
 def _list_rules(catalog, fmt: str) -> int:
     if fmt == "json":
         import json
@@ -214,16 +233,20 @@ def _list_rules(catalog, fmt: str) -> int:
         return 0
     from loratui.cjk import cells
     from loratui.cli import terminal_width
+    from loratui.doctor.output import SEVERITY_WORDS
     from loratui.textfit import hang
 
     width = max(len(r.name) for r in catalog.rules)
+    sev_width = max(cells(word()) for word in SEVERITY_WORDS.values())
+    mark_width = max(cells(mark()) for mark in FIX_MARKS.values())
     refs_width = max(len(",".join(r.refs)) for r in catalog.rules)
     columns = terminal_width()
     lines = []
     for r in catalog.rules:
         fix = (r.fix or {}).get("applicability", "")
-        mark = {"safe": "fix", "unsafe": "fix*", "display-only": "help"}.get(fix, "")
-        head = f"{r.code}  {r.name.ljust(width)}  {r.severity:<7}  {mark:<4}  "
+        mark = FIX_MARKS[fix]() if fix in FIX_MARKS else ""
+        head = (f"{r.code}  {r.name.ljust(width)}  {pad(SEVERITY_WORDS[r.severity](), sev_width)}"
+                f"  {pad(mark, mark_width)}  ")
         line = f"{head}{','.join(r.refs).ljust(refs_width)}  {r.text('title')}".rstrip()
         if cells(line) <= columns:
             lines.append(line)
@@ -231,8 +254,10 @@ def _list_rules(catalog, fmt: str) -> int:
             lines.append(f"{head}{','.join(r.refs)}".rstrip())
             lines += hang(" " * (len(r.code) + 2), r.text("title"), columns)
     print("\n".join(lines))
-    note = _("{n} rules. `loratui rule CODE` explains one; fix = --fix, "
-             "fix* = --unsafe-fixes, help = advice.").format(n=len(catalog.rules))
+    note = _("{n} rules. `loratui rule CODE` explains one; {fix} = --fix, "
+             "{unsafe} = --unsafe-fixes, {help} = advice.").format(
+        n=len(catalog.rules), fix=FIX_MARKS["safe"](), unsafe=FIX_MARKS["unsafe"](),
+        help=FIX_MARKS["display-only"]())
     print("\n" + "\n".join(hang("", note, columns)), file=sys.stderr)
     return 0
 

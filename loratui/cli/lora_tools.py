@@ -82,7 +82,7 @@ def _transform(args, command: str, loaded, files):
             try:
                 blocks = layout.vector(args.blocks)
             except ValueError as exc:
-                raise tools.ToolError(str(exc)) from None
+                raise tools.ToolError(exc.args[0]) from None
         weights, report = tools.scale(loaded[0], args.weight, blocks, layout)
         tag = f"x{args.weight:g}" + ("-" + args.blocks if args.blocks and "," not in
                                      args.blocks else "-blocks" if args.blocks else "")
@@ -108,6 +108,14 @@ def _usage_warnings(files, weights) -> list[str]:
     return [f"{d.code} {d.message}" for d in diags if d.code == "PR102"]
 
 
+def _numbers(flag: str, texts: list[str]) -> tuple[float, ...]:
+    try:
+        return tuple(float(t) for t in texts)
+    except ValueError:
+        raise ValueError(Message(N_("{flag} {value}: not a number"), flag=flag,
+                                 value=",".join(texts))) from None
+
+
 def run_grid(args) -> int:
     from loratui.lora.blocks import BlocksError, block_strengths
     from loratui.lora.grid import GridError, GridSpec, columns_for, render_grid
@@ -116,14 +124,14 @@ def run_grid(args) -> int:
     path = Path(args.file)
     try:
         strengths = block_strengths(path)
-        weights = tuple(float(w) for w in args.weights.split(","))
+        weights = _numbers("--weights", args.weights.split(","))
         use_weight, _colon, use_vector = args.use.partition(":")
-        pick_weight = float(use_weight)
+        pick_weight = _numbers("--use", [use_weight])[0]
         pick = strengths.layout.vector(use_vector or "ALL")
     except (LoraError, BlocksError, OSError) as exc:
         return _fail("grid", path, getattr(exc, "strerror", None) or error_text(exc))
     except ValueError as exc:
-        return _fail("grid", path, f"--weights / --use: {exc}")
+        return _fail("grid", path, error_text(exc))
     layout = strengths.layout
     in_use = [b for b in layout.blocks if strengths.modules.get(b)]
     out = Path(args.output) if args.output else Path(f"{path.stem}-grid.png")
@@ -135,7 +143,7 @@ def run_grid(args) -> int:
         with _progress() as advance:
             result = render_grid(spec, layout, in_use, progress=advance)
     except GridError as exc:
-        return _fail("grid", path, str(exc))
+        return _fail("grid", path, error_text(exc))
     tag, findings = pick_tag(path.stem, pick_weight, pick, layout, base_family(spec.base, layout))
     summary = {"grid": str(out), "cells_dir": str(spec.cells_dir), "rows": result.rows,
                "columns": [c.label for c in result.columns], "rendered": result.rendered,

@@ -8,7 +8,8 @@ import time
 from typing import Any
 
 from loratui.cli.attach_view import sparkline, state_name
-from loratui.i18n import _, width
+from loratui.i18n import _, localized, width
+from loratui.watch import shown
 from loratui.wording import format_duration
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -41,7 +42,7 @@ def render(snap: dict[str, Any], rows: list[dict[str, Any]], events: list[dict[s
     if snap.get("pid"):
         line.append(f"   pid {snap['pid']}")
     if snap.get("error"):
-        line.append(f"   {snap['error']}", style="red")
+        line.append(f"   {localized(snap['error'])}", style="red")
     info.add_row(_("state"), line)
     sec = last.get("sec_per_step")
     speed = (f"{1 / sec:.2f} it/s" if sec < 1 else f"{sec:.2f} s/it") if \
@@ -72,16 +73,17 @@ def render(snap: dict[str, Any], rows: list[dict[str, Any]], events: list[dict[s
         for f in findings[-6:]:
             table.add_row(Text(f.get("code", ""), style=SEVERITY_STYLE.get(f.get("severity"),
                                                                              "")),
-                          Text(f"{f.get('title', '')}: {f.get('message', '')}"[:160]))
-            if f.get("fix"):
-                table.add_row("", Text(_("fix: {fix}").format(fix=f["fix"])[:160], style="dim"))
+                          Text(f"{shown(f, 'title')}: {shown(f, 'message')}"[:160]))
+            if shown(f, "fix"):
+                table.add_row("", Text(_("fix: {fix}").format(fix=shown(f, "fix"))[:160],
+                                       style="dim"))
         parts.append(Panel(table, title=_("doctor"), title_align="left"))
     other = [e for e in events if e.get("type") not in ("finding",)][-4:]
     if other:
         table = Table.grid(padding=(0, 1))
         for e in other:
             table.add_row(str(e.get("time", ""))[11:19], e.get("type", ""),
-                          Text(str(e.get("message", ""))[:120]))
+                          Text(str(localized(e.get("message", "")))[:120]))
         parts.append(Panel(table, title=_("events"), title_align="left"))
     samples = snap.get("samples") or []
     if samples:
@@ -131,7 +133,8 @@ def follow(source, *, interval: float = 0.5, notifier=None) -> int:
                     notifier(new_events)
                 for f in (e for e in new_events if e.get("type") == "finding"):
                     live.console.print(f"[{SEVERITY_STYLE.get(f['severity'], '')}]"
-                                       f"{f['code']}[/] {f['title']}: {f['message']}",
+                                       f"{f['code']}[/] {shown(f, 'title')}: "
+                                       f"{shown(f, 'message')}",
                                        markup=True, highlight=False)
                 live.update(render(source.snapshot(), rows, events, gpu_line(gpu, state)))
                 now = time.monotonic()

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loratui.i18n import N_, Message
+
 from .model import RunConfig
 
 
@@ -192,8 +194,9 @@ def _map_flat(flat: dict[str, Any], source: Path, *, gui: bool = False) -> Impor
             convert("learning_rate", flat["learning_rate"], "optimizer.unet_lr", _num)
         if _empty(flat.get("text_encoder_lr")):
             convert("learning_rate", flat["learning_rate"], "optimizer.text_encoder_lr", _num)
-            result.notes.append("text_encoder_lr was empty: kohya trains the text encoder at "
-                                "learning_rate, so loratui does too (P9: the guide uses 5e-6 for the text encoder)")
+            result.notes.append(Message(N_(
+                "text_encoder_lr was empty: kohya trains the text encoder at learning_rate, "
+                "so loratui does too (P9: the guide uses 5e-6 for the text encoder)")))
     res_value = flat.get("max_resolution", flat.get("resolution"))
     if not _empty(res_value):
         try:
@@ -202,8 +205,9 @@ def _map_flat(flat: dict[str, Any], source: Path, *, gui: bool = False) -> Impor
             _set(data, "dataset.resolution", side)
             if w != h:
                 _set(data, "dataset.bucketing", True)
-                result.notes.append(f"resolution {w}x{h} is not square: loratui uses {side} px "
-                                    "(the same area) with aspect-ratio buckets")
+                result.notes.append(Message(N_(
+                    "resolution {w}x{h} is not square: loratui uses {side} px (the same area) "
+                    "with aspect-ratio buckets"), w=w, h=h, side=side))
         except (ValueError, TypeError, OverflowError) as exc:
             result.errors.append(f"`max_resolution` = {_short(res_value)}: {exc}")
     xf = flat.get("xformers")
@@ -222,17 +226,19 @@ def _map_flat(flat: dict[str, Any], source: Path, *, gui: bool = False) -> Impor
     lora_type = _str(flat.get("LoRA_type", "Standard") or "Standard")
     module = _str(flat.get("network_module", "networks.lora") or "networks.lora")
     if lora_type != "Standard" or module != "networks.lora":
-        result.notes.append(f"network type {lora_type if lora_type != 'Standard' else module!r} "
-                            "is not a plain LoRA: loratui trains standard LoRA (kohya "
-                            "networks.lora) only")
+        result.notes.append(Message(N_(
+            "network type {kind} is not a plain LoRA: loratui trains standard LoRA "
+            "(kohya networks.lora) only"),
+            kind=lora_type if lora_type != "Standard" else repr(module)))
         result.unmapped["LoRA_type" if "LoRA_type" in flat else "network_module"] = \
             flat.get("LoRA_type", module)
     if not _empty(flat.get("lr_warmup")):
         try:
             pct = _num(flat["lr_warmup"])
             if pct > 0:
-                result.notes.append(f"lr_warmup is {pct:g}% of the steps in the kohya GUI: set "
-                                    "optimizer.warmup_steps once the step count is known")
+                result.notes.append(Message(N_(
+                    "lr_warmup is {pct} of the steps in the kohya GUI: set "
+                    "optimizer.warmup_steps once the step count is known"), pct=f"{pct:g}%"))
                 result.unmapped["lr_warmup"] = flat["lr_warmup"]
         except (ValueError, TypeError, OverflowError):
             result.errors.append(f"`lr_warmup` = {_short(flat['lr_warmup'])}: not a number")
@@ -245,11 +251,12 @@ def _map_flat(flat: dict[str, Any], source: Path, *, gui: bool = False) -> Impor
             result.unmapped["sample_prompts"] = prompts
     if _empty(flat.get("caption_extension")) and "caption_extension" in flat:
         _set(data, "dataset.caption_extension", ".caption")
-        result.notes.append("caption_extension is empty: sd-scripts then looks for `.caption` "
-                            "files, not `.txt` (C01)")
+        result.notes.append(Message(N_(
+            "caption_extension is empty: sd-scripts then looks for `.caption` files, "
+            "not `.txt` (C01)")))
     if not _empty(flat.get("dataset_config")):
         result.unmapped["dataset_config"] = flat["dataset_config"]
-        result.notes.append("dataset_config is set: import it too with --dataset")
+        result.notes.append(Message(N_("dataset_config is set: import it too with --dataset")))
 
     from .io import ConfigError, parse_config
 
@@ -356,7 +363,9 @@ def import_dataset_toml(path: Path | str) -> ImportResult:
                                  "has [general] and [[datasets]] with [[datasets.subsets]])"],
                           unreadable=True)
     if len(datasets) > 1:
-        notes.append(f"{len(datasets)} datasets: loratui imports the first; the others are listed")
+        notes.append(Message.ngettext(
+            "{n} dataset: loratui imports the first; the others are listed",
+            "{n} datasets: loratui imports the first; the others are listed", len(datasets)))
         unmapped["datasets[1:]"] = datasets[1:]
     ds = _item_of(path, datasets, "datasets", "a [[datasets]] table")
     subsets = _table_of(path, ds, "subsets", list, "a list of [[datasets.subsets]] tables",
@@ -386,9 +395,12 @@ def import_dataset_toml(path: Path | str) -> ImportResult:
         elif dirs:
             parents = {d.parent for d in dirs}
             data_keys["train_data_dir"] = str(dirs[0].parent if len(parents) == 1 else dirs[0])
-            notes.append(f"{len(dirs)} training subsets: loratui reads one folder "
-                         f"({data_keys['train_data_dir']}); name subfolders `N_name` so each "
-                         "keeps its repeat count")
+            notes.append(Message.ngettext(
+                "{n} training subset: loratui reads one folder ({folder}); name subfolders "
+                "`N_name` so each keeps its repeat count",
+                "{n} training subsets: loratui reads one folder ({folder}); name subfolders "
+                "`N_name` so each keeps its repeat count", len(dirs),
+                folder=data_keys["train_data_dir"]))
     if reg:
         data_keys["reg_data_dir"] = _path(reg[0].get("image_dir", ""))
     mapped_flat = {k: v for k, v in flat.items() if k in DATASET_KEYS or k == "__repeats"}

@@ -206,7 +206,7 @@ def run_rules(ctx: Context) -> list[Diagnostic]:
     inputs = list(ctx.all_inputs())
     for inp in inputs:
         if inp.error is not None:
-            diagnostics.append(_internal("DR002", f"{inp.error}",
+            diagnostics.append(_internal("DR002", inp.error,
                                          Location(inp.path, line=inp.error_line)))
     kinds = {inp.kind for inp in inputs if inp.error is None}
     if ctx.options.env or not ctx.inputs:
@@ -302,8 +302,16 @@ def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
 
 
 def _internal(code: str, message: str, location: Location) -> Diagnostic:
+    """A finding of the doctor itself; a `Message` (an input's read error) carries its text
+    in the current language as well, as a rule's `[rule.zh]` does."""
+    from loratui.i18n import language, localized
+
     name, severity = INTERNAL[code]
-    return Diagnostic(code, name, severity, message, location, ())
+    lang = language()
+    if lang == "en" or not hasattr(message, "localized"):
+        return Diagnostic(code, name, severity, str(message), location, ())
+    return Diagnostic(code, name, severity, str.__str__(message), location, (), lang=lang,
+                      local_message=localized(message))
 
 
 def _localized(variables: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from loratui.i18n import N_, Message
+
 
 @dataclass(frozen=True)
 class BlockLayout:
@@ -46,13 +48,18 @@ class BlockLayout:
         try:
             values = tuple(float(p) for p in parts)
         except ValueError:
-            raise ValueError(f"`{spec}`: not a preset ({', '.join(self.presets)}), a block "
-                             "name or a list of numbers") from None
+            raise ValueError(Message(N_("`{spec}`: not a preset ({presets}), a block name or "
+                                        "a list of numbers"),
+                                     spec=spec, presets=", ".join(self.presets))) from None
         for names in (self.lora_blocks, self.blocks):
             if len(values) == len(names):
                 return _pad(dict(zip(names, values, strict=True)), self.blocks)
-        raise ValueError(f"`{spec}` has {len(values)} values; the {self.family} layout takes "
-                         f"{len(self.lora_blocks)} (LoRA) or {len(self.blocks)} (LyCORIS)")
+        raise ValueError(Message.ngettext(
+            "`{spec}` has {n} value; the {family} layout takes {short} (LoRA) or {long} "
+            "(LyCORIS)",
+            "`{spec}` has {n} values; the {family} layout takes {short} (LoRA) or {long} "
+            "(LyCORIS)", len(values), spec=spec, family=self.family,
+            short=len(self.lora_blocks), long=len(self.blocks)))
 
     def lbw_string(self, weights: dict[str, float], *, long: bool = False) -> str:
         """The shortest `lbw=` value for these block weights: a preset name when one

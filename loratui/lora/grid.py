@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loratui.i18n import N_, Message
 from loratui.lora.block_layout import BlockLayout
 
 TYPE_CHECKING = False
@@ -95,11 +96,12 @@ def columns_for(spec: str, layout: BlockLayout, in_use: list[str]) -> list[Colum
         elif token in layout.presets:
             cols.append(Column(token, layout.vector(token)))
         else:
-            raise GridError(f"column `{token}`: use presets, alone, zeroed, a preset name "
-                            f"({', '.join(layout.presets)}), a block (IN07), -IN07 (zeroed) "
-                            "or name=v1/v2/… (17 or 26 values)")
+            raise GridError(Message(N_(
+                "column `{token}`: use presets, alone, zeroed, a preset name ({presets}), a "
+                "block (IN07), -IN07 (zeroed) or name=v1/v2/… (17 or 26 values)"),
+                token=token, presets=", ".join(layout.presets)))
     if not cols:
-        raise GridError("no columns: --columns is empty")
+        raise GridError(Message(N_("no columns: --columns is empty")))
     return cols
 
 

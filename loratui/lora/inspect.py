@@ -128,7 +128,8 @@ def render(summary: dict[str, Any]) -> str:
     if s["family_from_metadata"]:
         detail.append(_("metadata: {family}").format(
             family=fam_names.get(s["family_from_metadata"])))
-    lines.append(_row(N_("family"), fam + (f"  ({'; '.join(detail)})" if detail else "")))
+    joined = pgettext("list separator", "; ").join(detail)
+    lines.append(_row(N_("family"), fam + (f"  ({joined})" if detail else "")))
     lines.append(_row(N_("modules"), _("{n} ({unet} UNet, {te} text encoder), {tensors} tensors")
                       .format(n=s["modules"], unet=s["unet_modules"],
                               te=s["text_encoder_modules"], tensors=s["tensors"])))

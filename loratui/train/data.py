@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loratui.i18n import N_, Message
 from loratui.userfiles import UserFileError, decode_text
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
@@ -42,9 +43,9 @@ class ImageReadError(Exception):
 
 def _decode_problem(exc: BaseException) -> str:
     if isinstance(exc, FileNotFoundError):
-        return "the file is gone (deleted or moved during the run)"
+        return Message(N_("the file is gone (deleted or moved during the run)"))
     text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-    return f"cannot read the image ({text})"
+    return Message(N_("cannot read the image ({error})"), error=text)
 
 
 def image_size(path: Path) -> tuple[int, int]:
@@ -151,7 +152,8 @@ def scan(root: Path | str, *, caption_ext: str = ".txt", trigger: str = "",
             try:
                 width, height = image_size(path)
             except ImageReadError as exc:
-                warnings.append(f"{exc}; skipped")
+                warnings.append(Message(N_("{path}: {reason}; skipped"), path=str(exc.path),
+                                        reason=exc.reason))
                 continue
             cap_path = path.with_suffix(caption_ext)
             caption = ""
@@ -159,17 +161,21 @@ def scan(root: Path | str, *, caption_ext: str = ".txt", trigger: str = "",
                 try:   # UTF-8 (BOM or not); UTF-16 from Notepad / PowerShell as UTF-16
                     caption = decode_text(cap_path.read_bytes(), cap_path).strip()
                 except UserFileError as exc:
-                    warnings.append(f"{cap_path}: cannot read the caption ({exc.problem}; "
-                                    f"{exc.fix})")
+                    warnings.append(Message(N_("{path}: cannot read the caption ({problem}; "
+                                               "{fix})"), path=str(cap_path),
+                                            problem=exc.problem, fix=exc.fix))
                 except OSError as exc:
-                    warnings.append(f"{cap_path}: cannot read the caption ({exc})")
+                    warnings.append(Message(N_("{path}: cannot read the caption ({problem})"),
+                                            path=str(cap_path), problem=str(exc)))
             if not caption:
                 fallback = _class_name(folder.name) if (is_reg or folder != root) else ""
                 caption = trigger if not is_reg and trigger else fallback
-                warnings.append(f"{path}: no caption ({cap_path.name} missing or empty); "
-                                f"training it with {caption!r}")
+                warnings.append(Message(N_("{path}: no caption ({name} missing or empty); "
+                                           "training it with {caption}"), path=str(path),
+                                        name=cap_path.name, caption=repr(caption)))
             elif not is_reg and trigger and trigger.lower() not in caption.lower():
-                warnings.append(f"{cap_path}: caption lacks the trigger word {trigger!r} (P7)")
+                warnings.append(Message(N_("{path}: caption lacks the trigger word {trigger} "
+                                           "(P7)"), path=str(cap_path), trigger=repr(trigger)))
             items.append(Item(path, caption, reps, is_reg, width, height,
                               folder.name if folder != root else root.name))
     if not items:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loratui.i18n import N_, Message, message_of
 from loratui.train import data as D
 from loratui.train.parts import StopRequested, TrainingStopped, make_optimizer, set_attention
 from loratui.train.runfolder import RunWriter, utc_now
@@ -252,7 +253,8 @@ class Trainer:
     def _skip(self, index: int, exc: D.ImageReadError) -> None:
         """Name an unreadable image once; the run goes on without it."""
         self.skipped.add(index)
-        msg = f"{exc}; skipped, the run goes on without it"
+        msg = Message(N_("{path}: {reason}; skipped, the run goes on without it"),
+                      path=str(exc.path), reason=exc.reason)
         log.warning("%s", msg)
         if self.run is not None:
             self.run.event("skipped", msg, path=str(exc.path), reason=exc.reason)
@@ -463,22 +465,24 @@ class Trainer:
                     self.setup()
                 return self._loop()
             except TrainingStopped as exc:
-                return self._fail(exc.reason, str(exc))
+                return self._fail(exc.reason, message_of(exc))
             except StopRequested as exc:
-                return self._fail("signal", f"{exc} before training began; nothing new to save",
+                return self._fail("signal", Message(
+                    N_("{signal} before training began; nothing new to save"), signal=str(exc)),
                                   state="interrupted")
             except oom as exc:
                 return self._oom(exc)
             except D.DatasetError as exc:
-                return self._fail("dataset", str(exc))
+                return self._fail("dataset", message_of(exc))
             except KeyboardInterrupt:
-                return self._fail("interrupted", "stopped by a second Ctrl-C before saving",
+                return self._fail("interrupted",
+                                  Message(N_("stopped by a second Ctrl-C before saving")),
                                   state="interrupted")
             except Exception as exc:
                 from loratui.train.models import ModelLoadError
 
                 if isinstance(exc, ModelLoadError):
-                    return self._fail("model", str(exc))
+                    return self._fail("model", message_of(exc))
                 log.exception("training failed")
                 return self._fail("error", f"{type(exc).__name__}: {exc}")
             finally:
@@ -714,7 +718,9 @@ class Trainer:
                 damaged.append(str(exc))
                 log.warning("resume state damaged: %s", exc)
                 if self.run is not None:
-                    self.run.event("warning", f"resume state damaged: {exc}", path=str(exc.path))
+                    self.run.event("warning", Message(N_("resume state damaged: {problem}"),
+                                                      problem=message_of(exc)),
+                                   path=str(exc.path))
                 continue
             break
         else:
@@ -727,8 +733,9 @@ class Trainer:
         self._fast_forward_schedule(self.step)
         kept = self.run.truncate_metrics(self.step) if self.run else 0
         if damaged:
-            msg = (f"resumed from the older state checkpoints/{folder.name} (step {self.step}) "
-                   f"because {damaged[0]}")
+            msg = Message(N_("resumed from the older state checkpoints/{state} (step {step}) "
+                             "because {problem}"), state=folder.name, step=self.step,
+                          problem=damaged[0])
             log.warning("%s", msg)
             if self.run is not None:
                 self.run.event("resume_fallback", msg, state=folder.name, step=self.step,
@@ -853,9 +860,10 @@ class Trainer:
         if self.run is not None and self.main:
             state = self.run.path / "checkpoints" / "resume"
             self._write(state, self._save_resume)
-            self.run.event("interrupted", f"{sig} at step {self.step}; resume with "
-                           f"`loratui train --resume {self.run.path}`", signal=sig,
-                           step=self.step)
+            self.run.event("interrupted", Message(
+                N_("{signal} at step {step}; resume with `{command}`"), signal=sig,
+                step=self.step, command=f"loratui train --resume {self.run.path}"),
+                signal=sig, step=self.step)
             self.run.set_state("interrupted", step=self.step, signal=sig)
         log.warning("%s: saved a resumable state at step %d", sig, self.step)
         return TrainResult("interrupted", self.step, self.max_steps, None,
@@ -865,10 +873,11 @@ class Trainer:
     def _nan(self, value: float) -> TrainResult:
         cfg = self.cfg
         lr = cfg.optimizer.unet_lr
-        hint = ("the loss became non-finite: lower optimizer.unet_lr (now "
-                f"{lr:g}) / text_encoder_lr, use mixed_precision = \"bf16\" or \"no\" instead of "
-                "fp16, keep training.no_half_vae = true (P14, P15)")
-        msg = f"loss = {value} at step {self.step + 1}; stopped before applying it"
+        hint = Message(N_("the loss became non-finite: lower optimizer.unet_lr (now {lr}) / "
+                          "text_encoder_lr, use mixed_precision = \"bf16\" or \"no\" instead "
+                          "of fp16, keep training.no_half_vae = true (P14, P15)"), lr=f"{lr:g}")
+        msg = Message(N_("loss = {loss} at step {step}; stopped before applying it"),
+                      loss=str(value), step=self.step + 1)
         if self.run is not None and self.main:
             self.run.event("nan", msg, step=self.step + 1, loss=str(value), lr_unet=lr,
                            lr_te=cfg.optimizer.text_encoder_lr,
@@ -877,14 +886,16 @@ class Trainer:
                            last_good_checkpoint=str(self.last_checkpoint)
                            if self.last_checkpoint else None, refs=["P14", "P15", "P8"])
         log.error("%s. %s", msg, hint)
-        return self._fail("nan", f"{msg}. {hint}", event=False)
+        return self._fail("nan", Message(N_("{problem}. {hint}"), problem=msg, hint=hint),
+                          event=False)
 
     def _oom(self, exc: BaseException) -> TrainResult:
         from loratui.train.oom import suggestion
 
         self._release()
         text, preset = suggestion(self.cfg)
-        msg = f"out of GPU memory ({str(exc).splitlines()[0][:200]}). {text}"
+        msg = Message(N_("out of GPU memory ({error}). {advice}"),
+                      error=str(exc).splitlines()[0][:200], advice=text)
         if self.run is not None and self.main:
             self.run.event("oom", msg, step=self.step, suggested_preset=preset,
                            refs=["P12", "P14", "P32"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from loratui.i18n import N_, Message
+
 # Config keys that decide memory use, shown in the suggestion.
 MEMORY_KEYS = ("training.batch_size", "dataset.resolution", "network.rank",
                "training.gradient_checkpointing", "training.mixed_precision",
@@ -69,9 +71,10 @@ def suggestion(cfg) -> tuple[str, dict[str, Any] | None]:
         smaller = next_smaller(preset) if preset is not None else None
     except Exception:  # advice must never hide the OOM itself
         preset = smaller = None
-    generic = ("Lower training.batch_size (raise gradient_accumulation to keep the effective "
-               "batch), turn on training.gradient_checkpointing, use fp16/bf16, and make sure "
-               "no other process holds the GPU (nvidia-smi; P32).")
+    generic = Message(N_("Lower training.batch_size (raise gradient_accumulation to keep the "
+                         "effective batch), turn on training.gradient_checkpointing, use "
+                         "fp16/bf16, and make sure no other process holds the GPU "
+                         "(nvidia-smi; P32)."))
     if smaller is None:
         return generic, None
     data = cfg.model_dump()
@@ -86,11 +89,11 @@ def suggestion(cfg) -> tuple[str, dict[str, Any] | None]:
         if lower is None:
             return generic, None
         smaller, changes = lower, changes_of(lower)
-    text = (f"Try the next smaller preset `{smaller.id}` ({smaller.label}): "
-            f"`loratui presets --family {smaller.family} --gpu {smaller.min_vram_gb:g}GB "
-            f"--kind {smaller.kind} --write "
-            "loratui.toml`" +
-            (" — it changes " + ", ".join(f"{k} = {v}" for k, v in changes.items())
-             if changes else "") + ". " + generic)
+    command = (f"loratui presets --family {smaller.family} --gpu {smaller.min_vram_gb:g}GB "
+               f"--kind {smaller.kind} --write loratui.toml")
+    text = Message(N_("Try the next smaller preset `{id}` ({label}): `{command}` — it changes "
+                      "{changes}. {advice}"), id=smaller.id, label=smaller.label,
+                   command=command, changes=", ".join(f"{k} = {v}" for k, v in changes.items()),
+                   advice=generic)
     return text, {"id": smaller.id, "label": smaller.label, "changes": changes,
                   "from": preset.id if preset else None}

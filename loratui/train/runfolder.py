@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from loratui.config import atomic_write_text, save_config
+from loratui.i18n import Message, message_fields
 from loratui.runs import (
     ENV_FILE,
     EVENTS_FILE,
@@ -104,7 +105,11 @@ class RunWriter(RunFolder):
         self._append(METRICS_FILE, row)
 
     def event(self, kind: str, message: str = "", **fields: Any) -> None:
-        self._append(EVENTS_FILE, {"time": utc_now(), "type": kind, "message": message,
+        """One event; a `Message` is kept as its English text plus its msgid and arguments,
+        so that a reader shows it in its own language."""
+        if isinstance(message, Message):
+            fields = {**message_fields(message), **fields}
+        self._append(EVENTS_FILE, {"time": utc_now(), "type": kind, "message": str(message),
                                    **fields})
 
     def truncate_metrics(self, last_step: int) -> int:

@@ -70,9 +70,13 @@ def check_base_model(path: Path | None, family: str = "auto") -> Check:
     problem = override_problem(short_path(path, 60), family, result.family)
     if problem:
         return Check(False, text + "\n" + _("Family: {problem}").format(problem=problem))
-    how = "; ".join(p for p in (_("set by model.family in loratui.toml"), detected) if p)
-    return Check(result.ok, text + "\n" + _("Family: {family} ({how})").format(
-        family=FAMILY_NAMES.get(family, family), how=how))
+    name = FAMILY_NAMES.get(family, family)
+    if result.family:
+        line = _("Family: {family} (set by model.family in loratui.toml; detected from "
+                 "{source})").format(family=name, source=localized(result.source))
+    else:
+        line = _("Family: {family} (set by model.family in loratui.toml)").format(family=name)
+    return Check(result.ok, text + "\n" + line)
 
 
 def list_runs(output_dir: Path) -> list[RunInfo]:

@@ -27,6 +27,7 @@ Core only: no UI, no torch; tensorboard is imported only when an event folder is
 from __future__ import annotations
 
 import os
+from typing import Any
 
 TRAINERS = ("sd-scripts", "kohya_ss", "onetrainer", "ai-toolkit", "loratui", "unknown")
 STATES = ("running", "finished", "failed", "stalled", "unknown")
@@ -53,3 +54,22 @@ def __getattr__(name: str):
 
         return WatchSource
     raise AttributeError(f"module 'loratui.watch' has no attribute {name!r}")
+
+
+def shown(finding: dict[str, Any], field: str) -> str:
+    """A finding's `title`, `message` or `fix` in the current language, English where the
+    event has no text in it (recorded in English, or by an older loratui)."""
+    from loratui.i18n import language
+
+    return str(finding.get(f"{field}_{language()}") or finding.get(field) or "")
+
+
+def finding_text(finding: dict[str, Any], field: str):
+    """A finding's field as English text that knows its translations (`title_zh` ...),
+    for a message built from it and shown later (`Message(..., title=...)`)."""
+    from loratui.i18n import Translated
+
+    prefix = f"{field}_"
+    return Translated(str(finding.get(field) or ""),
+                      {k[len(prefix):]: str(v) for k, v in finding.items()
+                       if k.startswith(prefix) and isinstance(v, str)})

@@ -32,11 +32,20 @@ EARLY_READINGS = 20
 RECENT_READINGS = 15
 
 
-def finding_event(diag, title: str = "") -> dict[str, Any]:
+def finding_event(diag, rule=None) -> dict[str, Any]:
+    """A finding as a stream event: English title, message and fix, and beside them
+    `title_zh`, `message_zh`, `fix_zh` when the catalog was loaded in Chinese (the keys the
+    doctor's JSON uses); `loratui.watch.shown()` picks the one to display."""
     fix = diag.fix.title if diag.fix is not None else ""
-    return {"type": "finding", "event": "finding", "time": utc_now(), "code": diag.code,
-            "severity": diag.severity, "title": title or diag.name,
-            "message": diag.message, "fix": fix, "refs": list(diag.refs)}
+    event = {"type": "finding", "event": "finding", "time": utc_now(), "code": diag.code,
+             "severity": diag.severity, "title": rule.title if rule else diag.name,
+             "message": diag.message, "fix": fix, "refs": list(diag.refs)}
+    if diag.lang:
+        local = {"title": diag.local_title or (rule.text("title") if rule else ""),
+                 "message": diag.local_message,
+                 "fix": diag.fix.local_title if diag.fix is not None else ""}
+        event.update({f"{k}_{diag.lang}": v for k, v in local.items() if v})
+    return event
 
 
 class LiveDoctor:
@@ -112,16 +121,16 @@ class LiveDoctor:
                 continue  # a traceback the run went on after: not what it ended on
             self.fired.add(diag.code)
             rule = self.catalog.get(diag.code)
-            out.append(finding_event(diag, rule.title if rule else ""))
+            out.append(finding_event(diag, rule))
         return out
 
     # -- helpers
     @property
     def catalog(self):
         if self._catalog is None:
-            from loratui.doctor.catalog import load_catalog
+            from loratui.doctor.catalog import localized_catalog
 
-            self._catalog = load_catalog()
+            self._catalog = localized_catalog()  # findings carry the current language too
         return self._catalog
 
     def _thresholds(self, code: str) -> dict[str, Any]:
@@ -143,7 +152,7 @@ class LiveDoctor:
         self.fired.add(code)
         diag = _to_diagnostic(rule, self._thresholds(code), Input(self.name, "log"),
                               Hit(hit_vars))
-        return finding_event(diag, rule.title)
+        return finding_event(diag, rule)
 
 
 def _median(values) -> float:

@@ -13,6 +13,8 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from loratui.i18n import N_, Message
+from loratui.watch import finding_text
 from loratui.watch.progress import utc_now
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp")
@@ -192,13 +194,14 @@ class WatchSource:
     def _ended_event(self) -> dict[str, Any]:
         if self.finished_seen or (self.max_steps and self.step >= self.max_steps):
             self.state_name = "finished"
-            ev = event("finished", f"the run ended at step {self.step}")
+            ev = event("finished", Message(N_("the run ended at step {step}"), step=self.step))
         else:
             errors = [f for f in self.findings if f.get("severity") == "error"]
             self.state_name = "failed"
-            self.error = (f"{errors[-1]['code']}: {errors[-1]['title']}" if errors else
-                          f"the trainer stopped at step {self.step} of "
-                          f"{self.max_steps or '?'}")
+            self.error = Message(N_("{code}: {title}"), code=errors[-1]["code"],
+                                 title=finding_text(errors[-1], "title")) if errors else \
+                Message(N_("the trainer stopped at step {step} of {total}"), step=self.step,
+                        total=self.max_steps or "?")
             ev = event("failed", self.error)
         self.recent_events.append(ev)
         self.totals["events"] += 1

@@ -157,3 +157,42 @@ def test_out_of_memory_log_in_chinese(tmp_path: Path):
     en = loratui("doctor", str(log), LANG="C").stdout
     assert "显存不够了：分配 20.00 MiB 时，显卡共 7.76 GiB [E10, P12, P14]" in zh
     assert "the GPU ran out of memory while allocating 20.00 MiB on a 7.76 GiB card" in en
+
+
+def test_list_rules_severity_and_fix_columns_in_chinese():
+    english = loratui("doctor", "--list-rules", LANG="C").stdout.splitlines()
+    listed = loratui("doctor", "--list-rules", "--lang", "zh")
+    lines = listed.stdout.splitlines()
+    cf101 = next(x for x in lines if x.startswith("CF101 "))
+    assert " 警告  修复*  P3,P4,D10" in cf101 and "warning" not in cf101
+    assert " warning  fix*  P3,P4,D10" in next(x for x in english if x.startswith("CF101 "))
+    words = {w for x in lines if x[:1].isupper() and x[1:2].isupper()
+             for w in x.split()[2:4]}
+    assert {"错误", "警告", "提示"} <= words and {"修复", "修复*", "建议"} & words
+    assert not words & {"error", "warning", "info", "fix", "fix*", "help"}
+    assert "修复* = --unsafe-fixes" in " ".join(listed.stderr.split())
+
+
+def test_unreadable_inputs_are_named_in_chinese(tmp_path: Path):
+    broken = write(tmp_path, "broken.json", '{"learning_rate": 1e-4,')
+    a_list = write(tmp_path, "list.json", "[1, 2]")
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    (folder / "notes.md").write_text("nothing to check", encoding="utf-8")
+    alone = loratui("doctor", str(broken), str(a_list), str(folder), "--lang", "zh")
+    assert alone.returncode == 2
+    err = alone.stderr
+    assert f"{broken}: 不是有效的 JSON：" in err and "line 1 column" in err
+    assert f"{a_list}: kohya_ss 配置是一个 JSON 对象；这个文件里是 list" in err
+    assert f"{folder}: 认不出这是什么文件；用 --as 指明类型（loratui, " in err
+    assert "not valid JSON" not in err and "cannot tell" not in err
+    cfg = write(tmp_path, "my_lora.json", KOHYA)        # beside a readable one: DR002
+    mixed = loratui("doctor", str(cfg), str(broken), "--vram", "8GB", "--lang", "zh")
+    assert "DR002" in mixed.stdout and "不是有效的 JSON：" in mixed.stdout
+    as_json = json.loads(loratui("doctor", str(broken), "--format", "json",
+                                 "--lang", "zh").stdout)
+    info = as_json["inputs"][0]
+    assert info["error"].startswith("not valid JSON: ")           # English stays the key
+    assert info["error_zh"].startswith("不是有效的 JSON：")
+    english = loratui("doctor", str(broken), LANG="C")
+    assert "not valid JSON: " in english.stderr and "不是" not in english.stderr

@@ -104,3 +104,34 @@ def test_broken_inputs_raise_config_error(tmp_path):
     arr.write_text("[1, 2]")
     with pytest.raises(ConfigError):
         import_config(arr)
+
+
+@pytest.mark.parametrize("name", ["sd15 - EDG_LoraOptiSettings.json", "sd15 - LoKr v2.0.json",
+                                  "test_config/locon-AdamW8bit.json"])
+def test_import_notes_are_shown_in_chinese(name, tmp_path, monkeypatch):
+    from tests.foundation.test_cli_chinese import english_sentences, run_cli
+
+    src = KOHYA / name
+    code, _, err = run_cli(["--lang", "zh", "config", "import", str(src), "-o",
+                            str(tmp_path / "loratui.toml")], monkeypatch)
+    assert code == 0
+    notes = [line for line in err.splitlines() if line.strip().startswith("注意：")]
+    assert notes and len(notes) == len(import_config(src).notes)
+    assert not english_sentences("\n".join(notes).replace(str(src), "")), notes
+    code, _, err = run_cli(["--lang", "en", "config", "import", str(src), "-o",
+                            str(tmp_path / "en.toml")], monkeypatch)
+    assert "note: " in err
+
+
+def test_dataset_toml_notes_in_chinese(tmp_path, monkeypatch):
+    from tests.foundation.test_cli_chinese import run_cli
+
+    ds = tmp_path / "dataset.toml"
+    ds.write_text('[[datasets]]\n[[datasets.subsets]]\nimage_dir = "/d/1_a"\n'
+                  '[[datasets.subsets]]\nimage_dir = "/d/2_b"\n[[datasets]]\n',
+                  encoding="utf-8")
+    code, _, err = run_cli(["--lang", "zh", "config", "import", str(ds), "-o",
+                            str(tmp_path / "loratui.toml")], monkeypatch)
+    assert code == 0
+    assert "2 个数据集：loratui 导入第一个" in err
+    assert "2 个训练子集：loratui 只读取一个文件夹（/d）" in err

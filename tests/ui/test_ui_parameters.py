@@ -190,3 +190,13 @@ async def test_long_setting_names_break_at_their_dots_in_the_help_panel(project,
             assert all(line.endswith(".") for line in name_lines[:-1]), name_lines
             assert all(len(line) <= room for line in name_lines), (room, name_lines)
         assert column[0] == "training." and column[1] == "gradient_checkpointing"
+
+
+async def test_the_field_editor_names_the_setting_once(project, chinese) -> None:
+    app = create_app(project, gpu=NO_GPU, step="parameters")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_field(app, pilot, "training.epochs")
+        title = str(app.screen.query_one("#dialog-title", Static).render())
+        message = str(app.screen.query_one("#dialog-message", Static).render())
+        assert title == "training.epochs"
+        assert "training.epochs" not in message and "轮数" in message

@@ -153,3 +153,17 @@ async def test_hand_set_family_is_shown_and_a_wrong_one_is_an_error(project, gpu
         await pilot.pause()
         status = text(app, "#model-status")
         assert "Family: SDXL (set by model.family in loratui.toml)" in status, status
+
+
+def test_hand_set_family_line_is_one_chinese_sentence(tmp_path, chinese) -> None:
+    import json
+
+    from loratui.ui.core import check_base_model
+
+    xl = tmp_path / "xl"
+    xl.mkdir()
+    (xl / "model_index.json").write_text(json.dumps(
+        {"_class_name": "StableDiffusionXLPipeline", "text_encoder_2": ["transformers", "x"]}))
+    text = check_base_model(xl, "sdxl").text
+    assert "（由 loratui.toml 的 model.family 指定；依据 model_index.json 识别）" in text, text
+    assert "; " not in text

@@ -152,3 +152,13 @@ async def test_a_wrapped_a1111_prompt_hangs_under_its_first_character(tmp_path) 
         for line in shown:
             assert line[:start].strip() == "" and line[start] != " ", (start, shown)
         assert " ".join(line[start:].strip() for line in shown) == prompt
+
+
+async def test_an_unreadable_block_vector_is_explained_in_chinese(tmp_path, chinese) -> None:
+    project, _lora = project_with_lora(tmp_path)
+    app = create_app(project, gpu=NO_GPU, step="test")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "<lora:ink:0.6>" in text(app, "#test-result"), app=app)
+        await set_input(pilot, app, "#test-vector", "1,0,1")
+        await until(pilot, lambda: "`1,0,1` 有 3 个值" in text(app, "#test-result"), app=app)
+        assert "has 3 values" not in text(app, "#test-result")

@@ -236,3 +236,26 @@ async def test_sample_images_appear_as_the_trainer_writes_them(project) -> None:
         assert name not in str(caption.render())
         Image.new("RGB", (64, 64), (200, 40, 40)).save(out / "sample" / name)
         await wait_for(pilot, lambda: name in str(caption.render()))
+
+
+async def test_the_live_doctors_finding_shows_in_chinese(project, chinese) -> None:
+    total, epochs = 60, 3
+    head, shown, _ = sd_scripts_log(total, epochs)
+    log = project / "train.log"
+    log.write_text(head + lines_for(shown[:12], total, epochs), encoding="utf-8")
+    app = create_app(project, gpu=NO_GPU, watch_interval=0.05)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_watch(pilot, app, log)
+        screen = app.screen
+        await wait_for(pilot, lambda: len(screen.query_one(LossChart).smooth_steps) == 12)
+        with log.open("a", encoding="utf-8") as fh:
+            fh.write(tqdm_bar(13, total, 1.6, "nan"))
+        await wait_for(pilot, lambda: screen.findings)
+        finding = screen.findings[-1]
+        assert finding["code"] == "LG101" and finding["title"] == "Nan loss"
+        await wait_for(pilot, lambda: len(notifications(app)) > 0)
+        toast = notifications(app)[-1]
+        assert "loss 变成 NaN" in toast.message and "调低学习率" in toast.message
+        assert "Nan loss" not in toast.message and "learning rate" not in toast.message
+        await pilot.pause(0.2)
+        assert "loss 变成 NaN" in "\n".join(screen_lines(app))   # the Events line too

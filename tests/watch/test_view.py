@@ -69,3 +69,36 @@ def test_live_view_of_a_finished_loratui_run_exits(tmp_path):
     r = watch(str(run), "--interval", "0.05", stdin=b"", tmp_path=tmp_path)
     assert r.returncode == 0, r.stderr.decode()
     assert "finished" in r.stdout.decode() and "loratui" in r.stdout.decode()
+
+
+def test_live_view_shows_the_doctors_findings_in_chinese(tmp_path):
+    data = sd_scripts(steps=30, epochs=2).data
+    data = data[:data.index(b"steps:  50%")] + b"\n" + OOM_TRACEBACK.encode()
+    r = subprocess.run([sys.executable, "-m", "loratui", "--lang", "zh", "watch", "-",
+                        "--interval", "0.05"], input=data, capture_output=True, timeout=60,
+                       env={**os.environ, "COLUMNS": "120",
+                            "XDG_STATE_HOME": str(tmp_path / "state")})
+    out = r.stdout.decode()
+    assert r.returncode == 1
+    assert "LG103" in out and "爆显存" in out and "显存不够了" in out and "梯度检查点" in out
+    assert "Out of memory" not in out and "gradient checkpointing" not in out
+    assert "LG103：爆显存" in out   # the failed state names the finding in Chinese too
+
+
+def test_finding_events_keep_english_beside_the_current_language(tmp_path):
+    from loratui import i18n
+    from loratui.watch import open_source, shown
+    from tests.watch.helpers import findings
+
+    data = sd_scripts(steps=30, epochs=2).data
+    log = tmp_path / "train.log"
+    log.write_bytes(data[:data.index(b"steps:  50%")] + b"\n" + OOM_TRACEBACK.encode())
+    i18n.set_language("zh")
+    try:
+        oom = findings(open_source(log).poll()[1], "LG103")[0]
+        assert "Out of memory" in oom["title"] and oom["title_zh"] == "爆显存"
+        assert "20.00 MiB" in oom["message_zh"] and "梯度检查点" in shown(oom, "fix")
+        old = {k: v for k, v in oom.items() if not k.endswith("_zh")}   # an older record
+        assert shown(old, "title") == oom["title"]
+    finally:
+        i18n.set_language(None)

@@ -11,6 +11,7 @@ import os
 import re
 
 from loratui.doctor.util import LazyRe
+from loratui.i18n import N_, Message, message_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -236,24 +237,25 @@ def load(path: str | Path, kind: str | None = None) -> Input:
     p = os.fspath(path)
     if os.path.exists(p) and not os.path.isdir(p) and not os.path.isfile(p):
         inp = Input(str(path), kind or "unknown")   # reading a pipe or /dev/zero never ends
-        inp.error = "not a regular file (a device or a pipe); give the path of the file itself"
+        inp.error = Message(N_("not a regular file (a device or a pipe); give the path of the "
+                               "file itself"))
         return inp
     if kind is None:
         kind = detect(p)
     inp = Input(str(path), kind or "unknown")
     if kind is None:
-        inp.error = ("cannot tell what this is; name the kind with --as "
-                     f"({', '.join(KINDS)})")
+        inp.error = Message(N_("cannot tell what this is; name the kind with --as ({kinds})"),
+                            kinds=", ".join(KINDS))
         return inp
     try:
         LOADERS[kind](inp, p)
     except ReadError as exc:
-        inp.error = str(exc)
+        inp.error = message_of(exc)
     except OSError as exc:
-        inp.error = f"cannot read: {exc.strerror or exc}"
+        inp.error = Message(N_("cannot read: {error}"), error=str(exc.strerror or exc))
     except RecursionError:
-        inp.error = ("nested too deeply to read (hundreds of levels of brackets: no tool "
-                     "writes that); check that this is the right file")
+        inp.error = Message(N_("nested too deeply to read (hundreds of levels of brackets: no "
+                               "tool writes that); check that this is the right file"))
     return inp
 
 

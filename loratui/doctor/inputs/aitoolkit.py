@@ -16,6 +16,7 @@ import re
 
 from loratui.doctor.facts import ConfigFacts, to_bool, to_int
 from loratui.doctor.inputs import ReadError
+from loratui.i18n import N_, Message
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -91,16 +92,17 @@ def parse(text: str) -> dict:
         try:
             data = json.loads(text)
         except ValueError as exc:
-            raise ReadError(f"not valid JSON: {exc}") from None
+            raise ReadError(Message(N_("not valid JSON: {error}"), error=str(exc))) from None
     else:
         import yaml
 
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ReadError(f"not valid YAML: {' '.join(str(exc).split())}") from None
+            raise ReadError(Message(N_("not valid YAML: {error}"),
+                                    error=" ".join(str(exc).split()))) from None
     if not is_aitoolkit(data):
-        raise ReadError("not an ai-toolkit job: no `config: process:` list in it")
+        raise ReadError(Message(N_("not an ai-toolkit job: no `config: process:` list in it")))
     return data
 
 
@@ -113,7 +115,8 @@ def _training_process(data: dict) -> tuple[int, dict]:
     for i, proc in enumerate(procs):
         if isinstance(proc, dict):
             return i, proc
-    raise ReadError("the ai-toolkit job has no training process under `config: process:`")
+    raise ReadError(Message(N_("the ai-toolkit job has no training process under "
+                               "`config: process:`")))
 
 
 def yaml_line(text: str, path: tuple[str, ...]) -> int | None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from loratui.doctor.inputs import ReadError, read_text
 from loratui.doctor.inputs.prompt import LoraUse, PromptData, parse_prompt
+from loratui.i18n import N_, Message
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def parse_workflow(data: Any) -> Workflow:
         return _parse_ui(data)
     if isinstance(data, dict):
         return _parse_api(data)
-    raise ReadError("not a ComfyUI workflow (expected a JSON object)")
+    raise ReadError(Message(N_("not a ComfyUI workflow (expected a JSON object)")))
 
 
 def _parse_api(data: dict[str, Any]) -> Workflow:
@@ -104,7 +105,7 @@ def load_workflow(path: Path) -> Workflow:
     try:
         data = json.loads(read_text(path))
     except ValueError as exc:
-        raise ReadError(f"not valid JSON: {exc}") from None
+        raise ReadError(Message(N_("not valid JSON: {error}"), error=str(exc))) from None
     wf = parse_workflow(data)
     wf.prompt_data = [(nid, parse_prompt(text)) for nid, text in wf.prompts]
     return wf

@@ -17,6 +17,7 @@ from loratui.doctor.facts import (
 )
 from loratui.doctor.inputs import Input, ReadError, read_text
 from loratui.doctor.inputs.values import check_loratui, check_other
+from loratui.i18n import N_, Message, message_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -181,10 +182,10 @@ def _load(inp: Input, path: str | Path) -> None:
         except ValueError as exc:
             line = getattr(exc, "lineno", None)
             inp.error_line = line
-            raise ReadError(f"not valid JSON: {exc}") from None
+            raise ReadError(Message(N_("not valid JSON: {error}"), error=str(exc))) from None
         if not isinstance(data, dict):
-            raise ReadError("a kohya_ss config is a JSON object; this file holds "
-                            f"a {type(data).__name__}")
+            raise ReadError(Message(N_("a kohya_ss config is a JSON object; this file holds "
+                                       "a {type}"), type=type(data).__name__))
         inp.facts = kohya_facts(data, text)
         check_other(inp.facts)
         attach_dataset(inp, path)
@@ -195,7 +196,7 @@ def _load(inp: Input, path: str | Path) -> None:
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
         inp.error_line = int(m.group(1)) if m else None
-        raise ReadError(f"not valid TOML: {exc}") from None
+        raise ReadError(Message(N_("not valid TOML: {error}"), error=str(exc))) from None
     if inp.kind == "loratui":
         inp.facts = loratui_facts(data, text)
     elif inp.kind == "dataset-toml":
@@ -508,7 +509,7 @@ def _attach_dataset_toml(inp: Input, path: str) -> None:
     try:
         load(child, path)
     except ReadError as exc:
-        child.error = str(exc)
+        child.error = message_of(exc)
     child.parent = inp
     inp.children.append(child)
 

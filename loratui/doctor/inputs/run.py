@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from loratui.doctor import inputs as I
+from loratui.i18n import N_, Message
 
 MAX_DEPTH = 2
 
@@ -51,4 +52,4 @@ def load_run(inp: I.Input, path: Path) -> None:
         child.read_only = recorded
         inp.children.append(child)
     if not inp.children:
-        inp.error = "no config, log or LoRA file found in this folder"
+        inp.error = Message(N_("no config, log or LoRA file found in this folder"))

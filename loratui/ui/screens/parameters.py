@@ -220,11 +220,13 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
         table = self.query_one("#fields", DataTable)
         return self.rows[max(0, table.cursor_row)]
 
-    def help_for(self, row: dict[str, Any], width: int = 0) -> str:
-        """The help text of a setting; its dotted name broken to fit `width` (0: whole)."""
+    def help_for(self, row: dict[str, Any], width: int = 0, *, name: bool = True) -> str:
+        """The help text of a setting; its dotted name broken to fit `width` (0: whole)
+        first unless `name` is False (the editor's title shows it)."""
         value = get_dotted(self.state.config, row["key"])
         key = row["key"]
-        lines = [break_dotted(key, width), "", _(row["description"]), ""]
+        lines = [break_dotted(key, width), ""] if name else []
+        lines += [_(row["description"]), ""]
         shown = value_text(value, key)
         if "/" in shown:
             shown = short_path(shown, 40)
@@ -275,7 +277,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
             self.refresh_from_state()
             self._name_preset()
 
-        self.app.push_screen(EditFieldDialog(row, current, self.help_for(row), parse), done)
+        self.app.push_screen(EditFieldDialog(row, current, self.help_for(row, name=False), parse), done)
 
     # ---- VRAM and warnings ---------------------------------------------------------------
     def _show_vram(self) -> None:

@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Static
 
-from loratui.i18n import N_, _, localized
+from loratui.i18n import N_, _, error_text, localized
 from loratui.ui import core
 from loratui.ui.messages import Progress, TaskDone
 from loratui.ui.screens.base import WizardScreen
@@ -157,7 +157,7 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
                            checkpoint=checkpoint)
             written = write_outputs(result, pick.lora.parent, pick.lora.stem) if write else ()
         except (ValueError, OSError) as exc:
-            self.post_message(TaskDone("pick", None, {"error": str(exc)}))
+            self.post_message(TaskDone("pick", None, {"error": error_text(exc)}))
             return
         self.post_message(TaskDone("pick", result, {"written": written}))
 
@@ -219,7 +219,7 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
                 self.kinship = same_kind(pick.lora, pick.second)
             except (LoraError, OSError, ValueError) as exc:  # say so, stay usable
                 self.kinship = None
-                self.notify(f"{pick.second.name}: {exc}", severity="warning")
+                self.notify(f"{pick.second.name}: {error_text(exc)}", severity="warning")
             if self.kinship is not None and self.kinship.same is False:
                 self.notify(self.kinship.lines[0], title=_("Rescue"), severity="warning")
             self.update_pick()

@@ -19,7 +19,7 @@ from textual.css.query import NoMatches
 from textual.widgets import ProgressBar, RichLog, Static
 from textual.worker import get_current_worker
 
-from loratui.i18n import N_, _, localized, ngettext, pgettext, width
+from loratui.i18n import N_, _, localized, message_from_fields, ngettext, pgettext, width
 from loratui.ui import core
 from loratui.ui.messages import GpuUpdate, RunUpdate
 from loratui.ui.runwatch import Speed, open_run_source
@@ -27,6 +27,7 @@ from loratui.ui.screens.base import WizardScreen
 from loratui.ui.text import short_path
 from loratui.ui.widgets.loss_chart import LossChart
 from loratui.ui.widgets.sample_view import SampleView
+from loratui.watch import shown
 from loratui.wording import format_duration
 
 # A run's states (loratui.runs), as the title line shows them.
@@ -88,7 +89,11 @@ def event_message(event: dict[str, Any]) -> str:
         return ngettext("{name} after {n} step", "{name} after {n} steps",
                         event["step"]).format(name=os.path.basename(event["path"]),
                                               n=event["step"])
-    return str(event.get("message", ""))
+    english = event.get("message", "")
+    message = message_from_fields(event)   # the trainer records msgid/args beside the English
+    if message is not None and message == english:
+        return message.localized()
+    return str(localized(english))   # a watched stream's events are Messages in memory
 
 
 def event_line(event: dict[str, Any], project: Path) -> str:
@@ -314,7 +319,7 @@ a run it did not start; escape stops watching.
         if was in core.ACTIVE_STATES and now in ("failed", "crashed"):
             if self.foreign:
                 self.notify(_("The run {state}: {error}").format(
-                    state=state_name(now), error=message.state.get("error") or _("see its log")),
+                    state=state_name(now), error=localized(message.state.get("error")) or _("see its log")),
                             severity="error", timeout=30)
             else:
                 self._report_failure(message.state)
@@ -328,8 +333,8 @@ a run it did not start; escape stops watching.
         Events that stays."""
         self.findings.append(ev)
         code, severity = str(ev.get("code") or "?"), str(ev.get("severity") or "warning")
-        title = str(ev.get("title") or ev.get("message") or "")
-        fix = str(ev.get("fix") or "")
+        title = shown(ev, "title") or shown(ev, "message")
+        fix = shown(ev, "fix")
         self.notify(f"{title}\n" + _("Fix: {fix}").format(fix=fix) if fix else title,
                     title=f"{code} ({severity})",
                     severity="error" if severity == "error" else "warning",
@@ -372,7 +377,7 @@ a run it did not start; escape stops watching.
             if codes:
                 title += " — " + _("doctor: {codes}").format(codes=", ".join(codes))
         if st.get("error"):  # its first line: the whole text is in the dialog and the log
-            error = str(st["error"]).strip().splitlines()[0]
+            error = str(localized(st["error"])).strip().splitlines()[0]
             title += f" — {error[:157] + '…' if len(error) > 160 else error}"
         if state == "crashed":
             title += " — " + _("the trainer process is gone (ctrl+r resumes if it saved a "

@@ -879,8 +879,7 @@ class Trainer:
         msg = Message(N_("loss = {loss} at step {step}; stopped before applying it"),
                       loss=str(value), step=self.step + 1)
         if self.run is not None and self.main:
-            self.run.event("nan", Message(N_("{problem}. {hint}"), problem=msg, hint=hint),
-                           step=self.step + 1, loss=str(value), lr_unet=lr,
+            self.run.event("nan", msg, step=self.step + 1, loss=str(value), lr_unet=lr,
                            lr_te=cfg.optimizer.text_encoder_lr,
                            mixed_precision=cfg.training.mixed_precision,
                            no_half_vae=cfg.training.no_half_vae, hint=hint,

@@ -97,9 +97,7 @@ async def test_progress_row_shows_at_once_when_training_starts(project, monkeypa
 async def test_f1_and_question_mark_explain_the_step_and_its_codes(tmp_path) -> None:
     from loratui.tiny import write_demo_dataset
 
-    project = tmp_path / "proj"
-    project.mkdir()
-    ready_project(project)
+    project = ready_project(tmp_path / "proj")
     data = write_demo_dataset(project / "demo", "zq_girl_")
     app = create_app(project, gpu=fake_gpu(), step="dataset")
     async with app.run_test(size=(100, 30)) as pilot:
@@ -170,9 +168,7 @@ async def test_one_failure_gives_one_dialog(project, gpu12) -> None:
 
 # ---- counts after edits ----------------------------------------------------------------------
 async def test_counts_update_after_a_caption_is_saved(tmp_path) -> None:
-    project = tmp_path / "proj"
-    project.mkdir()
-    ready_project(project)
+    project = ready_project(tmp_path / "proj")
     (project / "images" / "0.txt").unlink()
     app = create_app(project, gpu=fake_gpu(), step="captions")
     async with app.run_test(size=(100, 30)) as pilot:
@@ -205,9 +201,7 @@ async def test_completion_ghost_text_goes_away_on_enter(project, gpu12) -> None:
 async def test_a_completed_folder_name_is_the_same_folder(tmp_path) -> None:
     """Accepting the completion ("images" -> "images/") does not make ctrl+n scan again and
     ask to be pressed once more: it is the folder that was scanned."""
-    project = tmp_path / "proj"
-    project.mkdir()
-    ready_project(project)
+    project = ready_project(tmp_path / "proj")
     app = create_app(project, gpu=fake_gpu(), step="dataset")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.screen.report is not None)

@@ -78,9 +78,7 @@ async def test_help_lists_only_the_keys_the_step_has(project, gpu12) -> None:
 # ---- the Dataset step ------------------------------------------------------------------------
 async def test_a_missing_folder_clears_the_last_scan_and_a_good_one_clears_the_complaint(
         tmp_path) -> None:
-    project = tmp_path / "proj"
-    project.mkdir()
-    ready_project(project)
+    project = ready_project(tmp_path / "proj")
     app = create_app(project, gpu=fake_gpu(), step="dataset")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.screen.report is not None)
@@ -124,9 +122,7 @@ async def test_problems_with_long_rule_names_fit_the_table(tmp_path, size) -> No
     name): the Problems table shows every column whole at 80 columns too."""
     from PIL import Image
 
-    project = tmp_path / "proj"
-    project.mkdir()
-    ready_project(project)
+    project = ready_project(tmp_path / "proj")
     for i in range(3):
         (project / "images" / f"{i}.txt").rename(project / "images" / f"{i}.caption")
         Image.new("RGB", (700, 500), (i, 2, 3)).save(project / "images" / f"wide{i}.png")
@@ -149,9 +145,7 @@ def test_the_resolution_fix_does_not_assume_512() -> None:
 
 # ---- the Captions step -----------------------------------------------------------------------
 async def test_an_emptied_caption_counts_as_without_caption(tmp_path) -> None:
-    project = tmp_path / "proj"
-    project.mkdir()
-    ready_project(project)
+    project = ready_project(tmp_path / "proj")
     app = create_app(project, gpu=fake_gpu(), step="captions")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: "0 without caption" in text(app, "#captions-summary"))
@@ -284,9 +278,7 @@ async def test_a_dropped_folder_is_read_as_the_folder(tmp_path, pasted) -> None:
     file:// address: the field holds the folder itself, which then scans."""
     from urllib.parse import quote
 
-    project = tmp_path / "proj"
-    project.mkdir()
-    ready_project(project)
+    project = ready_project(tmp_path / "proj")
     data = project / "my images (v2)"
     (project / "images").rename(data)
     escaped = re.sub(r"([ ()])", r"\\\1", str(data))
@@ -357,9 +349,7 @@ def make_read_only(folder) -> callable:
 async def test_a_read_only_dataset_points_at_a_training_copy(tmp_path) -> None:
     from loratui.ui.dialogs import ErrorDialog
 
-    project = tmp_path / "proj"
-    project.mkdir()
-    ready_project(project)
+    project = ready_project(tmp_path / "proj")
     undo = make_read_only(project / "images")
     try:
         app = create_app(project, gpu=fake_gpu(), step="captions")
@@ -381,9 +371,7 @@ async def test_a_typo_in_a_number_is_said_in_words(tmp_path) -> None:
     to float: 'abc'"; it says what to type instead."""
     from loratui.ui.dialogs.edit_field import EditFieldDialog
 
-    project = tmp_path / "proj"
-    project.mkdir()
-    ready_project(project)
+    project = ready_project(tmp_path / "proj")
     app = create_app(project, gpu=fake_gpu(), step="parameters")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.3)
@@ -407,9 +395,7 @@ async def test_the_caption_column_uses_its_room(tmp_path, size) -> None:
     120), and a saved long caption does not widen the list past its pane (it was cut to
     60 columns, whatever the terminal)."""
     long = "zq_girl_, " + ", ".join(f"detail number {i}" for i in range(12))
-    project = tmp_path / "proj"
-    project.mkdir()
-    ready_project(project)
+    project = ready_project(tmp_path / "proj")
     for caption in (project / "images").glob("*.txt"):
         caption.write_text(long)
     app = create_app(project, gpu=fake_gpu(), step="captions")
@@ -428,9 +414,7 @@ async def test_the_caption_column_uses_its_room(tmp_path, size) -> None:
 
 async def test_a_finding_without_files_has_no_files_heading(tmp_path) -> None:
     """DS101/DS102 (too few images) concern the folder, not files: no empty "Files:" under it."""
-    project = tmp_path / "proj"
-    project.mkdir()
-    ready_project(project)
+    project = ready_project(tmp_path / "proj")
     app = create_app(project, gpu=fake_gpu(), step="dataset")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.screen.report is not None)

@@ -129,12 +129,13 @@ def sd15_folder(root):
 
 def ready_project(project, images: int = 3):
     """A project whose every step can be passed: an SD1.5-shaped model folder, a small
-    captioned dataset and a loratui.toml naming both."""
+    captioned dataset and a loratui.toml naming both (the folder is made if need be)."""
     from PIL import Image
 
     from loratui.config import save_config
     from loratui.presets import choose
 
+    project.mkdir(parents=True, exist_ok=True)
     model = sd15_folder(project / "model")
     data = project / "images"
     data.mkdir()

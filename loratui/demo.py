@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loratui.i18n import N_, _, error_text, localized, ngettext
+from loratui.i18n import N_, _, error_text, localized, ngettext, pgettext
 
 DEMO_TRIGGER = "lrt_girl"  # unique, as the guide asks (P7); not a word the model knows
 DEMO_PRESET = "cpu-demo"
@@ -162,20 +162,25 @@ def step_export(ctx: DemoContext) -> str:
 
 def step_doctor(ctx: DemoContext) -> str:
     """`loratui doctor` on the config, the dataset and the finished run (with its LoRA)."""
-    from loratui.dataset.text import SEVERITY_LABELS, severity_label
-    from loratui.doctor import diagnose_paths
+    from loratui.dataset.text import severity_label
+    from loratui.doctor.catalog import localized_catalog
+    from loratui.doctor.engine import diagnose
 
     # The run folder holds the resolved copy of the config, so the config is read once, there.
     paths = [p for p in (ctx.source_dir or ctx.dataset_dir, ctx.run_dir) if p is not None]
-    diags, _inputs = diagnose_paths([str(p) for p in paths])
+    diags, _inputs = diagnose([str(p) for p in paths], catalog=localized_catalog())
     ctx.results["doctor_diagnostics"] = diags
     counts: dict[str, int] = {}
     for d in diags:
         counts[d.severity] = counts.get(d.severity, 0) + 1
     for d in diags[:12]:
         ctx.log(f"        {severity_label(d.severity)} {d.code} {d.shown_message[:110]}")
-    summary = ", ".join(f"{n} {_(SEVERITY_LABELS.get(sev, sev))}"
-                        for sev, n in sorted(counts.items())) or _("no findings")
+    said = {"error": lambda n: ngettext("{n} error", "{n} errors", n),
+            "warning": lambda n: ngettext("{n} warning", "{n} warnings", n),
+            "info": lambda n: ngettext("{n} info", "{n} info", n)}
+    summary = pgettext("list separator", ", ").join(
+        said[sev](n).format(n=n) for sev, n in sorted(counts.items()) if sev in said) \
+        or _("no findings")
     return _("{summary} (the demo's deliberate dataset problems and its CPU-size settings); full "
              "report: {command}").format(summary=summary, command="loratui doctor " + " ".join(
                  str(p) for p in paths))

@@ -100,3 +100,21 @@ def test_demo_sdxl_headless_end_to_end(tmp_path):
     assert any(k.startswith("lora_te2_") for k in keys)
     names = [p.name for p in run.samples()]
     assert "diffusers_lora_w0.8.png" in names
+
+
+def test_the_demo_doctor_step_speaks_the_users_language(tmp_path):
+    from loratui import i18n
+    from loratui.demo import DemoContext, step_doctor
+    from loratui.tiny import write_demo_dataset
+
+    lines: list[str] = []
+    ctx = DemoContext(tmp_path, log=lines.append,
+                      dataset_dir=write_demo_dataset(tmp_path / "dataset", "lrt_girl"))
+    i18n.set_language("zh")
+    try:
+        summary = step_doctor(ctx)
+    finally:
+        i18n.set_language(None)
+    assert lines and all("DS1" in line for line in lines)
+    assert not any("images" in line or "caption" in line for line in lines), lines
+    assert "个警告" in summary and "演示" in summary, summary

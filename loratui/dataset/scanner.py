@@ -257,6 +257,9 @@ def _pil_size(path: str, out: dict, report: bool = True) -> bool:
         msg = str(exc) or type(exc).__name__
         if "decompression bomb" in msg.lower():
             out["problems"].append(("decompression-bomb", msg))
+        elif report and type(exc).__name__ == "UnidentifiedImageError":
+            out["problems"].append(("corrupt", M(N_("not an image: Pillow cannot identify its "
+                                                    "content"))))
         elif report:
             out["problems"].append(("corrupt", msg))
         return False

@@ -114,7 +114,7 @@ def _row(label: str, value: str) -> str:
 
 
 def render(summary: dict[str, Any]) -> str:
-    from loratui.i18n import N_, _, ngettext, pgettext
+    from loratui.i18n import N_, _, localized, ngettext, pgettext
 
     s = summary
     fam_names = {"sd15": "SD1.x", "sd2": "SD2.x", "sdxl": "SDXL", None: _("unknown")}
@@ -124,7 +124,7 @@ def render(summary: dict[str, Any]) -> str:
     fam = fam_names.get(s["family"], s["family"])
     detail = []
     if s["family_from_tensors"]:
-        detail.append(_("tensors: {reason}").format(reason=s["family_reason"]))
+        detail.append(_("tensors: {reason}").format(reason=localized(s["family_reason"])))
     if s["family_from_metadata"]:
         detail.append(_("metadata: {family}").format(
             family=fam_names.get(s["family_from_metadata"])))

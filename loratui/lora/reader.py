@@ -210,23 +210,23 @@ class LoraFile:
         joined = "\n".join(keys)
         if "lora_te2_" in joined or "text_encoder_2." in joined or "conditioner.embedders.1" \
                 in joined:
-            return "sdxl", "second text encoder present"
+            return "sdxl", M(N_("second text encoder present"))
         for key, t in self.tensors.items():
             if re.search(r"attn2[._]to_k(\.lora_down\.weight|\.lora_A\.weight|_lora\.down"
                          r"\.weight|\.lora_A\.[^.]+\.weight)$", key) and len(t.shape) >= 2:
                 width = t.shape[1]
                 fam = {768: "sd15", 1024: "sd2", 2048: "sdxl"}.get(width)
                 if fam:
-                    return fam, f"cross-attention width {width}"
+                    return fam, M(N_("cross-attention width {width}"), width=width)
         if re.search(r"lora_unet_(input_blocks|output_blocks|middle_block)_", joined):
-            return "sdxl", "LDM-named UNet blocks"
+            return "sdxl", M(N_("LDM-named UNet blocks"))
         if re.search(r"transformer_blocks[._][1-9]", joined):
-            return "sdxl", "deep transformer blocks"
+            return "sdxl", M(N_("deep transformer blocks"))
         if re.search(r"lora_te_text_model_encoder_layers_(1[2-9]|2\d)_", joined):
-            return "sd2", "OpenCLIP text encoder layers"
+            return "sd2", M(N_("OpenCLIP text encoder layers"))
         if re.search(r"down_blocks[._]0[._]attentions", joined):
-            return "sd15", "attention in the first down block"
-        return None, "no telling tensors"
+            return "sd15", M(N_("attention in the first down block"))
+        return None, M(N_("no telling tensors"))
 
     def metadata_family(self) -> str | None:
         md = self.metadata

@@ -113,3 +113,12 @@ def test_prepare_and_trigger_speak_chinese(tmp_path):
     assert "CLIP 把它拆成 3 个 token：han | fu | girl" in trigger.stdout
     shown = trigger.stdout.replace("han | fu | girl", " ")   # the tokens are the word's
     assert english_left(shown, root) == [], trigger.stdout
+
+
+def test_an_image_pillow_cannot_identify_is_explained_in_chinese(tmp_path):
+    root = tmp_path / "set"
+    write_image(root / "good.png", 512, 512, seed=1, caption="hanfu_girl_, smile")
+    (root / "noise.png").write_bytes(b"garbage, not an image\n")
+    scan = loratui("--lang", "zh", "dataset", "scan", str(root), "--all")
+    assert "noise.png：不是图片：Pillow 认不出它的内容" in scan.stdout, scan.stdout
+    assert "cannot identify" not in scan.stdout

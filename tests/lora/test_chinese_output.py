@@ -28,6 +28,8 @@ def test_inspect_and_blocks_in_chinese(sd15_file):
     assert re.search(r"个（UNet \d+ 个，文本编码器 \d+ 个），张量 \d+ 个", out), out
     assert "（alpha / rank，在权重 1.0 时生效）" in out and "没有 NaN" in out
     assert not re.search(r"\b(tensors|modules|applied|weight|untrained)\b", out), out
+    family = next(line for line in out.splitlines() if line.startswith("  系列"))
+    assert "张量：" in family and not re.search(r"[a-z]+ [a-z]+", family), family
     blocks = run_cli("--lang", "zh", "lora", "blocks", str(sd15_file))
     assert blocks.returncode == 0, blocks.stderr
     assert "各分层强度 ‖ΔW‖" in blocks.stdout and "  分层   模块      强度   占比" in blocks.stdout

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from png_render import Renderer, find_cjk_font, find_font
 from rich.cells import get_character_cell_size
-from ui_helpers import fake_gpu, screen_lines
+from ui_helpers import NoNvml, fake_gpu, screen_lines
 
 from loratui.ui.app import create_app
 from loratui.ui.widgets.loss_chart import LossChart
@@ -32,22 +32,6 @@ REPO = Path(__file__).resolve().parents[2]
 RUN = REPO / "tests" / "fixtures" / "readme-run"
 
 pytestmark = pytest.mark.skipif(find_font() is None, reason="DejaVu Sans Mono not installed")
-
-
-class CpuOnly:
-    """The machine that trained the fixture: no NVIDIA driver (the same on every runner)."""
-
-    available = False
-    reason = "no NVIDIA driver"
-
-    def __init__(self, index: int = 0) -> None:
-        pass
-
-    def sample(self) -> None:
-        return None
-
-    def close(self) -> None:
-        pass
 
 
 def realistic_project(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
@@ -60,7 +44,7 @@ def realistic_project(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
     (run / "state.json").write_text(json.dumps(state))
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("LORATUI_IMAGES", "halfcell")
-    monkeypatch.setattr("loratui.gpustats.GpuSampler", CpuOnly)
+    monkeypatch.setattr("loratui.gpustats.GpuSampler", NoNvml)  # trained without a driver
     return project, run
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from loratui.gpu import GIB, GpuInfo, GpuReport
+from loratui.i18n import N_, Message
 
 
 def fake_gpu(name: str = "NVIDIA GeForce RTX 3060", gb: float = 12.0) -> GpuReport:
@@ -17,7 +18,7 @@ class NoNvml:
     """A GPU monitor (loratui.gpustats.GpuSampler) on a machine without an NVIDIA driver."""
 
     available = False
-    reason = "no NVIDIA driver"
+    reason = Message(N_("no NVIDIA driver"))  # as GpuSampler says it
 
     def __init__(self, index: int = 0) -> None:
         pass

@@ -14,12 +14,15 @@ torch loads anything.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from loratui.i18n import N_
 from loratui.i18n import Message as M
+from loratui.modelfolder import folder_family_source, native_resolution, read_json
+
+__all__ = ["BaseModelCheck", "check_base_model", "folder_family_source", "native_resolution",
+           "weights_problem"]
 
 FAMILY_NAMES = {"sd15": "SD1.5", "sd2": "SD2.x", "sdxl": "SDXL"}
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
@@ -31,33 +34,6 @@ class BaseModelCheck:
     family: str | None
     message: str
     source: str = ""  # what the family was read from ("model_index.json", "tensor names")
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError, RecursionError):
-        return {}
-
-
-def folder_family_source(folder: Path) -> tuple[str | None, str]:
-    """A diffusers folder's family and the file that tells it."""
-    index = _read_json(folder / "model_index.json")
-    if index.get("_class_name", "").startswith("StableDiffusionXL") or "text_encoder_2" in index:
-        return "sdxl", "model_index.json"
-    unet = _read_json(folder / "unet" / "config.json")
-    dim = unet.get("cross_attention_dim")
-    if isinstance(dim, list):
-        dim = dim[0] if dim else None
-    source = "unet/config.json"
-    if unet.get("addition_embed_type") == "text_time" or dim == 2048:
-        return "sdxl", source
-    if dim == 1024:
-        return "sd2", source
-    if dim == 768:
-        return "sd15", source
-    return None, ""
 
 
 # The diffusers components whose weights training loads, and their file names.
@@ -117,20 +93,6 @@ def _safetensors_problem(file: Path) -> str | None:
     return None
 
 
-def native_resolution(folder: Path | str) -> int | None:
-    """The square size a diffusers model folder was trained at, as its pipeline defaults to:
-    the UNet's `sample_size` (latent) times the VAE's downscale, 2 ** (levels - 1) — 512 for
-    SD1.5, 1024 for SDXL, 64 for loratui's tiny demo model. None when the folder does not say."""
-    folder = Path(folder)
-    sample = _read_json(folder / "unet" / "config.json").get("sample_size")
-    levels = _read_json(folder / "vae" / "config.json").get("block_out_channels")
-    if isinstance(sample, list):
-        sample = sample[0] if sample else None
-    if not isinstance(sample, int) or sample <= 0 or not isinstance(levels, list) or not levels:
-        return None
-    return sample * 2 ** (len(levels) - 1)
-
-
 def check_base_model(path: Path | str) -> BaseModelCheck:
     path = Path(path).expanduser()
     if not path.exists():
@@ -140,11 +102,11 @@ def check_base_model(path: Path | str) -> BaseModelCheck:
         if problem:
             return BaseModelCheck(False, None, problem)
     if path.is_dir():
-        index = _read_json(path / "model_index.json")
+        index = read_json(path / "model_index.json")
         if not index:
             return BaseModelCheck(False, None, M(N_("{path} has no model_index.json: not a "
                                                     "diffusers model folder"), path=str(path)))
-        marker = _read_json(path / "loratui_tiny.json")  # loratui.tiny's marker
+        marker = read_json(path / "loratui_tiny.json")  # loratui.tiny's marker
         if marker:
             fam = marker.get("family", "sd15")
             name = FAMILY_NAMES.get(fam, fam)

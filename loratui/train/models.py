@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loratui.modelfolder import read_json
 from loratui.resources import data_dir
 from loratui.train.quiet import quiet_libraries, set_quiet_env
 
@@ -133,7 +134,7 @@ def _load_folder(path: Path, family=None) -> Components:
                              te) for slot, te in zip(family.text_encoders, text_encoders,
                                                      strict=True)],
             noise_scheduler=DDPMScheduler.from_pretrained(path, subfolder="scheduler", **kw),
-            scheduler_config=_read_json(path / "scheduler" / "scheduler_config.json"),
+            scheduler_config=read_json(path / "scheduler" / "scheduler_config.json"),
             source=str(path), family=family,
         )
     except (OSError, ValueError) as exc:
@@ -230,16 +231,6 @@ def _load_single_file(path: Path, family, config: Path) -> Components:
                                   for s in family.text_encoders],
                       noise_scheduler=DDPMScheduler.from_config(sched_cfg),
                       scheduler_config=sched_cfg, source=str(path), family=family)
-
-
-def _read_json(path: Path) -> dict:
-    import json
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def meta_models(family, text_encoders: bool = True):

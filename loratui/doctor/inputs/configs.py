@@ -136,11 +136,9 @@ def note_base_family(f: ConfigFacts, path: str) -> None:
     where = _beside(path, base.strip().strip("\"'"))
     fam = None
     if os.path.isfile(os.path.join(where, "model_index.json")):
-        from pathlib import Path as _Path
+        from loratui.modelfolder import folder_family_source
 
-        from loratui.basemodel import folder_family_source
-
-        fam = folder_family_source(_Path(where))[0]
+        fam = folder_family_source(where)[0]
     elif os.path.isfile(where) and where.lower().endswith(".safetensors"):
         from pathlib import Path as _Path
 

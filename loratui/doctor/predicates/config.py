@@ -380,7 +380,7 @@ def base_model_native_size(inp) -> int | None:
                                            os.path.expanduser(base.strip())))
     if not os.path.isdir(folder):
         return None
-    from loratui.basemodel import native_resolution
+    from loratui.modelfolder import native_resolution
 
     return native_resolution(folder)
 

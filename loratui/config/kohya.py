@@ -24,14 +24,17 @@ def _empty(v: Any) -> bool:
 
 def _num(v: Any) -> float:
     if isinstance(v, bool):
-        raise ValueError(f"expected a number, got {v!r}")
-    return float(v.strip()) if isinstance(v, str) else float(v)
+        raise ValueError(Message(N_("expected a number, got {value}"), value=repr(v)))
+    try:
+        return float(v.strip()) if isinstance(v, str) else float(v)
+    except (ValueError, TypeError):
+        raise ValueError(Message(N_("expected a number, got {value}"), value=_short(v))) from None
 
 
 def _int(v: Any) -> int:
     f = _num(v)
     if not f.is_integer():
-        raise ValueError(f"expected a whole number, got {v!r}")
+        raise ValueError(Message(N_("expected a whole number, got {value}"), value=repr(v)))
     return int(f)
 
 
@@ -42,7 +45,7 @@ def _bool(v: Any) -> bool:
             return True
         if low in ("false", "0", "no", "off", ""):
             return False
-        raise ValueError(f"expected true/false, got {v!r}")
+        raise ValueError(Message(N_("expected true/false, got {value}"), value=repr(v)))
     return bool(v)
 
 
@@ -177,7 +180,7 @@ def _map_flat(flat: dict[str, Any], source: Path, *, gui: bool = False) -> Impor
         try:
             _set(data, dst, conv(value))
         except (ValueError, TypeError, OverflowError) as exc:
-            result.errors.append(f"`{key}` = {_short(value)}: {exc}")
+            result.errors.append(_problem(key, value, exc))
 
     for key, value in flat.items():
         if key in _BY_KEY:
@@ -209,7 +212,7 @@ def _map_flat(flat: dict[str, Any], source: Path, *, gui: bool = False) -> Impor
                     "resolution {w}x{h} is not square: loratui uses {side} px (the same area) "
                     "with aspect-ratio buckets"), w=w, h=h, side=side))
         except (ValueError, TypeError, OverflowError) as exc:
-            result.errors.append(f"`max_resolution` = {_short(res_value)}: {exc}")
+            result.errors.append(_problem("max_resolution", res_value, exc))
     xf = flat.get("xformers")
     if isinstance(xf, str) and xf.strip().lower() in ("xformers", "sdpa"):
         _set(data, "training.attention", xf.strip().lower())
@@ -241,7 +244,8 @@ def _map_flat(flat: dict[str, Any], source: Path, *, gui: bool = False) -> Impor
                     "optimizer.warmup_steps once the step count is known"), pct=f"{pct:g}%"))
                 result.unmapped["lr_warmup"] = flat["lr_warmup"]
         except (ValueError, TypeError, OverflowError):
-            result.errors.append(f"`lr_warmup` = {_short(flat['lr_warmup'])}: not a number")
+            result.errors.append(_problem("lr_warmup", flat["lr_warmup"],
+                                          ValueError(Message(N_("not a number")))))
     prompts = flat.get("sample_prompts")
     if isinstance(prompts, str) and prompts.strip():
         if "\n" in prompts or not prompts.strip().endswith(".txt"):
@@ -267,6 +271,14 @@ def _map_flat(flat: dict[str, Any], source: Path, *, gui: bool = False) -> Impor
         result.errors.extend(exc.problems)
         result.config = _best_effort(data)
     return result
+
+
+def _problem(key: str, value: Any, exc: Exception) -> Message:
+    """"`key` = value: what is wrong", the reason localized when it is a Message."""
+    reason = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], Message) \
+        else str(exc)
+    return Message(N_("`{key}` = {value}: {problem}"), key=key, value=_short(value),
+                   problem=reason)
 
 
 def _short(value: Any) -> str:

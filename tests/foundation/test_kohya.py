@@ -135,3 +135,20 @@ def test_dataset_toml_notes_in_chinese(tmp_path, monkeypatch):
     assert code == 0
     assert "2 个数据集：loratui 导入第一个" in err
     assert "2 个训练子集：loratui 只读取一个文件夹（/d）" in err
+
+
+def test_invalid_values_are_explained_in_chinese(tmp_path, monkeypatch):
+    from tests.foundation.test_cli_chinese import run_cli
+
+    src = tmp_path / "kohya.json"
+    src.write_text(json.dumps({"network_dim": "z", "max_resolution": "abc", "lr_warmup": "x",
+                               "seed": "1.5"}), encoding="utf-8")
+    code, _, err = run_cli(["--lang", "zh", "config", "import", str(src), "-o",
+                            str(tmp_path / "loratui.toml")], monkeypatch)
+    assert code == 0
+    assert "`network_dim` = 'z'：应为数字，实际是 'z'" in err
+    assert "`lr_warmup` = 'x'：不是数字" in err
+    assert "`seed` = '1.5'：应为整数，实际是 '1.5'" in err
+    assert "could not convert" not in err and "expected" not in err
+    result = import_config(src)
+    assert "`network_dim` = 'z': expected a number, got 'z'" in result.errors

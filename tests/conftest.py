@@ -25,6 +25,19 @@ def _state_home(tmp_path, monkeypatch):
 
 # The tiny SD-shaped models (loratui.tiny), built once per test session for every folder
 # that trains, exports or loads LoRAs; `TRIGGER` is one token in their vocabulary.
+@pytest.fixture
+def clean_language(monkeypatch):
+    """No language from the environment or an earlier `set_language`: English, until a test
+    sets one; reset afterwards."""
+    from loratui import i18n
+
+    for var in (i18n.ENV_VAR, "LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        monkeypatch.delenv(var, raising=False)
+    i18n.set_language(None)
+    yield
+    i18n.set_language(None)
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     from loratui.tiny import build_tiny_model

@@ -78,11 +78,8 @@ def help_of(argv: list[str], monkeypatch) -> tuple[str, str]:
 
 
 @pytest.fixture(autouse=True)
-def clean_language(monkeypatch):
-    for var in (i18n.ENV_VAR, "LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
-        monkeypatch.delenv(var, raising=False)
-    yield
-    i18n.set_language(None)
+def _no_language_setting(clean_language):
+    """Every test here starts from no language setting at all (English)."""
 
 
 def test_the_detector_finds_the_english_help(monkeypatch):

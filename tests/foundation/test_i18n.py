@@ -20,12 +20,8 @@ MO = PO.with_suffix(".mo")
 
 
 @pytest.fixture(autouse=True)
-def clean_language(monkeypatch):
-    for var in (i18n.ENV_VAR, "LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
-        monkeypatch.delenv(var, raising=False)
-    i18n.set_language(None)
-    yield
-    i18n.set_language(None)
+def _no_language_setting(clean_language):
+    """Every test here starts from no language setting at all (English)."""
 
 
 @pytest.mark.parametrize(("locale", "lang"), [

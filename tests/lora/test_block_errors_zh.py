@@ -6,15 +6,10 @@ from __future__ import annotations
 import pytest
 from lora_helpers import run_cli, sd15_layout_lora
 
-from loratui import i18n
-
 
 @pytest.fixture(autouse=True)
-def clean_language(monkeypatch):
-    for var in (i18n.ENV_VAR, "LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
-        monkeypatch.delenv(var, raising=False)
-    yield
-    i18n.set_language(None)
+def _no_language_setting(clean_language):
+    """Every test here starts from no language setting at all (English)."""
 
 
 @pytest.fixture(scope="module")

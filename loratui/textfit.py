@@ -8,7 +8,7 @@ spaces under their own text, never in the middle of a word, a path or a `label: 
 - an example row (`  loratui cmd ARGS      what it does`) keeps the command whole and
   wraps the description in its own column (or under the command when that is too narrow);
 - a word wider than the room left stays whole (the line is then wider: nothing fits).
-ANSI colour codes take no columns; CJK characters take two (`loratui.cjk.cells`).
+Terminal escape codes (colours) take no columns; CJK characters take two (`loratui.cjk.cells`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 
 from loratui.cjk import cells, has_cjk, wrap
+from loratui.doctor.util import ANSI
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _GAP = re.compile(r"\S( {2,})(?=\S)")                 # the first run of 2+ spaces
 _LABEL = re.compile(r"( *)([A-Za-z][\w/-]{0,15}: )(?=\S)")      # "help: ", "fix: "
 _WORDS = re.compile(r"(\s*)(\[[^\]\n]{1,24}\]\S*|\S+)")    # "[P3, P4, D10]" is one word
@@ -27,8 +27,8 @@ MIN_ROOM = 24    # a column narrower than this wraps under the line's indent ins
 
 
 def visible(text: str) -> int:
-    """Terminal columns of `text` (colour codes take none)."""
-    return cells(_ANSI.sub("", text) if "\x1b" in text else text)
+    """Terminal columns of `text` (escape codes take none)."""
+    return cells(ANSI.sub("", text) if "\x1b" in text else text)
 
 
 def fit(text: str, width: int) -> str:

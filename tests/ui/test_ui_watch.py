@@ -3,6 +3,7 @@ step's live view follows its log as it grows, the live doctor's findings pop up.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 
@@ -65,6 +66,21 @@ async def open_watch(pilot, app, path) -> None:
     await wait_for(pilot, lambda: getattr(app.screen, "STEP", "") == "train")
 
 
+@contextlib.asynccontextmanager
+async def watching_twelve_steps(project, total: int = 60, epochs: int = 3):
+    """The wizard following an sd-scripts log that has shown its first 12 steps:
+    (pilot, app, the log), once the chart holds those 12 rows."""
+    head, shown, _ = sd_scripts_log(total, epochs)
+    log = project / "train.log"
+    log.write_text(head + lines_for(shown[:12], total, epochs), encoding="utf-8")
+    app = create_app(project, gpu=NO_GPU, watch_interval=0.05)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_watch(pilot, app, log)
+        chart = app.screen.query_one(LossChart)
+        await wait_for(pilot, lambda: len(chart.smooth_steps) == 12)
+        yield pilot, app, log
+
+
 async def test_a_growing_sd_scripts_log_is_followed_with_the_streams_numbers(project) -> None:
     total, epochs = 60, 3
     head, shown, _ = sd_scripts_log(total, epochs)
@@ -111,16 +127,9 @@ async def test_a_growing_sd_scripts_log_is_followed_with_the_streams_numbers(pro
 
 
 async def test_an_injected_nan_raises_the_notification_within_one_update(project) -> None:
-    total, epochs = 60, 3
-    head, shown, _ = sd_scripts_log(total, epochs)
-    log = project / "train.log"
-    log.write_text(head + lines_for(shown[:12], total, epochs), encoding="utf-8")
-    app = create_app(project, gpu=NO_GPU, watch_interval=0.05)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_watch(pilot, app, log)
+    total = 60
+    async with watching_twelve_steps(project, total) as (pilot, app, log):
         screen = app.screen
-        chart = screen.query_one(LossChart)
-        await wait_for(pilot, lambda: len(chart.smooth_steps) == 12)
         seen: list[tuple[bool, int]] = []  # per update with rows: (a NaN row?, notified)
         handler, notify = screen._run_update, screen.notify
         notified: list[str] = []
@@ -149,7 +158,7 @@ async def test_an_injected_nan_raises_the_notification_within_one_update(project
         assert finding["severity"] == "error" and finding["code"] in toast.title
         assert "Fix:" in toast.message and finding["fix"] in toast.message
         assert toast.severity == "error"
-        assert len(chart.smooth_steps) == 12  # the NaN is not drawn
+        assert len(screen.query_one(LossChart).smooth_steps) == 12  # the NaN is not drawn
         await pilot.pause(0.2)
         lines = "\n".join(screen_lines(app))
         assert finding["code"] in lines  # listed in the view (title and events) as well
@@ -239,15 +248,9 @@ async def test_sample_images_appear_as_the_trainer_writes_them(project) -> None:
 
 
 async def test_the_live_doctors_finding_shows_in_chinese(project, chinese) -> None:
-    total, epochs = 60, 3
-    head, shown, _ = sd_scripts_log(total, epochs)
-    log = project / "train.log"
-    log.write_text(head + lines_for(shown[:12], total, epochs), encoding="utf-8")
-    app = create_app(project, gpu=NO_GPU, watch_interval=0.05)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_watch(pilot, app, log)
+    total = 60
+    async with watching_twelve_steps(project, total) as (pilot, app, log):
         screen = app.screen
-        await wait_for(pilot, lambda: len(screen.query_one(LossChart).smooth_steps) == 12)
         with log.open("a", encoding="utf-8") as fh:
             fh.write(tqdm_bar(13, total, 1.6, "nan"))
         await wait_for(pilot, lambda: screen.findings)

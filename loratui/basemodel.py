@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from loratui.i18n import N_
+from loratui.i18n import N_, message_of
 from loratui.i18n import Message as M
 from loratui.modelfolder import folder_family_source, native_resolution, read_json
 
@@ -86,7 +86,7 @@ def _safetensors_problem(file: Path) -> str | None:
     except LoraError as exc:
         return M(N_("{file}: not a usable safetensors file: {error}. Download or convert it "
                     "again (loratui loads nothing else)"), file=str(file),
-                 error=exc.args[0] if exc.args else str(exc))
+                 error=message_of(exc))
     except OSError as exc:
         return M(N_("{file}: cannot read ({error}); check the path and permissions"),
                  file=str(file), error=exc.strerror or str(exc))

@@ -205,10 +205,7 @@ def error_text(exc: BaseException) -> str:
     """An exception's message in the current language: its argument when that is a
     `Message` (raised as `SomeError(Message(N_("..."), ...))`), else `str(exc)`."""
     method = getattr(exc, "localized", None)
-    if method is not None:
-        return method()
-    first = exc.args[0] if len(exc.args) == 1 else None
-    return localized(first) if isinstance(first, Message) else str(exc)
+    return method() if method is not None else localized(message_of(exc))
 
 
 def message_fields(message: Message) -> dict:

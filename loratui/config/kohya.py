@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loratui.i18n import N_, Message
+from loratui.i18n import N_, Message, message_of
 
 from .model import RunConfig
 
@@ -275,10 +275,8 @@ def _map_flat(flat: dict[str, Any], source: Path, *, gui: bool = False) -> Impor
 
 def _problem(key: str, value: Any, exc: Exception) -> Message:
     """"`key` = value: what is wrong", the reason localized when it is a Message."""
-    reason = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], Message) \
-        else str(exc)
     return Message(N_("`{key}` = {value}: {problem}"), key=key, value=_short(value),
-                   problem=reason)
+                   problem=message_of(exc))
 
 
 def _short(value: Any) -> str:

@@ -846,7 +846,9 @@ class Trainer:
             lora_path = self.run.path / f"{self.cfg.output.name}.safetensors"
             self._write(lora_path, lambda: self._export(lora_path))
             self._samples(f"final_e{self.epoch:04d}")
-            self.run.event("finished", f"{lora_path.name} after {plural(self.step, 'step')}",
+            self.run.event("finished", Message.ngettext("{name} after {n} step",
+                                                        "{name} after {n} steps", self.step,
+                                                        name=lora_path.name),
                            path=str(lora_path), step=self.step)
             self.run.set_state("finished", step=self.step, lora=str(lora_path),
                                finished_at=utc_now())

@@ -53,7 +53,16 @@ def test_same_seed_same_losses_and_all_metrics_fields(cfg_factory):
     env = run.environment()
     assert env["versions"]["torch"] and "gpu" in env and env["argv"]
     assert (run.path / "config.toml").is_file()
-    assert [e["type"] for e in run.events()][-1] == "finished"
+    finished = run.events()[-1]
+    assert finished["type"] == "finished"
+    assert finished["message"] == f"{a.lora_path.name} after 16 steps"
+    from loratui.i18n import message_from_fields, set_language
+
+    set_language("zh")   # the wizard reads the recorded msgid back in its own language
+    try:
+        assert message_from_fields(finished).localized() == f"{a.lora_path.name}，共 16 步"
+    finally:
+        set_language(None)
 
 
 def test_tricks_buckets_prior_preservation_dynamic_weight(cfg_factory, tmp_path):

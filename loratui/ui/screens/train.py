@@ -84,11 +84,6 @@ def event_message(event: dict[str, Any]) -> str:
             and isinstance(event.get("max_steps"), int):
         return _("step {step}/{max_steps}").format(step=event["step"],
                                                   max_steps=event["max_steps"])
-    if kind == "finished" and isinstance(event.get("path"), str) \
-            and isinstance(event.get("step"), int):
-        return ngettext("{name} after {n} step", "{name} after {n} steps",
-                        event["step"]).format(name=os.path.basename(event["path"]),
-                                              n=event["step"])
     english = event.get("message", "")
     message = message_from_fields(event)   # the trainer records msgid/args beside the English
     if message is not None and message == english:

@@ -162,3 +162,21 @@ async def test_an_unreadable_block_vector_is_explained_in_chinese(tmp_path, chin
         await set_input(pilot, app, "#test-vector", "1,0,1")
         await until(pilot, lambda: "`1,0,1` 有 3 个值" in text(app, "#test-result"), app=app)
         assert "has 3 values" not in text(app, "#test-result")
+
+
+
+async def test_a_late_rewrap_keeps_the_error_of_an_unreadable_vector(tmp_path) -> None:
+    """The box lays the shown pick out again when its width changed since (the first pick is
+    shown before the layout settles; CI once saw that rewrap land after a newer error and put
+    the old prompt back). After an error there is no pick to lay out again."""
+    project, _lora = project_with_lora(tmp_path)
+    app = create_app(project, gpu=NO_GPU, step="test")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "<lora:ink:0.6>" in text(app, "#test-result"), app=app)
+        await set_input(pilot, app, "#test-vector", "1,0,1")
+        await until(pilot, lambda: "has 3 values" in text(app, "#test-result"), app=app)
+        app.screen._shown_width = -1  # the width the earlier pick was shown at is stale
+        app.screen.on_resize()
+        await pilot.pause(0.3)
+        assert "has 3 values" in text(app, "#test-result")
+        assert "<lora:ink:0.6>" not in text(app, "#test-result")

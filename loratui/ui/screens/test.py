@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Static
+from textual.worker import get_current_worker
 
 from loratui.i18n import N_, _, error_text, localized
 from loratui.ui import core
@@ -157,13 +158,16 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
                            checkpoint=checkpoint)
             written = write_outputs(result, pick.lora.parent, pick.lora.stem) if write else ()
         except (ValueError, OSError) as exc:
-            self.post_message(TaskDone("pick", None, {"error": error_text(exc)}))
-            return
-        self.post_message(TaskDone("pick", result, {"written": written}))
+            done = TaskDone("pick", None, {"error": error_text(exc)})
+        else:
+            done = TaskDone("pick", result, {"written": written})
+        if not get_current_worker().is_cancelled:  # a newer pick has replaced this one
+            self.post_message(done)
 
     def show_pick(self, message: TaskDone) -> None:
         box = self.query_one("#test-result", Static)
         if message.result is None:
+            self._shown = None  # a resize must not bring back the pick before this one
             box.update(f"{_(INTRO)}\n\n{message.extra['error']}")
             box.set_class(True, "warn")
             return

@@ -12,10 +12,7 @@ def is_cjk(ch: str) -> bool:
     code = ord(ch)
     if code < 0x2E80:       # (most text: one comparison)
         return False
-    for low, high in CJK_RANGES:
-        if low <= code <= high:
-            return True
-    return False
+    return any(low <= code <= high for low, high in CJK_RANGES)
 
 
 def has_cjk(text: str) -> bool:

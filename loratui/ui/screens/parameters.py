@@ -14,7 +14,7 @@ from loratui.config import ConfigError, RunConfig, field_docs, parse_config
 from loratui.i18n import N_, _, localized
 from loratui.ui import core
 from loratui.ui.dialogs.edit_field import EditFieldDialog
-from loratui.ui.messages import TaskDone
+from loratui.ui.messages import TaskDone, post_if_current
 from loratui.ui.screens.base import WizardScreen
 from loratui.ui.text import TOAST_PATH, break_dotted, in_project, pad, severity_name, short_path
 
@@ -308,7 +308,8 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
     @work(thread=True, exclusive=True, group="doctor", exit_on_error=False,
           name=N_("Doctor warnings"))
     def check_config(self, cfg: RunConfig, path: str) -> None:
-        self.post_message(TaskDone("warnings", core.config_findings(cfg, self.state.gpu, path)))
+        post_if_current(self, TaskDone("warnings",
+                                          core.config_findings(cfg, self.state.gpu, path)))
 
     @on(TaskDone)
     def warnings_done(self, message: TaskDone) -> None:

@@ -287,8 +287,10 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
         card = self.state.card_gb
         widget = self.query_one("#vram", Static)
         if card is None:
-            widget.update(_("VRAM estimate {gb} GB for SD1.5 — no GPU here (the CPU demo "
-                            "trains the tiny model)").format(gb=f"{est.total_gb:.1f}"))
+            family, _checkpoint = core.base_for_usage(self.state.config)
+            widget.update(_("VRAM estimate {gb} GB for {family} — no GPU here (the CPU demo "
+                            "trains the tiny model)").format(
+                gb=f"{est.total_gb:.1f}", family=core.FAMILY_NAMES.get(family, family)))
             widget.set_class(False, "bad")
             return
         width = 30

@@ -49,6 +49,10 @@ def test_paste(path, tmp_path):
                                        for d in diags])
     forbidden = set(meta.get("forbid", "").split()) & {r for d in diags for r in d.refs}
     assert not forbidden, (forbidden, [f"{d.code} {d.refs}" for d in diags])
+    # Values the paste does not hold: no finding may state them as the user's.
+    for text in filter(None, (s.strip() for s in meta.get("unsaid", "").split("|"))):
+        said = [f"{d.code} {d.message}" for d in diags if text in str(d.message)]
+        assert not said, (text, said)
 
 
 def test_enough_cases_of_each_kind():

@@ -175,9 +175,20 @@ def log_ended_without_training(inp, ctx, rule, th):
     progressed = log.contains("steps:") and re.search(rb"steps:\s+\d+%", log.view) is not None
     saved = log.contains("saving checkpoint") or log.contains("save trained model") or \
         log.contains(".safetensors")
-    if not progressed and not saved:
-        hits = log.lines_with([ended[0]])
-        yield Hit({}, line=hits[0][0].line if hits else None)
+    if progressed or saved or _stopped_on_an_error(log):
+        return  # an error the paste shows ended it: that error's finding says why
+    hits = log.lines_with([ended[0]])
+    yield Hit({}, line=hits[0][0].line if hits else None)
+
+
+def _stopped_on_an_error(log) -> bool:
+    """The run stopped on a traceback or on its argument parser's error."""
+    from loratui.doctor.inputs.tracebacks import final_traceback
+
+    if log.contains(": error: unrecognized arguments") or log.contains(": error: argument "):
+        return True
+    tb, ended = final_traceback(log)
+    return tb is not None and ended
 
 
 # ------------------------------------------------------------------ root causes from tracebacks

@@ -29,7 +29,7 @@ alone and zeroed on a test grid.
 
 
 def register(sub) -> None:
-    p = add_command(sub, "lora", help=_("inspect LoRA .safetensors files"), epilog=EPILOG)
+    p = add_command(sub, "lora", help=_("inspect, test, resize, merge and convert LoRA files"), epilog=EPILOG)
     lsub = p.add_subparsers(title=_("lora commands"), metavar="ACTION")
     i = add_command(lsub, "inspect", help=_("show what a LoRA file is"), epilog=EPILOG)
     i.add_argument("file", nargs="+", help=_("one or more .safetensors files"))

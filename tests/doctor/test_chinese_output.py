@@ -196,3 +196,38 @@ def test_unreadable_inputs_are_named_in_chinese(tmp_path: Path):
     assert info["error_zh"].startswith("不是有效的 JSON：")
     english = loratui("doctor", str(broken), LANG="C")
     assert "not valid JSON: " in english.stderr and "不是" not in english.stderr
+
+
+def test_a_broken_image_is_named_with_its_fix_in_chinese(tmp_path: Path):
+    from PIL import Image
+
+    root = tmp_path / "set"
+    root.mkdir()
+    for i in range(3):
+        Image.new("RGB", (512, 512), (40 * i, 0, 0)).save(root / f"ok{i}.png")
+    (root / "noise.png").write_bytes(b"garbage, not an image\n")
+    zh = loratui("doctor", str(root), "--lang", "zh").stdout
+    assert "noise.png：不是图片：Pillow 认不出它的内容；请重新导出或删掉它" in zh, zh
+    assert "corrupt" not in zh
+    english = loratui("doctor", str(root), "--format", "json", "--lang", "zh").stdout
+    (ds110,) = [d for d in json.loads(english)["diagnostics"] if d["code"] == "DS110"]
+    assert ds110["message"].endswith("noise.png: not an image: Pillow cannot identify its "
+                                      "content; re-export it or delete it")
+
+
+def test_the_quick_scans_pillow_error_is_wrapped_in_a_chinese_sentence(tmp_path: Path):
+    from loratui import i18n
+    from loratui.doctor.inputs.dataset import scan_folder
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "x.png").write_bytes(b"garbage")
+    (img,) = scan_folder(str(tmp_path)).images
+    assert str(img.error).startswith("sub/x.png: Pillow cannot open it (UnidentifiedImageError: "
+                                     "cannot identify image file")
+    i18n.set_language("zh")
+    try:
+        shown = i18n.localized(img.error)
+    finally:
+        i18n.set_language(None)
+    assert shown.startswith("sub/x.png：Pillow 打不开它（UnidentifiedImageError: cannot identify")
+    assert shown.endswith("）；请重新导出或删掉它")

@@ -269,6 +269,8 @@ def facts_from_run_config(cfg: Any) -> ConfigFacts:
 def kohya_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
     if sum(1 for k in ONETRAINER_MARKERS if k in data) >= 2 or "__version" in data:
         return onetrainer_facts(data, text)
+    if sum(1 for k in CIVITAI_KEYS if k in data) >= 3:
+        return civitai_facts(data, text)
     f = ConfigFacts("kohya-json", text)
     for key, value in data.items():
         canon = KOHYA_GUI_MAP.get(key, key)
@@ -290,8 +292,9 @@ def kohya_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
     if "sdxl" not in data and re.search(r"sdxl", str(data.get("pretrained_model_name_or_path")
                                                       or ""), re.I):
         f.inferred["sdxl"] = True
-    f.extra["script"] = ("sdxl_train_network.py" if to_bool(data.get("sdxl"))
-                         else "train_network.py")
+    # The GUI's "SDXL model" box picks the script; a preset without it does not say.
+    f.extra["script"] = "" if "sdxl" not in data else (
+        "sdxl_train_network.py" if to_bool(data.get("sdxl")) else "train_network.py")
     f.extra["lora_type"] = lora_type
     # Partial presets: only what is in the file is known; sd-scripts defaults do not apply.
     return f
@@ -321,6 +324,40 @@ def onetrainer_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
     return f
 
 
+# The Civitai on-site trainer's parameter JSON (camelCase; it runs sd-scripts) → canonical.
+CIVITAI_KEYS = {
+    "unetLR": "unet_lr", "textEncoderLR": "text_encoder_lr", "networkDim": "network_dim",
+    "networkAlpha": "network_alpha", "trainBatchSize": "train_batch_size",
+    "maxTrainEpochs": "max_train_epochs", "optimizerType": "optimizer_type",
+    "lrScheduler": "lr_scheduler", "lrSchedulerNumCycles": "lr_scheduler_num_cycles",
+    "clipSkip": "clip_skip", "keepTokens": "keep_tokens", "noiseOffset": "noise_offset",
+    "minSnrGamma": "min_snr_gamma", "shuffleCaption": "shuffle_caption",
+    "flipAugmentation": "flip_aug", "enableBucket": "enable_bucket",
+    "optimizerArgs": "optimizer_args",
+}
+CIVITAI_SDXL_BASES = ("sdxl", "pony", "illustrious", "noobai")
+
+
+def civitai_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
+    """Civitai's trainer settings: only what the JSON holds is known (Civitai fills the
+    rest itself, and its defaults are not sd-scripts')."""
+    f = ConfigFacts("kohya-json", text)
+    f.trainer = "Civitai"
+    f.extra["trainer"] = "civitai"
+    f.complete = False
+    for key, value in data.items():
+        canon = CIVITAI_KEYS.get(key, "resolution" if key == "resolution" else None)
+        if canon is None or isinstance(value, (dict, list)):
+            continue
+        f.set(canon, coerce(canon, value), (key,), value, key_line(text, key) if text else None)
+    base = str(data.get("baseModel") or data.get("base_model") or "").lower()
+    if any(b in base for b in CIVITAI_SDXL_BASES):
+        f.inferred["sdxl"] = True
+    f.extra["script"] = ""
+    f.extra["lora_type"] = str(data.get("loraType") or "")
+    return f
+
+
 # ---------------------------------------------------------------- sd-scripts TOML / CLI
 
 def _set_arg(f: ConfigFacts, name: str, value: Any, path: tuple[str, ...], line: int | None):
@@ -344,8 +381,20 @@ def sdscripts_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
                     _set_arg(f, sub, subval, (key, sub), key_line(text, sub))
         else:
             _set_arg(f, key, value, (key,), key_line(text, key))
-    f.extra["script"] = "train_network.py"
+    # A config file does not name the script that reads it (`--config_file` works with
+    # any of them), except lora-scripts' `model_train_type`: the script is unknown here.
+    f.extra["script"] = LORA_SCRIPTS_TRAIN_TYPES.get(str(data.get("model_train_type") or ""), "")
+    if f.extra["script"].startswith("sdxl_"):
+        f.inferred["sdxl"] = True
     return f
+
+
+# lora-scripts' `model_train_type` (its GUI's autosaved TOML) → the sd-scripts script run.
+LORA_SCRIPTS_TRAIN_TYPES = {
+    "sd-lora": "train_network.py", "sdxl-lora": "sdxl_train_network.py",
+    "sd-dreambooth": "train_db.py", "sdxl-finetune": "sdxl_train.py",
+    "sd3-lora": "sd3_train_network.py", "flux-lora": "flux_train_network.py",
+}
 
 
 # lora-scripts' launcher-script variables (train.sh / train.ps1) → sd-scripts arguments.
@@ -574,7 +623,7 @@ def dataset_toml_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
                                  key_line(text, key))
     f.extra["key_problems"] = problems
     f.extra["subsets"] = subsets_all
-    f.extra["script"] = "train_network.py"
+    f.extra["script"] = ""  # a dataset config names no script
     return f
 
 

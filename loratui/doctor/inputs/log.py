@@ -55,7 +55,19 @@ def _segment_at(buf: bytes, pos: int) -> str:
     if end - start > 4000:
         start, end = max(start, pos - 2000), min(end, pos + 2000)
     text = buf[start:end].decode("utf-8", errors="replace")
-    return ANSI.sub("", text).strip()
+    return _unwrap(ANSI.sub("", text).strip())
+
+
+# What a paste puts before each line of the log it quotes: markdown quote markers (a reply
+# quoting the log) and the RFC 3339 stamps of docker / RunPod / journald logs.
+LINE_PREFIX = re.compile(r"^(?:>[ \t]?)+(?=\S)|"
+                         r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\s+")
+
+
+def _unwrap(text: str) -> str:
+    if text[:1] == ">" or text[:1].isdigit():
+        return LINE_PREFIX.sub("", text, count=1)
+    return text
 
 
 def _blocks(path: str | Path, skip: int = 0, encoding: str | None = None):
@@ -242,6 +254,14 @@ class LogData:
             i += 1
             self._lines.insert(i, (start, line))
         return line + self.view.count(b"\n", start, vpos)
+
+    def line_before(self, pos: int) -> str:
+        """The visible line before the one holding `pos`, ANSI codes removed."""
+        v = self.to_view_pos(pos)
+        start = self.view.rfind(b"\n", 0, v)
+        if start <= 0:
+            return ""
+        return _segment_at(self.view, start - 1) if self.view[start - 1:start] != b"\n" else ""
 
     def segment(self, pos: int) -> str:
         """The visible line around file offset `pos`."""

@@ -475,8 +475,9 @@ def sdxl_sd15_mixup(inp, ctx, rule, th):
     trains_sdxl = bool(f.get("sdxl")) or script.startswith("sdxl_") or \
         f.get("family") == "sdxl"
     base = str(f.get("pretrained_model_name_or_path"))
-    # A command whose script name the paste cut off: which script trains is not shown.
-    trainer_shown = trains_sdxl or f.kind != "cmdline" or bool(script)
+    # A command whose script name the paste cut off, or a config file (which any script
+    # reads): which script trains is not shown.
+    trainer_shown = trains_sdxl or bool(script) or f.kind in ("loratui", "aitoolkit")
     if base_fam == "sdxl" and not trains_sdxl and trainer_shown:
         how_fix = Text({"cmdline": N_("run sdxl_train_network.py instead of train_network.py"),
                         "kohya-json": N_("tick \"SDXL model\" (\"sdxl\": true)"),

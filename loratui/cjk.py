@@ -10,6 +10,8 @@ CJK_RANGES = ((0x2E80, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0xFF00, 0xF
 
 def is_cjk(ch: str) -> bool:
     code = ord(ch)
+    if code < 0x2E80:       # (most text: one comparison)
+        return False
     return any(low <= code <= high for low, high in CJK_RANGES)
 
 
@@ -55,14 +57,16 @@ def wrap(text: str, width: int) -> list[str]:
     if word:
         units.append((sep, word))
     lines: list[str] = []
-    line = ""
+    line, used = "", 0      # the line so far and its columns
     for sep, piece in _glue_openers(units):
-        joined = line + sep + piece if line else piece
-        if not line or cells(joined) <= width or piece in NO_LINE_START:
-            line = joined
+        size = cells(piece)
+        if not line:
+            line, used = piece, size
+        elif used + len(sep) + size <= width or piece in NO_LINE_START:
+            line, used = line + sep + piece, used + len(sep) + size
         else:
             lines.append(line)
-            line = piece
+            line, used = piece, size
     if line:
         lines.append(line)
     return lines

@@ -94,10 +94,10 @@ def image_count_limits(overrides: dict | None = None) -> dict[str, int]:
     """ScanOptions' image-count fields from the doctor rules that judge the same count
     (rules/*.toml, with the `[doctor]` table's overrides), so a scan and `loratui doctor`
     give one folder the same finding."""
-    from loratui.doctor.catalog import load_catalog
+    from loratui.doctor.catalog import localized_catalog
     from loratui.doctor.engine import thresholds_for
 
-    catalog = load_catalog()
+    catalog = localized_catalog()   # the doctor's (its thresholds are the same in all languages)
     return {field: int(thresholds_for(catalog.get(code), overrides or {})[name])
             for field, (code, name) in _COUNT_RULES.items()}
 

@@ -220,12 +220,25 @@ def _parse_all(files: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     return out, translations
 
 
+# The shipped rules by language, read once per process: a command that both scans a
+# dataset (its image-count thresholds) and diagnoses reads the cache once.
+_shipped: dict[str, Catalog] = {}
+
+
 def localized_catalog(rules_dir: str | os.PathLike | None = None) -> Catalog:
     """The rules in the language messages are shown in now (`loratui.i18n.language()`:
-    `--lang`, `LORATUI_LANG`, the locale); English reads no translation at all."""
+    `--lang`, `LORATUI_LANG`, the locale); English reads no translation at all. The
+    shipped rules (no `rules_dir`) are loaded once per process and language; nothing
+    changes a `Rule` after loading."""
     from loratui.i18n import language
 
-    return load_catalog(rules_dir, lang=language())
+    lang = language()
+    if rules_dir is not None:
+        return load_catalog(rules_dir, lang=lang)
+    found = _shipped.get(lang)
+    if found is None:
+        found = _shipped[lang] = load_catalog(lang=lang)
+    return found
 
 
 def default_rules_dir() -> str:
@@ -247,8 +260,10 @@ def load_catalog(rules_dir: str | os.PathLike | None = None, *, use_cache: bool 
     if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
         raw = _parse_files(files)
     rules = [Rule(d, d["module"], d["_file"]) for d in raw]
-    codes = [r.code for r in rules]
-    dupes = sorted({c for c in codes if codes.count(c) > 1})
+    counts: dict[str, int] = {}
+    for rule in rules:
+        counts[rule.code] = counts.get(rule.code, 0) + 1
+    dupes = sorted(code for code, n in counts.items() if n > 1)
     if dupes:
         raise CatalogError(f"duplicate rule codes: {', '.join(dupes)}")
     if lang not in LANGUAGES:

@@ -231,3 +231,26 @@ def test_the_quick_scans_pillow_error_is_wrapped_in_a_chinese_sentence(tmp_path:
         i18n.set_language(None)
     assert shown.startswith("sub/x.png：Pillow 打不开它（UnidentifiedImageError: cannot identify")
     assert shown.endswith("）；请重新导出或删掉它")
+
+
+def test_keys_named_together_are_joined_the_chinese_way(tmp_path: Path):
+    both = json.dumps({"cache_latents": True, "color_aug": True, "random_crop": True})
+    cfg = write(tmp_path, "aug.json", both)
+    zh = loratui("doctor", str(cfg), "--lang", "zh").stdout
+    assert "cache_latents 与 color_aug 和 random_crop 同时开启" in zh, zh
+    english = loratui("doctor", str(cfg), "--lang", "en").stdout
+    assert "cache_latents with color_aug and random_crop:" in english, english
+
+
+def test_a_list_of_names_uses_the_languages_separators():
+    from loratui import i18n
+    from loratui.doctor.registry import TextList
+
+    three = TextList(["color_aug", "random_crop", "flip_aug"], "items")
+    assert str(three) == "color_aug, random_crop and flip_aug"
+    assert str(TextList(["color_aug"], "items")) == "color_aug"
+    i18n.set_language("zh")
+    try:
+        assert three.localized() == "color_aug、random_crop 和 flip_aug"
+    finally:
+        i18n.set_language(None)

@@ -8,7 +8,7 @@ import re
 from loratui.doctor import facts as F
 from loratui.doctor.facts import to_bool, to_float, to_int
 from loratui.doctor.model import DELETE, Relative
-from loratui.doctor.registry import Hit, Text, predicate
+from loratui.doctor.registry import Hit, Text, TextList, predicate
 from loratui.familydata import doctor_thresholds
 from loratui.i18n import N_
 
@@ -422,7 +422,7 @@ def cache_latents_augment(inp, ctx, rule, th):
         return
     on = [k for k in ("color_aug", "random_crop") if f.get(k)]
     if on:
-        yield Hit({"augs": " and ".join(on)}, key=on[0], edits={k: False for k in on})
+        yield Hit({"augs": TextList(on, "items")}, key=on[0], edits={k: False for k in on})
 
 
 @predicate("te_cache_trains_te")

@@ -119,7 +119,8 @@ def render(summary: dict[str, Any]) -> str:
     s = summary
     fam_names = {"sd15": "SD1.x", "sd2": "SD2.x", "sdxl": "SDXL", None: _("unknown")}
     lines = [s["path"], ""]
-    fmt = s["format"] + (f" ({s['lycoris_algo']})" if s.get("lycoris_algo") else "")
+    fmt = _("{format} ({algorithm})").format(format=s["format"], algorithm=s["lycoris_algo"]) \
+        if s.get("lycoris_algo") else s["format"]
     lines.append(_row(N_("format"), fmt))
     fam = fam_names.get(s["family"], s["family"])
     detail = []
@@ -129,7 +130,8 @@ def render(summary: dict[str, Any]) -> str:
         detail.append(_("metadata: {family}").format(
             family=fam_names.get(s["family_from_metadata"])))
     joined = pgettext("list separator", "; ").join(detail)
-    lines.append(_row(N_("family"), fam + (f"  ({joined})" if detail else "")))
+    lines.append(_row(N_("family"), _("{family}  ({detail})").format(family=fam, detail=joined)
+                      if detail else fam))
     lines.append(_row(N_("modules"), _("{n} ({unet} UNet, {te} text encoder), {tensors} tensors")
                       .format(n=s["modules"], unet=s["unet_modules"],
                               te=s["text_encoder_modules"], tensors=s["tensors"])))

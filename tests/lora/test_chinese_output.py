@@ -30,6 +30,9 @@ def test_inspect_and_blocks_in_chinese(sd15_file):
     assert not re.search(r"\b(tensors|modules|applied|weight|untrained)\b", out), out
     family = next(line for line in out.splitlines() if line.startswith("  系列"))
     assert "张量：" in family and not re.search(r"[a-z]+ [a-z]+", family), family
+    assert re.fullmatch(r"  系列\s+SD1\.x（张量：[^()]+）", family), family   # fullwidth, as elsewhere
+    english = run_cli("--lang", "en", "lora", "inspect", str(sd15_file)).stdout
+    assert re.search(r"(?m)^  family\s+SD1\.x  \(tensors: .+\)$", english), english
     blocks = run_cli("--lang", "zh", "lora", "blocks", str(sd15_file))
     assert blocks.returncode == 0, blocks.stderr
     assert "各分层强度 ‖ΔW‖" in blocks.stdout and "  分层   模块      强度   占比" in blocks.stdout

@@ -175,16 +175,20 @@ def _load(inp: Input, path: str | Path) -> None:
     if inp.kind == "kohya-json":
         import json
 
+        comma_line = None
         try:
             data = json.loads(text)
         except ValueError as exc:
-            line = getattr(exc, "lineno", None)
-            inp.error_line = line
-            raise ReadError(Message(N_("not valid JSON: {error}"), error=str(exc))) from None
+            data, comma_line = _without_trailing_commas(text)
+            if data is None:
+                inp.error_line = getattr(exc, "lineno", None)
+                raise ReadError(Message(N_("not valid JSON: {error}"), error=str(exc))) from None
         if not isinstance(data, dict):
             raise ReadError(Message(N_("a kohya_ss config is a JSON object; this file holds "
                                        "a {type}"), type=type(data).__name__))
         inp.facts = kohya_facts(data, text)
+        if comma_line is not None:
+            inp.facts.extra["trailing_comma_line"] = comma_line
         check_other(inp.facts)
         attach_dataset(inp, path)
         return
@@ -208,6 +212,23 @@ def _load(inp: Input, path: str | Path) -> None:
         if dataset_config:
             _attach_dataset_toml(inp, _beside(path, str(dataset_config)))
     attach_dataset(inp, path)
+
+
+TRAILING_COMMA = re.compile(r",(\s*[}\]])")
+
+
+def _without_trailing_commas(text: str) -> tuple[Any, int | None]:
+    """A hand-edited JSON whose only fault is a comma before `}` or `]` (strict JSON, and
+    the kohya_ss GUI, refuse it): its data and the line of the first such comma."""
+    import json
+
+    m = TRAILING_COMMA.search(text)
+    if m is None:
+        return None, None
+    try:
+        return json.loads(TRAILING_COMMA.sub(r"\1", text)), text.count("\n", 0, m.start()) + 1
+    except (ValueError, RecursionError):
+        return None, None
 
 
 # ---------------------------------------------------------------- loratui.toml

@@ -890,3 +890,10 @@ def onetrainer_fp16_lora_weights(inp, ctx, rule, th):
     dtype = str(f.values.get(key) or "")
     if dtype.upper().replace("-", "_") in ("FLOAT_16", "FLOAT16", "FP16"):
         yield Hit({"dtype": dtype}, key=key)
+
+
+@predicate("json_trailing_comma")
+def json_trailing_comma(inp, ctx, rule, th):
+    line = inp.facts.extra.get("trailing_comma_line")
+    if line is not None:
+        yield Hit({"line": line}, line=line)

@@ -17,6 +17,7 @@ from loratui.doctor.facts import (
 )
 from loratui.doctor.inputs import Input, ReadError, read_text
 from loratui.doctor.inputs.values import check_loratui, check_other
+from loratui.doctor.util import LazyRe
 from loratui.i18n import N_, Message, message_of
 
 TYPE_CHECKING = False
@@ -214,7 +215,7 @@ def _load(inp: Input, path: str | Path) -> None:
     attach_dataset(inp, path)
 
 
-TRAILING_COMMA = re.compile(r",(\s*[}\]])")
+TRAILING_COMMA = LazyRe(r",(\s*[}\]])")
 
 
 def _without_trailing_commas(text: str) -> tuple[Any, int | None]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from loratui.doctor.registry import Text
+from loratui.doctor.util import LazyRe
 from loratui.i18n import N_
 
 LBW_LENGTHS = (12, 17, 20, 26, 61)
@@ -67,8 +68,8 @@ def _float(text: str) -> float | None:
 
 
 # The parts of an A1111 infotext (PNG info) after its prompt.
-NEGATIVE_RE = re.compile(r"^Negative prompt:", re.M)
-PARAMETERS_RE = re.compile(r"^Steps: \d+, ", re.M)
+NEGATIVE_RE = LazyRe(r"^Negative prompt:", re.M)
+PARAMETERS_RE = LazyRe(r"^Steps: \d+, ", re.M)
 
 
 def _part_starts(text: str) -> tuple[int, int]:

@@ -20,7 +20,7 @@ import re
 from bisect import bisect_right
 from pathlib import Path
 
-from loratui.doctor.util import ANSI
+from loratui.doctor.util import ANSI, LazyRe
 
 MAX_HITS_PER_NEEDLE = 200
 BLOCK = 8 << 20
@@ -60,7 +60,7 @@ def _segment_at(buf: bytes, pos: int) -> str:
 
 # What a paste puts before each line of the log it quotes: markdown quote markers (a reply
 # quoting the log) and the RFC 3339 stamps of docker / RunPod / journald logs.
-LINE_PREFIX = re.compile(r"^(?:>[ \t]?)+(?=\S)|"
+LINE_PREFIX = LazyRe(r"^(?:>[ \t]?)+(?=\S)|"
                          r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\s+")
 
 

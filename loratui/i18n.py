@@ -265,3 +265,15 @@ def message_of(exc: BaseException) -> str:
     in the reader's language), else its text."""
     first = exc.args[0] if len(exc.args) == 1 else None
     return first if isinstance(first, Message) else str(exc)
+
+
+def joined(parts: list, template: str = N_("{first}; {second}")):
+    """`parts` (Messages or text) as one Message, two at a time through `template` (the
+    punctuation of each language: "a; b" and "a；b"), so the whole list is shown in the
+    reader's language and recorded with its msgids; "" for no parts."""
+    if not parts:
+        return ""
+    whole = parts[0]
+    for part in parts[1:]:
+        whole = Message(template, first=whole, second=part)
+    return whole

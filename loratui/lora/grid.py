@@ -190,16 +190,17 @@ def load_grid_pipeline(base: Path, lora: Path):
 
     base = Path(base)
     if not (base / "model_index.json").is_file():
-        raise GridError(f"{base}: --base must be a local diffusers model folder "
-                        "(model_index.json); nothing is downloaded")
+        raise GridError(Message(N_("{path}: --base must be a local diffusers model folder "
+                                   "(model_index.json); nothing is downloaded"), path=str(base)))
     pipe = load_pipeline(base)
     if torch.cuda.is_available():
         pipe.to("cuda", torch.float16)
     try:
         load_lora(pipe, lora, adapter=ADAPTER)
     except Exception as exc:
-        raise GridError(f"{lora}: diffusers cannot load this LoRA on {base.name}: "
-                        f"{str(exc).splitlines()[0][:200]}") from None
+        raise GridError(Message(N_("{path}: diffusers cannot load this LoRA on {base}: "
+                                   "{error}"), path=str(lora), base=base.name,
+                                error=str(exc).splitlines()[0][:200])) from None
     return pipe
 
 

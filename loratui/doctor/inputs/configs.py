@@ -17,6 +17,7 @@ from loratui.doctor.facts import (
 )
 from loratui.doctor.inputs import Input, ReadError, read_text
 from loratui.doctor.inputs.values import check_loratui, check_other
+from loratui.doctor.util import LazyRe
 from loratui.i18n import N_, Message, message_of
 
 TYPE_CHECKING = False
@@ -175,16 +176,20 @@ def _load(inp: Input, path: str | Path) -> None:
     if inp.kind == "kohya-json":
         import json
 
+        comma_line = None
         try:
             data = json.loads(text)
         except ValueError as exc:
-            line = getattr(exc, "lineno", None)
-            inp.error_line = line
-            raise ReadError(Message(N_("not valid JSON: {error}"), error=str(exc))) from None
+            data, comma_line = _without_trailing_commas(text)
+            if data is None:
+                inp.error_line = getattr(exc, "lineno", None)
+                raise ReadError(Message(N_("not valid JSON: {error}"), error=str(exc))) from None
         if not isinstance(data, dict):
             raise ReadError(Message(N_("a kohya_ss config is a JSON object; this file holds "
                                        "a {type}"), type=type(data).__name__))
         inp.facts = kohya_facts(data, text)
+        if comma_line is not None:
+            inp.facts.extra["trailing_comma_line"] = comma_line
         check_other(inp.facts)
         attach_dataset(inp, path)
         return
@@ -208,6 +213,23 @@ def _load(inp: Input, path: str | Path) -> None:
         if dataset_config:
             _attach_dataset_toml(inp, _beside(path, str(dataset_config)))
     attach_dataset(inp, path)
+
+
+TRAILING_COMMA = LazyRe(r",(\s*[}\]])")
+
+
+def _without_trailing_commas(text: str) -> tuple[Any, int | None]:
+    """A hand-edited JSON whose only fault is a comma before `}` or `]` (strict JSON, and
+    the kohya_ss GUI, refuse it): its data and the line of the first such comma."""
+    import json
+
+    m = TRAILING_COMMA.search(text)
+    if m is None:
+        return None, None
+    try:
+        return json.loads(TRAILING_COMMA.sub(r"\1", text)), text.count("\n", 0, m.start()) + 1
+    except (ValueError, RecursionError):
+        return None, None
 
 
 # ---------------------------------------------------------------- loratui.toml
@@ -371,19 +393,37 @@ def _set_arg(f: ConfigFacts, name: str, value: Any, path: tuple[str, ...], line:
     f.set(canon, coerce(canon, value), path, value, line)
 
 
+# LoRA_Easy_Training_Scripts saves its UI state as `[general_args.args]`,
+# `[network_args.args]`, `[bucket_args.dataset_args]` ... (its trainer flattens them).
+EASY_SCRIPTS_SUBTABLES = ("args", "dataset_args")
+EASY_SCRIPTS_KEYS = {"batch_size": "train_batch_size"}
+
+
 def sdscripts_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
     f = ConfigFacts("sdscripts-toml", text)
     f.defaults.update(SDSCRIPTS_DEFAULTS)
+    easy = any(isinstance(v, dict) and any(isinstance(v.get(s), dict)
+                                           for s in EASY_SCRIPTS_SUBTABLES)
+               for v in data.values())
     for key, value in data.items():
         if isinstance(value, dict):  # sd-scripts flattens one level of tables
             for sub, subval in value.items():
                 if not isinstance(subval, dict):
                     _set_arg(f, sub, subval, (key, sub), key_line(text, sub))
+                elif easy and sub in EASY_SCRIPTS_SUBTABLES:
+                    for name, v in subval.items():
+                        if not isinstance(v, dict):
+                            _set_arg(f, EASY_SCRIPTS_KEYS.get(name, name), v, (key, sub, name),
+                                     key_line(text, name))
         else:
             _set_arg(f, key, value, (key,), key_line(text, key))
+    if easy:
+        f.trainer = "LoRA_Easy_Training_Scripts"
     # A config file does not name the script that reads it (`--config_file` works with
     # any of them), except lora-scripts' `model_train_type`: the script is unknown here.
     f.extra["script"] = LORA_SCRIPTS_TRAIN_TYPES.get(str(data.get("model_train_type") or ""), "")
+    if easy and f.has("sdxl"):  # its "SDXL" box picks the script, as the kohya_ss GUI's does
+        f.extra["script"] = "sdxl_train_network.py" if f.get("sdxl") else "train_network.py"
     if f.extra["script"].startswith("sdxl_"):
         f.inferred["sdxl"] = True
     return f

@@ -501,7 +501,7 @@ def vpred_flags(inp, ctx, rule, th):
     base = str(f.get("pretrained_model_name_or_path") or "")
     vparam = bool(f.get("v_parameterization"))
     fam = F.family(f)
-    base_name = re.split(r"[\\/]", base)[-1]
+    base_name = F.file_name(base)
     vpred_base = bool(F.VPRED_NAME_HINTS.search(base_name))
     key = "v_parameterization"
     if vpred_base and not vparam and f.known("v_parameterization"):
@@ -668,7 +668,7 @@ def non_ascii_paths(inp, ctx, rule, th):
     for key in ("train_data_dir", "reg_data_dir", "output_dir", "pretrained_model_name_or_path",
                 "logging_dir"):
         value = f.get(key)
-        if isinstance(value, str) and re.search(r"[^\x00-\x7f]", value):
+        if isinstance(value, str) and not value.isascii():
             yield Hit({"path": value}, key=key)
 
 
@@ -836,7 +836,7 @@ def dataset_toml_subsets(inp, ctx, rule, th):
                       key=f"datasets[{i}].subsets[{j}]", line=key_line(f.text, "subsets"))
             continue
         image_dir = str(sub.get("image_dir") or "")
-        name = re.split(r"[\\/]", image_dir.rstrip("/\\"))[-1]
+        name = F.file_name(image_dir.rstrip("/\\"))
         m = re.match(r"^(\d+)_", name)
         if m and "num_repeats" not in sub and int(m.group(1)) > 1:
             yield Hit({"where": f"datasets[{i}].subsets[{j}]",
@@ -890,3 +890,10 @@ def onetrainer_fp16_lora_weights(inp, ctx, rule, th):
     dtype = str(f.values.get(key) or "")
     if dtype.upper().replace("-", "_") in ("FLOAT_16", "FLOAT16", "FP16"):
         yield Hit({"dtype": dtype}, key=key)
+
+
+@predicate("json_trailing_comma")
+def json_trailing_comma(inp, ctx, rule, th):
+    line = inp.facts.extra.get("trailing_comma_line")
+    if line is not None:
+        yield Hit({"line": line}, line=line)

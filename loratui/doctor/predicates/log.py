@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from loratui.doctor.registry import Hit, Text, TextList, predicate
+from loratui.doctor.util import LazyRe
 from loratui.i18n import N_
 from loratui.wording import a_an
 
@@ -50,8 +51,8 @@ def log_hits(inp, rule, limit: int = 50):
     return said or hits
 
 
-FRAME_RE = re.compile(r'^(?:>\s*)?\s*File "[^"]*", line \d+|^\s*│.*\.py:\d+ in \w')
-RICH_CODE_RE = re.compile(r"^\s*│\s*(?:❱\s*)?\d+\s*│")
+FRAME_RE = LazyRe(r'^(?:>\s*)?\s*File "[^"]*", line \d+|^\s*│.*\.py:\d+ in \w')
+RICH_CODE_RE = LazyRe(r"^\s*│\s*(?:❱\s*)?\d+\s*│")
 
 
 def _source_echo(log, line) -> bool:

@@ -38,6 +38,13 @@ def names() -> dict[str, str]:
     return dict(sorted({**labels, **_NAMED_ONLY}.items()))
 
 
+def label(family_id: str | None) -> str:
+    """A family's or another architecture's name ("sdxl" -> "SDXL", "flux" -> "Flux")."""
+    from loratui.checkpoint import LABELS
+
+    return names().get(family_id or "") or LABELS.get(family_id or "", str(family_id))
+
+
 def ids() -> tuple[str, ...]:
     """Families loratui trains."""
     return tuple(_MODULES)
@@ -86,7 +93,7 @@ def resolve(base: str | Path, requested: str = "auto") -> Family:
         if detected is None:
             return get("sd15")
         if detected not in _MODULES:
-            raise FamilyError(f"{base}: {names().get(detected, detected)} base model; loratui "
+            raise FamilyError(f"{base}: {label(detected)} base model; loratui "
                               f"trains {', '.join(names()[f] for f in _MODULES)}")
         return get(detected)
     problem = override_problem(base, requested, detected)
@@ -100,9 +107,9 @@ def override_problem(base, requested: str, detected: str | None) -> str | None:
     family (None when it does not): the CLI's error and the wizard's Start step say it."""
     if requested in ("", "auto", None) or detected is None or detected == requested:
         return None
-    return (f"model.family = {requested!r} but {base} is an {names().get(detected, detected)} "
+    return (f"model.family = {requested!r} but {base} is an {label(detected)} "
             f"model (detected {detected!r}): set model.family = {detected!r} or \"auto\", or "
-            f"pick a {names().get(requested, requested)} base model")
+            f"pick a {label(requested)} base model")
 
 
 __all__ = [
@@ -116,6 +123,7 @@ __all__ = [
     "family_id_of",
     "get",
     "ids",
+    "label",
     "names",
     "override_problem",
     "resolve",

@@ -39,6 +39,13 @@ def names() -> dict[str, str]:
     return dict(sorted({**labels, **_NAMED_ONLY}.items()))
 
 
+def label(family_id: str | None) -> str:
+    """A family's or another architecture's name ("sdxl" -> "SDXL", "flux" -> "Flux")."""
+    from loratui.checkpoint import LABELS
+
+    return names().get(family_id or "") or LABELS.get(family_id or "", str(family_id))
+
+
 def ids() -> tuple[str, ...]:
     """Families loratui trains."""
     return tuple(_MODULES)
@@ -89,7 +96,7 @@ def resolve(base: str | Path, requested: str = "auto") -> Family:
         if detected not in _MODULES:
             raise FamilyError(Message(N_("{path}: {family} base model; loratui trains "
                                          "{families}"), path=str(base),
-                                      family=names().get(detected, detected),
+                                      family=label(detected),
                                       families=", ".join(names()[f] for f in _MODULES)))
         return get(detected)
     problem = override_problem(base, requested, detected)
@@ -106,8 +113,8 @@ def override_problem(base, requested: str, detected: str | None) -> Message | No
     return Message(N_("model.family = {requested} but {path} is an {family} model (detected "
                       "{detected}): set model.family = {detected} or \"auto\", or pick a "
                       "{wanted} base model"), requested=repr(requested), path=str(base),
-                   family=names().get(detected, detected), detected=repr(detected),
-                   wanted=names().get(requested, requested))
+                   family=label(detected), detected=repr(detected),
+                   wanted=label(requested))
 
 
 __all__ = [
@@ -121,6 +128,7 @@ __all__ = [
     "family_id_of",
     "get",
     "ids",
+    "label",
     "names",
     "override_problem",
     "resolve",

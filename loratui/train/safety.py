@@ -79,6 +79,23 @@ def family_problems(cfg, base: Path | None) -> list[str]:
     return []
 
 
+def checkpoint_problems(cfg, base: Path) -> list[str]:
+    """A single-file checkpoint of a family loratui trains that cannot train as configured
+    (inpainting, parts missing, no VAE and no model.vae, v-prediction with it off)."""
+    if not base.is_file() or base.suffix.lower() != ".safetensors":
+        return []
+    from loratui import families
+    from loratui.basemodel import single_file_problem
+    from loratui.checkpoint import inspect
+
+    info = inspect(base)
+    if info is None or info.family not in families.ids():
+        return []       # family_problems names a family loratui does not train
+    problem = single_file_problem(base, info, vae=cfg.model.vae,
+                                  v_prediction=cfg.model.v_prediction)
+    return [M(N_("{problem} (model.base)"), problem=problem)] if problem else []
+
+
 def tokenizer_problem(base: Path) -> str | None:
     """A diffusers folder needs a usable `tokenizer/`; a single file uses the shipped CLIP
     vocabulary unless the user points at their own (then that one must be usable)."""
@@ -118,6 +135,7 @@ def preflight(cfg) -> list[str]:
             tokenizer = tokenizer_problem(base)
             if tokenizer:
                 problems.append(tokenizer)
+            problems += checkpoint_problems(cfg, base)
     problems += family_problems(cfg, base)
     for key, value in (("dataset.dir", cfg.dataset.dir), ("dataset.reg_dir", cfg.dataset.reg_dir)):
         if key == "dataset.dir" and not value:

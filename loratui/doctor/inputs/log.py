@@ -20,7 +20,7 @@ import re
 from bisect import bisect_right
 from pathlib import Path
 
-from loratui.doctor.util import ANSI, LazyRe
+from loratui.doctor.util import ANSI, unwrap_line
 
 MAX_HITS_PER_NEEDLE = 200
 BLOCK = 8 << 20
@@ -55,19 +55,9 @@ def _segment_at(buf: bytes, pos: int) -> str:
     if end - start > 4000:
         start, end = max(start, pos - 2000), min(end, pos + 2000)
     text = buf[start:end].decode("utf-8", errors="replace")
-    return _unwrap(ANSI.sub("", text).strip())
+    return unwrap_line(ANSI.sub("", text).strip()).strip()
 
 
-# What a paste puts before each line of the log it quotes: markdown quote markers (a reply
-# quoting the log) and the RFC 3339 stamps of docker / RunPod / journald logs.
-LINE_PREFIX = LazyRe(r"^(?:>[ \t]?)+(?=\S)|"
-                         r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\s+")
-
-
-def _unwrap(text: str) -> str:
-    if text[:1] == ">" or text[:1].isdigit():
-        return LINE_PREFIX.sub("", text, count=1)
-    return text
 
 
 def _blocks(path: str | Path, skip: int = 0, encoding: str | None = None):

@@ -68,8 +68,8 @@ def _float(text: str) -> float | None:
 
 
 # The parts of an A1111 infotext (PNG info) after its prompt.
-NEGATIVE_RE = LazyRe(r"^Negative prompt:", re.M)
-PARAMETERS_RE = LazyRe(r"^Steps: \d+, ", re.M)
+NEGATIVE_RE = LazyRe(r"^[^\n<]{0,40}?Negative prompt:", re.M)
+PARAMETERS_RE = LazyRe(r"^[^\n<]{0,40}?Steps: \d+, ", re.M)
 
 
 def _part_starts(text: str) -> tuple[int, int]:

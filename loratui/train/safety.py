@@ -8,7 +8,7 @@ import signal
 import tempfile
 from pathlib import Path
 
-from loratui.i18n import N_, localized
+from loratui.i18n import N_, localized, message_of
 from loratui.i18n import Message as M
 
 MIN_FREE_BYTES = 64 * 1024 * 1024
@@ -68,14 +68,14 @@ def family_problems(cfg, base: Path | None) -> list[str]:
 
     fam = cfg.model.family
     if fam not in ("auto", *families.ids()):
-        return [f"model.family = {fam!r}: loratui trains {', '.join(families.ids())} "
-                "(or \"auto\" to detect it from the base model)"]
+        return [M(N_("model.family = {name}: loratui trains {families} (or \"auto\" to detect "
+                     "it from the base model)"), name=repr(fam), families=", ".join(families.ids()))]
     if base is None or not base.exists():
         return []
     try:
         families.resolve(base, fam)
     except families.FamilyError as exc:
-        return [str(exc)]
+        return [message_of(exc)]
     return []
 
 
@@ -106,14 +106,14 @@ def tokenizer_problem(base: Path) -> str | None:
             return None  # not a diffusers folder: loading says so, with its own fix
         problem = tokenizer_folder_problem(base / "tokenizer", base / "text_encoder" /
                                            "config.json")
-        return f"{problem} (model.base; copy the tokenizer/ of any SD1.5 model)" \
-            if problem else None
+        return M(N_("{problem} (model.base; copy the tokenizer/ of any SD1.5 model)"),
+                 problem=problem) if problem else None
     from loratui.train.models import find_clip_tokenizer
 
     own = find_clip_tokenizer(base)
     problem = tokenizer_folder_problem(own) if own is not None else None
-    return f"{problem} (a tokenizer for {base.name}; remove it to use the built-in one)" \
-        if problem else None
+    return M(N_("{problem} (a tokenizer for {name}; remove it to use the built-in one)"),
+             problem=problem, name=base.name) if problem else None
 
 
 def preflight(cfg) -> list[str]:

@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from loratui.i18n import N_, Message
 from loratui.runs import TENSORBOARD_DIR
 
 log = logging.getLogger("loratui.train")
@@ -73,9 +74,11 @@ class RunTrackers:
                 if name == "wandb":
                     tracker.store_init_configuration(config)
             except Exception as exc:  # a tracker never stops training
-                fix = " (run `wandb login`, or set WANDB_MODE=offline)" if name == "wandb" else ""
-                self.warnings.append(f"{name} tracker did not start: "
-                                     f"{type(exc).__name__}: {exc}{fix}")
+                error = f"{type(exc).__name__}: {exc}"
+                self.warnings.append(Message(N_(
+                    "{name} tracker did not start: {error} (run `wandb login`, or set "
+                    "WANDB_MODE=offline)") if name == "wandb" else
+                    N_("{name} tracker did not start: {error}"), name=name, error=error))
                 continue
             self.accel.trackers.append(tracker)
         return self.warnings

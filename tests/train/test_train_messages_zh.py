@@ -62,3 +62,16 @@ def test_a_missing_base_model_is_named_in_chinese(tmp_path: Path, chinese):
         load_components(tmp_path / "no-such-model")
     assert error_text(info.value).startswith(f"{tmp_path / 'no-such-model'}：找不到底模（")
     assert "nothing is downloaded" in str(info.value)   # the English record
+
+
+def test_a_family_that_contradicts_the_base_model_is_explained_in_chinese(cfg_factory, chinese):
+    from loratui.i18n import localized
+    from loratui.train.safety import preflight
+
+    cfg = cfg_factory()
+    cfg = cfg.model_copy(update={"model": cfg.model.model_copy(update={"family": "sdxl"})})
+    (problem,) = [p for p in preflight(cfg) if "model.family" in p]
+    assert problem.startswith("model.family = 'sdxl' but ")   # the English record
+    assert localized(problem).startswith("model.family = 'sdxl'，但 ")
+    assert "是 SD1.5 模型（识别为 'sd15'）：请把 model.family 设为 'sd15' 或 \"auto\"" in \
+        localized(problem)

@@ -184,14 +184,14 @@ class LoraFile:
         downs, ups = self._down_keys(), self._up_keys()
         problems = []
         for m in sorted(set(downs) - set(ups))[:5]:
-            problems.append(f"`{m}` has lora_down but no lora_up")
+            problems.append(M(N_("`{module}` has lora_down but no lora_up"), module=m))
         for m in sorted(set(ups) - set(downs))[:5]:
-            problems.append(f"`{m}` has lora_up but no lora_down")
+            problems.append(M(N_("`{module}` has lora_up but no lora_down"), module=m))
         for m in sorted(set(ups) & set(downs)):
             d, u = downs[m], ups[m]
             if len(u.shape) >= 2 and d.shape and u.shape[1] != d.shape[0]:
-                problems.append(f"`{m}`: lora_up rank {u.shape[1]} != lora_down rank "
-                                f"{d.shape[0]}")
+                problems.append(M(N_("`{module}`: lora_up rank {up} != lora_down rank {down}"),
+                                  module=m, up=u.shape[1], down=d.shape[0]))
                 if len(problems) > 8:
                     break
         return problems

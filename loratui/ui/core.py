@@ -75,7 +75,8 @@ def check_base_model(path: Path | None, family: str = "auto", vae: str = "") -> 
 
     problem = override_problem(short_path(path, 60), family, result.family)
     if problem:
-        return Check(False, text + "\n" + _("Family: {problem}").format(problem=problem))
+        return Check(False, text + "\n" + _("Family: {problem}").format(
+            problem=localized(problem)))
     name = FAMILY_NAMES.get(family, family)
     if result.family:
         line = _("Family: {family} (set by model.family in loratui.toml; detected from "

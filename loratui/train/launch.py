@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loratui.config import load_config
+from loratui.i18n import N_, Message
 from loratui.runs import RunFolder, find_run
 from loratui.train.safety import PreflightError, preflight
 
@@ -26,14 +27,17 @@ class StartResult:
 def resolve_resume(ref: str | Path, cfg=None) -> RunFolder:
     run = find_run(ref, cfg.output.dir if cfg is not None else None)
     if run is None:
-        raise PreflightError([f"{ref}: no such run folder (give the path printed by "
-                              "`loratui train`, or a name listed by `loratui runs`)"])
+        raise PreflightError([Message(N_("{ref}: no such run folder (give the path printed by "
+                                         "`loratui train`, or a name listed by `loratui "
+                                         "runs`)"), ref=str(ref))])
     if run.is_active():
-        raise PreflightError([f"{run.path}: this run is still {run.status} "
-                              f"(pid {run.raw_state().get('pid')}); `loratui attach` follows it"])
+        raise PreflightError([Message(N_("{path}: this run is still {state} (pid {pid}); "
+                                         "`loratui attach` follows it"), path=str(run.path),
+                                      state=run.status, pid=run.raw_state().get("pid"))])
     if not run.resumable():
-        raise PreflightError([f"{run.path}: no resumable state (checkpoints/resume*/ is "
-                              "written at each checkpoint and when a run is interrupted)"])
+        raise PreflightError([Message(N_("{path}: no resumable state (checkpoints/resume*/ is "
+                                         "written at each checkpoint and when a run is "
+                                         "interrupted)"), path=str(run.path))])
     return run
 
 
@@ -121,7 +125,7 @@ def start(config_path, *, resume=None, detach: bool = True, gpus: int | None = N
     if gpus is None:
         gpus = saved_processes(run) if resume is not None else 1
     if gpus < 1:
-        raise PreflightError([f"--gpus {gpus}: give 1 or more processes"])
+        raise PreflightError([Message(N_("--gpus {n}: give 1 or more processes"), n=gpus)])
     if gpus > 1:
         cmd = group_command(run.path, gpus, resume=resume is not None)
     elif not detach:

@@ -34,16 +34,18 @@ def check_writable(folder: Path | str) -> str | None:
             break
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
-        return (f"{probe}: exists and is a file, so the output folder {folder} cannot be "
-                "created; set output.dir to a folder (P34)")
+        return M(N_("{path}: exists and is a file, so the output folder {folder} cannot be "
+                    "created; set output.dir to a folder (P34)"), path=str(probe),
+                 folder=str(folder))
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".loratui-write-test-"):
             pass
     except OSError as exc:
-        return (f"{folder}: the output folder cannot be written ({exc.strerror or exc}); "
-                "use an absolute path to a folder you own, e.g. output.dir = "
-                f"\"{Path.home() / 'loras'}\" (P34)")
+        return M(N_("{folder}: the output folder cannot be written ({error}); use an absolute "
+                    "path to a folder you own, e.g. output.dir = \"{example}\" (P34)"),
+                 folder=str(folder), error=str(exc.strerror or exc),
+                 example=str(Path.home() / "loras"))
     return None
 
 
@@ -57,8 +59,9 @@ def free_bytes(folder: Path | str) -> int:
 def check_free_disk(folder: Path | str, need: int) -> str | None:
     free = free_bytes(folder)
     if free < need + MIN_FREE_BYTES:
-        return (f"{folder}: only {free / 2**20:.0f} MiB free, {(need + MIN_FREE_BYTES) / 2**20:.0f}"
-                " MiB needed to save; free some disk space or change output.dir")
+        return M(N_("{folder}: only {free} MiB free, {need} MiB needed to save; free some disk "
+                    "space or change output.dir"), folder=str(folder),
+                 free=f"{free / 2**20:.0f}", need=f"{(need + MIN_FREE_BYTES) / 2**20:.0f}")
     return None
 
 

@@ -65,8 +65,9 @@ class RunTrackers:
 
         for name in self.names:
             if name == "wandb" and not is_wandb_available():
-                self.warnings.append("training.log_with asks for wandb, which is not installed "
-                                     "(pip install wandb); not logging to wandb")
+                self.warnings.append(Message(N_("training.log_with asks for wandb, which is not "
+                                                "installed (pip install wandb); not logging to "
+                                                "wandb")))
                 continue
             try:
                 tracker = self._make(name, step=step, run_name=run_name)

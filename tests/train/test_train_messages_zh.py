@@ -23,18 +23,21 @@ def test_start_and_sample_events_are_recorded_as_messages(cfg_factory):
     from loratui.train.loop import Trainer
     from loratui.train.runfolder import RunWriter
 
-    cfg = cfg_factory(training={"epochs": 1, "save_every_n_epochs": 0},
+    cfg = cfg_factory(training={"epochs": 1, "save_every_n_epochs": 0, "log_with": "wandb"},
                       sample={"every_n_epochs": 1, "steps": 1, "prompts": ["{trigger}"]})
     result = Trainer(cfg, RunWriter.create(cfg)).train()
     assert result.state == "finished", result.message
     events = {e["type"]: e for e in RunFolder(result.run_dir).events()}
     sample, started = events["sample"], events["started"]
+    (warning,) = [e for e in RunFolder(result.run_dir).events() if "wandb" in e["message"]]
     assert sample["message"] == "1 sample image" and sample["msgid"] == "{n} sample image"
     assert started["message"] == f"step 0/{started['max_steps']}"
     i18n.set_language("zh")
     try:
         assert message_from_fields(sample).localized() == "1 张样图"
         assert message_from_fields(started).localized() == f"第 0/{started['max_steps']} 步"
+        assert message_from_fields(warning).localized().startswith(   # wandb is not installed
+            "training.log_with 要求用 wandb，但它没有安装")
     finally:
         i18n.set_language(None)
 

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from loratui.atomic import atomic_write_text
 from loratui.i18n import N_, Message, localized
-from loratui.userfiles import UserFileError, keep_backup, read_text, too_deep
+from loratui.userfiles import SYNTAX_FIX, UserFileError, keep_backup, read_text, too_deep
 
 from .model import RunConfig, field_docs
 
@@ -123,8 +123,7 @@ def load_config(path: Path | str, *, resolve: bool = True) -> RunConfig:
     try:
         data = parse_toml(read_text(path), path)
     except UserFileError as exc:
-        raise ConfigError(path, [exc.problem + (f"; {exc.fix}" if exc.fix else "")],
-                          unreadable=True) from None
+        raise ConfigError(path, [exc.detail], unreadable=True) from None
     cfg = parse_config(data, path)
     return cfg.resolve_paths(path.parent.resolve()) if resolve else cfg
 
@@ -137,12 +136,13 @@ def parse_toml(text: str, path: Path | str = "<config>") -> dict[str, Any]:
     except RecursionError:
         raise too_deep(path) from None
     except tomlkit.exceptions.KeyAlreadyPresent as exc:
-        raise UserFileError(path, f"not valid TOML: {str(exc).rstrip('.')}{_where(text)}",
-                            "keep one of the two lines (a key may appear once per table)") \
-            from None
+        raise UserFileError(path, Message(N_("not valid TOML: {error}"),
+                                          error=f"{str(exc).rstrip('.')}{_where(text)}"),
+                            Message(N_("keep one of the two lines (a key may appear once per "
+                                       "table)"))) from None
     except tomlkit.exceptions.TOMLKitError as exc:
-        raise UserFileError(path, f"not valid TOML: {exc}", "fix the syntax at that place") \
-            from None
+        raise UserFileError(path, Message(N_("not valid TOML: {error}"), error=str(exc)),
+                            SYNTAX_FIX) from None
 
 
 def _where(text: str) -> str:

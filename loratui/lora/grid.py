@@ -190,8 +190,8 @@ def load_grid_pipeline(base: Path, lora: Path):
 
     base = Path(base)
     if not (base / "model_index.json").is_file():
-        raise GridError(f"{base}: --base must be a local diffusers model folder "
-                        "(model_index.json); nothing is downloaded")
+        raise GridError(Message(N_("{path}: --base must be a local diffusers model folder "
+                                   "(model_index.json); nothing is downloaded"), path=str(base)))
     pipe = load_pipeline(base)
     if torch.cuda.is_available():
         pipe.to("cuda", torch.float16)

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loratui.config import load_config
-from loratui.runs import RunFolder, find_run
+from loratui.i18n import N_, Message
+from loratui.runs import STATE_NAMES, RunFolder, find_run
 from loratui.train.safety import PreflightError, preflight
 
 
@@ -26,14 +27,18 @@ class StartResult:
 def resolve_resume(ref: str | Path, cfg=None) -> RunFolder:
     run = find_run(ref, cfg.output.dir if cfg is not None else None)
     if run is None:
-        raise PreflightError([f"{ref}: no such run folder (give the path printed by "
-                              "`loratui train`, or a name listed by `loratui runs`)"])
+        raise PreflightError([Message(N_("{run}: no such run folder (give the path printed by "
+                                         "`loratui train`, or a name listed by `loratui runs`)"),
+                                      run=str(ref))])
     if run.is_active():
-        raise PreflightError([f"{run.path}: this run is still {run.status} "
-                              f"(pid {run.raw_state().get('pid')}); `loratui attach` follows it"])
+        raise PreflightError([Message(N_("{path}: this run is still {state} (pid {pid}); "
+                                         "`loratui attach` follows it"), path=str(run.path),
+                                      state=Message(STATE_NAMES.get(run.status, run.status)),
+                                      pid=run.raw_state().get("pid"))])
     if not run.resumable():
-        raise PreflightError([f"{run.path}: no resumable state (checkpoints/resume*/ is "
-                              "written at each checkpoint and when a run is interrupted)"])
+        raise PreflightError([Message(N_("{path}: no resumable state (checkpoints/resume*/ is "
+                                         "written at each checkpoint and when a run is "
+                                         "interrupted)"), path=str(run.path))])
     return run
 
 

@@ -15,6 +15,7 @@ import os
 import sys
 from pathlib import Path
 
+from loratui.i18n import N_, Message
 from loratui.watch import TRAINERS, WatchError
 
 LOG_NAMES = ("log.txt", "output.txt", "stdout.txt", "train.txt", "training.txt")
@@ -26,7 +27,8 @@ NOT_LOGS = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".png", ".jpg", ".jp
 
 def open_path(path, *, trainer: str | None = None):
     if trainer is not None and trainer not in TRAINERS:
-        raise WatchError(f"unknown trainer {trainer!r}; one of: {', '.join(TRAINERS)}")
+        raise WatchError(Message(N_("unknown trainer {trainer}; one of: {choices}"),
+                                 trainer=repr(trainer), choices=", ".join(TRAINERS)))
     if trainer == "unknown":
         trainer = None
     text = os.fspath(path)
@@ -38,19 +40,21 @@ def open_path(path, *, trainer: str | None = None):
         return LogSource("-", PipeTail(sys.stdin.buffer), trainer=trainer)
     p = Path(text).expanduser()
     if not p.exists():
-        raise WatchError(f"{text}: no such file or folder; give a training log, a "
-                         "TensorBoard log folder, a trainer's output folder or - for stdin")
+        raise WatchError(Message(N_("{path}: no such file or folder; give a training log, a "
+                                    "TensorBoard log folder, a trainer's output folder or - "
+                                    "for stdin"), path=text))
     if p.is_file():
         if p.suffix.lower() in NOT_LOGS:
-            raise WatchError(f"{text}: a {p.suffix.lower()} file is not a training log; give "
-                             "the trainer's log, its --logging_dir or its output folder")
+            raise WatchError(Message(N_("{path}: a {suffix} file is not a training log; give "
+                                        "the trainer's log, its --logging_dir or its output "
+                                        "folder"), path=text, suffix=p.suffix.lower()))
         if "tfevents" in p.name:
             return _tensorboard(p.parent, trainer or _folder_trainer(p.parent),
                                 _samples_near(p.parent))
         return _log(p, trainer, _samples_near(p.parent))
     if not p.is_dir():
-        raise WatchError(f"{text}: not a file or a folder (a named pipe: "
-                         f"`loratui watch - < {text}`)")
+        raise WatchError(Message(N_("{path}: not a file or a folder (a named pipe: "
+                                    "`loratui watch - < {path}`)"), path=text))
     if (p / "state.json").is_file():
         from loratui.runs import RunFolder
         from loratui.watch.runsource import RunFolderSource
@@ -64,10 +68,10 @@ def open_path(path, *, trainer: str | None = None):
 
     if event_files(p):
         return _tensorboard(p, trainer or _folder_trainer(p), samples)
-    raise WatchError(
-        f"{text}: no training log and no TensorBoard event files in this folder; watch the "
-        "trainer's log (`... 2>&1 | tee train.log`, then `loratui watch train.log`), its "
-        "--logging_dir, or pipe it: `... 2>&1 | loratui watch -`")
+    raise WatchError(Message(
+        N_("{path}: no training log and no TensorBoard event files in this folder; watch the "
+           "trainer's log (`... 2>&1 | tee train.log`, then `loratui watch train.log`), its "
+           "--logging_dir, or pipe it: `... 2>&1 | loratui watch -`"), path=text))
 
 
 def _log(path: Path, trainer: str | None, samples: list[Path]):
@@ -77,8 +81,8 @@ def _log(path: Path, trainer: str | None, samples: list[Path]):
     try:
         tail = FileTail(str(path))
     except OSError as exc:
-        raise WatchError(f"{path}: cannot be read ({exc.strerror or exc}); check the "
-                         "permissions") from exc
+        raise WatchError(Message(N_("{path}: cannot be read ({error}); check the permissions"),
+                                 path=str(path), error=exc.strerror or str(exc))) from exc
     return LogSource(str(path), tail, trainer=trainer, sample_dirs=samples)
 
 

@@ -19,6 +19,8 @@ from collections import deque
 from typing import Any
 
 from loratui.doctor.predicates.log import judge_epochs, judge_slowdown
+from loratui.doctor.registry import Text
+from loratui.i18n import N_
 from loratui.watch.progress import iso_seconds, utc_now
 
 WINDOW_LINES = 400
@@ -186,7 +188,8 @@ class StepChecks:
             value = row.get(key)
             if isinstance(value, float) and not math.isfinite(value):
                 step = row.get("step")
-                where = f" from step {step} of {row.get('max_steps', '?')}" if step else ""
+                where = Text(N_(" from step {step} of {total}"), step=step,
+                             total=row.get("max_steps", "?")) if step else ""
                 text = f"step {step}: {key.replace('loss_avg', 'average loss')} = {value}"
                 yield "LG101", {"where": where, "text": text, "count": 1}
                 return

@@ -21,8 +21,13 @@ bench/ scripts time whole processes).
    made only of newlines (target < 300 MB; it was 1.9 GB for the newlines): the log is
    streamed, never held twice.
 
-Commands take turns run by run; best and median of each are printed; ratios are of bests.
+Commands take turns run by run; best and median of each are printed; ratios are of bests,
+with the load average before and after (2 shared cores: only quiet runs compare). loratui's
+data cache (parsed rules) is a folder of the bench's own, filled by a first run: other
+checkouts sharing the user cache folder evict each other's entries, and a run that re-parses
+the rules is not what a user's second run does.
 Run: python bench/doctor.py [--mb 50] [--repeat 15] [--memory-mb 200] [--bytecode] [--no-log]
+                            [--lang en|zh]
 """
 
 from __future__ import annotations
@@ -280,7 +285,9 @@ def time_configs(cases: dict[str, Path], doctor: list[str], repeat: int, env) ->
         subprocess.run([*doctor, str(path)], env=env, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, cwd=path.parent)
     cmds = [[sys.executable, "-c", "import rich"]] + [[*doctor, str(p)] for p in cases.values()]
+    load = os.getloadavg()[0]
     results = timed(cmds, repeat, env)
+    print(f"  load average {load:.2f} before, {os.getloadavg()[0]:.2f} after")
     (rich_b, rich_m) = results[0]
     rich = 'python -c "import rich"'
     print(f"  {rich:<44} best {rich_b * 1000:6.1f} ms  "
@@ -301,11 +308,16 @@ def main() -> int:
     ap.add_argument("--bytecode", action="store_true",
                     help="also time with loratui compiled to bytecode (as a wheel install)")
     ap.add_argument("--no-log", action="store_true", help="skip the 50 MB log part")
+    ap.add_argument("--lang", choices=("en", "zh"),
+                    help="messages in this language (LORATUI_LANG); default: as set")
     args = ap.parse_args()
     env = dict(os.environ)
+    if args.lang:
+        env["LORATUI_LANG"] = args.lang
     doctor = [*loratui_command(), "doctor"]
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
+        env["LORATUI_CACHE_DIR"] = str(Path(tmp) / "cache")
         toml = Path(tmp) / "preset" / "loratui.toml"
         toml.parent.mkdir()
         toml.write_text(CONFIG, encoding="utf-8")
@@ -317,7 +329,8 @@ def main() -> int:
             "no loratui bytecode: every run compiles its sources"
         dont = " (PYTHONDONTWRITEBYTECODE set)" if os.environ.get("PYTHONDONTWRITEBYTECODE") \
             else ""
-        print(f"as installed: {' '.join(doctor[:1])}; {where}{dont}")
+        lang = env.get("LORATUI_LANG") or "as the locale says"
+        print(f"as installed: {' '.join(doctor[:1])}; {where}{dont}; language: {lang}")
         ratios = time_configs(cases, doctor, args.repeat * 3, env)
         if args.bytecode and not has_bytecode():
             subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "loratui")],

@@ -4,22 +4,23 @@ compiling a character class this wide costs milliseconds of the doctor's start-u
 from __future__ import annotations
 
 # CJK radicals to ideographs (kana, CJK punctuation included), hangul, compatibility
-# ideographs, full-width forms.
+# ideographs, full-width forms (`is_cjk` spells them out: it runs once per character).
 CJK_RANGES = ((0x2E80, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0xFF00, 0xFFEF))
 
 
 def is_cjk(ch: str) -> bool:
     code = ord(ch)
-    return any(low <= code <= high for low, high in CJK_RANGES)
+    return code >= 0x2E80 and (code <= 0x9FFF or 0xAC00 <= code <= 0xD7AF
+                               or 0xF900 <= code <= 0xFAFF or 0xFF00 <= code <= 0xFFEF)
 
 
 def has_cjk(text: str) -> bool:
     """Whether `text` has Chinese, Japanese or Korean characters."""
-    return not text.isascii() and any(is_cjk(ch) for ch in text)
+    return not text.isascii() and any(map(is_cjk, text))
 
 
 def count_cjk(text: str) -> int:
-    return 0 if text.isascii() else sum(1 for ch in text if is_cjk(ch))
+    return 0 if text.isascii() else sum(map(is_cjk, text))
 
 
 def cells(text: str) -> int:
@@ -55,14 +56,16 @@ def wrap(text: str, width: int) -> list[str]:
     if word:
         units.append((sep, word))
     lines: list[str] = []
-    line = ""
+    line, used = "", 0      # the line so far and its columns
     for sep, piece in _glue_openers(units):
-        joined = line + sep + piece if line else piece
-        if not line or cells(joined) <= width or piece in NO_LINE_START:
-            line = joined
+        size = cells(piece)
+        if not line:
+            line, used = piece, size
+        elif used + len(sep) + size <= width or piece in NO_LINE_START:
+            line, used = line + sep + piece, used + len(sep) + size
         else:
             lines.append(line)
-            line = piece
+            line, used = piece, size
     if line:
         lines.append(line)
     return lines

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-CACHE_VERSION = 5
+CACHE_VERSION = 6
 CACHE_MAGIC = b"LTRC"
 KEEP_CACHES = 4  # per kind: a checkout and a venv used in turn each keep theirs
 

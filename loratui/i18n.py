@@ -11,10 +11,9 @@ The language comes, in order, from `set_language()` (the `--lang zh|en` option),
 gettext does (it falls back from `zh_TW` to `zh`): zh_TW and zh_HK readers get Simplified
 Chinese rather than English; `LORATUI_LANG=en` overrides. Everything else is English.
 
-The catalogue is `locale/zh/LC_MESSAGES/loratui.mo` beside this module, read by the
-standard library's gettext on the first translated call and kept parsed in loratui's data
-cache (`datacache`, keyed by the file's size and time) for the next runs; in English it is
-never opened.
+The catalogue is `locale/zh/LC_MESSAGES/loratui.mo` beside this module, opened on the
+first translated call and read lazily (`loratui.mofile`: only the messages shown are
+decoded); in English it is never opened.
 Babel extracts and compiles it at development time only (docs/translating.md).
 """
 
@@ -30,6 +29,10 @@ LOCALE_VARS = ("LC_ALL", "LC_MESSAGES", "LANG")
 
 _explicit: str | None = None
 _catalogs: dict[str, Catalog] = {}   # language -> its compiled catalogue, loaded once
+
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: typing costs start-up time
+if TYPE_CHECKING:
+    from loratui.mofile import MoFile
 
 
 def set_language(lang: str | None) -> None:
@@ -62,34 +65,26 @@ def language() -> str:
 def _catalog(lang: str) -> Catalog:
     catalog = _catalogs.get(lang)
     if catalog is None:
-        from loratui.datacache import cached
+        from loratui.mofile import MoError, MoFile
 
         mo = os.path.join(LOCALE_DIR, lang, "LC_MESSAGES", DOMAIN + ".mo")
-        catalog = Catalog(*cached(f"messages-{lang}", [mo], _read_mo)) \
-            if os.path.exists(mo) else Catalog({}, "")
+        try:
+            catalog = Catalog(MoFile.read(mo))
+        except (OSError, MoError):    # no catalogue (or a damaged one): English
+            catalog = Catalog(None)
         _catalogs[lang] = catalog
     return catalog
 
 
-def _read_mo(files: list[str]) -> tuple[dict, str]:
-    """(messages, plural rule) of a compiled catalogue, read by the standard library's
-    gettext; kept by `datacache` (marshal), so later runs import and parse nothing."""
-    import gettext
-
-    with open(files[0], "rb") as fh:
-        parsed = gettext.GNUTranslations(fh)
-    plural = parsed._info.get("plural-forms", "").partition("plural=")[2].strip().rstrip(";")
-    return dict(parsed._catalog), plural
-
-
 class Catalog:
-    """A compiled catalogue's lookups, as `gettext.GNUTranslations` does them: `messages`
-    maps msgid (with "context\x04" before it for pgettext) and (msgid, form) for plurals to
-    the translation; `plural` is the catalogue's C rule ("0" for Chinese)."""
+    """A compiled catalogue's lookups, as `gettext.GNUTranslations` does them (msgid with
+    "context\x04" before it for pgettext; a plural's form by the catalogue's C rule, "0"
+    for Chinese), each translation decoded once, when first asked for."""
 
-    def __init__(self, messages: dict, plural: str) -> None:
-        self.messages = messages
-        self.plural_rule = plural
+    def __init__(self, mo: MoFile | None) -> None:
+        self.mo = mo
+        self.plural_rule = mo.plural_rule if mo is not None else ""
+        self._seen: dict[str, str | None] = {}   # key -> translation, None: none
 
     def form(self, n: int) -> int:
         if self.plural_rule in ("", "0"):
@@ -99,14 +94,22 @@ class Catalog:
         return gettext.c2py(self.plural_rule)(n)
 
     def gettext(self, msgid: str) -> str:
-        return self.messages.get(msgid, msgid)
+        return self._lookup(msgid) or msgid
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
-        found = self.messages.get((singular, self.form(n)))
-        return found if found is not None else (singular if n == 1 else plural)
+        forms = self.mo.forms(singular, plural) if self.mo else None
+        form = self.form(n)
+        if forms is not None and form < len(forms):
+            return forms[form]
+        return singular if n == 1 else plural
 
     def pgettext(self, context: str, msgid: str) -> str:
-        return self.messages.get(f"{context}\x04{msgid}", msgid)
+        return self._lookup(f"{context}\x04{msgid}") or msgid
+
+    def _lookup(self, key: str) -> str | None:
+        if key not in self._seen:
+            self._seen[key] = self.mo.get(key) if self.mo else None
+        return self._seen[key]
 
 
 def _(msgid: str) -> str:
@@ -262,3 +265,15 @@ def message_of(exc: BaseException) -> str:
     in the reader's language), else its text."""
     first = exc.args[0] if len(exc.args) == 1 else None
     return first if isinstance(first, Message) else str(exc)
+
+
+def joined(parts: list, template: str = N_("{first}; {second}")):
+    """`parts` (Messages or text) as one Message, two at a time through `template` (the
+    punctuation of each language: "a; b" and "a；b"), so the whole list is shown in the
+    reader's language and recorded with its msgids; "" for no parts."""
+    if not parts:
+        return ""
+    whole = parts[0]
+    for part in parts[1:]:
+        whole = Message(template, first=whole, second=part)
+    return whole

@@ -5,7 +5,8 @@ the doctor only read it, so a UI can die, reconnect or run on another terminal w
 training goes on. Layout:
 
     config.toml        the resolved run config (absolute paths)
-    state.json         state, pid, step / max_steps, epoch, error, lora path (atomic rewrites)
+    state.json         state, pid, step / max_steps, epoch, error (English; error_message:
+                       its msgid and arguments), lora path (atomic rewrites)
     metrics.jsonl      one JSON object per optimiser step
     events.jsonl       started / resumed / checkpoint / sample / nan / oom / interrupted /
                        finished / failed / warning ...
@@ -248,6 +249,10 @@ class RunFolder:
             st["reported_state"] = st["state"]
             st["state"] = "crashed"
         st["resumable"] = self.resumable()
+        error = message_from_fields(st["error_message"]) \
+            if isinstance(st.get("error_message"), dict) else None
+        if error is not None and error == st.get("error"):  # shown in the reader's language
+            st["error"] = error
         return st
 
     def local_pids(self, st: dict[str, Any] | None = None) -> list[int]:

@@ -192,14 +192,15 @@ def add_command(sub, name: str, *, help: str, epilog: str = "", description: str
 
 
 def translate_argparse() -> None:
-    """argparse's own texts ("usage:", "options:", its errors) from our catalogue in a
-    non-English run: argparse calls the module globals `_` and `ngettext` for each of
-    them (loratui/cli/argparse_texts.py lists them for the catalogue)."""
-    from loratui.i18n import language, ngettext
+    """argparse's own texts ("usage:", "options:", its errors) from our catalogue:
+    argparse calls the module globals `_` and `ngettext` for each of them
+    (loratui/cli/argparse_texts.py lists them for the catalogue). In English too: the
+    texts are then argparse's own, without gettext's search of the system's locale
+    folders (and the `locale` import) that its default `_` makes on every parser."""
+    from loratui.i18n import ngettext
 
-    if language() != "en":
-        argparse._ = _
-        argparse.ngettext = ngettext
+    argparse._ = _
+    argparse.ngettext = ngettext
 
 
 def take_lang(argv: list[str]) -> list[str]:

@@ -6,7 +6,7 @@ import math
 import sys
 import time
 
-from loratui.i18n import _
+from loratui.i18n import _, localized
 from loratui.runs import TERMINAL_STATES, RunFolder, event_message, event_name, state_name
 from loratui.wording import format_duration
 
@@ -42,7 +42,7 @@ def render(run: RunFolder, metrics: list[dict], events: list[dict]):
     procs = " " + _("×{n} processes").format(n=st["processes"]) \
         if (st.get("processes") or 1) > 1 else ""
     info.add_row(_("state"), state_name(st["state"]) + procs +
-                 (f" ({st['error']})" if st.get("error") else ""))
+                 (f" ({localized(st['error'])})" if st.get("error") else ""))
     info.add_row(_("step"), f"{step}/{max_steps or '?'}   " + _("epoch {epoch}/{epochs}").format(
         epoch=last.get("epoch", "?"), epochs=st.get("epochs", "?")) +
         f"   ETA {format_duration(last.get('eta_s'))}")

@@ -29,7 +29,7 @@ alone and zeroed on a test grid.
 
 
 def register(sub) -> None:
-    p = add_command(sub, "lora", help=_("inspect LoRA .safetensors files"), epilog=EPILOG)
+    p = add_command(sub, "lora", help=_("inspect, test, resize, merge and convert LoRA files"), epilog=EPILOG)
     lsub = p.add_subparsers(title=_("lora commands"), metavar="ACTION")
     i = add_command(lsub, "inspect", help=_("show what a LoRA file is"), epilog=EPILOG)
     i.add_argument("file", nargs="+", help=_("one or more .safetensors files"))
@@ -51,6 +51,7 @@ def run_inspect(args) -> int:
 
     from loratui.lora.inspect import render, summarize
     from loratui.lora.reader import LoraError, open_lora
+    from loratui.userfiles import shown
 
     results = []
     status = 0
@@ -58,11 +59,11 @@ def run_inspect(args) -> int:
         try:
             lora = open_lora(path)
         except LoraError as exc:
-            print(f"loratui lora inspect: {path}: {error_text(exc)}", file=sys.stderr)
+            print(f"loratui lora inspect: {shown(path)}: {error_text(exc)}", file=sys.stderr)
             status = 2 if len(args.file) == 1 else 1
             continue
         except OSError as exc:
-            print(f"loratui lora inspect: {path}: {exc.strerror or exc}", file=sys.stderr)
+            print(f"loratui lora inspect: {shown(path)}: {exc.strerror or exc}", file=sys.stderr)
             status = 2
             continue
         results.append(summarize(lora, stats=not args.no_stats, per_module=args.modules))

@@ -11,7 +11,7 @@ import os
 import sys
 
 from loratui.cli import add_command
-from loratui.i18n import N_, _
+from loratui.i18n import N_, _, localized
 
 TYPE_CHECKING = False  # (importing typing costs start-up time)
 
@@ -153,7 +153,8 @@ def _own_table(rows: list[dict], root: Path) -> None:
         step = f"{r['step']}/{r['max_steps']}" if r.get("max_steps") else str(r["step"] or 0)
         epoch = f"{r['epoch']}/{r['epochs']}" if r.get("epochs") else str(r["epoch"] or "")
         loss = f"{r['loss_avg']:.4f}" if isinstance(r.get("loss_avg"), float) else ""
-        tail = os.path.basename(r["lora"]) if r.get("lora") else (r.get("error") or "")[:60]
+        tail = os.path.basename(r["lora"]) if r.get("lora") else \
+            str(localized(r.get("error") or ""))[:60]
         state = _state_markup(r["state"])
         if (r.get("processes") or 1) > 1:
             state += f" ×{r['processes']}"

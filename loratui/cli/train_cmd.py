@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         if st.get("lora"):
             print(f"LoRA: {st['lora']}", file=sys.stderr)
         elif st.get("error"):
-            print(f"loratui train: {st['error']}", file=sys.stderr)
+            print(f"loratui train: {localized(st['error'])}", file=sys.stderr)
         return result.exit_code
     print(run_dir)
     print(_("training in the background (pid {pid}); it keeps going if this terminal closes.")

@@ -84,6 +84,9 @@ def decode_caption(data: bytes) -> Decoded:
         return Decoded(None, bom=bom, error=error, guess=guess)
 
 
+_KANA = re.compile("[\u3041-\u3096\u30a1-\u30fa]")    # hiragana, katakana
+
+
 def guess_legacy(data: bytes) -> tuple[str, str]:
     """Best-effort decode of non-UTF-8 caption bytes: (text, encoding name)."""
     high = [b for b in data if b >= 0x80]
@@ -93,6 +96,12 @@ def guess_legacy(data: bytes) -> tuple[str, str]:
             return data.decode("cp1252"), "Windows-1252"
         except UnicodeDecodeError:
             pass
+    try:    # GB18030 decodes almost any bytes; Japanese is told by its kana
+        text = data.decode("cp932")
+        if _KANA.search(text):
+            return text, "Shift-JIS/CP932"
+    except UnicodeDecodeError:
+        pass
     for enc, name in (("gb18030", "GBK/GB18030"), ("cp932", "Shift-JIS/CP932"),
                       ("cp1252", "Windows-1252")):
         try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 
-from loratui.doctor.inputs.dataset import DatasetFacts, ImageFact
+from loratui.doctor.inputs.dataset import DatasetFacts, ImageFact, broken_image
 from loratui.doctor.registry import Hit, Text, TextList, predicate
 from loratui.i18n import N_
 from loratui.i18n import Message as M
@@ -53,8 +53,8 @@ def facts_from_report(report: DatasetReport, caption_extension: str | None,
         img = ImageFact(os.path.join(root, rec.path), top)
         broken = [k for k in rec.problems if k in _ERROR_KINDS]
         if broken:
-            d = details.get(broken[0], {}).get(rec.path, "")
-            img.error = M(N_("{kind}: {detail}"), kind=broken[0], detail=d) if d else broken[0]
+            problem = details.get(broken[0], {}).get(rec.path) or M(N_("not a usable image"))
+            img.error = broken_image(rec.path, problem, broken[0])
         elif rec.width:
             img.width, img.height = rec.width, rec.height
             img.mode = "PA" if rec.mode == "P" and rec.has_alpha else rec.mode

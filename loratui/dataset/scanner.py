@@ -94,10 +94,10 @@ def image_count_limits(overrides: dict | None = None) -> dict[str, int]:
     """ScanOptions' image-count fields from the doctor rules that judge the same count
     (rules/*.toml, with the `[doctor]` table's overrides), so a scan and `loratui doctor`
     give one folder the same finding."""
-    from loratui.doctor.catalog import load_catalog
+    from loratui.doctor.catalog import localized_catalog
     from loratui.doctor.engine import thresholds_for
 
-    catalog = load_catalog()
+    catalog = localized_catalog()   # the doctor's (its thresholds are the same in all languages)
     return {field: int(thresholds_for(catalog.get(code), overrides or {})[name])
             for field, (code, name) in _COUNT_RULES.items()}
 
@@ -153,9 +153,11 @@ def _probe(path: str, caption_files: list[tuple[str, str]], settings: tuple) -> 
             if not any(k in BROKEN for k, _ in problems):
                 problems.extend(pixel_problems(out, resolution, aspect))
     except OSError as exc:
-        problems.append(("unreadable", exc.strerror or str(exc)))
+        problems.append(("unreadable", M(N_("cannot be read ({error})"),
+                                         error=exc.strerror or str(exc))))
     except Exception as exc:   # a file we cannot make sense of never stops the scan
-        problems.append(("corrupt", f"{type(exc).__name__}: {exc}"))
+        problems.append(("corrupt", M(N_("cannot be read as an image ({error})"),
+                                      error=f"{type(exc).__name__}: {exc}")))
     captions = []
     for ext, cpath in caption_files:
         try:
@@ -256,12 +258,13 @@ def _pil_size(path: str, out: dict, report: bool = True) -> bool:
     except Exception as exc:   # UnidentifiedImageError, OSError, DecompressionBombError, ...
         msg = str(exc) or type(exc).__name__
         if "decompression bomb" in msg.lower():
-            out["problems"].append(("decompression-bomb", msg))
+            out["problems"].append(("decompression-bomb", M(
+                N_("Pillow refuses it as a decompression bomb ({error})"), error=msg)))
         elif report and type(exc).__name__ == "UnidentifiedImageError":
             out["problems"].append(("corrupt", M(N_("not an image: Pillow cannot identify its "
                                                     "content"))))
         elif report:
-            out["problems"].append(("corrupt", msg))
+            out["problems"].append(("corrupt", M(N_("cannot be decoded: {error}"), error=msg)))
         return False
 
 

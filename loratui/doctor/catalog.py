@@ -8,11 +8,15 @@ what, why, example, fix_safety), with the same `{placeholders}`; codes, names an
 are shared by every language.
 The parsed rules are kept in loratui's data cache (`loratui.datacache`): parsing them with
 tomllib costs more than the doctor's whole start-up budget. Their translations are cached
-apart (`zh-rules`) and read only when a language other than English is asked for.
+apart (`zh-rules`) and read only when a language other than English is asked for. A rule's
+long texts (title, message, fix, explanation) and its translation stay packed (`marshal`
+bytes) until first read: a run builds the strings of the few rules that find something,
+not of all of them.
 """
 
 from __future__ import annotations
 
+import marshal
 import os
 
 from loratui import datacache
@@ -39,15 +43,21 @@ class CatalogError(Exception):
     pass
 
 
+# A rule's texts that are packed until first read (`_pack_texts`).
+TEXT_FIELDS = ("title", "message", "fix", "explain")
+
+
 class Rule:
-    __slots__ = ("code", "explain", "fallback", "file", "fix", "inputs", "kinds", "lang",
-                 "message", "module", "name", "needles", "predicate", "refs", "regex",
-                 "severity", "supersedes", "thresholds", "title", "translation")
+    __slots__ = ("_texts", "_translation", "code", "fallback", "file", "inputs", "kinds",
+                 "lang", "module", "name", "needles", "predicate", "refs", "regex",
+                 "severity", "supersedes", "thresholds")
 
     def __init__(self, data: dict[str, Any], module: str, file: str) -> None:
         self.code: str = data["code"]
         self.name: str = data["name"]
-        self.title: str = data.get("title", "")
+        # TEXT_FIELDS as `_pack_texts` packed them, or as a dict (unpacked data)
+        self._texts: bytes | dict[str, Any] = data.get("_texts") or \
+            {k: data[k] for k in TEXT_FIELDS if k in data}
         self.severity: str = data["severity"]
         self.refs: tuple[str, ...] = tuple(data.get("refs", ()))
         inputs: list[str] = []
@@ -62,16 +72,40 @@ class Rule:
         self.needles: tuple[str, ...] = tuple(data.get("needles", ()))
         # Dataset-scanner finding kinds a rule reports (predicate `scan_findings`).
         self.kinds: tuple[str, ...] = tuple(data.get("kinds", ()))
-        self.message: str = data.get("message", "")
-        self.fix: dict[str, Any] | None = data.get("fix")
-        self.explain: dict[str, str] = dict(data.get("explain", {}))
         self.supersedes: tuple[str, ...] = tuple(data.get("supersedes", ()))
         # A fallback rule is dropped when another error/warning was found in the same file.
         self.fallback: bool = bool(data.get("fallback", False))
         self.file = file
         # The `[rule.<lang>]` texts of the language the catalog was loaded in, if any.
-        self.translation: dict[str, str] = {}
+        self._translation: bytes | dict[str, str] = {}
         self.lang: str | None = None
+
+    @property
+    def title(self) -> str:
+        return self._text_fields().get("title", "")
+
+    @property
+    def message(self) -> str:
+        return self._text_fields().get("message", "")
+
+    @property
+    def fix(self) -> dict[str, Any] | None:
+        return self._text_fields().get("fix")
+
+    @property
+    def explain(self) -> dict[str, str]:
+        return self._text_fields().get("explain", {})
+
+    @property
+    def translation(self) -> dict[str, str]:
+        if isinstance(self._translation, bytes):
+            self._translation = _unpack(self._translation)
+        return self._translation
+
+    def _text_fields(self) -> dict[str, Any]:
+        if isinstance(self._texts, bytes):
+            self._texts = _unpack(self._texts)
+        return self._texts
 
     def text(self, field: str) -> str:
         """A field in the catalog's language, English where it has no translation:
@@ -215,17 +249,43 @@ def _parse_all(files: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
             data["_file"] = name
             for lang in LANGUAGES:
                 if lang in data:
-                    translations[lang][data["code"]] = data.pop(lang)
-            out.append(data)
+                    translations[lang][data["code"]] = marshal.dumps(data.pop(lang))
+            out.append(_pack_texts(data))
     return out, translations
+
+
+def _pack_texts(data: dict[str, Any]) -> dict[str, Any]:
+    """A rule's data with its TEXT_FIELDS packed into `_texts` (read by `Rule` on first
+    use): loading the catalog then makes no strings for them."""
+    texts = {k: data.pop(k) for k in TEXT_FIELDS if k in data}
+    data["_texts"] = marshal.dumps(texts)
+    return data
+
+
+def _unpack(blob: bytes) -> dict[str, Any]:
+    value = marshal.loads(blob)   # our own data (the cache is checked before it is read)
+    return value if isinstance(value, dict) else {}
+
+
+# The shipped rules by language, read once per process: a command that both scans a
+# dataset (its image-count thresholds) and diagnoses reads the cache once.
+_shipped: dict[str, Catalog] = {}
 
 
 def localized_catalog(rules_dir: str | os.PathLike | None = None) -> Catalog:
     """The rules in the language messages are shown in now (`loratui.i18n.language()`:
-    `--lang`, `LORATUI_LANG`, the locale); English reads no translation at all."""
+    `--lang`, `LORATUI_LANG`, the locale); English reads no translation at all. The
+    shipped rules (no `rules_dir`) are loaded once per process and language; nothing
+    changes a `Rule` after loading."""
     from loratui.i18n import language
 
-    return load_catalog(rules_dir, lang=language())
+    lang = language()
+    if rules_dir is not None:
+        return load_catalog(rules_dir, lang=lang)
+    found = _shipped.get(lang)
+    if found is None:
+        found = _shipped[lang] = load_catalog(lang=lang)
+    return found
 
 
 def default_rules_dir() -> str:
@@ -247,8 +307,10 @@ def load_catalog(rules_dir: str | os.PathLike | None = None, *, use_cache: bool 
     if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
         raw = _parse_files(files)
     rules = [Rule(d, d["module"], d["_file"]) for d in raw]
-    codes = [r.code for r in rules]
-    dupes = sorted({c for c in codes if codes.count(c) > 1})
+    counts: dict[str, int] = {}
+    for rule in rules:
+        counts[rule.code] = counts.get(rule.code, 0) + 1
+    dupes = sorted(code for code, n in counts.items() if n > 1)
     if dupes:
         raise CatalogError(f"duplicate rule codes: {', '.join(dupes)}")
     if lang not in LANGUAGES:
@@ -259,7 +321,7 @@ def load_catalog(rules_dir: str | os.PathLike | None = None, *, use_cache: bool 
         translated = build(files)
     for rule in rules:
         table = translated.get(rule.code)
-        if isinstance(table, dict):
-            rule.translation = table
+        if isinstance(table, (bytes, dict)):
+            rule._translation = table
             rule.lang = lang
     return Catalog(rules, lang)

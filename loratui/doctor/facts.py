@@ -285,10 +285,15 @@ def shown_family(f: ConfigFacts) -> str | None:
         family_from_name(str(f.get("pretrained_model_name_or_path") or ""))
 
 
+def file_name(path: str) -> str:
+    """The last part of a Windows or POSIX path ("C:\\models\\x.ckpt" -> "x.ckpt")."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
 def family_from_name(name: str) -> str | None:
     if not name:
         return None
-    base = re.split(r"[\\/]", name)[-1] or name
+    base = file_name(name) or name
     if SDXL_NAME_HINTS.search(base):
         return "sdxl"
     if SD15_NAME_HINTS.search(base):

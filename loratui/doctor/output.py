@@ -41,10 +41,9 @@ def pad(text: str, columns: int) -> str:
     """`text` padded to `columns` terminal cells (a CJK character takes two)."""
     if text.isascii():
         return text.ljust(columns)
-    from unicodedata import east_asian_width
+    from loratui.cjk import cells
 
-    cells = sum(2 if east_asian_width(ch) in "WF" else 1 for ch in text)
-    return text + " " * max(0, columns - cells)
+    return text + " " * max(0, columns - cells(text))
 
 
 def use_color(stream=None) -> bool:

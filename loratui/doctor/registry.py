@@ -101,9 +101,10 @@ class Text:
 
 
 class TextList(Text):
-    """Computed parts joined into one: "a, b and c" in English, the catalogue's separators
-    in another language. `TextList([Text(...), ...], "and")`, `"comma"` or `"none"`
-    (parts that carry their own spacing)."""
+    """Computed parts joined into one, with the catalogue's separators in another language:
+    `TextList([Text(...), ...], "and")` joins clauses ("a and b"), `"comma"` ("a, b"),
+    `"items"` names ("a, b and c"; Chinese "a、b 和 c") or `"none"` (parts that carry their
+    own spacing)."""
 
     __slots__ = ("parts", "separator")
 
@@ -113,12 +114,23 @@ class TextList(Text):
         self.separator = separator
 
     def __str__(self) -> str:
+        if self.separator == "items":
+            return _items([str(p) for p in self.parts], ", ", " and ")
         sep = {"and": " and ", "none": ""}.get(self.separator, ", ")
         return sep.join(str(p) for p in self.parts)
 
     def localized(self) -> str:
         from loratui.i18n import localized, pgettext
 
+        parts = [str(localized(p)) for p in self.parts]
+        if self.separator == "items":
+            return _items(parts, pgettext("list of names", ", "),
+                          pgettext("list of names", " and "))
         sep = pgettext("list separator", " and ") if self.separator == "and" else \
             "" if self.separator == "none" else pgettext("list separator", ", ")
-        return sep.join(str(localized(p)) for p in self.parts)
+        return sep.join(parts)
+
+
+def _items(parts: list[str], comma: str, last: str) -> str:
+    """"a, b and c": the last two joined by `last`, the others by `comma`."""
+    return comma.join(parts[:-1]) + last + parts[-1] if len(parts) > 1 else "".join(parts)

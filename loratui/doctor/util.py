@@ -39,3 +39,26 @@ class LazyRe:
 # OSC ended by BEL (window titles, links), and two-byte ones (keypad modes, cursor
 # save / restore, reverse index). The log readers, the command finder and the watch share it.
 ANSI = LazyRe(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[=>78M]")
+
+# What a paste puts before each line of a log it quotes: markdown quote markers (a reply
+# quoting the log) and the RFC 3339 stamps of docker / RunPod / journald logs. The log
+# readers, the traceback parser and the command finder read lines without them.
+LINE_PREFIX = LazyRe(r"^(?:>[ \t]?)+|"
+                     r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?[ \t]")
+
+
+def unwrap_line(text: str) -> str:
+    """`text` without a quote marker or a log stamp before it (the indent after it kept)."""
+    if text[:1] == ">" or text[:1].isdigit():
+        return LINE_PREFIX.sub("", text, count=1)
+    return text
+
+
+def unwrap_lines(text: str) -> str:
+    """Every line of `text` without ANSI codes, quote markers or log stamps; the line
+    count is kept, so line numbers stay the paste's."""
+    if "\x1b" in text:
+        text = ANSI.sub("", text)
+    if ">" not in text and "T" not in text:
+        return text
+    return "\n".join(unwrap_line(line) for line in text.split("\n"))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loratui.cjk import cells, wrap
-from loratui.i18n import _, ngettext
+from loratui.i18n import N_, Message, _, ngettext
 from loratui.lora.block_layout import BlockLayout, layout_for
 from loratui.lora.names import split_key
 from loratui.lora.reader import LoraFile, _to_array, open_lora
@@ -95,12 +95,13 @@ def block_strengths(path: str | Path, lora: LoraFile | None = None) -> BlockStre
     fam = lora.family()[0] or lora.metadata_family()
     layout = layout_for(fam)
     if layout is None:
-        raise BlocksError(f"a {fam or 'unknown'}-family LoRA: block weights are mapped for "
-                          "SD1.x/SD2.x (17/26 blocks) and SDXL (12/20 blocks) LoRAs")
+        raise BlocksError(Message(N_("a {family}-family LoRA: block weights are mapped for "
+                                     "SD1.x/SD2.x (17/26 blocks) and SDXL (12/20 blocks) "
+                                     "LoRAs"), family=fam or Message(N_("unknown"))))
     pairs = module_pairs(lora)
     if not pairs:
-        raise BlocksError(f"no LoRA modules ({lora.format()} file): `loratui lora inspect` "
-                          "shows what it holds")
+        raise BlocksError(Message(N_("no LoRA modules ({format} file): `loratui lora inspect` "
+                                     "shows what it holds"), format=lora.format()))
     result = BlockStrengths(Path(lora.path), layout.family, layout,
                             dict.fromkeys(layout.blocks, 0.0), dict.fromkeys(layout.blocks, 0))
     alphas = lora.alphas()

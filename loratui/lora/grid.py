@@ -198,8 +198,9 @@ def load_grid_pipeline(base: Path, lora: Path):
     try:
         load_lora(pipe, lora, adapter=ADAPTER)
     except Exception as exc:
-        raise GridError(f"{lora}: diffusers cannot load this LoRA on {base.name}: "
-                        f"{str(exc).splitlines()[0][:200]}") from None
+        raise GridError(Message(N_("{path}: diffusers cannot load this LoRA on {base}: "
+                                   "{error}"), path=str(lora), base=base.name,
+                                error=str(exc).splitlines()[0][:200])) from None
     return pipe
 
 

@@ -6,6 +6,7 @@ import math
 from collections import Counter
 
 from loratui.lora.reader import LoraFile
+from loratui.userfiles import shown
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -118,8 +119,9 @@ def render(summary: dict[str, Any]) -> str:
 
     s = summary
     fam_names = {"sd15": "SD1.x", "sd2": "SD2.x", "sdxl": "SDXL", None: _("unknown")}
-    lines = [s["path"], ""]
-    fmt = s["format"] + (f" ({s['lycoris_algo']})" if s.get("lycoris_algo") else "")
+    lines = [shown(s["path"]), ""]
+    fmt = _("{format} ({algorithm})").format(format=s["format"], algorithm=s["lycoris_algo"]) \
+        if s.get("lycoris_algo") else s["format"]
     lines.append(_row(N_("format"), fmt))
     fam = fam_names.get(s["family"], s["family"])
     detail = []
@@ -129,7 +131,8 @@ def render(summary: dict[str, Any]) -> str:
         detail.append(_("metadata: {family}").format(
             family=fam_names.get(s["family_from_metadata"])))
     joined = pgettext("list separator", "; ").join(detail)
-    lines.append(_row(N_("family"), fam + (f"  ({joined})" if detail else "")))
+    lines.append(_row(N_("family"), _("{family}  ({detail})").format(family=fam, detail=joined)
+                      if detail else fam))
     lines.append(_row(N_("modules"), _("{n} ({unet} UNet, {te} text encoder), {tensors} tensors")
                       .format(n=s["modules"], unet=s["unet_modules"],
                               te=s["text_encoder_modules"], tensors=s["tensors"])))
@@ -171,11 +174,12 @@ def render(summary: dict[str, Any]) -> str:
     if s["metadata"] or s["modelspec"]:
         lines.append("  " + _("metadata"))
         for k, v in {**s["metadata"], **s["modelspec"]}.items():
-            text = str(v)
-            lines.append(f"    {k:<28} {text[:70] + '…' if len(text) > 70 else text}")
+            text = shown(str(v))      # the author's free text: no escape codes reach the terminal
+            lines.append(f"    {shown(k):<28} {text[:70] + '…' if len(text) > 70 else text}")
     else:
         lines.append(_row(N_("metadata"), _("none (A1111 cannot tell which base model it is "
                                             "for)")))
     if s["top_tags"]:
-        lines.append(_row(N_("top tags"), ", ".join(f"{t} ({c})" for t, c in s["top_tags"])))
+        lines.append(_row(N_("top tags"), ", ".join(f"{shown(t)} ({c})"
+                                                    for t, c in s["top_tags"])))
     return "\n".join(lines) + "\n"

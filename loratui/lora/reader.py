@@ -9,7 +9,9 @@ hand because numpy has no bf16.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 import struct
 from collections import Counter
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from loratui.i18n import N_
 from loratui.i18n import Message as M
+from loratui.userfiles import shown
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,7 +48,7 @@ LYCORIS_MARKERS = (".hada_w1_a", ".hada_w2_a", ".lokr_w1", ".lokr_w2", ".oft_blo
 
 class LoraError(Exception):
     """Not a readable safetensors file. `kind`: empty, too-small, lfs-pointer, pickle,
-    zip, header-too-large, bad-header, bad-offsets, not-a-file."""
+    zip, header-too-large, bad-header, bad-metadata, bad-offsets, not-a-file."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -311,7 +314,7 @@ def read_header(path: Path) -> tuple[int, int, dict[str, Any]]:
     """(file size, header length, parsed header) with every check done before parsing."""
     path = Path(path)
     if not path.is_file():
-        raise LoraError("not-a-file", M(N_("not a file")))
+        raise LoraError("not-a-file", not_a_file(path))
     size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(64)
@@ -328,16 +331,20 @@ def read_header(path: Path) -> tuple[int, int, dict[str, Any]]:
         if n > MAX_HEADER or n + 8 > size:
             raise LoraError("header-too-large", M(
                 N_("the header says it is {n} bytes long but the file has {size} bytes: "
-                   "\"HeaderTooLarge\" — truncated or not safetensors"), n=n, size=size))
+                   "\"HeaderTooLarge\" — truncated or not safetensors; download or copy it "
+                   "again"), n=n, size=size))
         if n < 2:
             raise LoraError("too-small", M(N_("\"header too small\": the header is empty")))
         fh.seek(8)
         raw = fh.read(n)
+    if raw.lstrip().startswith((b"[", b'"')):
+        raise LoraError("bad-header", M(N_("\"InvalidHeaderDeserialization\": the header is "
+                                           "JSON but not an object of tensors")))
     if not raw.lstrip().startswith(b"{"):
         raise LoraError("bad-header", M(N_("\"InvalidHeaderDeserialization\": the header is not "
                                            "JSON")))
     try:
-        header = json.loads(raw.decode("utf-8"))
+        header = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         raise LoraError("bad-header", f"\"InvalidHeaderDeserialization\": {exc}") from None
     except RecursionError:
@@ -350,39 +357,95 @@ def read_header(path: Path) -> tuple[int, int, dict[str, Any]]:
     return size, n, header
 
 
+def not_a_file(path: Path) -> str:
+    """What a path that is not a regular file is, and what to give instead."""
+    if path.is_symlink() and not path.exists():
+        try:
+            path.stat()
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return M(N_("a symbolic link loop (it points back to itself): fix or delete "
+                            "the link"))
+        return M(N_("a symbolic link to {target}, which does not exist: fix or delete the "
+                    "link"), target=shown(os.readlink(path)))
+    if path.is_dir():
+        return M(N_("a folder, not a file: give the .safetensors file inside it"))
+    if path.exists():
+        return M(N_("not a regular file (a device or a pipe): give the .safetensors file "
+                    "itself"))
+    return M(N_("no such file: check the path"))
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON (the safetensors library refuses it)")
+
+
+def _metadata(raw: Any) -> dict[str, str]:
+    """`__metadata__` as the safetensors library reads it: an object of strings. Anything
+    else makes A1111, ComfyUI and diffusers refuse the whole file, so it is an error here."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise LoraError("bad-metadata", M(
+            N_("`__metadata__` is a {kind}, not an object of strings: A1111, ComfyUI and "
+               "diffusers refuse the file (\"InvalidHeaderDeserialization\"); save it again "
+               "with a tool that writes string metadata"), kind=type(raw).__name__))
+    for key, value in raw.items():
+        if not isinstance(value, str):
+            raise LoraError("bad-metadata", M(
+                N_("metadata `{key}` is {value}, not a string: A1111, ComfyUI and diffusers "
+                   "refuse the file (\"InvalidHeaderDeserialization\"); save it again with a "
+                   "tool that writes string metadata"), key=shown(key),
+                value=shown(f"{json.dumps(value)[:40]}")))
+    return raw
+
+
 def open_lora(path: str | Path) -> LoraFile:
     path = Path(path)
     size, n, header = read_header(path)
     data_len = size - 8 - n
-    metadata_raw = header.pop("__metadata__", {}) or {}
-    metadata = {str(k): v if isinstance(v, str) else json.dumps(v)
-                for k, v in metadata_raw.items()} if isinstance(metadata_raw, dict) else {}
+    metadata = _metadata(header.pop("__metadata__", None))
     tensors: dict[str, TensorInfo] = {}
     for name, info in header.items():
         if not isinstance(info, dict):
-            raise LoraError("bad-header", M(N_("tensor `{name}` has no dtype/shape/offsets"),
-                                            name=name))
+            raise LoraError("bad-header", M(N_("tensor `{name}` has no dtype/shape/offsets (a "
+                                               "damaged or crafted file)"),
+                                            name=shown(name)))
         dtype = info.get("dtype")
         shape = info.get("shape")
         offsets = info.get("data_offsets")
+        if isinstance(dtype, str) and dtype not in DTYPE_SIZES:
+            raise LoraError("bad-header", M(
+                N_("tensor `{name}` has dtype {dtype}, which the safetensors format does not "
+                   "define: a damaged file, or one from a newer writer; save it again as "
+                   "F16, BF16 or F32"), name=shown(name), dtype=shown(dtype[:20])))
         if dtype not in DTYPE_SIZES or not isinstance(shape, list) or \
                 not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
                         for s in shape) or \
                 not isinstance(offsets, list) or len(offsets) != 2 or \
                 not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets):
-            raise LoraError("bad-header", M(N_("tensor `{name}` has an invalid entry: {entry}"),
-                                            name=name, entry=f"{info!r:.120}"))
+            raise LoraError("bad-header", M(N_("tensor `{name}` has an invalid entry: {entry} "
+                                               "(a damaged or crafted file)"),
+                                            name=shown(name), entry=shown(f"{info!r:.120}")))
         start, end = offsets
         t = TensorInfo(name, dtype, shape, start, end)
+        if start < 0 or end < start:
+            raise LoraError("bad-offsets", M(N_("tensor `{name}` has impossible offsets "
+                                                "{start}–{end}: \"InvalidOffset\" — a damaged or "
+                                                "crafted file"), name=shown(name), start=start,
+                                             end=end))
         if not 0 <= start <= end <= data_len:
             raise LoraError("bad-offsets", M(N_("tensor `{name}` lies outside the file (bytes "
                                                 "{start}–{end} of {size}): the file is "
-                                                "truncated"), name=name, start=start, end=end,
+                                                "truncated; download or copy it again"), name=name, start=start, end=end,
                                              size=data_len))
         if end - start != t.numel * DTYPE_SIZES[dtype]:
-            raise LoraError("bad-offsets", M(N_("tensor `{name}`: {n} bytes for shape {shape} "
-                                                "{dtype}"), name=name, n=end - start,
-                                             shape=shape, dtype=dtype))
+            raise LoraError("bad-offsets", M(N_("tensor `{name}` holds {n} bytes but shape "
+                                                "{shape} {dtype} needs {need}: "
+                                                "\"TensorInvalidInfo\" — a damaged or crafted "
+                                                "file"), name=shown(name), n=end - start,
+                                             shape=shown(str(shape)[:80]), dtype=dtype,
+                                             need=t.numel * DTYPE_SIZES[dtype]))
         tensors[name] = t
     _check_no_overlap(tensors)
     return LoraFile(path, size, n, tensors, metadata)

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from loratui.i18n import N_, Message
 from loratui.lora.names import kohya_to_path, split_key
 from loratui.lora.reader import LoraError, open_lora
-from loratui.wording import plural
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -107,11 +107,13 @@ def load_weights(path: str | Path) -> LoraWeights:
     lora = open_lora(path)  # LoraError on anything that is not safetensors
     fmt = lora.format()
     if fmt == "lycoris":
-        raise WeightsError(f"a LyCORIS file ({lora.lycoris_algo() or 'not plain LoRA'}): the "
-                           "LoRA tools work on plain LoRA / LoCon up·down pairs only")
+        algorithm = lora.lycoris_algo()
+        raise WeightsError(Message(N_("a LyCORIS file ({algorithm}): the LoRA tools work on "
+                                      "plain LoRA / LoCon up·down pairs only"),
+                                   algorithm=algorithm or Message(N_("not plain LoRA"))))
     if fmt in ("checkpoint", "unknown"):
-        raise WeightsError(f"not a LoRA ({fmt} tensor names): `loratui lora inspect` shows "
-                           "what it holds")
+        raise WeightsError(Message(N_("not a LoRA ({format} tensor names): `loratui lora "
+                                      "inspect` shows what it holds"), format=fmt))
     tensors = load_file(str(path))
     parts: dict[str, dict[str, Any]] = {}
     unknown = []
@@ -122,16 +124,21 @@ def load_weights(path: str | Path) -> LoraWeights:
             continue
         parts.setdefault(split[0], {})[split[1]] = tensor
     if unknown:
-        raise WeightsError(f"{plural(len(unknown), 'tensor')} the LoRA tools do not handle, e.g. "
-                           f"`{unknown[0]}` (DoRA scales or LyCORIS parts)")
+        raise WeightsError(Message.ngettext(
+            "{n} tensor the LoRA tools do not handle, e.g. `{key}` (DoRA scales or LyCORIS "
+            "parts)", "{n} tensors the LoRA tools do not handle, e.g. `{key}` (DoRA scales or "
+            "LyCORIS parts)", len(unknown), key=unknown[0]))
     modules: dict[str, Module] = {}
     for name, p in parts.items():
         if "down" not in p or "up" not in p:
-            raise WeightsError(f"module `{name}` has no {'up' if 'down' in p else 'down'} "
-                               "tensor: the file is incomplete")
+            raise WeightsError(Message(N_("module `{name}` has no up tensor: the file is "
+                                          "incomplete") if "down" in p else
+                                       N_("module `{name}` has no down tensor: the file is "
+                                          "incomplete"), name=name))
         if p["up"].shape[1] != p["down"].shape[0]:
-            raise WeightsError(f"module `{name}`: lora_up rank {p['up'].shape[1]} ≠ "
-                               f"lora_down rank {p['down'].shape[0]}")
+            raise WeightsError(Message(N_("module `{name}`: lora_up rank {up} ≠ lora_down "
+                                          "rank {down}"), name=name, up=p["up"].shape[1],
+                                       down=p["down"].shape[0]))
         modules[name] = Module(p["down"], p["up"], p.get("alpha"))
     if fmt == "peft":
         _peft_alphas(modules, lora.metadata)

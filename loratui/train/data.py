@@ -66,8 +66,9 @@ def image_size(path: Path) -> tuple[int, int]:
         raise ImageReadError(path, _decode_problem(exc)) from exc
     limit = Image.MAX_IMAGE_PIXELS
     if (limit and width * height > limit) or not width:
-        raise ImageReadError(path, f"over Pillow's decompression-bomb limit of {limit:,} pixels; "
-                             "shrink it (loratui dataset prepare) or remove it")
+        raise ImageReadError(path, Message(
+            N_("over Pillow's decompression-bomb limit of {limit} pixels; shrink it "
+               "(loratui dataset prepare) or remove it"), limit=f"{limit:,}"))
     return width, height
 
 
@@ -138,9 +139,9 @@ def scan(root: Path | str, *, caption_ext: str = ".txt", trigger: str = "",
     Hidden files (`.name`, macOS `._name`, loratui's own temp files) are not data, as in
     kohya's glob."""
     root = Path(root)
-    kind = "regularisation" if is_reg else "dataset"
     if not root.is_dir():
-        raise DatasetError(f"{root}: {kind} folder not found")
+        raise DatasetError(Message(N_("{path}: regularisation folder not found") if is_reg
+                                   else N_("{path}: dataset folder not found"), path=str(root)))
     items: list[Item] = []
     warnings: list[str] = []
     trigger = trigger.strip()
@@ -179,8 +180,10 @@ def scan(root: Path | str, *, caption_ext: str = ".txt", trigger: str = "",
             items.append(Item(path, caption, reps, is_reg, width, height,
                               folder.name if folder != root else root.name))
     if not items:
-        raise DatasetError(f"{root}: no images found ({', '.join(IMAGE_EXTS)}) in the {kind} "
-                           "folder or its sub-folders")
+        where = N_("{path}: no images found ({types}) in the regularisation folder or its "
+                   "sub-folders") if is_reg else \
+            N_("{path}: no images found ({types}) in the dataset folder or its sub-folders")
+        raise DatasetError(Message(where, path=str(root), types=", ".join(IMAGE_EXTS)))
     return items, warnings
 
 

@@ -23,12 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loratui.i18n import N_, Message, message_of
+from loratui.i18n import N_, Message, joined, message_of
 from loratui.train import data as D
 from loratui.train.parts import StopRequested, TrainingStopped, make_optimizer, set_attention
 from loratui.train.runfolder import RunWriter, utc_now
 from loratui.train.trackers import RunTrackers, epoch_scalars, step_scalars
-from loratui.wording import plural
 
 log = logging.getLogger("loratui.train")
 
@@ -269,8 +268,9 @@ class Trainer:
             if j not in self.skipped:
                 yield j
         w, h = item.bucket
-        raise D.DatasetError(f"{item.path.parent}: no readable image is left in the {w}x{h} "
-                             "bucket; check the files named above (train.log)")
+        raise D.DatasetError(Message(N_("{path}: no readable image is left in the {size} "
+                                        "bucket; check the files named above (train.log)"),
+                                     path=str(item.path.parent), size=f"{w}x{h}"))
 
     def _load_batch(self, indices: list[int]):
         """(indices used, pixels) of a micro-batch. An image that cannot be read any more
@@ -310,8 +310,9 @@ class Trainer:
             latents = {new: latents[old] for new, old in enumerate(kept)}
             self.skipped = set()
             if not self.plan.train_items:
-                raise D.DatasetError(f"{self.cfg.dataset.dir}: none of the training images "
-                                     "can be read; see the files named in train.log")
+                raise D.DatasetError(Message(N_("{path}: none of the training images can be "
+                                                "read; see the files named in train.log"),
+                                             path=str(self.cfg.dataset.dir)))
         self.latents = latents
         log.info("cached %d latents in %.1f s", len(self.latents), time.perf_counter() - t0)
 
@@ -496,7 +497,8 @@ class Trainer:
                     started_at=self.started_at, pid=__import__("os").getpid())
         if self.run is not None:
             self.run.event("resumed" if self.resume else "started",
-                           f"step {self.step}/{self.max_steps}", step=self.step,
+                           Message(N_("step {step}/{max_steps}"), step=self.step,
+                                   max_steps=self.max_steps), step=self.step,
                            max_steps=self.max_steps)
             self._start_trackers()
         t_start = time.perf_counter()
@@ -650,12 +652,14 @@ class Trainer:
         try:
             write()
         except OSError as exc:
-            good = f"the last good checkpoint, {self.last_checkpoint.name}, is kept" \
-                if self.last_checkpoint else "earlier files are kept"
-            raise TrainingStopped("disk", f"{target}: cannot be written "
-                                  f"({exc.strerror or exc}); {good}. Free some disk space "
-                                  "(or change output.dir), then resume with `loratui train "
-                                  f"--resume {self.run.path}`") from exc
+            good = Message(N_("the last good checkpoint, {name}, is kept"),
+                           name=self.last_checkpoint.name) if self.last_checkpoint else \
+                Message(N_("earlier files are kept"))
+            raise TrainingStopped("disk", Message(
+                N_("{path}: cannot be written ({error}); {kept}. Free some disk space (or "
+                   "change output.dir), then resume with {command}"), path=str(target),
+                error=str(exc.strerror or exc), kept=good,
+                command=f"`loratui train --resume {self.run.path}`")) from exc
 
     def _export(self, path: Path) -> Path:
         from loratui.train.export import export_lora, tag_frequency
@@ -698,8 +702,9 @@ class Trainer:
 
         folders = resume.state_folders(self.run.path / "checkpoints") if self.run else []
         if not folders:
-            raise TrainingStopped("resume", f"{self.run.path if self.run else '?'}: no "
-                                  "resumable state (checkpoints/resume*/) in this run")
+            raise TrainingStopped("resume", Message(
+                N_("{path}: no resumable state (checkpoints/resume*/) in this run"),
+                path=str(self.run.path) if self.run else "?"))
         models = self._resume_models()
         per_process = math.ceil(self.batches_per_epoch / self.accel.num_processes)
 
@@ -715,7 +720,7 @@ class Trainer:
             try:
                 c = resume.load(folder, models=models, optimizer=self.optimizer, check=check)
             except resume.StateError as exc:
-                damaged.append(str(exc))
+                damaged.append(message_of(exc))
                 log.warning("resume state damaged: %s", exc)
                 if self.run is not None:
                     self.run.event("warning", Message(N_("resume state damaged: {problem}"),
@@ -724,7 +729,8 @@ class Trainer:
                 continue
             break
         else:
-            raise TrainingStopped("resume", "no intact resume state: " + "; ".join(damaged))
+            raise TrainingStopped("resume", Message(N_("no intact resume state: {problems}"),
+                                                    problems=joined(damaged)))
         self.step, self.epoch = c["step"], c["epoch"]
         self.micro_in_epoch, self.micro_total = c["micro_in_epoch"], c["micro_total"]
         self.loss_avg, self._resume_step = c.get("loss_avg"), c["step"]
@@ -783,8 +789,10 @@ class Trainer:
                                folder=self.run.path / "samples", tag=tag,
                                resolution=cfg.dataset.resolution, steps=cfg.sample.steps,
                                seed=cfg.sample.seed, device=self.device)
-        self.run.event("sample", plural(len(paths), "sample image"), paths=[str(p) for p in paths],
-                       step=self.step, epoch=self.epoch, prompts=self.prompts)
+        self.run.event("sample", Message.ngettext("{n} sample image", "{n} sample images",
+                                                  len(paths)),
+                       paths=[str(p) for p in paths], step=self.step, epoch=self.epoch,
+                       prompts=self.prompts)
         return paths
 
     # ------------------------------------------------------------------ processes
@@ -825,9 +833,12 @@ class Trainer:
         if self.run is not None and self.main:
             self.run.set_state(self.run.raw_state().get("state", "running"), ranks=ranks)
         if len({r["lora_digest"] for r in ranks}) > 1 or len({r["step"] for r in ranks}) > 1:
-            raise TrainingStopped("processes", "the training processes went out of step: "
-                                  + ", ".join(f"rank {r['rank']} step {r['step']} weights "
-                                              f"{r['lora_digest']}" for r in ranks))
+            ranks_said = [Message(N_("rank {rank} step {step} weights {digest}"),
+                                  rank=r["rank"], step=r["step"], digest=r["lora_digest"])
+                          for r in ranks]
+            raise TrainingStopped("processes", Message(
+                N_("the training processes went out of step: {ranks}"),
+                ranks=joined(ranks_said, N_("{first}, {second}"))))
 
     # ------------------------------------------------------------------ endings
     def _state(self, state: str, **fields: Any) -> None:

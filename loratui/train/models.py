@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loratui.i18n import N_, Message, message_of
 from loratui.modelfolder import read_json
 from loratui.resources import data_dir
 from loratui.train.quiet import quiet_libraries, set_quiet_env
@@ -68,34 +69,37 @@ def load_components(base: str | Path, *, config_dir: Path | str | None = None,
     set_quiet_env()
     path = Path(base).expanduser()
     if not str(base):
-        raise ModelLoadError("model.base is empty: set it to a diffusers folder or a "
-                             ".safetensors checkpoint")
+        raise ModelLoadError(Message(N_("model.base is empty: set it to a diffusers folder or "
+                                        "a .safetensors checkpoint")))
     if not path.exists():
-        raise ModelLoadError(f"{path}: base model not found (model.base must be a local "
-                             "diffusers folder or a .safetensors file; nothing is downloaded)")
+        raise ModelLoadError(Message(N_("{path}: base model not found (model.base must be a "
+                                        "local diffusers folder or a .safetensors file; "
+                                        "nothing is downloaded)"), path=str(path)))
     from loratui.basemodel import weights_problem
 
     problem = weights_problem(path)     # safetensors only, checked from the headers
     if problem:
         raise ModelLoadError(problem)
     if path.suffix.lower() in PICKLE_SUFFIXES and not path.is_dir():
-        raise ModelLoadError(f"{path}: pickle checkpoints ({path.suffix}) can run code when "
-                             "loaded and are refused; convert it to .safetensors first")
+        raise ModelLoadError(Message(N_("{path}: pickle checkpoints ({suffix}) can run code "
+                                        "when loaded and are refused; convert it to "
+                                        ".safetensors first"), path=str(path),
+                                     suffix=path.suffix))
     if family is None:
         from loratui import families
 
         try:
             family = families.resolve(path)
         except families.FamilyError as exc:
-            raise ModelLoadError(str(exc)) from None
+            raise ModelLoadError(message_of(exc)) from None
     if path.is_dir():
         comps = _load_folder(path, family)
     elif path.suffix.lower() in SINGLE_FILE_SUFFIXES:
         comps = _load_single_file(path, family, Path(config_dir) if config_dir
                                   else family.config_dir)
     else:
-        raise ModelLoadError(f"{path}: not a diffusers folder (model_index.json) nor a "
-                             ".safetensors checkpoint")
+        raise ModelLoadError(Message(N_("{path}: not a diffusers folder (model_index.json) "
+                                        "nor a .safetensors checkpoint"), path=str(path)))
     if vae:
         comps.vae = load_vae(vae)
     return comps
@@ -111,7 +115,8 @@ def _classes(family):
 
 def _load_folder(path: Path, family=None) -> Components:
     if not (path / "model_index.json").is_file():
-        raise ModelLoadError(f"{path}: no model_index.json — not a diffusers model folder")
+        raise ModelLoadError(Message(N_("{path}: no model_index.json — not a diffusers model "
+                                        "folder"), path=str(path)))
     if family is None:
         from loratui import families
 
@@ -138,8 +143,9 @@ def _load_folder(path: Path, family=None) -> Components:
             source=str(path), family=family,
         )
     except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"{path}: cannot load the diffusers {family.label} model "
-                             f"({exc})") from None
+        raise ModelLoadError(Message(N_("{path}: cannot load the diffusers {family} model "
+                                        "({error})"), path=str(path), family=family.label,
+                                     error=str(exc))) from None
 
 
 def load_vae(vae: str | Path):
@@ -152,13 +158,15 @@ def load_vae(vae: str | Path):
             sub = "vae" if (path / "vae" / "config.json").is_file() else None
             return AutoencoderKL.from_pretrained(path, subfolder=sub, local_files_only=True)
         if path.suffix.lower() in PICKLE_SUFFIXES:
-            raise ModelLoadError(f"{path}: pickle VAE files are refused; use .safetensors")
+            raise ModelLoadError(Message(N_("{path}: pickle VAE files are refused; use "
+                                            ".safetensors"), path=str(path)))
         if path.suffix.lower() == ".safetensors" and path.is_file():
             return AutoencoderKL.from_single_file(str(path), local_files_only=True)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        raise ModelLoadError(f"{path}: cannot load the VAE ({exc})") from None
-    raise ModelLoadError(f"{path}: model.vae must be a diffusers VAE folder or a .safetensors "
-                         "file")
+        raise ModelLoadError(Message(N_("{path}: cannot load the VAE ({error})"),
+                                     path=str(path), error=str(exc))) from None
+    raise ModelLoadError(Message(N_("{path}: model.vae must be a diffusers VAE folder or a "
+                                    ".safetensors file"), path=str(path)))
 
 
 def _fit(tokenizer, text_encoder):
@@ -198,9 +206,10 @@ def single_file_tokenizer(checkpoint: Path, pad_token: str | None = None):
     try:
         return CLIPTokenizer.from_pretrained(tok_dir, local_files_only=True, **kw)
     except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"{tok_dir}: cannot load this CLIP tokenizer ({exc}); remove it "
-                             "(or unset LORATUI_CLIP_TOKENIZER) to use the built-in one") \
-            from None
+        raise ModelLoadError(Message(N_("{path}: cannot load this CLIP tokenizer ({error}); "
+                                        "remove it (or unset LORATUI_CLIP_TOKENIZER) to use "
+                                        "the built-in one"), path=str(tok_dir),
+                                     error=str(exc))) from None
 
 
 def single_file_tokenizers(checkpoint: Path, family) -> dict[str, Any]:
@@ -222,8 +231,9 @@ def _load_single_file(path: Path, family, config: Path) -> Components:
         pipe = family.pipeline_class().from_single_file(
             str(path), config=str(config), local_files_only=True, **tokenizers, **extra)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        raise ModelLoadError(f"{path}: cannot load the single-file checkpoint as "
-                             f"{family.label} ({exc})") from None
+        raise ModelLoadError(Message(N_("{path}: cannot load the single-file checkpoint as "
+                                        "{family} ({error})"), path=str(path),
+                                     family=family.label, error=str(exc))) from None
     sched_cfg = dict(pipe.scheduler.config)
     return Components(unet=pipe.unet, vae=pipe.vae,
                       text_encoders=[getattr(pipe, s.attr) for s in family.text_encoders],

@@ -6,6 +6,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from loratui.i18n import N_, Message
+
 log = logging.getLogger("loratui.train")
 
 
@@ -64,12 +66,14 @@ def make_optimizer(opt, groups):
 
     spec = OPTIMIZERS.get(opt.name)
     if spec is None:
-        raise TrainingStopped("config", f"unknown optimizer {opt.name!r}")
+        raise TrainingStopped("config", Message(N_("unknown optimizer {name}"),
+                                                name=repr(opt.name)))
     try:
         factory = getattr(importlib.import_module(spec.module), spec.cls)
     except ImportError:
         if not spec.package:
             raise
-        raise TrainingStopped("config", f"optimizer.name = {opt.name} needs {spec.package}"
-                              f"{spec.note}: pip install {spec.package}, or use AdamW") from None
+        raise TrainingStopped("config", Message(
+            N_("optimizer.name = {name} needs {package}{note}: pip install {package}, or use "
+               "AdamW"), name=opt.name, package=spec.package, note=spec.note)) from None
     return factory(groups, weight_decay=opt.weight_decay, **spec.kwargs)

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from loratui.atomic import atomic_write_bytes, atomic_write_text
+from loratui.i18n import N_, Message
 from loratui.runs import EPOCH_STATE_PREFIX, STATE_DIRS, TRAINER_FILE
-from loratui.wording import plural
 
 # safetensors files, named `.st` so that LoRA browsers (A1111's Lora tab, `loratui doctor` on
 # a run folder) do not take the resume state for a LoRA.
@@ -40,7 +40,7 @@ class StateError(Exception):
 
     def __init__(self, path: Path, reason: str):
         self.path, self.reason = Path(path), reason
-        super().__init__(f"{path}: {reason}")
+        super().__init__(Message(N_("{path}: {reason}"), path=str(path), reason=reason))
 
 
 def sha256_file(path: Path) -> str:
@@ -165,15 +165,16 @@ def read_counters(folder: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise StateError(path, "missing") from None
+        raise StateError(path, Message(N_("missing"))) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise StateError(path, f"cannot be read ({exc})") from None
+        raise StateError(path, Message(N_("cannot be read ({error})"), error=str(exc))) from None
     try:
         fields = json.loads(text)
     except (ValueError, RecursionError):
-        raise StateError(path, "is not valid JSON (truncated or overwritten)") from None
+        raise StateError(path, Message(N_("is not valid JSON (truncated or overwritten)"))) \
+            from None
     if not isinstance(fields, dict):
-        raise StateError(path, "is not a JSON object")
+        raise StateError(path, Message(N_("is not a JSON object")))
     if fields.get("format", 1) >= 2:
         claimed = fields.pop("checksum", None)
         try:
@@ -181,16 +182,17 @@ def read_counters(folder: Path) -> dict[str, Any]:
         except ValueError:
             actual = None
         if claimed != actual:
-            raise StateError(path, "its checksum does not match its contents (changed or "
-                             "damaged on disk)")
+            raise StateError(path, Message(N_("its checksum does not match its contents "
+                                              "(changed or damaged on disk)")))
     return fields
 
 
 def _count(fields: dict[str, Any], key: str, path: Path, low: int, high: float) -> int:
     value = fields.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise StateError(path, f"{key} = {value!r} is not possible in this run "
-                         f"(expected a whole number from {low} to {high:g})")
+        raise StateError(path, Message(N_("{key} = {value} is not possible in this run "
+                                          "(expected a whole number from {low} to {high})"),
+                                       key=key, value=repr(value), low=low, high=f"{high:g}"))
     return value
 
 
@@ -199,18 +201,22 @@ def check_counters(fields: dict[str, Any], path: Path, *, max_steps: int, epochs
     """The counters fit this run: no negative, absurd or contradictory numbers."""
     saved_procs = fields.get("num_processes", 1)
     if saved_procs != num_processes:
-        raise StateError(path, f"saved by {saved_procs} training process(es), resumed with "
-                         f"{num_processes}: resume with --gpus {saved_procs}")
+        raise StateError(path, Message(N_("saved by {saved} training process(es), resumed "
+                                          "with {now}: resume with --gpus {saved}"),
+                                       saved=saved_procs, now=num_processes))
     step = _count(fields, "step", path, 0, max_steps)
     epoch = _count(fields, "epoch", path, 0, epochs)
     _count(fields, "micro_in_epoch", path, 0, micro_per_epoch)
     _count(fields, "micro_total", path, step, epochs * micro_per_epoch)
     if epoch and not (epoch - 1) * steps_per_epoch <= step <= epoch * steps_per_epoch:
-        raise StateError(path, f"step {step} cannot be in epoch {epoch} "
-                         f"({plural(steps_per_epoch, 'step')} per epoch)")
+        raise StateError(path, Message.ngettext(
+            "step {step} cannot be in epoch {epoch} ({n} step per epoch)",
+            "step {step} cannot be in epoch {epoch} ({n} steps per epoch)", steps_per_epoch,
+            step=step, epoch=epoch))
     loss = fields.get("loss_avg")
     if loss is not None and (not isinstance(loss, (int, float)) or not math.isfinite(loss)):
-        raise StateError(path, f"loss_avg = {loss!r} is not a finite number")
+        raise StateError(path, Message(N_("loss_avg = {value} is not a finite number"),
+                                       value=repr(loss)))
 
 
 def _load_tensors(folder: Path, name: str, fields: dict[str, Any]):
@@ -219,21 +225,24 @@ def _load_tensors(folder: Path, name: str, fields: dict[str, Any]):
 
     path = folder / name
     if not path.is_file():
-        raise StateError(path, "missing")
+        raise StateError(path, Message(N_("missing")))
     expected = (fields.get("files") or {}).get(name)
     if fields.get("format", 1) >= 2:
         if not isinstance(expected, dict) or "sha256" not in expected:
-            raise StateError(folder / TRAINER_FILE, f"has no checksum for {name}")
+            raise StateError(folder / TRAINER_FILE, Message(N_("has no checksum for {name}"),
+                                                            name=name))
         if path.stat().st_size != expected.get("bytes") or sha256_file(path) != \
                 expected["sha256"]:
-            raise StateError(path, "its sha256 differs from the one saved in trainer.json "
-                             "(truncated, overwritten or damaged on disk)")
+            raise StateError(path, Message(N_("its sha256 differs from the one saved in "
+                                              "trainer.json (truncated, overwritten or "
+                                              "damaged on disk)")))
     try:
         with safe_open(str(path), framework="pt") as fh:
             metadata = fh.metadata() or {}
         return load_file(str(path)), metadata
     except (SafetensorError, OSError, ValueError) as exc:
-        raise StateError(path, f"is not a readable safetensors file ({exc})") from None
+        raise StateError(path, Message(N_("is not a readable safetensors file ({error})"),
+                                       error=str(exc))) from None
 
 
 def _check_lora(path: Path, models: dict[str, Any], tensors: dict[str, Any]) -> None:
@@ -245,11 +254,13 @@ def _check_lora(path: Path, models: dict[str, Any], tensors: dict[str, Any]) -> 
                 continue
             key = f"{prefix}.{name}"
             if key not in tensors:
-                raise StateError(path, f"lacks {key}: saved with other network settings")
+                raise StateError(path, Message(N_("lacks {key}: saved with other network "
+                                                  "settings"), key=key))
             if tuple(tensors[key].shape) != tuple(param.shape):
-                raise StateError(path, f"{key} has shape {tuple(tensors[key].shape)}, the model "
-                                 f"{tuple(param.shape)}: saved with another network.rank or "
-                                 "model")
+                raise StateError(path, Message(
+                    N_("{key} has shape {saved}, the model {model}: saved with another "
+                       "network.rank or model"), key=key, saved=str(tuple(tensors[key].shape)),
+                    model=str(tuple(param.shape))))
 
 
 def _check_optimizer(path: Path, optimizer, tensors: dict[str, Any], layout: Any) -> dict:
@@ -269,7 +280,8 @@ def _check_optimizer(path: Path, optimizer, tensors: dict[str, Any], layout: Any
     except StateError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-        raise StateError(path, f"does not fit this run's optimiser ({exc})") from None
+        raise StateError(path, Message(N_("does not fit this run's optimiser ({error})"),
+                                       error=str(exc))) from None
     return state
 
 
@@ -290,11 +302,11 @@ def load(folder: Path, *, models: dict[str, Any], optimizer,
     tensors, metadata = _load_tensors(folder, OPTIMIZER_FILE, fields)
     rng = tensors.pop("rng.torch", None)
     if rng is None or rng.dtype != torch.uint8:
-        raise StateError(opt_path, "lacks the random generator state")
+        raise StateError(opt_path, Message(N_("lacks the random generator state")))
     try:
         layout = json.loads(metadata["layout"])
     except (KeyError, ValueError, RecursionError):
-        raise StateError(opt_path, "lacks a readable optimiser layout") from None
+        raise StateError(opt_path, Message(N_("lacks a readable optimiser layout"))) from None
     opt_state = _check_optimizer(opt_path, optimizer, tensors, layout)
     load_lora_state(models, lora)
     optimizer.load_state_dict(opt_state)

@@ -62,6 +62,10 @@ class RunWriter(RunFolder):
         if not self.enabled:
             return {}
         st = self.raw_state()
+        if "error" in fields:  # English for other tools; its msgid and arguments beside it
+            error = fields["error"]
+            fields["error_message"] = message_fields(error) if isinstance(error, Message) \
+                else None
         st.update(fields)
         st.update(state=state, updated_at=utc_now(), host=socket.gethostname())
         text = json.dumps(st, indent=2) + "\n"

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from textual.message import Message
+from textual.message_pump import MessagePump
+from textual.worker import get_current_worker
 
 
 @dataclass
@@ -50,3 +52,10 @@ class TaskDone(Message):
     task: str
     result: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def post_if_current(target: MessagePump, message: Message) -> None:
+    """Post from an exclusive worker unless a newer worker of its group has replaced it: a
+    result that finishes late must not overwrite the one of the newer input."""
+    if not get_current_worker().is_cancelled:
+        target.post_message(message)

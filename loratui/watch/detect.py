@@ -27,8 +27,8 @@ NOT_LOGS = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".png", ".jpg", ".jp
 
 def open_path(path, *, trainer: str | None = None):
     if trainer is not None and trainer not in TRAINERS:
-        raise WatchError(Message(N_("unknown trainer {trainer}; one of: {choices}"),
-                                 trainer=repr(trainer), choices=", ".join(TRAINERS)))
+        raise WatchError(Message(N_("unknown trainer {name}; one of: {names}"),
+                                 name=repr(trainer), names=", ".join(TRAINERS)))
     if trainer == "unknown":
         trainer = None
     text = os.fspath(path)
@@ -54,7 +54,8 @@ def open_path(path, *, trainer: str | None = None):
         return _log(p, trainer, _samples_near(p.parent))
     if not p.is_dir():
         raise WatchError(Message(N_("{path}: not a file or a folder (a named pipe: "
-                                    "`loratui watch - < {path}`)"), path=text))
+                                    "{command})"), path=text,
+                                 command=f"`loratui watch - < {text}`"))
     if (p / "state.json").is_file():
         from loratui.runs import RunFolder
         from loratui.watch.runsource import RunFolderSource
@@ -81,8 +82,9 @@ def _log(path: Path, trainer: str | None, samples: list[Path]):
     try:
         tail = FileTail(str(path))
     except OSError as exc:
-        raise WatchError(Message(N_("{path}: cannot be read ({error}); check the permissions"),
-                                 path=str(path), error=exc.strerror or str(exc))) from exc
+        raise WatchError(Message(N_("{path}: cannot be read ({error}); check the "
+                                    "permissions"), path=str(path),
+                                 error=str(exc.strerror or exc))) from exc
     return LogSource(str(path), tail, trainer=trainer, sample_dirs=samples)
 
 

@@ -190,7 +190,8 @@ class StepChecks:
                 step = row.get("step")
                 where = Text(N_(" from step {step} of {total}"), step=step,
                              total=row.get("max_steps", "?")) if step else ""
-                text = f"step {step}: {key.replace('loss_avg', 'average loss')} = {value}"
+                text = Text(N_("step {step}: average loss = {value}") if key == "loss_avg"
+                            else N_("step {step}: loss = {value}"), step=step, value=str(value))
                 yield "LG101", {"where": where, "text": text, "count": 1}
                 return
 

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from loratui.i18n import N_, Message
 from loratui.watch.doctor_live import LiveDoctor
 from loratui.watch.progress import GENERIC, PROFILES, ProgressReader, guess_trainer
 from loratui.watch.source import WatchSource, event
@@ -15,6 +16,8 @@ from loratui.watch.tail import FileTail, PipeTail, Segments
 PID_RETRY = 15.0  # seconds between looks for the writing process
 GUESS_LINES = 2000  # lines read for the trainer's signs before giving up
 QUIET_SECONDS = 10.0  # no output for this long: the writer stopped writing
+NOTES = {"truncated": N_("{path} was truncated; following it from its start"),
+         "rotated": N_("{path} was rotated; following it from its start")}
 
 
 class LogSource(WatchSource):
@@ -35,8 +38,8 @@ class LogSource(WatchSource):
         chunks = self.tail.read()
         for chunk in chunks:
             if chunk.note:
-                events.append(event(chunk.note, f"{self.source} was {chunk.note}; "
-                                    "following it from its start"))
+                events.append(event(chunk.note, Message(NOTES.get(chunk.note, NOTES[
+                    "truncated"]), path=self.source)))
                 self.segments = Segments()
             texts = self.segments.feed(chunk.data)
             if chunk.eof:
@@ -70,7 +73,8 @@ class LogSource(WatchSource):
         if self.reader.restarted:
             self.reader.restarted = False
             self.doctor.reset()
-            events.append(event("restarted", "a new run started in the same log"))
+            events.append(event("restarted", Message(N_("a new run started in the same "
+                                                        "log"))))
         if row is not None:
             rows.append(row)
             events.extend(self.doctor.check_rows([row]))

@@ -15,6 +15,8 @@ import sys
 import threading
 from typing import Any
 
+from loratui.i18n import N_, Message
+
 TIMEOUT = 30.0
 
 
@@ -53,22 +55,24 @@ class Notifier:
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.PIPE, start_new_session=True)
         except OSError as exc:
-            self._failed(str(exc))
+            self._failed(Message(N_("cannot be started ({error})"), error=str(exc)))
             return
         try:
             _out, err = proc.communicate(timeout=self.timeout)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
-            self._failed(f"still running after {self.timeout:g} s; stopped")
+            self._failed(Message(N_("still running after {seconds} s; stopped"),
+                                 seconds=f"{self.timeout:g}"))
             return
         if proc.returncode != 0:
-            self._failed(f"exited with status {proc.returncode}: "
-                         f"{err.decode(errors='replace').strip()[:200]}")
+            self._failed(Message(N_("exited with status {status}: {error}"),
+                                 status=proc.returncode,
+                                 error=err.decode(errors="replace").strip()[:200]))
 
-    def _failed(self, why: str) -> None:
-        msg = f"loratui watch: --notify command {why}"
-        self.failures.append(msg)
-        print(msg, file=sys.stderr)
+    def _failed(self, why: Message) -> None:
+        msg = Message(N_("--notify command {problem}"), problem=why)
+        self.failures.append(f"loratui watch: {msg}")
+        print(f"loratui watch: {msg.localized()}", file=sys.stderr)
 
     def wait(self, timeout: float = 5.0) -> None:
         """Let running commands finish (at exit), up to `timeout` in all."""

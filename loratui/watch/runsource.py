@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from loratui.i18n import N_, Message
 from loratui.runs import RunFolder
 from loratui.watch.doctor_live import LiveDoctor
 from loratui.watch.source import WatchSource
@@ -47,8 +48,8 @@ class RunFolderSource(WatchSource):
             if rs.get("error"):
                 st["error"] = rs["error"]
             elif rs.get("state") == "interrupted":
-                st["error"] = "interrupted (resumable)" if rs.get("resumable") else \
-                    "interrupted"
+                st["error"] = Message(N_("interrupted (resumable)")) if rs.get("resumable") \
+                    else Message(N_("interrupted"))
         self.state_name = st["state"]
         self.ended = st["state"] in ("finished", "failed")  # state.json is the last word
         return st

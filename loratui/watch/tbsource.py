@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from loratui.i18n import N_, Message
 from loratui.watch.doctor_live import LiveDoctor
 from loratui.watch.source import WatchSource, event
 
@@ -83,8 +84,10 @@ class TensorBoardSource(WatchSource):
         except ImportError as exc:
             from loratui.watch import WatchError
 
-            raise WatchError(f"{folder}: reading TensorBoard event files needs the "
-                             f"`tensorboard` package ({exc}); pip install tensorboard") from exc
+            raise WatchError(Message(N_("{path}: reading TensorBoard event files needs the "
+                                        "`tensorboard` package ({error}); pip install "
+                                        "tensorboard"), path=str(folder), error=str(exc))) \
+                from exc
         self._loader_cls = EventFileLoader
         self.folder = folder
         self.doctor = LiveDoctor(folder.name)
@@ -106,7 +109,8 @@ class TensorBoardSource(WatchSource):
         if files:
             newest_dir = files[-1].parent
             if self.run_dir is not None and newest_dir != self.run_dir:
-                events.append(event("restarted", f"a new run writes {newest_dir}"))
+                events.append(event("restarted", Message(N_("a new run writes {folder}"),
+                                                         folder=str(newest_dir))))
                 self.loaders.clear()
                 self.pending.clear()
                 self.doctor.reset()
@@ -127,7 +131,9 @@ class TensorBoardSource(WatchSource):
                     if got >= MAX_EVENTS_PER_POLL:
                         break
             except Exception as exc:  # a damaged record: report it, keep following
-                events.append(event("warning", f"{path.name}: {type(exc).__name__}: {exc}"))
+                events.append(event("warning", Message(
+                    N_("{file}: a damaged record was skipped ({error}); following the file "
+                       "on"), file=path.name, error=f"{type(exc).__name__}: {exc}")))
         rows = self._rows(flush_last=got == 0)
         events += self.doctor.check_rows(rows)
         events += self._judge_epochs()

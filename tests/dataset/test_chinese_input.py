@@ -137,3 +137,13 @@ def test_trigger_command_gives_the_advice_in_chinese(tmp_path):
                               "汉服女孩"], capture_output=True, text=True, encoding="utf-8",
                              env=env)
     assert "as the guide does: `hanfu_girl_` for 汉服女孩" in english.stdout
+
+
+@pytest.mark.parametrize(("text", "encoding", "name"), [
+    ("1girl, 汉服, 红色, 微笑", "gbk", "GBK"),
+    ("1女の子, 笑顔, 着物", "shift_jis", "Shift-JIS"),    # GB18030 also "decodes" these bytes
+    ("猫耳メイド, ロングヘア", "cp932", "Shift-JIS"),
+])
+def test_legacy_captions_are_read_in_their_own_encoding(text, encoding, name):
+    guess, found = cap.guess_legacy(text.encode(encoding))
+    assert guess == text and name in found

@@ -170,3 +170,22 @@ def test_chinese_reference_in_sync_with_the_rules():
     for n in range(1, 35):
         assert re.search(rf"^\| P{n} \|", text, re.M), f"P{n} missing"
     assert "| CF102 | `rank-too-high` | 警告 | LoRA 网络维度 rank 超出指南范围 |" in text
+
+
+# Words that make a dataset rule's example a description rather than a literal file name,
+# path or caption: such an example is written in Chinese too.
+PROSE_WORDS = {"a", "an", "the", "with", "without", "from", "and", "next", "images",
+               "image", "photo", "photos", "folder", "caption", "captions", "bytes", "whose"}
+
+
+def test_dataset_rules_describe_their_examples_in_chinese():
+    untranslated = []
+    for data in _rule_data():
+        example = data.get("explain", {}).get("example", "")
+        literal = re.sub(r'"[^"]*"|\S*[./=]\S*', " ", example)   # quoted text, file names
+        if data["code"].startswith("DS") and PROSE_WORDS & set(literal.lower().split()) \
+                and not data.get("zh", {}).get("example"):
+            untranslated.append(data["code"])
+    assert not untranslated, f"dataset rules with an English-only example: {untranslated}"
+    zh = load_catalog(use_cache=False, lang="zh").get("DS101")
+    assert zh.text("example") == "一个只有 6 张图的文件夹"

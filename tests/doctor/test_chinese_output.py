@@ -196,3 +196,61 @@ def test_unreadable_inputs_are_named_in_chinese(tmp_path: Path):
     assert info["error_zh"].startswith("不是有效的 JSON：")
     english = loratui("doctor", str(broken), LANG="C")
     assert "not valid JSON: " in english.stderr and "不是" not in english.stderr
+
+
+def test_a_broken_image_is_named_with_its_fix_in_chinese(tmp_path: Path):
+    from PIL import Image
+
+    root = tmp_path / "set"
+    root.mkdir()
+    for i in range(3):
+        Image.new("RGB", (512, 512), (40 * i, 0, 0)).save(root / f"ok{i}.png")
+    (root / "noise.png").write_bytes(b"garbage, not an image\n")
+    zh = loratui("doctor", str(root), "--lang", "zh").stdout
+    assert "noise.png：不是图片：Pillow 认不出它的内容；请重新导出或删掉它" in zh, zh
+    assert "corrupt" not in zh
+    english = loratui("doctor", str(root), "--format", "json", "--lang", "zh").stdout
+    (ds110,) = [d for d in json.loads(english)["diagnostics"] if d["code"] == "DS110"]
+    assert ds110["message"].endswith("noise.png: not an image: Pillow cannot identify its "
+                                      "content; re-export it or delete it")
+
+
+def test_the_quick_scans_pillow_error_is_wrapped_in_a_chinese_sentence(tmp_path: Path):
+    from loratui import i18n
+    from loratui.doctor.inputs.dataset import scan_folder
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "x.png").write_bytes(b"garbage")
+    (img,) = scan_folder(str(tmp_path)).images
+    assert str(img.error).startswith("sub/x.png: Pillow cannot open it (UnidentifiedImageError: "
+                                     "cannot identify image file")
+    i18n.set_language("zh")
+    try:
+        shown = i18n.localized(img.error)
+    finally:
+        i18n.set_language(None)
+    assert shown.startswith("sub/x.png：Pillow 打不开它（UnidentifiedImageError: cannot identify")
+    assert shown.endswith("）；请重新导出或删掉它")
+
+
+def test_keys_named_together_are_joined_the_chinese_way(tmp_path: Path):
+    both = json.dumps({"cache_latents": True, "color_aug": True, "random_crop": True})
+    cfg = write(tmp_path, "aug.json", both)
+    zh = loratui("doctor", str(cfg), "--lang", "zh").stdout
+    assert "cache_latents 与 color_aug 和 random_crop 同时开启" in zh, zh
+    english = loratui("doctor", str(cfg), "--lang", "en").stdout
+    assert "cache_latents with color_aug and random_crop:" in english, english
+
+
+def test_a_list_of_names_uses_the_languages_separators():
+    from loratui import i18n
+    from loratui.doctor.registry import TextList
+
+    three = TextList(["color_aug", "random_crop", "flip_aug"], "items")
+    assert str(three) == "color_aug, random_crop and flip_aug"
+    assert str(TextList(["color_aug"], "items")) == "color_aug"
+    i18n.set_language("zh")
+    try:
+        assert three.localized() == "color_aug、random_crop 和 flip_aug"
+    finally:
+        i18n.set_language(None)

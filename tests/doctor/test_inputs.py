@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -497,6 +498,38 @@ def test_doctor_config_with_dataset_stays_lean(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "LOADED False False []" in out.stderr, out.stderr
     assert "CF102" in out.stdout and "loratui.dataset.scanner" not in out.stderr
+
+
+# What `loratui doctor` on a project (its config and dataset) must not import, in either
+# language: each costs start-up time the budget (2x `import rich`, bench/doctor.py) has no
+# room for. `locale` comes with gettext's search of the system's locale folders (argparse's
+# texts go through loratui's catalogue instead), `unicodedata` with a second column counter.
+LEAN_ABSENT = ("locale", "typing", "pathlib", "dataclasses", "inspect", "json", "logging",
+               "concurrent.futures", "unicodedata", "random", "shutil", "subprocess",
+               "textwrap", "string", "tomllib", "PIL", "rich", "pydantic", "numpy")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_doctor_project_start_up_imports_stay_lean(tmp_path, lang):
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(3):
+        Image.new("RGB", (64, 64), (i, 0, 0)).save(data / f"{i}.png")
+        (data / f"{i}.txt").write_text("lrt_girl, a photo", encoding="utf-8")
+    cfg = write(tmp_path, "loratui.toml", "[dataset]\ndir = \"data\"\ntrigger_word = "
+                "\"lrt_girl\"\n[network]\nrank = 64\n")
+    code = ("import sys, runpy; sys.argv=['loratui','doctor',%r];\n"
+            "try:\n runpy.run_module('loratui', run_name='__main__')\n"
+            "except SystemExit: pass\n"
+            "print('LOADED', sorted(m for m in %r if m in sys.modules), file=sys.stderr)"
+            ) % (str(cfg), LEAN_ABSENT)
+    env = {**os.environ, "LORATUI_LANG": lang}
+    for _ in range(2):   # the first run may fill the rule cache (it parses TOML then)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env=env)
+    assert "LOADED []" in out.stderr, out.stderr
+    assert "CF102" in out.stdout and "DS101" in out.stdout
+    assert ("发现" in out.stdout) == (lang == "zh"), out.stdout
 
 
 def test_cli_parses_only_the_invoked_command_and_still_lists_all_on_errors():

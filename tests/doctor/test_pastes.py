@@ -49,6 +49,10 @@ def test_paste(path, tmp_path):
                                        for d in diags])
     forbidden = set(meta.get("forbid", "").split()) & {r for d in diags for r in d.refs}
     assert not forbidden, (forbidden, [f"{d.code} {d.refs}" for d in diags])
+    # Values the paste does not hold: no finding may state them as the user's.
+    for text in filter(None, (s.strip() for s in meta.get("unsaid", "").split("|"))):
+        said = [f"{d.code} {d.message}" for d in diags if text in str(d.message)]
+        assert not said, (text, said)
 
 
 def test_enough_cases_of_each_kind():
@@ -303,3 +307,69 @@ def test_scriptless_command_is_an_excerpt(tmp_path):
                 "torch.cuda.OutOfMemoryError: CUDA out of memory.\n")
     diags, inputs = run_doctor([log])
     assert {"CF102", "LG103"} <= {d.code for d in diags}, [d.code for d in diags]
+
+
+# ------------------------------------------------------------------ what findings quote
+
+def _messages(tmp_path, name):
+    meta, body = read_case(PASTES / f"{name}.txt")
+    diags, _ = run_doctor([write(tmp_path, meta.get("file") or "paste.txt", body)])
+    return {d.code: str(d.message) for d in diags}
+
+
+def test_findings_quote_the_error_not_the_source_line_that_raised_it(tmp_path):
+    nan = _messages(tmp_path, "lora-scripts-nan-latents-ansi-zh")["LG102"]
+    assert "NaN detected in latents: C:\\aa\\image\\40_aa\\1.png" in nan
+    assert "{info.absolute_path}" not in nan and "1 line" in nan
+    loha = _messages(tmp_path, "a1111-bad-lora-layer-loha")["LG170"]
+    assert "hada_w1_a" in loha and "{key_diffusers}" not in loha
+
+
+def test_quote_markers_and_timestamps_before_log_lines_are_read_through(tmp_path):
+    assert "(RuntimeError: NaN detected" in _messages(tmp_path, "quoted-reply-nan-latents")["LG102"]
+    assert "(Killed)" in _messages(tmp_path, "docker-timestamps-killed")["LG133"]
+
+
+# ------------------------------------------------------------------ the same paste, wrapped
+
+def _crlf_ansi(body: str) -> str:
+    return "".join(f"\x1b[0m{line}\x1b[0m\r\n" if line.strip() else "\r\n"
+                   for line in body.split("\n"))
+
+
+def _fenced(body: str) -> str:
+    return "Here is my log:\n\n```shell\n" + body.rstrip("\n") + "\n```\n\nThanks for any help.\n"
+
+
+def _quoted(body: str) -> str:
+    return "".join(f"> {line}\n" for line in body.split("\n"))
+
+
+def _stamped(body: str) -> str:
+    return "".join(f"2024-06-01T10:22:{i % 60:02d}.{i:06d}Z {line}\n"
+                   for i, line in enumerate(body.split("\n")))
+
+
+@pytest.mark.parametrize("wrap", [_crlf_ansi, _fenced, _quoted, _stamped],
+                         ids=["crlf-ansi", "fenced", "quoted", "stamped"])
+def test_every_paste_reads_the_same_when_wrapped(wrap, tmp_path):
+    """Users paste through terminals, forums and log collectors: colour codes and CRLF, a
+    markdown fence with prose around it, a reply's `> ` quote, a collector's stamps. The
+    diagnosis of each text paste must not change."""
+    wrong = []
+    for path in sorted(PASTES.glob("*.txt")):
+        meta, body = read_case(path)
+        name = meta.get("file") or "paste.txt"
+        if not name.endswith((".txt", ".log")):
+            continue
+        target = tmp_path / path.stem / name
+        target.parent.mkdir()
+        target.write_text(wrap(body), encoding="utf-8", newline="")
+        diags, _ = run_doctor([target])
+        raised = {r for d in diags if d.severity in ("error", "warning") for r in d.refs}
+        if meta["expect"] == "clean":
+            if raised:
+                wrong.append((path.stem, "raised", sorted(raised)))
+        elif set(meta["expect"].split()) - raised:
+            wrong.append((path.stem, "missed", sorted(set(meta["expect"].split()) - raised)))
+    assert not wrong, wrong

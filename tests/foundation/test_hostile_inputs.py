@@ -58,6 +58,40 @@ def _lora_inspect_overlap(tmp):
     return ["lora", "inspect", f], "overlap"
 
 
+def _tensor(dtype="F32", shape=(1,), start=0, end=4):
+    return {"dtype": dtype, "shape": list(shape), "data_offsets": [start, end]}
+
+
+def _lora_inspect_header(name, header, data=b"\0" * 4):
+    def case(tmp):
+        raw = header if isinstance(header, bytes) else json.dumps(header).encode()
+        return ["lora", "inspect", write(tmp / "x.safetensors", safetensors_bytes(raw, data))], \
+            name
+    return case
+
+
+def _lora_inspect_folder(tmp):
+    (tmp / "x.safetensors").mkdir()
+    return ["lora", "inspect", tmp / "x.safetensors"], "a folder"
+
+
+def _lora_resize_pipe(tmp):
+    os.mkfifo(tmp / "x.safetensors")                          # opening it waits for a writer
+    return ["lora", "resize", tmp / "x.safetensors", "--rank", "2", "-o", tmp / "o.safetensors"], \
+        "pipe"
+
+
+def _lora_merge_loop(tmp):
+    (tmp / "x.safetensors").symlink_to("x.safetensors")
+    return ["lora", "merge", tmp / "x.safetensors", tmp / "x.safetensors", "--weights", "1,1",
+            "-o", tmp / "o.safetensors"], "link loop"
+
+
+def _lora_inspect_dangling(tmp):
+    (tmp / "x.safetensors").symlink_to("gone/real.safetensors")
+    return ["lora", "inspect", tmp / "x.safetensors"], "gone/real.safetensors"
+
+
 def _doctor_deep_json(tmp):
     return ["doctor", write(tmp / "kohya.json", deep_json())], "kohya.json"
 
@@ -209,6 +243,23 @@ def _prepare_empty_folder(tmp):
 CASES = {
     "lora inspect: nested safetensors header": _lora_inspect_deep,
     "lora inspect: overlapping tensor offsets": _lora_inspect_overlap,
+    "lora inspect: a folder named .safetensors": _lora_inspect_folder,
+    "lora resize: a named pipe": _lora_resize_pipe,
+    "lora merge: a symbolic link loop": _lora_merge_loop,
+    "lora inspect: a link to nothing": _lora_inspect_dangling,
+    "lora inspect: header is a JSON list": _lora_inspect_header("not an object", b"[1, 2]"),
+    "lora inspect: NaN in the header": _lora_inspect_header(
+        "NaN", b'{"__metadata__": {"a": NaN}, "t": {"dtype": "F32", "shape": [1], '
+        b'"data_offsets": [0, 4]}}'),
+    "lora inspect: metadata not a string": _lora_inspect_header(
+        "ss_network_dim", {"__metadata__": {"ss_network_dim": 8}, "t": _tensor()}),
+    "lora inspect: metadata a list": _lora_inspect_header(
+        "__metadata__", {"__metadata__": ["a"], "t": _tensor()}),
+    "lora inspect: unknown dtype": _lora_inspect_header("F128", {"t": _tensor("F128")}),
+    "lora inspect: negative offsets": _lora_inspect_header(
+        "impossible offsets", {"t": _tensor(start=-4, end=0)}),
+    "lora inspect: shape and bytes disagree": _lora_inspect_header(
+        "needs 12", {"t": _tensor(shape=(3,))}),
     "doctor: nested kohya JSON": _doctor_deep_json,
     "doctor: nested TOML": _doctor_deep_toml,
     "config import: nested kohya JSON": _import_deep_json,
@@ -543,6 +594,18 @@ def test_lora_metadata_nested_deeply_is_just_metadata(tmp_path):
     for args in (["lora", "inspect", f], ["lora", "inspect", f, "--json"], ["doctor", f]):
         r = loratui(*args)
         assert b"Traceback" not in r.stderr and r.returncode in (0, 1), r.stderr
+
+
+def test_lora_metadata_cannot_drive_the_terminal(tmp_path):
+    t = {"dtype": "F32", "shape": [1, 1], "data_offsets": [0, 4]}
+    md = {"ss_output_name": "\x1b]0;owned\x07\x1b[2Jred", "ss_tag_frequency":
+          json.dumps({"d": {"\x1b[31mtag": 3}}), "\x1b[5mkey": "v"}
+    f = write(tmp_path / "x.safetensors", safetensors_bytes(
+        {"__metadata__": md, "lora_unet_a.lora_down.weight": t}, b"\0" * 4))
+    r = loratui("lora", "inspect", f)
+    out = r.stdout.decode()
+    assert r.returncode == 0 and "\x1b" not in out, out
+    assert "\\x1b]0;owned\\x07" in out and "\\x1b[31mtag (3)" in out
 
 
 def test_last_guard_turns_an_unexpected_error_into_one_line():

@@ -75,6 +75,68 @@ def test_chinese_reads_the_compiled_catalogue(monkeypatch):
     assert i18n.ngettext("{n} thing", "{n} things", 5) == "{n} things"
 
 
+def test_the_lazy_reader_agrees_with_gettext_on_every_entry():
+    """loratui.mofile reads the .mo without gettext: each message, context and plural form
+    comes out as `gettext.GNUTranslations` gives it."""
+    from loratui.mofile import MoFile
+
+    reference = gettext.GNUTranslations(MO.open("rb"))
+    catalog = i18n.Catalog(MoFile.read(str(MO)))
+    checked = {"plain": 0, "context": 0, "plural": 0}
+    for key, text in reference._catalog.items():
+        if key == "":
+            continue
+        if isinstance(key, tuple):
+            singular, form = key
+            assert catalog.mo.forms(singular)[form] == text
+            assert catalog.ngettext(singular, "other", 3) == reference.ngettext(singular, "x", 3)
+            checked["plural"] += 1
+        elif "\x04" in key:
+            context, _, msgid = key.partition("\x04")
+            assert catalog.pgettext(context, msgid) == text
+            checked["context"] += 1
+        else:
+            assert catalog.gettext(key) == text
+            checked["plain"] += 1
+    assert min(checked.values()) > 0, checked
+    assert catalog.plural_rule == "0" and catalog.mo.charset == "utf-8"
+    assert catalog.gettext("not a message") == "not a message"
+    assert catalog.pgettext("step", "not a message") == "not a message"
+    assert catalog.ngettext("{n} unknown", "{n} unknowns", 2) == "{n} unknowns"
+
+
+def test_the_lazy_reader_takes_big_endian_files_and_refuses_others(tmp_path, monkeypatch):
+    import struct
+
+    from loratui.mofile import MoError, MoFile
+
+    ids = [b"", b"Train", b"{n} image\0{n} images"]
+    strs = [b"Content-Type: text/plain; charset=UTF-8\n", "训练".encode(), "{n} 张".encode()]
+    start = 28 + 16 * len(ids)     # the strings follow the header and the two tables
+    tables, blob = b"", b""
+    for text in ids + strs:
+        tables += struct.pack(">2I", len(text), start + len(blob))
+        blob += text + b"\0"
+    data = struct.pack(">7I", 0x950412DE, 0, len(ids), 28, 28 + 8 * len(ids), 0, 0) + \
+        tables + blob
+    mo = MoFile(data)
+    assert mo.get("Train") == "训练" and mo.forms("{n} image") == ["{n} 张"]
+    assert mo.get("{n} image") is None and mo.get("Dataset") is None
+    future = struct.pack("<7I", 0x950412DE, 5 << 16, 0, 28, 28, 0, 0)
+    for bad in (b"", b"\x00" * 40, data[:40], future):
+        with pytest.raises(MoError):
+            MoFile(bad)
+    # a damaged catalogue shows English, never a traceback
+    folder = tmp_path / "zh" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "loratui.mo").write_bytes(b"not a catalogue")
+    monkeypatch.setattr(i18n, "LOCALE_DIR", str(tmp_path))
+    monkeypatch.setattr(i18n, "_catalogs", {})
+    i18n.set_language("zh")
+    assert i18n._("Dataset") == "Dataset"
+    assert i18n.ngettext("{n} image", "{n} images", 2) == "{n} images"
+
+
 def loratui(*args, **env):
     base = {k: v for k, v in os.environ.items()
             if k not in ("LANG", "LC_ALL", "LC_MESSAGES", "LANGUAGE", i18n.ENV_VAR)}

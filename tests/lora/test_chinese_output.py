@@ -30,6 +30,9 @@ def test_inspect_and_blocks_in_chinese(sd15_file):
     assert not re.search(r"\b(tensors|modules|applied|weight|untrained)\b", out), out
     family = next(line for line in out.splitlines() if line.startswith("  系列"))
     assert "张量：" in family and not re.search(r"[a-z]+ [a-z]+", family), family
+    assert re.fullmatch(r"  系列\s+SD1\.x（张量：[^()]+）", family), family   # fullwidth, as elsewhere
+    english = run_cli("--lang", "en", "lora", "inspect", str(sd15_file)).stdout
+    assert re.search(r"(?m)^  family\s+SD1\.x  \(tensors: .+\)$", english), english
     blocks = run_cli("--lang", "zh", "lora", "blocks", str(sd15_file))
     assert blocks.returncode == 0, blocks.stderr
     assert "各分层强度 ‖ΔW‖" in blocks.stdout and "  分层   模块      强度   占比" in blocks.stdout
@@ -60,3 +63,25 @@ def test_unreadable_lora_files_are_explained_in_chinese(tmp_path):
         assert ran.returncode == 2 and expected in ran.stderr, ran.stderr
     english = run_cli("--lang", "en", "lora", "inspect", str(short))
     assert 'only 2 bytes: "header too small" (a truncated file)' in english.stderr
+
+
+def test_parts_the_lora_tools_do_not_handle_are_refused_in_chinese(tiny_a, tmp_path):
+    from safetensors import safe_open
+
+    from loratui.train.export import serialize
+
+    with safe_open(str(tiny_a), framework="pt") as fh:
+        names = fh.keys()
+        tensors = {k: fh.get_tensor(k) for k in names}
+        meta = fh.metadata()
+    module = next(k for k in tensors if k.endswith(".lora_down.weight")).rsplit(".", 2)[0]
+    tensors[f"{module}.dora_scale"] = tensors[f"{module}.lora_down.weight"][:1, :1].clone()
+    dora = tmp_path / "dora.safetensors"
+    dora.write_bytes(serialize(tensors, meta))
+    out = str(tmp_path / "small.safetensors")
+    ran = run_cli("--lang", "zh", "lora", "resize", str(dora), "--rank", "1", "-o", out)
+    assert ran.returncode == 2, ran.stderr
+    assert f"有 1 个张量是 LoRA 工具处理不了的，例如 `{module}.dora_scale`（DoRA 缩放或 LyCORIS " \
+        "部件）" in ran.stderr, ran.stderr
+    english = run_cli("--lang", "en", "lora", "resize", str(dora), "--rank", "1", "-o", out)
+    assert f"1 tensor the LoRA tools do not handle, e.g. `{module}.dora_scale`" in english.stderr

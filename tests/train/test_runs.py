@@ -132,3 +132,22 @@ def test_train_cli_reports_config_and_preflight_problems(tmp_path):
     assert out.returncode == 2
     assert "P34" in out.stderr and str(blocker) in out.stderr
     assert not (blocker.parent / "runs").exists()
+
+
+def test_a_failed_foreground_run_says_why_in_chinese(cfg_factory, tmp_path):
+    from loratui.config import save_config
+    from loratui.runs import list_runs
+
+    empty = tmp_path / "训练集"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no images here", encoding="utf-8")
+    path = tmp_path / "loratui.toml"
+    save_config(cfg_factory(dataset={"dir": str(empty)}), path)
+    out = cli("train", str(path), "--foreground", "--lang", "zh")
+    assert out.returncode != 0, out.stderr
+    said = out.stderr.strip().splitlines()[-1]
+    assert said.startswith("loratui train: ") and str(empty) in said
+    assert "没有找到图片" in said and "no images found" not in said, said
+    (run,) = list_runs(tmp_path / "runs")
+    st = json.loads((run.path / "state.json").read_text("utf-8"))
+    assert st["error"].startswith(f"{empty}: no images found")   # the record stays English

@@ -43,6 +43,20 @@ async def test_no_gpu_uses_cpu_preset(project) -> None:
         assert "no GPU here" in str(app.screen.query_one("#vram", Static).render())
 
 
+
+async def test_no_gpu_estimate_names_the_projects_family(project) -> None:
+    """Without a GPU the estimate still says which model it is for: SDXL for an SDXL
+    project, not the first family's name."""
+    from loratui.config import RunConfig, save_config
+
+    save_config(RunConfig.model_validate({"model": {"family": "sdxl"}}), project / "loratui.toml")
+    app = create_app(project, gpu=NO_GPU, step="parameters")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        vram = str(app.screen.query_one("#vram", Static).render())
+        assert "for SDXL" in vram and "SD1.5" not in vram, vram
+
+
 async def test_edit_rank_by_keys_and_save(project, gpu12) -> None:
     app = create_app(project, gpu=gpu12, step="parameters")
     async with app.run_test(size=(80, 24)) as pilot:

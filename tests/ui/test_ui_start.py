@@ -167,3 +167,35 @@ def test_hand_set_family_line_is_one_chinese_sentence(tmp_path, chinese) -> None
     text = check_base_model(xl, "sdxl").text
     assert "（由 loratui.toml 的 model.family 指定；依据 model_index.json 识别）" in text, text
     assert "; " not in text
+
+
+async def test_a_slow_check_of_an_older_value_does_not_overwrite_the_newer(
+        project, gpu12, tmp_path, monkeypatch) -> None:
+    """Each keystroke starts a check; one of an earlier value that finishes last (a slow
+    disk, a busy machine) must not replace the verdict on what the field holds now."""
+    import time
+
+    from loratui.ui import core
+
+    real = core.check_base_model
+
+    def slow_for_the_partial_name(path, family="auto"):
+        if path is not None and path.name == "v1":
+            time.sleep(1.0)
+        return real(path, family)
+
+    monkeypatch.setattr(core, "check_base_model", slow_for_the_partial_name)
+    model = checkpoint_with(tmp_path / "v1.safetensors",
+                            ["cond_stage_model.transformer.text_model.embeddings.x"])
+    app = create_app(project, gpu=gpu12)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        field = app.screen.query_one("#base-model", Input)
+        field.value = str(model.with_suffix(""))  # …/v1: does not exist, checked slowly
+        await pilot.pause(0.1)
+        field.value = str(model)
+        await pilot.pause(2.0)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "does not exist" not in text(app, "#model-status")
+        assert "SD1.5" in text(app, "#model-status")

@@ -163,6 +163,30 @@ async def test_export_copies_into_comfyui_and_asks_before_replacing(tmp_path) ->
     assert (comfy / "models" / "loras" / "ink.safetensors").read_bytes() == b"x" * 100
 
 
+
+async def test_export_verdict_names_the_family_of_an_sdxl_lora(tmp_path, tiny_sdxl_model) -> None:
+    """The ✓ line says what the file loads as: an SDXL LoRA, not the SD1.5 of the first
+    family."""
+    import json
+
+    from tests.lora.lora_helpers import tiny_sdxl_lora
+
+    project = project_with(tmp_path, model={"family": "sdxl", "base": str(tiny_sdxl_model)},
+                           dataset={"trigger_word": "hanfu_girl_"})
+    run = write_run(project / "runs" / "xl-1", steps=5, state="finished")
+    lora = tiny_sdxl_lora(tiny_sdxl_model, run / "xl.safetensors")
+    st = json.loads((run / "state.json").read_text())
+    st["lora"] = str(lora)
+    (run / "state.json").write_text(json.dumps(st))
+    app = create_app(project, gpu=NO_GPU, step="export")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: "doctor:" in text(app, "#export-verdict")
+                    and "checking" not in text(app, "#export-verdict"))
+        verdict = text(app, "#export-verdict")
+        assert "SD1.5" not in verdict, verdict
+        assert "loads like a kohya SDXL LoRA" in verdict, verdict
+
+
 async def test_doctor_lists_findings_and_applies_safe_fixes(tmp_path) -> None:
     project = project_with(tmp_path, training={"mixed_precision": "fp16", "no_half_vae": False})
     app = create_app(project, gpu=fake_gpu(), step="parameters")

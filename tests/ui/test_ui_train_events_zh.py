@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from loratui.i18n import N_, Message
+from loratui.i18n import N_, Message, localized
 from loratui.runs import RunFolder
 from loratui.train import data as D
 from loratui.train.runfolder import RunWriter
@@ -58,3 +58,50 @@ def test_old_style_event_shows_its_english_message(tmp_path: Path, chinese) -> N
     assert event_line(old, tmp_path).endswith("dataset/x.png: no caption; training it with 'sks'")
     broken = {**old, "msgid": "{missing} thing", "args": {}}          # hand-edited: not ours
     assert event_line(broken, tmp_path).endswith(old["message"])
+
+
+def _nan_failure() -> Message:
+    problem = Message(N_("loss = {loss} at step {step}; stopped before applying it"),
+                      loss="nan", step=12)
+    return Message(N_("{problem}. {hint}"), problem=problem, hint="P14")
+
+
+async def test_a_failed_runs_dialog_gives_its_error_in_chinese(project, gpu12, chinese) -> None:
+    from ui_helpers import write_run
+
+    from loratui.ui.app import create_app
+    from loratui.ui.dialogs import ErrorDialog
+
+    folder = write_run(project / "runs" / "demo-1", steps=12)
+    app = create_app(project, gpu=gpu12, run_dir=folder, step="train", watch_interval=0.05)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(200):
+            if app.screen.run_state.get("state") == "running":
+                break
+            await pilot.pause(0.05)
+        RunWriter(folder).set_state("failed", error=_nan_failure(), reason="nan")
+        for _ in range(200):
+            if isinstance(app.screen, ErrorDialog):
+                break
+            await pilot.pause(0.05)
+        assert isinstance(app.screen, ErrorDialog)
+        assert "第 12 步 loss = nan；已在应用这一步之前停止。P14" in app.screen.message
+        assert "stopped before" not in app.screen.message
+
+
+def test_state_error_keeps_its_english_and_old_files_show_theirs(tmp_path: Path,
+                                                                 chinese) -> None:
+    run = RunWriter(tmp_path / "run")
+    run.path.mkdir()
+    run.set_state("failed", error=_nan_failure())
+    raw = json.loads((run.path / "state.json").read_text("utf-8"))
+    assert raw["error"] == "loss = nan at step 12; stopped before applying it. P14"
+    assert raw["error_message"]["msgid"] == "{problem}. {hint}"
+    assert localized(RunFolder(run.path).state()["error"]).startswith("第 12 步 loss = nan")
+    run.set_state("starting", error=None)          # a resume clears both
+    assert RunFolder(run.path).raw_state().get("error_message") is None
+    run.set_state("failed", error="RuntimeError: boom")   # no Message: as written
+    assert RunFolder(run.path).state()["error"] == "RuntimeError: boom"
+    old = {"state": "failed", "error": "out of GPU memory"}   # written before error_message
+    (run.path / "state.json").write_text(json.dumps(old), encoding="utf-8")
+    assert localized(RunFolder(run.path).state()["error"]) == "out of GPU memory"

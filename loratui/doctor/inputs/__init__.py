@@ -192,7 +192,8 @@ def _text_kind(head: str, path: str) -> str:
         return "aitoolkit"  # an ai-toolkit job pasted into a .txt
     if "<lora:" in head and size < SMALL_TEXT and lines <= 40 and not RUN_SIGNS.search(head):
         return "prompt"
-    if re.match(r"\s*(\[[\w.]+\]|\w+\s*=)", head) and "=" in head and lines < 400 and \
+    # A table header alone on its line or `key = value` (not a log's `[LORA] Loaded ...`).
+    if re.match(r"\s*(\[[\w.]+\][ \t]*\r?\n|\w+\s*=)", head) and "=" in head and lines < 400 and \
             not re.search(r"^\s*(Traceback|INFO|WARNING|ERROR)", head, re.M):
         return sniff_toml_kind(head, os.path.basename(path).lower())
     return "log"

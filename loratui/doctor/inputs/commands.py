@@ -275,8 +275,14 @@ ASSIGN = LazyRe(r"^[ \t]*(?:export[ \t]+|set[ \t]+|\$(?:env:)?)?([A-Za-z_]\w*)[ 
 VAR_REF = LazyRe(r"\$\{(\w+)\}|\$(?:env:)?(\w+)|%(\w+)%")
 
 
+# `"name": value,` lines of a JSON config pasted without its braces (a fragment).
+JSON_PAIR = LazyRe(r'^[ \t]*"([A-Za-z_]\w*)"[ \t]*:[ \t]*("[^"\n]*"|[-+\w.]+)[ \t]*,?[ \t]*$',
+                   re.M)
+
+
 def assignments(text: str) -> dict[str, tuple[str, int]]:
-    """`name = value` lines of a launcher script → (unquoted value, line)."""
+    """`name = value` lines of a launcher script, and `"name": value` lines of a pasted
+    JSON fragment → (unquoted value, line)."""
     out: dict[str, tuple[str, int]] = {}
     for m in ASSIGN.finditer(text):
         name = m.group(1)
@@ -284,6 +290,9 @@ def assignments(text: str) -> dict[str, tuple[str, int]]:
             continue
         line = text.count("\n", 0, m.start()) + 1
         out[name] = (unquote(m.group(2)), line)
+    if '":' in text:
+        for m in JSON_PAIR.finditer(text):
+            out.setdefault(m.group(1), (unquote(m.group(2)), text.count("\n", 0, m.start()) + 1))
     return out
 
 

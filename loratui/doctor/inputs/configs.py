@@ -17,6 +17,7 @@ from loratui.doctor.facts import (
 )
 from loratui.doctor.inputs import Input, ReadError, read_text
 from loratui.doctor.inputs.values import check_loratui, check_other
+from loratui.doctor.util import LazyRe
 from loratui.i18n import N_, Message, message_of
 
 TYPE_CHECKING = False
@@ -175,16 +176,20 @@ def _load(inp: Input, path: str | Path) -> None:
     if inp.kind == "kohya-json":
         import json
 
+        comma_line = None
         try:
             data = json.loads(text)
         except ValueError as exc:
-            line = getattr(exc, "lineno", None)
-            inp.error_line = line
-            raise ReadError(Message(N_("not valid JSON: {error}"), error=str(exc))) from None
+            data, comma_line = _without_trailing_commas(text)
+            if data is None:
+                inp.error_line = getattr(exc, "lineno", None)
+                raise ReadError(Message(N_("not valid JSON: {error}"), error=str(exc))) from None
         if not isinstance(data, dict):
             raise ReadError(Message(N_("a kohya_ss config is a JSON object; this file holds "
                                        "a {type}"), type=type(data).__name__))
         inp.facts = kohya_facts(data, text)
+        if comma_line is not None:
+            inp.facts.extra["trailing_comma_line"] = comma_line
         check_other(inp.facts)
         attach_dataset(inp, path)
         return
@@ -208,6 +213,23 @@ def _load(inp: Input, path: str | Path) -> None:
         if dataset_config:
             _attach_dataset_toml(inp, _beside(path, str(dataset_config)))
     attach_dataset(inp, path)
+
+
+TRAILING_COMMA = LazyRe(r",(\s*[}\]])")
+
+
+def _without_trailing_commas(text: str) -> tuple[Any, int | None]:
+    """A hand-edited JSON whose only fault is a comma before `}` or `]` (strict JSON, and
+    the kohya_ss GUI, refuse it): its data and the line of the first such comma."""
+    import json
+
+    m = TRAILING_COMMA.search(text)
+    if m is None:
+        return None, None
+    try:
+        return json.loads(TRAILING_COMMA.sub(r"\1", text)), text.count("\n", 0, m.start()) + 1
+    except (ValueError, RecursionError):
+        return None, None
 
 
 # ---------------------------------------------------------------- loratui.toml
@@ -269,6 +291,8 @@ def facts_from_run_config(cfg: Any) -> ConfigFacts:
 def kohya_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
     if sum(1 for k in ONETRAINER_MARKERS if k in data) >= 2 or "__version" in data:
         return onetrainer_facts(data, text)
+    if sum(1 for k in CIVITAI_KEYS if k in data) >= 3:
+        return civitai_facts(data, text)
     f = ConfigFacts("kohya-json", text)
     for key, value in data.items():
         canon = KOHYA_GUI_MAP.get(key, key)
@@ -290,8 +314,9 @@ def kohya_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
     if "sdxl" not in data and re.search(r"sdxl", str(data.get("pretrained_model_name_or_path")
                                                       or ""), re.I):
         f.inferred["sdxl"] = True
-    f.extra["script"] = ("sdxl_train_network.py" if to_bool(data.get("sdxl"))
-                         else "train_network.py")
+    # The GUI's "SDXL model" box picks the script; a preset without it does not say.
+    f.extra["script"] = "" if "sdxl" not in data else (
+        "sdxl_train_network.py" if to_bool(data.get("sdxl")) else "train_network.py")
     f.extra["lora_type"] = lora_type
     # Partial presets: only what is in the file is known; sd-scripts defaults do not apply.
     return f
@@ -321,6 +346,40 @@ def onetrainer_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
     return f
 
 
+# The Civitai on-site trainer's parameter JSON (camelCase; it runs sd-scripts) → canonical.
+CIVITAI_KEYS = {
+    "unetLR": "unet_lr", "textEncoderLR": "text_encoder_lr", "networkDim": "network_dim",
+    "networkAlpha": "network_alpha", "trainBatchSize": "train_batch_size",
+    "maxTrainEpochs": "max_train_epochs", "optimizerType": "optimizer_type",
+    "lrScheduler": "lr_scheduler", "lrSchedulerNumCycles": "lr_scheduler_num_cycles",
+    "clipSkip": "clip_skip", "keepTokens": "keep_tokens", "noiseOffset": "noise_offset",
+    "minSnrGamma": "min_snr_gamma", "shuffleCaption": "shuffle_caption",
+    "flipAugmentation": "flip_aug", "enableBucket": "enable_bucket",
+    "optimizerArgs": "optimizer_args",
+}
+CIVITAI_SDXL_BASES = ("sdxl", "pony", "illustrious", "noobai")
+
+
+def civitai_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
+    """Civitai's trainer settings: only what the JSON holds is known (Civitai fills the
+    rest itself, and its defaults are not sd-scripts')."""
+    f = ConfigFacts("kohya-json", text)
+    f.trainer = "Civitai"
+    f.extra["trainer"] = "civitai"
+    f.complete = False
+    for key, value in data.items():
+        canon = CIVITAI_KEYS.get(key, "resolution" if key == "resolution" else None)
+        if canon is None or isinstance(value, (dict, list)):
+            continue
+        f.set(canon, coerce(canon, value), (key,), value, key_line(text, key) if text else None)
+    base = str(data.get("baseModel") or data.get("base_model") or "").lower()
+    if any(b in base for b in CIVITAI_SDXL_BASES):
+        f.inferred["sdxl"] = True
+    f.extra["script"] = ""
+    f.extra["lora_type"] = str(data.get("loraType") or "")
+    return f
+
+
 # ---------------------------------------------------------------- sd-scripts TOML / CLI
 
 def _set_arg(f: ConfigFacts, name: str, value: Any, path: tuple[str, ...], line: int | None):
@@ -334,18 +393,48 @@ def _set_arg(f: ConfigFacts, name: str, value: Any, path: tuple[str, ...], line:
     f.set(canon, coerce(canon, value), path, value, line)
 
 
+# LoRA_Easy_Training_Scripts saves its UI state as `[general_args.args]`,
+# `[network_args.args]`, `[bucket_args.dataset_args]` ... (its trainer flattens them).
+EASY_SCRIPTS_SUBTABLES = ("args", "dataset_args")
+EASY_SCRIPTS_KEYS = {"batch_size": "train_batch_size"}
+
+
 def sdscripts_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
     f = ConfigFacts("sdscripts-toml", text)
     f.defaults.update(SDSCRIPTS_DEFAULTS)
+    easy = any(isinstance(v, dict) and any(isinstance(v.get(s), dict)
+                                           for s in EASY_SCRIPTS_SUBTABLES)
+               for v in data.values())
     for key, value in data.items():
         if isinstance(value, dict):  # sd-scripts flattens one level of tables
             for sub, subval in value.items():
                 if not isinstance(subval, dict):
                     _set_arg(f, sub, subval, (key, sub), key_line(text, sub))
+                elif easy and sub in EASY_SCRIPTS_SUBTABLES:
+                    for name, v in subval.items():
+                        if not isinstance(v, dict):
+                            _set_arg(f, EASY_SCRIPTS_KEYS.get(name, name), v, (key, sub, name),
+                                     key_line(text, name))
         else:
             _set_arg(f, key, value, (key,), key_line(text, key))
-    f.extra["script"] = "train_network.py"
+    if easy:
+        f.trainer = "LoRA_Easy_Training_Scripts"
+    # A config file does not name the script that reads it (`--config_file` works with
+    # any of them), except lora-scripts' `model_train_type`: the script is unknown here.
+    f.extra["script"] = LORA_SCRIPTS_TRAIN_TYPES.get(str(data.get("model_train_type") or ""), "")
+    if easy and f.has("sdxl"):  # its "SDXL" box picks the script, as the kohya_ss GUI's does
+        f.extra["script"] = "sdxl_train_network.py" if f.get("sdxl") else "train_network.py"
+    if f.extra["script"].startswith("sdxl_"):
+        f.inferred["sdxl"] = True
     return f
+
+
+# lora-scripts' `model_train_type` (its GUI's autosaved TOML) → the sd-scripts script run.
+LORA_SCRIPTS_TRAIN_TYPES = {
+    "sd-lora": "train_network.py", "sdxl-lora": "sdxl_train_network.py",
+    "sd-dreambooth": "train_db.py", "sdxl-finetune": "sdxl_train.py",
+    "sd3-lora": "sd3_train_network.py", "flux-lora": "flux_train_network.py",
+}
 
 
 # lora-scripts' launcher-script variables (train.sh / train.ps1) → sd-scripts arguments.
@@ -574,7 +663,7 @@ def dataset_toml_facts(data: dict[str, Any], text: str = "") -> ConfigFacts:
                                  key_line(text, key))
     f.extra["key_problems"] = problems
     f.extra["subsets"] = subsets_all
-    f.extra["script"] = "train_network.py"
+    f.extra["script"] = ""  # a dataset config names no script
     return f
 
 

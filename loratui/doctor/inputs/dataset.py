@@ -21,6 +21,15 @@ from loratui.i18n import Message as M
 CAPTION_EXTS = (".txt", ".caption", ".cap", ".tags")
 JUNK_NAMES = (".ds_store", "thumbs.db", "desktop.ini")
 MAX_IMAGES = 20000
+# An image that cannot be used, as the doctor says it: the file, what is wrong (a parser's
+# own words may stay English inside it), and the fix for that kind of problem.
+BROKEN_IMAGE = N_("{file}: {problem}; re-export it or delete it")
+BROKEN_IMAGE_BY_KIND = {"unreadable": N_("{file}: {problem}; check that it can be read (its "
+                                         "permissions, the disk)")}
+
+
+def broken_image(file: str, problem, kind: str = "corrupt") -> M:
+    return M(BROKEN_IMAGE_BY_KIND.get(kind, BROKEN_IMAGE), file=file, problem=problem)
 
 
 class ImageFact:
@@ -33,7 +42,7 @@ class ImageFact:
         self.width: int | None = None
         self.height: int | None = None
         self.mode: str | None = None
-        self.error: str | None = None
+        self.error: str | None = None   # a sentence naming the file and the fix
         self.caption: str | None = None
         self.caption_path: str | None = None
         self.caption_error: str | None = None
@@ -137,7 +146,10 @@ def scan_folder(root: str, caption_extension: str | None = None, layout: str = "
                         if im.mode == "P" and "transparency" in im.info:
                             img.mode = "PA"
                 except Exception as exc:  # unreadable image: a finding, not a crash
-                    img.error = f"{type(exc).__name__}: {exc}"
+                    img.error = broken_image(
+                        os.path.relpath(p, root), M(N_("Pillow cannot open it ({error})"),
+                                                    error=f"{type(exc).__name__}: {exc}"),
+                        "unreadable" if isinstance(exc, PermissionError) else "corrupt")
             _read_caption(img, exts)
             facts.images.append(img)
         facts.duplicate_stems += [v for v in stems.values() if len(v) > 1]

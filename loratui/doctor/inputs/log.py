@@ -20,7 +20,7 @@ import re
 from bisect import bisect_right
 from pathlib import Path
 
-from loratui.doctor.util import ANSI
+from loratui.doctor.util import ANSI, unwrap_line
 
 MAX_HITS_PER_NEEDLE = 200
 BLOCK = 8 << 20
@@ -55,7 +55,9 @@ def _segment_at(buf: bytes, pos: int) -> str:
     if end - start > 4000:
         start, end = max(start, pos - 2000), min(end, pos + 2000)
     text = buf[start:end].decode("utf-8", errors="replace")
-    return ANSI.sub("", text).strip()
+    return unwrap_line(ANSI.sub("", text).strip()).strip()
+
+
 
 
 def _blocks(path: str | Path, skip: int = 0, encoding: str | None = None):
@@ -242,6 +244,14 @@ class LogData:
             i += 1
             self._lines.insert(i, (start, line))
         return line + self.view.count(b"\n", start, vpos)
+
+    def line_before(self, pos: int) -> str:
+        """The visible line before the one holding `pos`, ANSI codes removed."""
+        v = self.to_view_pos(pos)
+        start = self.view.rfind(b"\n", 0, v)
+        if start <= 0:
+            return ""
+        return _segment_at(self.view, start - 1) if self.view[start - 1:start] != b"\n" else ""
 
     def segment(self, pos: int) -> str:
         """The visible line around file offset `pos`."""

@@ -9,7 +9,7 @@ Only the parts of a long log around a command are decoded: `.py` hits in its vie
 from __future__ import annotations
 
 from loratui.doctor.inputs import Input
-from loratui.doctor.util import LazyRe
+from loratui.doctor.util import LazyRe, unwrap_lines
 
 WHOLE_FROM = 512 << 10  # a view smaller than this is decoded whole
 WINDOW_BEFORE = 8 * 1024
@@ -124,6 +124,7 @@ def attach_command(inp: Input) -> None:
     env: dict = {}
     region_of: dict[int, tuple[int, str]] = {}
     for first, text in _regions(log):
+        text = unwrap_lines(text)  # quoted, stamped or coloured lines read as they were
         for cmd in find_commands(text):
             cmd.line += first - 1
             commands.append(cmd)

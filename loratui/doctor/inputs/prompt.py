@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from loratui.doctor.registry import Text
+from loratui.doctor.util import LazyRe
 from loratui.i18n import N_
 
 LBW_LENGTHS = (12, 17, 20, 26, 61)
@@ -22,8 +23,8 @@ TAG_RE = re.compile(r"<(lora|lyco|hypernet):", re.I)
 class LoraUse:
     """One LoRA applied with a weight (from a prompt tag or a ComfyUI node)."""
 
-    __slots__ = ("dyn", "lbw", "lbwe", "name", "named", "node", "positional", "problems",
-                 "raw", "source", "span", "te", "unet")
+    __slots__ = ("dyn", "lbw", "lbwe", "name", "named", "node", "part", "positional",
+                 "problems", "raw", "source", "span", "te", "unet")
 
     def __init__(self, name: str, *, te: float | None = 1.0, unet: float | None = 1.0,
                  span: tuple[int, int] | None = None, raw: str = "", source: str = "prompt",
@@ -40,6 +41,9 @@ class LoraUse:
         self.raw = raw
         self.source = source
         self.node = node
+        # Where an A1111 infotext holds the tag: "prompt", "negative" or "parameters"
+        # (ADetailer's own prompt, applied in its separate pass).
+        self.part = "prompt"
         self.problems: list[tuple[str, str]] = []  # (kind, message)
 
     @property
@@ -63,8 +67,21 @@ def _float(text: str) -> float | None:
     return value if value == value and abs(value) != float("inf") else None
 
 
+# The parts of an A1111 infotext (PNG info) after its prompt.
+NEGATIVE_RE = LazyRe(r"^[^\n<]{0,40}?Negative prompt:", re.M)
+PARAMETERS_RE = LazyRe(r"^[^\n<]{0,40}?Steps: \d+, ", re.M)
+
+
+def _part_starts(text: str) -> tuple[int, int]:
+    params = PARAMETERS_RE.search(text)
+    end = params.start() if params else len(text)
+    neg = NEGATIVE_RE.search(text, 0, end)
+    return (neg.start() if neg else end), end
+
+
 def parse_prompt(text: str) -> PromptData:
     data = PromptData(text)
+    negative_at, parameters_at = _part_starts(text)
     for m in TAG_RE.finditer(text):
         start = m.start()
         end = text.find(">", m.end())
@@ -78,7 +95,10 @@ def parse_prompt(text: str) -> PromptData:
         inner = text[m.end():end]
         if m.group(1).lower() == "hypernet":
             continue
-        data.uses.append(parse_tag(inner, (start, end + 1), text[start:end + 1]))
+        use = parse_tag(inner, (start, end + 1), text[start:end + 1])
+        use.part = "parameters" if start >= parameters_at else \
+            "negative" if start >= negative_at else "prompt"
+        data.uses.append(use)
     return data
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from loratui.doctor.util import ANSI, LazyRe
+from loratui.doctor.util import ANSI, LazyRe, unwrap_line
 
 PLAIN = b"Traceback (most recent call last)"
 MAX_TRACEBACKS = 100
@@ -83,14 +83,14 @@ def _parse(log, pos: int) -> Traceback:
     tb.ignored = b"Exception ignored in" in previous
     # A traceback printed indented (AUTOMATIC1111's "*** Error ...") keeps its indent on
     # every line: read its lines without it.
-    lead = lines[-1].decode("utf-8", errors="replace")
+    lead = unwrap_line(ANSI.sub("", lines[-1].decode("utf-8", errors="replace")))
     indent = lead if lead.strip() == "" else ""
     offset = 0
     for i, raw in enumerate(chunk.split("\n")):
         offset += len(raw.encode("utf-8", errors="replace")) + 1  # view bytes
         if i == 0:
             continue
-        raw = ANSI.sub("", raw.rsplit("\r", 1)[-1])
+        raw = unwrap_line(ANSI.sub("", raw.rsplit("\r", 1)[-1]))
         if indent and raw.startswith(indent):
             raw = raw[len(indent):]
         text = raw.strip()

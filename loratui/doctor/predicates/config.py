@@ -8,7 +8,7 @@ import re
 from loratui.doctor import facts as F
 from loratui.doctor.facts import to_bool, to_float, to_int
 from loratui.doctor.model import DELETE, Relative
-from loratui.doctor.registry import Hit, Text, predicate
+from loratui.doctor.registry import Hit, Text, TextList, predicate
 from loratui.familydata import doctor_thresholds
 from loratui.i18n import N_
 
@@ -420,7 +420,7 @@ def cache_latents_augment(inp, ctx, rule, th):
         return
     on = [k for k in ("color_aug", "random_crop") if f.get(k)]
     if on:
-        yield Hit({"augs": " and ".join(on)}, key=on[0], edits={k: False for k in on})
+        yield Hit({"augs": TextList(on, "items")}, key=on[0], edits={k: False for k in on})
 
 
 @predicate("te_cache_trains_te")
@@ -473,8 +473,9 @@ def sdxl_sd15_mixup(inp, ctx, rule, th):
     trains_sdxl = bool(f.get("sdxl")) or script.startswith("sdxl_") or \
         f.get("family") == "sdxl"
     base = str(f.get("pretrained_model_name_or_path"))
-    # A command whose script name the paste cut off: which script trains is not shown.
-    trainer_shown = trains_sdxl or f.kind != "cmdline" or bool(script)
+    # A command whose script name the paste cut off, or a config file (which any script
+    # reads): which script trains is not shown.
+    trainer_shown = trains_sdxl or bool(script) or f.kind in ("loratui", "aitoolkit")
     if base_fam == "sdxl" and not trains_sdxl and trainer_shown:
         how_fix = Text({"cmdline": N_("run sdxl_train_network.py instead of train_network.py"),
                         "kohya-json": N_("tick \"SDXL model\" (\"sdxl\": true)"),
@@ -498,7 +499,7 @@ def vpred_flags(inp, ctx, rule, th):
     base = str(f.get("pretrained_model_name_or_path") or "")
     vparam = bool(f.get("v_parameterization"))
     fam = F.family(f)
-    base_name = re.split(r"[\\/]", base)[-1]
+    base_name = F.file_name(base)
     vpred_base = bool(F.VPRED_NAME_HINTS.search(base_name))
     key = "v_parameterization"
     if vpred_base and not vparam and f.known("v_parameterization"):
@@ -665,7 +666,7 @@ def non_ascii_paths(inp, ctx, rule, th):
     for key in ("train_data_dir", "reg_data_dir", "output_dir", "pretrained_model_name_or_path",
                 "logging_dir"):
         value = f.get(key)
-        if isinstance(value, str) and re.search(r"[^\x00-\x7f]", value):
+        if isinstance(value, str) and not value.isascii():
             yield Hit({"path": value}, key=key)
 
 
@@ -833,7 +834,7 @@ def dataset_toml_subsets(inp, ctx, rule, th):
                       key=f"datasets[{i}].subsets[{j}]", line=key_line(f.text, "subsets"))
             continue
         image_dir = str(sub.get("image_dir") or "")
-        name = re.split(r"[\\/]", image_dir.rstrip("/\\"))[-1]
+        name = F.file_name(image_dir.rstrip("/\\"))
         m = re.match(r"^(\d+)_", name)
         if m and "num_repeats" not in sub and int(m.group(1)) > 1:
             yield Hit({"where": f"datasets[{i}].subsets[{j}]",
@@ -887,3 +888,10 @@ def onetrainer_fp16_lora_weights(inp, ctx, rule, th):
     dtype = str(f.values.get(key) or "")
     if dtype.upper().replace("-", "_") in ("FLOAT_16", "FLOAT16", "FP16"):
         yield Hit({"dtype": dtype}, key=key)
+
+
+@predicate("json_trailing_comma")
+def json_trailing_comma(inp, ctx, rule, th):
+    line = inp.facts.extra.get("trailing_comma_line")
+    if line is not None:
+        yield Hit({"line": line}, line=line)

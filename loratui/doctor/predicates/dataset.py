@@ -250,6 +250,9 @@ _PROSE_WORDS = frozenset((
     "and", "her", "his", "their", "its", "which", "who", "stands", "standing", "sits",
     "sitting", "wearing", "holds", "holding", "shows", "showing"))
 _WORD_RE = re.compile(r"[^\W\d_]+|\d+\w*")
+# Tag separators turned into commas (a regex class with CJK characters in it costs ~0.2 ms
+# of start-up to compile).
+_TAG_SEPARATORS = str.maketrans("\n，、", ",,,")
 
 
 def caption_style(caption: str) -> str | None:
@@ -257,7 +260,7 @@ def caption_style(caption: str) -> str | None:
     text = caption.strip()
     if not text:
         return None
-    parts = [p.strip() for p in re.split(r"[,\n，、]", text) if p.strip()]
+    parts = [p.strip() for p in text.translate(_TAG_SEPARATORS).split(",") if p.strip()]
     words = [w.lower() for w in _WORD_RE.findall(text)]
     function = sum(1 for w in words if w in _PROSE_WORDS)
     longest = max(len(p.split()) for p in parts)

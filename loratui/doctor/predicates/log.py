@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from loratui.doctor.registry import Hit, Text, TextList, predicate
+from loratui.doctor.util import LazyRe
 from loratui.i18n import N_
 from loratui.wording import a_an
 
@@ -38,11 +39,27 @@ def _vars(m: re.Match | None, text: str, count: int) -> dict:
 
 
 def log_hits(inp, rule, limit: int = 50):
+    """The lines a rule's needles and regex match; a traceback's echo of the source line
+    that raised (`raise RuntimeError(f"NaN detected in latents: {...}")`) is not the
+    message itself, and counts only when the paste holds nothing else."""
     log = inp.data
     needles = _needles(rule)
     if not any(log.contains(n) for n in needles):
         return []
-    return log.lines_with(needles, _compiled(rule), limit)
+    hits = log.lines_with(needles, _compiled(rule), limit)
+    said = [h for h in hits if not _source_echo(log, h[0])]
+    return said or hits
+
+
+FRAME_RE = LazyRe(r'^(?:>\s*)?\s*File "[^"]*", line \d+|^\s*│.*\.py:\d+ in \w')
+RICH_CODE_RE = LazyRe(r"^\s*│\s*(?:❱\s*)?\d+\s*│")
+
+
+def _source_echo(log, line) -> bool:
+    """`line` is the source a traceback quotes under a frame (plain or rich), not output."""
+    if RICH_CODE_RE.match(line.text):
+        return True
+    return bool(FRAME_RE.match(log.line_before(line.pos)))
 
 
 @predicate("log_regex")
@@ -175,9 +192,20 @@ def log_ended_without_training(inp, ctx, rule, th):
     progressed = log.contains("steps:") and re.search(rb"steps:\s+\d+%", log.view) is not None
     saved = log.contains("saving checkpoint") or log.contains("save trained model") or \
         log.contains(".safetensors")
-    if not progressed and not saved:
-        hits = log.lines_with([ended[0]])
-        yield Hit({}, line=hits[0][0].line if hits else None)
+    if progressed or saved or _stopped_on_an_error(log):
+        return  # an error the paste shows ended it: that error's finding says why
+    hits = log.lines_with([ended[0]])
+    yield Hit({}, line=hits[0][0].line if hits else None)
+
+
+def _stopped_on_an_error(log) -> bool:
+    """The run stopped on a traceback or on its argument parser's error."""
+    from loratui.doctor.inputs.tracebacks import final_traceback
+
+    if log.contains(": error: unrecognized arguments") or log.contains(": error: argument "):
+        return True
+    tb, ended = final_traceback(log)
+    return tb is not None and ended
 
 
 # ------------------------------------------------------------------ root causes from tracebacks

@@ -32,7 +32,9 @@ def weight_too_high(inp, ctx, rule, th):
 
 @predicate("weight_sum_too_high")
 def weight_sum_too_high(inp, ctx, rule, th):
-    uses = [u for u in _uses(inp) if u.weight is not None and u.weight > 0]
+    # The LoRAs stacked in one generation: the prompt's (ADetailer's prompt is its own pass).
+    uses = [u for u in _uses(inp) if u.weight is not None and u.weight > 0 and
+            getattr(u, "part", "prompt") == "prompt"]
     if len(uses) < 2:
         return
     total = sum(u.weight for u in uses)

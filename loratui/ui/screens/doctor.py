@@ -17,7 +17,7 @@ from textual.worker import Worker, WorkerState
 from loratui.i18n import N_, _, ngettext, pgettext
 from loratui.ui import core
 from loratui.ui.fixes import wizard_fix_for_code
-from loratui.ui.messages import TaskDone
+from loratui.ui.messages import TaskDone, post_if_current
 from loratui.ui.screens.base import guarded
 from loratui.ui.text import severity_name, short_path
 from loratui.ui.widgets import Footer
@@ -84,7 +84,7 @@ class DoctorScreen(Screen):
             diags = core.diagnose_paths(targets, st.gpu)
         else:
             diags = core.config_findings(st.resolved(), st.gpu, str(st.config_path))
-        self.post_message(TaskDone("doctor", diags, {"targets": targets}))
+        post_if_current(self, TaskDone("doctor", diags, {"targets": targets}))
 
     @on(TaskDone)
     def done(self, message: TaskDone) -> None:

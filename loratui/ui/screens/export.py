@@ -14,7 +14,7 @@ from textual.widgets import Input, Label, Static
 from loratui.i18n import N_, _, localized, ngettext
 from loratui.ui import core
 from loratui.ui.dialogs import ConfirmDialog
-from loratui.ui.messages import TaskDone
+from loratui.ui.messages import TaskDone, post_if_current
 from loratui.ui.screens.base import WizardScreen, guarded
 from loratui.ui.text import severity_name, short_path
 from loratui.ui.widgets import PathInput, PathSuggester
@@ -101,7 +101,7 @@ ComfyUI         An API-format workflow with a LoraLoader node, saved beside the 
         except OSError:
             workflow = None
         usage = core.diagnose_usage(prompt, workflow)
-        self.post_message(TaskDone("verdict", diags + usage, {"notes": notes}))
+        post_if_current(self, TaskDone("verdict", diags + usage, {"notes": notes}))
 
     @on(TaskDone)
     def done(self, message: TaskDone) -> None:
@@ -109,8 +109,10 @@ ComfyUI         An API-format workflow with a LoraLoader node, saved beside the 
             return
         diags = message.result
         worst = [d for d in diags if d.severity in ("error", "warning")]
-        lines = [_("doctor: ✓ the file loads like a kohya SD1.5 LoRA; the prompt and the "
-                   "workflow use it within the guide's weights") if not worst else
+        family, _checkpoint = core.base_for_usage(self.state.config)
+        lines = [_("doctor: ✓ the file loads like a kohya {family} LoRA; the prompt and the "
+                   "workflow use it within the guide's weights").format(
+                       family=core.FAMILY_NAMES.get(family, family)) if not worst else
                  ngettext("doctor: {n} problem:", "doctor: {n} problems:", len(worst)).format(
                      n=len(worst))]
         lines += [f"  {severity_name(d.severity)} {d.code} {d.shown_message}" for d in diags[:6]]

@@ -14,7 +14,7 @@ from loratui.config import ConfigError, RunConfig, field_docs, parse_config
 from loratui.i18n import N_, _, error_text, localized
 from loratui.ui import core
 from loratui.ui.dialogs.edit_field import EditFieldDialog
-from loratui.ui.messages import TaskDone
+from loratui.ui.messages import TaskDone, post_if_current
 from loratui.ui.screens.base import WizardScreen
 from loratui.ui.text import TOAST_PATH, break_dotted, in_project, pad, severity_name, short_path
 
@@ -287,8 +287,10 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
         card = self.state.card_gb
         widget = self.query_one("#vram", Static)
         if card is None:
-            widget.update(_("VRAM estimate {gb} GB for SD1.5 — no GPU here (the CPU demo "
-                            "trains the tiny model)").format(gb=f"{est.total_gb:.1f}"))
+            family, _checkpoint = core.base_for_usage(self.state.config)
+            widget.update(_("VRAM estimate {gb} GB for {family} — no GPU here (the CPU demo "
+                            "trains the tiny model)").format(
+                gb=f"{est.total_gb:.1f}", family=core.FAMILY_NAMES.get(family, family)))
             widget.set_class(False, "bad")
             return
         width = 30
@@ -308,7 +310,8 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
     @work(thread=True, exclusive=True, group="doctor", exit_on_error=False,
           name=N_("Doctor warnings"))
     def check_config(self, cfg: RunConfig, path: str) -> None:
-        self.post_message(TaskDone("warnings", core.config_findings(cfg, self.state.gpu, path)))
+        post_if_current(self, TaskDone("warnings",
+                                          core.config_findings(cfg, self.state.gpu, path)))
 
     @on(TaskDone)
     def warnings_done(self, message: TaskDone) -> None:

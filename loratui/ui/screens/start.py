@@ -174,6 +174,8 @@ Watch a run     Follow a run that another trainer writes (kohya_ss / sd-scripts,
         self.app.call_from_thread(self._show_model_check, value, result)
 
     def _show_model_check(self, value: str, result: core.Check) -> None:
+        if value != self.query_one("#base-model", PathInput).value.strip():
+            return  # a check of what the field held before; the newer one is on its way
         widget = self.query_one("#model-status", Static)
         widget.update(result.text)
         widget.set_class(result.ok is False, "bad")

@@ -12,11 +12,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Static
-from textual.worker import get_current_worker
 
 from loratui.i18n import N_, _, error_text, localized
 from loratui.ui import core
-from loratui.ui.messages import Progress, TaskDone
+from loratui.ui.messages import Progress, TaskDone, post_if_current
 from loratui.ui.screens.base import WizardScreen
 from loratui.ui.text import hanging, severity_name
 from loratui.ui.widgets import PathSuggester
@@ -161,8 +160,7 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
             done = TaskDone("pick", None, {"error": error_text(exc)})
         else:
             done = TaskDone("pick", result, {"written": written})
-        if not get_current_worker().is_cancelled:  # a newer pick has replaced this one
-            self.post_message(done)
+        post_if_current(self, done)
 
     def show_pick(self, message: TaskDone) -> None:
         box = self.query_one("#test-result", Static)

@@ -298,7 +298,7 @@ a run it did not start; escape stops watching.
         """The trainer died or failed while we watched: say so in a dialog, with its log."""
         run = core.open_run(self.run_path)
         tail = "\n".join(run.log_tail(8))
-        reason = st.get("error") or _("the trainer process ended without a word: killed "
+        reason = localized(st.get("error")) or _("the trainer process ended without a word: killed "
                                       "(out of memory?) or crashed")
         hint = _("Resume with ctrl+r if it saved a state.") if st.get("resumable") else \
             _("Fix the cause and start again with ctrl+t.")

@@ -39,8 +39,8 @@ def range_text(row: dict[str, Any]) -> str:
 
 def value_text(value: Any, key: str = "") -> str:
     if value is None:  # an optional value that follows another one
-        return {"network.alpha": "(= rank)",
-                "optimizer.text_encoder_2_lr": "(= TE1 LR)"}.get(key, _("(default)"))
+        return {"network.alpha": _("(= rank)"),
+                "optimizer.text_encoder_2_lr": _("(= TE1 LR)")}.get(key, _("(default)"))
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):

@@ -22,7 +22,7 @@ from loratui.i18n import Message as M
 from loratui.modelfolder import folder_family_source, native_resolution, read_json
 
 __all__ = ["BaseModelCheck", "check_base_model", "folder_family_source", "native_resolution",
-           "weights_problem"]
+           "single_file_problem", "weights_problem"]
 
 FAMILY_NAMES = {"sd15": "SD1.5", "sd2": "SD2.x", "sdxl": "SDXL"}
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
@@ -93,7 +93,48 @@ def _safetensors_problem(file: Path) -> str | None:
     return None
 
 
-def check_base_model(path: Path | str) -> BaseModelCheck:
+def single_file_problem(path: Path, info, *, vae: str = "",
+                        v_prediction: bool | None = None) -> str | None:
+    """What keeps a single-file checkpoint of a family loratui trains from training as it
+    is (an inpainting UNet, a missing part, no VAE and no model.vae, a v-prediction marker
+    with model.v_prediction off); None when nothing does."""
+    label = FAMILY_NAMES.get(info.family, info.label)
+    if info.inpainting:
+        return M(N_("{name}: an inpainting {family} model ({n} input channels): LoRAs are "
+                    "trained on the regular model, not its inpainting variant; pick the "
+                    "non-inpainting checkpoint"), name=path.name, family=label,
+                 n=info.in_channels)
+    text_encoder = M(N_("text encoder"))
+    missing = [part for part, there in (("UNet", info.unet), (text_encoder, info.text_encoder))
+               if not there]
+    if missing:
+        return M(N_("{name}: the file holds no {parts}: loratui needs a full {family} "
+                    "checkpoint (UNet, text encoders and VAE in one file) or a diffusers "
+                    "folder"), name=path.name, parts=" / ".join(map(str, missing)),
+                 family=label)
+    if not info.vae and not vae:
+        return M(N_("{name}: no VAE is baked into this {family} checkpoint: set model.vae to a "
+                    "VAE .safetensors (for {family}: {example})"), name=path.name, family=label,
+                 example=VAE_EXAMPLES.get(info.family, "a VAE of this family"))
+    if info.v_prediction and v_prediction is False:
+        ztsnr = M(N_(" and model.zero_terminal_snr = true")) if info.zero_terminal_snr else ""
+        return M(N_("{name} is a v-prediction model (its `v_pred` key) but model.v_prediction "
+                    "is false: set model.v_prediction = true{ztsnr}, or the LoRA learns the "
+                    "wrong target"), name=path.name, ztsnr=ztsnr)
+    return None
+
+
+VAE_EXAMPLES = {"sd15": "vae-ft-mse-840000-ema-pruned.safetensors",
+                "sdxl": "sdxl_vae.safetensors or sdxl-vae-fp16-fix"}
+
+
+def check_base_model(path: Path | str, *, vae: str = "",
+                     v_prediction: bool | None = None) -> BaseModelCheck:
+    """Whether `path` can be trained on. `vae` and `v_prediction` are the config's
+    model.vae and model.v_prediction when known (a checkpoint without a baked VAE is fine
+    with model.vae set; a v-prediction marker wants model.v_prediction on)."""
+    from loratui.families import ids
+
     path = Path(path).expanduser()
     if not path.exists():
         return BaseModelCheck(False, None, M(N_("{path} does not exist"), path=str(path)))
@@ -120,15 +161,28 @@ def check_base_model(path: Path | str) -> BaseModelCheck:
                                                 "when loaded and is refused; convert it to "
                                                 ".safetensors"), name=path.name))
     elif path.suffix.lower() == ".safetensors":
-        from loratui.lora.reader import checkpoint_family
+        from loratui.checkpoint import inspect
 
-        family = checkpoint_family(path)
+        info = inspect(path)
+        family = info.family if info else None
         kind, source = M(N_("single-file checkpoint")), M(N_("its tensor names"))
+        if info and family and family not in ids():
+            return BaseModelCheck(False, family, M(
+                N_("{name}: {family} model; loratui trains SD1.5 and SDXL LoRAs (Pony, "
+                   "Illustrious and NoobAI included): pick an SD1.5 or SDXL checkpoint (P3)"),
+                name=path.name, family=info.label), source)
+        if info and family in ids():
+            problem = single_file_problem(path, info, vae=vae, v_prediction=v_prediction)
+            if problem:
+                return BaseModelCheck(False, family, problem, source)
+            if info.v_prediction and v_prediction is None:
+                return BaseModelCheck(True, family, M(
+                    N_("✓ {family} {kind}, v-prediction (its `v_pred` key): set "
+                       "model.v_prediction = true"), family=FAMILY_NAMES[family], kind=kind),
+                    source)
     else:
         return BaseModelCheck(False, None, M(N_("{name}: not a diffusers folder nor a "
                                                 ".safetensors checkpoint"), name=path.name))
-    from loratui.families import ids
-
     if family in ids():
         return BaseModelCheck(True, family, M(N_("✓ {family} {kind}"),
                                               family=FAMILY_NAMES[family], kind=kind), source)

@@ -4,7 +4,8 @@ Importing a TOML parser and parsing ~150 rules with it costs more than the whole
 budget of `loratui doctor`. So what loratui parses from
 its shipped data is cached in the user cache folder (`$LORATUI_CACHE_DIR`,
 `$XDG_CACHE_HOME/loratui` or `~/.cache/loratui`; `LORATUI_NO_CACHE=1` turns it off), keyed by
-the files' paths, sizes and mtimes and the Python version. The cache holds plain data in
+the files' absolute paths (not resolved: `realpath`'s system calls cost start-up time),
+sizes and mtimes and the Python version. The cache holds plain data in
 `marshal` form: built in, so reading it imports nothing. `marshal` is not meant for
 untrusted input, so the file is ours only: written atomically here, with a magic number and
 a CRC-32 of the payload checked before it is read; anything else is ignored and the files
@@ -58,7 +59,7 @@ def _cache_path(kind: str, files: list[str]) -> str | None:
     try:
         for f in files:
             st = os.stat(f)
-            key.append(f"{os.path.realpath(f)}|{st.st_size}|{st.st_mtime_ns}")
+            key.append(f"{os.path.abspath(f)}|{st.st_size}|{st.st_mtime_ns}")
     except OSError:
         return None  # a missing file: let `build` report it
     digest = zlib.crc32("\n".join(key).encode()) ^ (len(files) << 24)

@@ -10,7 +10,9 @@ from loratui.i18n import N_, Message, _, error_text, localized
 
 
 def _fail(command: str, path, message: str) -> int:
-    print(f"loratui lora {command}: {path}: {message}", file=sys.stderr)
+    from loratui.userfiles import shown
+
+    print(f"loratui lora {command}: {shown(path)}: {message}", file=sys.stderr)
     return 2
 
 
@@ -37,14 +39,17 @@ def run_tool(args, command: str) -> int:
                      error_text(exc))
     except OSError as exc:
         return _fail(command, args.output or files[0], exc.strerror or str(exc))
+    from loratui.userfiles import dumps_json, shown
+
     if args.json:
-        print(json.dumps({"output": str(out), "backup": str(backup) if backup else None,
+        print(dumps_json({"output": str(out), "backup": str(backup) if backup else None,
                           "warnings": report.warnings, **report.data}, indent=2))
     else:
         for line in report.lines:
             print(localized(line))
-        print(_("wrote {path} (previous file kept as {backup})").format(path=out, backup=backup)
-              if backup else _("wrote {path}").format(path=out))
+        print(_("wrote {path} (previous file kept as {backup})").format(
+            path=shown(out), backup=shown(backup)) if backup else
+            _("wrote {path}").format(path=shown(out)))
     for warning in report.warnings:
         print(_("warning: {message}").format(message=localized(warning)), file=sys.stderr)
     return 0

@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 
 from loratui.families.base import Family, TextEncoderSlot, VramTerms
+from loratui.i18n import N_, Message
 
 _MODULES = {"sd15": "loratui.families.sd15", "sdxl": "loratui.families.sdxl"}
 # Families loratui recognises in a base model or a LoRA but has no data for (it does not
@@ -38,6 +39,13 @@ def names() -> dict[str, str]:
     return dict(sorted({**labels, **_NAMED_ONLY}.items()))
 
 
+def label(family_id: str | None) -> str:
+    """A family's or another architecture's name ("sdxl" -> "SDXL", "flux" -> "Flux")."""
+    from loratui.checkpoint import LABELS
+
+    return names().get(family_id or "") or LABELS.get(family_id or "", str(family_id))
+
+
 def ids() -> tuple[str, ...]:
     """Families loratui trains."""
     return tuple(_MODULES)
@@ -46,8 +54,8 @@ def ids() -> tuple[str, ...]:
 @cache
 def get(family_id: str) -> Family:
     if family_id not in _MODULES:
-        raise FamilyError(f"unknown model family {family_id!r}; loratui trains "
-                          f"{', '.join(_MODULES)}")
+        raise FamilyError(Message(N_("unknown model family {name}; loratui trains {names}"),
+                                  name=repr(family_id), names=", ".join(_MODULES)))
     return importlib.import_module(_MODULES[family_id]).FAMILY
 
 
@@ -86,8 +94,10 @@ def resolve(base: str | Path, requested: str = "auto") -> Family:
         if detected is None:
             return get("sd15")
         if detected not in _MODULES:
-            raise FamilyError(f"{base}: {names().get(detected, detected)} base model; loratui "
-                              f"trains {', '.join(names()[f] for f in _MODULES)}")
+            raise FamilyError(Message(N_("{path}: {family} base model; loratui trains "
+                                         "{families}"), path=str(base),
+                                      family=label(detected),
+                                      families=", ".join(names()[f] for f in _MODULES)))
         return get(detected)
     problem = override_problem(base, requested, detected)
     if problem:
@@ -95,14 +105,16 @@ def resolve(base: str | Path, requested: str = "auto") -> Family:
     return get(requested)
 
 
-def override_problem(base, requested: str, detected: str | None) -> str | None:
+def override_problem(base, requested: str, detected: str | None) -> Message | None:
     """What is wrong with a hand-set model.family that contradicts the base model's detected
     family (None when it does not): the CLI's error and the wizard's Start step say it."""
     if requested in ("", "auto", None) or detected is None or detected == requested:
         return None
-    return (f"model.family = {requested!r} but {base} is an {names().get(detected, detected)} "
-            f"model (detected {detected!r}): set model.family = {detected!r} or \"auto\", or "
-            f"pick a {names().get(requested, requested)} base model")
+    return Message(N_("model.family = {requested} but {path} is an {family} model (detected "
+                      "{detected}): set model.family = {detected} or \"auto\", or pick a "
+                      "{wanted} base model"), requested=repr(requested), path=str(base),
+                   family=label(detected), detected=repr(detected),
+                   wanted=label(requested))
 
 
 __all__ = [
@@ -116,6 +128,7 @@ __all__ = [
     "family_id_of",
     "get",
     "ids",
+    "label",
     "names",
     "override_problem",
     "resolve",

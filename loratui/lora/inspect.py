@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+from loratui.checkpoint import LABELS
 from loratui.lora.reader import LoraFile
 from loratui.userfiles import shown
 
@@ -35,6 +36,12 @@ def summarize(lora: LoraFile, *, stats: bool = True, per_module: bool = False
     alphas = lora.alphas()
     fam, how = lora.family()
     meta_fam = lora.metadata_family()
+    checkpoint = lora.format() == "checkpoint"
+    if checkpoint:      # a base model given for a LoRA: name its architecture, scan nothing
+        from loratui.checkpoint import from_header
+
+        info = from_header(lora.tensors)
+        fam, how, stats = info.family, info.reason, False
     scales = [alphas[m] / r for m, r in ranks.items() if m in alphas and r]
     modules = lora.module_names()
     te = [m for m in modules if m.startswith(("lora_te", "text_encoder", "te_"))]
@@ -47,6 +54,7 @@ def summarize(lora: LoraFile, *, stats: bool = True, per_module: bool = False
         "family_from_tensors": fam,
         "family_reason": how,
         "family_from_metadata": meta_fam,
+        "checkpoint": checkpoint,
         "tensors": len(lora.tensors),
         "modules": len(modules),
         "text_encoder_modules": len(te),
@@ -123,6 +131,11 @@ def render(summary: dict[str, Any]) -> str:
     fmt = _("{format} ({algorithm})").format(format=s["format"], algorithm=s["lycoris_algo"]) \
         if s.get("lycoris_algo") else s["format"]
     lines.append(_row(N_("format"), fmt))
+    if s.get("checkpoint"):
+        lines.append("  " + _("a full base model checkpoint, not a LoRA: put it in "
+                              "models/Stable-diffusion (A1111) or models/checkpoints (ComfyUI)"))
+    if s.get("family") in LABELS:
+        fam_names.setdefault(s["family"], LABELS[s["family"]])
     fam = fam_names.get(s["family"], s["family"])
     detail = []
     if s["family_from_tensors"]:

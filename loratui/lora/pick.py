@@ -77,6 +77,7 @@ def rescue(pick: Pick) -> Pick:
 
 
 KINDS = ("character", "style", "concept")
+KIND_NAMES = {"character": N_("character"), "style": N_("style"), "concept": N_("concept")}
 KIND_FIELDS = ("modelspec.description", "modelspec.tags", "ss_training_comment")
 
 
@@ -84,7 +85,7 @@ KIND_FIELDS = ("modelspec.description", "modelspec.tags", "ss_training_comment")
 class Kinship:
     """Whether two LoRA files are of the same kind, as far as the files show (P21)."""
     same: bool | None  # None: the files cannot tell
-    lines: list[str]
+    lines: list[Message]
 
 
 def lora_kind(metadata: dict[str, str]) -> str | None:
@@ -107,27 +108,36 @@ def same_kind(first: Path, second: Path) -> Kinship:
     kinds = [lora_kind(f.metadata) for f in files]
     names = [first.name, second.name]
     if None not in fams and fams[0] != fams[1]:
-        return Kinship(False, [f"P21: not the same kind — {names[0]} is "
-                               f"{NAMES.get(fams[0], fams[0])}, {names[1]} is "
-                               f"{NAMES.get(fams[1], fams[1])}; a LoRA only works on its own "
-                               "family's model"])
+        return Kinship(False, [Message(
+            N_("P21: not the same kind — {first} is {first_family}, {second} is "
+               "{second_family}; a LoRA only works on its own family's model"),
+            first=names[0], first_family=NAMES.get(fams[0], fams[0]), second=names[1],
+            second_family=NAMES.get(fams[1], fams[1]))])
     if None not in kinds and kinds[0] != kinds[1]:
-        return Kinship(False, [f"P21: not the same kind — {names[0]} is a {kinds[0]} LoRA, "
-                               f"{names[1]} a {kinds[1]} LoRA (their metadata says so); the "
-                               "rescue pairs it with one of the same kind"])
-    lines = []
+        return Kinship(False, [Message(
+            N_("P21: not the same kind — {first} is a {first_kind} LoRA, {second} a "
+               "{second_kind} LoRA (their metadata says so); the rescue pairs it with one of "
+               "the same kind"),
+            first=names[0], first_kind=Message(KIND_NAMES[kinds[0]]), second=names[1],
+            second_kind=Message(KIND_NAMES[kinds[1]]))])
+    kind = Message(KIND_NAMES[kinds[0]]) if None not in kinds else None
     if None in fams:
         unknown = [n for n, f in zip(names, fams, strict=True) if f is None]
-        lines.append(f"P21: cannot tell the model family of {', '.join(unknown)} (no telling "
-                     "tensors, no ss_base_model_version): check both are for the same model")
+        lines = [Message(N_("P21: cannot tell the model family of {files} (no telling "
+                            "tensors, no ss_base_model_version): check both are for the same "
+                            "model"), files=", ".join(unknown))]
+        if kind is not None:
+            lines.append(Message(N_("P21: both are {kind} LoRAs"), kind=kind))
+    elif kind is None:
+        lines = [Message(N_("P21: both are {family} LoRAs"), family=NAMES.get(fams[0], fams[0]))]
     else:
-        lines.append(f"P21: both are {NAMES.get(fams[0], fams[0])} LoRAs")
-    if None in kinds:
+        lines = [Message(N_("P21: both are {family} LoRAs, both {kind} LoRAs"),
+                         family=NAMES.get(fams[0], fams[0]), kind=kind)]
+    if kind is None:
         unknown = [n for n, k in zip(names, kinds, strict=True) if k is None]
-        lines.append(f"P21: whether they are both character or both style LoRAs cannot be "
-                     f"told: {', '.join(unknown)} does not say in its metadata")
-    else:
-        lines[-1] += f", both {kinds[0]} LoRAs"
+        lines.append(Message(N_("P21: whether they are both character or both style LoRAs "
+                                "cannot be told: {files} does not say in its metadata"),
+                             files=", ".join(unknown)))
     return Kinship(None if None in fams or None in kinds else True, lines)
 
 

@@ -113,6 +113,11 @@ class LoraFile:
             return "unknown"
         if sum(k.startswith(CHECKPOINT_PREFIXES) for k in keys) > len(keys) // 4:
             return "checkpoint"
+        if not any("lora" in k.lower() or k.endswith(".alpha") for k in keys):
+            from loratui.checkpoint import OTHER_IDS, from_header
+
+            if from_header(self.tensors).family in OTHER_IDS:    # Flux, SD3 … weights
+                return "checkpoint"
         if any(m in k for k in keys for m in LYCORIS_MARKERS if m != ".dora_scale"):
             return "lycoris"
         if any(".lora_A." in k or ".lora_B." in k or k.endswith((".lora_A.weight",
@@ -179,14 +184,14 @@ class LoraFile:
         downs, ups = self._down_keys(), self._up_keys()
         problems = []
         for m in sorted(set(downs) - set(ups))[:5]:
-            problems.append(f"`{m}` has lora_down but no lora_up")
+            problems.append(M(N_("`{module}` has lora_down but no lora_up"), module=m))
         for m in sorted(set(ups) - set(downs))[:5]:
-            problems.append(f"`{m}` has lora_up but no lora_down")
+            problems.append(M(N_("`{module}` has lora_up but no lora_down"), module=m))
         for m in sorted(set(ups) & set(downs)):
             d, u = downs[m], ups[m]
             if len(u.shape) >= 2 and d.shape and u.shape[1] != d.shape[0]:
-                problems.append(f"`{m}`: lora_up rank {u.shape[1]} != lora_down rank "
-                                f"{d.shape[0]}")
+                problems.append(M(N_("`{module}`: lora_up rank {up} != lora_down rank {down}"),
+                                  module=m, up=u.shape[1], down=d.shape[0]))
                 if len(problems) > 8:
                     break
         return problems
@@ -466,18 +471,9 @@ def _check_no_overlap(tensors: dict[str, TensorInfo]) -> None:
 
 
 def checkpoint_family(path: Path) -> str | None:
-    """Family of a base checkpoint from its tensor names (header only)."""
-    try:
-        _, _, header = read_header(path)
-    except LoraError:
-        return None
-    keys = header.keys()
-    if any(k.startswith("conditioner.embedders.1.") for k in keys):
-        return "sdxl"
-    if any(k.startswith("cond_stage_model.model.") for k in keys):
-        return "sd2"
-    if any(k.startswith("cond_stage_model.transformer.") for k in keys):
-        return "sd15"
-    if any(k.startswith(("text_encoder_2.", "add_embedding.")) for k in keys):
-        return "sdxl"
-    return None
+    """SD1.x / SD2.x / SDXL family of a base checkpoint from its header (None for anything
+    else: `loratui.checkpoint` names the other architectures)."""
+    from loratui.checkpoint import inspect
+
+    info = inspect(path)
+    return info.family if info and info.family in ("sd15", "sd2", "sdxl") else None

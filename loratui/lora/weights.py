@@ -10,6 +10,7 @@ torch is imported inside the functions.
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -114,7 +115,12 @@ def load_weights(path: str | Path) -> LoraWeights:
     if fmt in ("checkpoint", "unknown"):
         raise WeightsError(Message(N_("not a LoRA ({format} tensor names): `loratui lora "
                                       "inspect` shows what it holds"), format=fmt))
-    tensors = load_file(str(path))
+    try:
+        tensors = load_file(os.fsencode(path).decode("utf-8"))
+    except UnicodeDecodeError:      # the library takes UTF-8 paths only: read the bytes here
+        from safetensors.torch import load
+
+        tensors = load(path.read_bytes())
     parts: dict[str, dict[str, Any]] = {}
     unknown = []
     for key, tensor in tensors.items():

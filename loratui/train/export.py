@@ -224,6 +224,9 @@ def serialize(tensors: dict[str, Any], metadata: dict[str, str]) -> bytes:
     """safetensors bytes with kohya's hash keys added (computed as sd-scripts does)."""
     from safetensors.torch import save
 
+    from loratui.userfiles import json_safe
+
+    metadata = json_safe(metadata)      # a file name's undecodable bytes as \xNN (UTF-8 only)
     ss_only = {k: v for k, v in metadata.items() if k.startswith("ss_")}
     first = save(tensors, metadata=ss_only)
     full = dict(metadata)

@@ -27,9 +27,9 @@ class StartResult:
 def resolve_resume(ref: str | Path, cfg=None) -> RunFolder:
     run = find_run(ref, cfg.output.dir if cfg is not None else None)
     if run is None:
-        raise PreflightError([Message(N_("{run}: no such run folder (give the path printed by "
-                                         "`loratui train`, or a name listed by `loratui runs`)"),
-                                      run=str(ref))])
+        raise PreflightError([Message(N_("{ref}: no such run folder (give the path printed by "
+                                         "`loratui train`, or a name listed by `loratui "
+                                         "runs`)"), ref=str(ref))])
     if run.is_active():
         raise PreflightError([Message(N_("{path}: this run is still {state} (pid {pid}); "
                                          "`loratui attach` follows it"), path=str(run.path),
@@ -126,7 +126,7 @@ def start(config_path, *, resume=None, detach: bool = True, gpus: int | None = N
     if gpus is None:
         gpus = saved_processes(run) if resume is not None else 1
     if gpus < 1:
-        raise PreflightError([f"--gpus {gpus}: give 1 or more processes"])
+        raise PreflightError([Message(N_("--gpus {n}: give 1 or more processes"), n=gpus)])
     if gpus > 1:
         cmd = group_command(run.path, gpus, resume=resume is not None)
     elif not detach:

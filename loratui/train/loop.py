@@ -139,7 +139,7 @@ class Trainer:
             self.family = self.preloaded.family if self.preloaded else \
                 families.resolve(cfg.model.base, cfg.model.family)
         except families.FamilyError as exc:
-            raise ModelLoadError(str(exc)) from None
+            raise ModelLoadError(message_of(exc)) from None
         comps = self.preloaded or load_components(cfg.model.base, family=self.family,
                                                   vae=cfg.model.vae or None)
         self.preloaded = None

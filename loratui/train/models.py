@@ -94,14 +94,16 @@ def load_components(base: str | Path, *, config_dir: Path | str | None = None,
             raise ModelLoadError(message_of(exc)) from None
     if path.is_dir():
         comps = _load_folder(path, family)
+        if vae:
+            comps.vae = load_vae(vae)
     elif path.suffix.lower() in SINGLE_FILE_SUFFIXES:
+        # a separate VAE goes in before the file is read: a checkpoint without a baked VAE
+        # loads only with one
         comps = _load_single_file(path, family, Path(config_dir) if config_dir
-                                  else family.config_dir)
+                                  else family.config_dir, vae=load_vae(vae) if vae else None)
     else:
         raise ModelLoadError(Message(N_("{path}: not a diffusers folder (model_index.json) "
                                         "nor a .safetensors checkpoint"), path=str(path)))
-    if vae:
-        comps.vae = load_vae(vae)
     return comps
 
 
@@ -219,18 +221,21 @@ def single_file_tokenizers(checkpoint: Path, family) -> dict[str, Any]:
             for slot in family.text_encoders}
 
 
-def _load_single_file(path: Path, family, config: Path) -> Components:
+def _load_single_file(path: Path, family, config: Path, vae=None) -> Components:
     from diffusers import DDPMScheduler
+    from diffusers.loaders.single_file_utils import SingleFileComponentError
 
     quiet_libraries()
     tokenizers = single_file_tokenizers(path, family)
     extra = ({"safety_checker": None, "feature_extractor": None,
               "requires_safety_checker": False} if family.pipeline == "StableDiffusionPipeline"
              else {})
+    if vae is not None:
+        extra["vae"] = vae
     try:
         pipe = family.pipeline_class().from_single_file(
             str(path), config=str(config), local_files_only=True, **tokenizers, **extra)
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+    except (OSError, ValueError, KeyError, RuntimeError, SingleFileComponentError) as exc:
         raise ModelLoadError(Message(N_("{path}: cannot load the single-file checkpoint as "
                                         "{family} ({error})"), path=str(path),
                                      family=family.label, error=str(exc))) from None

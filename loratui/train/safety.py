@@ -8,7 +8,7 @@ import signal
 import tempfile
 from pathlib import Path
 
-from loratui.i18n import N_, localized
+from loratui.i18n import N_, localized, message_of
 from loratui.i18n import Message as M
 
 MIN_FREE_BYTES = 64 * 1024 * 1024
@@ -34,16 +34,18 @@ def check_writable(folder: Path | str) -> str | None:
             break
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
-        return (f"{probe}: exists and is a file, so the output folder {folder} cannot be "
-                "created; set output.dir to a folder (P34)")
+        return M(N_("{path}: exists and is a file, so the output folder {folder} cannot be "
+                    "created; set output.dir to a folder (P34)"), path=str(probe),
+                 folder=str(folder))
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".loratui-write-test-"):
             pass
     except OSError as exc:
-        return (f"{folder}: the output folder cannot be written ({exc.strerror or exc}); "
-                "use an absolute path to a folder you own, e.g. output.dir = "
-                f"\"{Path.home() / 'loras'}\" (P34)")
+        return M(N_("{folder}: the output folder cannot be written ({error}); use an absolute "
+                    "path to a folder you own, e.g. output.dir = \"{example}\" (P34)"),
+                 folder=str(folder), error=str(exc.strerror or exc),
+                 example=str(Path.home() / "loras"))
     return None
 
 
@@ -57,8 +59,9 @@ def free_bytes(folder: Path | str) -> int:
 def check_free_disk(folder: Path | str, need: int) -> str | None:
     free = free_bytes(folder)
     if free < need + MIN_FREE_BYTES:
-        return (f"{folder}: only {free / 2**20:.0f} MiB free, {(need + MIN_FREE_BYTES) / 2**20:.0f}"
-                " MiB needed to save; free some disk space or change output.dir")
+        return M(N_("{folder}: only {free} MiB free, {need} MiB needed to save; free some disk "
+                    "space or change output.dir"), folder=str(folder),
+                 free=f"{free / 2**20:.0f}", need=f"{(need + MIN_FREE_BYTES) / 2**20:.0f}")
     return None
 
 
@@ -68,15 +71,32 @@ def family_problems(cfg, base: Path | None) -> list[str]:
 
     fam = cfg.model.family
     if fam not in ("auto", *families.ids()):
-        return [f"model.family = {fam!r}: loratui trains {', '.join(families.ids())} "
-                "(or \"auto\" to detect it from the base model)"]
+        return [M(N_("model.family = {name}: loratui trains {families} (or \"auto\" to detect "
+                     "it from the base model)"), name=repr(fam), families=", ".join(families.ids()))]
     if base is None or not base.exists():
         return []
     try:
         families.resolve(base, fam)
     except families.FamilyError as exc:
-        return [str(exc)]
+        return [message_of(exc)]
     return []
+
+
+def checkpoint_problems(cfg, base: Path) -> list[str]:
+    """A single-file checkpoint of a family loratui trains that cannot train as configured
+    (inpainting, parts missing, no VAE and no model.vae, v-prediction with it off)."""
+    if not base.is_file() or base.suffix.lower() != ".safetensors":
+        return []
+    from loratui import families
+    from loratui.basemodel import single_file_problem
+    from loratui.checkpoint import inspect
+
+    info = inspect(base)
+    if info is None or info.family not in families.ids():
+        return []       # family_problems names a family loratui does not train
+    problem = single_file_problem(base, info, vae=cfg.model.vae,
+                                  v_prediction=cfg.model.v_prediction)
+    return [M(N_("{problem} (model.base)"), problem=problem)] if problem else []
 
 
 def tokenizer_problem(base: Path) -> str | None:
@@ -89,14 +109,14 @@ def tokenizer_problem(base: Path) -> str | None:
             return None  # not a diffusers folder: loading says so, with its own fix
         problem = tokenizer_folder_problem(base / "tokenizer", base / "text_encoder" /
                                            "config.json")
-        return f"{problem} (model.base; copy the tokenizer/ of any SD1.5 model)" \
-            if problem else None
+        return M(N_("{problem} (model.base; copy the tokenizer/ of any SD1.5 model)"),
+                 problem=problem) if problem else None
     from loratui.train.models import find_clip_tokenizer
 
     own = find_clip_tokenizer(base)
     problem = tokenizer_folder_problem(own) if own is not None else None
-    return f"{problem} (a tokenizer for {base.name}; remove it to use the built-in one)" \
-        if problem else None
+    return M(N_("{problem} (a tokenizer for {name}; remove it to use the built-in one)"),
+             problem=problem, name=base.name) if problem else None
 
 
 def preflight(cfg) -> list[str]:
@@ -118,6 +138,7 @@ def preflight(cfg) -> list[str]:
             tokenizer = tokenizer_problem(base)
             if tokenizer:
                 problems.append(tokenizer)
+            problems += checkpoint_problems(cfg, base)
     problems += family_problems(cfg, base)
     for key, value in (("dataset.dir", cfg.dataset.dir), ("dataset.reg_dir", cfg.dataset.reg_dir)):
         if key == "dataset.dir" and not value:

@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from loratui.i18n import N_, Message
 from loratui.runs import TENSORBOARD_DIR
 
 log = logging.getLogger("loratui.train")
@@ -64,8 +65,9 @@ class RunTrackers:
 
         for name in self.names:
             if name == "wandb" and not is_wandb_available():
-                self.warnings.append("training.log_with asks for wandb, which is not installed "
-                                     "(pip install wandb); not logging to wandb")
+                self.warnings.append(Message(N_("training.log_with asks for wandb, which is not "
+                                                "installed (pip install wandb); not logging to "
+                                                "wandb")))
                 continue
             try:
                 tracker = self._make(name, step=step, run_name=run_name)
@@ -73,9 +75,11 @@ class RunTrackers:
                 if name == "wandb":
                     tracker.store_init_configuration(config)
             except Exception as exc:  # a tracker never stops training
-                fix = " (run `wandb login`, or set WANDB_MODE=offline)" if name == "wandb" else ""
-                self.warnings.append(f"{name} tracker did not start: "
-                                     f"{type(exc).__name__}: {exc}{fix}")
+                error = f"{type(exc).__name__}: {exc}"
+                self.warnings.append(Message(N_(
+                    "{name} tracker did not start: {error} (run `wandb login`, or set "
+                    "WANDB_MODE=offline)") if name == "wandb" else
+                    N_("{name} tracker did not start: {error}"), name=name, error=error))
                 continue
             self.accel.trackers.append(tracker)
         return self.warnings

@@ -47,17 +47,23 @@ class RunInfo:
     state: str = ""
 
 
-def check_base_model(path: Path | None, family: str = "auto") -> Check:
+def check_base_model(path: Path | None, family: str = "auto", vae: str = "") -> Check:
     """The base model check; `family` is model.family as loratui.toml sets it: a hand-set
     family is the one in use, and one the model contradicts is an error naming the
-    detected family (as `loratui train` says)."""
+    detected family (as `loratui train` says). `vae` is model.vae (a checkpoint without a
+    baked VAE needs one). A v-prediction marker is noted: `apply_checkpoint_markers` sets
+    model.v_prediction when the step is left."""
     if path is None:
         return Check(None, _("enter the path of an SD1.5 or SDXL model (diffusers folder or "
                              ".safetensors)"))
     if not path.exists():
         return Check(False, _("{path} does not exist").format(path=short_path(path, 60)))
-    result = _check_base_model(path)
+    result = _check_base_model(path, vae=vae, v_prediction=True)
     text = localized(result.message)
+    markers = _markers(path)
+    if result.ok and markers and markers.v_prediction:
+        text += "\n" + _("v-prediction model (its `v_pred` key): trained with "
+                         "model.v_prediction = true")
     detected = _("detected from {source}").format(source=localized(result.source)) \
         if result.family else ""
     if family in ("", "auto", None):
@@ -69,7 +75,8 @@ def check_base_model(path: Path | None, family: str = "auto") -> Check:
 
     problem = override_problem(short_path(path, 60), family, result.family)
     if problem:
-        return Check(False, text + "\n" + _("Family: {problem}").format(problem=problem))
+        return Check(False, text + "\n" + _("Family: {problem}").format(
+            problem=localized(problem)))
     name = FAMILY_NAMES.get(family, family)
     if result.family:
         line = _("Family: {family} (set by model.family in loratui.toml; detected from "
@@ -77,6 +84,24 @@ def check_base_model(path: Path | None, family: str = "auto") -> Check:
     else:
         line = _("Family: {family} (set by model.family in loratui.toml)").format(family=name)
     return Check(result.ok, text + "\n" + line)
+
+
+def _markers(path: Path):
+    if not path.is_file() or path.suffix.lower() != ".safetensors":
+        return None
+    from loratui.checkpoint import inspect
+
+    return inspect(path)
+
+
+def apply_checkpoint_markers(model, path: Path) -> None:
+    """model.v_prediction / zero_terminal_snr on when the checkpoint's own `v_pred` /
+    `ztsnr` keys say so (NoobAI v-pred and other kohya-saved v-prediction models)."""
+    info = _markers(path)
+    if info and info.v_prediction:
+        model.v_prediction = True
+        if info.zero_terminal_snr:
+            model.zero_terminal_snr = True
 
 
 def list_runs(output_dir: Path) -> list[RunInfo]:

@@ -21,12 +21,15 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+# Quantifiers are bounded: an unbounded lazy one makes a search quadratic in the line, and
+# a log can hold a 64 kB line (or a 1 GB one) that is not a bar at all.
 BAR_RE = re.compile(
-    r"(?P<desc>[^|\r\n]*?)[:\s]*(?P<pct>\d{1,3})%\|(?P<bar>[^|]*)\|\s*(?P<n>\d+)/(?P<total>\d+)"
+    r"(?P<desc>[^|\r\n]{0,200}?)[:\s]*(?P<pct>\d{1,3})%\|(?P<bar>[^|]{0,1000})\|\s*(?P<n>\d+)/"
+    r"(?P<total>\d+)"
     r"\s*\[(?P<elapsed>[\d:]+)<(?P<remaining>[\d:?]+)(?:,\s*(?P<rate>[\d.]+|\?)\s*"
     r"(?P<unit>s/it|it/s))?(?:,\s*(?P<postfix>[^\]]*))?\]")
 NUMBER = r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|NaN|inf|Inf|-inf)"
-POSTFIX_RE = re.compile(r"([A-Za-z_][\w/ ]*?)\s*[=:]\s*(" + NUMBER + r")(?=[,\s]|$)")
+POSTFIX_RE = re.compile(r"([A-Za-z_][\w/ ]{0,60}?)\s*[=:]\s*(" + NUMBER + r")(?=[,\s]|$)")
 EPOCH_RE = re.compile(r"(?:^|[\]\s])(?:epoch|Epoch)\s+(\d+)\s*/\s*(\d+)\s*$")
 # A bar's name is the words before its colon: GUIs and loggers put timestamps and
 # `[STDERR]` in front of every line (`[08:03:35] [STDERR] steps:  38%|...`).
@@ -103,9 +106,15 @@ class Update:
         return self.first(LOSS_KEYS + AVG_KEYS) is not None
 
 
+BAR_BEFORE, BAR_AFTER = 256, 4096
+
+
 def parse_update(text: str) -> Update | None:
-    if "%|" not in text:
+    at = text.rfind("%|")
+    if at < 0:
         return None
+    if len(text) > BAR_BEFORE + BAR_AFTER:      # a long line: only the newest bar in it
+        text = text[max(0, at - BAR_BEFORE):at + BAR_AFTER]
     m = BAR_RE.search(text)
     return Update(m) if m else None
 

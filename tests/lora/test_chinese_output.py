@@ -85,3 +85,23 @@ def test_parts_the_lora_tools_do_not_handle_are_refused_in_chinese(tiny_a, tmp_p
         "部件）" in ran.stderr, ran.stderr
     english = run_cli("--lang", "en", "lora", "resize", str(dora), "--rank", "1", "-o", out)
     assert f"1 tensor the LoRA tools do not handle, e.g. `{module}.dora_scale`" in english.stderr
+
+
+def test_a_module_without_its_up_half_is_named_in_chinese(tiny_a, tmp_path):
+    from safetensors import safe_open
+
+    from loratui.train.export import serialize
+
+    with safe_open(str(tiny_a), framework="pt") as fh:
+        names = fh.keys()
+        tensors = {k: fh.get_tensor(k) for k in names}
+        meta = fh.metadata()
+    up = next(k for k in tensors if k.endswith(".lora_up.weight"))
+    del tensors[up]
+    broken = tmp_path / "half.safetensors"
+    broken.write_bytes(serialize(tensors, meta))
+    ran = run_cli("--lang", "zh", "doctor", str(broken))
+    module = up.rsplit(".", 2)[0]
+    said = re.sub(r"\n\s+", "", ran.stdout)   # lines wrapped at the terminal's width
+    assert f"`{module}` 有lora_down 却没有 lora_up" in said or \
+        f"`{module}` 有 lora_down 却没有 lora_up" in said, ran.stdout

@@ -26,3 +26,17 @@ def test_hostile_metadata_in_a_peft_file(tiny_a, tmp_path, adapter):
         r = run_cli(*args)
         assert r.returncode == 0, (args, r.stderr)
         assert "Traceback" not in r.stderr and "unexpected" not in r.stderr
+
+
+def test_tools_read_and_write_file_names_that_are_not_utf8(tiny_a, tmp_path):
+    import os
+    import shutil
+
+    src = tmp_path / os.fsdecode(b"caf\xe9.safetensors")          # a Latin-1 name
+    shutil.copy(tiny_a, src)
+    out = tmp_path / os.fsdecode(b"r\xe9duit.safetensors")
+    r = run_cli("lora", "resize", str(src), "--rank", "2", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "wrote" in r.stdout and "r\\xe9duit.safetensors" in r.stdout
+    inspect = run_cli("lora", "inspect", str(out), "--json")
+    assert inspect.returncode == 0 and '"rank"' in inspect.stdout, inspect.stderr

@@ -85,6 +85,16 @@ def test_rescue_checks_the_second_lora_is_of_the_same_kind(tiny_a, sd15_file, tm
     assert "cannot be told" in k.lines[-1]
     k = same_kind(char, plain)
     assert k.same is None and "cannot tell the model family of plain.safetensors" in k.lines[0]
+    from loratui import i18n
+
+    i18n.set_language("zh")   # the Test step shows them in the reader's language
+    try:
+        assert i18n.localized(same_kind(char, char2).lines[0]) == \
+            "P21：两个都是 SD1.5 的 LoRA，也都是角色 LoRA"
+        assert i18n.localized(same_kind(char, style).lines[0]).startswith(
+            "P21：不是同一类 — char.safetensors 是角色 LoRA，style.safetensors 是画风 LoRA")
+    finally:
+        i18n.set_language(None)
 
 
 def test_an_sdxl_pick_is_checked_and_written_for_an_sdxl_checkpoint(tmp_path):

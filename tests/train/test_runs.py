@@ -151,3 +151,18 @@ def test_a_failed_foreground_run_says_why_in_chinese(cfg_factory, tmp_path):
     (run,) = list_runs(tmp_path / "runs")
     st = json.loads((run.path / "state.json").read_text("utf-8"))
     assert st["error"].startswith(f"{empty}: no images found")   # the record stays English
+
+
+def test_train_cli_refusals_in_chinese(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    cfg = tmp_path / "loratui.toml"
+    cfg.write_text(f'[model]\nbase = "{tmp_path}"\n[dataset]\ndir = "{tmp_path}"\n'
+                   f'[output]\ndir = "{blocker}/runs"\n')
+    out = cli("--lang", "zh", "train", str(cfg))
+    assert out.returncode == 2
+    assert f"{blocker}：这是一个已存在的文件，所以无法创建输出文件夹 {blocker}/runs" in out.stderr, \
+        out.stderr
+    missing = cli("--lang", "zh", "train", "--resume", str(tmp_path / "no-run"))
+    assert missing.returncode == 2
+    assert f"{tmp_path / 'no-run'}：没有这个训练文件夹" in missing.stderr, missing.stderr

@@ -23,18 +23,21 @@ def test_start_and_sample_events_are_recorded_as_messages(cfg_factory):
     from loratui.train.loop import Trainer
     from loratui.train.runfolder import RunWriter
 
-    cfg = cfg_factory(training={"epochs": 1, "save_every_n_epochs": 0},
+    cfg = cfg_factory(training={"epochs": 1, "save_every_n_epochs": 0, "log_with": "wandb"},
                       sample={"every_n_epochs": 1, "steps": 1, "prompts": ["{trigger}"]})
     result = Trainer(cfg, RunWriter.create(cfg)).train()
     assert result.state == "finished", result.message
     events = {e["type"]: e for e in RunFolder(result.run_dir).events()}
     sample, started = events["sample"], events["started"]
+    (warning,) = [e for e in RunFolder(result.run_dir).events() if "wandb" in e["message"]]
     assert sample["message"] == "1 sample image" and sample["msgid"] == "{n} sample image"
     assert started["message"] == f"step 0/{started['max_steps']}"
     i18n.set_language("zh")
     try:
         assert message_from_fields(sample).localized() == "1 张样图"
         assert message_from_fields(started).localized() == f"第 0/{started['max_steps']} 步"
+        assert message_from_fields(warning).localized().startswith(   # wandb is not installed
+            "training.log_with 要求用 wandb，但它没有安装")
     finally:
         i18n.set_language(None)
 
@@ -62,3 +65,16 @@ def test_a_missing_base_model_is_named_in_chinese(tmp_path: Path, chinese):
         load_components(tmp_path / "no-such-model")
     assert error_text(info.value).startswith(f"{tmp_path / 'no-such-model'}：找不到底模（")
     assert "nothing is downloaded" in str(info.value)   # the English record
+
+
+def test_a_family_that_contradicts_the_base_model_is_explained_in_chinese(cfg_factory, chinese):
+    from loratui.i18n import localized
+    from loratui.train.safety import preflight
+
+    cfg = cfg_factory()
+    cfg = cfg.model_copy(update={"model": cfg.model.model_copy(update={"family": "sdxl"})})
+    (problem,) = [p for p in preflight(cfg) if "model.family" in p]
+    assert problem.startswith("model.family = 'sdxl' but ")   # the English record
+    assert localized(problem).startswith("model.family = 'sdxl'，但 ")
+    assert "是 SD1.5 模型（识别为 'sd15'）：请把 model.family 设为 'sd15' 或 \"auto\"" in \
+        localized(problem)

@@ -23,7 +23,8 @@ def test_diffusers_folders_by_cross_attention(tmp_path) -> None:
 
 def test_single_file_checkpoints_by_tensor_names(tmp_path) -> None:
     sd15 = checkpoint_with(tmp_path / "v1.safetensors",
-                            ["cond_stage_model.transformer.text_model.embeddings.x"])
+                           ["model.diffusion_model.out.2.bias", "first_stage_model.quant_conv.bias",
+                            "cond_stage_model.transformer.text_model.embeddings.x"])
     assert check_base_model(sd15).ok is True
     xl = checkpoint_with(tmp_path / "xl.safetensors", ["conditioner.embedders.1.model.x"])
     assert check_base_model(xl).family == "sdxl"

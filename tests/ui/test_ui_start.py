@@ -179,10 +179,10 @@ async def test_a_slow_check_of_an_older_value_does_not_overwrite_the_newer(
 
     real = core.check_base_model
 
-    def slow_for_the_partial_name(path, family="auto"):
+    def slow_for_the_partial_name(path, family="auto", vae=""):
         if path is not None and path.name == "v1":
             time.sleep(1.0)
-        return real(path, family)
+        return real(path, family, vae)
 
     monkeypatch.setattr(core, "check_base_model", slow_for_the_partial_name)
     model = checkpoint_with(tmp_path / "v1.safetensors",

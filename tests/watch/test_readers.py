@@ -76,3 +76,26 @@ def test_gui_prefixed_lines_as_users_paste_them(tmp_path):
     _source, rows, _events, states = follow_growing(tmp_path, stream.data)
     check_rows(rows, stream.rows, ("loss_avg", "epoch", "max_steps"))
     assert states[-1]["state"] == "finished"
+
+
+def test_a_bar_at_the_end_of_a_very_long_line_is_read():
+    from loratui.watch.progress import parse_update
+
+    text = "[junk] " * 3000 + "steps:  38%|###| 380/1000 [01:00<01:40, 6.30it/s, avr_loss=0.123]"
+    u = parse_update(text)
+    assert u is not None and (u.desc, u.n, u.total) == ("steps", 380, 1000)
+    assert u.postfix == {"avr_loss": 0.123}
+
+
+def test_a_huge_line_that_is_not_a_bar_does_not_stall_the_watch(tmp_path):
+    """A line of 4 MB that starts like a bar: the bar pattern once took minutes on it."""
+    import os
+    import subprocess
+    import sys
+
+    log = tmp_path / "train.log"
+    log.write_bytes(b"steps:   1%|" + b"x" * (4 << 20) + b"\nepoch 1/10 " + b"a|b" * 300_000 +
+                    b"\n" + b"loss=0.1, " * 200_000 + b"\n")
+    r = subprocess.run([sys.executable, "-m", "loratui", "watch", "--once", str(log)],
+                       capture_output=True, timeout=60, env={**os.environ, "COLUMNS": "100"})
+    assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr

@@ -157,6 +157,8 @@ RUN_SIGNS = LazyRe(
     r"^\s*steps:|^\s*epoch \d+/\d+|\bLoading\b|\bloading (?:model|checkpoint|vae)|"
     r"\b\w+(?:Error|Exception):|returned non-zero exit status|Signals\.SIG|^Killed\b|"
     r"running training|学習開始|Fatal error in launcher|CUDA out of memory|"
+    r"^prepare (?:images|tokenizers?)\b|^found directory .* contains \d+ image files|"
+    r"\d+ train images with repeating|No caption file found for|"
     r"\bit/s\b|\bs/it\b|^\s*\+ (?:CategoryInfo|FullyQualifiedErrorId)|NativeCommandError",
     re.M)
 

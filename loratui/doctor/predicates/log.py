@@ -182,6 +182,36 @@ def log_traceback(inp, ctx, rule, th):
     yield Hit({"exception": tb.text}, line=tb.exc_line, severity=None if ended else "info")
 
 
+FOUND_DIR_RE = LazyRe(r"found directory (.+?) contains \d+ image files")
+
+
+@predicate("log_captions_not_found")
+def log_captions_not_found(inp, ctx, rule, th):
+    """Images trained without captions. A regularisation folder without captions is how
+    it is meant to be (its class token is the caption); when the command names its caption
+    extension, the default `.caption` is not the cause."""
+    cmd = _command_facts(inp)
+    reg = _norm_dir(cmd.get("reg_data_dir")) if cmd is not None else ""
+    for line, m in log_hits(inp, rule):
+        found = FOUND_DIR_RE.search(inp.data.line_before(line.pos))
+        if reg and found and _norm_dir(found.group(1)).startswith(reg):
+            continue  # regularisation images: no captions is the normal case
+        ext = cmd.get("caption_extension") if cmd is not None else None
+        if ext and cmd.origin("caption_extension") == "user":
+            why = Text(N_("no `{ext}` file sits beside them, so only the folder's class token "
+                          "is their caption"), ext=ext)
+            yield Hit({**_vars(m, line.text, 1), "why": why}, line=line.line, refs=["P5"])
+        else:
+            why = Text(N_("the caption extension does not match the files (sd-scripts' "
+                          "default is .caption)"))
+            yield Hit({**_vars(m, line.text, 1), "why": why}, line=line.line)
+        return
+
+
+def _norm_dir(path) -> str:
+    return str(path or "").replace("\\", "/").rstrip("/").lower()
+
+
 @predicate("log_ended_without_training")
 def log_ended_without_training(inp, ctx, rule, th):
     log = inp.data
@@ -274,6 +304,11 @@ def log_base_size_mismatch(inp, ctx, rule, th):
                                  "the script builds {model} ({model_shape})"),
                               key=sm.group(1), family=ckpt, shape=sm.group(2), model=model,
                               model_shape=sm.group(3))
+            elif sm.group(1).endswith("conv_in.weight") and \
+                    sm.group(2).replace(" ", "").split(",")[1:2] == ["9"]:
+                detail = Text(N_("the checkpoint is an inpainting model (`{key}` takes 9 input "
+                                 "channels, the script's model 4): train on its plain version"),
+                              key=sm.group(1))
             else:
                 detail = Text(N_("`{key}` is [{shape}] in the checkpoint and [{model_shape}] in "
                                  "the model the script builds"),

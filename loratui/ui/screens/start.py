@@ -117,7 +117,8 @@ Watch a run     Follow a run that another trainer writes (kohya_ss / sd-scripts,
             return _("enter the base model: an SD1.5 or SDXL diffusers folder or .safetensors "
                      "file (Base model field)")
         result = core.check_base_model(self.state.resolve(value),
-                                       self.state.config.model.family)
+                                       self.state.config.model.family,
+                                       self.state.config.model.vae)
         if result.ok is False:
             return _("{problem} (Base model field)").format(problem=result.text)
         return ""
@@ -170,7 +171,8 @@ Watch a run     Follow a run that another trainer writes (kohya_ss / sd-scripts,
           name=N_("Base model check"))
     def check_model(self, value: str) -> None:
         path = self.state.resolve(value)
-        result = core.check_base_model(path, self.state.config.model.family)
+        result = core.check_base_model(path, self.state.config.model.family,
+                                       self.state.config.model.vae)
         self.app.call_from_thread(self._show_model_check, value, result)
 
     def _show_model_check(self, value: str, result: core.Check) -> None:
@@ -292,4 +294,6 @@ Watch a run     Follow a run that another trainer writes (kohya_ss / sd-scripts,
     def before_next(self) -> bool:
         st = self.state
         st.config.model.base = self.query_one("#base-model", PathInput).value.strip()
+        if st.config.model.base:
+            core.apply_checkpoint_markers(st.config.model, st.resolve(st.config.model.base))
         return self.save_config()

@@ -183,7 +183,7 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
                                   "second"))
         lines += ["", *map(localized, r.notes)]
         if self.kinship is not None:
-            lines += ["", *self.kinship.lines]
+            lines += ["", *map(localized, self.kinship.lines)]
         for path in message.extra.get("written") or ():
             lines.append(_("written: {path}").format(path=path))
         box.update("\n".join(lines))
@@ -223,7 +223,8 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
                 self.kinship = None
                 self.notify(f"{pick.second.name}: {error_text(exc)}", severity="warning")
             if self.kinship is not None and self.kinship.same is False:
-                self.notify(self.kinship.lines[0], title=_("Rescue"), severity="warning")
+                self.notify(localized(self.kinship.lines[0]), title=_("Rescue"),
+                            severity="warning")
             self.update_pick()
         self.query_one("#test-weight", Input).value = f"{pick.weight:g}"
         self.query_one("#test-second-weight", Input).value = f"{pick.second_weight:g}"

@@ -1,0 +1,121 @@
+"""What a single-file base checkpoint is, from its header alone (names and a few shapes).
+
+Users bring one `.safetensors` file from a model site: SD1.5 with the original
+(`cond_stage_model.transformer.text_model.`) or the older (`cond_stage_model.transformer.`)
+CLIP names, SDXL finetunes (Pony, Illustrious, NoobAI: `conditioner.embedders.0/1`), with or
+without a baked VAE, fp16 or bf16, EMA copies, a v-prediction marker, and now and then a
+model loratui does not train (SD2, SD3, Flux, an SDXL refiner, an inpainting UNet). `inspect`
+tells them apart so the Start step and the trainer's pre-flight can say so before any weight
+is loaded. Only names and shapes are read; nothing is imported beyond the header reader.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+UNET = "model.diffusion_model."
+
+# Architectures loratui names but does not train: id -> (label, key prefixes after UNET is
+# stripped). The first that matches wins; SD1.x / SD2.x / SDXL are told further down.
+OTHER_ARCHITECTURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("sd3", "SD3 / SD3.5", ("joint_blocks.", "text_encoders.clip_g.", "text_encoders.t5xxl.")),
+    ("flux", "Flux", ("double_blocks.", "single_blocks.", "distilled_guidance_layer.")),
+    ("cascade", "Stable Cascade", ("clip_txt_mapper.", "down_blocks.1.0.channelwise.")),
+    ("auraflow", "AuraFlow", ("double_layers.", "cond_seq_linear.")),
+    ("playground", "Playground v2.5 (EDM)", ("edm_mean", "edm_std")),
+)
+OTHER_IDS = frozenset(fid for fid, _, _ in OTHER_ARCHITECTURES)
+LABELS = {"sd15": "SD1.5", "sd2": "SD2.x", "sdxl": "SDXL", "sdxl_refiner": "SDXL refiner",
+          **{fid: label for fid, label, _ in OTHER_ARCHITECTURES}}
+_TO_K = re.compile(r"(?:^|\.)(?:input_blocks|down_blocks|middle_block|mid_block)\.[0-9.a-z_]*"
+                   r"attn2\.to_k\.weight$")
+# Text encoders and VAE under the names the original (LDM) and diffusers checkpoints use.
+TEXT_ENCODER_PREFIXES = ("cond_stage_model.", "conditioner.embedders.", "text_encoder.",
+                         "te.", "text_model.")
+VAE_PREFIXES = ("first_stage_model.", "vae.")
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    family: str | None      # sd15 / sd2 / sdxl, another architecture's id, or None
+    reason: str             # what told it (for messages)
+    unet: bool
+    text_encoder: bool
+    vae: bool
+    v_prediction: bool      # a `v_pred` marker key (NoobAI v-pred, kohya's saves)
+    zero_terminal_snr: bool  # a `ztsnr` marker key
+    in_channels: int | None  # 4; 9 = inpainting, 8 = instruct-pix2pix
+
+    @property
+    def label(self) -> str:
+        return LABELS.get(self.family or "", self.family or "unknown")
+
+    @property
+    def inpainting(self) -> bool:
+        return self.in_channels not in (None, 4)
+
+
+def inspect(path: str | Path) -> CheckpointInfo | None:
+    """What the checkpoint at `path` holds; None when its header cannot be read."""
+    from loratui.lora.reader import LoraError, read_header
+
+    try:
+        _, _, header = read_header(Path(path))
+    except (LoraError, OSError):
+        return None
+    header.pop("__metadata__", None)
+    return from_header(header)
+
+
+def _shape(info) -> list:
+    shape = info.get("shape") if isinstance(info, dict) else getattr(info, "shape", None)
+    return shape if isinstance(shape, list) else []
+
+
+def from_header(header: dict) -> CheckpointInfo:
+    """From a parsed header (name -> entry) or a `LoraFile.tensors` (name -> TensorInfo)."""
+    keys = list(header)
+    bare = [k[len(UNET):] if k.startswith(UNET) else k for k in keys]
+    unet = any(k.startswith(UNET) for k in keys) or any(
+        k.startswith(("down_blocks.", "input_blocks.")) for k in keys)
+    text_encoder = any(k.startswith(TEXT_ENCODER_PREFIXES) for k in keys)
+    vae = any(k.startswith(VAE_PREFIXES) for k in keys)
+    in_channels = None
+    for name in (UNET + "input_blocks.0.0.weight", "conv_in.weight"):
+        shape = _shape(header.get(name))
+        if len(shape) == 4:
+            in_channels = shape[1]
+            break
+    family, reason = _family(keys, bare, header)
+    return CheckpointInfo(family, reason, unet, text_encoder, vae,
+                          v_prediction="v_pred" in header, zero_terminal_snr="ztsnr" in header,
+                          in_channels=in_channels)
+
+
+def _family(keys: list[str], bare: list[str], header: dict) -> tuple[str | None, str]:
+    for fid, _label, prefixes in OTHER_ARCHITECTURES:
+        hit = next((k for k in bare if k.startswith(prefixes)), None)
+        if hit:
+            return fid, f"`{hit}`"
+    if any(k.startswith("conditioner.embedders.1.") for k in keys):
+        return "sdxl", "`conditioner.embedders.1.` (second text encoder)"
+    if any(k.startswith(("text_encoder_2.", "add_embedding.")) for k in keys):
+        return "sdxl", "second text encoder"
+    if any(k.startswith("conditioner.embedders.0.model.") for k in keys):
+        return "sdxl_refiner", "`conditioner.embedders.0.model.` (OpenCLIP only)"
+    if any(k.startswith("cond_stage_model.model.") for k in keys):
+        return "sd2", "`cond_stage_model.model.` (OpenCLIP)"
+    for key, info in header.items():         # a UNet alone: its cross-attention width
+        if _TO_K.search(key):
+            shape = _shape(info)
+            width = shape[1] if len(shape) == 2 else None
+            fam = {768: "sd15", 1024: "sd2", 2048: "sdxl"}.get(width)
+            if fam:
+                return fam, f"cross-attention width {width}"
+    if any(k.startswith("cond_stage_model.transformer.") for k in keys):
+        return "sd15", "`cond_stage_model.transformer.` (CLIP ViT-L)"
+    if any(k.startswith(UNET + "label_emb.") for k in keys):
+        return "sdxl", "`label_emb` (SDXL's size conditioning)"
+    return None, "no telling tensors"

@@ -1,0 +1,156 @@
+"""Single-file checkpoints as users bring them, at full size (sparse files: a real header,
+the data a hole of zeros), through the family detection, the Start step's model check, the
+trainer's pre-flight, `lora inspect` and the doctor. No weight is loaded."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from full_size_checkpoints import layout, without, write_sparse
+
+from loratui import families
+from loratui.basemodel import check_base_model
+
+LDM_TE = "cond_stage_model.transformer.text_model."
+
+
+def _older_clip_names(tensors):
+    """SD1.x saved before transformers added the `text_model.` level."""
+    return {k.replace(LDM_TE, "cond_stage_model.transformer."): v for k, v in tensors.items()}
+
+
+def _ema(tensors):
+    """The original SD1.5 release: an EMA copy of the UNet under `model_ema.` (dots dropped)."""
+    ema = {"model_ema." + k[len("model.diffusion_model."):].replace(".", ""): v
+           for k, v in tensors.items() if k.startswith("model.diffusion_model.")}
+    return {**tensors, **ema, "model_ema.decay": (), "model_ema.num_updates": ()}
+
+
+def _inpainting(tensors):
+    key = "model.diffusion_model.input_blocks.0.0.weight"
+    return {**tensors, key: (tensors[key][0], 9, *tensors[key][2:])}
+
+
+def _markers(tensors):
+    return {**tensors, "v_pred": (), "ztsnr": ()}
+
+
+def _refiner(tensors):
+    """An SDXL refiner: OpenCLIP alone, as `conditioner.embedders.0.model.`."""
+    return {k.replace("conditioner.embedders.1.", "conditioner.embedders.0."): v
+            for k, v in without(tensors, "conditioner.embedders.0.").items()}
+
+
+def _sd2(tensors):
+    return {**{k.replace("conditioner.embedders.1.", "cond_stage_model."): v
+               for k, v in without(tensors, "conditioner.embedders.0.").items()}}
+
+
+SD3 = {"model.diffusion_model.joint_blocks.0.context_block.adaLN_modulation.1.bias": (9216,),
+       "text_encoders.clip_g.transformer.text_model.final_layer_norm.bias": (1280,),
+       "first_stage_model.decoder.conv_in.bias": (512,)}
+FLUX = {"double_blocks.0.img_attn.norm.key_norm.scale": (128,),
+        "single_blocks.0.linear1.weight": (21504, 3072), "img_in.weight": (3072, 64)}
+
+# name: (family layout, transform, dtype, family expected, trainable, words of the message)
+CASES = {
+    "sd15 fp16": ("sd15", None, "F16", "sd15", True, "SD1.5 single-file"),
+    "sd15 older CLIP names": ("sd15", _older_clip_names, "F16", "sd15", True, "SD1.5"),
+    "sd15 with EMA keys": ("sd15", _ema, "F32", "sd15", True, "SD1.5"),
+    "sd15 without a VAE": ("sd15", lambda t: without(t, "first_stage_model."), "F16", "sd15",
+                           False, "model.vae"),
+    "sd15 inpainting": ("sd15", _inpainting, "F16", "sd15", False, "9 input channels"),
+    "sd15 UNet only": ("sd15", lambda t: without(t, "cond_stage_model.", "first_stage_model."),
+                       "F16", "sd15", False, "text encoder"),
+    "sdxl (Pony) fp16": ("sdxl", None, "F16", "sdxl", True, "SDXL single-file"),
+    "sdxl (Illustrious) bf16": ("sdxl", None, "BF16", "sdxl", True, "SDXL"),
+    "sdxl without a VAE": ("sdxl", lambda t: without(t, "first_stage_model."), "F16", "sdxl",
+                           False, "sdxl_vae"),
+    "sdxl (NoobAI) v-pred": ("sdxl", _markers, "BF16", "sdxl", True, "v_prediction = true"),
+    "sdxl refiner": ("sdxl", _refiner, "F16", "sdxl_refiner", False, "SDXL refiner"),
+    "sd2": ("sdxl", _sd2, "F16", "sd2", False, "SD2.x"),
+    "sd3": (None, SD3, "F16", "sd3", False, "SD3"),
+    "flux": (None, FLUX, "BF16", "flux", False, "Flux"),
+}
+
+
+def checkpoint(tmp: Path, case: str) -> Path:
+    fam, change, dtype, *_ = CASES[case]
+    tensors = change if isinstance(change, dict) else layout(fam)
+    if callable(change):
+        tensors = change(tensors)
+    return write_sparse(tmp / f"{case.replace(' ', '_')}.safetensors", tensors, dtype)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_start_check_on_full_size_checkpoints(tmp_path, case):
+    _, _, _, family, trainable, words = CASES[case]
+    path = checkpoint(tmp_path, case)
+    assert os.stat(path).st_blocks * 512 < 1 << 20          # sparse: the test writes no GBs
+    result = check_base_model(path)
+    assert result.family == family and result.ok is trainable, result
+    assert words in result.message and (trainable or path.name in result.message), \
+        result.message
+    assert families.detect(path) == family
+
+
+def test_a_baked_in_vae_is_not_needed_with_model_vae(tmp_path):
+    path = checkpoint(tmp_path, "sdxl without a VAE")
+    assert check_base_model(path, vae="sdxl_vae.safetensors").ok is True
+
+
+def test_preflight_names_what_keeps_a_checkpoint_from_training(tmp_path):
+    from loratui.config import RunConfig
+    from loratui.train.safety import preflight
+
+    (tmp_path / "data").mkdir()
+
+    def problems(case, **model):
+        cfg = RunConfig.model_validate({"model": {"base": str(checkpoint(tmp_path, case)),
+                                                  **model},
+                                        "dataset": {"dir": str(tmp_path / "data")},
+                                        "output": {"dir": str(tmp_path / "runs")}})
+        return " | ".join(preflight(cfg))
+
+    assert "model.v_prediction = true and model.zero_terminal_snr = true" in \
+        problems("sdxl (NoobAI) v-pred")
+    assert problems("sdxl (NoobAI) v-pred", v_prediction=True) == ""
+    assert "model.vae" in problems("sd15 without a VAE")
+    assert problems("sd15 without a VAE", vae=str(tmp_path / "vae.safetensors")) == ""
+    assert "Flux" in problems("flux") and "inpainting" in problems("sd15 inpainting")
+    assert problems("sdxl (Pony) fp16") == ""
+
+
+def test_the_wizard_takes_the_v_prediction_marker_from_the_file(tmp_path):
+    from loratui.config import RunConfig
+    from loratui.ui import core
+
+    path = checkpoint(tmp_path, "sdxl (NoobAI) v-pred")
+    check = core.check_base_model(path)
+    assert check.ok is True and "v-prediction model" in check.text
+    model = RunConfig().model
+    core.apply_checkpoint_markers(model, path)
+    assert model.v_prediction is True and model.zero_terminal_snr is True
+    plain = RunConfig().model
+    core.apply_checkpoint_markers(plain, checkpoint(tmp_path, "sdxl (Pony) fp16"))
+    assert plain.v_prediction is False
+
+
+@pytest.mark.parametrize("case", ["sd15 fp16", "sdxl (Illustrious) bf16", "flux"])
+def test_lora_inspect_and_doctor_on_a_checkpoint_read_only_the_header(tmp_path, case):
+    path = checkpoint(tmp_path, case)
+    env = {**os.environ, "COLUMNS": "200"}
+    inspect = subprocess.run([sys.executable, "-m", "loratui", "lora", "inspect", str(path)],
+                             capture_output=True, text=True, timeout=60, env=env)
+    assert inspect.returncode == 0, inspect.stderr
+    label = {"sd15": "SD1.x", "sdxl": "SDXL", "flux": "Flux"}[CASES[case][3]]
+    assert "not a LoRA" in inspect.stdout and f"family      {label}" in inspect.stdout
+    assert "NaN" not in inspect.stdout                      # no scan of gigabytes of weights
+    doctor = subprocess.run([sys.executable, "-m", "loratui", "doctor", str(path)],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert doctor.returncode == 1 and "LF102" in doctor.stdout, doctor.stdout + doctor.stderr
+    assert "Traceback" not in doctor.stderr + inspect.stderr

@@ -26,8 +26,10 @@ with the load average before and after (2 shared cores: only quiet runs compare)
 data cache (parsed rules) is a folder of the bench's own, filled by a first run: other
 checkouts sharing the user cache folder evict each other's entries, and a run that re-parses
 the rules is not what a user's second run does.
+`--instructions` also counts the instructions of each command (valgrind), a figure that
+stays put under load, for comparing two versions on a busy machine.
 Run: python bench/doctor.py [--mb 50] [--repeat 15] [--memory-mb 200] [--bytecode] [--no-log]
-                            [--lang en|zh]
+                            [--lang en|zh] [--instructions]
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchkit import has_bytecode, loratui_command  # noqa: E402  (beside this script)
+from benchkit import has_bytecode, instructions, loratui_command  # noqa: E402  (beside this script)
 
 from tests.trainer_streams import tqdm_line  # noqa: E402  (the trainer output the tests use)
 
@@ -280,6 +282,18 @@ def write_demo_project(root: Path) -> Path:
     return ctx.config_path
 
 
+def count_instructions(cases: dict[str, Path], doctor: list[str], env) -> None:
+    rich = instructions([sys.executable, "-c", "import rich"], env)
+    if rich is None:
+        print("  instructions: valgrind not found")
+        return
+    label = 'instructions: python -c "import rich"'
+    print(f"  {label:<44} {rich / 1e6:7.1f} M")
+    for name, path in cases.items():
+        n = instructions([*doctor, str(path)], env) or 0
+        print(f"  {'instructions: doctor ' + name:<44} {n / 1e6:7.1f} M  ratio {n / rich:.2f}")
+
+
 def time_configs(cases: dict[str, Path], doctor: list[str], repeat: int, env) -> list[float]:
     for path in cases.values():  # warm the rule cache and the file cache
         subprocess.run([*doctor, str(path)], env=env, stdout=subprocess.DEVNULL,
@@ -308,6 +322,8 @@ def main() -> int:
     ap.add_argument("--bytecode", action="store_true",
                     help="also time with loratui compiled to bytecode (as a wheel install)")
     ap.add_argument("--no-log", action="store_true", help="skip the 50 MB log part")
+    ap.add_argument("--instructions", action="store_true",
+                    help="also count instructions (valgrind): steady under load")
     ap.add_argument("--lang", choices=("en", "zh"),
                     help="messages in this language (LORATUI_LANG); default: as set")
     args = ap.parse_args()
@@ -337,6 +353,8 @@ def main() -> int:
                            stdout=subprocess.DEVNULL, check=True)
             print("with bytecode (compileall, as a wheel install leaves it):")
             ratios = time_configs(cases, doctor, args.repeat * 3, env)
+        if args.instructions:
+            count_instructions(cases, doctor, env)
         ok = all(r <= 2.0 for r in ratios)
         if not args.no_log:
             ok = time_log(Path(tmp), doctor, args, env) and ok

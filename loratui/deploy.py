@@ -3,7 +3,8 @@
 - `find_lora_folder(path)`: the LoRA folder of an AUTOMATIC1111 / Forge (`models/Lora`) or
   ComfyUI (`models/loras`) install, given the install, its `models/` folder or the folder.
 - `install_lora(src, folder)`: an atomic copy (temp file + rename) that never
-  half-writes, readable as the umask says (a WebUI running as another user loads it).
+  half-writes, readable as the umask says (a WebUI running as another user loads it); a
+  file it replaces is kept as `<name>.<time>.bak`.
 - `usage(...)`: the prompt to paste with the guide's weights (P17, P18: start at 0.6;
   style 0.6–0.8, character 0.75–0.9; above 0.95 most likely breaks), and a ComfyUI
   API-format workflow with a LoraLoader node.
@@ -60,8 +61,15 @@ def install_lora(src: Path | str, folder: Path | str, *, overwrite: bool = False
     if not src.is_file():
         raise DeployError(f"{src}: the LoRA file is missing (did training finish?)")
     target = folder / src.name
+    if target.is_dir() or (target.exists() and not target.is_file()):
+        raise DeployError(f"{target} is a folder or a special file, not a LoRA: rename or "
+                          "move it, then copy again")
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} already exists")
+    if target.exists():     # the file replaced is kept beside it (.bak: no WebUI lists it)
+        from loratui.userfiles import keep_backup
+
+        keep_backup(target)
     atomic_copy(src, target)
     return target
 

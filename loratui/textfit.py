@@ -13,15 +13,14 @@ Terminal escape codes (colours) take no columns; CJK characters take two (`lorat
 
 from __future__ import annotations
 
-import re
-
 from loratui.cjk import cells, has_cjk, wrap
-from loratui.doctor.util import ANSI
+from loratui.doctor.util import ANSI, LazyRe
 
-_GAP = re.compile(r"\S( {2,})(?=\S)")                 # the first run of 2+ spaces
-_LABEL = re.compile(r"( *)([A-Za-z][\w/-]{0,15}: )(?=\S)")      # "help: ", "fix: "
-_WORDS = re.compile(r"(\s*)(\[[^\]\n]{1,24}\]\S*|\S+)")    # "[P3, P4, D10]" is one word
-_SHELL_WORDS = re.compile(r"""(?:[^\s"']+|"[^"]*"|'[^']*')+""")
+# (compiled when first used: most output has no line to wrap, and no command in it)
+_GAP = LazyRe(r"\S( {2,})(?=\S)")                 # the first run of 2+ spaces
+_LABEL = LazyRe(r"( *)([A-Za-z][\w/-]{0,15}: )(?=\S)")      # "help: ", "fix: "
+_WORDS = LazyRe(r"(\s*)(\[[^\]\n]{1,24}\]\S*|\S+)")    # "[P3, P4, D10]" is one word
+_SHELL_WORDS = LazyRe(r"""(?:[^\s"']+|"[^"]*"|'[^']*')+""")
 COMMANDS = ("loratui ", "accelerate ", "python ", "python3 ", "$ ", "RUN=", "pip ")
 MIN_ROOM = 24    # a column narrower than this wraps under the line's indent instead
 

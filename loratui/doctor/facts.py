@@ -312,9 +312,15 @@ def unet_lr(f: ConfigFacts) -> float | None:
     if invalid(f, "unet_lr") or invalid(f, "learning_rate"):
         return None
     lr = to_float(f.get("unet_lr"))
-    if (lr is None or lr == 0) and f.known("unet_lr"):  # an excerpt may set it elsewhere
+    if (lr is None or lr == 0) and _falls_back(f, "unet_lr"):
         lr = to_float(f.get("learning_rate"))
     return lr
+
+
+def _falls_back(f: ConfigFacts, key: str) -> bool:
+    """`key` left out means `--learning_rate` applies: in a whole source, or on a whole
+    command line (an excerpt may set it elsewhere)."""
+    return f.known(key) or bool(f.extra.get("whole_command"))
 
 
 def text_encoder_lr(f: ConfigFacts) -> float | None:
@@ -324,7 +330,7 @@ def text_encoder_lr(f: ConfigFacts) -> float | None:
     if invalid(f, "text_encoder_lr") or invalid(f, "learning_rate"):
         return None
     lr = to_float(f.get("text_encoder_lr"))
-    if lr is None and f.known("text_encoder_lr"):  # an excerpt may set it elsewhere
+    if lr is None and _falls_back(f, "text_encoder_lr"):
         lr = to_float(f.get("learning_rate"))
     return lr
 

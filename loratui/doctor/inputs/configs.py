@@ -533,6 +533,11 @@ def command_facts(cmd, text: str, env: dict | None = None, *, excerpt: bool = Fa
     whole = cmd is not None and cmd.whole and bool(cmd.script)
     f.complete = whole and not excerpt and not f.has("config_file") and \
         f.extra.get("trainer") != "onetrainer"
+    # Every argument of the run is on this command line, even when the paste around it
+    # is an excerpt: what one argument stands in for when another is left out (the UNet
+    # and text-encoder LRs for `--learning_rate`) is known.
+    f.extra["whole_command"] = whole and not f.has("config_file") and \
+        f.extra.get("trainer") != "onetrainer"
     return f
 
 

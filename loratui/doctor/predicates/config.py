@@ -895,3 +895,14 @@ def json_trailing_comma(inp, ctx, rule, th):
     line = inp.facts.extra.get("trailing_comma_line")
     if line is not None:
         yield Hit({"line": line}, line=line)
+
+
+@predicate("blank_caption_extension")
+def blank_caption_extension(inp, ctx, rule, th):
+    f = inp.facts
+    if not f.extra.get("caption_extension_blank"):
+        return
+    data_dir = local_path(inp, f.get("train_data_dir"))
+    if data_dir is not None and os.path.isdir(data_dir):
+        return  # the dataset is here: DS106 compares the caption files themselves
+    yield Hit({}, key="caption_extension")

@@ -26,7 +26,9 @@ def _config(inp):
 
 
 def _nan_line(inp):
-    for log in _children(inp, ("log",)):
+    # A pasted log with the command that started it is a run of its own.
+    logs = [inp] if inp.kind == "log" else _children(inp, ("log",))
+    for log in logs:
         for needle in NAN_NEEDLES:
             if log.data.contains(needle):
                 hits = log.data.lines_with([needle], limit=1)
@@ -41,7 +43,9 @@ def run_nan_fp16_vae(inp, ctx, rule, th):
     log, line = _nan_line(inp)
     if f is None or log is None:
         return
-    if F.mixed_precision(f) == "fp16" and not f.get("no_half_vae"):
+    # From a paste, only settings it shows: fp16 written, no_half_vae known to be off.
+    if F.mixed_precision(f) == "fp16" and not f.get("no_half_vae") and \
+            f.origin("mixed_precision") != "unknown" and f.known("no_half_vae"):
         yield Hit({"where": _at_line(line)}, path=log.path, line=line, suppress=("CF112",))
 
 
@@ -51,20 +55,23 @@ def run_nan_lr(inp, ctx, rule, th):
     log, line = _nan_line(inp)
     if f is None or log is None:
         return
-    causes = []
+    causes, refs = [], ["R01"]
     te = F.text_encoder_lr(f)
     lr = F.unet_lr(f)
     if not F.is_adaptive(F.optimizer(f)):
         if te and te > 5e-5:
             causes.append(Text(N_("the text-encoder LR is {lr} (guide: 5e-6)"), lr=f"{te:g}"))
+            refs.append("P9")
         if lr and lr >= 1e-3:
             causes.append(Text(N_("the UNet LR is {lr} (guide: 1e-4)"), lr=f"{lr:g}"))
+            refs.append("P8")
     dim, alpha = to_int(f.get("network_dim")), to_float(f.get("network_alpha"))
     if dim and alpha and alpha / dim > 1.5:
         causes.append(Text(N_("alpha is {ratio}× the rank"), ratio=f"{alpha / dim:g}"))
+        refs.append("P11")
     if causes and not (F.mixed_precision(f) == "fp16" and not f.get("no_half_vae")):
         yield Hit({"where": _at_line(line), "cause": TextList(causes, "and")},
-                  path=log.path, line=line)
+                  path=log.path, line=line, refs=refs)
 
 
 @predicate("run_oom")

@@ -96,8 +96,10 @@ def _transform(args, command: str, loaded, files):
             loaded[0].source_format in ("kohya", "peft") else "kohya", \
             {"weight": args.weight, "blocks": args.blocks, "from": src.name}
     weights = loaded[0]
-    report = tools.Report([f"{weights.source_format} → {args.to}: {len(weights.modules)} "
-                           "modules, tensors copied unchanged"],
+    report = tools.Report([Message.ngettext("{source} → {target}: {n} module, tensors copied "
+                                            "unchanged", "{source} → {target}: {n} modules, "
+                                            "tensors copied unchanged", len(weights.modules),
+                                            source=weights.source_format, target=args.to)],
                           {"from": weights.source_format, "to": args.to,
                            "modules": len(weights.modules)})
     out = Path(args.output) if args.output else tools.default_output(src, args.to)

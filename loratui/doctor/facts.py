@@ -95,14 +95,19 @@ class ConfigFacts:
         leaves out, which rules must not read as "off"."""
         return self.complete or self.get(key) is not None
 
-    def default_note(self, key: str) -> str:
-        """"" for a value the user wrote; "not set; sd-scripts then uses X" for a default."""
+    def default_note(self, key: str):
+        """"" for a value the user wrote; " (not set; sd-scripts then uses X)" (a Text) for
+        a default."""
         if self.origin(key) != "default":
             return ""
+        from loratui.doctor.registry import Text
+        from loratui.i18n import N_
+
         value = self.defaults[key]
         if isinstance(value, float):
             value = f"{value:g}"
-        return f"not set; {self.trainer} then uses {value}"
+        return Text(N_(" (not set; {trainer} then uses {value})"), trainer=self.trainer,
+                    value=str(value))
 
     def source_key(self, key: str) -> str:
         path = self.keys.get(key)

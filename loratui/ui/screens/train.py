@@ -19,7 +19,7 @@ from textual.css.query import NoMatches
 from textual.widgets import ProgressBar, RichLog, Static
 from textual.worker import get_current_worker
 
-from loratui.i18n import N_, _, localized, width
+from loratui.i18n import N_, _, error_text, localized, width
 from loratui.runs import event_message, event_name, state_name
 from loratui.ui import core
 from loratui.ui.messages import GpuUpdate, RunUpdate
@@ -192,7 +192,7 @@ a run it did not start; escape stops watching.
             return open_run_source(run_path, foreign=True)
         except WatchError as exc:
             self.app.call_from_thread(
-                self.wizard.show_error, _("Cannot watch this run"), str(exc),
+                self.wizard.show_error, _("Cannot watch this run"), error_text(exc),
                 _("On the Start step, ctrl+l takes a training log, a TensorBoard log folder "
                   "or a trainer's output folder."))
             return None

@@ -70,6 +70,14 @@ def _lora_inspect_header(name, header, data=b"\0" * 4):
     return case
 
 
+def _lora_blocks_checkpoint(tmp):
+    t = {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]}
+    f = write(tmp / "model.safetensors", safetensors_bytes(
+        {"model.diffusion_model.out.2.bias": t,
+         "first_stage_model.quant_conv.bias": {**t, "data_offsets": [4, 8]}}, b"\0" * 8))
+    return ["lora", "blocks", f], "no LoRA modules (checkpoint file)"
+
+
 def _lora_inspect_folder(tmp):
     (tmp / "x.safetensors").mkdir()
     return ["lora", "inspect", tmp / "x.safetensors"], "a folder"
@@ -244,6 +252,7 @@ CASES = {
     "lora inspect: nested safetensors header": _lora_inspect_deep,
     "lora inspect: overlapping tensor offsets": _lora_inspect_overlap,
     "lora inspect: a folder named .safetensors": _lora_inspect_folder,
+    "lora blocks: a base checkpoint": _lora_blocks_checkpoint,
     "lora resize: a named pipe": _lora_resize_pipe,
     "lora merge: a symbolic link loop": _lora_merge_loop,
     "lora inspect: a link to nothing": _lora_inspect_dangling,

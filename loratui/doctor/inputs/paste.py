@@ -91,7 +91,7 @@ def settings_cap(log) -> str | None:
     saved = any(log.contains(n) for n in SAVED) and log.contains(".safetensors")
     if not saved and STEPPED.search(log.view, max(len(log.view) - (4 << 20), 0)) is None:
         return None
-    if any(log.contains(n) for n in ("=nan", ": nan", "NaN", "out of memory", "Killed", "SIGKILL",
+    if any(log.contains(n) for n in ("=nan", ": nan", "NaN", "loss=inf", "out of memory", "Killed", "SIGKILL",
                                      "non-zero exit status", "No data found")):
         return None
     tb, ended = final_traceback(log)

@@ -575,9 +575,10 @@ def judge_epochs(means: list[tuple[Any, float, int]], th: dict[str, Any]) -> dic
     change = (m1 - m0) / m0
     rise, flat = float(th["rise"]), float(th["flat"])
     if change >= rise:
-        how, meaning = f"rose {change:.0%}", "the run is diverging (the learning rate is too high)"
+        how = Text(N_("rose {percent}"), percent=f"{change:.0%}")
+        meaning = Text(N_("the run is diverging (the learning rate is too high)"))
     elif abs(change) <= flat:
-        how, meaning = "stayed flat", "nothing is being learned"
+        how, meaning = Text(N_("stayed flat")), Text(N_("nothing is being learned"))
     else:
         return None
     return {"before_epoch": e0, "epoch": e1, "before": f"{m0:.4g}",

@@ -22,7 +22,7 @@ from loratui.i18n import Message as M
 from loratui.modelfolder import folder_family_source, native_resolution, read_json
 
 __all__ = ["BaseModelCheck", "check_base_model", "folder_family_source", "native_resolution",
-           "single_file_problem", "weights_problem"]
+           "not_a_base_model", "single_file_problem", "weights_problem"]
 
 FAMILY_NAMES = {"sd15": "SD1.5", "sd2": "SD2.x", "sdxl": "SDXL"}
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
@@ -93,6 +93,26 @@ def _safetensors_problem(file: Path) -> str | None:
     return None
 
 
+def not_a_base_model(path: Path, info) -> str | None:
+    """A .safetensors path that is no base model at all (a LoRA, a pipe, a file with no
+    UNet), said as such instead of "cannot tell the family"."""
+    if not path.is_file():
+        from loratui.lora.reader import not_a_file
+
+        return M(N_("{name}: {problem}"), name=path.name, problem=not_a_file(path))
+    if info is None:
+        return None     # an unreadable header: weights_problem says what is wrong
+    if info.lora:
+        return M(N_("{name} is a LoRA, not a base model: model.base takes the checkpoint a "
+                    "LoRA is trained on (in A1111 it lives in models/Stable-diffusion)"),
+                 name=path.name)
+    if info.family is None and not info.unet:
+        return M(N_("{name} holds no UNet weights: not a base model checkpoint (a VAE, a text "
+                    "encoder or an embedding?); give an SD1.5 or SDXL checkpoint"),
+                 name=path.name)
+    return None
+
+
 def single_file_problem(path: Path, info, *, vae: str = "",
                         v_prediction: bool | None = None) -> str | None:
     """What keeps a single-file checkpoint of a family loratui trains from training as it
@@ -137,6 +157,11 @@ def check_base_model(path: Path | str, *, vae: str = "",
 
     path = Path(path).expanduser()
     if not path.exists():
+        if path.is_symlink():       # a link to nothing, or a loop
+            from loratui.lora.reader import not_a_file
+
+            return BaseModelCheck(False, None, M(N_("{name}: {problem}"), name=path.name,
+                                                 problem=not_a_file(path)))
         return BaseModelCheck(False, None, M(N_("{path} does not exist"), path=str(path)))
     if path.suffix.lower() == ".safetensors" or path.is_dir():
         problem = weights_problem(path)
@@ -166,6 +191,9 @@ def check_base_model(path: Path | str, *, vae: str = "",
         info = inspect(path)
         family = info.family if info else None
         kind, source = M(N_("single-file checkpoint")), M(N_("its tensor names"))
+        problem = not_a_base_model(path, info)
+        if problem:
+            return BaseModelCheck(False, None, problem)
         if info and family and family not in ids():
             return BaseModelCheck(False, family, M(
                 N_("{name}: {family} model; loratui trains SD1.5 and SDXL LoRAs (Pony, "

@@ -35,6 +35,8 @@ _TO_K = re.compile(r"(?:^|\.)(?:input_blocks|down_blocks|middle_block|mid_block)
 TEXT_ENCODER_PREFIXES = ("cond_stage_model.", "conditioner.embedders.", "text_encoder.",
                          "te.", "text_model.")
 VAE_PREFIXES = ("first_stage_model.", "vae.")
+LORA_MARKERS = ("lora_down", "lora_up", "lora_A", "lora_B", ".lora.", "_lora.", ".hada_w",
+                ".lokr_w", ".alpha")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class CheckpointInfo:
     v_prediction: bool      # a `v_pred` marker key (NoobAI v-pred, kohya's saves)
     zero_terminal_snr: bool  # a `ztsnr` marker key
     in_channels: int | None  # 4; 9 = inpainting, 8 = instruct-pix2pix
+    lora: bool = False       # LoRA / LyCORIS keys: an adapter given where a model belongs
 
     @property
     def label(self) -> str:
@@ -89,9 +92,11 @@ def from_header(header: dict) -> CheckpointInfo:
             in_channels = shape[1]
             break
     family, reason = _family(keys, bare, header)
-    return CheckpointInfo(family, reason, unet, text_encoder, vae,
-                          v_prediction="v_pred" in header, zero_terminal_snr="ztsnr" in header,
-                          in_channels=in_channels)
+    lora = any(m in k for k in keys for m in LORA_MARKERS)
+    return CheckpointInfo(family, reason, unet and not lora, text_encoder and not lora,
+                          vae and not lora, v_prediction="v_pred" in header,
+                          zero_terminal_snr="ztsnr" in header, in_channels=in_channels,
+                          lora=lora)
 
 
 def _family(keys: list[str], bare: list[str], header: dict) -> tuple[str | None, str]:

@@ -3,7 +3,8 @@
 - `find_lora_folder(path)`: the LoRA folder of an AUTOMATIC1111 / Forge (`models/Lora`) or
   ComfyUI (`models/loras`) install, given the install, its `models/` folder or the folder.
 - `install_lora(src, folder)`: an atomic copy (temp file + rename) that never
-  half-writes, readable as the umask says (a WebUI running as another user loads it).
+  half-writes, readable as the umask says (a WebUI running as another user loads it); a
+  file it replaces is kept as `<name>.<time>.bak`.
 - `usage(...)`: the prompt to paste with the guide's weights (P17, P18: start at 0.6;
   style 0.6–0.8, character 0.75–0.9; above 0.95 most likely breaks), and a ComfyUI
   API-format workflow with a LoraLoader node.
@@ -28,7 +29,7 @@ LAYOUTS = (("AUTOMATIC1111", ("models", "Lora")), ("ComfyUI", ("models", "loras"
 
 
 class DeployError(Exception):
-    """The LoRA cannot be installed there; str() says why and what to do."""
+    """The LoRA cannot be installed there; its Message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,9 @@ class LoraFolder:
 def find_lora_folder(path: Path | str) -> LoraFolder:
     p = Path(path).expanduser()
     if not p.is_dir():
-        raise DeployError(f"{p} is not a folder: give your WebUI's folder (the one with "
-                          "models/), or its models/Lora or models/loras folder")
+        raise DeployError(Message(N_("{path} is not a folder: give your WebUI's folder (the "
+                                     "one with models/), or its models/Lora or models/loras "
+                                     "folder"), path=str(p)))
     for ui, (models, loras) in LAYOUTS:
         if (p / models / loras).is_dir():  # the install itself
             return LoraFolder(ui, p / models / loras)
@@ -50,18 +52,27 @@ def find_lora_folder(path: Path | str) -> LoraFolder:
         if p.name == loras and p.parent.name == models:  # the LoRA folder
             return LoraFolder(ui, p)
     if (p / "models").is_dir():
-        raise DeployError(f"{p}/models has neither Lora/ (AUTOMATIC1111) nor loras/ (ComfyUI): "
-                          "create the one your WebUI uses, or point at the folder itself")
+        raise DeployError(Message(N_("{path}/models has neither Lora/ (AUTOMATIC1111) nor "
+                                     "loras/ (ComfyUI): create the one your WebUI uses, or "
+                                     "point at the folder itself"), path=str(p)))
     return LoraFolder("folder", p)
 
 
 def install_lora(src: Path | str, folder: Path | str, *, overwrite: bool = False) -> Path:
     src, folder = Path(src), Path(folder)
     if not src.is_file():
-        raise DeployError(f"{src}: the LoRA file is missing (did training finish?)")
+        raise DeployError(Message(N_("{path}: the LoRA file is missing (did training "
+                                     "finish?)"), path=str(src)))
     target = folder / src.name
+    if target.is_dir() or (target.exists() and not target.is_file()):
+        raise DeployError(Message(N_("{path} is a folder or a special file, not a LoRA: "
+                                     "rename or move it, then copy again"), path=str(target)))
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} already exists")
+    if target.exists():     # the file replaced is kept beside it (.bak: no WebUI lists it)
+        from loratui.userfiles import keep_backup
+
+        keep_backup(target)
     atomic_copy(src, target)
     return target
 

@@ -13,6 +13,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
+from loratui.i18n import N_, Message
 from loratui.resources import presets_dir
 from loratui.vram import VramEstimate, VramInputs, estimate
 
@@ -155,7 +156,8 @@ def parse_vram(text: str) -> float:
     """'8GB', '8 gb', '8', '7.6GiB', '12G' → gigabytes."""
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(g|gb|gib)?\s*", text, re.IGNORECASE)
     if not m:
-        raise ValueError(f"cannot read {text!r} as a memory size; write it like 8GB")
+        raise ValueError(Message(N_("cannot read {text} as a memory size; write it like 8GB"),
+                                 text=repr(text)))
     return float(m.group(1))
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loratui.i18n import message_from_fields
+from loratui.i18n import N_, _, localized, message_from_fields, ngettext, pgettext
 
 STATE_FILE = "state.json"
 METRICS_FILE = "metrics.jsonl"
@@ -45,6 +45,55 @@ TENSORBOARD_DIR = "tensorboard"
 
 ACTIVE_STATES = ("starting", "loading", "caching", "running", "saving")
 TERMINAL_STATES = ("finished", "failed", "interrupted", "crashed")
+# Every state a run (or a watched trainer's run) is shown in, as the reader's language
+# names it; the run's files and JSON keep the English word.
+STATE_NAMES = {"created": N_("created"), "starting": N_("starting"), "opening": N_("opening"),
+               "loading": N_("loading"), "caching": N_("caching"), "running": N_("running"),
+               "saving": N_("saving"), "stopping": N_("stopping"), "finished": N_("finished"),
+               "failed": N_("failed"), "interrupted": N_("interrupted"),
+               "crashed": N_("crashed"), "stalled": N_("stalled"), "missing": N_("missing"),
+               "unknown": N_("unknown")}
+
+
+def state_name(state: str) -> str:
+    """A run's state in the current language (an unknown word as it is)."""
+    return _(STATE_NAMES[state]) if state in STATE_NAMES else state
+
+
+def event_name(kind: str) -> str:
+    """A trainer's event type (loratui.train) as the Events log names it."""
+    names = {"started": pgettext("run event", "started"),
+             "resumed": pgettext("run event", "resumed"),
+             "sample": pgettext("run event", "sample"),
+             "checkpoint": pgettext("run event", "checkpoint"),
+             "warning": pgettext("run event", "warning"),
+             "skipped": pgettext("run event", "skipped"),
+             "finished": pgettext("run event", "finished"),
+             "interrupted": pgettext("run event", "interrupted"),
+             "nan": pgettext("run event", "NaN loss"),
+             "oom": pgettext("run event", "out of memory"),
+             "failed": pgettext("run event", "failed"),
+             "crashed": pgettext("run event", "crashed"),
+             "resume_fallback": pgettext("run event", "resumed earlier")}
+    return names.get(kind, kind)
+
+
+def event_message(event: dict[str, Any]) -> str:
+    """An event's message in the wizard's language where its fields say it all; else as
+    the trainer wrote it."""
+    kind, paths = event.get("type"), event.get("paths")
+    if kind == "sample" and isinstance(paths, list):
+        return ngettext("{n} sample image", "{n} sample images", len(paths)).format(
+            n=len(paths))
+    if kind in ("started", "resumed") and isinstance(event.get("step"), int) \
+            and isinstance(event.get("max_steps"), int):
+        return _("step {step}/{max_steps}").format(step=event["step"],
+                                                  max_steps=event["max_steps"])
+    english = event.get("message", "")
+    message = message_from_fields(event)   # the trainer records msgid/args beside the English
+    if message is not None and message == english:
+        return message.localized()
+    return str(localized(english))   # a watched stream's events are Messages in memory
 
 
 def read_jsonl(path: Path, tail: int | None = None) -> list[dict[str, Any]]:

@@ -19,6 +19,8 @@ import math
 import os
 import re
 
+from loratui.i18n import N_, Message
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -30,13 +32,24 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"), (codecs.BOM_UTF32_BE, "ut
 
 class UserFileError(Exception):
     """A user's file that cannot be used. `str()` is one line: the file, what is wrong,
-    and what to do."""
+    and what to do; `localized()` the same in the reader's language (`problem` and `fix`
+    are `Message`s)."""
 
     def __init__(self, path: Any, problem: str, fix: str = "") -> None:
         self.path = path
         self.problem = problem
         self.fix = fix
-        super().__init__(one_line(f"{shown(path)}: {problem}" + (f"; {fix}" if fix else "")))
+        super().__init__(one_line(f"{shown(path)}: {self.detail}"))
+
+    @property
+    def detail(self) -> str:
+        """What is wrong and what to do, without the file: "problem; fix"."""
+        return Message(N_("{problem}; {fix}"), problem=self.problem, fix=self.fix) \
+            if self.fix else self.problem
+
+    def localized(self) -> str:
+        return one_line(Message(N_("{path}: {detail}"), path=shown(self.path),
+                                detail=self.detail).localized())
 
 
 def sniff_encoding(data: bytes) -> tuple[str, str, int]:
@@ -61,9 +74,12 @@ def decode_text(data: bytes, path: Any = "<text>") -> str:
     try:
         return data[skip:].decode(codec)
     except UnicodeDecodeError as exc:
-        where = f"byte 0x{data[skip + exc.start]:02x} at offset {skip + exc.start}"
-        raise UserFileError(path, f"not valid {name} text ({where})",
-                            "save it as UTF-8 (in most editors: Save As → Encoding UTF-8)") \
+        raise UserFileError(path, Message(N_("not valid {encoding} text (byte {byte} at offset "
+                                             "{offset})"), encoding=name,
+                                          byte=f"0x{data[skip + exc.start]:02x}",
+                                          offset=skip + exc.start),
+                            Message(N_("save it as UTF-8 (in most editors: Save As → Encoding "
+                                       "UTF-8)"))) \
             from None
 
 
@@ -80,22 +96,30 @@ def read_text(path: Any, limit: int = MAX_TEXT_FILE) -> str:
         if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError(path)
         if not stat.S_ISREG(st.st_mode):
-            raise UserFileError(path, "not a regular file (a device or a pipe)",
-                                "give the path of the file itself")
+            raise UserFileError(path, Message(N_("not a regular file (a device or a pipe)")),
+                                Message(N_("give the path of the file itself")))
         if st.st_size > limit:
-            raise UserFileError(path, f"{st.st_size / 2**20:.0f} MiB: far too large for this "
-                                "kind of file", "check that this is the right file")
+            raise UserFileError(path, Message(N_("{size} MiB: far too large for this kind of "
+                                                 "file"), size=f"{st.st_size / 2**20:.0f}"),
+                                Message(N_("check that this is the right file")))
         with open(path, "rb") as fh:
             data = fh.read(limit + 1)
     except FileNotFoundError:
-        raise UserFileError(path, "file not found", "check the path") from None
+        raise UserFileError(path, Message(N_("file not found")),
+                            Message(N_("check the path"))) from None
     except IsADirectoryError:
-        raise UserFileError(path, "is a folder, not a file", "give the file inside it") \
+        raise UserFileError(path, Message(N_("is a folder, not a file")),
+                            Message(N_("give the file inside it"))) \
             from None
     except OSError as exc:
-        raise UserFileError(path, f"cannot read ({exc.strerror or exc})",
-                            "check that it exists and that you may read it") from None
+        raise UserFileError(path, Message(N_("cannot read ({error})"),
+                                          error=exc.strerror or str(exc)),
+                            Message(N_("check that it exists and that you may read it"))) \
+            from None
     return decode_text(data, path)
+
+
+SYNTAX_FIX = Message(N_("fix the syntax at that place"))
 
 
 def loads_json(text: str, path: Any = "<json>") -> Any:
@@ -106,7 +130,8 @@ def loads_json(text: str, path: Any = "<json>") -> Any:
     except RecursionError:
         raise too_deep(path) from None
     except ValueError as exc:
-        raise UserFileError(path, f"not valid JSON ({exc})", "fix the syntax at that place") \
+        raise UserFileError(path, Message(N_("not valid JSON ({error})"), error=str(exc)),
+                            SYNTAX_FIX) \
             from None
 
 
@@ -121,13 +146,15 @@ def loads_toml(text: str, path: Any = "<toml>") -> dict[str, Any]:
     except RecursionError:
         raise too_deep(path) from None
     except tomllib.TOMLDecodeError as exc:
-        raise UserFileError(path, f"not valid TOML ({exc})", "fix the syntax at that place") \
+        raise UserFileError(path, Message(N_("not valid TOML ({error})"), error=str(exc)),
+                            SYNTAX_FIX) \
             from None
 
 
 def too_deep(path: Any) -> UserFileError:
-    return UserFileError(path, "nested too deeply to read (hundreds of levels of brackets: "
-                         "no tool writes that)", "check that this is the right file")
+    return UserFileError(path, Message(N_("nested too deeply to read (hundreds of levels of "
+                                          "brackets: no tool writes that)")),
+                         Message(N_("check that this is the right file")))
 
 
 # Compiled on first use (these wide classes cost ~0.6 ms, a few % of the doctor's start-up),
@@ -224,4 +251,5 @@ def keep_backup(path: Any) -> Any:
             target.unlink(missing_ok=True)
             raise
         return target
-    raise UserFileError(path, "has 10000 backups from this second", "remove old .bak files")
+    raise UserFileError(path, Message(N_("has 10000 backups from this second")),
+                        Message(N_("remove old .bak files")))

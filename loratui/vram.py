@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from loratui.i18n import N_
+
 GB = 1024**3
 
 # SD1.5 parameter counts (frozen weights); kept for callers, the family data is the source.
@@ -106,12 +108,12 @@ class VramEstimate:
 
     def as_rows(self) -> list[tuple[str, float]]:
         return [
-            ("frozen weights", self.weights_gb),
-            ("LoRA params + grads + optimizer", self.lora_state_gb),
-            ("activations", self.activations_gb),
+            (N_("frozen weights"), self.weights_gb),
+            (N_("LoRA params + grads + optimizer"), self.lora_state_gb),
+            (N_("activations"), self.activations_gb),
             ("VAE", self.vae_gb),
-            ("CUDA context / workspaces", self.overhead_gb),
-            ("total (estimate)", self.total_gb),
+            (N_("CUDA context / workspaces"), self.overhead_gb),
+            (N_("total (estimate)"), self.total_gb),
         ]
 
 

@@ -167,6 +167,18 @@ def _command_parser(argv: list[str]) -> argparse.ArgumentParser | None:
     return parser if argv[0] in sub.choices else None
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1 (a resolution, a count of processes)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            _("expected a whole number of at least 1, got {value!r}").format(value=text))
+    return value
+
+
 def add_command(sub, name: str, *, help: str, epilog: str = "", description: str = ""):
     """Add a subcommand parser with our formatter; `set_defaults(run=...)` is the caller's.
     `help` comes translated (`_()`), `epilog` and `description` marked (`N_()`)."""

@@ -7,7 +7,7 @@ import sys
 import time
 
 from loratui.i18n import _, localized
-from loratui.runs import TERMINAL_STATES, RunFolder
+from loratui.runs import TERMINAL_STATES, RunFolder, event_message, event_name, state_name
 from loratui.wording import format_duration
 
 BLOCKS = "▁▂▃▄▅▆▇█"
@@ -24,13 +24,6 @@ def sparkline(values: list[float], width: int = 60) -> str:
     lo, hi = min(values), max(values)
     span = (hi - lo) or 1.0
     return "".join(BLOCKS[min(7, int((v - lo) / span * 7.999))] for v in values)
-
-
-def state_name(state: str) -> str:
-    """A run's state in the current language (the run's files keep the English word)."""
-    from loratui.cli.runs_cmd import STATES
-
-    return _(STATES[state]) if state in STATES else state
 
 
 def render(run: RunFolder, metrics: list[dict], events: list[dict]):
@@ -80,8 +73,9 @@ def render(run: RunFolder, metrics: list[dict], events: list[dict]):
         for e in events[-5:]:
             style = {"nan": "red", "oom": "red", "failed": "red", "finished": "green",
                      "interrupted": "yellow", "warning": "yellow"}.get(e.get("type"), "")
-            ev.add_row(str(e.get("time", ""))[11:19], Text(e.get("type", ""), style=style),
-                       Text(str(e.get("message", ""))[:100]))
+            ev.add_row(str(e.get("time", ""))[11:19],
+                       Text(event_name(str(e.get("type", ""))), style=style),
+                       Text(event_message(e)[:100]))
         parts.append(Panel(ev, title=_("events"), title_align="left"))
     tail = run.log_tail(6)
     if tail:

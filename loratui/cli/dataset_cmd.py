@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from loratui.cli import positive_int
 from loratui.i18n import N_, _, error_text, localized, ngettext
 
 EPILOG = N_("""\
@@ -22,7 +23,7 @@ examples:
 
 
 def register(sub) -> None:
-    from loratui.cli import add_command
+    from loratui.cli import add_command, positive_int
 
     p = add_command(sub, "dataset", help=_("scan, prepare, caption a dataset; check the trigger"),
                     epilog=EPILOG)
@@ -55,7 +56,7 @@ def register(sub) -> None:
     pr.add_argument("--mode", choices=("crop", "pad", "bucket"), default=None,
                     help=_("crop: centre-crop to a square; pad: fit and pad; bucket: SD1.5 aspect "
                          "buckets (area ≈ resolution², sides in steps of 64). Default crop"))
-    pr.add_argument("--resolution", type=int, default=None, help=_("square side / bucket area "
+    pr.add_argument("--resolution", type=positive_int, default=None, help=_("square side / bucket area "
                     "(default 512)"))
     pr.add_argument("--background", default="white",
                     help=_("colour that transparency is flattened onto: white, black, grey, "
@@ -64,7 +65,7 @@ def register(sub) -> None:
     pr.add_argument("--trigger", default=None, help=_("put this trigger word first in every "
                     "caption"))
     pr.add_argument("--caption-ext", default=None, help=_("caption extension (default .txt)"))
-    pr.add_argument("--workers", type=int, default=None, help=_("processes (default: all cores)"))
+    pr.add_argument("--workers", type=positive_int, default=None, help=_("processes (default: all cores)"))
     pr.add_argument("--force", action="store_true",
                     help=_("rebuild a copy made with other settings, or write into a folder that "
                          "holds other files (they are never overwritten or deleted)"))
@@ -132,8 +133,8 @@ def _common_scan(p: argparse.ArgumentParser) -> None:
                         "extension most captions have: .txt, .caption ...)"))
     p.add_argument("--trigger", default=None, help=_("trigger word every caption must contain"))
     p.add_argument("--reg", default=None, help=_("regularisation folder"))
-    p.add_argument("--resolution", type=int, default=None, help=_("training resolution (512)"))
-    p.add_argument("--workers", type=int, default=None, help=_("processes (default: all cores)"))
+    p.add_argument("--resolution", type=positive_int, default=None, help=_("training resolution (512)"))
+    p.add_argument("--workers", type=positive_int, default=None, help=_("processes (default: all cores)"))
     p.add_argument("--tokenizer", metavar="PATH", help=_("base model folder (or its tokenizer/): "
                    "exact CLIP token counts instead of estimates"))
 

@@ -131,7 +131,7 @@ def run_doctor(args) -> int:
         try:
             vram = parse_gb(args.vram)
         except ValueError as exc:
-            print(f"loratui doctor: --vram: {exc}", file=sys.stderr)
+            print(f"loratui doctor: --vram: {error_text(exc)}", file=sys.stderr)
             return 2
     try:
         overrides = _overrides(args.set)

@@ -38,7 +38,9 @@ def run_tool(args, command: str) -> int:
         return _fail(command, files[0] if len(files) == 1 else ", ".join(map(str, files)),
                      error_text(exc))
     except OSError as exc:
-        return _fail(command, args.output or files[0], exc.strerror or str(exc))
+        return _fail(command, exc.filename or args.output or files[0],
+                     _("{error}; check the path, the free space and your permissions").format(
+                         error=exc.strerror or exc))
     from loratui.userfiles import dumps_json, shown
 
     if args.json:
@@ -96,8 +98,10 @@ def _transform(args, command: str, loaded, files):
             loaded[0].source_format in ("kohya", "peft") else "kohya", \
             {"weight": args.weight, "blocks": args.blocks, "from": src.name}
     weights = loaded[0]
-    report = tools.Report([f"{weights.source_format} → {args.to}: {len(weights.modules)} "
-                           "modules, tensors copied unchanged"],
+    report = tools.Report([Message.ngettext("{source} → {target}: {n} module, tensors copied "
+                                            "unchanged", "{source} → {target}: {n} modules, "
+                                            "tensors copied unchanged", len(weights.modules),
+                                            source=weights.source_format, target=args.to)],
                           {"from": weights.source_format, "to": args.to,
                            "modules": len(weights.modules)})
     out = Path(args.output) if args.output else tools.default_output(src, args.to)

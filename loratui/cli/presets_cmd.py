@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from loratui.cli import add_command
-from loratui.i18n import N_, Message, _, error_text, language, localized, pgettext
+from loratui.i18n import N_, Message, _, error_text, language, localized, pgettext, width
 
 EPILOG = N_("""\
 examples:
@@ -185,7 +185,8 @@ def _print_tables(shown, recommended, vram, gpu_text, family: str = "sd15") -> N
                 ).format(gb=gb, card=card)
     console.print(line + " " + _("[dim](analytic estimate, not yet measured on a GPU)[/]"))
     for name, gb in est.as_rows()[:-1]:
-        console.print(f"  {name:<34} {gb:6.2f} GB")
+        label = _(name)
+        console.print(f"  {label}{' ' * max(1, 34 - width(label))} {gb:6.2f} GB")
 
 
 def _write(preset, target: str) -> int:
@@ -204,7 +205,10 @@ def _write(preset, target: str) -> int:
             backup = keep_backup(path)
         save_config(cfg, path)
     except (ConfigError, OSError) as exc:
-        print(f"loratui presets: {error_text(exc)}", file=sys.stderr)
+        from loratui.cli import unexpected_message
+
+        text = unexpected_message(exc) if isinstance(exc, OSError) else error_text(exc)
+        print(f"loratui presets: {text}", file=sys.stderr)
         return 2
     print(_("wrote {preset} into {path} (the previous file is kept as {backup})").format(
         preset=preset.id, path=path, backup=backup) if backup else

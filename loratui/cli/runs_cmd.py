@@ -183,17 +183,12 @@ def _watched_table(rows: list[dict]) -> None:
     Console().print(table)
 
 
-# a run's state as `runs` shows it (the JSON keeps the English word)
-STATES = {"finished": N_("finished"), "running": N_("running"), "failed": N_("failed"),
-          "crashed": N_("crashed"), "interrupted": N_("interrupted"), "stalled": N_("stalled"),
-          "missing": N_("missing"), "starting": N_("starting"), "loading": N_("loading"),
-          "caching": N_("caching"), "saving": N_("saving")}
-
-
 def _state_markup(state: str) -> str:
     colour = {"finished": "green", "running": "cyan", "failed": "red", "crashed": "red",
               "interrupted": "yellow", "stalled": "yellow", "missing": "red"}.get(state, "white")
-    return f"[{colour}]{_(STATES[state]) if state in STATES else state}[/]"
+    from loratui.runs import state_name
+
+    return f"[{colour}]{state_name(state)}[/]"
 
 
 def run_attach(args: argparse.Namespace) -> int:
@@ -214,7 +209,9 @@ def run_stop(args: argparse.Namespace) -> int:
         return 2
     st = run.state()
     if st["state"] not in ("starting", "loading", "caching", "running", "saving"):
-        state = _(STATES[st["state"]]) if st["state"] in STATES else st["state"]
+        from loratui.runs import state_name
+
+        state = state_name(st["state"])
         print("loratui stop: " + _("{run} is {state}, not running").format(
             run=run.path, state=state), file=sys.stderr)
         return 1

@@ -62,11 +62,14 @@ def run_demo_wizard(folder: str | Path, family: str = "sd15") -> int:
     root = Path(folder).expanduser().resolve()
     if not (root / "loratui.toml").is_file():
         from loratui.demo import DEMO_STEPS, run_demo
+        from loratui.i18n import _
 
-        print(f"loratui demo: preparing the demo project in {root} …", file=sys.stderr)
+        print("loratui demo: " + _("preparing the demo project in {folder} …").format(
+            folder=root), file=sys.stderr)
         steps = [s for s in DEMO_STEPS if s.name in DEMO_SETUP_STEPS]
         ctx = run_demo(root, steps=steps, family=family)
         if ctx.failed:
-            print(f"loratui demo: step {ctx.failed!r} failed", file=sys.stderr)
+            print("loratui demo: " + _("step {step!r} failed").format(step=ctx.failed),
+                  file=sys.stderr)
             return 1
     return run_wizard(root)

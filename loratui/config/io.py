@@ -10,8 +10,8 @@ import tomlkit
 from pydantic import ValidationError
 
 from loratui.atomic import atomic_write_text
-from loratui.i18n import N_, Message, localized
-from loratui.userfiles import UserFileError, keep_backup, read_text, too_deep
+from loratui.i18n import N_, Message, _, localized
+from loratui.userfiles import SYNTAX_FIX, UserFileError, keep_backup, read_text, too_deep
 
 from .model import RunConfig, field_docs
 
@@ -123,8 +123,7 @@ def load_config(path: Path | str, *, resolve: bool = True) -> RunConfig:
     try:
         data = parse_toml(read_text(path), path)
     except UserFileError as exc:
-        raise ConfigError(path, [exc.problem + (f"; {exc.fix}" if exc.fix else "")],
-                          unreadable=True) from None
+        raise ConfigError(path, [exc.detail], unreadable=True) from None
     cfg = parse_config(data, path)
     return cfg.resolve_paths(path.parent.resolve()) if resolve else cfg
 
@@ -137,12 +136,13 @@ def parse_toml(text: str, path: Path | str = "<config>") -> dict[str, Any]:
     except RecursionError:
         raise too_deep(path) from None
     except tomlkit.exceptions.KeyAlreadyPresent as exc:
-        raise UserFileError(path, f"not valid TOML: {str(exc).rstrip('.')}{_where(text)}",
-                            "keep one of the two lines (a key may appear once per table)") \
-            from None
+        raise UserFileError(path, Message(N_("not valid TOML: {error}"),
+                                          error=f"{str(exc).rstrip('.')}{_where(text)}"),
+                            Message(N_("keep one of the two lines (a key may appear once per "
+                                       "table)"))) from None
     except tomlkit.exceptions.TOMLKitError as exc:
-        raise UserFileError(path, f"not valid TOML: {exc}", "fix the syntax at that place") \
-            from None
+        raise UserFileError(path, Message(N_("not valid TOML: {error}"), error=str(exc)),
+                            SYNTAX_FIX) from None
 
 
 def _where(text: str) -> str:
@@ -158,13 +158,23 @@ def _where(text: str) -> str:
 
 
 def _comment_for(row: dict[str, Any]) -> str:
-    text = re.split(r"(?<=[a-z)`])\. (?=[A-Z])", row["description"])[0].rstrip(".")
+    """A key's comment in the file: the first sentence of its description, in the language
+    the file is written in (the catalogue has every description), then unit and pitfalls."""
+    description = _(row["description"])
+    if description != row["description"]:
+        text = description.split("。")[0]
+    else:
+        text = re.split(r"(?<=[a-z)`])\. (?=[A-Z])", description)[0].rstrip(".")
     extras = []
     if row["unit"]:
         extras.append(row["unit"])
     if row["pitfalls"]:
         extras.append(", ".join(row["pitfalls"]))
     return text + (f" [{'; '.join(extras)}]" if extras else "")
+
+
+HEADER = N_("loratui run config — `loratui config check` validates it,\n"
+            "`loratui doctor` reviews it against the guide's pitfalls (P1–P34).")
 
 
 def config_to_toml(cfg: RunConfig, existing: str | None = None) -> str:
@@ -176,8 +186,8 @@ def config_to_toml(cfg: RunConfig, existing: str | None = None) -> str:
         return tomlkit.dumps(doc)
     docs = {row["key"]: row for row in field_docs()}
     doc = tomlkit.document()
-    doc.add(tomlkit.comment("loratui run config — `loratui config check` validates it,"))
-    doc.add(tomlkit.comment("`loratui doctor` reviews it against the guide's pitfalls (P1–P34)."))
+    for line in _(HEADER).splitlines():
+        doc.add(tomlkit.comment(line))
     for section, values in data.items():
         if section == "doctor" and not values:
             continue
@@ -198,7 +208,7 @@ def _table(values: dict[str, Any], prefix: str, docs: dict[str, dict[str, Any]])
             item.comment(_comment_for(docs[dotted]))
         table.add(key, item)
     if prefix == "network" and "alpha" not in values:
-        table.add(tomlkit.comment("alpha = 8.0  # empty = equal to rank"))
+        table.add(tomlkit.comment("alpha = 8.0  # " + _("empty = equal to rank")))
     return table
 
 

@@ -329,7 +329,7 @@ def _flatten_sdscripts(doc: dict[str, Any]) -> dict[str, Any]:
 
 def import_kohya_json(path: Path | str) -> ImportResult:
     path = Path(path)
-    raw = _read(path, "kohya_ss JSON config", is_json=True)
+    raw = _read(path, Message(N_("kohya_ss JSON config")), is_json=True)
     if not isinstance(raw, dict):
         from .io import ConfigError
 
@@ -339,7 +339,7 @@ def import_kohya_json(path: Path | str) -> ImportResult:
 
 def import_sdscripts_toml(path: Path | str, dataset: Path | str | None = None) -> ImportResult:
     path = Path(path)
-    doc = _read(path, "sd-scripts TOML config")
+    doc = _read(path, Message(N_("sd-scripts TOML config")))
     if "datasets" in doc and dataset is None:
         # It is a dataset config on its own.
         return import_dataset_toml(path)
@@ -362,7 +362,7 @@ def import_dataset_toml(path: Path | str) -> ImportResult:
     from .io import ConfigError
 
     path = Path(path)
-    doc = _read(path, "dataset TOML")
+    doc = _read(path, Message(N_("dataset TOML")))
     general = _table_of(path, doc, "general", dict, "a [general] table")
     flat: dict[str, Any] = dict(general or {})
     unmapped: dict[str, Any] = {}
@@ -442,8 +442,8 @@ def _read(path: Path, what: str, *, is_json: bool = False) -> Any:
         text = read_text(path)
         return loads_json(text, path) if is_json else loads_toml(text, path)
     except UserFileError as exc:
-        raise ConfigError(path, [f"not a readable {what}: {exc.problem}"
-                                 + (f"; {exc.fix}" if exc.fix else "")], unreadable=True) \
+        raise ConfigError(path, [Message(N_("not a readable {what}: {problem}"), what=what,
+                                         problem=exc.detail)], unreadable=True) \
             from None
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loratui.atomic import atomic_write_text
+from loratui.i18n import N_, Message
 
 from . import captions as cap
 from ._io import Backup
@@ -32,18 +33,22 @@ class EditResult:
     backup_dir: str = ""
 
 
+EDIT_CAPTIONS = Message(N_("edit captions"))
+
+
 def rewrite_captions(folder: Path | str, fn: Callable[[str], str], *,
                      caption_extension: str = ".txt", create_missing: bool = False,
                      in_place: bool = False, dry_run: bool = False,
-                     what: str = "edit captions") -> EditResult:
+                     what: str = EDIT_CAPTIONS) -> EditResult:
     """Apply `fn` to the caption of every usable image in `folder`."""
     folder = Path(folder).expanduser()
     prepared = is_prepared_copy(folder)
     if not prepared and not in_place and not dry_run:
-        raise SourceFolderError(
-            f"{folder} is a source folder: to {what} in the training copy run "
-            f"`loratui dataset prepare {folder} --out DIR` first and edit DIR, or pass "
-            "--in-place (originals are backed up in .loratui-backup/)")
+        raise SourceFolderError(Message(
+            N_("{folder} is a source folder: to {what} in the training copy run "
+               "`loratui dataset prepare {folder} --out DIR` first and edit DIR, or pass "
+               "--in-place (originals are backed up in .loratui-backup/)"),
+            folder=str(folder), what=what))
     report = scan(folder, ScanOptions(caption_extension=caption_extension))
     backup = Backup(folder, skip=written_by_prepare(folder))
     result = EditResult()
@@ -51,10 +56,12 @@ def rewrite_captions(folder: Path | str, fn: Callable[[str], str], *,
         cap_rel = rec.caption_path or str(Path(rec.path).with_suffix(caption_extension)
                                           .as_posix())
         if Path(cap_rel).suffix.lower() != caption_extension.lower():
-            result.skipped[cap_rel] = f"caption has another extension than {caption_extension}"
+            result.skipped[cap_rel] = Message(N_("caption has another extension than {ext}"),
+                                              ext=caption_extension)
             continue
         if rec.caption is None and "caption-not-utf8" in rec.problems:
-            result.skipped[cap_rel] = "not UTF-8: fix the encoding first (prepare converts it)"
+            result.skipped[cap_rel] = Message(N_("not UTF-8: fix the encoding first (prepare "
+                                                 "converts it)"))
             continue
         if rec.caption is None and not create_missing:
             continue
@@ -79,7 +86,7 @@ def insert_trigger(folder: Path | str, word: str, **kw) -> EditResult:
     captions."""
     word = word.strip()
     return rewrite_captions(folder, lambda t: cap.put_first(t, word), create_missing=True,
-                            what="insert the trigger word", **kw)
+                            what=Message(N_("insert the trigger word")), **kw)
 
 
 def edit_captions(folder: Path | str, edits: list[cap.Edit], **kw) -> EditResult:

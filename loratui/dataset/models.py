@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loratui.atomic import atomic_write_text
+from loratui.i18n import N_, Message
 
 from ._io import Backup
 from .prepare import to_rgb, written_by_prepare
@@ -21,18 +22,21 @@ from .scanner import ScanOptions, scan
 
 BLIP_DEFAULT = "Salesforce/blip-image-captioning-base"
 CLIP_DEFAULT = "openai/clip-vit-base-patch32"
+BLIP_CHOICE = Message(N_("BLIP base (~1 GB) is the usual choice."))
+CLIP_CHOICE = Message(N_("Any CLIP checkpoint works."))
 
 
 class ModelNotFound(Exception):
     """No local copy of the model; str() says how to fetch one."""
 
 
-def _fetch_hint(repo: str, what: str, local: str) -> str:
-    return (f"loratui never downloads models. On a machine with internet run\n"
-            f"    pip install -U huggingface_hub\n"
-            f"    hf download {repo} --local-dir {local}\n"
-            f"copy the {local}/ folder to this machine and pass it with --model {local} "
-            f"(or copy the Hugging Face cache, ~/.cache/huggingface/hub). {what}")
+def _fetch_hint(repo: str, what: str, local: str) -> Message:
+    return Message(N_("loratui never downloads models. On a machine with internet run\n"
+                      "    pip install -U huggingface_hub\n"
+                      "    hf download {repo} --local-dir {local}\n"
+                      "copy the {local}/ folder to this machine and pass it with --model {local} "
+                      "(or copy the Hugging Face cache, ~/.cache/huggingface/hub). {what}"),
+                   repo=repo, local=local, what=what)
 
 
 def find_model(model: str | Path | None, default_repo: str, *, what: str = "") -> Path:
@@ -42,10 +46,12 @@ def find_model(model: str | Path | None, default_repo: str, *, what: str = "") -
         if p.is_dir():
             if (p / "config.json").is_file():
                 return p
-            raise ModelNotFound(f"{p} has no config.json: not a transformers model folder. "
-                                + _fetch_hint(default_repo, what, p.name or "model"))
+            raise ModelNotFound(Message(N_("{folder} has no config.json: not a transformers "
+                                           "model folder. {hint}"), folder=str(p),
+                                        hint=_fetch_hint(default_repo, what, p.name or "model")))
         if p.exists():
-            raise ModelNotFound(f"{p} is a file; give the model folder")
+            raise ModelNotFound(Message(N_("{path} is a file; give the model folder"),
+                                        path=str(p)))
     repo = str(model) if model and "/" in str(model) and not Path(str(model)).is_absolute() \
         else default_repo
     try:
@@ -54,10 +60,13 @@ def find_model(model: str | Path | None, default_repo: str, *, what: str = "") -
         return Path(snapshot_download(repo, local_files_only=True))
     except Exception:
         pass
-    where = f"{model} is not a folder and " if model else ""
-    local = repo.split("/")[-1]
-    raise ModelNotFound(f"{where}{repo} is not in the local Hugging Face cache. "
-                        + _fetch_hint(repo, what, local))
+    hint = _fetch_hint(repo, what, repo.split("/")[-1])
+    if model:
+        raise ModelNotFound(Message(N_("{path} is not a folder and {repo} is not in the local "
+                                       "Hugging Face cache. {hint}"),
+                                    path=str(model), repo=repo, hint=hint))
+    raise ModelNotFound(Message(N_("{repo} is not in the local Hugging Face cache. {hint}"),
+                                repo=repo, hint=hint))
 
 
 @contextmanager
@@ -111,7 +120,7 @@ def caption_folder(folder: Path | str, model: str | Path | None = None, *,
     `overwrite`; empty ones with `overwrite_empty`). `prefix` (e.g. the trigger word)
     goes first. Overwritten captions in a source folder are backed up first."""
     folder = Path(folder).expanduser()
-    path = find_model(model, BLIP_DEFAULT, what="BLIP base (~1 GB) is the usual choice.")
+    path = find_model(model, BLIP_DEFAULT, what=BLIP_CHOICE)
     report = scan(folder, ScanOptions(caption_extension=caption_extension))
     todo = []
     result = CaptionResult(model=str(path))
@@ -184,7 +193,7 @@ def clip_agreement(folder: Path | str, model: str | Path | None = None, *, top: 
     from transformers import CLIPModel, CLIPProcessor
 
     folder = Path(folder).expanduser()
-    path = find_model(model, CLIP_DEFAULT, what="Any CLIP checkpoint works.")
+    path = find_model(model, CLIP_DEFAULT, what=CLIP_CHOICE)
     report = scan(folder, ScanOptions(caption_extension=caption_extension))
     recs = [r for r in report.usable_images() if r.caption and r.caption.strip()]
     dev = pick_device(device)

@@ -162,9 +162,9 @@ def _probe(path: str, caption_files: list[tuple[str, str]], settings: tuple) -> 
     for ext, cpath in caption_files:
         try:
             data = read_small(cpath)
-        except OSError as exc:
-            problems.append(("caption-not-utf8", M(N_("{ext}: cannot read ({error})"), ext=ext,
-                                                   error=exc.strerror or str(exc))))
+        except OSError as exc:    # there but unreadable: said so, not "no caption"
+            captions.append((ext, cpath, None, False, ("unreadable", M(
+                N_("cannot be read ({error})"), error=exc.strerror or str(exc))), None))
             continue
         d = cap.decode_caption(data)
         text = (d.text or "").strip()
@@ -421,6 +421,10 @@ def _record(img, res: Probe, cap_ext: str, per_kind, cap_info: dict) -> ImageRec
         if ext != cap_ext:
             rec.problems.append("caption-other-extension")
             per_kind["caption-other-extension"][path] = f"found {rec.caption_path}"
+        if isinstance(error, tuple):    # (kind, detail): the caption file cannot be read
+            rec.problems.append(error[0])
+            per_kind[error[0]][rec.caption_path] = error[1]
+            continue
         if error:
             rec.problems.append("caption-not-utf8")
             per_kind["caption-not-utf8"][rec.caption_path] = error
@@ -601,7 +605,7 @@ def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_
         if not rec.ok:
             continue
         if rec.caption is None:
-            if "caption-not-utf8" not in rec.problems:
+            if "caption-not-utf8" not in rec.problems and "unreadable" not in rec.problems:
                 rec.problems.append("caption-missing")
                 token = class_tokens.get(rec.subset, "")
                 expected = os.path.splitext(rec.path)[0] + opts.caption_extension

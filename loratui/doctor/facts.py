@@ -42,6 +42,9 @@ SD15_NAME_HINTS = LazyRe(r"v1[-_.]?5|sd[-_]?1[-_.]?5|sd15|1\.5|stable-diffusion-
                              r"v1-5-pruned|anything[-_]?v[345]|counterfeit|chilloutmix", re.I)
 SD2_NAME_HINTS = LazyRe(r"v2[-_.]?[01]|sd[-_]?2[-_.]?[01]|stable-diffusion-2|768-v", re.I)
 VPRED_NAME_HINTS = LazyRe(r"v[-_]?pred|vpred|768-v|v_prediction|ztsnr", re.I)
+# SDXL bases released as epsilon (noise) prediction: their names say so.
+EPS_NAME_HINTS = LazyRe(r"eps(?:ilon)?[-_]?pred|illustrious|pony|animagine|sd_?xl_base|"
+                        r"juggernaut|realvis", re.I)
 
 
 class ConfigFacts:
@@ -95,14 +98,19 @@ class ConfigFacts:
         leaves out, which rules must not read as "off"."""
         return self.complete or self.get(key) is not None
 
-    def default_note(self, key: str) -> str:
-        """"" for a value the user wrote; "not set; sd-scripts then uses X" for a default."""
+    def default_note(self, key: str):
+        """"" for a value the user wrote; " (not set; sd-scripts then uses X)" (a Text) for
+        a default."""
         if self.origin(key) != "default":
             return ""
+        from loratui.doctor.registry import Text
+        from loratui.i18n import N_
+
         value = self.defaults[key]
         if isinstance(value, float):
             value = f"{value:g}"
-        return f"not set; {self.trainer} then uses {value}"
+        return Text(N_(" (not set; {trainer} then uses {value})"), trainer=self.trainer,
+                    value=str(value))
 
     def source_key(self, key: str) -> str:
         path = self.keys.get(key)

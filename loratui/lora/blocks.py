@@ -92,16 +92,16 @@ def block_strengths(path: str | Path, lora: LoraFile | None = None) -> BlockStre
     import numpy as np
 
     lora = lora or open_lora(path)
+    pairs = module_pairs(lora)
+    if not pairs:   # a base checkpoint or an empty file: say that, not its "family"
+        raise BlocksError(Message(N_("no LoRA modules ({format} file): `loratui lora inspect` "
+                                     "shows what it holds"), format=lora.format()))
     fam = lora.family()[0] or lora.metadata_family()
     layout = layout_for(fam)
     if layout is None:
         raise BlocksError(Message(N_("a {family}-family LoRA: block weights are mapped for "
                                      "SD1.x/SD2.x (17/26 blocks) and SDXL (12/20 blocks) "
                                      "LoRAs"), family=fam or Message(N_("unknown"))))
-    pairs = module_pairs(lora)
-    if not pairs:
-        raise BlocksError(Message(N_("no LoRA modules ({format} file): `loratui lora inspect` "
-                                     "shows what it holds"), format=lora.format()))
     result = BlockStrengths(Path(lora.path), layout.family, layout,
                             dict.fromkeys(layout.blocks, 0.0), dict.fromkeys(layout.blocks, 0))
     alphas = lora.alphas()

@@ -351,7 +351,8 @@ def read_header(path: Path) -> tuple[int, int, dict[str, Any]]:
     try:
         header = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise LoraError("bad-header", f"\"InvalidHeaderDeserialization\": {exc}") from None
+        raise LoraError("bad-header", M(N_("\"InvalidHeaderDeserialization\": {error}"),
+                                        error=str(exc))) from None
     except RecursionError:
         raise LoraError("bad-header", M(N_("\"InvalidHeaderDeserialization\": the header is "
                                            "nested hundreds of levels deep (no safetensors "

@@ -257,13 +257,12 @@ def _load_pixels(path: Path, size: tuple[int, int]):
     from PIL import Image, ImageOps
 
     bw, bh = size
+    from loratui.dataset.prepare import to_rgb
+
     with Image.open(path) as im:
-        im = ImageOps.exif_transpose(im)
-        if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
-            im = im.convert("RGBA")
-            bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
-            im = Image.alpha_composite(bg, im)
-        im = im.convert("RGB")
+        # as `dataset prepare` converts: 16-bit scaled (a plain convert clips it to white),
+        # CMYK through its profile, transparency onto white
+        im = to_rgb(ImageOps.exif_transpose(im), (255, 255, 255))
         new, (top, left) = cover_crop(im.width, im.height, size)
         if new != im.size:
             im = im.resize(new, Image.Resampling.LANCZOS)

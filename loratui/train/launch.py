@@ -12,7 +12,7 @@ from pathlib import Path
 
 from loratui.config import load_config
 from loratui.i18n import N_, Message
-from loratui.runs import RunFolder, find_run
+from loratui.runs import STATE_NAMES, RunFolder, find_run
 from loratui.train.safety import PreflightError, preflight
 
 
@@ -33,7 +33,8 @@ def resolve_resume(ref: str | Path, cfg=None) -> RunFolder:
     if run.is_active():
         raise PreflightError([Message(N_("{path}: this run is still {state} (pid {pid}); "
                                          "`loratui attach` follows it"), path=str(run.path),
-                                      state=run.status, pid=run.raw_state().get("pid"))])
+                                      state=Message(STATE_NAMES.get(run.status, run.status)),
+                                      pid=run.raw_state().get("pid"))])
     if not run.resumable():
         raise PreflightError([Message(N_("{path}: no resumable state (checkpoints/resume*/ is "
                                          "written at each checkpoint and when a run is "

@@ -868,7 +868,7 @@ class Trainer:
                            self.run.path if self.run else None, losses=self.losses)
 
     def _interrupted(self) -> TrainResult:
-        sig = self.signals.requested or "stop asked on another process"
+        sig = self.signals.requested or Message(N_("stop asked on another process"))
         self._check_ranks()
         if self.run is not None and self.main:
             state = self.run.path / "checkpoints" / "resume"
@@ -881,7 +881,8 @@ class Trainer:
         log.warning("%s: saved a resumable state at step %d", sig, self.step)
         return TrainResult("interrupted", self.step, self.max_steps, None,
                            self.run.path if self.run else None, reason="signal",
-                           message=f"{sig} at step {self.step}", losses=self.losses)
+                           message=Message(N_("{signal} at step {step}"), signal=sig,
+                                           step=self.step), losses=self.losses)
 
     def _nan(self, value: float) -> TrainResult:
         cfg = self.cfg

@@ -88,10 +88,13 @@ def checkpoint_problems(cfg, base: Path) -> list[str]:
     if not base.is_file() or base.suffix.lower() != ".safetensors":
         return []
     from loratui import families
-    from loratui.basemodel import single_file_problem
+    from loratui.basemodel import not_a_base_model, single_file_problem
     from loratui.checkpoint import inspect
 
     info = inspect(base)
+    problem = not_a_base_model(base, info)
+    if problem:
+        return [M(N_("{problem} (model.base)"), problem=problem)]
     if info is None or info.family not in families.ids():
         return []       # family_problems names a family loratui does not train
     problem = single_file_problem(base, info, vae=cfg.model.vae,

@@ -12,7 +12,7 @@ from textual.worker import Worker, WorkerState
 from loratui import __version__
 from loratui.config import ConfigError
 from loratui.gpu import GpuReport
-from loratui.i18n import N_, _
+from loratui.i18n import N_, _, error_text
 from loratui.ui import core
 from loratui.ui.errors import describe, write_log
 from loratui.ui.state import WizardState, open_project
@@ -79,7 +79,7 @@ class LoratuiApp(App):
             cfg = choose(best.total_gb if best else None, gpu=best).to_config()
             self.state = WizardState(project.expanduser().resolve(), cfg, gpu)
             self.call_after_refresh(
-                self.show_error, _("loratui.toml cannot be used"), str(exc),
+                self.show_error, _("loratui.toml cannot be used"), error_text(exc),
                 _("The wizard starts from a preset. Saving first keeps your file as "
                   "loratui.toml.<time>.bak."))
         self.project = self.state.project

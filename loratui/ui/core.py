@@ -23,7 +23,7 @@ from loratui.deploy import find_lora_folder, install_lora
 from loratui.deploy import usage as _usage
 from loratui.deploy import workflow_json as comfy_workflow_json
 from loratui.i18n import _, localized
-from loratui.runs import ACTIVE_STATES, TERMINAL_STATES, RunFolder
+from loratui.runs import ACTIVE_STATES, TERMINAL_STATES, RunFolder, state_name
 from loratui.runs import list_runs as _list_runs
 from loratui.ui.text import short_path
 
@@ -109,7 +109,7 @@ def list_runs(output_dir: Path) -> list[RunInfo]:
     for run in _list_runs(output_dir):
         s = run.summary()
         label = _("{name} ({state}, step {step}/{max_steps})").format(
-            name=run.name, state=s["state"], step=s["step"], max_steps=s.get("max_steps") or "?")
+            name=run.name, state=state_name(s["state"]), step=s["step"], max_steps=s.get("max_steps") or "?")
         out.append(RunInfo(run.path, label, s["state"] in ACTIVE_STATES, s["state"]))
     return out
 

@@ -737,3 +737,22 @@ def test_dataset_given_beside_its_config_is_checked_once(tmp_path, monkeypatch):
     dataset_codes = [d.code for d in diags if d.code.startswith("DS")]
     assert "DS101" in dataset_codes and "DS105" in dataset_codes
     assert len(dataset_codes) == len(set(dataset_codes)), keys
+
+
+def test_a_line_longer_than_the_limit_keeps_its_head_and_what_follows_is_read(tmp_path):
+    """A log holding one endless line (a tool printing without newlines, a binary dumped
+    into it): the view keeps the line's head, so a 1 GB line costs no gigabytes."""
+    from loratui.doctor.inputs.log import MAX_LINE, LogData
+
+    f = tmp_path / "train.log"
+    oom = b"torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB\n"
+    f.write_bytes(b"start\n" + b"x" * (3 * MAX_LINE) + b" tail\n" + b"y" * 10 + b"\n" + oom)
+    log = LogData.from_file(f)
+    assert MAX_LINE < len(log.view) < MAX_LINE + 200
+    assert b" tail" not in log.view
+    pos = log.find("CUDA out of memory")
+    assert pos == f.read_bytes().index(b"CUDA out of memory")       # file offsets still hold
+    assert log.line_no(pos) == 4 and log.segment(pos).startswith("torch.OutOfMemoryError")
+    short = tmp_path / "short.log"
+    short.write_bytes(b"a\n" * 600_000 + oom)           # many short lines: all kept
+    assert len(LogData.from_file(short).view) == short.stat().st_size

@@ -70,6 +70,14 @@ def _lora_inspect_header(name, header, data=b"\0" * 4):
     return case
 
 
+def _lora_blocks_checkpoint(tmp):
+    t = {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]}
+    f = write(tmp / "model.safetensors", safetensors_bytes(
+        {"model.diffusion_model.out.2.bias": t,
+         "first_stage_model.quant_conv.bias": {**t, "data_offsets": [4, 8]}}, b"\0" * 8))
+    return ["lora", "blocks", f], "no LoRA modules (checkpoint file)"
+
+
 def _lora_inspect_folder(tmp):
     (tmp / "x.safetensors").mkdir()
     return ["lora", "inspect", tmp / "x.safetensors"], "a folder"
@@ -244,6 +252,7 @@ CASES = {
     "lora inspect: nested safetensors header": _lora_inspect_deep,
     "lora inspect: overlapping tensor offsets": _lora_inspect_overlap,
     "lora inspect: a folder named .safetensors": _lora_inspect_folder,
+    "lora blocks: a base checkpoint": _lora_blocks_checkpoint,
     "lora resize: a named pipe": _lora_resize_pipe,
     "lora merge: a symbolic link loop": _lora_merge_loop,
     "lora inspect: a link to nothing": _lora_inspect_dangling,
@@ -615,3 +624,55 @@ def test_last_guard_turns_an_unexpected_error_into_one_line():
     msg = unexpected_message(PermissionError(13, "Permission denied", "/data/\udcffx.toml"))
     assert msg.startswith("/data/\\xffx.toml: Permission denied")
     assert "\n" not in unexpected_message(RecursionError("deep"))
+
+
+# ------------------------------------------------------------------ unreadable files
+@pytest.fixture
+def unreadable_dir(tmp_path):
+    """A folder whose files a chmod 000 really shuts: as root (where permissions do not
+    apply) the command runs as `nobody`, in a folder it may enter."""
+    import shutil
+    import tempfile
+
+    if os.geteuid() != 0:
+        yield tmp_path, []
+        return
+    as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    if not shutil.which("setpriv") or subprocess.run(
+            [*as_nobody, sys.executable, "-c", "import loratui"], capture_output=True).returncode:
+        pytest.skip("cannot run loratui as another user here")
+    folder = Path(tempfile.mkdtemp(prefix="loratui-unreadable-"))
+    folder.chmod(0o755)
+    yield folder, as_nobody
+    shutil.rmtree(folder)
+
+
+def test_unreadable_files_are_said_to_be_unreadable(unreadable_dir):
+    folder, demote = unreadable_dir
+    cfg = write(folder / "kohya.toml", "network_dim = 8\n")
+    lora = write(folder / "x.safetensors", safetensors_bytes({"t": {"dtype": "F32", "shape": [1],
+                                                                   "data_offsets": [0, 4]}},
+                                                             b"\0" * 4))
+    ds = folder / "ds"
+    _images(ds, ["a.png", "b.png"])
+    (ds / "a.txt").write_text("1girl")
+    for f in (cfg, lora, ds / "a.txt"):
+        f.chmod(0)
+    env = {**os.environ, "HOME": str(folder), "COLUMNS": "200"}
+
+    def run(*args):
+        return subprocess.run([*demote, sys.executable, "-m", "loratui", *map(str, args)],
+                              cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+    for args in (["doctor", cfg], ["doctor", lora], ["lora", "inspect", lora]):
+        r = run(*args)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert "Permission denied" in r.stderr and "--as" not in r.stderr, r.stderr
+    scan = run("dataset", "scan", ds, "--all")
+    assert "a.txt: cannot be read (Permission denied)" in scan.stdout, scan.stdout
+    assert "no a.txt" not in scan.stdout
+
+
+def test_a_folder_with_nothing_to_read_is_named_as_a_folder(tmp_path):
+    (tmp_path / "x.safetensors").mkdir()
+    r = loratui("doctor", tmp_path / "x.safetensors")
+    assert r.returncode == 2 and b"a folder with nothing the doctor reads" in r.stderr

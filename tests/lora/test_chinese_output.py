@@ -105,3 +105,11 @@ def test_a_module_without_its_up_half_is_named_in_chinese(tiny_a, tmp_path):
     said = re.sub(r"\n\s+", "", ran.stdout)   # lines wrapped at the terminal's width
     assert f"`{module}` 有lora_down 却没有 lora_up" in said or \
         f"`{module}` 有 lora_down 却没有 lora_up" in said, ran.stdout
+
+
+def test_a_header_the_json_parser_refuses_is_explained_in_chinese(tmp_path):
+    header = b'{"a.weight": {"dtype": "F16",'   # cut inside the header
+    bad = tmp_path / "cut.safetensors"
+    bad.write_bytes(len(header).to_bytes(8, "little") + header)
+    ran = run_cli("--lang", "zh", "lora", "inspect", str(bad))
+    assert ran.returncode == 2 and '"InvalidHeaderDeserialization"：' in ran.stderr, ran.stderr

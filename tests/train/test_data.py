@@ -68,6 +68,24 @@ def test_buckets_keep_area_and_steps():
     assert all(w % 8 == 0 for w, _ in make_buckets(64))
 
 
+def test_load_pixels_reads_16_bit_palette_and_cmyk_as_their_colours(tmp_path):
+    """A 16-bit PNG went through a plain convert("RGB"), which clips it: a mid-grey photo
+    trained as solid white."""
+    from PIL import Image
+
+    from loratui.train.data import load_pixels
+
+    Image.new("I;16", (32, 32), 32768).save(tmp_path / "grey16.png")
+    Image.new("RGB", (32, 32), (200, 40, 40)).convert("P").save(tmp_path / "red.png")
+    Image.new("CMYK", (32, 32), (0, 255, 255, 0)).save(tmp_path / "cmyk.jpg")
+    grey = load_pixels(tmp_path / "grey16.png", (32, 32))
+    assert grey.max() == pytest.approx(0.0, abs=0.01)          # 32768 / 65535 ≈ mid-grey
+    red = load_pixels(tmp_path / "red.png", (32, 32))[:, 0, 0]
+    assert red[0] > 0.4 and red[1] < -0.5
+    cmyk = load_pixels(tmp_path / "cmyk.jpg", (32, 32))[:, 0, 0]
+    assert cmyk[0] > 0.9 and cmyk[1] < -0.9                    # C=0 M=Y=full: red
+
+
 def test_load_pixels_resizes_crops_and_flattens_alpha(tmp_path):
     from PIL import Image
 

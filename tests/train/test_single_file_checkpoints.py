@@ -154,3 +154,30 @@ def test_lora_inspect_and_doctor_on_a_checkpoint_read_only_the_header(tmp_path, 
                             capture_output=True, text=True, timeout=60, env=env)
     assert doctor.returncode == 1 and "LF102" in doctor.stdout, doctor.stdout + doctor.stderr
     assert "Traceback" not in doctor.stderr + inspect.stderr
+
+
+def test_what_is_no_base_model_is_said_to_be_none(tmp_path):
+    from loratui.config import RunConfig
+    from loratui.train.safety import preflight
+
+    k = "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k"
+    lora = write_sparse(tmp_path / "my_lora.safetensors",
+                        {f"{k}.lora_down.weight": (8, 768), f"{k}.lora_up.weight": (320, 8),
+                         f"{k}.alpha": ()})
+    vae = write_sparse(tmp_path / "sdxl_vae.safetensors",
+                       {k: v for k, v in layout("sdxl").items()
+                        if k.startswith("first_stage_model.")})
+    pipe = tmp_path / "pipe.safetensors"
+    os.mkfifo(pipe)                                  # reading it would wait for ever
+    loop = tmp_path / "loop.safetensors"
+    loop.symlink_to(loop.name)
+    for path, words in ((lora, "is a LoRA, not a base model"), (vae, "holds no UNet"),
+                        (pipe, "not a regular file"), (loop, "link loop")):
+        result = check_base_model(path)
+        assert result.ok is False and words in result.message and path.name in \
+            result.message, result.message
+    (tmp_path / "data").mkdir()
+    cfg = RunConfig.model_validate({"model": {"base": str(lora)},
+                                    "dataset": {"dir": str(tmp_path / "data")},
+                                    "output": {"dir": str(tmp_path / "runs")}})
+    assert any("is a LoRA, not a base model" in p for p in preflight(cfg))

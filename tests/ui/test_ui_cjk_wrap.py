@@ -94,3 +94,19 @@ async def test_the_wizard_wraps_chinese_while_it_runs_only(project) -> None:
     async with app.run_test(size=(80, 24)):
         assert rich._wrap.re_word is cjkwrap.WORD
     assert rich._wrap.re_word is before
+
+
+def test_help_lines_join_without_a_space_beside_chinese_punctuation() -> None:
+    """A help row's lines become one: a space between English words and between Chinese
+    and English, none between Chinese characters or beside 、，（） (the catalogue's
+    `（model_index.json、` + `unet/` is `、unet/`, not `、 unet/`)."""
+    from loratui.ui.dialogs.help import join_lines
+
+    assert join_lines(["a folder (model_index.json,", "unet/ …)"]) == \
+        "a folder (model_index.json, unet/ …)"
+    assert join_lines(["文件夹（model_index.json、", "unet/、text_encoder/ …）或单个"]) == \
+        "文件夹（model_index.json、unet/、text_encoder/ …）或单个"
+    assert join_lines(["设置。", "enter 修改"]) == "设置。enter 修改"
+    assert join_lines(["训练的", "SD1.5 模型"]) == "训练的 SD1.5 模型"
+    assert join_lines(["每条标注的", "最前面"]) == "每条标注的最前面"
+    assert join_lines(["一个词", "（P7）"]) == "一个词（P7）"

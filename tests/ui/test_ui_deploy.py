@@ -43,7 +43,26 @@ def test_install_is_a_full_copy_and_refuses_to_overwrite(tmp_path) -> None:
     assert not list(dest.glob(".*.tmp"))
     with pytest.raises(FileExistsError):
         install_lora(src, dest)
+    target.write_bytes(b"the user's own LoRA of the same name")
     assert install_lora(src, dest, overwrite=True) == target
+    assert target.read_bytes() == src.read_bytes()
+    assert [b.read_bytes() for b in dest.glob("a.safetensors.*.bak")] == \
+        [b"the user's own LoRA of the same name"]
+
+
+def test_install_refuses_a_folder_or_a_pipe_in_the_way(tmp_path) -> None:
+    import os
+
+    from loratui.deploy import DeployError
+
+    src = tmp_path / "a.safetensors"
+    src.write_bytes(b"\1" * 64)
+    for name, make in (("dir", os.mkdir), ("pipe", os.mkfifo)):
+        dest = tmp_path / name
+        dest.mkdir()
+        make(dest / "a.safetensors")
+        with pytest.raises(DeployError, match=r"a\.safetensors is a folder or a special file"):
+            install_lora(src, dest, overwrite=True)
 
 
 def test_usage_follows_the_guide(tmp_path) -> None:

@@ -90,6 +90,19 @@ async def test_out_of_range_value_is_refused_with_the_range(project, gpu12) -> N
         assert app.state.config.dataset.resolution == 512
 
 
+async def test_out_of_range_value_is_refused_in_chinese(project, gpu12, chinese) -> None:
+    """The core's range check (a Message) is shown in the wizard's language."""
+    app = create_app(project, gpu=gpu12, step="parameters")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await open_field(app, pilot, "dataset.resolution")
+        await pilot.press("ctrl+u", *"3000", "enter")
+        await pilot.pause()
+        error = str(app.screen.query_one("#field-error", Static).render())
+        assert "`dataset.resolution` = 3000：应小于或等于 2048" in error, error
+        assert "Input should" not in error
+
+
 async def test_vram_estimate_warns_when_it_does_not_fit(project) -> None:
     app = create_app(project, gpu=fake_gpu("GTX 1650", 4.0), step="parameters")
     async with app.run_test(size=(80, 24)) as pilot:

@@ -235,6 +235,25 @@ def detect_dir(path: str | Path) -> str | None:
     return None
 
 
+def _not_detected(path: str) -> Message:
+    """Why `path` has no kind: it cannot be read (said as such, not as an unknown kind), a
+    folder holds nothing the doctor reads, or the content says nothing."""
+    folder = os.path.isdir(path)
+    try:
+        if folder:
+            os.scandir(path).close()
+        else:
+            open(path, "rb").close()    # only whether it opens
+    except OSError as exc:
+        return Message(N_("cannot read: {error}"), error=str(exc.strerror or exc))
+    if folder:
+        return Message(N_("a folder with nothing the doctor reads (no images, configs, logs, "
+                          "LoRA or run files); give one of those, or name the kind with --as "
+                          "({kinds})"), kinds=", ".join(KINDS))
+    return Message(N_("cannot tell what this is; name the kind with --as ({kinds})"),
+                   kinds=", ".join(KINDS))
+
+
 def load(path: str | Path, kind: str | None = None) -> Input:
     """Read `path` as `kind` (detected when None)."""
     p = os.fspath(path)
@@ -247,8 +266,7 @@ def load(path: str | Path, kind: str | None = None) -> Input:
         kind = detect(p)
     inp = Input(str(path), kind or "unknown")
     if kind is None:
-        inp.error = Message(N_("cannot tell what this is; name the kind with --as ({kinds})"),
-                            kinds=", ".join(KINDS))
+        inp.error = _not_detected(p)
         return inp
     try:
         LOADERS[kind](inp, p)

@@ -23,6 +23,9 @@ from pathlib import Path
 from loratui.doctor.util import ANSI, unwrap_line
 
 MAX_HITS_PER_NEEDLE = 200
+# A line longer than this keeps only its head in the view (a 1 GB line with no newline
+# held the whole file, three times over); no trainer message is that long.
+MAX_LINE = 1 << 20
 BLOCK = 8 << 20
 # Past this many lines holding a `\r` while the view stays over half the size read (a `\r`
 # ending every line, say), dropping updates saves nothing: keep the rest as it is.
@@ -94,6 +97,17 @@ def _blocks(path: str | Path, skip: int = 0, encoding: str | None = None):
             pos += len(block)
 
 
+def _no_long_line(b: bytes, line_len: int) -> bool:
+    """Whether every line of `b` (the first continuing one `line_len` bytes long) stays
+    within MAX_LINE: true when each half-window of the block holds a newline (a C-level
+    find per half-window), and the first and last lines fit."""
+    first = b.find(b"\n")
+    if first == -1 or line_len + first > MAX_LINE or len(b) - b.rfind(b"\n") - 1 > MAX_LINE:
+        return False
+    half = MAX_LINE // 2
+    return all(b.find(b"\n", k, k + half) != -1 for k in range(first, len(b) - half, half))
+
+
 class _ViewBuilder:
     """Feeds blocks in file order; keeps what a terminal would show."""
 
@@ -109,8 +123,31 @@ class _ViewBuilder:
         self.cr_lines = 0
         self.plain = False
         self.before_cr: list[tuple[int, bytes]] | None = None  # tail if block-end \r end a line
+        self.line_len = 0  # bytes of the current line already in the view
 
     def _emit(self, dpos: int, b: bytes) -> None:
+        """Add `b` (file offset `dpos`) to the view, each line cut at MAX_LINE bytes."""
+        if not b:
+            return
+        if self.line_len + len(b) <= MAX_LINE or _no_long_line(b, self.line_len):
+            last = b.rfind(b"\n")
+            self.line_len = self.line_len + len(b) if last == -1 else len(b) - last - 1
+            self._put(dpos, b)
+            return
+        i = 0                   # a line longer than MAX_LINE: keep its head only
+        while i < len(b):
+            e = b.find(b"\n", i)
+            end = len(b) if e == -1 else e
+            keep = max(0, min(end - i, MAX_LINE - self.line_len))
+            self._put(dpos + i, b[i:i + keep])
+            self.line_len += keep
+            if e == -1:
+                return
+            self._put(dpos + e, b"\n")
+            self.line_len = 0
+            i = e + 1
+
+    def _put(self, dpos: int, b: bytes) -> None:
         if not b:
             return
         if not self.dstarts or self.dstarts[-1] + (self.vpos - self.vstarts[-1]) != dpos:
@@ -192,6 +229,9 @@ class LogData:
     def __init__(self, path: str, data: bytes | None = None, *, source: Path | None = None,
                  skip: int = 0, encoding: str | None = None) -> None:
         self.path = path
+        # The first line of the paste's last run, when an earlier run in the same paste
+        # failed and the last one trained to a saved LoRA: what happened before it is history.
+        self.later_run_from: int | None = None
         self._encoding = encoding
         self._data = data.replace(b"\r\n", b"\n") if data is not None else None
         self._source = source

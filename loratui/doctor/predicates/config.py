@@ -90,7 +90,6 @@ def alpha_below_range(inp, ctx, rule, th):
     dim, alpha, ratio = got
     if ratio < th["min_ratio"]:
         note = inp.facts.default_note("network_alpha")
-        note = f" ({note})" if note else ""
         yield Hit({"alpha": alpha, "rank": dim, "ratio": round(ratio, 3), "note": note,
                    "suggested": float(dim)}, key="network_alpha",
                   edits={"network_alpha": Relative("network_dim", 1.0, dim)})
@@ -137,7 +136,6 @@ def unet_lr_too_low(inp, ctx, rule, th):
     if lr is None or lr <= 0 or lr >= th["min_lr"]:
         return
     note = "" if f.has("unet_lr") else f.default_note("learning_rate")
-    note = f" ({note})" if note else ""
     yield Hit({"lr": lr, "note": note, "suggested": th["suggested"]},
               key=_lr_key(f, "unet_lr"), edits={_lr_key(f, "unet_lr"): th["suggested"]})
 
@@ -509,6 +507,11 @@ def vpred_flags(inp, ctx, rule, th):
                                       "model but v-parameterization is off: training will "
                                       "produce brown or noisy images"), name=base_name)}, key="pretrained_model_name_or_path",
                   edits={"v_parameterization": True})
+    elif vparam and fam == "sdxl" and not vpred_base and F.EPS_NAME_HINTS.search(base_name):
+        yield Hit({"problem": Text(N_("v-parameterization is on for `{name}`, an epsilon "
+                                      "(noise-predicting) SDXL model: the LoRA will learn the "
+                                      "wrong target"), name=base_name)}, key=key,
+                  edits={"v_parameterization": False})
     elif vparam and fam == "sd15" and not vpred_base and not f.get("v2"):
         yield Hit({"problem": Text(N_("v-parameterization is on for an SD1.5 base, which "
                                       "predicts noise (epsilon): the LoRA will learn the "
@@ -542,7 +545,7 @@ def step_limit_1600(inp, ctx, rule, th):
     elif f.kind in ("cmdline", "sdscripts-toml") and f.complete and steps is None and \
             not epochs and \
             str(f.extra.get("script", "")).endswith(("train_network.py", "train_db.py")):
-        yield Hit({"epochs": f"none ({f.default_note('max_train_steps')})",
+        yield Hit({"epochs": Text(N_("none{note}"), note=f.default_note("max_train_steps")),
                    "steps": th["hidden_default"]}, key="max_train_steps")
 
 

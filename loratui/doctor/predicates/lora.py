@@ -6,7 +6,7 @@ from collections import Counter
 
 from loratui.doctor.facts import to_float, to_int
 from loratui.doctor.registry import Hit, Text, predicate
-from loratui.i18n import N_
+from loratui.i18n import N_, message_of
 from loratui.lora.reader import LoraError, LoraFile
 
 FAMILY_NAMES = {"sd15": "SD1.x", "sd2": "SD2.x", "sdxl": "SDXL"}
@@ -36,7 +36,7 @@ def lora_unreadable(inp, ctx, rule, th):
                  "zip": N_("get the .safetensors version, or convert it in a trusted "
                            "environment"),
                  "html": N_("download the file again (you saved a web page)")}
-        yield Hit({"problem": str(inp.data), "kind": inp.data.kind,
+        yield Hit({"problem": message_of(inp.data), "kind": inp.data.kind,
                    "todo": Text(fixes.get(inp.data.kind,
                                           N_("download or copy the file again")))})
     elif isinstance(inp.data, LoraFile) and not inp.data.tensors:

@@ -13,6 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from loratui.cjk import NO_LINE_END, NO_LINE_START
 from loratui.i18n import N_, _
 from loratui.ui import core
 
@@ -25,7 +26,7 @@ def pitfall_text(code: str) -> str:
     lines = [_("# {code}: pitfall {n} of the LoRA guide (PITFALLS.md)").format(
         code=code, n=code[1:])]
     if rules:
-        lines.append(_("Checked by: {rules}").format(
+        lines.append(_("Checked by: {rules}.").format(
             rules=", ".join(f"{r.code} {r.name}" for r in rules)))
         lines.append(_("`loratui rule {code}` explains one of them.").format(code=rules[0].code))
     return "\n".join(lines)
@@ -78,12 +79,18 @@ def blocks(text: str) -> list[str | list[tuple[str, str]]]:
     return out
 
 
+CJK_PUNCTUATION = NO_LINE_START + NO_LINE_END   # no space beside them
+
+
 def join_lines(lines: list[str]) -> str:
     """A paragraph's lines as one: a space between them, except between two Chinese
-    characters (Chinese has no spaces between words)."""
+    characters (Chinese has no spaces between words) and beside full-width punctuation
+    ("、 unet/" is not how Chinese is written, "、unet/" is)."""
     text = ""
     for line in lines:
-        if text and not (is_wide(text[-1]) and line[:1] and is_wide(line[0])):
+        first = line[:1]
+        if text and not ((is_wide(text[-1]) and first and is_wide(first))
+                         or text[-1] in CJK_PUNCTUATION or (first and first in CJK_PUNCTUATION)):
             text += " "
         text += line
     return text

@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker, WorkerState
 
-from loratui.i18n import N_, _, ngettext
+from loratui.i18n import N_, _, ngettext, pgettext
 from loratui.ui import core
 from loratui.ui.fixes import wizard_fix_for_code
 from loratui.ui.messages import TaskDone, post_if_current
@@ -100,13 +100,14 @@ class DoctorScreen(Screen):
             table.add_row(f"{mark} {d.code}", where, key=str(i))
         counts = {s: sum(1 for d in self.diags if d.severity == s) for s in order}
         fixable = core.safe_fix_count(self.diags)
-        checked = ", ".join(p.name for p in message.extra["targets"]) or _("unsaved settings")
+        sep = pgettext("list separator", ", ")
+        checked = sep.join(p.name for p in message.extra["targets"]) or _("unsaved settings")
         self.query_one("#doctor-summary", Static).update(
             f"{checked}: " +
             ngettext("{n} error", "{n} errors", counts["error"]).format(n=counts["error"]) +
-            ", " + ngettext("{n} warning", "{n} warnings", counts["warning"]).format(
+            sep + ngettext("{n} warning", "{n} warnings", counts["warning"]).format(
                 n=counts["warning"]) +
-            ", " + ngettext("{n} note", "{n} notes", counts["info"]).format(n=counts["info"])
+            sep + ngettext("{n} note", "{n} notes", counts["info"]).format(n=counts["info"])
             + (" · " + ngettext("ctrl+f applies {n} safe fix", "ctrl+f applies {n} safe fixes",
                                 fixable).format(n=fixable) if fixable else "")
             + " · " + _("enter explains a finding, F1 helps"))

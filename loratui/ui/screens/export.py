@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Static
 
-from loratui.i18n import N_, _, localized, ngettext
+from loratui.i18n import N_, _, error_text, localized, ngettext
 from loratui.ui import core
 from loratui.ui.dialogs import ConfirmDialog
 from loratui.ui.messages import TaskDone, post_if_current
@@ -136,7 +136,7 @@ ComfyUI         An API-format workflow with a LoraLoader node, saved beside the 
         try:
             folder = core.find_lora_folder(Path(value).expanduser())
         except core.DeployProblem as exc:
-            target.update(str(exc))
+            target.update(error_text(exc))
             target.set_class(True, "bad")
             return
         target.set_class(False, "bad")
@@ -158,7 +158,7 @@ ComfyUI         An API-format workflow with a LoraLoader node, saved beside the 
         try:
             folder = core.find_lora_folder(Path(value).expanduser())
         except core.DeployProblem as exc:
-            self.wizard.show_error(_("Cannot copy there"), str(exc))
+            self.wizard.show_error(_("Cannot copy there"), error_text(exc))
             return
         if (folder.path / self.lora.name).exists():
             self.app.push_screen(ConfirmDialog(

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, Select, Static
 
 from loratui.config import ConfigError, RunConfig, field_docs, parse_config
-from loratui.i18n import N_, _, localized
+from loratui.i18n import N_, _, error_text, localized
 from loratui.ui import core
 from loratui.ui.dialogs.edit_field import EditFieldDialog
 from loratui.ui.messages import TaskDone, post_if_current
@@ -39,8 +39,8 @@ def range_text(row: dict[str, Any]) -> str:
 
 def value_text(value: Any, key: str = "") -> str:
     if value is None:  # an optional value that follows another one
-        return {"network.alpha": "(= rank)",
-                "optimizer.text_encoder_2_lr": "(= TE1 LR)"}.get(key, _("(default)"))
+        return {"network.alpha": _("(= rank)"),
+                "optimizer.text_encoder_2_lr": _("(= TE1 LR)")}.get(key, _("(default)"))
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
@@ -264,9 +264,9 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
                 value = parse_text(row, raw)
                 with_value(self.state.config, row["key"], value)
             except ValueError as exc:  # parse_text says it in words, not Python's types
-                return None, str(exc)
+                return None, error_text(exc)
             except ConfigError as exc:
-                return None, "\n".join(exc.problems)
+                return None, "\n".join(localized(p) for p in exc.problems)
             return value, ""
 
         def done(value: Any) -> None:

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Static
 
-from loratui.i18n import N_, _, localized, ngettext
+from loratui.i18n import N_, _, error_text, localized, ngettext
 from loratui.ui import core
 from loratui.ui.dialogs import ConfirmDialog
 from loratui.ui.screens.base import WizardScreen
@@ -281,7 +281,7 @@ Watch a run     Follow a run that another trainer writes (kohya_ss / sd-scripts,
             open_source(path).close()
         except WatchError as exc:
             self.app.call_from_thread(
-                self.wizard.show_error, _("Cannot watch this run"), str(exc),
+                self.wizard.show_error, _("Cannot watch this run"), error_text(exc),
                 _("Give the trainer's log file, its TensorBoard log folder (--logging_dir) "
                   "or its output folder."))
             return

@@ -99,7 +99,7 @@ ctrl+s          Writes NAME.prompt.txt (A1111, with lbw=), NAME.comfyui-api.json
 
             strengths = block_strengths(self.lora)
         except Exception as exc:  # not a LoRA the block layout knows: say so, stay usable
-            label.update(f"{self.lora.name}: {exc}")
+            label.update(f"{self.lora.name}: {error_text(exc)}")
             self.lora = None
             return
         self.block_layout = strengths.layout

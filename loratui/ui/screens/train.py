@@ -19,7 +19,8 @@ from textual.css.query import NoMatches
 from textual.widgets import ProgressBar, RichLog, Static
 from textual.worker import get_current_worker
 
-from loratui.i18n import N_, _, localized, message_from_fields, ngettext, pgettext, width
+from loratui.i18n import N_, _, error_text, localized, width
+from loratui.runs import event_message, event_name, state_name
 from loratui.ui import core
 from loratui.ui.messages import GpuUpdate, RunUpdate
 from loratui.ui.runwatch import Speed, open_run_source
@@ -29,16 +30,6 @@ from loratui.ui.widgets.loss_chart import LossChart
 from loratui.ui.widgets.sample_view import SampleView
 from loratui.watch import shown
 from loratui.wording import format_duration
-
-# A run's states (loratui.runs), as the title line shows them.
-RUN_STATES = {"starting": N_("starting"), "opening": N_("opening"), "loading": N_("loading"), "caching": N_("caching"),
-              "running": N_("running"), "saving": N_("saving"), "finished": N_("finished"),
-              "failed": N_("failed"), "interrupted": N_("interrupted"),
-              "crashed": N_("crashed"), "stopping": N_("stopping")}
-
-
-def state_name(state: str) -> str:
-    return _(RUN_STATES[state]) if state in RUN_STATES else state
 
 
 def remember_watched(state: dict[str, Any]) -> None:
@@ -53,42 +44,6 @@ def finite(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value) if math.isfinite(value) else None
-
-
-def event_name(kind: str) -> str:
-    """A trainer's event type (loratui.train) as the Events log names it."""
-    names = {"started": pgettext("run event", "started"),
-             "resumed": pgettext("run event", "resumed"),
-             "sample": pgettext("run event", "sample"),
-             "checkpoint": pgettext("run event", "checkpoint"),
-             "warning": pgettext("run event", "warning"),
-             "skipped": pgettext("run event", "skipped"),
-             "finished": pgettext("run event", "finished"),
-             "interrupted": pgettext("run event", "interrupted"),
-             "nan": pgettext("run event", "NaN loss"),
-             "oom": pgettext("run event", "out of memory"),
-             "failed": pgettext("run event", "failed"),
-             "crashed": pgettext("run event", "crashed"),
-             "resume_fallback": pgettext("run event", "resumed earlier")}
-    return names.get(kind, kind)
-
-
-def event_message(event: dict[str, Any]) -> str:
-    """An event's message in the wizard's language where its fields say it all; else as
-    the trainer wrote it."""
-    kind, paths = event.get("type"), event.get("paths")
-    if kind == "sample" and isinstance(paths, list):
-        return ngettext("{n} sample image", "{n} sample images", len(paths)).format(
-            n=len(paths))
-    if kind in ("started", "resumed") and isinstance(event.get("step"), int) \
-            and isinstance(event.get("max_steps"), int):
-        return _("step {step}/{max_steps}").format(step=event["step"],
-                                                  max_steps=event["max_steps"])
-    english = event.get("message", "")
-    message = message_from_fields(event)   # the trainer records msgid/args beside the English
-    if message is not None and message == english:
-        return message.localized()
-    return str(localized(english))   # a watched stream's events are Messages in memory
 
 
 def event_line(event: dict[str, Any], project: Path) -> str:
@@ -237,7 +192,7 @@ a run it did not start; escape stops watching.
             return open_run_source(run_path, foreign=True)
         except WatchError as exc:
             self.app.call_from_thread(
-                self.wizard.show_error, _("Cannot watch this run"), str(exc),
+                self.wizard.show_error, _("Cannot watch this run"), error_text(exc),
                 _("On the Start step, ctrl+l takes a training log, a TensorBoard log folder "
                   "or a trainer's output folder."))
             return None

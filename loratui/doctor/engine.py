@@ -369,6 +369,9 @@ def _to_diagnostic(rule: Rule, th: dict[str, Any], inp: Input, hit: Hit) -> Diag
     refs = hit.refs if hit.refs is not None else rule.refs
     severity = hit.severity or rule.severity
     cap = getattr(inp, "severity_cap", None)
+    later = getattr(inp.data, "later_run_from", None) if inp.kind == "log" else None
+    if later is not None and line is not None and line < later:
+        cap = "info"  # an earlier run in the paste; its last run trained and saved
     if cap is not None and SEVERITY_RANK.get(severity, 0) > SEVERITY_RANK[cap]:
         severity = cap
     if not local:

@@ -218,6 +218,9 @@ def test_the_words_the_sweep_cannot_see(inputs, monkeypatch):
     _code, shown = run_cli(["--lang", "zh", "attach", "--dir", f"{inputs}/runs",
                             "my_lora-20260101-100000", "--once"], monkeypatch)
     assert "样图" in shown and "2 张样图" in shown and "sample" not in shown, shown
+    _code, shown = run_cli(["--lang", "zh", "config", "show", f"{inputs}/ok.toml"], monkeypatch)
+    assert shown.startswith("# loratui 训练配置：`loratui config check` 检查它，"), shown[:200]
+    assert "rank = 8 # LoRA 网络维度 rank（network_dim）：每个适配器的容量" in shown
     monkeypatch.setenv(i18n.ENV_VAR, "zh")    # the variable as well as --lang
     _code, shown = run_cli(["config", "import", f"{inputs}/missing.json", "-o",
                             f"{inputs}/x.toml"], monkeypatch)

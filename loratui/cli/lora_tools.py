@@ -38,7 +38,9 @@ def run_tool(args, command: str) -> int:
         return _fail(command, files[0] if len(files) == 1 else ", ".join(map(str, files)),
                      error_text(exc))
     except OSError as exc:
-        return _fail(command, args.output or files[0], exc.strerror or str(exc))
+        return _fail(command, exc.filename or args.output or files[0],
+                     _("{error}; check the path, the free space and your permissions").format(
+                         error=exc.strerror or exc))
     from loratui.userfiles import dumps_json, shown
 
     if args.json:

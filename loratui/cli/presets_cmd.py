@@ -205,7 +205,10 @@ def _write(preset, target: str) -> int:
             backup = keep_backup(path)
         save_config(cfg, path)
     except (ConfigError, OSError) as exc:
-        print(f"loratui presets: {error_text(exc)}", file=sys.stderr)
+        from loratui.cli import unexpected_message
+
+        text = unexpected_message(exc) if isinstance(exc, OSError) else error_text(exc)
+        print(f"loratui presets: {text}", file=sys.stderr)
         return 2
     print(_("wrote {preset} into {path} (the previous file is kept as {backup})").format(
         preset=preset.id, path=path, backup=backup) if backup else

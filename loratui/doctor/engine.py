@@ -252,7 +252,19 @@ def run_rules(ctx: Context) -> list[Diagnostic]:
                          d.code in same_kind and d.severity == "warning"))}
         diagnostics = [d for d in diagnostics
                        if d.code not in fallback or d.location.path not in explained]
+    _earlier_runs_are_history(diagnostics, inputs)
     return _dedupe(sorted(diagnostics, key=Diagnostic.sort_key))
+
+
+def _earlier_runs_are_history(diags: list[Diagnostic], inputs: list[Input]) -> None:
+    """What a paste shows before its last run, when that run trained and saved its LoRA,
+    is information: the user already got past it."""
+    later = {inp.path: inp.data.later_run_from for inp in inputs
+             if inp.kind == "log" and getattr(inp.data, "later_run_from", None) is not None}
+    for d in diags:
+        start = later.get(d.location.path)
+        if start is not None and d.location.line is not None and d.location.line < start:
+            d.severity = "info"
 
 
 def _as_list(value: Any) -> list[str]:

@@ -42,6 +42,9 @@ SD15_NAME_HINTS = LazyRe(r"v1[-_.]?5|sd[-_]?1[-_.]?5|sd15|1\.5|stable-diffusion-
                              r"v1-5-pruned|anything[-_]?v[345]|counterfeit|chilloutmix", re.I)
 SD2_NAME_HINTS = LazyRe(r"v2[-_.]?[01]|sd[-_]?2[-_.]?[01]|stable-diffusion-2|768-v", re.I)
 VPRED_NAME_HINTS = LazyRe(r"v[-_]?pred|vpred|768-v|v_prediction|ztsnr", re.I)
+# SDXL bases released as epsilon (noise) prediction: their names say so.
+EPS_NAME_HINTS = LazyRe(r"eps(?:ilon)?[-_]?pred|illustrious|pony|animagine|sd_?xl_base|"
+                        r"juggernaut|realvis", re.I)
 
 
 class ConfigFacts:

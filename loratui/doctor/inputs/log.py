@@ -229,6 +229,9 @@ class LogData:
     def __init__(self, path: str, data: bytes | None = None, *, source: Path | None = None,
                  skip: int = 0, encoding: str | None = None) -> None:
         self.path = path
+        # The first line of the paste's last run, when an earlier run in the same paste
+        # failed and the last one trained to a saved LoRA: what happened before it is history.
+        self.later_run_from: int | None = None
         self._encoding = encoding
         self._data = data.replace(b"\r\n", b"\n") if data is not None else None
         self._source = source

@@ -91,13 +91,31 @@ def settings_cap(log) -> str | None:
     saved = any(log.contains(n) for n in SAVED) and log.contains(".safetensors")
     if not saved and STEPPED.search(log.view, max(len(log.view) - (4 << 20), 0)) is None:
         return None
-    if any(log.contains(n) for n in ("=nan", ": nan", "NaN", "out of memory", "Killed", "SIGKILL",
+    if any(log.contains(n) for n in ("=nan", ": nan", "NaN", "loss=inf", "out of memory", "Killed", "SIGKILL",
                                      "non-zero exit status", "No data found")):
         return None
     tb, ended = final_traceback(log)
     if tb is not None and ended:
         return None
     return "info" if saved else "warning"
+
+
+def _last_run_saved(log, commands) -> int | None:
+    """The line of the last of several training commands in one paste, when the run it
+    started saved its LoRA and did not end on a traceback; None otherwise."""
+    from loratui.doctor.inputs.tracebacks import final_traceback
+
+    starts = sorted({c.line for c in commands if c.script})
+    if len(starts) < 2:
+        return None
+    last = starts[-1]
+    saved = [line for line, _m in log.lines_with(list(SAVED), limit=50) if line.line > last]
+    if not saved or not log.contains(".safetensors"):
+        return None
+    tb, ended = final_traceback(log)
+    if tb is not None and ended and tb.line > last:
+        return None
+    return last
 
 
 def _arg_lines(facts, cmd, first: int, text: str, skip: set[str]) -> None:
@@ -132,6 +150,7 @@ def attach_command(inp: Input) -> None:
         if first == 1 and len(text) < 1 << 20:
             env = assignments(text)
     printed = printed_values(log)
+    log.later_run_from = _last_run_saved(log, commands)
     cmd = best_command(commands)
     written = {k: v for k, v in env.items() if k in KNOWN_ARGS}  # config lines pasted along
     if cmd is None and not printed and len(written) < 3:
@@ -157,7 +176,7 @@ def attach_command(inp: Input) -> None:
             facts.lines.setdefault(key, first_line)
     child = Input(inp.path, "cmdline")
     child.facts = facts
-    child.severity_cap = settings_cap(log)
+    child.severity_cap = "info" if log.later_run_from is not None else settings_cap(log)
     child.parent = inp
     inp.children.append(child)
     inp.command = child  # type: ignore[attr-defined]

@@ -507,6 +507,11 @@ def vpred_flags(inp, ctx, rule, th):
                                       "model but v-parameterization is off: training will "
                                       "produce brown or noisy images"), name=base_name)}, key="pretrained_model_name_or_path",
                   edits={"v_parameterization": True})
+    elif vparam and fam == "sdxl" and not vpred_base and F.EPS_NAME_HINTS.search(base_name):
+        yield Hit({"problem": Text(N_("v-parameterization is on for `{name}`, an epsilon "
+                                      "(noise-predicting) SDXL model: the LoRA will learn the "
+                                      "wrong target"), name=base_name)}, key=key,
+                  edits={"v_parameterization": False})
     elif vparam and fam == "sd15" and not vpred_base and not f.get("v2"):
         yield Hit({"problem": Text(N_("v-parameterization is on for an SD1.5 base, which "
                                       "predicts noise (epsilon): the LoRA will learn the "

@@ -87,7 +87,39 @@ def log_loss_nan(inp, ctx, rule, th):
     step = STEP_RE.search(first.text)
     where = Text(N_(" from step {step} of {total}"), step=step.group(1),
                  total=step.group(2)) if step else ""
-    yield Hit({**_vars(m, first.text, len(hits)), "where": where}, line=first.line)
+    value = "inf" if re.search(r"loss\s*[=:]\s*inf\b", m.group(0)) else "NaN"
+    yield Hit({**_vars(m, first.text, len(hits)), "where": where, "value": value},
+              line=first.line)
+
+
+@predicate("log_bitsandbytes")
+def log_bitsandbytes(inp, ctx, rule, th):
+    """bitsandbytes cannot use the GPU. Its CPU-only build only warns at start-up: that is
+    a fault when the run uses an 8-bit optimizer, noise otherwise."""
+    hits = log_hits(inp, rule)
+    if not hits:
+        return
+    failed = [(line, m) for line, m in hits if "compiled without GPU support" not in line.text]
+    if not failed and not _uses_8bit_optimizer(inp):
+        return
+    line, m = (failed or hits)[0]
+    # E03 (an old GPU the build has no kernel for) only when the log says so.
+    refs = ["E02", "E03"] if "no kernel image" in line.text else ["E02"]
+    yield Hit(_vars(m, line.text, len(hits)), line=line.line, refs=refs)
+
+
+def _uses_8bit_optimizer(inp) -> bool:
+    from loratui.doctor import facts as F
+    from loratui.doctor.inputs.tracebacks import final_traceback
+
+    log = inp.data
+    if log.contains("use 8-bit") or log.contains("8bit optimizer"):
+        return True
+    cmd = _command_facts(inp)
+    if cmd is not None and F.optimizer(cmd).lower() in F.EIGHT_BIT_OPTIMIZERS:
+        return True
+    tb, _ended = final_traceback(log)
+    return tb is not None and any("bitsandbytes" in f.file for f in tb.frames)
 
 
 @predicate("log_oom")
@@ -543,9 +575,10 @@ def judge_epochs(means: list[tuple[Any, float, int]], th: dict[str, Any]) -> dic
     change = (m1 - m0) / m0
     rise, flat = float(th["rise"]), float(th["flat"])
     if change >= rise:
-        how, meaning = f"rose {change:.0%}", "the run is diverging (the learning rate is too high)"
+        how = Text(N_("rose {percent}"), percent=f"{change:.0%}")
+        meaning = Text(N_("the run is diverging (the learning rate is too high)"))
     elif abs(change) <= flat:
-        how, meaning = "stayed flat", "nothing is being learned"
+        how, meaning = Text(N_("stayed flat")), Text(N_("nothing is being learned"))
     else:
         return None
     return {"before_epoch": e0, "epoch": e1, "before": f"{m0:.4g}",

@@ -10,7 +10,7 @@ from loratui.doctor.registry import Hit, Text, TextList, predicate
 from loratui.i18n import N_
 
 CONFIG_KINDS = ("loratui", "kohya-json", "sdscripts-toml", "cmdline", "aitoolkit")
-NAN_NEEDLES = ("loss=nan", "loss: nan", "loss:nan", "NaN detected in latents",
+NAN_NEEDLES = ("loss=nan", "loss: nan", "loss:nan", "loss=inf", "NaN detected in latents",
                "NaN found in latents", "invalid value encountered in cast")
 
 

@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker, WorkerState
 
-from loratui.i18n import N_, _, ngettext, pgettext
+from loratui.i18n import N_, _, localized, ngettext, pgettext
 from loratui.ui import core
 from loratui.ui.fixes import wizard_fix_for_code
 from loratui.ui.messages import TaskDone, post_if_current
@@ -172,7 +172,7 @@ again, escape goes back to the wizard.
             return
         fixed, errors = core.apply_safe_fixes(self.diags)
         for err in errors:
-            self.notify(err, severity="error", timeout=10)
+            self.notify(localized(err), severity="error", timeout=10)
         # The config file changed on disk: the wizard reloads it.
         self.app.load_project(self.state.project, self.state.gpu)  # type: ignore[attr-defined]
         self.notify(ngettext("{n} fix applied to loratui.toml (comments kept)",

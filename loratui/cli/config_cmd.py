@@ -190,7 +190,13 @@ def run_fields(args: argparse.Namespace) -> int:
     for row in field_docs():
         table.add_row(row["key"], repr(row["default"]), _range(row), " ".join(row["pitfalls"]),
                       _(row["description"]))
-    Console().print(table)
+    from loratui.ui import cjkwrap  # Chinese has no spaces: break between its characters
+
+    previous = cjkwrap.install()
+    try:
+        Console().print(table)
+    finally:
+        cjkwrap.restore(previous)
     return 0
 
 

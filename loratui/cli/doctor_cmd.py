@@ -178,7 +178,7 @@ def run_doctor(args) -> int:
 
         fixed, errors = apply_fixes(diags, unsafe=args.unsafe_fixes)
         for e in errors:
-            print(f"loratui doctor: {e}", file=sys.stderr)
+            print(f"loratui doctor: {localized(e)}", file=sys.stderr)
         if fixed:  # report what is left, like ruff --fix
             diags, inputs = diagnose(args.paths, prompts=args.prompt, as_kind=args.as_kind,
                                      options=options, catalog=catalog)

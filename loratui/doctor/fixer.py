@@ -17,6 +17,7 @@ from pathlib import Path
 
 from loratui.atomic import atomic_write_bytes, atomic_write_text
 from loratui.doctor.model import DELETE, Diagnostic, Relative
+from loratui.i18n import N_, Message, error_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -76,8 +77,9 @@ def apply_fixes(diags: list[Diagnostic], *, unsafe: bool = False) -> tuple[int, 
                     atomic_write_bytes(path, raw[:bom_len] + new.encode(codec))
             fixed += len(group)
         except Exception as exc:  # report, never lose the file
-            errors.append(f"{path}: could not apply fixes ({type(exc).__name__}: {exc}); "
-                          "the file was not changed")
+            errors.append(Message(N_("{path}: could not apply fixes ({error}); the file was "
+                                     "not changed"), path=str(path),
+                                  error=f"{type(exc).__name__}: {error_text(exc)}"))
     return fixed, errors
 
 

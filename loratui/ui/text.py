@@ -97,3 +97,8 @@ SEVERITY_NAMES = {"error": N_("error"), "warning": N_("warning"), "info": N_("in
 def severity_name(severity: str) -> str:
     """'error', 'warning', 'info' in the user's language."""
     return _(SEVERITY_NAMES[severity]) if severity in SEVERITY_NAMES else severity
+
+
+def with_severity(name: str, severity: str) -> str:
+    """"DS101 dataset-tiny (warning)", the severity in the user's language and brackets."""
+    return _("{name} ({severity})").format(name=name, severity=severity_name(severity))

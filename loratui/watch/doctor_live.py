@@ -192,7 +192,8 @@ class StepChecks:
                              total=row.get("max_steps", "?")) if step else ""
                 text = Text(N_("step {step}: average loss = {value}") if key == "loss_avg"
                             else N_("step {step}: loss = {value}"), step=step, value=str(value))
-                yield "LG101", {"where": where, "text": text, "count": 1}
+                yield "LG101", {"where": where, "text": text, "count": 1,
+                                "value": "NaN" if math.isnan(value) else "inf"}
                 return
 
     def _slowdown(self, row, th):

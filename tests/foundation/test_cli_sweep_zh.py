@@ -53,11 +53,20 @@ def catalogue_fragments() -> tuple[tuple[str, re.Pattern], ...]:
 QUOTED = re.compile(r"“[^”]*”|`[^`]*`|\"[^\"]*\"")   # what a log or a file says, quoted
 
 
-def untranslated(output: str) -> set[str]:
+def untranslated(output: str, source: str = "") -> set[str]:
     """The catalogue msgids whose English shows in `output` (wrapped lines are joined),
-    outside quotes (a log line the doctor quotes is the trainer's English)."""
+    outside quotes and not copied from the `source` it read (a log line the doctor quotes
+    is the trainer's English: "CUDA out of memory")."""
     flat = QUOTED.sub(" ", " ".join(output.split()))
-    return {msgid for msgid, pattern in catalogue_fragments() if pattern.search(flat)}
+    source = " ".join(source.split())
+    return {msgid for msgid, pattern in catalogue_fragments()
+            if pattern.search(flat) and not pattern.search(source)}
+
+
+def unfilled(output: str) -> set[str]:
+    """Placeholders left in the text (`{value}`): a message given fewer values than its
+    template names."""
+    return {f"(unfilled {p})" for p in re.findall(r"\{[a-z_]+\}", QUOTED.sub(" ", output))}
 
 
 def run_cli(argv: list[str], monkeypatch) -> tuple[int, str]:
@@ -149,6 +158,7 @@ def sweep(d: Path) -> list[list[str]]:
         ["train", "--resume", "nosuch", f"{d}/ok.toml"],
         ["runs", "--dir", f"{d}/runs"],
         ["watch", f"{d}/missing.log", "--once"],
+        ["watch", str(PASTES / "gtx1650-loss-nan.txt"), "--once"],   # the live doctor
         ["watch", f"{d}/empty", "--once"],
         ["rule", "nosuchrule"],
     ]
@@ -163,7 +173,8 @@ def test_the_doctor_on_real_pastes_speaks_chinese(monkeypatch):
     english = {}
     for paste in sorted(PASTES.glob("*.txt")):
         _code, shown = run_cli(["--lang", "zh", "doctor", str(paste)], monkeypatch)
-        found = untranslated(shown)
+        found = untranslated(shown, paste.read_text(encoding="utf-8", errors="replace")) | \
+            unfilled(shown)
         if found:
             english[paste.name] = (sorted(found), shown)
     assert not english, json.dumps(english, ensure_ascii=False, indent=1)
@@ -191,6 +202,7 @@ def test_every_command_speaks_chinese(inputs, monkeypatch):
         found = untranslated(shown)
         if not re.search(r"[\u4e00-\u9fff]", shown):
             found.add("(no Chinese at all)")
+        found.update(unfilled(shown))
         if found:
             english[" ".join(command)] = (sorted(found), shown)
     assert not english, json.dumps(english, ensure_ascii=False, indent=1)
@@ -206,6 +218,9 @@ def test_the_words_the_sweep_cannot_see(inputs, monkeypatch):
     _code, shown = run_cli(["--lang", "zh", "attach", "--dir", f"{inputs}/runs",
                             "my_lora-20260101-100000", "--once"], monkeypatch)
     assert "样图" in shown and "2 张样图" in shown and "sample" not in shown, shown
+    _code, shown = run_cli(["--lang", "zh", "config", "show", f"{inputs}/ok.toml"], monkeypatch)
+    assert shown.startswith("# loratui 训练配置：`loratui config check` 检查它，"), shown[:200]
+    assert "rank = 8 # LoRA 网络维度 rank（network_dim）：每个适配器的容量" in shown
     monkeypatch.setenv(i18n.ENV_VAR, "zh")    # the variable as well as --lang
     _code, shown = run_cli(["config", "import", f"{inputs}/missing.json", "-o",
                             f"{inputs}/x.toml"], monkeypatch)

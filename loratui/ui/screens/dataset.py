@@ -19,12 +19,11 @@ from loratui.ui.dialogs.prepare import PrepareDialog
 from loratui.ui.fixes import wizard_fix
 from loratui.ui.messages import Progress, TaskDone
 from loratui.ui.screens.base import WizardScreen
-from loratui.ui.text import TOAST_PATH, short_path
+from loratui.ui.text import TOAST_PATH, short_path, with_severity
 from loratui.ui.widgets import PathInput, PathSuggester
 from loratui.ui.widgets.sample_view import ImagePreview
 
 SEVERITY_MARK = {"error": N_("✖ error"), "warning": N_("▲ warn"), "info": N_("· info")}
-SEVERITY = {"error": N_("error"), "warning": N_("warning"), "info": N_("info")}
 SYMBOL = {"error": "✖", "warning": "▲", "info": "·"}  # alone where the table is narrow
 NARROW = 110  # below this many columns the Problems table drops words the detail says
 
@@ -297,8 +296,7 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
             else ""
         title, code, severity = _shown(f)
         kind = "\n" + _("found as: {kind}").format(kind=f.kind) if code else ""
-        severity = _(SEVERITY[severity]) if severity in SEVERITY else severity
-        box.update(f"{title} ({severity}){kind}\n{localized(f.message)}\n\n" +
+        box.update(f"{with_severity(title, severity)}{kind}\n{localized(f.message)}\n\n" +
                    _("Fix: {fix}").format(fix=wizard_fix(f.kind, f.fix)) + "\n\n" +
                    _("Refs: {refs}  (F1 explains the codes)").format(
                        refs=", ".join(f.refs) or "–") +

@@ -14,12 +14,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker, WorkerState
 
-from loratui.i18n import N_, _, ngettext, pgettext
+from loratui.i18n import N_, _, localized, ngettext, pgettext
 from loratui.ui import core
 from loratui.ui.fixes import wizard_fix_for_code
 from loratui.ui.messages import TaskDone, post_if_current
 from loratui.ui.screens.base import guarded
-from loratui.ui.text import severity_name, short_path
+from loratui.ui.text import short_path, with_severity
 from loratui.ui.widgets import Footer
 
 MARK = {"error": N_("✖ error"), "warning": N_("▲ warn"), "info": N_("· info")}
@@ -123,7 +123,7 @@ class DoctorScreen(Screen):
             box.update(_("No findings: nothing the guide warns about."))
             return
         d = self.diags[min(index, len(self.diags) - 1)]
-        lines = [f"{d.code} {d.name} ({severity_name(d.severity)})", "", d.shown_message, ""]
+        lines = [with_severity(f"{d.code} {d.name}", d.severity), "", d.shown_message, ""]
         if d.refs:
             lines.append(_("refs: {refs}").format(refs=", ".join(d.refs)))
         if d.location.path:
@@ -172,7 +172,7 @@ again, escape goes back to the wizard.
             return
         fixed, errors = core.apply_safe_fixes(self.diags)
         for err in errors:
-            self.notify(err, severity="error", timeout=10)
+            self.notify(localized(err), severity="error", timeout=10)
         # The config file changed on disk: the wizard reloads it.
         self.app.load_project(self.state.project, self.state.gpu)  # type: ignore[attr-defined]
         self.notify(ngettext("{n} fix applied to loratui.toml (comments kept)",

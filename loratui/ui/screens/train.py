@@ -25,7 +25,7 @@ from loratui.ui import core
 from loratui.ui.messages import GpuUpdate, RunUpdate
 from loratui.ui.runwatch import Speed, open_run_source
 from loratui.ui.screens.base import WizardScreen
-from loratui.ui.text import short_path
+from loratui.ui.text import short_path, with_severity
 from loratui.ui.widgets.loss_chart import LossChart
 from loratui.ui.widgets.sample_view import SampleView
 from loratui.watch import shown
@@ -286,7 +286,7 @@ a run it did not start; escape stops watching.
         title = shown(ev, "title") or shown(ev, "message")
         fix = shown(ev, "fix")
         self.notify(f"{title}\n" + _("Fix: {fix}").format(fix=fix) if fix else title,
-                    title=f"{code} ({severity})",
+                    title=with_severity(code, severity),
                     severity="error" if severity == "error" else "warning",
                     timeout=30 if severity == "error" else 12)
         mark = "✖" if severity == "error" else "!"

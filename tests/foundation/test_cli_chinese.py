@@ -13,6 +13,7 @@ import pytest
 
 from loratui import cli, i18n
 from loratui.cli.doctor_cmd import KINDS
+from tests.inprocess_cli import run_in_process
 
 # Words that stay as they are in every language: names of tools, formats and choices.
 KEPT = {
@@ -154,15 +155,7 @@ def test_argparse_texts_cover_the_running_python():
 
 def run_cli(argv: list[str], monkeypatch) -> tuple[int, str, str]:
     """(exit status, stdout, stderr) of `loratui ARGV` run in this process."""
-    monkeypatch.setenv("COLUMNS", "100")
-    monkeypatch.setenv("LORATUI_FAKE_GPU", "")
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = cli.main(argv)
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
+    return run_in_process(argv, monkeypatch)
 
 
 def test_command_messages_in_chinese(tmp_path, monkeypatch):

@@ -7,8 +7,6 @@ text (a parser's "Expecting value: line 1") are not catalogue messages and stay.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 from functools import cache
@@ -16,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from loratui import cli, i18n
+from loratui import i18n
+from tests.inprocess_cli import run_in_process
 
 PO = Path(i18n.LOCALE_DIR) / "zh" / "LC_MESSAGES" / "loratui.po"
 # a placeholder, Rich markup or a `code span` splits a msgid into the fragments searched for
@@ -71,16 +70,8 @@ def unfilled(output: str) -> set[str]:
 
 def run_cli(argv: list[str], monkeypatch) -> tuple[int, str]:
     """(exit status, stdout + stderr) of `loratui ARGV` run in this process."""
-    monkeypatch.setenv("COLUMNS", "120")
-    monkeypatch.setenv("LORATUI_FAKE_GPU", "")
-    monkeypatch.setenv("NO_COLOR", "1")
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = cli.main(argv)
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue() + err.getvalue()
+    code, out, err = run_in_process(argv, monkeypatch, columns=120, NO_COLOR="1")
+    return code, out + err
 
 
 @pytest.fixture(autouse=True)

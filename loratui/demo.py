@@ -173,7 +173,11 @@ def step_doctor(ctx: DemoContext) -> str:
     counts: dict[str, int] = {}
     for d in diags:
         counts[d.severity] = counts.get(d.severity, 0) + 1
+    shown_for = None
     for d in diags[:12]:
+        if len(paths) > 1 and d.location.path != shown_for:  # say which input it is about
+            shown_for = d.location.path
+            ctx.log(f"      {_shown_path(shown_for, ctx.root)}")
         ctx.log(f"        {severity_label(d.severity)} {d.code} {d.shown_message[:110]}")
     said = {"error": lambda n: ngettext("{n} error", "{n} errors", n),
             "warning": lambda n: ngettext("{n} warning", "{n} warnings", n),
@@ -184,6 +188,14 @@ def step_doctor(ctx: DemoContext) -> str:
     return _("{summary} (the demo's deliberate dataset problems and its CPU-size settings); full "
              "report: {command}").format(summary=summary, command="loratui doctor " + " ".join(
                  str(p) for p in paths))
+
+
+def _shown_path(path: str, root: Path) -> str:
+    """A finding's file or folder, relative to the demo folder when it is inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return path
 
 
 DEMO_STEPS: list[DemoStep] = [

@@ -43,6 +43,12 @@ def test_demo_headless_end_to_end(tmp_path, monkeypatch):
     # … and none of its own settings: the tiny model's native size is 64 px (CF101), the
     # preset's text-encoder LR is within the guide's (CF105)
     assert "CF101" not in out.stderr and "CF105" not in out.stderr
+    # the folder a finding is about heads its lines: the 8-image warning (DS101) is said
+    # once for the generated dataset and once for the prepared copy the run trained on
+    doctor = out.stderr[out.stderr.index("doctor on the config"):].splitlines()
+    heads = [line.strip() for line in doctor if line.startswith("      ")
+             and not line.startswith("        ") and "loratui doctor" not in line]
+    assert "dataset" in heads and "dataset_prepared" in heads, doctor
 
 
 def test_the_doctor_knows_the_demo_model_and_its_64px_copy(tmp_path):

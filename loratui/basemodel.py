@@ -34,6 +34,7 @@ class BaseModelCheck:
     family: str | None
     message: str
     source: str = ""  # what the family was read from ("model_index.json", "tensor names")
+    v_prediction: bool = False  # a single file's `v_pred` marker key
 
 
 # The diffusers components whose weights training loads, and their file names.
@@ -156,6 +157,7 @@ def check_base_model(path: Path | str, *, vae: str = "",
     from loratui.families import ids
 
     path = Path(path).expanduser()
+    v_pred = False
     if not path.exists():
         if path.is_symlink():       # a link to nothing, or a loop
             from loratui.lora.reader import not_a_file
@@ -190,6 +192,7 @@ def check_base_model(path: Path | str, *, vae: str = "",
 
         info = inspect(path)
         family = info.family if info else None
+        v_pred = bool(info and info.v_prediction)
         kind, source = M(N_("single-file checkpoint")), M(N_("its tensor names"))
         problem = not_a_base_model(path, info)
         if problem:
@@ -207,13 +210,14 @@ def check_base_model(path: Path | str, *, vae: str = "",
                 return BaseModelCheck(True, family, M(
                     N_("✓ {family} {kind}, v-prediction (its `v_pred` key): set "
                        "model.v_prediction = true"), family=FAMILY_NAMES[family], kind=kind),
-                    source)
+                    source, v_prediction=True)
     else:
         return BaseModelCheck(False, None, M(N_("{name}: not a diffusers folder nor a "
                                                 ".safetensors checkpoint"), name=path.name))
     if family in ids():
         return BaseModelCheck(True, family, M(N_("✓ {family} {kind}"),
-                                              family=FAMILY_NAMES[family], kind=kind), source)
+                                              family=FAMILY_NAMES[family], kind=kind), source,
+                              v_prediction=v_pred)
     if family is not None:
         return BaseModelCheck(False, family, M(N_("{family} {kind}: loratui trains SD1.5 and "
                                                   "SDXL LoRAs; pick an SD1.5 or SDXL model (P3)"),

@@ -60,8 +60,7 @@ def check_base_model(path: Path | None, family: str = "auto", vae: str = "") -> 
         return Check(False, _("{path} does not exist").format(path=short_path(path, 60)))
     result = _check_base_model(path, vae=vae, v_prediction=True)
     text = localized(result.message)
-    markers = _markers(path)
-    if result.ok and markers and markers.v_prediction:
+    if result.ok and result.v_prediction:
         text += "\n" + _("v-prediction model (its `v_pred` key): trained with "
                          "model.v_prediction = true")
     detected = _("detected from {source}").format(source=localized(result.source)) \

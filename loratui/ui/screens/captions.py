@@ -85,13 +85,12 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
         self.refresh_from_state()
 
     @staticmethod
-    def _columns(table: DataTable, names: list[str] | None = None) -> None:
+    def _columns(table: DataTable, names_width: int | None = None) -> None:
         """Made anew for each list: a cleared table keeps the widths of the rows it had.
         The image column is as wide as its longest name, set before the rows come: a
         width that grows with the rows left the header drawn at the old width now and
         then (DataTable keeps the lines it drew)."""
-        longest = max(width(n) for n in [_("image"), *(names or [])])
-        table.add_column(_("image"), key="image", width=longest if names else None)
+        table.add_column(_("image"), key="image", width=names_width)
         table.add_column(_("caption"), key="caption")
 
     def refresh_from_state(self) -> None:
@@ -136,23 +135,19 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
         keep = table.cursor_row
         names = [short_path(Path(rec.path).name, max(12, self.size.width // 5))
                  for rec in self.records]
-        self.caption_width = self._caption_room(names)
+        # the image column: as wide as its longest name (or its header)
+        names_width = max(width(n) for n in [_("image"), *names])
+        # the caption: the list's 3fr of the screen, less that column, the cells' padding
+        # and the scrollbar
+        self.caption_width = max(20, self.size.width * 3 // 5 - names_width - 6)
         table.clear(columns=True)
-        self._columns(table, names)
+        self._columns(table, names_width if names else None)
         for i, (rec, name) in enumerate(zip(self.records, names, strict=True)):
             table.add_row(name, short(rec.caption, self.caption_width), key=str(i))
         self._show_summary()
         if self.records:
             table.move_cursor(row=min(max(keep, 0), len(self.records) - 1))
             self._select(table.cursor_row)
-
-    def _caption_room(self, names: list[str]) -> int:
-        """Columns left for the caption: the list's 3fr of the screen, less the names'
-        column as wide as its longest name, the cells' padding and the scrollbar."""
-        from rich.cells import cell_len
-
-        names_width = max([cell_len(_("image"))] + [cell_len(n) for n in names])
-        return max(20, self.size.width * 3 // 5 - names_width - 6)
 
     def _show_summary(self) -> None:
         root = Path(self.state.dataset_report.root)

@@ -23,7 +23,7 @@ examples:
 
 
 def register(sub) -> None:
-    from loratui.cli import add_command, positive_int
+    from loratui.cli import add_command
 
     p = add_command(sub, "dataset", help=_("scan, prepare, caption a dataset; check the trigger"),
                     epilog=EPILOG)

@@ -218,13 +218,6 @@ def _error_fields(error) -> dict:
     return {"error": str.__str__(error), **({f"error_{lang}": shown} if shown != error else {})}
 
 
-def pad(text: str, columns: int) -> str:
-    """`text` padded to `columns` terminal columns (a CJK character takes two)."""
-    from loratui.cjk import cells
-
-    return text + " " * max(0, columns - cells(text))
-
-
 def _list_rules(catalog, fmt: str) -> int:
     if fmt == "json":
         import json
@@ -233,7 +226,7 @@ def _list_rules(catalog, fmt: str) -> int:
         return 0
     from loratui.cjk import cells
     from loratui.cli import terminal_width
-    from loratui.doctor.output import SEVERITY_WORDS
+    from loratui.doctor.output import SEVERITY_WORDS, pad
     from loratui.textfit import hang
 
     width = max(len(r.name) for r in catalog.rules)

@@ -7,8 +7,9 @@ import sys
 import time
 from typing import Any
 
-from loratui.cli.attach_view import sparkline, state_name
+from loratui.cli.attach_view import sparkline
 from loratui.i18n import _, localized, width
+from loratui.runs import state_name
 from loratui.watch import shown
 from loratui.wording import format_duration
 

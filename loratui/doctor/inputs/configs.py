@@ -530,14 +530,12 @@ def command_facts(cmd, text: str, env: dict | None = None, *, excerpt: bool = Fa
         f.inferred["mixed_precision"] = unquote(str(acc_mp))
     if f.extra["script"].startswith("sdxl_"):
         f.inferred["sdxl"] = True
-    whole = cmd is not None and cmd.whole and bool(cmd.script)
-    f.complete = whole and not excerpt and not f.has("config_file") and \
-        f.extra.get("trainer") != "onetrainer"
     # Every argument of the run is on this command line, even when the paste around it
     # is an excerpt: what one argument stands in for when another is left out (the UNet
     # and text-encoder LRs for `--learning_rate`) is known.
-    f.extra["whole_command"] = whole and not f.has("config_file") and \
-        f.extra.get("trainer") != "onetrainer"
+    f.extra["whole_command"] = cmd is not None and cmd.whole and bool(cmd.script) and \
+        not f.has("config_file") and f.extra.get("trainer") != "onetrainer"
+    f.complete = f.extra["whole_command"] and not excerpt
     return f
 
 

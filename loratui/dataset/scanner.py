@@ -94,8 +94,7 @@ def image_count_limits(overrides: dict | None = None) -> dict[str, int]:
     """ScanOptions' image-count fields from the doctor rules that judge the same count
     (rules/*.toml, with the `[doctor]` table's overrides), so a scan and `loratui doctor`
     give one folder the same finding."""
-    from loratui.doctor.catalog import localized_catalog
-    from loratui.doctor.engine import thresholds_for
+    from loratui.doctor.catalog import localized_catalog, thresholds_for
 
     catalog = localized_catalog()   # the doctor's (its thresholds are the same in all languages)
     return {field: int(thresholds_for(catalog.get(code), overrides or {})[name])

@@ -167,6 +167,33 @@ class Catalog:
         return rules
 
 
+# ------------------------------------------------------------------ thresholds
+def thresholds_for(rule: Rule, overrides: dict[str, Any],
+                   family: str | None = None) -> dict[str, Any]:
+    """Rule thresholds (the guide's figures, for SD1.5), then the model family's (the
+    `[doctor]` table of `data/<family>/family.toml`), then the user's overrides. Both
+    tables take `name = value` (any rule having that threshold) or `CODE = { name = value }`
+    (that rule only)."""
+    th = dict(rule.thresholds)
+    if family:
+        from loratui.familydata import doctor_thresholds  # only for an input showing one
+
+        _overlay(th, rule, doctor_thresholds(family) or {})
+    _overlay(th, rule, overrides)
+    return th
+
+
+def _overlay(th: dict[str, Any], rule: Rule, table: dict[str, Any]) -> None:
+    for name in th:
+        if name in table and not isinstance(table[name], dict):
+            th[name] = table[name]
+    per_rule = table.get(rule.code) or table.get(rule.name)
+    if isinstance(per_rule, dict):
+        for name, value in per_rule.items():
+            if name in th:
+                th[name] = value
+
+
 def placeholders(template: str) -> set[str]:
     """The `{names}` a message or fix template fills in."""
     import string

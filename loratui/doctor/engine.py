@@ -14,7 +14,7 @@ import importlib
 import os
 from collections.abc import Iterable
 
-from loratui.doctor.catalog import Catalog, Rule, load_catalog
+from loratui.doctor.catalog import Catalog, Rule, load_catalog, thresholds_for
 from loratui.doctor.inputs import Input
 from loratui.doctor.model import DELETE, Diagnostic, Fix, Location, Relative
 from loratui.doctor.registry import PREDICATES, Hit
@@ -106,21 +106,6 @@ def _driver_present() -> bool:
     return os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/nvidiactl")
 
 
-def thresholds_for(rule: Rule, overrides: dict[str, Any],
-                   family: str | None = None) -> dict[str, Any]:
-    """Rule thresholds (the guide's figures, for SD1.5), then the model family's (the
-    `[doctor]` table of `data/<family>/family.toml`), then the user's overrides. Both
-    tables take `name = value` (any rule having that threshold) or `CODE = { name = value }`
-    (that rule only)."""
-    th = dict(rule.thresholds)
-    if family:
-        from loratui.familydata import doctor_thresholds  # only for an input showing one
-
-        _overlay(th, rule, doctor_thresholds(family) or {})
-    _overlay(th, rule, overrides)
-    return th
-
-
 def family_thresholds(rule: Rule) -> dict[str, dict[str, Any]]:
     """For each family loratui has data for, the thresholds of `rule` its `[doctor]` table
     changes (name -> value); families that change none are left out."""
@@ -133,17 +118,6 @@ def family_thresholds(rule: Rule) -> dict[str, dict[str, Any]]:
         if diff:
             changed[family] = diff
     return changed
-
-
-def _overlay(th: dict[str, Any], rule: Rule, table: dict[str, Any]) -> None:
-    for name in th:
-        if name in table and not isinstance(table[name], dict):
-            th[name] = table[name]
-    per_rule = table.get(rule.code) or table.get(rule.name)
-    if isinstance(per_rule, dict):
-        for name, value in per_rule.items():
-            if name in th:
-                th[name] = value
 
 
 def input_family(inp: Input) -> str | None:

@@ -136,7 +136,7 @@ class LiveDoctor:
         return self._catalog
 
     def _thresholds(self, code: str) -> dict[str, Any]:
-        from loratui.doctor.engine import thresholds_for
+        from loratui.doctor.catalog import thresholds_for
 
         rule = self.catalog.get(code)
         return thresholds_for(rule, self.overrides) if rule is not None else {}

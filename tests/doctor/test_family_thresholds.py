@@ -11,8 +11,7 @@ import pytest
 from safetensors.numpy import save_file
 
 from loratui.doctor import diagnose_config
-from loratui.doctor.catalog import load_catalog
-from loratui.doctor.engine import thresholds_for
+from loratui.doctor.catalog import load_catalog, thresholds_for
 from loratui.presets import load_presets
 from tests.model_files import checkpoint_with
 

@@ -10,8 +10,7 @@ import sys
 import pytest
 
 from loratui import families, familydata
-from loratui.doctor.catalog import load_catalog
-from loratui.doctor.engine import thresholds_for
+from loratui.doctor.catalog import load_catalog, thresholds_for
 from loratui.doctor.predicates.config import family_native
 
 from .helpers import codes, run_doctor, write

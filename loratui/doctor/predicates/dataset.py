@@ -43,7 +43,7 @@ def dataset_tiny(inp, ctx, rule, th):
 
 def _tiny_limit(ctx) -> int:
     """DS101's threshold: below it DS101 reports the count, so DS102 starts there."""
-    from loratui.doctor.engine import thresholds_for
+    from loratui.doctor.catalog import thresholds_for
 
     tiny = ctx.catalog.get("DS101")
     return int(thresholds_for(tiny, ctx.options.overrides)["min_images"]) if tiny else 0

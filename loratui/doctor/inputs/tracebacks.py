@@ -117,7 +117,15 @@ def _parse(log, pos: int) -> Traceback:
 
 
 def tracebacks(log) -> list[Traceback]:
-    """The tracebacks of a log, in order (the first and last ones of a very long log)."""
+    """The tracebacks of a log, in order (the first and last ones of a very long log).
+    Parsed once per log (its text does not change): several rules ask for them."""
+    parsed = getattr(log, "_tracebacks", None)
+    if parsed is None:
+        parsed = log._tracebacks = _parse_all(log)
+    return list(parsed)
+
+
+def _parse_all(log) -> list[Traceback]:
     hits = log.find_all(PLAIN.decode(), limit=MAX_TRACEBACKS)
     if len(hits) == MAX_TRACEBACKS:  # keep the last ones too: the run ends on one of them
         last = log.view.rfind(PLAIN)
@@ -160,7 +168,15 @@ def went_on_after(log, tb: Traceback) -> bool:
 
 def final_traceback(log) -> tuple[Traceback | None, bool]:
     """The traceback the run ended on (wrappers and harmless probes skipped) and whether
-    the run really ended there (no progress after it, not stopped by the user)."""
+    the run really ended there (no progress after it, not stopped by the user). Found once
+    per log, as `tracebacks`."""
+    found = getattr(log, "_final_traceback", None)
+    if found is None:
+        found = log._final_traceback = _find_final(log)
+    return found
+
+
+def _find_final(log) -> tuple[Traceback | None, bool]:
     tbs = [t for t in tracebacks(log) if t.exc_type and not t.is_benign]
     causes = [t for t in tbs if not t.is_wrapper] or tbs
     if not causes:

@@ -224,3 +224,12 @@ async def test_bulk_edit_in_a_source_folder_asks_and_backs_up(tmp_path) -> None:
                                        for r in app.screen.records))
     assert (data / "1.txt").read_text().strip() == "zqx_style, a girl, a girl 1"
     assert list((data / ".loratui-backup").rglob("1.txt"))
+
+
+def test_the_summary_names_the_scan_time_only_for_a_slow_scan() -> None:
+    """A quick scan's "0.0s" only changes from run to run (and made a snapshot depend on
+    the machine's load); a big folder's rescan time is worth reading."""
+    from loratui.ui.screens.dataset import scan_time
+
+    assert scan_time(0.04) == "" and scan_time(0.96) == ""
+    assert scan_time(12.34) == " · 12.3s"

@@ -26,6 +26,7 @@ from loratui.ui.widgets.sample_view import ImagePreview
 SEVERITY_MARK = {"error": N_("✖ error"), "warning": N_("▲ warn"), "info": N_("· info")}
 SYMBOL = {"error": "✖", "warning": "▲", "info": "·"}  # alone where the table is narrow
 NARROW = 110  # below this many columns the Problems table drops words the detail says
+SLOW_SCAN_S = 1.0  # the scan time is shown from here on
 
 
 def histogram(counts: dict[str, int], width: int = 24, top: int = 6) -> str:
@@ -225,7 +226,7 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
                        layout=_(LAYOUTS.get(report.layout, report.layout))) + " · " +
             ngettext("{n} step/epoch (batch 1)", "{n} steps/epoch (batch 1)",
                      t.steps_per_epoch_images).format(n=t.steps_per_epoch_images) +
-            f" · {report.elapsed_s:.1f}s")
+            scan_time(report.elapsed_s))
         self.query_one("#dataset-histogram", Static).update(
             _("Resolutions (train at {size}):").format(
                 size=f"{report.resolution}×{report.resolution}") +
@@ -358,6 +359,12 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
     def before_next(self) -> bool:
         self.state.config.dataset.dir = self.query_one("#dataset-dir", PathInput).value.strip()
         return self.save_config()
+
+
+def scan_time(seconds: float) -> str:
+    """How long the scan took, when that is worth reading (a big folder's rescan): a
+    quick scan's "0.0s" only changes from run to run."""
+    return f" · {seconds:.1f}s" if seconds >= SLOW_SCAN_S else ""
 
 
 def _shown(finding) -> tuple[str, str, str]:

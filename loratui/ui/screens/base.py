@@ -153,5 +153,8 @@ class WizardScreen(Screen):
         self.wizard.open_doctor()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A failed task's dialog. Textual calls this handler as well as a step's own
+        (which only tidies its widgets): a step must not call it again through super(),
+        or one failure shows a dialog and then a "same problem" notice."""
         if event.state == WorkerState.ERROR:
             self.wizard.report_worker_failure(event.worker)

@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, ProgressBar, Static, TextArea
 
-from loratui.i18n import N_, _, ngettext, width
+from loratui.i18n import N_, Message, _, ngettext, width
 from loratui.ui import core
 from loratui.ui.dialogs import ConfirmDialog
 from loratui.ui.dialogs.captions import AutoCaptionDialog, BulkEditDialog
@@ -121,7 +121,6 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
             self.query_one("#captions-summary", Static).update(
                 _("{task} failed: ctrl+r reads the captions again.").format(
                     task=_(event.worker.name)))
-        super().on_worker_state_changed(event)
 
     @work(thread=True, exclusive=True, group="caption-scan", exit_on_error=False,
           name=N_("Caption scan"))
@@ -241,7 +240,8 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
             folder, model=values.get("model") or None, overwrite=values.get("overwrite", False),
             overwrite_empty=values.get("overwrite_empty", True),
             prefix=cfg.dataset.trigger_word, caption_extension=cfg.dataset.caption_extension,
-            progress=lambda done, total: self.post_message(Progress("caption", done, total)))
+            progress=lambda done, total: self.post_message(Progress("caption", done, total)),
+            setting=Message(N_("the BLIP model (ctrl+o on the Captions step)")))
         self.post_message(TaskDone("caption", result))
         self.post_message(TaskDone("scan", core.scan_dataset(cfg, folder)))
 

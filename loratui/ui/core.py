@@ -19,7 +19,7 @@ from typing import Any
 from loratui.basemodel import FAMILY_NAMES
 from loratui.basemodel import check_base_model as _check_base_model
 from loratui.deploy import DeployError as DeployProblem
-from loratui.deploy import find_lora_folder, install_lora
+from loratui.deploy import find_lora_folder, install_lora, install_target
 from loratui.deploy import usage as _usage
 from loratui.deploy import workflow_json as comfy_workflow_json
 from loratui.i18n import _, localized
@@ -29,7 +29,7 @@ from loratui.ui.text import short_path
 
 __all__ = [
     "ACTIVE_STATES", "TERMINAL_STATES", "Check", "DeployProblem", "RunInfo",
-    "comfy_workflow_json", "find_lora_folder", "install_lora",
+    "comfy_workflow_json", "find_lora_folder", "install_lora", "install_target",
 ]
 
 

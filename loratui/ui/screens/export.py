@@ -139,6 +139,13 @@ ComfyUI         An API-format workflow with a LoraLoader node, saved beside the 
             target.update(error_text(exc))
             target.set_class(True, "bad")
             return
+        try:
+            if self.lora is not None:
+                core.install_target(self.lora, folder.path)
+        except core.DeployProblem as exc:  # a folder of the LoRA's name is in the way
+            target.update(error_text(exc))
+            target.set_class(True, "bad")
+            return
         target.set_class(False, "bad")
         target.update(f"→ {folder.ui}: {short_path(folder.path, 60)}" if folder.ui != "folder"
                       else f"→ {short_path(folder.path, 60)} " +
@@ -155,15 +162,17 @@ ComfyUI         An API-format workflow with a LoraLoader node, saved beside the 
             self.query_one("#webui", Input).focus()
             self.say(_("Export step: type your WebUI folder (WebUI folder field) first."))
             return
-        try:
+        try:  # what is in the way is said before anything is asked
             folder = core.find_lora_folder(Path(value).expanduser())
+            target = core.install_target(self.lora, folder.path)
         except core.DeployProblem as exc:
             self.wizard.show_error(_("Cannot copy there"), error_text(exc))
             return
-        if (folder.path / self.lora.name).exists():
+        if target.exists():  # a file of the LoRA's name: replacing it can happen
             self.app.push_screen(ConfirmDialog(
                 _("Replace the existing LoRA?"),
-                _("{path} exists.").format(path=folder.path / self.lora.name),
+                _("{path} exists. It is kept beside the new one as a .bak copy.").format(
+                    path=target),
                 yes=_("Replace")), lambda yes: yes and self.install(folder.path, True))
         else:
             self.install(folder.path, False)

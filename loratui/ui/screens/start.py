@@ -60,7 +60,7 @@ Watch a run     Follow a run that another trainer writes (kohya_ss / sd-scripts,
                                 placeholder=_("SD1.5 / SDXL diffusers folder or .safetensors"),
                                 suggester=PathSuggester())
             yield Static("", id="model-status", classes="field-help", markup=False)
-            with Horizontal(classes="field-row"):
+            with Horizontal(classes="field-row", id="gpu-row"):
                 yield Label(_("GPU"), classes="form-label")
                 yield Static("", id="gpu-status", markup=False)
             with Horizontal(classes="field-row"):

@@ -114,6 +114,8 @@ def list_runs(output_dir: Path) -> list[RunInfo]:
 
 
 def run_folder_problem(folder: Path) -> str:
+    if not folder.exists():
+        return _("{path} does not exist").format(path=folder)
     if not folder.is_dir():
         return _("{folder} is not a folder").format(folder=folder)
     if not RunFolder(folder).exists():

@@ -31,6 +31,10 @@ async def test_a_blip_failure_is_one_dialog_and_no_notice(tmp_path) -> None:
         assert list(app._notifications) == []  # the dialog says it: no second notice
         assert app.screen is dialog and len([s for s in app.screen_stack
                                              if isinstance(s, ErrorDialog)]) == 1
+        await pilot.press("escape")
+        await pilot.pause()
+        # the captions were left as they were: their counts, not a call to read them again
+        assert text(app, "#captions-summary").startswith("3 images, 0 without caption")
 
 
 async def test_a_failed_scan_is_one_dialog_and_no_notice(tmp_path, monkeypatch) -> None:
@@ -112,3 +116,73 @@ async def test_export_refuses_a_folder_in_the_way_before_asking_to_replace(tmp_p
         await wait_for(pilot, lambda: (loras / lora.name).read_bytes() == lora.read_bytes())
     backups = list(loras.glob(f"{lora.name}.*.bak"))
     assert len(backups) == 1 and backups[0].read_bytes() == b"the user's own file"
+
+
+async def test_trigger_step_promises_ctrl_o_only_for_captions_it_can_change(tmp_path) -> None:
+    """`girl` inside the tag `a girl with red hair` cannot be moved first: ctrl+o left
+    those captions alone, yet the line said it "puts it first everywhere"."""
+    from loratui.ui.dialogs import ConfirmDialog
+
+    project = ready_project(tmp_path / "proj")
+    images = project / "images"
+    (images / "0.txt").write_text("zq_girl_, a girl with red hair\n")
+    (images / "1.txt").write_text("zq_girl_, a girl in a blue dress\n")
+    (images / "2.txt").write_text("smiling, girl\n")
+    app = create_app(project, gpu=fake_gpu(), step="trigger")
+    async with app.run_test(size=(100, 30)) as pilot:
+        field = app.screen.query_one("#trigger")
+        # opened on this step: the captions are read at once (not "not scanned yet")
+        await wait_for(pilot, lambda: "2 of 3 captions" in text(app, "#trigger-captions"))
+        field.value = "girl"
+        await wait_for(pilot, lambda: "3 not first" in text(app, "#trigger-captions"))
+        line = text(app, "#trigger-captions")
+        assert "everywhere" not in line
+        assert "ctrl+o puts it first in 1 caption" in line
+        assert "2 have it only inside a longer tag" in line
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))  # a source folder
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "2 not first" in text(app, "#trigger-captions"))
+        line = text(app, "#trigger-captions")
+        assert "ctrl+o puts it first" not in line and "2 have it only inside" in line
+    assert (images / "2.txt").read_text().strip() == "girl, smiling"
+    assert (images / "0.txt").read_text().strip() == "zq_girl_, a girl with red hair"
+
+
+async def test_a_run_folder_that_is_not_there_is_called_missing(tmp_path) -> None:
+    project = ready_project(tmp_path / "proj")
+    app = create_app(project, gpu=fake_gpu())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+o", *"nope", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog))
+        assert app.screen.message == f"{project / 'nope'} does not exist"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_prepare_dialog_values_and_help_share_a_column(tmp_path, lang) -> None:
+    """The Mode choice, the line explaining it and the Write to path start in one column
+    (the choice sat three columns further in, inside a tall box, the help one column
+    before the path)."""
+    from loratui import i18n
+    from loratui.ui.dialogs.prepare import PrepareDialog
+
+    i18n.set_language(lang)
+    project = ready_project(tmp_path / "proj")
+    app = create_app(project, gpu=fake_gpu(), step="dataset")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.report is not None)
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, PrepareDialog))
+        await pilot.pause()
+        lines = screen_lines(app)
+        dialog = app.screen
+
+        def column(widget) -> int:
+            region = widget.region
+            row = columns(lines[region.y], region.x, region.right)
+            return region.x + len(row) - len(row.lstrip())
+
+        current = dialog.query_one("#mode").query_one("SelectCurrent")
+        starts = {"mode": column(current), "help": column(dialog.query_one("#mode-help")),
+                  "out": column(dialog.query_one("#out"))}
+        assert len(set(starts.values())) == 1, starts

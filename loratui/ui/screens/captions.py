@@ -113,11 +113,17 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
         self.scan(self.folder)
 
     def on_worker_state_changed(self, event) -> None:
-        """A failed task leaves no progress bar behind."""
+        """A failed task leaves no progress bar behind. A failed scan leaves the list
+        unread: the line says how to read it again. BLIP or a bulk edit that failed left
+        the captions as they were: the line shows their counts again (the dialog says
+        what failed)."""
         from textual.worker import WorkerState
 
         if event.state == WorkerState.ERROR:
             self.query_one("#task-progress").display = False
+            if event.worker.group != "caption-scan" and self.state.dataset_report is not None:
+                self._show_summary()
+                return
             self.query_one("#captions-summary", Static).update(
                 _("{task} failed: ctrl+r reads the captions again.").format(
                     task=_(event.worker.name)))

@@ -41,6 +41,10 @@ class LoraFolder:
 
 def find_lora_folder(path: Path | str) -> LoraFolder:
     p = Path(path).expanduser()
+    if not p.exists():
+        raise DeployError(Message(N_("{path} does not exist: give your WebUI's folder (the "
+                                     "one with models/), or its models/Lora or models/loras "
+                                     "folder"), path=str(p)))
     if not p.is_dir():
         raise DeployError(Message(N_("{path} is not a folder: give your WebUI's folder (the "
                                      "one with models/), or its models/Lora or models/loras "

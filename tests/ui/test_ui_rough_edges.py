@@ -95,16 +95,19 @@ async def test_export_refuses_a_folder_in_the_way_before_asking_to_replace(tmp_p
     app = create_app(project, gpu=fake_gpu(), step="export")
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: "MB)" in text(app, "#export-lora"))
+        await paste(pilot, app, "#webui", str(tmp_path / "nowhere"))
+        assert f"{tmp_path / 'nowhere'} does not exist" in text(app, "#export-target")
         await paste(pilot, app, "#webui", str(tmp_path / "ComfyUI"))
-        # the line under the field says it before any key
-        assert "is a folder or a special file" in text(app, "#export-target")
+        # the line under the field says it before any key, and is the one message:
+        # ctrl+o neither asks "Replace?" nor repeats it in a dialog
+        said = text(app, "#export-target")
+        assert str(loras / lora.name) in said and "rename or move it" in said
         await pilot.press("ctrl+o")
-        await wait_for(pilot, lambda: isinstance(app.screen, (ErrorDialog, ConfirmDialog)))
-        assert isinstance(app.screen, ErrorDialog)
-        assert str(loras / lora.name) in app.screen.message
-        assert "rename or move it" in app.screen.message
-        await pilot.press("escape")
         await pilot.pause()
+        assert app.screen.STEP == "export" and not any(
+            w.is_running for w in app.workers if w.group == "install")
+        assert app.screen.query_one("#export-target").has_class("bad")
+        assert list(app._notifications) == []
         (loras / lora.name).rmdir()
         (loras / lora.name).write_bytes(b"the user's own file")
         await paste(pilot, app, "#webui", str(tmp_path / "ComfyUI"))
@@ -186,3 +189,61 @@ async def test_prepare_dialog_values_and_help_share_a_column(tmp_path, lang) -> 
         starts = {"mode": column(current), "help": column(dialog.query_one("#mode-help")),
                   "out": column(dialog.query_one("#out"))}
         assert len(set(starts.values())) == 1, starts
+
+
+async def test_resume_of_a_finished_run_says_so_and_trains_nothing(tmp_path, monkeypatch) -> None:
+    """ctrl+r on a finished run started the trainer again: it trained the last step once
+    more, wrote the samples and the LoRA again, and the step showed nothing of it."""
+    from ui_helpers import write_run
+
+    from loratui.ui import core
+
+    resumed: list = []
+    monkeypatch.setattr(core, "resume_run", lambda path: resumed.append(path) or path)
+    project = ready_project(tmp_path / "proj")
+    run = write_run(project / "runs" / "demo-1", steps=8, max_steps=8, state="finished")
+    app = create_app(project, gpu=fake_gpu(), run_dir=run, step="train", watch_interval=0.05)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.screen.run_state.get("state") == "finished")
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: list(app._notifications))
+        await pilot.pause()
+        assert "finished: there is nothing to resume" in list(app._notifications)[-1].message
+        assert not any(w.is_running for w in app.workers if w.group == "start")
+    assert resumed == []
+
+
+async def test_export_line_under_the_webui_field_starts_under_its_value(tmp_path) -> None:
+    from test_ui_test_step import project_with_lora
+    from ui_helpers import paste
+
+    project, _lora = project_with_lora(tmp_path)
+    app = create_app(project, gpu=fake_gpu(), step="export")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "MB)" in text(app, "#export-lora"))
+        await paste(pilot, app, "#webui", str(tmp_path))
+        await pilot.pause()
+        lines = screen_lines(app)
+
+        def column(selector: str) -> int:
+            region = app.screen.query_one(selector).region
+            row = columns(lines[region.y], region.x, region.right)
+            return region.x + len(row) - len(row.lstrip())
+
+        assert column("#webui") == column("#export-target")
+
+
+async def test_the_last_step_offers_no_next(tmp_path) -> None:
+    """The Test step is the last: ctrl+n led nowhere, yet the footer offered "Next"."""
+    from test_ui_test_step import project_with_lora
+
+    project, _lora = project_with_lora(tmp_path)
+    app = create_app(project, gpu=fake_gpu(), step="test")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        footer = screen_lines(app)[-1]
+        assert "Back" in footer and "Next" not in footer
+        assert "ctrl+n" not in app.screen.help_topic()[1]
+        await pilot.press("ctrl+p")  # Back still goes back
+        await wait_for(pilot, lambda: app.screen.STEP == "export")
+        assert "Next" in screen_lines(app)[-1]

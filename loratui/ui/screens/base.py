@@ -13,7 +13,7 @@ from textual.widgets import Header, Input, Static
 from textual.worker import Worker, WorkerState
 
 from loratui.i18n import N_, _
-from loratui.ui.widgets import Footer, StepIndicator, step_label
+from loratui.ui.widgets import STEPS, Footer, StepIndicator, step_label
 
 if TYPE_CHECKING:
     from loratui.ui.app import LoratuiApp
@@ -135,6 +135,12 @@ class WizardScreen(Screen):
                                    _("Pick a project folder you can write to."))
             return False
         return True
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """No Back on the first step and no Next on the last: nothing to go to, so the
+        keys are not offered (and the footer has room)."""
+        first, last = STEPS[0][0], STEPS[-1][0]
+        return (action, self.STEP) not in (("back", first), ("next", last))
 
     def action_next(self) -> None:
         problem = self.problem()

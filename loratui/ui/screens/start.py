@@ -78,9 +78,6 @@ Watch a run     Follow a run that another trainer writes (kohya_ss / sd-scripts,
                            "TensorBoard folder or output folder live (ctrl+l)"),
                          id="watch-status", classes="field-help", markup=False)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return action != "back"  # the first step: nothing to go back to (room in the footer)
-
     def on_mount(self) -> None:
         self.refresh_from_state()
         self.query_one("#project", PathInput).focus()

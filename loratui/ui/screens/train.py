@@ -117,7 +117,7 @@ a run it did not start; escape stops watching.
             return not self.foreign
         if action == "unwatch":
             return self.foreign
-        return True
+        return super().check_action(action, parameters)
 
     def refresh_from_state(self) -> None:
         watched = self.state.watch_path
@@ -392,10 +392,16 @@ a run it did not start; escape stops watching.
 
     def action_resume(self) -> None:
         if self.run_path is None:
-            self.notify(_("Open a run first."), severity="warning")
+            self.notify(_("No run to resume: open one on the Start step (Run folder, "
+                          "ctrl+o) first."), severity="warning")
             return
-        if self.run_state.get("state") in core.ACTIVE_STATES:
+        state = self.run_state.get("state")
+        if state in core.ACTIVE_STATES:
             self.notify(_("This run is still training."), severity="warning")
+            return
+        if state == "finished":  # resuming it would train its last step again
+            self.notify(_("This run has finished: there is nothing to resume. ctrl+t starts "
+                          "a new run."), severity="warning")
             return
         self.resume_training(self.run_path)
 

@@ -55,8 +55,10 @@ def atomic_write(path: Path | str, write: Callable[[BinaryIO], object], *,
                  fsync: bool = True, suffix: str = ".tmp") -> Path:
     """Call `write(fh)` on a temp file beside `path`, then rename it over `path`.
 
-    `suffix`: the temp file's ending (an image writer may infer the format from it)."""
-    path = Path(path)
+    `suffix`: the temp file's ending (an image writer may infer the format from it).
+    A symbolic link is written through: its target gets the new contents and the link
+    stays a link (a `loratui.toml` linked from a dotfiles repository keeps pointing there)."""
+    path = _through_links(Path(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = file_mode(path)
     try:
@@ -80,6 +82,19 @@ def atomic_write(path: Path | str, write: Callable[[BinaryIO], object], *,
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _through_links(path: Path) -> Path:
+    """The file a write to `path` should replace: `path` itself, or the file its chain of
+    links ends at (created there when the last link dangles). A loop is an OSError."""
+    if not path.is_symlink():
+        return path
+    try:
+        return Path(os.path.realpath(path, strict=True))
+    except FileNotFoundError:     # dangling: write where the link points
+        return Path(os.path.realpath(path))
+    except OSError as exc:        # ELOOP
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
 
 
 def _naming(exc: OSError, path: Path) -> OSError:

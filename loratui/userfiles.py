@@ -83,6 +83,17 @@ def decode_text(data: bytes, path: Any = "<text>") -> str:
             from None
 
 
+def encode_like(text: str, original: bytes) -> bytes:
+    """`text` (lines ending in `\\n`) as the bytes of a file written like `original`: the
+    same Unicode encoding and byte-order mark, and CRLF line ends where it had them, so
+    that a tool's edit of a Windows user's file changes only what it meant to change."""
+    codec, _name, bom_len = sniff_encoding(original)
+    head = original[bom_len:bom_len + 65536].decode(codec, errors="replace")
+    if "\r\n" in head:
+        text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    return original[:bom_len] + text.encode(codec)
+
+
 MAX_TEXT_FILE = 64 * 1024 * 1024    # no config or caption is larger
 
 
@@ -191,6 +202,14 @@ def shown(name: Any) -> str:
     """A path or name as one printable line of valid UTF-8 (see the module doc)."""
     text = os.fsdecode(name) if isinstance(name, (bytes, os.PathLike)) else str(name)
     return _escaped(text)
+
+
+def short_repr(value: Any, limit: int = 70) -> str:
+    """`repr(value)` cut to `limit` characters: a config value quoted in a message (a 10 MB
+    string must not become a 10 MB error line)."""
+    text = repr(value) if not isinstance(value, str) or len(value) <= 4 * limit \
+        else repr(value[:4 * limit])
+    return text[:limit] + "…" if len(text) > limit else text
 
 
 def one_line(text: str) -> str:

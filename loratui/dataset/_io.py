@@ -84,5 +84,9 @@ class Backup:
         target = self.dir / path.relative_to(self.root)
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():
-            shutil.copy2(path, target)
+            try:
+                shutil.copy2(path, target)
+            except BaseException:    # a full disk: no half copy taken later for a backup
+                target.unlink(missing_ok=True)
+                raise
             self.saved.append(target)

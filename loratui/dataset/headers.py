@@ -42,13 +42,13 @@ class Header(Record):
     """What an image file's header says: format, size, mode, problems."""
 
     _fields = ("format", "width", "height", "mode", "bits", "has_alpha", "orientation", "animated",
-                 "truncated", "error", "size", "head_crc", "notes")
+                 "truncated", "error", "size", "head_crc", "notes", "frames")
     __slots__ = _fields
 
     def __init__(self, format: str = "", width: int = 0, height: int = 0, mode: str = "",
                  bits: int = 8, has_alpha: bool = False, orientation: int = 1,
                  animated: bool = False, truncated: bool = False, error: str = "", size: int = 0,
-                 head_crc: int = 0, notes: list[str] | None = None) -> None:
+                 head_crc: int = 0, notes: list[str] | None = None, frames: int = 0) -> None:
         self.format = format  # detected from content; "" = unknown
         self.width = width
         self.height = height
@@ -64,6 +64,9 @@ class Header(Record):
         # BMP, of 4 KB from its middle): a cheap pre-filter for exact duplicates
         self.head_crc = head_crc
         self.notes: list[str] = [] if notes is None else notes
+        # an animation's frame count when the header states it (APNG); 0: not stated
+        # (`animated` is then the format's animation flag, as WebP's VP8X has)
+        self.frames = frames
 
 
 def sniff(head: bytes) -> str:
@@ -159,8 +162,9 @@ def _png(f: BinaryIO, buf: bytes, h: Header) -> None:
             break
         if ctype_b == b"tRNS":
             h.has_alpha = True
-        elif ctype_b == b"acTL":
-            h.animated = True
+        elif ctype_b == b"acTL" and pos + 12 <= len(buf):   # APNG: frame count first
+            (h.frames,) = struct.unpack_from(">I", buf, pos + 8)
+            h.animated = h.frames > 1
         elif ctype_b == b"eXIf":
             while pos + 8 + length > len(buf):
                 more = f.read(HEAD_BYTES)
@@ -365,11 +369,40 @@ def read_path(path: str) -> Header:
         f.close()
 
 
+class NotAFileError(OSError):
+    """A name that holds a folder, a named pipe, a socket or a device instead of a file."""
+
+
+def what_it_is(mode: int) -> str:
+    """The kind of a file system entry that is not a regular file, in words (a Message)."""
+    import stat
+
+    from loratui.i18n import N_, Message
+
+    if stat.S_ISDIR(mode):
+        return Message(N_("a folder"))
+    if stat.S_ISFIFO(mode):
+        return Message(N_("a named pipe"))
+    if stat.S_ISSOCK(mode):
+        return Message(N_("a socket"))
+    return Message(N_("a device"))
+
+
+# a named pipe opens at once (no wait for a writer) and is then refused by its mode
+_O_SMALL = _O_READ | getattr(os, "O_NONBLOCK", 0)
+
+
 def read_small(path: str, first: int = 65536) -> bytes:
     """Whole contents of a small file (a caption) with one open and usually one read.
-    (`os.read` allocates its whole size up front: a small first read is much cheaper.)"""
-    fd = os.open(path, _O_READ)
+    (`os.read` allocates its whole size up front: a small first read is much cheaper.)
+    `NotAFileError` for a folder, pipe or device of that name (a read would fail or wait)."""
+    import stat
+
+    fd = os.open(path, _O_SMALL)
     try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotAFileError(0, what_it_is(mode), path)
         data = os.read(fd, first)
         if len(data) < first:
             return data

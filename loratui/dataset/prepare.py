@@ -36,6 +36,7 @@ from loratui.userfiles import shown
 from . import captions as cap
 from ._io import OLD_TEMP_IMAGE, TEMP_NAME, atomic_save_image, remove_stale_temps
 from .buckets import choose_bucket
+from .headers import read_small
 from .scanner import PIL_MAX_PIXELS, ScanOptions, iter_parallel, scan
 
 MANIFEST = ".loratui-prepare.json"
@@ -211,8 +212,7 @@ def _copy_caption(cap_src: str | None, cap_dst: str, trigger: str, res: dict) ->
     text = None
     if cap_src:
         try:
-            with open(cap_src, "rb") as f:
-                d = cap.decode_caption(f.read())
+            d = cap.decode_caption(read_small(cap_src))  # a pipe of that name: refused
             if d.text is None:
                 text = d.guess
                 res["converted"] = d.error

@@ -1,4 +1,4 @@
-"""`loratui doctor DIR` runs the dataset scanner (loratui.dataset) and its rules DS201-DS213."""
+"""`loratui doctor DIR` runs the dataset scanner (loratui.dataset) and its rules DS201-DS215."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from PIL import Image
 
 from .helpers import codes, run_doctor, write
 
-SCAN_CODES = {f"DS2{n:02d}" for n in range(1, 14)}
+SCAN_CODES = {f"DS2{n:02d}" for n in range(1, 16)}
 
 
 def _img(path, size=(512, 512), mode="RGB", fmt=None, caption="zq_girl_, red dress", **kw):

@@ -226,6 +226,16 @@ def _train_folder_only_bin(tmp):
     return ["train", run_config(tmp, "model"), "--no-start"], "pytorch_model.bin"
 
 
+def _watch_link_loop(tmp):
+    (tmp / "train.log").symlink_to("train.log")
+    return ["watch", tmp / "train.log", "--once"], "leads back to itself"
+
+
+def _watch_dangling_link(tmp):
+    (tmp / "train.log").symlink_to("gone/train.log")
+    return ["watch", tmp / "train.log", "--once"], "gone/train.log"
+
+
 def _attach_missing(tmp):
     return ["attach", tmp / "nope"], "nope"
 
@@ -325,6 +335,8 @@ CASES = {
     "train: LFS pointer inside a diffusers folder": _train_folder_lfs_weights,
     "train: diffusers folder with only .bin pickles": _train_folder_only_bin,
     "attach: no such run": _attach_missing,
+    "watch: a link loop": _watch_link_loop,
+    "watch: a link to nothing": _watch_dangling_link,
     "config check: a device": _check_device,
     "doctor: a named pipe": _doctor_pipe,
     "config import: a named pipe": _import_pipe,

@@ -53,9 +53,13 @@ def test_each_scanner_rule_fires(tmp_path):
     (root / "a.npz").write_bytes(b"PK")                                     # DS210
     os.symlink(root / "missing.png", root / "gone.png")                     # DS211
     _img(root / "deeper" / "n.png")                                         # DS212
+    frames = [Image.new("RGB", (512, 512), (40 * i, 90, 9)) for i in range(3)]
+    frames[0].save(root / "dance.webp", save_all=True, append_images=frames[1:])  # DS214
+    _img(root / "nocap.png", caption=None)
+    (root / "nocap.txt").mkdir()                                            # DS215
     found = codes(run_doctor([root])[0])
     assert {"DS201", "DS202", "DS204", "DS205", "DS207", "DS208", "DS209", "DS210", "DS211",
-            "DS212"} <= found, found
+            "DS212", "DS214", "DS215"} <= found, found
     # the config's trigger word reaches the scanner's rules (DS206)
     cfg = write(tmp_path, "run.json", json.dumps({"train_data_dir": str(root),
                                                   "caption_extension": ".txt",

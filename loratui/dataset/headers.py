@@ -373,6 +373,13 @@ class NotAFileError(OSError):
     """A name that holds a folder, a named pipe, a socket or a device instead of a file."""
 
 
+class TooLargeError(OSError):
+    """A file far larger than its kind ever is (a caption of hundreds of MB)."""
+
+
+MAX_CAPTION_BYTES = 1024 * 1024
+
+
 def what_it_is(mode: int) -> str:
     """The kind of a file system entry that is not a regular file, in words (a Message)."""
     import stat
@@ -392,23 +399,32 @@ def what_it_is(mode: int) -> str:
 _O_SMALL = _O_READ | getattr(os, "O_NONBLOCK", 0)
 
 
-def read_small(path: str, first: int = 65536) -> bytes:
+def read_small(path: str, first: int = 65536, limit: int = MAX_CAPTION_BYTES) -> bytes:
     """Whole contents of a small file (a caption) with one open and usually one read.
     (`os.read` allocates its whole size up front: a small first read is much cheaper.)
-    `NotAFileError` for a folder, pipe or device of that name (a read would fail or wait)."""
+    `NotAFileError` for a folder, pipe or device of that name (a read would fail or wait),
+    `TooLargeError` for a file over `limit` bytes (read whole, a stray 4 GB file would
+    take the memory)."""
     import stat
 
     fd = os.open(path, _O_SMALL)
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise NotAFileError(0, what_it_is(mode), path)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotAFileError(0, what_it_is(st.st_mode), path)
+        if st.st_size > limit:
+            from loratui.i18n import N_, Message
+
+            raise TooLargeError(0, Message(N_("{size} MB: far too large for a caption (one "
+                                              "is a few hundred bytes), a log or another "
+                                              "file named like one"),
+                                           size=f"{st.st_size / 1e6:,.1f}"), path)
         data = os.read(fd, first)
         if len(data) < first:
             return data
         parts = [data]
-        while chunk := os.read(fd, 1 << 20):
+        while (chunk := os.read(fd, 1 << 20)) and sum(map(len, parts)) <= limit:
             parts.append(chunk)
-        return b"".join(parts)
+        return b"".join(parts)[:limit]
     finally:
         os.close(fd)

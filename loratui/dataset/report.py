@@ -95,6 +95,9 @@ KINDS: dict[str, tuple[str, tuple[str, ...], str]] = {
                          "`loratui dataset caption DIR --model PATH --overwrite-empty`.")),
     "caption-not-utf8": ("error", ("D04",), N_("Re-save the caption as UTF-8 (prepare converts the "
                             "copy).")),
+    "caption-too-large": ("error", ("D04",), N_("A caption file of megabytes is no caption (a "
+                             "log, a dump or a binary file named like one): trainers read it "
+                             "whole as the caption. Replace it with the real caption.")),
     "caption-bom": ("warning", ("D04", "P7"), N_("UTF-8 byte-order mark: it becomes part of the first "
                        "tag (the trigger word). prepare strips it in the copy.")),
     "caption-other-extension": ("error", ("C01",), N_("Captions exist with another extension than "
@@ -164,6 +167,7 @@ DOCTOR_CODES: dict[str, str] = {
     "grayscale": "DS208", "palette": "DS208", "extreme-aspect": "DS209",
     "latent-cache": "DS210", "broken-symlink": "DS211", "symlink-loop": "DS211",
     "nested-images": "DS212", "animated": "DS214", "not-a-file": "DS215",
+    "caption-too-large": "DS215",
 }
 
 SEVERITY_ORDER = {"info": 0, "warning": 1, "error": 2}

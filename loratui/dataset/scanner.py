@@ -20,7 +20,14 @@ from loratui.i18n import N_
 from loratui.i18n import Message as M
 
 from . import captions as cap
-from .headers import ALL_IMAGE_EXTS, TRAINABLE_FORMATS, NotAFileError, read_path, read_small
+from .headers import (
+    ALL_IMAGE_EXTS,
+    TRAINABLE_FORMATS,
+    NotAFileError,
+    TooLargeError,
+    read_path,
+    read_small,
+)
 from .layout import Walk, walk_dataset
 from .report import DatasetReport, Finding, ImageRecord, Record, Totals, make_finding
 
@@ -168,6 +175,10 @@ def _probe(path: str, caption_files: list[tuple[str, str]], settings: tuple) -> 
         except NotAFileError as exc:   # a folder or a pipe of that name: not "no caption"
             captions.append((ext, cpath, None, False, ("not-a-file", M(
                 N_("{what}, not a file"), what=exc.strerror)), None))
+            continue
+        except TooLargeError as exc:
+            captions.append((ext, cpath, None, False, ("caption-too-large", exc.strerror),
+                             None))
             continue
         except OSError as exc:    # there but unreadable: said so, not "no caption"
             captions.append((ext, cpath, None, False, ("unreadable", M(
@@ -628,7 +639,8 @@ def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_
         if not rec.ok:
             continue
         if rec.caption is None:
-            if not {"caption-not-utf8", "unreadable", "not-a-file"} & set(rec.problems):
+            if not {"caption-not-utf8", "unreadable", "not-a-file",
+                    "caption-too-large"} & set(rec.problems):
                 rec.problems.append("caption-missing")
                 token = class_tokens.get(rec.subset, "")
                 expected = os.path.splitext(rec.path)[0] + opts.caption_extension
@@ -797,6 +809,9 @@ _MESSAGES: dict[str, Callable[..., M]] = {
     "not-a-file": lambda n, **a: M.ngettext(
         "{n} image or caption name held by a folder or a named pipe, not a file",
         "{n} image or caption names held by folders or named pipes, not files", n, **a),
+    "caption-too-large": lambda n, **a: M.ngettext(
+        "{n} caption file far too large to be a caption",
+        "{n} caption files far too large to be captions", n, **a),
     "animated": lambda n, **a: M.ngettext(
         "{n} animated image (trainers use its first frame only)",
         "{n} animated images (trainers use their first frame only)", n, **a),

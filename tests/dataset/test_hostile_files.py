@@ -111,3 +111,18 @@ def test_prepare_and_doctor_never_wait_on_a_caption_pipe(tmp_path):
                        capture_output=True, text=True, timeout=60, env=env)
     assert "DS215" in r.stdout, r.stdout
     assert "DS112" not in r.stdout, "a pipe or a folder is not an empty caption"
+
+
+def test_a_caption_of_hundreds_of_megabytes_is_not_read_whole(tmp_path):
+    """A log renamed `.txt` (here a sparse 2 GB file: no disk used) is named as no caption,
+    without reading it into memory."""
+    _still(tmp_path / "a.png", caption=None)
+    with open(tmp_path / "a.txt", "wb") as fh:
+        fh.truncate(2 * 1024**3)
+    _still(tmp_path / "b.png")
+    report = scan(tmp_path, workers=0)
+    found = _kinds(report)
+    assert found["caption-too-large"] == ["a.txt"]
+    assert "caption-missing" not in found and "caption-too-long" not in found
+    detail = next(f for f in report.findings if f.kind == "caption-too-large").details
+    assert detail["a.txt"].startswith("2,147.5 MB: far too large for a caption")

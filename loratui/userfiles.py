@@ -253,10 +253,16 @@ def keep_backup(path: Any) -> Any:
     the copy's path. A backup never replaces an earlier one: the name is created
     exclusively, with `-2`, `-3` … added when that second already has one."""
     import shutil
+    import stat
     import time
     from pathlib import Path
 
     path = Path(path)
+    mode = os.stat(path).st_mode    # a pipe would stall the copy, a folder cannot be one
+    if not stat.S_ISREG(mode):
+        raise UserFileError(path, Message(N_("a folder, not a file") if stat.S_ISDIR(mode) else
+                                          N_("not a regular file (a device or a pipe)")),
+                            Message(N_("choose another name for the output")))
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     for n in range(1, 10_000):
         target = path.with_name(f"{path.name}.{stamp}{'' if n == 1 else f'-{n}'}.bak")

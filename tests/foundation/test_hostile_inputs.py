@@ -236,6 +236,21 @@ def _watch_dangling_link(tmp):
     return ["watch", tmp / "train.log", "--once"], "gone/train.log"
 
 
+def _lora_output_not_a_file(kind):
+    """`--overwrite` onto a pipe (copying it for a backup would wait forever) or a folder."""
+    def case(tmp):
+        m = "lora_unet_down_blocks_0_attentions_0_proj_in"
+        t = {"dtype": "F16", "shape": [4, 8], "data_offsets": [0, 64]}
+        f = write(tmp / "in.safetensors", safetensors_bytes(
+            {f"{m}.lora_down.weight": t, f"{m}.lora_up.weight": {
+                **t, "shape": [8, 4], "data_offsets": [64, 128]}}, b"\0\x3c" * 64))
+        out = tmp / "out.safetensors"
+        os.mkfifo(out) if kind == "pipe" else out.mkdir()
+        return ["lora", "convert", f, "--to", "peft", "-o", out, "--overwrite"], \
+            "a pipe" if kind == "pipe" else "a folder"
+    return case
+
+
 def _attach_missing(tmp):
     return ["attach", tmp / "nope"], "nope"
 
@@ -335,6 +350,8 @@ CASES = {
     "train: LFS pointer inside a diffusers folder": _train_folder_lfs_weights,
     "train: diffusers folder with only .bin pickles": _train_folder_only_bin,
     "attach: no such run": _attach_missing,
+    "lora convert --overwrite: the output is a pipe": _lora_output_not_a_file("pipe"),
+    "lora convert --overwrite: the output is a folder": _lora_output_not_a_file("folder"),
     "watch: a link loop": _watch_link_loop,
     "watch: a link to nothing": _watch_dangling_link,
     "config check: a device": _check_device,
@@ -873,3 +890,13 @@ def test_a_ten_megabyte_string_in_a_config_is_quoted_short(tmp_path):
     assert loratui("config", "check", long_cjk, cwd=tmp_path).returncode == 1
     fine = write(tmp_path / "ok.toml", '[output]\nname = "' + "汉" * 60 + '"\n')
     assert loratui("config", "check", fine, cwd=tmp_path).returncode == 0
+
+
+def test_a_dataset_dir_that_is_a_file_is_named_as_a_file(tmp_path):
+    write(tmp_path / "photo.png", b"\x89PNG")
+    cfg = write(tmp_path / "loratui.toml", '[model]\nbase = "m.safetensors"\n[dataset]\n'
+                'dir = "photo.png"\n[output]\ndir = "runs"\n')
+    r = loratui("train", cfg, "--no-start", cwd=tmp_path)
+    err = r.stderr.decode()
+    assert r.returncode == 2 and "Traceback" not in err, err
+    assert "photo.png: a file, not a folder (dataset.dir)" in err, err

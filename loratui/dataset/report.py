@@ -172,6 +172,10 @@ DOCTOR_CODES: dict[str, str] = {
 
 SEVERITY_ORDER = {"info": 0, "warning": 1, "error": 2}
 
+# kinds on a usable image that say its caption name holds no caption (a folder, a pipe, a
+# file of megabytes, one that cannot be read): writers leave such a name alone
+UNUSABLE_CAPTION = frozenset({"not-a-file", "caption-too-large", "unreadable"})
+
 
 class Record:
     """A plain record: fields named in `_fields` (in order), equality and repr over them,

@@ -126,3 +126,19 @@ def test_a_caption_of_hundreds_of_megabytes_is_not_read_whole(tmp_path):
     assert "caption-missing" not in found and "caption-too-long" not in found
     detail = next(f for f in report.findings if f.kind == "caption-too-large").details
     assert detail["a.txt"].startswith("2,147.5 MB: far too large for a caption")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_trigger_insertion_leaves_a_caption_pipe_or_folder_alone(tmp_path):
+    from loratui.dataset.edit import insert_trigger
+
+    _still(tmp_path / "piped.png", caption=None)
+    os.mkfifo(tmp_path / "piped.txt")
+    _still(tmp_path / "folder.png", caption=None)
+    (tmp_path / "folder.txt").mkdir()
+    _still(tmp_path / "fine.png", caption="red dress")
+    res = insert_trigger(tmp_path, "zq_girl_", in_place=True)
+    assert res.changed == ["fine.txt"]
+    assert sorted(res.skipped) == ["folder.txt", "piped.txt"]
+    assert (tmp_path / "fine.txt").read_text() == "zq_girl_, red dress\n"
+    assert (tmp_path / "folder.txt").is_dir()

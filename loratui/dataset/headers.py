@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 FIRST_READ = 4096         # enough for PNG/WebP/BMP/GIF headers and most JPEG ones
 HEAD_BYTES = 16384        # JPEG and PNG read on in steps of this when the header goes on
 TAIL_BYTES = 64
+MAX_JPEG_HEADER = 16 * 1024 * 1024   # real metadata (EXIF, XMP, ICC) is well under 1 MB
 
 # Formats trainers (sd-scripts, OneTrainer, ours) read. Extension -> detected format.
 TRAINABLE_EXTS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG",
@@ -177,8 +178,15 @@ def _png(f: BinaryIO, buf: bytes, h: Header) -> None:
 
 def _jpeg(f: BinaryIO, buf: bytes, h: Header) -> None:
     pos, adobe = 2, False
+    start = 0        # file offset of buf[0]: segments passed over are dropped, not kept
     while True:
+        if start + pos > MAX_JPEG_HEADER:  # thousands of metadata segments: crafted or broken
+            h.error = "JPEG metadata over 16 MB before its frame header"
+            return
         if pos + 4 > len(buf):
+            if pos > len(buf):         # the rest of a long segment: seek over it
+                f.seek(pos - len(buf), 1)
+            start, buf, pos = start + pos, buf[pos:], 0
             more = f.read(HEAD_BYTES)
             if not more:
                 h.truncated = True
@@ -187,7 +195,7 @@ def _jpeg(f: BinaryIO, buf: bytes, h: Header) -> None:
             buf += more
             continue
         if buf[pos] != 0xFF:
-            h.error = f"JPEG marker expected at byte {pos}"
+            h.error = f"JPEG marker expected at byte {start + pos}"
             return
         marker = buf[pos + 1]
         if marker == 0xFF:

@@ -142,3 +142,25 @@ def test_trigger_insertion_leaves_a_caption_pipe_or_folder_alone(tmp_path):
     assert sorted(res.skipped) == ["folder.txt", "piped.txt"]
     assert (tmp_path / "fine.txt").read_text() == "zq_girl_, red dress\n"
     assert (tmp_path / "folder.txt").is_dir()
+
+
+def test_jpeg_with_megabytes_of_metadata_segments(tmp_path):
+    """Segments before the frame header are passed over, not gathered: 6 MB of APP2
+    segments cost one seek each, and 20 MB (past any real metadata) hands over to Pillow."""
+    import io
+    import struct
+
+    from loratui.dataset.headers import read_path
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (9, 9, 9)).save(buf, "JPEG")
+    jpeg = buf.getvalue()
+    segment = b"\xff\xe2" + struct.pack(">H", 65535) + b"\0" * 65533
+    (tmp_path / "six.jpg").write_bytes(jpeg[:2] + segment * 100 + jpeg[2:])
+    (tmp_path / "twenty.jpg").write_bytes(jpeg[:2] + segment * 320 + jpeg[2:])
+    h = read_path(str(tmp_path / "six.jpg"))
+    assert (h.width, h.height, h.error) == (64, 48, "")
+    assert "16 MB" in read_path(str(tmp_path / "twenty.jpg")).error
+    report = scan(tmp_path, workers=0)
+    assert {(r.path, r.width, r.ok) for r in report.images} == {("six.jpg", 64, True),
+                                                                 ("twenty.jpg", 64, True)}

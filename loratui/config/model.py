@@ -188,7 +188,9 @@ class TrainingSection(_Section):
 class OutputSection(_Section):
     dir: str = _f("runs", N_("Where run folders are created. Use an absolute path; it must exist or "
                   "be creatable and writable."), unit="path", pitfalls=("P34",))
-    name: str = _f("my_lora", N_("Output name: the run folder and the `.safetensors` file."),
+    name: str = _f("my_lora", N_("Output name: the run folder and the `.safetensors` file "
+                                     "(at most 180 bytes in UTF-8, about 60 Chinese "
+                                     "characters)."),
                    pattern=r"^[^/\\:*?\"<>|\x00-\x1f\x7f]+$", pitfalls=("P29",))
     save_precision: Precision = _f("fp16", N_("dtype of the exported LoRA tensors (`no` = fp32)."),
                                    pitfalls=("P29",))

@@ -185,7 +185,7 @@ def _prepare_one(task: tuple) -> dict[str, Any]:
                 if _already_right(im, size, orientation, s):
                     im.load()          # decodes fully: a damaged file is not passed on
                     with open(src, "rb") as f:
-                        atomic_write_bytes(dst, f.read(), fsync=False)
+                        atomic_write_bytes(dst, f.read(), fsync=False, through_links=False)
                     res["size"], res["copied"] = f"{w0}x{h0}", True
                     res["caption"] = _copy_caption(cap_src, cap_dst, s["trigger_word"], res)
                     return res
@@ -226,7 +226,7 @@ def _copy_caption(cap_src: str | None, cap_dst: str, trigger: str, res: dict) ->
     text = " ".join((text or "").split())      # one line, single spaces
     if trigger:
         text = cap.add_prefix(text, trigger)
-    atomic_write_text(cap_dst, text + "\n", fsync=False)
+    atomic_write_text(cap_dst, text + "\n", fsync=False, through_links=False)
     return True
 
 
@@ -269,7 +269,8 @@ def _load_manifest(out: Path) -> dict[str, Any] | None:
 
 def _save_manifest(out: Path, manifest: dict[str, Any]) -> None:
     # ASCII escapes: a file name that is not valid UTF-8 round-trips exactly
-    atomic_write_bytes(out / MANIFEST, json.dumps(manifest, indent=1).encode("ascii"))
+    atomic_write_bytes(out / MANIFEST, json.dumps(manifest, indent=1).encode("ascii"),
+                       through_links=False)
 
 
 def _owned(out: Path, manifest: dict[str, Any] | None) -> set[str]:

@@ -164,3 +164,26 @@ def test_jpeg_with_megabytes_of_metadata_segments(tmp_path):
     report = scan(tmp_path, workers=0)
     assert {(r.path, r.width, r.ok) for r in report.images} == {("six.jpg", 64, True),
                                                                  ("twenty.jpg", 64, True)}
+
+
+def test_prepare_replaces_a_link_in_its_copy_instead_of_writing_through_it(tmp_path):
+    """Writes follow a linked loratui.toml, but never a link inside a prepared copy: one
+    there pointing back at a source image must not lead the copy's write into the source."""
+    from loratui.dataset.prepare import PrepareOptions, prepare
+
+    src = tmp_path / "src"
+    big = Image.new("RGB", (700, 600), (10, 120, 200))
+    src.mkdir()
+    big.save(src / "a.png")
+    (src / "a.txt").write_text("zq_girl_, red dress", encoding="utf-8")
+    out = tmp_path / "copy"
+    prepare(src, out, PrepareOptions())
+    before = (src / "a.png").read_bytes()
+    (out / "a.png").unlink()
+    (out / "a.png").symlink_to(src / "a.png")
+    (out / "a.txt").unlink()
+    (out / "a.txt").symlink_to(src / "a.txt")
+    prepare(src, out, PrepareOptions(trigger_word="zq_new_", force=True))
+    assert (src / "a.png").read_bytes() == before
+    assert (src / "a.txt").read_text(encoding="utf-8") == "zq_girl_, red dress"
+    assert not (out / "a.txt").is_symlink()

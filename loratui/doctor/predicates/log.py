@@ -88,8 +88,31 @@ def log_loss_nan(inp, ctx, rule, th):
     where = Text(N_(" from step {step} of {total}"), step=step.group(1),
                  total=step.group(2)) if step else ""
     value = "inf" if re.search(r"loss\s*[=:]\s*inf\b", m.group(0)) else "NaN"
-    yield Hit({**_vars(m, first.text, len(hits)), "where": where, "value": value},
-              line=first.line)
+    later = _finite_loss_after(inp.data, first.pos)
+    if later is None:
+        verdict, severity = Text(N_("the LoRA saved after this point is broken")), None
+    else:
+        verdict = Text(N_("a later update shows a finite loss again ({later}), so the "
+                          "trainer skipped those steps; check the samples of the checkpoints "
+                          "saved in between"), later=later)
+        severity = "warning"
+    yield Hit({**_vars(m, first.text, len(hits)), "where": where, "value": value,
+               "verdict": verdict}, line=first.line, severity=severity)
+
+
+FINITE_LOSS_RE = re.compile(r"\b(?:avr_)?loss\s*[=:]\s*(\d+(?:\.\d+)?(?:e-?\d+)?)\b")
+
+
+def _finite_loss_after(log, pos: int) -> str | None:
+    """The log's last loss reading when it is finite and comes after file offset `pos` (a
+    NaN); None when the loss stays NaN (NaN weights make every later loss NaN)."""
+    last = log.last_segment_with(("loss=", "loss: "))
+    if last is None or last[0] <= log.to_view_pos(pos):
+        return None
+    if re.search(r"\bloss\s*[=:]\s*(?:nan|inf)\b", last[1], re.I):
+        return None
+    found = FINITE_LOSS_RE.findall(last[1])
+    return f"loss={found[-1]}" if found else None
 
 
 @predicate("log_bitsandbytes")

@@ -247,3 +247,51 @@ async def test_the_last_step_offers_no_next(tmp_path) -> None:
         await pilot.press("ctrl+p")  # Back still goes back
         await wait_for(pilot, lambda: app.screen.STEP == "export")
         assert "Next" in screen_lines(app)[-1]
+
+
+async def test_a_good_trigger_word_leaves_no_gap_before_the_caption_counts(tmp_path) -> None:
+    project = ready_project(tmp_path / "proj")
+    app = create_app(project, gpu=fake_gpu(), step="trigger")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "3 of 3 captions" in text(app, "#trigger-captions"))
+        await pilot.pause()
+        lines = screen_lines(app)
+        verdict = next(i for i, line in enumerate(lines) if "looks unique" in line)
+        counts = next(i for i, line in enumerate(lines) if "3 of 3 captions" in line)
+        assert counts == verdict + 2, lines[verdict:counts + 1]  # one blank line between
+
+
+async def test_the_run_title_is_punctuated_in_chinese(tmp_path, chinese) -> None:
+    from ui_helpers import write_run
+
+    project = ready_project(tmp_path / "proj")
+    run = write_run(project / "runs" / "demo-1", steps=8, max_steps=8, state="finished")
+    app = create_app(project, gpu=fake_gpu(), run_dir=run, step="train", watch_interval=0.05)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.screen.run_state.get("state") == "finished")
+        await pilot.pause()
+        title = text(app, "#run-title")
+        assert title.endswith("：demo-1") and ": " not in title, title
+
+
+async def test_a_bulk_edit_with_nothing_filled_in_says_so(tmp_path) -> None:
+    """ctrl+s on an empty Bulk edit dialog closed it and reported "0 captions changed"."""
+    from loratui.ui.dialogs import ConfirmDialog
+    from loratui.ui.dialogs.captions import BulkEditDialog
+
+    project = ready_project(tmp_path / "proj")
+    app = create_app(project, gpu=fake_gpu(), step="captions")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "3 images" in text(app, "#captions-summary"))
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: isinstance(app.screen, BulkEditDialog))
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, BulkEditDialog)
+        assert "Nothing to apply" in text(app, "#field-error")
+        await pilot.click("#go")
+        await pilot.pause()
+        assert isinstance(app.screen, BulkEditDialog)  # the button says the same
+        app.screen.query_one("#prefix").value = "solo"
+        await pilot.press("ctrl+s")  # an edit: on to the source-folder question
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))

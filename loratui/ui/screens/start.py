@@ -28,8 +28,9 @@ Project folder  The folder that holds loratui.toml (the settings) and runs/ (one
                 per training run). Type a path and press enter to switch projects.
 Base model      The SD1.5 or SDXL checkpoint to train on: a diffusers folder
                 (model_index.json, unet/, text_encoder/ …) or a single .safetensors
-                file. Its check shows the family it detected and where from (set
-                model.family to override). Tab / right arrow accept the completion.
+                file. Its check shows the family it detected and where from
+                (model.family on the Parameters step overrides it). Tab / right
+                arrow accept the completion.
 GPU             The card found and its memory; the Parameters step picks a preset for it.
 Run folder      Open an earlier run (runs/<name>-<time>/) to follow or resume it on the
                 Train step. A run still training is offered for re-attaching.

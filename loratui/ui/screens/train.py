@@ -151,7 +151,8 @@ a run it did not start; escape stops watching.
             self.workers.cancel_group(self, "follow")
             return
         verb = "opening" if self.foreign else "starting"
-        self._set("#run-title", f"{state_name(verb)}: {short_path(run_path, 60)}")
+        self._set("#run-title", _("{state}: {run}").format(state=state_name(verb),
+                                                          run=short_path(run_path, 60)))
         self._show_progress()
         self.watch_run(run_path, self.foreign)
         self.watch_gpu()
@@ -318,7 +319,8 @@ a run it did not start; escape stops watching.
         rate = self.speed.per_second
         self._set("#run-numbers", f"{step}/{max_steps or '?'}  ETA {format_duration(eta)}  "
                   f"{f'{rate:.2f}' if rate else '–'} it/s")
-        title = f"{state_name(state)}: {self.run_path.name if self.run_path else ''}"
+        title = _("{state}: {run}").format(state=state_name(state),
+                                           run=self.run_path.name if self.run_path else "")
         if self.foreign:
             title = _("watching {trainer}, {state}: {path}").format(
                 trainer=st.get("trainer") or _("another trainer"), state=state_name(state),

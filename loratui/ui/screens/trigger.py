@@ -150,7 +150,9 @@ CLIP tokens     How the base model's tokenizer splits the word. One or two rare 
             message=localized(f.message), fix=wizard_fix(f.kind, f.fix)) for f in rep.findings]
         if rep.suggestions:
             lines.append(_("try:") + " " + "  ".join(rep.suggestions))
-        self.query_one("#trigger-findings", Static).update("\n".join(lines))
+        findings = self.query_one("#trigger-findings", Static)
+        findings.update("\n".join(lines))
+        findings.display = bool(lines)  # no empty lines between the verdict and the counts
         caps = self.query_one("#trigger-captions", Static)
         if not have_captions:
             caps.update(_("captions: not scanned yet (Dataset step)"))

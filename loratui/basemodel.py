@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from loratui.familydata import label
 from loratui.i18n import N_, message_of
 from loratui.i18n import Message as M
 from loratui.modelfolder import folder_family_source, native_resolution, read_json
@@ -24,7 +25,6 @@ from loratui.modelfolder import folder_family_source, native_resolution, read_js
 __all__ = ["BaseModelCheck", "check_base_model", "folder_family_source", "native_resolution",
            "not_a_base_model", "single_file_problem", "weights_problem"]
 
-FAMILY_NAMES = {"sd15": "SD1.5", "sd2": "SD2.x", "sdxl": "SDXL"}
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
 
 
@@ -80,10 +80,11 @@ def weights_problem(path: Path | str) -> str | None:
 
 
 def _safetensors_problem(file: Path) -> str | None:
-    from loratui.lora.reader import LoraError, open_lora
+    from loratui.checkpoint import read
+    from loratui.lora.reader import LoraError
 
     try:
-        open_lora(file)
+        read(file)
     except LoraError as exc:
         return M(N_("{file}: not a usable safetensors file: {error}. Download or convert it "
                     "again (loratui loads nothing else)"), file=str(file),
@@ -119,11 +120,11 @@ def single_file_problem(path: Path, info, *, vae: str = "",
     """What keeps a single-file checkpoint of a family loratui trains from training as it
     is (an inpainting UNet, a missing part, no VAE and no model.vae, a v-prediction marker
     with model.v_prediction off); None when nothing does."""
-    label = FAMILY_NAMES.get(info.family, info.label)
+    family = label(info.family)
     if info.inpainting:
         return M(N_("{name}: an inpainting {family} model ({n} input channels): LoRAs are "
                     "trained on the regular model, not its inpainting variant; pick the "
-                    "non-inpainting checkpoint"), name=path.name, family=label,
+                    "non-inpainting checkpoint"), name=path.name, family=family,
                  n=info.in_channels)
     text_encoder = M(N_("text encoder"))
     missing = [part for part, there in (("UNet", info.unet), (text_encoder, info.text_encoder))
@@ -132,10 +133,10 @@ def single_file_problem(path: Path, info, *, vae: str = "",
         return M(N_("{name}: the file holds no {parts}: loratui needs a full {family} "
                     "checkpoint (UNet, text encoders and VAE in one file) or a diffusers "
                     "folder"), name=path.name, parts=" / ".join(map(str, missing)),
-                 family=label)
+                 family=family)
     if not info.vae and not vae:
         return M(N_("{name}: no VAE is baked into this {family} checkpoint: set model.vae to a "
-                    "VAE .safetensors (for {family}: {example})"), name=path.name, family=label,
+                    "VAE .safetensors (for {family}: {example})"), name=path.name, family=family,
                  example=VAE_EXAMPLES.get(info.family, "a VAE of this family"))
     if info.v_prediction and v_prediction is False:
         ztsnr = M(N_(" and model.zero_terminal_snr = true")) if info.zero_terminal_snr else ""
@@ -177,7 +178,7 @@ def check_base_model(path: Path | str, *, vae: str = "",
         marker = read_json(path / "loratui_tiny.json")  # loratui.tiny's marker
         if marker:
             fam = marker.get("family", "sd15")
-            name = FAMILY_NAMES.get(fam, fam)
+            name = label(fam)
             return BaseModelCheck(True, fam, M(N_("✓ the tiny {name}-shaped demo model (CPU "
                                                   "demos and tests; real LoRAs need a real "
                                                   "{name})"), name=name), "loratui_tiny.json")
@@ -209,18 +210,18 @@ def check_base_model(path: Path | str, *, vae: str = "",
             if info.v_prediction and v_prediction is None:
                 return BaseModelCheck(True, family, M(
                     N_("✓ {family} {kind}, v-prediction (its `v_pred` key): set "
-                       "model.v_prediction = true"), family=FAMILY_NAMES[family], kind=kind),
+                       "model.v_prediction = true"), family=label(family), kind=kind),
                     source, v_prediction=True)
     else:
         return BaseModelCheck(False, None, M(N_("{name}: not a diffusers folder nor a "
                                                 ".safetensors checkpoint"), name=path.name))
     if family in ids():
         return BaseModelCheck(True, family, M(N_("✓ {family} {kind}"),
-                                              family=FAMILY_NAMES[family], kind=kind), source,
+                                              family=label(family), kind=kind), source,
                               v_prediction=v_pred)
     if family is not None:
         return BaseModelCheck(False, family, M(N_("{family} {kind}: loratui trains SD1.5 and "
                                                   "SDXL LoRAs; pick an SD1.5 or SDXL model (P3)"),
-                                               family=FAMILY_NAMES[family], kind=kind), source)
+                                               family=label(family), kind=kind), source)
     return BaseModelCheck(None, None, M(N_("{kind}: cannot tell which model family it is; set "
                                            "model.family (sd15 or sdxl)"), kind=kind))

@@ -15,20 +15,23 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from loratui.lora.reader import LoraFile
+
 UNET = "model.diffusion_model."
 
-# Architectures loratui names but does not train: id -> (label, key prefixes after UNET is
-# stripped). The first that matches wins; SD1.x / SD2.x / SDXL are told further down.
-OTHER_ARCHITECTURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("sd3", "SD3 / SD3.5", ("joint_blocks.", "text_encoders.clip_g.", "text_encoders.t5xxl.")),
-    ("flux", "Flux", ("double_blocks.", "single_blocks.", "distilled_guidance_layer.")),
-    ("cascade", "Stable Cascade", ("clip_txt_mapper.", "down_blocks.1.0.channelwise.")),
-    ("auraflow", "AuraFlow", ("double_layers.", "cond_seq_linear.")),
-    ("playground", "Playground v2.5 (EDM)", ("edm_mean", "edm_std")),
+# Architectures loratui names but does not train: id -> key prefixes (after UNET is
+# stripped); their labels are the families'. The first that matches wins; SD1.x / SD2.x /
+# SDXL are told further down.
+OTHER_ARCHITECTURES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("sd3", ("joint_blocks.", "text_encoders.clip_g.", "text_encoders.t5xxl.")),
+    ("flux", ("double_blocks.", "single_blocks.", "distilled_guidance_layer.")),
+    ("cascade", ("clip_txt_mapper.", "down_blocks.1.0.channelwise.")),
+    ("auraflow", ("double_layers.", "cond_seq_linear.")),
+    ("playground", ("edm_mean", "edm_std")),
 )
-OTHER_IDS = frozenset(fid for fid, _, _ in OTHER_ARCHITECTURES)
-LABELS = {"sd15": "SD1.5", "sd2": "SD2.x", "sdxl": "SDXL", "sdxl_refiner": "SDXL refiner",
-          **{fid: label for fid, label, _ in OTHER_ARCHITECTURES}}
+OTHER_IDS = frozenset(fid for fid, _ in OTHER_ARCHITECTURES)
 _TO_K = re.compile(r"(?:^|\.)(?:input_blocks|down_blocks|middle_block|mid_block)\.[0-9.a-z_]*"
                    r"attn2\.to_k\.weight$")
 # Text encoders and VAE under the names the original (LDM) and diffusers checkpoints use.
@@ -53,23 +56,46 @@ class CheckpointInfo:
 
     @property
     def label(self) -> str:
-        return LABELS.get(self.family or "", self.family or "unknown")
+        from loratui.familydata import label
+
+        return label(self.family) if self.family else "unknown"
 
     @property
     def inpainting(self) -> bool:
         return self.in_channels not in (None, 4)
 
 
+# Parsed headers by (path, size, mtime, ctime): one command asks about the same file from
+# the Start check, the pre-flight, the family and the loader, and reads it once.
+_HEADERS: dict[tuple, LoraFile] = {}
+_KEEP = 4
+
+
+def read(path: str | Path) -> LoraFile:
+    """The safetensors header of `path`, checked as the safetensors library checks it; read
+    once per version of the file in this process. Raises LoraError / OSError."""
+    from loratui.lora.reader import open_lora
+
+    path = Path(path)
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    found = _HEADERS.get(key)
+    if found is None:
+        found = open_lora(path)
+        while len(_HEADERS) >= _KEEP:
+            _HEADERS.pop(next(iter(_HEADERS)))
+        _HEADERS[key] = found
+    return found
+
+
 def inspect(path: str | Path) -> CheckpointInfo | None:
     """What the checkpoint at `path` holds; None when its header cannot be read."""
-    from loratui.lora.reader import LoraError, read_header
+    from loratui.lora.reader import LoraError
 
     try:
-        _, _, header = read_header(Path(path))
+        return from_header(read(path).tensors)
     except (LoraError, OSError):
         return None
-    header.pop("__metadata__", None)
-    return from_header(header)
 
 
 def _shape(info) -> list:
@@ -100,7 +126,9 @@ def from_header(header: dict) -> CheckpointInfo:
 
 
 def _family(keys: list[str], bare: list[str], header: dict) -> tuple[str | None, str]:
-    for fid, _label, prefixes in OTHER_ARCHITECTURES:
+    from loratui.familydata import family_of_cross_attention
+
+    for fid, prefixes in OTHER_ARCHITECTURES:
         hit = next((k for k in bare if k.startswith(prefixes)), None)
         if hit:
             return fid, f"`{hit}`"
@@ -116,7 +144,7 @@ def _family(keys: list[str], bare: list[str], header: dict) -> tuple[str | None,
         if _TO_K.search(key):
             shape = _shape(info)
             width = shape[1] if len(shape) == 2 else None
-            fam = {768: "sd15", 1024: "sd2", 2048: "sdxl"}.get(width)
+            fam = family_of_cross_attention(width)
             if fam:
                 return fam, f"cross-attention width {width}"
     if any(k.startswith("cond_stage_model.transformer.") for k in keys):

@@ -181,3 +181,26 @@ def test_what_is_no_base_model_is_said_to_be_none(tmp_path):
                                     "dataset": {"dir": str(tmp_path / "data")},
                                     "output": {"dir": str(tmp_path / "runs")}})
     assert any("is a LoRA, not a base model" in p for p in preflight(cfg))
+
+
+def test_one_command_reads_a_checkpoint_header_once(tmp_path, monkeypatch):
+    """The Start check, the pre-flight (weights, verdict, family) and the loader's family
+    all ask about the same file: its header is parsed once, and again once it changes."""
+    from loratui import checkpoint as headers
+    from loratui.config import RunConfig
+    from loratui.lora import reader
+    from loratui.train.safety import preflight
+
+    reads = []
+    real = reader.read_header
+    monkeypatch.setattr(reader, "read_header", lambda path: reads.append(path) or real(path))
+    monkeypatch.setattr(headers, "_HEADERS", {})
+    path = checkpoint(tmp_path, "sdxl (NoobAI) v-pred")
+    (tmp_path / "data").mkdir()
+    cfg = RunConfig.model_validate({"model": {"base": str(path), "v_prediction": True},
+                                    "dataset": {"dir": str(tmp_path / "data")},
+                                    "output": {"dir": str(tmp_path / "runs")}})
+    assert preflight(cfg) == [] and check_base_model(path).ok is True
+    assert families.resolve(path).id == "sdxl" and len(reads) == 1
+    write_sparse(path, without(layout("sdxl"), "first_stage_model."))     # replaced
+    assert "model.vae" in check_base_model(path).message and len(reads) == 2

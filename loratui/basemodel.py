@@ -126,6 +126,9 @@ def single_file_problem(path: Path, info, *, vae: str = "",
                     "trained on the regular model, not its inpainting variant; pick the "
                     "non-inpainting checkpoint"), name=path.name, family=family,
                  n=info.in_channels)
+    problem = layout_problem(path, info)
+    if problem:
+        return problem
     text_encoder = M(N_("text encoder"))
     missing = [part for part, there in (("UNet", info.unet), (text_encoder, info.text_encoder))
                if not there]
@@ -144,6 +147,39 @@ def single_file_problem(path: Path, info, *, vae: str = "",
                     "is false: set model.v_prediction = true{ztsnr}, or the LoRA learns the "
                     "wrong target"), name=path.name, ztsnr=ztsnr)
     return None
+
+
+def layout_problem(path: Path, info) -> str | None:
+    """A single file whose shapes are not its family's standard ones (a resized, distilled
+    or test model): loratui builds single files on the family's shipped configs, and the
+    number of attention heads is in no weight's shape, so such a file cannot be loaded as
+    it is; its diffusers folder carries the configs that describe it."""
+    from loratui import families
+
+    if info.family not in families.ids():
+        return None
+    config = families.get(info.family).config_dir
+    unet = read_json(config / "unet" / "config.json")
+    standard = ((N_("cross-attention width"), info.context_dim,
+                 unet.get("cross_attention_dim")),
+                (N_("UNet channels"), info.model_channels,
+                 (unet.get("block_out_channels") or [None])[0]),
+                (N_("text encoder width"), info.text_width,
+                 read_json(config / "text_encoder" / "config.json").get("hidden_size")))
+    differences = None
+    for what, found, expected in standard:
+        if found is not None and expected is not None and found != expected:
+            one = M(N_("{what} {found}, not {expected}"), what=M(what), found=found,
+                    expected=expected)
+            differences = one if differences is None else \
+                M(N_("{first}; {second}"), first=differences, second=one)
+    if differences is None:
+        return None
+    return M(N_("{name}: not the standard {family} layout ({differences}), so it cannot be "
+                "loaded from a single file: loratui builds single-file checkpoints on "
+                "{family}'s standard configs. Give the model's diffusers folder instead (its "
+                "config.json files describe it), or a standard {family} checkpoint"),
+             name=path.name, family=label(info.family), differences=differences)
 
 
 VAE_EXAMPLES = {"sd15": "vae-ft-mse-840000-ema-pruned.safetensors",

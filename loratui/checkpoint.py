@@ -38,6 +38,8 @@ _TO_K = re.compile(r"(?:^|\.)(?:input_blocks|down_blocks|middle_block|mid_block)
 TEXT_ENCODER_PREFIXES = ("cond_stage_model.", "conditioner.embedders.", "text_encoder.",
                          "te.", "text_model.")
 VAE_PREFIXES = ("first_stage_model.", "vae.")
+TOKEN_EMBEDDING = "embeddings.token_embedding.weight"    # a CLIP text encoder's, any layout
+OPEN_CLIP = ("conditioner.embedders.1.", "text_encoder_2.")   # SDXL's second encoder
 LORA_MARKERS = ("lora_down", "lora_up", "lora_A", "lora_B", ".lora.", "_lora.", ".hada_w",
                 ".lokr_w", ".alpha")
 
@@ -53,6 +55,10 @@ class CheckpointInfo:
     zero_terminal_snr: bool  # a `ztsnr` marker key
     in_channels: int | None  # 4; 9 = inpainting, 8 = instruct-pix2pix
     lora: bool = False       # LoRA / LyCORIS keys: an adapter given where a model belongs
+    # The shapes that say whether the file fits its family's standard configs:
+    context_dim: int | None = None      # the UNet's cross-attention width (768, 2048)
+    model_channels: int | None = None   # the UNet's first block width (320)
+    text_width: int | None = None       # the (first) CLIP text encoder's width (768)
 
     @property
     def label(self) -> str:
@@ -111,18 +117,24 @@ def from_header(header: dict) -> CheckpointInfo:
         k.startswith(("down_blocks.", "input_blocks.")) for k in keys)
     text_encoder = any(k.startswith(TEXT_ENCODER_PREFIXES) for k in keys)
     vae = any(k.startswith(VAE_PREFIXES) for k in keys)
-    in_channels = None
+    in_channels = model_channels = None
     for name in (UNET + "input_blocks.0.0.weight", "conv_in.weight"):
         shape = _shape(header.get(name))
         if len(shape) == 4:
-            in_channels = shape[1]
+            model_channels, in_channels = shape[0], shape[1]
             break
+    context_dim = next((shape[1] for key, info in header.items() if _TO_K.search(key)
+                        for shape in (_shape(info),) if len(shape) == 2), None)
+    text_width = next((shape[1] for key, info in header.items() if key.endswith(TOKEN_EMBEDDING)
+                       and not key.startswith(OPEN_CLIP) for shape in (_shape(info),)
+                       if len(shape) == 2), None)
     family, reason = _family(keys, bare, header)
     lora = any(m in k for k in keys for m in LORA_MARKERS)
     return CheckpointInfo(family, reason, unet and not lora, text_encoder and not lora,
                           vae and not lora, v_prediction="v_pred" in header,
                           zero_terminal_snr="ztsnr" in header, in_channels=in_channels,
-                          lora=lora)
+                          lora=lora, context_dim=context_dim, model_channels=model_channels,
+                          text_width=text_width)
 
 
 def _family(keys: list[str], bare: list[str], header: dict) -> tuple[str | None, str]:

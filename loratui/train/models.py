@@ -97,6 +97,14 @@ def load_components(base: str | Path, *, config_dir: Path | str | None = None,
         if vae:
             comps.vae = load_vae(vae)
     elif path.suffix.lower() in SINGLE_FILE_SUFFIXES:
+        if config_dir is None:      # the family's standard configs: the file must fit them
+            from loratui.basemodel import layout_problem
+            from loratui.checkpoint import inspect
+
+            info = inspect(path)
+            problem = layout_problem(path, info) if info else None
+            if problem:
+                raise ModelLoadError(problem)
         # a separate VAE goes in before the file is read: a checkpoint without a baked VAE
         # loads only with one
         comps = _load_single_file(path, family, Path(config_dir) if config_dir

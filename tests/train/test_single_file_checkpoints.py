@@ -204,3 +204,39 @@ def test_one_command_reads_a_checkpoint_header_once(tmp_path, monkeypatch):
     assert families.resolve(path).id == "sdxl" and len(reads) == 1
     write_sparse(path, without(layout("sdxl"), "first_stage_model."))     # replaced
     assert "model.vae" in check_base_model(path).message and len(reads) == 2
+
+
+def test_a_tiny_single_file_is_refused_alike_by_the_check_and_the_trainer(
+        tiny_model, tiny_sdxl_model, cfg_factory, tmp_path):
+    """The tiny model written as one file (names and layout as A1111 saves it) has none of
+    SD1.5's standard shapes. The single-file loader builds on the standard configs and the
+    head count is in no shape, so it cannot load: the Start check, the pre-flight of a real
+    `loratui train` and the loader all say so, naming the file and the fix, and no model is
+    built. The same tiny model as a diffusers folder trains (the rest of tests/train)."""
+    from ldm_checkpoint import save_ldm_checkpoint, save_sgm_checkpoint
+    from train_helpers import cli
+
+    from loratui.config import save_config
+    from loratui.i18n import set_language
+    from loratui.train.models import ModelLoadError, load_components
+
+    set_language("en")
+    sd15 = save_ldm_checkpoint(tiny_model, tmp_path / "tiny sd15.safetensors")
+    sdxl = save_sgm_checkpoint(tiny_sdxl_model, tmp_path / "tinyXL.safetensors")
+    for path, family, width in ((sd15, "SD1.5", "32, not 768"), (sdxl, "SDXL", "80, not 2048")):
+        check = check_base_model(path)
+        assert check.ok is False and check.message.startswith(
+            f"{path.name}: not the standard {family} layout (cross-attention width {width}; "
+            "UNet channels 32, not 320")
+        assert "diffusers folder" in check.message
+        with pytest.raises(ModelLoadError) as loaded:
+            load_components(path)
+        assert str(loaded.value) == check.message
+    assert load_components(sd15, config_dir=tiny_model).unet.config.cross_attention_dim == 32
+    cfg = cfg_factory()
+    cfg.model.base = str(sd15)
+    save_config(cfg, tmp_path / "loratui.toml")
+    train = cli("train", str(tmp_path / "loratui.toml"))
+    assert train.returncode == 2 and "Traceback" not in train.stderr, train.stderr
+    assert check_base_model(sd15).message in train.stderr.replace("\n", " ")
+    assert not list((tmp_path / "runs").glob("*"))          # no run folder was made

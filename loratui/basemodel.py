@@ -14,6 +14,9 @@ torch loads anything.
 
 from __future__ import annotations
 
+import os
+import platform
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +46,24 @@ WEIGHT_PARTS = {"unet": "diffusion_pytorch_model", "vae": "diffusion_pytorch_mod
                 "text_encoder": "model"}
 
 
+# Variants the hub ships beside (or instead of) the full-precision weights, best first.
+VARIANTS = ("fp16", "bf16")
+
+
+def weight_variant(folder: Path, stem: str) -> str | None:
+    """The diffusers / transformers `variant` to load a component folder with: None when it
+    has the plain weights (`model.safetensors`, or shards with their index), else the first
+    variant it has (`diffusion_pytorch_model.fp16.safetensors`, common from the hub)."""
+    if (folder / f"{stem}.safetensors").is_file() or \
+            (folder / f"{stem}.safetensors.index.json").is_file():
+        return None
+    for variant in VARIANTS:
+        if (folder / f"{stem}.{variant}.safetensors").is_file() or \
+                (folder / f"{stem}.safetensors.index.{variant}.json").is_file():
+            return variant
+    return None
+
+
 def weights_problem(path: Path | str) -> str | None:
     """None when every weight file the trainer would load from `path` (a diffusers folder
     or a single-file checkpoint) is safetensors with a sound header; else what is wrong and
@@ -53,7 +74,9 @@ def weights_problem(path: Path | str) -> str | None:
             folder = path / part
             if not folder.is_dir():
                 continue    # the loader reports a missing component by name
-            files = [folder / f"{stem}.safetensors"]
+            variant = weight_variant(folder, stem)
+            files = [folder / f"{stem}.{variant}.safetensors" if variant else
+                     folder / f"{stem}.safetensors"]
             if not files[0].exists():
                 files = sorted(folder.glob("*.safetensors"))
             if not files:
@@ -71,12 +94,19 @@ def weights_problem(path: Path | str) -> str | None:
                     return problem
         return None
     if path.suffix.lower() in PICKLE_SUFFIXES:
-        return M(N_("{path}: a pickle checkpoint ({suffix}) can run code when loaded and is "
-                    "refused; convert it to .safetensors first"), path=str(path),
-                 suffix=path.suffix)
+        return pickle_problem(path)
     if path.is_file():
         return _safetensors_problem(path)
     return None
+
+
+def pickle_problem(path: Path) -> str:
+    """A .ckpt / .pt / .pth / .bin given as a model: refused unopened, with the way out."""
+    return M(N_("{name}: a pickle checkpoint ({suffix}) can run any code it carries when "
+                "loaded, so loratui never opens it. Download the model's .safetensors version "
+                "(model pages usually offer one), or convert this file once: "
+                "torch.load(file, weights_only=True), which refuses code, then "
+                "safetensors.torch.save_file"), name=path.name, suffix=path.suffix)
 
 
 def _safetensors_problem(file: Path) -> str | None:
@@ -95,24 +125,36 @@ def _safetensors_problem(file: Path) -> str | None:
     return None
 
 
+# What a file given as model.base is instead (CheckpointInfo.kind) and where it belongs.
+NOT_A_BASE_MODEL = {
+    "lora": (N_("a LoRA"), N_("it is applied on top of a base model: A1111's models/Lora, "
+                              "ComfyUI's models/loras")),
+    "embedding": (N_("a textual-inversion embedding"),
+                  N_("it is used in prompts: A1111's embeddings/, ComfyUI's models/embeddings")),
+    "vae": (N_("a VAE alone"), N_("give it as model.vae, beside a checkpoint")),
+    "controlnet": (N_("a ControlNet"), N_("it guides a base model at generation: A1111's "
+                                          "models/ControlNet, ComfyUI's models/controlnet")),
+    "upscaler": (N_("an image upscaler (ESRGAN-type)"),
+                 N_("it enlarges finished images: A1111's models/ESRGAN, ComfyUI's "
+                    "models/upscale_models")),
+    "text_encoder": (N_("a text encoder alone"), N_("a base model holds one with its UNet")),
+    "": (N_("a file with no UNet weights"), N_("a base model's UNet is what a LoRA trains")),
+}
+
+
 def not_a_base_model(path: Path, info) -> str | None:
-    """A .safetensors path that is no base model at all (a LoRA, a pipe, a file with no
-    UNet), said as such instead of "cannot tell the family"."""
+    """A .safetensors path that is no base model at all (a LoRA, an embedding, a VAE, a
+    ControlNet, an upscaler, a pipe), said as such instead of "cannot tell the family"."""
     if not path.is_file():
         from loratui.lora.reader import not_a_file
 
         return M(N_("{name}: {problem}"), name=path.name, problem=not_a_file(path))
-    if info is None:
+    if info is None or info.kind == "model":
         return None     # an unreadable header: weights_problem says what is wrong
-    if info.lora:
-        return M(N_("{name} is a LoRA, not a base model: model.base takes the checkpoint a "
-                    "LoRA is trained on (in A1111 it lives in models/Stable-diffusion)"),
-                 name=path.name)
-    if info.family is None and not info.unet:
-        return M(N_("{name} holds no UNet weights: not a base model checkpoint (a VAE, a text "
-                    "encoder or an embedding?); give an SD1.5 or SDXL checkpoint"),
-                 name=path.name)
-    return None
+    what, where = NOT_A_BASE_MODEL.get(info.kind, NOT_A_BASE_MODEL[""])
+    return M(N_("{name} is {what}, not a base model ({where}). model.base takes the SD1.5 or "
+                "SDXL checkpoint a LoRA is trained on (A1111's models/Stable-diffusion, "
+                "ComfyUI's models/checkpoints)"), name=path.name, what=M(what), where=M(where))
 
 
 def single_file_problem(path: Path, info, *, vae: str = "",
@@ -182,6 +224,69 @@ def layout_problem(path: Path, info) -> str | None:
              name=path.name, family=label(info.family), differences=differences)
 
 
+WINDOWS_PATH = re.compile(r"^([A-Za-z]):[\\/]")
+WSL_DRIVES = Path("/mnt")     # where WSL mounts C:, D: …
+
+
+def windows_path_problem(path: Path) -> str | None:
+    """A path that is not there because it is a Windows path pasted on Linux or macOS, said
+    to be one (with where WSL mounts that drive, when it does); None for any other path."""
+    text = str(path)
+    drive = WINDOWS_PATH.match(text)
+    if drive is None or os.name == "nt":
+        return None
+    rest = re.split(r"[\\/]+", text[3:])
+    mounted = WSL_DRIVES.joinpath(drive[1].lower(), *rest)
+    if mounted.exists():
+        return M(N_("{path} is a Windows path; this machine sees that drive under /mnt: "
+                    "give {mounted}"), path=text, mounted=str(mounted))
+    return M(N_("{path} is a Windows path, but loratui runs on this {system} machine, which "
+                "cannot see that drive: copy the model here (scp, rsync, a file manager) and "
+                "give its path on this machine, e.g. ~/models/{name}"), path=text,
+             system=platform.system() or "Unix", name=rest[-1] or "model.safetensors")
+
+
+def no_model_index(folder: Path) -> str:
+    """A folder without model_index.json, said as what it is: one component of a diffusers
+    model (its unet/ or vae/), a folder of single-file checkpoints, or neither."""
+    component = read_json(folder / "config.json").get("_class_name")
+    if isinstance(component, str) and component:
+        parent = folder.parent
+        if (parent / "model_index.json").is_file():
+            return M(N_("{path} is the {part}/ part ({cls}) of a diffusers model: give the "
+                        "model's folder, {parent}"), path=str(folder), part=folder.name,
+                     cls=component, parent=str(parent))
+        return M(N_("{path} holds one diffusers component ({cls}), not a whole model: give "
+                    "the model's folder (with model_index.json, unet/, vae/, text_encoder/ "
+                    "…) or a single .safetensors checkpoint"), path=str(folder),
+                 cls=component)
+    files = sorted(p.name for p in folder.glob("*.safetensors"))
+    if files:
+        return M(N_("{path} is a folder of files, not a diffusers model (no "
+                    "model_index.json): give one checkpoint, e.g. {file}"), path=str(folder),
+                 file=str(folder / files[0]))
+    return M(N_("{path} has no model_index.json: not a diffusers model folder (download the "
+                "whole model, or give a single .safetensors checkpoint)"), path=str(folder))
+
+
+def missing_parts(folder: Path, family: str | None, *, vae: str = "") -> str | None:
+    """The subfolders a diffusers model of `family` needs that `folder` lacks (vae/ is not
+    needed with model.vae set); None when none is missing or the family is not trained."""
+    from loratui import families
+
+    if family not in families.ids():
+        return None
+    fam = families.get(family)
+    needed = ["unet", *([] if vae else ["vae"]), "scheduler",
+              *(part for slot in fam.text_encoders for part in (slot.attr, slot.tokenizer))]
+    missing = [f"{part}/" for part in needed if not (folder / part).is_dir()]
+    if not missing:
+        return None
+    return M(N_("{path}: the diffusers {family} model has no {parts}: a partial download? "
+                "Download the whole model (every folder model_index.json lists)"),
+             path=str(folder), family=label(family), parts=", ".join(missing))
+
+
 VAE_EXAMPLES = {"sd15": "vae-ft-mse-840000-ema-pruned.safetensors",
                 "sdxl": "sdxl_vae.safetensors or sdxl-vae-fp16-fix"}
 
@@ -201,7 +306,8 @@ def check_base_model(path: Path | str, *, vae: str = "",
 
             return BaseModelCheck(False, None, M(N_("{name}: {problem}"), name=path.name,
                                                  problem=not_a_file(path)))
-        return BaseModelCheck(False, None, M(N_("{path} does not exist"), path=str(path)))
+        return BaseModelCheck(False, None, windows_path_problem(path) or
+                              M(N_("{path} does not exist"), path=str(path)))
     if path.suffix.lower() == ".safetensors" or path.is_dir():
         problem = weights_problem(path)
         if problem:
@@ -209,21 +315,20 @@ def check_base_model(path: Path | str, *, vae: str = "",
     if path.is_dir():
         index = read_json(path / "model_index.json")
         if not index:
-            return BaseModelCheck(False, None, M(N_("{path} has no model_index.json: not a "
-                                                    "diffusers model folder"), path=str(path)))
+            return BaseModelCheck(False, None, no_model_index(path))
         marker = read_json(path / "loratui_tiny.json")  # loratui.tiny's marker
-        if marker:
-            fam = marker.get("family", "sd15")
-            name = label(fam)
-            return BaseModelCheck(True, fam, M(N_("✓ the tiny {name}-shaped demo model (CPU "
-                                                  "demos and tests; real LoRAs need a real "
-                                                  "{name})"), name=name), "loratui_tiny.json")
-        family, source = folder_family_source(path)
+        family, source = (marker.get("family", "sd15"), "loratui_tiny.json") if marker else \
+            folder_family_source(path)
         kind = M(N_("diffusers folder"))
+        problem = missing_parts(path, family, vae=vae)
+        if problem:
+            return BaseModelCheck(False, family, problem, source)
+        if marker:
+            return BaseModelCheck(True, family, M(N_("✓ the tiny {name}-shaped demo model (CPU "
+                                                     "demos and tests; real LoRAs need a real "
+                                                     "{name})"), name=label(family)), source)
     elif path.suffix.lower() in PICKLE_SUFFIXES:
-        return BaseModelCheck(False, None, M(N_("{name} is a pickle checkpoint: it can run code "
-                                                "when loaded and is refused; convert it to "
-                                                ".safetensors"), name=path.name))
+        return BaseModelCheck(False, None, pickle_problem(path))
     elif path.suffix.lower() == ".safetensors":
         from loratui.checkpoint import inspect
 
@@ -233,7 +338,7 @@ def check_base_model(path: Path | str, *, vae: str = "",
         kind, source = M(N_("single-file checkpoint")), M(N_("its tensor names"))
         problem = not_a_base_model(path, info)
         if problem:
-            return BaseModelCheck(False, None, problem)
+            return BaseModelCheck(False, family, problem, source)
         if info and family and family not in ids():
             return BaseModelCheck(False, family, M(
                 N_("{name}: {family} model; loratui trains SD1.5 and SDXL LoRAs (Pony, "

@@ -40,6 +40,13 @@ TEXT_ENCODER_PREFIXES = ("cond_stage_model.", "conditioner.embedders.", "text_en
 VAE_PREFIXES = ("first_stage_model.", "vae.")
 TOKEN_EMBEDDING = "embeddings.token_embedding.weight"    # a CLIP text encoder's, any layout
 OPEN_CLIP = ("conditioner.embedders.1.", "text_encoder_2.")   # SDXL's second encoder
+# Files users give where a base model belongs, told by their key names (first match wins).
+NOT_A_MODEL: tuple[tuple[str, re.Pattern], ...] = (
+    ("embedding", re.compile(r"^(emb_params|clip_[lg])$|^string_to_(param|token)\.")),
+    ("controlnet", re.compile(r"^control_model\.|^controlnet_|input_hint_block|zero_convs\.")),
+    ("upscaler", re.compile(r"^conv_first\.|\.RDB\d\.|\.rdb\d\.|^model\.\d+\.sub\.")),
+)
+BARE_VAE = re.compile(r"^(encoder|decoder)\.(down|up|mid|conv_in)|^(post_)?quant_conv\.")
 LORA_MARKERS = ("lora_down", "lora_up", "lora_A", "lora_B", ".lora.", "_lora.", ".hada_w",
                 ".lokr_w", ".alpha")
 
@@ -55,6 +62,9 @@ class CheckpointInfo:
     zero_terminal_snr: bool  # a `ztsnr` marker key
     in_channels: int | None  # 4; 9 = inpainting, 8 = instruct-pix2pix
     lora: bool = False       # LoRA / LyCORIS keys: an adapter given where a model belongs
+    # "model" (a UNet, maybe with more), or what else the file is: lora, embedding,
+    # controlnet, upscaler, vae, text_encoder; "" when nothing tells
+    kind: str = "model"
     # The shapes that say whether the file fits its family's standard configs:
     context_dim: int | None = None      # the UNet's cross-attention width (768, 2048)
     model_channels: int | None = None   # the UNet's first block width (320)
@@ -130,11 +140,26 @@ def from_header(header: dict) -> CheckpointInfo:
                        if len(shape) == 2), None)
     family, reason = _family(keys, bare, header)
     lora = any(m in k for k in keys for m in LORA_MARKERS)
+    kind = _kind(keys, lora, unet or family in OTHER_IDS, text_encoder, vae)
+    unet = unet and kind == "model"
     return CheckpointInfo(family, reason, unet and not lora, text_encoder and not lora,
                           vae and not lora, v_prediction="v_pred" in header,
                           zero_terminal_snr="ztsnr" in header, in_channels=in_channels,
-                          lora=lora, context_dim=context_dim, model_channels=model_channels,
-                          text_width=text_width)
+                          lora=lora, kind=kind, context_dim=context_dim,
+                          model_channels=model_channels, text_width=text_width)
+
+
+def _kind(keys: list[str], lora: bool, unet: bool, text_encoder: bool, vae: bool) -> str:
+    if lora:
+        return "lora"
+    for kind, pattern in NOT_A_MODEL:
+        if any(pattern.search(k) for k in keys):
+            return kind
+    if unet:
+        return "model"
+    if vae or any(BARE_VAE.search(k) for k in keys):
+        return "vae"
+    return "text_encoder" if text_encoder else ""
 
 
 def _family(keys: list[str], bare: list[str], header: dict) -> tuple[str | None, str]:

@@ -106,7 +106,11 @@ def preflight(cfg) -> list[str]:
         problems.append(M(N_("model.base is empty: set it to a diffusers folder or a "
                              ".safetensors checkpoint")))
     elif not base.exists():
-        problems.append(M(N_("{path}: base model not found (model.base)"), path=str(base)))
+        from loratui.basemodel import windows_path_problem
+
+        windows = windows_path_problem(base)
+        problems.append(M(N_("{problem} (model.base)"), problem=windows) if windows else
+                        M(N_("{path}: base model not found (model.base)"), path=str(base)))
     else:
         from loratui.basemodel import check_base_model
 

@@ -171,7 +171,8 @@ def test_what_is_no_base_model_is_said_to_be_none(tmp_path):
     os.mkfifo(pipe)                                  # reading it would wait for ever
     loop = tmp_path / "loop.safetensors"
     loop.symlink_to(loop.name)
-    for path, words in ((lora, "is a LoRA, not a base model"), (vae, "holds no UNet"),
+    for path, words in ((lora, "is a LoRA, not a base model"),
+                        (vae, "is a VAE alone, not a base model"),
                         (pipe, "not a regular file"), (loop, "link loop")):
         result = check_base_model(path)
         assert result.ok is False and words in result.message and path.name in \

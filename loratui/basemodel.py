@@ -183,12 +183,36 @@ def single_file_problem(path: Path, info, *, vae: str = "",
         return M(N_("{name}: no VAE is baked into this {family} checkpoint: set model.vae to a "
                     "VAE .safetensors (for {family}: {example})"), name=path.name, family=family,
                  example=VAE_EXAMPLES.get(info.family, "a VAE of this family"))
+    if info.fp8_scaled:
+        return M(N_("{name}: a scaled fp8 checkpoint (ComfyUI's fp8_scaled): its weights are "
+                    "stored divided by per-layer scales that only ComfyUI applies, so training "
+                    "would start from wrong weights; use the model's fp16 or bf16 release"),
+                 name=path.name)
     if info.v_prediction and v_prediction is False:
         ztsnr = M(N_(" and model.zero_terminal_snr = true")) if info.zero_terminal_snr else ""
-        return M(N_("{name} is a v-prediction model (its `v_pred` key) but model.v_prediction "
-                    "is false: set model.v_prediction = true{ztsnr}, or the LoRA learns the "
-                    "wrong target"), name=path.name, ztsnr=ztsnr)
+        return M(N_("{name} is a v-prediction model (its {marker}) but model.v_prediction is "
+                    "false: set model.v_prediction = true{ztsnr}, or the LoRA learns the wrong "
+                    "target"), name=path.name, marker=info.v_source, ztsnr=ztsnr)
     return None
+
+
+def single_file_verdict(info, kind: str, v_prediction: bool | None) -> str:
+    """The ✓ line of a single file loratui can train: its family, the title its modelspec
+    metadata gives (where the weights agree), a v-prediction marker model.v_prediction
+    does not set yet, and what fp8 weights mean for training."""
+    verdict = M(N_("✓ {family} {kind}"), family=label(info.family), kind=kind)
+    if info.title:
+        verdict = M(N_("{verdict}: {title} (its modelspec.title)"), verdict=verdict,
+                    title=info.title)
+    if info.v_prediction and v_prediction is None:
+        verdict = M(N_("{verdict}, v-prediction (its {marker}): set model.v_prediction = "
+                       "true"), verdict=verdict, marker=info.v_source)
+    if info.fp8:
+        verdict = M(N_("{verdict}. Its weights are fp8 ({dtype}): they are widened to the "
+                       "training precision as they load, so it trains, but on weights rounded "
+                       "to fp8; the model's fp16 or bf16 release, when there is one, is the "
+                       "better base"), verdict=verdict, dtype=info.fp8)
+    return verdict
 
 
 def layout_problem(path: Path, info) -> str | None:
@@ -348,11 +372,8 @@ def check_base_model(path: Path | str, *, vae: str = "",
             problem = single_file_problem(path, info, vae=vae, v_prediction=v_prediction)
             if problem:
                 return BaseModelCheck(False, family, problem, source)
-            if info.v_prediction and v_prediction is None:
-                return BaseModelCheck(True, family, M(
-                    N_("✓ {family} {kind}, v-prediction (its `v_pred` key): set "
-                       "model.v_prediction = true"), family=label(family), kind=kind),
-                    source, v_prediction=True)
+            return BaseModelCheck(True, family, single_file_verdict(info, kind, v_prediction),
+                                  source, v_prediction=v_pred)
     else:
         return BaseModelCheck(False, None, M(N_("{name}: not a diffusers folder nor a "
                                                 ".safetensors checkpoint"), name=path.name))

@@ -12,6 +12,7 @@ is loaded. Only names and shapes are read; nothing is imported beyond the header
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +70,11 @@ class CheckpointInfo:
     context_dim: int | None = None      # the UNet's cross-attention width (768, 2048)
     model_channels: int | None = None   # the UNet's first block width (320)
     text_width: int | None = None       # the (first) CLIP text encoder's width (768)
+    fp8: str = ""            # the fp8 dtype weights are stored in (F8_E4M3, F8_E5M2)
+    fp8_scaled: bool = False  # ComfyUI's "scaled fp8": weights stored divided by a scale
+    # `modelspec.*` metadata, kept only where its architecture agrees with the weights:
+    title: str = ""          # modelspec.title ("Pony Diffusion V6 XL")
+    v_source: str = ""       # what says v-prediction: "`v_pred` key", "modelspec.…"
 
     @property
     def label(self) -> str:
@@ -109,7 +115,8 @@ def inspect(path: str | Path) -> CheckpointInfo | None:
     from loratui.lora.reader import LoraError
 
     try:
-        return from_header(read(path).tensors)
+        found = read(path)
+        return from_header(found.tensors, found.metadata)
     except (LoraError, OSError):
         return None
 
@@ -119,8 +126,32 @@ def _shape(info) -> list:
     return shape if isinstance(shape, list) else []
 
 
-def from_header(header: dict) -> CheckpointInfo:
-    """From a parsed header (name -> entry) or a `LoraFile.tensors` (name -> TensorInfo)."""
+def _dtype(info) -> str:
+    return info.get("dtype", "") if isinstance(info, dict) else getattr(info, "dtype", "")
+
+
+# modelspec.architecture prefixes (sd-scripts, Stability's spec) -> family; refiner first.
+MODELSPEC_FAMILIES = (("stable-diffusion-xl-v1-refiner", "sdxl_refiner"),
+                      ("stable-diffusion-xl", "sdxl"), ("stable-diffusion-v2", "sd2"),
+                      ("stable-diffusion-v1", "sd15"), ("stable-diffusion-v3", "sd3"),
+                      ("flux", "flux"))
+V_PREDICTION_TYPES = ("v", "v_prediction", "v-prediction", "velocity")
+FP8_SCALE_KEYS = re.compile(r"^scaled_fp8$|\.scale_weight$|\.weight_scale$")
+
+
+def _modelspec(metadata: dict, family: str | None) -> tuple[str, bool]:
+    """(title, v-prediction) from `modelspec.*`, when its architecture is the weights'."""
+    arch = str(metadata.get("modelspec.architecture", "")).lower()
+    said = next((fid for prefix, fid in MODELSPEC_FAMILIES if arch.startswith(prefix)), None)
+    if family is None or said != family:
+        return "", False
+    prediction = str(metadata.get("modelspec.prediction_type", "")).lower()
+    return str(metadata.get("modelspec.title", ""))[:80], prediction in V_PREDICTION_TYPES
+
+
+def from_header(header: dict, metadata: dict | None = None) -> CheckpointInfo:
+    """From a parsed header (name -> entry) or a `LoraFile.tensors` (name -> TensorInfo),
+    and the file's `__metadata__` (its `modelspec.*` is a hint the weights must confirm)."""
     keys = list(header)
     bare = [k[len(UNET):] if k.startswith(UNET) else k for k in keys]
     unet = any(k.startswith(UNET) for k in keys) or any(
@@ -142,11 +173,18 @@ def from_header(header: dict) -> CheckpointInfo:
     lora = any(m in k for k in keys for m in LORA_MARKERS)
     kind = _kind(keys, lora, unet or family in OTHER_IDS, text_encoder, vae)
     unet = unet and kind == "model"
+    fp8s = Counter(d for d in map(_dtype, header.values()) if d.startswith("F8"))
+    fp8 = fp8s.most_common(1)[0][0] if fp8s else ""
+    title, meta_v = _modelspec(metadata or {}, family)
+    v_source = "`v_pred` key" if "v_pred" in header else \
+        "modelspec.prediction_type" if meta_v else ""
     return CheckpointInfo(family, reason, unet and not lora, text_encoder and not lora,
-                          vae and not lora, v_prediction="v_pred" in header,
+                          vae and not lora, v_prediction=bool(v_source),
                           zero_terminal_snr="ztsnr" in header, in_channels=in_channels,
                           lora=lora, kind=kind, context_dim=context_dim,
-                          model_channels=model_channels, text_width=text_width)
+                          model_channels=model_channels, text_width=text_width, fp8=fp8,
+                          fp8_scaled=fp8 != "" and any(FP8_SCALE_KEYS.search(k) for k in keys),
+                          title=title, v_source=v_source)
 
 
 def _kind(keys: list[str], lora: bool, unet: bool, text_encoder: bool, vae: bool) -> str:

@@ -61,8 +61,7 @@ def check_base_model(path: Path | None, family: str = "auto", vae: str = "") -> 
     result = _check_base_model(path, vae=vae, v_prediction=True)
     text = localized(result.message)
     if result.ok and result.v_prediction:
-        text += "\n" + _("v-prediction model (its `v_pred` key): trained with "
-                         "model.v_prediction = true")
+        text += "\n" + _("v-prediction model: trained with model.v_prediction = true")
     detected = _("detected from {source}").format(source=localized(result.source)) \
         if result.family else ""
     if family in ("", "auto", None):

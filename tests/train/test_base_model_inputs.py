@@ -190,3 +190,87 @@ def test_diffusers_folders_with_parts_missing_or_given_by_a_part(tiny_model, tmp
         f"{partial}: the diffusers SD1.5 model has no vae/, tokenizer/: a partial download?")
     assert _preflight(tmp_path, partial) == [f"{result.message} (model.base)"]
     assert "has no tokenizer/" in check_base_model(partial, vae="sd-vae.safetensors").message
+
+
+def _extra_keys(tensors):
+    """What original-layout checkpoints carry beside the weights: the DDPM schedule, EMA
+    copies (dots dropped, as the SD1.5 release has them) and textual-inversion leftovers."""
+    ema = {"model_ema." + k[len("model.diffusion_model."):].replace(".", ""): v
+           for k, v in list(tensors.items())[:50] if k.startswith("model.diffusion_model.")}
+    return {**tensors, **ema, "model_ema.decay": (), "model_ema.num_updates": (),
+            "alphas_cumprod": (1000,), "alphas_cumprod_prev": (1000,), "betas": (1000,),
+            "embedding_manager.embedder.transformer.text_model.embeddings.token_embedding"
+            ".weight": (49408, 768)}
+
+
+def _scaled_fp8(tensors):
+    scales = {k.replace(".weight", ".scale_weight"): () for k in list(tensors)[:20]
+              if k.endswith(".weight")}
+    return {**tensors, **scales, "scaled_fp8": ()}
+
+
+PONY = {"modelspec.architecture": "stable-diffusion-xl-v1-base",
+        "modelspec.title": "Pony Diffusion V6 XL", "modelspec.prediction_type": "epsilon"}
+NOOB_V = {"modelspec.architecture": "stable-diffusion-xl-v1-base",
+          "modelspec.title": "NoobAI-XL V-Pred 1.0", "modelspec.prediction_type": "v"}
+
+# name: (family, transform, dtype, metadata, trainable, words, v-prediction)
+SHAPES = {
+    "sdxl fp8 e4m3 (Forge)": ("sdxl", None, "F8_E4M3", None, True,
+                              "Its weights are fp8 (F8_E4M3): they are widened", False),
+    "sd15 fp8 e5m2": ("sd15", None, "F8_E5M2", None, True, "so it trains", False),
+    "sdxl scaled fp8 (ComfyUI)": ("sdxl", _scaled_fp8, "F8_E4M3", None, False,
+                                  "a scaled fp8 checkpoint", False),
+    "sd15 with EMA, schedule and embedding_manager keys": ("sd15", _extra_keys, "F16", None,
+                                                          True, "✓ SD1.5 single-file", False),
+    "sdxl with a schedule": ("sdxl", lambda t: {**t, "alphas_cumprod": (1000,)}, "F16",
+                             None, True, "✓ SDXL single-file", False),
+    "Pony with modelspec": ("sdxl", None, "F16", PONY, True,
+                            "✓ SDXL single-file checkpoint: Pony Diffusion V6 XL (its "
+                            "modelspec.title)", False),
+    "SD1.5 weights with Pony's modelspec": ("sd15", None, "F16", PONY, True,
+                                            "✓ SD1.5 single-file checkpoint", False),
+    "NoobAI v-pred by modelspec only": ("sdxl", None, "BF16", NOOB_V, True,
+                                        "v-prediction (its modelspec.prediction_type)", True),
+    "SD1.5 weights claiming v by an SDXL modelspec": ("sd15", None, "F16", NOOB_V, True,
+                                                      "✓ SD1.5 single-file", False),
+}
+
+
+@pytest.mark.parametrize("case", SHAPES)
+def test_fp8_extra_keys_and_modelspec_on_full_size_headers(tmp_path, case):
+    family, change, dtype, metadata, trainable, words, v_pred = SHAPES[case]
+    tensors = change(layout(family)) if change else layout(family)
+    path = write_sparse(tmp_path / "model.safetensors", tensors, dtype, metadata)
+    result = check_base_model(path)
+    assert result.ok is trainable and result.family == family, result
+    assert words in result.message, result.message
+    assert result.v_prediction is v_pred
+    if metadata and family == "sd15":
+        assert "Pony" not in result.message and "NoobAI" not in result.message
+    problems = _preflight(tmp_path, path, v_prediction=v_pred)
+    assert problems == ([] if trainable else [f"{result.message} (model.base)"])
+    if v_pred:
+        assert "its modelspec.prediction_type" in " ".join(_preflight(tmp_path, path))
+
+
+def test_an_fp8_checkpoint_with_extra_keys_loads_widened_on_the_tiny_model(tiny_model,
+                                                                          tmp_path):
+    """fp8 weights load widened to float32 (exactly the fp8-rounded values); the schedule,
+    EMA and embedding_manager keys beside them are left alone."""
+    import torch
+    from ldm_checkpoint import save_ldm_checkpoint
+    from safetensors.torch import load_file, save_file
+
+    from loratui.train.models import load_components
+
+    plain = load_file(save_ldm_checkpoint(tiny_model, tmp_path / "tiny.safetensors"))
+    fp8 = {k: v.to(torch.float8_e4m3fn) if v.dim() > 1 else v for k, v in plain.items()}
+    fp8.update({"alphas_cumprod": torch.ones(1000), "model_ema.decay": torch.tensor(0.9999),
+                "embedding_manager.embedder.x": torch.zeros(2, 3)})
+    save_file(fp8, tmp_path / "tiny_fp8.safetensors")
+    parts = load_components(tmp_path / "tiny_fp8.safetensors", config_dir=tiny_model)
+    conv_in = plain["model.diffusion_model.input_blocks.0.0.weight"]
+    assert parts.unet.conv_in.weight.dtype == torch.float32
+    assert torch.equal(parts.unet.conv_in.weight, conv_in.to(torch.float8_e4m3fn).float())
+    assert not torch.equal(parts.unet.conv_in.weight, conv_in)     # rounded: really fp8

@@ -2,9 +2,11 @@
 configs only.
 
 A diffusers folder is judged by `model_index.json` and `unet/config.json`
-(`cross_attention_dim` 768 = SD1.x, 1024 = SD2.x, 2048 with added embeddings = SDXL);
-a single `.safetensors` checkpoint by its tensor names (`loratui.lora.reader`).
-Pickle checkpoints are named as such and never opened. Never raises.
+(`cross_attention_dim` 768 = SD1.x, 1024 = SD2.x, 2048 with added embeddings = SDXL) and
+the parts its family needs; a single `.safetensors` checkpoint by its header
+(`loratui.checkpoint`: names, a few shapes, dtypes, modelspec metadata). Pickle checkpoints
+are named as such and never opened. Never raises. `check_base_model` is the one verdict:
+the Start step, the trainer's pre-flight and the family detection all take it.
 
 `weights_problem` is the safetensors-only gate the trainer's pre-flight uses: every weight
 file that would be loaded must be a real safetensors file (its header read and checked),
@@ -25,8 +27,10 @@ from loratui.i18n import N_, message_of
 from loratui.i18n import Message as M
 from loratui.modelfolder import folder_family_source, native_resolution, read_json
 
-__all__ = ["BaseModelCheck", "check_base_model", "folder_family_source", "native_resolution",
-           "not_a_base_model", "single_file_problem", "weights_problem"]
+__all__ = ["BaseModelCheck", "check_base_model", "folder_family_source", "layout_problem",
+           "missing_parts", "native_resolution", "no_model_index", "not_a_base_model",
+           "pickle_problem", "single_file_problem", "weight_variant", "weights_problem",
+           "windows_path_problem"]
 
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
 
@@ -37,7 +41,7 @@ class BaseModelCheck:
     family: str | None
     message: str
     source: str = ""  # what the family was read from ("model_index.json", "tensor names")
-    v_prediction: bool = False  # a single file's `v_pred` marker key
+    v_prediction: bool = False  # a single file's `v_pred` key or modelspec.prediction_type
 
 
 # The diffusers components whose weights training loads, and their file names.
@@ -294,15 +298,17 @@ def no_model_index(folder: Path) -> str:
 
 
 def missing_parts(folder: Path, family: str | None, *, vae: str = "") -> str | None:
-    """The subfolders a diffusers model of `family` needs that `folder` lacks (vae/ is not
-    needed with model.vae set); None when none is missing or the family is not trained."""
+    """The weight and scheduler subfolders a diffusers model of `family` needs that `folder`
+    lacks (vae/ is not needed with model.vae set); None when none is missing or the family
+    is not trained."""
     from loratui import families
 
     if family not in families.ids():
         return None
     fam = families.get(family)
+    # (a missing tokenizer/ is the pre-flight's tokenizer check's, with its own fix)
     needed = ["unet", *([] if vae else ["vae"]), "scheduler",
-              *(part for slot in fam.text_encoders for part in (slot.attr, slot.tokenizer))]
+              *(slot.attr for slot in fam.text_encoders)]
     missing = [f"{part}/" for part in needed if not (folder / part).is_dir()]
     if not missing:
         return None

@@ -184,12 +184,12 @@ def test_diffusers_folders_with_parts_missing_or_given_by_a_part(tiny_model, tmp
 
     partial = _copy(tiny_model, tmp_path / "partial")
     shutil.rmtree(partial / "vae")
-    shutil.rmtree(partial / "tokenizer")
+    shutil.rmtree(partial / "text_encoder")
     result = check_base_model(partial)
     assert result.ok is False and result.message.startswith(
-        f"{partial}: the diffusers SD1.5 model has no vae/, tokenizer/: a partial download?")
+        f"{partial}: the diffusers SD1.5 model has no vae/, text_encoder/: a partial download?")
     assert _preflight(tmp_path, partial) == [f"{result.message} (model.base)"]
-    assert "has no tokenizer/" in check_base_model(partial, vae="sd-vae.safetensors").message
+    assert "has no text_encoder/:" in check_base_model(partial, vae="sd-vae.safetensors").message
 
 
 def _extra_keys(tensors):

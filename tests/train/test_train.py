@@ -213,16 +213,15 @@ def test_resume_from_an_epoch_checkpoint_after_a_failure_drops_lost_steps(cfg_fa
 
 def test_unusable_model_or_dataset_ends_the_run_as_failed_with_the_reason(cfg_factory,
                                                                           tmp_path):
-    from loratui.runs import RunFolder
-    from loratui.train import train
-
     import shutil
 
+    from loratui.runs import RunFolder
+    from loratui.train import train
     from loratui.train.safety import PreflightError
 
     not_a_model = tmp_path / "not_a_model"
     not_a_model.mkdir()
-    with pytest.raises(PreflightError, match="model_index.json"):  # stopped before a run
+    with pytest.raises(PreflightError, match=r"model_index\.json"):  # stopped before a run
         train(cfg_factory(model={"base": str(not_a_model)}), log_to_stderr=False)
     broken = tmp_path / "broken"
     shutil.copytree(cfg_factory().model.base, broken)

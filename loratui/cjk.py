@@ -28,7 +28,7 @@ def cells(text: str) -> int:
     return len(text) if text.isascii() else len(text) + count_cjk(text)
 
 
-# CJK punctuation that never starts a line (it stays on the line before, one column over).
+# CJK punctuation that never starts a line (the character before it moves down with it).
 NO_LINE_START = "，。、；：？！）》」』】”’"
 NO_LINE_END = "（《「『【“‘"
 
@@ -56,19 +56,32 @@ def wrap(text: str, width: int) -> list[str]:
     if word:
         units.append((sep, word))
     lines: list[str] = []
-    line, used = "", 0      # the line so far and its columns
+    line: list[tuple[str, str]] = []   # the line's (separator, piece) so far
+    used = 0                           # and its columns
     for sep, piece in _glue_openers(units):
         size = cells(piece)
-        if not line:
-            line, used = piece, size
-        elif used + len(sep) + size <= width or piece in NO_LINE_START:
-            line, used = line + sep + piece, used + len(sep) + size
+        if line and used + len(sep) + size > width:
+            # a closing mark that would start the next line takes the piece before it
+            # along (the line ends short instead of running past the width)
+            carried = [(sep, piece)]
+            while carried[0][1] in NO_LINE_START and len(line) > 1:
+                carried.insert(0, line.pop())
+            if carried[0][1] in NO_LINE_START:   # one piece and its marks: no break here
+                line += carried
+            else:
+                lines.append(_joined(line))
+                line = [("", carried[0][1]), *carried[1:]]
+            used = cells(_joined(line))
         else:
-            lines.append(line)
-            line, used = piece, size
+            line.append((sep if line else "", piece))
+            used += len(line[-1][0]) + size
     if line:
-        lines.append(line)
+        lines.append(_joined(line))
     return lines
+
+
+def _joined(pieces: list[tuple[str, str]]) -> str:
+    return "".join(sep + piece for sep, piece in pieces)
 
 
 def _glue_openers(units: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -21,7 +21,7 @@ _GAP = LazyRe(r"\S( {2,})(?=\S)")                 # the first run of 2+ spaces
 _LABEL = LazyRe(r"( *)([A-Za-z][\w/-]{0,15}: )(?=\S)")      # "help: ", "fix: "
 _WORDS = LazyRe(r"(\s*)(\[[^\]\n]{1,24}\]\S*|\S+)")    # "[P3, P4, D10]" is one word
 _SHELL_WORDS = LazyRe(r"""(?:[^\s"']+|"[^"]*"|'[^']*')+""")
-COMMANDS = ("loratui ", "accelerate ", "python ", "python3 ", "$ ", "RUN=", "pip ")
+COMMANDS = ("loratui ", "accelerate launch ", "accelerate config", "accelerate env", "python ", "python3 ", "$ ", "RUN=", "pip ")
 MIN_ROOM = 24    # a column narrower than this wraps under the line's indent instead
 
 

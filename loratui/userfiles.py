@@ -224,7 +224,9 @@ def dumps_json(obj: Any, **kw: Any) -> str:
     """Strict JSON of `obj` (see `json_safe`) for output a program reads."""
     import json
 
-    return json.dumps(json_safe(obj), ensure_ascii=False, allow_nan=False, **kw)
+    from loratui.outstream import unicode_output
+
+    return json.dumps(json_safe(obj), ensure_ascii=not unicode_output(), allow_nan=False, **kw)
 
 
 def keep_backup(path: Any) -> Any:

@@ -15,6 +15,7 @@ import sys
 
 from loratui import __version__
 from loratui.i18n import LANGS, N_, _, set_language
+from loratui.outstream import prepare_streams
 
 # Subcommand modules, in the order `--help` lists them. Each defines register(subparsers).
 COMMAND_MODULES = (
@@ -231,7 +232,9 @@ def take_lang(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
+    prepare_streams()
     argv = take_lang(argv)
+    _language_the_terminal_shows()
     translate_argparse()
     if argv in (["--help"], ["-h"]):
         build_parser(summary=True).parse_args(argv)  # prints the command list, exits
@@ -242,7 +245,6 @@ def main(argv: list[str] | None = None) -> int:
         from loratui.cli.wizard_cmd import run_wizard
 
         return run_wizard()
-    _printable_streams()
     try:
         return int(run(args) or 0)
     except KeyboardInterrupt:
@@ -258,13 +260,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _printable_streams() -> None:
-    """A file name with bytes that are not UTF-8 is printed escaped, never as raw bytes
-    that break a JSON reader or the terminal."""
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)   # absent on a test's StringIO
-        if reconfigure is not None:
-            reconfigure(errors="backslashreplace")
+def _language_the_terminal_shows() -> None:
+    """English, with a note, when Chinese was asked for but stdout or stderr cannot show it
+    (a server's `LANG=C`, `PYTHONIOENCODING=ascii`): `\\u6587` escapes are no message."""
+    from loratui.i18n import language
+    from loratui.outstream import PROBE, can_show
+
+    if language() == "zh" and not (can_show(PROBE, sys.stdout) and can_show(PROBE, sys.stderr)):
+        set_language("en")
+        encoding = getattr(sys.stdout, "encoding", None) or "?"
+        # English on purpose: the terminal cannot show this note's translation
+        print(f"loratui: this terminal's encoding ({encoding}) cannot show Chinese, so "
+              "messages are in English; use a UTF-8 locale (LANG=C.UTF-8) or "
+              "PYTHONIOENCODING=utf-8 to see Chinese",
+              file=sys.stderr)
 
 
 def unexpected_message(exc: BaseException) -> str:

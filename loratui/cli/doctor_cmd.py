@@ -222,7 +222,10 @@ def _list_rules(catalog, fmt: str) -> int:
     if fmt == "json":
         import json
 
-        print(json.dumps([r.to_dict() for r in catalog.rules], indent=2, ensure_ascii=False))
+        from loratui.outstream import unicode_output
+
+        print(json.dumps([r.to_dict() for r in catalog.rules], indent=2,
+                         ensure_ascii=not unicode_output()))
         return 0
     from loratui.cjk import cells
     from loratui.cli import terminal_width
@@ -279,10 +282,11 @@ def run_rule(args) -> int:
         import json
 
         from loratui.doctor.engine import family_thresholds
+        from loratui.outstream import unicode_output
 
         # family id -> the thresholds its [doctor] table changes, as the text shows them
         print(json.dumps([{**r.to_dict(), "family_thresholds": family_thresholds(r)}
-                          for r in rules], indent=2, ensure_ascii=False))
+                          for r in rules], indent=2, ensure_ascii=not unicode_output()))
         return 0
     from loratui.cli import terminal_width
     from loratui.doctor.explain import explain_rule

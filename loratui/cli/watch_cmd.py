@@ -101,7 +101,9 @@ def _once(source, *, as_json: bool, notifier) -> int:
     if as_json:
         import json
 
-        print(json.dumps(_plain(snap), indent=2, ensure_ascii=False))
+        from loratui.outstream import unicode_output
+
+        print(json.dumps(_plain(snap), indent=2, ensure_ascii=not unicode_output()))
     else:
         from rich.console import Console
 

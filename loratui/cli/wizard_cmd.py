@@ -34,9 +34,45 @@ def _run(args) -> int:
     return run_wizard(Path(args.project), run_dir=args.run_dir)
 
 
+def not_a_terminal() -> str | None:
+    """The message to exit with when stdin, stdout or stderr is not a terminal (the wizard
+    reads keys from stdin and draws on stderr; its summary goes to stdout), else None.
+    Textual would otherwise draw into the pipe and wait for keys that never come."""
+    import sys
+
+    names = [name for name, stream in (("stdin", sys.__stdin__), ("stdout", sys.__stdout__),
+                                       ("stderr", sys.__stderr__))
+             if stream is None or not stream.isatty()]
+    if not names:
+        return None
+    from loratui.i18n import ngettext
+
+    return ngettext(
+        "loratui: the wizard needs an interactive terminal, but its {streams} is a pipe, "
+        "a file or /dev/null; run it in a terminal (over ssh: ssh -t HOST loratui) or use "
+        "a command that needs none: loratui doctor, loratui train, loratui demo --headless "
+        "(see loratui --help)",
+        "loratui: the wizard needs an interactive terminal, but its {streams} are pipes, "
+        "files or /dev/null; run it in a terminal (over ssh: ssh -t HOST loratui) or use "
+        "a command that needs none: loratui doctor, loratui train, loratui demo --headless "
+        "(see loratui --help)", len(names)).format(streams=", ".join(names))
+
+
+def require_terminal() -> None:
+    """Exit 2 with `not_a_terminal()`'s message when the wizard cannot run here."""
+    import sys
+
+    message = not_a_terminal()
+    if message is not None:
+        print(message, file=sys.stderr)
+        raise SystemExit(2)
+
+
 def run_wizard(project: Path | None = None, *, run_dir: str | None = None,
                step: str = "start") -> int:
     from pathlib import Path
+
+    require_terminal()
 
     from loratui.ui.app import create_app
     from loratui.ui.widgets.sample_view import detect_graphics
@@ -59,6 +95,7 @@ def run_demo_wizard(folder: str | Path, family: str = "sd15") -> int:
     import sys
     from pathlib import Path
 
+    require_terminal()    # before the demo project is built
     root = Path(folder).expanduser().resolve()
     if not (root / "loratui.toml").is_file():
         from loratui.demo import DEMO_STEPS, run_demo

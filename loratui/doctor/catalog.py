@@ -49,7 +49,7 @@ TEXT_FIELDS = ("title", "message", "fix", "explain")
 
 class Rule:
     __slots__ = ("_texts", "_translation", "code", "fallback", "file", "inputs", "kinds",
-                 "lang", "module", "name", "needles", "predicate", "refs", "regex",
+                 "lang", "module", "name", "needles", "predicate", "quiet", "refs", "regex",
                  "severity", "supersedes", "thresholds")
 
     def __init__(self, data: dict[str, Any], module: str, file: str) -> None:
@@ -75,6 +75,9 @@ class Rule:
         self.supersedes: tuple[str, ...] = tuple(data.get("supersedes", ()))
         # A fallback rule is dropped when another error/warning was found in the same file.
         self.fallback: bool = bool(data.get("fallback", False))
+        # A quiet fault does not stop a run (the LoRA just learns nothing): a run that saved
+        # its LoRA is no evidence against it, so it stays a warning there.
+        self.quiet: bool = bool(data.get("quiet", False))
         self.file = file
         # The `[rule.<lang>]` texts of the language the catalog was loaded in, if any.
         self._translation: bytes | dict[str, str] = {}
@@ -126,7 +129,7 @@ class Rule:
             "predicate": self.predicate, "thresholds": self.thresholds, "kinds": list(self.kinds),
             "message": self.message, "fix": self.fix, "explain": self.explain,
             "supersedes": list(self.supersedes), "fallback": self.fallback,
-            "file": self.file,
+            "quiet": self.quiet, "file": self.file,
             **({self.lang: dict(self.translation)} if self.lang else {}),
         }
 

@@ -355,6 +355,8 @@ def _to_diagnostic(rule: Rule, th: dict[str, Any], inp: Input, hit: Hit) -> Diag
     refs = hit.refs if hit.refs is not None else rule.refs
     severity = hit.severity or rule.severity
     cap = getattr(inp, "severity_cap", None)
+    if cap == "info" and rule.quiet:
+        cap = "warning"
     if cap is not None and SEVERITY_RANK.get(severity, 0) > SEVERITY_RANK[cap]:
         severity = cap
     if not local:

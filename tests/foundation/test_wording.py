@@ -266,6 +266,10 @@ def test_fit_wraps_under_the_text_and_keeps_commands_pasteable():
     coloured = "    \x1b[2m" + "word " * 20 + "\x1b[0m"
     assert all(visible(ln) <= 40 for ln in fit(coloured, 40).splitlines())
     assert fit("/a/very/long/path/" * 6, 40) == "/a/very/long/path/" * 6    # one word: whole
+    # a sentence that opens with a tool's name is prose, not a command to keep pasteable
+    prose = "    accelerate refused bf16: the log runs on Apple's MPS device, so it stops"
+    assert fit_line(prose, 60) == ["    accelerate refused bf16: the log runs on Apple's MPS",
+                                   "    device, so it stops"]
 
 
 def _piped(cwd: Path, *args: str, columns: str | None = None) -> str:

@@ -911,3 +911,18 @@ def blank_caption_extension(inp, ctx, rule, th):
     if data_dir is not None and os.path.isdir(data_dir):
         return  # the dataset is here: DS106 compares the caption files themselves
     yield Hit({}, key="caption_extension")
+
+
+CAPTION_EXT_RE = re.compile(r"[A-Za-z0-9_-]{1,12}")
+SD_SCRIPTS_KINDS = ("cmdline", "kohya-json", "sdscripts-toml", "dataset-toml")
+
+
+@predicate("caption_extension_without_dot")
+def caption_extension_without_dot(inp, ctx, rule, th):
+    """`txt` for `.txt`: sd-scripts appends the extension to the stem as written."""
+    f = inp.facts
+    if f.kind not in SD_SCRIPTS_KINDS or f.origin("caption_extension") != "user":
+        return  # ai-toolkit and loratui add the dot themselves
+    ext = str(f.values.get("caption_extension") or "").strip()
+    if ext and not ext.startswith(".") and CAPTION_EXT_RE.fullmatch(ext):
+        yield Hit({"ext": ext}, key="caption_extension", edits={"caption_extension": "." + ext})

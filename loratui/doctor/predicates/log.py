@@ -88,8 +88,31 @@ def log_loss_nan(inp, ctx, rule, th):
     where = Text(N_(" from step {step} of {total}"), step=step.group(1),
                  total=step.group(2)) if step else ""
     value = "inf" if re.search(r"loss\s*[=:]\s*inf\b", m.group(0)) else "NaN"
-    yield Hit({**_vars(m, first.text, len(hits)), "where": where, "value": value},
-              line=first.line)
+    later = _finite_loss_after(inp.data, first.pos)
+    if later is None:
+        verdict, severity = Text(N_("the LoRA saved after this point is broken")), None
+    else:
+        verdict = Text(N_("a later update shows a finite loss again ({later}), so the "
+                          "trainer skipped those steps; check the samples of the checkpoints "
+                          "saved in between"), later=later)
+        severity = "warning"
+    yield Hit({**_vars(m, first.text, len(hits)), "where": where, "value": value,
+               "verdict": verdict}, line=first.line, severity=severity)
+
+
+FINITE_LOSS_RE = re.compile(r"\b(?:avr_)?loss\s*[=:]\s*(\d+(?:\.\d+)?(?:e-?\d+)?)\b")
+
+
+def _finite_loss_after(log, pos: int) -> str | None:
+    """The log's last loss reading when it is finite and comes after file offset `pos` (a
+    NaN); None when the loss stays NaN (NaN weights make every later loss NaN)."""
+    last = log.last_segment_with(("loss=", "loss: "))
+    if last is None or last[0] <= log.to_view_pos(pos):
+        return None
+    if re.search(r"\bloss\s*[=:]\s*(?:nan|inf)\b", last[1], re.I):
+        return None
+    found = FINITE_LOSS_RE.findall(last[1])
+    return f"loss={found[-1]}" if found else None
 
 
 @predicate("log_bitsandbytes")
@@ -229,7 +252,12 @@ def log_captions_not_found(inp, ctx, rule, th):
         if reg and found and _norm_dir(found.group(1)).startswith(reg):
             continue  # regularisation images: no captions is the normal case
         ext = cmd.get("caption_extension") if cmd is not None else None
-        if ext and cmd.origin("caption_extension") == "user":
+        if ext and cmd.origin("caption_extension") == "user" and not str(ext).startswith("."):
+            why = Text(N_("caption_extension `{ext}` has no dot, so sd-scripts looks for "
+                          "`<image name>{ext}` and finds no caption"), ext=ext)
+            yield Hit({**_vars(m, line.text, 1), "why": why}, line=line.line,
+                      refs=["C01", "P5"])
+        elif ext and cmd.origin("caption_extension") == "user":
             why = Text(N_("no `{ext}` file sits beside them, so only the folder's class token "
                           "is their caption"), ext=ext)
             yield Hit({**_vars(m, line.text, 1), "why": why}, line=line.line, refs=["P5"])
@@ -456,6 +484,9 @@ def log_gtx16_nan(inp, ctx, rule, th):
     yield Hit({"card": card, "text": nan.text[:160]}, line=nan.line)
 
 
+XFORMERS_CALLED = ("No operator found for `memory_efficient_attention", "No such operator xformers::")
+
+
 @predicate("log_xformers")
 def log_xformers(inp, ctx, rule, th):
     """xformers missing or mismatched: an error when the run uses it (its command has
@@ -474,7 +505,12 @@ def log_xformers(inp, ctx, rule, th):
         used = True
     if "ImportError: No xformers" in first.text or "No xformers /" in first.text:
         used = True
+    # an attention call xformers could not serve: the run called it
+    if any(n in line.text for line, _m in hits for n in XFORMERS_CALLED):
+        used = True
     severity = None if used else "info"
+    if not used and cmd is None and tb is None and "requires torch==" in first.text:
+        severity = "warning"  # pip's own verdict on the install; no run shows the use
     if used and (tb is None or not _ended):
         from loratui.doctor.inputs.paste import settings_cap
 
@@ -593,3 +629,69 @@ def judge_slowdown(before: float, after: float, total, th: dict[str, Any]) -> di
         return {"before": f"{before:.2f}", "after": f"{after:.2f}",
                 "factor": f"{after / before:.0f}", "total": total}
     return None
+
+
+DATASET_CONFIG_SIGNS = ("Load dataset config from", "Loading dataset config from",
+                        "ignore subset with image_dir=", "[[datasets.subsets]]")
+
+
+@predicate("log_no_training_data")
+def log_no_training_data(inp, ctx, rule, th):
+    """No images: with a dataset config the subsets' image_dir names the image folder
+    itself, without one train_data_dir is the parent of `N_name` folders."""
+    hits = log_hits(inp, rule)
+    if not hits:
+        return
+    first, m = hits[0]
+    if any(inp.data.contains(n) for n in DATASET_CONFIG_SIGNS):
+        where = Text(N_("the dataset config's image_dir must name a folder that holds the "
+                        "images"))
+        fix = Text(N_("point each subset's image_dir at the folder with the images (the "
+                      "`10_name` folder itself) and check that it exists"))
+    else:
+        where = Text(N_("train_data_dir must be the parent of `N_name` folders"))
+        fix = Text(N_("point train_data_dir at the folder that contains `10_name`, not at "
+                      "`10_name` itself"))
+    yield Hit({**_vars(m, first.text, len(hits)), "where": where, "fix_hint": fix},
+              line=first.line)
+
+
+MPS_SIGNS = ("Apple MPS", "(not 'mps')", "on MPS", "mps backend", "MPS backend", "device: mps",
+             "device='mps'", "Apple M1", "Apple M2", "Apple M3", "Apple M4")
+
+
+@predicate("log_bf16_refused")
+def log_bf16_refused(inp, ctx, rule, th):
+    """accelerate refused bf16: on the Apple MPS device when the log shows one, otherwise
+    a CUDA card older than Ampere."""
+    hits = log_hits(inp, rule)
+    if not hits:
+        return
+    first, m = hits[0]
+    if any(inp.data.contains(n) for n in MPS_SIGNS):
+        why = Text(N_("the log runs on Apple's MPS device, where accelerate does not run bf16 "
+                      "mixed precision"))
+        fix = Text(N_("set mixed_precision to no (or fp16 on a recent torch) and "
+                      "save_precision to fp16 or float on Apple Silicon"))
+    else:
+        why = Text(N_("this GPU has no bf16 (it needs an RTX 30xx / A100 or newer; Colab's "
+                      "T4 and V100 have none)"))
+        fix = Text(N_("set mixed_precision and save_precision to fp16 (with no_half_vae for "
+                      "SDXL), or train on an Ampere or newer GPU"))
+    yield Hit({**_vars(m, first.text, len(hits)), "why": why, "fix_hint": fix},
+              line=first.line)
+
+
+FORGE_LORA_SIGNS = ("sd_forge_lora", "network_on_disk", "[LORA]")
+
+
+@predicate("log_forge_missing_lora")
+def log_forge_missing_lora(inp, ctx, rule, th):
+    """Forge's LoRA extension failing on the file name of a LoRA it did not find: only
+    when the log shows that extension (the same AttributeError elsewhere is another bug)."""
+    if not any(inp.data.contains(n) for n in FORGE_LORA_SIGNS):
+        return
+    hits = log_hits(inp, rule)
+    if hits:
+        first, m = hits[0]
+        yield Hit(_vars(m, first.text, len(hits)), line=first.line)

@@ -12,6 +12,12 @@ from full_size_checkpoints import layout, write_sparse
 
 from loratui.basemodel import check_base_model
 
+
+@pytest.fixture(autouse=True)
+def _english(clean_language):
+    """The messages are asserted in English, whatever language an earlier test left set."""
+
+
 TO_K = "down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight"
 
 

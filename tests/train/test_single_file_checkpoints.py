@@ -15,6 +15,12 @@ from full_size_checkpoints import layout, without, write_sparse
 from loratui import families
 from loratui.basemodel import check_base_model
 
+
+@pytest.fixture(autouse=True)
+def _english(clean_language):
+    """The messages are asserted in English, whatever language an earlier test left set."""
+
+
 LDM_TE = "cond_stage_model.transformer.text_model."
 
 
@@ -218,10 +224,8 @@ def test_a_tiny_single_file_is_refused_alike_by_the_check_and_the_trainer(
     from train_helpers import cli
 
     from loratui.config import save_config
-    from loratui.i18n import set_language
     from loratui.train.models import ModelLoadError, load_components
 
-    set_language("en")
     sd15 = save_ldm_checkpoint(tiny_model, tmp_path / "tiny sd15.safetensors")
     sdxl = save_sgm_checkpoint(tiny_sdxl_model, tmp_path / "tinyXL.safetensors")
     for path, family, width in ((sd15, "SD1.5", "32, not 768"), (sdxl, "SDXL", "80, not 2048")):

@@ -28,7 +28,14 @@ def _needles(rule) -> tuple[str, ...]:
     return rule.needles or tuple(rule.regex)
 
 
+# rich's logging handler prints each record's level in a padded column and its source in a
+# right-hand one: neither is part of the message a finding quotes
+RICH_LEVEL_RE = re.compile(r"^\s*(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\s{2,}(?=\S)")
+RICH_SOURCE_RE = re.compile(r"\s{2,}[\w.-]+\.py:\d+\s*$")
+
+
 def _vars(m: re.Match | None, text: str, count: int) -> dict:
+    text = RICH_SOURCE_RE.sub("", RICH_LEVEL_RE.sub("", text))
     out = {"count": count, "text": text if len(text) <= 160 else text[:157] + "…"}
     if m is not None:
         groups = [g for g in m.groups() if g is not None]

@@ -86,8 +86,11 @@ def summarize(lora: LoraFile, *, stats: bool = True, per_module: bool = False
     return out
 
 
+MAX_TAG_JSON = 16 * 1024 * 1024   # kohya's for 10,000 captioned images is a few MB
+
+
 def _top_tags(raw: str | None, n: int = 10) -> list[tuple[str, int]]:
-    if not raw:
+    if not raw or len(raw) > MAX_TAG_JSON:     # a crafted one would cost seconds and GBs
         return []
     import json
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from loratui.i18n import N_, localized, message_of
 from loratui.i18n import Message as M
+from loratui.userfiles import shown
 
 MIN_FREE_BYTES = 64 * 1024 * 1024
 
@@ -147,7 +148,11 @@ def preflight(cfg) -> list[str]:
         if key == "dataset.dir" and not value:
             problems.append(M(N_("dataset.dir is empty: set it to your images folder")))
         elif value and not Path(value).expanduser().is_dir():
-            problems.append(M(N_("{path}: folder not found ({key})"), path=str(value), key=key))
+            folder = Path(value).expanduser()
+            problems.append(M(N_("{path}: a file, not a folder ({key}): give the folder that "
+                                 "holds the images") if folder.exists() else
+                              N_("{path}: folder not found ({key})"),
+                              path=shown(value), key=key))
     out_problem = check_writable(cfg.output.dir)
     if out_problem:
         problems.append(out_problem)

@@ -52,11 +52,15 @@ def follow_umask(paths) -> None:
 
 
 def atomic_write(path: Path | str, write: Callable[[BinaryIO], object], *,
-                 fsync: bool = True, suffix: str = ".tmp") -> Path:
+                 fsync: bool = True, suffix: str = ".tmp", through_links: bool = True) -> Path:
     """Call `write(fh)` on a temp file beside `path`, then rename it over `path`.
 
-    `suffix`: the temp file's ending (an image writer may infer the format from it)."""
-    path = Path(path)
+    `suffix`: the temp file's ending (an image writer may infer the format from it).
+    A symbolic link is written through: its target gets the new contents and the link
+    stays a link (a `loratui.toml` linked from a dotfiles repository keeps pointing there).
+    `through_links=False` replaces the link itself: for files in a folder loratui owns (a
+    prepared copy), where a link must never lead a write back into the user's source."""
+    path = _through_links(Path(path)) if through_links else Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = file_mode(path)
     try:
@@ -82,6 +86,19 @@ def atomic_write(path: Path | str, write: Callable[[BinaryIO], object], *,
     return path
 
 
+def _through_links(path: Path) -> Path:
+    """The file a write to `path` should replace: `path` itself, or the file its chain of
+    links ends at (created there when the last link dangles). A loop is an OSError."""
+    if not path.is_symlink():
+        return path
+    try:
+        return Path(os.path.realpath(path, strict=True))
+    except FileNotFoundError:     # dangling: write where the link points
+        return Path(os.path.realpath(path))
+    except OSError as exc:        # ELOOP
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+
+
 def _naming(exc: OSError, path: Path) -> OSError:
     """`exc` about the file the user asked for, not its hidden temporary twin (a full
     disk, a folder without write permission): messages name what the user knows."""
@@ -90,13 +107,17 @@ def _naming(exc: OSError, path: Path) -> OSError:
     return OSError(exc.errno, exc.strerror, str(path)).with_traceback(exc.__traceback__)
 
 
-def atomic_write_bytes(path: Path | str, data: bytes, *, fsync: bool = True) -> Path:
-    return atomic_write(path, lambda fh: fh.write(data), fsync=fsync)
+def atomic_write_bytes(path: Path | str, data: bytes, *, fsync: bool = True,
+                       through_links: bool = True) -> Path:
+    return atomic_write(path, lambda fh: fh.write(data), fsync=fsync,
+                        through_links=through_links)
 
 
-def atomic_write_text(path: Path | str, text: str, *, fsync: bool = True) -> Path:
+def atomic_write_text(path: Path | str, text: str, *, fsync: bool = True,
+                      through_links: bool = True) -> Path:
     """UTF-8, line endings exactly as in `text` (no translation on any OS)."""
-    return atomic_write_bytes(path, text.encode("utf-8"), fsync=fsync)
+    return atomic_write_bytes(path, text.encode("utf-8"), fsync=fsync,
+                              through_links=through_links)
 
 
 def atomic_copy(src: Path | str, dst: Path | str, *, fsync: bool = True) -> Path:

@@ -83,6 +83,17 @@ def decode_text(data: bytes, path: Any = "<text>") -> str:
             from None
 
 
+def encode_like(text: str, original: bytes) -> bytes:
+    """`text` (lines ending in `\\n`) as the bytes of a file written like `original`: the
+    same Unicode encoding and byte-order mark, and CRLF line ends where it had them, so
+    that a tool's edit of a Windows user's file changes only what it meant to change."""
+    codec, _name, bom_len = sniff_encoding(original)
+    head = original[bom_len:bom_len + 65536].decode(codec, errors="replace")
+    if "\r\n" in head:
+        text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    return original[:bom_len] + text.encode(codec)
+
+
 MAX_TEXT_FILE = 64 * 1024 * 1024    # no config or caption is larger
 
 
@@ -193,6 +204,14 @@ def shown(name: Any) -> str:
     return _escaped(text)
 
 
+def short_repr(value: Any, limit: int = 70) -> str:
+    """`repr(value)` cut to `limit` characters: a config value quoted in a message (a 10 MB
+    string must not become a 10 MB error line)."""
+    text = repr(value) if not isinstance(value, str) or len(value) <= 4 * limit \
+        else repr(value[:4 * limit])
+    return text[:limit] + "…" if len(text) > limit else text
+
+
 def one_line(text: str) -> str:
     """A message for one line: surrogates escaped, line breaks shown as `\\n`."""
     return _escaped(text)
@@ -234,10 +253,16 @@ def keep_backup(path: Any) -> Any:
     the copy's path. A backup never replaces an earlier one: the name is created
     exclusively, with `-2`, `-3` … added when that second already has one."""
     import shutil
+    import stat
     import time
     from pathlib import Path
 
     path = Path(path)
+    mode = os.stat(path).st_mode    # a pipe would stall the copy, a folder cannot be one
+    if not stat.S_ISREG(mode):
+        raise UserFileError(path, Message(N_("a folder, not a file") if stat.S_ISDIR(mode) else
+                                          N_("not a regular file (a device or a pipe)")),
+                            Message(N_("choose another name for the output")))
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     for n in range(1, 10_000):
         target = path.with_name(f"{path.name}.{stamp}{'' if n == 1 else f'-{n}'}.bak")

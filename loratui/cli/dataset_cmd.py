@@ -365,6 +365,11 @@ def _print_prepared(res, src: str, *, every: bool = False, first: int = 5) -> No
                              "skipped {n} broken source files ({why})", n)
         elif what == "failed":
             label = ngettext("failed  {n} file: {why}", "failed  {n} files: {why}", n)
+        elif str(getattr(why, "template", "")).startswith("cannot read"):
+            label = ngettext("{n} caption could not be read ({why}): the copy has no caption "
+                             "text from it",
+                             "{n} captions could not be read ({why}): the copies have no "
+                             "caption text from them", n)
         elif str(getattr(why, "template", "")).startswith("saved as"):
             label = ngettext("{n} caption {why}; the copies are UTF-8",
                              "{n} captions {why}; the copies are UTF-8", n)

@@ -9,9 +9,17 @@ from typing import Any
 import tomlkit
 from pydantic import ValidationError
 
-from loratui.atomic import atomic_write_text
+from loratui.atomic import atomic_write_bytes, atomic_write_text
 from loratui.i18n import N_, Message, _, localized
-from loratui.userfiles import SYNTAX_FIX, UserFileError, keep_backup, read_text, too_deep
+from loratui.userfiles import (
+    SYNTAX_FIX,
+    UserFileError,
+    encode_like,
+    keep_backup,
+    read_text,
+    short_repr,
+    too_deep,
+)
 
 from .model import RunConfig, field_docs
 
@@ -58,7 +66,7 @@ def describe_validation_error(path: Path | str, err: ValidationError) -> ConfigE
             problems.append(text)
             continue
         allowed = _allowed(key)
-        msg = Message(N_("`{key}` = {value}: {problem}"), key=key, value=repr(value),
+        msg = Message(N_("`{key}` = {value}: {problem}"), key=key, value=short_repr(value),
                       problem=text)
         problems.append(Message(N_("{problem} ({allowed})"), problem=msg, allowed=allowed)
                         if allowed else msg)
@@ -231,10 +239,17 @@ def save_config(cfg: RunConfig, path: Path | str) -> Path | None:
     path = Path(path)
     existing, backup = None, None
     if path.exists():
+        if not path.is_file():     # a folder, a pipe (copying it for a backup would hang)
+            read_text(path)        # raises the UserFileError that says what it is
         try:
             existing = read_text(path)
             parse_toml(existing, path)
         except UserFileError:
             existing, backup = None, keep_backup(path)
-    atomic_write_text(path, config_to_toml(cfg, existing))
+    text = config_to_toml(cfg, existing)
+    if existing is None:
+        atomic_write_text(path, text)
+    else:   # its encoding, BOM and line ends stay as the user's editor wrote them
+        atomic_write_bytes(path, encode_like(text.replace("\r\n", "\n"),
+                                             path.read_bytes()))
     return backup

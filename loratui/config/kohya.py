@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from loratui.i18n import N_, Message, message_of
+from loratui.userfiles import short_repr
 
 from .model import RunConfig
 
@@ -280,8 +281,7 @@ def _problem(key: str, value: Any, exc: Exception) -> Message:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
-    return text[:70] + "…" if len(text) > 70 else text
+    return short_repr(value)
 
 
 def _is_zero(v: Any) -> bool:

@@ -34,6 +34,9 @@ def _f(default: Any, description: str, *, unit: str = "", pitfalls: tuple[str, .
     return Field(default, description=description, json_schema_extra=extra, **kw)
 
 
+# output.name in UTF-8 bytes: room for `-000010.safetensors` and a backup's time stamp
+# within the 255 bytes most file systems allow a name
+MAX_NAME_BYTES = 180
 # accelerate's set_seed seeds numpy, whose seeds are 32-bit.
 MAX_SEED = 2**32 - 1
 
@@ -185,10 +188,26 @@ class TrainingSection(_Section):
 class OutputSection(_Section):
     dir: str = _f("runs", N_("Where run folders are created. Use an absolute path; it must exist or "
                   "be creatable and writable."), unit="path", pitfalls=("P34",))
-    name: str = _f("my_lora", N_("Output name: the run folder and the `.safetensors` file."),
+    name: str = _f("my_lora", N_("Output name: the run folder and the `.safetensors` file "
+                                     "(at most 180 bytes in UTF-8, about 60 Chinese "
+                                     "characters)."),
                    pattern=r"^[^/\\:*?\"<>|\x00-\x1f\x7f]+$", pitfalls=("P29",))
     save_precision: Precision = _f("fp16", N_("dtype of the exported LoRA tensors (`no` = fp32)."),
                                    pitfalls=("P29",))
+
+    @field_validator("name")
+    @classmethod
+    def _fits_a_file_name(cls, value: str) -> str:
+        """The name becomes `<name>-000010.safetensors` and `<name>.<time>.bak`: file
+        systems allow 255 bytes a name, and a run that trains for hours must not fail at
+        its export over the name."""
+        size = len(value.encode("utf-8", "surrogateescape"))
+        if size > MAX_NAME_BYTES:
+            raise ValueError(Message(N_("{n} bytes long: too long for a file name (at most "
+                                        "{limit} bytes in UTF-8, about {cjk} Chinese "
+                                        "characters)"), n=f"{size:,}", limit=MAX_NAME_BYTES,
+                                     cjk=MAX_NAME_BYTES // 3))
+        return value
 
 
 class SampleSection(_Section):

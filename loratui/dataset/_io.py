@@ -28,7 +28,8 @@ def atomic_save_image(image, path: Path | str, **save_kw) -> None:
         save_kw["format"] = Image.registered_extensions().get(path.suffix.lower())
     # The temp file ends in .tmp, not in the image's suffix: a partial file left by a kill -9
     # is never taken for an image (and `remove_stale_temps` cleans it up).
-    atomic_write(path, lambda fh: image.save(fh, **save_kw), fsync=False)
+    atomic_write(path, lambda fh: image.save(fh, **save_kw), fsync=False,
+                 through_links=False)     # images are written into loratui's own copy
 
 
 def remove_stale_temps(folder: Path | str, *, old_image_temps: bool = False) -> list[Path]:
@@ -84,5 +85,9 @@ class Backup:
         target = self.dir / path.relative_to(self.root)
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():
-            shutil.copy2(path, target)
+            try:
+                shutil.copy2(path, target)
+            except BaseException:    # a full disk: no half copy taken later for a backup
+                target.unlink(missing_ok=True)
+                raise
             self.saved.append(target)

@@ -4,7 +4,7 @@
 `loratui.dataset.scan` (headers only) and returns `ScanFacts`, the doctor's
 `DatasetFacts` filled from the `DatasetReport` (so the built-in DS101–DS116 rules keep
 working) plus `.report` for the scanner's own rules in `rules/dataset-scan.toml`
-(DS201–DS213), whose predicates are below. Imported only when a dataset is checked.
+(DS201–DS215), whose predicates are below. Imported only when a dataset is checked.
 """
 
 from __future__ import annotations

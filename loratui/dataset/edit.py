@@ -17,6 +17,7 @@ from loratui.i18n import N_, Message
 from . import captions as cap
 from ._io import Backup
 from .prepare import is_prepared_copy, written_by_prepare
+from .report import UNUSABLE_CAPTION
 from .scanner import ScanOptions, scan
 
 
@@ -58,6 +59,12 @@ def rewrite_captions(folder: Path | str, fn: Callable[[str], str], *,
         if Path(cap_rel).suffix.lower() != caption_extension.lower():
             result.skipped[cap_rel] = Message(N_("caption has another extension than {ext}"),
                                               ext=caption_extension)
+            continue
+        odd = UNUSABLE_CAPTION.intersection(rec.problems)
+        if odd:     # a folder, a pipe, a huge or unreadable file: never written over
+            result.skipped[cap_rel] = Message(N_("not a readable caption file ({problem}): "
+                                                 "see `loratui dataset scan`"),
+                                              problem=sorted(odd)[0])
             continue
         if rec.caption is None and "caption-not-utf8" in rec.problems:
             result.skipped[cap_rel] = Message(N_("not UTF-8: fix the encoding first (prepare "

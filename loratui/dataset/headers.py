@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 FIRST_READ = 4096         # enough for PNG/WebP/BMP/GIF headers and most JPEG ones
 HEAD_BYTES = 16384        # JPEG and PNG read on in steps of this when the header goes on
 TAIL_BYTES = 64
+MAX_JPEG_HEADER = 16 * 1024 * 1024   # real metadata (EXIF, XMP, ICC) is well under 1 MB
 
 # Formats trainers (sd-scripts, OneTrainer, ours) read. Extension -> detected format.
 TRAINABLE_EXTS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG",
@@ -42,13 +43,13 @@ class Header(Record):
     """What an image file's header says: format, size, mode, problems."""
 
     _fields = ("format", "width", "height", "mode", "bits", "has_alpha", "orientation", "animated",
-                 "truncated", "error", "size", "head_crc", "notes")
+                 "truncated", "error", "size", "head_crc", "notes", "frames")
     __slots__ = _fields
 
     def __init__(self, format: str = "", width: int = 0, height: int = 0, mode: str = "",
                  bits: int = 8, has_alpha: bool = False, orientation: int = 1,
                  animated: bool = False, truncated: bool = False, error: str = "", size: int = 0,
-                 head_crc: int = 0, notes: list[str] | None = None) -> None:
+                 head_crc: int = 0, notes: list[str] | None = None, frames: int = 0) -> None:
         self.format = format  # detected from content; "" = unknown
         self.width = width
         self.height = height
@@ -64,6 +65,9 @@ class Header(Record):
         # BMP, of 4 KB from its middle): a cheap pre-filter for exact duplicates
         self.head_crc = head_crc
         self.notes: list[str] = [] if notes is None else notes
+        # an animation's frame count when the header states it (APNG); 0: not stated
+        # (`animated` is then the format's animation flag, as WebP's VP8X has)
+        self.frames = frames
 
 
 def sniff(head: bytes) -> str:
@@ -159,8 +163,9 @@ def _png(f: BinaryIO, buf: bytes, h: Header) -> None:
             break
         if ctype_b == b"tRNS":
             h.has_alpha = True
-        elif ctype_b == b"acTL":
-            h.animated = True
+        elif ctype_b == b"acTL" and pos + 12 <= len(buf):   # APNG: frame count first
+            (h.frames,) = struct.unpack_from(">I", buf, pos + 8)
+            h.animated = h.frames > 1
         elif ctype_b == b"eXIf":
             while pos + 8 + length > len(buf):
                 more = f.read(HEAD_BYTES)
@@ -173,8 +178,15 @@ def _png(f: BinaryIO, buf: bytes, h: Header) -> None:
 
 def _jpeg(f: BinaryIO, buf: bytes, h: Header) -> None:
     pos, adobe = 2, False
+    start = 0        # file offset of buf[0]: segments passed over are dropped, not kept
     while True:
+        if start + pos > MAX_JPEG_HEADER:  # thousands of metadata segments: crafted or broken
+            h.error = "JPEG metadata over 16 MB before its frame header"
+            return
         if pos + 4 > len(buf):
+            if pos > len(buf):         # the rest of a long segment: seek over it
+                f.seek(pos - len(buf), 1)
+            start, buf, pos = start + pos, buf[pos:], 0
             more = f.read(HEAD_BYTES)
             if not more:
                 h.truncated = True
@@ -183,7 +195,7 @@ def _jpeg(f: BinaryIO, buf: bytes, h: Header) -> None:
             buf += more
             continue
         if buf[pos] != 0xFF:
-            h.error = f"JPEG marker expected at byte {pos}"
+            h.error = f"JPEG marker expected at byte {start + pos}"
             return
         marker = buf[pos + 1]
         if marker == 0xFF:
@@ -365,17 +377,62 @@ def read_path(path: str) -> Header:
         f.close()
 
 
-def read_small(path: str, first: int = 65536) -> bytes:
+class NotAFileError(OSError):
+    """A name that holds a folder, a named pipe, a socket or a device instead of a file."""
+
+
+class TooLargeError(OSError):
+    """A file far larger than its kind ever is (a caption of hundreds of MB)."""
+
+
+MAX_CAPTION_BYTES = 1024 * 1024
+
+
+def what_it_is(mode: int) -> str:
+    """The kind of a file system entry that is not a regular file, in words (a Message)."""
+    import stat
+
+    from loratui.i18n import N_, Message
+
+    if stat.S_ISDIR(mode):
+        return Message(N_("a folder"))
+    if stat.S_ISFIFO(mode):
+        return Message(N_("a named pipe"))
+    if stat.S_ISSOCK(mode):
+        return Message(N_("a socket"))
+    return Message(N_("a device"))
+
+
+# a named pipe opens at once (no wait for a writer) and is then refused by its mode
+_O_SMALL = _O_READ | getattr(os, "O_NONBLOCK", 0)
+
+
+def read_small(path: str, first: int = 65536, limit: int = MAX_CAPTION_BYTES) -> bytes:
     """Whole contents of a small file (a caption) with one open and usually one read.
-    (`os.read` allocates its whole size up front: a small first read is much cheaper.)"""
-    fd = os.open(path, _O_READ)
+    (`os.read` allocates its whole size up front: a small first read is much cheaper.)
+    `NotAFileError` for a folder, pipe or device of that name (a read would fail or wait),
+    `TooLargeError` for a file over `limit` bytes (read whole, a stray 4 GB file would
+    take the memory)."""
+    import stat
+
+    fd = os.open(path, _O_SMALL)
     try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotAFileError(0, what_it_is(st.st_mode), path)
+        if st.st_size > limit:
+            from loratui.i18n import N_, Message
+
+            raise TooLargeError(0, Message(N_("{size} MB: far too large for a caption (one "
+                                              "is a few hundred bytes), a log or another "
+                                              "file named like one"),
+                                           size=f"{st.st_size / 1e6:,.1f}"), path)
         data = os.read(fd, first)
         if len(data) < first:
             return data
         parts = [data]
-        while chunk := os.read(fd, 1 << 20):
+        while (chunk := os.read(fd, 1 << 20)) and sum(map(len, parts)) <= limit:
             parts.append(chunk)
-        return b"".join(parts)
+        return b"".join(parts)[:limit]
     finally:
         os.close(fd)

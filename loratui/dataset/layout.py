@@ -13,7 +13,7 @@ import re
 
 from loratui.i18n import Message as M
 
-from .headers import ALL_IMAGE_EXTS
+from .headers import ALL_IMAGE_EXTS, what_it_is
 from .report import Finding, Record, Subset, make_finding
 
 REPEAT_DIR = re.compile(r"^(\d+)_(.+)$")
@@ -42,7 +42,7 @@ class Walk(Record):
     """The dataset walk's result: subsets, image files and layout findings."""
 
     _fields = ("root", "layout", "subsets", "images", "captions", "junk", "double_ext", "latent_caches",
-               "findings", "broken_links", "loops", "unreadable")
+               "findings", "broken_links", "loops", "unreadable", "not_files")
 
     def __init__(self, root: str, layout: str = "flat", subsets: list[Subset] | None = None,
                  images: list[ImageFile] | None = None,
@@ -50,7 +50,8 @@ class Walk(Record):
                  junk: list[str] | None = None, double_ext: list[str] | None = None,
                  latent_caches: list[str] | None = None, findings: list[Finding] | None = None,
                  broken_links: list[str] | None = None, loops: list[str] | None = None,
-                 unreadable: dict[str, str] | None = None) -> None:
+                 unreadable: dict[str, str] | None = None,
+                 not_files: dict[str, str] | None = None) -> None:
         self.root = root
         self.layout = layout
         self.subsets: list[Subset] = [] if subsets is None else subsets
@@ -64,6 +65,8 @@ class Walk(Record):
         self.broken_links: list[str] = [] if broken_links is None else broken_links
         self.loops: list[str] = [] if loops is None else loops
         self.unreadable: dict[str, str] = {} if unreadable is None else unreadable
+        # relative path -> what it is ("a named pipe"): named like an image, not a file
+        self.not_files: dict[str, str] = {} if not_files is None else not_files
 
 
 def _splitext(name: str) -> tuple[str, str]:
@@ -113,16 +116,31 @@ class _Walker:
             try:
                 if e.is_dir():
                     dirs.append(e)
+                    self.not_a_file(e, None)
                 elif e.is_file():
                     files.append(e)
                 elif e.is_symlink():
                     self.walk.broken_links.append(_rel(e.path, self.walk.root))
+                else:
+                    self.not_a_file(e, what_it_is(e.stat().st_mode))
             except OSError as exc:   # e.g. ELOOP on a self-referencing link
                 if e.is_symlink():
                     self.walk.broken_links.append(_rel(e.path, self.walk.root))
                 else:
                     self.walk.unreadable[_rel(e.path, self.walk.root)] = str(exc)
         return dirs, files
+
+    def not_a_file(self, e: os.DirEntry, what: str | None) -> None:
+        """A folder (`what` None) named like a caption, or a pipe, socket or device named
+        like an image or a caption: a caption of that name pairs with its image (which then
+        has an unusable caption, not none); the scan reports them (`not-a-file`)."""
+        stem, ext = _splitext(e.name)
+        ext = ext.lower()
+        if ext in self.caption_exts:
+            self.walk.captions.setdefault((os.path.dirname(e.path), stem), {})[ext] = e.path
+        elif what is None or ext not in ALL_IMAGE_EXTS:
+            return
+        self.walk.not_files[_rel(e.path, self.walk.root)] = what or what_it_is(0o040000)
 
     def add_files(self, files: list[os.DirEntry], subset: str, nested: bool, is_reg: bool) -> int:
         n = 0

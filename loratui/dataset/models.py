@@ -18,6 +18,7 @@ from loratui.i18n import N_, Message
 
 from ._io import Backup
 from .prepare import to_rgb, written_by_prepare
+from .report import UNUSABLE_CAPTION
 from .scanner import ScanOptions, scan
 
 BLIP_DEFAULT = "Salesforce/blip-image-captioning-base"
@@ -125,6 +126,12 @@ def caption_folder(folder: Path | str, model: str | Path | None = None, *,
     todo = []
     result = CaptionResult(model=str(path))
     for rec in report.usable_images():
+        odd = UNUSABLE_CAPTION.intersection(rec.problems)
+        if odd:     # a folder, a pipe, a huge or unreadable file: never written over
+            result.failed[rec.path] = Message(
+                N_("its caption {caption} is not a readable caption file ({problem}); left "
+                   "as it is"), caption=rec.caption_path or "?", problem=sorted(odd)[0])
+            continue
         has = rec.caption is not None or "caption-not-utf8" in rec.problems
         empty = rec.caption is not None and not rec.caption.strip()
         if has and not overwrite and not (overwrite_empty and empty):
@@ -203,8 +210,15 @@ def clip_agreement(folder: Path | str, model: str | Path | None = None, *, top: 
     net.to(dev).eval()
     scores: list[Agreement] = []
     for start in range(0, len(recs), batch_size):
-        batch = recs[start:start + batch_size]
-        images = [_load_rgb(folder / r.path) for r in batch]
+        batch, images = [], []
+        for r in recs[start:start + batch_size]:
+            try:     # a file changed or cut short since the scan is left out, not fatal
+                images.append(_load_rgb(folder / r.path))
+                batch.append(r)
+            except Exception:
+                continue
+        if not batch:
+            continue
         inputs = processor(text=[r.caption.strip() for r in batch], images=images,
                            return_tensors="pt", padding=True, truncation=True).to(dev)
         with torch.inference_mode():

@@ -36,6 +36,7 @@ from loratui.userfiles import shown
 from . import captions as cap
 from ._io import OLD_TEMP_IMAGE, TEMP_NAME, atomic_save_image, remove_stale_temps
 from .buckets import choose_bucket
+from .headers import read_small
 from .scanner import PIL_MAX_PIXELS, ScanOptions, iter_parallel, scan
 
 MANIFEST = ".loratui-prepare.json"
@@ -184,7 +185,7 @@ def _prepare_one(task: tuple) -> dict[str, Any]:
                 if _already_right(im, size, orientation, s):
                     im.load()          # decodes fully: a damaged file is not passed on
                     with open(src, "rb") as f:
-                        atomic_write_bytes(dst, f.read(), fsync=False)
+                        atomic_write_bytes(dst, f.read(), fsync=False, through_links=False)
                     res["size"], res["copied"] = f"{w0}x{h0}", True
                     res["caption"] = _copy_caption(cap_src, cap_dst, s["trigger_word"], res)
                     return res
@@ -211,8 +212,7 @@ def _copy_caption(cap_src: str | None, cap_dst: str, trigger: str, res: dict) ->
     text = None
     if cap_src:
         try:
-            with open(cap_src, "rb") as f:
-                d = cap.decode_caption(f.read())
+            d = cap.decode_caption(read_small(cap_src))  # a pipe of that name: refused
             if d.text is None:
                 text = d.guess
                 res["converted"] = d.error
@@ -226,7 +226,7 @@ def _copy_caption(cap_src: str | None, cap_dst: str, trigger: str, res: dict) ->
     text = " ".join((text or "").split())      # one line, single spaces
     if trigger:
         text = cap.add_prefix(text, trigger)
-    atomic_write_text(cap_dst, text + "\n", fsync=False)
+    atomic_write_text(cap_dst, text + "\n", fsync=False, through_links=False)
     return True
 
 
@@ -269,7 +269,8 @@ def _load_manifest(out: Path) -> dict[str, Any] | None:
 
 def _save_manifest(out: Path, manifest: dict[str, Any]) -> None:
     # ASCII escapes: a file name that is not valid UTF-8 round-trips exactly
-    atomic_write_bytes(out / MANIFEST, json.dumps(manifest, indent=1).encode("ascii"))
+    atomic_write_bytes(out / MANIFEST, json.dumps(manifest, indent=1).encode("ascii"),
+                       through_links=False)
 
 
 def _owned(out: Path, manifest: dict[str, Any] | None) -> set[str]:

@@ -55,6 +55,9 @@ KINDS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "16-bit": ("info", ("D08",), N_("16-bit image: prepare converts to 8-bit RGB.")),
     "grayscale": ("info", ("D08", "P6"), N_("Greyscale image in a colour set: the LoRA may learn to "
                      "drain colour. Keep it only if that is the style.")),
+    "animated": ("warning", ("D11",), N_("An animated image (GIF, APNG, animated WebP): "
+                 "trainers read its first frame only. Export the frame you want as a still "
+                 "PNG or JPEG (prepare keeps the first frame in the copy).")),
     "exif-rotated": ("info", ("P4",), N_("EXIF says the image is rotated; some loaders ignore it and "
                         "train on sideways pictures. prepare applies the rotation.")),
     # -- broken files -----------------------------------------------------------------
@@ -73,6 +76,9 @@ KINDS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "double-extension": ("warning", ("D05",), N_("Double extension (e.g. `.png.jpg`): rename to one.")),
     "unreadable": ("error", ("D05",), N_("Cannot be read (permissions or I/O error): check the file.")),
     "broken-symlink": ("error", ("D05",), N_("Symbolic link to nothing: fix or delete the link.")),
+    "not-a-file": ("error", ("D05",), N_("A folder or a named pipe has an image's or a "
+                      "caption's name: trainers fail on it or find no caption (a pipe can "
+                      "even stop them, waiting for a writer). Rename or delete it.")),
     "symlink-loop": ("warning", (), N_("A folder link points back into the tree: skipped once.")),
     "same-stem": ("error", ("D06",), N_("Two images share a name stem (`a.png` + `a.jpg`): they share "
                      "one caption and one latent cache. Rename or delete one.")),
@@ -89,6 +95,9 @@ KINDS: dict[str, tuple[str, tuple[str, ...], str]] = {
                          "`loratui dataset caption DIR --model PATH --overwrite-empty`.")),
     "caption-not-utf8": ("error", ("D04",), N_("Re-save the caption as UTF-8 (prepare converts the "
                             "copy).")),
+    "caption-too-large": ("error", ("D04",), N_("A caption file of megabytes is no caption (a "
+                             "log, a dump or a binary file named like one): trainers read it "
+                             "whole as the caption. Replace it with the real caption.")),
     "caption-bom": ("warning", ("D04", "P7"), N_("UTF-8 byte-order mark: it becomes part of the first "
                        "tag (the trigger word). prepare strips it in the copy.")),
     "caption-other-extension": ("error", ("C01",), N_("Captions exist with another extension than "
@@ -157,10 +166,15 @@ DOCTOR_CODES: dict[str, str] = {
     "trigger-not-first": "DS206", "exif-rotated": "DS207", "cmyk": "DS208", "16-bit": "DS208",
     "grayscale": "DS208", "palette": "DS208", "extreme-aspect": "DS209",
     "latent-cache": "DS210", "broken-symlink": "DS211", "symlink-loop": "DS211",
-    "nested-images": "DS212",
+    "nested-images": "DS212", "animated": "DS214", "not-a-file": "DS215",
+    "caption-too-large": "DS215",
 }
 
 SEVERITY_ORDER = {"info": 0, "warning": 1, "error": 2}
+
+# kinds on a usable image that say its caption name holds no caption (a folder, a pipe, a
+# file of megabytes, one that cannot be read): writers leave such a name alone
+UNUSABLE_CAPTION = frozenset({"not-a-file", "caption-too-large", "unreadable"})
 
 
 class Record:

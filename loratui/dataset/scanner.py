@@ -20,7 +20,14 @@ from loratui.i18n import N_
 from loratui.i18n import Message as M
 
 from . import captions as cap
-from .headers import ALL_IMAGE_EXTS, TRAINABLE_FORMATS, read_path, read_small
+from .headers import (
+    ALL_IMAGE_EXTS,
+    TRAINABLE_FORMATS,
+    NotAFileError,
+    TooLargeError,
+    read_path,
+    read_small,
+)
 from .layout import Walk, walk_dataset
 from .report import DatasetReport, Finding, ImageRecord, Record, Totals, make_finding
 
@@ -151,6 +158,10 @@ def _probe(path: str, caption_files: list[tuple[str, str]], settings: tuple) -> 
             _check_pixels(path, h, out, deep, hashes, max_pixels)
             if not any(k in BROKEN for k, _ in problems):
                 problems.extend(pixel_problems(out, resolution, aspect))
+            if h.animated or h.format == "GIF":
+                frames = _frames(path, h)
+                if frames > 1:
+                    problems.append(("animated", M(N_("{n} frames"), n=frames)))
     except OSError as exc:
         problems.append(("unreadable", M(N_("cannot be read ({error})"),
                                          error=exc.strerror or str(exc))))
@@ -161,6 +172,14 @@ def _probe(path: str, caption_files: list[tuple[str, str]], settings: tuple) -> 
     for ext, cpath in caption_files:
         try:
             data = read_small(cpath)
+        except NotAFileError as exc:   # a folder or a pipe of that name: not "no caption"
+            captions.append((ext, cpath, None, False, ("not-a-file", M(
+                N_("{what}, not a file"), what=exc.strerror)), None))
+            continue
+        except TooLargeError as exc:
+            captions.append((ext, cpath, None, False, ("caption-too-large", exc.strerror),
+                             None))
+            continue
         except OSError as exc:    # there but unreadable: said so, not "no caption"
             captions.append((ext, cpath, None, False, ("unreadable", M(
                 N_("cannot be read ({error})"), error=exc.strerror or str(exc))), None))
@@ -242,6 +261,20 @@ def _check_pixels(path: str, h, out: dict, deep: bool, hashes: bool, max_pixels:
                 out["phash"] = _phash(im)
         except Exception as exc:
             problems.append(("corrupt", M(N_("cannot decode for hashing: {error}"), error=str(exc))))
+
+
+def _frames(path: str, h) -> int:
+    """Frames of an animation: the APNG header's count, else Pillow's (a GIF, an animated
+    WebP); 1 when the file cannot say."""
+    if h.frames:
+        return h.frames
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return int(getattr(im, "n_frames", 1))
+    except Exception:      # a broken file is reported by the pixel checks
+        return 1
 
 
 def _pil_size(path: str, out: dict, report: bool = True) -> bool:
@@ -479,6 +512,8 @@ def _file_findings(report: DatasetReport, walk: Walk, per_kind) -> None:
         per_kind["symlink-loop"][rel] = M(N_("folder already scanned through another path"))
     for rel, why in walk.unreadable.items():
         per_kind["unreadable"][rel] = why
+    for rel, what in walk.not_files.items():
+        per_kind["not-a-file"][rel] = M(N_("{what}, not a file"), what=what)
     if walk.latent_caches:
         cache = M(N_(".npz latent cache"))
         per_kind["latent-cache"].update(dict.fromkeys(walk.latent_caches, cache))
@@ -604,7 +639,8 @@ def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_
         if not rec.ok:
             continue
         if rec.caption is None:
-            if "caption-not-utf8" not in rec.problems and "unreadable" not in rec.problems:
+            if not {"caption-not-utf8", "unreadable", "not-a-file",
+                    "caption-too-large"} & set(rec.problems):
                 rec.problems.append("caption-missing")
                 token = class_tokens.get(rec.subset, "")
                 expected = os.path.splitext(rec.path)[0] + opts.caption_extension
@@ -653,6 +689,8 @@ def _caption_findings(report: DatasetReport, walk: Walk, opts: ScanOptions, per_
             named_after = (key[0], inner[0]) in image_keys and inner[1].lower() in ALL_IMAGE_EXTS
             for path in files.values():
                 rel = os.path.relpath(path, root).replace(os.sep, "/")
+                if rel in walk.not_files:    # reported as what it is
+                    continue
                 per_kind["caption-orphan"][rel] = M(
                     N_("named after the whole image file name: rename to {name}"),
                     name=inner[0] + os.path.splitext(path)[1]) if named_after else \
@@ -768,6 +806,15 @@ _MESSAGES: dict[str, Callable[..., M]] = {
     "trigger-not-first": lambda n, **a: M.ngettext(
         "{n} caption where `{trigger}` is not first",
         "{n} captions where `{trigger}` is not first", n, **a),
+    "not-a-file": lambda n, **a: M.ngettext(
+        "{n} image or caption name held by a folder or a named pipe, not a file",
+        "{n} image or caption names held by folders or named pipes, not files", n, **a),
+    "caption-too-large": lambda n, **a: M.ngettext(
+        "{n} caption file far too large to be a caption",
+        "{n} caption files far too large to be captions", n, **a),
+    "animated": lambda n, **a: M.ngettext(
+        "{n} animated image (trainers use its first frame only)",
+        "{n} animated images (trainers use their first frame only)", n, **a),
     "caption-orphan": lambda n, **a: M.ngettext(
         "{n} caption file without an image",
         "{n} caption files without an image", n, **a),

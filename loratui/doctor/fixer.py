@@ -15,7 +15,7 @@ import json
 import re
 from pathlib import Path
 
-from loratui.atomic import atomic_write_bytes, atomic_write_text
+from loratui.atomic import atomic_write_bytes
 from loratui.doctor.model import DELETE, Diagnostic, Relative
 from loratui.i18n import N_, Message, error_text
 
@@ -55,26 +55,20 @@ def apply_fixes(diags: list[Diagnostic], *, unsafe: bool = False) -> tuple[int, 
         path = Path(path_str)
         edits = merge_edits(group)
         try:
-            from loratui.userfiles import decode_text, sniff_encoding
+            from loratui.userfiles import decode_text
 
             raw = path.read_bytes()
-            codec, _name, bom_len = sniff_encoding(raw)
             text = decode_text(raw, path)   # UTF-8 (BOM or not), UTF-16/32 as written
-            newline = "\r\n" if "\r\n" in text else "\n"
             if path.suffix.lower() == ".json":
                 new = _edit_json(text, edits)
             else:
                 new = _edit_toml(text.replace("\r\n", "\n"), edits)
-                if newline == "\r\n":
-                    new = new.replace("\n", "\r\n")
-            if new != text:
-                from loratui.userfiles import keep_backup
+            if new.replace("\r\n", "\n") != text.replace("\r\n", "\n"):
+                from loratui.userfiles import encode_like, keep_backup
 
                 keep_backup(path)     # <name>.<time>.bak: never over an earlier backup
-                if codec == "utf-8" and not bom_len:
-                    atomic_write_text(path, new)
-                else:                 # keep the file's own encoding and BOM
-                    atomic_write_bytes(path, raw[:bom_len] + new.encode(codec))
+                # the file's own encoding, BOM and line ends
+                atomic_write_bytes(path, encode_like(new.replace("\r\n", "\n"), raw))
             fixed += len(group)
         except Exception as exc:  # report, never lose the file
             errors.append(Message(N_("{path}: could not apply fixes ({error}); the file was "

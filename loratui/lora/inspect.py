@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from loratui.checkpoint import LABELS
+from loratui.familydata import NAMED_ONLY
 from loratui.lora.reader import LoraFile
 from loratui.userfiles import shown
 
@@ -86,8 +86,11 @@ def summarize(lora: LoraFile, *, stats: bool = True, per_module: bool = False
     return out
 
 
+MAX_TAG_JSON = 16 * 1024 * 1024   # kohya's for 10,000 captioned images is a few MB
+
+
 def _top_tags(raw: str | None, n: int = 10) -> list[tuple[str, int]]:
-    if not raw:
+    if not raw or len(raw) > MAX_TAG_JSON:     # a crafted one would cost seconds and GBs
         return []
     import json
 
@@ -134,8 +137,8 @@ def render(summary: dict[str, Any]) -> str:
     if s.get("checkpoint"):
         lines.append("  " + _("a full base model checkpoint, not a LoRA: put it in "
                               "models/Stable-diffusion (A1111) or models/checkpoints (ComfyUI)"))
-    if s.get("family") in LABELS:
-        fam_names.setdefault(s["family"], LABELS[s["family"]])
+    if s.get("family") in NAMED_ONLY:
+        fam_names.setdefault(s["family"], NAMED_ONLY[s["family"]])
     fam = fam_names.get(s["family"], s["family"])
     detail = []
     if s["family_from_tensors"]:

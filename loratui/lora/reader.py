@@ -26,8 +26,15 @@ if TYPE_CHECKING:
     from typing import Any
 
 MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit
+# A LoRA holds about 2,000 tensors (LyCORIS up to ~6,000), a single-file SD/SDXL/Flux
+# checkpoint under 5,000. A header listing more is crafted or damaged, and reading it would
+# cost seconds to minutes (JSON, then Python objects per tensor): refused before parsing.
+MAX_TENSORS = 20_000
 DTYPE_SIZES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1,
                "U8": 1, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "U32": 4, "U64": 8}
+# dtypes the safetensors format defines that take less than a byte a value (or are complex):
+# real (fp4/fp6 quantised weights), but nothing here reads them
+UNREAD_DTYPES = frozenset({"F4", "F6_E2M3", "F6_E3M2", "F8_E8M0", "C64"})
 CHECKPOINT_PREFIXES = ("model.diffusion_model.", "cond_stage_model.", "first_stage_model.",
                        "conditioner.embedders.", "model_ema.")
 KOHYA_PREFIXES = ("lora_unet_", "lora_te_", "lora_te1_", "lora_te2_", "lora_te3_")
@@ -214,6 +221,8 @@ class LoraFile:
 
     def family(self) -> tuple[str | None, str]:
         """(sd15 / sd2 / sdxl / None, how it was decided) from the tensors alone."""
+        from loratui.familydata import family_of_cross_attention
+
         keys = list(self.tensors)
         joined = "\n".join(keys)
         if "lora_te2_" in joined or "text_encoder_2." in joined or "conditioner.embedders.1" \
@@ -223,7 +232,7 @@ class LoraFile:
             if re.search(r"attn2[._]to_k(\.lora_down\.weight|\.lora_A\.weight|_lora\.down"
                          r"\.weight|\.lora_A\.[^.]+\.weight)$", key) and len(t.shape) >= 2:
                 width = t.shape[1]
-                fam = {768: "sd15", 1024: "sd2", 2048: "sdxl"}.get(width)
+                fam = family_of_cross_attention(width)
                 if fam:
                     return fam, M(N_("cross-attention width {width}"), width=width)
         if re.search(r"lora_unet_(input_blocks|output_blocks|middle_block)_", joined):
@@ -271,7 +280,7 @@ class LoraFile:
         read = 0
         with open(self.path, "rb") as fh:
             for key, t in self.tensors.items():
-                if t.dtype not in ("F16", "F32", "F64", "BF16") or t.numel == 0:
+                if t.dtype not in FLOAT_DTYPES or t.numel == 0:
                     continue
                 if read > max_bytes:
                     break
@@ -291,10 +300,43 @@ class LoraFile:
         return {"nan_tensors": nan_tensors, "inf_tensors": inf_tensors, "up_max": up_max}
 
 
+FLOAT_DTYPES = ("F16", "F32", "F64", "BF16", "F8_E4M3", "F8_E5M2")
+_NUMPY_DTYPES = {"F16": "<f2", "F32": "<f4", "F64": "<f8", "I64": "<i8", "I32": "<i4",
+                 "I16": "<i2", "I8": "i1", "U8": "u1", "U16": "<u2", "U32": "<u4",
+                 "U64": "<u8", "BOOL": "?"}
+_FP8_TABLES: dict[str, Any] = {}
+
+
+def _fp8_table(np, dtype: str):
+    """float32 value of each of the 256 codes of an fp8 format (numpy has no fp8):
+    E4M3 is the "fn" variant (no infinities, NaN at S.1111.111), E5M2 follows IEEE."""
+    if dtype not in _FP8_TABLES:
+        exp_bits, man_bits, bias = (4, 3, 7) if dtype == "F8_E4M3" else (5, 2, 15)
+        codes = np.arange(256)
+        sign = np.where(codes & 0x80, -1.0, 1.0)
+        exp = (codes >> man_bits) & ((1 << exp_bits) - 1)
+        man = codes & ((1 << man_bits) - 1)
+        with np.errstate(over="ignore"):
+            value = np.where(exp == 0, man / 2.0**man_bits * 2.0 ** (1 - bias),
+                             (1 + man / 2.0**man_bits) * 2.0 ** (exp - bias))
+        value = sign * value
+        top = exp == (1 << exp_bits) - 1
+        if dtype == "F8_E4M3":
+            value[top & (man == 7)] = np.nan
+        else:
+            value[top & (man == 0)] = sign[top & (man == 0)] * np.inf
+            value[top & (man != 0)] = np.nan
+        _FP8_TABLES[dtype] = value.astype(np.float32)
+    return _FP8_TABLES[dtype]
+
+
 def _to_array(np, raw: bytes, dtype: str):
+    """The values of a tensor's bytes, for every dtype `DTYPE_SIZES` knows."""
     if dtype == "BF16":
         return (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
-    return np.frombuffer(raw, dtype={"F16": "<f2", "F32": "<f4", "F64": "<f8"}[dtype])
+    if dtype in ("F8_E4M3", "F8_E5M2"):
+        return _fp8_table(np, dtype)[np.frombuffer(raw, dtype=np.uint8)]
+    return np.frombuffer(raw, dtype=_NUMPY_DTYPES[dtype])
 
 
 def _scalar(raw: bytes, dtype: str) -> float | None:
@@ -310,6 +352,12 @@ def _scalar(raw: bytes, dtype: str) -> float | None:
         if dtype in ("I64", "I32", "I16", "I8") and raw:
             n = DTYPE_SIZES[dtype]
             return float(int.from_bytes(raw[:n], "little", signed=True))
+        if dtype in ("U64", "U32", "U16", "U8") and raw:
+            return float(int.from_bytes(raw[:DTYPE_SIZES[dtype]], "little"))
+        if dtype in ("F8_E4M3", "F8_E5M2") and raw:
+            import numpy as np
+
+            return float(_fp8_table(np, dtype)[raw[0]])
     except struct.error:
         return None
     return None
@@ -342,6 +390,14 @@ def read_header(path: Path) -> tuple[int, int, dict[str, Any]]:
             raise LoraError("too-small", M(N_("\"header too small\": the header is empty")))
         fh.seek(8)
         raw = fh.read(n)
+    # an upper bound of the tensor count without parsing: every entry has one
+    # "data_offsets" key (a string value that holds the word has its quotes escaped)
+    listed = raw.count(b'"data_offsets"')
+    if listed > MAX_TENSORS:
+        raise LoraError("too-many-tensors", M(
+            N_("the header lists {n} tensors; a LoRA has about 2,000 and a checkpoint under "
+               "5,000 (loratui reads up to {limit}): a crafted or damaged file, not weights "
+               "to use"), n=f"{listed:,}", limit=f"{MAX_TENSORS:,}"))
     if raw.lstrip().startswith((b"[", b'"')):
         raise LoraError("bad-header", M(N_("\"InvalidHeaderDeserialization\": the header is "
                                            "JSON but not an object of tensors")))
@@ -349,7 +405,13 @@ def read_header(path: Path) -> tuple[int, int, dict[str, Any]]:
         raise LoraError("bad-header", M(N_("\"InvalidHeaderDeserialization\": the header is not "
                                            "JSON")))
     try:
-        header = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        header = json.loads(raw.decode("utf-8"), parse_constant=_no_constant,
+                            object_pairs_hook=_unique_keys)
+    except DuplicateKey as exc:
+        raise LoraError("bad-header", M(N_("the header names `{key}` twice (\"invalid offset\" "
+                                           "or \"duplicate field\" when loaded): a damaged or "
+                                           "crafted file; download or copy it again"),
+                                        key=shown(str(exc)[:120]))) from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise LoraError("bad-header", M(N_("\"InvalidHeaderDeserialization\": {error}"),
                                         error=str(exc))) from None
@@ -380,6 +442,21 @@ def not_a_file(path: Path) -> str:
         return M(N_("not a regular file (a device or a pipe): give the .safetensors file "
                     "itself"))
     return M(N_("no such file: check the path"))
+
+
+class DuplicateKey(ValueError):
+    """A key twice in one JSON object (Python keeps the last; safetensors refuses it)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return out
 
 
 def _no_constant(name: str):
@@ -420,6 +497,11 @@ def open_lora(path: str | Path) -> LoraFile:
         dtype = info.get("dtype")
         shape = info.get("shape")
         offsets = info.get("data_offsets")
+        if dtype in UNREAD_DTYPES:
+            raise LoraError("bad-header", M(
+                N_("tensor `{name}` is {dtype} (packed low-precision or complex values), which "
+                   "loratui's LoRA tools do not read; save it as F16, BF16 or F32"),
+                name=shown(name), dtype=dtype))
         if isinstance(dtype, str) and dtype not in DTYPE_SIZES:
             raise LoraError("bad-header", M(
                 N_("tensor `{name}` has dtype {dtype}, which the safetensors format does not "
@@ -443,7 +525,8 @@ def open_lora(path: str | Path) -> LoraFile:
         if not 0 <= start <= end <= data_len:
             raise LoraError("bad-offsets", M(N_("tensor `{name}` lies outside the file (bytes "
                                                 "{start}–{end} of {size}): the file is "
-                                                "truncated; download or copy it again"), name=name, start=start, end=end,
+                                                "truncated; download or copy it again"),
+                                             name=shown(name), start=start, end=end,
                                              size=data_len))
         if end - start != t.numel * DTYPE_SIZES[dtype]:
             raise LoraError("bad-offsets", M(N_("tensor `{name}` holds {n} bytes but shape "
@@ -453,28 +536,42 @@ def open_lora(path: str | Path) -> LoraFile:
                                              shape=shown(str(shape)[:80]), dtype=dtype,
                                              need=t.numel * DTYPE_SIZES[dtype]))
         tensors[name] = t
-    _check_no_overlap(tensors)
+    _check_no_overlap(tensors, data_len)
     return LoraFile(path, size, n, tensors, metadata)
 
 
-def _check_no_overlap(tensors: dict[str, TensorInfo]) -> None:
-    """Two tensors sharing bytes is a crafted or corrupt header (safetensors refuses it:
-    "InvalidOffset"); writing into one would change the other."""
+def _check_no_overlap(tensors: dict[str, TensorInfo], data_len: int) -> None:
+    """The tensors' bytes must tile the data section, as the safetensors library checks
+    before it loads anything (A1111, ComfyUI and diffusers refuse the file otherwise):
+    two tensors sharing bytes ("invalid offset"; writing one would change the other),
+    bytes no tensor claims, and bytes after the last tensor ("file not fully covered")."""
+    end = 0
     last: TensorInfo | None = None
     for t in sorted((t for t in tensors.values() if t.end > t.start),
                     key=lambda t: (t.start, t.end)):
         if last is not None and t.start < last.end:
             raise LoraError("bad-offsets", M(
                 N_("tensors `{first}` and `{second}` overlap (bytes {start}–{end}): "
-                   "\"InvalidOffset\" — a damaged or crafted file"), first=last.name,
-                second=t.name, start=t.start, end=min(t.end, last.end)))
-        last = t
+                   "\"InvalidOffset\" — a damaged or crafted file"), first=shown(last.name),
+                second=shown(t.name), start=t.start, end=min(t.end, last.end)))
+        if t.start > end:
+            raise LoraError("bad-offsets", M(
+                N_("bytes {start}–{end} before tensor `{name}` belong to no tensor: "
+                   "\"invalid offset\" — A1111, ComfyUI and diffusers refuse the file; a "
+                   "damaged or crafted file"), start=end, end=t.start, name=shown(t.name)))
+        last, end = t, t.end
+    if end < data_len:
+        raise LoraError("bad-offsets", M(
+            N_("{n} bytes after the last tensor belong to no tensor: \"file not fully "
+               "covered\" — A1111, ComfyUI and diffusers refuse the file; an interrupted or "
+               "damaged write"), n=f"{data_len - end:,}"))
 
 
 def checkpoint_family(path: Path) -> str | None:
     """SD1.x / SD2.x / SDXL family of a base checkpoint from its header (None for anything
     else: `loratui.checkpoint` names the other architectures)."""
     from loratui.checkpoint import inspect
+    from loratui.familydata import CROSS_ATTENTION_FAMILY
 
     info = inspect(path)
-    return info.family if info and info.family in ("sd15", "sd2", "sdxl") else None
+    return info.family if info and info.family in CROSS_ATTENTION_FAMILY.values() else None

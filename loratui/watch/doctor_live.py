@@ -193,7 +193,8 @@ class StepChecks:
                 text = Text(N_("step {step}: average loss = {value}") if key == "loss_avg"
                             else N_("step {step}: loss = {value}"), step=step, value=str(value))
                 yield "LG101", {"where": where, "text": text, "count": 1,
-                                "value": "NaN" if math.isnan(value) else "inf"}
+                                "value": "NaN" if math.isnan(value) else "inf",
+                                "verdict": Text(N_("the LoRA saved after this point is broken"))}
                 return
 
     def _slowdown(self, row, th):

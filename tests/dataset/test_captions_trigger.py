@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -157,3 +158,23 @@ def test_exact_token_counts_with_a_tokenizer(tiny_clip, tmp_path):
     # han|fu|_|girl|_|v|2|,|red|dress in SD1.5's CLIP vocabulary
     assert exact.images[0].caption_tokens == len(tok.tokenize("hanfu_girl_v2, red dress")) == 10
     assert scan(tmp_path).images[0].caption_tokens != 10  # the estimate
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_blip_never_writes_over_a_caption_name_that_holds_something_else(tiny_blip, tmp_path):
+    """A pipe (copying it for the backup would wait forever), a folder and a 2 GB file
+    (a log named like a caption) are left as they are, each named; the rest is captioned."""
+    from loratui.dataset.models import caption_folder
+
+    for name in ("pipe", "folder", "huge", "plain"):
+        write_image(tmp_path / f"{name}.png", seed=len(name), caption=None)
+    os.mkfifo(tmp_path / "pipe.txt")
+    (tmp_path / "folder.txt").mkdir()
+    with open(tmp_path / "huge.txt", "wb") as fh:
+        fh.truncate(2 * 1024**3)
+    res = caption_folder(tmp_path, tiny_blip, overwrite=True, max_new_tokens=4, num_beams=1)
+    assert res.written == ["plain.txt"]
+    assert sorted(res.failed) == ["folder.png", "huge.png", "pipe.png"]
+    assert "pipe.txt is not a readable caption file (not-a-file)" in res.failed["pipe.png"]
+    assert (tmp_path / "folder.txt").is_dir() and (tmp_path / "huge.txt").stat().st_size == \
+        2 * 1024**3

@@ -1,4 +1,4 @@
-"""`loratui doctor DIR` runs the dataset scanner (loratui.dataset) and its rules DS201-DS213."""
+"""`loratui doctor DIR` runs the dataset scanner (loratui.dataset) and its rules DS201-DS215."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from PIL import Image
 
 from .helpers import codes, run_doctor, write
 
-SCAN_CODES = {f"DS2{n:02d}" for n in range(1, 14)}
+SCAN_CODES = {f"DS2{n:02d}" for n in range(1, 16)}
 
 
 def _img(path, size=(512, 512), mode="RGB", fmt=None, caption="zq_girl_, red dress", **kw):
@@ -53,9 +53,13 @@ def test_each_scanner_rule_fires(tmp_path):
     (root / "a.npz").write_bytes(b"PK")                                     # DS210
     os.symlink(root / "missing.png", root / "gone.png")                     # DS211
     _img(root / "deeper" / "n.png")                                         # DS212
+    frames = [Image.new("RGB", (512, 512), (40 * i, 90, 9)) for i in range(3)]
+    frames[0].save(root / "dance.webp", save_all=True, append_images=frames[1:])  # DS214
+    _img(root / "nocap.png", caption=None)
+    (root / "nocap.txt").mkdir()                                            # DS215
     found = codes(run_doctor([root])[0])
     assert {"DS201", "DS202", "DS204", "DS205", "DS207", "DS208", "DS209", "DS210", "DS211",
-            "DS212"} <= found, found
+            "DS212", "DS214", "DS215"} <= found, found
     # the config's trigger word reaches the scanner's rules (DS206)
     cfg = write(tmp_path, "run.json", json.dumps({"train_data_dir": str(root),
                                                   "caption_extension": ".txt",

@@ -78,6 +78,17 @@ def _lora_blocks_checkpoint(tmp):
     return ["lora", "blocks", f], "no LoRA modules (checkpoint file)"
 
 
+def _lora_tool_many_tensors(command):
+    """A crafted header listing more tensors than any real file (20,001 one-byte ones)."""
+    def case(tmp):
+        n = 20_001
+        header = {f"lora_unet_m{i}.alpha": _tensor("U8", (), i, i + 1) for i in range(n)}
+        f = write(tmp / "many.safetensors", safetensors_bytes(header, b"\0" * n))
+        extra = ["--to", "peft"] if command == "convert" else []
+        return ["lora", command, f, *extra], "20,001 tensors"
+    return case
+
+
 def _lora_inspect_folder(tmp):
     (tmp / "x.safetensors").mkdir()
     return ["lora", "inspect", tmp / "x.safetensors"], "a folder"
@@ -215,6 +226,31 @@ def _train_folder_only_bin(tmp):
     return ["train", run_config(tmp, "model"), "--no-start"], "pytorch_model.bin"
 
 
+def _watch_link_loop(tmp):
+    (tmp / "train.log").symlink_to("train.log")
+    return ["watch", tmp / "train.log", "--once"], "leads back to itself"
+
+
+def _watch_dangling_link(tmp):
+    (tmp / "train.log").symlink_to("gone/train.log")
+    return ["watch", tmp / "train.log", "--once"], "gone/train.log"
+
+
+def _lora_output_not_a_file(kind):
+    """`--overwrite` onto a pipe (copying it for a backup would wait forever) or a folder."""
+    def case(tmp):
+        m = "lora_unet_down_blocks_0_attentions_0_proj_in"
+        t = {"dtype": "F16", "shape": [4, 8], "data_offsets": [0, 64]}
+        f = write(tmp / "in.safetensors", safetensors_bytes(
+            {f"{m}.lora_down.weight": t, f"{m}.lora_up.weight": {
+                **t, "shape": [8, 4], "data_offsets": [64, 128]}}, b"\0\x3c" * 64))
+        out = tmp / "out.safetensors"
+        os.mkfifo(out) if kind == "pipe" else out.mkdir()
+        return ["lora", "convert", f, "--to", "peft", "-o", out, "--overwrite"], \
+            "a pipe" if kind == "pipe" else "a folder"
+    return case
+
+
 def _attach_missing(tmp):
     return ["attach", tmp / "nope"], "nope"
 
@@ -265,6 +301,28 @@ CASES = {
     "lora inspect: metadata a list": _lora_inspect_header(
         "__metadata__", {"__metadata__": ["a"], "t": _tensor()}),
     "lora inspect: unknown dtype": _lora_inspect_header("F128", {"t": _tensor("F128")}),
+    "lora inspect: 20,001 tensors": _lora_tool_many_tensors("inspect"),
+    "lora convert: 20,001 tensors": _lora_tool_many_tensors("convert"),
+    "lora inspect: zero bytes": lambda tmp: (
+        ["lora", "inspect", write(tmp / "x.safetensors", b"")], "empty (0 bytes)"),
+    "lora inspect: header length only": lambda tmp: (
+        ["lora", "inspect", write(tmp / "x.safetensors", struct.pack("<Q", 0))], "empty"),
+    "lora inspect: header length 2**63": lambda tmp: (
+        ["lora", "inspect", write(tmp / "x.safetensors", struct.pack("<Q", 2**63) + b"{}")],
+        "9223372036854775808"),
+    "lora inspect: header not UTF-8": _lora_inspect_header("0xff", b'{"\xff": 1}'),
+    "lora inspect: a tensor named twice": _lora_inspect_header(
+        "`t` twice", b'{"t": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, '
+        b'"t": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}', b"\0" * 8),
+    "lora inspect: a field named twice": _lora_inspect_header(
+        "`dtype` twice", b'{"t": {"dtype": "F32", "dtype": "F16", "shape": [1], '
+        b'"data_offsets": [0, 4]}}'),
+    "lora inspect: bytes between tensors": _lora_inspect_header(
+        "bytes 4–8", {"a": _tensor(), "b": _tensor(start=8, end=12)}, b"\0" * 12),
+    "lora inspect: bytes after the last tensor": _lora_inspect_header(
+        "not fully covered", {"a": _tensor()}, b"\0" * 12),
+    "lora inspect: packed fp4 values": _lora_inspect_header(
+        "F4", {"a": _tensor("F4", (4,), 0, 2)}, b"\0" * 2),
     "lora inspect: negative offsets": _lora_inspect_header(
         "impossible offsets", {"t": _tensor(start=-4, end=0)}),
     "lora inspect: shape and bytes disagree": _lora_inspect_header(
@@ -292,6 +350,10 @@ CASES = {
     "train: LFS pointer inside a diffusers folder": _train_folder_lfs_weights,
     "train: diffusers folder with only .bin pickles": _train_folder_only_bin,
     "attach: no such run": _attach_missing,
+    "lora convert --overwrite: the output is a pipe": _lora_output_not_a_file("pipe"),
+    "lora convert --overwrite: the output is a folder": _lora_output_not_a_file("folder"),
+    "watch: a link loop": _watch_link_loop,
+    "watch: a link to nothing": _watch_dangling_link,
     "config check: a device": _check_device,
     "doctor: a named pipe": _doctor_pipe,
     "config import: a named pipe": _import_pipe,
@@ -676,3 +738,165 @@ def test_a_folder_with_nothing_to_read_is_named_as_a_folder(tmp_path):
     (tmp_path / "x.safetensors").mkdir()
     r = loratui("doctor", tmp_path / "x.safetensors")
     assert r.returncode == 2 and b"a folder with nothing the doctor reads" in r.stderr
+
+
+# ------------------------------------------------------------------ writes keep the user's file
+def test_a_linked_config_stays_a_link_and_keeps_its_line_ends(tmp_path):
+    """`presets --write` on a loratui.toml that is a link (a dotfiles repository) writes the
+    target and leaves the link; the Windows file keeps its CRLF line ends and BOM."""
+    dots = tmp_path / "dots"
+    target = write(dots / "loratui.toml", "\ufeff# my run\r\n[network]\r\nrank = 8\r\n"
+                   .encode("utf-8"))
+    link = tmp_path / "loratui.toml"
+    link.symlink_to(target)
+    r = loratui("presets", "--gpu", "12GB", "--write", link, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr.decode()
+    assert link.is_symlink() and link.resolve() == target
+    raw = target.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf# my run\r\n")
+    assert b"\n" not in raw.replace(b"\r\n", b"")            # every line ends in CRLF
+    assert b"kind = " in raw                                 # and the preset is in it
+    r = loratui("config", "check", link, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout.decode() + r.stderr.decode()
+
+
+def test_a_utf16_config_is_written_back_in_utf16(tmp_path):
+    cfg = write(tmp_path / "loratui.toml", "[network]\nrank = 8\n".encode("utf-16"))
+    r = loratui("presets", "--gpu", "12GB", "--write", cfg, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr.decode()
+    raw = cfg.read_bytes()
+    assert raw.startswith(b"\xff\xfe") and "kind = " in raw.decode("utf-16")
+
+
+def test_a_link_loop_named_as_the_config_is_refused(tmp_path):
+    link = tmp_path / "loratui.toml"
+    link.symlink_to(link)
+    r = loratui("presets", "--gpu", "12GB", "--write", link, cwd=tmp_path)
+    assert r.returncode == 2 and b"Traceback" not in r.stderr, r.stderr.decode()
+    assert link.is_symlink()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_pipe_named_as_the_config_is_refused_without_waiting(tmp_path):
+    os.mkfifo(tmp_path / "loratui.toml")
+    r = loratui("presets", "--gpu", "12GB", "--write", tmp_path / "loratui.toml", cwd=tmp_path)
+    assert r.returncode == 2 and b"not a regular file" in r.stderr, r.stderr.decode()
+
+
+# ------------------------------------------------------------------ a full disk, a read-only folder
+def _namespace_ok() -> bool:
+    """Whether this machine lets a user namespace mount a small tmpfs (a real full disk and
+    a real read-only folder, which file permissions cannot give root)."""
+    import shutil
+
+    return bool(shutil.which("unshare")) and subprocess.run(
+        ["unshare", "-r", "-m", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+        capture_output=True).returncode == 0
+
+
+needs_namespace = pytest.mark.skipif(sys.platform != "linux" or not _namespace_ok(),
+                                     reason="needs unshare and a tmpfs mount")
+
+
+def _in_namespace(script: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "200", "PY": sys.executable}
+    env.pop("LORATUI_DEBUG", None)
+    return subprocess.run(["unshare", "-r", "-m", "sh", "-ec", script], cwd=cwd, env=env,
+                          capture_output=True, timeout=120)
+
+
+def _small_set(root: Path) -> None:
+    from PIL import Image
+
+    for i in range(3):
+        write(root / f"{i}.png", b"")
+        Image.new("RGB", (32, 32), (i * 60, 20, 20)).save(root / f"{i}.png")
+        write(root / f"{i}.txt", f"girl, red dress {i}")
+
+
+@needs_namespace
+def test_a_full_disk_while_writing_captions_and_a_copy_loses_nothing(tmp_path):
+    """ENOSPC: one line naming the file, exit 2, every caption as it was, and no half
+    written backup or temp file left behind (a half backup would later pass for one)."""
+    _small_set(tmp_path / "src")
+    r = _in_namespace(
+        'mkdir -p disk && mount -t tmpfs -o size=64k tmpfs disk && cp -r src disk/ds\n'
+        'dd if=/dev/zero of=disk/fill bs=1k 2>/dev/null || true\n'
+        'set +e\n'
+        '"$PY" -m loratui dataset caption disk/ds --add-prefix zq_girl_ --in-place\n'
+        'echo "caption=$?"\n'
+        '"$PY" -m loratui dataset prepare disk/ds --out disk/copy\n'
+        'echo "prepare=$?"\n'
+        'cat disk/ds/0.txt disk/ds/1.txt disk/ds/2.txt; echo\n'
+        'find disk -name "*.tmp" -o -name ".*.tmp" | sed "s/^/LEFT /"\n'
+        'find disk/ds/.loratui-backup -type f -size 0 2>/dev/null | sed "s/^/EMPTY /"\n',
+        tmp_path)
+    out, err = r.stdout.decode(), r.stderr.decode()
+    assert r.returncode == 0, err
+    assert "caption=2" in out and "prepare=2" in out, out + err
+    assert "No space left on device" in err and "Traceback" not in err, err
+    assert all(len(line.split(": ", 1)[0]) < 200 for line in err.splitlines())
+    assert "girl, red dress 0girl, red dress 1girl, red dress 2" in out, out
+    assert "LEFT" not in out and "EMPTY" not in out, out
+
+
+@needs_namespace
+def test_a_full_disk_while_writing_a_lora_keeps_the_old_file(tmp_path):
+    t = {"dtype": "F16", "shape": [4, 8], "data_offsets": [0, 64]}
+    m = "lora_unet_down_blocks_0_attentions_0_proj_in"
+    write(tmp_path / "in.safetensors", safetensors_bytes(
+        {f"{m}.lora_down.weight": t, f"{m}.lora_up.weight": {**t, "shape": [8, 4],
+                                                              "data_offsets": [64, 128]}},
+        b"\0\x3c" * 64))
+    r = _in_namespace(
+        'mkdir -p disk && mount -t tmpfs -o size=64k tmpfs disk\n'
+        'echo old > disk/out.safetensors\n'
+        'dd if=/dev/zero of=disk/fill bs=1k 2>/dev/null || true\n'
+        'set +e\n'
+        '"$PY" -m loratui lora convert in.safetensors --to peft -o disk/out.safetensors '
+        '--overwrite\n'
+        'echo "convert=$?"; cat disk/out.safetensors; ls -a disk\n', tmp_path)
+    out, err = r.stdout.decode(), r.stderr.decode()
+    assert "convert=2" in out, out + err
+    assert "out.safetensors" in err and "No space left" in err and "Traceback" not in err, err
+    assert "\nold\n" in out, out                          # the previous output is intact
+    assert ".tmp" not in out, out
+
+
+@needs_namespace
+def test_captions_into_a_read_only_folder_say_so(tmp_path):
+    _small_set(tmp_path / "src")
+    r = _in_namespace(
+        'mount --bind src src && mount -o remount,bind,ro src\n'
+        'set +e\n'
+        '"$PY" -m loratui dataset caption src --add-prefix zq_girl_ --in-place\n'
+        'echo "caption=$?"\n', tmp_path)
+    out, err = r.stdout.decode(), r.stderr.decode()
+    assert "caption=2" in out, out + err
+    assert "Read-only file system" in err and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert (tmp_path / "src" / "0.txt").read_text() == "girl, red dress 0"
+
+
+def test_a_ten_megabyte_string_in_a_config_is_quoted_short(tmp_path):
+    """A 10 MB value is named in a few dozen characters, and an output name no file system
+    takes is refused before a run that would fail at its export."""
+    cfg = write(tmp_path / "loratui.toml", '[output]\nname = "' + "x" * 10_000_000 + '"\n')
+    r = loratui("config", "check", cfg, cwd=tmp_path)
+    out = (r.stdout + r.stderr).decode()
+    assert r.returncode == 1 and len(out) < 1000, out[:2000]
+    assert "output.name" in out and "too long for a file name" in out
+    long_cjk = write(tmp_path / "cjk.toml", '[output]\nname = "' + "汉" * 61 + '"\n')
+    assert loratui("config", "check", long_cjk, cwd=tmp_path).returncode == 1
+    fine = write(tmp_path / "ok.toml", '[output]\nname = "' + "汉" * 60 + '"\n')
+    assert loratui("config", "check", fine, cwd=tmp_path).returncode == 0
+
+
+def test_a_dataset_dir_that_is_a_file_is_named_as_a_file(tmp_path):
+    write(tmp_path / "photo.png", b"\x89PNG")
+    cfg = write(tmp_path / "loratui.toml", '[model]\nbase = "m.safetensors"\n[dataset]\n'
+                'dir = "photo.png"\n[output]\ndir = "runs"\n')
+    r = loratui("train", cfg, "--no-start", cwd=tmp_path)
+    err = r.stderr.decode()
+    assert r.returncode == 2 and "Traceback" not in err, err
+    assert "photo.png: a file, not a folder (dataset.dir)" in err, err

@@ -275,3 +275,26 @@ def test_bad_inputs_exit_2_without_traceback(tmp_path):
         r = cli_process("lora", *args) if i == 0 else _cli("lora", *args)
         assert r.returncode == 2, args
         assert "model.safetensors" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_fp8_lora_is_read_by_every_reader(tmp_path):
+    """fp8 tensors (F8_E4M3 / F8_E5M2, as fp8 checkpoints and LoRAs store them) are decoded
+    by the header reader's own tables: inspect, blocks and the doctor read such a file."""
+    import torch
+    from safetensors.torch import save_file
+
+    from loratui.lora.blocks import block_strengths
+    from loratui.lora.reader import open_lora
+
+    module = "lora_unet_down_blocks_0_attentions_0_proj_in"
+    for dtype in (torch.float8_e4m3fn, torch.float8_e5m2):
+        path = tmp_path / f"{dtype}.safetensors"
+        down = torch.full((4, 8), 0.5).to(dtype)
+        up = torch.full((8, 4), -0.25).to(dtype)
+        save_file({f"{module}.lora_down.weight": down, f"{module}.lora_up.weight": up,
+                   f"{module}.alpha": torch.tensor(2.0).to(dtype)}, str(path))
+        lora = open_lora(path)
+        assert lora.alphas() == {module: 2.0}
+        assert lora.tensor_stats()["up_max"] == {module: 0.25}
+        strengths = block_strengths(path)
+        assert sum(strengths.modules.values()) == 1 and strengths.total > 0

@@ -57,6 +57,29 @@ async def test_dataset_scan_shows_totals_histogram_and_problems(tmp_path) -> Non
         assert "broken.png" in text(app, "#problem-detail")  # worst problem first, with files
 
 
+async def test_dataset_step_names_animations_and_caption_pipes(tmp_path) -> None:
+    """An animated WebP (trained on its first frame only) and a caption name held by a
+    named pipe (never opened: the scan must not wait on it) are rows of the problem list,
+    with the doctor's codes."""
+    import os
+
+    data = images(tmp_path / "imgs", 3)
+    frames = [Image.new("RGB", (512, 512), (60 * i, 20, 90)) for i in range(3)]
+    frames[0].save(data / "dance.webp", save_all=True, append_images=frames[1:])
+    (data / "dance.txt").write_text("a girl, dancing\n")
+    (data / "0.txt").unlink()
+    os.mkfifo(data / "0.txt")
+    project = project_with(tmp_path, dataset={"dir": str(data)})
+    app = create_app(project, gpu=fake_gpu(), step="dataset")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.screen.report is not None)
+        problems = app.screen.query_one("#problems", DataTable)
+        rows = [" ".join(map(str, problems.get_row_at(i))) for i in range(problems.row_count)]
+        assert any("DS214" in r and "animated" in r for r in rows), rows
+        assert any("DS215" in r for r in rows), rows
+        assert not any("DS105" in r for r in rows), rows   # not "no caption"
+
+
 async def test_missing_dataset_folder_is_one_line_not_a_dialog(tmp_path) -> None:
     """A typo in the folder is the user's to fix: a line on the step, no dialog, no
     bug report, no errors.log."""

@@ -380,6 +380,12 @@ class LogData:
             prev = buf[-overlap:]
         return None
 
+    def last_segment_with(self, needles) -> tuple[int, str] | None:
+        """The last visible line holding any needle: (its position in the view, its text),
+        or None. One backward search, however long the log."""
+        at = max((self.view.rfind(n.encode()) for n in needles), default=-1)
+        return (at, _segment_at(self.view, at)) if at >= 0 else None
+
     def lines_with(self, needles, regex: re.Pattern | None = None, limit: int = 50
                    ) -> list[tuple[LogLine, re.Match | None]]:
         """Visible lines (in file order) containing any needle and matching `regex`."""

@@ -176,7 +176,9 @@ def non_utf8_captions(inp, ctx, rule, th):
 @predicate("empty_captions")
 def empty_captions(inp, ctx, rule, th):
     ds = _ds(inp)
-    empty = [i.caption_path for i in ds.images if i.caption_path is not None and not i.caption]
+    # (a caption that could not be read at all, None, is another rule's finding)
+    empty = [i.caption_path for i in ds.images if i.caption_path is not None and
+             i.caption is not None and not i.caption.strip()]
     if empty:
         yield Hit({"n": len(empty), "examples": _examples(empty, ds.root)})
 

@@ -28,7 +28,14 @@ def _needles(rule) -> tuple[str, ...]:
     return rule.needles or tuple(rule.regex)
 
 
+# rich's logging handler prints each record's level in a padded column and its source in a
+# right-hand one: neither is part of the message a finding quotes
+RICH_LEVEL_RE = re.compile(r"^\s*(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\s{2,}(?=\S)")
+RICH_SOURCE_RE = re.compile(r"\s{2,}[\w.-]+\.py:\d+\s*$")
+
+
 def _vars(m: re.Match | None, text: str, count: int) -> dict:
+    text = RICH_SOURCE_RE.sub("", RICH_LEVEL_RE.sub("", text))
     out = {"count": count, "text": text if len(text) <= 160 else text[:157] + "…"}
     if m is not None:
         groups = [g for g in m.groups() if g is not None]
@@ -88,8 +95,31 @@ def log_loss_nan(inp, ctx, rule, th):
     where = Text(N_(" from step {step} of {total}"), step=step.group(1),
                  total=step.group(2)) if step else ""
     value = "inf" if re.search(r"loss\s*[=:]\s*inf\b", m.group(0)) else "NaN"
-    yield Hit({**_vars(m, first.text, len(hits)), "where": where, "value": value},
-              line=first.line)
+    later = _finite_loss_after(inp.data, first.pos)
+    if later is None:
+        verdict, severity = Text(N_("the LoRA saved after this point is broken")), None
+    else:
+        verdict = Text(N_("a later update shows a finite loss again ({later}), so the "
+                          "trainer skipped those steps; check the samples of the checkpoints "
+                          "saved in between"), later=later)
+        severity = "warning"
+    yield Hit({**_vars(m, first.text, len(hits)), "where": where, "value": value,
+               "verdict": verdict}, line=first.line, severity=severity)
+
+
+FINITE_LOSS_RE = re.compile(r"\b(?:avr_)?loss\s*[=:]\s*(\d+(?:\.\d+)?(?:e-?\d+)?)\b")
+
+
+def _finite_loss_after(log, pos: int) -> str | None:
+    """The log's last loss reading when it is finite and comes after file offset `pos` (a
+    NaN); None when the loss stays NaN (NaN weights make every later loss NaN)."""
+    last = log.last_segment_with(("loss=", "loss: "))
+    if last is None or last[0] <= log.to_view_pos(pos):
+        return None
+    if re.search(r"\bloss\s*[=:]\s*(?:nan|inf)\b", last[1], re.I):
+        return None
+    found = FINITE_LOSS_RE.findall(last[1])
+    return f"loss={found[-1]}" if found else None
 
 
 @predicate("log_bitsandbytes")
@@ -672,3 +702,26 @@ def log_forge_missing_lora(inp, ctx, rule, th):
     if hits:
         first, m = hits[0]
         yield Hit(_vars(m, first.text, len(hits)), line=first.line)
+
+
+@predicate("log_decode_error")
+def log_decode_error(inp, ctx, rule, th):
+    """A file that is not UTF-8 (the trainer reads UTF-8), or a UTF-8 file read with the
+    locale's codec (the trainer named no encoding): the codec in the error tells which."""
+    hits = log_hits(inp, rule)
+    if not hits:
+        return
+    first, m = hits[0]
+    codec = next((g for g in m.groups() if g and not g.startswith("0x")), "utf-8") \
+        if m is not None else "utf-8"
+    if codec.lower() in ("utf-8", "utf8"):
+        what = Text(N_("a caption, prompt or config file is not UTF-8"))
+        fix = Text(N_("re-save the file as UTF-8 (`loratui doctor DATASET_FOLDER` lists every "
+                      "non-UTF-8 caption)"))
+    else:
+        what = Text(N_("a file was read with the system's `{codec}` codec, not as UTF-8: the "
+                       "program opened it without naming an encoding"), codec=codec)
+        fix = Text(N_("update the trainer (sd-scripts reads its prompt and config files as "
+                      "UTF-8), or set PYTHONUTF8=1 before starting it"))
+    yield Hit({**_vars(m, first.text, len(hits)), "what": what, "fix_hint": fix},
+              line=first.line)

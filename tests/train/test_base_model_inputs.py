@@ -280,3 +280,24 @@ def test_an_fp8_checkpoint_with_extra_keys_loads_widened_on_the_tiny_model(tiny_
     assert parts.unet.conv_in.weight.dtype == torch.float32
     assert torch.equal(parts.unet.conv_in.weight, conv_in.to(torch.float8_e4m3fn).float())
     assert not torch.equal(parts.unet.conv_in.weight, conv_in)     # rounded: really fp8
+
+
+def test_config_check_gives_the_same_verdict_on_a_base_model_that_is_here(tmp_path):
+    from train_helpers import cli
+
+    vae = write_sparse(tmp_path / "models" / "sdxl_vae.safetensors",
+                       {k: v for k, v in layout("sdxl").items()
+                        if k.startswith("first_stage_model.")})
+    pony = write_sparse(tmp_path / "models" / "ponyXL.safetensors", layout("sdxl"))
+    config = tmp_path / "loratui.toml"
+    for base, code in ((vae, 1), (pony, 0), ("/elsewhere/ponyXL.safetensors", 0),
+                       (tmp_path / "models" / "v1-5.ckpt", 1)):
+        if str(base).endswith(".ckpt"):
+            base.write_bytes(b"\x80\x04")
+        config.write_text(f'[model]\nbase = "{base}"\n')
+        checked = cli("config", "check", str(config))
+        assert checked.returncode == code, checked.stdout + checked.stderr
+        if code:
+            assert checked.stdout == f"error: {check_base_model(base).message} (model.base)\n"
+        else:
+            assert checked.stdout == f"{config}: ok\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from loratui.doctor.catalog import Rule
 from loratui.doctor.engine import family_thresholds
 from loratui.doctor.output import severity_word
@@ -15,7 +17,21 @@ FIX_KINDS = {"safe": N_("Fix: safe, applied by --fix."),
              "display-only": N_("Fix: advice only (shown, never applied).")}
 
 
-def explain_rule(rule: Rule) -> str:
+@dataclass(frozen=True)
+class HowTo:
+    """How the reader applies a rule's fix and overrides its thresholds: the command
+    line's flags, or another front end's own keys (msgids; `overrides` may use
+    {thresholds} and {code})."""
+
+    fixes: dict[str, str]
+    overrides: str
+
+
+COMMAND_LINE = HowTo(FIX_KINDS, N_("Thresholds: {thresholds} (override in loratui.toml "
+                                   "[doctor] or with --set {code}.NAME=VALUE)."))
+
+
+def explain_rule(rule: Rule, how: HowTo = COMMAND_LINE) -> str:
     lines = [f"# {rule.name} ({rule.code})"]
     if rule.text("title"):
         lines.append(rule.text("title"))
@@ -27,10 +43,9 @@ def explain_rule(rule: Rule) -> str:
         lines.append(_("Covers: {refs} (P = PITFALLS.md, C/D/E/R/O = FAILURES.md).").format(
             refs=", ".join(rule.refs)))
     if fix:
-        lines.append(_(FIX_KINDS[fix]))
+        lines.append(_(how.fixes[fix]))
     if rule.thresholds:
-        lines.append(_("Thresholds: {thresholds} (override in loratui.toml [doctor] or with "
-                       "--set {code}.NAME=VALUE).").format(thresholds=_shown(rule.thresholds), code=rule.code))
+        lines.append(_(how.overrides).format(thresholds=_shown(rule.thresholds), code=rule.code))
         for family, changed in family_thresholds(rule).items():
             lines.append(_("Thresholds for {family}: {thresholds} (when the input shows that "
                            "model family; your [doctor] values still win).").format(

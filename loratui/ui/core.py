@@ -22,7 +22,7 @@ from loratui.deploy import find_lora_folder, install_lora, install_target
 from loratui.deploy import usage as _usage
 from loratui.deploy import workflow_json as comfy_workflow_json
 from loratui.familydata import label as family_label
-from loratui.i18n import _, localized
+from loratui.i18n import N_, _, localized
 from loratui.runs import ACTIVE_STATES, TERMINAL_STATES, RunFolder, state_name
 from loratui.runs import list_runs as _list_runs
 from loratui.ui.text import short_path
@@ -179,12 +179,21 @@ def safe_fix_count(diags: list[Any]) -> int:
 
 
 def explain(code: str) -> str:
-    """What `loratui rule CODE` prints ("" for a code the catalog does not know)."""
+    """What `loratui rule CODE` prints, with the wizard's ways to apply a fix and to
+    override a threshold instead of the command line's flags ("" for a code the catalog
+    does not know)."""
     from loratui.doctor.catalog import localized_catalog
-    from loratui.doctor.explain import explain_rule
+    from loratui.doctor.explain import HowTo, explain_rule
 
     rule = localized_catalog().get(code)
-    return explain_rule(rule) if rule is not None else ""
+    in_the_wizard = HowTo(
+        {"safe": N_("Fix: safe, applied by ctrl+f in the Doctor (ctrl+g)."),
+         "unsafe": N_("Fix: unsafe, never applied by the wizard: change the setting "
+                      "yourself on the step that holds it."),
+         "display-only": N_("Fix: advice only (shown, never applied).")},
+        N_("Thresholds: {thresholds} (override them in the [doctor] table of "
+           "loratui.toml)."))
+    return explain_rule(rule, in_the_wizard) if rule is not None else ""
 
 
 def dataset_code(kind: str) -> str:

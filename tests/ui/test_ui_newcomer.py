@@ -105,8 +105,13 @@ async def test_f1_and_question_mark_explain_the_step_and_its_codes(tmp_path) -> 
         assert "ctrl+r" in shown  # the step's keys
         rule = subprocess.run([sys.executable, "-m", "loratui", "rule", "DS113"],
                               capture_output=True, text=True, check=True).stdout.strip()
-        # The same words as `loratui rule DS113` (which wraps them at the terminal's width).
-        assert rule and " ".join(rule.split()) in " ".join(shown.split())
+        # The same words as `loratui rule DS113` (which wraps them at the terminal's
+        # width), but for how to override its thresholds: the wizard's way, not --set.
+        head, rest = rule.split("Thresholds:", 1)
+        assert " ".join(head.split()) in " ".join(shown.split())
+        sections = rest[rest.index("## "):]
+        assert " ".join(sections.split()) in " ".join(shown.split())
+        assert "--set" not in shown and "the [doctor] table of loratui.toml" in shown
         assert "P7: pitfall 7" in shown
         await pilot.press("escape")
         app.goto("parameters")

@@ -295,3 +295,29 @@ async def test_a_bulk_edit_with_nothing_filled_in_says_so(tmp_path) -> None:
         app.screen.query_one("#prefix").value = "solo"
         await pilot.press("ctrl+s")  # an edit: on to the source-folder question
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+
+
+async def test_the_doctor_summary_is_punctuated_in_chinese(tmp_path, chinese) -> None:
+    from loratui.ui.screens.doctor import DoctorScreen
+
+    project = ready_project(tmp_path / "proj")
+    app = create_app(project, gpu=fake_gpu(), step="start")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+g")
+        await wait_for(pilot, lambda: isinstance(app.screen, DoctorScreen)
+                       and "个错误" in text(app, "#doctor-summary"))
+        summary = text(app, "#doctor-summary")
+        assert summary.startswith("loratui.toml") and "：0 个错误" in summary, summary
+        assert ": " not in summary, summary
+
+
+def test_a_rule_explained_in_the_wizard_names_its_keys_not_the_flags() -> None:
+    """The Doctor's explanation said "applied by --fix" and "--set CODE.NAME=VALUE":
+    flags of the command line, not what the wizard offers."""
+    from loratui.ui import core
+
+    safe = core.explain("CF112")  # a rule with a safe fix
+    assert "ctrl+f" in safe and "--fix" not in safe
+    thresholds = core.explain("DS101")
+    assert "min_images = 10" in thresholds and "--set" not in thresholds
+    assert "[doctor] table of loratui.toml" in thresholds

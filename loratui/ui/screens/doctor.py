@@ -106,12 +106,13 @@ class DoctorScreen(Screen):
         fixable = core.safe_fix_count(self.diags)
         sep = pgettext("list separator", ", ")
         checked = sep.join(p.name for p in message.extra["targets"]) or _("unsaved settings")
-        self.query_one("#doctor-summary", Static).update(
-            f"{checked}: " +
+        tally = (
             ngettext("{n} error", "{n} errors", counts["error"]).format(n=counts["error"]) +
             sep + ngettext("{n} warning", "{n} warnings", counts["warning"]).format(
                 n=counts["warning"]) +
-            sep + ngettext("{n} note", "{n} notes", counts["info"]).format(n=counts["info"])
+            sep + ngettext("{n} note", "{n} notes", counts["info"]).format(n=counts["info"]))
+        self.query_one("#doctor-summary", Static).update(
+            _("{targets}: {tally}").format(targets=checked, tally=tally)
             + (" · " + ngettext("ctrl+f applies {n} safe fix", "ctrl+f applies {n} safe fixes",
                                 fixable).format(n=fixable) if fixable else "")
             + " · " + _("enter explains a finding, F1 helps"))

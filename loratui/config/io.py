@@ -232,20 +232,24 @@ def _merge(doc: Any, data: dict[str, Any]) -> None:
             doc[key] = value
 
 
-def save_config(cfg: RunConfig, path: Path | str) -> Path | None:
+def save_config(cfg: RunConfig, path: Path | str, *, replace: bool = False) -> Path | None:
     """Write `cfg` to `path` atomically, keeping the comments of an existing file. An
-    existing file that cannot be read as TOML is kept as a timestamped `.bak` first (its
-    path is returned), never lost."""
+    existing file that cannot be read as TOML, or any existing file with `replace` (one
+    that is TOML but not a valid config), is kept as a timestamped `.bak` first (its path
+    is returned), never lost. A link is written through: it stays a link."""
     path = Path(path)
     existing, backup = None, None
     if path.exists():
         if not path.is_file():     # a folder, a pipe (copying it for a backup would hang)
             read_text(path)        # raises the UserFileError that says what it is
-        try:
-            existing = read_text(path)
-            parse_toml(existing, path)
-        except UserFileError:
-            existing, backup = None, keep_backup(path)
+        if not replace:
+            try:
+                existing = read_text(path)
+                parse_toml(existing, path)
+            except UserFileError:
+                existing = None
+        if existing is None:
+            backup = keep_backup(path)
     text = config_to_toml(cfg, existing)
     if existing is None:
         atomic_write_text(path, text)

@@ -900,3 +900,20 @@ def test_a_dataset_dir_that_is_a_file_is_named_as_a_file(tmp_path):
     err = r.stderr.decode()
     assert r.returncode == 2 and "Traceback" not in err, err
     assert "photo.png: a file, not a folder (dataset.dir)" in err, err
+
+
+def test_wizard_save_over_an_invalid_linked_config_keeps_the_link(tmp_path):
+    """A linked loratui.toml that did not load (valid TOML, invalid values) is backed up
+    and written anew through the link, not replaced by a file beside it."""
+    from loratui.config import RunConfig
+    from loratui.gpu import GpuReport
+    from loratui.ui.state import WizardState
+
+    target = write(tmp_path / "dots" / "loratui.toml", "[network]\nrank = -3\nbogus = 1\n")
+    link = tmp_path / "loratui.toml"
+    link.symlink_to(target)
+    WizardState(tmp_path, RunConfig(), GpuReport([], "test")).save()
+    assert link.is_symlink() and link.resolve() == target
+    assert "bogus" not in target.read_text() and "rank = " in target.read_text()
+    assert [p.read_text() for p in tmp_path.glob("loratui.toml.*.bak")] == \
+        ["[network]\nrank = -3\nbogus = 1\n"]

@@ -14,6 +14,7 @@ from loratui.i18n import N_, Message, _, localized
 from loratui.userfiles import (
     SYNTAX_FIX,
     UserFileError,
+    broken_link,
     encode_like,
     keep_backup,
     read_text,
@@ -126,8 +127,8 @@ def load_config(path: Path | str, *, resolve: bool = True) -> RunConfig:
     """Read a loratui.toml. Relative paths inside are taken from the file's folder."""
     path = Path(path)
     if not path.exists():
-        raise ConfigError(path, [Message(N_("file not found (create one with `loratui presets "
-                                            "--write`)"))], unreadable=True)
+        raise ConfigError(path, [broken_link(path) or Message(N_(
+            "file not found (create one with `loratui presets --write`)"))], unreadable=True)
     try:
         data = parse_toml(read_text(path), path)
     except UserFileError as exc:

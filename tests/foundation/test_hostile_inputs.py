@@ -251,6 +251,14 @@ def _lora_output_not_a_file(kind):
     return case
 
 
+def _link_case(command, name, target, expected):
+    """`command` on a link `name` → `target` that leads nowhere (a loop or a dangling link)."""
+    def case(tmp):
+        (tmp / name).symlink_to(target)
+        return [*command, tmp / name], expected
+    return case
+
+
 def _attach_missing(tmp):
     return ["attach", tmp / "nope"], "nope"
 
@@ -354,6 +362,12 @@ CASES = {
     "lora convert --overwrite: the output is a folder": _lora_output_not_a_file("folder"),
     "watch: a link loop": _watch_link_loop,
     "watch: a link to nothing": _watch_dangling_link,
+    "doctor: a link loop": _link_case(["doctor"], "run.toml", "run.toml",
+                                      "leads back to itself"),
+    "dataset scan: a link to nothing": _link_case(["dataset", "scan"], "imgs", "gone/imgs",
+                                                  "gone/imgs, which does not exist"),
+    "config check: a link loop": _link_case(["config", "check"], "loratui.toml",
+                                            "loratui.toml", "leads back to itself"),
     "config check: a device": _check_device,
     "doctor: a named pipe": _doctor_pipe,
     "config import: a named pipe": _import_pipe,

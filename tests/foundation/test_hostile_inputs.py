@@ -251,6 +251,25 @@ def _lora_output_not_a_file(kind):
     return case
 
 
+def _lora_odd_shapes(command, shapes, expected):
+    """A LoRA whose tensors carry LoRA names but impossible shapes (scalars, rank 0, an
+    alpha of several values): the tools refuse it in one line."""
+    def case(tmp):
+        m, header, offset = "lora_unet_down_blocks_0_attentions_0_proj_in", {}, 0
+        for side, shape in shapes.items():
+            n = 2
+            for d in shape:
+                n *= d
+            header[f"{m}.{side}"] = {"dtype": "F16", "shape": shape,
+                                     "data_offsets": [offset, offset + n]}
+            offset += n
+        f = write(tmp / "odd.safetensors", safetensors_bytes(header, b"\0\x3c" * (offset // 2)))
+        extra = {"convert": ["--to", "peft"], "resize": ["--rank", "2"],
+                 "scale": ["--weight", "0.5"]}[command]
+        return ["lora", command, f, *extra, "-o", tmp / "out.safetensors"], expected
+    return case
+
+
 def _link_case(command, name, target, expected):
     """`command` on a link `name` → `target` that leads nowhere (a loop or a dangling link)."""
     def case(tmp):
@@ -331,6 +350,13 @@ CASES = {
         "not fully covered", {"a": _tensor()}, b"\0" * 12),
     "lora inspect: packed fp4 values": _lora_inspect_header(
         "F4", {"a": _tensor("F4", (4,), 0, 2)}, b"\0" * 2),
+    "lora convert: scalar down and up": _lora_odd_shapes(
+        "convert", {"lora_down.weight": [], "lora_up.weight": []}, "not two matrices"),
+    "lora resize: rank 0": _lora_odd_shapes(
+        "resize", {"lora_down.weight": [0, 8], "lora_up.weight": [8, 0]}, "not two matrices"),
+    "lora scale: an alpha of three values": _lora_odd_shapes(
+        "scale", {"lora_down.weight": [4, 8], "lora_up.weight": [8, 4], "alpha": [3]},
+        "alpha holds 3 values"),
     "lora inspect: negative offsets": _lora_inspect_header(
         "impossible offsets", {"t": _tensor(start=-4, end=0)}),
     "lora inspect: shape and bytes disagree": _lora_inspect_header(

@@ -270,6 +270,16 @@ def _lora_odd_shapes(command, shapes, expected):
     return case
 
 
+def _lora_resize_nan(tmp):
+    m = "lora_unet_down_blocks_0_attentions_0_proj_in"
+    t = {"dtype": "F16", "shape": [4, 8], "data_offsets": [0, 64]}
+    f = write(tmp / "nan.safetensors", safetensors_bytes(
+        {f"{m}.lora_down.weight": t, f"{m}.lora_up.weight": {**t, "shape": [8, 4],
+                                                              "data_offsets": [64, 128]}},
+        b"\x00\x7e" * 32 + b"\x00\x3c" * 32))                   # F16 NaN, then 1.0
+    return ["lora", "resize", f, "--rank", "2", "-o", tmp / "out.safetensors"], "NaN"
+
+
 def _link_case(command, name, target, expected):
     """`command` on a link `name` → `target` that leads nowhere (a loop or a dangling link)."""
     def case(tmp):
@@ -352,6 +362,7 @@ CASES = {
         "F4", {"a": _tensor("F4", (4,), 0, 2)}, b"\0" * 2),
     "lora convert: scalar down and up": _lora_odd_shapes(
         "convert", {"lora_down.weight": [], "lora_up.weight": []}, "not two matrices"),
+    "lora resize: NaN weights": _lora_resize_nan,
     "lora resize: rank 0": _lora_odd_shapes(
         "resize", {"lora_down.weight": [0, 8], "lora_up.weight": [8, 0]}, "not two matrices"),
     "lora scale: an alpha of three values": _lora_odd_shapes(

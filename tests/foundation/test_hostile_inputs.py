@@ -968,3 +968,27 @@ def test_wizard_save_over_an_invalid_linked_config_keeps_the_link(tmp_path):
     assert "bogus" not in target.read_text() and "rank = " in target.read_text()
     assert [p.read_text() for p in tmp_path.glob("loratui.toml.*.bak")] == \
         ["[network]\nrank = -3\nbogus = 1\n"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_run_records_that_are_pipes_or_huge_never_stall_a_reader(tmp_path):
+    """A pipe named like a run's state.json or log (a trainer writing into a pipe) is not
+    opened by the doctor or the run readers, and a sparse 1 GB metrics file is read from
+    its end, not whole."""
+    from loratui.runs import JsonlFollower, RunFolder, read_jsonl
+
+    run = tmp_path / "runs" / "r1"
+    run.mkdir(parents=True)
+    os.mkfifo(run / "state.json")
+    os.mkfifo(run / "train.log")
+    write(run / "config.toml", "[network]\nrank = 8\n")
+    with open(run / "metrics.jsonl", "wb") as fh:
+        fh.seek(1024**3)
+        fh.write(b'\n{"step": 7, "loss": 0.1}\n')
+    r = loratui("doctor", run, cwd=tmp_path)
+    assert b"Traceback" not in r.stderr and r.returncode in (0, 1), r.stderr.decode()
+    folder = RunFolder(run)
+    assert folder.raw_state() == {}
+    assert read_jsonl(run / "state.json") == []
+    assert read_jsonl(run / "metrics.jsonl", tail=1) == [{"step": 7, "loss": 0.1}]
+    assert JsonlFollower(run / "metrics.jsonl").poll() == [{"step": 7, "loss": 0.1}]

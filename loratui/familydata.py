@@ -15,6 +15,15 @@ from functools import cache
 from loratui import datacache
 from loratui.resources import data_path
 
+# Families and architectures loratui recognises in a base model or a LoRA but has no data
+# for (it does not train them). A trained family's label is its family.toml's `label`.
+NAMED_ONLY = {"sd2": "SD2.x", "sdxl_refiner": "SDXL refiner", "sd3": "SD3 / SD3.5",
+              "flux": "Flux", "cascade": "Stable Cascade", "auraflow": "AuraFlow",
+              "playground": "Playground v2.5 (EDM)"}
+# The UNet's cross-attention width (what its text encoders hand it) tells the SD families
+# apart; the trained ones agree with `cross_attention_dim` in data/<id>/unet/config.json.
+CROSS_ATTENTION_FAMILY = {768: "sd15", 1024: "sd2", 2048: "sdxl"}
+
 
 def _parse(files: list[str]) -> dict:
     with open(files[0], encoding="utf-8") as fh:
@@ -36,6 +45,19 @@ def table(family_id: str) -> dict | None:
         return None
     data = datacache.cached(f"family-{family_id}", [path], _parse)
     return data if isinstance(data, dict) else _parse([path])
+
+
+def label(family_id: str | None) -> str:
+    """A family's or another architecture's name ("sdxl" -> "SDXL", "flux" -> "Flux")."""
+    data = table(family_id or "")
+    if data is not None:
+        return str(data["family"]["label"])
+    return NAMED_ONLY.get(family_id or "", str(family_id))
+
+
+def family_of_cross_attention(width: object) -> str | None:
+    """sd15 / sd2 / sdxl from the UNet's cross-attention width; None for any other width."""
+    return CROSS_ATTENTION_FAMILY.get(width) if isinstance(width, int) else None
 
 
 def usage_defaults(family_id: str | None) -> tuple[str, int]:

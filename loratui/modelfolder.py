@@ -1,10 +1,12 @@
 """What a diffusers model folder says about itself, read from its small JSON files: its
-family and its native size. Only `os` and `json`: the doctor reads these at start-up."""
+family and its native size. Only `os`, `json` and the families' data table: the doctor reads these at start-up."""
 
 from __future__ import annotations
 
 import json
 import os
+
+from loratui.familydata import family_of_cross_attention
 
 
 def read_json(path: str | os.PathLike) -> dict:
@@ -28,14 +30,10 @@ def folder_family_source(folder: str | os.PathLike) -> tuple[str | None, str]:
     dim = unet.get("cross_attention_dim")
     if isinstance(dim, list):
         dim = dim[0] if dim else None
-    source = "unet/config.json"
-    if unet.get("addition_embed_type") == "text_time" or dim == 2048:
-        return "sdxl", source
-    if dim == 1024:
-        return "sd2", source
-    if dim == 768:
-        return "sd15", source
-    return None, ""
+    if unet.get("addition_embed_type") == "text_time":
+        return "sdxl", "unet/config.json"
+    family = family_of_cross_attention(dim)
+    return (family, "unet/config.json") if family else (None, "")
 
 
 def native_resolution(folder: str | os.PathLike) -> int | None:

@@ -87,15 +87,35 @@ def run_check(args: argparse.Namespace) -> int:
     from loratui.config import ConfigError, load_config
 
     try:
-        load_config(args.path)
+        cfg = load_config(args.path)
     except ConfigError as exc:
         if exc.unreadable:  # not a config at all: bad input, on stderr
             return _fail(exc)
         # the verdict is the command's output: stdout, like `ruff check`
         print(_("error: {message}").format(message=error_text(exc)))
         return 1
+    problem = _base_model_problem(cfg)
+    if problem:
+        print(_("error: {message}").format(message=localized(problem)))
+        return 1
     print(_("{path}: ok").format(path=args.path))
     return 0
+
+
+def _base_model_problem(cfg):
+    """The Start step's and the pre-flight's verdict on a model.base that is here (one that
+    is not may live on the machine that trains: `loratui train` checks it there)."""
+    from pathlib import Path
+
+    base = Path(cfg.model.base).expanduser() if cfg.model.base else None
+    if base is None or not (base.exists() or base.is_symlink()):
+        return None
+    from loratui.basemodel import check_base_model
+
+    check = check_base_model(base, vae=cfg.model.vae, v_prediction=cfg.model.v_prediction)
+    if check.ok is not False:
+        return None
+    return Message(N_("{problem} (model.base)"), problem=check.message)
 
 
 def run_import(args: argparse.Namespace) -> int:

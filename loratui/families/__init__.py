@@ -12,12 +12,10 @@ from functools import cache
 from pathlib import Path
 
 from loratui.families.base import Family, TextEncoderSlot, VramTerms
+from loratui.familydata import NAMED_ONLY, family_of_cross_attention, label
 from loratui.i18n import N_, Message
 
 _MODULES = {"sd15": "loratui.families.sd15", "sdxl": "loratui.families.sdxl"}
-# Families loratui recognises in a base model or a LoRA but has no data for (it does not
-# train them); the others are named by the `label` of their family.toml.
-_NAMED_ONLY = {"sd2": "SD2.x"}
 
 
 class FamilyError(Exception):
@@ -32,18 +30,9 @@ def __getattr__(name: str):
 
 @cache
 def names() -> dict[str, str]:
-    """Every family loratui can name: id -> label ("sdxl" -> "SDXL")."""
-    from loratui.familydata import table
-
-    labels = {fid: table(fid)["family"]["label"] for fid in _MODULES}
-    return dict(sorted({**labels, **_NAMED_ONLY}.items()))
-
-
-def label(family_id: str | None) -> str:
-    """A family's or another architecture's name ("sdxl" -> "SDXL", "flux" -> "Flux")."""
-    from loratui.checkpoint import LABELS
-
-    return names().get(family_id or "") or LABELS.get(family_id or "", str(family_id))
+    """Every family and architecture loratui can name: id -> label ("sdxl" -> "SDXL",
+    "flux" -> "Flux"); `label` names one."""
+    return dict(sorted({**NAMED_ONLY, **{fid: label(fid) for fid in _MODULES}}.items()))
 
 
 def ids() -> tuple[str, ...]:
@@ -126,6 +115,7 @@ __all__ = [
     "by_lbw_count",
     "detect",
     "family_id_of",
+    "family_of_cross_attention",
     "get",
     "ids",
     "label",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from loratui.checkpoint import LABELS
+from loratui.familydata import NAMED_ONLY
 from loratui.lora.reader import LoraFile
 from loratui.userfiles import shown
 
@@ -137,8 +137,8 @@ def render(summary: dict[str, Any]) -> str:
     if s.get("checkpoint"):
         lines.append("  " + _("a full base model checkpoint, not a LoRA: put it in "
                               "models/Stable-diffusion (A1111) or models/checkpoints (ComfyUI)"))
-    if s.get("family") in LABELS:
-        fam_names.setdefault(s["family"], LABELS[s["family"]])
+    if s.get("family") in NAMED_ONLY:
+        fam_names.setdefault(s["family"], NAMED_ONLY[s["family"]])
     fam = fam_names.get(s["family"], s["family"])
     detail = []
     if s["family_from_tensors"]:

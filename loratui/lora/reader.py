@@ -221,6 +221,8 @@ class LoraFile:
 
     def family(self) -> tuple[str | None, str]:
         """(sd15 / sd2 / sdxl / None, how it was decided) from the tensors alone."""
+        from loratui.familydata import family_of_cross_attention
+
         keys = list(self.tensors)
         joined = "\n".join(keys)
         if "lora_te2_" in joined or "text_encoder_2." in joined or "conditioner.embedders.1" \
@@ -230,7 +232,7 @@ class LoraFile:
             if re.search(r"attn2[._]to_k(\.lora_down\.weight|\.lora_A\.weight|_lora\.down"
                          r"\.weight|\.lora_A\.[^.]+\.weight)$", key) and len(t.shape) >= 2:
                 width = t.shape[1]
-                fam = {768: "sd15", 1024: "sd2", 2048: "sdxl"}.get(width)
+                fam = family_of_cross_attention(width)
                 if fam:
                     return fam, M(N_("cross-attention width {width}"), width=width)
         if re.search(r"lora_unet_(input_blocks|output_blocks|middle_block)_", joined):
@@ -569,6 +571,7 @@ def checkpoint_family(path: Path) -> str | None:
     """SD1.x / SD2.x / SDXL family of a base checkpoint from its header (None for anything
     else: `loratui.checkpoint` names the other architectures)."""
     from loratui.checkpoint import inspect
+    from loratui.familydata import CROSS_ATTENTION_FAMILY
 
     info = inspect(path)
-    return info.family if info and info.family in ("sd15", "sd2", "sdxl") else None
+    return info.family if info and info.family in CROSS_ATTENTION_FAMILY.values() else None

@@ -51,7 +51,6 @@ class Components:
 
 
 SINGLE_FILE_SUFFIXES = (".safetensors",)
-PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
 
 
 def sd15_config_dir() -> Path:
@@ -80,11 +79,6 @@ def load_components(base: str | Path, *, config_dir: Path | str | None = None,
     problem = weights_problem(path)     # safetensors only, checked from the headers
     if problem:
         raise ModelLoadError(problem)
-    if path.suffix.lower() in PICKLE_SUFFIXES and not path.is_dir():
-        raise ModelLoadError(Message(N_("{path}: pickle checkpoints ({suffix}) can run code "
-                                        "when loaded and are refused; convert it to "
-                                        ".safetensors first"), path=str(path),
-                                     suffix=path.suffix))
     if family is None:
         from loratui import families
 
@@ -97,6 +91,14 @@ def load_components(base: str | Path, *, config_dir: Path | str | None = None,
         if vae:
             comps.vae = load_vae(vae)
     elif path.suffix.lower() in SINGLE_FILE_SUFFIXES:
+        if config_dir is None:      # the family's standard configs: the file must fit them
+            from loratui.basemodel import layout_problem
+            from loratui.checkpoint import inspect
+
+            info = inspect(path)
+            problem = layout_problem(path, info) if info else None
+            if problem:
+                raise ModelLoadError(problem)
         # a separate VAE goes in before the file is read: a checkpoint without a baked VAE
         # loads only with one
         comps = _load_single_file(path, family, Path(config_dir) if config_dir
@@ -128,14 +130,20 @@ def _load_folder(path: Path, family=None) -> Components:
 
     quiet_libraries()
     AutoencoderKL, DDPMScheduler, UNet2DConditionModel, te_classes = _classes(family)
+    from loratui.basemodel import WEIGHT_PARTS, weight_variant
+
     # safetensors only: a folder that also ships .bin pickles never has them read
     kw = {"local_files_only": True, "use_safetensors": True}
+
+    def weights(part: str) -> dict:     # the hub's fp16-only folders load as variant="fp16"
+        return {**kw, "variant": weight_variant(path / part, WEIGHT_PARTS[part])}
+
     try:
-        text_encoders = [cls.from_pretrained(path, subfolder=slot.attr, **kw)
+        text_encoders = [cls.from_pretrained(path, subfolder=slot.attr, **weights(slot.attr))
                          for cls, slot in zip(te_classes, family.text_encoders, strict=True)]
         return Components(
-            unet=UNet2DConditionModel.from_pretrained(path, subfolder="unet", **kw),
-            vae=AutoencoderKL.from_pretrained(path, subfolder="vae", **kw),
+            unet=UNet2DConditionModel.from_pretrained(path, subfolder="unet", **weights("unet")),
+            vae=AutoencoderKL.from_pretrained(path, subfolder="vae", **weights("vae")),
             text_encoders=text_encoders,
             tokenizers=[_fit(CLIPTokenizer.from_pretrained(path, subfolder=slot.tokenizer, **kw),
                              te) for slot, te in zip(family.text_encoders, text_encoders,
@@ -154,14 +162,15 @@ def load_vae(vae: str | Path):
     """A separate VAE: a diffusers folder (config.json or vae/) or a .safetensors file."""
     from diffusers import AutoencoderKL
 
+    from loratui.basemodel import PICKLE_SUFFIXES, pickle_problem
+
     path = Path(vae).expanduser()
     try:
         if path.is_dir():
             sub = "vae" if (path / "vae" / "config.json").is_file() else None
             return AutoencoderKL.from_pretrained(path, subfolder=sub, local_files_only=True)
         if path.suffix.lower() in PICKLE_SUFFIXES:
-            raise ModelLoadError(Message(N_("{path}: pickle VAE files are refused; use "
-                                            ".safetensors"), path=str(path)))
+            raise ModelLoadError(pickle_problem(path))
         if path.suffix.lower() == ".safetensors" and path.is_file():
             return AutoencoderKL.from_single_file(str(path), local_files_only=True)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:

@@ -8,7 +8,7 @@ import signal
 import tempfile
 from pathlib import Path
 
-from loratui.i18n import N_, localized, message_of
+from loratui.i18n import N_, localized
 from loratui.i18n import Message as M
 from loratui.userfiles import shown
 
@@ -66,41 +66,16 @@ def check_free_disk(folder: Path | str, need: int) -> str | None:
     return None
 
 
-def family_problems(cfg, base: Path | None) -> list[str]:
-    """model.family checked against the base model (headers only)."""
+def family_problems(cfg, base: Path | None, detected: str | None) -> list[str]:
+    """model.family checked against the base model's detected family (headers only)."""
     from loratui import families
 
     fam = cfg.model.family
     if fam not in ("auto", *families.ids()):
         return [M(N_("model.family = {name}: loratui trains {families} (or \"auto\" to detect "
                      "it from the base model)"), name=repr(fam), families=", ".join(families.ids()))]
-    if base is None or not base.exists():
-        return []
-    try:
-        families.resolve(base, fam)
-    except families.FamilyError as exc:
-        return [message_of(exc)]
-    return []
-
-
-def checkpoint_problems(cfg, base: Path) -> list[str]:
-    """A single-file checkpoint of a family loratui trains that cannot train as configured
-    (inpainting, parts missing, no VAE and no model.vae, v-prediction with it off)."""
-    if not base.is_file() or base.suffix.lower() != ".safetensors":
-        return []
-    from loratui import families
-    from loratui.basemodel import not_a_base_model, single_file_problem
-    from loratui.checkpoint import inspect
-
-    info = inspect(base)
-    problem = not_a_base_model(base, info)
-    if problem:
-        return [M(N_("{problem} (model.base)"), problem=problem)]
-    if info is None or info.family not in families.ids():
-        return []       # family_problems names a family loratui does not train
-    problem = single_file_problem(base, info, vae=cfg.model.vae,
-                                  v_prediction=cfg.model.v_prediction)
-    return [M(N_("{problem} (model.base)"), problem=problem)] if problem else []
+    problem = families.override_problem(base, fam, detected) if base is not None else None
+    return [problem] if problem else []
 
 
 def tokenizer_problem(base: Path) -> str | None:
@@ -126,24 +101,30 @@ def tokenizer_problem(base: Path) -> str | None:
 def preflight(cfg) -> list[str]:
     """Everything that can be checked without loading a model."""
     problems = []
+    detected = None     # the base model's family, as its headers and configs tell
     base = Path(cfg.model.base).expanduser() if cfg.model.base else None
     if base is None:
         problems.append(M(N_("model.base is empty: set it to a diffusers folder or a "
                              ".safetensors checkpoint")))
     elif not base.exists():
-        problems.append(M(N_("{path}: base model not found (model.base)"), path=str(base)))
-    else:
-        from loratui.basemodel import weights_problem
+        from loratui.basemodel import windows_path_problem
 
-        problem = weights_problem(base)
-        if problem:
-            problems.append(M(N_("{problem} (model.base)"), problem=problem))
+        windows = windows_path_problem(base)
+        problems.append(M(N_("{problem} (model.base)"), problem=windows) if windows else
+                        M(N_("{path}: base model not found (model.base)"), path=str(base)))
+    else:
+        from loratui.basemodel import check_base_model
+
+        # the Start step's verdict, with the config's model.vae and model.v_prediction
+        check = check_base_model(base, vae=cfg.model.vae, v_prediction=cfg.model.v_prediction)
+        detected = check.family
+        if check.ok is False:
+            problems.append(M(N_("{problem} (model.base)"), problem=check.message))
         else:
             tokenizer = tokenizer_problem(base)
             if tokenizer:
                 problems.append(tokenizer)
-            problems += checkpoint_problems(cfg, base)
-    problems += family_problems(cfg, base)
+    problems += family_problems(cfg, base if detected else None, detected)
     for key, value in (("dataset.dir", cfg.dataset.dir), ("dataset.reg_dir", cfg.dataset.reg_dir)):
         if key == "dataset.dir" and not value:
             problems.append(M(N_("dataset.dir is empty: set it to your images folder")))

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loratui.basemodel import FAMILY_NAMES
 from loratui.basemodel import check_base_model as _check_base_model
 from loratui.deploy import DeployError as DeployProblem
 from loratui.deploy import find_lora_folder, install_lora
 from loratui.deploy import usage as _usage
 from loratui.deploy import workflow_json as comfy_workflow_json
+from loratui.familydata import label as family_label
 from loratui.i18n import _, localized
 from loratui.runs import ACTIVE_STATES, TERMINAL_STATES, RunFolder, state_name
 from loratui.runs import list_runs as _list_runs
@@ -29,7 +29,7 @@ from loratui.ui.text import short_path
 
 __all__ = [
     "ACTIVE_STATES", "TERMINAL_STATES", "Check", "DeployProblem", "RunInfo",
-    "comfy_workflow_json", "find_lora_folder", "install_lora",
+    "comfy_workflow_json", "family_label", "find_lora_folder", "install_lora",
 ]
 
 
@@ -61,14 +61,13 @@ def check_base_model(path: Path | None, family: str = "auto", vae: str = "") -> 
     result = _check_base_model(path, vae=vae, v_prediction=True)
     text = localized(result.message)
     if result.ok and result.v_prediction:
-        text += "\n" + _("v-prediction model (its `v_pred` key): trained with "
-                         "model.v_prediction = true")
+        text += "\n" + _("v-prediction model: trained with model.v_prediction = true")
     detected = _("detected from {source}").format(source=localized(result.source)) \
         if result.family else ""
     if family in ("", "auto", None):
         if result.family:
             text += "\n" + _("Family: {family} ({how})").format(
-                family=FAMILY_NAMES.get(result.family, result.family), how=detected)
+                family=family_label(result.family), how=detected)
         return Check(result.ok, text)
     from loratui.families import override_problem
 
@@ -76,7 +75,7 @@ def check_base_model(path: Path | None, family: str = "auto", vae: str = "") -> 
     if problem:
         return Check(False, text + "\n" + _("Family: {problem}").format(
             problem=localized(problem)))
-    name = FAMILY_NAMES.get(family, family)
+    name = family_label(family)
     if result.family:
         line = _("Family: {family} (set by model.family in loratui.toml; detected from "
                  "{source})").format(family=name, source=localized(result.source))

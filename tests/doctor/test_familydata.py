@@ -30,8 +30,12 @@ def test_families_and_doctor_read_the_same_thresholds(fid):
 
 def test_family_names_come_from_the_family_data(monkeypatch):
     """`families.NAMES`: each trained family's `label` as its family.toml writes it, plus
-    the families loratui recognises without data (SD2)."""
-    assert families.NAMES == {"sd15": "SD1.5", "sd2": "SD2.x", "sdxl": "SDXL"}
+    the families and architectures loratui recognises without data (SD2, Flux …): one
+    table, which every label in messages comes from."""
+    assert {fid: families.NAMES[fid] for fid in ("sd15", "sd2", "sdxl", "flux")} == \
+        {"sd15": "SD1.5", "sd2": "SD2.x", "sdxl": "SDXL", "flux": "Flux"}
+    assert all(families.label(fid) == name for fid, name in families.NAMES.items())
+    assert families.label("nonesuch") == "nonesuch"
     assert all(families.NAMES[fid] == families.get(fid).label for fid in families.ids())
     real = familydata.table
 
@@ -101,3 +105,12 @@ def test_data_cache_follows_edits_and_ignores_foreign_files(tmp_path, monkeypatc
     for f in (tmp_path / "cache" / "loratui").glob("t-*.cache"):
         f.write_bytes(b"LTRC\0\0\0\0junk")
     assert datacache.cached("t", [str(src)], build) == {"a": 22} and len(calls) == 3
+
+
+def test_the_cross_attention_widths_agree_with_the_shipped_unet_configs():
+    for fid in families.ids():
+        config = json.loads((families.get(fid).config_dir / "unet" / "config.json").read_text())
+        assert families.family_of_cross_attention(config["cross_attention_dim"]) == fid
+    assert families.family_of_cross_attention(1024) == "sd2"
+    assert families.family_of_cross_attention(32) is None
+    assert families.family_of_cross_attention("768") is None

@@ -48,9 +48,13 @@ def make_lora(path, *, rank=8, alpha=8.0, up=0.01, nan=False, meta=None, peft=Fa
 
 # ------------------------------------------------------------------ logs
 
+# predicates that fire on any line their regex matches (the rest need more context)
+LINE_PREDICATES = ("log_regex", "log_no_training_data", "log_bf16_refused", "log_decode_error")
+
+
 def _log_rules():
     return [r for r in load_catalog(use_cache=False).rules
-            if r.code.startswith("LG") and r.regex and r.predicate == "log_regex"]
+            if r.code.startswith("LG") and r.regex and r.predicate in LINE_PREDICATES]
 
 
 @pytest.mark.parametrize("rule", _log_rules(), ids=lambda r: r.code)

@@ -14,7 +14,7 @@ import struct
 from functools import cache
 from pathlib import Path
 
-DTYPE_BYTES = {"F16": 2, "BF16": 2, "F32": 4}
+DTYPE_BYTES = {"F16": 2, "BF16": 2, "F32": 4, "F8_E4M3": 1, "F8_E5M2": 1}
 
 
 @cache

@@ -15,6 +15,12 @@ from full_size_checkpoints import layout, without, write_sparse
 from loratui import families
 from loratui.basemodel import check_base_model
 
+
+@pytest.fixture(autouse=True)
+def _english(clean_language):
+    """The messages are asserted in English, whatever language an earlier test left set."""
+
+
 LDM_TE = "cond_stage_model.transformer.text_model."
 
 
@@ -171,7 +177,8 @@ def test_what_is_no_base_model_is_said_to_be_none(tmp_path):
     os.mkfifo(pipe)                                  # reading it would wait for ever
     loop = tmp_path / "loop.safetensors"
     loop.symlink_to(loop.name)
-    for path, words in ((lora, "is a LoRA, not a base model"), (vae, "holds no UNet"),
+    for path, words in ((lora, "is a LoRA, not a base model"),
+                        (vae, "is a VAE alone, not a base model"),
                         (pipe, "not a regular file"), (loop, "link loop")):
         result = check_base_model(path)
         assert result.ok is False and words in result.message and path.name in \
@@ -181,3 +188,60 @@ def test_what_is_no_base_model_is_said_to_be_none(tmp_path):
                                     "dataset": {"dir": str(tmp_path / "data")},
                                     "output": {"dir": str(tmp_path / "runs")}})
     assert any("is a LoRA, not a base model" in p for p in preflight(cfg))
+
+
+def test_one_command_reads_a_checkpoint_header_once(tmp_path, monkeypatch):
+    """The Start check, the pre-flight (weights, verdict, family) and the loader's family
+    all ask about the same file: its header is parsed once, and again once it changes."""
+    from loratui import checkpoint as headers
+    from loratui.config import RunConfig
+    from loratui.lora import reader
+    from loratui.train.safety import preflight
+
+    reads = []
+    real = reader.read_header
+    monkeypatch.setattr(reader, "read_header", lambda path: reads.append(path) or real(path))
+    monkeypatch.setattr(headers, "_HEADERS", {})
+    path = checkpoint(tmp_path, "sdxl (NoobAI) v-pred")
+    (tmp_path / "data").mkdir()
+    cfg = RunConfig.model_validate({"model": {"base": str(path), "v_prediction": True},
+                                    "dataset": {"dir": str(tmp_path / "data")},
+                                    "output": {"dir": str(tmp_path / "runs")}})
+    assert preflight(cfg) == [] and check_base_model(path).ok is True
+    assert families.resolve(path).id == "sdxl" and len(reads) == 1
+    write_sparse(path, without(layout("sdxl"), "first_stage_model."))     # replaced
+    assert "model.vae" in check_base_model(path).message and len(reads) == 2
+
+
+def test_a_tiny_single_file_is_refused_alike_by_the_check_and_the_trainer(
+        tiny_model, tiny_sdxl_model, cfg_factory, tmp_path):
+    """The tiny model written as one file (names and layout as A1111 saves it) has none of
+    SD1.5's standard shapes. The single-file loader builds on the standard configs and the
+    head count is in no shape, so it cannot load: the Start check, the pre-flight of a real
+    `loratui train` and the loader all say so, naming the file and the fix, and no model is
+    built. The same tiny model as a diffusers folder trains (the rest of tests/train)."""
+    from ldm_checkpoint import save_ldm_checkpoint, save_sgm_checkpoint
+    from train_helpers import cli
+
+    from loratui.config import save_config
+    from loratui.train.models import ModelLoadError, load_components
+
+    sd15 = save_ldm_checkpoint(tiny_model, tmp_path / "tiny sd15.safetensors")
+    sdxl = save_sgm_checkpoint(tiny_sdxl_model, tmp_path / "tinyXL.safetensors")
+    for path, family, width in ((sd15, "SD1.5", "32, not 768"), (sdxl, "SDXL", "80, not 2048")):
+        check = check_base_model(path)
+        assert check.ok is False and check.message.startswith(
+            f"{path.name}: not the standard {family} layout (cross-attention width {width}; "
+            "UNet channels 32, not 320")
+        assert "diffusers folder" in check.message
+        with pytest.raises(ModelLoadError) as loaded:
+            load_components(path)
+        assert str(loaded.value) == check.message
+    assert load_components(sd15, config_dir=tiny_model).unet.config.cross_attention_dim == 32
+    cfg = cfg_factory()
+    cfg.model.base = str(sd15)
+    save_config(cfg, tmp_path / "loratui.toml")
+    train = cli("train", str(tmp_path / "loratui.toml"))
+    assert train.returncode == 2 and "Traceback" not in train.stderr, train.stderr
+    assert check_base_model(sd15).message in train.stderr.replace("\n", " ")
+    assert not list((tmp_path / "runs").glob("*"))          # no run folder was made

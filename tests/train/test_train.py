@@ -213,14 +213,22 @@ def test_resume_from_an_epoch_checkpoint_after_a_failure_drops_lost_steps(cfg_fa
 
 def test_unusable_model_or_dataset_ends_the_run_as_failed_with_the_reason(cfg_factory,
                                                                           tmp_path):
+    import shutil
+
     from loratui.runs import RunFolder
     from loratui.train import train
+    from loratui.train.safety import PreflightError
 
     not_a_model = tmp_path / "not_a_model"
     not_a_model.mkdir()
-    res = train(cfg_factory(model={"base": str(not_a_model)}), log_to_stderr=False)
+    with pytest.raises(PreflightError, match=r"model_index\.json"):  # stopped before a run
+        train(cfg_factory(model={"base": str(not_a_model)}), log_to_stderr=False)
+    broken = tmp_path / "broken"
+    shutil.copytree(cfg_factory().model.base, broken)
+    (broken / "unet" / "config.json").write_text("{not json")   # only loading finds it
+    res = train(cfg_factory(model={"base": str(broken)}), log_to_stderr=False)
     assert res.state == "failed" and res.reason == "model"
-    assert "model_index.json" in RunFolder(res.run_dir).state()["error"]
+    assert "config.json" in RunFolder(res.run_dir).state()["error"]
     empty = tmp_path / "empty_dataset"
     empty.mkdir()
     res = train(cfg_factory(dataset={"dir": str(empty)}), log_to_stderr=False)

@@ -28,7 +28,14 @@ def _needles(rule) -> tuple[str, ...]:
     return rule.needles or tuple(rule.regex)
 
 
+# rich's logging handler prints each record's level in a padded column and its source in a
+# right-hand one: neither is part of the message a finding quotes
+RICH_LEVEL_RE = re.compile(r"^\s*(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\s{2,}(?=\S)")
+RICH_SOURCE_RE = re.compile(r"\s{2,}[\w.-]+\.py:\d+\s*$")
+
+
 def _vars(m: re.Match | None, text: str, count: int) -> dict:
+    text = RICH_SOURCE_RE.sub("", RICH_LEVEL_RE.sub("", text))
     out = {"count": count, "text": text if len(text) <= 160 else text[:157] + "…"}
     if m is not None:
         groups = [g for g in m.groups() if g is not None]
@@ -695,3 +702,26 @@ def log_forge_missing_lora(inp, ctx, rule, th):
     if hits:
         first, m = hits[0]
         yield Hit(_vars(m, first.text, len(hits)), line=first.line)
+
+
+@predicate("log_decode_error")
+def log_decode_error(inp, ctx, rule, th):
+    """A file that is not UTF-8 (the trainer reads UTF-8), or a UTF-8 file read with the
+    locale's codec (the trainer named no encoding): the codec in the error tells which."""
+    hits = log_hits(inp, rule)
+    if not hits:
+        return
+    first, m = hits[0]
+    codec = next((g for g in m.groups() if g and not g.startswith("0x")), "utf-8") \
+        if m is not None else "utf-8"
+    if codec.lower() in ("utf-8", "utf8"):
+        what = Text(N_("a caption, prompt or config file is not UTF-8"))
+        fix = Text(N_("re-save the file as UTF-8 (`loratui doctor DATASET_FOLDER` lists every "
+                      "non-UTF-8 caption)"))
+    else:
+        what = Text(N_("a file was read with the system's `{codec}` codec, not as UTF-8: the "
+                       "program opened it without naming an encoding"), codec=codec)
+        fix = Text(N_("update the trainer (sd-scripts reads its prompt and config files as "
+                      "UTF-8), or set PYTHONUTF8=1 before starting it"))
+    yield Hit({**_vars(m, first.text, len(hits)), "what": what, "fix_hint": fix},
+              line=first.line)

@@ -112,7 +112,7 @@ ComfyUI         An API-format workflow with a LoraLoader node, saved beside the 
         family, _checkpoint = core.base_for_usage(self.state.config)
         lines = [_("doctor: ✓ the file loads like a kohya {family} LoRA; the prompt and the "
                    "workflow use it within the guide's weights").format(
-                       family=core.FAMILY_NAMES.get(family, family)) if not worst else
+                       family=core.family_label(family)) if not worst else
                  ngettext("doctor: {n} problem:", "doctor: {n} problems:", len(worst)).format(
                      n=len(worst))]
         lines += [f"  {severity_name(d.severity)} {d.code} {d.shown_message}" for d in diags[:6]]

@@ -290,7 +290,7 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
             family, _checkpoint = core.base_for_usage(self.state.config)
             widget.update(_("VRAM estimate {gb} GB for {family} — no GPU here (the CPU demo "
                             "trains the tiny model)").format(
-                gb=f"{est.total_gb:.1f}", family=core.FAMILY_NAMES.get(family, family)))
+                gb=f"{est.total_gb:.1f}", family=core.family_label(family)))
             widget.set_class(False, "bad")
             return
         width = 30

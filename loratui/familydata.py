@@ -55,6 +55,15 @@ def label(family_id: str | None) -> str:
     return NAMED_ONLY.get(family_id or "", str(family_id))
 
 
+def lora_label(family_id: str | None) -> str:
+    """The family a LoRA is named for: `[family] lora_label` where it differs from the
+    model's label ("sd15" -> "SD1.x"), else `label`."""
+    data = table(family_id or "")
+    if data is not None and "lora_label" in data["family"]:
+        return str(data["family"]["lora_label"])
+    return label(family_id)
+
+
 def family_of_cross_attention(width: object) -> str | None:
     """sd15 / sd2 / sdxl from the UNet's cross-attention width; None for any other width."""
     return CROSS_ATTENTION_FAMILY.get(width) if isinstance(width, int) else None

@@ -68,12 +68,22 @@ def require_terminal() -> None:
         raise SystemExit(2)
 
 
+def _size_from_the_terminal() -> None:
+    """Drop COLUMNS and LINES that a shell or script exported: Textual sizes the screen
+    with `shutil.get_terminal_size()`, which prefers them to the terminal's real size, so
+    the wizard was laid out for 80×24 in a 40×12 window and never followed a resize."""
+    import os
+
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+
+
 def run_wizard(project: Path | None = None, *, run_dir: str | None = None,
                step: str = "start") -> int:
     from pathlib import Path
 
     require_terminal()
-
+    _size_from_the_terminal()
     from loratui.ui.app import create_app
     from loratui.ui.widgets.sample_view import detect_graphics
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from loratui.familydata import NAMED_ONLY
+from loratui.familydata import lora_label
 from loratui.lora.reader import LoraFile
 from loratui.userfiles import shown
 
@@ -129,7 +129,10 @@ def render(summary: dict[str, Any]) -> str:
     from loratui.i18n import N_, _, localized, ngettext, pgettext
 
     s = summary
-    fam_names = {"sd15": "SD1.x", "sd2": "SD2.x", "sdxl": "SDXL", None: _("unknown")}
+
+    def fam_name(family: str | None) -> str:
+        return lora_label(family) if family else _("unknown")
+
     lines = [shown(s["path"]), ""]
     fmt = _("{format} ({algorithm})").format(format=s["format"], algorithm=s["lycoris_algo"]) \
         if s.get("lycoris_algo") else s["format"]
@@ -137,15 +140,13 @@ def render(summary: dict[str, Any]) -> str:
     if s.get("checkpoint"):
         lines.append("  " + _("a full base model checkpoint, not a LoRA: put it in "
                               "models/Stable-diffusion (A1111) or models/checkpoints (ComfyUI)"))
-    if s.get("family") in NAMED_ONLY:
-        fam_names.setdefault(s["family"], NAMED_ONLY[s["family"]])
-    fam = fam_names.get(s["family"], s["family"])
+    fam = fam_name(s["family"])
     detail = []
     if s["family_from_tensors"]:
         detail.append(_("tensors: {reason}").format(reason=localized(s["family_reason"])))
     if s["family_from_metadata"]:
         detail.append(_("metadata: {family}").format(
-            family=fam_names.get(s["family_from_metadata"])))
+            family=fam_name(s["family_from_metadata"])))
     joined = pgettext("list separator", "; ").join(detail)
     lines.append(_row(N_("family"), _("{family}  ({detail})").format(family=fam, detail=joined)
                       if detail else fam))

@@ -114,3 +114,11 @@ def test_the_cross_attention_widths_agree_with_the_shipped_unet_configs():
     assert families.family_of_cross_attention(1024) == "sd2"
     assert families.family_of_cross_attention(32) is None
     assert families.family_of_cross_attention("768") is None
+
+
+def test_a_lora_is_named_for_the_family_its_data_says():
+    """A LoRA trained on SD1.5 loads on any SD1.x model: `[family] lora_label` names it so
+    (`lora inspect`, the doctor's LoRA findings); other families use their label."""
+    assert familydata.lora_label("sd15") == "SD1.x" and familydata.label("sd15") == "SD1.5"
+    assert [familydata.lora_label(f) for f in ("sdxl", "sd2", "flux")] == \
+        ["SDXL", "SD2.x", "Flux"]

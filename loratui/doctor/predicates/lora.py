@@ -6,10 +6,9 @@ from collections import Counter
 
 from loratui.doctor.facts import to_float, to_int
 from loratui.doctor.registry import Hit, Text, predicate
+from loratui.familydata import lora_label
 from loratui.i18n import N_, message_of
 from loratui.lora.reader import LoraError, LoraFile
-
-FAMILY_NAMES = {"sd15": "SD1.x", "sd2": "SD2.x", "sdxl": "SDXL"}
 
 
 def _lora(inp) -> LoraFile | None:
@@ -136,8 +135,8 @@ def lora_metadata_mismatch(inp, ctx, rule, th):
     if tensor_fam and meta_fam and tensor_fam != meta_fam:
         yield Hit({"what": Text(N_("the metadata says {meta} but the tensors are {family} "
                                    "({how}); UIs that trust the metadata will hide or misapply "
-                                   "it"), meta=FAMILY_NAMES[meta_fam],
-                                family=FAMILY_NAMES[tensor_fam], how=how)})
+                                   "it"), meta=lora_label(meta_fam),
+                                family=lora_label(tensor_fam), how=how)})
 
 
 @predicate("lora_rank_too_high")
@@ -193,7 +192,7 @@ def lora_no_version(inp, ctx, rule, th):
         return
     if lora.metadata_family() is None:
         fam, _ = lora.family()
-        yield Hit({"family": FAMILY_NAMES.get(fam, "unknown")})
+        yield Hit({"family": lora_label(fam) if fam else "unknown"})
 
 
 @predicate("lora_family_vs_base")
@@ -207,7 +206,7 @@ def lora_family_vs_base(inp, ctx, rule, th):
         fam = lora.metadata_family()
         how = "its metadata"
     if fam and fam != base:
-        yield Hit({"family": FAMILY_NAMES[fam], "base": FAMILY_NAMES.get(base, base),
+        yield Hit({"family": lora_label(fam), "base": lora_label(base),
                    "how": how})
 
 

@@ -13,7 +13,7 @@ from textual.widgets import Header, Input, Static
 from textual.worker import Worker, WorkerState
 
 from loratui.i18n import N_, _
-from loratui.ui.widgets import Footer, StepIndicator, step_label
+from loratui.ui.widgets import Footer, SizeNote, StepIndicator, step_label
 
 if TYPE_CHECKING:
     from loratui.ui.app import LoratuiApp
@@ -63,6 +63,7 @@ class WizardScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")  # a glyph every monospace font has (not ⭘)
+        yield SizeNote()
         yield StepIndicator(self.STEP, id="steps")
         yield from self.compose_body()
         yield Static("", id="guard", classes="bad", markup=False)
@@ -70,6 +71,12 @@ class WizardScreen(Screen):
 
     def compose_body(self) -> ComposeResult:
         yield from ()
+
+    def on_resize(self) -> None:
+        self.query_one(SizeNote).fit()
+
+    def on_screen_resume(self) -> None:   # the terminal may have changed size meanwhile
+        self.query_one(SizeNote).fit()
 
     def arrive(self) -> None:
         """The user came (back) to this step: show the state as it is now. Not called

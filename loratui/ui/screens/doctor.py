@@ -20,7 +20,7 @@ from loratui.ui.fixes import wizard_fix_for_code
 from loratui.ui.messages import TaskDone, post_if_current
 from loratui.ui.screens.base import guarded
 from loratui.ui.text import short_path, with_severity
-from loratui.ui.widgets import Footer
+from loratui.ui.widgets import Footer, SizeNote
 
 MARK = {"error": N_("✖ error"), "warning": N_("▲ warn"), "info": N_("· info")}
 APPLICABILITY = (N_("safe"), N_("unsafe"), N_("display-only"))  # a fix's, translated
@@ -43,6 +43,7 @@ class DoctorScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")  # a glyph every monospace font has (not ⭘)
+        yield SizeNote()
         with Vertical(id="body"):
             yield Static("", id="doctor-summary", markup=False)
             with Horizontal(id="doctor-main"):
@@ -50,6 +51,9 @@ class DoctorScreen(Screen):
                 with VerticalScroll(id="diagnostic-detail-box"):
                     yield Static("", id="diagnostic-detail", markup=False)
         yield Footer()
+
+    def on_resize(self) -> None:
+        self.query_one(SizeNote).fit()
 
     def on_mount(self) -> None:
         table = self.query_one("#diagnostics", DataTable)

@@ -73,7 +73,10 @@ def run_inspect(args) -> int:
 
         print(dumps_json(payload, indent=2))
     else:
-        sys.stdout.write("\n".join(render(r) for r in results))
+        from loratui.cli import terminal_width
+        from loratui.textfit import fit
+
+        sys.stdout.write(fit("\n".join(render(r) for r in results), terminal_width()))
     return status
 
 

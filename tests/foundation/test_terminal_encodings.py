@@ -7,51 +7,17 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
-from safetensors.numpy import save_file
 
 from loratui.outstream import ascii_look
-from tests.terminal_run import C_LOCALE, NOT_UTF8, run_on_tty, run_piped
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-CAPTION = "sks woman, red dress \u2014 smiling \u00d7 2, \u6c49\u670d"   # — × 汉服
+from tests.terminal_run import C_LOCALE, NOT_UTF8, run_on_tty, run_piped, sample_project
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    """A config, a dataset with captions, a kohya LoRA, a log, a run folder."""
-    root = tmp_path_factory.mktemp("enc")
-    ds = root / "ds" / "10_sks woman"
-    ds.mkdir(parents=True)
-    for i in range(3):
-        Image.new("RGB", (320 + 64 * i, 448), (40 * i, 90, 90)).save(ds / f"img{i}.png")
-        (ds / f"img{i}.txt").write_text(CAPTION, encoding="utf-8")
-    rng = np.random.default_rng(0)
-    tensors = {}
-    for name, size in (("lora_unet_down_blocks_0_attentions_0_proj_in", 320),
-                       ("lora_te_text_model_encoder_layers_0_self_attn_q_proj", 768)):
-        tensors[f"{name}.lora_down.weight"] = rng.standard_normal((4, size)).astype(np.float16)
-        tensors[f"{name}.lora_up.weight"] = rng.standard_normal((size, 4)).astype(np.float16)
-        tensors[f"{name}.alpha"] = np.array(2.0, dtype=np.float16)
-    save_file(tensors, str(root / "my_lora.safetensors"), metadata={
-        "ss_network_dim": "4", "ss_network_alpha": "2", "ss_output_name": "my\u2014lora",
-        "ss_tag_frequency": json.dumps({"10_sks": {"sks": 3, "\u6c49\u670d": 3}})})
-    (root / "train.log").write_text(
-        "steps:  10%|\u2588         | 100/1000 [01:00<09:00, 1.5it/s, avr_loss=0.12]\n"
-        "torch.cuda.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB\n")
-    shutil.copytree(FIXTURES / "readme-run", root / "runs" / "hanfu-1")
-    from tests.inprocess_cli import run_in_process
-
-    with pytest.MonkeyPatch.context() as mp:
-        code, _out, err = run_in_process(["presets", "--gpu", "8GB", "--write",
-                                          str(root / "loratui.toml")], mp)
-    assert code == 0, err
-    return root
+    return sample_project(tmp_path_factory.mktemp("enc"))
 
 
 # command, the exit status it has on a UTF-8 terminal
@@ -155,3 +121,16 @@ def test_ascii_look_alikes():
     assert ascii_look("\u4e2d") == "\\u4e2d"                              # 中: escaped
     assert ascii_look("\U0001f600") == "\\ud83d\\ude00"                   # a JSON pair
     assert ascii_look("\udce2") == "\\xe2"                                # a name's byte
+
+
+@pytest.mark.parametrize(("encoding", "chinese"), [("gbk", True), ("big5", False),
+                                                   ("shift_jis", False)])
+def test_chinese_where_the_terminal_has_simplified_characters(project, encoding, chinese):
+    """A GBK terminal shows the Chinese messages; Big5 (zh_TW) and Shift_JIS have 中 but
+    not 这 or 设, which came out as \\u escapes mid-sentence: English instead."""
+    r = run_piped("--lang", "zh", "config", "check", "loratui.toml", cwd=project,
+                  PYTHONIOENCODING=encoding)
+    assert r.returncode == 0
+    out = r.stdout.decode(encoding)
+    assert "\\u" not in out
+    assert ("cannot show Chinese" in r.stderr.decode(encoding)) is not chinese

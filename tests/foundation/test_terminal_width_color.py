@@ -9,7 +9,7 @@ import re
 import pytest
 
 from loratui.cjk import NO_LINE_START, cells, wrap
-from tests.terminal_run import run_on_tty, run_piped
+from tests.terminal_run import run_on_tty, run_piped, sample_project
 
 ESCAPE = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 COLOUR = re.compile(rb"\x1b\[(?:[0-9;]*;)?(?:3[0-9]|4[0-9]|9[0-7]|10[0-7])[;m]")
@@ -25,6 +25,16 @@ def config(tmp_path_factory):
     r = run_piped("presets", "--gpu", "8GB", "--write", str(path))
     assert r.returncode == 0, r.stderr
     return path
+
+
+@pytest.mark.parametrize("lang", [(), ("--lang", "zh")], ids=["en", "zh"])
+def test_lora_inspect_fits_40_columns(tmp_path, lang):
+    """Before, its lines kept their full length (65 columns at COLUMNS=40)."""
+    project = sample_project(tmp_path)
+    r = run_piped(*lang, "lora", "inspect", "my_lora.safetensors", cwd=project,
+                  COLUMNS="40", LANG="C.UTF-8")
+    assert r.returncode == 0, r.stderr
+    assert long_lines(r.stdout, 40) == []
 
 
 def long_lines(output: bytes, width: int) -> list[str]:

@@ -491,7 +491,9 @@ def log_gtx16_nan(inp, ctx, rule, th):
     yield Hit({"card": card, "text": nan.text[:160]}, line=nan.line)
 
 
-XFORMERS_CALLED = ("No operator found for `memory_efficient_attention", "No such operator xformers::")
+XFORMERS_CALLED = ("No operator found for `memory_efficient_attention", "No such operator xformers::",
+                   "named symbol not found")
+XFORMERS_KERNEL = "named symbol not found"
 
 
 @predicate("log_xformers")
@@ -501,14 +503,20 @@ def log_xformers(inp, ctx, rule, th):
     hits = log_hits(inp, rule)
     if not hits:
         return
+    from loratui.doctor.inputs.tracebacks import final_traceback
+
+    tb, _ended = final_traceback(inp.data)
+    through = tb is not None and any("xformers" in f.file.lower() for f in tb.frames)
+    # a CUDA error raised inside xformers' own kernels (ZLUDA on AMD has none of them) is
+    # xformers' only when the traceback runs through it
+    hits = [(line, m) for line, m in hits if XFORMERS_KERNEL not in line.text or through]
+    if not hits:
+        return
     first, m = hits[0]
     cmd = _command_facts(inp)
     used = cmd is not None and (bool(cmd.get("xformers")) or
                                 str(cmd.get("attention") or "").lower() == "xformers")
-    from loratui.doctor.inputs.tracebacks import final_traceback
-
-    tb, _ended = final_traceback(inp.data)
-    if tb is not None and "xformers" in (tb.text + " ".join(f.file for f in tb.frames)).lower():
+    if through or (tb is not None and "xformers" in tb.text.lower()):
         used = True
     if "ImportError: No xformers" in first.text or "No xformers /" in first.text:
         used = True

@@ -87,7 +87,7 @@ async def test_readme_screenshot_in_chinese(tmp_path, monkeypatch, chinese) -> N
     lines, image, missing = await following(project, run, renderer)
     shown = "\n".join(lines)
     assert "~/loras/hanfu_girl" in shown
-    assert "训练中: hanfu_girl-20261125-030112" in shown  # the title line, in Chinese
+    assert "训练中：hanfu_girl-20261125-030112" in shown  # the title line, in Chinese
     assert f"/{state_max(run)}" in shown and "it/s" in shown
     assert "样图 e0024_00.png" in shown and "步数" in shown
     assert not missing, f"no glyph for {sorted(missing)}"

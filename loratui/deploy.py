@@ -2,6 +2,7 @@
 
 - `find_lora_folder(path)`: the LoRA folder of an AUTOMATIC1111 / Forge (`models/Lora`) or
   ComfyUI (`models/loras`) install, given the install, its `models/` folder or the folder.
+- `install_target(src, folder)`: where the copy goes, or why it cannot go there.
 - `install_lora(src, folder)`: an atomic copy (temp file + rename) that never
   half-writes, readable as the umask says (a WebUI running as another user loads it); a
   file it replaces is kept as `<name>.<time>.bak`.
@@ -40,6 +41,10 @@ class LoraFolder:
 
 def find_lora_folder(path: Path | str) -> LoraFolder:
     p = Path(path).expanduser()
+    if not p.exists():
+        raise DeployError(Message(N_("{path} does not exist: give your WebUI's folder (the "
+                                     "one with models/), or its models/Lora or models/loras "
+                                     "folder"), path=str(p)))
     if not p.is_dir():
         raise DeployError(Message(N_("{path} is not a folder: give your WebUI's folder (the "
                                      "one with models/), or its models/Lora or models/loras "
@@ -58,7 +63,10 @@ def find_lora_folder(path: Path | str) -> LoraFolder:
     return LoraFolder("folder", p)
 
 
-def install_lora(src: Path | str, folder: Path | str, *, overwrite: bool = False) -> Path:
+def install_target(src: Path | str, folder: Path | str) -> Path:
+    """Where `install_lora` would copy `src`; DeployError when it cannot (the LoRA is gone,
+    or a folder or special file of its name is in the way). The target may exist as a
+    file: then only a copy with `overwrite` replaces it."""
     src, folder = Path(src), Path(folder)
     if not src.is_file():
         raise DeployError(Message(N_("{path}: the LoRA file is missing (did training "
@@ -67,6 +75,11 @@ def install_lora(src: Path | str, folder: Path | str, *, overwrite: bool = False
     if target.is_dir() or (target.exists() and not target.is_file()):
         raise DeployError(Message(N_("{path} is a folder or a special file, not a LoRA: "
                                      "rename or move it, then copy again"), path=str(target)))
+    return target
+
+
+def install_lora(src: Path | str, folder: Path | str, *, overwrite: bool = False) -> Path:
+    target = install_target(src, folder)
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} already exists")
     if target.exists():     # the file replaced is kept beside it (.bak: no WebUI lists it)

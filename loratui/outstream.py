@@ -15,7 +15,9 @@ import codecs
 import sys
 
 ERRORS = "loratui-ascii"   # the codec error handler's name
-PROBE = "\u4e2d"           # a Chinese character: whether the stream can show Chinese
+# whether a stream can show the Chinese messages: frequent Simplified characters (这个设张图说
+# 为), which Big5 (zh_TW) and Shift_JIS terminals lack although they have 中文
+PROBE = "\u8fd9\u4e2a\u8bbe\u5f20\u56fe\u8bf4\u4e3a"
 
 # Characters of loratui's own texts and of what Rich draws, by an ASCII look-alike.
 ASCII_LOOK = {

@@ -53,6 +53,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_watch(args: argparse.Namespace) -> int:
     from loratui.watch import WatchError, open_source
 
+    if args.path == "-" and sys.stdin is not None and sys.stdin.isatty():
+        # nothing is piped in: it would wait, silent, for output typed at the keyboard
+        print("loratui watch: " + _("- reads a trainer's output from stdin, and stdin is "
+                                    "this terminal; pipe it in (`accelerate launch "
+                                    "train_network.py ... 2>&1 | loratui watch -`) or "
+                                    "give its log file"), file=sys.stderr)
+        return 2
     try:
         source = open_source(args.path, trainer=args.trainer)
     except WatchError as exc:

@@ -31,17 +31,22 @@ class ModelNotFound(Exception):
     """No local copy of the model; str() says how to fetch one."""
 
 
-def _fetch_hint(repo: str, what: str, local: str) -> Message:
+def _fetch_hint(repo: str, what: str, local: str, setting: Message | None) -> Message:
+    give = Message(N_("pass it with --model {local}"), local=local) if setting is None \
+        else Message(N_("give its path as {setting}"), setting=setting)
     return Message(N_("loratui never downloads models. On a machine with internet run\n"
                       "    pip install -U huggingface_hub\n"
                       "    hf download {repo} --local-dir {local}\n"
-                      "copy the {local}/ folder to this machine and pass it with --model {local} "
+                      "copy the {local}/ folder to this machine and {give} "
                       "(or copy the Hugging Face cache, ~/.cache/huggingface/hub). {what}"),
-                   repo=repo, local=local, what=what)
+                   repo=repo, local=local, give=give, what=what)
 
 
-def find_model(model: str | Path | None, default_repo: str, *, what: str = "") -> Path:
-    """A local model folder: `model` itself, or `model`/`default_repo` in the HF cache."""
+def find_model(model: str | Path | None, default_repo: str, *, what: str = "",
+               setting: Message | None = None) -> Path:
+    """A local model folder: `model` itself, or `model`/`default_repo` in the HF cache.
+    `setting` names where the caller takes the model folder (the command line's --model
+    when None), for the message that says how to get one."""
     if model:
         p = Path(model).expanduser()
         if p.is_dir():
@@ -49,7 +54,8 @@ def find_model(model: str | Path | None, default_repo: str, *, what: str = "") -
                 return p
             raise ModelNotFound(Message(N_("{folder} has no config.json: not a transformers "
                                            "model folder. {hint}"), folder=str(p),
-                                        hint=_fetch_hint(default_repo, what, p.name or "model")))
+                                        hint=_fetch_hint(default_repo, what, p.name or "model",
+                                                        setting)))
         if p.exists():
             raise ModelNotFound(Message(N_("{path} is a file; give the model folder"),
                                         path=str(p)))
@@ -61,7 +67,7 @@ def find_model(model: str | Path | None, default_repo: str, *, what: str = "") -
         return Path(snapshot_download(repo, local_files_only=True))
     except Exception:
         pass
-    hint = _fetch_hint(repo, what, repo.split("/")[-1])
+    hint = _fetch_hint(repo, what, repo.split("/")[-1], setting)
     if model:
         raise ModelNotFound(Message(N_("{path} is not a folder and {repo} is not in the local "
                                        "Hugging Face cache. {hint}"),
@@ -116,12 +122,14 @@ def caption_folder(folder: Path | str, model: str | Path | None = None, *,
                    batch_size: int = 8, device: str = "auto", overwrite: bool = False,
                    overwrite_empty: bool = False, prefix: str = "", max_new_tokens: int = 40,
                    num_beams: int = 3, caption_extension: str = ".txt",
-                   progress: Callable[[int, int], None] | None = None) -> CaptionResult:
+                   progress: Callable[[int, int], None] | None = None,
+                   setting: Message | None = None) -> CaptionResult:
     """Write a BLIP caption beside every usable image that has none (all with
     `overwrite`; empty ones with `overwrite_empty`). `prefix` (e.g. the trigger word)
-    goes first. Overwritten captions in a source folder are backed up first."""
+    goes first. Overwritten captions in a source folder are backed up first. `setting`:
+    see find_model."""
     folder = Path(folder).expanduser()
-    path = find_model(model, BLIP_DEFAULT, what=BLIP_CHOICE)
+    path = find_model(model, BLIP_DEFAULT, what=BLIP_CHOICE, setting=setting)
     report = scan(folder, ScanOptions(caption_extension=caption_extension))
     todo = []
     result = CaptionResult(model=str(path))

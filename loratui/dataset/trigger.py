@@ -58,6 +58,9 @@ class TriggerReport:
     suggestions: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)     # captions without the word
     not_first: list[str] = field(default_factory=list)
+    # of not_first: the word is only part of a longer tag ("a girl with red hair" for
+    # `girl`), so putting it first (insert_trigger) leaves the caption as it is
+    in_phrase: list[str] = field(default_factory=list)
     captions_checked: int = 0
 
     @property
@@ -185,4 +188,6 @@ def check_trigger(word: str, captions: dict[str, str | None] | None = None, *,
             rep.missing.append(path)
         elif not cap.trigger_first(text, word.strip()):
             rep.not_first.append(path)
+            if cap.put_first(text, word.strip()) == text.strip():
+                rep.in_phrase.append(path)
     return rep

@@ -18,7 +18,7 @@ from typing import Any
 
 from loratui.basemodel import check_base_model as _check_base_model
 from loratui.deploy import DeployError as DeployProblem
-from loratui.deploy import find_lora_folder, install_lora
+from loratui.deploy import find_lora_folder, install_lora, install_target
 from loratui.deploy import usage as _usage
 from loratui.deploy import workflow_json as comfy_workflow_json
 from loratui.familydata import label as family_label
@@ -30,6 +30,7 @@ from loratui.ui.text import short_path
 __all__ = [
     "ACTIVE_STATES", "TERMINAL_STATES", "Check", "DeployProblem", "RunInfo",
     "comfy_workflow_json", "family_label", "find_lora_folder", "install_lora",
+    "install_target",
 ]
 
 
@@ -113,6 +114,8 @@ def list_runs(output_dir: Path) -> list[RunInfo]:
 
 
 def run_folder_problem(folder: Path) -> str:
+    if not folder.exists():
+        return _("{path} does not exist").format(path=folder)
     if not folder.is_dir():
         return _("{folder} is not a folder").format(folder=folder)
     if not RunFolder(folder).exists():

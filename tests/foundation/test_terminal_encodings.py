@@ -121,3 +121,16 @@ def test_ascii_look_alikes():
     assert ascii_look("\u4e2d") == "\\u4e2d"                              # 中: escaped
     assert ascii_look("\U0001f600") == "\\ud83d\\ude00"                   # a JSON pair
     assert ascii_look("\udce2") == "\\xe2"                                # a name's byte
+
+
+@pytest.mark.parametrize(("encoding", "chinese"), [("gbk", True), ("big5", False),
+                                                   ("shift_jis", False)])
+def test_chinese_where_the_terminal_has_simplified_characters(project, encoding, chinese):
+    """A GBK terminal shows the Chinese messages; Big5 (zh_TW) and Shift_JIS have 中 but
+    not 这 or 设, which came out as \\u escapes mid-sentence: English instead."""
+    r = run_piped("--lang", "zh", "config", "check", "loratui.toml", cwd=project,
+                  PYTHONIOENCODING=encoding)
+    assert r.returncode == 0
+    out = r.stdout.decode(encoding)
+    assert "\\u" not in out
+    assert ("cannot show Chinese" in r.stderr.decode(encoding)) is not chinese

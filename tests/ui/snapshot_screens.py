@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from ui_helpers import NO_GPU, fake_gpu, ready_project, settle, write_run
+from ui_helpers import HANG, NO_GPU, fake_gpu, ready_project, settle, write_run
 
 from loratui.ui.app import create_app
 from loratui.ui.dialogs import ConfirmDialog, ErrorDialog
@@ -31,7 +31,7 @@ RunBefore = Callable[[object], Awaitable[None]]
 STEPS = ("start", "dataset", "captions", "trigger", "parameters", "export", "test")
 
 
-async def until(pilot, predicate, timeout: float = 60.0, what: Callable[[], str] = str) -> None:
+async def until(pilot, predicate, timeout: float = HANG, what: Callable[[], str] = str) -> None:
     """Wait for `predicate`; `what()` says what was seen when it never came true."""
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -29,8 +29,11 @@ def test_finds_a1111_and_comfyui_from_any_level(tmp_path) -> None:
     (tmp_path / "bare" / "models").mkdir(parents=True)
     with pytest.raises(DeployError, match="neither Lora"):
         find_lora_folder(tmp_path / "bare")
-    with pytest.raises(DeployError, match="not a folder"):
+    with pytest.raises(DeployError, match="nope does not exist"):
         find_lora_folder(tmp_path / "nope")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DeployError, match="file is not a folder"):
+        find_lora_folder(tmp_path / "file")
 
 
 def test_install_is_a_full_copy_and_refuses_to_overwrite(tmp_path) -> None:

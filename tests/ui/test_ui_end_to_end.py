@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from safetensors import safe_open
-from ui_helpers import NO_GPU, paste
+from ui_helpers import HANG, NO_GPU, paste
 
 from loratui.ui import core
 from loratui.ui.app import create_app
@@ -38,14 +38,14 @@ def tiny_blip_builder():
     return module.build_tiny_blip
 
 
-async def until(pilot, predicate, timeout: float = 30.0, what: str = "") -> None:
+async def until(pilot, predicate, timeout: float = HANG, what: str = "") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await pilot.pause(0.1)
 
 
-async def running_pid(pilot, run_dir: Path, timeout: float = 120.0) -> int:
+async def running_pid(pilot, run_dir: Path, timeout: float = HANG) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -104,7 +104,7 @@ async def test_empty_folder_to_installed_lora(tmp_path: Path) -> None:
             await paste(pilot, app, "#model", str(blip))
             await pilot.press("ctrl+s")
             await until(pilot, lambda: (prepared / "demo_04.txt").exists()
-                        and (prepared / "demo_06.txt").exists(), timeout=60, what="BLIP")
+                        and (prepared / "demo_06.txt").exists(), what="BLIP")
 
         # 4 Trigger: typed, checked, inserted into every caption of the copy.
         await pilot.press("ctrl+n")
@@ -151,7 +151,7 @@ async def test_empty_folder_to_installed_lora(tmp_path: Path) -> None:
         finally:
             os.kill(pid, signal.SIGCONT)
         await until(pilot, lambda: app.screen.run_state.get("state") == "interrupted",
-                    timeout=60, what="the stop")
+                    what="the stop")
         stopped_at = app.screen.run_state.get("step")
         assert app.screen.run_state.get("resumable")
         await pilot.press("ctrl+r")

@@ -33,4 +33,4 @@ async def test_a_webui_folder_that_is_not_there_in_chinese(project, chinese) -> 
         app.screen.query_one("#webui", Input).value = str(project / "no-webui")
         await pilot.pause()
         target = rendered(app, "#export-target")
-        assert "不是文件夹：请给出 WebUI 的文件夹" in target, target
+        assert "不存在：请给出 WebUI 的文件夹" in target, target

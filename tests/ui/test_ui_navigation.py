@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textual.widgets import Footer
-from ui_helpers import paste, ready_project, text
+from ui_helpers import paste, ready_project, text, wait_for
 
 from loratui.ui.app import create_app
 from loratui.ui.screens.doctor import DoctorScreen
@@ -90,10 +90,7 @@ async def test_next_stays_on_a_step_with_invalid_input_and_says_what_to_fix(proj
                              (project / "empty", "has no usable images")):
             await paste(pilot, app, "#dataset-dir", str(folder))
             await pilot.press("enter")
-            for _ in range(100):  # the scan runs in a thread
-                await pilot.pause(0.05)
-                if not app.screen.scanning:
-                    break
+            await wait_for(pilot, lambda: not app.screen.scanning)  # a scan in a thread
             await pilot.press("ctrl+n")
             await pilot.pause()
             assert app.screen.STEP == "dataset", folder

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 from textual.widgets import ProgressBar
-from ui_helpers import NO_GPU, fake_gpu, paste, ready_project, text, write_run
+from ui_helpers import NO_GPU, fake_gpu, paste, ready_project, text, wait_for, write_run
 
 from loratui.train.safety import PreflightError
 from loratui.ui import core
@@ -21,13 +20,6 @@ from loratui.ui.errors import describe
 from loratui.ui.text import short_path
 from loratui.ui.widgets.loss_chart import padded, whole_ticks
 from loratui.wording import a_an, plural
-
-
-async def wait_for(pilot, predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await pilot.pause(0.05)
 
 
 # ---- small helpers ---------------------------------------------------------------------
@@ -118,7 +110,8 @@ async def test_f1_and_question_mark_explain_the_step_and_its_codes(tmp_path) -> 
         assert "P7: pitfall 7" in shown
         await pilot.press("escape")
         app.goto("parameters")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: getattr(app.screen, "STEP", "") == "parameters"
+                       and getattr(app.focused, "id", None) == "fields")
         await pilot.press("question_mark")  # the settings table has focus: ? is help
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)

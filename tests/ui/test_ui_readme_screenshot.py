@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from png_render import Renderer, find_cjk_font, find_font
 from rich.cells import get_character_cell_size
-from ui_helpers import NoNvml, fake_gpu, screen_lines
+from ui_helpers import NoNvml, fake_gpu, screen_lines, wait_for
 
 from loratui.ui.app import create_app
 from loratui.ui.widgets.loss_chart import LossChart
@@ -55,10 +55,8 @@ async def following(project: Path, run: Path, renderer: Renderer):
     app = create_app(project, gpu=fake_gpu(), run_dir=run, step="train", watch_interval=0.05)
     async with app.run_test(size=(120, 40)) as pilot:
         chart = app.screen.query_one(LossChart)
-        for _ in range(200):
-            await pilot.pause(0.05)
-            if len(chart.steps) == steps and getattr(app.screen, "gpu_text", ""):
-                break
+        await wait_for(pilot, lambda: len(chart.steps) == steps
+                       and getattr(app.screen, "gpu_text", ""))
         chart._draw()
         await pilot.pause(0.3)
         lines = screen_lines(app)

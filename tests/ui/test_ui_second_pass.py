@@ -10,12 +10,11 @@ import inspect
 import json
 import pkgutil
 import re
-import time
 
 import pytest
 from textual.app import App
 from textual.widgets import DataTable, ProgressBar
-from ui_helpers import NO_GPU, cut_off, fake_gpu, paste, ready_project, screen_lines, text
+from ui_helpers import NO_GPU, cut_off, fake_gpu, paste, ready_project, screen_lines, text, wait_for
 from ui_helpers import write_run as write_run_folder
 
 import loratui.ui.screens as screens
@@ -26,13 +25,6 @@ from loratui.ui.errors import describe
 from loratui.ui.fixes import wizard_fix
 from loratui.ui.screens.base import WizardScreen
 from loratui.ui.widgets.sample_view import SampleView
-
-
-async def wait_for(pilot, predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await pilot.pause(0.05)
 
 
 def step_screens() -> list[type[WizardScreen]]:
@@ -129,11 +121,9 @@ async def test_problems_with_long_rule_names_fit_the_table(tmp_path, size) -> No
     app = create_app(project, gpu=fake_gpu(), step="dataset")
     async with app.run_test(size=size) as pilot:
         await wait_for(pilot, lambda: app.screen.report is not None)
-        await pilot.pause(0.2)
+        row = re.compile(r"DS106 caption-extension-mismatch(?: \(\S+\))? +3\b")
+        await wait_for(pilot, lambda: row.search("\n".join(screen_lines(app))))  # drawn
         assert app.screen.query_one("#dataset-tabs").active == "tab-problems"
-        shown = "\n".join(screen_lines(app))
-        assert "DS106 caption-extension-mismatch" in shown
-        assert re.search(r"DS106 caption-extension-mismatch(?: \(\S+\))? +3\b", shown)
         assert cut_off(app) == []
 
 
@@ -144,7 +134,13 @@ def test_the_resolution_fix_does_not_assume_512() -> None:
 
 
 # ---- the Captions step -----------------------------------------------------------------------
-async def test_an_emptied_caption_counts_as_without_caption(tmp_path) -> None:
+async def test_an_emptied_caption_counts_as_without_caption(tmp_path, monkeypatch) -> None:
+    from loratui.ui.screens.captions import CaptionsScreen
+
+    fills = []  # the scans whose result the step has shown
+    real_fill = CaptionsScreen._fill
+    monkeypatch.setattr(CaptionsScreen, "_fill",
+                        lambda self, report: (fills.append(report), real_fill(self, report)))
     project = ready_project(tmp_path / "proj")
     app = create_app(project, gpu=fake_gpu(), step="captions")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -152,9 +148,10 @@ async def test_an_emptied_caption_counts_as_without_caption(tmp_path) -> None:
         app.screen.query_one("#caption-editor").load_text("")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: "1 without caption" in text(app, "#captions-summary"))
+        shown = len(fills)
         await pilot.press("ctrl+r")  # read again from the disk: the empty file still counts
-        await pilot.pause(0.3)
-        await wait_for(pilot, lambda: "1 without caption" in text(app, "#captions-summary"))
+        await wait_for(pilot, lambda: len(fills) > shown)
+        assert "1 without caption" in text(app, "#captions-summary")
 
 
 # ---- the Test step's grid --------------------------------------------------------------------
@@ -219,7 +216,7 @@ async def test_paths_inside_the_project_read_as_the_project_sees_them(tmp_path) 
     save_config(cfg, project / "loratui.toml")
     app = create_app(project, gpu=fake_gpu(), step="parameters")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: app.screen.query_one("#fields", DataTable).row_count)
         table = app.screen.query_one("#fields", DataTable)
         assert str(table.get_cell("dataset.dir", "value")) == "dataset-64"
 
@@ -267,7 +264,7 @@ async def test_a_kept_grid_is_captioned_whole(tmp_path) -> None:
     app = create_app(project, gpu=NO_GPU, step="test")
     async with app.run_test(size=(120, 40)) as pilot:
         box = app.screen.query_one(SampleView)
-        await wait_for(pilot, lambda: box.path is not None, timeout=60)
+        await wait_for(pilot, lambda: box.path is not None)
         caption = str(box.query_one(".sample-caption").render())
         assert "columns: block presets (P23)" in caption and "…" not in caption
 
@@ -374,7 +371,7 @@ async def test_a_typo_in_a_number_is_said_in_words(tmp_path) -> None:
     project = ready_project(tmp_path / "proj")
     app = create_app(project, gpu=fake_gpu(), step="parameters")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: app.screen.query_one("#fields", DataTable).row_count)
         table = app.screen.query_one("#fields", DataTable)
         for key, typo, said in (("network.alpha", "abc", "`abc` is not a number"),
                                 ("network.rank", "8.5", "`8.5` is not a whole number")):
@@ -431,6 +428,6 @@ async def test_the_lora_line_keeps_its_size_with_it_at_80_columns(tmp_path) -> N
     project, _lora = project_with_lora(tmp_path)
     app = create_app(project, gpu=NO_GPU, step="export")
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: "MB)" in text(app, "#export-lora"), timeout=30)
+        await wait_for(pilot, lambda: "MB)" in text(app, "#export-lora"))
         await pilot.pause()
         assert app.screen.query_one("#export-lora").region.height == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textual.widgets import Input
-from ui_helpers import NO_GPU, text
+from ui_helpers import HANG, NO_GPU, screen_lines, text, wait_for
 
 from loratui.ui.app import create_app
 from loratui.ui.dialogs import ErrorDialog
@@ -46,7 +46,7 @@ async def test_base_model_input_completes_paths(project, gpu12) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await pilot.press("tab", *"models/sd")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: "models/sd15-pruned/" in "\n".join(screen_lines(app)))
         await pilot.press("right")  # accept the suggestion
         assert app.screen.query_one("#base-model", Input).value == "models/sd15-pruned/"
 
@@ -172,30 +172,46 @@ def test_hand_set_family_line_is_one_chinese_sentence(tmp_path, chinese) -> None
 async def test_a_slow_check_of_an_older_value_does_not_overwrite_the_newer(
         project, gpu12, tmp_path, monkeypatch) -> None:
     """Each keystroke starts a check; one of an earlier value that finishes last (a slow
-    disk, a busy machine) must not replace the verdict on what the field holds now."""
-    import time
+    disk, a busy machine) must not replace the verdict on what the field holds now. The
+    check of the partial name is held until the full name's check is done."""
+    import threading
 
     from loratui.ui import core
+    from loratui.ui.screens.start import StartScreen
 
     real = core.check_base_model
+    older_started, newer_done = threading.Event(), threading.Event()
 
     def slow_for_the_partial_name(path, family="auto", vae=""):
         if path is not None and path.name == "v1":
-            time.sleep(1.0)
-        return real(path, family, vae)
+            older_started.set()
+            newer_done.wait(HANG)
+        result = real(path, family, vae)
+        if path is not None and path.name == "v1.safetensors":
+            newer_done.set()
+        return result
 
+    shown: list[str] = []  # the values whose verdict reached the step, in order
+    show = StartScreen._show_model_check
     monkeypatch.setattr(core, "check_base_model", slow_for_the_partial_name)
+    monkeypatch.setattr(StartScreen, "_show_model_check",
+                        lambda self, value, result: (shown.append(value),
+                                                     show(self, value, result)))
     model = checkpoint_with(tmp_path / "v1.safetensors",
                             ["cond_stage_model.transformer.text_model.embeddings.x"])
     app = create_app(project, gpu=gpu12)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        field = app.screen.query_one("#base-model", Input)
-        field.value = str(model.with_suffix(""))  # …/v1: does not exist, checked slowly
-        await pilot.pause(0.1)
-        field.value = str(model)
-        await pilot.pause(2.0)
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert "does not exist" not in text(app, "#model-status")
-        assert "SD1.5" in text(app, "#model-status")
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            field = app.screen.query_one("#base-model", Input)
+            older = str(model.with_suffix(""))  # …/v1: does not exist, checked slowly
+            field.value = older
+            await wait_for(pilot, older_started.is_set)
+            field.value = str(model)
+            # the older verdict arrives last
+            await wait_for(pilot, lambda: newer_done.is_set() and shown and shown[-1] == older)
+            await pilot.pause()
+            assert "does not exist" not in text(app, "#model-status")
+            assert "SD1.5" in text(app, "#model-status")
+    finally:
+        newer_done.set()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 from textual.widgets import DataTable
-from ui_helpers import NO_GPU, fake_gpu, paste, text, write_run
+from ui_helpers import HANG, NO_GPU, fake_gpu, paste, text, write_run
 
 from loratui.config import RunConfig, load_config, save_config
 from loratui.ui.app import create_app
@@ -15,7 +15,7 @@ from loratui.ui.dialogs import ConfirmDialog, ErrorDialog
 from loratui.ui.screens.doctor import DoctorScreen
 
 
-async def until(pilot, predicate, timeout: float = 20.0) -> None:
+async def until(pilot, predicate, timeout: float = HANG) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
@@ -89,7 +89,8 @@ async def test_missing_dataset_folder_is_one_line_not_a_dialog(tmp_path) -> None
         await until(pilot, lambda: app.screen.query_one("#guard").display)
         assert "nowhere does not exist" in text(app, "#guard")
         assert text(app, "#guard").startswith("Dataset step: ")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: not any(w.is_running for w in app.workers))  # all said
+        await pilot.pause()
         assert not isinstance(app.screen, ErrorDialog)
         assert app.screen.STEP == "dataset"
     assert not (project / ".loratui" / "errors.log").exists()
@@ -125,8 +126,7 @@ async def test_trigger_checked_as_typed_and_inserted_after_confirmation(tmp_path
         await until(pilot, lambda: "weak" in text(app, "#trigger-verdict"))
         assert "spaces" in text(app, "#trigger-findings")
         # no base model set: token facts still come from the shipped SD1.5 vocabulary
-        await until(pilot, lambda: "beautiful | girl (2)" in text(app, "#trigger-tokenizer"),
-                    timeout=90)
+        await until(pilot, lambda: "beautiful | girl (2)" in text(app, "#trigger-tokenizer"))
         await pilot.press("ctrl+u", *"qzx_hanfu_")
         await until(pilot, lambda: "looks unique" in text(app, "#trigger-verdict"))
         assert "0 of 3 captions contain it" in text(app, "#trigger-captions")

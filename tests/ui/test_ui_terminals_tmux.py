@@ -1,5 +1,5 @@
 """The real wizard in other people's terminals (tmux): TERM=linux, xterm (8 colours),
-screen-256color; a Chinese locale; a server's bare C locale, where the wizard drew
+screen-256color, no TERM at all; a Chinese locale; a server's bare C locale, where the wizard drew
 `\\u25c6`-style escapes that broke its layout; a terminal smaller than 80×24, resized
 to 200×60 and back while a run is live. Skipped when tmux is not installed."""
 
@@ -70,6 +70,7 @@ TERMINALS = {   # session: (environment, what its Start step shows)
     "xterm": ({"TERM": "xterm"}, "1/8 Start › Dataset"),
     "screen-zh": ({"TERM": "screen-256color", "LANG": "zh_CN.UTF-8"}, "1/8 开始 › 数据集"),
     "c-locale": ({"LANG": "C", "LC_ALL": "C", "PYTHONUTF8": "0"}, "1/8 Start > Dataset"),
+    "no-term": ({"TERM": None}, "1/8 Start › Dataset"),      # TERM unset
 }
 
 

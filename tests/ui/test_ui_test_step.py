@@ -7,13 +7,13 @@ import json
 import time
 from pathlib import Path
 
-from ui_helpers import NO_GPU, paste, text, write_run
+from ui_helpers import HANG, NO_GPU, paste, screen_lines, text, write_run
 
 from loratui.config import RunConfig, save_config
 from loratui.ui.app import create_app
 
 
-async def until(pilot, predicate, timeout: float = 60.0, app=None) -> None:
+async def until(pilot, predicate, timeout: float = HANG, app=None) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, \
@@ -114,7 +114,7 @@ async def test_test_step_ctrl_r_renders_the_grid_png_and_shows_it(tmp_path, tiny
         await until(pilot, lambda: "<lora:ink:0.6>" in text(app, "#test-result"), app=app)
         await pilot.press("ctrl+r")
         view = app.screen.query_one(SampleView)
-        await until(pilot, lambda: view.path == grid, timeout=120, app=app)
+        await until(pilot, lambda: view.path == grid, app=app)
         caption = str(view.query_one(".sample-caption").render())
         assert "5 weights × 8 presets" in caption
         assert view.query(".sample-image"), caption  # the picture itself is mounted
@@ -127,7 +127,6 @@ async def test_test_step_ctrl_r_renders_the_grid_png_and_shows_it(tmp_path, tiny
 async def test_a_wrapped_a1111_prompt_hangs_under_its_first_character(tmp_path) -> None:
     """At 80×24 a prompt with a block vector and a second LoRA takes several lines: each
     continues under the prompt's first character, not at the box's left edge."""
-    from ui_helpers import screen_lines
 
     project, lora = project_with_lora(tmp_path)
     second = lora.with_name("outfit_with_a_long_name.safetensors")
@@ -138,7 +137,7 @@ async def test_a_wrapped_a1111_prompt_hangs_under_its_first_character(tmp_path) 
         await set_input(pilot, app, "#test-vector", "OUTALL")
         await set_input(pilot, app, "#test-second", str(second))
         await until(pilot, lambda: "outfit_with" in text(app, "#test-result"), app=app)
-        await pilot.pause(0.2)
+        await until(pilot, lambda: "outfit_with" in "\n".join(screen_lines(app)), app=app)
         prompt = app.screen.result.prompt
         lines = screen_lines(app)
         head = next(i for i, line in enumerate(lines) if "A1111 prompt:" in line)
@@ -177,6 +176,7 @@ async def test_a_late_rewrap_keeps_the_error_of_an_unreadable_vector(tmp_path) -
         await until(pilot, lambda: "has 3 values" in text(app, "#test-result"), app=app)
         app.screen._shown_width = -1  # the width the earlier pick was shown at is stale
         app.screen.on_resize()
-        await pilot.pause(0.3)
+        await until(pilot, lambda: not any(w.is_running for w in app.workers), app=app)
+        await pilot.pause()
         assert "has 3 values" in text(app, "#test-result")
         assert "<lora:ink:0.6>" not in text(app, "#test-result")

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from ui_helpers import HANG
 
 from loratui.config import field_docs
 
@@ -57,7 +58,7 @@ class Tmux:
             self.run("send-keys", "-t", self.name, key)
             time.sleep(0.3)
 
-    def wait_for(self, text: str, timeout: float = 60.0) -> str:
+    def wait_for(self, text: str, timeout: float = HANG) -> str:
         deadline = time.monotonic() + timeout
         screen = ""
         while time.monotonic() < deadline:
@@ -139,7 +140,7 @@ def test_demo_wizard_in_tmux_and_reattach_after_the_terminal_dies(tmp_path, tmux
     pid = wait_running(demo, timeout=120)
     os.kill(pid, signal.SIGSTOP)
     try:
-        first.wait_for("running:", timeout=30)
+        first.wait_for("running:")
         # The terminal (an SSH session) dies; the trainer lives on in its own session.
         first.kill()
         time.sleep(0.5)
@@ -147,7 +148,7 @@ def test_demo_wizard_in_tmux_and_reattach_after_the_terminal_dies(tmp_path, tmux
         run = next((demo / "runs").iterdir())
         second = tmux("second")
         second.start([*loratui_command(), "wizard", str(demo)], tmp_path, env_for_tui())
-        screen = second.wait_for("A training run is active", timeout=60)
+        screen = second.wait_for("A training run is active")
         assert run.name in screen
     finally:
         os.kill(pid, signal.SIGCONT)
@@ -156,7 +157,7 @@ def test_demo_wizard_in_tmux_and_reattach_after_the_terminal_dies(tmp_path, tmux
     screen = second.wait_for("finished:", timeout=240)
     assert "loss" in screen
     second.keys("C-n")
-    screen = second.wait_for("<lora:demo_lora:0.6>", timeout=30)
+    screen = second.wait_for("<lora:demo_lora:0.6>")
     second.keys("C-q")
-    screen = second.wait_for("EXIT=0", timeout=20)
+    screen = second.wait_for("EXIT=0")
     assert "Traceback" not in screen

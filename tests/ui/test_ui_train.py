@@ -5,21 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 from textual.widgets import ProgressBar
-from ui_helpers import NO_GPU, fake_gpu, text, write_run
+from ui_helpers import HANG, NO_GPU, fake_gpu, text, wait_for, write_run
 
 from loratui.ui.app import create_app
 from loratui.ui.dialogs import ConfirmDialog, ErrorDialog
 from loratui.ui.widgets.loss_chart import LossChart
-
-
-async def wait_for(pilot, predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await pilot.pause(0.05)
 
 
 async def test_follows_a_run_folder_and_its_new_rows(project, gpu12) -> None:
@@ -89,7 +81,7 @@ async def test_stop_sends_the_trainer_its_stop_signal(project, gpu12) -> None:
         async with app.run_test(size=(100, 30)) as pilot:
             await wait_for(pilot, lambda: app.screen.run_state.get("state") == "running")
             await pilot.press("ctrl+x")
-            assert proc.wait(timeout=10) == 0
+            assert proc.wait(timeout=HANG) == 0
             assert marker.read_text() == "stop"
     finally:
         proc.kill()
@@ -124,18 +116,37 @@ async def test_active_run_is_offered_for_reattach(project, gpu12) -> None:
         proc.kill()
 
 
-async def test_keys_are_answered_while_a_long_run_is_followed(project) -> None:
-    """A 10,000-step run is parsed in a worker; navigation keys still work at once."""
+async def test_keys_are_answered_while_a_long_run_is_followed(project, monkeypatch) -> None:
+    """A 10,000-step run is read in a worker: navigation keys are answered while the read
+    is still under way. The first read is held (here) until the keys were answered: read
+    on the app's own thread, it would hold the keys too, and the test would time out."""
+    import threading
+
+    from loratui.ui import runwatch
+
     run = write_run(project / "runs" / "big", steps=10_000, max_steps=10_000)
+    read, release = threading.Event(), threading.Event()
+    poll = runwatch.RunPoller.poll
+
+    def held(self):
+        rows = poll(self)
+        if not read.is_set():  # the first read (all 10,000 rows) waits for the keys
+            read.set()
+            release.wait(HANG)
+        return rows
+
+    monkeypatch.setattr(runwatch.RunPoller, "poll", held)
     app = create_app(project, gpu=fake_gpu(), run_dir=run, step="train", watch_interval=0.05)
-    async with app.run_test(size=(100, 30)) as pilot:
-        t0 = time.monotonic()
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        assert app.screen.STEP == "parameters"
-        await pilot.press("ctrl+n")
-        await pilot.pause()
-        assert app.screen.STEP == "train"
-        assert time.monotonic() - t0 < 2.0
-        chart = app.screen.query_one(LossChart)
-        await wait_for(pilot, lambda: len(chart.steps) == 10_000, timeout=20)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, read.is_set, what="the first read of the run")
+            await pilot.press("ctrl+p")
+            await wait_for(pilot, lambda: app.screen.STEP == "parameters")
+            await pilot.press("ctrl+n")
+            await wait_for(pilot, lambda: app.screen.STEP == "train")
+            assert not release.is_set()  # answered while the read was still held
+            release.set()
+            chart = app.screen.query_one(LossChart)
+            await wait_for(pilot, lambda: len(chart.steps) == 10_000)
+    finally:
+        release.set()

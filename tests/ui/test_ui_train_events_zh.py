@@ -67,7 +67,7 @@ def _nan_failure() -> Message:
 
 
 async def test_a_failed_runs_dialog_gives_its_error_in_chinese(project, gpu12, chinese) -> None:
-    from ui_helpers import write_run
+    from ui_helpers import wait_for, write_run
 
     from loratui.ui.app import create_app
     from loratui.ui.dialogs import ErrorDialog
@@ -75,16 +75,9 @@ async def test_a_failed_runs_dialog_gives_its_error_in_chinese(project, gpu12, c
     folder = write_run(project / "runs" / "demo-1", steps=12)
     app = create_app(project, gpu=gpu12, run_dir=folder, step="train", watch_interval=0.05)
     async with app.run_test(size=(100, 30)) as pilot:
-        for _ in range(200):
-            if app.screen.run_state.get("state") == "running":
-                break
-            await pilot.pause(0.05)
+        await wait_for(pilot, lambda: app.screen.run_state.get("state") == "running")
         RunWriter(folder).set_state("failed", error=_nan_failure(), reason="nan")
-        for _ in range(200):
-            if isinstance(app.screen, ErrorDialog):
-                break
-            await pilot.pause(0.05)
-        assert isinstance(app.screen, ErrorDialog)
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog))
         assert "第 12 步 loss = nan；已在应用这一步之前停止。P14" in app.screen.message
         assert "stopped before" not in app.screen.message
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import math
-import time
 
 import pytest
-from ui_helpers import NO_GPU, cut_off, screen_lines
+from ui_helpers import NO_GPU, cut_off, screen_lines, settle, wait_for
 
 from loratui.ui.app import create_app
 from loratui.ui.widgets.loss_chart import LossChart
@@ -43,13 +42,6 @@ def lines_for(updates: list[tuple[int, float]], total: int, epochs: int) -> str:
             out.append(f"\n\nepoch {(step - 1) // per_epoch + 1}/{epochs}\n")
         out.append(tqdm_bar(step, total, 1.6, f"{avg:.4f}".rstrip("0")))
     return "".join(out)
-
-
-async def wait_for(pilot, predicate, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await pilot.pause(0.05)
 
 
 def notifications(app) -> list:
@@ -159,9 +151,8 @@ async def test_an_injected_nan_raises_the_notification_within_one_update(project
         assert "Fix:" in toast.message and finding["fix"] in toast.message
         assert toast.severity == "error"
         assert len(screen.query_one(LossChart).smooth_steps) == 12  # the NaN is not drawn
-        await pilot.pause(0.2)
-        lines = "\n".join(screen_lines(app))
-        assert finding["code"] in lines  # listed in the view (title and events) as well
+        # listed in the view (title and events) as well
+        await wait_for(pilot, lambda: finding["code"] in "\n".join(screen_lines(app)))
 
 
 async def test_a_path_that_cannot_be_watched_is_one_dialog(project) -> None:
@@ -188,12 +179,12 @@ async def test_watch_view_and_start_field_fit_the_terminal(project, size) -> Non
                    encoding="utf-8")
     app = create_app(project, gpu=NO_GPU, watch_interval=0.05)
     async with app.run_test(size=size) as pilot:
-        await pilot.pause(0.5)
+        await settle(pilot)  # the Start step's checks are shown
         assert cut_off(app) == []
         assert "ctrl+l" in "\n".join(screen_lines(app))  # the visible hint
         await open_watch(pilot, app, log)
         await wait_for(pilot, lambda: app.screen.findings)
-        await pilot.pause(0.5)
+        await settle(pilot)
         assert cut_off(app) == []
 
 
@@ -260,5 +251,5 @@ async def test_the_live_doctors_finding_shows_in_chinese(project, chinese) -> No
         toast = notifications(app)[-1]
         assert "loss 变成 NaN" in toast.message and "调低学习率" in toast.message
         assert "Nan loss" not in toast.message and "learning rate" not in toast.message
-        await pilot.pause(0.2)
-        assert "loss 变成 NaN" in "\n".join(screen_lines(app))   # the Events line too
+        # the Events line too
+        await wait_for(pilot, lambda: "loss 变成 NaN" in "\n".join(screen_lines(app)))

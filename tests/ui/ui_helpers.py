@@ -223,3 +223,19 @@ def cut_off(app) -> list[str]:
         if want.replace(" ", "") not in shown.replace(" ", ""):  # a long path may fold
             problems.append(f"{widget.id}: {want!r} shows as {shown!r}")
     return problems
+
+
+# How long a condition may take to come true before a test calls it a hang. Tests wait
+# on conditions, never on a fixed figure: this bound is only there so that a hang ends,
+# and is wide enough for a machine shared by many test runs.
+HANG = 120.0
+
+
+async def wait_for(pilot, predicate, timeout: float = HANG, what: str = "") -> None:
+    """Let the app run until `predicate()` is true."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what or predicate}"
+        await pilot.pause(0.05)

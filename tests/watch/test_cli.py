@@ -118,3 +118,12 @@ def test_once_view_in_chinese(tmp_path):
     assert "finished" not in out and "epoch" not in out
     english = loratui("--lang", "en", "watch", log, "--once", env=env).stdout.decode()
     assert "finished" in english and "epoch 2" in english
+
+
+def test_watch_stdin_from_a_terminal_says_to_pipe_it_in(tmp_path):
+    """`loratui watch -` typed at a terminal waited, silent, for keyboard input."""
+    from tests.terminal_run import run_on_tty
+
+    code, out = run_on_tty("watch", "--once", "-", cwd=tmp_path, LANG="C.UTF-8")
+    assert code == 2
+    assert b"pipe it in" in out and b"Traceback" not in out

@@ -31,6 +31,9 @@ class _FormDialog(ModalScreen[dict[str, Any] | None]):
         return {w.id: w.value for w in self.query("Input, Checkbox") if w.id}
 
     @on(Button.Pressed, "#go")
+    def go_pressed(self) -> None:
+        self.action_accept()
+
     def action_accept(self) -> None:
         self.dismiss(self.values())
 
@@ -82,4 +85,17 @@ class BulkEditDialog(_FormDialog):
                 yield Label(_("Prefix"), classes="form-label")
                 yield Input(id="prefix", placeholder=_("put first in every caption"))
             yield Checkbox(_("Remove duplicate tags"), False, id="dedupe")
+            yield Static("", id="field-error", classes="bad", markup=False)
             yield Button(_("Apply (ctrl+s)"), id="go", variant="primary")
+
+    def action_accept(self) -> None:
+        """Nothing filled in is no edit: the dialog says so instead of closing on a run
+        that changes no caption."""
+        values = self.values()
+        if not any(str(values.get(k, "")).strip() for k in ("old", "remove", "prefix")) \
+                and not values.get("dedupe"):
+            self.query_one("#field-error", Static).update(
+                _("Nothing to apply: fill in at least one of the fields above."))
+            self.app.bell()
+            return
+        self.dismiss(values)

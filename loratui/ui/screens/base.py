@@ -13,7 +13,7 @@ from textual.widgets import Header, Input, Static
 from textual.worker import Worker, WorkerState
 
 from loratui.i18n import N_, _
-from loratui.ui.widgets import Footer, SizeNote, StepIndicator, step_label
+from loratui.ui.widgets import STEPS, Footer, SizeNote, StepIndicator, step_label
 
 if TYPE_CHECKING:
     from loratui.ui.app import LoratuiApp
@@ -143,6 +143,12 @@ class WizardScreen(Screen):
             return False
         return True
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """No Back on the first step and no Next on the last: nothing to go to, so the
+        keys are not offered (and the footer has room)."""
+        first, last = STEPS[0][0], STEPS[-1][0]
+        return (action, self.STEP) not in (("back", first), ("next", last))
+
     def action_next(self) -> None:
         problem = self.problem()
         if problem:
@@ -160,5 +166,8 @@ class WizardScreen(Screen):
         self.wizard.open_doctor()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A failed task's dialog. Textual calls this handler as well as a step's own
+        (which only tidies its widgets): a step must not call it again through super(),
+        or one failure shows a dialog and then a "same problem" notice."""
         if event.state == WorkerState.ERROR:
             self.wizard.report_worker_failure(event.worker)

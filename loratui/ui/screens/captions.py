@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, ProgressBar, Static, TextArea
 
-from loratui.i18n import N_, _, ngettext, width
+from loratui.i18n import N_, Message, _, ngettext, width
 from loratui.ui import core
 from loratui.ui.dialogs import ConfirmDialog
 from loratui.ui.dialogs.captions import AutoCaptionDialog, BulkEditDialog
@@ -113,15 +113,20 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
         self.scan(self.folder)
 
     def on_worker_state_changed(self, event) -> None:
-        """A failed task leaves no progress bar behind."""
+        """A failed task leaves no progress bar behind. A failed scan leaves the list
+        unread: the line says how to read it again. BLIP or a bulk edit that failed left
+        the captions as they were: the line shows their counts again (the dialog says
+        what failed)."""
         from textual.worker import WorkerState
 
         if event.state == WorkerState.ERROR:
             self.query_one("#task-progress").display = False
+            if event.worker.group != "caption-scan" and self.state.dataset_report is not None:
+                self._show_summary()
+                return
             self.query_one("#captions-summary", Static).update(
                 _("{task} failed: ctrl+r reads the captions again.").format(
                     task=_(event.worker.name)))
-        super().on_worker_state_changed(event)
 
     @work(thread=True, exclusive=True, group="caption-scan", exit_on_error=False,
           name=N_("Caption scan"))
@@ -241,7 +246,8 @@ Bulk edit       ctrl+l: replace text, remove tags, de-duplicate, add a prefix, i
             folder, model=values.get("model") or None, overwrite=values.get("overwrite", False),
             overwrite_empty=values.get("overwrite_empty", True),
             prefix=cfg.dataset.trigger_word, caption_extension=cfg.dataset.caption_extension,
-            progress=lambda done, total: self.post_message(Progress("caption", done, total)))
+            progress=lambda done, total: self.post_message(Progress("caption", done, total)),
+            setting=Message(N_("the BLIP model (ctrl+o on the Captions step)")))
         self.post_message(TaskDone("caption", result))
         self.post_message(TaskDone("scan", core.scan_dataset(cfg, folder)))
 

@@ -148,7 +148,6 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
             self.query_one("#dataset-summary", Static).update(
                 _("{task} of {folder} failed: fix the folder, then ctrl+r scans again.").format(
                     task=_(event.worker.name), folder=folder))
-        super().on_worker_state_changed(event)
 
     def problem(self) -> str:
         value = self.query_one("#dataset-dir", PathInput).value.strip()

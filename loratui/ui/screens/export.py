@@ -128,21 +128,29 @@ ComfyUI         An API-format workflow with a LoraLoader node, saved beside the 
     @on(Input.Changed, "#webui")
     @guarded(N_("Looking at the WebUI folder"))
     def webui_changed(self, event: Input.Changed) -> None:
-        target = self.query_one("#export-target", Static)
-        value = event.value.strip()
+        self._where_to_copy(event.value.strip())
+
+    def _where_to_copy(self, value: str) -> tuple[Path, Path] | None:
+        """(LoRA folder, target file) for the WebUI folder typed, shown on the line under
+        the field; None, with the line saying what is wrong and the fix, when the LoRA
+        cannot be copied there. The line is the one place a problem is said: ctrl+o
+        looks again and rings, it does not repeat it in a dialog."""
+        line = self.query_one("#export-target", Static)
+        line.set_class(False, "bad")
         if not value:
-            target.update("")
-            return
+            line.update("")
+            return None
         try:
             folder = core.find_lora_folder(Path(value).expanduser())
-        except core.DeployProblem as exc:
-            target.update(error_text(exc))
-            target.set_class(True, "bad")
-            return
-        target.set_class(False, "bad")
-        target.update(f"→ {folder.ui}: {short_path(folder.path, 60)}" if folder.ui != "folder"
-                      else f"→ {short_path(folder.path, 60)} " +
-                      _("(not a known WebUI layout: copied as is)"))
+            target = core.install_target(self.lora, folder.path) if self.lora else None
+        except core.DeployProblem as exc:  # no such folder, or a folder in the LoRA's place
+            line.update(error_text(exc))
+            line.set_class(True, "bad")
+            return None
+        line.update(f"→ {folder.ui}: {short_path(folder.path, 60)}" if folder.ui != "folder"
+                    else f"→ {short_path(folder.path, 60)} " +
+                    _("(not a known WebUI layout: copied as is)"))
+        return (folder.path, target) if target is not None else None
 
     @guarded(N_("Copying the LoRA"))
     def action_install(self) -> None:
@@ -150,23 +158,26 @@ ComfyUI         An API-format workflow with a LoraLoader node, saved beside the 
             self.say(_("Export step: no finished LoRA to copy yet: train one on the Train "
                        "step."))
             return
-        value = self.query_one("#webui", Input).value.strip()
+        field = self.query_one("#webui", Input)
+        value = field.value.strip()
         if not value:
-            self.query_one("#webui", Input).focus()
+            field.focus()
             self.say(_("Export step: type your WebUI folder (WebUI folder field) first."))
             return
-        try:
-            folder = core.find_lora_folder(Path(value).expanduser())
-        except core.DeployProblem as exc:
-            self.wizard.show_error(_("Cannot copy there"), error_text(exc))
+        where = self._where_to_copy(value)  # what is in the way is said before any question
+        if where is None:
+            field.focus()
+            self.app.bell()
             return
-        if (folder.path / self.lora.name).exists():
+        folder, target = where
+        if target.exists():  # a file of the LoRA's name: replacing it can happen
             self.app.push_screen(ConfirmDialog(
                 _("Replace the existing LoRA?"),
-                _("{path} exists.").format(path=folder.path / self.lora.name),
-                yes=_("Replace")), lambda yes: yes and self.install(folder.path, True))
+                _("{path} exists. It is kept beside the new one as a .bak copy.").format(
+                    path=target),
+                yes=_("Replace")), lambda yes: yes and self.install(folder, True))
         else:
-            self.install(folder.path, False)
+            self.install(folder, False)
 
     @work(thread=True, exclusive=True, group="install", exit_on_error=False, name=N_("Copy LoRA"))
     def install(self, folder: Path, overwrite: bool) -> None:

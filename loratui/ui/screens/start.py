@@ -28,8 +28,9 @@ Project folder  The folder that holds loratui.toml (the settings) and runs/ (one
                 per training run). Type a path and press enter to switch projects.
 Base model      The SD1.5 or SDXL checkpoint to train on: a diffusers folder
                 (model_index.json, unet/, text_encoder/ …) or a single .safetensors
-                file. Its check shows the family it detected and where from (set
-                model.family to override). Tab / right arrow accept the completion.
+                file. Its check shows the family it detected and where from
+                (model.family on the Parameters step overrides it). Tab / right
+                arrow accept the completion.
 GPU             The card found and its memory; the Parameters step picks a preset for it.
 Run folder      Open an earlier run (runs/<name>-<time>/) to follow or resume it on the
                 Train step. A run still training is offered for re-attaching.
@@ -60,7 +61,7 @@ Watch a run     Follow a run that another trainer writes (kohya_ss / sd-scripts,
                                 placeholder=_("SD1.5 / SDXL diffusers folder or .safetensors"),
                                 suggester=PathSuggester())
             yield Static("", id="model-status", classes="field-help", markup=False)
-            with Horizontal(classes="field-row"):
+            with Horizontal(classes="field-row", id="gpu-row"):
                 yield Label(_("GPU"), classes="form-label")
                 yield Static("", id="gpu-status", markup=False)
             with Horizontal(classes="field-row"):
@@ -77,9 +78,6 @@ Watch a run     Follow a run that another trainer writes (kohya_ss / sd-scripts,
             yield Static(_("kohya_ss / sd-scripts, OneTrainer, ai-toolkit: watch its log, "
                            "TensorBoard folder or output folder live (ctrl+l)"),
                          id="watch-status", classes="field-help", markup=False)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return action != "back"  # the first step: nothing to go back to (room in the footer)
 
     def on_mount(self) -> None:
         self.refresh_from_state()

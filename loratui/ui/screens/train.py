@@ -117,7 +117,7 @@ a run it did not start; escape stops watching.
             return not self.foreign
         if action == "unwatch":
             return self.foreign
-        return True
+        return super().check_action(action, parameters)
 
     def refresh_from_state(self) -> None:
         watched = self.state.watch_path
@@ -151,7 +151,8 @@ a run it did not start; escape stops watching.
             self.workers.cancel_group(self, "follow")
             return
         verb = "opening" if self.foreign else "starting"
-        self._set("#run-title", f"{state_name(verb)}: {short_path(run_path, 60)}")
+        self._set("#run-title", _("{state}: {run}").format(state=state_name(verb),
+                                                          run=short_path(run_path, 60)))
         self._show_progress()
         self.watch_run(run_path, self.foreign)
         self.watch_gpu()
@@ -318,7 +319,8 @@ a run it did not start; escape stops watching.
         rate = self.speed.per_second
         self._set("#run-numbers", f"{step}/{max_steps or '?'}  ETA {format_duration(eta)}  "
                   f"{f'{rate:.2f}' if rate else '–'} it/s")
-        title = f"{state_name(state)}: {self.run_path.name if self.run_path else ''}"
+        title = _("{state}: {run}").format(state=state_name(state),
+                                           run=self.run_path.name if self.run_path else "")
         if self.foreign:
             title = _("watching {trainer}, {state}: {path}").format(
                 trainer=st.get("trainer") or _("another trainer"), state=state_name(state),
@@ -392,10 +394,16 @@ a run it did not start; escape stops watching.
 
     def action_resume(self) -> None:
         if self.run_path is None:
-            self.notify(_("Open a run first."), severity="warning")
+            self.notify(_("No run to resume: open one on the Start step (Run folder, "
+                          "ctrl+o) first."), severity="warning")
             return
-        if self.run_state.get("state") in core.ACTIVE_STATES:
+        state = self.run_state.get("state")
+        if state in core.ACTIVE_STATES:
             self.notify(_("This run is still training."), severity="warning")
+            return
+        if state == "finished":  # resuming it would train its last step again
+            self.notify(_("This run has finished: there is nothing to resume. ctrl+t starts "
+                          "a new run."), severity="warning")
             return
         self.resume_training(self.run_path)
 

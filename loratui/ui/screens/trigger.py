@@ -65,6 +65,7 @@ CLIP tokens     How the base model's tokenizer splits the word. One or two rare 
         self.query_one("#trigger", Input).value = self.state.config.dataset.trigger_word
         self.query_one("#trigger", Input).focus()
         self.load_tokenizer()
+        self.refresh_from_state()  # the captions as they are (the step may be the first shown)
 
     def refresh_from_state(self) -> None:
         """Every visit looks at the captions as they are now (they may have been edited)."""
@@ -149,7 +150,9 @@ CLIP tokens     How the base model's tokenizer splits the word. One or two rare 
             message=localized(f.message), fix=wizard_fix(f.kind, f.fix)) for f in rep.findings]
         if rep.suggestions:
             lines.append(_("try:") + " " + "  ".join(rep.suggestions))
-        self.query_one("#trigger-findings", Static).update("\n".join(lines))
+        findings = self.query_one("#trigger-findings", Static)
+        findings.update("\n".join(lines))
+        findings.display = bool(lines)  # no empty lines between the verdict and the counts
         caps = self.query_one("#trigger-captions", Static)
         if not have_captions:
             caps.update(_("captions: not scanned yet (Dataset step)"))
@@ -161,8 +164,7 @@ CLIP tokens     How the base model's tokenizer splits the word. One or two rare 
                 "{not_first} not first", rep.captions_checked).format(
                     with_it=rep.captions_checked - len(rep.missing), n=rep.captions_checked,
                     missing=len(rep.missing), not_first=len(rep.not_first))
-                + (_(" — ctrl+o puts it first everywhere") if rep.missing or rep.not_first
-                   else ""))
+                + self._insert_hint(rep))
         tok = self.query_one("#trigger-tokenizer", Static)
         if not rep.word.strip():
             tok.update("")  # nothing to split (not "no tokenizer": it may well be loaded)
@@ -173,6 +175,23 @@ CLIP tokens     How the base model's tokenizer splits the word. One or two rare 
             tok.update(_("CLIP tokens: reading the tokenizer …")
                        if not self.tokenizer_tried else
                        _("CLIP tokens: the base model has no readable tokenizer"))
+
+    @staticmethod
+    def _insert_hint(rep: Any) -> str:
+        """What ctrl+o would do: only the captions it can change are promised."""
+        movable = len(rep.missing) + len(rep.not_first) - len(rep.in_phrase)
+        stuck = len(rep.in_phrase)
+        parts = []
+        if movable:
+            parts.append(_("ctrl+o puts it first everywhere") if not stuck else ngettext(
+                "ctrl+o puts it first in {n} caption", "ctrl+o puts it first in {n} captions",
+                movable).format(n=movable))
+        if stuck:
+            parts.append(ngettext(
+                "{n} has it only inside a longer tag: edit it on the Captions step (ctrl+p)",
+                "{n} have it only inside a longer tag: edit them on the Captions step (ctrl+p)",
+                stuck).format(n=stuck))
+        return " — " + "; ".join(parts) if parts else ""
 
     def action_insert(self) -> None:
         word = self.query_one("#trigger", Input).value.strip()

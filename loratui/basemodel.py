@@ -219,9 +219,23 @@ def single_file_verdict(info, kind: str, v_prediction: bool | None) -> str:
     return verdict
 
 
+def _input_blocks(unet: dict) -> int | None:
+    """An original-layout UNet's input blocks: conv_in, then per level its resnets and,
+    but for the last level, a downsampler (SD1.5: 12, SDXL: 9)."""
+    levels, per = len(unet.get("block_out_channels") or []), unet.get("layers_per_block")
+    return 1 + levels * per + levels - 1 if levels and isinstance(per, int) else None
+
+
+def _depth(unet: dict) -> int | None:
+    """The most transformer layers a UNet block has (SD1.5: 1, SDXL: 10)."""
+    depth = unet.get("transformer_layers_per_block", 1)
+    depth = max(depth) if isinstance(depth, list) and depth else depth
+    return depth if isinstance(depth, int) else None
+
+
 def layout_problem(path: Path, info) -> str | None:
     """A single file whose shapes are not its family's standard ones (a resized, distilled
-    or test model): loratui builds single files on the family's shipped configs, and the
+    — BK-SDM, KOALA — or test model): loratui builds single files on the family's shipped configs, and the
     number of attention heads is in no weight's shape, so such a file cannot be loaded as
     it is; its diffusers folder carries the configs that describe it."""
     from loratui import families
@@ -235,7 +249,9 @@ def layout_problem(path: Path, info) -> str | None:
                 (N_("UNet channels"), info.model_channels,
                  (unet.get("block_out_channels") or [None])[0]),
                 (N_("text encoder width"), info.text_width,
-                 read_json(config / "text_encoder" / "config.json").get("hidden_size")))
+                 read_json(config / "text_encoder" / "config.json").get("hidden_size")),
+                (N_("UNet input blocks"), info.input_blocks, _input_blocks(unet)),
+                (N_("transformer depth"), info.transformer_depth, _depth(unet)))
     differences = None
     for what, found, expected in standard:
         if found is not None and expected is not None and found != expected:

@@ -39,6 +39,8 @@ _TO_K = re.compile(r"(?:^|\.)(?:input_blocks|down_blocks|middle_block|mid_block)
 TEXT_ENCODER_PREFIXES = ("cond_stage_model.", "conditioner.embedders.", "text_encoder.",
                          "te.", "text_model.")
 VAE_PREFIXES = ("first_stage_model.", "vae.")
+_INPUT_BLOCK = re.compile(re.escape(UNET) + r"input_blocks\.(\d+)\.")
+_TRANSFORMER_BLOCK = re.compile(r"\.transformer_blocks\.(\d+)\.")
 TOKEN_EMBEDDING = "embeddings.token_embedding.weight"    # a CLIP text encoder's, any layout
 OPEN_CLIP = ("conditioner.embedders.1.", "text_encoder_2.")   # SDXL's second encoder
 # Files users give where a base model belongs, told by their key names (first match wins).
@@ -70,6 +72,8 @@ class CheckpointInfo:
     context_dim: int | None = None      # the UNet's cross-attention width (768, 2048)
     model_channels: int | None = None   # the UNet's first block width (320)
     text_width: int | None = None       # the (first) CLIP text encoder's width (768)
+    input_blocks: int | None = None     # an original-layout UNet's input blocks (12, 9)
+    transformer_depth: int | None = None  # its deepest block's transformer layers (1, 10)
     fp8: str = ""            # the fp8 dtype weights are stored in (F8_E4M3, F8_E5M2)
     fp8_scaled: bool = False  # ComfyUI's "scaled fp8": weights stored divided by a scale
     # `modelspec.*` metadata, kept only where its architecture agrees with the weights:
@@ -173,6 +177,9 @@ def from_header(header: dict, metadata: dict | None = None) -> CheckpointInfo:
     lora = any(m in k for k in keys for m in LORA_MARKERS)
     kind = _kind(keys, lora, unet or family in OTHER_IDS, text_encoder, vae)
     unet = unet and kind == "model"
+    blocks = [int(m[1]) for k in keys for m in (_INPUT_BLOCK.match(k),) if m]
+    depths = [int(m[1]) for k in keys if k.startswith(UNET)
+              for m in (_TRANSFORMER_BLOCK.search(k),) if m]
     fp8s = Counter(d for d in map(_dtype, header.values()) if d.startswith("F8"))
     fp8 = fp8s.most_common(1)[0][0] if fp8s else ""
     title, meta_v = _modelspec(metadata or {}, family)
@@ -182,7 +189,9 @@ def from_header(header: dict, metadata: dict | None = None) -> CheckpointInfo:
                           vae and not lora, v_prediction=bool(v_source),
                           zero_terminal_snr="ztsnr" in header, in_channels=in_channels,
                           lora=lora, kind=kind, context_dim=context_dim,
-                          model_channels=model_channels, text_width=text_width, fp8=fp8,
+                          model_channels=model_channels, text_width=text_width,
+                          input_blocks=max(blocks) + 1 if blocks else None,
+                          transformer_depth=max(depths) + 1 if depths else None, fp8=fp8,
                           fp8_scaled=fp8 != "" and any(FP8_SCALE_KEYS.search(k) for k in keys),
                           title=title, v_source=v_source)
 

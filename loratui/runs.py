@@ -96,12 +96,40 @@ def event_message(event: dict[str, Any]) -> str:
     return str(localized(english))   # a watched stream's events are Messages in memory
 
 
+MAX_RECORD = 256 * 1024 * 1024   # a metrics.jsonl of a million steps is ~200 MB
+TAIL_BYTES_PER_ROW = 64 * 1024
+
+
+def read_record(path: Path, limit: int = MAX_RECORD) -> bytes:
+    """The last `limit` bytes of a run record (from a line start), b"" when it is missing,
+    unreadable, or not a regular file: a pipe named like a record (a reader would wait on
+    it) and a folder are no record."""
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return b""
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return b""
+        start = max(0, st.st_size - limit)
+        os.lseek(fd, start, os.SEEK_SET)
+        parts = []
+        while chunk := os.read(fd, 1 << 20):
+            parts.append(chunk)
+        data = b"".join(parts)
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
+    return data[data.find(b"\n") + 1:] if start else data
+
+
 def read_jsonl(path: Path, tail: int | None = None) -> list[dict[str, Any]]:
     """Complete JSON lines of `path` (a partly written last line is ignored)."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return []
+    data = read_record(path, tail * TAIL_BYTES_PER_ROW if tail else MAX_RECORD)
     # the last element is "" after a final newline, or a line still being written
     lines = data.split(b"\n")[:-1]
     rows = []
@@ -148,11 +176,17 @@ def parse_row(line: bytes) -> dict[str, Any] | None:
     return typed(row) if isinstance(row, dict) else None
 
 
+MAX_OBJECT = 4 * 1024 * 1024
+
+
 def _json_object(path: Path) -> dict[str, Any]:
     """A small JSON file that must hold an object; {} when missing or damaged."""
+    raw = read_record(path, MAX_OBJECT + 1)
+    if len(raw) > MAX_OBJECT:       # no state or environment record is megabytes long
+        return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        data = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
         return {}
     return typed(data) if isinstance(data, dict) else {}
 
@@ -193,12 +227,19 @@ class JsonlFollower:
             self.offset, self._partial = 0, b""
         if size == self.offset:
             return []
+        if not self.path.is_file():     # a pipe or a folder of that name: no rows
+            return []
+        start = max(self.offset, size - MAX_RECORD)     # a huge first read: its tail
         with self.path.open("rb") as fh:
-            fh.seek(self.offset)
-            chunk = fh.read(size - self.offset)
+            fh.seek(start)
+            chunk = fh.read(size - start)
+        if start > self.offset:
+            self._partial, chunk = b"", chunk[chunk.find(b"\n") + 1:]
         self.offset = size
         data = self._partial + chunk
         *lines, self._partial = data.split(b"\n")
+        if len(self._partial) > TAIL_BYTES_PER_ROW:    # no row is that long: not JSONL
+            self._partial = b""
         return [row for row in map(parse_row, lines) if row is not None]
 
 

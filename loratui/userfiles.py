@@ -204,6 +204,24 @@ def shown(name: Any) -> str:
     return _escaped(text)
 
 
+def broken_link(path: Any) -> str | None:
+    """What is wrong with a symbolic link that leads nowhere (a loop, or a target that is
+    not there), as a Message; None for anything else. Said instead of "no such file"."""
+    import errno
+
+    if not os.path.islink(path):
+        return None
+    try:
+        os.stat(path)
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return Message(N_("a symbolic link that leads back to itself; fix or delete the "
+                              "link"))
+    return Message(N_("a symbolic link to {target}, which does not exist; fix or delete the "
+                      "link"), target=shown(os.readlink(path)))
+
+
 def short_repr(value: Any, limit: int = 70) -> str:
     """`repr(value)` cut to `limit` characters: a config value quoted in a message (a 10 MB
     string must not become a 10 MB error line)."""

@@ -12,8 +12,13 @@ TRIGGER = "sks"  # the trigger word the tiny models (loratui.tiny) have as a sin
 
 
 def diffusers_folder(root: Path, index: dict, unet_config: dict) -> Path:
-    """`root` with model_index.json = `index` and unet/config.json = `unet_config`."""
-    (root / "unet").mkdir(parents=True)
+    """`root` with model_index.json = `index` and unet/config.json = `unet_config`, and the
+    other parts' folders a complete download has (empty: no weights)."""
+    xl = str(index.get("_class_name", "")).startswith("StableDiffusionXL") or \
+        unet_config.get("addition_embed_type") == "text_time"
+    for part in ("unet", "vae", "scheduler", "text_encoder", "tokenizer",
+                 *(("text_encoder_2", "tokenizer_2") if xl else ())):
+        (root / part).mkdir(parents=True)
     (root / "model_index.json").write_text(json.dumps(index))
     (root / "unet" / "config.json").write_text(json.dumps(unet_config))
     return root

@@ -157,9 +157,14 @@ def run_doctor(args) -> int:
             args.paths = project.paths
     missing = [p for p in args.paths if not os.path.exists(p)]
     if missing:
+        from loratui.userfiles import broken_link, shown
+
         for p in missing:
-            print(_("loratui doctor: {path}: no such file or folder").format(path=p),
-                  file=sys.stderr)
+            link = broken_link(p)
+            print(_("loratui doctor: {path}: {detail}").format(path=shown(p),
+                                                               detail=localized(link))
+                  if link else _("loratui doctor: {path}: no such file or folder").format(
+                      path=shown(p)), file=sys.stderr)
         return 2
     from loratui.doctor.engine import Options, diagnose
 

@@ -14,6 +14,7 @@ from loratui.i18n import N_, Message, _, localized
 from loratui.userfiles import (
     SYNTAX_FIX,
     UserFileError,
+    broken_link,
     encode_like,
     keep_backup,
     read_text,
@@ -126,8 +127,8 @@ def load_config(path: Path | str, *, resolve: bool = True) -> RunConfig:
     """Read a loratui.toml. Relative paths inside are taken from the file's folder."""
     path = Path(path)
     if not path.exists():
-        raise ConfigError(path, [Message(N_("file not found (create one with `loratui presets "
-                                            "--write`)"))], unreadable=True)
+        raise ConfigError(path, [broken_link(path) or Message(N_(
+            "file not found (create one with `loratui presets --write`)"))], unreadable=True)
     try:
         data = parse_toml(read_text(path), path)
     except UserFileError as exc:
@@ -232,20 +233,24 @@ def _merge(doc: Any, data: dict[str, Any]) -> None:
             doc[key] = value
 
 
-def save_config(cfg: RunConfig, path: Path | str) -> Path | None:
+def save_config(cfg: RunConfig, path: Path | str, *, replace: bool = False) -> Path | None:
     """Write `cfg` to `path` atomically, keeping the comments of an existing file. An
-    existing file that cannot be read as TOML is kept as a timestamped `.bak` first (its
-    path is returned), never lost."""
+    existing file that cannot be read as TOML, or any existing file with `replace` (one
+    that is TOML but not a valid config), is kept as a timestamped `.bak` first (its path
+    is returned), never lost. A link is written through: it stays a link."""
     path = Path(path)
     existing, backup = None, None
     if path.exists():
         if not path.is_file():     # a folder, a pipe (copying it for a backup would hang)
             read_text(path)        # raises the UserFileError that says what it is
-        try:
-            existing = read_text(path)
-            parse_toml(existing, path)
-        except UserFileError:
-            existing, backup = None, keep_backup(path)
+        if not replace:
+            try:
+                existing = read_text(path)
+                parse_toml(existing, path)
+            except UserFileError:
+                existing = None
+        if existing is None:
+            backup = keep_backup(path)
     text = config_to_toml(cfg, existing)
     if existing is None:
         atomic_write_text(path, text)

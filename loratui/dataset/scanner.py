@@ -365,7 +365,11 @@ def scan(root: str | os.PathLike, options: ScanOptions | None = None, *,
     opts = (options or ScanOptions()).replace(**overrides)
     root = os.path.normpath(os.path.expanduser(os.fspath(root)))  # str: no pathlib import
     if not os.path.exists(root):
-        raise FileNotFoundError(M(N_("{path}: no such folder"), path=root))
+        from loratui.userfiles import broken_link, shown
+
+        link = broken_link(root)
+        raise FileNotFoundError(M(N_("{path}: {detail}"), path=shown(root), detail=link)
+                                if link else M(N_("{path}: no such folder"), path=shown(root)))
     if not os.path.isdir(root):
         raise NotADirectoryError(M(N_("{path}: not a folder (give the dataset folder)"),
                                    path=root))

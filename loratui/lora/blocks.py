@@ -78,6 +78,12 @@ class BlockStrengths:
         }
 
 
+def _matrices(down: list[int], up: list[int]) -> bool:
+    """Whether a down/up pair is two matrices of a rank above 0 (a damaged or crafted file
+    can hold scalars or empty tensors under those names)."""
+    return len(down) >= 2 and len(up) >= 2 and down[0] > 0
+
+
 def module_pairs(lora: LoraFile) -> dict[str, dict[str, Any]]:
     """Canonical module → {"down": TensorInfo, "up": TensorInfo, "alpha": TensorInfo}."""
     pairs: dict[str, dict[str, Any]] = {}
@@ -115,7 +121,8 @@ def block_strengths(path: str | Path, lora: LoraFile | None = None) -> BlockStre
 
         for module in sorted(pairs, key=lambda m: pairs[m].get("down", _Nil).start):
             parts = pairs[module]
-            if "down" not in parts or "up" not in parts:
+            if "down" not in parts or "up" not in parts or \
+                    not _matrices(parts["down"].shape, parts["up"].shape):
                 result.skipped.append(module)
                 continue
             down = read(parts["down"])                   # [r, in·k·k]

@@ -65,6 +65,11 @@ def resize(weights: LoraWeights, rank: int, layout: BlockLayout | None
     out: dict[str, Module] = {}
     kept: dict[str, list[float]] = {}
     for name, m in weights.modules.items():
+        if not (bool(torch.isfinite(m.down).all()) and bool(torch.isfinite(m.up).all())):
+            raise ToolError(M(N_("module `{name}` holds NaN or infinite values (the training "
+                                 "diverged): no resize can repair that; retrain, or use an "
+                                 "earlier checkpoint (`loratui doctor FILE` lists them)"),
+                              name=name))
         u, s, vh = _svd_lowrank(m)
         k = min(rank, int(s.numel()))
         energy = float((s**2).sum())

@@ -141,6 +141,16 @@ def load_weights(path: str | Path) -> LoraWeights:
                                           "incomplete") if "down" in p else
                                        N_("module `{name}` has no down tensor: the file is "
                                           "incomplete"), name=name))
+        down, up, alpha = p["down"], p["up"], p.get("alpha")
+        if down.dim() < 2 or up.dim() < 2 or down.shape[0] == 0:
+            raise WeightsError(Message(N_("module `{name}`: lora_down {down} and lora_up {up} "
+                                          "are not two matrices of rank 1 or more: a damaged "
+                                          "or crafted file"), name=name,
+                                       down=list(down.shape), up=list(up.shape)))
+        if alpha is not None and alpha.numel() != 1:
+            raise WeightsError(Message(N_("module `{name}`: its alpha holds {n} values, not "
+                                          "one: a damaged or crafted file"), name=name,
+                                       n=alpha.numel()))
         if p["up"].shape[1] != p["down"].shape[0]:
             raise WeightsError(Message(N_("module `{name}`: lora_up rank {up} ≠ lora_down "
                                           "rank {down}"), name=name, up=p["up"].shape[1],

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loratui.dataset.headers import read_small
 from loratui.i18n import N_, Message
 from loratui.userfiles import UserFileError, decode_text
 
@@ -158,16 +159,19 @@ def scan(root: Path | str, *, caption_ext: str = ".txt", trigger: str = "",
                 continue
             cap_path = path.with_suffix(caption_ext)
             caption = ""
-            if cap_path.is_file():
+            if cap_path.exists() or cap_path.is_symlink():
                 try:   # UTF-8 (BOM or not); UTF-16 from Notepad / PowerShell as UTF-16
-                    caption = decode_text(cap_path.read_bytes(), cap_path).strip()
+                    # (read_small: a pipe or folder of that name is refused without waiting,
+                    # a stray file of megabytes without reading it whole)
+                    caption = decode_text(read_small(str(cap_path)), cap_path).strip()
                 except UserFileError as exc:
                     warnings.append(Message(N_("{path}: cannot read the caption ({problem}; "
                                                "{fix})"), path=str(cap_path),
                                             problem=exc.problem, fix=exc.fix))
                 except OSError as exc:
                     warnings.append(Message(N_("{path}: cannot read the caption ({problem})"),
-                                            path=str(cap_path), problem=str(exc)))
+                                            path=str(cap_path),
+                                            problem=exc.strerror or str(exc)))
             if not caption:
                 fallback = _class_name(folder.name) if (is_reg or folder != root) else ""
                 caption = trigger if not is_reg and trigger else fallback

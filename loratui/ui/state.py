@@ -60,12 +60,8 @@ class WizardState:
         """Write loratui.toml; a file that could not be loaded is first kept as
         `loratui.toml.<time>.bak` (an earlier backup is never replaced)."""
         path = self.config_path
-        if path.exists() and not self.config_found:
-            from loratui.userfiles import keep_backup
-
-            keep_backup(path)
-            path.unlink()
-        save_config(self.config, path)
+        # a file that did not load is kept as a .bak and written anew (through a link)
+        save_config(self.config, path, replace=not self.config_found)
         self.config_found = True
         return self.config_path
 

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from loratui.i18n import N_, Message
-from loratui.userfiles import shown
+from loratui.userfiles import broken_link, shown
 from loratui.watch import TRAINERS, WatchError
 
 LOG_NAMES = ("log.txt", "output.txt", "stdout.txt", "train.txt", "training.txt")
@@ -40,13 +40,9 @@ def open_path(path, *, trainer: str | None = None):
 
         return LogSource("-", PipeTail(sys.stdin.buffer), trainer=trainer)
     p = Path(text).expanduser()
-    if not p.exists() and p.is_symlink():     # a dangling link or a loop: say which
-        target = os.readlink(p)
-        raise WatchError(Message(
-            N_("{path}: a symbolic link that leads back to itself; fix or delete the link")
-            if _is_loop(p) else N_("{path}: a symbolic link to {target}, which does not "
-                                   "exist; fix or delete the link"),
-            path=text, target=shown(target)))
+    link = broken_link(p)
+    if link:          # a dangling link or a loop: say which
+        raise WatchError(Message(N_("{path}: {detail}"), path=shown(text), detail=link))
     if not p.exists():
         raise WatchError(Message(N_("{path}: no such file or folder; give a training log, a "
                                     "TensorBoard log folder, a trainer's output folder or - "
@@ -157,13 +153,3 @@ def _folder_trainer(folder: Path) -> str | None:
         return "sd-scripts"
     return None
 
-
-def _is_loop(path: Path) -> bool:
-    """Whether the link `path` never reaches a file (ELOOP), rather than dangling."""
-    import errno
-
-    try:
-        os.stat(path)
-    except OSError as exc:
-        return exc.errno == errno.ELOOP
-    return False

@@ -187,3 +187,26 @@ def test_prepare_replaces_a_link_in_its_copy_instead_of_writing_through_it(tmp_p
     assert (src / "a.png").read_bytes() == before
     assert (src / "a.txt").read_text(encoding="utf-8") == "zq_girl_, red dress"
     assert not (out / "a.txt").is_symlink()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_the_trainers_own_scan_never_waits_on_or_swallows_a_caption_name(tmp_path):
+    """The trainer reads captions too: a pipe, a folder and a sparse 2 GB file named like
+    captions are named in its warnings, none read (a pipe would hang the run)."""
+    from loratui.train.data import scan as training_items
+
+    for name in ("pipe", "folder", "huge", "fine"):
+        _still(tmp_path / f"{name}.png", caption=None)
+    os.mkfifo(tmp_path / "pipe.txt")
+    (tmp_path / "folder.txt").mkdir()
+    with open(tmp_path / "huge.txt", "wb") as fh:
+        fh.truncate(2 * 1024**3)
+    (tmp_path / "fine.txt").write_text("zq_girl_, red dress", encoding="utf-8")
+    items, warnings = training_items(tmp_path, trigger="zq_girl_")
+    assert {i.path.name: i.caption for i in items} == {
+        "pipe.png": "zq_girl_", "folder.png": "zq_girl_", "huge.png": "zq_girl_",
+        "fine.png": "zq_girl_, red dress"}
+    text = "\n".join(map(str, warnings))
+    assert "pipe.txt: cannot read the caption (a named pipe)" in text
+    assert "folder.txt: cannot read the caption (a folder)" in text
+    assert "huge.txt: cannot read the caption (2,147.5 MB: far too large" in text

@@ -251,6 +251,43 @@ def _lora_output_not_a_file(kind):
     return case
 
 
+def _lora_odd_shapes(command, shapes, expected):
+    """A LoRA whose tensors carry LoRA names but impossible shapes (scalars, rank 0, an
+    alpha of several values): the tools refuse it in one line."""
+    def case(tmp):
+        m, header, offset = "lora_unet_down_blocks_0_attentions_0_proj_in", {}, 0
+        for side, shape in shapes.items():
+            n = 2
+            for d in shape:
+                n *= d
+            header[f"{m}.{side}"] = {"dtype": "F16", "shape": shape,
+                                     "data_offsets": [offset, offset + n]}
+            offset += n
+        f = write(tmp / "odd.safetensors", safetensors_bytes(header, b"\0\x3c" * (offset // 2)))
+        extra = {"convert": ["--to", "peft"], "resize": ["--rank", "2"],
+                 "scale": ["--weight", "0.5"]}[command]
+        return ["lora", command, f, *extra, "-o", tmp / "out.safetensors"], expected
+    return case
+
+
+def _lora_resize_nan(tmp):
+    m = "lora_unet_down_blocks_0_attentions_0_proj_in"
+    t = {"dtype": "F16", "shape": [4, 8], "data_offsets": [0, 64]}
+    f = write(tmp / "nan.safetensors", safetensors_bytes(
+        {f"{m}.lora_down.weight": t, f"{m}.lora_up.weight": {**t, "shape": [8, 4],
+                                                              "data_offsets": [64, 128]}},
+        b"\x00\x7e" * 32 + b"\x00\x3c" * 32))                   # F16 NaN, then 1.0
+    return ["lora", "resize", f, "--rank", "2", "-o", tmp / "out.safetensors"], "NaN"
+
+
+def _link_case(command, name, target, expected):
+    """`command` on a link `name` → `target` that leads nowhere (a loop or a dangling link)."""
+    def case(tmp):
+        (tmp / name).symlink_to(target)
+        return [*command, tmp / name], expected
+    return case
+
+
 def _attach_missing(tmp):
     return ["attach", tmp / "nope"], "nope"
 
@@ -323,6 +360,14 @@ CASES = {
         "not fully covered", {"a": _tensor()}, b"\0" * 12),
     "lora inspect: packed fp4 values": _lora_inspect_header(
         "F4", {"a": _tensor("F4", (4,), 0, 2)}, b"\0" * 2),
+    "lora convert: scalar down and up": _lora_odd_shapes(
+        "convert", {"lora_down.weight": [], "lora_up.weight": []}, "not two matrices"),
+    "lora resize: NaN weights": _lora_resize_nan,
+    "lora resize: rank 0": _lora_odd_shapes(
+        "resize", {"lora_down.weight": [0, 8], "lora_up.weight": [8, 0]}, "not two matrices"),
+    "lora scale: an alpha of three values": _lora_odd_shapes(
+        "scale", {"lora_down.weight": [4, 8], "lora_up.weight": [8, 4], "alpha": [3]},
+        "alpha holds 3 values"),
     "lora inspect: negative offsets": _lora_inspect_header(
         "impossible offsets", {"t": _tensor(start=-4, end=0)}),
     "lora inspect: shape and bytes disagree": _lora_inspect_header(
@@ -354,6 +399,12 @@ CASES = {
     "lora convert --overwrite: the output is a folder": _lora_output_not_a_file("folder"),
     "watch: a link loop": _watch_link_loop,
     "watch: a link to nothing": _watch_dangling_link,
+    "doctor: a link loop": _link_case(["doctor"], "run.toml", "run.toml",
+                                      "leads back to itself"),
+    "dataset scan: a link to nothing": _link_case(["dataset", "scan"], "imgs", "gone/imgs",
+                                                  "gone/imgs, which does not exist"),
+    "config check: a link loop": _link_case(["config", "check"], "loratui.toml",
+                                            "loratui.toml", "leads back to itself"),
     "config check: a device": _check_device,
     "doctor: a named pipe": _doctor_pipe,
     "config import: a named pipe": _import_pipe,
@@ -900,3 +951,44 @@ def test_a_dataset_dir_that_is_a_file_is_named_as_a_file(tmp_path):
     err = r.stderr.decode()
     assert r.returncode == 2 and "Traceback" not in err, err
     assert "photo.png: a file, not a folder (dataset.dir)" in err, err
+
+
+def test_wizard_save_over_an_invalid_linked_config_keeps_the_link(tmp_path):
+    """A linked loratui.toml that did not load (valid TOML, invalid values) is backed up
+    and written anew through the link, not replaced by a file beside it."""
+    from loratui.config import RunConfig
+    from loratui.gpu import GpuReport
+    from loratui.ui.state import WizardState
+
+    target = write(tmp_path / "dots" / "loratui.toml", "[network]\nrank = -3\nbogus = 1\n")
+    link = tmp_path / "loratui.toml"
+    link.symlink_to(target)
+    WizardState(tmp_path, RunConfig(), GpuReport([], "test")).save()
+    assert link.is_symlink() and link.resolve() == target
+    assert "bogus" not in target.read_text() and "rank = " in target.read_text()
+    assert [p.read_text() for p in tmp_path.glob("loratui.toml.*.bak")] == \
+        ["[network]\nrank = -3\nbogus = 1\n"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_run_records_that_are_pipes_or_huge_never_stall_a_reader(tmp_path):
+    """A pipe named like a run's state.json or log (a trainer writing into a pipe) is not
+    opened by the doctor or the run readers, and a sparse 1 GB metrics file is read from
+    its end, not whole."""
+    from loratui.runs import JsonlFollower, RunFolder, read_jsonl
+
+    run = tmp_path / "runs" / "r1"
+    run.mkdir(parents=True)
+    os.mkfifo(run / "state.json")
+    os.mkfifo(run / "train.log")
+    write(run / "config.toml", "[network]\nrank = 8\n")
+    with open(run / "metrics.jsonl", "wb") as fh:
+        fh.seek(1024**3)
+        fh.write(b'\n{"step": 7, "loss": 0.1}\n')
+    r = loratui("doctor", run, cwd=tmp_path)
+    assert b"Traceback" not in r.stderr and r.returncode in (0, 1), r.stderr.decode()
+    folder = RunFolder(run)
+    assert folder.raw_state() == {}
+    assert read_jsonl(run / "state.json") == []
+    assert read_jsonl(run / "metrics.jsonl", tail=1) == [{"step": 7, "loss": 0.1}]
+    assert JsonlFollower(run / "metrics.jsonl").poll() == [{"step": 7, "loss": 0.1}]

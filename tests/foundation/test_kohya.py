@@ -12,6 +12,12 @@ ALL_REAL = sorted(KOHYA.glob("*.json")) + sorted((KOHYA / "test_config").glob("*
     + sorted((KOHYA / "test_config").glob("*.toml"))
 
 
+@pytest.fixture(autouse=True)
+def _no_language_setting(clean_language):
+    """Every test here starts and ends with no language setting: the `--lang zh` runs
+    below would otherwise leave Chinese set for the tests that come after this file."""
+
+
 @pytest.mark.parametrize("path", ALL_REAL, ids=lambda p: p.name)
 def test_every_real_kohya_config_imports(path):
     result = import_config(path)

@@ -298,3 +298,25 @@ def test_fp8_lora_is_read_by_every_reader(tmp_path):
         assert lora.tensor_stats()["up_max"] == {module: 0.25}
         strengths = block_strengths(path)
         assert sum(strengths.modules.values()) == 1 and strengths.total > 0
+
+
+def test_blocks_skip_modules_that_are_not_two_matrices(tmp_path):
+    """Scalars or rank-0 tensors under LoRA names are left out (and named), not a crash."""
+    import torch
+    from safetensors.torch import save_file
+
+    from loratui.lora.blocks import block_strengths
+
+    good = "lora_unet_down_blocks_0_attentions_0_proj_in"
+    odd = "lora_unet_down_blocks_1_attentions_0_proj_in"
+    empty = "lora_unet_down_blocks_2_attentions_0_proj_in"
+    path = tmp_path / "odd.safetensors"
+    save_file({f"{good}.lora_down.weight": torch.ones(4, 8),
+               f"{good}.lora_up.weight": torch.ones(8, 4),
+               f"{odd}.lora_down.weight": torch.tensor(1.0),
+               f"{odd}.lora_up.weight": torch.tensor(1.0),
+               f"{empty}.lora_down.weight": torch.ones(0, 8),
+               f"{empty}.lora_up.weight": torch.ones(8, 0)}, str(path))
+    result = block_strengths(path)
+    assert sorted(result.skipped) == [odd, empty]
+    assert sum(result.modules.values()) == 1 and result.total > 0

@@ -215,6 +215,21 @@ def _scaled_fp8(tensors):
     return {**tensors, **scales, "scaled_fp8": ()}
 
 
+def _fewer_blocks(tensors):
+    """BK-SDM-like: a distilled SD1.5 UNet with blocks taken out."""
+    return {k: v for k, v in tensors.items()
+            if not k.startswith(("model.diffusion_model.input_blocks.10.",
+                                 "model.diffusion_model.input_blocks.11."))}
+
+
+def _shallower(tensors):
+    """KOALA-like: a distilled SDXL UNet with its 10-layer transformers cut to 5."""
+    import re
+
+    deep = re.compile(r"\.transformer_blocks\.([5-9])\.")
+    return {k: v for k, v in tensors.items() if not deep.search(k)}
+
+
 PONY = {"modelspec.architecture": "stable-diffusion-xl-v1-base",
         "modelspec.title": "Pony Diffusion V6 XL", "modelspec.prediction_type": "epsilon"}
 NOOB_V = {"modelspec.architecture": "stable-diffusion-xl-v1-base",
@@ -229,6 +244,10 @@ SHAPES = {
                                   "a scaled fp8 checkpoint", False),
     "sd15 with EMA, schedule and embedding_manager keys": ("sd15", _extra_keys, "F16", None,
                                                           True, "✓ SD1.5 single-file", False),
+    "distilled SD1.5 (fewer blocks)": ("sd15", _fewer_blocks, "F16", None, False,
+                                       "(UNet input blocks 10, not 12)", False),
+    "distilled SDXL (shallower)": ("sdxl", _shallower, "F16", None, False,
+                                   "(transformer depth 5, not 10)", False),
     "sdxl with a schedule": ("sdxl", lambda t: {**t, "alphas_cumprod": (1000,)}, "F16",
                              None, True, "✓ SDXL single-file", False),
     "Pony with modelspec": ("sdxl", None, "F16", PONY, True,

@@ -119,10 +119,12 @@ async def paste(pilot, app, selector: str, text: str) -> None:
 
 
 def sd15_folder(root):
-    """The smallest folder the Start step's check accepts as SD1.5 (diffusers layout)."""
+    """The smallest folder the Start step's check accepts as SD1.5 (diffusers layout: every
+    part's folder, configs only where the check reads them, no weights)."""
     import json
 
-    (root / "unet").mkdir(parents=True)
+    for part in ("unet", "vae", "scheduler", "text_encoder", "tokenizer"):
+        (root / part).mkdir(parents=True)
     (root / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
     (root / "unet" / "config.json").write_text(json.dumps({"cross_attention_dim": 768}))
     return root

@@ -64,8 +64,16 @@ class ReadError(Exception):
 
 
 def read_text(path: str | Path, limit: int | None = None) -> str:
-    """Decode UTF-8 (with or without BOM), UTF-16 (PowerShell redirects), else latin-1."""
-    with open(path, "rb") as fh:
+    """Decode UTF-8 (with or without BOM), UTF-16 (PowerShell redirects), else latin-1.
+    A pipe, a device or a folder is an OSError: opened without waiting, never read."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb") as fh:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise IsADirectoryError(21, "a folder", str(path)) if stat.S_ISDIR(mode) else \
+                OSError(0, "not a regular file (a device or a pipe)", str(path))
         raw = fh.read() if limit is None else fh.read(limit)
     return decode(raw)
 

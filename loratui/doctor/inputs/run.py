@@ -19,7 +19,9 @@ def _walk(root: Path):
         dirnames[:] = [d for d in dirnames if not d.startswith(".") and depth < MAX_DEPTH
                        and d not in ("samples", "sample", "__pycache__", "img", "images")]
         for name in sorted(filenames):
-            yield Path(dirpath) / name
+            path = Path(dirpath) / name
+            if path.is_file():     # not a pipe a trainer writes into (reading it would wait)
+                yield path
 
 
 def load_run(inp: I.Input, path: Path) -> None:

@@ -159,8 +159,8 @@ def log_oom(inp, ctx, rule, th):
         return
     first, _ = hits[0]
     text = first.text
-    tried = re.search(r"Tried to allocate ([\d.]+ [GM]iB)", text)
-    total = re.search(r"([\d.]+) GiB total capacity", text)
+    tried = re.search(r"Tried to allocate ([\d.]+ [GM]iB)", text, re.I)  # retyped in
+    total = re.search(r"([\d.]+) GiB total capacity", text, re.I)  # lower case too
     parts = []
     if tried:
         parts.append(Text(N_(" while allocating {size}"), size=tried.group(1)))
@@ -470,13 +470,15 @@ def log_slowdown(inp, ctx, rule, th):
 
 NAN_NEEDLES = ("loss=nan", "loss: nan", "avr_loss=nan", "NaN detected in latents",
                "NaN found in latents", "all NaNs", "invalid value encountered in cast")
-GTX16_RE = re.compile(r"GTX\s*16[3-6]0")
+# "GTX 1660 Ti", "GTX1650", and as users write it in prose: "GeForce 1660 SUPER"
+GTX16_RE = re.compile(r"GTX\s*16[3-6]0|GeForce\s+16[3-6]0")
+GTX16_NEEDLES = ("GTX 16", "GTX16", "GeForce 16")
 
 
 @predicate("log_gtx16_nan")
 def log_gtx16_nan(inp, ctx, rule, th):
     log = inp.data
-    gpu = next((line for line, _ in log.lines_with(["GTX 16", "GTX16"], limit=5)
+    gpu = next((line for line, _ in log.lines_with(list(GTX16_NEEDLES), limit=5)
                 if GTX16_RE.search(line.text)), None)
     if gpu is None or not any(log.contains(n) for n in NAN_NEEDLES):
         return

@@ -733,3 +733,44 @@ def log_decode_error(inp, ctx, rule, th):
                       "UTF-8), or set PYTHONUTF8=1 before starting it"))
     yield Hit({**_vars(m, first.text, len(hits)), "what": what, "fix_hint": fix},
               line=first.line)
+
+
+# A tensor whose bytes are fewer than its shape needs, read by safetensors: the file is cut
+# short (an interrupted download or copy) or not what its header says.
+SHORT_TENSOR_RE = re.compile(r"shape '\[[\d, ]*\]' is invalid for input of size \d+")
+
+
+@predicate("log_tensor_cut_short")
+def log_tensor_cut_short(inp, ctx, rule, th):
+    from loratui.doctor.inputs.tracebacks import tracebacks
+
+    for tb in tracebacks(inp.data):
+        if SHORT_TENSOR_RE.search(tb.message) and any(
+                "safetensors" in f.file.replace("\\", "/").lower() or f.func == "get_tensor"
+                for f in tb.frames):
+            loader = next((f.file for f in reversed(tb.frames) if "safetensors" not in
+                           f.file.lower()), "")
+            yield Hit({"exception": tb.text, "file": loader}, line=tb.exc_line)
+            return
+
+
+# A call and the function it calls disagree on the arguments: the caller and the callee
+# come from different versions (a wrapper script and its sd-scripts, a trainer and a library).
+SIGNATURE_RE = re.compile(r"^([\w.]+)\(\) (?:takes (?:from \d+ to )?\d+ positional arguments? "
+                          r"but \d+ (?:were|was) given|missing \d+ required positional "
+                          r"arguments?: .+)$")
+
+
+@predicate("log_signature_mismatch")
+def log_signature_mismatch(inp, ctx, rule, th):
+    from loratui.doctor.inputs.tracebacks import final_traceback
+
+    tb, ended = final_traceback(inp.data)
+    if tb is None or not ended or tb.exc_type != "TypeError":
+        return
+    m = SIGNATURE_RE.match(tb.message)
+    if m is None or len(tb.frames) < 1:
+        return
+    caller = tb.frames[-1]
+    yield Hit({"exception": tb.text, "function": m.group(1),
+               "caller": f"{caller.file}:{caller.line}"}, line=tb.exc_line)

@@ -774,3 +774,17 @@ def log_signature_mismatch(inp, ctx, rule, th):
     caller = tb.frames[-1]
     yield Hit({"exception": tb.text, "function": m.group(1),
                "caller": f"{caller.file}:{caller.line}"}, line=tb.exc_line)
+
+
+@predicate("log_error_notice")
+def log_error_notice(inp, ctx, rule, th):
+    """An error the paste reports without a traceback (a GUI's `ERROR` line, AUTOMATIC1111's
+    "Network with error"), when no rule explains it: said as seen, with no cause guessed."""
+    from loratui.doctor.inputs.tracebacks import final_traceback
+
+    if final_traceback(inp.data)[0] is not None:
+        return  # LG139 quotes the traceback
+    hits = log_hits(inp, rule)
+    if hits:
+        last, m = hits[-1]
+        yield Hit(_vars(m, last.text, len(hits)), line=last.line)

@@ -308,6 +308,8 @@ def run_prepare(args) -> int:
         _err(error_text(exc))
         return 2
     except (FileNotFoundError, NotADirectoryError) as exc:
+        if exc.errno is not None:     # the OS's own (a --out it cannot create): name the path
+            raise
         _err(error_text(exc))
         return 2
     if args.json:

@@ -237,7 +237,11 @@ def _prepare_chunk(tasks: list[tuple]) -> list[dict[str, Any]]:
 # -------------------------------------------------------------------------- planning
 def _check_folders(src: Path, out: Path) -> None:
     if not src.is_dir():
-        raise PrepareError(M(N_("{path}: not a folder"), path=src))
+        from loratui.userfiles import broken_link
+
+        problem = broken_link(src) or (M(N_("not a folder (give the dataset folder)"))
+                                       if src.exists() else M(N_("no such folder")))
+        raise PrepareError(M(N_("{path}: {detail}"), path=shown(src), detail=problem))
     s, o = src.resolve(), out.resolve()
     if s == o:
         raise PrepareError(M(N_("--out {out} is the source folder: prepare never writes into "

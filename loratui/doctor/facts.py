@@ -326,10 +326,17 @@ def _falls_back(f: ConfigFacts, key: str) -> bool:
     return f.known(key) or bool(f.extra.get("whole_command"))
 
 
+# sd-scripts' full fine-tuning scripts that leave the text encoder frozen unless asked.
+TE_ON_REQUEST_SCRIPTS = ("sdxl_train.py", "fine_tune.py")
+
+
 def text_encoder_lr(f: ConfigFacts) -> float | None:
     """The effective text-encoder LR; 0 when the text encoder is not trained."""
     if f.get("network_train_unet_only") or f.get("train_text_encoder") is False:
         return 0.0
+    script = str(f.extra.get("script", "")).replace("\\", "/").rsplit("/", 1)[-1]
+    if script in TE_ON_REQUEST_SCRIPTS and not f.get("train_text_encoder"):
+        return 0.0  # these fine-tune the text encoder only with --train_text_encoder
     if invalid(f, "text_encoder_lr") or invalid(f, "learning_rate"):
         return None
     lr = to_float(f.get("text_encoder_lr"))

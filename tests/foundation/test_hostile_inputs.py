@@ -411,6 +411,10 @@ CASES = {
     "config import: -o is a folder": _import_into_a_folder,
     "config export: --out is a file": _export_onto_a_file,
     "dataset prepare: an empty folder": _prepare_empty_folder,
+    "dataset prepare: no such source folder": lambda tmp: (
+        ["dataset", "prepare", tmp / "nope", "--out", tmp / "copy"], "nope: no such folder"),
+    "dataset prepare: --out cannot be created": lambda tmp: (
+        ["dataset", "prepare", tmp, "--out", "/proc/loratui-copy"], "/proc/loratui-copy"),
 }
 
 

@@ -167,7 +167,8 @@ RUN_SIGNS = LazyRe(
     r"running training|学習開始|Fatal error in launcher|CUDA out of memory|"
     r"^prepare (?:images|tokenizers?)\b|^found directory .* contains \d+ image files|"
     r"\d+ train images with repeating|No caption file found for|"
-    r"\bit/s\b|\bs/it\b|^\s*\+ (?:CategoryInfo|FullyQualifiedErrorId)|NativeCommandError",
+    r"\bit/s\b|\bs/it\b|^\s*\+ (?:CategoryInfo|FullyQualifiedErrorId)|NativeCommandError|"
+    r"\b(?:avr_)?loss\s*[=:]\s*(?:nan|NaN|inf)\b",
     re.M)
 
 

@@ -29,7 +29,9 @@ BENIGN_EXC = LazyRe(r"No module named '?(?:triton|tensorflow|bitsandbytes\.trito
                     r"_pytree|TensorFloat32|allow_tf32", re.I)
 BENIGN_FRAME = LazyRe(r"_is_triton_available|triton|_pytree|is_available", re.I)
 # Wrappers that only say "the child process failed": the cause is in the traceback above.
-WRAPPERS = ("CalledProcessError", "NativeCommandError", "SystemExit", "ChildFailedError")
+# A bare `Error: ...` line is a launcher's ("Error: UI script exited with code 1").
+WRAPPERS = ("CalledProcessError", "NativeCommandError", "SystemExit", "ChildFailedError",
+            "Error")
 
 
 class Frame:

@@ -926,3 +926,32 @@ def caption_extension_without_dot(inp, ctx, rule, th):
     ext = str(f.values.get("caption_extension") or "").strip()
     if ext and not ext.startswith(".") and CAPTION_EXT_RE.fullmatch(ext):
         yield Hit({"ext": ext}, key="caption_extension", edits={"caption_extension": "." + ext})
+
+
+# optimizer_args that only one optimizer family takes: any other optimizer's constructor
+# refuses them ("AdamW.__init__() got an unexpected keyword argument 'scale_parameter'").
+OPTIMIZER_ONLY_ARGS = {
+    "scale_parameter": "Adafactor", "relative_step": "Adafactor", "warmup_init": "Adafactor",
+    "d_coef": "Prodigy", "use_bias_correction": "Prodigy", "safeguard_warmup": "Prodigy",
+}
+
+
+def _arg_names(value) -> list[str]:
+    items = value.split() if isinstance(value, str) else value if isinstance(value, list) else []
+    return [str(item).partition("=")[0].strip() for item in items]
+
+
+@predicate("optimizer_args_of_another")
+def optimizer_args_of_another(inp, ctx, rule, th):
+    """optimizer_args written for another optimizer than the one set: training stops
+    when the optimizer is built. Only judged when the user's file names the optimizer."""
+    f = inp.facts
+    if f.origin("optimizer_type") != "user":
+        return
+    opt = F.optimizer(f)
+    foreign = [(name, owner) for name in _arg_names(f.values.get("optimizer_args"))
+               if (owner := OPTIMIZER_ONLY_ARGS.get(name)) and owner.lower() not in opt.lower()]
+    if foreign:
+        owners = sorted({owner for _, owner in foreign})
+        yield Hit({"optimizer": opt, "args": ", ".join(name for name, _ in foreign),
+                   "owner": " / ".join(owners)}, key="optimizer_args")

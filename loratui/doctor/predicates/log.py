@@ -159,8 +159,8 @@ def log_oom(inp, ctx, rule, th):
         return
     first, _ = hits[0]
     text = first.text
-    tried = re.search(r"Tried to allocate ([\d.]+ [GM]iB)", text)
-    total = re.search(r"([\d.]+) GiB total capacity", text)
+    tried = re.search(r"Tried to allocate ([\d.]+ [GM]iB)", text, re.I)  # retyped in
+    total = re.search(r"([\d.]+) GiB total capacity", text, re.I)  # lower case too
     parts = []
     if tried:
         parts.append(Text(N_(" while allocating {size}"), size=tried.group(1)))
@@ -470,13 +470,15 @@ def log_slowdown(inp, ctx, rule, th):
 
 NAN_NEEDLES = ("loss=nan", "loss: nan", "avr_loss=nan", "NaN detected in latents",
                "NaN found in latents", "all NaNs", "invalid value encountered in cast")
-GTX16_RE = re.compile(r"GTX\s*16[3-6]0")
+# "GTX 1660 Ti", "GTX1650", and as users write it in prose: "GeForce 1660 SUPER"
+GTX16_RE = re.compile(r"GTX\s*16[3-6]0|GeForce\s+16[3-6]0")
+GTX16_NEEDLES = ("GTX 16", "GTX16", "GeForce 16")
 
 
 @predicate("log_gtx16_nan")
 def log_gtx16_nan(inp, ctx, rule, th):
     log = inp.data
-    gpu = next((line for line, _ in log.lines_with(["GTX 16", "GTX16"], limit=5)
+    gpu = next((line for line, _ in log.lines_with(list(GTX16_NEEDLES), limit=5)
                 if GTX16_RE.search(line.text)), None)
     if gpu is None or not any(log.contains(n) for n in NAN_NEEDLES):
         return
@@ -733,3 +735,58 @@ def log_decode_error(inp, ctx, rule, th):
                       "UTF-8), or set PYTHONUTF8=1 before starting it"))
     yield Hit({**_vars(m, first.text, len(hits)), "what": what, "fix_hint": fix},
               line=first.line)
+
+
+# A tensor whose bytes are fewer than its shape needs, read by safetensors: the file is cut
+# short (an interrupted download or copy) or not what its header says.
+SHORT_TENSOR_RE = re.compile(r"shape '\[[\d, ]*\]' is invalid for input of size \d+")
+
+
+@predicate("log_tensor_cut_short")
+def log_tensor_cut_short(inp, ctx, rule, th):
+    from loratui.doctor.inputs.tracebacks import tracebacks
+
+    for tb in tracebacks(inp.data):
+        if SHORT_TENSOR_RE.search(tb.message) and any(
+                "safetensors" in f.file.replace("\\", "/").lower() or f.func == "get_tensor"
+                for f in tb.frames):
+            loader = next((f.file for f in reversed(tb.frames) if "safetensors" not in
+                           f.file.lower()), "")
+            yield Hit({"exception": tb.text, "file": loader}, line=tb.exc_line)
+            return
+
+
+# A call and the function it calls disagree on the arguments: the caller and the callee
+# come from different versions (a wrapper script and its sd-scripts, a trainer and a library).
+SIGNATURE_RE = re.compile(r"^([\w.]+)\(\) (?:takes (?:from \d+ to )?\d+ positional arguments? "
+                          r"but \d+ (?:were|was) given|missing \d+ required positional "
+                          r"arguments?: .+)$")
+
+
+@predicate("log_signature_mismatch")
+def log_signature_mismatch(inp, ctx, rule, th):
+    from loratui.doctor.inputs.tracebacks import final_traceback
+
+    tb, ended = final_traceback(inp.data)
+    if tb is None or not ended or tb.exc_type != "TypeError":
+        return
+    m = SIGNATURE_RE.match(tb.message)
+    if m is None or len(tb.frames) < 1:
+        return
+    caller = tb.frames[-1]
+    yield Hit({"exception": tb.text, "function": m.group(1),
+               "caller": f"{caller.file}:{caller.line}"}, line=tb.exc_line)
+
+
+@predicate("log_error_notice")
+def log_error_notice(inp, ctx, rule, th):
+    """An error the paste reports without a traceback (a GUI's `ERROR` line, AUTOMATIC1111's
+    "Network with error"), when no rule explains it: said as seen, with no cause guessed."""
+    from loratui.doctor.inputs.tracebacks import final_traceback
+
+    if final_traceback(inp.data)[0] is not None:
+        return  # LG139 quotes the traceback
+    hits = log_hits(inp, rule)
+    if hits:
+        last, m = hits[-1]
+        yield Hit(_vars(m, last.text, len(hits)), line=last.line)

@@ -23,8 +23,16 @@ def _state_home(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
 
 
-# The tiny SD-shaped models (loratui.tiny), built once per test session for every folder
-# that trains, exports or loads LoRAs; `TRIGGER` is one token in their vocabulary.
+@pytest.fixture(autouse=True)
+def _language_reset():
+    """A test that sets a language in this process (`--lang zh` run in-process, a UI test's
+    `set_language`) leaves none behind for the tests after it."""
+    yield
+    from loratui import i18n
+
+    i18n.set_language(None)
+
+
 @pytest.fixture
 def clean_language(monkeypatch):
     """No language from the environment or an earlier `set_language`: English, until a test
@@ -38,6 +46,8 @@ def clean_language(monkeypatch):
     i18n.set_language(None)
 
 
+# The tiny SD-shaped models (loratui.tiny), built once per test session for every folder
+# that trains, exports or loads LoRAs; `TRIGGER` is one token in their vocabulary.
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     from loratui.tiny import build_tiny_model

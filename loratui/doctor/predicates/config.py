@@ -913,26 +913,13 @@ def blank_caption_extension(inp, ctx, rule, th):
     yield Hit({}, key="caption_extension")
 
 
-CAPTION_EXT_RE = re.compile(r"[A-Za-z0-9_-]{1,12}")
-SD_SCRIPTS_KINDS = ("cmdline", "kohya-json", "sdscripts-toml", "dataset-toml")
-
-
-@predicate("caption_extension_without_dot")
-def caption_extension_without_dot(inp, ctx, rule, th):
-    """`txt` for `.txt`: sd-scripts appends the extension to the stem as written."""
-    f = inp.facts
-    if f.kind not in SD_SCRIPTS_KINDS or f.origin("caption_extension") != "user":
-        return  # ai-toolkit and loratui add the dot themselves
-    ext = str(f.values.get("caption_extension") or "").strip()
-    if ext and not ext.startswith(".") and CAPTION_EXT_RE.fullmatch(ext):
-        yield Hit({"ext": ext}, key="caption_extension", edits={"caption_extension": "." + ext})
-
-
 # optimizer_args that only one optimizer family takes: any other optimizer's constructor
 # refuses them ("AdamW.__init__() got an unexpected keyword argument 'scale_parameter'").
+# Owners by name as optimizer_type writes them (matched inside it: "DAdaptAdam" is DAdapt's).
 OPTIMIZER_ONLY_ARGS = {
-    "scale_parameter": "Adafactor", "relative_step": "Adafactor", "warmup_init": "Adafactor",
-    "d_coef": "Prodigy", "use_bias_correction": "Prodigy", "safeguard_warmup": "Prodigy",
+    "scale_parameter": ("Adafactor",), "relative_step": ("Adafactor",),
+    "warmup_init": ("Adafactor",), "d_coef": ("Prodigy",), "safeguard_warmup": ("Prodigy",),
+    "use_bias_correction": ("Prodigy", "DAdapt"),
 }
 
 
@@ -949,9 +936,10 @@ def optimizer_args_of_another(inp, ctx, rule, th):
     if f.origin("optimizer_type") != "user":
         return
     opt = F.optimizer(f)
-    foreign = [(name, owner) for name in _arg_names(f.values.get("optimizer_args"))
-               if (owner := OPTIMIZER_ONLY_ARGS.get(name)) and owner.lower() not in opt.lower()]
+    foreign = [(name, owners) for name in _arg_names(f.values.get("optimizer_args"))
+               if (owners := OPTIMIZER_ONLY_ARGS.get(name))
+               and not any(owner.lower() in opt.lower() for owner in owners)]
     if foreign:
-        owners = sorted({owner for _, owner in foreign})
+        owners = sorted({owner for _, names in foreign for owner in names})
         yield Hit({"optimizer": opt, "args": ", ".join(name for name, _ in foreign),
                    "owner": " / ".join(owners)}, key="optimizer_args")

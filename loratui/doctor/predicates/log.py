@@ -259,12 +259,8 @@ def log_captions_not_found(inp, ctx, rule, th):
         if reg and found and _norm_dir(found.group(1)).startswith(reg):
             continue  # regularisation images: no captions is the normal case
         ext = cmd.get("caption_extension") if cmd is not None else None
-        if ext and cmd.origin("caption_extension") == "user" and not str(ext).startswith("."):
-            why = Text(N_("caption_extension `{ext}` has no dot, so sd-scripts looks for "
-                          "`<image name>{ext}` and finds no caption"), ext=ext)
-            yield Hit({**_vars(m, line.text, 1), "why": why}, line=line.line,
-                      refs=["C01", "P5"])
-        elif ext and cmd.origin("caption_extension") == "user":
+        if ext and cmd.origin("caption_extension") == "user":
+            ext = ext if str(ext).startswith(".") else f".{ext}"  # sd-scripts adds the dot
             why = Text(N_("no `{ext}` file sits beside them, so only the folder's class token "
                           "is their caption"), ext=ext)
             yield Hit({**_vars(m, line.text, 1), "why": why}, line=line.line, refs=["P5"])
@@ -648,8 +644,10 @@ def judge_slowdown(before: float, after: float, total, th: dict[str, Any]) -> di
     return None
 
 
+# ("ignore subset with image_dir=" is no sign: sd-scripts prints it for train_data_dir's
+# empty `N_name` folders too)
 DATASET_CONFIG_SIGNS = ("Load dataset config from", "Loading dataset config from",
-                        "ignore subset with image_dir=", "[[datasets.subsets]]")
+                        "[[datasets.subsets]]")
 
 
 @predicate("log_no_training_data")
@@ -660,7 +658,14 @@ def log_no_training_data(inp, ctx, rule, th):
     if not hits:
         return
     first, m = hits[0]
-    if any(inp.data.contains(n) for n in DATASET_CONFIG_SIGNS):
+    cmd = _command_facts(inp)
+    given = [k for k in ("dataset_config", "train_data_dir")
+             if cmd is not None and cmd.origin(k) == "user" and cmd.get(k)]
+    if given:  # the command says which: the log's signs are only a guess
+        uses_config = "dataset_config" in given
+    else:
+        uses_config = any(inp.data.contains(n) for n in DATASET_CONFIG_SIGNS)
+    if uses_config:
         where = Text(N_("the dataset config's image_dir must name a folder that holds the "
                         "images"))
         fix = Text(N_("point each subset's image_dir at the folder with the images (the "
@@ -782,11 +787,15 @@ def log_signature_mismatch(inp, ctx, rule, th):
 def log_error_notice(inp, ctx, rule, th):
     """An error the paste reports without a traceback (a GUI's `ERROR` line, AUTOMATIC1111's
     "Network with error"), when no rule explains it: said as seen, with no cause guessed."""
-    from loratui.doctor.inputs.tracebacks import final_traceback
+    from loratui.doctor.inputs.tracebacks import PROGRESS, final_traceback
 
-    if final_traceback(inp.data)[0] is not None:
+    log = inp.data
+    if final_traceback(log)[0] is not None:
         return  # LG139 quotes the traceback
-    hits = log_hits(inp, rule)
+    # an error the run went on from (a pip line before training, a failed preload) is not
+    # what it ended on
+    hits = [(line, m) for line, m in log_hits(inp, rule)
+            if PROGRESS.search(log.visible_from(line.pos, 1 << 20)) is None]
     if hits:
         last, m = hits[-1]
         yield Hit(_vars(m, last.text, len(hits)), line=last.line)

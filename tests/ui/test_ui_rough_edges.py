@@ -321,3 +321,24 @@ def test_a_rule_explained_in_the_wizard_names_its_keys_not_the_flags() -> None:
     thresholds = core.explain("DS101")
     assert "min_images = 10" in thresholds and "--set" not in thresholds
     assert "[doctor] table of loratui.toml" in thresholds
+
+
+@pytest.mark.parametrize("step", ["parameters", "trigger"])
+async def test_a_folder_in_loratui_toml_s_place_is_one_dialog_not_a_crash(tmp_path, step) -> None:
+    """A folder where loratui.toml goes is refused by the config writer with its own error
+    (not an OSError): saving (ctrl+s on Parameters, Next elsewhere) showed a traceback."""
+    project = tmp_path / "proj"
+    (project / "loratui.toml").mkdir(parents=True)
+    app = create_app(project, gpu=fake_gpu(), step=step)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        if isinstance(app.screen, ErrorDialog):  # the file that did not load, said first
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: getattr(app.screen, "STEP", "") == step)
+        if step == "parameters":
+            app.screen.action_save()
+        else:
+            app.screen.save_config()
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog))
+        assert "loratui.toml" in app.screen.message and "Traceback" not in app.screen.message
+    assert (project / "loratui.toml").is_dir()

@@ -16,6 +16,8 @@ from loratui.i18n import N_, _
 from loratui.ui.widgets import STEPS, Footer, SizeNote, StepIndicator, step_label
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from loratui.ui.app import LoratuiApp
     from loratui.ui.state import WizardState
 
@@ -132,16 +134,20 @@ class WizardScreen(Screen):
                 rows.append(b)
         return rows
 
-    def save_config(self) -> bool:
-        """Write loratui.toml; on failure show why in a dialog and return False."""
+    def save_config(self, title: str = N_("Cannot save loratui.toml")) -> Path | None:
+        """Write loratui.toml and return its path; on failure show why in a dialog (a
+        folder or a pipe in its place, a folder that cannot be written) and return None."""
+        from loratui.userfiles import UserFileError
+
         try:
-            self.state.save()
-        except OSError as exc:
-            self.wizard.show_error(_("Cannot save loratui.toml"),
-                                   f"{self.state.config_path}: {exc}",
+            return self.state.save()
+        except UserFileError as exc:
+            self.wizard.show_error(_(title), exc.localized(),
                                    _("Pick a project folder you can write to."))
-            return False
-        return True
+        except OSError as exc:
+            self.wizard.show_error(_(title), f"{self.state.config_path}: {exc}",
+                                   _("Pick a project folder you can write to."))
+        return None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """No Back on the first step and no Next on the last: nothing to go to, so the

@@ -357,7 +357,7 @@ Prepare copy    ctrl+o writes a cleaned training copy (crop / pad / bucket to th
 
     def before_next(self) -> bool:
         self.state.config.dataset.dir = self.query_one("#dataset-dir", PathInput).value.strip()
-        return self.save_config()
+        return self.save_config() is not None
 
 
 def scan_time(seconds: float) -> str:

@@ -331,10 +331,8 @@ Warnings        The doctor's findings for these settings (code, what is wrong); 
 
     # ---- saving ------------------------------------------------------------------------------
     def action_save(self) -> None:
-        try:
-            path = self.state.save()
-        except OSError as exc:
-            self.wizard.show_error(_("Cannot save"), f"{self.state.config_path}: {exc}")
+        path = self.save_config(N_("Cannot save"))
+        if path is None:
             return
         self.dirty = False
         self.notify(_("saved {name}").format(name=short_path(path, TOAST_PATH)))

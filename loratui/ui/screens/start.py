@@ -294,4 +294,4 @@ Watch a run     Follow a run that another trainer writes (kohya_ss / sd-scripts,
         st.config.model.base = self.query_one("#base-model", PathInput).value.strip()
         if st.config.model.base:
             core.apply_checkpoint_markers(st.config.model, st.resolve(st.config.model.base))
-        return self.save_config()
+        return self.save_config() is not None

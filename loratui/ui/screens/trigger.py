@@ -221,4 +221,4 @@ CLIP tokens     How the base model's tokenizer splits the word. One or two rare 
 
     def before_next(self) -> bool:
         self.state.config.dataset.trigger_word = self.query_one("#trigger", Input).value.strip()
-        return self.save_config()
+        return self.save_config() is not None

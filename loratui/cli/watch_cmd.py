@@ -106,11 +106,9 @@ def _once(source, *, as_json: bool, notifier) -> int:
 
     registry.record(snap)
     if as_json:
-        import json
+        from loratui.userfiles import dumps_json
 
-        from loratui.outstream import unicode_output
-
-        print(json.dumps(_plain(snap), indent=2, ensure_ascii=not unicode_output()))
+        print(dumps_json(_plain(snap), indent=2))  # a file name's undecodable bytes too
     else:
         from rich.console import Console
 

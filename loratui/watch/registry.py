@@ -58,7 +58,8 @@ def record(state: dict[str, Any], path: Path | None = None) -> None:
              "last_state": state.get("state"), "last_step": state.get("step"),
              "max_steps": state.get("max_steps")}
     entries = [entry] + [e for e in entries if e["path"] != source]
-    text = json.dumps({"watched": entries[:MAX_ENTRIES]}, indent=1, ensure_ascii=False)
+    # ASCII escapes: a path's undecodable bytes (\udcff) go into UTF-8 and come back as they were
+    text = json.dumps({"watched": entries[:MAX_ENTRIES]}, indent=1)
     try:
         from loratui.atomic import atomic_write_text
 

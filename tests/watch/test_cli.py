@@ -127,3 +127,19 @@ def test_watch_stdin_from_a_terminal_says_to_pipe_it_in(tmp_path):
     code, out = run_on_tty("watch", "--once", "-", cwd=tmp_path, LANG="C.UTF-8")
     assert code == 2
     assert b"pipe it in" in out and b"Traceback" not in out
+
+
+def test_once_json_is_valid_for_a_log_whose_name_is_not_utf8(tmp_path):
+    """A file name's undecodable byte reached stdout as a bare `\\xff` (invalid JSON), and
+    the watched-runs list refused the name as "a file is not UTF-8 text"."""
+    if sys.platform == "darwin":
+        pytest.skip("macOS file systems refuse names that are not UTF-8")
+    log = tmp_path / os.fsdecode(b"run-\xff.log")
+    log.write_bytes(sd_scripts(steps=10, epochs=1).data)
+    state_home = tmp_path / "state"
+    r = loratui("watch", log, "--once", "--json", env={"XDG_STATE_HOME": str(state_home)})
+    assert r.returncode == 0, r.stderr
+    snap = json.loads(r.stdout)
+    assert snap["step"] == 10 and snap["source"].startswith(str(tmp_path))
+    watched = json.loads((state_home / "loratui" / "watched.json").read_text())["watched"]
+    assert watched[0]["path"] == str(log)  # the same bytes, to watch again

@@ -136,12 +136,8 @@ def run_import(args: argparse.Namespace) -> int:
         result = import_config(args.source, args.dataset)
     except ConfigError as exc:
         return _fail(exc)
-    backup = None
-    if out.is_file():
-        from loratui.userfiles import keep_backup
-
-        backup = keep_backup(out)
-    save_config(result.config, out)
+    # --force replaces the file (kept as a .bak): its old keys must not stay beside the import
+    backup = save_config(result.config, out, replace=True)
     err = sys.stderr
     print(_("imported {source} → {out}").format(source=args.source, out=out), file=err)
     if backup:

@@ -82,6 +82,21 @@ def test_config_import_lists_unmapped_keys(tmp_path):
     assert again.returncode == 2 and "--force" in again.stderr
 
 
+def test_config_import_force_replaces_the_file_and_keeps_the_old_one(tmp_path):
+    """--force wrote the import into the old file: its keys stayed beside the new ones."""
+    out = tmp_path / "l.toml"
+    out.write_text('foo = 1\n[network]\nbogus = 2\nrank = 4\n')
+    r = loratui("config", "import", KOHYA / "sd15 - EDG_LoraOptiSettings.json", "-o", out,
+                "--force")
+    assert r.returncode == 0, r.stderr
+    written = tomllib.loads(out.read_text())
+    assert "foo" not in written and "bogus" not in written["network"]
+    assert written["network"]["rank"] == 64
+    backups = list(tmp_path.glob("l.toml.*.bak"))
+    assert len(backups) == 1 and "bogus = 2" in backups[0].read_text()
+    assert backups[0].name in r.stderr
+
+
 def test_config_export(tmp_path):
     cfg = tmp_path / "loratui.toml"
     cfg.write_text('[dataset]\ndir = "imgs"\n')

@@ -133,14 +133,16 @@ class _Walker:
     def not_a_file(self, e: os.DirEntry, what: str | None) -> None:
         """A folder (`what` None) named like a caption, or a pipe, socket or device named
         like an image or a caption: a caption of that name pairs with its image (which then
-        has an unusable caption, not none); the scan reports them (`not-a-file`)."""
+        has an unusable caption, not none, and the scan reports it with the image); one with
+        no image of its name is no trainer's business. Images of that kind are `not-a-file`."""
         stem, ext = _splitext(e.name)
         ext = ext.lower()
         if ext in self.caption_exts:
             self.walk.captions.setdefault((os.path.dirname(e.path), stem), {})[ext] = e.path
-        elif what is None or ext not in ALL_IMAGE_EXTS:
             return
-        self.walk.not_files[_rel(e.path, self.walk.root)] = what or what_it_is(0o040000)
+        if what is None or ext not in ALL_IMAGE_EXTS:
+            return
+        self.walk.not_files[_rel(e.path, self.walk.root)] = what
 
     def add_files(self, files: list[os.DirEntry], subset: str, nested: bool, is_reg: bool) -> int:
         n = 0

@@ -218,6 +218,8 @@ def broken_link(path: Any) -> str | None:
         if exc.errno == errno.ELOOP:
             return Message(N_("a symbolic link that leads back to itself; fix or delete the "
                               "link"))
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+            return None  # e.g. a link into a folder this user cannot enter: its own error
     return Message(N_("a symbolic link to {target}, which does not exist; fix or delete the "
                       "link"), target=shown(os.readlink(path)))
 

@@ -996,3 +996,26 @@ def test_run_records_that_are_pipes_or_huge_never_stall_a_reader(tmp_path):
     assert read_jsonl(run / "state.json") == []
     assert read_jsonl(run / "metrics.jsonl", tail=1) == [{"step": 7, "loss": 0.1}]
     assert JsonlFollower(run / "metrics.jsonl").poll() == [{"step": 7, "loss": 0.1}]
+
+
+
+def test_a_link_that_cannot_be_followed_for_permissions_is_not_called_missing(tmp_path,
+                                                                               monkeypatch):
+    """Only a target that is not there 'does not exist'; a link into a folder this user
+    cannot enter (EACCES, simulated: tests may run as root) is left to its own error."""
+    import errno
+
+    from loratui.userfiles import broken_link
+
+    link = tmp_path / "loratui.toml"
+    link.symlink_to(tmp_path / "locked" / "loratui.toml")
+    assert "does not exist" in broken_link(link)
+    real_stat = os.stat
+
+    def stat(path, *args, **kwargs):
+        if os.fspath(path) == str(link):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
+    assert broken_link(link) is None

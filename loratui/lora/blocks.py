@@ -15,7 +15,7 @@ from loratui.cjk import cells, wrap
 from loratui.i18n import N_, Message, _, ngettext
 from loratui.lora.block_layout import BlockLayout, layout_for
 from loratui.lora.names import split_key
-from loratui.lora.reader import LoraFile, _to_array, open_lora
+from loratui.lora.reader import LoraFile, _to_array, open_lora, two_matrices
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -78,12 +78,6 @@ class BlockStrengths:
         }
 
 
-def _matrices(down: list[int], up: list[int]) -> bool:
-    """Whether a down/up pair is two matrices of a rank above 0 (a damaged or crafted file
-    can hold scalars or empty tensors under those names)."""
-    return len(down) >= 2 and len(up) >= 2 and down[0] > 0
-
-
 def module_pairs(lora: LoraFile) -> dict[str, dict[str, Any]]:
     """Canonical module → {"down": TensorInfo, "up": TensorInfo, "alpha": TensorInfo}."""
     pairs: dict[str, dict[str, Any]] = {}
@@ -122,7 +116,7 @@ def block_strengths(path: str | Path, lora: LoraFile | None = None) -> BlockStre
         for module in sorted(pairs, key=lambda m: pairs[m].get("down", _Nil).start):
             parts = pairs[module]
             if "down" not in parts or "up" not in parts or \
-                    not _matrices(parts["down"].shape, parts["up"].shape):
+                    not two_matrices(parts["down"].shape, parts["up"].shape):
                 result.skipped.append(module)
                 continue
             down = read(parts["down"])                   # [r, in·k·k]

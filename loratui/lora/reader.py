@@ -575,3 +575,9 @@ def checkpoint_family(path: Path) -> str | None:
 
     info = inspect(path)
     return info.family if info and info.family in CROSS_ATTENTION_FAMILY.values() else None
+
+
+def two_matrices(down, up) -> bool:
+    """Whether a lora_down / lora_up pair of these shapes is two matrices with no empty
+    side (a damaged or crafted file can hold scalars or empty tensors under those names)."""
+    return len(down) >= 2 and len(up) >= 2 and all(n > 0 for n in (*down, *up))

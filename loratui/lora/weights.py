@@ -18,7 +18,7 @@ from pathlib import Path
 
 from loratui.i18n import N_, Message
 from loratui.lora.names import kohya_to_path, split_key
-from loratui.lora.reader import LoraError, open_lora
+from loratui.lora.reader import LoraError, open_lora, two_matrices
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ def load_weights(path: str | Path) -> LoraWeights:
                                        N_("module `{name}` has no down tensor: the file is "
                                           "incomplete"), name=name))
         down, up, alpha = p["down"], p["up"], p.get("alpha")
-        if down.dim() < 2 or up.dim() < 2 or down.shape[0] == 0:
+        if not two_matrices(down.shape, up.shape):
             raise WeightsError(Message(N_("module `{name}`: lora_down {down} and lora_up {up} "
                                           "are not two matrices of rank 1 or more: a damaged "
                                           "or crafted file"), name=name,

@@ -310,13 +310,16 @@ def test_blocks_skip_modules_that_are_not_two_matrices(tmp_path):
     good = "lora_unet_down_blocks_0_attentions_0_proj_in"
     odd = "lora_unet_down_blocks_1_attentions_0_proj_in"
     empty = "lora_unet_down_blocks_2_attentions_0_proj_in"
+    no_rows = "lora_unet_down_blocks_2_attentions_1_proj_in"
     path = tmp_path / "odd.safetensors"
     save_file({f"{good}.lora_down.weight": torch.ones(4, 8),
                f"{good}.lora_up.weight": torch.ones(8, 4),
                f"{odd}.lora_down.weight": torch.tensor(1.0),
                f"{odd}.lora_up.weight": torch.tensor(1.0),
                f"{empty}.lora_down.weight": torch.ones(0, 8),
-               f"{empty}.lora_up.weight": torch.ones(8, 0)}, str(path))
+               f"{empty}.lora_up.weight": torch.ones(8, 0),
+               f"{no_rows}.lora_down.weight": torch.ones(4, 8),   # an up with no rows
+               f"{no_rows}.lora_up.weight": torch.ones(0, 4)}, str(path))
     result = block_strengths(path)
-    assert sorted(result.skipped) == [odd, empty]
+    assert sorted(result.skipped) == sorted([odd, empty, no_rows])
     assert sum(result.modules.values()) == 1 and result.total > 0

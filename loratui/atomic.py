@@ -11,6 +11,7 @@ Standard library only: imported by the light paths (doctor, dataset scan, `--hel
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -93,8 +94,12 @@ def _through_links(path: Path) -> Path:
         return path
     try:
         return Path(os.path.realpath(path, strict=True))
-    except FileNotFoundError:     # dangling: write where the link points
-        return Path(os.path.realpath(path))
+    except FileNotFoundError:     # dangling: write where the link points, if that folder is
+        target = Path(os.path.realpath(path))  # there (not into an unmounted drive's place)
+        if not target.parent.is_dir():
+            raise FileNotFoundError(errno.ENOENT, f"a symbolic link to {target}, whose folder "
+                                    "does not exist", str(path)) from None
+        return target
     except OSError as exc:        # ELOOP
         raise OSError(exc.errno, exc.strerror, str(path)) from None
 

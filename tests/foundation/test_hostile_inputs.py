@@ -1019,3 +1019,18 @@ def test_a_link_that_cannot_be_followed_for_permissions_is_not_called_missing(tm
 
     monkeypatch.setattr(os, "stat", stat)
     assert broken_link(link) is None
+
+
+def test_a_write_through_a_link_into_a_missing_folder_creates_nothing(tmp_path):
+    """A loratui.toml linked into a drive that is not mounted: the write made the whole
+    folder tree in the mount point's place and wrote there."""
+    from loratui.atomic import atomic_write_text
+
+    link = tmp_path / "loratui.toml"
+    link.symlink_to(tmp_path / "unmounted" / "drive" / "loratui.toml")
+    with pytest.raises(OSError):
+        atomic_write_text(link, "x = 1\n")
+    assert not (tmp_path / "unmounted").exists() and link.is_symlink()
+    (tmp_path / "unmounted" / "drive").mkdir(parents=True)  # mounted: written through
+    atomic_write_text(link, "x = 1\n")
+    assert link.is_symlink() and link.read_text() == "x = 1\n"
